@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Borealis",
+    products: [
+        .library(name: "Borealis", targets: ["Borealis"]),
+        .executable(name: "borealis-stress", targets: ["borealis-stress"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        // Small C helpers the engine cannot express in Swift: the SSE4.2 CRC32C instruction.
+        .target(name: "CBorealisSupport"),
+        .target(
+            name: "Borealis",
+            dependencies: ["CZstd", "CBorealisSupport"]
+        ),
+        .executableTarget(
+            name: "borealis-stress",
+            dependencies: ["Borealis"]
+        ),
+        .testTarget(
+            name: "BorealisTests",
+            dependencies: ["Borealis"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,111 @@
+// `FileSystem` over the real POSIX calls. Each call retries EINTR, loops over short reads and
+// writes, and turns errno into a `DatabaseError` that names the operation and the path.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The real file system.
+public struct PosixFileSystem: FileSystem {
+    public init() {}
+
+    public func open(_ path: String, create: Bool) throws -> any StorageFile {
+        var flags = O_RDWR | O_CLOEXEC
+        if create { flags |= O_CREAT }
+        let fd = retryingEINTR { Glibc.open(path, flags, 0o644) }
+        guard fd >= 0 else { throw DatabaseError.io("open", path: path, errno: errno) }
+        return PosixFile(fd: fd, path: path)
+    }
+
+    public func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    public func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw DatabaseError.io("unlink", path: path, errno: errno) }
+    }
+
+    public func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw DatabaseError.io("rename to \(to)", path: from, errno: errno) }
+    }
+
+    public func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw DatabaseError.io("mkdir", path: path, errno: errno) }
+    }
+
+    public func list(_ directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else { throw DatabaseError.io("opendir", path: directory, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public func syncDirectory(_ path: String) throws {
+        let fd = retryingEINTR { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw DatabaseError.io("open directory", path: path, errno: errno) }
+        defer { Glibc.close(fd) }
+        if fsync(fd) != 0 { throw DatabaseError.io("fsync directory", path: path, errno: errno) }
+    }
+}
+
+final class PosixFile: StorageFile, @unchecked Sendable {
+    // `fd` is immutable after init; `close` is called once by the owner after all users are done.
+    let fd: Int32
+    let path: String
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
+        let n = retryingEINTR { pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+        guard n >= 0 else { throw DatabaseError.io("pread", path: path, errno: errno) }
+        return n
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = retryingEINTR { pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
+            guard n > 0 else { throw DatabaseError.io("pwrite", path: path, errno: n == 0 ? EIO : errno) }
+            done += n
+        }
+    }
+
+    func sync() throws {
+        if retryingEINTR({ fdatasync(fd) }) != 0 { throw DatabaseError.io("fdatasync", path: path, errno: errno) }
+    }
+
+    func size() throws -> UInt64 {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw DatabaseError.io("fstat", path: path, errno: errno) }
+        return UInt64(st.st_size)
+    }
+
+    func truncate(to size: UInt64) throws {
+        if retryingEINTR({ ftruncate(fd, off_t(size)) }) != 0 { throw DatabaseError.io("ftruncate", path: path, errno: errno) }
+    }
+
+    func close() {
+        _ = Glibc.close(fd)
+    }
+}
+
+@inline(__always)
+private func retryingEINTR<T: BinaryInteger>(_ call: () -> T) -> T {
+    while true {
+        let result = call()
+        if result < 0 && errno == EINTR { continue }
+        return result
+    }
+}

@@ -1,0 +1,16 @@
+/* CRC32C (Castagnoli) for Borealis: the SSE4.2 instruction where the CPU has it, a
+ * slicing-by-8 table otherwise. Both produce the standard CRC32C (as iSCSI, ext4, RocksDB):
+ * crc = borealis_crc32c(0, data, n) with the usual pre- and post-inversion done inside. */
+#ifndef BOREALIS_SUPPORT_H
+#define BOREALIS_SUPPORT_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Extends `crc` (the CRC of earlier bytes, 0 for none) over `len` bytes at `data`. */
+uint32_t borealis_crc32c(uint32_t crc, const void *data, size_t len);
+/* The table implementation alone, for tests that compare the two paths. */
+uint32_t borealis_crc32c_portable(uint32_t crc, const void *data, size_t len);
+/* 1 when borealis_crc32c uses the hardware instruction. */
+int borealis_crc32c_is_hardware(void);
+
+#endif

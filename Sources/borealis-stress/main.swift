@@ -1,0 +1,1 @@
+print("borealis-stress: not yet")
