@@ -1,0 +1,118 @@
+// Codecs for the log's on-disk formats (docs/storage.md §2): segment names and headers, record
+// framing with the chained CRC32C, and the commit record's payload.
+//
+// Segment header (4096 bytes, of which 40 used):
+//   0 u64 magic "BRLSLOG1" · 8 u64 database id · 16 u64 start LSN · 24 u64 salt ·
+//   32 u32 capacity (record bytes) · 36 u32 CRC32C of bytes 0..<36
+// Record: 0 u32 payload length n · 4 u32 chained CRC32C · 8 u8 type · 9 payload[n]
+//   CRC = crc32c(seed: previous record's CRC or seed(salt), lsn ‖ bytes[0..<4] ‖ bytes[8..<9+n])
+
+enum LogRecordType: UInt8 {
+    case pageRedo = 1
+    case commit = 2
+}
+
+enum LogFormat {
+    static let segmentHeaderSize = 4096
+    static let recordHeaderSize = 9
+    static let segmentMagic: UInt64 = 0x3147_4F4C_534C_5242 // "BRLSLOG1" little-endian
+    static let segmentSuffix = ".log"
+    static let archiveDirectory = "archive"
+
+    struct SegmentHeader: Equatable {
+        var databaseID: UInt64
+        var startLSN: LSN
+        var salt: UInt64
+        var capacity: UInt32
+
+        func encoded() -> [UInt8] {
+            var writer = ByteWriter(capacity: LogFormat.segmentHeaderSize)
+            writer.append(LogFormat.segmentMagic)
+            writer.append(databaseID)
+            writer.append(startLSN)
+            writer.append(salt)
+            writer.append(capacity)
+            writer.append(CRC32C.checksum(writer.bytes))
+            writer.bytes.append(contentsOf: repeatElement(0, count: LogFormat.segmentHeaderSize - writer.bytes.count))
+            return writer.bytes
+        }
+
+        /// Decodes a header, or nil when it is not a valid one.
+        static func decode(_ raw: UnsafeRawBufferPointer) -> SegmentHeader? {
+            guard raw.count >= 40 else { return nil }
+            guard raw.littleEndian(at: 0, as: UInt64.self) == LogFormat.segmentMagic,
+                  raw.littleEndian(at: 36, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<36]))
+            else { return nil }
+            return SegmentHeader(
+                databaseID: raw.littleEndian(at: 8, as: UInt64.self),
+                startLSN: raw.littleEndian(at: 16, as: UInt64.self),
+                salt: raw.littleEndian(at: 24, as: UInt64.self),
+                capacity: raw.littleEndian(at: 32, as: UInt32.self))
+        }
+    }
+
+    static func segmentName(start: LSN) -> String {
+        let hex = String(start, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + segmentSuffix
+    }
+
+    static func parseSegmentName(_ name: String) -> LSN? {
+        guard name.hasSuffix(segmentSuffix) else { return nil }
+        let stem = name.dropLast(segmentSuffix.count)
+        guard stem.count == 16 else { return nil }
+        return LSN(stem, radix: 16)
+    }
+
+    static func chainSeed(salt: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: salt ^ (salt >> 32))
+    }
+
+    /// The chained checksum of a record whose 9-byte header and payload are in `record`.
+    @inline(__always)
+    static func recordChecksum(previous: UInt32, lsn: LSN, record: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = withUnsafeBytes(of: lsn.littleEndian) { CRC32C.checksum($0, seed: previous) }
+        crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[0..<4]), seed: crc)
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[8...]), seed: crc)
+    }
+
+    /// Appends one framed record for `lsn` to `buffer`, returning its checksum (the next seed).
+    static func appendRecord(to buffer: inout [UInt8], lsn: LSN, type: LogRecordType, payload: [UInt8], previous: UInt32) -> UInt32 {
+        let start = buffer.count
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { buffer.append(contentsOf: $0) }
+        buffer.append(contentsOf: [0, 0, 0, 0])
+        buffer.append(type.rawValue)
+        buffer.append(contentsOf: payload)
+        let crc = buffer.withUnsafeMutableBytes { raw in
+            let record = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
+            let crc = recordChecksum(previous: previous, lsn: lsn, record: UnsafeRawBufferPointer(record))
+            record.storeLittleEndian(crc, at: 4)
+            return crc
+        }
+        return crc
+    }
+}
+
+/// The payload of a commit record.
+struct CommitRecord: Equatable {
+    var transactionID: UInt64
+    var timestamp: Int64 // wall-clock microseconds since 1970
+    var pageRecordCount: UInt64
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 24)
+        writer.append(transactionID)
+        writer.append(timestamp)
+        writer.appendVarint(pageRecordCount)
+        return writer.bytes
+    }
+
+    static func decode(_ raw: UnsafeRawBufferPointer) throws -> CommitRecord {
+        var reader = ByteReader(raw, context: "commit record")
+        let record = CommitRecord(
+            transactionID: try reader.read(UInt64.self),
+            timestamp: try reader.read(Int64.self),
+            pageRecordCount: try reader.readVarint())
+        guard reader.remaining == 0 else { throw DatabaseError.corrupt("commit record has trailing bytes") }
+        return record
+    }
+}

@@ -1,0 +1,311 @@
+// The redo log's writer: appends framed records to an in-memory buffer (assigning LSNs and
+// deciding segment boundaries), and makes them durable with group commit.
+//
+// Group commit: a committer that needs LSN x durable either finds a flush in progress and sleeps,
+// or becomes the one flusher: it takes everything buffered so far, writes it to the segment files,
+// fdatasyncs once, advances `durableLSN` for everyone and wakes the sleepers. Committers never
+// hold the write lock while they wait; appending continues into a fresh buffer meanwhile.
+//
+// States of a segment: active → sealed → (recycled | archived); see docs/storage.md §2.
+// Invariants (under `lock`): bufferStart ≤ durable ≤ end is false only transiently —
+// precisely, durableLSN ≤ bufferStart ≤ endLSN and the buffer holds bytes [bufferStart, endLSN).
+// Once `failure` is set it never clears: the log refuses appends until the database is reopened.
+
+import Synchronization
+
+final class LogWriter: @unchecked Sendable {
+    struct Configuration {
+        var directory: String
+        var databaseID: UInt64
+        var segmentCapacity: UInt32
+        var retainArchive: Bool
+    }
+
+    let configuration: Configuration
+    let fileSystem: any FileSystem
+    let lock = ConditionLock()
+
+    // Guarded by `lock`.
+    private var buffer: [UInt8] = []
+    private var bufferStart: LSN
+    private var newSegments: [(start: LSN, salt: UInt64)] = []
+    private(set) var endLSN: LSN
+    private var durable: LSN
+    private var flushing = false
+    private var failure: DatabaseError?
+    private var chain: UInt32
+    private var activeStart: LSN
+    private var rng = SystemRandomNumberGenerator()
+
+    // Used only by the flusher of the moment (flushing == true), or before any flush.
+    private var activeFile: (any StorageFile)?
+    private var activeFileStart: LSN = .max
+
+    // Segment bookkeeping, shared by the flusher and the materializer's release.
+    private struct Segments {
+        var starts: [LSN]          // every live segment file, ascending
+        var recyclable: [String]   // names of files ready to be reused
+        var recycleCounter = 0
+    }
+    private let segments: Mutex<Segments>
+
+    let syncCount = Atomic<UInt64>(0)
+    let bytesWritten = Atomic<UInt64>(0)
+
+    /// Opens the writer positioned at the end of the recovered log.
+    init(configuration: Configuration, fileSystem: any FileSystem, position: LogScanner.Position, existingSegments: [LSN]) throws {
+        self.configuration = configuration
+        self.fileSystem = fileSystem
+        bufferStart = position.end
+        endLSN = position.end
+        durable = position.end
+        chain = position.chain
+        activeStart = position.segmentStart
+        let names = (try? fileSystem.list(configuration.directory)) ?? []
+        for leftover in names where leftover.hasSuffix(".spare") {
+            try fileSystem.remove(configuration.directory + "/" + leftover)
+        }
+        let recyclable = names.filter { $0.hasPrefix("recycle-") && $0.hasSuffix(LogFormat.segmentSuffix) }
+        let highest = recyclable.compactMap { Int($0.dropFirst("recycle-".count).dropLast(LogFormat.segmentSuffix.count)) }.max() ?? 0
+        segments = Mutex(Segments(starts: existingSegments, recyclable: recyclable, recycleCounter: highest))
+        if position.capacity != configuration.segmentCapacity {
+            // The active segment was made with another capacity: start a fresh one at the end.
+            startNewSegment(at: position.end)
+        }
+    }
+
+    var durableLSN: LSN { lock.withLock { durable } }
+    var failed: DatabaseError? { lock.withLock { failure } }
+
+    private func startNewSegment(at lsn: LSN) {
+        let salt = rng.next()
+        activeStart = lsn
+        chain = LogFormat.chainSeed(salt: salt)
+        newSegments.append((lsn, salt))
+    }
+
+    /// Appends records as one batch and returns the LSN just past the last one.
+    /// The caller holds the database's write lock, so batches never interleave.
+    func append(_ records: [(LogRecordType, [UInt8])]) throws -> LSN {
+        try lock.withLock {
+            if let failure { throw failure }
+            for (type, payload) in records {
+                let size = UInt64(LogFormat.recordHeaderSize + payload.count)
+                guard size <= UInt64(configuration.segmentCapacity) else {
+                    throw DatabaseError.tooLarge("log record of \(size) bytes exceeds the segment capacity")
+                }
+                if endLSN - activeStart + size > UInt64(configuration.segmentCapacity) {
+                    startNewSegment(at: endLSN)
+                }
+                chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: type, payload: payload, previous: chain)
+                endLSN += size
+            }
+            return endLSN
+        }
+    }
+
+    /// Bytes appended but not yet handed to a flusher.
+    var bufferedBytes: Int { lock.withLock { buffer.count } }
+
+    /// Returns once every record before `lsn` is durable, flushing if no one else is.
+    func waitDurable(_ lsn: LSN) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        while durable < lsn {
+            if let failure { throw failure }
+            if flushing {
+                lock.wait()
+                continue
+            }
+            // Become the flusher for everything buffered so far.
+            flushing = true
+            let data = buffer
+            let start = bufferStart
+            let created = newSegments
+            buffer = []
+            buffer.reserveCapacity(data.count)
+            newSegments = []
+            bufferStart = endLSN
+            lock.unlock()
+            var outcome: DatabaseError?
+            do {
+                try write(data, from: start, creating: created)
+            } catch let error as DatabaseError {
+                outcome = error
+            } catch {
+                outcome = DatabaseError.internalError("\(error)")
+            }
+            lock.lock()
+            flushing = false
+            if let outcome {
+                failure = outcome
+            } else {
+                durable = start + UInt64(data.count)
+            }
+            lock.broadcast()
+        }
+    }
+
+    /// Writes `data` (log bytes from LSN `start`) into the segment files, creating the segments
+    /// that begin inside it, and fdatasyncs every file touched.
+    private func write(_ data: [UInt8], from start: LSN, creating created: [(start: LSN, salt: UInt64)]) throws {
+        var touched: [any StorageFile] = []
+        var pending = created[...]
+        var position = start
+        let end = start + UInt64(data.count)
+        while position < end || pending.first?.start == position {
+            if let next = pending.first, next.start == position {
+                pending.removeFirst()
+                if let old = activeFile {
+                    try old.sync()
+                    syncCount.add(1, ordering: .relaxed)
+                    old.close()
+                    touched.removeAll { $0 === old }
+                }
+                activeFile = try createSegment(start: next.start, salt: next.salt)
+                activeFileStart = next.start
+            }
+            if activeFile == nil { activeFile = try openSegment(containing: position) }
+            guard let file = activeFile else { break }
+            let chunkEnd = min(end, pending.first?.start ?? end)
+            guard chunkEnd > position else { continue }
+            let from = Int(position - start)
+            let to = Int(chunkEnd - start)
+            try data.withUnsafeBytes { raw in
+                try file.write(UnsafeRawBufferPointer(rebasing: raw[from..<to]),
+                               at: UInt64(LogFormat.segmentHeaderSize) + position - activeFileStart)
+            }
+            if !touched.contains(where: { $0 === file }) { touched.append(file) }
+            position = chunkEnd
+        }
+        for file in touched {
+            try file.sync()
+            syncCount.add(1, ordering: .relaxed)
+        }
+        bytesWritten.add(UInt64(data.count), ordering: .relaxed)
+    }
+
+    private func openSegment(containing lsn: LSN) throws -> (any StorageFile)? {
+        let start = segments.withLock { s in s.starts.last(where: { $0 <= lsn }) }
+        guard let start else {
+            throw DatabaseError.internalError("no log segment holds LSN \(lsn)")
+        }
+        activeFileStart = start
+        return try fileSystem.open(configuration.directory + "/" + LogFormat.segmentName(start: start), create: false)
+    }
+
+    /// Creates (or recycles) the segment file starting at `start`, durable before it returns.
+    private func createSegment(start: LSN, salt: UInt64) throws -> any StorageFile {
+        let directory = configuration.directory
+        let path = directory + "/" + LogFormat.segmentName(start: start)
+        let recycled: String? = segments.withLock { s in s.recyclable.popLast() }
+        let file: any StorageFile
+        if let recycled {
+            try fileSystem.rename(directory + "/" + recycled, to: path)
+            file = try fileSystem.open(path, create: false)
+        } else {
+            file = try fileSystem.open(path, create: true)
+            try preallocate(file)
+        }
+        let header = LogFormat.SegmentHeader(databaseID: configuration.databaseID, startLSN: start, salt: salt, capacity: configuration.segmentCapacity)
+        try file.write(header.encoded(), at: 0)
+        try file.sync()
+        try fileSystem.syncDirectory(directory)
+        syncCount.add(2, ordering: .relaxed)
+        segments.withLock { s in
+            s.starts.append(start)
+            s.starts.sort()
+        }
+        return file
+    }
+
+    private func preallocate(_ file: any StorageFile) throws {
+        let total = LogFormat.segmentHeaderSize + Int(configuration.segmentCapacity)
+        let chunk = [UInt8](repeating: 0, count: min(total, 1 << 20))
+        var offset = 0
+        while offset < total {
+            let n = min(chunk.count, total - offset)
+            try chunk.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: UInt64(offset)) }
+            offset += n
+        }
+    }
+
+    /// Keeps one zero-filled spare segment ready so a segment switch never waits for
+    /// preallocation. Called by the materializer thread.
+    func prepareSpareSegment() throws {
+        let needed = segments.withLock { s -> String? in
+            guard s.recyclable.isEmpty else { return nil }
+            s.recycleCounter += 1
+            return "recycle-\(s.recycleCounter).spare"
+        }
+        guard let needed else { return }
+        let temporary = configuration.directory + "/" + needed
+        let file = try fileSystem.open(temporary, create: true)
+        defer { file.close() }
+        try preallocate(file)
+        try file.sync()
+        let name = String(needed.dropLast(".spare".count)) + ".log"
+        try fileSystem.rename(temporary, to: configuration.directory + "/" + name)
+        try fileSystem.syncDirectory(configuration.directory)
+        segments.withLock { s in s.recyclable.append(name) }
+    }
+
+    /// Releases every sealed segment whose records all lie before `materialized`: archives it
+    /// (zstd) when retention is on, otherwise keeps up to two files for reuse and deletes the rest.
+    func releaseSegments(before materialized: LSN) throws {
+        let releasable: [LSN] = segments.withLock { s in
+            var result: [LSN] = []
+            for (i, start) in s.starts.enumerated() where i + 1 < s.starts.count && s.starts[i + 1] <= materialized {
+                result.append(start)
+            }
+            return result
+        }
+        guard !releasable.isEmpty else { return }
+        let directory = configuration.directory
+        for start in releasable {
+            let path = directory + "/" + LogFormat.segmentName(start: start)
+            if configuration.retainArchive {
+                try archive(segment: path, start: start)
+                try fileSystem.remove(path)
+            } else {
+                let name: String? = segments.withLock { s in
+                    guard s.recyclable.count < 2 else { return nil }
+                    s.recycleCounter += 1
+                    return "recycle-\(s.recycleCounter).log"
+                }
+                if let name {
+                    try fileSystem.rename(path, to: directory + "/" + name)
+                    segments.withLock { s in s.recyclable.append(name) }
+                } else {
+                    try fileSystem.remove(path)
+                }
+            }
+            segments.withLock { s in s.starts.removeAll { $0 == start } }
+        }
+        try fileSystem.syncDirectory(directory)
+    }
+
+    private func archive(segment path: String, start: LSN) throws {
+        let archiveDirectory = configuration.directory + "/" + LogFormat.archiveDirectory
+        try fileSystem.makeDirectory(archiveDirectory)
+        let file = try fileSystem.open(path, create: false)
+        let bytes = try file.readBytes(count: Int(try file.size()), at: 0)
+        file.close()
+        let compressed = try Zstd.compress(bytes)
+        let target = archiveDirectory + "/" + LogFormat.segmentName(start: start) + ".zst"
+        let out = try fileSystem.open(target, create: true)
+        defer { out.close() }
+        try out.truncate(to: 0)
+        try out.write(compressed, at: 0)
+        try out.sync()
+        try fileSystem.syncDirectory(archiveDirectory)
+    }
+
+    /// Live segment files (not counting spares), for metrics and tests.
+    var segmentCount: Int { segments.withLock { $0.starts.count } }
+
+    func close() {
+        activeFile?.close()
+        activeFile = nil
+    }
+}

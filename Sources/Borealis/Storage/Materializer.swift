@@ -1,0 +1,148 @@
+// The background materializer (DESIGN.md §5). A round with target T (≤ durable LSN, a commit
+// boundary) writes every page with redo ≤ T into the page file as of T, torn-write safe, and
+// then records T in the header; only after that are redo ≤ T and fully materialized log
+// segments released. Before the page file moves past a live snapshot S < T, the version that S
+// needs is pinned in the version cache, so old readers never stall a round.
+//
+//   idle ──(threshold reached | interval passed | wake())──▶ round ──▶ idle
+//   round: pin ▶ double-write + fdatasync ▶ in-place writes + fdatasync ▶ header + fdatasync ▶ release
+//
+// An I/O error in a round leaves the previous header in force (nothing is lost; the next round
+// redoes the work). A failed fdatasync puts the engine in the failed state.
+
+import Foundation
+import Synchronization
+
+final class Materializer: @unchecked Sendable {
+    unowned let engine: StorageEngine
+    private let lock = ConditionLock()
+    private var wakeRequested = false  // guarded by lock
+    private var stopping = false       // guarded by lock
+    private var running = false        // guarded by lock
+    private let roundLock = Mutex(())
+    private(set) var lastError: DatabaseError?
+
+    static let batchPages = 256
+
+    init(engine: StorageEngine) {
+        self.engine = engine
+    }
+
+    func start() {
+        lock.withLock { running = true }
+        let thread = Thread { [self] in loop() }
+        thread.name = "borealis-materializer"
+        thread.start()
+    }
+
+    func wake() {
+        lock.withLock {
+            if !wakeRequested {
+                wakeRequested = true
+                lock.broadcast()
+            }
+        }
+    }
+
+    /// Stops the thread and waits for it to finish its current round.
+    func stop() {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+            while running { lock.wait() }
+        }
+    }
+
+    private func loop() {
+        let interval = UInt64(engine.options.materializeIntervalMilliseconds) * 1_000_000
+        var backoff: UInt64 = 0
+        while true {
+            let proceed = lock.withLock { () -> Bool in
+                if !stopping && !wakeRequested { lock.wait(until: monotonicNanoseconds() + interval + backoff) }
+                wakeRequested = false
+                return !stopping
+            }
+            guard proceed else { break }
+            do {
+                try runRound()
+                try engine.log.prepareSpareSegment()
+                backoff = 0
+            } catch let error as DatabaseError {
+                lastError = error
+                if error.code == .ioError { engine.fail(error) }
+                backoff = min(max(backoff * 2, 10_000_000), 1_000_000_000)
+            } catch {
+                lastError = DatabaseError.internalError("\(error)")
+            }
+        }
+        lock.withLock {
+            running = false
+            lock.broadcast()
+        }
+    }
+
+    /// One round; a no-op when nothing is waiting to be materialized.
+    func runRound() throws {
+        try roundLock.withLock { _ in try round() }
+    }
+
+    private func round() throws {
+        let engine = self.engine
+        let cache = engine.cache
+        if engine.failure != nil { return }
+        let target: LSN
+        if engine.options.synchronous == .full {
+            target = engine.log.durableLSN
+        } else {
+            target = engine.lastCommitLSN
+            try engine.waitDurable(target)
+        }
+        guard target > cache.materializedLSN else { return }
+
+        let pages = cache.pagesWithRedo(upTo: target)
+        // 1. Pin what live snapshots older than the target still need.
+        let older = engine.snapshots.live().filter { $0 < target }
+        if !older.isEmpty {
+            for page in pages {
+                for snapshot in older { try cache.pinIfSuperseded(page, snapshot: snapshot, target: target) }
+            }
+        }
+        // 2. Images as of the target, sealed (copies: cached images are shared and immutable).
+        var images: [PageImage] = []
+        images.reserveCapacity(pages.count)
+        for page in pages {
+            let image = PageImage(copying: try cache.read(page, at: target))
+            image.pageNumber = page
+            image.sealChecksum()
+            images.append(image)
+        }
+        let meta = try cache.read(MetaPage.pageNumber, at: target)
+        // 3. Double-write, then in place.
+        var start = 0
+        while start < images.count {
+            let batch = Array(images[start..<min(images.count, start + Self.batchPages)])
+            try engine.doubleWrite.store(batch, target: target)
+            engine.pageFileSyncs.add(1, ordering: .relaxed)
+            cache.writeEpoch.add(1, ordering: .releasing)
+            defer { cache.writeEpoch.add(1, ordering: .releasing) }
+            try engine.pageFile.write(batch)
+            try engine.pageFile.sync()
+            engine.pageFileSyncs.add(1, ordering: .relaxed)
+            start += batch.count
+        }
+        // 4. The header names the new materialized LSN.
+        var header = engine.pageFile.header
+        header.materializedLSN = target
+        header.pageCount = MetaPage.pageCount(meta)
+        header.freeListHead = MetaPage.freeListHead(meta)
+        header.catalogRoot = MetaPage.root(meta, slot: 0)
+        try engine.pageFile.writeHeader(header)
+        engine.pageFileSyncs.add(1, ordering: .relaxed)
+        // 5. Only now: release redo, versions and segments the new header made unnecessary.
+        cache.completeMaterialization(at: target)
+        engine.materializations.add(1, ordering: .relaxed)
+        engine.progress.withLock { engine.progress.broadcast() }
+        cache.releasePins(live: engine.snapshots.live())
+        try engine.log.releaseSegments(before: target)
+    }
+}

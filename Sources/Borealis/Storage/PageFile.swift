@@ -1,0 +1,115 @@
+// The page file: page 0 holds the header in two alternating slots; pages ≥ 1 are images with
+// the envelope of `PageImage`. Reads go straight to the file (positional, thread-safe); writes
+// come only from the materializer (and from database creation).
+//
+// Header slot (at byte 0 and byte 2048 of page 0):
+//   0 u64 magic "BOREALIS" · 8 u32 format version · 12 u32 page size · 16 u64 database id ·
+//   24 u64 sequence · 32 u64 materialized LSN · 40 u64 page count · 48 u64 free-list head ·
+//   56 u64 root slot 0 · 64 u32 log segment capacity · 68 u32 CRC32C of bytes 0..<68
+
+struct FileHeader: Equatable {
+    static let magic: UInt64 = 0x5349_4C41_4552_4F42 // "BOREALIS" little-endian
+    static let formatVersion: UInt32 = 1
+    static let slotOffsets = [0, 2048]
+    static let encodedSize = 72
+
+    var pageSize: UInt32
+    var databaseID: UInt64
+    var sequence: UInt64
+    var materializedLSN: LSN
+    var pageCount: UInt64
+    var freeListHead: PageNumber
+    var catalogRoot: PageNumber
+    var segmentCapacity: UInt32
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: Self.encodedSize)
+        writer.append(Self.magic)
+        writer.append(Self.formatVersion)
+        writer.append(pageSize)
+        writer.append(databaseID)
+        writer.append(sequence)
+        writer.append(materializedLSN)
+        writer.append(pageCount)
+        writer.append(freeListHead)
+        writer.append(catalogRoot)
+        writer.append(segmentCapacity)
+        writer.append(CRC32C.checksum(writer.bytes))
+        return writer.bytes
+    }
+
+    static func decode(_ raw: UnsafeRawBufferPointer) -> FileHeader? {
+        guard raw.count >= encodedSize,
+              raw.littleEndian(at: 0, as: UInt64.self) == magic,
+              raw.littleEndian(at: 68, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<68])),
+              raw.littleEndian(at: 8, as: UInt32.self) == formatVersion
+        else { return nil }
+        return FileHeader(
+            pageSize: raw.littleEndian(at: 12, as: UInt32.self),
+            databaseID: raw.littleEndian(at: 16, as: UInt64.self),
+            sequence: raw.littleEndian(at: 24, as: UInt64.self),
+            materializedLSN: raw.littleEndian(at: 32, as: UInt64.self),
+            pageCount: raw.littleEndian(at: 40, as: UInt64.self),
+            freeListHead: raw.littleEndian(at: 48, as: UInt64.self),
+            catalogRoot: raw.littleEndian(at: 56, as: UInt64.self),
+            segmentCapacity: raw.littleEndian(at: 64, as: UInt32.self))
+    }
+}
+
+final class PageFile: @unchecked Sendable {
+    let file: any StorageFile
+    let pageSize: Int
+    // Written by the materializer only (one thread); read for metrics.
+    private(set) var header: FileHeader
+
+    init(file: any StorageFile, header: FileHeader) {
+        self.file = file
+        self.header = header
+        self.pageSize = Int(header.pageSize)
+    }
+
+    /// Reads both header slots and returns the newest valid one.
+    static func readHeader(_ file: any StorageFile) throws -> FileHeader {
+        var candidates: [FileHeader] = []
+        for offset in FileHeader.slotOffsets {
+            let raw = try file.readBytes(count: FileHeader.encodedSize, at: UInt64(offset))
+            if let header = raw.withUnsafeBytes({ FileHeader.decode($0) }) { candidates.append(header) }
+        }
+        guard let newest = candidates.max(by: { $0.sequence < $1.sequence }) else {
+            throw DatabaseError.corrupt("\(file.path): neither header slot is valid (not a Borealis database, or both headers damaged)")
+        }
+        let size = newest.pageSize
+        guard size >= 4096, size <= 65536, size & (size - 1) == 0 else {
+            throw DatabaseError.corrupt("\(file.path): header names an invalid page size \(size)")
+        }
+        return newest
+    }
+
+    /// Writes `header` into the slot not holding the current one, with the next sequence number.
+    func writeHeader(_ newHeader: FileHeader) throws {
+        var next = newHeader
+        next.sequence = header.sequence + 1
+        let offset = FileHeader.slotOffsets[Int(next.sequence % 2)]
+        try file.write(next.encoded(), at: UInt64(offset))
+        try file.sync()
+        header = next
+    }
+
+    /// Reads page `page` as it is in the file (a zero page past the end). Not validated.
+    func read(_ page: PageNumber) throws -> PageImage {
+        let image = PageImage(size: pageSize)
+        try file.readFully(into: image.bytes, at: page * UInt64(pageSize))
+        return image
+    }
+
+    /// Writes images in place (their checksums already sealed).
+    func write(_ images: [PageImage]) throws {
+        for image in images {
+            try file.write(UnsafeRawBufferPointer(image.bytes), at: image.pageNumber * UInt64(pageSize))
+        }
+    }
+
+    func sync() throws { try file.sync() }
+
+    var pagesInFile: UInt64 { ((try? file.size()) ?? 0) / UInt64(pageSize) }
+}

@@ -1,0 +1,74 @@
+// One page's bytes in memory: raw, aligned, owned. Published versions are immutable (shared by
+// readers through ARC); a writer's private copy is the only image ever mutated. All pointer work
+// on page memory happens in this type and in the access layer's page views built on `bytes`.
+//
+// Envelope (see docs/storage.md §1): [0,4) CRC32C · [4,8) reserved · [8,16) page LSN ·
+// [16,24) page number · [24, pageSize) body.
+
+typealias LSN = UInt64
+typealias PageNumber = UInt64
+
+final class PageImage: @unchecked Sendable {
+    static let checksumOffset = 0
+    static let lsnOffset = 8
+    static let pageNumberOffset = 16
+    static let bodyOffset = 24
+
+    let bytes: UnsafeMutableRawBufferPointer
+
+    var size: Int { bytes.count }
+
+    /// A zero-filled page.
+    init(size: Int) {
+        bytes = .allocate(byteCount: size, alignment: 64)
+        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    /// A private copy of `other`.
+    init(copying other: PageImage) {
+        bytes = .allocate(byteCount: other.size, alignment: 64)
+        bytes.copyMemory(from: UnsafeRawBufferPointer(other.bytes))
+    }
+
+    deinit { bytes.deallocate() }
+
+    var lsn: LSN {
+        get { UnsafeRawBufferPointer(bytes).littleEndian(at: Self.lsnOffset, as: UInt64.self) }
+        set { bytes.storeLittleEndian(newValue, at: Self.lsnOffset) }
+    }
+
+    var pageNumber: PageNumber {
+        get { UnsafeRawBufferPointer(bytes).littleEndian(at: Self.pageNumberOffset, as: UInt64.self) }
+        set { bytes.storeLittleEndian(newValue, at: Self.pageNumberOffset) }
+    }
+
+    var storedChecksum: UInt32 {
+        UnsafeRawBufferPointer(bytes).littleEndian(at: Self.checksumOffset, as: UInt32.self)
+    }
+
+    func computeChecksum() -> UInt32 {
+        CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4...]))
+    }
+
+    /// Stamps the checksum before the image goes to a file.
+    func sealChecksum() {
+        bytes.storeLittleEndian(computeChecksum(), at: Self.checksumOffset)
+    }
+
+    var isAllZero: Bool {
+        let raw = UnsafeRawBufferPointer(bytes)
+        var i = 0
+        while i < raw.count {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        return true
+    }
+
+    /// Whether a page read from a file is intact: its checksum holds and it is the page asked
+    /// for, or it is all zero (allocated, never written).
+    func isValid(as page: PageNumber) -> Bool {
+        if storedChecksum == computeChecksum() && pageNumber == page { return true }
+        return isAllZero
+    }
+}

@@ -1,0 +1,233 @@
+// The storage engine of one database: page file, log, version cache, materializer, write lock
+// and snapshots put together. It hands out `StorageTransaction`s and enforces the commit
+// protocol of docs/storage.md §3:
+//
+//   private pages ──diff──▶ redo batch ──append──▶ log buffer (commit LSN C)
+//        ──publish──▶ version cache + redo index, lastCommitLSN = C ──▶ release write lock
+//        ──wait (group commit)──▶ durable ≥ C ──▶ visible to new snapshots
+//
+// Engine states: open ──(fsync/log failure)──▶ failed (reads only) ──close──▶ closed.
+
+import Synchronization
+
+public final class StorageEngine: @unchecked Sendable {
+    public let path: String
+    let options: StorageOptions
+    let fileSystem: any FileSystem
+    let pageFile: PageFile
+    let doubleWrite: DoubleWriteBuffer
+    let cache: VersionCache
+    let log: LogWriter
+    let writerLock = WriterLock()
+    let snapshots = SnapshotRegistry()
+    var materializer: Materializer!
+    public var pageSize: Int { pageFile.pageSize }
+    public var databaseID: UInt64 { pageFile.header.databaseID }
+
+    private struct State {
+        var lastCommitLSN: LSN
+        var nextTransactionID: UInt64
+        var failure: DatabaseError?
+        var closed = false
+        var commits: UInt64 = 0
+    }
+    private let state: Mutex<State>
+    let progress = ConditionLock() // signalled when the materialized LSN moves
+    let materializations = Atomic<UInt64>(0)
+    let pageFileSyncs = Atomic<UInt64>(0)
+    /// Pages restored from the double-write file when this database was opened.
+    public let pagesRepairedOnOpen: [UInt64]
+
+    // MARK: Open
+
+    /// Opens (creating when absent) the database at `path`: recovers from the log tail and starts
+    /// the materializer.
+    public init(path: String, options: StorageOptions = StorageOptions()) throws {
+        let options = try options.validated()
+        self.path = path
+        self.options = options
+        self.fileSystem = options.fileSystem
+        let recovered = try Recovery.run(path: path, options: options)
+        pageFile = recovered.pageFile
+        doubleWrite = recovered.doubleWrite
+        cache = recovered.cache
+        log = recovered.log
+        pagesRepairedOnOpen = recovered.repairedPages
+        state = Mutex(State(lastCommitLSN: recovered.lastCommitLSN, nextTransactionID: recovered.lastTransactionID + 1))
+        materializer = Materializer(engine: self)
+        if options.backgroundMaterializer { materializer.start() }
+    }
+
+    deinit {
+        try? close()
+    }
+
+    /// Stops the materializer after one last round, and closes the files. Transactions still
+    /// open fail from now on.
+    public func close() throws {
+        let already = state.withLock { s -> Bool in
+            defer { s.closed = true }
+            return s.closed
+        }
+        guard !already else { return }
+        materializer.stop()
+        var firstError: DatabaseError?
+        if failure == nil {
+            do {
+                try log.waitDurable(lastCommitLSN)
+                try materializer.runRound()
+            } catch let error as DatabaseError {
+                firstError = error
+            }
+        }
+        log.close()
+        pageFile.file.close()
+        doubleWrite.file.close()
+        if let firstError { throw firstError }
+    }
+
+    // MARK: State
+
+    var lastCommitLSN: LSN { state.withLock { $0.lastCommitLSN } }
+
+    /// The newest LSN a new read snapshot may see: durable commits (all commits with `.off`).
+    var visibleLSN: LSN {
+        options.synchronous == .full ? log.durableLSN : lastCommitLSN
+    }
+
+    var failure: DatabaseError? { state.withLock { $0.failure } }
+
+    func checkOpen() throws {
+        try state.withLock { s in
+            if s.closed { throw DatabaseError.misuse("the database is closed") }
+        }
+    }
+
+    /// Puts the engine in the failed state: writes are refused until reopen.
+    func fail(_ error: DatabaseError) {
+        state.withLock { s in
+            if s.failure == nil {
+                s.failure = DatabaseError(error.code == .full ? .ioError : error.code, sqlState: error.sqlState,
+                                          "the database refuses writes after an I/O failure; reopen it to recover (\(error.message))")
+            }
+        }
+        progress.withLock { progress.broadcast() }
+    }
+
+    // MARK: Transactions
+
+    /// Starts a read-only transaction on a snapshot of the latest durable state.
+    public func beginRead() throws -> StorageTransaction {
+        try checkOpen()
+        let (id, lsn) = snapshots.register { visibleLSN }
+        return StorageTransaction(engine: self, snapshot: lsn, snapshotID: id)
+    }
+
+    /// Starts a write transaction: takes the write lock (BUSY after the busy timeout) and reads
+    /// the newest committed state.
+    public func beginWrite() throws -> StorageTransaction {
+        try checkOpen()
+        if let failure { throw failure }
+        try writerLock.acquire(timeoutMilliseconds: options.busyTimeoutMilliseconds)
+        return StorageTransaction(engine: self, writerAt: lastCommitLSN)
+    }
+
+    func nextTransactionID() -> UInt64 {
+        state.withLock { s in
+            defer { s.nextTransactionID += 1 }
+            return s.nextTransactionID
+        }
+    }
+
+    /// Appends and publishes one transaction's redo. Called with the write lock held; returns
+    /// the commit LSN. Durability is awaited by the caller after releasing the lock.
+    func commit(records: [(LogRecordType, [UInt8])], pages: [(PageNumber, PageImage, [UInt8])]) throws -> LSN {
+        if let failure { throw failure }
+        let commitLSN: LSN
+        do {
+            commitLSN = try log.append(records)
+        } catch let error as DatabaseError {
+            if error.code != .range { fail(error) }
+            throw error
+        }
+        for (_, image, _) in pages { image.lsn = commitLSN }
+        cache.publish(commit: commitLSN, pages: pages)
+        state.withLock { s in
+            s.lastCommitLSN = commitLSN
+            s.commits += 1
+        }
+        if options.synchronous == .off && log.bufferedBytes >= 4 << 20 {
+            try waitDurable(commitLSN)
+        }
+        return commitLSN
+    }
+
+    func waitDurable(_ lsn: LSN) throws {
+        do {
+            try log.waitDurable(lsn)
+        } catch let error as DatabaseError {
+            fail(error)
+            throw error
+        }
+    }
+
+    /// Slows a committer down when the materializer falls behind (DESIGN.md §5).
+    func applyBackPressure() throws {
+        let behind = lastCommitLSN - cache.materializedLSN
+        if behind >= UInt64(options.materializeThresholdBytes) { materializer.wake() }
+        guard behind > UInt64(options.logSoftCapBytes) else { return }
+        if behind <= UInt64(options.logHardCapBytes) {
+            let excess = Double(behind - UInt64(options.logSoftCapBytes)) / Double(options.logHardCapBytes - options.logSoftCapBytes)
+            let micros = UInt32(min(1.0, excess) * 20_000)
+            if micros > 0 { usleep(micros) }
+            return
+        }
+        let deadline = monotonicNanoseconds() + UInt64(options.busyTimeoutMilliseconds) * 1_000_000
+        try progress.withLock {
+            while lastCommitLSN - cache.materializedLSN > UInt64(options.logHardCapBytes) {
+                if let failure { throw failure }
+                materializer.wake()
+                if !progress.wait(until: deadline) {
+                    throw DatabaseError(.full, sqlState: "53400",
+                        "the log holds \(lastCommitLSN - cache.materializedLSN) un-materialized bytes, past its hard cap of \(options.logHardCapBytes); the materializer cannot keep up (see its last error in metrics)")
+                }
+            }
+        }
+    }
+
+    // MARK: Metrics
+
+    public var metrics: StorageMetrics {
+        let stats = cache.statistics
+        let s = state.withLock { $0 }
+        let durable = log.durableLSN
+        let materialized = cache.materializedLSN
+        return StorageMetrics(
+            durableLSN: durable,
+            lastCommitLSN: s.lastCommitLSN,
+            materializedLSN: materialized,
+            unmaterializedBytes: s.lastCommitLSN - min(materialized, s.lastCommitLSN),
+            fdatasyncCount: log.syncCount.load(ordering: .relaxed) + pageFileSyncs.load(ordering: .relaxed),
+            commits: s.commits,
+            materializations: materializations.load(ordering: .relaxed),
+            liveSnapshots: snapshots.count,
+            oldestSnapshotAgeSeconds: snapshots.oldestAgeSeconds,
+            cacheHits: stats.hits,
+            cacheMisses: stats.misses,
+            cachedBytes: stats.bytes,
+            pinnedVersions: stats.pinned,
+            logSegments: log.segmentCount,
+            logBytesWritten: log.bytesWritten.load(ordering: .relaxed))
+    }
+
+    /// Runs one materialization round now (tests and tools); the background thread does this
+    /// on its own.
+    public func materializeNow() throws {
+        try checkOpen()
+        try materializer.runRound()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,90 @@
+// Settings of the storage engine, fixed when a database is opened.
+
+/// How a commit waits for the disk.
+public enum Synchronous: Sendable {
+    /// A commit returns after its redo is on disk (fdatasync). The default.
+    case full
+    /// A commit returns at once and becomes visible before it is durable. A crash of the process
+    /// or the machine can lose the most recent commits (never corrupt the database). For bulk
+    /// loads and tests only.
+    case off
+}
+
+/// Options for opening a Borealis database's storage.
+///
+/// ```swift
+/// var options = StorageOptions()
+/// options.cacheBytes = 256 << 20
+/// let engine = try StorageEngine(path: "/var/lib/app/db", options: options)
+/// ```
+public struct StorageOptions: Sendable {
+    /// Page size for a new database (a power of two, 4096…65536). Existing files keep theirs.
+    public var pageSize = 4096
+    /// Memory for cached page versions, in bytes.
+    public var cacheBytes = 64 << 20
+    public var synchronous = Synchronous.full
+    /// How long `beginWrite` waits for the write lock before failing with BUSY.
+    public var busyTimeoutMilliseconds = 5000
+    /// Capacity of one log segment in bytes (at least 64 KiB and 4 pages).
+    public var segmentCapacity = 16 << 20
+    /// The materializer runs when this much log is not yet materialized…
+    public var materializeThresholdBytes = 4 << 20
+    /// …or when this much time has passed with anything to materialize.
+    public var materializeIntervalMilliseconds = 1000
+    /// Above this much un-materialized log, commits slow down gradually.
+    public var logSoftCapBytes = 64 << 20
+    /// Above this, commits wait for the materializer and fail after the busy timeout.
+    public var logHardCapBytes = 512 << 20
+    /// Keep released log segments, zstd-compressed, in `P-log/archive/` (for restore to a point in time).
+    public var retainLogArchive = false
+    /// Run the background materializer thread. Tests turn it off to drive rounds by hand.
+    public var backgroundMaterializer = true
+    /// The file system; tests substitute `FaultInjectingFileSystem`.
+    public var fileSystem: any FileSystem = PosixFileSystem()
+
+    public init() {}
+
+    func validated() throws -> StorageOptions {
+        guard pageSize >= 4096, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else {
+            throw DatabaseError(.misuse, sqlState: "22023", "page size must be a power of two from 4096 to 65536, not \(pageSize)")
+        }
+        guard segmentCapacity >= max(64 << 10, 4 * pageSize + 4096), segmentCapacity <= 1 << 30 else {
+            throw DatabaseError(.misuse, sqlState: "22023", "log segment capacity \(segmentCapacity) is out of range (64 KiB … 1 GiB, at least 4 pages)")
+        }
+        guard logSoftCapBytes > 0, logHardCapBytes > logSoftCapBytes, cacheBytes >= 16 * pageSize else {
+            throw DatabaseError(.misuse, sqlState: "22023", "log caps must satisfy 0 < soft < hard and the cache must hold at least 16 pages")
+        }
+        return self
+    }
+}
+
+/// Counters and gauges of one open database, for monitoring and tests.
+public struct StorageMetrics: Sendable, CustomStringConvertible {
+    public var durableLSN: UInt64
+    public var lastCommitLSN: UInt64
+    public var materializedLSN: UInt64
+    /// Log bytes written but not yet materialized into the page file.
+    public var unmaterializedBytes: UInt64
+    public var fdatasyncCount: UInt64
+    public var commits: UInt64
+    public var materializations: UInt64
+    public var liveSnapshots: Int
+    /// Age of the oldest live read snapshot, in seconds (0 with none).
+    public var oldestSnapshotAgeSeconds: Double
+    public var cacheHits: UInt64
+    public var cacheMisses: UInt64
+    public var cachedBytes: Int
+    public var pinnedVersions: Int
+    public var logSegments: Int
+    public var logBytesWritten: UInt64
+
+    public var description: String {
+        """
+        durable LSN \(durableLSN), last commit \(lastCommitLSN), materialized \(materializedLSN) \
+        (\(unmaterializedBytes) bytes behind); commits \(commits), fdatasyncs \(fdatasyncCount), \
+        materializations \(materializations); snapshots \(liveSnapshots) (oldest \(oldestSnapshotAgeSeconds) s); \
+        cache \(cachedBytes) bytes, hits \(cacheHits), misses \(cacheMisses), pinned \(pinnedVersions); \
+        log segments \(logSegments)
+        """
+    }
+}

@@ -1,0 +1,324 @@
+// The version cache and the page→records index (DESIGN.md §4), under one lock.
+//
+// For every page it keeps
+// - `versions`: immutable images, each valid for the snapshots in [v, w): v is the commit LSN
+//   that produced it, w the next commit that changed the page (∞ while it is the newest).
+//   Intervals of one page never overlap, so a lookup at S has at most one candidate.
+// - `redo`: the page's redo records with commit LSN > the materialized LSN, ascending.
+//
+// Invariants:
+// - Only the newest version of a page may have w = ∞; publishing commit C sets w = C on it.
+// - A cached image is exactly the page as of any snapshot in its interval; it is never changed.
+// - Unpinned versions may be evicted at any time (CLOCK); pinned ones are kept while a live
+//   snapshot falls in their interval, because the page file may already be past them.
+// - `generation` changes whenever the materialized LSN moves (and redo ≤ it is dropped); a version
+//   rebuilt from a redo list copied under an older generation is used but not cached.
+//
+// Reads never wait for I/O under the lock: a miss copies the page's redo list, reads the page
+// file outside the lock, applies the redo, and inserts the result.
+
+import Synchronization
+
+struct RedoRecord {
+    var lsn: LSN
+    var payload: [UInt8]
+}
+
+final class VersionCache: @unchecked Sendable {
+    struct Version {
+        var image: PageImage
+        var from: LSN
+        var until: LSN
+        var pinned: Bool
+    }
+
+    struct Entry {
+        var versions: [Version] = []
+        var redo: [RedoRecord] = []
+        var referenced = false
+        var inRing = false
+    }
+
+    struct Statistics {
+        var hits: UInt64 = 0
+        var misses: UInt64 = 0
+        var bytes: Int = 0
+        var versions: Int = 0
+        var pinned: Int = 0
+        var redoBytes: Int = 0
+    }
+
+    let pageSize: Int
+    let capacityBytes: Int
+    let pageFile: PageFile
+    private let lock = ConditionLock()
+
+    // Guarded by `lock`.
+    private var entries: [PageNumber: Entry] = [:]
+    private var ring: [PageNumber] = []
+    private var hand = 0
+    private(set) var materializedLSN: LSN
+    private var generation: UInt64 = 0
+    private var stats = Statistics()
+
+    /// Odd while the materializer is writing pages in place; bumped before and after.
+    let writeEpoch = Atomic<UInt64>(0)
+
+    init(pageFile: PageFile, capacityBytes: Int, materializedLSN: LSN) {
+        self.pageFile = pageFile
+        self.pageSize = pageFile.pageSize
+        self.capacityBytes = capacityBytes
+        self.materializedLSN = materializedLSN
+    }
+
+    var statistics: Statistics { lock.withLock { stats } }
+
+    // MARK: Lookup
+
+    private func find(_ page: PageNumber, at snapshot: LSN) -> PageImage? {
+        guard let entry = entries[page] else { return nil }
+        let versions = entry.versions
+        var i = versions.count - 1
+        while i >= 0 {
+            let version = versions[i]
+            if version.from <= snapshot {
+                if snapshot < version.until {
+                    entries[page]!.referenced = true
+                    return version.image
+                }
+                return nil
+            }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// The image of `page` as of `snapshot`. The caller must not mutate it.
+    func read(_ page: PageNumber, at snapshot: LSN) throws -> PageImage {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let (hit, redo, generationSeen, materialized) = lock.withLock { () -> (PageImage?, [RedoRecord], UInt64, LSN) in
+                if let image = find(page, at: snapshot) {
+                    stats.hits += 1
+                    return (image, [], 0, 0)
+                }
+                stats.misses += 1
+                return (nil, entries[page]?.redo ?? [], generation, materializedLSN)
+            }
+            if let hit { return hit }
+
+            let epochBefore = writeEpoch.load(ordering: .acquiring)
+            let base = try pageFile.read(page)
+            guard base.isValid(as: page) else {
+                let epochAfter = writeEpoch.load(ordering: .acquiring)
+                if (epochBefore & 1 == 1 || epochBefore != epochAfter) && attempts < 1000 { continue }
+                throw DatabaseError.corrupt("page \(page): checksum mismatch or misdirected write in the page file")
+            }
+            if base.isAllZero { base.pageNumber = page }
+            let baseLSN = base.lsn
+            if baseLSN > snapshot {
+                // The materializer has moved this page past the snapshot; the version the snapshot
+                // needs was pinned before that write, so the next lookup finds it.
+                if attempts < 1000 { continue }
+                throw DatabaseError.internalError("page \(page): no version for snapshot \(snapshot) (page file at \(baseLSN), materialized \(materialized))")
+            }
+            var version = baseLSN
+            for record in redo where record.lsn > baseLSN && record.lsn <= snapshot {
+                try record.payload.withUnsafeBytes { try PageDelta.apply($0, to: base) }
+                version = record.lsn
+            }
+            base.lsn = version
+            lock.withLock {
+                guard generation == generationSeen else { return }
+                let until = entries[page]?.redo.first(where: { $0.lsn > version })?.lsn ?? .max
+                insert(Version(image: base, from: version, until: until, pinned: false), for: page)
+            }
+            return base
+        }
+    }
+
+    private func insert(_ version: Version, for page: PageNumber) {
+        var entry = entries[page, default: Entry()]
+        let position = entry.versions.firstIndex(where: { $0.from >= version.from }) ?? entry.versions.count
+        if position < entry.versions.count && entry.versions[position].from == version.from { return }
+        entry.versions.insert(version, at: position)
+        entry.referenced = true
+        stats.bytes += pageSize
+        stats.versions += 1
+        if !entry.inRing {
+            entry.inRing = true
+            ring.append(page)
+        }
+        entries[page] = entry
+        evictIfNeeded()
+    }
+
+    // MARK: Commit
+
+    /// Publishes a commit: each page's new image (valid from `commit` on) and its redo.
+    func publish(commit: LSN, pages: [(PageNumber, PageImage, [UInt8])]) {
+        lock.withLock {
+            for (page, image, payload) in pages {
+                var entry = entries[page, default: Entry()]
+                if let last = entry.versions.indices.last, entry.versions[last].until == .max {
+                    entry.versions[last].until = commit
+                }
+                entry.versions.append(Version(image: image, from: commit, until: .max, pinned: false))
+                entry.redo.append(RedoRecord(lsn: commit, payload: payload))
+                entry.referenced = true
+                stats.bytes += pageSize
+                stats.versions += 1
+                stats.redoBytes += payload.count
+                if !entry.inRing {
+                    entry.inRing = true
+                    ring.append(page)
+                }
+                entries[page] = entry
+            }
+            evictIfNeeded()
+        }
+    }
+
+    /// Restores the redo index during recovery (no images are cached).
+    func addRecoveredRedo(page: PageNumber, lsn: LSN, payload: [UInt8]) {
+        lock.withLock {
+            entries[page, default: Entry()].redo.append(RedoRecord(lsn: lsn, payload: payload))
+            stats.redoBytes += payload.count
+        }
+    }
+
+    // MARK: Materializer support
+
+    /// Pages with redo at or before `target`, ascending.
+    func pagesWithRedo(upTo target: LSN) -> [PageNumber] {
+        lock.withLock {
+            entries.compactMap { page, entry in (entry.redo.first.map { $0.lsn <= target } ?? false) ? page : nil }.sorted()
+        }
+    }
+
+    /// Pins the version of `page` at `snapshot` if it ends at or before `target` (that is, if the
+    /// page file is about to move past it). Returns whether a pin was made.
+    @discardableResult
+    func pinIfSuperseded(_ page: PageNumber, snapshot: LSN, target: LSN) throws -> Bool {
+        let image = try read(page, at: snapshot)
+        return lock.withLock {
+            if var entry = entries[page], let i = entry.versions.firstIndex(where: { $0.from <= snapshot && snapshot < $0.until }) {
+                guard entry.versions[i].until <= target else { return false }
+                if !entry.versions[i].pinned {
+                    entry.versions[i].pinned = true
+                    stats.pinned += 1
+                    entries[page] = entry
+                }
+                return true
+            }
+            // Not cached (its generation moved on): insert it pinned, with its exact interval.
+            let until = entries[page]?.redo.first(where: { $0.lsn > image.lsn })?.lsn ?? .max
+            guard until <= target else { return false }
+            var entry = entries[page, default: Entry()]
+            let position = entry.versions.firstIndex(where: { $0.from >= image.lsn }) ?? entry.versions.count
+            entry.versions.insert(Version(image: image, from: image.lsn, until: until, pinned: true), at: position)
+            stats.pinned += 1
+            stats.bytes += pageSize
+            stats.versions += 1
+            if !entry.inRing {
+                entry.inRing = true
+                ring.append(page)
+            }
+            entries[page] = entry
+            return true
+        }
+    }
+
+    /// After the header records `target` as materialized: drops redo ≤ target and the unpinned
+    /// versions no snapshot from now on can need.
+    func completeMaterialization(at target: LSN) {
+        lock.withLock {
+            materializedLSN = target
+            generation += 1
+            for (page, var entry) in entries {
+                let before = entry.redo.count
+                if before > 0 && entry.redo[0].lsn <= target {
+                    let dropped = entry.redo.prefix { $0.lsn <= target }
+                    stats.redoBytes -= dropped.reduce(0) { $0 + $1.payload.count }
+                    entry.redo.removeFirst(dropped.count)
+                }
+                let kept = entry.versions.filter { $0.pinned || $0.until > target }
+                let removed = entry.versions.count - kept.count
+                if removed > 0 {
+                    stats.bytes -= removed * pageSize
+                    stats.versions -= removed
+                    entry.versions = kept
+                }
+                entries[page] = entry
+            }
+        }
+    }
+
+    /// Unpins versions no live snapshot needs any more. `live` is sorted ascending.
+    func releasePins(live: [LSN]) {
+        lock.withLock {
+            guard stats.pinned > 0 else { return }
+            for (page, var entry) in entries {
+                var changed = false
+                for i in entry.versions.indices where entry.versions[i].pinned {
+                    let version = entry.versions[i]
+                    let needed = live.contains { $0 >= version.from && $0 < version.until }
+                    if !needed {
+                        entry.versions[i].pinned = false
+                        stats.pinned -= 1
+                        changed = true
+                    }
+                }
+                if changed {
+                    // An unpinned version that ends at or before the materialized LSN is garbage.
+                    let kept = entry.versions.filter { $0.pinned || $0.until > materializedLSN }
+                    stats.bytes -= (entry.versions.count - kept.count) * pageSize
+                    stats.versions -= entry.versions.count - kept.count
+                    entry.versions = kept
+                    entries[page] = entry
+                }
+            }
+        }
+    }
+
+    // MARK: Eviction (CLOCK over pages)
+
+    private func evictIfNeeded() {
+        guard stats.bytes > capacityBytes else { return }
+        var scanned = 0
+        while stats.bytes > capacityBytes && !ring.isEmpty && scanned < ring.count * 2 {
+            if hand >= ring.count { hand = 0 }
+            let page = ring[hand]
+            scanned += 1
+            guard var entry = entries[page] else {
+                ring.swapAt(hand, ring.count - 1)
+                ring.removeLast()
+                continue
+            }
+            if entry.referenced {
+                entry.referenced = false
+                entries[page] = entry
+                hand += 1
+                continue
+            }
+            let kept = entry.versions.filter { $0.pinned }
+            let removed = entry.versions.count - kept.count
+            stats.bytes -= removed * pageSize
+            stats.versions -= removed
+            entry.versions = kept
+            if kept.isEmpty {
+                entry.inRing = false
+                ring.swapAt(hand, ring.count - 1)
+                ring.removeLast()
+            } else {
+                hand += 1
+            }
+            if entry.versions.isEmpty && entry.redo.isEmpty {
+                entries[page] = nil
+            } else {
+                entries[page] = entry
+            }
+        }
+    }
+}

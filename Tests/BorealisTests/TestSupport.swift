@@ -1,0 +1,30 @@
+// Helpers shared by the tests: temporary directories that clean up after themselves.
+
+import Foundation
+@testable import Borealis
+
+final class TemporaryDirectory {
+    let path: String
+
+    init(_ name: String = #function) {
+        let base = FileManager.default.temporaryDirectory.path
+        let clean = name.filter { $0.isLetter || $0.isNumber }
+        path = "\(base)/borealis-test-\(clean)-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var database: String { path + "/db" }
+}
+
+func smallOptions(_ fs: (any FileSystem)? = nil) -> StorageOptions {
+    var options = StorageOptions()
+    options.segmentCapacity = 256 << 10
+    options.materializeThresholdBytes = 128 << 10
+    options.logSoftCapBytes = 2 << 20
+    options.logHardCapBytes = 16 << 20
+    options.cacheBytes = 4 << 20
+    if let fs { options.fileSystem = fs }
+    return options
+}
