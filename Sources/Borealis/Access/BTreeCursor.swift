@@ -1,0 +1,150 @@
+// Ordered iteration over a B+tree in both directions. The cursor keeps the path from the root
+// (page, index per level) and re-reads pages from its transaction at each step. When the
+// transaction changes pages after the cursor was positioned, the next move re-seeks from the
+// current key, so a cursor survives writes to the tree it walks.
+
+public struct BTreeCursor {
+    let tree: BTree
+    let txn: StorageTransaction
+    private var stack: [(page: PageNumber, index: Int)] = []
+    private var changeCount: UInt64 = 0
+    private var current: [UInt8]?
+
+    init(tree: BTree, txn: StorageTransaction) {
+        self.tree = tree
+        self.txn = txn
+    }
+
+    /// Whether the cursor is on an entry.
+    public var isValid: Bool { current != nil }
+
+    /// The current key (the cursor must be valid).
+    public var key: [UInt8] { current ?? [] }
+
+    /// The current value.
+    public func value() throws -> [UInt8] {
+        guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        let node = try tree.node(page, txn)
+        guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
+        return try tree.readValue(node, index, txn)
+    }
+
+    // MARK: Positioning
+
+    /// Moves to the first key; false when the tree is empty.
+    @discardableResult
+    public mutating func first() throws -> Bool {
+        stack = []
+        try descendEdge(from: tree.root, leftmost: true)
+        return try settle(forward: true)
+    }
+
+    /// Moves to the last key; false when the tree is empty.
+    @discardableResult
+    public mutating func last() throws -> Bool {
+        stack = []
+        try descendEdge(from: tree.root, leftmost: false)
+        return try settle(forward: false)
+    }
+
+    /// Moves to the first key ≥ `key`; false when there is none.
+    @discardableResult
+    public mutating func seek(atLeast key: [UInt8]) throws -> Bool {
+        stack = try key.withUnsafeBytes { try tree.descend($0, txn) }
+        return try settle(forward: true)
+    }
+
+    /// Moves to the last key ≤ `key`; false when there is none.
+    @discardableResult
+    public mutating func seek(atMost key: [UInt8]) throws -> Bool {
+        guard try seek(atLeast: key) else { return try last() }
+        if self.key == key { return true }
+        return try previous()
+    }
+
+    /// Moves to the next key; false (and invalid) past the last.
+    @discardableResult
+    public mutating func next() throws -> Bool {
+        guard let key = current else { return false }
+        if txn.changeCount != changeCount {
+            guard try seek(atLeast: key) else { return false }
+            if self.key != key { return true }
+        }
+        stack[stack.count - 1].index += 1
+        return try settle(forward: true)
+    }
+
+    /// Moves to the previous key; false (and invalid) before the first.
+    @discardableResult
+    public mutating func previous() throws -> Bool {
+        guard let key = current else { return false }
+        if txn.changeCount != changeCount {
+            _ = try seek(atLeast: key)
+            if !isValid {
+                return try last()
+            }
+            if self.key != key {
+                // Landed on the successor of a deleted key: the predecessor is one step back.
+                return try stepBack()
+            }
+        }
+        return try stepBack()
+    }
+
+    private mutating func stepBack() throws -> Bool {
+        stack[stack.count - 1].index -= 1
+        return try settle(forward: false)
+    }
+
+    // MARK: Internals
+
+    private mutating func descendEdge(from start: PageNumber, leftmost: Bool) throws {
+        var page = start
+        while true {
+            let node = try tree.node(page, txn)
+            if node.isLeaf {
+                stack.append((page, leftmost ? 0 : node.count - 1))
+                return
+            }
+            let index = leftmost ? 0 : node.count
+            stack.append((page, index))
+            page = node.child(index)
+            guard stack.count < 64 else { throw DatabaseError.corrupt("B+tree rooted at \(tree.root) is deeper than 64 levels") }
+        }
+    }
+
+    /// Makes the leaf index point at an entry, moving across leaves in `forward` direction when
+    /// it has run off its leaf; sets `current`.
+    private mutating func settle(forward: Bool) throws -> Bool {
+        while true {
+            guard let (page, index) = stack.last else {
+                current = nil
+                return false
+            }
+            let leaf = try tree.node(page, txn)
+            if index >= 0 && index < leaf.count {
+                current = Array(leaf.key(index))
+                changeCount = txn.changeCount
+                return true
+            }
+            // Climb to the first ancestor with a sibling in this direction.
+            stack.removeLast()
+            var moved = false
+            while let (parentPage, parentIndex) = stack.last {
+                let parent = try tree.node(parentPage, txn)
+                let nextIndex = forward ? parentIndex + 1 : parentIndex - 1
+                if nextIndex >= 0 && nextIndex <= parent.count {
+                    stack[stack.count - 1].index = nextIndex
+                    try descendEdge(from: parent.child(nextIndex), leftmost: forward)
+                    moved = true
+                    break
+                }
+                stack.removeLast()
+            }
+            if !moved {
+                current = nil
+                return false
+            }
+        }
+    }
+}

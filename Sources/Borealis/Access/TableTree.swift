@@ -1,0 +1,44 @@
+// A table: a B+tree keyed by a 64-bit row id. Keys are encoded order-preservingly (big-endian
+// with the sign bit flipped) so that memcmp order is numeric order.
+
+public struct TableTree: Sendable, Hashable {
+    public let tree: BTree
+
+    public init(root: UInt64) { tree = BTree(root: root) }
+    public var root: UInt64 { tree.root }
+
+    public static func create(in txn: StorageTransaction) throws -> TableTree {
+        TableTree(root: try BTree.create(in: txn).root)
+    }
+
+    @inline(__always)
+    public static func encode(_ rowID: Int64) -> [UInt8] {
+        withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { Array($0) }
+    }
+
+    public static func decode(_ key: [UInt8]) throws -> Int64 {
+        guard key.count == 8 else { throw DatabaseError.corrupt("table key of \(key.count) bytes (expected 8)") }
+        let raw = key.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+        return Int64(bitPattern: raw ^ (1 << 63))
+    }
+
+    public func get(_ rowID: Int64, in txn: StorageTransaction) throws -> [UInt8]? {
+        try tree.get(Self.encode(rowID), in: txn)
+    }
+
+    public func put(_ rowID: Int64, _ value: [UInt8], in txn: StorageTransaction) throws {
+        try tree.put(Self.encode(rowID), value, in: txn)
+    }
+
+    @discardableResult
+    public func delete(_ rowID: Int64, in txn: StorageTransaction) throws -> Bool {
+        try tree.delete(Self.encode(rowID), in: txn)
+    }
+
+    /// The largest row id, or nil for an empty table.
+    public func maxRowID(in txn: StorageTransaction) throws -> Int64? {
+        var cursor = tree.cursor(in: txn)
+        guard try cursor.last() else { return nil }
+        return try Self.decode(cursor.key)
+    }
+}

@@ -1,0 +1,152 @@
+import Testing
+@testable import Borealis
+
+@Suite struct BTreeTests {
+    /// Random inserts, overwrites (same and other sizes, overflowing values) and deletes against
+    /// a dictionary model, with commits, rollbacks, reopen and full verification along the way.
+    @Test(arguments: [UInt64(1), 2, 3])
+    func treeMatchesModelUnderRandomOperations(seed: UInt64) throws {
+        let dir = TemporaryDirectory("btree\(seed)")
+        var rng = SplitMix64(seed: seed)
+        var engine = try StorageEngine(path: dir.database, options: smallOptions())
+        var model: [Int64: [UInt8]] = [:]
+        var index: [[UInt8]: [UInt8]] = [:]
+        let setup = try engine.beginWrite()
+        let table = try TableTree.create(in: setup)
+        let secondary = try BTree.create(in: setup)
+        try setup.setRoot(slot: 1, to: table.root)
+        try setup.setRoot(slot: 2, to: secondary.root)
+        try setup.commit()
+
+        for round in 0..<30 {
+            let txn = try engine.beginWrite()
+            var roundModel = model
+            var roundIndex = index
+            for _ in 0..<(40 + Int(rng.next() % 80)) {
+                let key = Int64(rng.next() % 600) - 100
+                switch rng.next() % 10 {
+                case 0...5:
+                    let size: Int
+                    switch rng.next() % 10 {
+                    case 0: size = 2000 + Int(rng.next() % 12000)   // overflows
+                    case 1: size = 0
+                    default: size = Int(rng.next() % 200)
+                    }
+                    let value = (0..<size).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                    try table.put(key, value, in: txn)
+                    roundModel[key] = value
+                    let indexKey = Array("k\(rng.next() % 500)".utf8) + [UInt8](repeating: 7, count: Int(rng.next() % 40))
+                    try secondary.put(indexKey, [UInt8(key & 0xff)], in: txn)
+                    roundIndex[indexKey] = [UInt8(key & 0xff)]
+                default:
+                    let removed = try table.delete(key, in: txn)
+                    #expect(removed == (roundModel.removeValue(forKey: key) != nil))
+                    if let victim = roundIndex.keys.randomElement(using: &rng) {
+                        #expect(try secondary.delete(victim, in: txn))
+                        roundIndex[victim] = nil
+                    }
+                }
+            }
+            if round % 7 == 3 {
+                txn.rollback()
+            } else {
+                try txn.commit()
+                model = roundModel
+                index = roundIndex
+            }
+            if round % 10 == 9 {
+                try engine.close()
+                engine = try StorageEngine(path: dir.database, options: smallOptions())
+            }
+            let reader = try engine.beginRead()
+            let reports = try reader.checkIntegrity(trees: [table.tree, secondary])
+            #expect(reports[0].entries == model.count)
+            #expect(reports[1].entries == index.count)
+            for (key, value) in model { #expect(try table.get(key, in: reader) == value) }
+            // Forward and backward iteration agree with the sorted model.
+            var cursor = table.tree.cursor(in: reader)
+            var forward: [Int64] = []
+            var more = try cursor.first()
+            while more {
+                forward.append(try TableTree.decode(cursor.key))
+                more = try cursor.next()
+            }
+            #expect(forward == model.keys.sorted())
+            var backward: [Int64] = []
+            more = try cursor.last()
+            while more {
+                backward.append(try TableTree.decode(cursor.key))
+                more = try cursor.previous()
+            }
+            #expect(backward == model.keys.sorted().reversed())
+            var indexCursor = secondary.cursor(in: reader)
+            var indexKeys: [[UInt8]] = []
+            more = try indexCursor.first()
+            while more {
+                indexKeys.append(indexCursor.key)
+                more = try indexCursor.next()
+            }
+            #expect(indexKeys == index.keys.sorted { $0.lexicographicallyPrecedes($1) })
+            reader.rollback()
+        }
+        try engine.close()
+    }
+
+    @Test func deletingEverythingMergesBackToOneLeafAndReusesPages() throws {
+        let dir = TemporaryDirectory()
+        let engine = try StorageEngine(path: dir.database, options: smallOptions())
+        let txn = try engine.beginWrite()
+        let table = try TableTree.create(in: txn)
+        for i in 0..<5000 { try table.put(Int64(i), [UInt8](repeating: UInt8(i & 0xff), count: 60), in: txn) }
+        let grown = try txn.pageCounts().pages
+        #expect(try table.tree.verify(in: txn).depth >= 2)
+        for i in 0..<5000 { #expect(try table.delete(Int64(i), in: txn)) }
+        let report = try table.tree.verify(in: txn)
+        #expect(report.entries == 0)
+        #expect(report.pages.count == 1)
+        #expect(try txn.pageCounts().free == grown - 3)
+        // Pages are reused from the free list before the file grows.
+        for i in 0..<5000 { try table.put(Int64(i), [UInt8](repeating: 1, count: 60), in: txn) }
+        #expect(try txn.pageCounts().pages == grown)
+        _ = try txn.checkIntegrity(trees: [table.tree])
+        try txn.commit()
+        try engine.close()
+    }
+
+    @Test func cursorSeeksAndSurvivesWritesToItsTree() throws {
+        let dir = TemporaryDirectory()
+        let engine = try StorageEngine(path: dir.database, options: smallOptions())
+        let txn = try engine.beginWrite()
+        let table = try TableTree.create(in: txn)
+        for i in stride(from: 0, to: 1000, by: 2) { try table.put(Int64(i), [1], in: txn) }
+        var cursor = table.tree.cursor(in: txn)
+        #expect(try cursor.seek(atLeast: TableTree.encode(501)))
+        #expect(try TableTree.decode(cursor.key) == 502)
+        #expect(try cursor.seek(atMost: TableTree.encode(501)))
+        #expect(try TableTree.decode(cursor.key) == 500)
+        // Delete the rows as we walk them.
+        var seen = 0
+        var more = try cursor.first()
+        while more {
+            try table.delete(try TableTree.decode(cursor.key), in: txn)
+            seen += 1
+            more = try cursor.next()
+        }
+        #expect(seen == 500)
+        #expect(try table.tree.verify(in: txn).entries == 0)
+        try txn.commit()
+        try engine.close()
+    }
+
+    @Test func oversizedKeyIsRejected() throws {
+        let dir = TemporaryDirectory()
+        let engine = try StorageEngine(path: dir.database, options: smallOptions())
+        let txn = try engine.beginWrite()
+        let tree = try BTree.create(in: txn)
+        let limit = BTree.maxKeyLength(pageSize: 4096)
+        try tree.put([UInt8](repeating: 1, count: limit), [], in: txn)
+        #expect(throws: DatabaseError.self) { try tree.put([UInt8](repeating: 2, count: limit + 1), [], in: txn) }
+        txn.rollback()
+        try engine.close()
+    }
+}
