@@ -19,13 +19,18 @@ let package = Package(
             name: "Borealis",
             dependencies: ["CZstd", "CBorealisSupport"]
         ),
+        // The crash and fault harnesses, shared by the stress tool and the tests.
+        .target(
+            name: "BorealisStress",
+            dependencies: ["Borealis"]
+        ),
         .executableTarget(
             name: "borealis-stress",
-            dependencies: ["Borealis"]
+            dependencies: ["Borealis", "BorealisStress"]
         ),
         .testTarget(
             name: "BorealisTests",
-            dependencies: ["Borealis"]
+            dependencies: ["Borealis", "BorealisStress"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,1 +1,71 @@
-print("borealis-stress: not yet")
+// borealis-stress: crash and fault loops over the storage engine.
+//
+//   borealis-stress crash  --dir D --cycles N [--seed S]   real processes killed with SIGKILL
+//   borealis-stress faults --dir D --cases N [--seed S]    fault-injecting file system
+//   borealis-stress child  --dir D --seed S --start N      (internal: the crash loop's writer)
+//
+// The last line is `crash-cycles=N commits=X lost=L corrupt=C` or `fault-cases=N lost=L corrupt=C`;
+// the exit status is non-zero unless L and C are 0.
+
+import Borealis
+import BorealisStress
+import Foundation
+
+func usage() -> Never {
+    FileHandle.standardError.write(Data("""
+    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--verbose]
+           borealis-stress faults --dir D --cases N [--seed S] [--verbose]
+
+    """.utf8))
+    exit(2)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else { usage() }
+arguments.removeFirst()
+var values: [String: String] = [:]
+var verbose = false
+while let flag = arguments.first {
+    arguments.removeFirst()
+    if flag == "--verbose" { verbose = true; continue }
+    guard flag.hasPrefix("--"), let value = arguments.first else { usage() }
+    arguments.removeFirst()
+    values[String(flag.dropFirst(2))] = value
+}
+let directory = values["dir"] ?? "/tmp/borealis-stress"
+let seed = values["seed"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970 * 1000)
+let log: (String) -> Void = { line in if verbose { print(line) } }
+
+switch command {
+case "child":
+    guard let start = values["start"].flatMap(UInt64.init) else { usage() }
+    do {
+        try CrashHarness.runChild(directory: directory, seed: seed, start: start)
+    } catch {
+        FileHandle.standardError.write(Data("child: \(error)\n".utf8))
+        exit(1)
+    }
+case "crash":
+    guard let cycles = values["cycles"].flatMap(Int.init) else { usage() }
+    try? FileManager.default.removeItem(atPath: directory)
+    print("seed=\(seed)")
+    do {
+        let report = try CrashHarness.run(directory: directory, cycles: cycles, seed: seed,
+                                          executable: "/proc/self/exe", log: log)
+        for failure in report.failures { print(failure) }
+        print(report.summary)
+        exit(report.lost == 0 && report.corrupt == 0 && report.cycles == cycles ? 0 : 1)
+    } catch {
+        print("crash loop failed: \(error)")
+        exit(1)
+    }
+case "faults":
+    guard let cases = values["cases"].flatMap(Int.init) else { usage() }
+    print("seed=\(seed)")
+    let report = FaultHarness.run(cases: cases, seed: seed, only: values["only"].flatMap(Int.init), log: log)
+    for failure in report.failures { print(failure) }
+    print(report.summary)
+    exit(report.lost == 0 && report.corrupt == 0 && report.failures.isEmpty ? 0 : 1)
+default:
+    usage()
+}

@@ -158,6 +158,7 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
     fileprivate func account(_ s: inout State, isWrite: Bool, isSync: Bool, path: String) throws -> Outcome {
         if s.crashed { throw simulatedCrash(path) }
         s.operations += 1
+        if traceEnabled { print("io \(s.operations) \(isWrite ? "write" : isSync ? "sync" : "meta") \(path)") }
         if isSync { s.syncs += 1 }
         if s.diskFull && isWrite { return .noSpace }
         switch s.fault {
@@ -321,6 +322,8 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
         }
     }
 }
+
+private let traceEnabled = getenv("BOREALIS_FS_TRACE") != nil
 
 private func apply(_ data: [UInt8], at offset: Int, to bytes: inout [UInt8]) {
     if bytes.count < offset + data.count { bytes.append(contentsOf: repeatElement(0, count: offset + data.count - bytes.count)) }

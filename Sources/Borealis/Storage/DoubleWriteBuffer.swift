@@ -13,6 +13,11 @@ final class DoubleWriteBuffer: @unchecked Sendable {
     let databaseID: UInt64
     let pageSize: Int
 
+    /// True from a successful `store` until the in-place writes of that batch are synced: while
+    /// it is set, the page file may hold torn pages whose only intact copy is here, so the
+    /// buffer must not be overwritten before `repair(force: true)` has rewritten them.
+    var protectsUnsyncedPages = false
+
     init(file: any StorageFile, databaseID: UInt64, pageSize: Int) {
         self.file = file
         self.databaseID = databaseID
@@ -36,9 +41,9 @@ final class DoubleWriteBuffer: @unchecked Sendable {
         try file.sync()
     }
 
-    /// Restores every page of `pageFile` whose checksum fails from a valid copy here. Returns the
-    /// pages restored.
-    func repair(_ pageFile: PageFile) throws -> [PageNumber] {
+    /// Restores every page of `pageFile` whose checksum fails from a valid copy here (with
+    /// `force`, rewrites every page that has a valid copy). Returns the pages written.
+    func repair(_ pageFile: PageFile, force: Bool = false) throws -> [PageNumber] {
         let raw = try file.readBytes(count: 40, at: 0)
         guard raw.count == 40 else { return [] }
         let valid = raw.withUnsafeBytes { r in
@@ -54,12 +59,13 @@ final class DoubleWriteBuffer: @unchecked Sendable {
             let n = try file.readFully(into: copy.bytes, at: UInt64(Self.headerSize) + i * UInt64(pageSize))
             guard n == pageSize, copy.storedChecksum == copy.computeChecksum(), copy.pageNumber > 0 else { continue }
             let current = try pageFile.read(copy.pageNumber)
-            if !current.isValid(as: copy.pageNumber) {
+            if force || !current.isValid(as: copy.pageNumber) {
                 try pageFile.write([copy])
                 restored.append(copy.pageNumber)
             }
         }
         if !restored.isEmpty { try pageFile.sync() }
+        protectsUnsyncedPages = false
         return restored
     }
 }

@@ -14,7 +14,11 @@ import Foundation
 import Synchronization
 
 final class Materializer: @unchecked Sendable {
-    unowned let engine: StorageEngine
+    /// Weak: the engine owns the materializer. The thread holds the engine strongly only for
+    /// the duration of a round, and stops when the engine is gone.
+    private weak var engine: StorageEngine?
+    private let options: StorageOptions
+    private var thread: pthread_t?     // set once by start()
     private let lock = ConditionLock()
     private var wakeRequested = false  // guarded by lock
     private var stopping = false       // guarded by lock
@@ -26,11 +30,15 @@ final class Materializer: @unchecked Sendable {
 
     init(engine: StorageEngine) {
         self.engine = engine
+        self.options = engine.options
     }
 
     func start() {
         lock.withLock { running = true }
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in
+            lock.withLock { self.thread = pthread_self() }
+            loop()
+        }
         thread.name = "borealis-materializer"
         thread.start()
     }
@@ -44,17 +52,19 @@ final class Materializer: @unchecked Sendable {
         }
     }
 
-    /// Stops the thread and waits for it to finish its current round.
+    /// Stops the thread and waits for it to finish its current round (unless called from the
+    /// thread itself, when the engine's last reference was dropped there).
     func stop() {
         lock.withLock {
             stopping = true
             lock.broadcast()
+            if let thread, pthread_equal(thread, pthread_self()) != 0 { return }
             while running { lock.wait() }
         }
     }
 
     private func loop() {
-        let interval = UInt64(engine.options.materializeIntervalMilliseconds) * 1_000_000
+        let interval = UInt64(options.materializeIntervalMilliseconds) * 1_000_000
         var backoff: UInt64 = 0
         while true {
             let proceed = lock.withLock { () -> Bool in
@@ -62,14 +72,13 @@ final class Materializer: @unchecked Sendable {
                 wakeRequested = false
                 return !stopping
             }
-            guard proceed else { break }
+            guard proceed, let engine else { break }
             do {
-                try runRound()
+                try runRound(engine)
                 try engine.log.prepareSpareSegment()
                 backoff = 0
             } catch let error as DatabaseError {
                 lastError = error
-                if error.code == .ioError { engine.fail(error) }
                 backoff = min(max(backoff * 2, 10_000_000), 1_000_000_000)
             } catch {
                 lastError = DatabaseError.internalError("\(error)")
@@ -82,12 +91,18 @@ final class Materializer: @unchecked Sendable {
     }
 
     /// One round; a no-op when nothing is waiting to be materialized.
-    func runRound() throws {
-        try roundLock.withLock { _ in try round() }
+    func runRound(_ engine: StorageEngine) throws {
+        do {
+            try roundLock.withLock { _ in try round(engine) }
+        } catch let error as DatabaseError {
+            // A failed write leaves the old header in force; a failed fsync leaves the files in
+            // an unknown state, so the engine stops accepting writes.
+            if error.code == .ioError { engine.fail(error) }
+            throw error
+        }
     }
 
-    private func round() throws {
-        let engine = self.engine
+    private func round(_ engine: StorageEngine) throws {
         let cache = engine.cache
         if engine.failure != nil { return }
         let target: LSN
@@ -98,6 +113,12 @@ final class Materializer: @unchecked Sendable {
             try engine.waitDurable(target)
         }
         guard target > cache.materializedLSN else { return }
+        if engine.doubleWrite.protectsUnsyncedPages {
+            // A previous round failed between its double-write and its in-place sync.
+            cache.writeEpoch.add(1, ordering: .releasing)
+            defer { cache.writeEpoch.add(1, ordering: .releasing) }
+            _ = try engine.doubleWrite.repair(engine.pageFile, force: true)
+        }
 
         let pages = cache.pagesWithRedo(upTo: target)
         // 1. Pin what live snapshots older than the target still need.
@@ -122,11 +143,13 @@ final class Materializer: @unchecked Sendable {
         while start < images.count {
             let batch = Array(images[start..<min(images.count, start + Self.batchPages)])
             try engine.doubleWrite.store(batch, target: target)
+            engine.doubleWrite.protectsUnsyncedPages = true
             engine.pageFileSyncs.add(1, ordering: .relaxed)
             cache.writeEpoch.add(1, ordering: .releasing)
             defer { cache.writeEpoch.add(1, ordering: .releasing) }
             try engine.pageFile.write(batch)
             try engine.pageFile.sync()
+            engine.doubleWrite.protectsUnsyncedPages = false
             engine.pageFileSyncs.add(1, ordering: .relaxed)
             start += batch.count
         }

@@ -17,18 +17,27 @@ enum Recovery {
 
     static func run(path: String, options: StorageOptions) throws -> Result {
         let fs = options.fileSystem
+        let directory = parentDirectory(of: path)
+        let dwbPath = path + "-dwb"
+        let logDirectory = path + "-log"
         let file = try fs.open(path, create: true)
         if try file.size() == 0 {
             try create(file, path: path, options: options)
         }
+        // The double-write file and the log folder must survive a crash once they exist.
+        if !fs.exists(dwbPath) || !fs.exists(logDirectory) {
+            try fs.makeDirectory(logDirectory)
+            file.close()
+            try fs.open(dwbPath, create: true).close()
+            try fs.syncDirectory(directory)
+            return try run(path: path, options: options)
+        }
         let header = try PageFile.readHeader(file)
         let pageFile = PageFile(file: file, header: header)
-        let doubleWrite = DoubleWriteBuffer(file: try fs.open(path + "-dwb", create: true),
+        let doubleWrite = DoubleWriteBuffer(file: try fs.open(dwbPath, create: false),
                                             databaseID: header.databaseID, pageSize: pageFile.pageSize)
         let repaired = try doubleWrite.repair(pageFile)
 
-        let logDirectory = path + "-log"
-        try fs.makeDirectory(logDirectory)
         let cache = VersionCache(pageFile: pageFile, capacityBytes: options.cacheBytes, materializedLSN: header.materializedLSN)
         let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: header.databaseID)
         let materialized = header.materializedLSN

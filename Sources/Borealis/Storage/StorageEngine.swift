@@ -59,12 +59,16 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     deinit {
-        try? close()
+        try? shutdown(finalRound: false)
     }
 
     /// Stops the materializer after one last round, and closes the files. Transactions still
     /// open fail from now on.
     public func close() throws {
+        try shutdown(finalRound: true)
+    }
+
+    private func shutdown(finalRound: Bool) throws {
         let already = state.withLock { s -> Bool in
             defer { s.closed = true }
             return s.closed
@@ -75,7 +79,7 @@ public final class StorageEngine: @unchecked Sendable {
         if failure == nil {
             do {
                 try log.waitDurable(lastCommitLSN)
-                try materializer.runRound()
+                if finalRound { try materializer.runRound(self) }
             } catch let error as DatabaseError {
                 firstError = error
             }
@@ -224,7 +228,7 @@ public final class StorageEngine: @unchecked Sendable {
     /// on its own.
     public func materializeNow() throws {
         try checkOpen()
-        try materializer.runRound()
+        try materializer.runRound(self)
     }
 }
 

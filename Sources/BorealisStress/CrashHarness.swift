@@ -1,0 +1,133 @@
+// `borealis-stress crash`: real processes, really killed. Each cycle starts a child that opens
+// the database and commits workload transactions, printing each id once its commit returned;
+// the parent kills it with SIGKILL at a random moment (the child materializes often, so many
+// kills land mid-materialization), reopens the database and verifies it against the model.
+
+import Borealis
+import Foundation
+
+public struct CrashReport: Sendable {
+    public var cycles = 0
+    public var commits = 0
+    public var lost = 0
+    public var corrupt = 0
+    public var failures: [String] = []
+
+    public var summary: String { "crash-cycles=\(cycles) commits=\(commits) lost=\(lost) corrupt=\(corrupt)" }
+}
+
+public enum CrashHarness {
+    /// Options of the child: small segments and thresholds, so that segment switches, recycling
+    /// and materialization all happen within a short run.
+    public static func childOptions() -> StorageOptions {
+        var options = StorageOptions()
+        options.segmentCapacity = 256 << 10
+        options.materializeThresholdBytes = 64 << 10
+        options.materializeIntervalMilliseconds = 20
+        options.cacheBytes = 2 << 20
+        options.logSoftCapBytes = 4 << 20
+        options.logHardCapBytes = 64 << 20
+        return options
+    }
+
+    /// The child: commits transactions from `start` on until killed.
+    public static func runChild(directory: String, seed: UInt64, start: UInt64) throws -> Never {
+        let engine = try StorageEngine(path: directory + "/db", options: childOptions())
+        let trees = try StressWorkload.trees(engine)
+        announce("ready\n")
+        var id = start
+        while true {
+            let transaction = StressWorkload.transaction(seed: seed, id: id)
+            if try StressWorkload.run(transaction, on: engine, trees: trees) {
+                announce("c \(id)\n")
+            }
+            id += 1
+        }
+    }
+
+    private static func announce(_ line: String) {
+        var bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { exit(3) }
+            offset += n
+        }
+        bytes.removeAll()
+    }
+
+    /// The parent: `cycles` kill-and-verify cycles. `executable` is this program, run as
+    /// `executable child --dir D --seed S --start N`.
+    public static func run(directory: String, cycles: Int, seed: UInt64, executable: String,
+                           log: (String) -> Void = { _ in }) throws -> CrashReport {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: seed)
+        var report = CrashReport()
+        var model = StressModel()
+        var acknowledged: UInt64 = 0
+        var next: UInt64 = 1
+        for cycle in 0..<cycles {
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: executable)
+            child.arguments = ["child", "--dir", directory, "--seed", String(seed), "--start", String(next)]
+            let output = Pipe()
+            child.standardOutput = output
+            child.standardError = FileHandle.standardError
+            try child.run()
+            // Wait for "ready" (the open, including recovery) before the random delay starts.
+            var buffer = Data()
+            let handle = output.fileHandleForReading
+            while !(String(decoding: buffer, as: UTF8.self).contains("ready\n")) {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+            }
+            usleep(UInt32(5_000 + rng.next() % 300_000))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            buffer.append(handle.readDataToEndOfFile())
+            let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+            guard lines.first == "ready" else {
+                report.failures.append("cycle \(cycle): the child did not start (status \(child.terminationStatus))")
+                report.corrupt += 1
+                break
+            }
+            for line in lines where line.hasPrefix("c ") {
+                guard let id = UInt64(line.dropFirst(2)) else { continue }
+                // Replay every transaction up to this acknowledged one into the model.
+                while next <= id {
+                    model.apply(StressWorkload.transaction(seed: seed, id: next))
+                    next += 1
+                }
+                acknowledged = id
+                report.commits += 1
+            }
+            var options = childOptions()
+            options.backgroundMaterializer = false
+            let verdict: StressVerdict
+            do {
+                let engine = try StorageEngine(path: directory + "/db", options: options)
+                verdict = StressVerifier.verify(engine: engine, seed: seed, acknowledged: acknowledged, model: &model)
+                try engine.close()
+            } catch {
+                report.corrupt += 1
+                report.failures.append("cycle \(cycle): reopening failed: \(error)")
+                break
+            }
+            report.cycles += 1
+            if verdict.lost { report.lost += 1 }
+            if verdict.corrupt { report.corrupt += 1 }
+            if verdict.lost || verdict.corrupt {
+                report.failures.append("cycle \(cycle): \(verdict.detail)")
+                break
+            }
+            if verdict.lastID > acknowledged {
+                acknowledged = verdict.lastID
+                report.commits += 1
+            }
+            next = max(next, acknowledged + 1)
+            log("cycle \(cycle): \(lines.count - 1) commits acknowledged, database at \(verdict.lastID)")
+        }
+        return report
+    }
+}
