@@ -1,1 +1,110 @@
 import Testing
+@testable import Borealis
+
+@Suite struct PlatformTests {
+    @Test func crc32cMatchesKnownVectorsOnBothPaths() {
+        // The standard check value of CRC32C over "123456789".
+        let check = Array("123456789".utf8)
+        #expect(CRC32C.checksum(check) == 0xE306_9283)
+        #expect(CRC32C.portableChecksum(check) == 0xE306_9283)
+        // 32 zero bytes (RFC 3720 test vector).
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        var rng = SplitMix64(seed: 9)
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 4095, 4096] {
+            let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(CRC32C.checksum(data) == CRC32C.portableChecksum(data))
+            // Extending a checksum equals checksumming the concatenation.
+            let split = length / 3
+            let extended = CRC32C.checksum(Array(data[split...]), seed: CRC32C.checksum(Array(data[..<split])))
+            #expect(extended == CRC32C.checksum(data))
+        }
+    }
+
+    @Test func zstdRoundTripsAndRejectsGarbage() throws {
+        let input = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let compressed = try Zstd.compress(input)
+        #expect(compressed.count < input.count / 10)
+        #expect(try Zstd.decompress(compressed) == input)
+        #expect(throws: DatabaseError.self) { _ = try Zstd.decompress([1, 2, 3, 4, 5, 6, 7, 8, 9]) }
+    }
+
+    @Test func varintsRoundTripAndTruncationIsAnError() throws {
+        var writer = ByteWriter()
+        let values: [UInt64] = [0, 1, 127, 128, 300, 1 << 32, .max]
+        for v in values { writer.appendVarint(v) }
+        try writer.bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw, context: "test")
+            for v in values {
+                let decoded = try reader.readVarint()
+                #expect(decoded == v)
+            }
+            #expect(reader.remaining == 0)
+        }
+        try [UInt8]([0x80, 0x80]).withUnsafeBytes { raw in
+            var reader = ByteReader(raw, context: "test")
+            #expect(throws: DatabaseError.self) { _ = try reader.readVarint() }
+        }
+    }
+
+    @Test func faultFileSystemDropsUnsyncedWritesOnCrash() throws {
+        let fs = FaultInjectingFileSystem()
+        let file = try fs.open("/f", create: true)
+        try fs.syncDirectory("/")
+        try file.write([1, 2, 3, 4], at: 0)
+        try file.sync()
+        try file.write([9, 9, 9, 9], at: 0)
+        // A crash may keep, drop or tear the unsynced write; the synced bytes always survive
+        // wherever the unsynced write did not land.
+        var outcomes = Set<[UInt8]>()
+        for seed in 0..<40 {
+            let copy = FaultInjectingFileSystem()
+            let f = try copy.open("/f", create: true)
+            try copy.syncDirectory("/")
+            try f.write([1, 2, 3, 4], at: 0)
+            try f.sync()
+            try f.write([UInt8](repeating: 9, count: 2048), at: 0)
+            copy.crash(seed: UInt64(seed))
+            let reopened = try copy.open("/f", create: false)
+            outcomes.insert(try reopened.readBytes(count: 4, at: 0))
+        }
+        #expect(outcomes.contains([1, 2, 3, 4]))
+        #expect(outcomes.contains([9, 9, 9, 9]))
+        // An unsynced directory entry may vanish.
+        let lost = FaultInjectingFileSystem()
+        _ = try lost.open("/g", create: true)
+        var vanished = false
+        for seed in 0..<20 {
+            let fs2 = FaultInjectingFileSystem()
+            _ = try fs2.open("/g", create: true)
+            fs2.crash(seed: UInt64(seed))
+            if !fs2.exists("/g") { vanished = true }
+        }
+        #expect(vanished)
+        _ = fs
+    }
+
+    @Test func armedFaultsFailTheRightOperation() throws {
+        let fs = FaultInjectingFileSystem()
+        let file = try fs.open("/f", create: true)
+        fs.arm(.syncFailure(atSync: 2))
+        try file.write([1], at: 0)
+        try file.sync()
+        try file.write([2], at: 0)
+        #expect(throws: DatabaseError.self) { try file.sync() }
+        fs.arm(.noSpace(atOperation: 1))
+        do {
+            try file.write([UInt8](repeating: 1, count: 100), at: 0)
+            Issue.record("ENOSPC expected")
+        } catch let error as DatabaseError {
+            #expect(error.code == .full)
+            #expect(error.sqlState == "53100")
+        }
+        fs.arm(.crash(atOperation: 2))
+        try file.write([3], at: 0)
+        #expect(throws: DatabaseError.self) { try file.write([4], at: 0) }
+        #expect(fs.hasCrashed)
+        #expect(throws: DatabaseError.self) { _ = try file.readBytes(count: 1, at: 0) }
+        fs.crash(seed: 1)
+        #expect(!fs.hasCrashed)
+    }
+}

@@ -117,7 +117,12 @@ public struct BTree: Sendable, Hashable {
                 return
             }
             try freeOverflow(old.overflow, txn)
+            let cell = try makeLeafCell(key, value, layout, txn)
+            if leaf.replaceInPlace(index, with: cell) { return }
             leaf.remove(at: index)
+            if leaf.insert(cell, at: index) { return }
+            try split(&path, inserting: cell, at: index, txn)
+            return
         }
         let cell = try makeLeafCell(key, value, layout, txn)
         if leaf.insert(cell, at: index) { return }

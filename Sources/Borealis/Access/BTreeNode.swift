@@ -229,6 +229,17 @@ struct Node {
         return true
     }
 
+    /// Replaces cell i with a cell no larger than it, in place (the rest of the old cell becomes
+    /// fragmented free space). Returns false when `cell` is larger.
+    func replaceInPlace(_ i: Int, with cell: [UInt8]) -> Bool {
+        let offset = slot(i)
+        let oldSize = cellSize(atOffset: offset)
+        guard cell.count <= oldSize else { return false }
+        cell.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + cell.count)]).copyMemory(from: $0) }
+        if cell.count < oldSize { setFragmented(fragmented + oldSize - cell.count) }
+        return true
+    }
+
     /// Removes cell i (its bytes become free space).
     func remove(at i: Int) {
         let n = count
