@@ -23,6 +23,20 @@ struct LogScanner {
         try fileSystem.list(directory).compactMap(LogFormat.parseSegmentName).sorted()
     }
 
+    /// Deletes the newest segment when its header is not valid: a crash interrupted its
+    /// creation (records are written to a segment only after its header is durable), so it
+    /// holds nothing. An invalid header on any other segment is corruption.
+    func discardUnfinishedSegment() throws {
+        let starts = try segments()
+        for (i, start) in starts.enumerated() where try readSegment(start: start) == nil {
+            guard i == starts.count - 1 else {
+                throw DatabaseError.corrupt("log segment \(LogFormat.segmentName(start: start)) has an invalid header")
+            }
+            try fileSystem.remove(directory + "/" + LogFormat.segmentName(start: start))
+            try fileSystem.syncDirectory(directory)
+        }
+    }
+
     func readSegment(start: LSN) throws -> (LogFormat.SegmentHeader, [UInt8])? {
         let path = directory + "/" + LogFormat.segmentName(start: start)
         let file = try fileSystem.open(path, create: false)

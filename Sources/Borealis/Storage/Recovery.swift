@@ -40,6 +40,7 @@ enum Recovery {
 
         let cache = VersionCache(pageFile: pageFile, capacityBytes: options.cacheBytes, materializedLSN: header.materializedLSN)
         let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: header.databaseID)
+        try scanner.discardUnfinishedSegment()
         let materialized = header.materializedLSN
 
         var resume: LogScanner.Position?
