@@ -2,6 +2,8 @@
 //
 //   borealis-stress crash  --dir D --cycles N [--seed S]   real processes killed with SIGKILL
 //   borealis-stress faults --dir D --cases N [--seed S]    fault-injecting file system
+//   borealis-stress commits --dir D [--threads T] [--transactions N]   durable commits/s, commits per fdatasync
+//   borealis-stress soak   --dir D [--transactions N]      write load with one long reader: peak log folder
 //   borealis-stress child  --dir D --seed S --start N      (internal: the crash loop's writer)
 //
 // The last line is `crash-cycles=N commits=X lost=L corrupt=C` or `fault-cases=N lost=L corrupt=C`;
@@ -15,6 +17,8 @@ func usage() -> Never {
     FileHandle.standardError.write(Data("""
     usage: borealis-stress crash  --dir D --cycles N [--seed S] [--verbose]
            borealis-stress faults --dir D --cases N [--seed S] [--verbose]
+           borealis-stress commits --dir D [--threads T] [--transactions N]
+           borealis-stress soak --dir D [--transactions N]
 
     """.utf8))
     exit(2)
@@ -66,6 +70,29 @@ case "faults":
     for failure in report.failures { print(failure) }
     print(report.summary)
     exit(report.lost == 0 && report.corrupt == 0 && report.failures.isEmpty ? 0 : 1)
+case "commits":
+    let threads = values["threads"].flatMap(Int.init) ?? 8
+    let count = values["transactions"].flatMap(Int.init) ?? 2000
+    do {
+        print(try LoadHarness.durableCommits(directory: directory, threads: threads, perThread: count))
+    } catch {
+        print("commit load failed: \(error)")
+        exit(1)
+    }
+case "soak":
+    var options = StorageOptions()
+    options.segmentCapacity = 1 << 20
+    options.materializeThresholdBytes = 1 << 20
+    options.logSoftCapBytes = 8 << 20
+    options.logHardCapBytes = 32 << 20
+    do {
+        let result = try LoadHarness.longReaderSoak(directory: directory, commits: values["transactions"].flatMap(Int.init) ?? 20000, options: options)
+        print(result)
+        exit(result.readerSawItsSnapshot && result.peakLogFolderBytes < result.hardCapBytes ? 0 : 1)
+    } catch {
+        print("soak failed: \(error)")
+        exit(1)
+    }
 default:
     usage()
 }

@@ -37,6 +37,8 @@ public final class StorageEngine: @unchecked Sendable {
     let pageFileSyncs = Atomic<UInt64>(0)
     /// Pages restored from the double-write file when this database was opened.
     public let pagesRepairedOnOpen: [UInt64]
+    /// Bytes of log recovery scanned past the materialized LSN when this database was opened.
+    public let recoveredTailBytes: UInt64
 
     // MARK: Open
 
@@ -53,6 +55,7 @@ public final class StorageEngine: @unchecked Sendable {
         cache = recovered.cache
         log = recovered.log
         pagesRepairedOnOpen = recovered.repairedPages
+        recoveredTailBytes = recovered.lastCommitLSN - recovered.cache.materializedLSN
         state = Mutex(State(lastCommitLSN: recovered.lastCommitLSN, nextTransactionID: recovered.lastTransactionID + 1))
         materializer = Materializer(engine: self)
         if options.backgroundMaterializer { materializer.start() }
