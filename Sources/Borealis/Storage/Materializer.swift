@@ -24,7 +24,8 @@ final class Materializer: @unchecked Sendable {
     private var stopping = false       // guarded by lock
     private var running = false        // guarded by lock
     private let roundLock = Mutex(())
-    private(set) var lastError: DatabaseError?
+    private let error = Mutex<DatabaseError?>(nil)
+    var lastError: DatabaseError? { error.withLock { $0 } }
 
     static let batchPages = 256
 
@@ -77,11 +78,12 @@ final class Materializer: @unchecked Sendable {
                 try runRound(engine)
                 try engine.log.prepareSpareSegment()
                 backoff = 0
-            } catch let error as DatabaseError {
-                lastError = error
+                self.error.withLock { $0 = nil }
+            } catch let failure as DatabaseError {
+                self.error.withLock { $0 = failure }
                 backoff = min(max(backoff * 2, 10_000_000), 1_000_000_000)
             } catch {
-                lastError = DatabaseError.internalError("\(error)")
+                self.error.withLock { $0 = DatabaseError.internalError("\(error)") }
             }
         }
         lock.withLock {

@@ -59,13 +59,15 @@ struct FileHeader: Equatable {
 final class PageFile: @unchecked Sendable {
     let file: any StorageFile
     let pageSize: Int
-    // Written by the materializer only (one thread); read for metrics.
+    let databaseID: UInt64
+    /// The header in force. Read and written by the materializer only (under its round lock).
     private(set) var header: FileHeader
 
     init(file: any StorageFile, header: FileHeader) {
         self.file = file
         self.header = header
         self.pageSize = Int(header.pageSize)
+        self.databaseID = header.databaseID
     }
 
     /// Reads both header slots and returns the newest valid one.

@@ -22,7 +22,7 @@ public final class StorageEngine: @unchecked Sendable {
     let snapshots = SnapshotRegistry()
     var materializer: Materializer!
     public var pageSize: Int { pageFile.pageSize }
-    public var databaseID: UInt64 { pageFile.header.databaseID }
+    public var databaseID: UInt64 { pageFile.databaseID }
 
     private struct State {
         var lastCommitLSN: LSN
@@ -178,6 +178,12 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
+    /// A read snapshot ended: versions pinned only for it can go.
+    func snapshotEnded(_ id: UInt64) {
+        snapshots.unregister(id)
+        cache.releasePins(live: snapshots.live())
+    }
+
     /// Slows a committer down when the materializer falls behind (DESIGN.md §5).
     func applyBackPressure() throws {
         let behind = lastCommitLSN - cache.materializedLSN
@@ -224,7 +230,8 @@ public final class StorageEngine: @unchecked Sendable {
             cachedBytes: stats.bytes,
             pinnedVersions: stats.pinned,
             logSegments: log.segmentCount,
-            logBytesWritten: log.bytesWritten.load(ordering: .relaxed))
+            logBytesWritten: log.bytesWritten.load(ordering: .relaxed),
+            materializerError: materializer.lastError?.message)
     }
 
     /// Runs one materialization round now (tests and tools); the background thread does this

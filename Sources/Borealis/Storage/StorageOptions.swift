@@ -77,6 +77,8 @@ public struct StorageMetrics: Sendable, CustomStringConvertible {
     public var pinnedVersions: Int
     public var logSegments: Int
     public var logBytesWritten: UInt64
+    /// The materializer's last error, if its last round failed (it retries with back-off).
+    public var materializerError: String?
 
     public var description: String {
         """

@@ -150,7 +150,7 @@ public final class StorageTransaction {
         try checkActive()
         isFinished = true
         guard isWriter else {
-            if let id = snapshotID { engine.snapshots.unregister(id) }
+            if let id = snapshotID { engine.snapshotEnded(id) }
             return snapshot
         }
         var lockHeld = true
@@ -185,7 +185,7 @@ public final class StorageTransaction {
         if isWriter {
             engine.writerLock.release()
         } else if let id = snapshotID {
-            engine.snapshots.unregister(id)
+            engine.snapshotEnded(id)
         }
     }
 }
