@@ -1,0 +1,127 @@
+// The syntax tree the parser produces and the planner consumes. Names are already folded to
+// lower case unless they were quoted (PostgreSQL's rule).
+
+struct TypeName: Equatable, Sendable {
+    var name: String          // canonical: integer, bigint, smallint, real, double precision, numeric, text, varchar, char, boolean, bytea, date, time, timestamp, timestamptz
+    var modifiers: [Int] = []
+}
+
+enum UnaryOperator: Sendable { case negate, plus, not }
+
+enum BinaryOperator: String, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%"
+    case concat = "||"
+    case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case and = "AND", or = "OR"
+    case isDistinctFrom = "IS DISTINCT FROM", isNotDistinctFrom = "IS NOT DISTINCT FROM"
+}
+
+indirect enum Expr: Sendable {
+    case literal(Value)
+    case column(table: String?, name: String)
+    case parameter(Int)
+    case unary(UnaryOperator, Expr)
+    case binary(BinaryOperator, Expr, Expr)
+    case isNull(Expr, negated: Bool)
+    case isBoolean(Expr, value: Bool, negated: Bool)
+    case between(Expr, low: Expr, high: Expr, negated: Bool)
+    case inList(Expr, [Expr], negated: Bool)
+    case inSubquery(Expr, SelectStatement, negated: Bool)
+    case exists(SelectStatement, negated: Bool)
+    case subquery(SelectStatement)
+    case caseWhen(base: Expr?, whens: [(Expr, Expr)], otherwise: Expr?)
+    case cast(Expr, TypeName)
+    case function(name: String, args: [Expr], distinct: Bool, star: Bool)
+    case like(Expr, pattern: Expr, escape: Expr?, caseInsensitive: Bool, negated: Bool)
+}
+
+enum SelectItem: Sendable {
+    case star(table: String?)
+    case expression(Expr, alias: String?)
+}
+
+enum JoinKind: Sendable { case inner, left, right, full, cross }
+
+indirect enum FromItem: Sendable {
+    case table(name: String, alias: String?)
+    case subquery(SelectStatement, alias: String)
+    case join(FromItem, FromItem, kind: JoinKind, on: Expr?, using: [String], natural: Bool)
+}
+
+struct SelectCore: Sendable {
+    var distinct = false
+    var items: [SelectItem] = []
+    var from: [FromItem] = []
+    var filter: Expr?
+    var groupBy: [Expr] = []
+    var having: Expr?
+}
+
+enum SetOperator: Sendable { case union, intersect, except }
+
+indirect enum SelectBody: Sendable {
+    case core(SelectCore)
+    case values([[Expr]])
+    case setOperation(SetOperator, all: Bool, SelectBody, SelectBody)
+    case nested(SelectStatement)
+}
+
+struct OrderItem: Sendable {
+    var expr: Expr
+    var descending = false
+    var nullsFirst: Bool?
+}
+
+struct CommonTableExpression: Sendable {
+    var name: String
+    var columns: [String]
+    var query: SelectStatement
+}
+
+struct SelectStatement: Sendable {
+    var with: [CommonTableExpression] = []
+    var recursive = false
+    var body: SelectBody
+    var orderBy: [OrderItem] = []
+    var limit: Expr?
+    var offset: Expr?
+}
+
+struct ColumnDefinition: Sendable {
+    var name: String
+    var type: TypeName
+    var notNull = false
+    var primaryKey = false
+    var unique = false
+    var defaultValue: Expr?
+    var check: Expr?
+    var autoIncrement = false
+}
+
+enum TableConstraint: Sendable {
+    case primaryKey([String], name: String?)
+    case unique([String], name: String?)
+    case check(Expr, name: String?)
+}
+
+enum Statement: Sendable {
+    case select(SelectStatement)
+    case createTable(name: String, ifNotExists: Bool, columns: [ColumnDefinition], constraints: [TableConstraint])
+    case createIndex(name: String, table: String, columns: [String], unique: Bool, ifNotExists: Bool)
+    case createView(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, sql: String)
+    case dropTable(names: [String], ifExists: Bool)
+    case dropIndex(names: [String], ifExists: Bool)
+    case dropView(names: [String], ifExists: Bool)
+    case insert(table: String, columns: [String]?, source: InsertSource, returning: [SelectItem])
+    case update(table: String, alias: String?, assignments: [(String, Expr)], filter: Expr?, returning: [SelectItem])
+    case delete(table: String, alias: String?, filter: Expr?, returning: [SelectItem])
+    case begin(immediate: Bool)
+    case commit
+    case rollback
+}
+
+enum InsertSource: Sendable {
+    case values([[Expr?]])   // nil: DEFAULT
+    case select(SelectStatement)
+    case defaultValues
+}

@@ -1,0 +1,835 @@
+// A hand-written recursive-descent parser for Borealis SQL (docs/sql.md). Errors are
+// SQLSTATE 42601 and name the line, the column and the token found.
+//
+// Expression precedence, lowest first (PostgreSQL's): OR · AND · NOT · IS · comparison ·
+// BETWEEN/IN/LIKE · || · + - · * / % · unary + - · :: · primary.
+
+struct Parser {
+    private var tokens: [Token]
+    private var index = 0
+    private var nextParameter = 1
+    let sql: String
+
+    init(_ sql: String) throws {
+        self.sql = sql
+        tokens = try Lexer.tokenize(sql)
+    }
+
+    /// Parses every statement of `sql` (separated by semicolons), with each statement's text.
+    static func parseAll(_ sql: String) throws -> [(Statement, String)] {
+        var parser = try Parser(sql)
+        var statements: [(Statement, String)] = []
+        while true {
+            while parser.accept(.op(";")) {}
+            if parser.peek.kind == .end { break }
+            let start = parser.peek.position.offset
+            let statement = try parser.parseStatement()
+            let end = parser.peek.kind == .end ? sql.utf8.count : parser.peek.position.offset
+            let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
+            statements.append((statement, text))
+            if parser.peek.kind != .end && !parser.accept(.op(";")) {
+                throw parser.error("expected ; or end of input")
+            }
+        }
+        return statements
+    }
+
+    // MARK: Token helpers
+
+    var peek: Token { tokens[index] }
+    private func peekAt(_ n: Int) -> Token { tokens[min(index + n, tokens.count - 1)] }
+
+    mutating func advance() -> Token {
+        let t = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return t
+    }
+
+    mutating func accept(_ kind: TokenKind) -> Bool {
+        if peek.kind == kind { _ = advance(); return true }
+        return false
+    }
+
+    func isKeyword(_ word: String) -> Bool {
+        if case .identifier(let w) = peek.kind { return w == word }
+        return false
+    }
+
+    private func isKeyword(_ word: String, at n: Int) -> Bool {
+        if case .identifier(let w) = peekAt(n).kind { return w == word }
+        return false
+    }
+
+    mutating func acceptKeyword(_ word: String) -> Bool {
+        if isKeyword(word) { _ = advance(); return true }
+        return false
+    }
+
+    mutating func expectKeyword(_ word: String) throws {
+        guard acceptKeyword(word) else { throw error("expected \(word.uppercased())") }
+    }
+
+    mutating func expect(_ op: String) throws {
+        guard accept(.op(op)) else { throw error("expected \"\(op)\"") }
+    }
+
+    func error(_ message: String) -> DatabaseError {
+        DatabaseError(.error, sqlState: "42601", "syntax error at \(peek.position): \(message), found \(peek.describe)")
+    }
+
+    /// Words that end an expression or a clause and cannot be bare aliases.
+    static let reserved: Set<String> = [
+        "select", "from", "where", "group", "having", "order", "limit", "offset", "union", "intersect", "except",
+        "join", "inner", "left", "right", "full", "cross", "natural", "on", "using", "as", "and", "or", "not",
+        "is", "in", "between", "like", "ilike", "case", "when", "then", "else", "end", "null", "true", "false",
+        "values", "set", "returning", "into", "default", "distinct", "all", "with", "asc", "desc", "nulls",
+        "window", "for", "fetch", "outer", "by", "create", "table", "insert", "update", "delete", "exists",
+        "primary", "references", "check", "unique", "constraint", "collate", "escape", "similar",
+    ]
+
+    /// An identifier (unquoted words that are not reserved, or quoted ones).
+    mutating func identifier(_ what: String = "identifier") throws -> String {
+        switch peek.kind {
+        case .identifier(let w) where !Parser.reserved.contains(w):
+            _ = advance()
+            return w
+        case .quotedIdentifier(let w):
+            _ = advance()
+            return w
+        default:
+            throw error("expected \(what)")
+        }
+    }
+
+    /// A name that may be a keyword (after AS, or for columns in DDL).
+    mutating func anyName(_ what: String = "name") throws -> String {
+        switch peek.kind {
+        case .identifier(let w):
+            _ = advance()
+            return w
+        case .quotedIdentifier(let w):
+            _ = advance()
+            return w
+        default:
+            throw error("expected \(what)")
+        }
+    }
+
+    // MARK: Statements
+
+    mutating func parseStatement() throws -> Statement {
+        if isKeyword("select") || isKeyword("with") || isKeyword("values") || peek.kind == .op("(") {
+            return .select(try parseSelect())
+        }
+        if acceptKeyword("create") { return try parseCreate() }
+        if acceptKeyword("drop") { return try parseDrop() }
+        if acceptKeyword("insert") { return try parseInsert() }
+        if acceptKeyword("replace") { throw error("REPLACE is not supported; use INSERT … ON CONFLICT") }
+        if acceptKeyword("update") { return try parseUpdate() }
+        if acceptKeyword("delete") { return try parseDelete() }
+        if acceptKeyword("begin") || acceptKeyword("start") {
+            _ = acceptKeyword("transaction") || acceptKeyword("work")
+            let immediate = acceptKeyword("immediate") || acceptKeyword("write") || acceptKeyword("exclusive")
+            _ = acceptKeyword("deferred")
+            return .begin(immediate: immediate)
+        }
+        if acceptKeyword("commit") || acceptKeyword("end") {
+            _ = acceptKeyword("transaction") || acceptKeyword("work")
+            return .commit
+        }
+        if acceptKeyword("rollback") || acceptKeyword("abort") {
+            _ = acceptKeyword("transaction") || acceptKeyword("work")
+            return .rollback
+        }
+        throw error("expected a statement")
+    }
+
+    private mutating func parseCreate() throws -> Statement {
+        let unique = acceptKeyword("unique")
+        if acceptKeyword("index") {
+            let ifNotExists = try parseIfNotExists()
+            let name = try identifier("index name")
+            try expectKeyword("on")
+            let table = try identifier("table name")
+            try expect("(")
+            var columns: [String] = []
+            repeat {
+                columns.append(try identifier("column name"))
+                _ = acceptKeyword("asc") || acceptKeyword("desc")
+            } while accept(.op(","))
+            try expect(")")
+            return .createIndex(name: name, table: table, columns: columns, unique: unique, ifNotExists: ifNotExists)
+        }
+        guard !unique else { throw error("expected INDEX after UNIQUE") }
+        _ = acceptKeyword("temporary") || acceptKeyword("temp")
+        if acceptKeyword("view") {
+            let ifNotExists = try parseIfNotExists()
+            let name = try identifier("view name")
+            var columns: [String] = []
+            if accept(.op("(")) {
+                repeat { columns.append(try identifier("column name")) } while accept(.op(","))
+                try expect(")")
+            }
+            try expectKeyword("as")
+            let start = peek.position.offset
+            let query = try parseSelect()
+            let end = peek.kind == .end ? sql.utf8.count : peek.position.offset
+            let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
+            return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text)
+        }
+        try expectKeyword("table")
+        let ifNotExists = try parseIfNotExists()
+        let name = try identifier("table name")
+        try expect("(")
+        var columns: [ColumnDefinition] = []
+        var constraints: [TableConstraint] = []
+        repeat {
+            var constraintName: String?
+            if acceptKeyword("constraint") { constraintName = try identifier("constraint name") }
+            if acceptKeyword("primary") {
+                try expectKeyword("key")
+                constraints.append(.primaryKey(try parseNameList(), name: constraintName))
+            } else if acceptKeyword("unique") {
+                constraints.append(.unique(try parseNameList(), name: constraintName))
+            } else if acceptKeyword("check") {
+                try expect("(")
+                let e = try parseExpr()
+                try expect(")")
+                constraints.append(.check(e, name: constraintName))
+            } else {
+                columns.append(try parseColumnDefinition())
+            }
+        } while accept(.op(","))
+        try expect(")")
+        return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints)
+    }
+
+    private mutating func parseNameList() throws -> [String] {
+        try expect("(")
+        var names: [String] = []
+        repeat { names.append(try identifier("column name")) } while accept(.op(","))
+        try expect(")")
+        return names
+    }
+
+    private mutating func parseIfNotExists() throws -> Bool {
+        if acceptKeyword("if") {
+            try expectKeyword("not")
+            try expectKeyword("exists")
+            return true
+        }
+        return false
+    }
+
+    private mutating func parseColumnDefinition() throws -> ColumnDefinition {
+        let name = try anyName("column name")
+        var column = ColumnDefinition(name: name, type: try parseTypeName())
+        while true {
+            if acceptKeyword("not") {
+                try expectKeyword("null")
+                column.notNull = true
+            } else if acceptKeyword("null") {
+                continue
+            } else if acceptKeyword("primary") {
+                try expectKeyword("key")
+                column.primaryKey = true
+                _ = acceptKeyword("asc") || acceptKeyword("desc")
+                if acceptKeyword("autoincrement") { column.autoIncrement = true }
+            } else if acceptKeyword("unique") {
+                column.unique = true
+            } else if acceptKeyword("default") {
+                column.defaultValue = try parseUnary()
+            } else if acceptKeyword("check") {
+                try expect("(")
+                column.check = try parseExpr()
+                try expect(")")
+            } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
+                column.autoIncrement = true
+            } else if acceptKeyword("constraint") {
+                _ = try identifier("constraint name")
+            } else {
+                break
+            }
+        }
+        return column
+    }
+
+    mutating func parseTypeName() throws -> TypeName {
+        var words = [try anyName("type name")]
+        // Multi-word types.
+        if words[0] == "double" && acceptKeyword("precision") { words = ["double precision"] }
+        if words[0] == "character" && acceptKeyword("varying") { words = ["varchar"] }
+        if words[0] == "timestamp" || words[0] == "time" {
+            if acceptKeyword("with") { try expectKeyword("time"); try expectKeyword("zone"); words = [words[0] == "timestamp" ? "timestamptz" : "timetz"] }
+            else if acceptKeyword("without") { try expectKeyword("time"); try expectKeyword("zone") }
+        }
+        if words[0] == "unsigned" || words[0] == "signed" { _ = acceptKeyword("integer") || acceptKeyword("int") }
+        var type = TypeName(name: canonicalType(words[0]))
+        if accept(.op("(")) {
+            repeat {
+                guard case .integer(let n) = peek.kind, let value = Int(n) else { throw error("expected a type modifier") }
+                _ = advance()
+                type.modifiers.append(value)
+            } while accept(.op(","))
+            try expect(")")
+        }
+        return type
+    }
+
+    private func canonicalType(_ word: String) -> String {
+        switch word {
+        case "int", "int4", "integer", "mediumint", "tinyint": return "integer"
+        case "int8", "bigint": return "bigint"
+        case "int2", "smallint": return "smallint"
+        case "serial", "serial4": return "serial"
+        case "bigserial", "serial8": return "bigserial"
+        case "float8", "double", "double precision", "float": return "double precision"
+        case "float4", "real": return "real"
+        case "decimal", "numeric": return "numeric"
+        case "character", "char", "bpchar": return "char"
+        case "varchar", "nvarchar": return "varchar"
+        case "string", "clob", "longtext", "mediumtext", "tinytext": return "text"
+        case "bool": return "boolean"
+        case "blob", "longblob", "binary", "varbinary": return "bytea"
+        case "datetime": return "timestamp"
+        default: return word
+        }
+    }
+
+    private mutating func parseDrop() throws -> Statement {
+        let kind = try anyName("TABLE, INDEX or VIEW")
+        var ifExists = false
+        if acceptKeyword("if") {
+            try expectKeyword("exists")
+            ifExists = true
+        }
+        var names: [String] = []
+        repeat { names.append(try identifier("name")) } while accept(.op(","))
+        _ = acceptKeyword("cascade") || acceptKeyword("restrict")
+        switch kind {
+        case "table": return .dropTable(names: names, ifExists: ifExists)
+        case "index": return .dropIndex(names: names, ifExists: ifExists)
+        case "view": return .dropView(names: names, ifExists: ifExists)
+        default: throw error("expected TABLE, INDEX or VIEW after DROP")
+        }
+    }
+
+    private mutating func parseInsert() throws -> Statement {
+        _ = acceptKeyword("or") // INSERT OR … is SQLite's; reject below
+        try expectKeyword("into")
+        let table = try identifier("table name")
+        var columns: [String]?
+        if peek.kind == .op("(") && !(isKeyword("select", at: 1) || isKeyword("with", at: 1) || isKeyword("values", at: 1)) {
+            columns = try parseNameList()
+        }
+        let source: InsertSource
+        if acceptKeyword("default") {
+            try expectKeyword("values")
+            source = .defaultValues
+        } else if acceptKeyword("values") {
+            var rows: [[Expr?]] = []
+            repeat {
+                try expect("(")
+                var row: [Expr?] = []
+                repeat {
+                    if acceptKeyword("default") { row.append(nil) } else { row.append(try parseExpr()) }
+                } while accept(.op(","))
+                try expect(")")
+                rows.append(row)
+            } while accept(.op(","))
+            source = .values(rows)
+        } else {
+            source = .select(try parseSelect())
+        }
+        return .insert(table: table, columns: columns, source: source, returning: try parseReturning())
+    }
+
+    private mutating func parseReturning() throws -> [SelectItem] {
+        guard acceptKeyword("returning") else { return [] }
+        return try parseSelectItems()
+    }
+
+    private mutating func parseUpdate() throws -> Statement {
+        let table = try identifier("table name")
+        var alias: String?
+        if acceptKeyword("as") { alias = try identifier("alias") } else if case .identifier(let w) = peek.kind, w != "set" { alias = try identifier("alias") }
+        try expectKeyword("set")
+        var assignments: [(String, Expr)] = []
+        repeat {
+            var column = try anyName("column name")
+            if accept(.op(".")) { column = try anyName("column name") }
+            try expect("=")
+            assignments.append((column, try parseExpr()))
+        } while accept(.op(","))
+        var filter: Expr?
+        if acceptKeyword("where") { filter = try parseExpr() }
+        return .update(table: table, alias: alias, assignments: assignments, filter: filter, returning: try parseReturning())
+    }
+
+    private mutating func parseDelete() throws -> Statement {
+        try expectKeyword("from")
+        let table = try identifier("table name")
+        var alias: String?
+        if acceptKeyword("as") { alias = try identifier("alias") } else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) { alias = try identifier("alias") }
+        var filter: Expr?
+        if acceptKeyword("where") { filter = try parseExpr() }
+        return .delete(table: table, alias: alias, filter: filter, returning: try parseReturning())
+    }
+
+    // MARK: SELECT
+
+    mutating func parseSelect() throws -> SelectStatement {
+        var with: [CommonTableExpression] = []
+        var recursive = false
+        if acceptKeyword("with") {
+            recursive = acceptKeyword("recursive")
+            repeat {
+                let name = try identifier("CTE name")
+                var columns: [String] = []
+                if peek.kind == .op("(") { columns = try parseNameList() }
+                try expectKeyword("as")
+                try expect("(")
+                let query = try parseSelect()
+                try expect(")")
+                with.append(CommonTableExpression(name: name, columns: columns, query: query))
+            } while accept(.op(","))
+        }
+        var statement = SelectStatement(with: with, recursive: recursive, body: try parseSetExpression())
+        if acceptKeyword("order") {
+            try expectKeyword("by")
+            repeat {
+                var item = OrderItem(expr: try parseExpr())
+                if acceptKeyword("desc") { item.descending = true } else { _ = acceptKeyword("asc") }
+                if acceptKeyword("nulls") {
+                    if acceptKeyword("first") { item.nullsFirst = true } else { try expectKeyword("last"); item.nullsFirst = false }
+                }
+                statement.orderBy.append(item)
+            } while accept(.op(","))
+        }
+        if acceptKeyword("limit") {
+            if acceptKeyword("all") {
+                statement.limit = nil
+            } else {
+                let first = try parseExpr()
+                if accept(.op(",")) {
+                    // MySQL: LIMIT offset, count
+                    statement.offset = first
+                    statement.limit = try parseExpr()
+                } else {
+                    statement.limit = first
+                }
+            }
+        }
+        if acceptKeyword("offset") {
+            statement.offset = try parseExpr()
+            _ = acceptKeyword("rows") || acceptKeyword("row")
+        }
+        return statement
+    }
+
+    private mutating func parseSetExpression() throws -> SelectBody {
+        var left = try parseSetTerm()
+        while true {
+            let op: SetOperator
+            if acceptKeyword("union") { op = .union }
+            else if acceptKeyword("except") { op = .except }
+            else { break }
+            let all = acceptKeyword("all")
+            if !all { _ = acceptKeyword("distinct") }
+            left = .setOperation(op, all: all, left, try parseSetTerm())
+        }
+        return left
+    }
+
+    // INTERSECT binds tighter than UNION and EXCEPT.
+    private mutating func parseSetTerm() throws -> SelectBody {
+        var left = try parseSetPrimary()
+        while acceptKeyword("intersect") {
+            let all = acceptKeyword("all")
+            if !all { _ = acceptKeyword("distinct") }
+            left = .setOperation(.intersect, all: all, left, try parseSetPrimary())
+        }
+        return left
+    }
+
+    private mutating func parseSetPrimary() throws -> SelectBody {
+        if accept(.op("(")) {
+            let inner = try parseSelect()
+            try expect(")")
+            return .nested(inner)
+        }
+        if acceptKeyword("values") {
+            var rows: [[Expr]] = []
+            repeat {
+                try expect("(")
+                var row: [Expr] = []
+                repeat { row.append(try parseExpr()) } while accept(.op(","))
+                try expect(")")
+                rows.append(row)
+            } while accept(.op(","))
+            return .values(rows)
+        }
+        try expectKeyword("select")
+        var core = SelectCore()
+        if acceptKeyword("distinct") { core.distinct = true } else { _ = acceptKeyword("all") }
+        core.items = try parseSelectItems()
+        if acceptKeyword("from") {
+            repeat { core.from.append(try parseFromItem()) } while accept(.op(","))
+        }
+        if acceptKeyword("where") { core.filter = try parseExpr() }
+        if acceptKeyword("group") {
+            try expectKeyword("by")
+            repeat { core.groupBy.append(try parseExpr()) } while accept(.op(","))
+        }
+        if acceptKeyword("having") { core.having = try parseExpr() }
+        return .core(core)
+    }
+
+    private mutating func parseSelectItems() throws -> [SelectItem] {
+        var items: [SelectItem] = []
+        repeat {
+            if accept(.op("*")) {
+                items.append(.star(table: nil))
+                continue
+            }
+            // table.*
+            if case .op(".") = peekAt(1).kind, case .op("*") = peekAt(2).kind {
+                let table = try anyName("table name")
+                _ = advance(); _ = advance()
+                items.append(.star(table: table))
+                continue
+            }
+            let e = try parseExpr()
+            var alias: String?
+            if acceptKeyword("as") {
+                alias = try anyName("alias")
+            } else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) {
+                alias = try identifier("alias")
+            } else if case .quotedIdentifier = peek.kind {
+                alias = try identifier("alias")
+            }
+            items.append(.expression(e, alias: alias))
+        } while accept(.op(","))
+        return items
+    }
+
+    private mutating func parseFromItem() throws -> FromItem {
+        var left = try parseFromPrimary()
+        while true {
+            var kind: JoinKind
+            var natural = false
+            if acceptKeyword("natural") { natural = true }
+            if acceptKeyword("cross") {
+                try expectKeyword("join")
+                kind = .cross
+            } else if acceptKeyword("join") {
+                kind = .inner
+            } else if acceptKeyword("inner") {
+                try expectKeyword("join")
+                kind = .inner
+            } else if acceptKeyword("left") {
+                _ = acceptKeyword("outer")
+                try expectKeyword("join")
+                kind = .left
+            } else if acceptKeyword("right") {
+                _ = acceptKeyword("outer")
+                try expectKeyword("join")
+                kind = .right
+            } else if acceptKeyword("full") {
+                _ = acceptKeyword("outer")
+                try expectKeyword("join")
+                kind = .full
+            } else {
+                if natural { throw error("expected JOIN after NATURAL") }
+                break
+            }
+            let right = try parseFromPrimary()
+            var on: Expr?
+            var using: [String] = []
+            if kind != .cross && !natural {
+                if acceptKeyword("on") { on = try parseExpr() }
+                else if acceptKeyword("using") { using = try parseNameList() }
+                else { throw error("expected ON or USING after JOIN") }
+            }
+            left = .join(left, right, kind: kind, on: on, using: using, natural: natural)
+        }
+        return left
+    }
+
+    private mutating func parseFromPrimary() throws -> FromItem {
+        if accept(.op("(")) {
+            if isKeyword("select") || isKeyword("with") || isKeyword("values") {
+                let query = try parseSelect()
+                try expect(")")
+                _ = acceptKeyword("as")
+                let alias = (try? identifier("alias")) ?? "subquery"
+                return .subquery(query, alias: alias)
+            }
+            let inner = try parseFromItem()
+            try expect(")")
+            return inner
+        }
+        let name = try identifier("table name")
+        var alias: String?
+        if acceptKeyword("as") { alias = try identifier("alias") }
+        else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) { alias = try identifier("alias") }
+        else if case .quotedIdentifier = peek.kind { alias = try identifier("alias") }
+        return .table(name: name, alias: alias)
+    }
+
+    // MARK: Expressions
+
+    mutating func parseExpr() throws -> Expr { try parseOr() }
+
+    private mutating func parseOr() throws -> Expr {
+        var left = try parseAnd()
+        while acceptKeyword("or") { left = .binary(.or, left, try parseAnd()) }
+        return left
+    }
+
+    private mutating func parseAnd() throws -> Expr {
+        var left = try parseNot()
+        while acceptKeyword("and") { left = .binary(.and, left, try parseNot()) }
+        return left
+    }
+
+    private mutating func parseNot() throws -> Expr {
+        if acceptKeyword("not") { return .unary(.not, try parseNot()) }
+        return try parseIs()
+    }
+
+    private mutating func parseIs() throws -> Expr {
+        var left = try parseComparison()
+        while true {
+            if acceptKeyword("is") {
+                let negated = acceptKeyword("not")
+                if acceptKeyword("null") { left = .isNull(left, negated: negated) }
+                else if acceptKeyword("true") { left = .isBoolean(left, value: true, negated: negated) }
+                else if acceptKeyword("false") { left = .isBoolean(left, value: false, negated: negated) }
+                else if acceptKeyword("distinct") {
+                    try expectKeyword("from")
+                    left = .binary(negated ? .isNotDistinctFrom : .isDistinctFrom, left, try parseComparison())
+                } else { throw error("expected NULL, TRUE, FALSE or DISTINCT FROM after IS") }
+            } else if acceptKeyword("isnull") {
+                left = .isNull(left, negated: false)
+            } else if acceptKeyword("notnull") {
+                left = .isNull(left, negated: true)
+            } else {
+                return left
+            }
+        }
+    }
+
+    private mutating func parseComparison() throws -> Expr {
+        var left = try parsePredicate()
+        while true {
+            let op: BinaryOperator
+            switch peek.kind {
+            case .op("="), .op("=="): op = .equal
+            case .op("<>"), .op("!="): op = .notEqual
+            case .op("<"): op = .less
+            case .op("<="): op = .lessOrEqual
+            case .op(">"): op = .greater
+            case .op(">="): op = .greaterOrEqual
+            default: return left
+            }
+            _ = advance()
+            left = .binary(op, left, try parsePredicate())
+        }
+    }
+
+    private mutating func parsePredicate() throws -> Expr {
+        let left = try parseConcat()
+        let negated = isKeyword("not") && (isKeyword("between", at: 1) || isKeyword("in", at: 1) || isKeyword("like", at: 1) || isKeyword("ilike", at: 1))
+        if negated { _ = advance() }
+        if acceptKeyword("between") {
+            _ = acceptKeyword("symmetric")
+            let low = try parseConcat()
+            try expectKeyword("and")
+            let high = try parseConcat()
+            return .between(left, low: low, high: high, negated: negated)
+        }
+        if acceptKeyword("in") {
+            try expect("(")
+            if isKeyword("select") || isKeyword("with") || isKeyword("values") {
+                let query = try parseSelect()
+                try expect(")")
+                return .inSubquery(left, query, negated: negated)
+            }
+            var list: [Expr] = []
+            if peek.kind != .op(")") {
+                repeat { list.append(try parseExpr()) } while accept(.op(","))
+            }
+            try expect(")")
+            return .inList(left, list, negated: negated)
+        }
+        let caseInsensitive = isKeyword("ilike")
+        if acceptKeyword("like") || acceptKeyword("ilike") {
+            let pattern = try parseConcat()
+            var escape: Expr?
+            if acceptKeyword("escape") { escape = try parseConcat() }
+            return .like(left, pattern: pattern, escape: escape, caseInsensitive: caseInsensitive, negated: negated)
+        }
+        if negated { throw error("expected BETWEEN, IN or LIKE after NOT") }
+        return left
+    }
+
+    private mutating func parseConcat() throws -> Expr {
+        var left = try parseAdditive()
+        while accept(.op("||")) { left = .binary(.concat, left, try parseAdditive()) }
+        return left
+    }
+
+    private mutating func parseAdditive() throws -> Expr {
+        var left = try parseMultiplicative()
+        while true {
+            if accept(.op("+")) { left = .binary(.add, left, try parseMultiplicative()) }
+            else if accept(.op("-")) { left = .binary(.subtract, left, try parseMultiplicative()) }
+            else { return left }
+        }
+    }
+
+    private mutating func parseMultiplicative() throws -> Expr {
+        var left = try parseUnary()
+        while true {
+            if accept(.op("*")) { left = .binary(.multiply, left, try parseUnary()) }
+            else if accept(.op("/")) { left = .binary(.divide, left, try parseUnary()) }
+            else if accept(.op("%")) { left = .binary(.modulo, left, try parseUnary()) }
+            else if acceptKeyword("div") { left = .binary(.divide, left, try parseUnary()) }
+            else if acceptKeyword("mod") { left = .binary(.modulo, left, try parseUnary()) }
+            else { return left }
+        }
+    }
+
+    mutating func parseUnary() throws -> Expr {
+        if accept(.op("-")) {
+            // Fold negative numeric literals so that -9223372036854775808 is representable.
+            if case .integer(let digits) = peek.kind {
+                _ = advance()
+                return try parsePostfix(try integerLiteral("-" + digits))
+            }
+            return .unary(.negate, try parseUnary())
+        }
+        if accept(.op("+")) { return .unary(.plus, try parseUnary()) }
+        return try parsePostfix(try parsePrimary())
+    }
+
+    private func integerLiteral(_ digits: String) throws -> Expr {
+        if let v = Int64(digits) { return .literal(.integer(v)) }
+        if let d = Double(digits) { return .literal(.double(d)) }
+        throw error("bad numeric literal")
+    }
+
+    private mutating func parsePostfix(_ base: Expr) throws -> Expr {
+        var e = base
+        while accept(.op("::")) { e = .cast(e, try parseTypeName()) }
+        if acceptKeyword("collate") { _ = try anyName("collation") }
+        return e
+    }
+
+    private mutating func parsePrimary() throws -> Expr {
+        let token = peek
+        switch token.kind {
+        case .integer(let digits):
+            _ = advance()
+            return try integerLiteral(digits)
+        case .decimal(let digits):
+            _ = advance()
+            guard let d = Double(digits) else { throw error("bad numeric literal") }
+            return .literal(.double(d))
+        case .string(let s):
+            _ = advance()
+            return .literal(.text(s))
+        case .parameter(let n):
+            _ = advance()
+            if let n { nextParameter = max(nextParameter, n + 1); return .parameter(n) }
+            defer { nextParameter += 1 }
+            return .parameter(nextParameter)
+        case .op("("):
+            _ = advance()
+            if isKeyword("select") || isKeyword("with") || isKeyword("values") {
+                let query = try parseSelect()
+                try expect(")")
+                return .subquery(query)
+            }
+            let e = try parseExpr()
+            try expect(")")
+            return e
+        case .quotedIdentifier:
+            return try parseColumnReference()
+        case .identifier(let word):
+            switch word {
+            case "null": _ = advance(); return .literal(.null)
+            case "true": _ = advance(); return .literal(.boolean(true))
+            case "false": _ = advance(); return .literal(.boolean(false))
+            case "case": _ = advance(); return try parseCase()
+            case "cast":
+                _ = advance()
+                try expect("(")
+                let e = try parseExpr()
+                try expectKeyword("as")
+                let type = try parseTypeName()
+                try expect(")")
+                return .cast(e, type)
+            case "exists":
+                _ = advance()
+                try expect("(")
+                let query = try parseSelect()
+                try expect(")")
+                return .exists(query, negated: false)
+            case "not":
+                _ = advance()
+                return .unary(.not, try parseNot())
+            default:
+                if case .op("(") = peekAt(1).kind { return try parseFunction() }
+                if Parser.reserved.contains(word) { throw error("expected an expression") }
+                return try parseColumnReference()
+            }
+        default:
+            throw error("expected an expression")
+        }
+    }
+
+    private mutating func parseColumnReference() throws -> Expr {
+        let first = try anyName("column name")
+        if accept(.op(".")) {
+            let second = try anyName("column name")
+            if accept(.op(".")) { return .column(table: second, name: try anyName("column name")) }
+            return .column(table: first, name: second)
+        }
+        return .column(table: nil, name: first)
+    }
+
+    private mutating func parseFunction() throws -> Expr {
+        let name = try anyName("function name")
+        try expect("(")
+        if accept(.op("*")) {
+            try expect(")")
+            return .function(name: name, args: [], distinct: false, star: true)
+        }
+        var distinct = false
+        if acceptKeyword("distinct") { distinct = true } else { _ = acceptKeyword("all") }
+        var args: [Expr] = []
+        if peek.kind != .op(")") {
+            repeat { args.append(try parseExpr()) } while accept(.op(","))
+        }
+        try expect(")")
+        return .function(name: name, args: args, distinct: distinct, star: false)
+    }
+
+    private mutating func parseCase() throws -> Expr {
+        var base: Expr?
+        if !isKeyword("when") { base = try parseExpr() }
+        var whens: [(Expr, Expr)] = []
+        while acceptKeyword("when") {
+            let condition = try parseExpr()
+            try expectKeyword("then")
+            whens.append((condition, try parseExpr()))
+        }
+        guard !whens.isEmpty else { throw error("expected WHEN") }
+        var otherwise: Expr?
+        if acceptKeyword("else") { otherwise = try parseExpr() }
+        try expectKeyword("end")
+        return .caseWhen(base: base, whens: whens, otherwise: otherwise)
+    }
+}

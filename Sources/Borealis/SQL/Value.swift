@@ -1,0 +1,286 @@
+// SQL values and their PostgreSQL semantics: integer arithmetic stays integer (overflow and
+// division by zero are errors), integers and floats compare and promote numerically, text
+// compares byte-wise on UTF-8 (the "C" collation), NULL propagates, booleans print as t/f.
+
+import Foundation
+
+/// A SQL value.
+public enum Value: Sendable, Hashable, CustomStringConvertible {
+    case null
+    case integer(Int64)
+    case double(Double)
+    case text(String)
+    case blob([UInt8])
+    case boolean(Bool)
+
+    public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    /// The value as PostgreSQL prints it (NULL prints as "NULL").
+    public var description: String {
+        switch self {
+        case .null: return "NULL"
+        case .integer(let v): return String(v)
+        case .double(let v): return Value.format(v)
+        case .text(let s): return s
+        case .blob(let b): return "\\x" + b.map { String(format: "%02x", $0) }.joined()
+        case .boolean(let b): return b ? "t" : "f"
+        }
+    }
+
+    static func format(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v < 0 ? "-Infinity" : "Infinity" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: return "unknown"
+        case .integer: return "bigint"
+        case .double: return "double precision"
+        case .text: return "text"
+        case .blob: return "bytea"
+        case .boolean: return "boolean"
+        }
+    }
+
+    // MARK: Errors
+
+    static func overflow(_ type: String = "bigint") -> DatabaseError {
+        DatabaseError(.range, sqlState: "22003", "\(type) out of range")
+    }
+    static let divisionByZero = DatabaseError(.error, sqlState: "22012", "division by zero")
+
+    static func operatorError(_ op: String, _ a: Value, _ b: Value) -> DatabaseError {
+        DatabaseError(.mismatch, sqlState: "42883", "operator does not exist: \(a.typeName) \(op) \(b.typeName)")
+    }
+
+    // MARK: Comparison
+
+    /// Three-valued comparison: nil when either side is NULL. Throws for incomparable types.
+    static func compare(_ a: Value, _ b: Value) throws -> Int? {
+        switch (a, b) {
+        case (.null, _), (_, .null): return nil
+        case (.integer(let x), .integer(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.integer(let x), .double(let y)): return compareDouble(Double(x), y)
+        case (.double(let x), .integer(let y)): return compareDouble(x, Double(y))
+        case (.double(let x), .double(let y)): return compareDouble(x, y)
+        case (.text(let x), .text(let y)): return compareBytes(x, y)
+        case (.boolean(let x), .boolean(let y)): return x == y ? 0 : (!x ? -1 : 1)
+        case (.blob(let x), .blob(let y)):
+            return x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
+        case (.text(let s), .integer), (.text(let s), .double):
+            return try compare(try Value.text(s).cast(to: b.isInteger ? "bigint" : "double precision"), b)
+        case (.integer, .text(let s)), (.double, .text(let s)):
+            return try compare(a, try Value.text(s).cast(to: a.isInteger ? "bigint" : "double precision"))
+        case (.text(let s), .boolean):
+            return try compare(try Value.text(s).cast(to: "boolean"), b)
+        case (.boolean, .text(let s)):
+            return try compare(a, try Value.text(s).cast(to: "boolean"))
+        default:
+            throw operatorError("=", a, b)
+        }
+    }
+
+    var isInteger: Bool { if case .integer = self { return true } else { return false } }
+
+    private static func compareDouble(_ x: Double, _ y: Double) -> Int {
+        // PostgreSQL orders NaN above every other value and equal to itself.
+        if x.isNaN || y.isNaN { return x.isNaN ? (y.isNaN ? 0 : 1) : -1 }
+        return x < y ? -1 : (x > y ? 1 : 0)
+    }
+
+    static func compareBytes(_ x: String, _ y: String) -> Int {
+        var xi = x.utf8.makeIterator()
+        var yi = y.utf8.makeIterator()
+        while true {
+            switch (xi.next(), yi.next()) {
+            case (nil, nil): return 0
+            case (nil, _): return -1
+            case (_, nil): return 1
+            case (let p?, let q?): if p != q { return p < q ? -1 : 1 }
+            }
+        }
+    }
+
+    /// Total order for sorting and grouping: NULLs last (PostgreSQL's default for ASC).
+    static func sortCompare(_ a: Value, _ b: Value) -> Int {
+        switch (a, b) {
+        case (.null, .null): return 0
+        case (.null, _): return 1
+        case (_, .null): return -1
+        default:
+            if let c = try? compare(a, b) { return c }
+            return a.rank - b.rank
+        }
+    }
+
+    private var rank: Int {
+        switch self {
+        case .null: return 5
+        case .boolean: return 0
+        case .integer, .double: return 1
+        case .text: return 2
+        case .blob: return 3
+        }
+    }
+
+    /// Equality for grouping, DISTINCT and hashing: numerically equal values are equal.
+    var groupKey: Value {
+        if case .double(let d) = self, d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
+        return self
+    }
+
+    // MARK: Arithmetic
+
+    static func arithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value) throws -> Value {
+        if a.isNull || b.isNull { return .null }
+        switch (a, b) {
+        case (.integer(let x), .integer(let y)):
+            switch op {
+            case .add:
+                let (r, o) = x.addingReportingOverflow(y)
+                if o { throw overflow() }
+                return .integer(r)
+            case .subtract:
+                let (r, o) = x.subtractingReportingOverflow(y)
+                if o { throw overflow() }
+                return .integer(r)
+            case .multiply:
+                let (r, o) = x.multipliedReportingOverflow(by: y)
+                if o { throw overflow() }
+                return .integer(r)
+            case .divide:
+                if y == 0 { throw divisionByZero }
+                if x == .min && y == -1 { throw overflow() }
+                return .integer(x / y)
+            case .modulo:
+                if y == 0 { throw divisionByZero }
+                if y == -1 { return .integer(0) }
+                return .integer(x % y)
+            default: break
+            }
+        case (.integer, .double), (.double, .integer), (.double, .double):
+            let x = a.doubleValue!, y = b.doubleValue!
+            switch op {
+            case .add: return try checked(x + y)
+            case .subtract: return try checked(x - y)
+            case .multiply: return try checked(x * y)
+            case .divide:
+                if y == 0 { throw divisionByZero }
+                return try checked(x / y)
+            case .modulo:
+                if y == 0 { throw divisionByZero }
+                return .double(fmod(x, y))
+            default: break
+            }
+        case (.text, _), (_, .text):
+            // An untyped literal meets a number: PostgreSQL resolves it as that number's type.
+            if case .text(let s) = a, b.doubleValue != nil {
+                return try arithmetic(op, try Value.text(s).cast(to: b.isInteger ? "bigint" : "double precision"), b)
+            }
+            if case .text(let s) = b, a.doubleValue != nil {
+                return try arithmetic(op, a, try Value.text(s).cast(to: a.isInteger ? "bigint" : "double precision"))
+            }
+        default: break
+        }
+        throw operatorError(op.rawValue, a, b)
+    }
+
+    private static func checked(_ v: Double) throws -> Value {
+        if v.isInfinite { throw overflow("double precision") }
+        return .double(v)
+    }
+
+    var doubleValue: Double? {
+        switch self {
+        case .integer(let v): return Double(v)
+        case .double(let v): return v
+        default: return nil
+        }
+    }
+
+    // MARK: Casts
+
+    /// CAST(self AS type) with PostgreSQL's conversions.
+    func cast(to type: String) throws -> Value {
+        if isNull { return .null }
+        switch type {
+        case "integer", "int", "int4", "bigint", "int8", "smallint", "int2", "signed":
+            let bounds: (Int64, Int64, String) = type.hasPrefix("small") || type == "int2"
+                ? (Int64(Int16.min), Int64(Int16.max), "smallint")
+                : (type == "bigint" || type == "int8" ? (Int64.min, Int64.max, "bigint") : (Int64(Int32.min), Int64(Int32.max), "integer"))
+            let v: Int64
+            switch self {
+            case .integer(let x): v = x
+            case .double(let d):
+                let r = d.rounded(.toNearestOrEven)
+                guard r.isFinite, r >= -9.223372036854775808e18, r < 9.223372036854775808e18 else { throw Value.overflow(bounds.2) }
+                v = Int64(r)
+            case .boolean(let b): v = b ? 1 : 0
+            case .text(let s):
+                guard let parsed = Int64(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(bounds.2): \"\(s)\"")
+                }
+                v = parsed
+            case .blob, .null: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(bounds.2)")
+            }
+            guard v >= bounds.0 && v <= bounds.1 else { throw Value.overflow(bounds.2) }
+            return .integer(v)
+        case "real", "float4", "double precision", "float8", "float", "double", "numeric", "decimal":
+            switch self {
+            case .integer(let x): return .double(Double(x))
+            case .double: return self
+            case .text(let s):
+                let t = s.trimmingCharacters(in: .whitespaces)
+                switch t.lowercased() {
+                case "nan": return .double(.nan)
+                case "infinity", "inf": return .double(.infinity)
+                case "-infinity", "-inf": return .double(-.infinity)
+                default: break
+                }
+                guard let d = Double(t) else {
+                    throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(type): \"\(s)\"")
+                }
+                return .double(d)
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(type)")
+            }
+        case "text", "varchar", "char", "character", "character varying", "string":
+            if case .text = self { return self }
+            return .text(description)
+        case "boolean", "bool":
+            switch self {
+            case .boolean: return self
+            case .integer(let x): return .boolean(x != 0)
+            case .text(let s):
+                switch s.trimmingCharacters(in: .whitespaces).lowercased() {
+                case "t", "true", "yes", "y", "on", "1": return .boolean(true)
+                case "f", "false", "no", "n", "off", "0": return .boolean(false)
+                default: throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type boolean: \"\(s)\"")
+                }
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to boolean")
+            }
+        case "bytea", "blob":
+            switch self {
+            case .blob: return self
+            case .text(let s): return .blob(Array(s.utf8))
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to bytea")
+            }
+        default:
+            throw DatabaseError(.error, sqlState: "42704", "type \"\(type)\" does not exist")
+        }
+    }
+
+    /// The truth value for WHERE, AND, OR, NOT: nil for NULL.
+    func truth() throws -> Bool? {
+        switch self {
+        case .null: return nil
+        case .boolean(let b): return b
+        case .integer(let v): return v != 0
+        case .double(let v): return v != 0
+        case .text(let s): return try Value.text(s).cast(to: "boolean").truth()
+        case .blob: throw DatabaseError(.mismatch, sqlState: "42804", "argument of WHERE must be type boolean, not type bytea")
+        }
+    }
+}
