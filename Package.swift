@@ -24,13 +24,22 @@ let package = Package(
             name: "BorealisStress",
             dependencies: ["Borealis"]
         ),
+        // The sqllogictest runner, shared by the tests and the borealis-slt tool.
+        .target(
+            name: "BorealisSLT",
+            dependencies: ["Borealis"]
+        ),
+        .executableTarget(
+            name: "borealis-slt",
+            dependencies: ["Borealis", "BorealisSLT"]
+        ),
         .executableTarget(
             name: "borealis-stress",
             dependencies: ["Borealis", "BorealisStress"]
         ),
         .testTarget(
             name: "BorealisTests",
-            dependencies: ["Borealis", "BorealisStress"]
+            dependencies: ["Borealis", "BorealisStress", "BorealisSLT"]
         ),
     ],
     swiftLanguageModes: [.v6]

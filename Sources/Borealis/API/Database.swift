@@ -1,0 +1,118 @@
+// The SQL entry point: a connection to one database. Statements run in autocommit mode unless
+// a BEGIN opened a transaction block; inside a block a failing statement leaves the whole
+// transaction failed, as in PostgreSQL (25P02 until ROLLBACK; COMMIT then rolls back).
+//
+//   idle ──BEGIN──▶ in block ──error──▶ failed ──ROLLBACK/COMMIT──▶ idle
+//                   in block ──COMMIT/ROLLBACK──▶ idle
+
+import Synchronization
+
+/// A Borealis database: open it, run SQL, close it.
+///
+/// ```swift
+/// let db = try Database(path: "/tmp/app.db")
+/// try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)")
+/// try db.execute("INSERT INTO t VALUES ($1, $2)", [.integer(1), .text("one")])
+/// let result = try db.execute("SELECT name FROM t WHERE id = 1")
+/// ```
+public final class Database: @unchecked Sendable {
+    public let engine: StorageEngine
+    private let lock = Mutex(())
+    // Guarded by `lock` (every public entry point holds it).
+    private var transaction: StorageTransaction?
+    private var inBlock = false
+    private var blockFailed = false
+    private var catalogCache: Catalog?
+
+    public init(path: String, options: StorageOptions = StorageOptions()) throws {
+        engine = try StorageEngine(path: path, options: options)
+    }
+
+    public func close() throws {
+        try lock.withLock { _ in
+            transaction?.rollback()
+            transaction = nil
+            try engine.close()
+        }
+    }
+
+    /// Runs every statement in `sql`; returns the result of the last one.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [Value] = []) throws -> QueryResult {
+        try lock.withLock { _ in
+            var last = QueryResult()
+            for (statement, _) in try Parser.parseAll(sql) {
+                last = try run(statement, parameters)
+            }
+            return last
+        }
+    }
+
+    private func catalog(_ txn: StorageTransaction) throws -> Catalog {
+        let version = try Catalog.version(txn)
+        if let cached = catalogCache, cached.version == version { return cached }
+        let loaded = try Catalog.load(txn)
+        catalogCache = loaded
+        return loaded
+    }
+
+    private func run(_ statement: Statement, _ parameters: [Value]) throws -> QueryResult {
+        switch statement {
+        case .begin(let immediate):
+            if inBlock { return QueryResult() } // PostgreSQL: a warning, not an error
+            inBlock = true
+            blockFailed = false
+            if immediate { transaction = try engine.beginWrite() }
+            return QueryResult()
+        case .commit:
+            defer { endBlock() }
+            guard let txn = transaction else { return QueryResult() }
+            transaction = nil
+            if blockFailed {
+                txn.rollback()
+                return QueryResult()
+            }
+            try txn.commit()
+            return QueryResult()
+        case .rollback:
+            transaction?.rollback()
+            transaction = nil
+            endBlock()
+            return QueryResult()
+        default:
+            break
+        }
+        if inBlock && blockFailed {
+            throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+        }
+        let writes = StatementExecutor.isWrite(statement)
+        do {
+            let txn: StorageTransaction
+            if let current = transaction {
+                txn = current
+                if writes { try txn.ensureWriter() }
+            } else {
+                txn = writes ? try engine.beginWrite() : try engine.beginRead()
+                if inBlock { transaction = txn }
+            }
+            let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters)
+            let result = try executor.execute(statement)
+            if !inBlock { try txn.commit() }
+            return result
+        } catch {
+            if inBlock {
+                blockFailed = true
+            } else {
+                transaction?.rollback()
+                transaction = nil
+            }
+            catalogCache = nil
+            throw error
+        }
+    }
+
+    private func endBlock() {
+        inBlock = false
+        blockFailed = false
+    }
+}

@@ -1,0 +1,121 @@
+// The record format of table rows: varint column count, one type byte per column, then the
+// values (integers as zigzag varints, doubles as 8 bytes, text and blobs with a varint length).
+// And the order-preserving key encoding of index entries: per value a tag byte, then bytes whose
+// memcmp order is the value order (NULL sorts last, as PostgreSQL's ascending default).
+
+enum RecordCodec {
+    private static let nullTag: UInt8 = 0, integerTag: UInt8 = 1, doubleTag: UInt8 = 2, textTag: UInt8 = 3
+    private static let blobTag: UInt8 = 4, falseTag: UInt8 = 5, trueTag: UInt8 = 6
+
+    static func encode(_ values: [Value]) -> [UInt8] {
+        var writer = ByteWriter(capacity: 16 + values.count * 9)
+        writer.appendVarint(UInt64(values.count))
+        for value in values {
+            switch value {
+            case .null: writer.bytes.append(nullTag)
+            case .integer: writer.bytes.append(integerTag)
+            case .double: writer.bytes.append(doubleTag)
+            case .text: writer.bytes.append(textTag)
+            case .blob: writer.bytes.append(blobTag)
+            case .boolean(let b): writer.bytes.append(b ? trueTag : falseTag)
+            }
+        }
+        for value in values {
+            switch value {
+            case .integer(let v): writer.appendVarint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+            case .double(let d): writer.append(d.bitPattern)
+            case .text(let s):
+                let utf8 = Array(s.utf8)
+                writer.appendVarint(UInt64(utf8.count))
+                writer.append(contentsOf: utf8)
+            case .blob(let b):
+                writer.appendVarint(UInt64(b.count))
+                writer.append(contentsOf: b)
+            default: break
+            }
+        }
+        return writer.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> [Value] {
+        try bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw, context: "row record")
+            let count = Int(try reader.readVarint())
+            guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
+            let tags = try reader.readBytes(count)
+            var values: [Value] = []
+            values.reserveCapacity(count)
+            for tag in tags {
+                switch tag {
+                case nullTag: values.append(.null)
+                case integerTag:
+                    let z = try reader.readVarint()
+                    values.append(.integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))))
+                case doubleTag: values.append(.double(Double(bitPattern: try reader.read(UInt64.self))))
+                case textTag:
+                    let n = Int(try reader.readVarint())
+                    values.append(.text(String(decoding: try reader.readBytes(n), as: UTF8.self)))
+                case blobTag:
+                    let n = Int(try reader.readVarint())
+                    values.append(.blob(Array(try reader.readBytes(n))))
+                case falseTag: values.append(.boolean(false))
+                case trueTag: values.append(.boolean(true))
+                default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
+                }
+            }
+            return values
+        }
+    }
+
+    // MARK: Index keys
+
+    static func appendKey(_ value: Value, to out: inout [UInt8]) {
+        switch value {
+        case .boolean(let b):
+            out.append(1)
+            out.append(b ? 1 : 0)
+        case .integer(let v):
+            // Numbers share one ordering: encode as an ordered double, with the exact integer
+            // after it so that large integers keep their order and identity.
+            out.append(2)
+            appendOrderedDouble(Double(v), to: &out)
+            withUnsafeBytes(of: (UInt64(bitPattern: v) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+        case .double(let d):
+            out.append(2)
+            appendOrderedDouble(d, to: &out)
+            let clamped: Int64 = d >= 9.2e18 ? .max : (d <= -9.2e18 ? .min : (d.isNaN ? .max : Int64(d.rounded(.down))))
+            withUnsafeBytes(of: (UInt64(bitPattern: clamped) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+        case .text(let s):
+            out.append(3)
+            appendEscaped(Array(s.utf8), to: &out)
+        case .blob(let b):
+            out.append(4)
+            appendEscaped(b, to: &out)
+        case .null:
+            out.append(9)
+        }
+    }
+
+    private static func appendOrderedDouble(_ d: Double, to out: inout [UInt8]) {
+        var bits = (d == 0 ? 0.0 : d).bitPattern
+        bits = (bits & (1 << 63)) != 0 ? ~bits : bits | (1 << 63)
+        withUnsafeBytes(of: bits.bigEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func appendEscaped(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(b)
+            if b == 0 { out.append(0xFF) }
+        }
+        out.append(0)
+        out.append(0)
+    }
+
+    static func indexKey(_ values: [Value], rowID: Int64?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 10 + 8)
+        for v in values { appendKey(v, to: &out) }
+        if let rowID { out.append(contentsOf: TableTree.encode(rowID)) }
+        return out
+    }
+}

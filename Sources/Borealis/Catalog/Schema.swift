@@ -1,0 +1,46 @@
+// The catalog's records: tables, indexes and views. They are stored as JSON in the catalog
+// B+tree (root slot 0), keyed "table:<name>", "index:<name>", "view:<name>", so DDL is
+// transactional like any other write. Expressions (defaults, checks) and view queries are kept
+// as SQL text and parsed when the schema is loaded.
+
+struct ColumnSchema: Codable, Sendable, Equatable {
+    var name: String
+    var type: String           // canonical type name (TypeName.name)
+    var modifiers: [Int] = []
+    var notNull = false
+    var defaultSQL: String?
+    var identity = false       // SERIAL / AUTO_INCREMENT / GENERATED AS IDENTITY
+}
+
+struct TableSchema: Codable, Sendable {
+    var name: String
+    var columns: [ColumnSchema]
+    var root: UInt64
+    /// The column whose value is the row id (a single-column INTEGER/BIGINT primary key).
+    var rowIDColumn: Int?
+    var primaryKey: [String] = []
+    var checks: [NamedCheck] = []
+
+    func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+}
+
+struct NamedCheck: Codable, Sendable {
+    var name: String
+    var sql: String
+}
+
+struct IndexSchema: Codable, Sendable {
+    var name: String
+    var table: String
+    var columns: [String]
+    var unique: Bool
+    var root: UInt64
+    /// Made by PRIMARY KEY or UNIQUE in CREATE TABLE (dropped with the table, not by DROP INDEX).
+    var constraint: Bool = false
+}
+
+struct ViewSchema: Codable, Sendable {
+    var name: String
+    var columns: [String]
+    var sql: String
+}

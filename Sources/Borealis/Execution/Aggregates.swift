@@ -1,0 +1,84 @@
+// Running state of aggregate functions (count, sum, avg, min, max, total, string_agg,
+// bool_and, bool_or), with DISTINCT. sum of integers stays an integer and overflow is an
+// error; avg is a double precision (PostgreSQL returns numeric: docs/sql.md).
+
+struct AggregateState {
+    let name: String
+    let distinct: Bool
+    var count: Int64 = 0
+    var integerSum: Int64 = 0
+    var doubleSum: Double = 0
+    var sawDouble = false
+    var best: Value = .null
+    var pieces: [String] = []
+    var flag: Bool?
+    var seen: Set<Value>?
+
+    init(name: String, distinct: Bool) {
+        self.name = name
+        self.distinct = distinct
+        if distinct { seen = [] }
+    }
+
+    mutating func add(_ value: Value?, extra: Value?) throws {
+        guard let value else {
+            count += 1 // count(*)
+            return
+        }
+        if value.isNull { return }
+        if distinct {
+            guard seen!.insert(value.groupKey).inserted else { return }
+        }
+        count += 1
+        switch name {
+        case "count": break
+        case "sum", "avg", "total":
+            switch value {
+            case .integer(let v):
+                if sawDouble { doubleSum += Double(v) } else {
+                    let (r, o) = integerSum.addingReportingOverflow(v)
+                    if o {
+                        if name == "sum" { throw Value.overflow() }
+                        sawDouble = true
+                        doubleSum = Double(integerSum) + Double(v)
+                    } else {
+                        integerSum = r
+                    }
+                }
+            case .double(let d):
+                if !sawDouble { sawDouble = true; doubleSum = Double(integerSum) }
+                doubleSum += d
+            default:
+                throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(value.typeName)) does not exist")
+            }
+        case "min", "max":
+            if best.isNull { best = value } else if let c = try Value.compare(value, best), (name == "min" ? c < 0 : c > 0) { best = value }
+        case "string_agg", "group_concat":
+            pieces.append(value.description)
+            if let extra, case .text = extra { separator = extra.description } else if name == "group_concat" { separator = "," }
+        case "bool_and", "every", "bool_or":
+            guard let t = try value.truth() else { return }
+            flag = name == "bool_or" ? ((flag ?? false) || t) : ((flag ?? true) && t)
+        default: break
+        }
+    }
+
+    private var separator = ""
+
+    func result() -> Value {
+        switch name {
+        case "count": return .integer(count)
+        case "sum":
+            if count == 0 { return .null }
+            return sawDouble ? .double(doubleSum) : .integer(integerSum)
+        case "total": return .double(sawDouble ? doubleSum : Double(integerSum))
+        case "avg":
+            if count == 0 { return .null }
+            return .double((sawDouble ? doubleSum : Double(integerSum)) / Double(count))
+        case "min", "max": return best
+        case "string_agg", "group_concat": return count == 0 ? .null : .text(pieces.joined(separator: separator))
+        case "bool_and", "every", "bool_or": return flag.map(Value.boolean) ?? .null
+        default: return .null
+        }
+    }
+}

@@ -1,0 +1,83 @@
+// What compiled expressions and plans run against: the current row of each enclosing query
+// (for correlated references), the statement's parameters, and the transaction.
+
+final class ExecutionContext {
+    /// Rows of the enclosing queries, innermost last. A column reference compiled at depth d
+    /// and index i reads frames[frames.count − 1 − d][i].
+    var frames: [[Value]] = []
+    let parameters: [Value]
+    let txn: StorageTransaction
+    let catalog: Catalog
+    /// Results of uncorrelated subqueries, computed once per statement.
+    var subqueryCache: [ObjectIdentifier: Any] = [:]
+    let statementTime: Int64
+
+    init(parameters: [Value], txn: StorageTransaction, catalog: Catalog) {
+        self.parameters = parameters
+        self.txn = txn
+        self.catalog = catalog
+        self.statementTime = wallClockMicroseconds()
+    }
+
+    @inline(__always)
+    func withFrame<T>(_ row: [Value], _ body: () throws -> T) rethrows -> T {
+        frames.append(row)
+        defer { frames.removeLast() }
+        return try body()
+    }
+}
+
+typealias Evaluator = (ExecutionContext) throws -> Value
+
+/// A name visible to expressions: a column of a FROM item.
+struct ScopeColumn {
+    var table: String?
+    var name: String
+    /// Hidden from `*` (e.g. the duplicate of a USING column).
+    var hidden = false
+}
+
+/// The columns a query's expressions can see, with the enclosing query's scope as parent.
+final class Scope {
+    let columns: [ScopeColumn]
+    let parent: Scope?
+    /// Set when an expression compiled in a child query referenced this scope or an outer one.
+    var referencedFromInside = false
+
+    init(columns: [ScopeColumn], parent: Scope?) {
+        self.columns = columns
+        self.parent = parent
+    }
+
+    /// (depth, index) of a column, searching outward.
+    func resolve(table: String?, name: String) throws -> (depth: Int, index: Int)? {
+        var scope: Scope? = self
+        var depth = 0
+        while let current = scope {
+            var found: Int?
+            for (i, column) in current.columns.enumerated() where column.name == name && (table == nil || column.table == table) {
+                if found != nil {
+                    if table == nil && !column.hidden && !current.columns[found!].hidden {
+                        throw DatabaseError(.error, sqlState: "42702", "column reference \"\(name)\" is ambiguous")
+                    }
+                    continue
+                }
+                found = i
+            }
+            if let found {
+                // Every scope between here and the one that holds the column is now correlated.
+                var s: Scope? = parent
+                for _ in 0..<depth {
+                    s?.referencedFromInside = true
+                    s = s?.parent
+                }
+                return (depth, found)
+            }
+            scope = current.parent
+            depth += 1
+        }
+        return nil
+    }
+
+    func hasTable(_ name: String) -> Bool { columns.contains { $0.table == name } }
+}

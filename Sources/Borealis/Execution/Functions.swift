@@ -1,0 +1,264 @@
+// Scalar functions of the dialect (docs/sql.md), compiled to closures over their argument
+// evaluators, and LIKE matching.
+
+import Foundation
+
+enum Functions {
+    static func compile(_ name: String, _ args: [Evaluator]) throws -> Evaluator {
+        func arity(_ range: ClosedRange<Int>) throws {
+            guard range.contains(args.count) else {
+                throw DatabaseError(.error, sqlState: "42883", "function \(name) with \(args.count) argument(s) does not exist")
+            }
+        }
+        func text(_ v: Value) throws -> String? {
+            if v.isNull { return nil }
+            if case .text(let s) = v { return s }
+            return v.description
+        }
+        switch name {
+        case "abs":
+            try arity(1...1)
+            let a = args[0]
+            return { ctx in
+                switch try a(ctx) {
+                case .integer(let v):
+                    if v == .min { throw Value.overflow() }
+                    return .integer(abs(v))
+                case .double(let d): return .double(abs(d))
+                case .null: return .null
+                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function abs(\(v.typeName)) does not exist")
+                }
+            }
+        case "coalesce":
+            try arity(1...Int.max)
+            return { ctx in
+                for a in args {
+                    let v = try a(ctx)
+                    if !v.isNull { return v }
+                }
+                return .null
+            }
+        case "nullif":
+            try arity(2...2)
+            let a = args[0], b = args[1]
+            return { ctx in
+                let x = try a(ctx)
+                return try Value.compare(x, try b(ctx)) == 0 ? .null : x
+            }
+        case "greatest", "least":
+            try arity(1...Int.max)
+            let wantGreater = name == "greatest"
+            return { ctx in
+                var best = Value.null
+                for a in args {
+                    let v = try a(ctx)
+                    if v.isNull { continue }
+                    if best.isNull { best = v; continue }
+                    if let c = try Value.compare(v, best), (wantGreater ? c > 0 : c < 0) { best = v }
+                }
+                return best
+            }
+        case "length", "char_length", "character_length":
+            try arity(1...1)
+            let a = args[0]
+            return { ctx in
+                switch try a(ctx) {
+                case .null: return .null
+                case .blob(let b): return .integer(Int64(b.count))
+                case let v: return .integer(Int64(try text(v)!.count))
+                }
+            }
+        case "octet_length":
+            try arity(1...1)
+            let a = args[0]
+            return { ctx in
+                switch try a(ctx) {
+                case .null: return .null
+                case .blob(let b): return .integer(Int64(b.count))
+                case let v: return .integer(Int64(try text(v)!.utf8.count))
+                }
+            }
+        case "lower", "upper":
+            try arity(1...1)
+            let a = args[0]
+            let up = name == "upper"
+            return { ctx in
+                guard let s = try text(try a(ctx)) else { return .null }
+                return .text(up ? s.uppercased() : s.lowercased())
+            }
+        case "substr", "substring":
+            try arity(2...3)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)) else { return .null }
+                guard case .integer(let start) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                let chars = Array(s)
+                var from = Int(start) - 1
+                var to = chars.count
+                if args.count == 3 {
+                    guard case .integer(let length) = try args[2](ctx).cast(to: "bigint") else { return .null }
+                    if length < 0 { throw DatabaseError(.error, sqlState: "22011", "negative substring length not allowed") }
+                    to = min(chars.count, from + Int(length))
+                }
+                from = max(0, from)
+                return .text(from < to ? String(chars[from..<to]) : "")
+            }
+        case "trim", "btrim", "ltrim", "rtrim":
+            try arity(1...2)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)) else { return .null }
+                let set: Set<Character>
+                if args.count == 2 {
+                    guard let chars = try text(try args[1](ctx)) else { return .null }
+                    set = Set(chars)
+                } else {
+                    set = [" "]
+                }
+                var chars = Substring(s)
+                if name != "rtrim" { chars = chars.drop { set.contains($0) } }
+                if name != "ltrim" { while let last = chars.last, set.contains(last) { chars = chars.dropLast() } }
+                return .text(String(chars))
+            }
+        case "replace":
+            try arity(3...3)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)), let from = try text(try args[1](ctx)), let to = try text(try args[2](ctx)) else { return .null }
+                return .text(from.isEmpty ? s : s.replacingOccurrences(of: from, with: to))
+            }
+        case "concat":
+            return { ctx in .text(try args.map { try text(try $0(ctx)) ?? "" }.joined()) }
+        case "round", "trunc":
+            try arity(1...2)
+            let truncate = name == "trunc"
+            return { ctx in
+                let v = try args[0](ctx)
+                var digits: Int64 = 0
+                if args.count == 2 {
+                    guard case .integer(let d) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                    digits = d
+                }
+                switch v {
+                case .null: return .null
+                case .integer where digits >= 0: return v
+                case .integer(let i):
+                    let scale = pow(10.0, Double(-digits))
+                    let d = Double(i) / scale
+                    return .integer(Int64((truncate ? d.rounded(.towardZero) : d.rounded(.toNearestOrAwayFromZero)) * scale))
+                case .double(let d):
+                    let scale = pow(10.0, Double(digits))
+                    let scaled = d * scale
+                    return .double((truncate ? scaled.rounded(.towardZero) : scaled.rounded(.toNearestOrAwayFromZero)) / scale)
+                default: throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(v.typeName)) does not exist")
+                }
+            }
+        case "ceil", "ceiling", "floor":
+            try arity(1...1)
+            let up = name != "floor"
+            return { ctx in
+                switch try args[0](ctx) {
+                case .null: return .null
+                case .integer(let i): return .integer(i)
+                case .double(let d): return .double(up ? d.rounded(.up) : d.rounded(.down))
+                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(v.typeName)) does not exist")
+                }
+            }
+        case "sign":
+            try arity(1...1)
+            return { ctx in
+                switch try args[0](ctx) {
+                case .null: return .null
+                case .integer(let i): return .integer(i.signum())
+                case .double(let d): return .double(d > 0 ? 1 : (d < 0 ? -1 : 0))
+                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function sign(\(v.typeName)) does not exist")
+                }
+            }
+        case "mod":
+            try arity(2...2)
+            return { ctx in try Value.arithmetic(.modulo, try args[0](ctx), try args[1](ctx)) }
+        case "power", "pow", "sqrt", "exp", "ln", "log", "log10":
+            try arity(name == "power" || name == "pow" ? 2...2 : (name == "log" ? 1...2 : 1...1))
+            return { ctx in
+                let values = try args.map { try $0(ctx) }
+                if values.contains(where: \.isNull) { return .null }
+                guard let x = values[0].doubleValue else {
+                    throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(values[0].typeName)) does not exist")
+                }
+                switch name {
+                case "power", "pow":
+                    guard let y = values[1].doubleValue else { throw DatabaseError(.mismatch, sqlState: "42883", "function power does not accept \(values[1].typeName)") }
+                    if x == 0 && y < 0 { throw DatabaseError(.error, sqlState: "2201F", "zero raised to a negative power is undefined") }
+                    if x < 0 && y != y.rounded() { throw DatabaseError(.error, sqlState: "2201F", "a negative number raised to a non-integer power yields a complex result") }
+                    return .double(pow(x, y))
+                case "sqrt":
+                    if x < 0 { throw DatabaseError(.error, sqlState: "2201F", "cannot take square root of a negative number") }
+                    return .double(x.squareRoot())
+                case "exp": return .double(Foundation.exp(x))
+                default:
+                    if values.count == 2 {
+                        guard let y = values[1].doubleValue, x > 0, y > 0 else { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of zero or a negative number") }
+                        return .double(Foundation.log(y) / Foundation.log(x))
+                    }
+                    if x == 0 { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of zero") }
+                    if x < 0 { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of a negative number") }
+                    return .double(name == "ln" ? Foundation.log(x) : log10(x))
+                }
+            }
+        case "random":
+            try arity(0...0)
+            return { _ in .double(Double.random(in: 0..<1)) }
+        case "repeat":
+            try arity(2...2)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                return .text(String(repeating: s, count: max(0, Int(n))))
+            }
+        case "reverse":
+            try arity(1...1)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)) else { return .null }
+                return .text(String(s.reversed()))
+            }
+        case "strpos", "position":
+            try arity(2...2)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)), let sub = try text(try args[1](ctx)) else { return .null }
+                guard let range = s.range(of: sub) else { return .integer(0) }
+                return .integer(Int64(s.distance(from: s.startIndex, to: range.lowerBound) + 1))
+            }
+        case "left", "right":
+            try arity(2...2)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                let chars = Array(s)
+                let count = n >= 0 ? min(chars.count, Int(n)) : max(0, chars.count + Int(n))
+                return .text(String(name == "left" ? chars.prefix(count) : chars.suffix(count)))
+            }
+        default:
+            throw DatabaseError(.error, sqlState: "42883", "function \(name) does not exist")
+        }
+    }
+
+    /// SQL LIKE: % matches any run, _ one character, the escape character quotes the next one.
+    static func like(_ s: String, _ pattern: String, escape: Character?) -> Bool {
+        let text = Array(s), pat = Array(pattern)
+        var memo = [Int: Bool]()
+        func match(_ i: Int, _ j: Int) -> Bool {
+            let key = i * (pat.count + 1) + j
+            if let known = memo[key] { return known }
+            var result: Bool
+            if j == pat.count {
+                result = i == text.count
+            } else if let escape, pat[j] == escape, j + 1 < pat.count {
+                result = i < text.count && text[i] == pat[j + 1] && match(i + 1, j + 2)
+            } else if pat[j] == "%" {
+                result = match(i, j + 1) || (i < text.count && match(i + 1, j))
+            } else if pat[j] == "_" {
+                result = i < text.count && match(i + 1, j + 1)
+            } else {
+                result = i < text.count && text[i] == pat[j] && match(i + 1, j + 1)
+            }
+            memo[key] = result
+            return result
+        }
+        return match(0, 0)
+    }
+}

@@ -1,0 +1,678 @@
+// Turns a SELECT into a `QueryPlan`: FROM items joined left-deep with WHERE conjuncts applied
+// as soon as their tables are present (predicate pushdown), then grouping and aggregation,
+// HAVING, projection, DISTINCT, ORDER BY, OFFSET/LIMIT; set operations, VALUES, CTEs, views
+// and derived tables. Expressions are compiled once here; `run` executes the plan.
+
+final class QueryPlan {
+    let columns: [String]
+    let run: (ExecutionContext) throws -> [[Value]]
+
+    init(columns: [String], run: @escaping (ExecutionContext) throws -> [[Value]]) {
+        self.columns = columns
+        self.run = run
+    }
+}
+
+/// A FROM item ready to produce rows.
+struct SourcePlan {
+    var columns: [ScopeColumn]
+    var run: (ExecutionContext) throws -> [[Value]]
+}
+
+final class Planner {
+    let catalog: Catalog
+    private var cteStack: [[String: (columns: [String], plan: QueryPlan)]] = []
+
+    init(catalog: Catalog) {
+        self.catalog = catalog
+    }
+
+    // MARK: SELECT
+
+    func plan(_ statement: SelectStatement, parent: Scope?) throws -> QueryPlan {
+        var bindings: [String: (columns: [String], plan: QueryPlan)] = [:]
+        cteStack.append(bindings)
+        defer { cteStack.removeLast() }
+        for cte in statement.with {
+            let plan = try planCTE(cte, recursive: statement.recursive, parent: parent)
+            bindings[cte.name] = (plan.columns, plan)
+            cteStack[cteStack.count - 1] = bindings
+        }
+        if case .core(let core) = statement.body {
+            return try planCore(core, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset, parent: parent)
+        }
+        let body = try planBody(statement.body, parent: parent)
+        return try finish(body, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset, parent: parent)
+    }
+
+    private func planCTE(_ cte: CommonTableExpression, recursive: Bool, parent: Scope?) throws -> QueryPlan {
+        let box = SubqueryBox()
+        func rename(_ columns: [String]) throws -> [String] {
+            guard !cte.columns.isEmpty else { return columns }
+            guard cte.columns.count == columns.count else {
+                throw DatabaseError(.error, sqlState: "42P10", "WITH query \"\(cte.name)\" has \(columns.count) columns available but \(cte.columns.count) columns specified")
+            }
+            return cte.columns
+        }
+        if recursive, case .setOperation(.union, let all, let anchorBody, let recursiveBody) = cte.query.body, references(recursiveBody, cte.name) {
+            let anchor = try planBody(anchorBody, parent: parent)
+            let columns = try rename(anchor.columns)
+            // The recursive term reads the working table through this binding.
+            let working = WorkingTable()
+            let workingPlan = QueryPlan(columns: columns) { _ in working.rows }
+            cteStack[cteStack.count - 1][cte.name] = (columns, workingPlan)
+            let step = try planBody(recursiveBody, parent: parent)
+            guard step.columns.count == columns.count else {
+                throw DatabaseError(.error, sqlState: "42601", "each UNION query must have the same number of columns")
+            }
+            return QueryPlan(columns: columns) { ctx in
+                if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
+                var result = try anchor.run(ctx)
+                var seen = Set<[Value]>()
+                if !all { result = result.filter { seen.insert($0.map(\.groupKey)).inserted } }
+                working.rows = result
+                var iterations = 0
+                while !working.rows.isEmpty {
+                    iterations += 1
+                    if iterations > 1_000_000 { throw DatabaseError(.error, sqlState: "54001", "recursive query did not terminate") }
+                    var next = try step.run(ctx)
+                    if !all { next = next.filter { seen.insert($0.map(\.groupKey)).inserted } }
+                    result.append(contentsOf: next)
+                    working.rows = next
+                }
+                ctx.subqueryCache[ObjectIdentifier(box)] = result
+                return result
+            }
+        }
+        let inner = try plan(cte.query, parent: parent)
+        let columns = try rename(inner.columns)
+        return QueryPlan(columns: columns) { ctx in
+            if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
+            let rows = try inner.run(ctx)
+            ctx.subqueryCache[ObjectIdentifier(box)] = rows
+            return rows
+        }
+    }
+
+    private func references(_ body: SelectBody, _ name: String) -> Bool {
+        func inFrom(_ item: FromItem) -> Bool {
+            switch item {
+            case .table(let n, _): return n == name
+            case .subquery(let q, _): return references(q.body, name)
+            case .join(let l, let r, _, _, _, _): return inFrom(l) || inFrom(r)
+            }
+        }
+        switch body {
+        case .core(let core): return core.from.contains(where: inFrom)
+        case .values: return false
+        case .setOperation(_, _, let l, let r): return references(l, name) || references(r, name)
+        case .nested(let s): return references(s.body, name)
+        }
+    }
+
+    private func planBody(_ body: SelectBody, parent: Scope?) throws -> QueryPlan {
+        switch body {
+        case .core(let core):
+            return try planCore(core, orderBy: [], limit: nil, offset: nil, parent: parent)
+        case .nested(let statement):
+            return try plan(statement, parent: parent)
+        case .values(let rows):
+            let scope = Scope(columns: [], parent: parent)
+            let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "VALUES")
+            let width = rows.first?.count ?? 0
+            guard rows.allSatisfy({ $0.count == width }) else {
+                throw DatabaseError(.error, sqlState: "42601", "VALUES lists must all be the same length")
+            }
+            let compiled = try rows.map { try $0.map { try compiler.compile($0) } }
+            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }) { ctx in
+                try ctx.withFrame([]) { try compiled.map { try $0.map { try $0(ctx) } } }
+            }
+        case .setOperation(let op, let all, let left, let right):
+            let l = try planBody(left, parent: parent)
+            let r = try planBody(right, parent: parent)
+            guard l.columns.count == r.columns.count else {
+                let word = op == .union ? "UNION" : (op == .intersect ? "INTERSECT" : "EXCEPT")
+                throw DatabaseError(.error, sqlState: "42601", "each \(word) query must have the same number of columns")
+            }
+            return QueryPlan(columns: l.columns) { ctx in
+                let a = try l.run(ctx), b = try r.run(ctx)
+                switch (op, all) {
+                case (.union, true): return a + b
+                case (.union, false):
+                    var seen = Set<[Value]>()
+                    return (a + b).filter { seen.insert($0.map(\.groupKey)).inserted }
+                case (.intersect, _), (.except, _):
+                    var counts: [[Value]: Int] = [:]
+                    for row in b { counts[row.map(\.groupKey), default: 0] += 1 }
+                    var emitted = Set<[Value]>()
+                    var result: [[Value]] = []
+                    for row in a {
+                        let key = row.map(\.groupKey)
+                        let inRight = (counts[key] ?? 0) > 0
+                        if op == .intersect ? inRight : !inRight {
+                            if all {
+                                if op == .intersect { counts[key]! -= 1 }
+                                result.append(row)
+                            } else if emitted.insert(key).inserted {
+                                result.append(row)
+                            }
+                        } else if all && op == .except {
+                            counts[key]! -= 1
+                        }
+                    }
+                    return result
+                }
+            }
+        }
+    }
+
+    /// ORDER BY, OFFSET and LIMIT over a plan's output columns (set operations, VALUES).
+    private func finish(_ plan: QueryPlan, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+        if orderBy.isEmpty && limit == nil && offset == nil { return plan }
+        let scope = Scope(columns: plan.columns.map { ScopeColumn(table: nil, name: $0) }, parent: parent)
+        let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "ORDER BY")
+        var keys: [(Evaluator, OrderItem)] = []
+        for item in orderBy {
+            if case .literal(.integer(let n)) = item.expr {
+                guard n >= 1 && Int(n) <= plan.columns.count else {
+                    throw DatabaseError(.error, sqlState: "42P10", "ORDER BY position \(n) is not in select list")
+                }
+                let i = Int(n) - 1
+                keys.append(({ ctx in ctx.frames[ctx.frames.count - 1][i] }, item))
+            } else {
+                keys.append((try compiler.compile(item.expr), item))
+            }
+        }
+        let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
+        return QueryPlan(columns: plan.columns) { ctx in
+            var rows = try plan.run(ctx)
+            if !keys.isEmpty {
+                let keyed = try rows.map { row in (row, try ctx.withFrame(row) { try keys.map { try $0.0(ctx) } }) }
+                rows = Planner.sort(keyed, keys.map(\.1)).map(\.0)
+            }
+            return try limits(ctx, rows)
+        }
+    }
+
+    private func compileLimits(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext, [[Value]]) throws -> [[Value]] {
+        let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: parent), planner: self, aggregation: nil, clause: "LIMIT")
+        let limitEval = try limit.map { try compiler.compile($0) }
+        let offsetEval = try offset.map { try compiler.compile($0) }
+        return { ctx, rows in
+            var start = 0
+            var count = rows.count
+            if let offsetEval {
+                let v = try ctx.withFrame([]) { try offsetEval(ctx) }
+                if !v.isNull {
+                    guard case .integer(let n) = try v.cast(to: "bigint") else { return rows }
+                    if n < 0 { throw DatabaseError(.error, sqlState: "2201X", "OFFSET must not be negative") }
+                    start = Int(min(n, Int64(rows.count)))
+                }
+            }
+            if let limitEval {
+                let v = try ctx.withFrame([]) { try limitEval(ctx) }
+                if !v.isNull {
+                    guard case .integer(let n) = try v.cast(to: "bigint") else { return rows }
+                    if n < 0 { throw DatabaseError(.error, sqlState: "2201W", "LIMIT must not be negative") }
+                    count = Int(min(n, Int64(rows.count)))
+                }
+            }
+            let end = min(rows.count, start + count)
+            return start == 0 && end == rows.count ? rows : Array(rows[start..<end])
+        }
+    }
+
+    static func sort(_ keyed: [([Value], [Value])], _ items: [OrderItem]) -> [([Value], [Value])] {
+        // A stable sort: equal keys keep their input order.
+        let indexed = keyed.enumerated().map { ($0.offset, $0.element) }
+        return indexed.sorted { a, b in
+            for (i, item) in items.enumerated() {
+                let x = a.1.1[i], y = b.1.1[i]
+                if x.isNull || y.isNull {
+                    if x.isNull && y.isNull { continue }
+                    let nullsFirst = item.nullsFirst ?? item.descending
+                    return x.isNull == nullsFirst
+                }
+                let c = Value.sortCompare(x, y)
+                if c != 0 { return item.descending ? c > 0 : c < 0 }
+            }
+            return a.0 < b.0
+        }.map(\.1)
+    }
+
+    // MARK: One SELECT core
+
+    private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+        let conjuncts = core.filter.map(Planner.conjuncts) ?? []
+        let source = try planFrom(core.from, conjuncts: conjuncts, parent: parent)
+        let scope = Scope(columns: source.columns, parent: parent)
+
+        let aggregated = !core.groupBy.isEmpty || core.having != nil
+            || core.items.contains { if case .expression(let e, _) = $0 { return Planner.containsAggregate(e) } else { return false } }
+            || orderBy.contains { Planner.containsAggregate($0.expr) }
+
+        // Output names and the select list, with * expanded.
+        var outputExprs: [Expr] = []
+        var names: [String] = []
+        for item in core.items {
+            switch item {
+            case .star(let table):
+                let visible = source.columns.enumerated().filter { !$0.element.hidden && (table == nil || $0.element.table == table) }
+                if let table, !source.columns.contains(where: { $0.table == table }) {
+                    throw DatabaseError(.error, sqlState: "42P01", "missing FROM-clause entry for table \"\(table)\"")
+                }
+                if table == nil && core.from.isEmpty {
+                    throw DatabaseError(.error, sqlState: "42601", "SELECT * with no tables specified is not valid")
+                }
+                for (_, column) in visible {
+                    outputExprs.append(.column(table: column.table, name: column.name))
+                    names.append(column.name)
+                }
+            case .expression(let e, let alias):
+                outputExprs.append(e)
+                names.append(alias ?? Planner.outputName(e))
+            }
+        }
+
+        var compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
+        var groupEvaluators: [Evaluator] = []
+        var collector: AggregateCollector?
+        if aggregated {
+            // GROUP BY may name output columns by position or alias.
+            var groupExprs: [Expr] = []
+            for e in core.groupBy {
+                if case .literal(.integer(let n)) = e {
+                    guard n >= 1 && Int(n) <= outputExprs.count else {
+                        throw DatabaseError(.error, sqlState: "42P10", "GROUP BY position \(n) is not in select list")
+                    }
+                    groupExprs.append(outputExprs[Int(n) - 1])
+                } else if case .column(nil, let name) = e, (try? scope.resolve(table: nil, name: name)).flatMap({ $0 }).map({ $0.depth > 0 }) ?? true,
+                          let i = names.firstIndex(of: name) {
+                    groupExprs.append(outputExprs[i])
+                } else {
+                    groupExprs.append(e)
+                }
+            }
+            var groupCompiler = compiler
+            groupCompiler.clause = "GROUP BY"
+            groupEvaluators = try groupExprs.map { try groupCompiler.compile($0) }
+            // Group keys are matched by their SQL text, with columns qualified on both sides.
+            let keys = try groupExprs.map { try Planner.qualify($0, scope: scope, columns: source.columns).sql }
+            collector = AggregateCollector(groupKeys: keys, inputScope: scope)
+            let postScope = Scope(columns: [], parent: parent)
+            compiler = ExpressionCompiler(scope: postScope, planner: self, aggregation: collector, clause: "select list")
+        }
+        func normalized(_ e: Expr) throws -> Expr {
+            // Qualify bare columns so that they match the qualified group keys.
+            guard collector != nil else { return e }
+            return try Planner.qualify(e, scope: scope, columns: source.columns)
+        }
+        var itemCompiler = compiler
+        itemCompiler.clause = "select list"
+        let items = try outputExprs.map { try itemCompiler.compile(try normalized($0)) }
+        var havingCompiler = compiler
+        havingCompiler.clause = "HAVING"
+        let having = try core.having.map { try havingCompiler.compile(try normalized($0)) }
+
+        // ORDER BY: an output position or name, else an expression over the input.
+        enum SortKey { case output(Int), hidden(Evaluator) }
+        var sortKeys: [SortKey] = []
+        for item in orderBy {
+            if case .literal(.integer(let n)) = item.expr {
+                guard n >= 1 && Int(n) <= items.count else {
+                    throw DatabaseError(.error, sqlState: "42P10", "ORDER BY position \(n) is not in select list")
+                }
+                sortKeys.append(.output(Int(n) - 1))
+            } else if case .column(nil, let name) = item.expr, names.filter({ $0 == name }).count == 1,
+                      core.items.contains(where: { if case .expression(_, let alias) = $0 { return alias == name } else { return false } })
+                        || (try? scope.resolve(table: nil, name: name)) == nil {
+                sortKeys.append(.output(names.firstIndex(of: name)!))
+            } else if let i = outputExprs.firstIndex(where: { $0.sql == item.expr.sql }) {
+                sortKeys.append(.output(i))
+            } else {
+                if core.distinct {
+                    throw DatabaseError(.error, sqlState: "42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+                }
+                var orderCompiler = compiler
+                orderCompiler.clause = "ORDER BY"
+                sortKeys.append(.hidden(try orderCompiler.compile(try normalized(item.expr))))
+            }
+        }
+        let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
+        let distinct = core.distinct
+        let calls = collector?.calls ?? []
+        let hasGroupBy = !core.groupBy.isEmpty
+
+        return QueryPlan(columns: names) { ctx in
+            var rows = try source.run(ctx)
+            if aggregated {
+                rows = try Planner.aggregate(rows, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
+                if let having {
+                    rows = try rows.filter { row in try ctx.withFrame(row) { try having(ctx).truth() == true } }
+                }
+            }
+            var output: [([Value], [Value])] = []
+            output.reserveCapacity(rows.count)
+            for row in rows {
+                try ctx.withFrame(row) {
+                    let values = try items.map { try $0(ctx) }
+                    var keys: [Value] = []
+                    for key in sortKeys {
+                        switch key {
+                        case .output(let i): keys.append(values[i])
+                        case .hidden(let e): keys.append(try e(ctx))
+                        }
+                    }
+                    output.append((values, keys))
+                }
+            }
+            if distinct {
+                var seen = Set<[Value]>()
+                output = output.filter { seen.insert($0.0.map(\.groupKey)).inserted }
+            }
+            if !sortKeys.isEmpty { output = Planner.sort(output, orderBy) }
+            return try limits(ctx, output.map(\.0))
+        }
+    }
+
+    static func aggregate(_ rows: [[Value]], ctx: ExecutionContext, groups: [Evaluator], calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
+        var order: [[Value]] = []
+        var states: [[Value]: (key: [Value], states: [AggregateState])] = [:]
+        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
+        for row in rows {
+            try ctx.withFrame(row) {
+                let key = try groups.map { try $0(ctx) }
+                let hashKey = key.map(\.groupKey)
+                if states[hashKey] == nil {
+                    states[hashKey] = (key, fresh)
+                    order.append(hashKey)
+                }
+                for (i, call) in calls.enumerated() {
+                    let value = try call.argument.map { try $0(ctx) }
+                    let extra = try call.extra.map { try $0(ctx) }
+                    try states[hashKey]!.states[i].add(value, extra: extra)
+                }
+            }
+        }
+        if order.isEmpty && !hasGroupBy {
+            return [fresh.map { $0.result() }]
+        }
+        return order.map { hashKey in
+            let group = states[hashKey]!
+            return group.key + group.states.map { $0.result() }
+        }
+    }
+
+    // MARK: FROM
+
+    private func planFrom(_ items: [FromItem], conjuncts: [Expr], parent: Scope?) throws -> SourcePlan {
+        if items.isEmpty {
+            let filterScope = Scope(columns: [], parent: parent)
+            let compiler = ExpressionCompiler(scope: filterScope, planner: self, aggregation: nil, clause: "WHERE")
+            let filters = try conjuncts.map { try compiler.compile($0) }
+            return SourcePlan(columns: []) { ctx in
+                try ctx.withFrame([]) { try filters.allSatisfy { try $0(ctx).truth() == true } } ? [[]] : []
+            }
+        }
+        let plans = try items.map { try planFromItem($0, parent: parent) }
+        var offsets: [Int] = []
+        var all: [ScopeColumn] = []
+        for p in plans {
+            offsets.append(all.count)
+            all.append(contentsOf: p.columns)
+        }
+        // Which FROM items each conjunct needs; it runs right after the last of them is joined.
+        let fullScope = Scope(columns: all, parent: parent)
+        var stage = [[Expr]](repeating: [], count: plans.count)
+        for conjunct in conjuncts {
+            var last = 0
+            if Planner.containsSubquery(conjunct) {
+                last = plans.count - 1
+            } else {
+                for (table, name) in Planner.columnReferences(conjunct) {
+                    guard let (depth, index) = try fullScope.resolve(table: table, name: name) else {
+                        last = plans.count - 1
+                        continue
+                    }
+                    if depth == 0 { last = max(last, (offsets.lastIndex(where: { $0 <= index }) ?? 0)) }
+                }
+            }
+            stage[last].append(conjunct)
+        }
+        var columns = plans[0].columns
+        var filters0 = try compileFilters(stage[0], columns: columns, parent: parent)
+        var run: (ExecutionContext) throws -> [[Value]] = { [first = plans[0]] ctx in
+            let rows = try first.run(ctx)
+            return try Planner.filter(rows, filters0, ctx)
+        }
+        for k in 1..<max(1, plans.count) {
+            let right = plans[k]
+            columns += right.columns
+            let filters = try compileFilters(stage[k], columns: columns, parent: parent)
+            let left = run
+            run = { ctx in
+                let leftRows = try left(ctx)
+                let rightRows = try right.run(ctx)
+                var result: [[Value]] = []
+                for l in leftRows {
+                    for r in rightRows {
+                        let combined = l + r
+                        if try Planner.passes(combined, filters, ctx) { result.append(combined) }
+                    }
+                }
+                return result
+            }
+        }
+        filters0 = []
+        return SourcePlan(columns: columns, run: run)
+    }
+
+    private func compileFilters(_ exprs: [Expr], columns: [ScopeColumn], parent: Scope?) throws -> [Evaluator] {
+        let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
+        return try exprs.map { try compiler.compile($0) }
+    }
+
+    @inline(__always)
+    static func passes(_ row: [Value], _ filters: [Evaluator], _ ctx: ExecutionContext) throws -> Bool {
+        if filters.isEmpty { return true }
+        return try ctx.withFrame(row) {
+            for f in filters where try f(ctx).truth() != true { return false }
+            return true
+        }
+    }
+
+    static func filter(_ rows: [[Value]], _ filters: [Evaluator], _ ctx: ExecutionContext) throws -> [[Value]] {
+        if filters.isEmpty { return rows }
+        return try rows.filter { try passes($0, filters, ctx) }
+    }
+
+    private func planFromItem(_ item: FromItem, parent: Scope?) throws -> SourcePlan {
+        switch item {
+        case .table(let name, let alias):
+            let label = alias ?? name
+            for frame in cteStack.reversed() {
+                if let binding = frame[name] {
+                    return SourcePlan(columns: binding.columns.map { ScopeColumn(table: label, name: $0) }, run: binding.plan.run)
+                }
+            }
+            if let view = catalog.views[name] {
+                guard case .select(let query)? = try Parser.parseAll(view.sql).first?.0 else {
+                    throw DatabaseError.corrupt("view \(name) has an unparsable definition")
+                }
+                let plan = try self.plan(query, parent: nil)
+                let columns = view.columns.isEmpty ? plan.columns : view.columns
+                return SourcePlan(columns: columns.map { ScopeColumn(table: label, name: $0) }, run: plan.run)
+            }
+            let table = try catalog.table(name)
+            let tree = TableTree(root: table.root)
+            return SourcePlan(columns: table.columns.map { ScopeColumn(table: label, name: $0.name) }) { ctx in
+                var rows: [[Value]] = []
+                var cursor = tree.tree.cursor(in: ctx.txn)
+                var more = try cursor.first()
+                while more {
+                    rows.append(try RecordCodec.decode(try cursor.value()))
+                    more = try cursor.next()
+                }
+                return rows
+            }
+        case .subquery(let query, let alias):
+            let plan = try self.plan(query, parent: parent)
+            return SourcePlan(columns: plan.columns.map { ScopeColumn(table: alias, name: $0) }, run: plan.run)
+        case .join(let leftItem, let rightItem, let kind, let on, let using, let natural):
+            let left = try planFromItem(leftItem, parent: parent)
+            var right = try planFromItem(rightItem, parent: parent)
+            var condition = on
+            var names = using
+            if natural {
+                let leftNames = Set(left.columns.filter { !$0.hidden }.map(\.name))
+                names = right.columns.filter { !$0.hidden && leftNames.contains($0.name) }.map(\.name)
+            }
+            if !names.isEmpty {
+                var equalities: [Expr] = []
+                for name in names {
+                    guard let l = left.columns.lastIndex(where: { $0.name == name }), let r = right.columns.firstIndex(where: { $0.name == name }) else {
+                        throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" specified in USING clause does not exist in both tables")
+                    }
+                    right.columns[r].hidden = true
+                    equalities.append(.binary(.equal, .column(table: left.columns[l].table, name: name), .column(table: right.columns[r].table, name: name)))
+                }
+                condition = equalities.dropFirst().reduce(equalities[0]) { .binary(.and, $0, $1) }
+                // The USING column is visible once, unqualified, from the left side.
+                for r in right.columns.indices where names.contains(right.columns[r].name) { right.columns[r].hidden = true }
+            }
+            let columns = left.columns + right.columns
+            let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
+            let test = try condition.map { try compiler.compile($0) }
+            let leftWidth = left.columns.count, rightWidth = right.columns.count
+            return SourcePlan(columns: columns) { ctx in
+                let leftRows = try left.run(ctx), rightRows = try right.run(ctx)
+                var result: [[Value]] = []
+                var rightMatched = [Bool](repeating: false, count: rightRows.count)
+                for l in leftRows {
+                    var matched = false
+                    for (j, r) in rightRows.enumerated() {
+                        let combined = l + r
+                        if let test, try ctx.withFrame(combined, { try test(ctx).truth() }) != true { continue }
+                        matched = true
+                        rightMatched[j] = true
+                        result.append(combined)
+                    }
+                    if !matched && (kind == .left || kind == .full) {
+                        result.append(l + [Value](repeating: .null, count: rightWidth))
+                    }
+                }
+                if kind == .right || kind == .full {
+                    for (j, r) in rightRows.enumerated() where !rightMatched[j] {
+                        result.append([Value](repeating: .null, count: leftWidth) + r)
+                    }
+                }
+                return result
+            }
+        }
+    }
+
+    // MARK: Expression analysis
+
+    static func conjuncts(_ e: Expr) -> [Expr] {
+        if case .binary(.and, let a, let b) = e { return conjuncts(a) + conjuncts(b) }
+        return [e]
+    }
+
+    static func outputName(_ e: Expr) -> String {
+        switch e {
+        case .column(_, let name): return name
+        case .function(let name, _, _, _): return name
+        case .cast(let inner, let type):
+            if case .column = inner { return outputName(inner) }
+            return type.name
+        case .caseWhen: return "case"
+        case .exists: return "exists"
+        case .subquery(let q):
+            if case .core(let core) = q.body, core.items.count == 1, case .expression(let inner, let alias) = core.items[0] {
+                return alias ?? outputName(inner)
+            }
+            return "?column?"
+        default: return "?column?"
+        }
+    }
+
+    /// Visits e and its sub-expressions, not descending into subqueries.
+    static func walk(_ e: Expr, _ visit: (Expr) -> Void) {
+        visit(e)
+        switch e {
+        case .unary(_, let a), .isNull(let a, _), .isBoolean(let a, _, _), .cast(let a, _), .inSubquery(let a, _, _):
+            walk(a, visit)
+        case .binary(_, let a, let b):
+            walk(a, visit); walk(b, visit)
+        case .between(let a, let b, let c, _):
+            walk(a, visit); walk(b, visit); walk(c, visit)
+        case .inList(let a, let list, _):
+            walk(a, visit); list.forEach { walk($0, visit) }
+        case .caseWhen(let base, let whens, let otherwise):
+            base.map { walk($0, visit) }
+            for (w, t) in whens { walk(w, visit); walk(t, visit) }
+            otherwise.map { walk($0, visit) }
+        case .function(_, let args, _, _):
+            args.forEach { walk($0, visit) }
+        case .like(let a, let p, let esc, _, _):
+            walk(a, visit); walk(p, visit); esc.map { walk($0, visit) }
+        default: break
+        }
+    }
+
+    static func containsAggregate(_ e: Expr) -> Bool {
+        var found = false
+        walk(e) { if case .function(let name, _, _, _) = $0, ExpressionCompiler.aggregateNames.contains(name) { found = true } }
+        return found
+    }
+
+    static func containsSubquery(_ e: Expr) -> Bool {
+        var found = false
+        walk(e) {
+            switch $0 {
+            case .subquery, .exists, .inSubquery: found = true
+            default: break
+            }
+        }
+        return found
+    }
+
+    static func columnReferences(_ e: Expr) -> [(String?, String)] {
+        var refs: [(String?, String)] = []
+        walk(e) { if case .column(let t, let n) = $0 { refs.append((t, n)) } }
+        return refs
+    }
+
+    /// Rewrites bare column references that resolve in `scope` to their qualified form.
+    static func qualify(_ e: Expr, scope: Scope, columns: [ScopeColumn]) throws -> Expr {
+        func q(_ e: Expr) throws -> Expr { try qualify(e, scope: scope, columns: columns) }
+        switch e {
+        case .column(let t, let n):
+            if let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 {
+                return .column(table: columns[index].table, name: columns[index].name)
+            }
+            return e
+        case .unary(let op, let a): return .unary(op, try q(a))
+        case .binary(let op, let a, let b): return .binary(op, try q(a), try q(b))
+        case .isNull(let a, let n): return .isNull(try q(a), negated: n)
+        case .isBoolean(let a, let v, let n): return .isBoolean(try q(a), value: v, negated: n)
+        case .between(let a, let b, let c, let n): return .between(try q(a), low: try q(b), high: try q(c), negated: n)
+        case .inList(let a, let list, let n): return .inList(try q(a), try list.map(q), negated: n)
+        case .inSubquery(let a, let s, let n): return .inSubquery(try q(a), s, negated: n)
+        case .caseWhen(let base, let whens, let otherwise):
+            return .caseWhen(base: try base.map(q), whens: try whens.map { (try q($0.0), try q($0.1)) }, otherwise: try otherwise.map(q))
+        case .cast(let a, let type): return .cast(try q(a), type)
+        case .function(let name, let args, let distinct, let star):
+            // Aggregate arguments are compiled against the input, so leave them as written.
+            if ExpressionCompiler.aggregateNames.contains(name) { return e }
+            return .function(name: name, args: try args.map(q), distinct: distinct, star: star)
+        case .like(let a, let p, let esc, let ci, let n):
+            return .like(try q(a), pattern: try q(p), escape: try esc.map(q), caseInsensitive: ci, negated: n)
+        default: return e
+        }
+    }
+}
+
+final class WorkingTable {
+    var rows: [[Value]] = []
+}

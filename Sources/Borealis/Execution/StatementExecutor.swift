@@ -1,0 +1,476 @@
+// Executes one parsed statement inside a storage transaction: DDL against the catalog, DML
+// with its constraints (NOT NULL 23502, CHECK 23514, UNIQUE/PRIMARY KEY 23505) and index
+// maintenance, and queries through the planner.
+
+/// The result of one statement.
+public struct QueryResult: Sendable {
+    /// Output column names (empty for statements that return no rows).
+    public var columns: [String]
+    public var rows: [[Value]]
+    /// Rows inserted, updated or deleted.
+    public var changes: Int
+    /// The row id of the last row inserted (0 if none).
+    public var lastInsertRowID: Int64
+
+    public init(columns: [String] = [], rows: [[Value]] = [], changes: Int = 0, lastInsertRowID: Int64 = 0) {
+        self.columns = columns
+        self.rows = rows
+        self.changes = changes
+        self.lastInsertRowID = lastInsertRowID
+    }
+}
+
+struct StatementExecutor {
+    let txn: StorageTransaction
+    let catalog: Catalog
+    let parameters: [Value]
+
+    static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
+                                          "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
+                                          "timestamp", "timestamptz", "json", "jsonb"]
+
+    static func isWrite(_ statement: Statement) -> Bool {
+        switch statement {
+        case .select, .begin, .commit, .rollback: return false
+        default: return true
+        }
+    }
+
+    func context() -> ExecutionContext {
+        ExecutionContext(parameters: parameters, txn: txn, catalog: catalog)
+    }
+
+    func execute(_ statement: Statement) throws -> QueryResult {
+        switch statement {
+        case .select(let query):
+            let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+            return QueryResult(columns: plan.columns, rows: try plan.run(context()))
+        case .createTable(let name, let ifNotExists, let columns, let constraints):
+            if catalog.relationExists(name) {
+                if ifNotExists { return QueryResult() }
+                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
+            }
+            try createTable(name, columns, constraints)
+            return QueryResult()
+        case .createIndex(let name, let table, let columns, let unique, let ifNotExists):
+            if catalog.relationExists(name) {
+                if ifNotExists { return QueryResult() }
+                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
+            }
+            try createIndex(IndexSchema(name: name, table: table, columns: columns, unique: unique, root: 0), schema: try catalog.table(table))
+            return QueryResult()
+        case .createView(let name, let ifNotExists, let columns, let query, let sql):
+            if catalog.relationExists(name) {
+                if ifNotExists { return QueryResult() }
+                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
+            }
+            let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+            if !columns.isEmpty && columns.count > plan.columns.count {
+                throw DatabaseError(.error, sqlState: "42601", "CREATE VIEW specifies more column names than columns")
+            }
+            let names = columns.isEmpty ? plan.columns : columns + plan.columns.dropFirst(columns.count)
+            try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql), txn)
+            return QueryResult()
+        case .dropTable(let names, let ifExists):
+            for name in names {
+                guard let table = catalog.tables[name] else {
+                    if ifExists { continue }
+                    throw DatabaseError(.error, sqlState: "42P01", "table \"\(name)\" does not exist")
+                }
+                for index in catalog.indexes(on: name) {
+                    try BTree(root: index.root).drop(in: txn)
+                    try Catalog.remove("index", index.name, txn)
+                }
+                try BTree(root: table.root).drop(in: txn)
+                try Catalog.remove("table", name, txn)
+            }
+            return QueryResult()
+        case .dropIndex(let names, let ifExists):
+            for name in names {
+                guard let index = catalog.indexes[name] else {
+                    if ifExists { continue }
+                    throw DatabaseError(.error, sqlState: "42704", "index \"\(name)\" does not exist")
+                }
+                if index.constraint {
+                    throw DatabaseError(.error, sqlState: "2BP01", "cannot drop index \(name) because constraint \(name) on table \(index.table) requires it")
+                }
+                try BTree(root: index.root).drop(in: txn)
+                try Catalog.remove("index", name, txn)
+            }
+            return QueryResult()
+        case .dropView(let names, let ifExists):
+            for name in names {
+                guard catalog.views[name] != nil else {
+                    if ifExists { continue }
+                    throw DatabaseError(.error, sqlState: "42P01", "view \"\(name)\" does not exist")
+                }
+                try Catalog.remove("view", name, txn)
+            }
+            return QueryResult()
+        case .insert(let table, let columns, let source, let returning):
+            return try insert(table, columns, source, returning)
+        case .update(let table, let alias, let assignments, let filter, let returning):
+            return try update(table, alias, assignments, filter, returning)
+        case .delete(let table, let alias, let filter, let returning):
+            return try delete(table, alias, filter, returning)
+        case .begin, .commit, .rollback:
+            return QueryResult()
+        }
+    }
+
+    // MARK: DDL
+
+    private func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint]) throws {
+        var columns: [ColumnSchema] = []
+        var seen = Set<String>()
+        for d in definitions {
+            guard seen.insert(d.name).inserted else {
+                throw DatabaseError(.error, sqlState: "42701", "column \"\(d.name)\" specified more than once")
+            }
+            guard Self.knownTypes.contains(d.type.name) else {
+                throw DatabaseError(.error, sqlState: "42704", "type \"\(d.type.name)\" does not exist")
+            }
+            let serial = d.type.name == "serial" || d.type.name == "bigserial"
+            let type = d.type.name == "serial" ? "integer" : (d.type.name == "bigserial" ? "bigint" : d.type.name)
+            columns.append(ColumnSchema(name: d.name, type: type, modifiers: d.type.modifiers,
+                                        notNull: d.notNull || d.primaryKey || serial, defaultSQL: d.defaultValue?.sql,
+                                        identity: serial || d.autoIncrement))
+        }
+        guard !columns.isEmpty else { throw DatabaseError(.error, sqlState: "42601", "a table must have at least one column") }
+        var primaryKey = definitions.filter(\.primaryKey).map(\.name)
+        var uniques: [[String]] = definitions.filter(\.unique).map { [$0.name] }
+        var checks: [NamedCheck] = []
+        for (i, d) in definitions.enumerated() where d.check != nil {
+            checks.append(NamedCheck(name: "\(name)_\(d.name)_check\(i == 0 ? "" : "")", sql: d.check!.sql))
+        }
+        for constraint in constraints {
+            switch constraint {
+            case .primaryKey(let cols, _):
+                guard primaryKey.isEmpty else { throw DatabaseError(.error, sqlState: "42P16", "multiple primary keys for table \"\(name)\" are not allowed") }
+                primaryKey = cols
+            case .unique(let cols, _): uniques.append(cols)
+            case .check(let e, let constraintName): checks.append(NamedCheck(name: constraintName ?? "\(name)_check", sql: e.sql))
+            }
+        }
+        if primaryKey.count > 1 || definitions.filter(\.primaryKey).count > 1 {
+            if definitions.filter(\.primaryKey).count > 1 { throw DatabaseError(.error, sqlState: "42P16", "multiple primary keys for table \"\(name)\" are not allowed") }
+        }
+        for column in primaryKey + uniques.flatMap({ $0 }) where !seen.contains(column) {
+            throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" named in key does not exist")
+        }
+        for i in columns.indices where primaryKey.contains(columns[i].name) { columns[i].notNull = true }
+        var rowIDColumn: Int?
+        if primaryKey.count == 1, let i = columns.firstIndex(where: { $0.name == primaryKey[0] }),
+           ["integer", "bigint", "smallint"].contains(columns[i].type) {
+            rowIDColumn = i
+        }
+        let tree = try TableTree.create(in: txn)
+        let schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
+        // Validate defaults and checks now rather than at the first insert.
+        let scope = Scope(columns: columns.map { ScopeColumn(table: name, name: $0.name) }, parent: nil)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "check constraints")
+        for check in checks { _ = try compiler.compile(try Self.parseExpression(check.sql)) }
+        try Catalog.put("table", name, schema, txn)
+        if rowIDColumn == nil && !primaryKey.isEmpty {
+            try createIndex(IndexSchema(name: "\(name)_pkey", table: name, columns: primaryKey, unique: true, root: 0, constraint: true), schema: schema)
+        }
+        for cols in uniques where cols != primaryKey {
+            try createIndex(IndexSchema(name: "\(name)_\(cols.joined(separator: "_"))_key", table: name, columns: cols, unique: true, root: 0, constraint: true), schema: schema)
+        }
+    }
+
+    static func parseExpression(_ sql: String) throws -> Expr {
+        var parser = try Parser(sql)
+        let e = try parser.parseExpr()
+        guard parser.peek.kind == .end else { throw DatabaseError.corrupt("stored expression has trailing text: \(sql)") }
+        return e
+    }
+
+    private func createIndex(_ definition: IndexSchema, schema: TableSchema) throws {
+        var index = definition
+        let positions = try index.columns.map { c -> Int in
+            guard let i = schema.columnIndex(c) else {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" does not exist")
+            }
+            return i
+        }
+        let tree = try BTree.create(in: txn)
+        index.root = tree.root
+        var cursor = TableTree(root: schema.root).tree.cursor(in: txn)
+        var rows: [(Int64, [Value])] = []
+        var more = try cursor.first()
+        while more {
+            rows.append((try TableTree.decode(cursor.key), try RecordCodec.decode(try cursor.value())))
+            more = try cursor.next()
+        }
+        for (rowID, row) in rows {
+            let values = positions.map { row[$0] }
+            if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: rowID) != nil {
+                throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
+            }
+            try tree.put(RecordCodec.indexKey(values, rowID: rowID), [], in: txn)
+        }
+        try Catalog.put("index", index.name, index, txn)
+    }
+
+    /// The row id of another row with the same key in a unique index, if any.
+    private func findConflict(_ tree: BTree, _ values: [Value], excluding rowID: Int64?) throws -> Int64? {
+        let prefix = RecordCodec.indexKey(values, rowID: nil)
+        var cursor = tree.cursor(in: txn)
+        var more = try cursor.seek(atLeast: prefix)
+        while more && cursor.key.starts(with: prefix) && cursor.key.count == prefix.count + 8 {
+            let other = try TableTree.decode(Array(cursor.key.suffix(8)))
+            if other != rowID { return other }
+            more = try cursor.next()
+        }
+        return nil
+    }
+
+    // MARK: DML
+
+    private struct TableWriter {
+        let schema: TableSchema
+        let tree: TableTree
+        let indexes: [(IndexSchema, BTree, [Int])]
+        let checks: [(String, Evaluator)]
+        let defaults: [Evaluator?]
+    }
+
+    private func writer(for name: String) throws -> TableWriter {
+        if catalog.views[name] != nil {
+            throw DatabaseError(.error, sqlState: "55000", "cannot change view \"\(name)\"")
+        }
+        let schema = try catalog.table(name)
+        let indexes = try catalog.indexes(on: name).map { index -> (IndexSchema, BTree, [Int]) in
+            (index, BTree(root: index.root), try index.columns.map { c in
+                guard let i = schema.columnIndex(c) else { throw DatabaseError.corrupt("index \(index.name) names a missing column \(c)") }
+                return i
+            })
+        }
+        let scope = Scope(columns: schema.columns.map { ScopeColumn(table: name, name: $0.name) }, parent: nil)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "check constraints")
+        let checks = try schema.checks.map { ($0.name, try compiler.compile(try Self.parseExpression($0.sql))) }
+        let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "DEFAULT expressions")
+        let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(try Self.parseExpression($0)) } }
+        return TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
+    }
+
+    /// Coerces, checks and stores a row; returns its row id.
+    private func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
+        let schema = w.schema
+        for (i, column) in schema.columns.enumerated() {
+            row[i] = try assign(row[i], to: column)
+            if column.notNull && row[i].isNull {
+                throw DatabaseError(.constraint, sqlState: "23502", "null value in column \"\(column.name)\" of relation \"\(schema.name)\" violates not-null constraint")
+            }
+        }
+        for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
+            throw DatabaseError(.constraint, sqlState: "23514", "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
+        }
+        var rowID: Int64
+        if let c = schema.rowIDColumn {
+            guard case .integer(let id) = row[c] else { throw DatabaseError.internalError("row id column holds \(row[c])") }
+            rowID = id
+            if id != oldRowID, try w.tree.get(id, in: txn) != nil {
+                throw DatabaseError(.constraint, sqlState: "23505", "duplicate key value violates unique constraint \"\(schema.name)_pkey\"")
+            }
+        } else if let oldRowID {
+            rowID = oldRowID
+        } else {
+            rowID = (try w.tree.maxRowID(in: txn) ?? 0) &+ 1
+        }
+        for (index, tree, positions) in w.indexes {
+            let values = positions.map { row[$0] }
+            if let old, let oldRowID {
+                let oldValues = positions.map { old[$0] }
+                if oldValues == values && oldRowID == rowID { continue }
+                try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn)
+            }
+            if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: oldRowID ?? rowID) != nil {
+                throw DatabaseError(.constraint, sqlState: "23505", "duplicate key value violates unique constraint \"\(index.name)\"")
+            }
+            try tree.put(RecordCodec.indexKey(values, rowID: rowID), [], in: txn)
+        }
+        if let oldRowID, oldRowID != rowID { try w.tree.delete(oldRowID, in: txn) }
+        try w.tree.put(rowID, RecordCodec.encode(row), in: txn)
+        return rowID
+    }
+
+    /// PostgreSQL's assignment cast into a column's type.
+    private func assign(_ value: Value, to column: ColumnSchema) throws -> Value {
+        if value.isNull { return value }
+        switch column.type {
+        case "integer", "bigint", "smallint":
+            if case .integer = value, column.type == "bigint" { return value }
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
+            return try value.cast(to: column.type)
+        case "real", "double precision", "numeric":
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
+            let v = try value.cast(to: "double precision")
+            if column.type == "real", case .double(let d) = v { return .double(Double(Float(d))) }
+            return v
+        case "text", "varchar", "char":
+            let v = try value.cast(to: "text")
+            if let limit = column.modifiers.first, case .text(let s) = v, s.count > limit {
+                let trimmed = s.prefix(limit)
+                if s.dropFirst(limit).allSatisfy({ $0 == " " }) { return .text(String(trimmed)) }
+                throw DatabaseError(.range, sqlState: "22001", "value too long for type \(column.type == "char" ? "character" : "character varying")(\(limit))")
+            }
+            return v
+        case "boolean": return try value.cast(to: "boolean")
+        case "bytea": return try value.cast(to: "bytea")
+        default: return value
+        }
+    }
+
+    private func returningPlan(_ items: [SelectItem], _ schema: TableSchema, alias: String?) throws -> (columns: [String], evaluate: (ExecutionContext, [Value]) throws -> [Value])? {
+        guard !items.isEmpty else { return nil }
+        let label = alias ?? schema.name
+        let scope = Scope(columns: schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "RETURNING")
+        var names: [String] = []
+        var evaluators: [Evaluator] = []
+        for item in items {
+            switch item {
+            case .star:
+                for (i, c) in schema.columns.enumerated() {
+                    names.append(c.name)
+                    evaluators.append { ctx in ctx.frames[ctx.frames.count - 1][i] }
+                }
+            case .expression(let e, let a):
+                names.append(a ?? Planner.outputName(e))
+                evaluators.append(try compiler.compile(e))
+            }
+        }
+        return (names, { ctx, row in try ctx.withFrame(row) { try evaluators.map { try $0(ctx) } } })
+    }
+
+    private func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ returning: [SelectItem]) throws -> QueryResult {
+        let w = try writer(for: name)
+        let schema = w.schema
+        let targets = try (columnNames ?? schema.columns.map(\.name)).map { c -> Int in
+            guard let i = schema.columnIndex(c) else {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" of relation \"\(name)\" does not exist")
+            }
+            return i
+        }
+        guard Set(targets).count == targets.count else { throw DatabaseError(.error, sqlState: "42701", "column specified more than once") }
+        let ctx = context()
+        var inputs: [[Value?]] = []
+        switch source {
+        case .defaultValues:
+            inputs = [[]]
+        case .values(let rows):
+            let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "VALUES")
+            for row in rows {
+                guard row.count <= targets.count else {
+                    throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
+                }
+                inputs.append(try ctx.withFrame([]) { try row.map { try $0.map { try compiler.compile($0)(ctx) } } })
+            }
+        case .select(let query):
+            let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+            guard plan.columns.count <= targets.count else {
+                throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
+            }
+            inputs = try plan.run(ctx).map { $0.map { Optional($0) } }
+        }
+        let returningPlan = try returningPlan(returning, schema, alias: nil)
+        var result = QueryResult(columns: returningPlan?.columns ?? [])
+        for input in inputs {
+            var row = [Value](repeating: .null, count: schema.columns.count)
+            var provided = [Bool](repeating: false, count: schema.columns.count)
+            for (k, value) in input.enumerated() {
+                if let value {
+                    row[targets[k]] = value
+                    provided[targets[k]] = true
+                }
+            }
+            for (i, column) in schema.columns.enumerated() where !provided[i] {
+                if let d = w.defaults[i] {
+                    row[i] = try ctx.withFrame([]) { try d(ctx) }
+                } else if column.identity {
+                    row[i] = .integer(try nextIdentity(w, column: i))
+                }
+            }
+            let rowID = try store(&row, in: w, replacing: nil, old: nil, ctx: ctx)
+            result.changes += 1
+            result.lastInsertRowID = rowID
+            if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
+        }
+        return result
+    }
+
+    /// The next value of an identity column: one past the largest value it holds.
+    private func nextIdentity(_ w: TableWriter, column: Int) throws -> Int64 {
+        if w.schema.rowIDColumn == column { return (try w.tree.maxRowID(in: txn) ?? 0) + 1 }
+        var best: Int64 = 0
+        var cursor = w.tree.tree.cursor(in: txn)
+        var more = try cursor.first()
+        while more {
+            if case .integer(let v) = try RecordCodec.decode(try cursor.value())[column] { best = max(best, v) }
+            more = try cursor.next()
+        }
+        return best + 1
+    }
+
+    private func matchingRows(_ w: TableWriter, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {
+        let label = alias ?? w.schema.name
+        let scope = Scope(columns: w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "WHERE")
+        let test = try filter.map { try compiler.compile($0) }
+        var rows: [(Int64, [Value])] = []
+        var cursor = w.tree.tree.cursor(in: txn)
+        var more = try cursor.first()
+        while more {
+            let row = try RecordCodec.decode(try cursor.value())
+            if try test.map({ t in try ctx.withFrame(row) { try t(ctx).truth() == true } }) ?? true {
+                rows.append((try TableTree.decode(cursor.key), row))
+            }
+            more = try cursor.next()
+        }
+        return rows
+    }
+
+    private func update(_ name: String, _ alias: String?, _ assignments: [(String, Expr)], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
+        let w = try writer(for: name)
+        let ctx = context()
+        let label = alias ?? name
+        let scope = Scope(columns: w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "UPDATE")
+        let compiled = try assignments.map { column, e -> (Int, Evaluator) in
+            guard let i = w.schema.columnIndex(column) else {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" of relation \"\(name)\" does not exist")
+            }
+            return (i, try compiler.compile(e))
+        }
+        let returningPlan = try returningPlan(returning, w.schema, alias: alias)
+        var result = QueryResult(columns: returningPlan?.columns ?? [])
+        for (rowID, old) in try matchingRows(w, alias: alias, filter: filter, ctx: ctx) {
+            var row = old
+            try ctx.withFrame(old) {
+                for (i, e) in compiled { row[i] = try e(ctx) }
+            }
+            _ = try store(&row, in: w, replacing: rowID, old: old, ctx: ctx)
+            result.changes += 1
+            if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
+        }
+        return result
+    }
+
+    private func delete(_ name: String, _ alias: String?, _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
+        let w = try writer(for: name)
+        let ctx = context()
+        let returningPlan = try returningPlan(returning, w.schema, alias: alias)
+        var result = QueryResult(columns: returningPlan?.columns ?? [])
+        for (rowID, row) in try matchingRows(w, alias: alias, filter: filter, ctx: ctx) {
+            for (_, tree, positions) in w.indexes {
+                try tree.delete(RecordCodec.indexKey(positions.map { row[$0] }, rowID: rowID), in: txn)
+            }
+            try w.tree.delete(rowID, in: txn)
+            result.changes += 1
+            if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
+        }
+        return result
+    }
+}
