@@ -50,8 +50,9 @@ public enum SLTRunner {
         var hashThreshold = 0
         var records: [Record] = []
         var current = Record()
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
+        // Some files end lines with CRLF (one Character in Swift), others with LF.
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+            let line = String(rawLine)
             if line.trimmingCharacters(in: .whitespaces).isEmpty {
                 if !current.lines.isEmpty { records.append(current) }
                 current = Record()
@@ -74,18 +75,19 @@ public enum SLTRunner {
             }
             guard let head = record.lines.first else { continue }
             let words = head.split(separator: " ").map(String.init)
+            let skip = record.conditions.contains { ($0.skip && $0.engine == engineName) || (!$0.skip && $0.engine != engineName) }
             switch words.first {
             case "hash-threshold":
                 hashThreshold = words.count > 1 ? Int(words[1]) ?? 0 : 0
                 continue
             case "halt":
+                if skip { continue }
                 return result
             case "statement", "query":
                 break
             default:
                 continue
             }
-            let skip = record.conditions.contains { ($0.skip && $0.engine == engineName) || (!$0.skip && $0.engine != engineName) }
             if skip {
                 result.skipped += 1
                 continue

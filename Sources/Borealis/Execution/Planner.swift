@@ -440,7 +440,7 @@ final class Planner {
             stage[last].append(conjunct)
         }
         var columns = plans[0].columns
-        var filters0 = try compileFilters(stage[0], columns: columns, parent: parent)
+        let filters0 = try compileFilters(stage[0], columns: columns, parent: parent)
         var run: (ExecutionContext) throws -> [[Value]] = { [first = plans[0]] ctx in
             let rows = try first.run(ctx)
             return try Planner.filter(rows, filters0, ctx)
@@ -463,7 +463,6 @@ final class Planner {
                 return result
             }
         }
-        filters0 = []
         return SourcePlan(columns: columns, run: run)
     }
 
