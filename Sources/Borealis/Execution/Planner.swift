@@ -98,7 +98,7 @@ final class Planner {
         func inFrom(_ item: FromItem) -> Bool {
             switch item {
             case .table(let n, _): return n == name
-            case .subquery(let q, _): return references(q.body, name)
+            case .subquery(let q, _, _): return references(q.body, name)
             case .join(let l, let r, _, _, _, _): return inFrom(l) || inFrom(r)
             }
         }
@@ -514,9 +514,13 @@ final class Planner {
                 }
                 return rows
             }
-        case .subquery(let query, let alias):
+        case .subquery(let query, let alias, let names):
             let plan = try self.plan(query, parent: parent)
-            return SourcePlan(columns: plan.columns.map { ScopeColumn(table: alias, name: $0) }, run: plan.run)
+            guard names.count <= plan.columns.count else {
+                throw DatabaseError(.error, sqlState: "42P10", "table \"\(alias)\" has \(plan.columns.count) columns available but \(names.count) columns specified")
+            }
+            let columns = names + plan.columns.dropFirst(names.count)
+            return SourcePlan(columns: columns.map { ScopeColumn(table: alias, name: $0) }, run: plan.run)
         case .join(let leftItem, let rightItem, let kind, let on, let using, let natural):
             let left = try planFromItem(leftItem, parent: parent)
             var right = try planFromItem(rightItem, parent: parent)

@@ -44,7 +44,7 @@ enum JoinKind: Sendable { case inner, left, right, full, cross }
 
 indirect enum FromItem: Sendable {
     case table(name: String, alias: String?)
-    case subquery(SelectStatement, alias: String)
+    case subquery(SelectStatement, alias: String, columns: [String])
     case join(FromItem, FromItem, kind: JoinKind, on: Expr?, using: [String], natural: Bool)
 }
 

@@ -14,6 +14,7 @@ enum TokenKind: Equatable, Sendable {
     case identifier(String)        // unquoted, lowercased (keywords too)
     case quotedIdentifier(String)  // "…" or `…`, case kept
     case string(String)
+    case blob([UInt8])             // X'hex'
     case integer(String)
     case decimal(String)
     case parameter(Int?)           // $n, or ? (numbered by the parser)
@@ -101,6 +102,20 @@ struct Lexer {
         let from = index
         guard index < bytes.count else { return Token(kind: .end, position: start, text: "") }
         let c = peek()
+        if (c == UInt8(ascii: "x") || c == UInt8(ascii: "X")) && peek(1) == UInt8(ascii: "'") {
+            advance(); advance()
+            var digits: [UInt8] = []
+            while true {
+                guard index < bytes.count else { throw error("unterminated hexadecimal string", at: start) }
+                if peek() == UInt8(ascii: "'") { advance(); break }
+                digits.append(peek())
+                advance()
+            }
+            guard digits.count % 2 == 0, let value = Self.hexBytes(digits) else {
+                throw error("invalid hexadecimal string", at: start)
+            }
+            return Token(kind: .blob(value), position: start, text: text(from))
+        }
         if isIdentifierStart(c) {
             while index < bytes.count && isIdentifierPart(peek()) { advance() }
             let word = text(from)
@@ -191,6 +206,25 @@ struct Lexer {
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+
+    private static func hexBytes(_ digits: [UInt8]) -> [UInt8]? {
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = 0
+        while i < digits.count {
+            guard let hi = nibble(digits[i]), let lo = nibble(digits[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
     private func isIdentifierStart(_ c: UInt8) -> Bool {
         (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c >= 0x80
     }

@@ -563,7 +563,9 @@ struct Parser {
                 try expect(")")
                 _ = acceptKeyword("as")
                 let alias = (try? identifier("alias")) ?? "subquery"
-                return .subquery(query, alias: alias)
+                var columns: [String] = []
+                if peek.kind == .op("(") { columns = try parseNameList() }
+                return .subquery(query, alias: alias, columns: columns)
             }
             let inner = try parseFromItem()
             try expect(")")
@@ -740,6 +742,9 @@ struct Parser {
         case .string(let s):
             _ = advance()
             return .literal(.text(s))
+        case .blob(let b):
+            _ = advance()
+            return .literal(.blob(b))
         case .parameter(let n):
             _ = advance()
             if let n { nextParameter = max(nextParameter, n + 1); return .parameter(n) }
