@@ -13,10 +13,31 @@ final class QueryPlan {
     }
 }
 
-/// A FROM item ready to produce rows.
+/// A FROM item ready to produce rows, one at a time.
 struct SourcePlan {
     var columns: [ScopeColumn]
-    var run: (ExecutionContext) throws -> [[Value]]
+    var open: (ExecutionContext) throws -> RowStream
+    /// Set for a base table: `planFrom` may give it an access path (index or row-id lookups).
+    var table: TableSchema?
+
+    init(columns: [ScopeColumn], table: TableSchema? = nil, open: @escaping (ExecutionContext) throws -> RowStream) {
+        self.columns = columns
+        self.table = table
+        self.open = open
+    }
+
+    /// A source whose rows are computed all at once.
+    init(columns: [ScopeColumn], rows: @escaping (ExecutionContext) throws -> [[Value]]) {
+        self.columns = columns
+        self.open = { ctx in Planner.stream(try rows(ctx)) }
+    }
+
+    func rows(_ ctx: ExecutionContext) throws -> [[Value]] {
+        let next = try open(ctx)
+        var rows: [[Value]] = []
+        while let row = try next() { rows.append(row) }
+        return rows
+    }
 }
 
 final class Planner {
@@ -344,7 +365,7 @@ final class Planner {
         let hasGroupBy = !core.groupBy.isEmpty
 
         return QueryPlan(columns: names) { ctx in
-            var rows = try source.run(ctx)
+            var rows = try source.rows(ctx)
             if aggregated {
                 rows = try Planner.aggregate(rows, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
                 if let having {
@@ -407,63 +428,154 @@ final class Planner {
 
     private func planFrom(_ items: [FromItem], conjuncts: [Expr], parent: Scope?) throws -> SourcePlan {
         if items.isEmpty {
-            let filterScope = Scope(columns: [], parent: parent)
-            let compiler = ExpressionCompiler(scope: filterScope, planner: self, aggregation: nil, clause: "WHERE")
-            let filters = try conjuncts.map { try compiler.compile($0) }
+            let filters = try compileFilters(conjuncts, columns: [], parent: parent)
             return SourcePlan(columns: []) { ctx in
-                try ctx.withFrame([]) { try filters.allSatisfy { try $0(ctx).truth() == true } } ? [[]] : []
+                try Planner.passes([], filters, ctx) ? [[]] : []
             }
         }
-        let plans = try items.map { try planFromItem($0, parent: parent) }
+        var plans = try items.map { try planFromItem($0, parent: parent) }
         var offsets: [Int] = []
         var all: [ScopeColumn] = []
         for p in plans {
             offsets.append(all.count)
             all.append(contentsOf: p.columns)
         }
-        // Which FROM items each conjunct needs; it runs right after the last of them is joined.
+        // Sort the conjuncts: those about one FROM item filter (and choose the access path of)
+        // that item; those joining items run when the last of them is joined; those with
+        // subqueries run on complete rows.
         let fullScope = Scope(columns: all, parent: parent)
-        var stage = [[Expr]](repeating: [], count: plans.count)
+        var local = [[Expr]](repeating: [], count: plans.count)
+        var joining = [[Expr]](repeating: [], count: plans.count)
+        var final: [Expr] = []
         for conjunct in conjuncts {
-            var last = 0
             if Planner.containsSubquery(conjunct) {
-                last = plans.count - 1
-            } else {
-                for (table, name) in Planner.columnReferences(conjunct) {
-                    guard let (depth, index) = try fullScope.resolve(table: table, name: name) else {
-                        last = plans.count - 1
-                        continue
-                    }
-                    if depth == 0 { last = max(last, (offsets.lastIndex(where: { $0 <= index }) ?? 0)) }
+                final.append(conjunct)
+                continue
+            }
+            let items = try Planner.referencedItems(conjunct, fullScope, offsets)
+            switch items.count {
+            case 0: local[0].append(conjunct)
+            case 1: local[items.first!].append(conjunct)
+            default: joining[items.max()!].append(conjunct)
+            }
+        }
+        for k in plans.indices {
+            let itemScope = Scope(columns: plans[k].columns, parent: parent)
+            let compiler = ExpressionCompiler(scope: itemScope, planner: self, aggregation: nil, clause: "WHERE")
+            if let table = plans[k].table, !local[k].isEmpty {
+                let path = try AccessPath.choose(table: table, indexes: catalog.indexes(on: table.name), conjuncts: local[k],
+                                                 scope: itemScope, compiler: compiler)
+                if case .fullScan = path.kind {} else {
+                    plans[k].open = { ctx in try path.open(table: table, ctx: ctx) }
                 }
             }
-            stage[last].append(conjunct)
+            let filters = try local[k].map { try compiler.compile($0) }
+            if !filters.isEmpty {
+                let inner = plans[k].open
+                plans[k].open = { ctx in
+                    let next = try inner(ctx)
+                    return {
+                        while let row = try next() {
+                            if try Planner.passes(row, filters, ctx) { return row }
+                        }
+                        return nil
+                    }
+                }
+            }
         }
         var columns = plans[0].columns
-        let filters0 = try compileFilters(stage[0], columns: columns, parent: parent)
-        var run: (ExecutionContext) throws -> [[Value]] = { [first = plans[0]] ctx in
-            let rows = try first.run(ctx)
-            return try Planner.filter(rows, filters0, ctx)
-        }
+        var open = plans[0].open
         for k in 1..<max(1, plans.count) {
             let right = plans[k]
+            let leftColumns = columns
             columns += right.columns
-            let filters = try compileFilters(stage[k], columns: columns, parent: parent)
-            let left = run
-            run = { ctx in
-                let leftRows = try left(ctx)
-                let rightRows = try right.run(ctx)
-                var result: [[Value]] = []
-                for l in leftRows {
-                    for r in rightRows {
-                        let combined = l + r
-                        if try Planner.passes(combined, filters, ctx) { result.append(combined) }
+            var conditions = joining[k]
+            // An equality between the joined items becomes a hash join.
+            var hashKeys: (Evaluator, Evaluator)?
+            if let i = try conditions.firstIndex(where: { try equiJoinSides($0, fullScope, offsets, k) != nil }) {
+                let (leftExpr, rightExpr) = try equiJoinSides(conditions[i], fullScope, offsets, k)!
+                let leftCompiler = ExpressionCompiler(scope: Scope(columns: leftColumns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
+                let rightCompiler = ExpressionCompiler(scope: Scope(columns: right.columns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
+                hashKeys = (try leftCompiler.compile(leftExpr), try rightCompiler.compile(rightExpr))
+                conditions.remove(at: i)
+            }
+            let filters = try compileFilters(conditions, columns: columns, parent: parent)
+            let left = open
+            open = { ctx in
+                let leftNext = try left(ctx)
+                let rightRows = try right.rows(ctx)
+                var table: [Value: [[Value]]] = [:]
+                if let (_, rightKey) = hashKeys {
+                    for row in rightRows {
+                        let key = try ctx.withFrame(row) { try rightKey(ctx) }
+                        if !key.isNull { table[key.groupKey, default: []].append(row) }
                     }
                 }
-                return result
+                var current: [Value] = []
+                var matches: [[Value]] = []
+                var position = 0
+                return {
+                    while true {
+                        while position < matches.count {
+                            let combined = current + matches[position]
+                            position += 1
+                            if try Planner.passes(combined, filters, ctx) { return combined }
+                        }
+                        guard let next = try leftNext() else { return nil }
+                        current = next
+                        position = 0
+                        if let (leftKey, _) = hashKeys {
+                            let key = try ctx.withFrame(next) { try leftKey(ctx) }
+                            matches = key.isNull ? [] : table[key.groupKey] ?? []
+                        } else {
+                            matches = rightRows
+                        }
+                    }
+                }
             }
         }
-        return SourcePlan(columns: columns, run: run)
+        let finalFilters = try compileFilters(final, columns: columns, parent: parent)
+        if !finalFilters.isEmpty {
+            let inner = open
+            open = { ctx in
+                let next = try inner(ctx)
+                return {
+                    while let row = try next() {
+                        if try Planner.passes(row, finalFilters, ctx) { return row }
+                    }
+                    return nil
+                }
+            }
+        }
+        return SourcePlan(columns: columns, open: open)
+    }
+
+    /// The FROM items (by position) whose columns `e` uses.
+    static func referencedItems(_ e: Expr, _ scope: Scope, _ offsets: [Int]) throws -> Set<Int> {
+        var items = Set<Int>()
+        for (table, name) in columnReferences(e) {
+            guard let (depth, index) = try scope.resolve(table: table, name: name), depth == 0 else { continue }
+            items.insert(offsets.lastIndex(where: { $0 <= index }) ?? 0)
+        }
+        return items
+    }
+
+    /// For `a = b` where one side uses only items before k and the other only item k: (left side, right side).
+    private func equiJoinSides(_ e: Expr, _ scope: Scope, _ offsets: [Int], _ k: Int) throws -> (Expr, Expr)? {
+        guard case .binary(.equal, let a, let b) = e else { return nil }
+        let ia = try Planner.referencedItems(a, scope, offsets), ib = try Planner.referencedItems(b, scope, offsets)
+        if !ia.isEmpty && ia.allSatisfy({ $0 < k }) && ib == [k] { return (a, b) }
+        if !ib.isEmpty && ib.allSatisfy({ $0 < k }) && ia == [k] { return (b, a) }
+        return nil
+    }
+
+    static func stream(_ rows: [[Value]]) -> RowStream {
+        var position = 0
+        return {
+            guard position < rows.count else { return nil }
+            defer { position += 1 }
+            return rows[position]
+        }
     }
 
     private func compileFilters(_ exprs: [Expr], columns: [ScopeColumn], parent: Scope?) throws -> [Evaluator] {
@@ -491,7 +603,7 @@ final class Planner {
             let label = alias ?? name
             for frame in cteStack.reversed() {
                 if let binding = frame[name] {
-                    return SourcePlan(columns: binding.columns.map { ScopeColumn(table: label, name: $0) }, run: binding.plan.run)
+                    return SourcePlan(columns: binding.columns.map { ScopeColumn(table: label, name: $0) }, rows: binding.plan.run)
                 }
             }
             if let view = catalog.views[name] {
@@ -500,19 +612,12 @@ final class Planner {
                 }
                 let plan = try self.plan(query, parent: nil)
                 let columns = view.columns.isEmpty ? plan.columns : view.columns
-                return SourcePlan(columns: columns.map { ScopeColumn(table: label, name: $0) }, run: plan.run)
+                return SourcePlan(columns: columns.map { ScopeColumn(table: label, name: $0) }, rows: plan.run)
             }
             let table = try catalog.table(name)
-            let tree = TableTree(root: table.root)
-            return SourcePlan(columns: table.columns.map { ScopeColumn(table: label, name: $0.name) }) { ctx in
-                var rows: [[Value]] = []
-                var cursor = tree.tree.cursor(in: ctx.txn)
-                var more = try cursor.first()
-                while more {
-                    rows.append(try RecordCodec.decode(try cursor.value()))
-                    more = try cursor.next()
-                }
-                return rows
+            let scan = AccessPath(kind: .fullScan, description: "full scan of \(name)")
+            return SourcePlan(columns: table.columns.map { ScopeColumn(table: label, name: $0.name) }, table: table) { ctx in
+                try scan.open(table: table, ctx: ctx)
             }
         case .subquery(let query, let alias, let names):
             let plan = try self.plan(query, parent: parent)
@@ -520,7 +625,7 @@ final class Planner {
                 throw DatabaseError(.error, sqlState: "42P10", "table \"\(alias)\" has \(plan.columns.count) columns available but \(names.count) columns specified")
             }
             let columns = names + plan.columns.dropFirst(names.count)
-            return SourcePlan(columns: columns.map { ScopeColumn(table: alias, name: $0) }, run: plan.run)
+            return SourcePlan(columns: columns.map { ScopeColumn(table: alias, name: $0) }, rows: plan.run)
         case .join(let leftItem, let rightItem, let kind, let on, let using, let natural):
             let left = try planFromItem(leftItem, parent: parent)
             var right = try planFromItem(rightItem, parent: parent)
@@ -547,8 +652,8 @@ final class Planner {
             let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
             let test = try condition.map { try compiler.compile($0) }
             let leftWidth = left.columns.count, rightWidth = right.columns.count
-            return SourcePlan(columns: columns) { ctx in
-                let leftRows = try left.run(ctx), rightRows = try right.run(ctx)
+            return SourcePlan(columns: columns) { (ctx: ExecutionContext) -> [[Value]] in
+                let leftRows = try left.rows(ctx), rightRows = try right.rows(ctx)
                 var result: [[Value]] = []
                 var rightMatched = [Bool](repeating: false, count: rightRows.count)
                 for l in leftRows {

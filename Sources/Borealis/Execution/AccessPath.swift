@@ -1,0 +1,270 @@
+// How a base table is read: a full scan, a row-id lookup or range, or a secondary index
+// lookup or range, chosen from the WHERE conjuncts that concern that table alone. The bounds are
+// expressions evaluated when the scan opens (so they may use parameters and outer columns); the
+// conjuncts themselves are still applied as filters, so an access path only narrows the scan.
+
+typealias RowStream = () throws -> [Value]?
+
+struct AccessPath {
+    enum Kind {
+        case fullScan
+        /// Row ids equal to any of the values.
+        case rowIDs([Evaluator])
+        /// Row ids within the bounds.
+        case rowIDRange(low: (Evaluator, inclusive: Bool)?, high: (Evaluator, inclusive: Bool)?)
+        /// Index entries whose first column equals any of the values.
+        case indexEquals(IndexSchema, [Evaluator])
+        /// Index entries whose first column lies within the bounds.
+        case indexRange(IndexSchema, low: (Evaluator, inclusive: Bool)?, high: (Evaluator, inclusive: Bool)?)
+    }
+    var kind: Kind
+    var description: String
+
+    /// Picks the best access path for `table` from its local conjuncts (compiled in `scope`).
+    static func choose(table: TableSchema, indexes: [IndexSchema], conjuncts: [Expr], scope: Scope, compiler: ExpressionCompiler) throws -> AccessPath {
+        // column index → constraints found
+        var equalities: [Int: [Expr]] = [:]
+        var lows: [Int: (Expr, Bool)] = [:]
+        var highs: [Int: (Expr, Bool)] = [:]
+        func localColumn(_ e: Expr) throws -> Int? {
+            guard case .column(let t, let n) = e, let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
+            return index
+        }
+        func isConstant(_ e: Expr) throws -> Bool {
+            if Planner.containsSubquery(e) || Planner.containsAggregate(e) { return false }
+            for (t, n) in Planner.columnReferences(e) {
+                if let (depth, _) = try scope.resolve(table: t, name: n), depth == 0 { return false }
+            }
+            if case .function(let name, _, _, _) = e, name == "random" { return false }
+            return true
+        }
+        for conjunct in conjuncts {
+            switch conjunct {
+            case .binary(let op, let a, let b):
+                var column = try localColumn(a)
+                var value = b
+                var flipped = false
+                if try column == nil || !isConstant(b) {
+                    column = try localColumn(b)
+                    value = a
+                    flipped = true
+                }
+                guard let c = column, try isConstant(value) else { continue }
+                switch (op, flipped) {
+                case (.equal, _): equalities[c, default: []] = [value]
+                case (.greater, false), (.less, true): lows[c] = (value, false)
+                case (.greaterOrEqual, false), (.lessOrEqual, true): lows[c] = (value, true)
+                case (.less, false), (.greater, true): highs[c] = (value, false)
+                case (.lessOrEqual, false), (.greaterOrEqual, true): highs[c] = (value, true)
+                default: break
+                }
+            case .between(let e, let low, let high, false):
+                guard let c = try localColumn(e), try isConstant(low), try isConstant(high) else { continue }
+                lows[c] = (low, true)
+                highs[c] = (high, true)
+            case .inList(let e, let list, false):
+                guard let c = try localColumn(e), !list.isEmpty, try list.allSatisfy(isConstant) else { continue }
+                if equalities[c] == nil { equalities[c] = list }
+            default: continue
+            }
+        }
+        func compileBound(_ bound: (Expr, Bool)?) throws -> (Evaluator, inclusive: Bool)? {
+            guard let bound else { return nil }
+            return (try compiler.compile(bound.0), bound.1)
+        }
+        if let rowID = table.rowIDColumn {
+            if let values = equalities[rowID] {
+                return AccessPath(kind: .rowIDs(try values.map { try compiler.compile($0) }), description: "row id lookup on \(table.name)")
+            }
+        }
+        for index in indexes {
+            guard let first = table.columnIndex(index.columns[0]) else { continue }
+            if let values = equalities[first] {
+                return AccessPath(kind: .indexEquals(index, try values.map { try compiler.compile($0) }), description: "index \(index.name) lookup")
+            }
+        }
+        if let rowID = table.rowIDColumn, lows[rowID] != nil || highs[rowID] != nil {
+            return AccessPath(kind: .rowIDRange(low: try compileBound(lows[rowID]), high: try compileBound(highs[rowID])),
+                              description: "row id range on \(table.name)")
+        }
+        for index in indexes {
+            guard let first = table.columnIndex(index.columns[0]), lows[first] != nil || highs[first] != nil else { continue }
+            return AccessPath(kind: .indexRange(index, low: try compileBound(lows[first]), high: try compileBound(highs[first])),
+                              description: "index \(index.name) range")
+        }
+        return AccessPath(kind: .fullScan, description: "full scan of \(table.name)")
+    }
+
+    /// Opens a stream of the table's rows along this path.
+    func open(table: TableSchema, ctx: ExecutionContext) throws -> RowStream {
+        let tree = TableTree(root: table.root)
+        let txn = ctx.txn
+        func evaluate(_ e: Evaluator) throws -> Value { try ctx.withFrame([]) { try e(ctx) } }
+        switch kind {
+        case .fullScan:
+            return scan(tree, txn, from: nil, until: nil)
+        case .rowIDs(let evaluators):
+            var ids: [Int64] = []
+            for e in evaluators {
+                guard let id = try Self.integer(try evaluate(e)) else { continue }
+                ids.append(id)
+            }
+            ids = Array(Set(ids)).sorted()
+            var position = 0
+            return {
+                while position < ids.count {
+                    let id = ids[position]
+                    position += 1
+                    if let raw = try tree.get(id, in: txn) { return try RecordCodec.decode(raw) }
+                }
+                return nil
+            }
+        case .rowIDRange(let low, let high):
+            var from: (Int64, Bool)?
+            var until: (Int64, Bool)?
+            if let low {
+                let v = try evaluate(low.0)
+                if v.isNull { return { nil } }
+                guard let bound = v.doubleValue else { return scan(tree, txn, from: nil, until: nil) }
+                from = Self.lowerRowID(bound, inclusive: low.inclusive)
+            }
+            if let high {
+                let v = try evaluate(high.0)
+                if v.isNull { return { nil } }
+                guard let bound = v.doubleValue else { return scan(tree, txn, from: nil, until: nil) }
+                until = Self.upperRowID(bound, inclusive: high.inclusive)
+            }
+            return scan(tree, txn, from: from.map { $0.0 }, until: until.map { $0.0 })
+        case .indexEquals(let index, let evaluators):
+            var prefixes: [[UInt8]] = []
+            for e in evaluators {
+                let v = try evaluate(e)
+                if v.isNull { continue }
+                guard let coerced = Self.coerce(v, to: table.columns[table.columnIndex(index.columns[0])!].type) else {
+                    return scan(tree, txn, from: nil, until: nil)
+                }
+                var prefix: [UInt8] = []
+                RecordCodec.appendKey(coerced, to: &prefix)
+                prefixes.append(prefix)
+            }
+            prefixes = Array(Set(prefixes)).sorted { $0.lexicographicallyPrecedes($1) }
+            return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) })
+        case .indexRange(let index, let low, let high):
+            let type = table.columns[table.columnIndex(index.columns[0])!].type
+            var lowKey: ([UInt8], Bool)?
+            var highKey: ([UInt8], Bool)?
+            for (bound, isLow) in [(low, true), (high, false)] {
+                guard let bound else { continue }
+                let v = try evaluate(bound.0)
+                if v.isNull { return { nil } }
+                guard let coerced = Self.coerce(v, to: type) else { return scan(tree, txn, from: nil, until: nil) }
+                var key: [UInt8] = []
+                RecordCodec.appendKey(coerced, to: &key)
+                if isLow { lowKey = (key, bound.inclusive) } else { highKey = (key, bound.inclusive) }
+            }
+            return indexScan(index, tree, txn, ranges: [(lowKey?.0, lowKey?.1 ?? true, highKey?.0, highKey?.1 ?? true)])
+        }
+    }
+
+    private func scan(_ tree: TableTree, _ txn: StorageTransaction, from: Int64?, until: Int64?) -> RowStream {
+        var cursor = tree.tree.cursor(in: txn)
+        var started = false
+        return {
+            if !started {
+                started = true
+                if let from {
+                    guard try cursor.seek(atLeast: TableTree.encode(from)) else { return nil }
+                } else {
+                    guard try cursor.first() else { return nil }
+                }
+            } else {
+                guard try cursor.next() else { return nil }
+            }
+            if let until, try TableTree.decode(cursor.key) > until { return nil }
+            return try RecordCodec.decode(try cursor.value())
+        }
+    }
+
+    /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
+    private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
+                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)]) -> RowStream {
+        var cursor = BTree(root: index.root).cursor(in: txn)
+        var rangeIndex = 0
+        var positioned = false
+        return {
+            while rangeIndex < ranges.count {
+                let (low, lowInclusive, high, highInclusive) = ranges[rangeIndex]
+                var valid: Bool
+                if !positioned {
+                    positioned = true
+                    valid = try low.map { try cursor.seek(atLeast: $0) } ?? (try cursor.first())
+                    if valid, let low, !lowInclusive {
+                        while valid && cursor.key.starts(with: low) { valid = try cursor.next() }
+                    }
+                } else {
+                    valid = try cursor.next()
+                }
+                if valid {
+                    let key = cursor.key
+                    var inRange = true
+                    if let high {
+                        let below = key.lexicographicallyPrecedes(high)
+                        let equal = key.starts(with: high)
+                        inRange = below || (equal && highInclusive)
+                    }
+                    if inRange {
+                        let rowID = try TableTree.decode(Array(key.suffix(8)))
+                        guard let raw = try table.get(rowID, in: txn) else {
+                            throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
+                        }
+                        return try RecordCodec.decode(raw)
+                    }
+                }
+                rangeIndex += 1
+                positioned = false
+            }
+            return nil
+        }
+    }
+
+    static func integer(_ v: Value) throws -> Int64? {
+        switch v {
+        case .integer(let i): return i
+        case .double(let d): return d == d.rounded() && abs(d) < 9.2e18 ? Int64(d) : nil
+        case .text(let s): return Int64(s.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+
+    static func lowerRowID(_ bound: Double, inclusive: Bool) -> (Int64, Bool) {
+        if bound <= -9.2e18 { return (.min, true) }
+        if bound >= 9.2e18 { return (.max, true) }
+        let c = bound.rounded(.up)
+        var v = Int64(c)
+        if c == bound && !inclusive { v += 1 }
+        return (v, true)
+    }
+
+    static func upperRowID(_ bound: Double, inclusive: Bool) -> (Int64, Bool) {
+        if bound >= 9.2e18 { return (.max, true) }
+        if bound <= -9.2e18 { return (.min, true) }
+        let f = bound.rounded(.down)
+        var v = Int64(f)
+        if f == bound && !inclusive { v -= 1 }
+        return (v, true)
+    }
+
+    /// The value as stored in a column of `type`, or nil when the index cannot be used for it.
+    static func coerce(_ v: Value, to type: String) -> Value? {
+        switch (type, v) {
+        case ("integer", .integer), ("bigint", .integer), ("smallint", .integer): return v
+        case ("integer", .double(let d)), ("bigint", .double(let d)), ("smallint", .double(let d)):
+            return d == d.rounded() && abs(d) < 9.2e18 ? .integer(Int64(d)) : .double(d)
+        case ("real", .integer(let i)), ("double precision", .integer(let i)), ("numeric", .integer(let i)): return .double(Double(i))
+        case ("real", .double), ("double precision", .double), ("numeric", .double): return v
+        case ("text", .text), ("varchar", .text), ("char", .text): return v
+        case ("boolean", .boolean): return v
+        default: return nil
+        }
+    }
+}
