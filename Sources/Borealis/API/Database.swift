@@ -56,7 +56,19 @@ public final class Database: @unchecked Sendable {
         return loaded
     }
 
-    private func run(_ statement: Statement, _ parameters: [Value]) throws -> QueryResult {
+    /// Runs one parsed statement (for prepared statements).
+    func run(prepared statement: Statement, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
+        try lock.withLock { _ in try run(statement, parameters, cache: cache) }
+    }
+
+    /// Parses the first statement of `sql` into a reusable statement; nil (and the tail) when
+    /// `sql` holds no statement.
+    public func prepare(_ sql: String) throws -> (statement: PreparedStatement?, tail: String) {
+        guard let (parsed, tail) = try Parser.parseFirst(sql) else { return (nil, "") }
+        return (PreparedStatement(database: self, parsed: parsed), tail)
+    }
+
+    private func run(_ statement: Statement, _ parameters: [Value], cache: PlanCache? = nil) throws -> QueryResult {
         switch statement {
         case .begin(let immediate):
             if inBlock { return QueryResult() } // PostgreSQL: a warning, not an error
@@ -95,7 +107,7 @@ public final class Database: @unchecked Sendable {
                 txn = writes ? try engine.beginWrite() : try engine.beginRead()
                 if inBlock { transaction = txn }
             }
-            let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters)
+            let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache)
             let result = try executor.execute(statement)
             if !inBlock { try txn.commit() }
             return result

@@ -35,6 +35,15 @@ struct ScopeColumn {
     var name: String
     /// Hidden from `*` (e.g. the duplicate of a USING column).
     var hidden = false
+    /// The declared type, for columns of tables.
+    var type: String?
+
+    init(table: String?, name: String, hidden: Bool = false, type: String? = nil) {
+        self.table = table
+        self.name = name
+        self.hidden = hidden
+        self.type = type
+    }
 }
 
 /// The columns a query's expressions can see, with the enclosing query's scope as parent.

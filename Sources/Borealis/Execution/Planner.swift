@@ -5,10 +5,13 @@
 
 final class QueryPlan {
     let columns: [String]
+    /// Declared types of the output columns where known (table columns and casts).
+    var declaredTypes: [String?]
     let run: (ExecutionContext) throws -> [[Value]]
 
-    init(columns: [String], run: @escaping (ExecutionContext) throws -> [[Value]]) {
+    init(columns: [String], declaredTypes: [String?]? = nil, run: @escaping (ExecutionContext) throws -> [[Value]]) {
         self.columns = columns
+        self.declaredTypes = declaredTypes ?? [String?](repeating: nil, count: columns.count)
         self.run = run
     }
 }
@@ -364,7 +367,16 @@ final class Planner {
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
-        return QueryPlan(columns: names) { ctx in
+        let declaredTypes = try outputExprs.map { e -> String? in
+            switch e {
+            case .column(let t, let n):
+                guard let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
+                return source.columns[index].type
+            case .cast(_, let type): return type.name
+            default: return nil
+            }
+        }
+        return QueryPlan(columns: names, declaredTypes: declaredTypes) { ctx in
             var rows = try source.rows(ctx)
             if aggregated {
                 rows = try Planner.aggregate(rows, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
@@ -616,7 +628,7 @@ final class Planner {
             }
             let table = try catalog.table(name)
             let scan = AccessPath(kind: .fullScan, description: "full scan of \(name)")
-            return SourcePlan(columns: table.columns.map { ScopeColumn(table: label, name: $0.name) }, table: table) { ctx in
+            return SourcePlan(columns: table.columns.map { ScopeColumn(table: label, name: $0.name, type: $0.type) }, table: table) { ctx in
                 try scan.open(table: table, ctx: ctx)
             }
         case .subquery(let query, let alias, let names):

@@ -11,19 +11,29 @@ public struct QueryResult: Sendable {
     public var changes: Int
     /// The row id of the last row inserted (0 if none).
     public var lastInsertRowID: Int64
+    /// Declared types of the output columns, where known (a table column's type, a cast's).
+    public var declaredTypes: [String?]
 
-    public init(columns: [String] = [], rows: [[Value]] = [], changes: Int = 0, lastInsertRowID: Int64 = 0) {
+    public init(columns: [String] = [], rows: [[Value]] = [], changes: Int = 0, lastInsertRowID: Int64 = 0, declaredTypes: [String?]? = nil) {
         self.columns = columns
         self.rows = rows
         self.changes = changes
         self.lastInsertRowID = lastInsertRowID
+        self.declaredTypes = declaredTypes ?? [String?](repeating: nil, count: columns.count)
     }
+}
+
+/// A query plan kept by a prepared statement, valid while the catalog version is unchanged.
+final class PlanCache: @unchecked Sendable {
+    var catalogVersion: UInt64 = .max
+    var plan: QueryPlan?
 }
 
 struct StatementExecutor {
     let txn: StorageTransaction
     let catalog: Catalog
     let parameters: [Value]
+    var planCache: PlanCache?
 
     static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
                                           "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
@@ -43,8 +53,15 @@ struct StatementExecutor {
     func execute(_ statement: Statement) throws -> QueryResult {
         switch statement {
         case .select(let query):
-            let plan = try Planner(catalog: catalog).plan(query, parent: nil)
-            return QueryResult(columns: plan.columns, rows: try plan.run(context()))
+            let plan: QueryPlan
+            if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan {
+                plan = cached
+            } else {
+                plan = try Planner(catalog: catalog).plan(query, parent: nil)
+                planCache?.plan = plan
+                planCache?.catalogVersion = catalog.version
+            }
+            return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes)
         case .createTable(let name, let ifNotExists, let columns, let constraints):
             if catalog.relationExists(name) {
                 if ifNotExists { return QueryResult() }

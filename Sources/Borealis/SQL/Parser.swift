@@ -15,6 +15,32 @@ struct Parser {
         tokens = try Lexer.tokenize(sql)
     }
 
+    /// One statement of a SQL string: its syntax tree, its text, how many parameters it takes.
+    struct Parsed {
+        var statement: Statement
+        var text: String
+        var parameterCount: Int
+    }
+
+    /// Parses the first statement of `sql`; returns nil when `sql` holds no statement, and the
+    /// text after the statement (the tail, for the next call).
+    static func parseFirst(_ sql: String) throws -> (Parsed, tail: String)? {
+        var parser = try Parser(sql)
+        while parser.accept(.op(";")) {}
+        if parser.peek.kind == .end { return nil }
+        let start = parser.peek.position.offset
+        let statement = try parser.parseStatement()
+        let bytes = Array(sql.utf8)
+        let end = parser.peek.kind == .end ? bytes.count : parser.peek.position.offset
+        if parser.peek.kind != .end && !parser.accept(.op(";")) {
+            throw parser.error("expected ; or end of input")
+        }
+        let tailStart = parser.peek.kind == .end ? bytes.count : parser.peek.position.offset
+        let text = String(decoding: bytes[start..<end], as: UTF8.self)
+        return (Parsed(statement: statement, text: text, parameterCount: parser.nextParameter - 1),
+                String(decoding: bytes[tailStart...], as: UTF8.self))
+    }
+
     /// Parses every statement of `sql` (separated by semicolons), with each statement's text.
     static func parseAll(_ sql: String) throws -> [(Statement, String)] {
         var parser = try Parser(sql)
@@ -23,6 +49,7 @@ struct Parser {
             while parser.accept(.op(";")) {}
             if parser.peek.kind == .end { break }
             let start = parser.peek.position.offset
+            parser.nextParameter = 1
             let statement = try parser.parseStatement()
             let end = parser.peek.kind == .end ? sql.utf8.count : parser.peek.position.offset
             let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)

@@ -1,0 +1,117 @@
+import Testing
+@testable import Borealis
+
+@Suite struct DatabaseTests {
+    @Test func parametersBindByNumberAndPosition() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)")
+        try db.execute("INSERT INTO t VALUES ($1, $2), ($3, $4)", [.integer(1), .text("one"), .integer(2), .text("two")])
+        try db.execute("INSERT INTO t VALUES (?, ?)", [.integer(3), .text("three")])
+        let result = try db.execute("SELECT name FROM t WHERE id >= $1 ORDER BY id", [.integer(2)])
+        #expect(result.rows == [[.text("two")], [.text("three")]])
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT $2", [.integer(1)]) }
+        try db.close()
+    }
+
+    @Test func preparedStatementIsPlannedOnceAndReplannedAfterDDL() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)")
+        let (insert, tail) = try db.prepare("INSERT INTO t VALUES ($1, $2); SELECT 1")
+        #expect(tail.trimmingCharacters(in: .whitespaces) == "SELECT 1")
+        let statement = try #require(insert)
+        #expect(statement.parameterCount == 2)
+        for i in 1...50 {
+            try statement.bind([.integer(Int64(i)), .integer(Int64(i * i))])
+            #expect(try statement.step() == nil)
+            #expect(statement.changes == 1)
+            #expect(statement.lastInsertRowID == Int64(i))
+            statement.reset()
+        }
+        let (query, _) = try db.prepare("SELECT v FROM t WHERE id = ?")
+        let select = try #require(query)
+        try select.bind(1, .integer(7))
+        #expect(try select.step() == [.integer(49)])
+        #expect(try select.step() == nil)
+        #expect(select.columnNames == ["v"])
+        #expect(select.declaredTypes == ["integer"])
+        // A schema change is picked up by the next run.
+        try db.execute("DROP TABLE t; CREATE TABLE t(v TEXT, id INTEGER)")
+        try db.execute("INSERT INTO t VALUES ('seven', 7)")
+        select.reset()
+        #expect(try select.step() == [.text("seven")])
+        try db.close()
+    }
+
+    @Test func failedStatementAbortsTheTransactionBlock() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY)")
+        try db.execute("BEGIN")
+        try db.execute("INSERT INTO t VALUES (1)")
+        #expect(throws: DatabaseError.self) { try db.execute("INSERT INTO t VALUES (1)") }
+        do {
+            try db.execute("SELECT 1")
+            Issue.record("a statement ran in an aborted block")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "25P02")
+        }
+        try db.execute("COMMIT")
+        #expect(try db.execute("SELECT count(*) FROM t").rows == [[.integer(0)]])
+        try db.close()
+    }
+
+    @Test func errorsCarryPostgresSQLStates() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(a INTEGER NOT NULL, b INTEGER UNIQUE, CHECK (a > 0))")
+        let cases: [(String, String)] = [
+            ("SELEC 1", "42601"),
+            ("SELECT * FROM missing", "42P01"),
+            ("SELECT nope FROM t", "42703"),
+            ("SELECT 1 / 0", "22012"),
+            ("SELECT CAST('x' AS INTEGER)", "22P02"),
+            ("SELECT 9223372036854775807 + 1", "22003"),
+            ("INSERT INTO t VALUES (NULL, 1)", "23502"),
+            ("INSERT INTO t VALUES (0, 1)", "23514"),
+            ("SELECT a, count(*) FROM t", "42803"),
+            ("SELECT (SELECT a FROM (VALUES (1), (2)) v(a))", "21000"),
+        ]
+        try db.execute("INSERT INTO t VALUES (1, 1)")
+        for (sql, state) in cases {
+            do {
+                try db.execute(sql)
+                Issue.record("\(sql) succeeded")
+            } catch let error as DatabaseError {
+                #expect(error.sqlState == state, "\(sql): \(error)")
+            }
+        }
+        do {
+            try db.execute("INSERT INTO t VALUES (2, 1)")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "23505")
+            #expect(error.message.contains("t_b_key"))
+        }
+        do {
+            try db.execute("SELECT 1 +")
+        } catch let error as DatabaseError {
+            #expect(error.message.contains("line 1, column 11"))
+        }
+        try db.close()
+    }
+
+    @Test func dataAndSchemaSurviveReopen() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v)")
+            for i in 0..<300 { try db.execute("INSERT INTO t VALUES ($1, $2)", [.integer(Int64(i)), .text("v\(i % 7)")]) }
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        #expect(try db.execute("SELECT count(*) FROM t WHERE v = 'v3'").rows == [[.integer(43)]])
+        #expect(try db.execute("SELECT max(id) FROM t").rows == [[.integer(299)]])
+        try db.close()
+    }
+}
