@@ -115,3 +115,47 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct ExplainTests {
+    @Test func explainShowsIndexLookupsAndHashJoins() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE a(id INTEGER PRIMARY KEY, k INTEGER, v TEXT); CREATE INDEX a_k ON a(k)")
+        try db.execute("CREATE TABLE b(id INTEGER PRIMARY KEY, a_id INTEGER)")
+        func plan(_ sql: String) throws -> String {
+            try db.execute("EXPLAIN " + sql).rows.map { $0[0].description }.joined(separator: "\n")
+        }
+        #expect(try plan("SELECT v FROM a WHERE id = 5").contains("row id lookup"))
+        #expect(try plan("SELECT v FROM a WHERE k = 5").contains("index a_k lookup"))
+        #expect(try plan("SELECT v FROM a WHERE k IN (1, 2, 3)").contains("index a_k lookup"))
+        #expect(try plan("SELECT v FROM a WHERE id BETWEEN 3 AND 9").contains("row id range"))
+        #expect(try plan("SELECT v FROM a WHERE k > 3").contains("index a_k range"))
+        #expect(try plan("SELECT v FROM a WHERE v = 'x'").contains("full scan"))
+        #expect(try plan("SELECT * FROM a, b WHERE b.a_id = a.id").contains("Hash Join"))
+        #expect(try plan("SELECT k, count(*) FROM a GROUP BY k ORDER BY 2 LIMIT 1").contains("Hash Aggregate"))
+        try db.close()
+    }
+
+    @Test func indexPathsReturnTheSameRowsAsScans() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, s TEXT); CREATE INDEX t_k ON t(k); CREATE INDEX t_s ON t(s)")
+        var rng = SplitMix64(seed: 5)
+        for i in 0..<400 {
+            let k: Value = rng.next() % 10 == 0 ? .null : .integer(Int64(rng.next() % 50) - 10)
+            try db.execute("INSERT INTO t VALUES ($1, $2, $3)", [.integer(Int64(i)), k, .text("s\(rng.next() % 30)")])
+        }
+        let predicates = ["k = 3", "k IN (1, 5, NULL)", "k > 7", "k >= 7", "k < -3", "k <= -3", "k BETWEEN 2 AND 4",
+                          "k > 2.5", "k = 2.5", "id > 390", "id < 4", "id BETWEEN 10.5 AND 12", "id IN (1, 3, 1000)",
+                          "s = 's7'", "s > 's25'", "s < 's1'", "k = NULL", "id = 7 AND k = 3"]
+        for predicate in predicates {
+            let indexed = try db.execute("SELECT id FROM t WHERE \(predicate) ORDER BY id").rows
+            // The same predicate hidden from the planner (an expression over the column).
+            let hidden = predicate.replacingOccurrences(of: "k ", with: "(k + 0) ").replacingOccurrences(of: "id ", with: "(id + 0) ")
+                .replacingOccurrences(of: "s ", with: "(s || '') ")
+            let scanned = try db.execute("SELECT id FROM t WHERE \(hidden) ORDER BY id").rows
+            #expect(indexed == scanned, "\(predicate)")
+        }
+        try db.close()
+    }
+}

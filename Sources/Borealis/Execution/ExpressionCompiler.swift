@@ -154,6 +154,23 @@ struct ExpressionCompiler {
                 }
                 return sawNull ? .null : .boolean(negated)
             }
+        case .quantified(let op, let e, let query, let all):
+            let a = try compile(e)
+            let values = try compileSubqueryValues(query, requireOneColumn: true)
+            let test = try compileBinary(op, { ctx in ctx.frames[ctx.frames.count - 1][0] }, { ctx in ctx.frames[ctx.frames.count - 1][1] })
+            return { ctx in
+                let v = try a(ctx)
+                var sawNull = false
+                for row in try values(ctx) {
+                    let outcome = try ctx.withFrame([v, row[0]]) { try test(ctx).truth() }
+                    switch outcome {
+                    case nil: sawNull = true
+                    case true?: if !all { return .boolean(true) }
+                    case false?: if all { return .boolean(false) }
+                    }
+                }
+                return sawNull ? .null : .boolean(all)
+            }
         case .exists(let query, let negated):
             let values = try compileSubqueryValues(query, requireOneColumn: false)
             return { ctx in .boolean(try values(ctx).isEmpty == negated) }

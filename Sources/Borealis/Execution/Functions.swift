@@ -232,6 +232,74 @@ enum Functions {
                 let count = n >= 0 ? min(chars.count, Int(n)) : max(0, chars.count + Int(n))
                 return .text(String(name == "left" ? chars.prefix(count) : chars.suffix(count)))
             }
+        case "md5":
+            try arity(1...1)
+            return { ctx in
+                switch try args[0](ctx) {
+                case .null: return .null
+                case .blob(let b): return .text(MD5.hex(b))
+                case let v: return .text(MD5.hex(Array(try text(v)!.utf8)))
+                }
+            }
+        case "split_part":
+            try arity(3...3)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)), let delimiter = try text(try args[1](ctx)),
+                      case .integer(let n) = try args[2](ctx).cast(to: "bigint") else { return .null }
+                if n == 0 { throw DatabaseError(.error, sqlState: "22023", "field position must not be zero") }
+                let parts = delimiter.isEmpty ? [s] : s.components(separatedBy: delimiter)
+                let index = n > 0 ? Int(n) - 1 : parts.count + Int(n)
+                return .text(index >= 0 && index < parts.count ? parts[index] : "")
+            }
+        case "lpad", "rpad":
+            try arity(2...3)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)), case .integer(let length) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                var fill = " "
+                if args.count == 3 {
+                    guard let f = try text(try args[2](ctx)) else { return .null }
+                    fill = f
+                }
+                let chars = Array(s)
+                let target = max(0, Int(length))
+                if chars.count >= target { return .text(String(chars.prefix(target))) }
+                if fill.isEmpty { return .text(s) }
+                let padding = String(String(repeating: fill, count: (target - chars.count) / fill.count + 1).prefix(target - chars.count))
+                return .text(name == "lpad" ? padding + s : s + padding)
+            }
+        case "concat_ws":
+            try arity(1...Int.max)
+            return { ctx in
+                guard let separator = try text(try args[0](ctx)) else { return .null }
+                return .text(try args.dropFirst().compactMap { try text(try $0(ctx)) }.joined(separator: separator))
+            }
+        case "initcap":
+            try arity(1...1)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)) else { return .null }
+                var result = ""
+                var startOfWord = true
+                for c in s {
+                    result += startOfWord ? c.uppercased() : c.lowercased()
+                    startOfWord = !(c.isLetter || c.isNumber)
+                }
+                return .text(result)
+            }
+        case "ascii":
+            try arity(1...1)
+            return { ctx in
+                guard let s = try text(try args[0](ctx)) else { return .null }
+                return .integer(Int64(s.unicodeScalars.first?.value ?? 0))
+            }
+        case "chr":
+            try arity(1...1)
+            return { ctx in
+                guard case .integer(let code) = try args[0](ctx).cast(to: "bigint") else { return .null }
+                guard code > 0, let scalar = Unicode.Scalar(UInt32(clamping: code)) else {
+                    throw DatabaseError(.range, sqlState: "54000", "requested character too large for encoding: \(code)")
+                }
+                return .text(String(Character(scalar)))
+            }
         default:
             throw DatabaseError(.error, sqlState: "42883", "function \(name) does not exist")
         }

@@ -46,6 +46,13 @@ struct SourcePlan {
 final class Planner {
     let catalog: Catalog
     private var cteStack: [[String: (columns: [String], plan: QueryPlan)]] = []
+    /// What the planner decided, one line per step, indented by query nesting (for EXPLAIN).
+    private(set) var notes: [String] = []
+    private var depth = 0
+
+    func explain(_ line: String) {
+        notes.append(String(repeating: "  ", count: max(0, depth - 1)) + line)
+    }
 
     init(catalog: Catalog) {
         self.catalog = catalog
@@ -54,6 +61,9 @@ final class Planner {
     // MARK: SELECT
 
     func plan(_ statement: SelectStatement, parent: Scope?) throws -> QueryPlan {
+        if parent != nil || depth > 0 { explain("Subquery") }
+        depth += 1
+        defer { depth -= 1 }
         var bindings: [String: (columns: [String], plan: QueryPlan)] = [:]
         cteStack.append(bindings)
         defer { cteStack.removeLast() }
@@ -362,11 +372,24 @@ final class Planner {
                 sortKeys.append(.hidden(try orderCompiler.compile(try normalized(item.expr))))
             }
         }
+        var distinctOnCompiler = compiler
+        distinctOnCompiler.clause = "DISTINCT ON"
+        // Evaluated on the input row, like ORDER BY; a position names a select-list expression.
+        let distinctOn = try core.distinctOn.map { e -> Evaluator in
+            if case .literal(.integer(let n)) = e, n >= 1, Int(n) <= outputExprs.count {
+                return try distinctOnCompiler.compile(try normalized(outputExprs[Int(n) - 1]))
+            }
+            return try distinctOnCompiler.compile(try normalized(e))
+        }
         let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
         let distinct = core.distinct
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
+        if aggregated { explain(core.groupBy.isEmpty ? "Aggregate" : "Hash Aggregate by \(core.groupBy.map(\.sql).joined(separator: ", "))") }
+        if core.distinct || !core.distinctOn.isEmpty { explain("Unique") }
+        if !sortKeys.isEmpty { explain("Sort") }
+        if limit != nil || offset != nil { explain("Limit") }
         let declaredTypes = try outputExprs.map { e -> String? in
             switch e {
             case .column(let t, let n):
@@ -385,10 +408,12 @@ final class Planner {
                 }
             }
             var output: [([Value], [Value])] = []
+            var distinctKeys: [[Value]] = []
             output.reserveCapacity(rows.count)
             for row in rows {
                 try ctx.withFrame(row) {
                     let values = try items.map { try $0(ctx) }
+                    if !distinctOn.isEmpty { distinctKeys.append(try distinctOn.map { try $0(ctx) }) }
                     var keys: [Value] = []
                     for key in sortKeys {
                         switch key {
@@ -403,7 +428,17 @@ final class Planner {
                 var seen = Set<[Value]>()
                 output = output.filter { seen.insert($0.0.map(\.groupKey)).inserted }
             }
+            if !distinctOn.isEmpty {
+                // The DISTINCT ON key rides after the sort keys (sorting reads only the first
+                // orderBy.count of them); after sorting, each key's first row is kept.
+                output = zip(output, distinctKeys).map { ($0.0.0, $0.0.1 + $0.1) }
+            }
             if !sortKeys.isEmpty { output = Planner.sort(output, orderBy) }
+            if !distinctOn.isEmpty {
+                var seen = Set<[Value]>()
+                let width = distinctOn.count
+                output = output.filter { seen.insert($0.1.suffix(width).map(\.groupKey)).inserted }
+            }
             return try limits(ctx, output.map(\.0))
         }
     }
@@ -480,6 +515,9 @@ final class Planner {
                 if case .fullScan = path.kind {} else {
                     plans[k].open = { ctx in try path.open(table: table, ctx: ctx) }
                 }
+                explain("Scan \(table.name): \(path.description)")
+            } else if let table = plans[k].table {
+                explain("Scan \(table.name): full scan")
             }
             let filters = try local[k].map { try compiler.compile($0) }
             if !filters.isEmpty {
@@ -510,6 +548,9 @@ final class Planner {
                 let rightCompiler = ExpressionCompiler(scope: Scope(columns: right.columns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
                 hashKeys = (try leftCompiler.compile(leftExpr), try rightCompiler.compile(rightExpr))
                 conditions.remove(at: i)
+                explain("Hash Join on \(leftExpr.sql) = \(rightExpr.sql)")
+            } else {
+                explain("Nested Loop")
             }
             let filters = try compileFilters(conditions, columns: columns, parent: parent)
             let left = open
@@ -720,7 +761,7 @@ final class Planner {
     static func walk(_ e: Expr, _ visit: (Expr) -> Void) {
         visit(e)
         switch e {
-        case .unary(_, let a), .isNull(let a, _), .isBoolean(let a, _, _), .cast(let a, _), .inSubquery(let a, _, _):
+        case .unary(_, let a), .isNull(let a, _), .isBoolean(let a, _, _), .cast(let a, _), .inSubquery(let a, _, _), .quantified(_, let a, _, _):
             walk(a, visit)
         case .binary(_, let a, let b):
             walk(a, visit); walk(b, visit)
@@ -750,7 +791,7 @@ final class Planner {
         var found = false
         walk(e) {
             switch $0 {
-            case .subquery, .exists, .inSubquery: found = true
+            case .subquery, .exists, .inSubquery, .quantified: found = true
             default: break
             }
         }
@@ -779,6 +820,7 @@ final class Planner {
         case .between(let a, let b, let c, let n): return .between(try q(a), low: try q(b), high: try q(c), negated: n)
         case .inList(let a, let list, let n): return .inList(try q(a), try list.map(q), negated: n)
         case .inSubquery(let a, let s, let n): return .inSubquery(try q(a), s, negated: n)
+        case .quantified(let op, let a, let s, let all): return .quantified(op, try q(a), s, all: all)
         case .caseWhen(let base, let whens, let otherwise):
             return .caseWhen(base: try base.map(q), whens: try whens.map { (try q($0.0), try q($0.1)) }, otherwise: try otherwise.map(q))
         case .cast(let a, let type): return .cast(try q(a), type)

@@ -130,8 +130,165 @@ struct StatementExecutor {
             return try update(table, alias, assignments, filter, returning)
         case .delete(let table, let alias, let filter, let returning):
             return try delete(table, alias, filter, returning)
+        case .explain(let inner):
+            return QueryResult(columns: ["QUERY PLAN"], rows: try explain(inner).map { [.text($0)] })
+        case .truncate(let names):
+            for name in names {
+                var table = try writableTable(name)
+                try BTree(root: table.root).drop(in: txn)
+                table.root = try TableTree.create(in: txn).root
+                try Catalog.put("table", name, table, txn)
+                for var index in catalog.indexes(on: name) {
+                    try BTree(root: index.root).drop(in: txn)
+                    index.root = try BTree.create(in: txn).root
+                    try Catalog.put("index", index.name, index, txn)
+                }
+            }
+            return QueryResult()
+        case .alterTable(let name, let action):
+            try alterTable(name, action)
+            return QueryResult()
         case .begin, .commit, .rollback:
             return QueryResult()
+        }
+    }
+
+    private func explain(_ statement: Statement) throws -> [String] {
+        let planner = Planner(catalog: catalog)
+        switch statement {
+        case .select(let query):
+            _ = try planner.plan(query, parent: nil)
+            return planner.notes
+        case .insert(let table, _, let source, _):
+            if case .select(let query) = source { _ = try planner.plan(query, parent: nil) }
+            return ["Insert on \(table)"] + planner.notes.map { "  " + $0 }
+        case .update(let table, _, _, _, _):
+            return ["Update on \(table)", "  Scan \(table): full scan"]
+        case .delete(let table, _, _, _):
+            return ["Delete on \(table)", "  Scan \(table): full scan"]
+        default:
+            return ["Utility statement"]
+        }
+    }
+
+    private func writableTable(_ name: String) throws -> TableSchema {
+        if catalog.views[name] != nil { throw DatabaseError(.error, sqlState: "42809", "\"\(name)\" is a view") }
+        return try catalog.table(name)
+    }
+
+    // MARK: ALTER TABLE
+
+    private func rewriteRows(_ table: TableSchema, _ transform: ([Value]) throws -> [Value]) throws {
+        let tree = TableTree(root: table.root)
+        var cursor = tree.tree.cursor(in: txn)
+        var rows: [(Int64, [Value])] = []
+        var more = try cursor.first()
+        while more {
+            rows.append((try TableTree.decode(cursor.key), try RecordCodec.decode(try cursor.value())))
+            more = try cursor.next()
+        }
+        for (rowID, row) in rows { try tree.put(rowID, RecordCodec.encode(try transform(row)), in: txn) }
+    }
+
+    private func alterTable(_ name: String, _ action: AlterAction) throws {
+        var table = try writableTable(name)
+        switch action {
+        case .addColumn(let definition, let ifNotExists):
+            if table.columnIndex(definition.name) != nil {
+                if ifNotExists { return }
+                throw DatabaseError(.error, sqlState: "42701", "column \"\(definition.name)\" of relation \"\(name)\" already exists")
+            }
+            guard Self.knownTypes.contains(definition.type.name) else {
+                throw DatabaseError(.error, sqlState: "42704", "type \"\(definition.type.name)\" does not exist")
+            }
+            if definition.primaryKey || definition.unique {
+                throw DatabaseError(.error, sqlState: "0A000", "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
+            }
+            let column = ColumnSchema(name: definition.name, type: definition.type.name, modifiers: definition.type.modifiers,
+                                      notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
+            var fill = Value.null
+            if let d = definition.defaultValue {
+                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "DEFAULT expressions")
+                let ctx = context()
+                fill = try assign(try ctx.withFrame([]) { try compiler.compile(d)(ctx) }, to: column)
+            }
+            if column.notNull && fill.isNull, try TableTree(root: table.root).maxRowID(in: txn) != nil {
+                throw DatabaseError(.constraint, sqlState: "23502", "column \"\(column.name)\" of relation \"\(name)\" contains null values")
+            }
+            if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
+            table.columns.append(column)
+            try rewriteRows(table) { $0 + [fill] }
+        case .dropColumn(let column, let ifExists):
+            guard let position = table.columnIndex(column) else {
+                if ifExists { return }
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" of relation \"\(name)\" does not exist")
+            }
+            guard table.columns.count > 1 else {
+                throw DatabaseError(.error, sqlState: "0A000", "cannot drop the only column of table \"\(name)\"")
+            }
+            for index in catalog.indexes(on: name) where index.columns.contains(column) {
+                try BTree(root: index.root).drop(in: txn)
+                try Catalog.remove("index", index.name, txn)
+            }
+            table.checks.removeAll { check in
+                (try? Self.parseExpression(check.sql)).map { Planner.columnReferences($0).contains { $0.1 == column } } ?? true
+            }
+            if table.rowIDColumn == position { table.rowIDColumn = nil }
+            if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
+            table.primaryKey.removeAll { $0 == column }
+            table.columns.remove(at: position)
+            try rewriteRows(table) { row in
+                var row = row
+                if position < row.count { row.remove(at: position) }
+                return row
+            }
+        case .renameColumn(let old, let new):
+            guard let position = table.columnIndex(old) else {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(old)\" does not exist")
+            }
+            guard table.columnIndex(new) == nil else {
+                throw DatabaseError(.error, sqlState: "42701", "column \"\(new)\" of relation \"\(name)\" already exists")
+            }
+            table.columns[position].name = new
+            table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
+            table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
+            for var index in catalog.indexes(on: name) where index.columns.contains(old) {
+                index.columns = index.columns.map { $0 == old ? new : $0 }
+                try Catalog.put("index", index.name, index, txn)
+            }
+        case .renameTable(let new):
+            guard !catalog.relationExists(new) else {
+                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(new)\" already exists")
+            }
+            try Catalog.remove("table", name, txn)
+            table.name = new
+            for var index in catalog.indexes(on: name) {
+                index.table = new
+                try Catalog.put("index", index.name, index, txn)
+            }
+            try Catalog.put("table", new, table, txn)
+            return
+        }
+        try Catalog.put("table", name, table, txn)
+    }
+
+    /// `e` with references to column `old` renamed to `new` (check constraints are stored as SQL).
+    static func renameColumn(_ e: Expr, _ old: String, _ new: String) -> Expr {
+        func r(_ e: Expr) -> Expr { renameColumn(e, old, new) }
+        switch e {
+        case .column(let t, let n): return .column(table: t, name: n == old ? new : n)
+        case .unary(let op, let a): return .unary(op, r(a))
+        case .binary(let op, let a, let b): return .binary(op, r(a), r(b))
+        case .isNull(let a, let n): return .isNull(r(a), negated: n)
+        case .isBoolean(let a, let v, let n): return .isBoolean(r(a), value: v, negated: n)
+        case .between(let a, let b, let c, let n): return .between(r(a), low: r(b), high: r(c), negated: n)
+        case .inList(let a, let list, let n): return .inList(r(a), list.map(r), negated: n)
+        case .caseWhen(let base, let whens, let otherwise):
+            return .caseWhen(base: base.map(r), whens: whens.map { (r($0.0), r($0.1)) }, otherwise: otherwise.map(r))
+        case .cast(let a, let type): return .cast(r(a), type)
+        case .function(let name, let args, let distinct, let star): return .function(name: name, args: args.map(r), distinct: distinct, star: star)
+        case .like(let a, let p, let esc, let ci, let n): return .like(r(a), pattern: r(p), escape: esc.map(r), caseInsensitive: ci, negated: n)
+        default: return e
         }
     }
 

@@ -33,6 +33,8 @@ indirect enum Expr: Sendable {
     case cast(Expr, TypeName)
     case function(name: String, args: [Expr], distinct: Bool, star: Bool)
     case like(Expr, pattern: Expr, escape: Expr?, caseInsensitive: Bool, negated: Bool)
+    /// x op ANY (subquery) / x op ALL (subquery)
+    case quantified(BinaryOperator, Expr, SelectStatement, all: Bool)
 }
 
 enum SelectItem: Sendable {
@@ -50,6 +52,7 @@ indirect enum FromItem: Sendable {
 
 struct SelectCore: Sendable {
     var distinct = false
+    var distinctOn: [Expr] = []
     var items: [SelectItem] = []
     var from: [FromItem] = []
     var filter: Expr?
@@ -104,7 +107,7 @@ enum TableConstraint: Sendable {
     case check(Expr, name: String?)
 }
 
-enum Statement: Sendable {
+indirect enum Statement: Sendable {
     case select(SelectStatement)
     case createTable(name: String, ifNotExists: Bool, columns: [ColumnDefinition], constraints: [TableConstraint])
     case createIndex(name: String, table: String, columns: [String], unique: Bool, ifNotExists: Bool)
@@ -115,9 +118,19 @@ enum Statement: Sendable {
     case insert(table: String, columns: [String]?, source: InsertSource, returning: [SelectItem])
     case update(table: String, alias: String?, assignments: [(String, Expr)], filter: Expr?, returning: [SelectItem])
     case delete(table: String, alias: String?, filter: Expr?, returning: [SelectItem])
+    case explain(Statement)
+    case truncate(names: [String])
+    case alterTable(name: String, action: AlterAction)
     case begin(immediate: Bool)
     case commit
     case rollback
+}
+
+enum AlterAction: Sendable {
+    case addColumn(ColumnDefinition, ifNotExists: Bool)
+    case dropColumn(String, ifExists: Bool)
+    case renameColumn(String, to: String)
+    case renameTable(to: String)
 }
 
 enum InsertSource: Sendable {

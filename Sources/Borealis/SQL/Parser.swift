@@ -148,6 +148,45 @@ struct Parser {
         if isKeyword("select") || isKeyword("with") || isKeyword("values") || peek.kind == .op("(") {
             return .select(try parseSelect())
         }
+        if acceptKeyword("explain") {
+            _ = acceptKeyword("analyze")
+            _ = acceptKeyword("verbose")
+            return .explain(try parseStatement())
+        }
+        if acceptKeyword("truncate") {
+            _ = acceptKeyword("table")
+            var names: [String] = []
+            repeat { names.append(try identifier("table name")) } while accept(.op(","))
+            _ = acceptKeyword("restart") ? (try? expectKeyword("identity")) != nil : false
+            _ = acceptKeyword("cascade") || acceptKeyword("restrict")
+            return .truncate(names: names)
+        }
+        if acceptKeyword("alter") {
+            try expectKeyword("table")
+            _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
+            let name = try identifier("table name")
+            if acceptKeyword("add") {
+                _ = acceptKeyword("column")
+                let ifNotExists = try parseIfNotExists()
+                return .alterTable(name: name, action: .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists))
+            }
+            if acceptKeyword("drop") {
+                _ = acceptKeyword("column")
+                var ifExists = false
+                if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
+                let column = try anyName("column name")
+                _ = acceptKeyword("cascade") || acceptKeyword("restrict")
+                return .alterTable(name: name, action: .dropColumn(column, ifExists: ifExists))
+            }
+            if acceptKeyword("rename") {
+                if acceptKeyword("to") { return .alterTable(name: name, action: .renameTable(to: try identifier("table name"))) }
+                _ = acceptKeyword("column")
+                let old = try anyName("column name")
+                try expectKeyword("to")
+                return .alterTable(name: name, action: .renameColumn(old, to: try anyName("column name")))
+            }
+            throw error("expected ADD, DROP or RENAME after ALTER TABLE")
+        }
         if acceptKeyword("create") { return try parseCreate() }
         if acceptKeyword("drop") { return try parseDrop() }
         if acceptKeyword("insert") { return try parseInsert() }
@@ -498,7 +537,17 @@ struct Parser {
         }
         try expectKeyword("select")
         var core = SelectCore()
-        if acceptKeyword("distinct") { core.distinct = true } else { _ = acceptKeyword("all") }
+        if acceptKeyword("distinct") {
+            if acceptKeyword("on") {
+                try expect("(")
+                repeat { core.distinctOn.append(try parseExpr()) } while accept(.op(","))
+                try expect(")")
+            } else {
+                core.distinct = true
+            }
+        } else {
+            _ = acceptKeyword("all")
+        }
         core.items = try parseSelectItems()
         if acceptKeyword("from") {
             repeat { core.from.append(try parseFromItem()) } while accept(.op(","))
@@ -663,6 +712,15 @@ struct Parser {
             default: return left
             }
             _ = advance()
+            if (isKeyword("any") || isKeyword("some") || isKeyword("all")), case .op("(") = peekAt(1).kind {
+                let all = isKeyword("all")
+                _ = advance()
+                try expect("(")
+                let query = try parseSelect()
+                try expect(")")
+                left = .quantified(op, left, query, all: all)
+                continue
+            }
             left = .binary(op, left, try parsePredicate())
         }
     }
@@ -835,6 +893,42 @@ struct Parser {
     private mutating func parseFunction() throws -> Expr {
         let name = try anyName("function name")
         try expect("(")
+        if name == "position" {
+            let needle = try parseConcat()
+            if acceptKeyword("in") {
+                let haystack = try parseExpr()
+                try expect(")")
+                return .function(name: "strpos", args: [haystack, needle], distinct: false, star: false)
+            }
+            var args = [needle]
+            while accept(.op(",")) { args.append(try parseExpr()) }
+            try expect(")")
+            return .function(name: name, args: args, distinct: false, star: false)
+        }
+        if name == "substring" || name == "substr" {
+            let subject = try parseExpr()
+            if isKeyword("from") || isKeyword("for") {
+                var args = [subject]
+                if acceptKeyword("from") { args.append(try parseExpr()) } else { args.append(.literal(.integer(1))) }
+                if acceptKeyword("for") { args.append(try parseExpr()) }
+                try expect(")")
+                return .function(name: "substr", args: args, distinct: false, star: false)
+            }
+            var args = [subject]
+            while accept(.op(",")) { args.append(try parseExpr()) }
+            try expect(")")
+            return .function(name: "substr", args: args, distinct: false, star: false)
+        }
+        if name == "trim" && (isKeyword("both") || isKeyword("leading") || isKeyword("trailing") || isKeyword("from")) {
+            var function = "btrim"
+            if acceptKeyword("leading") { function = "ltrim" } else if acceptKeyword("trailing") { function = "rtrim" } else { _ = acceptKeyword("both") }
+            var characters: Expr?
+            if !isKeyword("from") { characters = try parseExpr() }
+            try expectKeyword("from")
+            let subject = try parseExpr()
+            try expect(")")
+            return .function(name: function, args: [subject] + (characters.map { [$0] } ?? []), distinct: false, star: false)
+        }
         if accept(.op("*")) {
             try expect(")")
             return .function(name: name, args: [], distinct: false, star: true)
