@@ -154,6 +154,8 @@ struct ExpressionCompiler {
                 }
                 return sawNull ? .null : .boolean(negated)
             }
+        case .defaultValue:
+            throw DatabaseError(.error, sqlState: "42601", "DEFAULT is not allowed in this context")
         case .quantified(let op, let e, let query, let all):
             let a = try compile(e)
             let values = try compileSubqueryValues(query, requireOneColumn: true)

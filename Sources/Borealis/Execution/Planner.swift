@@ -603,6 +603,11 @@ final class Planner {
         return SourcePlan(columns: columns, open: open)
     }
 
+    /// FROM items with a WHERE clause, as one source (UPDATE … FROM and DELETE … USING).
+    func planSource(_ items: [FromItem], filter: Expr?, parent: Scope?) throws -> SourcePlan {
+        try planFrom(items, conjuncts: filter.map(Planner.conjuncts) ?? [], parent: parent)
+    }
+
     /// The FROM items (by position) whose columns `e` uses.
     static func referencedItems(_ e: Expr, _ scope: Scope, _ offsets: [Int]) throws -> Set<Int> {
         var items = Set<Int>()

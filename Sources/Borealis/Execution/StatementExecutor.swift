@@ -124,12 +124,12 @@ struct StatementExecutor {
                 try Catalog.remove("view", name, txn)
             }
             return QueryResult()
-        case .insert(let table, let columns, let source, let returning):
-            return try insert(table, columns, source, returning)
-        case .update(let table, let alias, let assignments, let filter, let returning):
-            return try update(table, alias, assignments, filter, returning)
-        case .delete(let table, let alias, let filter, let returning):
-            return try delete(table, alias, filter, returning)
+        case .insert(let table, let columns, let source, let onConflict, let returning):
+            return try insert(table, columns, source, onConflict, returning)
+        case .update(let table, let alias, let assignments, let from, let filter, let returning):
+            return try update(table, alias, assignments, from, filter, returning)
+        case .delete(let table, let alias, let using, let filter, let returning):
+            return try delete(table, alias, using, filter, returning)
         case .explain(let inner):
             return QueryResult(columns: ["QUERY PLAN"], rows: try explain(inner).map { [.text($0)] })
         case .truncate(let names):
@@ -159,12 +159,12 @@ struct StatementExecutor {
         case .select(let query):
             _ = try planner.plan(query, parent: nil)
             return planner.notes
-        case .insert(let table, _, let source, _):
+        case .insert(let table, _, let source, _, _):
             if case .select(let query) = source { _ = try planner.plan(query, parent: nil) }
             return ["Insert on \(table)"] + planner.notes.map { "  " + $0 }
-        case .update(let table, _, _, _, _):
+        case .update(let table, _, _, _, _, _):
             return ["Update on \(table)", "  Scan \(table): full scan"]
-        case .delete(let table, _, _, _):
+        case .delete(let table, _, _, _, _):
             return ["Delete on \(table)", "  Scan \(table): full scan"]
         default:
             return ["Utility statement"]
@@ -430,14 +430,38 @@ struct StatementExecutor {
     }
 
     /// Coerces, checks and stores a row; returns its row id.
-    private func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
-        let schema = w.schema
+    private func coerce(_ row: inout [Value], for schema: TableSchema) throws {
         for (i, column) in schema.columns.enumerated() {
             row[i] = try assign(row[i], to: column)
             if column.notNull && row[i].isNull {
                 throw DatabaseError(.constraint, sqlState: "23502", "null value in column \"\(column.name)\" of relation \"\(schema.name)\" violates not-null constraint")
             }
         }
+    }
+
+    /// The row id of an existing row that `row` (coerced) collides with on the row id or a
+    /// unique index; `target` narrows the constraints considered (ON CONFLICT (columns)).
+    private func conflictingRow(_ row: [Value], in w: TableWriter, target: [String]) throws -> Int64? {
+        var considered = false
+        if let c = w.schema.rowIDColumn, target.isEmpty || target == [w.schema.columns[c].name] {
+            considered = true
+            if case .integer(let id) = row[c], try w.tree.get(id, in: txn) != nil { return id }
+        }
+        for (index, tree, positions) in w.indexes where index.unique && (target.isEmpty || Set(index.columns) == Set(target)) {
+            considered = true
+            let values = positions.map { row[$0] }
+            if values.contains(where: \.isNull) { continue }
+            if let other = try findConflict(tree, values, excluding: nil) { return other }
+        }
+        if !considered {
+            throw DatabaseError(.error, sqlState: "42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+        }
+        return nil
+    }
+
+    private func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
+        let schema = w.schema
+        try coerce(&row, for: schema)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
             throw DatabaseError(.constraint, sqlState: "23514", "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
         }
@@ -519,7 +543,7 @@ struct StatementExecutor {
         return (names, { ctx, row in try ctx.withFrame(row) { try evaluators.map { try $0(ctx) } } })
     }
 
-    private func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ returning: [SelectItem]) throws -> QueryResult {
+    private func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem]) throws -> QueryResult {
         let w = try writer(for: name)
         let schema = w.schema
         let targets = try (columnNames ?? schema.columns.map(\.name)).map { c -> Int in
@@ -551,6 +575,16 @@ struct StatementExecutor {
         }
         let returningPlan = try returningPlan(returning, schema, alias: nil)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
+        // ON CONFLICT DO UPDATE sees the existing row under the table's name and the proposed
+        // one as `excluded`.
+        var conflictAssignments: [(Int, Evaluator)] = []
+        var conflictFilter: Evaluator?
+        if let onConflict, let assignments = onConflict.assignments {
+            let columns = schema.columns.map { ScopeColumn(table: name, name: $0.name) } + schema.columns.map { ScopeColumn(table: "excluded", name: $0.name) }
+            let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "ON CONFLICT DO UPDATE")
+            conflictAssignments = try compileAssignments(assignments, w, compiler)
+            conflictFilter = try onConflict.filter.map { try compiler.compile($0) }
+        }
         for input in inputs {
             var row = [Value](repeating: .null, count: schema.columns.count)
             var provided = [Bool](repeating: false, count: schema.columns.count)
@@ -567,12 +601,43 @@ struct StatementExecutor {
                     row[i] = .integer(try nextIdentity(w, column: i))
                 }
             }
+            if let onConflict {
+                try coerce(&row, for: schema)
+                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns) {
+                    guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { continue }
+                    let existing = try RecordCodec.decode(raw)
+                    let frame = existing + row
+                    if let conflictFilter, try ctx.withFrame(frame, { try conflictFilter(ctx).truth() }) != true { continue }
+                    var updated = existing
+                    try ctx.withFrame(frame) {
+                        for (i, e) in conflictAssignments { updated[i] = try e(ctx) }
+                    }
+                    _ = try store(&updated, in: w, replacing: existingID, old: existing, ctx: ctx)
+                    result.changes += 1
+                    if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, updated)) }
+                    continue
+                }
+            }
             let rowID = try store(&row, in: w, replacing: nil, old: nil, ctx: ctx)
             result.changes += 1
             result.lastInsertRowID = rowID
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
         }
         return result
+    }
+
+    /// SET column = expr pairs, compiled; DEFAULT becomes the column's default.
+    private func compileAssignments(_ assignments: [(String, Expr)], _ w: TableWriter, _ compiler: ExpressionCompiler) throws -> [(Int, Evaluator)] {
+        try assignments.map { column, e -> (Int, Evaluator) in
+            guard let i = w.schema.columnIndex(column) else {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
+            }
+            if case .defaultValue = e {
+                let d = w.defaults[i]
+                return (i, { ctx in try d?(ctx) ?? .null })
+            }
+            return (i, try compiler.compile(e))
+        }
     }
 
     /// The next value of an identity column: one past the largest value it holds.
@@ -606,23 +671,36 @@ struct StatementExecutor {
         return rows
     }
 
-    private func update(_ name: String, _ alias: String?, _ assignments: [(String, Expr)], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
+    /// For UPDATE … FROM and DELETE … USING: the FROM items, filtered by the WHERE clause with
+    /// the target row as their outer row; `firstMatch(ctx, targetRow)` is the first joined row.
+    private func joinedSource(_ items: [FromItem], _ filter: Expr?, targetColumns: [ScopeColumn]) throws
+        -> (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?) {
+        let source = try Planner(catalog: catalog).planSource(items, filter: filter, parent: Scope(columns: targetColumns, parent: nil))
+        return (source.columns, { ctx, target in
+            try ctx.withFrame(target) { try source.open(ctx)() }
+        })
+    }
+
+    private func update(_ name: String, _ alias: String?, _ assignments: [(String, Expr)], _ from: [FromItem], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
         let w = try writer(for: name)
         let ctx = context()
         let label = alias ?? name
-        let scope = Scope(columns: w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
+        let targetColumns = w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }
+        var join: (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?)?
+        if !from.isEmpty { join = try joinedSource(from, filter, targetColumns: targetColumns) }
+        let scope = Scope(columns: targetColumns + (join?.columns ?? []), parent: nil)
         let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "UPDATE")
-        let compiled = try assignments.map { column, e -> (Int, Evaluator) in
-            guard let i = w.schema.columnIndex(column) else {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" of relation \"\(name)\" does not exist")
-            }
-            return (i, try compiler.compile(e))
-        }
+        let compiled = try compileAssignments(assignments, w, compiler)
         let returningPlan = try returningPlan(returning, w.schema, alias: alias)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
-        for (rowID, old) in try matchingRows(w, alias: alias, filter: filter, ctx: ctx) {
+        for (rowID, old) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
+            var frame = old
+            if let join {
+                guard let match = try join.firstMatch(ctx, old) else { continue }
+                frame += match
+            }
             var row = old
-            try ctx.withFrame(old) {
+            try ctx.withFrame(frame) {
                 for (i, e) in compiled { row[i] = try e(ctx) }
             }
             _ = try store(&row, in: w, replacing: rowID, old: old, ctx: ctx)
@@ -632,12 +710,17 @@ struct StatementExecutor {
         return result
     }
 
-    private func delete(_ name: String, _ alias: String?, _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
+    private func delete(_ name: String, _ alias: String?, _ using: [FromItem], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
         let w = try writer(for: name)
         let ctx = context()
         let returningPlan = try returningPlan(returning, w.schema, alias: alias)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
-        for (rowID, row) in try matchingRows(w, alias: alias, filter: filter, ctx: ctx) {
+        var join: (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?)?
+        if !using.isEmpty {
+            join = try joinedSource(using, filter, targetColumns: w.schema.columns.map { ScopeColumn(table: alias ?? name, name: $0.name) })
+        }
+        for (rowID, row) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
+            if let join, try join.firstMatch(ctx, row) == nil { continue }
             for (_, tree, positions) in w.indexes {
                 try tree.delete(RecordCodec.indexKey(positions.map { row[$0] }, rowID: rowID), in: txn)
             }

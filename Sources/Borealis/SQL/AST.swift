@@ -33,6 +33,8 @@ indirect enum Expr: Sendable {
     case cast(Expr, TypeName)
     case function(name: String, args: [Expr], distinct: Bool, star: Bool)
     case like(Expr, pattern: Expr, escape: Expr?, caseInsensitive: Bool, negated: Bool)
+    /// DEFAULT as the value of an UPDATE assignment.
+    case defaultValue
     /// x op ANY (subquery) / x op ALL (subquery)
     case quantified(BinaryOperator, Expr, SelectStatement, all: Bool)
 }
@@ -115,9 +117,9 @@ indirect enum Statement: Sendable {
     case dropTable(names: [String], ifExists: Bool)
     case dropIndex(names: [String], ifExists: Bool)
     case dropView(names: [String], ifExists: Bool)
-    case insert(table: String, columns: [String]?, source: InsertSource, returning: [SelectItem])
-    case update(table: String, alias: String?, assignments: [(String, Expr)], filter: Expr?, returning: [SelectItem])
-    case delete(table: String, alias: String?, filter: Expr?, returning: [SelectItem])
+    case insert(table: String, columns: [String]?, source: InsertSource, onConflict: OnConflict?, returning: [SelectItem])
+    case update(table: String, alias: String?, assignments: [(String, Expr)], from: [FromItem], filter: Expr?, returning: [SelectItem])
+    case delete(table: String, alias: String?, using: [FromItem], filter: Expr?, returning: [SelectItem])
     case explain(Statement)
     case truncate(names: [String])
     case alterTable(name: String, action: AlterAction)
@@ -131,6 +133,14 @@ enum AlterAction: Sendable {
     case dropColumn(String, ifExists: Bool)
     case renameColumn(String, to: String)
     case renameTable(to: String)
+}
+
+/// INSERT … ON CONFLICT [(columns)] DO NOTHING | DO UPDATE SET … [WHERE …]
+struct OnConflict: Sendable {
+    var columns: [String]
+    /// nil: DO NOTHING.
+    var assignments: [(String, Expr)]?
+    var filter: Expr?
 }
 
 enum InsertSource: Sendable {

@@ -41,6 +41,7 @@ extension Expr {
         case .function(let name, let args, let distinct, let star):
             if star { return "\(name)(*)" }
             return "\(name)(\(distinct ? "DISTINCT " : "")\(args.map(\.sql).joined(separator: ", ")))"
+        case .defaultValue: return "DEFAULT"
         case .quantified(let op, let e, _, let all):
             return "(\(e.sql) \(op.rawValue) \(all ? "ALL" : "ANY") (subquery))"
         case .like(let e, let pattern, let escape, let ci, let negated):

@@ -407,7 +407,24 @@ struct Parser {
         } else {
             source = .select(try parseSelect())
         }
-        return .insert(table: table, columns: columns, source: source, returning: try parseReturning())
+        var onConflict: OnConflict?
+        if acceptKeyword("on") {
+            try expectKeyword("conflict")
+            var target: [String] = []
+            if peek.kind == .op("(") { target = try parseNameList() }
+            try expectKeyword("do")
+            if acceptKeyword("nothing") {
+                onConflict = OnConflict(columns: target, assignments: nil, filter: nil)
+            } else {
+                try expectKeyword("update")
+                try expectKeyword("set")
+                let assignments = try parseAssignments()
+                var filter: Expr?
+                if acceptKeyword("where") { filter = try parseExpr() }
+                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter)
+            }
+        }
+        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning())
     }
 
     private mutating func parseReturning() throws -> [SelectItem] {
@@ -420,16 +437,29 @@ struct Parser {
         var alias: String?
         if acceptKeyword("as") { alias = try identifier("alias") } else if case .identifier(let w) = peek.kind, w != "set" { alias = try identifier("alias") }
         try expectKeyword("set")
+        let assignments = try parseAssignments()
+        var from: [FromItem] = []
+        if acceptKeyword("from") {
+            repeat { from.append(try parseFromItem()) } while accept(.op(","))
+        }
+        var filter: Expr?
+        if acceptKeyword("where") { filter = try parseExpr() }
+        return .update(table: table, alias: alias, assignments: assignments, from: from, filter: filter, returning: try parseReturning())
+    }
+
+    private mutating func parseAssignments() throws -> [(String, Expr)] {
         var assignments: [(String, Expr)] = []
         repeat {
             var column = try anyName("column name")
             if accept(.op(".")) { column = try anyName("column name") }
             try expect("=")
-            assignments.append((column, try parseExpr()))
+            if acceptKeyword("default") {
+                assignments.append((column, .defaultValue))
+            } else {
+                assignments.append((column, try parseExpr()))
+            }
         } while accept(.op(","))
-        var filter: Expr?
-        if acceptKeyword("where") { filter = try parseExpr() }
-        return .update(table: table, alias: alias, assignments: assignments, filter: filter, returning: try parseReturning())
+        return assignments
     }
 
     private mutating func parseDelete() throws -> Statement {
@@ -437,9 +467,13 @@ struct Parser {
         let table = try identifier("table name")
         var alias: String?
         if acceptKeyword("as") { alias = try identifier("alias") } else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) { alias = try identifier("alias") }
+        var using: [FromItem] = []
+        if acceptKeyword("using") {
+            repeat { using.append(try parseFromItem()) } while accept(.op(","))
+        }
         var filter: Expr?
         if acceptKeyword("where") { filter = try parseExpr() }
-        return .delete(table: table, alias: alias, filter: filter, returning: try parseReturning())
+        return .delete(table: table, alias: alias, using: using, filter: filter, returning: try parseReturning())
     }
 
     // MARK: SELECT
