@@ -20,8 +20,19 @@ struct TableSchema: Codable, Sendable {
     var rowIDColumn: Int?
     var primaryKey: [String] = []
     var checks: [NamedCheck] = []
+    /// Absent in catalogs written before foreign keys existed.
+    var foreignKeys: [ForeignKey]?
 
     func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+}
+
+struct ForeignKey: Codable, Sendable {
+    var name: String
+    var columns: [String]
+    var parent: String
+    var parentColumns: [String]
+    var onDelete: ReferentialAction
+    var onUpdate: ReferentialAction
 }
 
 struct NamedCheck: Codable, Sendable {

@@ -94,6 +94,9 @@ struct StatementExecutor {
                     if ifExists { continue }
                     throw DatabaseError(.error, sqlState: "42P01", "table \"\(name)\" does not exist")
                 }
+                if let dependent = referencingTable(name, droppedTogether: names) {
+                    throw DatabaseError(.error, sqlState: "2BP01", "cannot drop table \(name) because table \(dependent) references it with a foreign key")
+                }
                 for index in catalog.indexes(on: name) {
                     try BTree(root: index.root).drop(in: txn)
                     try Catalog.remove("index", index.name, txn)
@@ -134,6 +137,9 @@ struct StatementExecutor {
             return QueryResult(columns: ["QUERY PLAN"], rows: try explain(inner).map { [.text($0)] })
         case .truncate(let names):
             for name in names {
+                if let dependent = referencingTable(name, droppedTogether: names) {
+                    throw DatabaseError(.error, sqlState: "0A000", "cannot truncate a table referenced in a foreign key constraint (table \(dependent) references \(name))")
+                }
                 var table = try writableTable(name)
                 try BTree(root: table.root).drop(in: txn)
                 table.root = try TableTree.create(in: txn).root
@@ -324,6 +330,7 @@ struct StatementExecutor {
                 primaryKey = cols
             case .unique(let cols, _): uniques.append(cols)
             case .check(let e, let constraintName): checks.append(NamedCheck(name: constraintName ?? "\(name)_check", sql: e.sql))
+            case .foreignKey: break
             }
         }
         if primaryKey.count > 1 || definitions.filter(\.primaryKey).count > 1 {
@@ -338,8 +345,51 @@ struct StatementExecutor {
            ["integer", "bigint", "smallint"].contains(columns[i].type) {
             rowIDColumn = i
         }
+        // Foreign keys: from column REFERENCES and table FOREIGN KEY constraints.
+        var references: [([String], ForeignKeyReference, String?)] = definitions.compactMap { d in d.references.map { ([d.name], $0, nil) } }
+        for constraint in constraints {
+            if case .foreignKey(let cols, let reference, let constraintName) = constraint { references.append((cols, reference, constraintName)) }
+        }
+        var foreignKeys: [ForeignKey] = []
+        for (cols, reference, constraintName) in references {
+            for column in cols where !seen.contains(column) {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" referenced in foreign key constraint does not exist")
+            }
+            let selfReference = reference.table == name
+            let parentColumns: [String]
+            let parentKeys: [[String]]
+            if selfReference {
+                parentColumns = reference.columns.isEmpty ? primaryKey : reference.columns
+                parentKeys = [primaryKey] + uniques
+            } else {
+                let parent = try catalog.table(reference.table)
+                parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
+                parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter(\.unique).map(\.columns)
+            }
+            guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
+                throw DatabaseError(.error, sqlState: "42830", "number of referencing and referenced columns for foreign key disagree")
+            }
+            let parentTypes = try parentColumns.map { column -> String in
+                if selfReference { return columns.first { $0.name == column }?.type ?? "" }
+                let parent = try catalog.table(reference.table)
+                return parent.columnIndex(column).map { parent.columns[$0].type } ?? ""
+            }
+            for (column, parentType) in zip(cols, parentTypes) {
+                let type = columns.first { $0.name == column }!.type
+                guard Self.typeFamily(type) == Self.typeFamily(parentType) else {
+                    throw DatabaseError(.mismatch, sqlState: "42804", "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type) and \(parentType)")
+                }
+            }
+            guard parentKeys.contains(where: { Set($0) == Set(parentColumns) }) else {
+                throw DatabaseError(.error, sqlState: "42830", "there is no unique constraint matching given keys for referenced table \"\(reference.table)\"")
+            }
+            foreignKeys.append(ForeignKey(name: constraintName ?? "\(name)_\(cols.joined(separator: "_"))_fkey", columns: cols,
+                                          parent: reference.table, parentColumns: parentColumns,
+                                          onDelete: reference.onDelete, onUpdate: reference.onUpdate))
+        }
         let tree = try TableTree.create(in: txn)
-        let schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
+        var schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
+        if !foreignKeys.isEmpty { schema.foreignKeys = foreignKeys }
         // Validate defaults and checks now rather than at the first insert.
         let scope = Scope(columns: columns.map { ScopeColumn(table: name, name: $0.name) }, parent: nil)
         let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "check constraints")
@@ -350,6 +400,15 @@ struct StatementExecutor {
         }
         for cols in uniques where cols != primaryKey {
             try createIndex(IndexSchema(name: "\(name)_\(cols.joined(separator: "_"))_key", table: name, columns: cols, unique: true, root: 0, constraint: true), schema: schema)
+        }
+    }
+
+    /// Types that compare with each other without a cast.
+    static func typeFamily(_ type: String) -> String {
+        switch type {
+        case "integer", "bigint", "smallint", "real", "double precision", "numeric": return "number"
+        case "text", "varchar", "char": return "text"
+        default: return type
         }
     }
 
@@ -462,6 +521,7 @@ struct StatementExecutor {
     private func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
         let schema = w.schema
         try coerce(&row, for: schema)
+        try checkParents(of: schema, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
             throw DatabaseError(.constraint, sqlState: "23514", "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
         }
@@ -704,10 +764,110 @@ struct StatementExecutor {
                 for (i, e) in compiled { row[i] = try e(ctx) }
             }
             _ = try store(&row, in: w, replacing: rowID, old: old, ctx: ctx)
+            try parentChanged(w.schema, old: old, new: row, ctx: ctx, depth: 0)
             result.changes += 1
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
         }
         return result
+    }
+
+    // MARK: Foreign keys
+
+    /// Another table (not among `droppedTogether`) whose foreign key references `name`.
+    private func referencingTable(_ name: String, droppedTogether: [String]) -> String? {
+        catalog.tables.values.first { child in
+            !droppedTogether.contains(child.name) && (child.foreignKeys ?? []).contains { $0.parent == name }
+        }?.name
+    }
+
+    /// Checks that every foreign key of `schema` finds its parent row (23503).
+    private func checkParents(of schema: TableSchema, _ row: [Value], old: [Value]?) throws {
+        for fk in schema.foreignKeys ?? [] {
+            let values = fk.columns.map { row[schema.columnIndex($0)!] }
+            if values.contains(where: \.isNull) { continue }
+            if let old, fk.columns.map({ old[schema.columnIndex($0)!] }) == values { continue }
+            guard try parentExists(fk, values) else {
+                throw DatabaseError(.constraint, sqlState: "23503", "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
+            }
+        }
+    }
+
+    private func parentExists(_ fk: ForeignKey, _ values: [Value]) throws -> Bool {
+        let parent = try catalog.table(fk.parent)
+        if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
+            guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
+            return try TableTree(root: parent.root).get(id, in: txn) != nil
+        }
+        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && Set($0.columns) == Set(fk.parentColumns) }) else {
+            throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
+        }
+        let ordered = try index.columns.map { column -> Value in
+            let k = fk.parentColumns.firstIndex(of: column)!
+            return try assign(values[k], to: parent.columns[parent.columnIndex(column)!])
+        }
+        return try findConflict(BTree(root: index.root), ordered, excluding: nil) != nil
+    }
+
+    /// Applies the foreign keys that reference `schema` when one of its rows is deleted
+    /// (`new` nil) or updated: RESTRICT/NO ACTION fail with 23503, CASCADE deletes or updates
+    /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
+    private func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
+        guard depth < 64 else { throw DatabaseError(.error, sqlState: "54001", "foreign key cascades nest too deeply") }
+        for child in catalog.tables.values.sorted(by: { $0.name < $1.name }) {
+            for fk in child.foreignKeys ?? [] where fk.parent == schema.name {
+                let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
+                let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
+                if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
+                let w = try writer(for: child.name)
+                let positions = fk.columns.map { child.columnIndex($0)! }
+                var matches: [(Int64, [Value])] = []
+                var cursor = w.tree.tree.cursor(in: txn)
+                var more = try cursor.first()
+                while more {
+                    let row = try RecordCodec.decode(try cursor.value())
+                    if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) {
+                        matches.append((try TableTree.decode(cursor.key), row))
+                    }
+                    more = try cursor.next()
+                }
+                if matches.isEmpty { continue }
+                switch new == nil ? fk.onDelete : fk.onUpdate {
+                case .noAction, .restrict:
+                    throw DatabaseError(.constraint, sqlState: "23503", "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
+                case .cascade:
+                    for (rowID, row) in matches {
+                        if let newKey {
+                            var updated = row
+                            for (p, v) in zip(positions, newKey) { updated[p] = v }
+                            _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
+                            try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                        } else {
+                            try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1)
+                        }
+                    }
+                case .setNull, .setDefault:
+                    let action = new == nil ? fk.onDelete : fk.onUpdate
+                    for (rowID, row) in matches {
+                        var updated = row
+                        for p in positions {
+                            updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
+                        }
+                        _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
+                        try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deletes one row: its referencing rows first (per their foreign keys), then its index
+    /// entries and the row.
+    private func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int) throws {
+        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth)
+        for (_, tree, positions) in w.indexes {
+            try tree.delete(RecordCodec.indexKey(positions.map { row[$0] }, rowID: rowID), in: txn)
+        }
+        try w.tree.delete(rowID, in: txn)
     }
 
     private func delete(_ name: String, _ alias: String?, _ using: [FromItem], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
@@ -721,10 +881,7 @@ struct StatementExecutor {
         }
         for (rowID, row) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
             if let join, try join.firstMatch(ctx, row) == nil { continue }
-            for (_, tree, positions) in w.indexes {
-                try tree.delete(RecordCodec.indexKey(positions.map { row[$0] }, rowID: rowID), in: txn)
-            }
-            try w.tree.delete(rowID, in: txn)
+            try deleteRow(rowID, row, in: w, ctx: ctx, depth: 0)
             result.changes += 1
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
         }

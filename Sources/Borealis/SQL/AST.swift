@@ -101,12 +101,25 @@ struct ColumnDefinition: Sendable {
     var defaultValue: Expr?
     var check: Expr?
     var autoIncrement = false
+    var references: ForeignKeyReference?
+}
+
+enum ReferentialAction: String, Codable, Sendable {
+    case noAction = "NO ACTION", restrict = "RESTRICT", cascade = "CASCADE", setNull = "SET NULL", setDefault = "SET DEFAULT"
+}
+
+struct ForeignKeyReference: Sendable {
+    var table: String
+    var columns: [String]
+    var onDelete = ReferentialAction.noAction
+    var onUpdate = ReferentialAction.noAction
 }
 
 enum TableConstraint: Sendable {
     case primaryKey([String], name: String?)
     case unique([String], name: String?)
     case check(Expr, name: String?)
+    case foreignKey([String], ForeignKeyReference, name: String?)
 }
 
 indirect enum Statement: Sendable {

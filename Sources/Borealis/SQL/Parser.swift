@@ -262,12 +262,36 @@ struct Parser {
                 let e = try parseExpr()
                 try expect(")")
                 constraints.append(.check(e, name: constraintName))
+            } else if acceptKeyword("foreign") {
+                try expectKeyword("key")
+                let columns = try parseNameList()
+                try expectKeyword("references")
+                constraints.append(.foreignKey(columns, try parseReference(), name: constraintName))
             } else {
                 columns.append(try parseColumnDefinition())
             }
         } while accept(.op(","))
         try expect(")")
         return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints)
+    }
+
+    private mutating func parseReference() throws -> ForeignKeyReference {
+        var reference = ForeignKeyReference(table: try identifier("table name"), columns: [])
+        if peek.kind == .op("(") { reference.columns = try parseNameList() }
+        while acceptKeyword("on") {
+            let isDelete = acceptKeyword("delete")
+            if !isDelete { try expectKeyword("update") }
+            let action: ReferentialAction
+            if acceptKeyword("cascade") { action = .cascade }
+            else if acceptKeyword("restrict") { action = .restrict }
+            else if acceptKeyword("no") { try expectKeyword("action"); action = .noAction }
+            else {
+                try expectKeyword("set")
+                if acceptKeyword("null") { action = .setNull } else { try expectKeyword("default"); action = .setDefault }
+            }
+            if isDelete { reference.onDelete = action } else { reference.onUpdate = action }
+        }
+        return reference
     }
 
     private mutating func parseNameList() throws -> [String] {
@@ -309,6 +333,13 @@ struct Parser {
                 try expect("(")
                 column.check = try parseExpr()
                 try expect(")")
+            } else if acceptKeyword("references") {
+                column.references = try parseReference()
+            } else if acceptKeyword("generated") {
+                _ = acceptKeyword("always") || (acceptKeyword("by") && acceptKeyword("default"))
+                try expectKeyword("as")
+                try expectKeyword("identity")
+                column.autoIncrement = true
             } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
                 column.autoIncrement = true
             } else if acceptKeyword("constraint") {
