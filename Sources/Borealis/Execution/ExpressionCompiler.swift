@@ -13,6 +13,7 @@ final class AggregateCollector {
         var argument: Evaluator?
         var extra: Evaluator?      // string_agg's delimiter
         var distinct: Bool
+        var filter: Evaluator?     // FILTER (WHERE …)
         var key: String
     }
     let groupKeys: [String]
@@ -35,6 +36,8 @@ struct ExpressionCompiler {
     let scope: Scope
     let planner: Planner
     var aggregation: AggregateCollector?
+    /// Set where window functions are allowed (select list, ORDER BY).
+    var windows: WindowCollector? = nil
     /// What the expression is part of, for error messages ("WHERE", "JOIN conditions", …).
     var clause = "this context"
 
@@ -156,6 +159,40 @@ struct ExpressionCompiler {
             }
         case .defaultValue:
             throw DatabaseError(.error, sqlState: "42601", "DEFAULT is not allowed in this context")
+        case .aggregateFilter(let call, let condition):
+            guard case .function(let name, let args, let distinct, let star) = call, ExpressionCompiler.aggregateNames.contains(name) else {
+                throw DatabaseError(.error, sqlState: "42809", "FILTER specified, but \(call.sql) is not an aggregate function")
+            }
+            return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql, filter: condition)
+        case .window(let call, let spec):
+            guard let windows else {
+                throw DatabaseError(.error, sqlState: "42P20", "window functions are not allowed in \(clause)")
+            }
+            var inner = self
+            inner.windows = nil
+            inner.clause = "window function calls"
+            var target = call
+            var filter: Evaluator?
+            if case .aggregateFilter(let c, let condition) = call {
+                target = c
+                filter = try inner.compile(condition)
+            }
+            guard case .function(let name, let args, let distinct, let star) = target else {
+                throw DatabaseError(.error, sqlState: "42601", "OVER must follow a function call")
+            }
+            guard WindowCollector.rankingNames.contains(name) || ExpressionCompiler.aggregateNames.contains(name) else {
+                throw DatabaseError(.error, sqlState: "42809", "function \(name) is not a window function")
+            }
+            // Arguments of aggregates inside OVER are per-row values, not grouping aggregates.
+            let arguments = try args.map { try inner.compile($0) }
+            let slot = windows.slot(for: .init(name: name, arguments: arguments, distinct: distinct, star: star, filter: filter,
+                                               partition: try spec.partition.map { try inner.compile($0) },
+                                               order: try spec.order.map { try inner.compile($0.expr) },
+                                               orderItems: spec.order, frame: spec.frame, key: expr.sql))
+            return { [windows] ctx in
+                let row = ctx.frames[ctx.frames.count - 1]
+                return row[row.count - windows.calls.count + slot]
+            }
         case .quantified(let op, let e, let query, let all):
             let a = try compile(e)
             let values = try compileSubqueryValues(query, requireOneColumn: true)
@@ -288,7 +325,7 @@ struct ExpressionCompiler {
         }
     }
 
-    private func compileAggregate(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, key: String) throws -> Evaluator {
+    private func compileAggregate(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, key: String, filter: Expr? = nil) throws -> Evaluator {
         guard let aggregation else {
             throw DatabaseError(.error, sqlState: "42803", "aggregate functions are not allowed in \(clause)")
         }
@@ -303,7 +340,9 @@ struct ExpressionCompiler {
         if args.count > (name == "string_agg" || name == "group_concat" ? 2 : 1) {
             throw DatabaseError(.error, sqlState: "42883", "function \(name) takes \(name == "string_agg" ? 2 : 1) argument(s)")
         }
-        let slot = aggregation.slot(for: .init(name: name, argument: star ? nil : argument, extra: extra, distinct: distinct, key: key))
+        let filterEvaluator = try filter.map { try inner.compile($0) }
+        let slot = aggregation.slot(for: .init(name: name, argument: star ? nil : argument, extra: extra, distinct: distinct,
+                                               filter: filterEvaluator, key: key))
         let offset = aggregation.groupKeys.count + slot
         return { ctx in ctx.frames[ctx.frames.count - 1][offset] }
     }

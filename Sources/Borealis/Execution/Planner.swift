@@ -341,7 +341,10 @@ final class Planner {
             guard collector != nil else { return e }
             return try Planner.qualify(e, scope: scope, columns: source.columns)
         }
+        let hasWindows = outputExprs.contains(where: Planner.containsWindow) || orderBy.contains { Planner.containsWindow($0.expr) }
+        let windows = hasWindows ? WindowCollector() : nil
         var itemCompiler = compiler
+        itemCompiler.windows = windows
         itemCompiler.clause = "select list"
         let items = try outputExprs.map { try itemCompiler.compile(try normalized($0)) }
         var havingCompiler = compiler
@@ -368,6 +371,7 @@ final class Planner {
                     throw DatabaseError(.error, sqlState: "42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
                 }
                 var orderCompiler = compiler
+                orderCompiler.windows = windows
                 orderCompiler.clause = "ORDER BY"
                 sortKeys.append(.hidden(try orderCompiler.compile(try normalized(item.expr))))
             }
@@ -386,6 +390,7 @@ final class Planner {
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
+        if hasWindows { explain("WindowAgg") }
         if aggregated { explain(core.groupBy.isEmpty ? "Aggregate" : "Hash Aggregate by \(core.groupBy.map(\.sql).joined(separator: ", "))") }
         if core.distinct || !core.distinctOn.isEmpty { explain("Unique") }
         if !sortKeys.isEmpty { explain("Sort") }
@@ -407,6 +412,7 @@ final class Planner {
                     rows = try rows.filter { row in try ctx.withFrame(row) { try having(ctx).truth() == true } }
                 }
             }
+            if let windows { rows = try windows.apply(to: rows, ctx: ctx) }
             var output: [([Value], [Value])] = []
             var distinctKeys: [[Value]] = []
             output.reserveCapacity(rows.count)
@@ -456,6 +462,7 @@ final class Planner {
                     order.append(hashKey)
                 }
                 for (i, call) in calls.enumerated() {
+                    if let filter = call.filter, try filter(ctx).truth() != true { continue }
                     let value = try call.argument.map { try $0(ctx) }
                     let extra = try call.extra.map { try $0(ctx) }
                     try states[hashKey]!.states[i].add(value, extra: extra)
@@ -782,8 +789,23 @@ final class Planner {
             args.forEach { walk($0, visit) }
         case .like(let a, let p, let esc, _, _):
             walk(a, visit); walk(p, visit); esc.map { walk($0, visit) }
+        case .aggregateFilter(let call, let condition):
+            walk(call, visit); walk(condition, visit)
+        case .window(let call, let spec):
+            // The call itself is not a grouping aggregate; its arguments and spec may hold some.
+            var inner = call
+            if case .aggregateFilter(let c, let condition) = call { inner = c; walk(condition, visit) }
+            if case .function(_, let args, _, _) = inner { args.forEach { walk($0, visit) } }
+            spec.partition.forEach { walk($0, visit) }
+            spec.order.forEach { walk($0.expr, visit) }
         default: break
         }
+    }
+
+    static func containsWindow(_ e: Expr) -> Bool {
+        var found = false
+        walk(e) { if case .window = $0 { found = true } }
+        return found
     }
 
     static func containsAggregate(_ e: Expr) -> Bool {
@@ -835,6 +857,18 @@ final class Planner {
             return .function(name: name, args: try args.map(q), distinct: distinct, star: star)
         case .like(let a, let p, let esc, let ci, let n):
             return .like(try q(a), pattern: try q(p), escape: try esc.map(q), caseInsensitive: ci, negated: n)
+        case .window(let call, var spec):
+            spec.partition = try spec.partition.map(q)
+            spec.order = try spec.order.map { item in
+                var item = item
+                item.expr = try q(item.expr)
+                return item
+            }
+            var qualifiedCall = call
+            if case .function(let name, let args, let distinct, let star) = call {
+                qualifiedCall = .function(name: name, args: try args.map(q), distinct: distinct, star: star)
+            }
+            return .window(qualifiedCall, spec)
         default: return e
         }
     }

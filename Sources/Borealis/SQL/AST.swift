@@ -33,10 +33,30 @@ indirect enum Expr: Sendable {
     case cast(Expr, TypeName)
     case function(name: String, args: [Expr], distinct: Bool, star: Bool)
     case like(Expr, pattern: Expr, escape: Expr?, caseInsensitive: Bool, negated: Bool)
+    /// An aggregate call with FILTER (WHERE condition).
+    case aggregateFilter(Expr, Expr)
+    /// A window function call: the call (a function, perhaps filtered) OVER (spec).
+    case window(Expr, WindowSpec)
     /// DEFAULT as the value of an UPDATE assignment.
     case defaultValue
     /// x op ANY (subquery) / x op ALL (subquery)
     case quantified(BinaryOperator, Expr, SelectStatement, all: Bool)
+}
+
+enum FrameBound: Sendable, Equatable {
+    case unboundedPreceding, preceding(Int), currentRow, following(Int), unboundedFollowing
+}
+
+struct WindowFrame: Sendable {
+    var rows: Bool   // ROWS (else RANGE)
+    var start: FrameBound
+    var end: FrameBound
+}
+
+struct WindowSpec: Sendable {
+    var partition: [Expr] = []
+    var order: [OrderItem] = []
+    var frame: WindowFrame?
 }
 
 enum SelectItem: Sendable {

@@ -41,6 +41,15 @@ extension Expr {
         case .function(let name, let args, let distinct, let star):
             if star { return "\(name)(*)" }
             return "\(name)(\(distinct ? "DISTINCT " : "")\(args.map(\.sql).joined(separator: ", ")))"
+        case .aggregateFilter(let call, let condition): return "\(call.sql) FILTER (WHERE \(condition.sql))"
+        case .window(let call, let spec):
+            var parts: [String] = []
+            if !spec.partition.isEmpty { parts.append("PARTITION BY " + spec.partition.map(\.sql).joined(separator: ", ")) }
+            if !spec.order.isEmpty {
+                parts.append("ORDER BY " + spec.order.map { "\($0.expr.sql)\($0.descending ? " DESC" : "")\($0.nullsFirst.map { $0 ? " NULLS FIRST" : " NULLS LAST" } ?? "")" }.joined(separator: ", "))
+            }
+            if let frame = spec.frame { parts.append("\(frame.rows ? "ROWS" : "RANGE") \(frame.start) \(frame.end)") }
+            return "\(call.sql) OVER (\(parts.joined(separator: " ")))"
         case .defaultValue: return "DEFAULT"
         case .quantified(let op, let e, _, let all):
             return "(\(e.sql) \(op.rawValue) \(all ? "ALL" : "ANY") (subquery))"

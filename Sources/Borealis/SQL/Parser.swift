@@ -111,7 +111,7 @@ struct Parser {
         "is", "in", "between", "like", "ilike", "case", "when", "then", "else", "end", "null", "true", "false",
         "values", "set", "returning", "into", "default", "distinct", "all", "with", "asc", "desc", "nulls",
         "window", "for", "fetch", "outer", "by", "create", "table", "insert", "update", "delete", "exists",
-        "primary", "references", "check", "unique", "constraint", "collate", "escape", "similar",
+        "primary", "references", "check", "unique", "constraint", "collate", "escape", "similar", "over", "filter",
     ]
 
     /// An identifier (unquoted words that are not reserved, or quoted ones).
@@ -994,18 +994,83 @@ struct Parser {
             try expect(")")
             return .function(name: function, args: [subject] + (characters.map { [$0] } ?? []), distinct: false, star: false)
         }
+        var call: Expr
         if accept(.op("*")) {
             try expect(")")
-            return .function(name: name, args: [], distinct: false, star: true)
+            call = .function(name: name, args: [], distinct: false, star: true)
+        } else {
+            var distinct = false
+            if acceptKeyword("distinct") { distinct = true } else { _ = acceptKeyword("all") }
+            var args: [Expr] = []
+            if peek.kind != .op(")") {
+                repeat { args.append(try parseExpr()) } while accept(.op(","))
+            }
+            try expect(")")
+            call = .function(name: name, args: args, distinct: distinct, star: false)
         }
-        var distinct = false
-        if acceptKeyword("distinct") { distinct = true } else { _ = acceptKeyword("all") }
-        var args: [Expr] = []
-        if peek.kind != .op(")") {
-            repeat { args.append(try parseExpr()) } while accept(.op(","))
+        if acceptKeyword("filter") {
+            try expect("(")
+            try expectKeyword("where")
+            let condition = try parseExpr()
+            try expect(")")
+            call = .aggregateFilter(call, condition)
+        }
+        if acceptKeyword("over") {
+            return .window(call, try parseWindowSpec())
+        }
+        return call
+    }
+
+    private mutating func parseWindowSpec() throws -> WindowSpec {
+        try expect("(")
+        var spec = WindowSpec()
+        if acceptKeyword("partition") {
+            try expectKeyword("by")
+            repeat { spec.partition.append(try parseExpr()) } while accept(.op(","))
+        }
+        if acceptKeyword("order") {
+            try expectKeyword("by")
+            repeat {
+                var item = OrderItem(expr: try parseExpr())
+                if acceptKeyword("desc") { item.descending = true } else { _ = acceptKeyword("asc") }
+                if acceptKeyword("nulls") {
+                    if acceptKeyword("first") { item.nullsFirst = true } else { try expectKeyword("last"); item.nullsFirst = false }
+                }
+                spec.order.append(item)
+            } while accept(.op(","))
+        }
+        if isKeyword("rows") || isKeyword("range") {
+            let rows = acceptKeyword("rows")
+            if !rows { _ = advance() }
+            var frame = WindowFrame(rows: rows, start: .unboundedPreceding, end: .currentRow)
+            if acceptKeyword("between") {
+                frame.start = try parseFrameBound()
+                try expectKeyword("and")
+                frame.end = try parseFrameBound()
+            } else {
+                frame.start = try parseFrameBound()
+            }
+            spec.frame = frame
         }
         try expect(")")
-        return .function(name: name, args: args, distinct: distinct, star: false)
+        return spec
+    }
+
+    private mutating func parseFrameBound() throws -> FrameBound {
+        if acceptKeyword("unbounded") {
+            if acceptKeyword("preceding") { return .unboundedPreceding }
+            try expectKeyword("following")
+            return .unboundedFollowing
+        }
+        if acceptKeyword("current") {
+            try expectKeyword("row")
+            return .currentRow
+        }
+        guard case .integer(let digits) = peek.kind, let n = Int(digits) else { throw error("expected a frame bound") }
+        _ = advance()
+        if acceptKeyword("preceding") { return .preceding(n) }
+        try expectKeyword("following")
+        return .following(n)
     }
 
     private mutating func parseCase() throws -> Expr {
