@@ -159,3 +159,38 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct SavepointTests {
+    @Test func rollbackToSavepointUndoesLaterWorkAndRecoversAnAbortedBlock() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY)")
+        try db.execute("BEGIN")
+        try db.execute("INSERT INTO t VALUES (1)")
+        try db.execute("SAVEPOINT a")
+        try db.execute("INSERT INTO t VALUES (2)")
+        try db.execute("SAVEPOINT b")
+        try db.execute("INSERT INTO t VALUES (3)")
+        #expect(throws: DatabaseError.self) { try db.execute("INSERT INTO t VALUES (3)") }
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT 1") }
+        try db.execute("ROLLBACK TO SAVEPOINT b")
+        #expect(try db.execute("SELECT count(*) FROM t").rows == [[.integer(2)]])
+        try db.execute("ROLLBACK TO a")
+        #expect(try db.execute("SELECT id FROM t").rows == [[.integer(1)]])
+        // The savepoint stays after ROLLBACK TO; RELEASE removes it.
+        try db.execute("INSERT INTO t VALUES (4)")
+        try db.execute("RELEASE SAVEPOINT a")
+        #expect(throws: DatabaseError.self) { try db.execute("ROLLBACK TO a") }
+        try db.execute("ROLLBACK")
+        try db.execute("BEGIN; INSERT INTO t VALUES (5); SAVEPOINT s; CREATE TABLE u(x INTEGER); ROLLBACK TO s; COMMIT")
+        #expect(try db.execute("SELECT id FROM t ORDER BY id").rows == [[.integer(5)]])
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT * FROM u") }
+        do {
+            try db.execute("SAVEPOINT outside")
+            Issue.record("SAVEPOINT outside a block succeeded")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "25P01")
+        }
+        try db.close()
+    }
+}

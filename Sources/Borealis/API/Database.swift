@@ -7,6 +7,10 @@
 
 import Synchronization
 
+extension Statement {
+    var isRelease: Bool { if case .releaseSavepoint = self { return true } else { return false } }
+}
+
 /// A Borealis database: open it, run SQL, close it.
 ///
 /// ```swift
@@ -22,6 +26,7 @@ public final class Database: @unchecked Sendable {
     private var transaction: StorageTransaction?
     private var inBlock = false
     private var blockFailed = false
+    private var savepoints: [(name: String, state: StorageTransaction.Savepoint)] = []
     private var catalogCache: Catalog?
 
     public init(path: String, options: StorageOptions = StorageOptions()) throws {
@@ -91,6 +96,36 @@ public final class Database: @unchecked Sendable {
             transaction = nil
             endBlock()
             return QueryResult()
+        case .savepoint(let name):
+            guard inBlock else {
+                throw DatabaseError(.error, sqlState: "25P01", "SAVEPOINT can only be used in transaction blocks")
+            }
+            if blockFailed {
+                throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+            }
+            if transaction == nil { transaction = try engine.beginRead() }
+            savepoints.append((name, try transaction!.savepoint()))
+            return QueryResult()
+        case .releaseSavepoint(let name), .rollbackToSavepoint(let name):
+            guard inBlock else {
+                throw DatabaseError(.error, sqlState: "25P01", "\(statement.isRelease ? "RELEASE" : "ROLLBACK TO") SAVEPOINT can only be used in transaction blocks")
+            }
+            guard let index = savepoints.lastIndex(where: { $0.name == name }) else {
+                blockFailed = true
+                throw DatabaseError(.error, sqlState: "3B001", "savepoint \"\(name)\" does not exist")
+            }
+            if statement.isRelease {
+                if blockFailed {
+                    throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+                }
+                savepoints.removeSubrange(index...)
+            } else {
+                try transaction?.rollback(to: savepoints[index].state)
+                savepoints.removeSubrange((index + 1)...)
+                blockFailed = false
+                catalogCache = nil
+            }
+            return QueryResult()
         default:
             break
         }
@@ -126,5 +161,6 @@ public final class Database: @unchecked Sendable {
     private func endBlock() {
         inBlock = false
         blockFailed = false
+        savepoints = []
     }
 }

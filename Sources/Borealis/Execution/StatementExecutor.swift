@@ -41,7 +41,7 @@ struct StatementExecutor {
 
     static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .begin, .commit, .rollback: return false
+        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint: return false
         default: return true
         }
     }
@@ -154,7 +154,7 @@ struct StatementExecutor {
         case .alterTable(let name, let action):
             try alterTable(name, action)
             return QueryResult()
-        case .begin, .commit, .rollback:
+        case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return QueryResult()
         }
     }

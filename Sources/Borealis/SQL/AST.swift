@@ -159,6 +159,9 @@ indirect enum Statement: Sendable {
     case begin(immediate: Bool)
     case commit
     case rollback
+    case savepoint(String)
+    case releaseSavepoint(String)
+    case rollbackToSavepoint(String)
 }
 
 enum AlterAction: Sendable {

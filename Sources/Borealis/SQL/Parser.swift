@@ -205,7 +205,16 @@ struct Parser {
         }
         if acceptKeyword("rollback") || acceptKeyword("abort") {
             _ = acceptKeyword("transaction") || acceptKeyword("work")
+            if acceptKeyword("to") {
+                _ = acceptKeyword("savepoint")
+                return .rollbackToSavepoint(try identifier("savepoint name"))
+            }
             return .rollback
+        }
+        if acceptKeyword("savepoint") { return .savepoint(try identifier("savepoint name")) }
+        if acceptKeyword("release") {
+            _ = acceptKeyword("savepoint")
+            return .releaseSavepoint(try identifier("savepoint name"))
         }
         throw error("expected a statement")
     }

@@ -141,6 +141,28 @@ public final class StorageTransaction {
         return (MetaPage.pageCount(meta), MetaPage.freeCount(meta))
     }
 
+    // MARK: Savepoints
+
+    /// The transaction's private changes at one moment, to return to with `rollback(to:)`.
+    public struct Savepoint {
+        fileprivate let pages: [PageNumber: (image: PageImage, base: PageImage)]
+        fileprivate let order: [PageNumber]
+    }
+
+    /// Captures the current private pages (copies, so later writes do not reach them).
+    public func savepoint() throws -> Savepoint {
+        try checkActive()
+        return Savepoint(pages: dirty.mapValues { (PageImage(copying: $0.image), $0.base) }, order: order)
+    }
+
+    /// Discards every change made after `savepoint` was taken; the transaction continues.
+    public func rollback(to savepoint: Savepoint) throws {
+        try checkActive()
+        dirty = savepoint.pages.mapValues { (PageImage(copying: $0.image), $0.base) }
+        order = savepoint.order
+        changeCount &+= 1
+    }
+
     // MARK: End
 
     /// Commits: returns the commit LSN once the commit is durable (or at once with
