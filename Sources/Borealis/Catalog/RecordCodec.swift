@@ -6,6 +6,12 @@
 enum RecordCodec {
     private static let nullTag: UInt8 = 0, integerTag: UInt8 = 1, doubleTag: UInt8 = 2, textTag: UInt8 = 3
     private static let blobTag: UInt8 = 4, falseTag: UInt8 = 5, trueTag: UInt8 = 6
+    private static let dateTag: UInt8 = 7, timeTag: UInt8 = 8, timestampTag: UInt8 = 9, timestamptzTag: UInt8 = 10, intervalTag: UInt8 = 11
+
+    @inline(__always)
+    private static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    @inline(__always)
+    private static func unzigzag(_ z: UInt64) -> Int64 { Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))) }
 
     static func encode(_ values: [Value]) -> [UInt8] {
         var writer = ByteWriter(capacity: 16 + values.count * 9)
@@ -18,11 +24,22 @@ enum RecordCodec {
             case .text: writer.bytes.append(textTag)
             case .blob: writer.bytes.append(blobTag)
             case .boolean(let b): writer.bytes.append(b ? trueTag : falseTag)
+            case .date: writer.bytes.append(dateTag)
+            case .time: writer.bytes.append(timeTag)
+            case .timestamp: writer.bytes.append(timestampTag)
+            case .timestamptz: writer.bytes.append(timestamptzTag)
+            case .interval: writer.bytes.append(intervalTag)
             }
         }
         for value in values {
             switch value {
-            case .integer(let v): writer.appendVarint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+            case .integer(let v): writer.appendVarint(zigzag(v))
+            case .date(let d): writer.appendVarint(zigzag(Int64(d)))
+            case .time(let t), .timestamp(let t), .timestamptz(let t): writer.appendVarint(zigzag(t))
+            case .interval(let i):
+                writer.appendVarint(zigzag(Int64(i.months)))
+                writer.appendVarint(zigzag(Int64(i.days)))
+                writer.appendVarint(zigzag(i.microseconds))
             case .double(let d): writer.append(d.bitPattern)
             case .text(let s):
                 let utf8 = Array(s.utf8)
@@ -60,6 +77,16 @@ enum RecordCodec {
                     values.append(.blob(Array(try reader.readBytes(n))))
                 case falseTag: values.append(.boolean(false))
                 case trueTag: values.append(.boolean(true))
+                case dateTag:
+                    guard let d = Int32(exactly: unzigzag(try reader.readVarint())) else { throw DatabaseError.corrupt("row record has a date out of range") }
+                    values.append(.date(d))
+                case timeTag: values.append(.time(unzigzag(try reader.readVarint())))
+                case timestampTag: values.append(.timestamp(unzigzag(try reader.readVarint())))
+                case timestamptzTag: values.append(.timestamptz(unzigzag(try reader.readVarint())))
+                case intervalTag:
+                    let months = unzigzag(try reader.readVarint()), days = unzigzag(try reader.readVarint())
+                    guard let m = Int32(exactly: months), let d = Int32(exactly: days) else { throw DatabaseError.corrupt("row record has an interval out of range") }
+                    values.append(.interval(Interval(months: m, days: d, microseconds: unzigzag(try reader.readVarint()))))
                 default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
                 }
             }
@@ -91,6 +118,19 @@ enum RecordCodec {
         case .blob(let b):
             out.append(4)
             appendEscaped(b, to: &out)
+        case .date, .timestamp, .timestamptz:
+            // One ordering for dates and timestamps: microseconds since the epoch.
+            out.append(5)
+            withUnsafeBytes(of: (UInt64(bitPattern: value.instant!) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+        case .time(let t):
+            out.append(6)
+            withUnsafeBytes(of: (UInt64(bitPattern: t) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+        case .interval(let i):
+            out.append(7)
+            appendOrderedDouble(i.comparableMicroseconds, to: &out)
+            for part in [Int64(i.months), Int64(i.days), i.microseconds] {
+                withUnsafeBytes(of: (UInt64(bitPattern: part) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+            }
         case .null:
             out.append(9)
         }

@@ -264,6 +264,11 @@ struct AccessPath {
         case ("real", .double), ("double precision", .double), ("numeric", .double): return v
         case ("text", .text), ("varchar", .text), ("char", .text): return v
         case ("boolean", .boolean): return v
+        case ("date", .date), ("time", .time), ("interval", .interval): return v
+        case ("date", .timestamp), ("date", .timestamptz), ("timestamp", .date), ("timestamp", .timestamp), ("timestamp", .timestamptz),
+             ("timestamptz", .date), ("timestamptz", .timestamp), ("timestamptz", .timestamptz):
+            // Dates and timestamps share one key ordering (microseconds since the epoch).
+            return v
         default: return nil
         }
     }

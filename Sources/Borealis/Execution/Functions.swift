@@ -232,6 +232,59 @@ enum Functions {
                 let count = n >= 0 ? min(chars.count, Int(n)) : max(0, chars.count + Int(n))
                 return .text(String(name == "left" ? chars.prefix(count) : chars.suffix(count)))
             }
+        case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp":
+            try arity(0...0)
+            return { ctx in .timestamptz(ctx.statementTime) }
+        case "localtimestamp":
+            try arity(0...0)
+            return { ctx in .timestamp(ctx.statementTime) }
+        case "current_date":
+            try arity(0...0)
+            return { ctx in .date(Int32(DateTime.floorDiv(ctx.statementTime, DateTime.microsPerDay))) }
+        case "current_time", "localtime":
+            try arity(0...0)
+            return { ctx in .time(ctx.statementTime - DateTime.floorDiv(ctx.statementTime, DateTime.microsPerDay) * DateTime.microsPerDay) }
+        case "date_part":
+            try arity(2...2)
+            return { ctx in
+                guard let field = try text(try args[0](ctx)) else { return .null }
+                var v = try args[1](ctx)
+                if case .text(let s) = v { v = try Value.text(s).cast(to: "timestamp") }
+                return try DateTime.extract(field.lowercased(), from: v)
+            }
+        case "date_trunc":
+            try arity(2...2)
+            return { ctx in
+                guard let field = try text(try args[0](ctx)) else { return .null }
+                switch try args[1](ctx) {
+                case .null: return .null
+                case .timestamp(let t): return .timestamp(try DateTime.truncate(field.lowercased(), t))
+                case .timestamptz(let t): return .timestamptz(try DateTime.truncate(field.lowercased(), t))
+                case .date(let d): return .timestamp(try DateTime.truncate(field.lowercased(), Int64(d) * DateTime.microsPerDay))
+                case .text(let s): return .timestamp(try DateTime.truncate(field.lowercased(), try DateTime.parseTimestamp(s, zone: false)))
+                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function date_trunc(text, \(v.typeName)) does not exist")
+                }
+            }
+        case "make_date":
+            try arity(3...3)
+            return { ctx in
+                let parts = try args.map { try $0(ctx).cast(to: "bigint") }
+                guard case .integer(let y) = parts[0], case .integer(let m) = parts[1], case .integer(let d) = parts[2] else { return .null }
+                guard (1...12).contains(m), d >= 1, d <= DateTime.daysInMonth(year: Int(y), month: Int(m)) else {
+                    throw DatabaseError(.range, sqlState: "22008", "date field value out of range: \(y)-\(m)-\(d)")
+                }
+                return .date(Int32(DateTime.days(year: Int(y), month: Int(m), day: Int(d))))
+            }
+        case "to_char":
+            try arity(2...2)
+            return { ctx in
+                let v = try args[0](ctx)
+                guard let format = try text(try args[1](ctx)), let micros = v.instant else {
+                    if v.isNull { return .null }
+                    throw DatabaseError(.mismatch, sqlState: "42883", "function to_char(\(v.typeName), text) does not exist")
+                }
+                return .text(Functions.formatTimestamp(micros, format))
+            }
         case "md5":
             try arity(1...1)
             return { ctx in
@@ -303,6 +356,42 @@ enum Functions {
         default:
             throw DatabaseError(.error, sqlState: "42883", "function \(name) does not exist")
         }
+    }
+
+    /// to_char for dates and timestamps: YYYY, YY, MM, Mon, Month, DD, DDD, D, HH24, HH12, HH, MI,
+    /// SS, MS, US, AM/PM, Day, Dy, Q; other characters are copied.
+    static func formatTimestamp(_ micros: Int64, _ format: String) -> String {
+        let days = DateTime.floorDiv(micros, DateTime.microsPerDay)
+        let time = micros - days * DateTime.microsPerDay
+        let (y, m, d) = DateTime.civil(days)
+        let hour = Int(time / 3_600_000_000), minute = Int(time / 60_000_000 % 60), second = Int(time / 1_000_000 % 60)
+        let dow = Int((days % 7 + 7 + 4) % 7)
+        let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        let dayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+        func pad(_ v: Int, _ w: Int) -> String { String(v).leftPadded(w) }
+        func padRight(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+        let patterns: [(String, () -> String)] = [
+            ("YYYY", { pad(y, 4) }), ("Month", { padRight(monthNames[m - 1], 9) }), ("MONTH", { padRight(monthNames[m - 1].uppercased(), 9) }),
+            ("Mon", { String(monthNames[m - 1].prefix(3)) }), ("MON", { String(monthNames[m - 1].prefix(3)).uppercased() }),
+            ("Day", { padRight(dayNames[dow], 9) }), ("DAY", { padRight(dayNames[dow].uppercased(), 9) }),
+            ("Dy", { String(dayNames[dow].prefix(3)) }), ("DDD", { pad(Int(days - DateTime.days(year: y, month: 1, day: 1)) + 1, 3) }),
+            ("HH24", { pad(hour, 2) }), ("HH12", { pad(hour % 12 == 0 ? 12 : hour % 12, 2) }), ("HH", { pad(hour % 12 == 0 ? 12 : hour % 12, 2) }),
+            ("MI", { pad(minute, 2) }), ("SS", { pad(second, 2) }), ("MS", { pad(Int(time / 1000 % 1000), 3) }),
+            ("US", { pad(Int(time % 1_000_000), 6) }), ("AM", { hour < 12 ? "AM" : "PM" }), ("PM", { hour < 12 ? "AM" : "PM" }),
+            ("YY", { pad(y % 100, 2) }), ("MM", { pad(m, 2) }), ("DD", { pad(d, 2) }), ("Q", { String((m - 1) / 3 + 1) }),
+            ("D", { String(dow + 1) }),
+        ]
+        var out = ""
+        var rest = Substring(format)
+        outer: while !rest.isEmpty {
+            for (pattern, render) in patterns where rest.hasPrefix(pattern) {
+                out += render()
+                rest = rest.dropFirst(pattern.count)
+                continue outer
+            }
+            out.append(rest.removeFirst())
+        }
+        return out
     }
 
     /// SQL LIKE: % matches any run, _ one character, the escape character quotes the next one.

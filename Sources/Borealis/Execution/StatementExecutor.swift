@@ -37,7 +37,7 @@ struct StatementExecutor {
 
     static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
                                           "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
-                                          "timestamp", "timestamptz", "json", "jsonb"]
+                                          "timestamp", "timestamptz", "interval", "json", "jsonb"]
 
     static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
@@ -577,6 +577,15 @@ struct StatementExecutor {
             return v
         case "boolean": return try value.cast(to: "boolean")
         case "bytea": return try value.cast(to: "bytea")
+        case "date", "time", "timestamp", "timestamptz", "interval":
+            switch (column.type, value) {
+            case ("date", .date), ("time", .time), ("timestamp", .timestamp), ("timestamptz", .timestamptz), ("interval", .interval): return value
+            case (_, .text), ("date", .timestamp), ("date", .timestamptz), ("timestamp", .date), ("timestamptz", .date),
+                 ("timestamp", .timestamptz), ("timestamptz", .timestamp), ("time", .timestamp), ("time", .timestamptz):
+                return try value.cast(to: column.type)
+            default:
+                throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type \(value.typeName)")
+            }
         default: return value
         }
     }

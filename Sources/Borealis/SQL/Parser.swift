@@ -944,6 +944,15 @@ struct Parser {
             case "not":
                 _ = advance()
                 return .unary(.not, try parseNot())
+            case "date", "time", "timestamp", "timestamptz", "interval" where isTypedLiteral():
+                let type = try parseTypeName()
+                guard case .string(let text) = peek.kind else { throw error("expected a quoted \(type.name) value") }
+                _ = advance()
+                return .cast(.literal(.text(text)), type)
+            case "current_date", "current_timestamp", "current_time", "localtimestamp", "localtime":
+                if case .op("(") = peekAt(1).kind { return try parseFunction() }
+                _ = advance()
+                return .function(name: word, args: [], distinct: false, star: false)
             default:
                 if case .op("(") = peekAt(1).kind { return try parseFunction() }
                 if Parser.reserved.contains(word) { throw error("expected an expression") }
@@ -952,6 +961,12 @@ struct Parser {
         default:
             throw error("expected an expression")
         }
+    }
+
+    /// DATE '…', TIMESTAMP [WITH TIME ZONE] '…', INTERVAL '…' and friends.
+    private func isTypedLiteral() -> Bool {
+        if case .string = peekAt(1).kind { return true }
+        return (isKeyword("timestamp") || isKeyword("time")) && (isKeyword("with", at: 1) || isKeyword("without", at: 1))
     }
 
     private mutating func parseColumnReference() throws -> Expr {
@@ -967,6 +982,14 @@ struct Parser {
     private mutating func parseFunction() throws -> Expr {
         let name = try anyName("function name")
         try expect("(")
+        if name == "extract" {
+            let field: String
+            if case .string(let f) = peek.kind { _ = advance(); field = f.lowercased() } else { field = try anyName("field name") }
+            try expectKeyword("from")
+            let subject = try parseExpr()
+            try expect(")")
+            return .function(name: "date_part", args: [.literal(.text(field)), subject], distinct: false, star: false)
+        }
         if name == "position" {
             let needle = try parseConcat()
             if acceptKeyword("in") {

@@ -12,6 +12,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     case text(String)
     case blob([UInt8])
     case boolean(Bool)
+    /// Days since 1970-01-01.
+    case date(Int32)
+    /// Microseconds since midnight.
+    case time(Int64)
+    /// Microseconds since 1970-01-01 00:00:00, no time zone.
+    case timestamp(Int64)
+    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    case timestamptz(Int64)
+    case interval(Interval)
 
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
@@ -24,6 +33,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .text(let s): return s
         case .blob(let b): return "\\x" + b.map { String(format: "%02x", $0) }.joined()
         case .boolean(let b): return b ? "t" : "f"
+        case .date(let d): return DateTime.formatDate(Int64(d))
+        case .time(let t): return DateTime.formatTime(t)
+        case .timestamp(let t): return DateTime.formatTimestamp(t, zone: false)
+        case .timestamptz(let t): return DateTime.formatTimestamp(t, zone: true)
+        case .interval(let i): return DateTime.formatInterval(i)
         }
     }
 
@@ -42,6 +56,43 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .text: return "text"
         case .blob: return "bytea"
         case .boolean: return "boolean"
+        case .date: return "date"
+        case .time: return "time without time zone"
+        case .timestamp: return "timestamp without time zone"
+        case .timestamptz: return "timestamp with time zone"
+        case .interval: return "interval"
+        }
+    }
+
+    /// Microseconds since the epoch of a date or timestamp (for mixed comparisons).
+    var instant: Int64? {
+        switch self {
+        case .date(let d): return Int64(d) * DateTime.microsPerDay
+        case .timestamp(let t), .timestamptz(let t): return t
+        default: return nil
+        }
+    }
+
+    var isTemporal: Bool {
+        switch self {
+        case .date, .time, .timestamp, .timestamptz, .interval: return true
+        default: return false
+        }
+    }
+
+    /// The cast target naming this value's own type, for resolving untyped text against it.
+    var castName: String {
+        switch self {
+        case .integer: return "bigint"
+        case .double: return "double precision"
+        case .date: return "date"
+        case .time: return "time"
+        case .timestamp: return "timestamp"
+        case .timestamptz: return "timestamptz"
+        case .interval: return "interval"
+        case .boolean: return "boolean"
+        case .blob: return "bytea"
+        default: return "text"
         }
     }
 
@@ -78,6 +129,17 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             return try compare(try Value.text(s).cast(to: "boolean"), b)
         case (.boolean, .text(let s)):
             return try compare(a, try Value.text(s).cast(to: "boolean"))
+        case (.time(let x), .time(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.interval(let x), .interval(let y)):
+            let p = x.comparableMicroseconds, q = y.comparableMicroseconds
+            return p < q ? -1 : (p > q ? 1 : 0)
+        case (.text(let s), _) where b.isTemporal:
+            return try compare(try Value.text(s).cast(to: b.castName), b)
+        case (_, .text(let s)) where a.isTemporal:
+            return try compare(a, try Value.text(s).cast(to: a.castName))
+        case _ where a.instant != nil && b.instant != nil:
+            let x = a.instant!, y = b.instant!
+            return x < y ? -1 : (x > y ? 1 : 0)
         default:
             throw operatorError("=", a, b)
         }
@@ -123,6 +185,9 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .integer, .double: return 1
         case .text: return 2
         case .blob: return 3
+        case .date, .timestamp, .timestamptz: return 4
+        case .time: return 6
+        case .interval: return 7
         }
     }
 
@@ -136,6 +201,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
 
     static func arithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value) throws -> Value {
         if a.isNull || b.isNull { return .null }
+        if a.isTemporal || b.isTemporal { return try temporalArithmetic(op, a, b) }
         switch (a, b) {
         case (.integer(let x), .integer(let y)):
             switch op {
@@ -188,6 +254,71 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         throw operatorError(op.rawValue, a, b)
     }
 
+    private static func temporalArithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value) throws -> Value {
+        func days(_ v: Int64) throws -> Value {
+            guard let d = Int32(exactly: v) else { throw overflow("date") }
+            return .date(d)
+        }
+        switch (op, a, b) {
+        case (_, .text(let s), _) where b.isTemporal && op != .add:
+            return try arithmetic(op, try Value.text(s).cast(to: b.castName), b)
+        case (_, _, .text(let s)):
+            // date + '1 day': untyped text next to a date or time is an interval (or a count).
+            if case .date = a, op == .add || op == .subtract, Int64(s) != nil { return try arithmetic(op, a, .integer(Int64(s)!)) }
+            return try arithmetic(op, a, try Value.text(s).cast(to: b.castName == "text" ? "interval" : b.castName))
+        case (.add, .date(let d), .integer(let n)), (.add, .integer(let n), .date(let d)): return try days(Int64(d) + n)
+        case (.subtract, .date(let d), .integer(let n)): return try days(Int64(d) - n)
+        case (.subtract, .date(let x), .date(let y)): return .integer(Int64(x) - Int64(y))
+        case (.add, .date(let d), .interval(let i)), (.add, .interval(let i), .date(let d)):
+            return .timestamp(DateTime.addInterval(toTimestamp: Int64(d) * DateTime.microsPerDay, i))
+        case (.subtract, .date(let d), .interval(let i)):
+            return .timestamp(DateTime.addInterval(toTimestamp: Int64(d) * DateTime.microsPerDay, negate(i)))
+        case (.add, .date(let d), .time(let t)), (.add, .time(let t), .date(let d)):
+            return .timestamp(Int64(d) * DateTime.microsPerDay + t)
+        case (.add, .timestamp(let t), .interval(let i)), (.add, .interval(let i), .timestamp(let t)):
+            return .timestamp(DateTime.addInterval(toTimestamp: t, i))
+        case (.subtract, .timestamp(let t), .interval(let i)): return .timestamp(DateTime.addInterval(toTimestamp: t, negate(i)))
+        case (.add, .timestamptz(let t), .interval(let i)), (.add, .interval(let i), .timestamptz(let t)):
+            return .timestamptz(DateTime.addInterval(toTimestamp: t, i))
+        case (.subtract, .timestamptz(let t), .interval(let i)): return .timestamptz(DateTime.addInterval(toTimestamp: t, negate(i)))
+        case (.subtract, _, _) where a.instant != nil && b.instant != nil && !(a.isDate && b.isDate):
+            let diff = a.instant! - b.instant!
+            return .interval(Interval(days: Int32(diff / DateTime.microsPerDay), microseconds: diff % DateTime.microsPerDay))
+        case (.add, .time(let t), .interval(let i)), (.add, .interval(let i), .time(let t)):
+            return .time(((t + i.microseconds) % DateTime.microsPerDay + DateTime.microsPerDay) % DateTime.microsPerDay)
+        case (.subtract, .time(let t), .interval(let i)):
+            return .time(((t - i.microseconds) % DateTime.microsPerDay + DateTime.microsPerDay) % DateTime.microsPerDay)
+        case (.subtract, .time(let x), .time(let y)): return .interval(Interval(microseconds: x - y))
+        case (.add, .interval(let x), .interval(let y)):
+            return .interval(Interval(months: x.months + y.months, days: x.days + y.days, microseconds: x.microseconds + y.microseconds))
+        case (.subtract, .interval(let x), .interval(let y)):
+            return .interval(Interval(months: x.months - y.months, days: x.days - y.days, microseconds: x.microseconds - y.microseconds))
+        case (.multiply, .interval(let i), _) where b.doubleValue != nil: return .interval(scale(i, b.doubleValue!))
+        case (.multiply, _, .interval(let i)) where a.doubleValue != nil: return .interval(scale(i, a.doubleValue!))
+        case (.divide, .interval(let i), _) where b.doubleValue != nil:
+            if b.doubleValue! == 0 { throw divisionByZero }
+            return .interval(scale(i, 1 / b.doubleValue!))
+        default:
+            throw operatorError(op.rawValue, a, b)
+        }
+    }
+
+    private var isDate: Bool { if case .date = self { return true } else { return false } }
+
+    private static func negate(_ i: Interval) -> Interval {
+        Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds)
+    }
+
+    /// Multiplies an interval, carrying fractional months into days and fractional days into time.
+    private static func scale(_ i: Interval, _ factor: Double) -> Interval {
+        let months = Double(i.months) * factor
+        let wholeMonths = months.rounded(.towardZero)
+        let days = Double(i.days) * factor + (months - wholeMonths) * 30
+        let wholeDays = days.rounded(.towardZero)
+        let micros = Double(i.microseconds) * factor + (days - wholeDays) * 86_400e6
+        return Interval(months: Int32(wholeMonths), days: Int32(wholeDays), microseconds: Int64(micros.rounded()))
+    }
+
     private static func checked(_ v: Double) throws -> Value {
         if v.isInfinite { throw overflow("double precision") }
         return .double(v)
@@ -224,7 +355,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                     throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(bounds.2): \"\(s)\"")
                 }
                 v = parsed
-            case .blob, .null: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(bounds.2)")
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(bounds.2)")
             }
             guard v >= bounds.0 && v <= bounds.1 else { throw Value.overflow(bounds.2) }
             return .integer(v)
@@ -261,6 +392,38 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 }
             default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to boolean")
             }
+        case "date":
+            switch self {
+            case .date: return self
+            case .timestamp(let t), .timestamptz(let t): return .date(Int32(DateTime.floorDiv(t, DateTime.microsPerDay)))
+            case .text(let s): return .date(Int32(try DateTime.parseDate(s)))
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to date")
+            }
+        case "time", "timetz":
+            switch self {
+            case .time: return self
+            case .timestamp(let t), .timestamptz(let t):
+                return .time(t - DateTime.floorDiv(t, DateTime.microsPerDay) * DateTime.microsPerDay)
+            case .text(let s): return .time(try DateTime.parseTime(s))
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to time")
+            }
+        case "timestamp", "timestamptz", "datetime":
+            let zone = type == "timestamptz"
+            switch self {
+            case .timestamp(let t), .timestamptz(let t): return zone ? .timestamptz(t) : .timestamp(t)
+            case .date(let d): return zone ? .timestamptz(Int64(d) * DateTime.microsPerDay) : .timestamp(Int64(d) * DateTime.microsPerDay)
+            case .text(let s):
+                let t = try DateTime.parseTimestamp(s, zone: zone)
+                return zone ? .timestamptz(t) : .timestamp(t)
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(zone ? "timestamp with time zone" : "timestamp")")
+            }
+        case "interval":
+            switch self {
+            case .interval: return self
+            case .text(let s): return .interval(try DateTime.parseInterval(s))
+            case .time(let t): return .interval(Interval(microseconds: t))
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to interval")
+            }
         case "bytea", "blob":
             switch self {
             case .blob: return self
@@ -280,7 +443,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .integer(let v): return v != 0
         case .double(let v): return v != 0
         case .text(let s): return try Value.text(s).cast(to: "boolean").truth()
-        case .blob: throw DatabaseError(.mismatch, sqlState: "42804", "argument of WHERE must be type boolean, not type bytea")
+        case .blob, .date, .time, .timestamp, .timestamptz, .interval:
+            throw DatabaseError(.mismatch, sqlState: "42804", "argument of WHERE must be type boolean, not type \(typeName)")
         }
     }
 }
