@@ -164,6 +164,7 @@ public enum SLTRunner {
             switch value {
             case .integer(let v): return String(v)
             case .double(let d): return d.isFinite ? String(Int64(d.rounded(.towardZero))) : "0"
+            case .numeric(let n): return String(Int64(n.doubleValue.rounded(.towardZero)))
             case .boolean(let b): return b ? "1" : "0"
             case .text(let s):
                 let digits = s.trimmingCharacters(in: .whitespaces).prefix { $0.isNumber || $0 == "-" || $0 == "+" }
@@ -174,6 +175,7 @@ public enum SLTRunner {
             switch value {
             case .integer(let v): return String(format: "%.3f", Double(v))
             case .double(let d): return String(format: "%.3f", d)
+            case .numeric(let n): return String(format: "%.3f", n.doubleValue)
             case .text(let s): return String(format: "%.3f", Double(s) ?? 0)
             case .boolean(let b): return b ? "1.000" : "0.000"
             default: return "0.000"

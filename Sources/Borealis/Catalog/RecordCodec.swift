@@ -3,10 +3,13 @@
 // And the order-preserving key encoding of index entries: per value a tag byte, then bytes whose
 // memcmp order is the value order (NULL sorts last, as PostgreSQL's ascending default).
 
+import Foundation
+
 enum RecordCodec {
     private static let nullTag: UInt8 = 0, integerTag: UInt8 = 1, doubleTag: UInt8 = 2, textTag: UInt8 = 3
     private static let blobTag: UInt8 = 4, falseTag: UInt8 = 5, trueTag: UInt8 = 6
     private static let dateTag: UInt8 = 7, timeTag: UInt8 = 8, timestampTag: UInt8 = 9, timestamptzTag: UInt8 = 10, intervalTag: UInt8 = 11
+    private static let numericTag: UInt8 = 12
 
     @inline(__always)
     private static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
@@ -29,6 +32,7 @@ enum RecordCodec {
             case .timestamp: writer.bytes.append(timestampTag)
             case .timestamptz: writer.bytes.append(timestamptzTag)
             case .interval: writer.bytes.append(intervalTag)
+            case .numeric: writer.bytes.append(numericTag)
             }
         }
         for value in values {
@@ -36,6 +40,11 @@ enum RecordCodec {
             case .integer(let v): writer.appendVarint(zigzag(v))
             case .date(let d): writer.appendVarint(zigzag(Int64(d)))
             case .time(let t), .timestamp(let t), .timestamptz(let t): writer.appendVarint(zigzag(t))
+            case .numeric(let n):
+                // The exact digits as text, with the display scale kept by the trailing zeros.
+                let digits = Array(n.description.utf8)
+                writer.appendVarint(UInt64(digits.count))
+                writer.append(contentsOf: digits)
             case .interval(let i):
                 writer.appendVarint(zigzag(Int64(i.months)))
                 writer.appendVarint(zigzag(Int64(i.days)))
@@ -80,6 +89,11 @@ enum RecordCodec {
                 case dateTag:
                     guard let d = Int32(exactly: unzigzag(try reader.readVarint())) else { throw DatabaseError.corrupt("row record has a date out of range") }
                     values.append(.date(d))
+                case numericTag:
+                    let n = Int(try reader.readVarint())
+                    let text = String(decoding: try reader.readBytes(n), as: UTF8.self)
+                    guard let numeric = Numeric(text) else { throw DatabaseError.corrupt("row record has a bad numeric \"\(text)\"") }
+                    values.append(.numeric(numeric))
                 case timeTag: values.append(.time(unzigzag(try reader.readVarint())))
                 case timestampTag: values.append(.timestamp(unzigzag(try reader.readVarint())))
                 case timestamptzTag: values.append(.timestamptz(unzigzag(try reader.readVarint())))
@@ -118,6 +132,14 @@ enum RecordCodec {
         case .blob(let b):
             out.append(4)
             appendEscaped(b, to: &out)
+        case .numeric(let n):
+            // Numbers share one ordering (as a double, then the integer part); the exact digits
+            // follow so that values equal as doubles stay distinct keys.
+            out.append(2)
+            appendOrderedDouble(n.doubleValue, to: &out)
+            let whole = NSDecimalNumber(decimal: n.truncated(to: 0).value).int64Value
+            withUnsafeBytes(of: (UInt64(bitPattern: whole) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+            if !n.isIntegral { appendEscaped(Array(n.normalized.description.utf8), to: &out) }
         case .date, .timestamp, .timestamptz:
             // One ordering for dates and timestamps: microseconds since the epoch.
             out.append(5)

@@ -260,8 +260,12 @@ struct AccessPath {
         case ("integer", .integer), ("bigint", .integer), ("smallint", .integer): return v
         case ("integer", .double(let d)), ("bigint", .double(let d)), ("smallint", .double(let d)):
             return d == d.rounded() && abs(d) < 9.2e18 ? .integer(Int64(d)) : .double(d)
-        case ("real", .integer(let i)), ("double precision", .integer(let i)), ("numeric", .integer(let i)): return .double(Double(i))
-        case ("real", .double), ("double precision", .double), ("numeric", .double): return v
+        case ("real", .integer(let i)), ("double precision", .integer(let i)): return .double(Double(i))
+        case ("real", .double), ("double precision", .double): return v
+        case ("numeric", .integer), ("numeric", .numeric): return v
+        case ("integer", .numeric(let n)), ("bigint", .numeric(let n)), ("smallint", .numeric(let n)):
+            if n.isIntegral, case .integer(let i)? = try? v.cast(to: "bigint") { return .integer(i) }
+            return v
         case ("text", .text), ("varchar", .text), ("char", .text): return v
         case ("boolean", .boolean): return v
         case ("date", .date), ("time", .time), ("interval", .interval): return v

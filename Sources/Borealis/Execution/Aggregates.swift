@@ -9,6 +9,7 @@ struct AggregateState {
     var integerSum: Int64 = 0
     var doubleSum: Double = 0
     var sawDouble = false
+    var numericSum: Numeric?
     var best: Value = .null
     var pieces: [String] = []
     var flag: Bool?
@@ -46,8 +47,10 @@ struct AggregateState {
                     }
                 }
             case .double(let d):
-                if !sawDouble { sawDouble = true; doubleSum = Double(integerSum) }
+                if !sawDouble { sawDouble = true; doubleSum = Double(integerSum) + (numericSum?.doubleValue ?? 0) }
                 doubleSum += d
+            case .numeric(let n):
+                if sawDouble { doubleSum += n.doubleValue } else { numericSum = Numeric.add(numericSum ?? Numeric(0), n) }
             default:
                 throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(value.typeName)) does not exist")
             }
@@ -70,11 +73,16 @@ struct AggregateState {
         case "count": return .integer(count)
         case "sum":
             if count == 0 { return .null }
-            return sawDouble ? .double(doubleSum) : .integer(integerSum)
-        case "total": return .double(sawDouble ? doubleSum : Double(integerSum))
+            if sawDouble { return .double(doubleSum) }
+            if let numericSum { return .numeric(Numeric.add(numericSum, Numeric(integerSum))) }
+            return .integer(integerSum)
+        case "total": return .double(sawDouble ? doubleSum : Double(integerSum) + (numericSum?.doubleValue ?? 0))
         case "avg":
             if count == 0 { return .null }
-            return .double((sawDouble ? doubleSum : Double(integerSum)) / Double(count))
+            if sawDouble { return .double(doubleSum / Double(count)) }
+            // Integers and numerics average to a numeric, as in PostgreSQL.
+            let total = Numeric.add(numericSum ?? Numeric(0), Numeric(integerSum))
+            return (try? Numeric.divide(total, Numeric(count))).map(Value.numeric) ?? .null
         case "min", "max": return best
         case "string_agg", "group_concat": return count == 0 ? .null : .text(pieces.joined(separator: separator))
         case "bool_and", "every", "bool_or": return flag.map(Value.boolean) ?? .null

@@ -86,6 +86,8 @@ struct ExpressionCompiler {
                         if v == .min { throw Value.overflow() }
                         return .integer(-v)
                     case .double(let d): return .double(-d)
+                    case .numeric(let n): return .numeric(Numeric(-n.value, scale: n.scale))
+                    case .interval(let i): return .interval(Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds))
                     case let other: throw DatabaseError(.mismatch, sqlState: "42883", "operator does not exist: - \(other.typeName)")
                     }
                 }
@@ -93,7 +95,7 @@ struct ExpressionCompiler {
                 return { ctx in
                     let v = try a(ctx)
                     switch v {
-                    case .null, .integer, .double: return v
+                    case .null, .integer, .double, .numeric, .interval: return v
                     default: throw DatabaseError(.mismatch, sqlState: "42883", "operator does not exist: + \(v.typeName)")
                     }
                 }
@@ -241,6 +243,19 @@ struct ExpressionCompiler {
             let a = try compile(e)
             let target = type.name
             if target == "serial" || target == "bigserial" { throw DatabaseError(.error, sqlState: "42704", "type \"\(target)\" does not exist") }
+            if target == "numeric", !type.modifiers.isEmpty {
+                let precision = type.modifiers[0], scale = type.modifiers.count > 1 ? type.modifiers[1] : 0
+                return { ctx in
+                    guard case .numeric(let n) = try a(ctx).cast(to: "numeric") else { return .null }
+                    return .numeric(try n.fitted(precision: precision, scale: scale))
+                }
+            }
+            if (target == "varchar" || target == "char"), let length = type.modifiers.first {
+                return { ctx in
+                    guard case .text(let s) = try a(ctx).cast(to: "text") else { return .null }
+                    return .text(String(s.prefix(length)))
+                }
+            }
             return { ctx in try a(ctx).cast(to: target) }
         case .function(let name, let args, let distinct, let star):
             if ExpressionCompiler.aggregateNames.contains(name) {

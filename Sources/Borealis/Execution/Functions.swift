@@ -25,6 +25,7 @@ enum Functions {
                     if v == .min { throw Value.overflow() }
                     return .integer(abs(v))
                 case .double(let d): return .double(abs(d))
+                case .numeric(let n): return .numeric(Numeric(n.value < 0 ? -n.value : n.value, scale: n.scale))
                 case .null: return .null
                 case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function abs(\(v.typeName)) does not exist")
                 }
@@ -138,6 +139,12 @@ enum Functions {
                 }
                 switch v {
                 case .null: return .null
+                case .numeric(let n):
+                    let scale = Int(digits)
+                    if scale >= 0 { return .numeric(truncate ? n.truncated(to: scale) : n.rounded(to: scale)) }
+                    let factor = pow(Decimal(10), -scale)
+                    let shifted = Numeric(n.value / factor, scale: 0)
+                    return .numeric(Numeric((truncate ? shifted.truncated(to: 0) : shifted.rounded(to: 0)).value * factor, scale: 0))
                 case .integer where digits >= 0: return v
                 case .integer(let i):
                     let scale = pow(10.0, Double(-digits))
@@ -158,6 +165,11 @@ enum Functions {
                 case .null: return .null
                 case .integer(let i): return .integer(i)
                 case .double(let d): return .double(up ? d.rounded(.up) : d.rounded(.down))
+                case .numeric(let n):
+                    var source = n.value
+                    var result = Decimal()
+                    NSDecimalRound(&result, &source, 0, up ? .up : .down)
+                    return .numeric(Numeric(result, scale: 0))
                 case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(v.typeName)) does not exist")
                 }
             }
@@ -168,6 +180,7 @@ enum Functions {
                 case .null: return .null
                 case .integer(let i): return .integer(i.signum())
                 case .double(let d): return .double(d > 0 ? 1 : (d < 0 ? -1 : 0))
+                case .numeric(let n): return .numeric(Numeric(n.value > 0 ? 1 : (n.value < 0 ? -1 : 0), scale: 0))
                 case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function sign(\(v.typeName)) does not exist")
                 }
             }

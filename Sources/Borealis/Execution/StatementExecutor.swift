@@ -562,7 +562,11 @@ struct StatementExecutor {
             if case .integer = value, column.type == "bigint" { return value }
             if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
             return try value.cast(to: column.type)
-        case "real", "double precision", "numeric":
+        case "numeric":
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type numeric but expression is of type boolean") }
+            guard case .numeric(let n) = try value.cast(to: "numeric") else { return .null }
+            return .numeric(try n.fitted(precision: column.modifiers.first, scale: column.modifiers.first.map { _ in column.modifiers.count > 1 ? column.modifiers[1] : 0 }))
+        case "real", "double precision":
             if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
             let v = try value.cast(to: "double precision")
             if column.type == "real", case .double(let d) = v { return .double(Double(Float(d))) }

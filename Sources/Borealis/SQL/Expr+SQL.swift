@@ -12,6 +12,7 @@ extension Expr {
             case .double(let d): return d.isFinite ? "\(d)" : "'\(Value.format(d))'::double precision"
             case .blob(let b): return "'\\x" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'::bytea"
             case .integer(let i): return String(i)
+            case .numeric(let n): return n.description
             case .date, .time, .timestamp, .timestamptz, .interval:
                 return "'\(v.description)'::\(v.castName)"
             }

@@ -877,7 +877,7 @@ struct Parser {
 
     private func integerLiteral(_ digits: String) throws -> Expr {
         if let v = Int64(digits) { return .literal(.integer(v)) }
-        if let d = Double(digits) { return .literal(.double(d)) }
+        if let n = Numeric(digits) { return .literal(.numeric(n)) }
         throw error("bad numeric literal")
     }
 
@@ -896,8 +896,9 @@ struct Parser {
             return try integerLiteral(digits)
         case .decimal(let digits):
             _ = advance()
-            guard let d = Double(digits) else { throw error("bad numeric literal") }
-            return .literal(.double(d))
+            // PostgreSQL: a literal with a point or an exponent is NUMERIC.
+            guard let n = Numeric(digits) else { throw error("bad numeric literal") }
+            return .literal(.numeric(n))
         case .string(let s):
             _ = advance()
             return .literal(.text(s))

@@ -21,6 +21,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// Microseconds since 1970-01-01 00:00:00 UTC.
     case timestamptz(Int64)
     case interval(Interval)
+    case numeric(Numeric)
 
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
@@ -38,6 +39,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .timestamp(let t): return DateTime.formatTimestamp(t, zone: false)
         case .timestamptz(let t): return DateTime.formatTimestamp(t, zone: true)
         case .interval(let i): return DateTime.formatInterval(i)
+        case .numeric(let n): return n.description
         }
     }
 
@@ -61,6 +63,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .timestamp: return "timestamp without time zone"
         case .timestamptz: return "timestamp with time zone"
         case .interval: return "interval"
+        case .numeric: return "numeric"
         }
     }
 
@@ -90,6 +93,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .timestamp: return "timestamp"
         case .timestamptz: return "timestamptz"
         case .interval: return "interval"
+        case .numeric: return "numeric"
         case .boolean: return "boolean"
         case .blob: return "bytea"
         default: return "text"
@@ -114,6 +118,13 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         switch (a, b) {
         case (.null, _), (_, .null): return nil
         case (.integer(let x), .integer(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.numeric(let x), .numeric(let y)): return Numeric.compare(x, y)
+        case (.numeric(let x), .integer(let y)): return Numeric.compare(x, Numeric(y))
+        case (.integer(let x), .numeric(let y)): return Numeric.compare(Numeric(x), y)
+        case (.numeric(let x), .double(let y)): return compareDouble(x.doubleValue, y)
+        case (.double(let x), .numeric(let y)): return compareDouble(x, y.doubleValue)
+        case (.text(let s), .numeric): return try compare(try Value.text(s).cast(to: "numeric"), b)
+        case (.numeric, .text(let s)): return try compare(a, try Value.text(s).cast(to: "numeric"))
         case (.integer(let x), .double(let y)): return compareDouble(Double(x), y)
         case (.double(let x), .integer(let y)): return compareDouble(x, Double(y))
         case (.double(let x), .double(let y)): return compareDouble(x, y)
@@ -182,7 +193,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .null: return 5
         case .boolean: return 0
-        case .integer, .double: return 1
+        case .integer, .double, .numeric: return 1
         case .text: return 2
         case .blob: return 3
         case .date, .timestamp, .timestamptz: return 4
@@ -194,6 +205,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// Equality for grouping, DISTINCT and hashing: numerically equal values are equal.
     var groupKey: Value {
         if case .double(let d) = self, d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
+        if case .numeric(let n) = self {
+            if n.isIntegral, let i = Int64(exactly: NSDecimalNumber(decimal: n.value).int64Value), Decimal(i) == n.value { return .integer(i) }
+            return .numeric(n.normalized)
+        }
         return self
     }
 
@@ -227,7 +242,17 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 return .integer(x % y)
             default: break
             }
-        case (.integer, .double), (.double, .integer), (.double, .double):
+        case (.numeric, .numeric), (.numeric, .integer), (.integer, .numeric):
+            let x = a.numericValue!, y = b.numericValue!
+            switch op {
+            case .add: return .numeric(Numeric.add(x, y))
+            case .subtract: return .numeric(Numeric.add(x, y, subtract: true))
+            case .multiply: return .numeric(Numeric.multiply(x, y))
+            case .divide: return .numeric(try Numeric.divide(x, y))
+            case .modulo: return .numeric(try Numeric.modulo(x, y))
+            default: break
+            }
+        case (.integer, .double), (.double, .integer), (.double, .double), (.numeric, .double), (.double, .numeric):
             let x = a.doubleValue!, y = b.doubleValue!
             switch op {
             case .add: return try checked(x + y)
@@ -328,6 +353,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .integer(let v): return Double(v)
         case .double(let v): return v
+        case .numeric(let n): return n.doubleValue
+        default: return nil
+        }
+    }
+
+    var numericValue: Numeric? {
+        switch self {
+        case .integer(let v): return Numeric(v)
+        case .numeric(let n): return n
         default: return nil
         }
     }
@@ -350,6 +384,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 guard r.isFinite, r >= -9.223372036854775808e18, r < 9.223372036854775808e18 else { throw Value.overflow(bounds.2) }
                 v = Int64(r)
             case .boolean(let b): v = b ? 1 : 0
+            case .numeric(let n):
+                // NUMERIC rounds half away from zero.
+                let r = n.rounded(to: 0).value
+                guard r >= Decimal(Int64.min), r <= Decimal(Int64.max) else { throw Value.overflow(bounds.2) }
+                v = NSDecimalNumber(decimal: r).int64Value
             case .text(let s):
                 guard let parsed = Int64(s.trimmingCharacters(in: .whitespaces)) else {
                     throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(bounds.2): \"\(s)\"")
@@ -359,10 +398,25 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             }
             guard v >= bounds.0 && v <= bounds.1 else { throw Value.overflow(bounds.2) }
             return .integer(v)
-        case "real", "float4", "double precision", "float8", "float", "double", "numeric", "decimal":
+        case "numeric", "decimal":
+            switch self {
+            case .numeric: return self
+            case .integer(let x): return .numeric(Numeric(x))
+            case .double(let d):
+                guard d.isFinite else { throw DatabaseError(.range, sqlState: "22003", "cannot convert \(Value.format(d)) to numeric") }
+                return .numeric(Numeric(String(format: "%.15g", d)) ?? Numeric(Decimal(d), scale: 0))
+            case .text(let s):
+                guard let n = Numeric(s) else {
+                    throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type numeric: \"\(s)\"")
+                }
+                return .numeric(n)
+            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to numeric")
+            }
+        case "real", "float4", "double precision", "float8", "float", "double":
             switch self {
             case .integer(let x): return .double(Double(x))
             case .double: return self
+            case .numeric(let n): return .double(n.doubleValue)
             case .text(let s):
                 let t = s.trimmingCharacters(in: .whitespaces)
                 switch t.lowercased() {
@@ -443,6 +497,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .integer(let v): return v != 0
         case .double(let v): return v != 0
         case .text(let s): return try Value.text(s).cast(to: "boolean").truth()
+        case .numeric(let n): return n.value != 0
         case .blob, .date, .time, .timestamp, .timestamptz, .interval:
             throw DatabaseError(.mismatch, sqlState: "42804", "argument of WHERE must be type boolean, not type \(typeName)")
         }
