@@ -194,3 +194,36 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct PlannerTests {
+    @Test func topNMatchesAFullSortWithTiesAndNulls() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT)")
+        var rng = SplitMix64(seed: 11)
+        for i in 0..<500 {
+            let a: Value = rng.next() % 7 == 0 ? .null : .integer(Int64(rng.next() % 20))
+            try db.execute("INSERT INTO t VALUES ($1, $2, $3)", [.integer(Int64(i)), a, .text("b\(rng.next() % 5)")])
+        }
+        for order in ["a", "a DESC", "a NULLS FIRST", "b DESC, a", "a DESC NULLS LAST, b"] {
+            let all = try db.execute("SELECT id FROM t ORDER BY \(order)").rows
+            for (limit, offset) in [(1, 0), (10, 0), (7, 5), (40, 3)] {
+                let top = try db.execute("SELECT id FROM t ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)").rows
+                #expect(top == Array(all[offset..<(offset + limit)]), "\(order) LIMIT \(limit) OFFSET \(offset)")
+            }
+        }
+        try db.close()
+    }
+
+    @Test func constantFoldingKeepsErrorsWhereTheyBelong() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        #expect(try db.execute("SELECT CASE WHEN 1 = 2 THEN 1 / 0 ELSE 5 END").rows == [[.integer(5)]])
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT 1 / 0") }
+        #expect(try db.execute("SELECT 2 * 3 + - - 4").rows == [[.integer(10)]])
+        // Volatile functions are not folded.
+        let first = try db.execute("SELECT random() FROM (VALUES (1), (2)) v(x)").rows
+        #expect(first[0] != first[1])
+        try db.close()
+    }
+}

@@ -98,7 +98,7 @@ struct AccessPath {
     /// Opens a stream of the table's rows along this path.
     func open(table: TableSchema, ctx: ExecutionContext) throws -> RowStream {
         let tree = TableTree(root: table.root)
-        let txn = ctx.txn
+        let txn: StorageTransaction = ctx.txn
         func evaluate(_ e: Evaluator) throws -> Value { try ctx.withFrame([]) { try e(ctx) } }
         switch kind {
         case .fullScan:

@@ -6,13 +6,14 @@ final class ExecutionContext {
     /// and index i reads frames[frames.count − 1 − d][i].
     var frames: [[Value]] = []
     let parameters: [Value]
-    let txn: StorageTransaction
-    let catalog: Catalog
+    /// Absent only while the compiler folds constant expressions (which read no table).
+    let txn: StorageTransaction!
+    let catalog: Catalog?
     /// Results of uncorrelated subqueries, computed once per statement.
     var subqueryCache: [ObjectIdentifier: Any] = [:]
     let statementTime: Int64
 
-    init(parameters: [Value], txn: StorageTransaction, catalog: Catalog) {
+    init(parameters: [Value], txn: StorageTransaction?, catalog: Catalog?) {
         self.parameters = parameters
         self.txn = txn
         self.catalog = catalog

@@ -50,6 +50,38 @@ struct ExpressionCompiler {
                 return { ctx in ctx.frames[ctx.frames.count - 1][i] }
             }
         }
+        let evaluator = try compileNode(expr)
+        // Constant folding: an expression of literals and pure functions is evaluated once now.
+        // If that fails (1/0), it is left to fail when, and only if, it is evaluated.
+        if case .literal = expr { return evaluator }
+        if ExpressionCompiler.isConstant(expr) {
+            let folding = ExecutionContext(parameters: [], txn: nil, catalog: nil)
+            folding.frames = [[]]
+            if let value = try? evaluator(folding) { return { _ in value } }
+        }
+        return evaluator
+    }
+
+    static let volatileFunctions: Set<String> = ["random", "now", "current_timestamp", "transaction_timestamp", "statement_timestamp",
+                                                 "localtimestamp", "current_date", "current_time", "localtime"]
+
+    /// Whether `e` depends on nothing but literals: no columns, parameters, subqueries,
+    /// aggregates, windows or volatile functions.
+    static func isConstant(_ e: Expr) -> Bool {
+        var constant = true
+        Planner.walk(e) { node in
+            switch node {
+            case .column, .parameter, .subquery, .exists, .inSubquery, .quantified, .window, .aggregateFilter, .defaultValue:
+                constant = false
+            case .function(let name, _, _, _):
+                if volatileFunctions.contains(name) || aggregateNames.contains(name) { constant = false }
+            default: break
+            }
+        }
+        return constant
+    }
+
+    private func compileNode(_ expr: Expr) throws -> Evaluator {
         switch expr {
         case .literal(let v):
             return { _ in v }

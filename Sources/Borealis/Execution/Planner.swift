@@ -228,32 +228,86 @@ final class Planner {
         }
     }
 
-    private func compileLimits(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext, [[Value]]) throws -> [[Value]] {
+    /// OFFSET and LIMIT as (rows to skip, rows to keep or nil for all), evaluated per run.
+    private func compileLimitBounds(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext) throws -> (Int, Int?) {
         let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: parent), planner: self, aggregation: nil, clause: "LIMIT")
         let limitEval = try limit.map { try compiler.compile($0) }
         let offsetEval = try offset.map { try compiler.compile($0) }
-        return { ctx, rows in
+        return { ctx in
             var start = 0
-            var count = rows.count
-            if let offsetEval {
-                let v = try ctx.withFrame([]) { try offsetEval(ctx) }
-                if !v.isNull {
-                    guard case .integer(let n) = try v.cast(to: "bigint") else { return rows }
-                    if n < 0 { throw DatabaseError(.error, sqlState: "2201X", "OFFSET must not be negative") }
-                    start = Int(min(n, Int64(rows.count)))
-                }
+            var count: Int?
+            if let offsetEval, case .integer(let n) = try ctx.withFrame([], { try offsetEval(ctx) }).cast(to: "bigint") {
+                if n < 0 { throw DatabaseError(.error, sqlState: "2201X", "OFFSET must not be negative") }
+                start = Int(min(n, Int64(Int32.max)))
             }
-            if let limitEval {
-                let v = try ctx.withFrame([]) { try limitEval(ctx) }
-                if !v.isNull {
-                    guard case .integer(let n) = try v.cast(to: "bigint") else { return rows }
-                    if n < 0 { throw DatabaseError(.error, sqlState: "2201W", "LIMIT must not be negative") }
-                    count = Int(min(n, Int64(rows.count)))
-                }
+            if let limitEval, case .integer(let n) = try ctx.withFrame([], { try limitEval(ctx) }).cast(to: "bigint") {
+                if n < 0 { throw DatabaseError(.error, sqlState: "2201W", "LIMIT must not be negative") }
+                count = Int(min(n, Int64(Int32.max)))
             }
-            let end = min(rows.count, start + count)
+            return (start, count)
+        }
+    }
+
+    private func compileLimits(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext, [[Value]]) throws -> [[Value]] {
+        let bounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
+        return { ctx, rows in
+            let (skip, keep) = try bounds(ctx)
+            let start = min(skip, rows.count)
+            let end = keep.map { min(rows.count, start + $0) } ?? rows.count
             return start == 0 && end == rows.count ? rows : Array(rows[start..<end])
         }
+    }
+
+    /// The first k rows in sort order, without sorting them all (a bounded heap; stable).
+    static func topN(_ keyed: [([Value], [Value])], _ items: [OrderItem], _ k: Int) -> [([Value], [Value])] {
+        guard k > 0 else { return [] }
+        func precedes(_ a: (Int, ([Value], [Value])), _ b: (Int, ([Value], [Value]))) -> Bool {
+            for (i, item) in items.enumerated() {
+                let x = a.1.1[i], y = b.1.1[i]
+                if x.isNull || y.isNull {
+                    if x.isNull && y.isNull { continue }
+                    return x.isNull == (item.nullsFirst ?? item.descending)
+                }
+                let c = Value.sortCompare(x, y)
+                if c != 0 { return item.descending ? c > 0 : c < 0 }
+            }
+            return a.0 < b.0
+        }
+        // A max-heap (by sort order) of the best k seen so far.
+        var heap: [(Int, ([Value], [Value]))] = []
+        heap.reserveCapacity(k + 1)
+        func siftUp(_ i: Int) {
+            var i = i
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard precedes(heap[parent], heap[i]) else { break }
+                heap.swapAt(parent, i)
+                i = parent
+            }
+        }
+        func siftDown(_ i: Int) {
+            var i = i
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var largest = i
+                if l < heap.count && precedes(heap[largest], heap[l]) { largest = l }
+                if r < heap.count && precedes(heap[largest], heap[r]) { largest = r }
+                if largest == i { return }
+                heap.swapAt(i, largest)
+                i = largest
+            }
+        }
+        for (index, row) in keyed.enumerated() {
+            let entry = (index, row)
+            if heap.count < k {
+                heap.append(entry)
+                siftUp(heap.count - 1)
+            } else if precedes(entry, heap[0]) {
+                heap[0] = entry
+                siftDown(0)
+            }
+        }
+        return heap.sorted(by: precedes).map(\.1)
     }
 
     static func sort(_ keyed: [([Value], [Value])], _ items: [OrderItem]) -> [([Value], [Value])] {
@@ -386,6 +440,7 @@ final class Planner {
             return try distinctOnCompiler.compile(try normalized(e))
         }
         let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
+        let limitBounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
         let distinct = core.distinct
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
@@ -394,7 +449,7 @@ final class Planner {
         if aggregated { explain(core.groupBy.isEmpty ? "Aggregate" : "Hash Aggregate by \(core.groupBy.map(\.sql).joined(separator: ", "))") }
         if core.distinct || !core.distinctOn.isEmpty { explain("Unique") }
         if !sortKeys.isEmpty { explain("Sort") }
-        if limit != nil || offset != nil { explain("Limit") }
+        if limit != nil || offset != nil { explain(sortKeys.isEmpty ? "Limit" : "Limit (top-N sort when small)") }
         let declaredTypes = try outputExprs.map { e -> String? in
             switch e {
             case .column(let t, let n):
@@ -439,7 +494,15 @@ final class Planner {
                 // orderBy.count of them); after sorting, each key's first row is kept.
                 output = zip(output, distinctKeys).map { ($0.0.0, $0.0.1 + $0.1) }
             }
-            if !sortKeys.isEmpty { output = Planner.sort(output, orderBy) }
+            if !sortKeys.isEmpty {
+                // ORDER BY … LIMIT k: keep the first k without sorting everything (top-N).
+                let (skip, keep) = try limitBounds(ctx)
+                if let keep, distinctOn.isEmpty, skip + keep < output.count / 2 {
+                    output = Planner.topN(output, orderBy, skip + keep)
+                } else {
+                    output = Planner.sort(output, orderBy)
+                }
+            }
             if !distinctOn.isEmpty {
                 var seen = Set<[Value]>()
                 let width = distinctOn.count
