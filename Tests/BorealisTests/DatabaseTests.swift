@@ -227,3 +227,36 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct ExpressionIndexTests {
+    @Test func expressionIndexesAnswerLookupsAndEnforceUniqueness() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT, age INTEGER)")
+        try db.execute("INSERT INTO users VALUES (1, 'Ann@Example.com', 30), (2, 'bob@example.com', 41), (3, 'CID@example.com', 25)")
+        try db.execute("CREATE UNIQUE INDEX users_email ON users (lower(email))")
+        try db.execute("CREATE INDEX users_decade ON users ((age / 10))")
+        let plan = try db.execute("EXPLAIN SELECT id FROM users WHERE lower(email) = 'bob@example.com'").rows.map { $0[0].description }
+        #expect(plan.joined().contains("index users_email lookup"))
+        #expect(try db.execute("SELECT id FROM users WHERE lower(email) = 'cid@example.com'").rows == [[.integer(3)]])
+        #expect(try db.execute("SELECT id FROM users WHERE age / 10 = 3 ORDER BY id").rows == [[.integer(1)]])
+        #expect(try db.execute("SELECT id FROM users WHERE age / 10 >= 3 ORDER BY id").rows == [[.integer(1)], [.integer(2)]])
+        do {
+            try db.execute("INSERT INTO users VALUES (4, 'ANN@example.COM', 50)")
+            Issue.record("a duplicate under lower(email) was accepted")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "23505")
+        }
+        try db.execute("UPDATE users SET email = 'dee@example.com' WHERE id = 1")
+        #expect(try db.execute("SELECT id FROM users WHERE lower(email) = 'ann@example.com'").rows.isEmpty)
+        #expect(try db.execute("SELECT id FROM users WHERE lower(email) = 'dee@example.com'").rows == [[.integer(1)]])
+        try db.execute("ALTER TABLE users RENAME COLUMN email TO mail")
+        #expect(try db.execute("SELECT id FROM users WHERE lower(mail) = 'bob@example.com'").rows == [[.integer(2)]])
+        try db.execute("DELETE FROM users WHERE id = 2")
+        try db.execute("INSERT INTO users VALUES (5, 'BOB@example.com', 60)")
+        #expect(throws: DatabaseError.self) { try db.execute("CREATE INDEX bad ON users ((random()))") }
+        try db.execute("ALTER TABLE users DROP COLUMN age")
+        #expect(try db.execute("SELECT count(*) FROM users").rows == [[.integer(3)]])
+        try db.close()
+    }
+}

@@ -43,11 +43,20 @@ struct NamedCheck: Codable, Sendable {
 struct IndexSchema: Codable, Sendable {
     var name: String
     var table: String
+    /// Column names; for an expression index, each element's SQL (for messages).
     var columns: [String]
+    /// SQL of each element when any is an expression; nil for an index on plain columns.
+    var expressions: [String]?
     var unique: Bool
     var root: UInt64
     /// Made by PRIMARY KEY or UNIQUE in CREATE TABLE (dropped with the table, not by DROP INDEX).
     var constraint: Bool = false
+
+    /// The table columns the index reads.
+    func referencedColumns() throws -> [String] {
+        guard let expressions else { return columns }
+        return try expressions.flatMap { Planner.columnReferences(try StatementExecutor.parseExpression($0)).map(\.1) }
+    }
 }
 
 struct ViewSchema: Codable, Sendable {

@@ -22,49 +22,51 @@ struct AccessPath {
 
     /// Picks the best access path for `table` from its local conjuncts (compiled in `scope`).
     static func choose(table: TableSchema, indexes: [IndexSchema], conjuncts: [Expr], scope: Scope, compiler: ExpressionCompiler) throws -> AccessPath {
-        // column index → constraints found
-        var equalities: [Int: [Expr]] = [:]
-        var lows: [Int: (Expr, Bool)] = [:]
-        var highs: [Int: (Expr, Bool)] = [:]
-        func localColumn(_ e: Expr) throws -> Int? {
-            guard case .column(let t, let n) = e, let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
-            return index
-        }
+        // What is constrained: "c<i>" for column i, "e<sql>" for an expression over the row.
+        var equalities: [String: [Expr]] = [:]
+        var lows: [String: (Expr, Bool)] = [:]
+        var highs: [String: (Expr, Bool)] = [:]
         func isConstant(_ e: Expr) throws -> Bool {
             if Planner.containsSubquery(e) || Planner.containsAggregate(e) { return false }
             for (t, n) in Planner.columnReferences(e) {
                 if let (depth, _) = try scope.resolve(table: t, name: n), depth == 0 { return false }
             }
-            if case .function(let name, _, _, _) = e, name == "random" { return false }
-            return true
+            return ExpressionCompiler.isDeterministic(e)
+        }
+        func target(_ e: Expr) throws -> String? {
+            if case .column(let t, let n) = e {
+                guard let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
+                return "c\(index)"
+            }
+            return try isConstant(e) ? nil : "e" + e.sql
         }
         for conjunct in conjuncts {
             switch conjunct {
             case .binary(let op, let a, let b):
-                var column = try localColumn(a)
+                var key = try target(a)
                 var value = b
                 var flipped = false
-                if try column == nil || !isConstant(b) {
-                    column = try localColumn(b)
+                if try key == nil || !isConstant(b) {
+                    key = try target(b)
                     value = a
                     flipped = true
                 }
-                guard let c = column, try isConstant(value) else { continue }
+                guard let k = key, try isConstant(value) else { continue }
                 switch (op, flipped) {
-                case (.equal, _): equalities[c, default: []] = [value]
-                case (.greater, false), (.less, true): lows[c] = (value, false)
-                case (.greaterOrEqual, false), (.lessOrEqual, true): lows[c] = (value, true)
-                case (.less, false), (.greater, true): highs[c] = (value, false)
-                case (.lessOrEqual, false), (.greaterOrEqual, true): highs[c] = (value, true)
+                case (.equal, _): equalities[k, default: []] = [value]
+                case (.greater, false), (.less, true): lows[k] = (value, false)
+                case (.greaterOrEqual, false), (.lessOrEqual, true): lows[k] = (value, true)
+                case (.less, false), (.greater, true): highs[k] = (value, false)
+                case (.lessOrEqual, false), (.greaterOrEqual, true): highs[k] = (value, true)
                 default: break
                 }
             case .between(let e, let low, let high, false):
-                guard let c = try localColumn(e), try isConstant(low), try isConstant(high) else { continue }
-                lows[c] = (low, true)
-                highs[c] = (high, true)
+                guard let k = try target(e), try isConstant(low), try isConstant(high) else { continue }
+                lows[k] = (low, true)
+                highs[k] = (high, true)
             case .inList(let e, let list, false):
-                guard let c = try localColumn(e), !list.isEmpty, try list.allSatisfy(isConstant) else { continue }
-                if equalities[c] == nil { equalities[c] = list }
+                guard let k = try target(e), !list.isEmpty, try list.allSatisfy(isConstant) else { continue }
+                if equalities[k] == nil { equalities[k] = list }
             default: continue
             }
         }
@@ -72,24 +74,29 @@ struct AccessPath {
             guard let bound else { return nil }
             return (try compiler.compile(bound.0), bound.1)
         }
-        if let rowID = table.rowIDColumn {
-            if let values = equalities[rowID] {
-                return AccessPath(kind: .rowIDs(try values.map { try compiler.compile($0) }), description: "row id lookup on \(table.name)")
+        /// The key of an index's first element.
+        func firstKey(_ index: IndexSchema) throws -> String? {
+            if let expressions = index.expressions {
+                let e = try StatementExecutor.parseExpression(expressions[0])
+                if case .column(nil, let n) = e { return table.columnIndex(n).map { "c\($0)" } }
+                return "e" + e.sql
             }
+            return table.columnIndex(index.columns[0]).map { "c\($0)" }
+        }
+        if let rowID = table.rowIDColumn, let values = equalities["c\(rowID)"] {
+            return AccessPath(kind: .rowIDs(try values.map { try compiler.compile($0) }), description: "row id lookup on \(table.name)")
         }
         for index in indexes {
-            guard let first = table.columnIndex(index.columns[0]) else { continue }
-            if let values = equalities[first] {
-                return AccessPath(kind: .indexEquals(index, try values.map { try compiler.compile($0) }), description: "index \(index.name) lookup")
-            }
+            guard let key = try firstKey(index), let values = equalities[key] else { continue }
+            return AccessPath(kind: .indexEquals(index, try values.map { try compiler.compile($0) }), description: "index \(index.name) lookup")
         }
-        if let rowID = table.rowIDColumn, lows[rowID] != nil || highs[rowID] != nil {
-            return AccessPath(kind: .rowIDRange(low: try compileBound(lows[rowID]), high: try compileBound(highs[rowID])),
+        if let rowID = table.rowIDColumn, lows["c\(rowID)"] != nil || highs["c\(rowID)"] != nil {
+            return AccessPath(kind: .rowIDRange(low: try compileBound(lows["c\(rowID)"]), high: try compileBound(highs["c\(rowID)"])),
                               description: "row id range on \(table.name)")
         }
         for index in indexes {
-            guard let first = table.columnIndex(index.columns[0]), lows[first] != nil || highs[first] != nil else { continue }
-            return AccessPath(kind: .indexRange(index, low: try compileBound(lows[first]), high: try compileBound(highs[first])),
+            guard let key = try firstKey(index), lows[key] != nil || highs[key] != nil else { continue }
+            return AccessPath(kind: .indexRange(index, low: try compileBound(lows[key]), high: try compileBound(highs[key])),
                               description: "index \(index.name) range")
         }
         return AccessPath(kind: .fullScan, description: "full scan of \(table.name)")
@@ -140,7 +147,7 @@ struct AccessPath {
             for e in evaluators {
                 let v = try evaluate(e)
                 if v.isNull { continue }
-                guard let coerced = Self.coerce(v, to: table.columns[table.columnIndex(index.columns[0])!].type) else {
+                guard let coerced = Self.coerce(v, to: Self.firstElementType(index, table)) else {
                     return scan(tree, txn, from: nil, until: nil)
                 }
                 var prefix: [UInt8] = []
@@ -150,7 +157,7 @@ struct AccessPath {
             prefixes = Array(Set(prefixes)).sorted { $0.lexicographicallyPrecedes($1) }
             return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) })
         case .indexRange(let index, let low, let high):
-            let type = table.columns[table.columnIndex(index.columns[0])!].type
+            let type = Self.firstElementType(index, table)
             var lowKey: ([UInt8], Bool)?
             var highKey: ([UInt8], Bool)?
             for (bound, isLow) in [(low, true), (high, false)] {
@@ -254,8 +261,19 @@ struct AccessPath {
         return (v, true)
     }
 
-    /// The value as stored in a column of `type`, or nil when the index cannot be used for it.
-    static func coerce(_ v: Value, to type: String) -> Value? {
+    /// The declared type of an index's first element; nil for an expression.
+    static func firstElementType(_ index: IndexSchema, _ table: TableSchema) -> String? {
+        guard index.expressions == nil, let i = table.columnIndex(index.columns[0]) else { return nil }
+        return table.columns[i].type
+    }
+
+    /// The value as stored in a column of `type` (an expression's value as it is), or nil when
+    /// the index cannot be used for it.
+    static func coerce(_ v: Value, to type: String?) -> Value? {
+        guard let type else {
+            if case .double(let d) = v, d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
+            return v
+        }
         switch (type, v) {
         case ("integer", .integer), ("bigint", .integer), ("smallint", .integer): return v
         case ("integer", .double(let d)), ("bigint", .double(let d)), ("smallint", .double(let d)):

@@ -65,6 +65,15 @@ struct ExpressionCompiler {
     static let volatileFunctions: Set<String> = ["random", "now", "current_timestamp", "transaction_timestamp", "statement_timestamp",
                                                  "localtimestamp", "current_date", "current_time", "localtime"]
 
+    /// Whether `e` gives the same result for the same row every time (no volatile functions).
+    static func isDeterministic(_ e: Expr) -> Bool {
+        var deterministic = true
+        Planner.walk(e) { node in
+            if case .function(let name, _, _, _) = node, volatileFunctions.contains(name) { deterministic = false }
+        }
+        return deterministic
+    }
+
     /// Whether `e` depends on nothing but literals: no columns, parameters, subqueries,
     /// aggregates, windows or volatile functions.
     static func isConstant(_ e: Expr) -> Bool {

@@ -69,12 +69,15 @@ struct StatementExecutor {
             }
             try createTable(name, columns, constraints)
             return QueryResult()
-        case .createIndex(let name, let table, let columns, let unique, let ifNotExists):
+        case .createIndex(let name, let table, let elements, let unique, let ifNotExists):
             if catalog.relationExists(name) {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
             }
-            try createIndex(IndexSchema(name: name, table: table, columns: columns, unique: unique, root: 0), schema: try catalog.table(table))
+            let plain = elements.allSatisfy { if case .column(nil, _) = $0 { return true } else { return false } }
+            let names = elements.map { e -> String in if case .column(nil, let n) = e { return n } else { return e.sql } }
+            try createIndex(IndexSchema(name: name, table: table, columns: names, expressions: plain ? nil : elements.map(\.sql),
+                                        unique: unique, root: 0), schema: try catalog.table(table))
             return QueryResult()
         case .createView(let name, let ifNotExists, let columns, let query, let sql):
             if catalog.relationExists(name) {
@@ -232,7 +235,7 @@ struct StatementExecutor {
             guard table.columns.count > 1 else {
                 throw DatabaseError(.error, sqlState: "0A000", "cannot drop the only column of table \"\(name)\"")
             }
-            for index in catalog.indexes(on: name) where index.columns.contains(column) {
+            for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
                 try BTree(root: index.root).drop(in: txn)
                 try Catalog.remove("index", index.name, txn)
             }
@@ -258,8 +261,13 @@ struct StatementExecutor {
             table.columns[position].name = new
             table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
             table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
-            for var index in catalog.indexes(on: name) where index.columns.contains(old) {
-                index.columns = index.columns.map { $0 == old ? new : $0 }
+            for var index in catalog.indexes(on: name) where try index.referencedColumns().contains(old) {
+                if let expressions = index.expressions {
+                    index.expressions = try expressions.map { Self.renameColumn(try Self.parseExpression($0), old, new).sql }
+                    index.columns = index.expressions!
+                } else {
+                    index.columns = index.columns.map { $0 == old ? new : $0 }
+                }
                 try Catalog.put("index", index.name, index, txn)
             }
         case .renameTable(let new):
@@ -364,7 +372,7 @@ struct StatementExecutor {
             } else {
                 let parent = try catalog.table(reference.table)
                 parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
-                parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter(\.unique).map(\.columns)
+                parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
             }
             guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
                 throw DatabaseError(.error, sqlState: "42830", "number of referencing and referenced columns for foreign key disagree")
@@ -421,12 +429,8 @@ struct StatementExecutor {
 
     private func createIndex(_ definition: IndexSchema, schema: TableSchema) throws {
         var index = definition
-        let positions = try index.columns.map { c -> Int in
-            guard let i = schema.columnIndex(c) else {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" does not exist")
-            }
-            return i
-        }
+        let key = try IndexKeyBuilder(index, schema, catalog)
+        let ctx = context()
         let tree = try BTree.create(in: txn)
         index.root = tree.root
         var cursor = TableTree(root: schema.root).tree.cursor(in: txn)
@@ -437,7 +441,7 @@ struct StatementExecutor {
             more = try cursor.next()
         }
         for (rowID, row) in rows {
-            let values = positions.map { row[$0] }
+            let values = try key.values(row, ctx)
             if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: rowID) != nil {
                 throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
             }
@@ -464,7 +468,7 @@ struct StatementExecutor {
     private struct TableWriter {
         let schema: TableSchema
         let tree: TableTree
-        let indexes: [(IndexSchema, BTree, [Int])]
+        let indexes: [(IndexSchema, BTree, IndexKeyBuilder)]
         let checks: [(String, Evaluator)]
         let defaults: [Evaluator?]
     }
@@ -474,11 +478,8 @@ struct StatementExecutor {
             throw DatabaseError(.error, sqlState: "55000", "cannot change view \"\(name)\"")
         }
         let schema = try catalog.table(name)
-        let indexes = try catalog.indexes(on: name).map { index -> (IndexSchema, BTree, [Int]) in
-            (index, BTree(root: index.root), try index.columns.map { c in
-                guard let i = schema.columnIndex(c) else { throw DatabaseError.corrupt("index \(index.name) names a missing column \(c)") }
-                return i
-            })
+        let indexes = try catalog.indexes(on: name).map { index in
+            (index, BTree(root: index.root), try IndexKeyBuilder(index, schema, catalog))
         }
         let scope = Scope(columns: schema.columns.map { ScopeColumn(table: name, name: $0.name) }, parent: nil)
         let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "check constraints")
@@ -500,15 +501,15 @@ struct StatementExecutor {
 
     /// The row id of an existing row that `row` (coerced) collides with on the row id or a
     /// unique index; `target` narrows the constraints considered (ON CONFLICT (columns)).
-    private func conflictingRow(_ row: [Value], in w: TableWriter, target: [String]) throws -> Int64? {
+    private func conflictingRow(_ row: [Value], in w: TableWriter, target: [String], ctx: ExecutionContext) throws -> Int64? {
         var considered = false
         if let c = w.schema.rowIDColumn, target.isEmpty || target == [w.schema.columns[c].name] {
             considered = true
             if case .integer(let id) = row[c], try w.tree.get(id, in: txn) != nil { return id }
         }
-        for (index, tree, positions) in w.indexes where index.unique && (target.isEmpty || Set(index.columns) == Set(target)) {
+        for (index, tree, key) in w.indexes where index.unique && (target.isEmpty || Set(index.columns) == Set(target)) {
             considered = true
-            let values = positions.map { row[$0] }
+            let values = try key.values(row, ctx)
             if values.contains(where: \.isNull) { continue }
             if let other = try findConflict(tree, values, excluding: nil) { return other }
         }
@@ -537,10 +538,10 @@ struct StatementExecutor {
         } else {
             rowID = (try w.tree.maxRowID(in: txn) ?? 0) &+ 1
         }
-        for (index, tree, positions) in w.indexes {
-            let values = positions.map { row[$0] }
+        for (index, tree, key) in w.indexes {
+            let values = try key.values(row, ctx)
             if let old, let oldRowID {
-                let oldValues = positions.map { old[$0] }
+                let oldValues = try key.values(old, ctx)
                 if oldValues == values && oldRowID == rowID { continue }
                 try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn)
             }
@@ -676,7 +677,7 @@ struct StatementExecutor {
             }
             if let onConflict {
                 try coerce(&row, for: schema)
-                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns) {
+                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, ctx: ctx) {
                     guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { continue }
                     let existing = try RecordCodec.decode(raw)
                     let frame = existing + row
@@ -784,6 +785,30 @@ struct StatementExecutor {
         return result
     }
 
+    // MARK: Index keys
+
+    /// Computes an index's key values from a table row: plain columns are read, expressions
+    /// evaluated (with the row as their frame).
+    struct IndexKeyBuilder {
+        let elements: [Evaluator]
+
+        init(_ index: IndexSchema, _ schema: TableSchema, _ catalog: Catalog) throws {
+            let scope = Scope(columns: schema.columns.map { ScopeColumn(table: schema.name, name: $0.name) }, parent: nil)
+            let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "index expressions")
+            elements = try (index.expressions ?? index.columns).map { sql in
+                let e = try StatementExecutor.parseExpression(sql)
+                if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
+                    throw DatabaseError(.error, sqlState: "42P17", "functions in index expression must be marked IMMUTABLE")
+                }
+                return try compiler.compile(e)
+            }
+        }
+
+        func values(_ row: [Value], _ ctx: ExecutionContext) throws -> [Value] {
+            try ctx.withFrame(row) { try elements.map { try $0(ctx) } }
+        }
+    }
+
     // MARK: Foreign keys
 
     /// Another table (not among `droppedTogether`) whose foreign key references `name`.
@@ -811,7 +836,7 @@ struct StatementExecutor {
             guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
             return try TableTree(root: parent.root).get(id, in: txn) != nil
         }
-        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && Set($0.columns) == Set(fk.parentColumns) }) else {
+        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
             throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
         }
         let ordered = try index.columns.map { column -> Value in
@@ -877,8 +902,8 @@ struct StatementExecutor {
     /// entries and the row.
     private func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int) throws {
         try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth)
-        for (_, tree, positions) in w.indexes {
-            try tree.delete(RecordCodec.indexKey(positions.map { row[$0] }, rowID: rowID), in: txn)
+        for (_, tree, key) in w.indexes {
+            try tree.delete(RecordCodec.indexKey(try key.values(row, ctx), rowID: rowID), in: txn)
         }
         try w.tree.delete(rowID, in: txn)
     }

@@ -145,7 +145,8 @@ enum TableConstraint: Sendable {
 indirect enum Statement: Sendable {
     case select(SelectStatement)
     case createTable(name: String, ifNotExists: Bool, columns: [ColumnDefinition], constraints: [TableConstraint])
-    case createIndex(name: String, table: String, columns: [String], unique: Bool, ifNotExists: Bool)
+    /// Index elements are column references or expressions.
+    case createIndex(name: String, table: String, elements: [Expr], unique: Bool, ifNotExists: Bool)
     case createView(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, sql: String)
     case dropTable(names: [String], ifExists: Bool)
     case dropIndex(names: [String], ifExists: Bool)

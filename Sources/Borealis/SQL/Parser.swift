@@ -227,13 +227,13 @@ struct Parser {
             try expectKeyword("on")
             let table = try identifier("table name")
             try expect("(")
-            var columns: [String] = []
+            var elements: [Expr] = []
             repeat {
-                columns.append(try identifier("column name"))
+                elements.append(try parseExpr())
                 _ = acceptKeyword("asc") || acceptKeyword("desc")
             } while accept(.op(","))
             try expect(")")
-            return .createIndex(name: name, table: table, columns: columns, unique: unique, ifNotExists: ifNotExists)
+            return .createIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists)
         }
         guard !unique else { throw error("expected INDEX after UNIQUE") }
         _ = acceptKeyword("temporary") || acceptKeyword("temp")
