@@ -29,6 +29,14 @@ public final class Database: @unchecked Sendable {
     private var savepoints: [(name: String, state: StorageTransaction.Savepoint)] = []
     private var catalogCache: Catalog?
 
+    private var workMemory = 250_000
+
+    /// Rows a sort or a hash aggregation keeps in memory before it spills to temporary files.
+    public var workMemoryRows: Int {
+        get { lock.withLock { _ in workMemory } }
+        set { lock.withLock { _ in workMemory = max(1, newValue) } }
+    }
+
     public init(path: String, options: StorageOptions = StorageOptions()) throws {
         engine = try StorageEngine(path: path, options: options)
     }
@@ -87,7 +95,9 @@ public final class Database: @unchecked Sendable {
             transaction = nil
             if blockFailed {
                 txn.rollback()
-                return QueryResult()
+                var result = QueryResult()
+                result.notice = "ROLLBACK: an earlier error aborted the transaction, so COMMIT rolled it back"
+                return result
             }
             try txn.commit()
             return QueryResult()
@@ -142,7 +152,8 @@ public final class Database: @unchecked Sendable {
                 txn = writes ? try engine.beginWrite() : try engine.beginRead()
                 if inBlock { transaction = txn }
             }
-            let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache)
+            let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
+                                             workMemoryRows: workMemory)
             let result = try executor.execute(statement)
             if !inBlock { try txn.commit() }
             return result

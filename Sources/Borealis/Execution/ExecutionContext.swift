@@ -12,6 +12,8 @@ final class ExecutionContext {
     /// Results of uncorrelated subqueries, computed once per statement.
     var subqueryCache: [ObjectIdentifier: Any] = [:]
     let statementTime: Int64
+    /// Rows a sort or hash aggregation keeps in memory before spilling to temporary files.
+    var workMemoryRows = 250_000
 
     init(parameters: [Value], txn: StorageTransaction?, catalog: Catalog?) {
         self.parameters = parameters

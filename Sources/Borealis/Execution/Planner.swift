@@ -7,12 +7,26 @@ final class QueryPlan {
     let columns: [String]
     /// Declared types of the output columns where known (table columns and casts).
     var declaredTypes: [String?]
-    let run: (ExecutionContext) throws -> [[Value]]
+    /// Produces the rows one at a time.
+    let open: (ExecutionContext) throws -> RowStream
 
-    init(columns: [String], declaredTypes: [String?]? = nil, run: @escaping (ExecutionContext) throws -> [[Value]]) {
+    init(columns: [String], declaredTypes: [String?]? = nil, open: @escaping (ExecutionContext) throws -> RowStream) {
         self.columns = columns
         self.declaredTypes = declaredTypes ?? [String?](repeating: nil, count: columns.count)
-        self.run = run
+        self.open = open
+    }
+
+    /// A plan whose rows are computed all at once.
+    convenience init(columns: [String], declaredTypes: [String?]? = nil, run: @escaping (ExecutionContext) throws -> [[Value]]) {
+        self.init(columns: columns, declaredTypes: declaredTypes) { ctx in Planner.stream(try run(ctx)) }
+    }
+
+    /// All the rows.
+    func run(_ ctx: ExecutionContext) throws -> [[Value]] {
+        let next = try open(ctx)
+        var rows: [[Value]] = []
+        while let row = try next() { rows.append(row) }
+        return rows
     }
 }
 
@@ -259,7 +273,7 @@ final class Planner {
     }
 
     /// The first k rows in sort order, without sorting them all (a bounded heap; stable).
-    static func topN(_ keyed: [([Value], [Value])], _ items: [OrderItem], _ k: Int) -> [([Value], [Value])] {
+    static func topN(_ next: () throws -> ([Value], [Value])?, _ items: [OrderItem], _ k: Int) throws -> [([Value], [Value])] {
         guard k > 0 else { return [] }
         func precedes(_ a: (Int, ([Value], [Value])), _ b: (Int, ([Value], [Value]))) -> Bool {
             for (i, item) in items.enumerated() {
@@ -297,8 +311,10 @@ final class Planner {
                 i = largest
             }
         }
-        for (index, row) in keyed.enumerated() {
+        var index = 0
+        while let row = try next() {
             let entry = (index, row)
+            index += 1
             if heap.count < k {
                 heap.append(entry)
                 siftUp(heap.count - 1)
@@ -459,22 +475,26 @@ final class Planner {
             default: return nil
             }
         }
-        return QueryPlan(columns: names, declaredTypes: declaredTypes) { ctx in
-            var rows = try source.rows(ctx)
+        let orderItems = orderBy
+        return QueryPlan(columns: names, declaredTypes: declaredTypes) { (ctx: ExecutionContext) -> RowStream in
+            var input = try source.open(ctx)
             if aggregated {
-                rows = try Planner.aggregate(rows, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
+                var rows = try Planner.aggregate(input, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
                 if let having {
                     rows = try rows.filter { row in try ctx.withFrame(row) { try having(ctx).truth() == true } }
                 }
+                input = Planner.stream(rows)
             }
-            if let windows { rows = try windows.apply(to: rows, ctx: ctx) }
-            var output: [([Value], [Value])] = []
-            var distinctKeys: [[Value]] = []
-            output.reserveCapacity(rows.count)
-            for row in rows {
-                try ctx.withFrame(row) {
+            if let windows {
+                var rows: [[Value]] = []
+                while let row = try input() { rows.append(row) }
+                input = Planner.stream(try windows.apply(to: rows, ctx: ctx))
+            }
+            // Each input row becomes (output values, sort keys + DISTINCT ON keys).
+            let project: () throws -> ([Value], [Value])? = {
+                guard let row = try input() else { return nil }
+                return try ctx.withFrame(row) {
                     let values = try items.map { try $0(ctx) }
-                    if !distinctOn.isEmpty { distinctKeys.append(try distinctOn.map { try $0(ctx) }) }
                     var keys: [Value] = []
                     for key in sortKeys {
                         switch key {
@@ -482,63 +502,167 @@ final class Planner {
                         case .hidden(let e): keys.append(try e(ctx))
                         }
                     }
-                    output.append((values, keys))
+                    // The DISTINCT ON key rides after the sort keys (sorting reads only the
+                    // first orderBy.count of them).
+                    for e in distinctOn { keys.append(try e(ctx)) }
+                    return (values, keys)
                 }
             }
-            if distinct {
-                var seen = Set<[Value]>()
-                output = output.filter { seen.insert($0.0.map(\.groupKey)).inserted }
-            }
-            if !distinctOn.isEmpty {
-                // The DISTINCT ON key rides after the sort keys (sorting reads only the first
-                // orderBy.count of them); after sorting, each key's first row is kept.
-                output = zip(output, distinctKeys).map { ($0.0.0, $0.0.1 + $0.1) }
-            }
-            if !sortKeys.isEmpty {
-                // ORDER BY … LIMIT k: keep the first k without sorting everything (top-N).
-                let (skip, keep) = try limitBounds(ctx)
-                if let keep, distinctOn.isEmpty, skip + keep < output.count / 2 {
-                    output = Planner.topN(output, orderBy, skip + keep)
-                } else {
-                    output = Planner.sort(output, orderBy)
+            let (skip, keep) = try limitBounds(ctx)
+            var seen = Set<[Value]>()
+            let unique: () throws -> ([Value], [Value])? = distinct ? {
+                while let next = try project() {
+                    if seen.insert(next.0.map(\.groupKey)).inserted { return next }
                 }
+                return nil
+            } : project
+            var ordered: () throws -> ([Value], [Value])?
+            if sortKeys.isEmpty {
+                ordered = unique
+            } else if let keep, distinctOn.isEmpty, skip + keep <= ctx.workMemoryRows {
+                // ORDER BY … LIMIT k: keep the best k in a heap (top-N), never the whole input.
+                let top = Planner.stream(try Planner.topN(unique, orderItems, skip + keep).map { $0.0 + $0.1 })
+                let width = items.count
+                ordered = { try top().map { (Array($0[..<width]), Array($0[width...])) } }
+            } else {
+                ordered = try Planner.externalSort(unique, orderItems, width: items.count, memoryRows: ctx.workMemoryRows)
             }
             if !distinctOn.isEmpty {
-                var seen = Set<[Value]>()
+                var firsts = Set<[Value]>()
                 let width = distinctOn.count
-                output = output.filter { seen.insert($0.1.suffix(width).map(\.groupKey)).inserted }
+                let sorted = ordered
+                ordered = {
+                    while let next = try sorted() {
+                        if firsts.insert(next.1.suffix(width).map(\.groupKey)).inserted { return next }
+                    }
+                    return nil
+                }
             }
-            return try limits(ctx, output.map(\.0))
+            var skipped = 0
+            var emitted = 0
+            return {
+                while skipped < skip {
+                    guard try ordered() != nil else { return nil }
+                    skipped += 1
+                }
+                if let keep, emitted >= keep { return nil }
+                guard let next = try ordered() else { return nil }
+                emitted += 1
+                return next.0
+            }
         }
     }
 
-    static func aggregate(_ rows: [[Value]], ctx: ExecutionContext, groups: [Evaluator], calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
-        var order: [[Value]] = []
-        var states: [[Value]: (key: [Value], states: [AggregateState])] = [:]
-        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
-        for row in rows {
-            try ctx.withFrame(row) {
-                let key = try groups.map { try $0(ctx) }
-                let hashKey = key.map(\.groupKey)
-                if states[hashKey] == nil {
-                    states[hashKey] = (key, fresh)
-                    order.append(hashKey)
+    /// Sorts a stream stably; past `memoryRows` rows, sorted runs go to temporary files and are
+    /// merged as they are read back.
+    static func externalSort(_ input: () throws -> ([Value], [Value])?, _ items: [OrderItem], width: Int,
+                             memoryRows: Int) throws -> () throws -> ([Value], [Value])? {
+        var runs: [SpillFile] = []
+        var buffer: [([Value], [Value])] = []
+        var index: Int64 = 0
+        // Each spilled row carries its input position, so the merge stays stable.
+        func spill() throws {
+            let file = try SpillFile()
+            for (values, keys) in sort(buffer, items) {
+                try file.append(values + keys)
+            }
+            runs.append(file)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        while let next = try input() {
+            buffer.append((next.0, next.1 + [.integer(index)]))
+            index += 1
+            if buffer.count >= max(1, memoryRows) { try spill() }
+        }
+        if runs.isEmpty {
+            let sorted = stream(sort(buffer, items).map { $0.0 + $0.1 })
+            return { try sorted().map { (Array($0[..<width]), Array($0[width..<($0.count - 1)])) } }
+        }
+        if !buffer.isEmpty { try spill() }
+        var readers = try runs.map { try $0.reader() }
+        var heads: [[Value]?] = try readers.indices.map { try readers[$0]() }
+        let keyCount = items.count
+        func precedes(_ a: [Value], _ b: [Value]) -> Bool {
+            for (i, item) in items.enumerated() {
+                let x = a[width + i], y = b[width + i]
+                if x.isNull || y.isNull {
+                    if x.isNull && y.isNull { continue }
+                    return x.isNull == (item.nullsFirst ?? item.descending)
                 }
-                for (i, call) in calls.enumerated() {
-                    if let filter = call.filter, try filter(ctx).truth() != true { continue }
-                    let value = try call.argument.map { try $0(ctx) }
-                    let extra = try call.extra.map { try $0(ctx) }
-                    try states[hashKey]!.states[i].add(value, extra: extra)
+                let c = Value.sortCompare(x, y)
+                if c != 0 { return item.descending ? c > 0 : c < 0 }
+            }
+            return Value.sortCompare(a[a.count - 1], b[b.count - 1]) < 0
+        }
+        _ = keyCount
+        return {
+            var best: Int?
+            for (i, head) in heads.enumerated() {
+                guard let head else { continue }
+                if let b = best, !precedes(head, heads[b]!) { continue }
+                best = i
+            }
+            guard let b = best, let row = heads[b] else { return nil }
+            heads[b] = try readers[b]()
+            return (Array(row[..<width]), Array(row[width..<(row.count - 1)]))
+        }
+    }
+
+    /// Hash aggregation over a stream. Past `ctx.workMemoryRows` groups, rows of groups not yet
+    /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
+    static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
+        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
+        var output: [[Value]] = []
+        var pending: [(RowStream, level: Int)] = [(input, 0)]
+        var partitions: [SpillFile] = []
+        var sawRow = false
+        while let (next, level) = pending.popLast() {
+            var order: [[Value]] = []
+            var states: [[Value]: (key: [Value], states: [AggregateState])] = [:]
+            var spilling = false
+            while let row = try next() {
+                sawRow = true
+                try ctx.withFrame(row) {
+                    let key = try groups.map { try $0(ctx) }
+                    let hashKey = key.map(\.groupKey)
+                    if states[hashKey] == nil {
+                        // Each level partitions by another hash; past four levels, memory it is.
+                        if states.count >= max(1, ctx.workMemoryRows) && hasGroupBy && level < 4 {
+                            if !spilling {
+                                spilling = true
+                                partitions = try (0..<16).map { _ in try SpillFile() }
+                            }
+                            var hasher = Hasher()
+                            hasher.combine(level)
+                            hasher.combine(hashKey)
+                            try partitions[abs(hasher.finalize() % 16)].append(row)
+                            return
+                        }
+                        states[hashKey] = (key, fresh)
+                        order.append(hashKey)
+                    }
+                    for (i, call) in calls.enumerated() {
+                        if let filter = call.filter, try filter(ctx).truth() != true { continue }
+                        let value = try call.argument.map { try $0(ctx) }
+                        let extra = try call.extra.map { try $0(ctx) }
+                        try states[hashKey]!.states[i].add(value, extra: extra)
+                    }
                 }
             }
+            for hashKey in order {
+                let group = states[hashKey]!
+                output.append(group.key + group.states.map { $0.result() })
+            }
+            if spilling {
+                // Each partition holds whole groups; aggregate them with a fresh table.
+                for partition in partitions where partition.count > 0 { pending.append((try partition.reader(), level + 1)) }
+                partitions = []
+            }
         }
-        if order.isEmpty && !hasGroupBy {
+        if !sawRow && !hasGroupBy {
             return [fresh.map { $0.result() }]
         }
-        return order.map { hashKey in
-            let group = states[hashKey]!
-            return group.key + group.states.map { $0.result() }
-        }
+        return output
     }
 
     // MARK: FROM

@@ -13,6 +13,9 @@ public struct QueryResult: Sendable {
     public var lastInsertRowID: Int64
     /// Declared types of the output columns, where known (a table column's type, a cast's).
     public var declaredTypes: [String?]
+    /// What PostgreSQL would report as a notice or a different command tag (for instance when
+    /// COMMIT rolled back an aborted transaction).
+    public var notice: String?
 
     public init(columns: [String] = [], rows: [[Value]] = [], changes: Int = 0, lastInsertRowID: Int64 = 0, declaredTypes: [String?]? = nil) {
         self.columns = columns
@@ -34,6 +37,7 @@ struct StatementExecutor {
     let catalog: Catalog
     let parameters: [Value]
     var planCache: PlanCache?
+    var workMemoryRows = 250_000
 
     static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
                                           "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
@@ -47,7 +51,9 @@ struct StatementExecutor {
     }
 
     func context() -> ExecutionContext {
-        ExecutionContext(parameters: parameters, txn: txn, catalog: catalog)
+        let ctx = ExecutionContext(parameters: parameters, txn: txn, catalog: catalog)
+        ctx.workMemoryRows = workMemoryRows
+        return ctx
     }
 
     func execute(_ statement: Statement) throws -> QueryResult {
