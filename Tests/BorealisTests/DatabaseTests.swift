@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Borealis
 
@@ -281,10 +282,15 @@ import Testing
             "SELECT DISTINCT s FROM t ORDER BY s",
             "SELECT id FROM t ORDER BY s, id LIMIT 20 OFFSET 10",
             "SELECT count(*) FROM (SELECT g FROM t GROUP BY g) x",
+            "SELECT count(*), sum(a.id + b.id) FROM t a JOIN t b ON a.g = b.g",
+            "SELECT count(*), sum(a.id * b.id) FROM t a, t b WHERE a.g = b.g AND a.s < b.s",
+            "SELECT count(*) FROM t a LEFT JOIN t b ON a.g = b.g AND b.id > 2900",
+            "SELECT count(*) FROM (SELECT DISTINCT g, s FROM t) x",
+            "SELECT a.id, b.id FROM t a JOIN t b ON b.id = a.id + 1 WHERE a.id % 97 = 0 ORDER BY a.id",
         ]
         var expected: [[[Value]]] = []
         for q in queries { expected.append(try db.execute(q).rows) }
-        db.workMemoryRows = 7
+        db.workMemoryRows = 64
         for (q, want) in zip(queries, expected) {
             let got = try db.execute(q).rows
             // Groups may come out in another order when they spill; compare as sets where the

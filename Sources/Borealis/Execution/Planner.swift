@@ -509,13 +509,9 @@ final class Planner {
                 }
             }
             let (skip, keep) = try limitBounds(ctx)
-            var seen = Set<[Value]>()
-            let unique: () throws -> ([Value], [Value])? = distinct ? {
-                while let next = try project() {
-                    if seen.insert(next.0.map(\.groupKey)).inserted { return next }
-                }
-                return nil
-            } : project
+            let unique: () throws -> ([Value], [Value])? = distinct
+                ? try Planner.distinctRows(project, width: items.count, memoryRows: ctx.workMemoryRows)
+                : project
             var ordered: () throws -> ([Value], [Value])?
             if sortKeys.isEmpty {
                 ordered = unique
@@ -550,6 +546,41 @@ final class Planner {
                 emitted += 1
                 return next.0
             }
+        }
+    }
+
+    /// Removes duplicate rows (by their values) from a stream of (values, keys): in a hash set
+    /// while it fits in `memoryRows`, else by an external sort on the values.
+    static func distinctRows(_ input: @escaping () throws -> ([Value], [Value])?, width: Int,
+                             memoryRows: Int) throws -> () throws -> ([Value], [Value])? {
+        var seen = Set<[Value]>()
+        var buffered: [([Value], [Value])] = []
+        var exhausted = false
+        while !exhausted && seen.count < max(1, memoryRows) {
+            guard let next = try input() else {
+                exhausted = true
+                break
+            }
+            if seen.insert(next.0.map(\.groupKey)).inserted { buffered.append(next) }
+        }
+        if exhausted { return { [buffered = stream(buffered.map { $0.0 + $0.1 })] in try buffered().map { (Array($0[..<width]), Array($0[width...])) } } }
+        // Too many: sort everything by its values and keep the first of each run of equals.
+        let items = (0..<width).map { _ in OrderItem(expr: .literal(.null)) }
+        var replay = buffered.makeIterator()
+        let all: () throws -> ([Value], [Value])? = {
+            if let next = replay.next() { return (next.0, next.0 + next.1) }
+            return try input().map { ($0.0, $0.0 + $0.1) }
+        }
+        let sorted = try externalSort(all, items, width: width, memoryRows: memoryRows)
+        var previous: [Value]?
+        return {
+            while let (values, keys) = try sorted() {
+                let key = values.map(\.groupKey)
+                if key == previous { continue }
+                previous = key
+                return (values, Array(keys[width...]))
+            }
+            return nil
         }
     }
 
@@ -749,34 +780,33 @@ final class Planner {
             let filters = try compileFilters(conditions, columns: columns, parent: parent)
             let left = open
             open = { ctx in
+                if let (leftKey, rightKey) = hashKeys {
+                    // A right side larger than work memory: partition both sides to disk.
+                    let rightNext = try right.open(ctx)
+                    var rightRows: [[Value]] = []
+                    while rightRows.count < max(1, ctx.workMemoryRows), let row = try rightNext() { rightRows.append(row) }
+                    if rightRows.count >= max(1, ctx.workMemoryRows) {
+                        return try Planner.graceHashJoin(left: try left(ctx), right: rightNext, rightPrefix: rightRows,
+                                                         leftKey: leftKey, rightKey: rightKey, filters: filters, ctx: ctx)
+                    }
+                    return try Planner.hashJoin(left: try left(ctx), rightRows: rightRows, leftKey: leftKey, rightKey: rightKey,
+                                                filters: filters, ctx: ctx)
+                }
+                // No equality to hash on: a nested loop over the right side's rows.
                 let leftNext = try left(ctx)
                 let rightRows = try right.rows(ctx)
-                var table: [Value: [[Value]]] = [:]
-                if let (_, rightKey) = hashKeys {
-                    for row in rightRows {
-                        let key = try ctx.withFrame(row) { try rightKey(ctx) }
-                        if !key.isNull { table[key.groupKey, default: []].append(row) }
-                    }
-                }
                 var current: [Value] = []
-                var matches: [[Value]] = []
-                var position = 0
+                var position = rightRows.count
                 return {
                     while true {
-                        while position < matches.count {
-                            let combined = current + matches[position]
+                        while position < rightRows.count {
+                            let combined = current + rightRows[position]
                             position += 1
                             if try Planner.passes(combined, filters, ctx) { return combined }
                         }
                         guard let next = try leftNext() else { return nil }
                         current = next
                         position = 0
-                        if let (leftKey, _) = hashKeys {
-                            let key = try ctx.withFrame(next) { try leftKey(ctx) }
-                            matches = key.isNull ? [] : table[key.groupKey] ?? []
-                        } else {
-                            matches = rightRows
-                        }
                     }
                 }
             }
@@ -819,6 +849,71 @@ final class Planner {
         if !ia.isEmpty && ia.allSatisfy({ $0 < k }) && ib == [k] { return (a, b) }
         if !ib.isEmpty && ib.allSatisfy({ $0 < k }) && ia == [k] { return (b, a) }
         return nil
+    }
+
+    /// Joins a left stream to in-memory right rows on equal keys.
+    static func hashJoin(left: @escaping RowStream, rightRows: [[Value]], leftKey: @escaping Evaluator, rightKey: @escaping Evaluator,
+                         filters: [Evaluator], ctx: ExecutionContext) throws -> RowStream {
+        var table: [Value: [[Value]]] = [:]
+        for row in rightRows {
+            let key = try ctx.withFrame(row) { try rightKey(ctx) }
+            if !key.isNull { table[key.groupKey, default: []].append(row) }
+        }
+        var current: [Value] = []
+        var matches: [[Value]] = []
+        var position = 0
+        return {
+            while true {
+                while position < matches.count {
+                    let combined = current + matches[position]
+                    position += 1
+                    if try passes(combined, filters, ctx) { return combined }
+                }
+                guard let next = try left() else { return nil }
+                current = next
+                position = 0
+                let key = try ctx.withFrame(next) { try leftKey(ctx) }
+                matches = key.isNull ? [] : table[key.groupKey] ?? []
+            }
+        }
+    }
+
+    /// A hash join whose right side does not fit in work memory: both sides are split into 16
+    /// temporary partitions by key hash, and each pair of partitions is joined in memory.
+    static func graceHashJoin(left: @escaping RowStream, right: @escaping RowStream, rightPrefix: [[Value]],
+                              leftKey: @escaping Evaluator, rightKey: @escaping Evaluator, filters: [Evaluator],
+                              ctx: ExecutionContext) throws -> RowStream {
+        let count = 16
+        let rightParts = try (0..<count).map { _ in try SpillFile() }
+        let leftParts = try (0..<count).map { _ in try SpillFile() }
+        func partition(_ key: Value) -> Int {
+            var hasher = Hasher()
+            hasher.combine(key.groupKey)
+            return abs(hasher.finalize() % count)
+        }
+        var replay = rightPrefix.makeIterator()
+        while let row = try replay.next() ?? right() {
+            let key = try ctx.withFrame(row) { try rightKey(ctx) }
+            if !key.isNull { try rightParts[partition(key)].append(row) }
+        }
+        while let row = try left() {
+            let key = try ctx.withFrame(row) { try leftKey(ctx) }
+            if !key.isNull { try leftParts[partition(key)].append(row) }
+        }
+        var part = 0
+        var current: RowStream = { nil }
+        return {
+            while true {
+                if let row = try current() { return row }
+                guard part < count else { return nil }
+                defer { part += 1 }
+                var rows: [[Value]] = []
+                let reader = try rightParts[part].reader()
+                while let row = try reader() { rows.append(row) }
+                current = try hashJoin(left: try leftParts[part].reader(), rightRows: rows, leftKey: leftKey,
+                                       rightKey: rightKey, filters: filters, ctx: ctx)
+            }
+        }
     }
 
     static func stream(_ rows: [[Value]]) -> RowStream {
@@ -901,18 +996,47 @@ final class Planner {
                 for r in right.columns.indices where names.contains(right.columns[r].name) { right.columns[r].hidden = true }
             }
             let columns = left.columns + right.columns
-            let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
-            let test = try condition.map { try compiler.compile($0) }
+            let joinScope = Scope(columns: columns, parent: parent)
+            let compiler = ExpressionCompiler(scope: joinScope, planner: self, aggregation: nil, clause: "JOIN conditions")
+            // An equality between the two sides in the ON condition makes it a hash join.
+            var rest = condition.map(Planner.conjuncts) ?? []
+            var hashKeys: (Evaluator, Evaluator)?
+            let offsets = [0, left.columns.count]
+            if let i = try rest.firstIndex(where: { try !Planner.containsSubquery($0) && equiJoinSides($0, joinScope, offsets, 1) != nil }) {
+                let (l, r) = try equiJoinSides(rest[i], joinScope, offsets, 1)!
+                let leftCompiler = ExpressionCompiler(scope: Scope(columns: left.columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
+                let rightCompiler = ExpressionCompiler(scope: Scope(columns: right.columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
+                hashKeys = (try leftCompiler.compile(l), try rightCompiler.compile(r))
+                rest.remove(at: i)
+                explain("Hash \(kind == .inner ? "" : "\(kind) ")Join on \(l.sql) = \(r.sql)")
+            } else {
+                explain("Nested Loop \(kind) Join")
+            }
+            let tests = try rest.map { try compiler.compile($0) }
             let leftWidth = left.columns.count, rightWidth = right.columns.count
             return SourcePlan(columns: columns) { (ctx: ExecutionContext) -> [[Value]] in
-                let leftRows = try left.rows(ctx), rightRows = try right.rows(ctx)
+                let rightRows = try right.rows(ctx)
+                var table: [Value: [Int]] = [:]
+                if let (_, rightKey) = hashKeys {
+                    for (j, row) in rightRows.enumerated() {
+                        let key = try ctx.withFrame(row) { try rightKey(ctx) }
+                        if !key.isNull { table[key.groupKey, default: []].append(j) }
+                    }
+                }
+                let everyRow = Array(rightRows.indices)
                 var result: [[Value]] = []
                 var rightMatched = [Bool](repeating: false, count: rightRows.count)
-                for l in leftRows {
+                let leftNext = try left.open(ctx)
+                while let l = try leftNext() {
                     var matched = false
-                    for (j, r) in rightRows.enumerated() {
-                        let combined = l + r
-                        if let test, try ctx.withFrame(combined, { try test(ctx).truth() }) != true { continue }
+                    var candidates = everyRow
+                    if let (leftKey, _) = hashKeys {
+                        let key = try ctx.withFrame(l) { try leftKey(ctx) }
+                        candidates = key.isNull ? [] : table[key.groupKey] ?? []
+                    }
+                    for j in candidates {
+                        let combined = l + rightRows[j]
+                        if try !Planner.passes(combined, tests, ctx) { continue }
                         matched = true
                         rightMatched[j] = true
                         result.append(combined)
