@@ -5,6 +5,9 @@ let package = Package(
     name: "Borealis",
     products: [
         .library(name: "Borealis", targets: ["Borealis"]),
+        // The C library: libBorealisC.so, linked as libborealis.so by scripts/build-c-library
+        // (a library and the `borealis` shell cannot share a product name).
+        .library(name: "BorealisC", type: .dynamic, targets: ["BorealisC"]),
         .executable(name: "borealis-stress", targets: ["borealis-stress"]),
     ],
     targets: [
@@ -18,6 +21,17 @@ let package = Package(
         .target(
             name: "Borealis",
             dependencies: ["CZstd", "CBorealisSupport"]
+        ),
+        // @_cdecl shims: the C ABI of Include/borealis.h.
+        .target(
+            name: "BorealisC",
+            dependencies: ["Borealis"]
+        ),
+        // A C program that calls every function of the header, driven by the tests.
+        .target(
+            name: "CBorealisABICheck",
+            dependencies: ["BorealisC"],
+            cSettings: [.headerSearchPath("../../Include")]
         ),
         // The crash and fault harnesses, shared by the stress tool and the tests.
         .target(
@@ -39,7 +53,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BorealisTests",
-            dependencies: ["Borealis", "BorealisStress", "BorealisSLT"]
+            dependencies: ["Borealis", "BorealisStress", "BorealisSLT", "BorealisC", "CBorealisABICheck"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,10 +5,24 @@
 //   idle ──BEGIN──▶ in block ──error──▶ failed ──ROLLBACK/COMMIT──▶ idle
 //                   in block ──COMMIT/ROLLBACK──▶ idle
 
+import Foundation
 import Synchronization
 
 extension Statement {
     var isRelease: Bool { if case .releaseSavepoint = self { return true } else { return false } }
+
+    var kindName: String {
+        switch self {
+        case .insert: return "INSERT"
+        case .update: return "UPDATE"
+        case .delete: return "DELETE"
+        case .createTable, .createIndex, .createView: return "CREATE"
+        case .dropTable, .dropIndex, .dropView: return "DROP"
+        case .alterTable: return "ALTER TABLE"
+        case .truncate: return "TRUNCATE"
+        default: return "this statement"
+        }
+    }
 }
 
 /// A Borealis database: open it, run SQL, close it.
@@ -37,14 +51,37 @@ public final class Database: @unchecked Sendable {
         set { lock.withLock { _ in workMemory = max(1, newValue) } }
     }
 
-    public init(path: String, options: StorageOptions = StorageOptions()) throws {
-        engine = try StorageEngine(path: path, options: options)
+    /// Refuses every write with a READONLY error (SQLSTATE 25006).
+    public let isReadOnly: Bool
+    /// The folder of a `:memory:` database, removed on close.
+    private let temporaryFolder: String?
+
+    /// Opens (creating when absent) the database at `path`; `":memory:"` makes a temporary
+    /// database that disappears on close.
+    public init(path: String, options: StorageOptions = StorageOptions(), readOnly: Bool = false) throws {
+        var location = path
+        if path == ":memory:" {
+            let folder = NSTemporaryDirectory() + "borealis-memory-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            temporaryFolder = folder
+            location = folder + "/db"
+        } else {
+            temporaryFolder = nil
+        }
+        isReadOnly = readOnly
+        do {
+            engine = try StorageEngine(path: location, options: options)
+        } catch {
+            if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) }
+            throw error
+        }
     }
 
     public func close() throws {
         try lock.withLock { _ in
             transaction?.rollback()
             transaction = nil
+            defer { if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) } }
             try engine.close()
         }
     }
@@ -72,6 +109,16 @@ public final class Database: @unchecked Sendable {
     /// Runs one parsed statement (for prepared statements).
     func run(prepared statement: Statement, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
         try lock.withLock { _ in try run(statement, parameters, cache: cache) }
+    }
+
+    /// The output column names a SELECT will have, without running it.
+    func outputColumns(of statement: Statement) throws -> [String] {
+        guard case .select(let query) = statement else { return [] }
+        return try lock.withLock { _ in
+            let txn = try transaction ?? engine.beginRead()
+            defer { if txn !== transaction { txn.rollback() } }
+            return try Planner(catalog: try catalog(txn)).plan(query, parent: nil).columns
+        }
     }
 
     /// Parses the first statement of `sql` into a reusable statement; nil (and the tail) when
@@ -143,6 +190,9 @@ public final class Database: @unchecked Sendable {
             throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
         }
         let writes = StatementExecutor.isWrite(statement)
+        if writes && isReadOnly {
+            throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only database")
+        }
         do {
             let txn: StorageTransaction
             if let current = transaction {

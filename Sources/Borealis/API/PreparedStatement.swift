@@ -36,9 +36,13 @@ public final class PreparedStatement {
     public var sql: String { parsed.text }
     /// How many parameters ($1…$n or ?) the statement takes.
     public var parameterCount: Int { parsed.parameterCount }
-    /// Output column names; known after the first `step` (empty before, and for statements
-    /// without rows).
-    public var columnNames: [String] { result?.columns ?? [] }
+    /// Output column names (for a SELECT known before the first `step`; for RETURNING, after).
+    public var columnNames: [String] {
+        if let result { return result.columns }
+        if describedColumns == nil { describedColumns = (try? database.outputColumns(of: parsed.statement)) ?? [] }
+        return describedColumns ?? []
+    }
+    private var describedColumns: [String]?
     public var declaredTypes: [String?] { result?.declaredTypes ?? [] }
     /// Rows changed by the last run.
     public var changes: Int { result?.changes ?? 0 }

@@ -481,7 +481,30 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case "bytea", "blob":
             switch self {
             case .blob: return self
-            case .text(let s): return .blob(Array(s.utf8))
+            case .text(let s):
+                // PostgreSQL's hex input format: \x followed by pairs of hex digits.
+                if s.hasPrefix("\\x") {
+                    let digits = Array(s.utf8.dropFirst(2))
+                    var bytes: [UInt8] = []
+                    var i = 0
+                    func nibble(_ c: UInt8) -> UInt8? {
+                        switch c {
+                        case 48...57: return c - 48
+                        case 65...70: return c - 55
+                        case 97...102: return c - 87
+                        default: return nil
+                        }
+                    }
+                    while i + 1 < digits.count, let hi = nibble(digits[i]), let lo = nibble(digits[i + 1]) {
+                        bytes.append(hi << 4 | lo)
+                        i += 2
+                    }
+                    guard i == digits.count else {
+                        throw DatabaseError(.mismatch, sqlState: "22P02", "invalid hexadecimal data in bytea input \"\(s)\"")
+                    }
+                    return .blob(bytes)
+                }
+                return .blob(Array(s.utf8))
             default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to bytea")
             }
         default:

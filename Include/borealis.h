@@ -1,0 +1,150 @@
+/*
+ * borealis.h — the C interface of Borealis, an embeddable SQL database (libborealis.so).
+ *
+ * Shaped like the sqlite3 API: open a connection, prepare statements, bind parameters, step
+ * through rows, read columns, finalize, close. This header is the contract; docs/c-api.md says
+ * the same with examples.
+ *
+ * Threads: one `borealis*` (and its statements) may be used by one thread at a time. Separate
+ * connections to the same file from separate threads are fine.
+ * Errors: functions return result codes; borealis_errcode/errmsg/sqlstate describe the last
+ * failure on a connection. A NULL, closed or finalized handle gives BOREALIS_MISUSE, never a crash.
+ * Memory: anything the library hands out that the caller must release is released with
+ * borealis_free, and only with it. Other returned pointers belong to the library; each function
+ * says how long they stay valid.
+ */
+#ifndef BOREALIS_H
+#define BOREALIS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct borealis borealis;            /* a connection */
+typedef struct borealis_stmt borealis_stmt;  /* a prepared statement */
+
+/* Result codes. */
+#define BOREALIS_OK          0   /* success */
+#define BOREALIS_ERROR       1   /* SQL error (syntax, missing table, …): see borealis_errmsg */
+#define BOREALIS_INTERNAL    2   /* an internal error: please report it */
+#define BOREALIS_BUSY        5   /* the write lock is held (busy timeout), or a serialization failure (SQLSTATE 40001) */
+#define BOREALIS_NOMEM       7   /* out of memory */
+#define BOREALIS_READONLY    8   /* a write on a read-only connection */
+#define BOREALIS_IOERR      10   /* an I/O error; after a failed fsync the database refuses writes until reopened */
+#define BOREALIS_CORRUPT    11   /* a damaged file: the message names the page or record */
+#define BOREALIS_FULL       13   /* the disk is full, or the log reached its hard cap */
+#define BOREALIS_CONSTRAINT 19   /* NOT NULL, UNIQUE, CHECK or FOREIGN KEY violation */
+#define BOREALIS_MISMATCH   20   /* a type mismatch */
+#define BOREALIS_MISUSE     21   /* the API was used wrongly: NULL or dead handle, wrong order of calls */
+#define BOREALIS_RANGE      25   /* a parameter or column index out of range, or a value out of range */
+#define BOREALIS_ROW       100   /* borealis_step has a row ready */
+#define BOREALIS_DONE      101   /* borealis_step has finished */
+
+/* Column types (borealis_column_type). */
+#define BOREALIS_INTEGER 1   /* integers and booleans (0/1) */
+#define BOREALIS_FLOAT   2   /* double precision and real */
+#define BOREALIS_TEXT    3   /* text, and NUMERIC, dates and times as PostgreSQL prints them ("2.200") */
+#define BOREALIS_BLOB    4   /* bytea */
+#define BOREALIS_NULL    5
+
+/* Destructor arguments for borealis_bind_text/_blob. The library always copies the bytes
+ * before the bind call returns, so both behave alike; a function pointer is called with the
+ * caller's pointer once the copy is made. */
+typedef void (*borealis_destructor)(void *);
+#define BOREALIS_STATIC    ((borealis_destructor)0)
+#define BOREALIS_TRANSIENT ((borealis_destructor)-1)
+
+/* Flags for borealis_open_v2. */
+#define BOREALIS_OPEN_READONLY  0x01   /* refuse every write with BOREALIS_READONLY */
+#define BOREALIS_OPEN_READWRITE 0x02
+#define BOREALIS_OPEN_CREATE    0x04   /* create the database when absent */
+
+/* Options for borealis_open_v2; pass NULL for the defaults. Zero fields keep their default. */
+typedef struct borealis_options {
+    int64_t cache_bytes;        /* page version cache (default 64 MiB) */
+    int     synchronous;        /* 1 = FULL (default): commit returns after fdatasync; 2 = OFF: no wait (may lose recent commits on a crash) */
+    int     busy_timeout_ms;    /* how long a writer waits for the write lock (default 5000) */
+    int     page_size;          /* for a new database: 4096 … 65536 (default 4096) */
+} borealis_options;
+
+/* The library version, "MAJOR.MINOR.PATCH". Static storage: never free it. */
+const char *borealis_libversion(void);
+
+/* Opens (creating when absent) the database at `filename` ("PATH"; ":memory:" makes a temporary
+ * database removed on close). On success *db is a new connection; on failure *db is either
+ * NULL (out of memory) or a connection that only reports the error: call borealis_errmsg, then
+ * borealis_close. */
+int borealis_open(const char *filename, borealis **db);
+int borealis_open_v2(const char *filename, borealis **db, int flags, const borealis_options *options);
+
+/* Closes the connection and finalizes its statements. Closing NULL is a harmless no-op
+ * (BOREALIS_OK); closing twice is BOREALIS_MISUSE. */
+int borealis_close(borealis *db);
+
+/* Runs every statement in `sql`. For each result row calls callback(ctx, ncols, values, names)
+ * (values as text, NULL for SQL NULL; the strings live until the callback returns); a non-zero
+ * return stops with BOREALIS_ERROR ("callback requested abort"). On error and when errmsg is not
+ * NULL, *errmsg receives a copy of the message to release with borealis_free (else NULL). */
+int borealis_exec(borealis *db, const char *sql,
+                  int (*callback)(void *ctx, int ncols, char **values, char **names),
+                  void *ctx, char **errmsg);
+
+/* Compiles the first statement of `sql` (`nbyte` < 0: up to the NUL). *stmt receives the
+ * statement, or NULL when `sql` holds only whitespace or comments. When `tail` is not NULL,
+ * *tail points into `sql` just past the statement. Release with borealis_finalize. */
+int borealis_prepare(borealis *db, const char *sql, int nbyte, borealis_stmt **stmt, const char **tail);
+
+/* Binding parameters: $n or ? parameters are numbered from 1. Out-of-range indexes give
+ * BOREALIS_RANGE; binding while a statement is mid-step resets it first. `n` < 0 for text:
+ * up to the NUL. */
+int borealis_bind_null(borealis_stmt *stmt, int index);
+int borealis_bind_int64(borealis_stmt *stmt, int index, int64_t value);
+int borealis_bind_double(borealis_stmt *stmt, int index, double value);
+int borealis_bind_text(borealis_stmt *stmt, int index, const char *text, int n, borealis_destructor destructor);
+int borealis_bind_blob(borealis_stmt *stmt, int index, const void *data, int n, borealis_destructor destructor);
+int borealis_bind_parameter_count(borealis_stmt *stmt);
+int borealis_clear_bindings(borealis_stmt *stmt);
+
+/* Runs the statement: BOREALIS_ROW when a row is ready to read, BOREALIS_DONE when finished,
+ * an error code otherwise. After DONE or an error, call borealis_reset before stepping again. */
+int borealis_step(borealis_stmt *stmt);
+
+/* Result columns are numbered from 0. Pointers from _column_name, _column_text and
+ * _column_blob stay valid until the next borealis_step, borealis_reset or borealis_finalize of
+ * the statement. A bad index gives 0, 0.0, NULL or BOREALIS_NULL (and errcode BOREALIS_RANGE). */
+int borealis_column_count(borealis_stmt *stmt);
+const char *borealis_column_name(borealis_stmt *stmt, int column);
+int borealis_column_type(borealis_stmt *stmt, int column);
+int64_t borealis_column_int64(borealis_stmt *stmt, int column);
+double borealis_column_double(borealis_stmt *stmt, int column);
+const unsigned char *borealis_column_text(borealis_stmt *stmt, int column);
+const void *borealis_column_blob(borealis_stmt *stmt, int column);
+int borealis_column_bytes(borealis_stmt *stmt, int column);
+
+/* Makes the statement ready to run again; bindings are kept. */
+int borealis_reset(borealis_stmt *stmt);
+/* Destroys the statement. Finalizing NULL is a no-op; finalizing twice is BOREALIS_MISUSE. */
+int borealis_finalize(borealis_stmt *stmt);
+
+/* The last result code, message and SQLSTATE of the connection. The strings stay valid until
+ * the next call on the connection. */
+int borealis_errcode(borealis *db);
+const char *borealis_errmsg(borealis *db);
+const char *borealis_sqlstate(borealis *db);
+/* The English text of a result code (static storage). */
+const char *borealis_errstr(int code);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE, and the row id of the last inserted row. */
+int64_t borealis_changes(borealis *db);
+int64_t borealis_last_insert_rowid(borealis *db);
+
+/* Releases memory the library handed out (borealis_exec's *errmsg). NULL is a no-op. */
+void borealis_free(void *pointer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BOREALIS_H */

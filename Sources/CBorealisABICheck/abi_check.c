@@ -1,0 +1,172 @@
+/* A C client of borealis.h that calls every function, including the misuse cases the header
+ * promises to survive. Compiled against the hand-written header, so a mismatch between the
+ * header and the exported functions fails the build or these checks. */
+#include "borealis.h"
+#include "borealis_abi_check.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static char *out;
+static int room;
+
+#define CHECK(cond) do { if (!(cond)) { failures++; if (room > 0) { int n = snprintf(out, room, "line %d: %s\n", __LINE__, #cond); if (n > 0) { out += n < room ? n : room; room -= n < room ? n : room; } } } } while (0)
+
+static int rows_seen;
+static int count_rows(void *ctx, int ncols, char **values, char **names) {
+    (void)ctx;
+    rows_seen++;
+    if (ncols != 2 || strcmp(names[0], "id") != 0 || values[0] == NULL) failures++;
+    return 0;
+}
+static int stop_at_first(void *ctx, int ncols, char **values, char **names) {
+    (void)ctx; (void)ncols; (void)values; (void)names;
+    return 1;
+}
+static int destructor_calls;
+static void count_destructor(void *p) { (void)p; destructor_calls++; }
+
+int borealis_abi_check(const char *directory, char *report, int report_size) {
+    failures = 0; out = report; room = report_size;
+    if (report_size > 0) report[0] = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/abi.db", directory);
+
+    CHECK(strcmp(borealis_libversion(), "0.1.0") == 0);
+    CHECK(strcmp(borealis_errstr(BOREALIS_MISUSE), "bad parameter or other API misuse") == 0);
+
+    /* Misuse of NULL handles never crashes. */
+    CHECK(borealis_close(NULL) == BOREALIS_OK);
+    CHECK(borealis_finalize(NULL) == BOREALIS_OK);
+    CHECK(borealis_step(NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_errcode(NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_exec(NULL, "SELECT 1", NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_bind_int64(NULL, 1, 1) == BOREALIS_MISUSE);
+    CHECK(borealis_column_text(NULL, 0) == NULL);
+    CHECK(borealis_open(NULL, NULL) == BOREALIS_MISUSE);
+    borealis_free(NULL);
+
+    /* Opening a missing file without CREATE fails with a message, and the handle closes. */
+    borealis *missing = NULL;
+    char missing_path[4096];
+    snprintf(missing_path, sizeof missing_path, "%s/absent.db", directory);
+    CHECK(borealis_open_v2(missing_path, &missing, BOREALIS_OPEN_READWRITE, NULL) == BOREALIS_ERROR);
+    CHECK(missing != NULL && strstr(borealis_errmsg(missing), "does not exist") != NULL);
+    CHECK(borealis_close(missing) == BOREALIS_OK);
+
+    borealis_options options = { 8 << 20, 1, 2000, 4096 };
+    borealis *db = NULL;
+    CHECK(borealis_open_v2(path, &db, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &options) == BOREALIS_OK);
+    if (!db) return failures;
+
+    char *err = NULL;
+    CHECK(borealis_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score DOUBLE PRECISION, data BYTEA, price NUMERIC(6,3))", NULL, NULL, &err) == BOREALIS_OK);
+    CHECK(err == NULL);
+    CHECK(borealis_exec(db, "SELEC nonsense", NULL, NULL, &err) == BOREALIS_ERROR);
+    CHECK(err != NULL && strstr(err, "syntax error") != NULL);
+    CHECK(strcmp(borealis_sqlstate(db), "42601") == 0);
+    CHECK(borealis_errcode(db) == BOREALIS_ERROR);
+    borealis_free(err);
+
+    /* Insert with bindings inside a transaction. */
+    CHECK(borealis_exec(db, "BEGIN", NULL, NULL, NULL) == BOREALIS_OK);
+    borealis_stmt *insert = NULL;
+    const char *tail = NULL;
+    const char *sql = "INSERT INTO t VALUES ($1, $2, $3, $4, $5); SELECT 1";
+    CHECK(borealis_prepare(db, sql, -1, &insert, &tail) == BOREALIS_OK);
+    CHECK(insert != NULL && tail != NULL && strcmp(tail + strspn(tail, " "), "SELECT 1") == 0);
+    CHECK(borealis_bind_parameter_count(insert) == 5);
+    for (int i = 1; i <= 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "name-%d", i);
+        unsigned char blob[3] = { 1, 0, (unsigned char)i };
+        CHECK(borealis_bind_int64(insert, 1, i) == BOREALIS_OK);
+        CHECK(borealis_bind_text(insert, 2, name, -1, BOREALIS_TRANSIENT) == BOREALIS_OK);
+        CHECK(borealis_bind_double(insert, 3, i * 1.5) == BOREALIS_OK);
+        CHECK(borealis_bind_blob(insert, 4, blob, 3, count_destructor) == BOREALIS_OK);
+        CHECK(borealis_bind_text(insert, 5, "2.2", 3, BOREALIS_STATIC) == BOREALIS_OK);
+        CHECK(borealis_step(insert) == BOREALIS_DONE);
+        CHECK(borealis_changes(db) == 1);
+        CHECK(borealis_last_insert_rowid(db) == i);
+        CHECK(borealis_reset(insert) == BOREALIS_OK);
+    }
+    CHECK(destructor_calls == 3);
+    CHECK(borealis_bind_int64(insert, 6, 1) == BOREALIS_RANGE);
+    CHECK(borealis_bind_int64(insert, 0, 1) == BOREALIS_RANGE);
+    CHECK(borealis_clear_bindings(insert) == BOREALIS_OK);
+    CHECK(borealis_bind_null(insert, 2) == BOREALIS_OK);
+    CHECK(borealis_bind_int64(insert, 1, 1) == BOREALIS_OK);
+    CHECK(borealis_step(insert) == BOREALIS_CONSTRAINT);   /* duplicate key */
+    CHECK(strcmp(borealis_sqlstate(db), "23505") == 0);
+    CHECK(borealis_finalize(insert) == BOREALIS_OK);
+    CHECK(borealis_finalize(insert) == BOREALIS_MISUSE);   /* finalized twice */
+    CHECK(borealis_step(insert) == BOREALIS_MISUSE);       /* step after finalize */
+    CHECK(borealis_exec(db, "COMMIT", NULL, NULL, NULL) == BOREALIS_OK);
+    /* The failed insert aborted the block, so COMMIT rolled back: nothing was inserted. */
+    rows_seen = 0;
+    CHECK(borealis_exec(db, "SELECT id, name FROM t", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 0);
+
+    /* Again, committed. */
+    CHECK(borealis_exec(db, "INSERT INTO t VALUES (1, 'one', 1.5, '\\x0102', 2.2), (2, NULL, 3, NULL, 10)", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_changes(db) == 2);
+    rows_seen = 0;
+    CHECK(borealis_exec(db, "SELECT id, name FROM t ORDER BY id", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 2);
+    CHECK(borealis_exec(db, "SELECT id, name FROM t", stop_at_first, NULL, &err) == BOREALIS_ERROR);
+    CHECK(err != NULL);
+    borealis_free(err);
+
+    /* Query and read every column type. */
+    borealis_stmt *query = NULL;
+    CHECK(borealis_prepare(db, "SELECT id, name, score, data, price FROM t WHERE id >= ? ORDER BY id", -1, &query, NULL) == BOREALIS_OK);
+    CHECK(borealis_column_count(query) == 5);
+    CHECK(borealis_column_name(query, 1) != NULL && strcmp(borealis_column_name(query, 1), "name") == 0);
+    CHECK(borealis_column_name(query, 9) == NULL);
+    CHECK(borealis_bind_int64(query, 1, 1) == BOREALIS_OK);
+    CHECK(borealis_step(query) == BOREALIS_ROW);
+    CHECK(borealis_column_type(query, 0) == BOREALIS_INTEGER);
+    CHECK(borealis_column_int64(query, 0) == 1);
+    CHECK(borealis_column_type(query, 1) == BOREALIS_TEXT);
+    CHECK(strcmp((const char *)borealis_column_text(query, 1), "one") == 0);
+    CHECK(borealis_column_bytes(query, 1) == 3);
+    CHECK(borealis_column_type(query, 2) == BOREALIS_FLOAT);
+    CHECK(borealis_column_double(query, 2) == 1.5);
+    CHECK(borealis_column_type(query, 3) == BOREALIS_BLOB);
+    CHECK(borealis_column_bytes(query, 3) == 2);
+    const unsigned char *blob = borealis_column_blob(query, 3);
+    CHECK(blob != NULL && blob[0] == 1 && blob[1] == 2);
+    CHECK(borealis_column_type(query, 4) == BOREALIS_TEXT);
+    CHECK(strcmp((const char *)borealis_column_text(query, 4), "2.200") == 0);
+    CHECK(borealis_column_double(query, 4) == 2.2);
+    CHECK(borealis_column_type(query, 7) == BOREALIS_NULL);   /* out of range */
+    CHECK(borealis_errcode(db) == BOREALIS_RANGE);
+    CHECK(borealis_step(query) == BOREALIS_ROW);
+    CHECK(borealis_column_type(query, 1) == BOREALIS_NULL);
+    CHECK(borealis_column_text(query, 1) == NULL);
+    CHECK(borealis_step(query) == BOREALIS_DONE);
+    CHECK(borealis_step(query) == BOREALIS_MISUSE);           /* must reset first */
+    CHECK(borealis_reset(query) == BOREALIS_OK);
+    CHECK(borealis_step(query) == BOREALIS_ROW);
+    /* Statements still open are finalized by close; the handle is dead afterwards. */
+    CHECK(borealis_close(db) == BOREALIS_OK);
+    CHECK(borealis_step(query) == BOREALIS_MISUSE);
+    CHECK(borealis_close(db) == BOREALIS_MISUSE);
+
+    /* Read-only connections refuse writes. */
+    borealis *ro = NULL;
+    CHECK(borealis_open_v2(path, &ro, BOREALIS_OPEN_READONLY, NULL) == BOREALIS_OK);
+    CHECK(borealis_exec(ro, "INSERT INTO t(id) VALUES (9)", NULL, NULL, NULL) == BOREALIS_READONLY);
+    rows_seen = 0;
+    CHECK(borealis_exec(ro, "SELECT id, name FROM t", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 2);
+    CHECK(borealis_close(ro) == BOREALIS_OK);
+
+    /* :memory: databases work and vanish. */
+    borealis *memory = NULL;
+    CHECK(borealis_open(":memory:", &memory) == BOREALIS_OK);
+    CHECK(borealis_exec(memory, "CREATE TABLE m(x INTEGER); INSERT INTO m VALUES (1)", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_close(memory) == BOREALIS_OK);
+    return failures;
+}
