@@ -40,7 +40,7 @@ import Testing
             }
             #expect(reader.remaining == 0)
         }
-        try [UInt8]([0x80, 0x80]).withUnsafeBytes { raw in
+        [UInt8]([0x80, 0x80]).withUnsafeBytes { raw in
             var reader = ByteReader(raw, context: "test")
             #expect(throws: DatabaseError.self) { _ = try reader.readVarint() }
         }

@@ -107,7 +107,7 @@ public struct BTree: Sendable, Hashable {
         var path = try key.withUnsafeBytes { try descend($0, txn) }
         let (leafPage, index) = path[path.count - 1]
         let leaf = try writableNode(leafPage, txn)
-        let exists = try key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
+        let exists = key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
         if exists {
             // Same-size values are overwritten in place (the smallest redo).
             let old = leaf.leafValue(index)
@@ -136,7 +136,7 @@ public struct BTree: Sendable, Hashable {
         let path = try key.withUnsafeBytes { try descend($0, txn) }
         let (leafPage, index) = path[path.count - 1]
         let peek = try node(leafPage, txn)
-        let found = try key.withUnsafeBytes { index < peek.count && Node.compare(peek.key(index), $0) == 0 }
+        let found = key.withUnsafeBytes { index < peek.count && Node.compare(peek.key(index), $0) == 0 }
         guard found else { return false }
         let leaf = try writableNode(leafPage, txn)
         try freeOverflow(leaf.leafValue(index).overflow, txn)

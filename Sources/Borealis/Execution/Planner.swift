@@ -455,7 +455,6 @@ final class Planner {
             }
             return try distinctOnCompiler.compile(try normalized(e))
         }
-        let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
         let limitBounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
         let distinct = core.distinct
         let calls = collector?.calls ?? []
@@ -610,7 +609,7 @@ final class Planner {
             return { try sorted().map { (Array($0[..<width]), Array($0[width..<($0.count - 1)])) } }
         }
         if !buffer.isEmpty { try spill() }
-        var readers = try runs.map { try $0.reader() }
+        let readers = try runs.map { try $0.reader() }
         var heads: [[Value]?] = try readers.indices.map { try readers[$0]() }
         let keyCount = items.count
         func precedes(_ a: [Value], _ b: [Value]) -> Bool {

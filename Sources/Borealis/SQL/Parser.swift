@@ -945,7 +945,7 @@ struct Parser {
             case "not":
                 _ = advance()
                 return .unary(.not, try parseNot())
-            case "date", "time", "timestamp", "timestamptz", "interval" where isTypedLiteral():
+            case _ where ["date", "time", "timestamp", "timestamptz", "interval"].contains(word) && isTypedLiteral():
                 let type = try parseTypeName()
                 guard case .string(let text) = peek.kind else { throw error("expected a quoted \(type.name) value") }
                 _ = advance()
