@@ -8,6 +8,7 @@ let package = Package(
         // The C library: libBorealisC.so, linked as libborealis.so by scripts/build-c-library
         // (a library and the `borealis` shell cannot share a product name).
         .library(name: "BorealisC", type: .dynamic, targets: ["BorealisC"]),
+        .executable(name: "borealis", targets: ["borealis"]),
         .executable(name: "borealis-stress", targets: ["borealis-stress"]),
     ],
     targets: [
@@ -15,6 +16,12 @@ let package = Package(
             name: "CZstd",
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
+        ),
+        // Line editing and history for the interactive shell (Debian libedit-dev).
+        .systemLibrary(
+            name: "CEdit",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
         ),
         // Small C helpers the engine cannot express in Swift: the SSE4.2 CRC32C instruction.
         .target(name: "CBorealisSupport"),
@@ -37,6 +44,11 @@ let package = Package(
         .target(
             name: "BorealisStress",
             dependencies: ["Borealis"]
+        ),
+        // The `borealis` shell.
+        .executableTarget(
+            name: "borealis",
+            dependencies: ["Borealis", "CEdit"]
         ),
         // The sqllogictest runner, shared by the tests and the borealis-slt tool.
         .target(

@@ -111,6 +111,44 @@ public final class Database: @unchecked Sendable {
         try lock.withLock { _ in try run(statement, parameters, cache: cache) }
     }
 
+    // MARK: Schema (for tools such as the shell)
+
+    private func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
+        try lock.withLock { _ in
+            let txn = try transaction ?? engine.beginRead()
+            defer { if txn !== transaction { txn.rollback() } }
+            return try body(try catalog(txn), txn)
+        }
+    }
+
+    /// Table and view names, sorted.
+    public func tableNames() throws -> [String] {
+        try withCatalog { catalog, _ in (Array(catalog.tables.keys) + Array(catalog.views.keys)).sorted() }
+    }
+
+    /// Index names (of one table, or all), sorted.
+    public func indexNames(of table: String? = nil) throws -> [String] {
+        try withCatalog { catalog, _ in catalog.indexes.values.filter { table == nil || $0.table == table }.map(\.name).sorted() }
+    }
+
+    /// CREATE statements that rebuild the schema (of one table, or everything): tables, then
+    /// indexes, then views.
+    public func schemaStatements(of table: String? = nil) throws -> [String] {
+        try withCatalog { catalog, _ in
+            var statements: [String] = []
+            for t in catalog.tables.values.sorted(by: { $0.name < $1.name }) where table == nil || t.name == table {
+                statements.append(catalog.createStatement(for: t))
+            }
+            for index in catalog.indexes.values.sorted(by: { $0.name < $1.name }) where !index.constraint && (table == nil || index.table == table) {
+                statements.append(catalog.createStatement(for: index))
+            }
+            for view in catalog.views.values.sorted(by: { $0.name < $1.name }) where table == nil || view.name == table {
+                statements.append(catalog.createStatement(for: view))
+            }
+            return statements
+        }
+    }
+
     /// The output column names a SELECT will have, without running it.
     func outputColumns(of statement: Statement) throws -> [String] {
         guard case .select(let query) = statement else { return [] }

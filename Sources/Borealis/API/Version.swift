@@ -1,0 +1,4 @@
+// The library version, shared by the shell and the C ABI's borealis_libversion.
+
+/// Borealis's version, "MAJOR.MINOR.PATCH".
+public let borealisVersion = "0.1.0"
