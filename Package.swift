@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "BorealisC", type: .dynamic, targets: ["BorealisC"]),
         .executable(name: "borealis", targets: ["borealis"]),
         .executable(name: "borealis-stress", targets: ["borealis-stress"]),
+        .executable(name: "borealis-example", targets: ["borealis-example"]),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +50,12 @@ let package = Package(
         .executableTarget(
             name: "borealis",
             dependencies: ["Borealis", "CEdit"]
+        ),
+        // examples/swift: the Swift example a new user can copy.
+        .executableTarget(
+            name: "borealis-example",
+            dependencies: ["Borealis"],
+            path: "examples/swift"
         ),
         // The sqllogictest runner, shared by the tests and the borealis-slt tool.
         .target(

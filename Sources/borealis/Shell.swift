@@ -114,8 +114,11 @@ final class Shell {
                 outputFile = nil
                 output = .standardOutput
                 if let path = argument {
-                    FileManager.default.createFile(atPath: path, contents: nil)
-                    guard let file = FileHandle(forWritingAtPath: path) else { error("cannot write \(path)"); return !bail }
+                    guard FileManager.default.createFile(atPath: path, contents: nil),
+                          let file = FileHandle(forWritingAtPath: path) else {
+                        error("cannot write \(path)")
+                        return !bail
+                    }
                     outputFile = file
                     output = file
                 }
