@@ -89,12 +89,88 @@ public final class Database: @unchecked Sendable {
     /// Runs every statement in `sql`; returns the result of the last one.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [Value] = []) throws -> QueryResult {
-        try lock.withLock { _ in
-            var last = QueryResult()
-            for (statement, _) in try Parser.parseAll(sql) {
-                last = try run(statement, parameters)
+        try block.withLock {
+            try lock.withLock { _ in
+                var last = QueryResult()
+                for (statement, _) in try Parser.parseAll(sql) {
+                    last = try run(statement, parameters)
+                }
+                if last.changes > 0 || last.lastInsertRowID != 0 {
+                    changeCount = last.changes
+                    if last.lastInsertRowID != 0 { lastRowID = last.lastInsertRowID }
+                }
+                return last
             }
-            return last
+        }
+    }
+
+    /// Held by a `read`/`write` closure for its whole run, so that other threads' statements
+    /// wait instead of joining its transaction. Recursive: the closure's own statements pass.
+    private let block = NSRecursiveLock()
+    private var changeCount = 0
+    private var lastRowID: Int64 = 0
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE run through `execute`.
+    public var changes: Int { lock.withLock { _ in changeCount } }
+    /// The row id of the last row inserted through `execute`.
+    public var lastInsertRowID: Int64 { lock.withLock { _ in lastRowID } }
+
+    /// The rows of a query.
+    public func query(_ sql: String, _ parameters: [Value] = []) throws -> [Row] {
+        let result = try execute(sql, parameters)
+        return result.rows.map { Row(columns: result.columns, values: $0) }
+    }
+
+    /// The rows of a query decoded into `type`, matching columns to coding keys by name.
+    ///
+    /// ```swift
+    /// struct Player: Decodable { var id: Int; var name: String; var score: Double? }
+    /// let players = try db.query(Player.self, "SELECT id, name, score FROM player")
+    /// ```
+    public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: [Value] = []) throws -> [T] {
+        try query(sql, parameters).map { try T(from: RowDecoder(row: $0)) }
+    }
+
+    /// Runs `body` in a read-only transaction: every query inside sees one snapshot.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try block.withLock {
+            try execute("BEGIN")
+            defer { _ = try? execute("ROLLBACK") }
+            return try body(self)
+        }
+    }
+
+    /// Runs `body` in a write transaction, committed when it returns and rolled back when it
+    /// throws. Returns once the commit is durable.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try block.withLock {
+            try execute("BEGIN IMMEDIATE")
+            do {
+                let value = try body(self)
+                let result = try execute("COMMIT")
+                if let notice = result.notice { throw DatabaseError(.error, sqlState: "25P02", notice) }
+                return value
+            } catch {
+                _ = try? execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// `execute` on a background thread.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [Value] = []) async throws -> QueryResult {
+        try await background { try self.execute(sql, parameters) }
+    }
+
+    /// `query` on a background thread.
+    public func query(_ sql: String, _ parameters: [Value] = []) async throws -> [Row] {
+        try await background { try self.query(sql, parameters) }
+    }
+
+    private func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
         }
     }
 
@@ -108,7 +184,7 @@ public final class Database: @unchecked Sendable {
 
     /// Runs one parsed statement (for prepared statements).
     func run(prepared statement: Statement, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
-        try lock.withLock { _ in try run(statement, parameters, cache: cache) }
+        try block.withLock { try lock.withLock { _ in try run(statement, parameters, cache: cache) } }
     }
 
     // MARK: Schema (for tools such as the shell)

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import Borealis
+
+@Suite struct SwiftAPITests {
+    struct Player: Decodable, Equatable {
+        enum Team: String, Decodable { case red, blue }
+        var id: Int
+        var name: String
+        var score: Double?
+        var team: Team
+        var joined: Date
+        var balance: Decimal
+    }
+
+    @Test func rowsDecodeByColumnName() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("""
+            CREATE TABLE player(id SERIAL PRIMARY KEY, name TEXT, score DOUBLE PRECISION, team TEXT, joined TIMESTAMP, balance NUMERIC(8,2));
+            INSERT INTO player(name, score, team, joined, balance) VALUES
+              ('ann', 9.5, 'red', '2026-01-02 03:04:05', 10.25), ('bob', NULL, 'blue', '2026-02-01 00:00:00', 0)
+            """)
+        #expect(db.changes == 2)
+        #expect(db.lastInsertRowID == 2)
+        let players = try db.query(Player.self, "SELECT * FROM player ORDER BY id")
+        #expect(players.count == 2)
+        #expect(players[0].name == "ann" && players[0].team == .red && players[0].score == 9.5)
+        #expect(players[1].score == nil && players[1].balance == 0)
+        #expect(players[0].balance == Decimal(string: "10.25"))
+        #expect(players[0].joined == Date(timeIntervalSince1970: 1_767_323_045))
+        let rows = try db.query("SELECT id, name, score FROM player WHERE id = $1", [.integer(2)])
+        #expect(try rows[0].get("name") == "bob")
+        #expect(try rows[0].get(0) == 2)
+        #expect(try rows[0].get("score", as: Double?.self) == nil)
+        #expect(throws: DatabaseError.self) { _ = try rows[0].get("score", as: Double.self) }
+        #expect(throws: DatabaseError.self) { _ = try rows[0].get("missing", as: Int.self) }
+        #expect(throws: DecodingError.self) { _ = try db.query(Player.self, "SELECT id, name FROM player") }
+        try db.close()
+    }
+
+    @Test func writeCommitsOrRollsBackAndReadSeesOneSnapshot() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY)")
+        try db.write { db in try db.execute("INSERT INTO t VALUES (1), (2)") }
+        struct Oops: Error {}
+        #expect(throws: Oops.self) {
+            try db.write { db in
+                try db.execute("INSERT INTO t VALUES (3)")
+                throw Oops()
+            }
+        }
+        let count = try db.read { db in try db.query("SELECT count(*) FROM t")[0].get(0, as: Int.self) }
+        #expect(count == 2)
+        try db.close()
+    }
+
+    @Test func concurrentWriteBlocksDoNotInterleave() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE account(id INTEGER PRIMARY KEY, balance INTEGER)")
+        try db.execute("INSERT INTO account VALUES (1, 1000), (2, 1000)")
+        let group = DispatchGroup()
+        for _ in 0..<4 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for _ in 0..<25 {
+                    try? db.write { db in
+                        try db.execute("UPDATE account SET balance = balance - 1 WHERE id = 1")
+                        try db.execute("UPDATE account SET balance = balance + 1 WHERE id = 2")
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+        let rows = try db.query("SELECT balance FROM account ORDER BY id")
+        #expect(try rows[0].get(0, as: Int.self) == 900)
+        #expect(try rows[1].get(0, as: Int.self) == 1100)
+        try db.close()
+    }
+
+    @Test func asyncVariantsRunOffTheCaller() async throws {
+        let db = try Database(path: ":memory:")
+        try await db.execute("CREATE TABLE t(x INTEGER)")
+        try await db.execute("INSERT INTO t VALUES (7)")
+        let rows = try await db.query("SELECT x FROM t")
+        #expect(try rows[0].get(0, as: Int.self) == 7)
+        try db.close()
+    }
+}
