@@ -8,6 +8,13 @@
 //
 // Tables use `TableTree` (Int64 keys); indexes use `BTree` directly.
 
+/// A B+tree of byte-string keys (memcmp order) and values of any size.
+///
+/// ```swift
+/// let index = try BTree.create(in: txn)
+/// try index.put(Array("key".utf8), Array("value".utf8), in: txn)
+/// let value = try index.get(Array("key".utf8), in: txn)
+/// ```
 public struct BTree: Sendable, Hashable {
     public let root: UInt64
 

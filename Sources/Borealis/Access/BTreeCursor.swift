@@ -3,6 +3,13 @@
 // transaction changes pages after the cursor was positioned, the next move re-seeks from the
 // current key, so a cursor survives writes to the tree it walks.
 
+/// Walks a B+tree in key order, both ways.
+///
+/// ```swift
+/// var cursor = tree.cursor(in: txn)
+/// var more = try cursor.seek(atLeast: Array("m".utf8))
+/// while more { print(cursor.key); more = try cursor.next() }
+/// ```
 public struct BTreeCursor {
     let tree: BTree
     let txn: StorageTransaction

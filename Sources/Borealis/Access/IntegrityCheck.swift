@@ -2,6 +2,12 @@
 // tool and (later) the shell. Every failure is a `corrupt` error that names the page and the
 // rule broken.
 
+/// What `BTree.verify(in:)` found: entries, depth and pages of a structurally valid tree.
+///
+/// ```swift
+/// let report = try tree.verify(in: txn)
+/// print(report.entries, report.depth)
+/// ```
 public struct TreeReport: Sendable {
     public var entries = 0
     public var depth = 0

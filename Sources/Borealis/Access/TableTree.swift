@@ -1,6 +1,12 @@
 // A table: a B+tree keyed by a 64-bit row id. Keys are encoded order-preservingly (big-endian
 // with the sign bit flipped) so that memcmp order is numeric order.
 
+/// A B+tree keyed by 64-bit row ids.
+///
+/// ```swift
+/// let table = try TableTree.create(in: txn)
+/// try table.put(42, Array("row".utf8), in: txn)
+/// ```
 public struct TableTree: Sendable, Hashable {
     public let tree: BTree
 

@@ -3,6 +3,12 @@
 // maintenance, and queries through the planner.
 
 /// The result of one statement.
+/// What a statement produced: its columns and rows, or how many rows it changed.
+///
+/// ```swift
+/// let result = try db.execute("UPDATE t SET n = n + 1 WHERE n < 10")
+/// print(result.changes)
+/// ```
 public struct QueryResult: Sendable {
     /// Output column names (empty for statements that return no rows).
     public var columns: [String]

@@ -18,6 +18,13 @@ import Glibc
 #endif
 import Synchronization
 
+/// See the file comment. Usage:
+///
+/// ```swift
+/// let fs = FaultInjectingFileSystem()
+/// var options = StorageOptions(); options.fileSystem = fs
+/// fs.arm(.crash(atOperation: 40)) … fs.crash(seed: 1)   // then reopen and verify
+/// ```
 public final class FaultInjectingFileSystem: FileSystem, Sendable {
     public enum Fault: Sendable, Equatable {
         /// The N-th mutating operation and every later one fail as if the machine stopped.

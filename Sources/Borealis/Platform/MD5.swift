@@ -1,6 +1,11 @@
 // MD5 (RFC 1321), for the SQL md5() function and the sqllogictest runner's result hashes.
 // Not for security.
 
+/// MD5 digests (the SQL md5() function).
+///
+/// ```swift
+/// MD5.hex(Array("hello".utf8))   // "5d41402abc4b2a76b9719d911017c592"
+/// ```
 public enum MD5 {
     private static let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
                                            5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,

@@ -8,6 +8,12 @@ import Musl
 #endif
 
 /// The real file system.
+/// The real file system (the default of `StorageOptions.fileSystem`).
+///
+/// ```swift
+/// var options = StorageOptions()
+/// options.fileSystem = PosixFileSystem()
+/// ```
 public struct PosixFileSystem: FileSystem {
     public init() {}
 

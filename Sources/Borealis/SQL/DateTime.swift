@@ -7,6 +7,12 @@
 
 import Foundation
 
+/// An INTERVAL: months, days and microseconds, kept apart as PostgreSQL keeps them.
+///
+/// ```swift
+/// let week = Value.interval(Interval(days: 7))
+/// try db.query("SELECT now() + $1", [week])
+/// ```
 public struct Interval: Hashable, Sendable {
     public var months: Int32
     public var days: Int32

@@ -5,6 +5,12 @@
 
 import Foundation
 
+/// An exact decimal with its display scale (NUMERIC).
+///
+/// ```swift
+/// let price = Numeric("2.200")!          // prints "2.200"
+/// try db.execute("INSERT INTO item(price) VALUES ($1)", [.numeric(price)])
+/// ```
 public struct Numeric: Hashable, Sendable, CustomStringConvertible {
     public var value: Decimal
     /// Digits shown after the decimal point.

@@ -5,6 +5,12 @@
 import Foundation
 
 /// A SQL value.
+/// A SQL value, as parameters take them and rows hold them.
+///
+/// ```swift
+/// try db.execute("INSERT INTO t VALUES ($1, $2, $3)", [.integer(1), .text("apple"), .null])
+/// if case .text(let name) = try db.query("SELECT name FROM t")[0][0] { print(name) }
+/// ```
 public enum Value: Sendable, Hashable, CustomStringConvertible {
     case null
     case integer(Int64)

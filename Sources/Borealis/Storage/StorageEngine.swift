@@ -10,6 +10,14 @@
 
 import Synchronization
 
+/// The storage engine of one database file (for tools and tests; applications open a
+/// `Database`, which owns one).
+///
+/// ```swift
+/// let engine = try StorageEngine(path: "/tmp/x.db")
+/// print(engine.metrics)
+/// try engine.close()
+/// ```
 public final class StorageEngine: @unchecked Sendable {
     public let path: String
     let options: StorageOptions

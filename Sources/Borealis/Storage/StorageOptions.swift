@@ -59,6 +59,11 @@ public struct StorageOptions: Sendable {
 }
 
 /// Counters and gauges of one open database, for monitoring and tests.
+///
+/// ```swift
+/// let m = db.engine.metrics
+/// print(m.unmaterializedBytes, m.fdatasyncCount, m.commits)
+/// ```
 public struct StorageMetrics: Sendable, CustomStringConvertible {
     public var durableLSN: UInt64
     public var lastCommitLSN: UInt64

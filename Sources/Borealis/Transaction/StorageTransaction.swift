@@ -7,6 +7,13 @@
 // A transaction is used by one thread at a time. Pages it hands out are valid while it lives;
 // images from `page` must not be mutated — `writablePage` gives the private copy.
 
+/// A storage-level transaction (for tools and tests; applications use SQL through `Database`).
+///
+/// ```swift
+/// let txn = try engine.beginWrite()
+/// try TableTree(root: try txn.root(slot: 1)).put(7, Array("seven".utf8), in: txn)
+/// try txn.commit()
+/// ```
 public final class StorageTransaction {
     let engine: StorageEngine
     public private(set) var isWriter: Bool
