@@ -98,6 +98,12 @@ import Testing
             try db.execute("SELECT 1 +")
         } catch let error as DatabaseError {
             #expect(error.message.contains("line 1, column 11"))
+            #expect(error.sql == "SELECT 1 +")
+        }
+        do {
+            try db.execute("SELECT 1; SELECT nope FROM t")
+        } catch let error as DatabaseError {
+            #expect(error.sql == "SELECT nope FROM t")
         }
         try db.close()
     }

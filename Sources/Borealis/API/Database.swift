@@ -92,8 +92,20 @@ public final class Database: @unchecked Sendable {
         try block.withLock {
             try lock.withLock { _ in
                 var last = QueryResult()
-                for (statement, _) in try Parser.parseAll(sql) {
-                    last = try run(statement, parameters)
+                let statements: [(Statement, String)]
+                do {
+                    statements = try Parser.parseAll(sql)
+                } catch var error as DatabaseError {
+                    error.sql = sql
+                    throw error
+                }
+                for (statement, text) in statements {
+                    do {
+                        last = try run(statement, parameters)
+                    } catch var error as DatabaseError {
+                        error.sql = text
+                        throw error
+                    }
                 }
                 if last.changes > 0 || last.lastInsertRowID != 0 {
                     changeCount = last.changes
@@ -183,8 +195,13 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Runs one parsed statement (for prepared statements).
-    func run(prepared statement: Statement, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
-        try block.withLock { try lock.withLock { _ in try run(statement, parameters, cache: cache) } }
+    func run(prepared statement: Statement, text: String, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
+        do {
+            return try block.withLock { try lock.withLock { _ in try run(statement, parameters, cache: cache) } }
+        } catch var error as DatabaseError {
+            error.sql = text
+            throw error
+        }
     }
 
     // MARK: Schema (for tools such as the shell)

@@ -69,7 +69,7 @@ public final class PreparedStatement {
     /// The next row, or nil when there are no more (the statement then is done).
     public func step() throws -> [Value]? {
         if result == nil {
-            result = try database.run(prepared: parsed.statement, bindings, cache: cache)
+            result = try database.run(prepared: parsed.statement, text: parsed.text, bindings, cache: cache)
             position = 0
         }
         guard let rows = result?.rows, position < rows.count else { return nil }

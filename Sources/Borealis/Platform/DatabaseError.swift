@@ -31,6 +31,8 @@ public struct DatabaseError: Error, Equatable, CustomStringConvertible, Sendable
     /// The PostgreSQL SQLSTATE of the same condition (`40001`, `58030`, `XX001`, …).
     public var sqlState: String
     public var message: String
+    /// The SQL statement that failed, when the error came from one.
+    public var sql: String?
 
     public init(_ code: Code, sqlState: String, _ message: String) {
         self.code = code
