@@ -87,3 +87,51 @@ import Borealis
         try db.close()
     }
 }
+
+@Suite struct ConnectionTests {
+    @Test func connectionsToOneFileShareTheEngineAndGroupCommits() throws {
+        let dir = TemporaryDirectory()
+        let first = try Database(path: dir.database)
+        try first.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, who INTEGER)")
+        let before = first.engine.metrics
+        let group = DispatchGroup()
+        let threads = 6, perThread = 60
+        let path = dir.database
+        for who in 0..<threads {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                guard let db = try? Database(path: path) else { return }
+                for i in 0..<perThread {
+                    try? db.execute("INSERT INTO t VALUES ($1, $2)", [.integer(Int64(who * 1000 + i)), .integer(Int64(who))])
+                }
+                try? db.close()
+            }.start()
+        }
+        group.wait()
+        let after = first.engine.metrics
+        #expect(try first.query("SELECT count(*) FROM t")[0].get(0, as: Int.self) == threads * perThread)
+        let commits = after.commits - before.commits
+        #expect(commits == UInt64(threads * perThread))
+        #expect(after.fdatasyncCount - before.fdatasyncCount < commits, "no fdatasync was shared")
+        // A second connection sees the first one's commits, and a stale snapshot cannot write.
+        let second = try Database(path: dir.database)
+        try second.execute("BEGIN")
+        _ = try second.query("SELECT count(*) FROM t")
+        try first.execute("INSERT INTO t VALUES (-1, -1)")
+        do {
+            try second.execute("INSERT INTO t VALUES (-2, -2)")
+            Issue.record("a stale snapshot wrote")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "40001")
+        }
+        try second.execute("ROLLBACK")
+        try second.close()
+        #expect(throws: DatabaseError.self) { try second.execute("SELECT 1") }
+        try first.close()
+        // Reopened after the last connection closed.
+        let again = try Database(path: dir.database)
+        #expect(try again.query("SELECT count(*) FROM t")[0].get(0, as: Int.self) == threads * perThread + 1)
+        try again.close()
+    }
+}

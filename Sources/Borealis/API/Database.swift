@@ -25,7 +25,9 @@ extension Statement {
     }
 }
 
-/// A Borealis database: open it, run SQL, close it.
+/// A connection to a Borealis database: open it, run SQL, close it. Open one per thread for
+/// concurrent work: connections to the same file share one storage engine (one log, one write
+/// lock), so their commits share fdatasyncs; one connection runs its statements one at a time.
 ///
 /// ```swift
 /// let db = try Database(path: "/tmp/app.db")
@@ -69,22 +71,33 @@ public final class Database: @unchecked Sendable {
             temporaryFolder = nil
         }
         isReadOnly = readOnly
+        self.location = location
         do {
-            engine = try StorageEngine(path: location, options: options)
+            engine = try EngineRegistry.acquire(path: location, options: options)
         } catch {
             if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) }
             throw error
         }
     }
 
+    /// Closes this connection; the database file closes with its last connection.
     public func close() throws {
         try lock.withLock { _ in
+            guard !closed else { return }
+            closed = true
             transaction?.rollback()
             transaction = nil
             defer { if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) } }
-            try engine.close()
+            try EngineRegistry.release(path: location)
         }
     }
+
+    deinit {
+        try? close()
+    }
+
+    private let location: String
+    private var closed = false
 
     /// Runs every statement in `sql`; returns the result of the last one.
     @discardableResult
@@ -260,6 +273,7 @@ public final class Database: @unchecked Sendable {
     }
 
     private func run(_ statement: Statement, _ parameters: [Value], cache: PlanCache? = nil) throws -> QueryResult {
+        if closed { throw DatabaseError.misuse("the database connection is closed") }
         switch statement {
         case .begin(let immediate):
             if inBlock { return QueryResult() } // PostgreSQL: a warning, not an error

@@ -1,0 +1,53 @@
+// One storage engine per database file in a process. Every `Database` (and every C
+// `borealis*`) opened on the same file shares it, so several connections — one per thread —
+// commit through one log and one write lock, and their commits share fdatasyncs. Two engines
+// on one file would each append to the log and corrupt it; the registry makes that impossible.
+
+import Foundation
+import Synchronization
+
+enum EngineRegistry {
+    private struct Entry {
+        var engine: StorageEngine
+        var connections: Int
+    }
+    private static let engines = Mutex<[String: Entry]>([:])
+
+    /// The canonical name of a database path (symbolic links and `..` resolved).
+    static func key(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().resolvingSymlinksInPath().standardizedFileURL.path
+        return folder + "/" + url.lastPathComponent
+    }
+
+    /// The engine of `path`, opened with `options` when no connection has it open yet.
+    static func acquire(path: String, options: StorageOptions) throws -> StorageEngine {
+        let name = key(for: path)
+        return try engines.withLock { engines in
+            if var entry = engines[name] {
+                entry.connections += 1
+                engines[name] = entry
+                return entry.engine
+            }
+            let engine = try StorageEngine(path: path, options: options)
+            engines[name] = Entry(engine: engine, connections: 1)
+            return engine
+        }
+    }
+
+    /// Gives back a connection's engine; the last one closes it.
+    static func release(path: String) throws {
+        let name = key(for: path)
+        let last: StorageEngine? = engines.withLock { engines in
+            guard var entry = engines[name] else { return nil }
+            entry.connections -= 1
+            if entry.connections > 0 {
+                engines[name] = entry
+                return nil
+            }
+            engines[name] = nil
+            return entry.engine
+        }
+        try last?.close()
+    }
+}
