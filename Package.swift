@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "borealis", targets: ["borealis"]),
         .executable(name: "borealis-stress", targets: ["borealis-stress"]),
         .executable(name: "borealis-example", targets: ["borealis-example"]),
+        .executable(name: "borealis-bench", targets: ["borealis-bench"]),
     ],
     targets: [
         .systemLibrary(
@@ -23,6 +24,12 @@ let package = Package(
             name: "CEdit",
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
+        ),
+        // SQLite, the benchmark's baseline (Debian libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite3",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         // Small C helpers the engine cannot express in Swift: the SSE4.2 CRC32C instruction.
         .target(name: "CBorealisSupport"),
@@ -56,6 +63,11 @@ let package = Package(
             name: "borealis-example",
             dependencies: ["Borealis"],
             path: "examples/swift"
+        ),
+        // Benchmarks, side by side with SQLite in one run.
+        .executableTarget(
+            name: "borealis-bench",
+            dependencies: ["Borealis", "CSQLite3"]
         ),
         // The sqllogictest runner, shared by the tests and the borealis-slt tool.
         .target(
