@@ -4,6 +4,7 @@
 // conjuncts themselves are still applied as filters, so an access path only narrows the scan.
 
 typealias RowStream = () throws -> [Value]?
+typealias KeyedRowStream = () throws -> (Int64, [Value])?
 
 struct AccessPath {
     enum Kind {
@@ -104,6 +105,12 @@ struct AccessPath {
 
     /// Opens a stream of the table's rows along this path.
     func open(table: TableSchema, ctx: ExecutionContext) throws -> RowStream {
+        let next = try openKeyed(table: table, ctx: ctx)
+        return { try next()?.1 }
+    }
+
+    /// Opens a stream of (row id, row) along this path (UPDATE and DELETE need the row ids).
+    func openKeyed(table: TableSchema, ctx: ExecutionContext) throws -> KeyedRowStream {
         let tree = TableTree(root: table.root)
         let txn: StorageTransaction = ctx.txn
         func evaluate(_ e: Evaluator) throws -> Value { try ctx.withFrame([]) { try e(ctx) } }
@@ -122,7 +129,7 @@ struct AccessPath {
                 while position < ids.count {
                     let id = ids[position]
                     position += 1
-                    if let raw = try tree.get(id, in: txn) { return try RecordCodec.decode(raw) }
+                    if let raw = try tree.get(id, in: txn) { return (id, try RecordCodec.decode(raw)) }
                 }
                 return nil
             }
@@ -173,7 +180,7 @@ struct AccessPath {
         }
     }
 
-    private func scan(_ tree: TableTree, _ txn: StorageTransaction, from: Int64?, until: Int64?) -> RowStream {
+    private func scan(_ tree: TableTree, _ txn: StorageTransaction, from: Int64?, until: Int64?) -> KeyedRowStream {
         var cursor = tree.tree.cursor(in: txn)
         var started = false
         return {
@@ -187,14 +194,15 @@ struct AccessPath {
             } else {
                 guard try cursor.next() else { return nil }
             }
-            if let until, try TableTree.decode(cursor.key) > until { return nil }
-            return try RecordCodec.decode(try cursor.value())
+            let rowID = try TableTree.decode(cursor.key)
+            if let until, rowID > until { return nil }
+            return (rowID, try RecordCodec.decode(try cursor.value()))
         }
     }
 
     /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
     private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
-                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)]) -> RowStream {
+                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)]) -> KeyedRowStream {
         var cursor = BTree(root: index.root).cursor(in: txn)
         var rangeIndex = 0
         var positioned = false
@@ -224,7 +232,7 @@ struct AccessPath {
                         guard let raw = try table.get(rowID, in: txn) else {
                             throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
                         }
-                        return try RecordCodec.decode(raw)
+                        return (rowID, try RecordCodec.decode(raw))
                     }
                 }
                 rangeIndex += 1

@@ -183,13 +183,22 @@ struct StatementExecutor {
         case .insert(let table, _, let source, _, _):
             if case .select(let query) = source { _ = try planner.plan(query, parent: nil) }
             return ["Insert on \(table)"] + planner.notes.map { "  " + $0 }
-        case .update(let table, _, _, _, _, _):
-            return ["Update on \(table)", "  Scan \(table): full scan"]
-        case .delete(let table, _, _, _, _):
-            return ["Delete on \(table)", "  Scan \(table): full scan"]
+        case .update(let table, let alias, _, let from, let filter, _):
+            return ["Update on \(table)", "  Scan \(table): \(try accessDescription(table, alias, from.isEmpty ? filter : nil))"]
+        case .delete(let table, let alias, let using, let filter, _):
+            return ["Delete on \(table)", "  Scan \(table): \(try accessDescription(table, alias, using.isEmpty ? filter : nil))"]
         default:
             return ["Utility statement"]
         }
+    }
+
+    /// How UPDATE or DELETE finds its rows.
+    private func accessDescription(_ name: String, _ alias: String?, _ filter: Expr?) throws -> String {
+        let table = try catalog.table(name)
+        let scope = Scope(columns: table.columns.map { ScopeColumn(table: alias ?? name, name: $0.name) }, parent: nil)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "WHERE")
+        let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
+        return try AccessPath.choose(table: table, indexes: catalog.indexes(on: name), conjuncts: conjuncts, scope: scope, compiler: compiler).description
     }
 
     private func writableTable(_ name: String) throws -> TableSchema {
@@ -744,15 +753,16 @@ struct StatementExecutor {
         let scope = Scope(columns: w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
         let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "WHERE")
         let test = try filter.map { try compiler.compile($0) }
+        // The WHERE clause picks the access path (row-id or index lookups), as for SELECT.
+        let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
+        let path = try AccessPath.choose(table: w.schema, indexes: catalog.indexes(on: w.schema.name), conjuncts: conjuncts,
+                                         scope: scope, compiler: compiler)
+        let next = try path.openKeyed(table: w.schema, ctx: ctx)
         var rows: [(Int64, [Value])] = []
-        var cursor = w.tree.tree.cursor(in: txn)
-        var more = try cursor.first()
-        while more {
-            let row = try RecordCodec.decode(try cursor.value())
+        while let (rowID, row) = try next() {
             if try test.map({ t in try ctx.withFrame(row) { try t(ctx).truth() == true } }) ?? true {
-                rows.append((try TableTree.decode(cursor.key), row))
+                rows.append((rowID, row))
             }
-            more = try cursor.next()
         }
         return rows
     }
