@@ -8,6 +8,7 @@ import Testing
         let dir = TemporaryDirectory()
         var report = [CChar](repeating: 0, count: 4096)
         let failures = borealis_abi_check(dir.path, &report, Int32(report.count))
-        #expect(failures == 0, "\(String(cString: report))")
+        let text = String(decoding: report.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #expect(failures == 0, "\(text)")
     }
 }
