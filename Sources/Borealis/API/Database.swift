@@ -167,6 +167,7 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` in a write transaction, committed when it returns and rolled back when it
     /// throws. Returns once the commit is durable.
+    @discardableResult
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try block.withLock {
             try execute("BEGIN IMMEDIATE")
