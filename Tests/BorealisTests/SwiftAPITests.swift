@@ -103,7 +103,7 @@ import Borealis
                 defer { group.leave() }
                 guard let db = try? Database(path: path) else { return }
                 for i in 0..<perThread {
-                    try? db.execute("INSERT INTO t VALUES ($1, $2)", [.integer(Int64(who * 1000 + i)), .integer(Int64(who))])
+                    _ = try? db.execute("INSERT INTO t VALUES ($1, $2)", [.integer(Int64(who * 1000 + i)), .integer(Int64(who))])
                 }
                 try? db.close()
             }.start()

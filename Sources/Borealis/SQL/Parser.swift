@@ -535,17 +535,7 @@ struct Parser {
             } while accept(.op(","))
         }
         var statement = SelectStatement(with: with, recursive: recursive, body: try parseSetExpression())
-        if acceptKeyword("order") {
-            try expectKeyword("by")
-            repeat {
-                var item = OrderItem(expr: try parseExpr())
-                if acceptKeyword("desc") { item.descending = true } else { _ = acceptKeyword("asc") }
-                if acceptKeyword("nulls") {
-                    if acceptKeyword("first") { item.nullsFirst = true } else { try expectKeyword("last"); item.nullsFirst = false }
-                }
-                statement.orderBy.append(item)
-            } while accept(.op(","))
-        }
+        if acceptKeyword("order") { statement.orderBy = try parseOrderBy() }
         if acceptKeyword("limit") {
             if acceptKeyword("all") {
                 statement.limit = nil
@@ -565,6 +555,21 @@ struct Parser {
             _ = acceptKeyword("rows") || acceptKeyword("row")
         }
         return statement
+    }
+
+    /// The items after ORDER: `BY expr [ASC|DESC] [NULLS FIRST|LAST], …`.
+    private mutating func parseOrderBy() throws -> [OrderItem] {
+        try expectKeyword("by")
+        var items: [OrderItem] = []
+        repeat {
+            var item = OrderItem(expr: try parseExpr())
+            if acceptKeyword("desc") { item.descending = true } else { _ = acceptKeyword("asc") }
+            if acceptKeyword("nulls") {
+                if acceptKeyword("first") { item.nullsFirst = true } else { try expectKeyword("last"); item.nullsFirst = false }
+            }
+            items.append(item)
+        } while accept(.op(","))
+        return items
     }
 
     private mutating func parseSetExpression() throws -> SelectBody {
@@ -1061,17 +1066,7 @@ struct Parser {
             try expectKeyword("by")
             repeat { spec.partition.append(try parseExpr()) } while accept(.op(","))
         }
-        if acceptKeyword("order") {
-            try expectKeyword("by")
-            repeat {
-                var item = OrderItem(expr: try parseExpr())
-                if acceptKeyword("desc") { item.descending = true } else { _ = acceptKeyword("asc") }
-                if acceptKeyword("nulls") {
-                    if acceptKeyword("first") { item.nullsFirst = true } else { try expectKeyword("last"); item.nullsFirst = false }
-                }
-                spec.order.append(item)
-            } while accept(.op(","))
-        }
+        if acceptKeyword("order") { spec.order = try parseOrderBy() }
         if isKeyword("rows") || isKeyword("range") {
             let rows = acceptKeyword("rows")
             if !rows { _ = advance() }
