@@ -15,6 +15,9 @@ public struct BTreeCursor {
     let txn: StorageTransaction
     private var stack: [(page: PageNumber, index: Int)] = []
     private var changeCount: UInt64 = 0
+    /// The leaf the cursor is on, kept while the transaction changes no page, so that stepping
+    /// along a leaf and reading values does not look the page up again each time.
+    private var leaf: (page: PageNumber, node: Node)?
     private var current: [UInt8]?
 
     init(tree: BTree, txn: StorageTransaction) {
@@ -31,7 +34,7 @@ public struct BTreeCursor {
     /// The current value.
     public func value() throws -> [UInt8] {
         guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
-        let node = try tree.node(page, txn)
+        let node = try leafNode(page)
         guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
         return try tree.readValue(node, index, txn)
     }
@@ -122,16 +125,34 @@ public struct BTreeCursor {
 
     /// Makes the leaf index point at an entry, moving across leaves in `forward` direction when
     /// it has run off its leaf; sets `current`.
+    /// The node of a leaf page: the kept one when it is still current.
+    private func leafNode(_ page: PageNumber) throws -> Node {
+        if let leaf, leaf.page == page, changeCount == txn.changeCount { return leaf.node }
+        return try tree.node(page, txn)
+    }
+
+    /// Calls `body` with the current value's bytes, without copying them when the value is
+    /// stored whole in the leaf.
+    public func withValue<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        let node = try leafNode(page)
+        guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
+        let value = node.leafValue(index)
+        if value.overflow == 0 && value.local.count == value.totalLength { return try body(value.local) }
+        return try tree.readValue(node, index, txn).withUnsafeBytes(body)
+    }
+
     private mutating func settle(forward: Bool) throws -> Bool {
         while true {
             guard let (page, index) = stack.last else {
                 current = nil
                 return false
             }
-            let leaf = try tree.node(page, txn)
+            let leaf = try leafNode(page)
             if index >= 0 && index < leaf.count {
                 current = Array(leaf.key(index))
                 changeCount = txn.changeCount
+                self.leaf = (page, leaf)
                 return true
             }
             // Climb to the first ancestor with a sibling in this direction.

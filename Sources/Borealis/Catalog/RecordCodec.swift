@@ -64,7 +64,11 @@ enum RecordCodec {
     }
 
     static func decode(_ bytes: [UInt8]) throws -> [Value] {
-        try bytes.withUnsafeBytes { raw in
+        try bytes.withUnsafeBytes { try decode($0) }
+    }
+
+    static func decode(_ raw: UnsafeRawBufferPointer) throws -> [Value] {
+        do {
             var reader = ByteReader(raw, context: "row record")
             let count = Int(try reader.readVarint())
             guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }

@@ -196,7 +196,7 @@ struct AccessPath {
             }
             let rowID = try TableTree.decode(cursor.key)
             if let until, rowID > until { return nil }
-            return (rowID, try RecordCodec.decode(try cursor.value()))
+            return (rowID, try cursor.withValue { try RecordCodec.decode($0) })
         }
     }
 

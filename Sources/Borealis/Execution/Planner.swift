@@ -642,6 +642,19 @@ final class Planner {
     /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
     static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
         let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
+        if !hasGroupBy {
+            // One group: no hashing per row.
+            var states = fresh
+            while let row = try input() {
+                try ctx.withFrame(row) {
+                    for (i, call) in calls.enumerated() {
+                        if let filter = call.filter, try filter(ctx).truth() != true { continue }
+                        try states[i].add(try call.argument.map { try $0(ctx) }, extra: try call.extra.map { try $0(ctx) })
+                    }
+                }
+            }
+            return [states.map { $0.result() }]
+        }
         var output: [[Value]] = []
         var pending: [(RowStream, level: Int)] = [(input, 0)]
         var partitions: [SpillFile] = []
