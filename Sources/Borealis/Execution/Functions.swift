@@ -66,7 +66,8 @@ enum Functions {
                 switch try a(ctx) {
                 case .null: return .null
                 case .blob(let b): return .integer(Int64(b.count))
-                case let v: return .integer(Int64(try text(v)!.count))
+                // PostgreSQL counts characters as code points (not grapheme clusters).
+                case let v: return .integer(Int64(Functions.codePointCount(try text(v)!)))
                 }
             }
         case "octet_length":
@@ -405,6 +406,16 @@ enum Functions {
             out.append(rest.removeFirst())
         }
         return out
+    }
+
+    /// Code points in `s`: its UTF-8 bytes that do not continue a sequence.
+    static func codePointCount(_ s: String) -> Int {
+        var copy = s
+        return copy.withUTF8 { bytes in
+            var count = 0
+            for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
+            return count
+        }
     }
 
     /// SQL LIKE: % matches any run, _ one character, the escape character quotes the next one.
