@@ -111,7 +111,7 @@ struct Lexer {
                 digits.append(peek())
                 advance()
             }
-            guard digits.count % 2 == 0, let value = Self.hexBytes(digits) else {
+            guard let value = Self.hexBytes(digits) else {
                 throw error("invalid hexadecimal string", at: start)
             }
             return Token(kind: .blob(value), position: start, text: text(from))
@@ -207,7 +207,10 @@ struct Lexer {
 
     private func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
 
-    private static func hexBytes(_ digits: [UInt8]) -> [UInt8]? {
+    /// Bytes from pairs of hex digits (X'…' literals, bytea's \x input); nil for an odd count
+    /// or a character that is not a hex digit.
+    static func hexBytes(_ digits: [UInt8]) -> [UInt8]? {
+        guard digits.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {
             switch c {
             case 48...57: return c - 48

@@ -490,22 +490,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .text(let s):
                 // PostgreSQL's hex input format: \x followed by pairs of hex digits.
                 if s.hasPrefix("\\x") {
-                    let digits = Array(s.utf8.dropFirst(2))
-                    var bytes: [UInt8] = []
-                    var i = 0
-                    func nibble(_ c: UInt8) -> UInt8? {
-                        switch c {
-                        case 48...57: return c - 48
-                        case 65...70: return c - 55
-                        case 97...102: return c - 87
-                        default: return nil
-                        }
-                    }
-                    while i + 1 < digits.count, let hi = nibble(digits[i]), let lo = nibble(digits[i + 1]) {
-                        bytes.append(hi << 4 | lo)
-                        i += 2
-                    }
-                    guard i == digits.count else {
+                    guard let bytes = Lexer.hexBytes(Array(s.utf8.dropFirst(2))) else {
                         throw DatabaseError(.mismatch, sqlState: "22P02", "invalid hexadecimal data in bytea input \"\(s)\"")
                     }
                     return .blob(bytes)
