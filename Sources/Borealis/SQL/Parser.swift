@@ -128,6 +128,17 @@ struct Parser {
         }
     }
 
+    /// An optional alias: `AS name`, or a bare name that is not a reserved word. With
+    /// `anyWordAfterAs` (column aliases), any word may follow AS (`count(*) AS count`).
+    mutating func parseAlias(anyWordAfterAs: Bool = false) throws -> String? {
+        if acceptKeyword("as") { return anyWordAfterAs ? try anyName("alias") : try identifier("alias") }
+        switch peek.kind {
+        case .identifier(let w) where !Parser.reserved.contains(w): return try identifier("alias")
+        case .quotedIdentifier: return try identifier("alias")
+        default: return nil
+        }
+    }
+
     /// A name that may be a keyword (after AS, or for columns in DDL).
     mutating func anyName(_ what: String = "name") throws -> String {
         switch peek.kind {
@@ -474,8 +485,7 @@ struct Parser {
 
     private mutating func parseUpdate() throws -> Statement {
         let table = try identifier("table name")
-        var alias: String?
-        if acceptKeyword("as") { alias = try identifier("alias") } else if case .identifier(let w) = peek.kind, w != "set" { alias = try identifier("alias") }
+        let alias = try parseAlias()
         try expectKeyword("set")
         let assignments = try parseAssignments()
         var from: [FromItem] = []
@@ -505,8 +515,7 @@ struct Parser {
     private mutating func parseDelete() throws -> Statement {
         try expectKeyword("from")
         let table = try identifier("table name")
-        var alias: String?
-        if acceptKeyword("as") { alias = try identifier("alias") } else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) { alias = try identifier("alias") }
+        let alias = try parseAlias()
         var using: [FromItem] = []
         if acceptKeyword("using") {
             repeat { using.append(try parseFromItem()) } while accept(.op(","))
@@ -655,15 +664,7 @@ struct Parser {
                 continue
             }
             let e = try parseExpr()
-            var alias: String?
-            if acceptKeyword("as") {
-                alias = try anyName("alias")
-            } else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) {
-                alias = try identifier("alias")
-            } else if case .quotedIdentifier = peek.kind {
-                alias = try identifier("alias")
-            }
-            items.append(.expression(e, alias: alias))
+            items.append(.expression(e, alias: try parseAlias(anyWordAfterAs: true)))
         } while accept(.op(","))
         return items
     }
@@ -727,11 +728,7 @@ struct Parser {
             return inner
         }
         let name = try identifier("table name")
-        var alias: String?
-        if acceptKeyword("as") { alias = try identifier("alias") }
-        else if case .identifier(let w) = peek.kind, !Parser.reserved.contains(w) { alias = try identifier("alias") }
-        else if case .quotedIdentifier = peek.kind { alias = try identifier("alias") }
-        return .table(name: name, alias: alias)
+        return .table(name: name, alias: try parseAlias())
     }
 
     // MARK: Expressions
