@@ -195,8 +195,7 @@ struct StatementExecutor {
     /// How UPDATE or DELETE finds its rows.
     private func accessDescription(_ name: String, _ alias: String?, _ filter: Expr?) throws -> String {
         let table = try catalog.table(name)
-        let scope = Scope(columns: table.columns.map { ScopeColumn(table: alias ?? name, name: $0.name) }, parent: nil)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "WHERE")
+        let (scope, compiler) = Self.rowCompiler(table.columns, label: alias ?? name, catalog: catalog, clause: "WHERE")
         let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
         return try AccessPath.choose(table: table, indexes: catalog.indexes(on: name), conjuncts: conjuncts, scope: scope, compiler: compiler).description
     }
@@ -420,8 +419,7 @@ struct StatementExecutor {
         var schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
         if !foreignKeys.isEmpty { schema.foreignKeys = foreignKeys }
         // Validate defaults and checks now rather than at the first insert.
-        let scope = Scope(columns: columns.map { ScopeColumn(table: name, name: $0.name) }, parent: nil)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "check constraints")
+        let (_, compiler) = Self.rowCompiler(columns, label: name, catalog: catalog, clause: "check constraints")
         for check in checks { _ = try compiler.compile(try Self.parseExpression(check.sql)) }
         try Catalog.put("table", name, schema, txn)
         if rowIDColumn == nil && !primaryKey.isEmpty {
@@ -439,6 +437,12 @@ struct StatementExecutor {
         case "text", "varchar", "char": return "text"
         default: return type
         }
+    }
+
+    /// A compiler for expressions evaluated with one table's row as their frame, and its scope.
+    static func rowCompiler(_ columns: [ColumnSchema], label: String, catalog: Catalog, clause: String) -> (Scope, ExpressionCompiler) {
+        let scope = Scope(columns: columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
+        return (scope, ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: clause))
     }
 
     static func parseExpression(_ sql: String) throws -> Expr {
@@ -502,8 +506,7 @@ struct StatementExecutor {
         let indexes = try catalog.indexes(on: name).map { index in
             (index, BTree(root: index.root), try IndexKeyBuilder(index, schema, catalog))
         }
-        let scope = Scope(columns: schema.columns.map { ScopeColumn(table: name, name: $0.name) }, parent: nil)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "check constraints")
+        let (_, compiler) = Self.rowCompiler(schema.columns, label: name, catalog: catalog, clause: "check constraints")
         let checks = try schema.checks.map { ($0.name, try compiler.compile(try Self.parseExpression($0.sql))) }
         let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "DEFAULT expressions")
         let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(try Self.parseExpression($0)) } }
@@ -619,8 +622,7 @@ struct StatementExecutor {
     private func returningPlan(_ items: [SelectItem], _ schema: TableSchema, alias: String?) throws -> (columns: [String], evaluate: (ExecutionContext, [Value]) throws -> [Value])? {
         guard !items.isEmpty else { return nil }
         let label = alias ?? schema.name
-        let scope = Scope(columns: schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "RETURNING")
+        let (_, compiler) = Self.rowCompiler(schema.columns, label: label, catalog: catalog, clause: "RETURNING")
         var names: [String] = []
         var evaluators: [Evaluator] = []
         for item in items {
@@ -750,8 +752,7 @@ struct StatementExecutor {
 
     private func matchingRows(_ w: TableWriter, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {
         let label = alias ?? w.schema.name
-        let scope = Scope(columns: w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "WHERE")
+        let (scope, compiler) = Self.rowCompiler(w.schema.columns, label: label, catalog: catalog, clause: "WHERE")
         let test = try filter.map { try compiler.compile($0) }
         // The WHERE clause picks the access path (row-id or index lookups), as for SELECT.
         let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
@@ -815,8 +816,7 @@ struct StatementExecutor {
         let elements: [Evaluator]
 
         init(_ index: IndexSchema, _ schema: TableSchema, _ catalog: Catalog) throws {
-            let scope = Scope(columns: schema.columns.map { ScopeColumn(table: schema.name, name: $0.name) }, parent: nil)
-            let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "index expressions")
+            let (_, compiler) = StatementExecutor.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "index expressions")
             elements = try (index.expressions ?? index.columns).map { sql in
                 let e = try StatementExecutor.parseExpression(sql)
                 if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
