@@ -41,6 +41,7 @@ if let (engine, name) = child {
     do {
         let path = dir + "/db"
         try workload.setup(engine, path, sizes)
+        profilerEnable()
         let start = Date()
         let ops = try workload.run(engine, path, sizes)
         let seconds = Date().timeIntervalSince(start)
@@ -54,6 +55,15 @@ if let (engine, name) = child {
         try? FileManager.default.removeItem(atPath: dir)
         exit(1)
     }
+}
+
+/// `perf record -D -1 --control fifo:CTL` starts disabled; with BOREALIS_BENCH_PERF_CTL=CTL the
+/// child enables it after the untimed setup, so a profile holds only the timed part.
+func profilerEnable() {
+    guard let fifo = ProcessInfo.processInfo.environment["BOREALIS_BENCH_PERF_CTL"],
+          let handle = FileHandle(forWritingAtPath: fifo) else { return }
+    handle.write(Data("enable\n".utf8))
+    try? handle.close()
 }
 
 @MainActor

@@ -142,6 +142,18 @@ public struct BTreeCursor {
         return try tree.readValue(node, index, txn).withUnsafeBytes(body)
     }
 
+    /// Calls `body` with the current key's and value's bytes (the value gathered from overflow
+    /// pages only when it does not fit in the leaf). Mutating so that a cursor kept in an object
+    /// is used in place, not copied (a copy retains every field, per row).
+    mutating func withEntry<T>(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T) throws -> T {
+        guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        let node = try leafNode(page)
+        guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
+        let value = node.leafValue(index)
+        if value.overflow == 0 && value.local.count == value.totalLength { return try body(node.key(index), value.local) }
+        return try tree.readValue(node, index, txn).withUnsafeBytes { try body(node.key(index), $0) }
+    }
+
     private mutating func settle(forward: Bool) throws -> Bool {
         while true {
             guard let (page, index) = stack.last else {
@@ -150,7 +162,10 @@ public struct BTreeCursor {
             }
             let leaf = try leafNode(page)
             if index >= 0 && index < leaf.count {
-                current = Array(leaf.key(index))
+                // Reuses the key's storage when nobody else holds the previous key.
+                if current == nil { current = [] }
+                current!.removeAll(keepingCapacity: true)
+                current!.append(contentsOf: leaf.key(index))
                 changeCount = txn.changeCount
                 self.leaf = (page, leaf)
                 return true

@@ -22,6 +22,11 @@ public struct TableTree: Sendable, Hashable {
         withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { Array($0) }
     }
 
+    static func decode(_ key: UnsafeRawBufferPointer) throws -> Int64 {
+        guard key.count == 8 else { throw DatabaseError.corrupt("table key of \(key.count) bytes (expected 8)") }
+        return Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) ^ (1 << 63))
+    }
+
     public static func decode(_ key: [UInt8]) throws -> Int64 {
         guard key.count == 8 else { throw DatabaseError.corrupt("table key of \(key.count) bytes (expected 8)") }
         let raw = key.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }

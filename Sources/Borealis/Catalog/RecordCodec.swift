@@ -63,19 +63,35 @@ enum RecordCodec {
         return writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> [Value] {
-        try bytes.withUnsafeBytes { try decode($0) }
+    static func decode(_ bytes: [UInt8], wanted: [Bool]? = nil) throws -> [Value] {
+        try bytes.withUnsafeBytes { try decode($0, wanted: wanted) }
     }
 
-    static func decode(_ raw: UnsafeRawBufferPointer) throws -> [Value] {
+    /// Decodes a row. With `wanted`, a column whose flag is false is skipped (its bytes are
+    /// stepped over, not turned into a value) and reads as NULL: scans pass the columns their
+    /// query references, so an unused text column costs no allocation.
+    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [Bool]? = nil) throws -> [Value] {
+        var values: [Value] = []
+        try decode(raw, wanted: wanted, into: &values)
+        return values
+    }
+
+    /// Decodes into `values`, replacing its contents; a scan passes the same array each row, so
+    /// its storage is reused whenever the previous row has been let go.
+    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [Bool]?, into values: inout [Value]) throws {
         do {
             var reader = ByteReader(raw, context: "row record")
             let count = Int(try reader.readVarint())
             guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
             let tags = try reader.readBytes(count)
-            var values: [Value] = []
+            values.removeAll(keepingCapacity: true)
             values.reserveCapacity(count)
-            for tag in tags {
+            for (column, tag) in tags.enumerated() {
+                if let wanted, column < wanted.count, !wanted[column] {
+                    try skip(tag, &reader)
+                    values.append(.null)
+                    continue
+                }
                 switch tag {
                 case nullTag: values.append(.null)
                 case integerTag:
@@ -108,7 +124,18 @@ enum RecordCodec {
                 default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
                 }
             }
-            return values
+        }
+    }
+
+    /// Steps over one value of type `tag` without building it.
+    private static func skip(_ tag: UInt8, _ reader: inout ByteReader) throws {
+        switch tag {
+        case nullTag, falseTag, trueTag: break
+        case integerTag, dateTag, timeTag, timestampTag, timestamptzTag: _ = try reader.readVarint()
+        case doubleTag: _ = try reader.read(UInt64.self)
+        case textTag, blobTag, numericTag: _ = try reader.readBytes(Int(try reader.readVarint()))
+        case intervalTag: for _ in 0..<3 { _ = try reader.readVarint() }
+        default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
         }
     }
 

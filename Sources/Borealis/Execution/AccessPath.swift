@@ -1,7 +1,9 @@
 // How a base table is read: a full scan, a row-id lookup or range, or a secondary index
 // lookup or range, chosen from the WHERE conjuncts that concern that table alone. The bounds are
-// expressions evaluated when the scan opens (so they may use parameters and outer columns); the
-// conjuncts themselves are still applied as filters, so an access path only narrows the scan.
+// expressions evaluated when the scan opens (so they may use parameters and outer columns). The
+// conjuncts are still applied as filters, so an access path only narrows the scan — except the
+// conjuncts a row-id path enforces exactly (`covered`), which are skipped when their bounds
+// turn out to be integers at open time.
 
 typealias RowStream = () throws -> [Value]?
 typealias KeyedRowStream = () throws -> (Int64, [Value])?
@@ -20,6 +22,9 @@ struct AccessPath {
     }
     var kind: Kind
     var description: String
+    /// Indices (into the conjuncts given to `choose`) of the conjuncts this path enforces
+    /// exactly when its bounds evaluate to integers.
+    var covered: [Int] = []
 
     /// Picks the best access path for `table` from its local conjuncts (compiled in `scope`).
     static func choose(table: TableSchema, indexes: [IndexSchema], conjuncts: [Expr], scope: Scope, compiler: ExpressionCompiler) throws -> AccessPath {
@@ -27,6 +32,8 @@ struct AccessPath {
         var equalities: [String: [Expr]] = [:]
         var lows: [String: (Expr, Bool)] = [:]
         var highs: [String: (Expr, Bool)] = [:]
+        // Which conjunct set each of the above.
+        var equalitySource: [String: Int] = [:], lowSource: [String: Int] = [:], highSource: [String: Int] = [:]
         func isConstant(_ e: Expr) throws -> Bool {
             if Planner.containsSubquery(e) || Planner.containsAggregate(e) { return false }
             for (t, n) in Planner.columnReferences(e) {
@@ -41,7 +48,7 @@ struct AccessPath {
             }
             return try isConstant(e) ? nil : "e" + e.sql
         }
-        for conjunct in conjuncts {
+        for (position, conjunct) in conjuncts.enumerated() {
             switch conjunct {
             case .binary(let op, let a, let b):
                 var key = try target(a)
@@ -54,20 +61,20 @@ struct AccessPath {
                 }
                 guard let k = key, try isConstant(value) else { continue }
                 switch (op, flipped) {
-                case (.equal, _): equalities[k, default: []] = [value]
-                case (.greater, false), (.less, true): lows[k] = (value, false)
-                case (.greaterOrEqual, false), (.lessOrEqual, true): lows[k] = (value, true)
-                case (.less, false), (.greater, true): highs[k] = (value, false)
-                case (.lessOrEqual, false), (.greaterOrEqual, true): highs[k] = (value, true)
+                case (.equal, _): (equalities[k], equalitySource[k]) = ([value], position)
+                case (.greater, false), (.less, true): (lows[k], lowSource[k]) = ((value, false), position)
+                case (.greaterOrEqual, false), (.lessOrEqual, true): (lows[k], lowSource[k]) = ((value, true), position)
+                case (.less, false), (.greater, true): (highs[k], highSource[k]) = ((value, false), position)
+                case (.lessOrEqual, false), (.greaterOrEqual, true): (highs[k], highSource[k]) = ((value, true), position)
                 default: break
                 }
             case .between(let e, let low, let high, false):
                 guard let k = try target(e), try isConstant(low), try isConstant(high) else { continue }
-                lows[k] = (low, true)
-                highs[k] = (high, true)
+                (lows[k], lowSource[k]) = ((low, true), position)
+                (highs[k], highSource[k]) = ((high, true), position)
             case .inList(let e, let list, false):
                 guard let k = try target(e), !list.isEmpty, try list.allSatisfy(isConstant) else { continue }
-                if equalities[k] == nil { equalities[k] = list }
+                if equalities[k] == nil { (equalities[k], equalitySource[k]) = (list, position) }
             default: continue
             }
         }
@@ -85,15 +92,20 @@ struct AccessPath {
             return table.columnIndex(index.columns[0]).map { "c\($0)" }
         }
         if let rowID = table.rowIDColumn, let values = equalities["c\(rowID)"] {
-            return AccessPath(kind: .rowIDs(try values.map { try compiler.compile($0) }), description: "row id lookup on \(table.name)")
+            return AccessPath(kind: .rowIDs(try values.map { try compiler.compile($0) }), description: "row id lookup on \(table.name)",
+                              covered: [equalitySource["c\(rowID)"]!])
         }
         for index in indexes {
             guard let key = try firstKey(index), let values = equalities[key] else { continue }
             return AccessPath(kind: .indexEquals(index, try values.map { try compiler.compile($0) }), description: "index \(index.name) lookup")
         }
         if let rowID = table.rowIDColumn, lows["c\(rowID)"] != nil || highs["c\(rowID)"] != nil {
-            return AccessPath(kind: .rowIDRange(low: try compileBound(lows["c\(rowID)"]), high: try compileBound(highs["c\(rowID)"])),
-                              description: "row id range on \(table.name)")
+            let key = "c\(rowID)"
+            // A BETWEEN sets both bounds; it is covered only when both come from it.
+            var covered = Set([lowSource[key], highSource[key]].compactMap { $0 })
+            for c in covered where conjunctIsBetween(conjuncts[c]) && (lowSource[key] != c || highSource[key] != c) { covered.remove(c) }
+            return AccessPath(kind: .rowIDRange(low: try compileBound(lows[key]), high: try compileBound(highs[key])),
+                              description: "row id range on \(table.name)", covered: covered.sorted())
         }
         for index in indexes {
             guard let key = try firstKey(index), lows[key] != nil || highs[key] != nil else { continue }
@@ -104,65 +116,88 @@ struct AccessPath {
     }
 
     /// Opens a stream of the table's rows along this path.
-    func open(table: TableSchema, ctx: ExecutionContext) throws -> RowStream {
-        let next = try openKeyed(table: table, ctx: ctx)
+    /// Columns whose `wanted` flag is false come back as NULL (not decoded).
+    func open(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]? = nil) throws -> RowStream {
+        var exact = false
+        let next = try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
         return { try next()?.1 }
     }
 
+    /// As `open`, also telling whether the `covered` conjuncts hold for every row returned.
+    func openExact(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]?) throws -> (RowStream, exact: Bool) {
+        var exact = false
+        let next = try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
+        return ({ try next()?.1 }, exact)
+    }
+
+    func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]? = nil) throws -> KeyedRowStream {
+        var exact = false
+        return try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
+    }
+
     /// Opens a stream of (row id, row) along this path (UPDATE and DELETE need the row ids).
-    func openKeyed(table: TableSchema, ctx: ExecutionContext) throws -> KeyedRowStream {
+    /// `exact` is set when the bounds were integers, so the `covered` conjuncts need no check.
+    private func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]?, exact: inout Bool) throws -> KeyedRowStream {
         let tree = TableTree(root: table.root)
         let txn: StorageTransaction = ctx.txn
         func evaluate(_ e: Evaluator) throws -> Value { try ctx.withFrame([]) { try e(ctx) } }
         switch kind {
         case .fullScan:
-            return scan(tree, txn, from: nil, until: nil)
+            return scan(tree, txn, wanted: wanted, from: nil, until: nil)
         case .rowIDs(let evaluators):
             var ids: [Int64] = []
+            var allIntegers = true
             for e in evaluators {
-                guard let id = try Self.integer(try evaluate(e)) else { continue }
+                let v = try evaluate(e)
+                if case .integer = v {} else { allIntegers = false }
+                guard let id = try Self.integer(v) else { continue }
                 ids.append(id)
             }
+            exact = allIntegers
             ids = Array(Set(ids)).sorted()
             var position = 0
             return {
                 while position < ids.count {
                     let id = ids[position]
                     position += 1
-                    if let raw = try tree.get(id, in: txn) { return (id, try RecordCodec.decode(raw)) }
+                    if let raw = try tree.get(id, in: txn) { return (id, try RecordCodec.decode(raw, wanted: wanted)) }
                 }
                 return nil
             }
         case .rowIDRange(let low, let high):
             var from: (Int64, Bool)?
             var until: (Int64, Bool)?
+            var allIntegers = true
             if let low {
                 let v = try evaluate(low.0)
+                if case .integer = v {} else { allIntegers = false }
                 if v.isNull { return { nil } }
-                guard let bound = v.doubleValue else { return scan(tree, txn, from: nil, until: nil) }
+                guard let bound = v.doubleValue else { return scan(tree, txn, wanted: wanted, from: nil, until: nil) }
                 from = Self.lowerRowID(bound, inclusive: low.inclusive)
             }
             if let high {
                 let v = try evaluate(high.0)
+                if case .integer = v {} else { allIntegers = false }
                 if v.isNull { return { nil } }
-                guard let bound = v.doubleValue else { return scan(tree, txn, from: nil, until: nil) }
+                guard let bound = v.doubleValue else { return scan(tree, txn, wanted: wanted, from: nil, until: nil) }
                 until = Self.upperRowID(bound, inclusive: high.inclusive)
             }
-            return scan(tree, txn, from: from.map { $0.0 }, until: until.map { $0.0 })
+            exact = allIntegers
+            return scan(tree, txn, wanted: wanted, from: from.map { $0.0 }, until: until.map { $0.0 })
         case .indexEquals(let index, let evaluators):
             var prefixes: [[UInt8]] = []
             for e in evaluators {
                 let v = try evaluate(e)
                 if v.isNull { continue }
                 guard let coerced = Self.coerce(v, to: Self.firstElementType(index, table)) else {
-                    return scan(tree, txn, from: nil, until: nil)
+                    return scan(tree, txn, wanted: wanted, from: nil, until: nil)
                 }
                 var prefix: [UInt8] = []
                 RecordCodec.appendKey(coerced, to: &prefix)
                 prefixes.append(prefix)
             }
             prefixes = Array(Set(prefixes)).sorted { $0.lexicographicallyPrecedes($1) }
-            return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) })
+            return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) }, wanted: wanted)
         case .indexRange(let index, let low, let high):
             let type = Self.firstElementType(index, table)
             var lowKey: ([UInt8], Bool)?
@@ -171,38 +206,23 @@ struct AccessPath {
                 guard let bound else { continue }
                 let v = try evaluate(bound.0)
                 if v.isNull { return { nil } }
-                guard let coerced = Self.coerce(v, to: type) else { return scan(tree, txn, from: nil, until: nil) }
+                guard let coerced = Self.coerce(v, to: type) else { return scan(tree, txn, wanted: wanted, from: nil, until: nil) }
                 var key: [UInt8] = []
                 RecordCodec.appendKey(coerced, to: &key)
                 if isLow { lowKey = (key, bound.inclusive) } else { highKey = (key, bound.inclusive) }
             }
-            return indexScan(index, tree, txn, ranges: [(lowKey?.0, lowKey?.1 ?? true, highKey?.0, highKey?.1 ?? true)])
+            return indexScan(index, tree, txn, ranges: [(lowKey?.0, lowKey?.1 ?? true, highKey?.0, highKey?.1 ?? true)], wanted: wanted)
         }
     }
 
-    private func scan(_ tree: TableTree, _ txn: StorageTransaction, from: Int64?, until: Int64?) -> KeyedRowStream {
-        var cursor = tree.tree.cursor(in: txn)
-        var started = false
-        return {
-            if !started {
-                started = true
-                if let from {
-                    guard try cursor.seek(atLeast: TableTree.encode(from)) else { return nil }
-                } else {
-                    guard try cursor.first() else { return nil }
-                }
-            } else {
-                guard try cursor.next() else { return nil }
-            }
-            let rowID = try TableTree.decode(cursor.key)
-            if let until, rowID > until { return nil }
-            return (rowID, try cursor.withValue { try RecordCodec.decode($0) })
-        }
+    private func scan(_ tree: TableTree, _ txn: StorageTransaction, wanted: [Bool]?, from: Int64?, until: Int64?) -> KeyedRowStream {
+        let scan = TableScan(cursor: tree.tree.cursor(in: txn), wanted: wanted, from: from, until: until)
+        return { try scan.next() }
     }
 
     /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
     private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
-                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)]) -> KeyedRowStream {
+                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [Bool]?) -> KeyedRowStream {
         var cursor = BTree(root: index.root).cursor(in: txn)
         var rangeIndex = 0
         var positioned = false
@@ -232,7 +252,7 @@ struct AccessPath {
                         guard let raw = try table.get(rowID, in: txn) else {
                             throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
                         }
-                        return (rowID, try RecordCodec.decode(raw))
+                        return (rowID, try RecordCodec.decode(raw, wanted: wanted))
                     }
                 }
                 rangeIndex += 1
@@ -249,6 +269,11 @@ struct AccessPath {
         case .text(let s): return Int64(s.trimmingCharacters(in: .whitespaces))
         default: return nil
         }
+    }
+
+    private static func conjunctIsBetween(_ e: Expr) -> Bool {
+        if case .between = e { return true }
+        return false
     }
 
     static func lowerRowID(_ bound: Double, inclusive: Bool) -> (Int64, Bool) {
@@ -301,5 +326,47 @@ struct AccessPath {
             return v
         default: return nil
         }
+    }
+}
+
+/// The state of a row-id-ordered scan, in one object rather than variables captured by the
+/// stream closure: captured variables are boxed and every access to them pays a dynamic
+/// exclusivity check, which showed as a tenth of a scan's time. A scan is stepped by one
+/// thread and its accesses never overlap, so the checks are switched off here.
+private final class TableScan {
+    @exclusivity(unchecked) private var cursor: BTreeCursor
+    @exclusivity(unchecked) private var row: [Value] = []
+    @exclusivity(unchecked) private var started = false
+    private let wanted: [Bool]?
+    private let from: Int64?
+    private let until: Int64?
+
+    init(cursor: BTreeCursor, wanted: [Bool]?, from: Int64?, until: Int64?) {
+        self.cursor = cursor
+        self.wanted = wanted
+        self.from = from
+        self.until = until
+    }
+
+    func next() throws -> (Int64, [Value])? {
+        if !started {
+            started = true
+            if let from {
+                guard try cursor.seek(atLeast: TableTree.encode(from)) else { return nil }
+            } else {
+                guard try cursor.first() else { return nil }
+            }
+        } else {
+            guard try cursor.next() else { return nil }
+        }
+        let (wanted, until) = (self.wanted, self.until)
+        let rowID: Int64? = try cursor.withEntry { key, value in
+            let rowID = try TableTree.decode(key)
+            if let until, rowID > until { return nil }
+            try RecordCodec.decode(value, wanted: wanted, into: &row)
+            return rowID
+        }
+        guard let rowID else { return nil }
+        return (rowID, row)
     }
 }

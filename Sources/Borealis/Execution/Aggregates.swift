@@ -3,6 +3,9 @@
 // error; avg is a double precision (PostgreSQL returns numeric: docs/sql.md).
 
 struct AggregateState {
+    /// The aggregate, decided once from its name (not per row).
+    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, other }
+    private let kind: Kind
     let name: String
     let distinct: Bool
     var count: Int64 = 0
@@ -18,6 +21,19 @@ struct AggregateState {
     init(name: String, distinct: Bool) {
         self.name = name
         self.distinct = distinct
+        switch name {
+        case "count": kind = .count
+        case "sum": kind = .sum
+        case "total": kind = .total
+        case "avg": kind = .avg
+        case "min": kind = .min
+        case "max": kind = .max
+        case "string_agg": kind = .stringAgg
+        case "group_concat": kind = .groupConcat
+        case "bool_and", "every": kind = .boolAnd
+        case "bool_or": kind = .boolOr
+        default: kind = .other
+        }
         if distinct { seen = [] }
     }
 
@@ -31,15 +47,15 @@ struct AggregateState {
             guard seen!.insert(value.groupKey).inserted else { return }
         }
         count += 1
-        switch name {
-        case "count": break
-        case "sum", "avg", "total":
+        switch kind {
+        case .count: break
+        case .sum, .avg, .total:
             switch value {
             case .integer(let v):
                 if sawDouble { doubleSum += Double(v) } else {
                     let (r, o) = integerSum.addingReportingOverflow(v)
                     if o {
-                        if name == "sum" { throw Value.overflow() }
+                        if kind == .sum { throw Value.overflow() }
                         sawDouble = true
                         doubleSum = Double(integerSum) + Double(v)
                     } else {
@@ -54,39 +70,39 @@ struct AggregateState {
             default:
                 throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(value.typeName)) does not exist")
             }
-        case "min", "max":
-            if best.isNull { best = value } else if let c = try Value.compare(value, best), (name == "min" ? c < 0 : c > 0) { best = value }
-        case "string_agg", "group_concat":
+        case .min, .max:
+            if best.isNull { best = value } else if let c = try Value.compare(value, best), (kind == .min ? c < 0 : c > 0) { best = value }
+        case .stringAgg, .groupConcat:
             pieces.append(value.description)
-            if let extra, case .text = extra { separator = extra.description } else if name == "group_concat" { separator = "," }
-        case "bool_and", "every", "bool_or":
+            if let extra, case .text = extra { separator = extra.description } else if kind == .groupConcat { separator = "," }
+        case .boolAnd, .boolOr:
             guard let t = try value.truth() else { return }
-            flag = name == "bool_or" ? ((flag ?? false) || t) : ((flag ?? true) && t)
-        default: break
+            flag = kind == .boolOr ? ((flag ?? false) || t) : ((flag ?? true) && t)
+        case .other: break
         }
     }
 
     private var separator = ""
 
     func result() -> Value {
-        switch name {
-        case "count": return .integer(count)
-        case "sum":
+        switch kind {
+        case .count: return .integer(count)
+        case .sum:
             if count == 0 { return .null }
             if sawDouble { return .double(doubleSum) }
             if let numericSum { return .numeric(Numeric.add(numericSum, Numeric(integerSum))) }
             return .integer(integerSum)
-        case "total": return .double(sawDouble ? doubleSum : Double(integerSum) + (numericSum?.doubleValue ?? 0))
-        case "avg":
+        case .total: return .double(sawDouble ? doubleSum : Double(integerSum) + (numericSum?.doubleValue ?? 0))
+        case .avg:
             if count == 0 { return .null }
             if sawDouble { return .double(doubleSum / Double(count)) }
             // Integers and numerics average to a numeric, as in PostgreSQL.
             let total = Numeric.add(numericSum ?? Numeric(0), Numeric(integerSum))
             return (try? Numeric.divide(total, Numeric(count))).map(Value.numeric) ?? .null
-        case "min", "max": return best
-        case "string_agg", "group_concat": return count == 0 ? .null : .text(pieces.joined(separator: separator))
-        case "bool_and", "every", "bool_or": return flag.map(Value.boolean) ?? .null
-        default: return .null
+        case .min, .max: return best
+        case .stringAgg, .groupConcat: return count == 0 ? .null : .text(pieces.joined(separator: separator))
+        case .boolAnd, .boolOr: return flag.map(Value.boolean) ?? .null
+        case .other: return .null
         }
     }
 }

@@ -36,6 +36,8 @@ struct SourcePlan {
     var open: (ExecutionContext) throws -> RowStream
     /// Set for a base table: `planFrom` may give it an access path (index or row-id lookups).
     var table: TableSchema?
+    /// For a base table: the columns its query references (the others decode as NULL).
+    var usage: ColumnUsage?
 
     init(columns: [ScopeColumn], table: TableSchema? = nil, open: @escaping (ExecutionContext) throws -> RowStream) {
         self.columns = columns
@@ -645,11 +647,12 @@ final class Planner {
         if !hasGroupBy {
             // One group: no hashing per row.
             var states = fresh
+            let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra)
             while let row = try input() {
                 try ctx.withFrame(row) {
-                    for (i, call) in calls.enumerated() {
-                        if let filter = call.filter, try filter(ctx).truth() != true { continue }
-                        try states[i].add(try call.argument.map { try $0(ctx) }, extra: try call.extra.map { try $0(ctx) })
+                    for i in states.indices {
+                        if let filter = filters[i], try filter(ctx).truth() != true { continue }
+                        try states[i].add(try arguments[i].map { try $0(ctx) }, extra: try extras[i].map { try $0(ctx) })
                     }
                 }
             }
@@ -746,18 +749,32 @@ final class Planner {
         for k in plans.indices {
             let itemScope = Scope(columns: plans[k].columns, parent: parent)
             let compiler = ExpressionCompiler(scope: itemScope, planner: self, aggregation: nil, clause: "WHERE")
+            var path: AccessPath?
             if let table = plans[k].table, !local[k].isEmpty {
-                let path = try AccessPath.choose(table: table, indexes: catalog.indexes(on: table.name), conjuncts: local[k],
-                                                 scope: itemScope, compiler: compiler)
-                if case .fullScan = path.kind {} else {
-                    plans[k].open = { ctx in try path.open(table: table, ctx: ctx) }
-                }
-                explain("Scan \(table.name): \(path.description)")
+                let chosen = try AccessPath.choose(table: table, indexes: catalog.indexes(on: table.name), conjuncts: local[k],
+                                                   scope: itemScope, compiler: compiler)
+                if case .fullScan = chosen.kind {} else { path = chosen }
+                explain("Scan \(table.name): \(chosen.description)")
             } else if let table = plans[k].table {
                 explain("Scan \(table.name): full scan")
             }
             let filters = try local[k].map { try compiler.compile($0) }
-            if !filters.isEmpty {
+            if let path, let table = plans[k].table {
+                // The filters left once the path's covered conjuncts hold exactly.
+                let uncovered = filters.indices.filter { !path.covered.contains($0) }.map { filters[$0] }
+                let usage = plans[k].usage
+                plans[k].open = { ctx in
+                    let (next, exact) = try path.openExact(table: table, ctx: ctx, wanted: usage?.read)
+                    let checks = exact ? uncovered : filters
+                    if checks.isEmpty { return next }
+                    return {
+                        while let row = try next() {
+                            if try Planner.passes(row, checks, ctx) { return row }
+                        }
+                        return nil
+                    }
+                }
+            } else if !filters.isEmpty {
                 let inner = plans[k].open
                 plans[k].open = { ctx in
                     let next = try inner(ctx)
@@ -975,9 +992,18 @@ final class Planner {
             }
             let table = try catalog.table(name)
             let scan = AccessPath(kind: .fullScan, description: "full scan of \(name)")
-            return SourcePlan(columns: table.columns.map { ScopeColumn(table: label, name: $0.name, type: $0.type) }, table: table) { ctx in
-                try scan.open(table: table, ctx: ctx)
+            let usage = ColumnUsage(columns: table.columns.count)
+            let columns = table.columns.enumerated().map { i, column in
+                var c = ScopeColumn(table: label, name: column.name, type: column.type)
+                c.usage = usage
+                c.ordinal = i
+                return c
             }
+            var plan = SourcePlan(columns: columns, table: table) { ctx in
+                try scan.open(table: table, ctx: ctx, wanted: usage.read)
+            }
+            plan.usage = usage
+            return plan
         case .subquery(let query, let alias, let names):
             let plan = try self.plan(query, parent: parent)
             guard names.count <= plan.columns.count else {

@@ -24,7 +24,9 @@ public final class StorageTransaction {
     private var order: [PageNumber] = []
     public private(set) var isFinished = false
     /// Bumped on every page change, so cursors can tell that they must re-seek.
-    private(set) var changeCount: UInt64 = 0
+    /// Read by cursors at every step (so without the dynamic exclusivity check: a transaction
+    /// is used by one thread at a time and the accesses never overlap).
+    @exclusivity(unchecked) private(set) var changeCount: UInt64 = 0
 
     init(engine: StorageEngine, snapshot: LSN, snapshotID: UInt64) {
         self.engine = engine
