@@ -43,7 +43,7 @@ if let (engine, name) = child {
         try workload.setup(engine, path, sizes)
         profilerEnable()
         let start = Date()
-        let ops = try workload.run(engine, path, sizes)
+        let ops = try timedRun(workload, engine, path)
         let seconds = Date().timeIntervalSince(start)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -55,6 +55,13 @@ if let (engine, name) = child {
         try? FileManager.default.removeItem(atPath: dir)
         exit(1)
     }
+}
+
+/// The timed part, in a function of its own so that `valgrind --tool=callgrind
+/// --toggle-collect='*timedRun*'` counts instructions of the timed part only.
+@inline(never)
+func timedRun(_ workload: Workload, _ engine: EngineKind, _ path: String) throws -> Int {
+    try workload.run(engine, path, sizes)
 }
 
 /// `perf record -D -1 --control fifo:CTL` starts disabled; with BOREALIS_BENCH_PERF_CTL=CTL the

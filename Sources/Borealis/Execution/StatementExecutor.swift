@@ -452,32 +452,55 @@ struct StatementExecutor {
         return e
     }
 
+    /// Fills a new index from the table: keys are computed from the columns they read, sorted in
+    /// batches (bounded memory) and inserted in key order, so the tree grows leaf after leaf.
     private func createIndex(_ definition: IndexSchema, schema: TableSchema) throws {
         var index = definition
         let key = try IndexKeyBuilder(index, schema, catalog)
+        let wanted = try key.columnsRead(schema)
         let ctx = context()
         let tree = try BTree.create(in: txn)
         index.root = tree.root
-        var cursor = TableTree(root: schema.root).tree.cursor(in: txn)
-        var rows: [(Int64, [Value])] = []
+        let table = TableTree(root: schema.root)
+        var cursor = table.tree.cursor(in: txn)
+        let batchSize = 100_000
+        var batch: [(key: [UInt8], rowID: Int64, checkUnique: Bool)] = []
+        batch.reserveCapacity(batchSize)
+        var row: [Value] = []
+        func insertBatch() throws {
+            batch.sort { $0.key.lexicographicallyPrecedes($1.key) }
+            for entry in batch {
+                if entry.checkUnique, try findConflict(tree, prefix: Array(entry.key.dropLast(8)), excluding: entry.rowID) != nil {
+                    guard let raw = try table.get(entry.rowID, in: txn) else { throw DatabaseError.internalError("row \(entry.rowID) vanished") }
+                    let values = try key.values(try RecordCodec.decode(raw), ctx)
+                    throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
+                }
+                try tree.put(entry.key, [], in: txn)
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
         var more = try cursor.first()
         while more {
-            rows.append((try TableTree.decode(cursor.key), try RecordCodec.decode(try cursor.value())))
+            let rowID = try cursor.withEntry { keyBytes, value in
+                try RecordCodec.decode(value, wanted: wanted, into: &row)
+                return try TableTree.decode(keyBytes)
+            }
+            let values = try key.values(row, ctx)
+            // NULLs never conflict: a unique index holds any number of them.
+            batch.append((RecordCodec.indexKey(values, rowID: rowID), rowID, index.unique && !values.contains(where: \.isNull)))
+            if batch.count >= batchSize { try insertBatch() }
             more = try cursor.next()
         }
-        for (rowID, row) in rows {
-            let values = try key.values(row, ctx)
-            if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: rowID) != nil {
-                throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
-            }
-            try tree.put(RecordCodec.indexKey(values, rowID: rowID), [], in: txn)
-        }
+        try insertBatch()
         try Catalog.put("index", index.name, index, txn)
     }
 
     /// The row id of another row with the same key in a unique index, if any.
     private func findConflict(_ tree: BTree, _ values: [Value], excluding rowID: Int64?) throws -> Int64? {
-        let prefix = RecordCodec.indexKey(values, rowID: nil)
+        try findConflict(tree, prefix: RecordCodec.indexKey(values, rowID: nil), excluding: rowID)
+    }
+
+    private func findConflict(_ tree: BTree, prefix: [UInt8], excluding rowID: Int64?) throws -> Int64? {
         var cursor = tree.cursor(in: txn)
         var more = try cursor.seek(atLeast: prefix)
         while more && cursor.key.starts(with: prefix) && cursor.key.count == prefix.count + 8 {
@@ -814,8 +837,10 @@ struct StatementExecutor {
     /// evaluated (with the row as their frame).
     struct IndexKeyBuilder {
         let elements: [Evaluator]
+        let index: IndexSchema
 
         init(_ index: IndexSchema, _ schema: TableSchema, _ catalog: Catalog) throws {
+            self.index = index
             let (_, compiler) = StatementExecutor.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "index expressions")
             elements = try (index.expressions ?? index.columns).map { sql in
                 let e = try StatementExecutor.parseExpression(sql)
@@ -824,6 +849,17 @@ struct StatementExecutor {
                 }
                 return try compiler.compile(e)
             }
+        }
+
+        /// Which of the table's columns the key reads (the others need not be decoded).
+        func columnsRead(_ schema: TableSchema) throws -> [Bool] {
+            var read = [Bool](repeating: false, count: schema.columns.count)
+            for sql in index.expressions ?? index.columns {
+                for (_, name) in Planner.columnReferences(try StatementExecutor.parseExpression(sql)) {
+                    if let i = schema.columnIndex(name) { read[i] = true }
+                }
+            }
+            return read
         }
 
         func values(_ row: [Value], _ ctx: ExecutionContext) throws -> [Value] {

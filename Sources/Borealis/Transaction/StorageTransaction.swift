@@ -47,6 +47,7 @@ public final class StorageTransaction {
 
     var pageSize: Int { engine.pageSize }
 
+    @inline(__always)
     private func checkActive() throws {
         if isFinished { throw DatabaseError.misuse("the transaction has already ended") }
     }
@@ -55,10 +56,20 @@ public final class StorageTransaction {
 
     /// The page as this transaction sees it. Do not mutate the result.
     func page(_ number: PageNumber) throws -> PageImage {
-        if let entry = dirty[number] { return entry.image }
         try checkActive()
-        return try engine.cache.read(number, at: snapshot)
+        if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
+        let slot = Int(truncatingIfNeeded: number) & (Self.recentSlots - 1)
+        if let recent = recentPages[slot], recent.number == number { return recent.image }
+        let image = try engine.cache.read(number, at: snapshot)
+        recentPages[slot] = (number, image)
+        return image
     }
+
+    /// Pages read lately, by page number modulo the slot count: the image of a page at this
+    /// transaction's snapshot never changes, so a repeated read (the root and inner nodes of
+    /// every lookup) skips the shared cache's lock and hash table.
+    private static let recentSlots = 64
+    @exclusivity(unchecked) private var recentPages = [(number: PageNumber, image: PageImage)?](repeating: nil, count: recentSlots)
 
     /// This transaction's private, writable copy of the page.
     func writablePage(_ number: PageNumber) throws -> PageImage {
