@@ -139,19 +139,34 @@ final class VersionCache: @unchecked Sendable {
     }
 
     private func insert(_ version: Version, for page: PageNumber) {
-        var entry = entries[page, default: Entry()]
-        let position = entry.versions.firstIndex(where: { $0.from >= version.from }) ?? entry.versions.count
-        if position < entry.versions.count && entry.versions[position].from == version.from { return }
-        entry.versions.insert(version, at: position)
-        entry.referenced = true
+        // Changed in place (a copy of the entry would copy its arrays on every change).
+        let inserted = updateEntry(page) { entry -> Bool in
+            let position = entry.versions.firstIndex(where: { $0.from >= version.from }) ?? entry.versions.count
+            if position < entry.versions.count && entry.versions[position].from == version.from { return false }
+            entry.versions.insert(version, at: position)
+            entry.referenced = true
+            return true
+        }
+        guard inserted else { return }
         stats.bytes += pageSize
         stats.versions += 1
-        if !entry.inRing {
-            entry.inRing = true
-            ring.append(page)
-        }
-        entries[page] = entry
         evictIfNeeded()
+    }
+
+    /// Runs `body` on the page's entry in place (created when absent) and puts the page in the
+    /// eviction ring if it is not there yet.
+    private func updateEntry<T>(_ page: PageNumber, _ body: (inout Entry) -> T) -> T {
+        var joinRing = false
+        let result = { (entry: inout Entry) -> T in
+            let r = body(&entry)
+            if !entry.inRing {
+                entry.inRing = true
+                joinRing = true
+            }
+            return r
+        }(&entries[page, default: Entry()])
+        if joinRing { ring.append(page) }
+        return result
     }
 
     // MARK: Commit
@@ -160,21 +175,17 @@ final class VersionCache: @unchecked Sendable {
     func publish(commit: LSN, pages: [(PageNumber, PageImage, [UInt8])]) {
         lock.withLock {
             for (page, image, payload) in pages {
-                var entry = entries[page, default: Entry()]
-                if let last = entry.versions.indices.last, entry.versions[last].until == .max {
-                    entry.versions[last].until = commit
+                updateEntry(page) { entry in
+                    if let last = entry.versions.indices.last, entry.versions[last].until == .max {
+                        entry.versions[last].until = commit
+                    }
+                    entry.versions.append(Version(image: image, from: commit, until: .max, pinned: false))
+                    entry.redo.append(RedoRecord(lsn: commit, payload: payload))
+                    entry.referenced = true
                 }
-                entry.versions.append(Version(image: image, from: commit, until: .max, pinned: false))
-                entry.redo.append(RedoRecord(lsn: commit, payload: payload))
-                entry.referenced = true
                 stats.bytes += pageSize
                 stats.versions += 1
                 stats.redoBytes += payload.count
-                if !entry.inRing {
-                    entry.inRing = true
-                    ring.append(page)
-                }
-                entries[page] = entry
             }
             evictIfNeeded()
         }
@@ -203,29 +214,24 @@ final class VersionCache: @unchecked Sendable {
     func pinIfSuperseded(_ page: PageNumber, snapshot: LSN, target: LSN) throws -> Bool {
         let image = try read(page, at: snapshot)
         return lock.withLock {
-            if var entry = entries[page], let i = entry.versions.firstIndex(where: { $0.from <= snapshot && snapshot < $0.until }) {
+            if let entry = entries[page], let i = entry.versions.firstIndex(where: { $0.from <= snapshot && snapshot < $0.until }) {
                 guard entry.versions[i].until <= target else { return false }
                 if !entry.versions[i].pinned {
-                    entry.versions[i].pinned = true
+                    entries[page]!.versions[i].pinned = true
                     stats.pinned += 1
-                    entries[page] = entry
                 }
                 return true
             }
             // Not cached (its generation moved on): insert it pinned, with its exact interval.
             let until = entries[page]?.redo.first(where: { $0.lsn > image.lsn })?.lsn ?? .max
             guard until <= target else { return false }
-            var entry = entries[page, default: Entry()]
-            let position = entry.versions.firstIndex(where: { $0.from >= image.lsn }) ?? entry.versions.count
-            entry.versions.insert(Version(image: image, from: image.lsn, until: until, pinned: true), at: position)
+            updateEntry(page) { entry in
+                let position = entry.versions.firstIndex(where: { $0.from >= image.lsn }) ?? entry.versions.count
+                entry.versions.insert(Version(image: image, from: image.lsn, until: until, pinned: true), at: position)
+            }
             stats.pinned += 1
             stats.bytes += pageSize
             stats.versions += 1
-            if !entry.inRing {
-                entry.inRing = true
-                ring.append(page)
-            }
-            entries[page] = entry
             return true
         }
     }
@@ -236,21 +242,24 @@ final class VersionCache: @unchecked Sendable {
         lock.withLock {
             materializedLSN = target
             generation += 1
-            for (page, var entry) in entries {
-                let before = entry.redo.count
-                if before > 0 && entry.redo[0].lsn <= target {
-                    let dropped = entry.redo.prefix { $0.lsn <= target }
+            // Entries are changed in place, through the values view (copying an entry out and
+            // back would copy its arrays, and writing while iterating would copy the table).
+            var i = entries.values.startIndex
+            while i != entries.values.endIndex {
+                let redo = entries.values[i].redo
+                if let first = redo.first, first.lsn <= target {
+                    let dropped = redo.prefix { $0.lsn <= target }
                     stats.redoBytes -= dropped.reduce(0) { $0 + $1.payload.count }
-                    entry.redo.removeFirst(dropped.count)
+                    entries.values[i].redo.removeFirst(dropped.count)
                 }
-                let kept = entry.versions.filter { $0.pinned || $0.until > target }
-                let removed = entry.versions.count - kept.count
-                if removed > 0 {
-                    stats.bytes -= removed * pageSize
-                    stats.versions -= removed
-                    entry.versions = kept
+                let versions = entries.values[i].versions
+                if versions.contains(where: { !$0.pinned && $0.until <= target }) {
+                    let kept = versions.filter { $0.pinned || $0.until > target }
+                    stats.bytes -= (versions.count - kept.count) * pageSize
+                    stats.versions -= versions.count - kept.count
+                    entries.values[i].versions = kept
                 }
-                entries[page] = entry
+                entries.values.formIndex(after: &i)
             }
         }
     }
@@ -259,25 +268,27 @@ final class VersionCache: @unchecked Sendable {
     func releasePins(live: [LSN]) {
         lock.withLock {
             guard stats.pinned > 0 else { return }
-            for (page, var entry) in entries {
+            var i = entries.values.startIndex
+            while i != entries.values.endIndex {
+                let versions = entries.values[i].versions
                 var changed = false
-                for i in entry.versions.indices where entry.versions[i].pinned {
-                    let version = entry.versions[i]
-                    let needed = live.contains { $0 >= version.from && $0 < version.until }
-                    if !needed {
-                        entry.versions[i].pinned = false
+                var updated = versions
+                for v in updated.indices where updated[v].pinned {
+                    let version = updated[v]
+                    if !live.contains(where: { $0 >= version.from && $0 < version.until }) {
+                        updated[v].pinned = false
                         stats.pinned -= 1
                         changed = true
                     }
                 }
                 if changed {
                     // An unpinned version that ends at or before the materialized LSN is garbage.
-                    let kept = entry.versions.filter { $0.pinned || $0.until > materializedLSN }
-                    stats.bytes -= (entry.versions.count - kept.count) * pageSize
-                    stats.versions -= entry.versions.count - kept.count
-                    entry.versions = kept
-                    entries[page] = entry
+                    let kept = updated.filter { $0.pinned || $0.until > materializedLSN }
+                    stats.bytes -= (versions.count - kept.count) * pageSize
+                    stats.versions -= versions.count - kept.count
+                    entries.values[i].versions = kept
                 }
+                entries.values.formIndex(after: &i)
             }
         }
     }
@@ -297,8 +308,7 @@ final class VersionCache: @unchecked Sendable {
                 continue
             }
             if entry.referenced {
-                entry.referenced = false
-                entries[page] = entry
+                entries[page]!.referenced = false
                 hand += 1
                 continue
             }
