@@ -13,6 +13,29 @@ import Borealis
         var balance: Decimal
     }
 
+    @Test func preparedWritesRecompileAfterARolledBackSchemaChange() throws {
+        // A prepared INSERT keeps its compiled table writer per catalog version; a DDL that
+        // rolls back must not leave a writer that a later, different schema version matches.
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE a(x INTEGER)")
+        let (prepared, _) = try db.prepare("INSERT INTO a VALUES ($1)")
+        let insert = try #require(prepared)
+        try db.execute("BEGIN; ALTER TABLE a ADD COLUMN y INTEGER DEFAULT 5")
+        try insert.bind([.integer(1)])
+        _ = try insert.step()
+        insert.reset()
+        try db.execute("ROLLBACK")
+        // The same kind of change again (the same number of catalog writes), another default.
+        try db.execute("ALTER TABLE a ADD COLUMN y INTEGER DEFAULT 7")
+        try insert.bind([.integer(2)])
+        _ = try insert.step()
+        insert.reset()
+        let rows = try db.query("SELECT * FROM a")
+        #expect(rows.count == 1)
+        #expect(rows.first?.values == [.integer(2), .integer(7)])
+        try db.close()
+    }
+
     @Test func rowsDecodeByColumnName() throws {
         let db = try Database(path: ":memory:")
         try db.execute("""

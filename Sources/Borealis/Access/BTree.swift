@@ -106,6 +106,16 @@ public struct BTree: Sendable, Hashable {
 
     /// Inserts or replaces the value of `key`.
     public func put(_ key: [UInt8], _ value: [UInt8], in txn: StorageTransaction) throws {
+        try put(key, value, replacing: true, in: txn)
+    }
+
+    /// Inserts `key` unless it is present (one descent for check and insert); false when it was.
+    public func insert(_ key: [UInt8], _ value: [UInt8], in txn: StorageTransaction) throws -> Bool {
+        try put(key, value, replacing: false, in: txn)
+    }
+
+    @discardableResult
+    private func put(_ key: [UInt8], _ value: [UInt8], replacing: Bool, in txn: StorageTransaction) throws -> Bool {
         let layout = NodeLayout(pageSize: txn.pageSize)
         guard key.count <= layout.maxKeyLength else {
             throw DatabaseError.tooLarge("key of \(key.count) bytes exceeds the maximum of \(layout.maxKeyLength) for \(txn.pageSize)-byte pages")
@@ -113,6 +123,10 @@ public struct BTree: Sendable, Hashable {
         try txn.ensureWriter()
         var path = try key.withUnsafeBytes { try descend($0, txn) }
         let (leafPage, index) = path[path.count - 1]
+        if !replacing {
+            let peek = try node(leafPage, txn)
+            if key.withUnsafeBytes({ index < peek.count && Node.compare(peek.key(index), $0) == 0 }) { return false }
+        }
         let leaf = try writableNode(leafPage, txn)
         let exists = key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
         if exists {
@@ -121,19 +135,20 @@ public struct BTree: Sendable, Hashable {
             if old.overflow == 0 && old.totalLength == value.count && layout.localValueLength(keyLength: key.count, valueLength: value.count) == value.count {
                 let start = old.local.baseAddress! - UnsafeRawPointer(leaf.image.bytes.baseAddress!)
                 value.withUnsafeBytes { leaf.image.bytes.baseAddress!.advanced(by: start).copyMemory(from: $0.baseAddress!, byteCount: value.count) }
-                return
+                return true
             }
             try freeOverflow(old.overflow, txn)
             let cell = try makeLeafCell(key, value, layout, txn)
-            if leaf.replaceInPlace(index, with: cell) { return }
+            if leaf.replaceInPlace(index, with: cell) { return true }
             leaf.remove(at: index)
-            if leaf.insert(cell, at: index) { return }
+            if leaf.insert(cell, at: index) { return true }
             try split(&path, inserting: cell, at: index, txn)
-            return
+            return true
         }
         let cell = try makeLeafCell(key, value, layout, txn)
-        if leaf.insert(cell, at: index) { return }
+        if leaf.insert(cell, at: index) { return true }
         try split(&path, inserting: cell, at: index, txn)
+        return true
     }
 
     /// Removes `key`; false when it was absent.

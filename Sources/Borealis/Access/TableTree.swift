@@ -41,6 +41,11 @@ public struct TableTree: Sendable, Hashable {
         try tree.put(Self.encode(rowID), value, in: txn)
     }
 
+    /// Inserts a new row; false (and nothing changed) when the row id is taken.
+    public func insert(_ rowID: Int64, _ value: [UInt8], in txn: StorageTransaction) throws -> Bool {
+        try tree.insert(Self.encode(rowID), value, in: txn)
+    }
+
     @discardableResult
     public func delete(_ rowID: Int64, in txn: StorageTransaction) throws -> Bool {
         try tree.delete(Self.encode(rowID), in: txn)

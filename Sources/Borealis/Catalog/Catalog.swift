@@ -2,6 +2,7 @@
 // cached by the database while its version (a counter bumped by every DDL) is unchanged.
 
 import Foundation
+import Synchronization
 
 final class Catalog: @unchecked Sendable {
     static let rootSlot = 0
@@ -61,8 +62,19 @@ final class Catalog: @unchecked Sendable {
         return tree
     }
 
+    /// The highest catalog version handed out in this process. A DDL that rolls back leaves the
+    /// stored version where it was; taking the next version above this mark as well keeps a
+    /// plan or table writer cached under the rolled-back version from matching another schema.
+    private static let versionHighWater = Atomic<UInt64>(0)
+
     private static func bumpVersion(_ txn: StorageTransaction, _ tree: BTree) throws {
-        let next = try version(txn) + 1
+        let stored = try version(txn)
+        var next = stored + 1
+        while true {
+            let mark = versionHighWater.load(ordering: .relaxed)
+            next = max(stored, mark) + 1
+            if versionHighWater.compareExchange(expected: mark, desired: next, ordering: .relaxed).exchanged { break }
+        }
         try tree.put(versionKey, withUnsafeBytes(of: next.littleEndian) { Array($0) }, in: txn)
     }
 

@@ -266,6 +266,9 @@ struct AccessPath {
         switch v {
         case .integer(let i): return i
         case .double(let d): return d == d.rounded() && abs(d) < 9.2e18 ? Int64(d) : nil
+        case .numeric(let n):
+            guard n.isIntegral, case .integer(let i)? = try? v.cast(to: "bigint") else { return nil }
+            return i
         case .text(let s): return Int64(s.trimmingCharacters(in: .whitespaces))
         default: return nil
         }

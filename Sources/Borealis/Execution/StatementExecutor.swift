@@ -36,6 +36,13 @@ public struct QueryResult: Sendable {
 final class PlanCache: @unchecked Sendable {
     var catalogVersion: UInt64 = .max
     var plan: QueryPlan?
+    /// A prepared INSERT/UPDATE/DELETE's compiled table writer (checks, defaults, index keys).
+    var writerVersion: UInt64 = .max
+    var writerTable = ""
+    fileprivate var writer: StatementExecutor.TableWriter?
+    /// A prepared INSERT … VALUES's compiled value expressions.
+    var valuesVersion: UInt64 = .max
+    var values: [[Evaluator?]]?
 }
 
 struct StatementExecutor {
@@ -513,7 +520,7 @@ struct StatementExecutor {
 
     // MARK: DML
 
-    private struct TableWriter {
+    fileprivate struct TableWriter {
         let schema: TableSchema
         let tree: TableTree
         let indexes: [(IndexSchema, BTree, IndexKeyBuilder)]
@@ -521,7 +528,19 @@ struct StatementExecutor {
         let defaults: [Evaluator?]
     }
 
+    /// The table's writer, compiled once per catalog version for a prepared statement.
     private func writer(for name: String) throws -> TableWriter {
+        if let cache = planCache, cache.writerVersion == catalog.version, cache.writerTable == name, let w = cache.writer { return w }
+        let w = try compileWriter(for: name)
+        if let cache = planCache {
+            cache.writer = w
+            cache.writerVersion = catalog.version
+            cache.writerTable = name
+        }
+        return w
+    }
+
+    private func compileWriter(for name: String) throws -> TableWriter {
         if catalog.views[name] != nil {
             throw DatabaseError(.error, sqlState: "55000", "cannot change view \"\(name)\"")
         }
@@ -574,11 +593,18 @@ struct StatementExecutor {
             throw DatabaseError(.constraint, sqlState: "23514", "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
         }
         var rowID: Int64
+        // A new row id is written first, in one descent with its uniqueness check; the index
+        // entries follow (an error there fails the statement, whose changes are rolled back).
+        let encoded = RecordCodec.encode(row)
+        var written = false
         if let c = schema.rowIDColumn {
             guard case .integer(let id) = row[c] else { throw DatabaseError.internalError("row id column holds \(row[c])") }
             rowID = id
-            if id != oldRowID, try w.tree.get(id, in: txn) != nil {
-                throw DatabaseError(.constraint, sqlState: "23505", "duplicate key value violates unique constraint \"\(schema.name)_pkey\"")
+            if id != oldRowID {
+                guard try w.tree.insert(id, encoded, in: txn) else {
+                    throw DatabaseError(.constraint, sqlState: "23505", "duplicate key value violates unique constraint \"\(schema.name)_pkey\"")
+                }
+                written = true
             }
         } else if let oldRowID {
             rowID = oldRowID
@@ -598,7 +624,7 @@ struct StatementExecutor {
             try tree.put(RecordCodec.indexKey(values, rowID: rowID), [], in: txn)
         }
         if let oldRowID, oldRowID != rowID { try w.tree.delete(oldRowID, in: txn) }
-        try w.tree.put(rowID, RecordCodec.encode(row), in: txn)
+        if !written { try w.tree.put(rowID, encoded, in: txn) }
         return rowID
     }
 
@@ -679,12 +705,24 @@ struct StatementExecutor {
         case .defaultValues:
             inputs = [[]]
         case .values(let rows):
-            let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "VALUES")
-            for row in rows {
-                guard row.count <= targets.count else {
-                    throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
+            // Compiled once per catalog version for a prepared statement.
+            let evaluators: [[Evaluator?]]
+            if let cache = planCache, cache.valuesVersion == catalog.version, let cached = cache.values {
+                evaluators = cached
+            } else {
+                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "VALUES")
+                evaluators = try rows.map { row in
+                    guard row.count <= targets.count else {
+                        throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
+                    }
+                    return try row.map { try $0.map { try compiler.compile($0) } }
                 }
-                inputs.append(try ctx.withFrame([]) { try row.map { try $0.map { try compiler.compile($0)(ctx) } } })
+                planCache?.values = evaluators
+                planCache?.valuesVersion = catalog.version
+            }
+            inputs.reserveCapacity(evaluators.count)
+            try ctx.withFrame([]) {
+                for row in evaluators { inputs.append(try row.map { try $0.map { try $0(ctx) } }) }
             }
         case .select(let query):
             let plan = try Planner(catalog: catalog).plan(query, parent: nil)
