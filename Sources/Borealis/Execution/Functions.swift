@@ -412,9 +412,21 @@ enum Functions {
     static func codePointCount(_ s: String) -> Int {
         var copy = s
         return copy.withUTF8 { bytes in
-            var count = 0
-            for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
-            return count
+            // Code points = bytes that are not continuation bytes (10xxxxxx), eight at a time:
+            // a byte is a continuation byte when its bit 7 is set and its bit 6 clear.
+            var continuation = 0
+            var i = 0
+            let raw = UnsafeRawBufferPointer(bytes)
+            while i + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                continuation += (word & ~(word << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+                i += 8
+            }
+            while i < raw.count {
+                if raw[i] & 0xC0 == 0x80 { continuation += 1 }
+                i += 1
+            }
+            return raw.count - continuation
         }
     }
 
