@@ -36,7 +36,9 @@ extension Statement {
 /// let result = try db.execute("SELECT name FROM t WHERE id = 1")
 /// ```
 public final class Database: @unchecked Sendable {
-    public let engine: StorageEngine
+    /// The storage engine (shared by every connection to the file). Replaced only when a
+    /// replica is promoted over a failed engine.
+    public private(set) var engine: StorageEngine
     private let lock = Mutex(())
     // Guarded by `lock` (every public entry point holds it).
     private var transaction: StorageTransaction?
@@ -53,8 +55,13 @@ public final class Database: @unchecked Sendable {
         set { lock.withLock { _ in workMemory = max(1, newValue) } }
     }
 
-    /// Refuses every write with a READONLY error (SQLSTATE 25006).
-    public let isReadOnly: Bool
+    /// Refuses every write with a READONLY error (SQLSTATE 25006): opened read-only, or a
+    /// replica not promoted.
+    public var isReadOnly: Bool { lock.withLock { _ in readOnlyMode } }
+    private var readOnlyMode: Bool
+    /// Set while this connection is a replica (docs/replicas.md).
+    private var replica: Replica?
+    private var lastCommit: UInt64 = 0
     /// The folder of a `:memory:` database, removed on close.
     private let temporaryFolder: String?
 
@@ -70,13 +77,85 @@ public final class Database: @unchecked Sendable {
         } else {
             temporaryFolder = nil
         }
-        isReadOnly = readOnly
+        readOnlyMode = readOnly
         self.location = location
         do {
             engine = try EngineRegistry.acquire(path: location, options: options)
         } catch {
             if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) }
             throw error
+        }
+    }
+
+    /// A replica of `primary`'s database: its own cache and apply thread, read-only.
+    private init(replicaOf primary: Database, options: ReplicaOptions) throws {
+        location = primary.location
+        temporaryFolder = nil
+        readOnlyMode = true
+        engine = try EngineRegistry.acquire(path: location, options: StorageOptions())
+        do {
+            replica = try Replica(engine: engine, options: options)
+        } catch {
+            try? EngineRegistry.release(path: location)
+            throw error
+        }
+    }
+
+    // MARK: Replicas (docs/replicas.md)
+
+    /// Opens a read replica of this database: a read-only connection with its own page cache
+    /// (`options.cacheBytes`) and apply thread, following the writer's durable commits.
+    /// Attaching costs O(1) whatever the database size.
+    public func openReplica(options: ReplicaOptions = ReplicaOptions()) throws -> Database {
+        let open = lock.withLock { _ in !closed }
+        guard open else { throw DatabaseError.misuse("the database connection is closed") }
+        return try Database(replicaOf: self, options: options)
+    }
+
+    /// The replica behind this connection (tests).
+    var replicaForTesting: Replica? { lock.withLock { _ in replica } }
+
+    /// Whether this connection is a replica (not promoted).
+    public var isReplica: Bool { lock.withLock { _ in replica != nil } }
+
+    /// The commit LSN of the last write transaction committed on this connection (0 before
+    /// the first). Pass it to a replica's `waitFor(lsn:timeout:)` to read your own writes.
+    public var lastCommitLSN: UInt64 { lock.withLock { _ in lastCommit } }
+
+    /// On a replica: waits until its read point has reached `lsn`; false when `timeout`
+    /// seconds pass first. On a writer connection it returns true at once.
+    public func waitFor(lsn: UInt64, timeout: Double) throws -> Bool {
+        guard let replica = lock.withLock({ _ in replica }) else { return true }
+        return try replica.waitFor(lsn, timeoutSeconds: timeout)
+    }
+
+    /// On a replica: how far behind the writer's durable state it is; nil on other connections.
+    public var replicaLag: ReplicaLag? { lock.withLock { _ in replica?.lag } }
+
+    /// On a replica: the error that detached it (it fell too far behind), if any.
+    public var replicaDetachedError: DatabaseError? { lock.withLock { _ in replica?.detached } }
+
+    /// Turns this replica into a read-write connection (failover): it applies every durable
+    /// commit, leaves the feed and accepts writes. If the engine has failed, the database is
+    /// reopened from disk (recovery keeps every durable commit) — which needs this to be the
+    /// last connection to the failed engine.
+    public func promote() throws {
+        try block.withLock {
+            try lock.withLock { _ in
+                if closed { throw DatabaseError.misuse("the database connection is closed") }
+                guard let replica else { throw DatabaseError.misuse("this connection is not a replica") }
+                if transaction != nil || inBlock { throw DatabaseError.misuse("finish the open transaction before promoting the replica") }
+                if engine.failure != nil {
+                    replica.stop()
+                    self.replica = nil
+                    engine = try EngineRegistry.reopenFailed(path: location)
+                } else {
+                    try replica.catchUpAndStop()
+                    self.replica = nil
+                }
+                readOnlyMode = false
+                catalogCache = nil
+            }
         }
     }
 
@@ -87,6 +166,8 @@ public final class Database: @unchecked Sendable {
             closed = true
             transaction?.rollback()
             transaction = nil
+            replica?.stop()
+            replica = nil
             defer { if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) } }
             try EngineRegistry.release(path: location)
         }
@@ -222,7 +303,7 @@ public final class Database: @unchecked Sendable {
 
     private func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
         try lock.withLock { _ in
-            let txn = try transaction ?? engine.beginRead()
+            let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
             return try body(try catalog(txn), txn)
         }
@@ -260,7 +341,7 @@ public final class Database: @unchecked Sendable {
     func outputColumns(of statement: Statement) throws -> [String] {
         guard case .select(let query) = statement else { return [] }
         return try lock.withLock { _ in
-            let txn = try transaction ?? engine.beginRead()
+            let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
             return try Planner(catalog: try catalog(txn)).plan(query, parent: nil).columns
         }
@@ -280,7 +361,7 @@ public final class Database: @unchecked Sendable {
             if inBlock { return QueryResult() } // PostgreSQL: a warning, not an error
             inBlock = true
             blockFailed = false
-            if immediate { transaction = try engine.beginWrite() }
+            if immediate { transaction = try beginWrite() }
             return QueryResult()
         case .commit:
             defer { endBlock() }
@@ -292,7 +373,8 @@ public final class Database: @unchecked Sendable {
                 result.notice = "ROLLBACK: an earlier error aborted the transaction, so COMMIT rolled it back"
                 return result
             }
-            try txn.commit()
+            let lsn = try txn.commit()
+            if txn.isWriter { lastCommit = lsn }
             return QueryResult()
         case .rollback:
             transaction?.rollback()
@@ -306,7 +388,7 @@ public final class Database: @unchecked Sendable {
             if blockFailed {
                 throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
             }
-            if transaction == nil { transaction = try engine.beginRead() }
+            if transaction == nil { transaction = try beginRead() }
             savepoints.append((name, try transaction!.savepoint()))
             return QueryResult()
         case .releaseSavepoint(let name), .rollbackToSavepoint(let name):
@@ -336,8 +418,8 @@ public final class Database: @unchecked Sendable {
             throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
         }
         let writes = StatementExecutor.isWrite(statement)
-        if writes && isReadOnly {
-            throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only database")
+        if writes && readOnlyMode {
+            throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
         do {
             let txn: StorageTransaction
@@ -345,13 +427,16 @@ public final class Database: @unchecked Sendable {
                 txn = current
                 if writes { try txn.ensureWriter() }
             } else {
-                txn = writes ? try engine.beginWrite() : try engine.beginRead()
+                txn = writes ? try beginWrite() : try beginRead()
                 if inBlock { transaction = txn }
             }
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             let result = try executor.execute(statement)
-            if !inBlock { try txn.commit() }
+            if !inBlock {
+                let lsn = try txn.commit()
+                if txn.isWriter { lastCommit = lsn }
+            }
             return result
         } catch {
             if inBlock {
@@ -363,6 +448,17 @@ public final class Database: @unchecked Sendable {
             catalogCache = nil
             throw error
         }
+    }
+
+    private func beginRead() throws -> StorageTransaction {
+        if let replica { return try engine.beginRead(on: replica) }
+        return try engine.beginRead()
+    }
+
+    private func beginWrite() throws -> StorageTransaction {
+        if replica != nil { throw DatabaseError.readOnly("cannot write on a read replica") }
+        if readOnlyMode { throw DatabaseError.readOnly("cannot write in a read-only database") }
+        return try engine.beginWrite()
     }
 
     private func endBlock() {

@@ -35,6 +35,24 @@ enum EngineRegistry {
         }
     }
 
+    /// Replaces a failed engine by a freshly recovered one, for the only connection still
+    /// holding it (replica promotion after an I/O failure).
+    static func reopenFailed(path: String) throws -> StorageEngine {
+        let name = key(for: path)
+        return try engines.withLock { engines in
+            guard let entry = engines[name] else { throw DatabaseError.misuse("the database is not open") }
+            guard entry.connections == 1 else {
+                throw DatabaseError(.busy, sqlState: "55006",
+                    "\(entry.connections - 1) other connection(s) still use the failed database; close them before promoting the replica")
+            }
+            try? entry.engine.close()
+            let options = entry.engine.options
+            let engine = try StorageEngine(path: path, options: options)
+            engines[name] = Entry(engine: engine, connections: 1)
+            return engine
+        }
+    }
+
     /// Gives back a connection's engine; the last one closes it.
     static func release(path: String) throws {
         let name = key(for: path)

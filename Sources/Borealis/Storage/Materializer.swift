@@ -107,13 +107,16 @@ final class Materializer: @unchecked Sendable {
     private func round(_ engine: StorageEngine) throws {
         let cache = engine.cache
         if engine.failure != nil { return }
-        let target: LSN
+        var target: LSN
         if engine.options.synchronous == .full {
             target = engine.log.durableLSN
         } else {
             target = engine.lastCommitLSN
             try engine.waitDurable(target)
         }
+        // Never past a replica's read point: a replica rebuilds the pages it lacks at its read
+        // point from the page file (docs/replicas.md).
+        if let lowest = engine.replicaFeed.lowestReadPoint { target = min(target, lowest) }
         guard target > cache.materializedLSN else { return }
         if engine.doubleWrite.protectsUnsyncedPages {
             // A previous round failed between its double-write and its in-place sync.

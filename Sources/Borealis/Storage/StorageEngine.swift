@@ -28,6 +28,8 @@ public final class StorageEngine: @unchecked Sendable {
     let log: LogWriter
     let writerLock = WriterLock()
     let snapshots = SnapshotRegistry()
+    /// Carries commits to the replicas attached to this engine (docs/replicas.md).
+    let replicaFeed = ReplicaFeed()
     var materializer: Materializer!
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
@@ -131,6 +133,13 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Transactions
 
+    /// Starts a read-only transaction on a replica's snapshot (its read point).
+    func beginRead(on replica: Replica) throws -> StorageTransaction {
+        try checkOpen()
+        let (id, lsn) = try replica.beginSnapshot()
+        return StorageTransaction(engine: self, replica: replica, snapshot: lsn, snapshotID: id)
+    }
+
     /// Starts a read-only transaction on a snapshot of the latest durable state.
     public func beginRead() throws -> StorageTransaction {
         try checkOpen()
@@ -167,12 +176,16 @@ public final class StorageEngine: @unchecked Sendable {
         }
         for (_, image, _) in pages { image.lsn = commitLSN }
         cache.publish(commit: commitLSN, pages: pages)
+        if replicaFeed.hasReplicas {
+            replicaFeed.append(FeedCommit(lsn: commitLSN, wallMicros: wallClockMicroseconds(), pages: pages.map { ($0.0, $0.2) }))
+        }
         state.withLock { s in
             s.lastCommitLSN = commitLSN
             s.commits += 1
         }
-        if options.synchronous == .off && log.bufferedBytes >= 4 << 20 {
-            try waitDurable(commitLSN)
+        if options.synchronous == .off {
+            if log.bufferedBytes >= 4 << 20 { try waitDurable(commitLSN) }
+            replicaFeed.notify(commitLSN)
         }
         return commitLSN
     }
@@ -180,6 +193,7 @@ public final class StorageEngine: @unchecked Sendable {
     func waitDurable(_ lsn: LSN) throws {
         do {
             try log.waitDurable(lsn)
+            replicaFeed.notify(log.durableLSN)
         } catch let error as DatabaseError {
             fail(error)
             throw error

@@ -93,6 +93,47 @@ final class VersionCache: @unchecked Sendable {
         return nil
     }
 
+    /// The image of `page` as of `snapshot` and its validity interval [from, until), for a
+    /// replica (docs/replicas.md): taken from this cache when it holds that version, otherwise
+    /// built from the page file and the redo index without being inserted here, so a replica's
+    /// reads never evict the writer's pages. `until` is the first redo record after the
+    /// version (∞ when there is none yet). The caller must not mutate the image.
+    func readShared(_ page: PageNumber, at snapshot: LSN) throws -> (image: PageImage, from: LSN, until: LSN) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let (hit, redo) = lock.withLock { () -> ((PageImage, LSN, LSN)?, [RedoRecord]) in
+                if let entry = entries[page] {
+                    for version in entry.versions where version.from <= snapshot && snapshot < version.until {
+                        return ((version.image, version.from, version.until), [])
+                    }
+                }
+                return (nil, entries[page]?.redo ?? [])
+            }
+            if let hit { return hit }
+            let epochBefore = writeEpoch.load(ordering: .acquiring)
+            let base = try pageFile.read(page)
+            guard base.isValid(as: page) else {
+                let epochAfter = writeEpoch.load(ordering: .acquiring)
+                if (epochBefore & 1 == 1 || epochBefore != epochAfter) && attempts < 1000 { continue }
+                throw DatabaseError.corrupt("page \(page): checksum mismatch or misdirected write in the page file")
+            }
+            if base.isAllZero { base.pageNumber = page }
+            guard base.lsn <= snapshot else {
+                if attempts < 1000 { continue }
+                throw DatabaseError.internalError("page \(page): the page file is past replica snapshot \(snapshot)")
+            }
+            var version = base.lsn
+            for record in redo where record.lsn > version && record.lsn <= snapshot {
+                try record.payload.withUnsafeBytes { try PageDelta.apply($0, to: base) }
+                version = record.lsn
+            }
+            base.lsn = version
+            let until = redo.first(where: { $0.lsn > version })?.lsn ?? .max
+            return (base, version, until)
+        }
+    }
+
     /// The image of `page` as of `snapshot`. The caller must not mutate it.
     func read(_ page: PageNumber, at snapshot: LSN) throws -> PageImage {
         var attempts = 0

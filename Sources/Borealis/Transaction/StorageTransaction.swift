@@ -16,6 +16,8 @@
 /// ```
 public final class StorageTransaction {
     let engine: StorageEngine
+    /// Set for a transaction on a replica (read-only).
+    private var replica: Replica?
     public private(set) var isWriter: Bool
     /// The snapshot it reads: a reader sees commits ≤ it; a writer, the newest state.
     public private(set) var snapshot: UInt64
@@ -30,6 +32,15 @@ public final class StorageTransaction {
 
     init(engine: StorageEngine, snapshot: LSN, snapshotID: UInt64) {
         self.engine = engine
+        self.isWriter = false
+        self.snapshot = snapshot
+        self.snapshotID = snapshotID
+    }
+
+    /// A read-only transaction on a replica: pages come from the replica's cache.
+    init(engine: StorageEngine, replica: Replica, snapshot: LSN, snapshotID: UInt64) {
+        self.engine = engine
+        self.replica = replica
         self.isWriter = false
         self.snapshot = snapshot
         self.snapshotID = snapshotID
@@ -60,7 +71,7 @@ public final class StorageTransaction {
         if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
         let slot = Int(truncatingIfNeeded: number) & (Self.recentSlots - 1)
         if let recent = recentPages[slot], recent.number == number { return recent.image }
-        let image = try engine.cache.read(number, at: snapshot)
+        let image = try replica?.read(number, at: snapshot) ?? engine.cache.read(number, at: snapshot)
         recentPages[slot] = (number, image)
         return image
     }
@@ -91,6 +102,7 @@ public final class StorageTransaction {
     public func ensureWriter() throws {
         if isWriter { return }
         try checkActive()
+        if replica != nil { throw DatabaseError.readOnly("cannot write on a read replica") }
         if let failure = engine.failure { throw failure }
         try engine.writerLock.acquire(timeoutMilliseconds: engine.options.busyTimeoutMilliseconds)
         let newest = engine.lastCommitLSN
@@ -192,7 +204,7 @@ public final class StorageTransaction {
         try checkActive()
         isFinished = true
         guard isWriter else {
-            if let id = snapshotID { engine.snapshotEnded(id) }
+            endSnapshot()
             return snapshot
         }
         var lockHeld = true
@@ -226,7 +238,17 @@ public final class StorageTransaction {
         dirty = [:]
         if isWriter {
             engine.writerLock.release()
-        } else if let id = snapshotID {
+        } else {
+            endSnapshot()
+        }
+    }
+
+    private func endSnapshot() {
+        guard let id = snapshotID else { return }
+        snapshotID = nil
+        if let replica {
+            replica.snapshotEnded(id: id, lsn: snapshot)
+        } else {
             engine.snapshotEnded(id)
         }
     }
