@@ -248,6 +248,30 @@ import Testing
         try reopened.close()
     }
 
+    @Test func theReaderEndpointRoutesToReplicasAndFallsBackToTheWriter() throws {
+        let dir = TemporaryDirectory()
+        let cluster = Cluster(writer: try Database(path: dir.database, options: smallOptions()))
+        try cluster.writer.execute("CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
+        // No replica yet: the writer answers.
+        #expect(cluster.reader.connection === cluster.writer)
+        #expect(try cluster.reader.query("SELECT count(*) FROM t")[0].values == [.integer(2)])
+        let a = try cluster.addReplica(), b = try cluster.addReplica()
+        #expect(cluster.replicas.count == 2)
+        let routed = cluster.reader.connection
+        #expect(routed === a || routed === b)
+        #expect(routed.isReplica)
+        _ = try routed.waitFor(lsn: cluster.writer.lastCommitLSN, timeout: 5)
+        #expect(try cluster.reader.query("SELECT count(*) FROM t")[0].values == [.integer(2)])
+        // A custom endpoint over one replica only goes there.
+        let onlyB = cluster.endpoint(replicas: [b])
+        for _ in 0..<5 { #expect(onlyB.connection === b) }
+        // A detached or removed replica is skipped.
+        try cluster.removeReplica(b)
+        #expect(onlyB.connection === cluster.writer)
+        #expect(cluster.reader.connection === a)
+        try cluster.close()
+    }
+
     @Test func replicaLagStaysSmallUnderLoad() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database, options: smallOptions())

@@ -183,7 +183,9 @@ public final class Database: @unchecked Sendable {
     /// Runs every statement in `sql`; returns the result of the last one.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [Value] = []) throws -> QueryResult {
-        try block.withLock {
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        return try block.withLock {
             try lock.withLock { _ in
                 var last = QueryResult()
                 let statements: [(Statement, String)]
@@ -213,6 +215,10 @@ public final class Database: @unchecked Sendable {
     /// Held by a `read`/`write` closure for its whole run, so that other threads' statements
     /// wait instead of joining its transaction. Recursive: the closure's own statements pass.
     private let block = NSRecursiveLock()
+    private let inFlight = Atomic<Int>(0)
+
+    /// Statements running or waiting on this connection (the reader endpoint's busy measure).
+    public var statementsInFlight: Int { inFlight.load(ordering: .relaxed) }
     private var changeCount = 0
     private var lastRowID: Int64 = 0
 
@@ -291,6 +297,8 @@ public final class Database: @unchecked Sendable {
 
     /// Runs one parsed statement (for prepared statements).
     func run(prepared statement: Statement, text: String, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
         do {
             return try block.withLock { try lock.withLock { _ in try run(statement, parameters, cache: cache) } }
         } catch var error as DatabaseError {
