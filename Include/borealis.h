@@ -140,6 +140,23 @@ const char *borealis_errstr(int code);
 int64_t borealis_changes(borealis *db);
 int64_t borealis_last_insert_rowid(borealis *db);
 
+/* Read replicas (docs/replicas.md). A replica is a read-only borealis* with its own page cache
+ * and apply thread, following the durable commits of `primary`'s database; every read function
+ * accepts it, writes on it fail with BOREALIS_READONLY, and borealis_close closes it (before or
+ * after the primary). *replica is NULL on failure (the error is on `primary`). */
+int borealis_replica_open(borealis *primary, borealis **replica);
+/* The commit LSN of the last write transaction committed on this connection (0 before any). */
+int64_t borealis_last_commit_lsn(borealis *db);
+/* BOREALIS_OK once the replica's read point has reached `lsn` (at once on a non-replica),
+ * BOREALIS_BUSY when timeout_ms passes first; an error if the replica was detached. */
+int borealis_replica_wait(borealis *replica, int64_t lsn, int timeout_ms);
+/* How far the replica is behind the durable state: log bytes and seconds (either pointer may be
+ * NULL). BOREALIS_MISUSE on a non-replica; an error (SQLSTATE 55000) if it was detached. */
+int borealis_replica_lag(borealis *replica, int64_t *lag_bytes, double *lag_seconds);
+/* Failover: turns the replica into a read-write connection once the writer is closed or has
+ * failed; no durable commit is lost. */
+int borealis_replica_promote(borealis *replica);
+
 /* Releases memory the library handed out (borealis_exec's *errmsg). NULL is a no-op. */
 void borealis_free(void *pointer);
 

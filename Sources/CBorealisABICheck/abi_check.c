@@ -163,6 +163,39 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
     CHECK(rows_seen == 2);
     CHECK(borealis_close(ro) == BOREALIS_OK);
 
+    /* Replicas: read-your-writes, lag, read-only, promotion after the writer closes. */
+    borealis *writer = NULL, *replica = NULL;
+    int64_t lag_bytes = -1;
+    double lag_seconds = -1;
+    CHECK(borealis_replica_open(NULL, &replica) == BOREALIS_MISUSE && replica == NULL);
+    CHECK(borealis_open(path, &writer) == BOREALIS_OK);
+    CHECK(borealis_replica_open(writer, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_replica_lag(writer, &lag_bytes, &lag_seconds) == BOREALIS_MISUSE);  /* not a replica */
+    CHECK(borealis_replica_open(writer, &replica) == BOREALIS_OK && replica != NULL);
+    CHECK(borealis_last_commit_lsn(writer) == 0);
+    CHECK(borealis_exec(writer, "INSERT INTO t(id, name) VALUES (10, 'ten')", NULL, NULL, NULL) == BOREALIS_OK);
+    int64_t lsn = borealis_last_commit_lsn(writer);
+    CHECK(lsn > 0);
+    CHECK(borealis_replica_wait(replica, lsn, 5000) == BOREALIS_OK);
+    CHECK(borealis_replica_wait(replica, lsn + 1000000, 10) == BOREALIS_BUSY);
+    CHECK(borealis_replica_wait(replica, -1, 10) == BOREALIS_MISUSE);
+    CHECK(borealis_replica_wait(NULL, lsn, 10) == BOREALIS_MISUSE);
+    CHECK(borealis_replica_lag(replica, &lag_bytes, &lag_seconds) == BOREALIS_OK);
+    CHECK(lag_bytes >= 0 && lag_seconds >= 0);
+    CHECK(borealis_replica_lag(replica, NULL, NULL) == BOREALIS_OK);
+    rows_seen = 0;
+    CHECK(borealis_exec(replica, "SELECT id, name FROM t WHERE id = 10", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 1);
+    CHECK(borealis_exec(replica, "INSERT INTO t(id) VALUES (11)", NULL, NULL, NULL) == BOREALIS_READONLY);
+    CHECK(borealis_replica_promote(writer) == BOREALIS_MISUSE);  /* not a replica */
+    CHECK(borealis_close(writer) == BOREALIS_OK);
+    CHECK(borealis_replica_promote(replica) == BOREALIS_OK);
+    CHECK(borealis_exec(replica, "INSERT INTO t(id) VALUES (11)", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_last_commit_lsn(replica) > lsn);
+    CHECK(borealis_close(replica) == BOREALIS_OK);
+    CHECK(borealis_replica_promote(NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_last_commit_lsn(NULL) == 0);
+
     /* :memory: databases work and vanish. */
     borealis *memory = NULL;
     CHECK(borealis_open(":memory:", &memory) == BOREALIS_OK);
