@@ -6,7 +6,11 @@ import CEdit
 import Foundation
 
 final class Shell {
-    let db: Database
+    /// Where statements run: the opened database, or a replica of it after `.replica on`.
+    var db: Database
+    /// The connection the shell opened (kept while statements go to a replica).
+    var primary: Database
+    var replica: Database?
     var formatter = OutputFormatter()
     var bail = false
     var timer = false
@@ -16,6 +20,7 @@ final class Shell {
 
     init(db: Database) {
         self.db = db
+        self.primary = db
     }
 
     func write(_ text: String) {
@@ -71,12 +76,55 @@ final class Shell {
     .output [FILE]         send results to FILE, or back to standard output
     .quit                  leave (also .exit)
     .read FILE             run the SQL and dot-commands of FILE
+    .replica on|off|status|promote
+                           run statements on a read replica of the database, back on the
+                           writer, show the replica's lag, or promote it to writer
     .schema [TABLE]        CREATE statements
     .stats                 storage metrics (log, materializer, cache)
     .tables                table and view names
     .timer on|off          time each statement
 
     """
+
+    private func replicaCommand(_ argument: String) throws -> Bool {
+        switch argument.lowercased() {
+        case "on":
+            if replica == nil {
+                let opened = try primary.openReplica()
+                replica = opened
+                db = opened
+            }
+            write("statements now run on a read replica (.replica off to return to the writer)\n")
+        case "off":
+            if let replica {
+                try replica.close()
+                self.replica = nil
+                db = primary
+            }
+            write("statements now run on the writer\n")
+        case "status":
+            guard let replica, let lag = replica.replicaLag else {
+                write("no replica (statements run on the writer)\n")
+                return true
+            }
+            if let detached = replica.replicaDetachedError {
+                write("replica detached: \(detached.message)\n")
+            } else {
+                write("replica lag: \(lag.bytes) bytes, \(String(format: "%.6f", lag.seconds)) s\n")
+            }
+        case "promote":
+            guard let replica else { error("no replica to promote; .replica on first"); return !bail }
+            try primary.close()
+            try replica.promote()
+            primary = replica
+            self.replica = nil
+            write("the replica is now the writer\n")
+        default:
+            error("usage: .replica on|off|status|promote")
+            return !bail
+        }
+        return true
+    }
 
     private func dotCommand(_ line: String) -> Bool {
         let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -126,6 +174,7 @@ final class Shell {
                 guard let path = argument else { error("usage: .read FILE"); return !bail }
                 let text = try String(contentsOfFile: path, encoding: .utf8)
                 return runScript(text)
+            case ".replica": return try replicaCommand(argument ?? "status")
             case ".dump": try dump(argument)
             case ".import":
                 guard words.count == 3 else { error("usage: .import FILE TABLE"); return !bail }

@@ -92,5 +92,6 @@ if !finished {
         shell.interactive()
     }
 }
-try? db.close()
+try? shell.replica?.close()
+try? shell.primary.close()
 exit(shell.failures > 0 ? 1 : 0)
