@@ -6,10 +6,13 @@ import Borealis
 import CSQLite3
 import Foundation
 
-protocol BenchConnection: AnyObject {
+protocol BenchConnection: AnyObject, Sendable {
     func exec(_ sql: String) throws
     func prepare(_ sql: String) throws -> BenchStatement
     func close()
+    /// A read-only connection for analytical reads: on Borealis a read replica of this
+    /// connection's database, on SQLite another connection (WAL readers).
+    func openReplica(path: String) throws -> BenchConnection
 }
 
 protocol BenchStatement: AnyObject {
@@ -32,7 +35,7 @@ enum EngineKind: String {
     }
 }
 
-final class BorealisConnection: BenchConnection {
+final class BorealisConnection: BenchConnection, @unchecked Sendable {
     let db: Database
     init(_ path: String) throws { db = try Database(path: path) }
     func exec(_ sql: String) throws { try db.execute(sql) }
@@ -41,6 +44,8 @@ final class BorealisConnection: BenchConnection {
         return BorealisStatement(statement)
     }
     func close() { try? db.close() }
+    func openReplica(path: String) throws -> BenchConnection { BorealisConnection(replica: try db.openReplica()) }
+    init(replica: Database) { db = replica }
 }
 
 final class BorealisStatement: BenchStatement {
@@ -55,7 +60,7 @@ final class BorealisStatement: BenchStatement {
     }
 }
 
-final class SQLiteConnection: BenchConnection {
+final class SQLiteConnection: BenchConnection, @unchecked Sendable {
     var db: OpaquePointer?
     init(_ path: String) throws {
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
@@ -81,6 +86,7 @@ final class SQLiteConnection: BenchConnection {
         return SQLiteStatement(statement, db)
     }
     func close() { sqlite3_close_v2(db) }
+    func openReplica(path: String) throws -> BenchConnection { try SQLiteConnection(path) }
 }
 
 final class SQLiteStatement: BenchStatement {

@@ -121,6 +121,135 @@ private func tpcb(_ engine: EngineKind, _ path: String, threads: Int, transactio
     return perThread * threads
 }
 
+/// Extra numbers a workload reports besides ops/s (printed under the table, kept in the JSON).
+let benchNote = Mutex<String>("")
+
+private func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+/// 8 writers commit single-row transactions as fast as they can while 2 replicas (SQLite: 2
+/// reader connections) run an aggregate over the whole table; a 9th writer measures, after
+/// each of its commits returns, how long until a replica shows it. Ops = commits/s.
+private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) throws -> Int {
+    let writer = try engine.connect(path)
+    defer { writer.close() }
+    try writer.exec("CREATE TABLE c(id INTEGER PRIMARY KEY, v TEXT)")
+    let readers = try (0..<2).map { _ in try writer.openReplica(path: path) }
+    defer { readers.forEach { $0.close() } }
+    let per = sizes.commitsPerThread * 2
+    let done = Atomic<Bool>(false)
+    let scans = Atomic<Int>(0)
+    let lags = Mutex<[Double]>([])
+    let sampled = Mutex<[Double]>([])
+    let group = DispatchGroup()
+    for reader in readers {
+        group.enter()
+        let r = reader
+        Thread {
+            defer { group.leave() }
+            guard let scan = try? r.prepare("SELECT sum(k), count(*) FROM t") else { return }
+            while !done.load(ordering: .relaxed) {
+                _ = try? scan.run([])
+                scans.add(1, ordering: .relaxed)
+            }
+        }.start()
+    }
+    let probeDatabase = (writer as? BorealisConnection)?.db
+    let probeReplica = (readers[0] as? BorealisConnection)?.db
+    try concurrently(9) { thread in
+        let c = try engine.connect(path)
+        defer { c.close() }
+        let insert = try c.prepare("INSERT INTO c VALUES ($1, $2)")
+        if thread == 8 {
+            // The probe: commit, then wait for the replica to show the commit.
+            guard let probeReplica, let own = (c as? BorealisConnection)?.db else {
+                for i in 0..<per / 4 { _ = try insert.run([.integer(Int64(8_000_000 + i)), .text("probe")]) }
+                return
+            }
+            for i in 0..<per / 4 {
+                _ = try insert.run([.integer(Int64(8_000_000 + i)), .text("probe")])
+                let start = monotonicSeconds()
+                guard try probeReplica.waitFor(lsn: own.lastCommitLSN, timeout: 5) else { throw BenchError(description: "replica did not catch up in 5 s") }
+                let lag = monotonicSeconds() - start
+                lags.withLock { $0.append(lag) }
+                if let reported = probeReplica.replicaLag?.seconds { sampled.withLock { $0.append(reported) } }
+            }
+            return
+        }
+        for i in 0..<per { _ = try insert.run([.integer(Int64(thread * 1_000_000 + i)), .text(value(i))]) }
+    }
+    done.store(true, ordering: .relaxed)
+    group.wait()
+    _ = probeDatabase
+    let expected = 8 * per + per / 4
+    let count = try writer.prepare("SELECT count(*) FROM c").run([])
+    try check(integer(count[0][0]) == Int64(expected), "count \(count[0][0])")
+    if engine == .borealis, let replica = readers[0] as? BorealisConnection, let db = probeDatabase {
+        guard try replica.db.waitFor(lsn: db.engine.metrics.lastCommitLSN, timeout: 5) else { throw BenchError(description: "replica behind at the end") }
+        let seen = try replica.prepare("SELECT count(*) FROM c").run([])
+        try check(integer(seen[0][0]) == Int64(expected), "replica count \(seen[0][0])")
+        let sorted = lags.withLock { $0 }.sorted()
+        let reported = sampled.withLock { $0 }.sorted()
+        benchNote.withLock {
+            $0 = String(format: "commit-to-replica lag p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d probes; replicaLag.seconds p99 %.0f µs; %d analytical scans on 2 replicas",
+                        percentile(sorted, 0.5) * 1e6, percentile(sorted, 0.99) * 1e6, (sorted.last ?? 0) * 1e6, sorted.count,
+                        percentile(reported, 0.99) * 1e6, scans.load(ordering: .relaxed))
+        }
+    }
+    return expected
+}
+
+/// One writer updates rows durably, nonstop, while two reader threads run range aggregates;
+/// `replicas` of the two readers use a replica of the writer's database (the others a plain
+/// connection; SQLite: always two reader connections). Ops = reads/s.
+private func replicaReads(_ engine: EngineKind, _ path: String, _ sizes: Sizes, replicas: Int) throws -> Int {
+    let writer = try engine.connect(path)
+    defer { writer.close() }
+    let readers = try (0..<2).map { i in try (i < replicas ? writer.openReplica(path: path) : engine.connect(path)) }
+    defer { readers.forEach { $0.close() } }
+    let done = Atomic<Bool>(false)
+    let updates = Atomic<Int>(0)
+    let writerThread = DispatchGroup()
+    writerThread.enter()
+    let failure = Mutex<String?>(nil)
+    Thread {
+        defer { writerThread.leave() }
+        do {
+            let update = try writer.prepare("UPDATE t SET k = k + 1 WHERE id = $1")
+            var rng = SplitMix64(seed: 5)
+            while !done.load(ordering: .relaxed) {
+                _ = try update.run([.integer(Int64(rng.next() % UInt64(sizes.rows)))])
+                updates.add(1, ordering: .relaxed)
+            }
+        } catch {
+            failure.withLock { $0 = "\(error)" }
+        }
+    }.start()
+    let reads = sizes.scans * 4
+    let readerList = readers
+    try concurrently(2) { t in
+        let scan = try readerList[t].prepare("SELECT sum(k), count(*) FROM t WHERE id BETWEEN $1 AND $1 + 999")
+        var rng = SplitMix64(seed: UInt64(t + 21))
+        for _ in 0..<reads {
+            let start = Int64(rng.next() % UInt64(sizes.rows - 1000))
+            let rows = try scan.run([.integer(start)])
+            try check(integer(rows[0][1]) == 1000, "count \(rows[0][1])")
+        }
+    }
+    done.store(true, ordering: .relaxed)
+    writerThread.wait()
+    if let message = failure.withLock({ $0 }) { throw BenchError(description: message) }
+    benchNote.withLock { $0 = "\(updates.load(ordering: .relaxed)) durable updates ran meanwhile" }
+    return 2 * reads
+}
+
+private func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 let workloads: [Workload] = [
     Workload(name: "bulk_insert", setup: { _, _, _ in }, run: { engine, path, sizes in
         try loadTable(engine, path, rows: sizes.rows)
@@ -205,6 +334,18 @@ let workloads: [Workload] = [
     }),
     Workload(name: "tpcb_like_4", setup: { engine, path, _ in try tpcbSetup(engine, path) }, run: { engine, path, sizes in
         try tpcb(engine, path, threads: 4, transactions: sizes.tpcbTransactions)
+    }),
+    Workload(name: "replica_lag", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows / 2) }, run: { engine, path, sizes in
+        try replicaLag(engine, path, sizes)
+    }),
+    Workload(name: "replica_reads_0", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
+        try replicaReads(engine, path, sizes, replicas: 0)
+    }),
+    Workload(name: "replica_reads_1", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
+        try replicaReads(engine, path, sizes, replicas: 1)
+    }),
+    Workload(name: "replica_reads_2", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
+        try replicaReads(engine, path, sizes, replicas: 2)
     }),
     Workload(name: "full_scan", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
         let c = try engine.connect(path)

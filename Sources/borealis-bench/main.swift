@@ -47,7 +47,8 @@ if let (engine, name) = child {
         let seconds = Date().timeIntervalSince(start)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("\(Double(ops) / seconds) \(usage.ru_maxrss)")
+        let note = benchNote.withLock { $0 }
+        print("\(Double(ops) / seconds) \(usage.ru_maxrss)" + (note.isEmpty ? "" : " \(note)"))
         try? FileManager.default.removeItem(atPath: dir)
         exit(0)
     } catch {
@@ -74,7 +75,7 @@ func profilerEnable() {
 }
 
 @MainActor
-func runChild(_ engine: EngineKind, _ workload: String) throws -> (Double, Int) {
+func runChild(_ engine: EngineKind, _ workload: String) throws -> (Double, Int, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     process.arguments = ["--child", engine.rawValue, workload, "--dir", directory] + (quick ? ["--quick"] : [])
@@ -83,11 +84,11 @@ func runChild(_ engine: EngineKind, _ workload: String) throws -> (Double, Int) 
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    let parts = output.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-    guard process.terminationStatus == 0, parts.count == 2, let ops = Double(parts[0]), let rss = Int(parts[1]) else {
+    let parts = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 2).map(String.init)
+    guard process.terminationStatus == 0, parts.count >= 2, let ops = Double(parts[0]), let rss = Int(parts[1]) else {
         throw BenchError(description: "\(engine.rawValue) \(workload) failed (status \(process.terminationStatus))")
     }
-    return (ops, rss)
+    return (ops, rss, parts.count > 2 ? parts[2] : "")
 }
 
 func median(_ values: [Double]) -> Double {
@@ -103,14 +104,16 @@ print(String(format: "%-18@ %14@ %14@ %8@ %8@ %8@ %10@ %10@", "workload" as NSSt
 for workload in workloads where selected.isEmpty || selected.contains(workload.name) {
     var borealis: [Double] = [], sqlite: [Double] = [], ratios: [Double] = []
     var borealisRSS = 0, sqliteRSS = 0
+    var notes: [String] = []
     do {
         for pair in 0..<runs {
             // Alternate which engine runs first in a pair.
             let order: [EngineKind] = pair % 2 == 0 ? [.borealis, .sqlite] : [.sqlite, .borealis]
             var result: [EngineKind: Double] = [:]
             for engine in order {
-                let (ops, rss) = try runChild(engine, workload.name)
+                let (ops, rss, note) = try runChild(engine, workload.name)
                 result[engine] = ops
+                if engine == .borealis && !note.isEmpty { notes.append(note) }
                 if engine == .borealis { borealisRSS = max(borealisRSS, rss) } else { sqliteRSS = max(sqliteRSS, rss) }
             }
             borealis.append(result[.borealis]!)
@@ -125,9 +128,10 @@ for workload in workloads where selected.isEmpty || selected.contains(workload.n
     let line = String(format: "%-18@ %14.0f %14.0f %8.2f %8.2f %8.2f %10d %10d", workload.name as NSString, median(borealis), median(sqlite),
                       median(ratios), ratios.min()!, ratios.max()!, borealisRSS, sqliteRSS)
     print(line)
+    for note in notes { print("    borealis: \(note)") }
     report.append(["name": workload.name, "borealis_ops_per_s": median(borealis), "sqlite_ops_per_s": median(sqlite),
                    "ratio_median": median(ratios), "ratio_min": ratios.min()!, "ratio_max": ratios.max()!,
-                   "borealis_peak_rss_kib": borealisRSS, "sqlite_peak_rss_kib": sqliteRSS, "pairs": runs])
+                   "borealis_peak_rss_kib": borealisRSS, "sqlite_peak_rss_kib": sqliteRSS, "pairs": runs, "borealis_notes": notes])
 }
 if let jsonPath {
     let data = try JSONSerialization.data(withJSONObject: ["workloads": report], options: [.prettyPrinted, .sortedKeys])

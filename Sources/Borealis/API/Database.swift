@@ -59,9 +59,13 @@ public final class Database: @unchecked Sendable {
     /// replica not promoted.
     public var isReadOnly: Bool { lock.withLock { _ in readOnlyMode } }
     private var readOnlyMode: Bool
-    /// Set while this connection is a replica (docs/replicas.md).
-    private var replica: Replica?
-    private var lastCommit: UInt64 = 0
+    /// Set while this connection is a replica (docs/replicas.md). Mirrored in `replicaLink`
+    /// for the calls (waitFor, lag) that must not wait for a running statement.
+    private var replica: Replica? {
+        didSet { replicaLink.withLock { $0 = replica } }
+    }
+    private let replicaLink = Mutex<Replica?>(nil)
+    private let lastCommit = Atomic<UInt64>(0)
     /// The folder of a `:memory:` database, removed on close.
     private let temporaryFolder: String?
 
@@ -94,7 +98,9 @@ public final class Database: @unchecked Sendable {
         readOnlyMode = true
         engine = try EngineRegistry.acquire(path: location, options: StorageOptions())
         do {
-            replica = try Replica(engine: engine, options: options)
+            let attached = try Replica(engine: engine, options: options)
+            replica = attached
+            replicaLink.withLock { $0 = attached }
         } catch {
             try? EngineRegistry.release(path: location)
             throw error
@@ -113,27 +119,27 @@ public final class Database: @unchecked Sendable {
     }
 
     /// The replica behind this connection (tests).
-    var replicaForTesting: Replica? { lock.withLock { _ in replica } }
+    var replicaForTesting: Replica? { replicaLink.withLock { $0 } }
 
     /// Whether this connection is a replica (not promoted).
-    public var isReplica: Bool { lock.withLock { _ in replica != nil } }
+    public var isReplica: Bool { replicaLink.withLock { $0 != nil } }
 
     /// The commit LSN of the last write transaction committed on this connection (0 before
     /// the first). Pass it to a replica's `waitFor(lsn:timeout:)` to read your own writes.
-    public var lastCommitLSN: UInt64 { lock.withLock { _ in lastCommit } }
+    public var lastCommitLSN: UInt64 { lastCommit.load(ordering: .relaxed) }
 
     /// On a replica: waits until its read point has reached `lsn`; false when `timeout`
     /// seconds pass first. On a writer connection it returns true at once.
     public func waitFor(lsn: UInt64, timeout: Double) throws -> Bool {
-        guard let replica = lock.withLock({ _ in replica }) else { return true }
+        guard let replica = replicaLink.withLock({ $0 }) else { return true }
         return try replica.waitFor(lsn, timeoutSeconds: timeout)
     }
 
     /// On a replica: how far behind the writer's durable state it is; nil on other connections.
-    public var replicaLag: ReplicaLag? { lock.withLock { _ in replica?.lag } }
+    public var replicaLag: ReplicaLag? { replicaLink.withLock { $0 }?.lag }
 
     /// On a replica: the error that detached it (it fell too far behind), if any.
-    public var replicaDetachedError: DatabaseError? { lock.withLock { _ in replica?.detached } }
+    public var replicaDetachedError: DatabaseError? { replicaLink.withLock { $0 }?.detached }
 
     /// Turns this replica into a read-write connection (failover): it applies every durable
     /// commit, leaves the feed and accepts writes. If the engine has failed, the database is
@@ -382,7 +388,7 @@ public final class Database: @unchecked Sendable {
                 return result
             }
             let lsn = try txn.commit()
-            if txn.isWriter { lastCommit = lsn }
+            if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             return QueryResult()
         case .rollback:
             transaction?.rollback()
@@ -443,7 +449,7 @@ public final class Database: @unchecked Sendable {
             let result = try executor.execute(statement)
             if !inBlock {
                 let lsn = try txn.commit()
-                if txn.isWriter { lastCommit = lsn }
+                if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             }
             return result
         } catch {

@@ -111,11 +111,11 @@ final class ReplicaFeed: @unchecked Sendable {
         state.withLock { s in s.replicas.values.map(\.readPoint).min() }
     }
 
-    /// The durable (visible) LSN moved: wake every replica.
+    /// The durable (visible) LSN moved: the calling committer applies it to every replica.
     func notify(_ visible: LSN) {
         guard hasReplicas else { return }
         let replicas = state.withLock { Array($0.replicas.values) }
-        for replica in replicas { replica.wake(visible) }
+        for replica in replicas { replica.applyNow(visible) }
     }
 
     /// The wall time of the oldest commit after `lsn` still in the feed.
@@ -185,6 +185,19 @@ final class Replica: @unchecked Sendable {
         }
     }
 
+    /// Called by a committer that saw the durable LSN reach `visible`: applies the batch here
+    /// and now, on a thread that is already running, so replica lag does not wait for the
+    /// apply thread to be scheduled (on a busy machine that took milliseconds). The apply
+    /// thread still covers whatever no committer applied.
+    func applyNow(_ visible: LSN) {
+        lock.withLock {
+            if visible > visibleSeen { visibleSeen = visible }
+            guard !stopping, detachedError == nil, visible > point else { return }
+            applyLocked(engine.replicaFeed.commits(after: point, upTo: visible), upTo: visible)
+        }
+        engine.replicaFeed.applied()
+    }
+
     private func applyLoop() {
         while true {
             let (target, from) = lock.withLock { () -> (LSN?, LSN) in
@@ -208,8 +221,12 @@ final class Replica: @unchecked Sendable {
 
     /// Applies a batch of commits atomically: under the lock, ending with the read point moved.
     private func apply(_ commits: [FeedCommit], upTo target: LSN) {
-        lock.withLock {
-            guard detachedError == nil else { return }
+        lock.withLock { applyLocked(commits, upTo: target) }
+    }
+
+    private func applyLocked(_ commits: [FeedCommit], upTo target: LSN) {
+        do {
+            guard detachedError == nil, target > point else { return }
             for commit in commits where commit.lsn > point {
                 for (page, payload) in commit.pages {
                     guard var list = versions[page],
