@@ -14,7 +14,7 @@ import Synchronization
 /// ```
 public final class Cluster: @unchecked Sendable {
     public let writer: Database
-    private let members = Mutex<[Database]>([])
+    private let members = Locked<[Database]>([])
 
     public init(writer: Database) {
         self.writer = writer

@@ -39,7 +39,7 @@ public final class Database: @unchecked Sendable {
     /// The storage engine (shared by every connection to the file). Replaced only when a
     /// replica is promoted over a failed engine.
     public private(set) var engine: StorageEngine
-    private let lock = Mutex(())
+    private let lock = ConditionLock()
     // Guarded by `lock` (every public entry point holds it).
     private var transaction: StorageTransaction?
     private var inBlock = false
@@ -51,20 +51,20 @@ public final class Database: @unchecked Sendable {
 
     /// Rows a sort or a hash aggregation keeps in memory before it spills to temporary files.
     public var workMemoryRows: Int {
-        get { lock.withLock { _ in workMemory } }
-        set { lock.withLock { _ in workMemory = max(1, newValue) } }
+        get { lock.withLock { workMemory } }
+        set { lock.withLock { workMemory = max(1, newValue) } }
     }
 
     /// Refuses every write with a READONLY error (SQLSTATE 25006): opened read-only, or a
     /// replica not promoted.
-    public var isReadOnly: Bool { lock.withLock { _ in readOnlyMode } }
+    public var isReadOnly: Bool { lock.withLock { readOnlyMode } }
     private var readOnlyMode: Bool
     /// Set while this connection is a replica (docs/replicas.md). Mirrored in `replicaLink`
     /// for the calls (waitFor, lag) that must not wait for a running statement.
     private var replica: Replica? {
         didSet { replicaLink.withLock { $0 = replica } }
     }
-    private let replicaLink = Mutex<Replica?>(nil)
+    private let replicaLink = Locked<Replica?>(nil)
     private let lastCommit = Atomic<UInt64>(0)
     /// The folder of a `:memory:` database, removed on close.
     private let temporaryFolder: String?
@@ -113,7 +113,7 @@ public final class Database: @unchecked Sendable {
     /// (`options.cacheBytes`) and apply thread, following the writer's durable commits.
     /// Attaching costs O(1) whatever the database size.
     public func openReplica(options: ReplicaOptions = ReplicaOptions()) throws -> Database {
-        let open = lock.withLock { _ in !closed }
+        let open = lock.withLock { !closed }
         guard open else { throw DatabaseError.misuse("the database connection is closed") }
         return try Database(replicaOf: self, options: options)
     }
@@ -147,7 +147,7 @@ public final class Database: @unchecked Sendable {
     /// last connection to the failed engine.
     public func promote() throws {
         try block.withLock {
-            try lock.withLock { _ in
+            try lock.withLock {
                 if closed { throw DatabaseError.misuse("the database connection is closed") }
                 guard let replica else { throw DatabaseError.misuse("this connection is not a replica") }
                 if transaction != nil || inBlock { throw DatabaseError.misuse("finish the open transaction before promoting the replica") }
@@ -167,7 +167,7 @@ public final class Database: @unchecked Sendable {
 
     /// Closes this connection; the database file closes with its last connection.
     public func close() throws {
-        try lock.withLock { _ in
+        try lock.withLock {
             guard !closed else { return }
             closed = true
             transaction?.rollback()
@@ -192,7 +192,7 @@ public final class Database: @unchecked Sendable {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         return try block.withLock {
-            try lock.withLock { _ in
+            try lock.withLock {
                 var last = QueryResult()
                 let statements: [(Statement, String)]
                 do {
@@ -229,9 +229,9 @@ public final class Database: @unchecked Sendable {
     private var lastRowID: Int64 = 0
 
     /// Rows changed by the last INSERT, UPDATE or DELETE run through `execute`.
-    public var changes: Int { lock.withLock { _ in changeCount } }
+    public var changes: Int { lock.withLock { changeCount } }
     /// The row id of the last row inserted through `execute`.
-    public var lastInsertRowID: Int64 { lock.withLock { _ in lastRowID } }
+    public var lastInsertRowID: Int64 { lock.withLock { lastRowID } }
 
     /// The rows of a query.
     public func query(_ sql: String, _ parameters: [Value] = []) throws -> [Row] {
@@ -306,7 +306,7 @@ public final class Database: @unchecked Sendable {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         do {
-            return try block.withLock { try lock.withLock { _ in try run(statement, parameters, cache: cache) } }
+            return try block.withLock { try lock.withLock { try run(statement, parameters, cache: cache) } }
         } catch var error as DatabaseError {
             error.sql = text
             throw error
@@ -316,7 +316,7 @@ public final class Database: @unchecked Sendable {
     // MARK: Schema (for tools such as the shell)
 
     private func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
-        try lock.withLock { _ in
+        try lock.withLock {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
             return try body(try catalog(txn), txn)
@@ -354,7 +354,7 @@ public final class Database: @unchecked Sendable {
     /// The output column names a SELECT will have, without running it.
     func outputColumns(of statement: Statement) throws -> [String] {
         guard case .select(let query) = statement else { return [] }
-        return try lock.withLock { _ in
+        return try lock.withLock {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
             return try Planner(catalog: try catalog(txn)).plan(query, parent: nil).columns

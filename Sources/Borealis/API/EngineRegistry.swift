@@ -11,7 +11,7 @@ enum EngineRegistry {
         var engine: StorageEngine
         var connections: Int
     }
-    private static let engines = Mutex<[String: Entry]>([:])
+    private static let engines = Locked<[String: Entry]>([:])
 
     /// The canonical name of a database path (symbolic links and `..` resolved).
     static func key(for path: String) -> String {

@@ -68,3 +68,20 @@ func wallClockMicroseconds() -> Int64 {
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }
+
+/// A value behind a pthread mutex, shaped like `Synchronization.Mutex`. Used instead of
+/// `Mutex` because ThreadSanitizer understands pthread mutexes (the futex-based `Mutex` is
+/// invisible to it, so every state it guards would be reported as a race).
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    @inline(__always)
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try lock.withLock { try body(&value) }
+    }
+}

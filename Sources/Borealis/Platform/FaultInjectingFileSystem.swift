@@ -67,7 +67,7 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
         var diskFull = false
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
 
     public init() {}
 

@@ -47,7 +47,7 @@ final class LogWriter: @unchecked Sendable {
         var recyclable: [String]   // names of files ready to be reused
         var recycleCounter = 0
     }
-    private let segments: Mutex<Segments>
+    private let segments: Locked<Segments>
 
     let syncCount = Atomic<UInt64>(0)
     let bytesWritten = Atomic<UInt64>(0)
@@ -67,7 +67,7 @@ final class LogWriter: @unchecked Sendable {
         }
         let recyclable = names.filter { $0.hasPrefix("recycle-") && $0.hasSuffix(LogFormat.segmentSuffix) }
         let highest = recyclable.compactMap { Int($0.dropFirst("recycle-".count).dropLast(LogFormat.segmentSuffix.count)) }.max() ?? 0
-        segments = Mutex(Segments(starts: existingSegments, recyclable: recyclable, recycleCounter: highest))
+        segments = Locked(Segments(starts: existingSegments, recyclable: recyclable, recycleCounter: highest))
         if position.capacity != configuration.segmentCapacity {
             // The active segment was made with another capacity: start a fresh one at the end.
             startNewSegment(at: position.end)

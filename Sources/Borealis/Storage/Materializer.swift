@@ -23,8 +23,8 @@ final class Materializer: @unchecked Sendable {
     private var wakeRequested = false  // guarded by lock
     private var stopping = false       // guarded by lock
     private var running = false        // guarded by lock
-    private let roundLock = Mutex(())
-    private let error = Mutex<DatabaseError?>(nil)
+    private let roundLock = ConditionLock()
+    private let error = Locked<DatabaseError?>(nil)
     var lastError: DatabaseError? { error.withLock { $0 } }
 
     static let batchPages = 256
@@ -95,7 +95,7 @@ final class Materializer: @unchecked Sendable {
     /// One round; a no-op when nothing is waiting to be materialized.
     func runRound(_ engine: StorageEngine) throws {
         do {
-            try roundLock.withLock { _ in try round(engine) }
+            try roundLock.withLock { try round(engine) }
         } catch let error as DatabaseError {
             // A failed write leaves the old header in force; a failed fsync leaves the files in
             // an unknown state, so the engine stops accepting writes.

@@ -45,7 +45,7 @@ final class ReplicaFeed: @unchecked Sendable {
         var commits: [FeedCommit] = []
         var replicas: [ObjectIdentifier: Replica] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Replicas attached (read without the lock on every commit).
     private let attached = Atomic<Int>(0)
 

@@ -9,7 +9,7 @@ final class SnapshotRegistry: Sendable {
         var nextID: UInt64 = 1
         var live: [UInt64: (lsn: LSN, started: UInt64)] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Registers a snapshot at the LSN `take()` returns, atomically with respect to `live()`.
     func register(_ take: () -> LSN) -> (id: UInt64, lsn: LSN) {

@@ -41,7 +41,7 @@ public final class StorageEngine: @unchecked Sendable {
         var closed = false
         var commits: UInt64 = 0
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     let progress = ConditionLock() // signalled when the materialized LSN moves
     let materializations = Atomic<UInt64>(0)
     let pageFileSyncs = Atomic<UInt64>(0)
@@ -66,7 +66,7 @@ public final class StorageEngine: @unchecked Sendable {
         log = recovered.log
         pagesRepairedOnOpen = recovered.repairedPages
         recoveredTailBytes = recovered.lastCommitLSN - recovered.cache.materializedLSN
-        state = Mutex(State(lastCommitLSN: recovered.lastCommitLSN, nextTransactionID: recovered.lastTransactionID + 1))
+        state = Locked(State(lastCommitLSN: recovered.lastCommitLSN, nextTransactionID: recovered.lastTransactionID + 1))
         materializer = Materializer(engine: self)
         if options.backgroundMaterializer { materializer.start() }
     }

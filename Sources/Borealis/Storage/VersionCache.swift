@@ -57,7 +57,9 @@ final class VersionCache: @unchecked Sendable {
     private var entries: [PageNumber: Entry] = [:]
     private var ring: [PageNumber] = []
     private var hand = 0
-    private(set) var materializedLSN: LSN
+    /// Written under `lock`; read without it by committers (back-pressure) and metrics.
+    var materializedLSN: LSN { materialized.load(ordering: .acquiring) }
+    private let materialized: Atomic<UInt64>
     private var generation: UInt64 = 0
     private var stats = Statistics()
 
@@ -68,7 +70,7 @@ final class VersionCache: @unchecked Sendable {
         self.pageFile = pageFile
         self.pageSize = pageFile.pageSize
         self.capacityBytes = capacityBytes
-        self.materializedLSN = materializedLSN
+        self.materialized = Atomic(materializedLSN)
     }
 
     var statistics: Statistics { lock.withLock { stats } }
@@ -281,7 +283,7 @@ final class VersionCache: @unchecked Sendable {
     /// versions no snapshot from now on can need.
     func completeMaterialization(at target: LSN) {
         lock.withLock {
-            materializedLSN = target
+            materialized.store(target, ordering: .releasing)
             generation += 1
             // Entries are changed in place, through the values view (copying an entry out and
             // back would copy its arrays, and writing while iterating would copy the table).
