@@ -137,14 +137,17 @@ public final class StorageTransaction {
         }
         let number = MetaPage.pageCount(meta)
         MetaPage.setPageCount(meta, number + 1)
-        let base = PageImage(size: pageSize)
-        base.pageNumber = number
-        let copy = PageImage(copying: base)
-        dirty[number] = (copy, base)
+        // Every new page diffs against one shared zero page (not a zero page each: a bulk load
+        // allocates thousands); the redo then also carries the page-number bytes.
+        let copy = PageImage(size: pageSize)
+        copy.pageNumber = number
+        dirty[number] = (copy, zeroPage)
         order.append(number)
         changeCount &+= 1
         return number
     }
+
+    private lazy var zeroPage = PageImage(size: pageSize)
 
     /// Returns a page to the free list.
     func freePage(_ number: PageNumber) throws {
