@@ -272,6 +272,31 @@ import Testing
         try cluster.close()
     }
 
+    @Test func promotionOverAFailedEngineReopensItAndKeepsEveryDurableCommit() throws {
+        let fs = FaultInjectingFileSystem()
+        var options = smallOptions(fs)
+        options.backgroundMaterializer = false
+        let db = try Database(path: "/replica-failover-db", options: options)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY)")
+        for i in 1...20 { try db.execute("INSERT INTO t VALUES ($1)", [.integer(Int64(i))]) }
+        let replica = try db.openReplica()
+        fs.arm(.syncFailure(atSync: 1))
+        #expect(throws: DatabaseError.self) { try db.execute("INSERT INTO t VALUES (21)") }
+        // The replica never saw the commit whose fsync failed.
+        #expect(try replica.query("SELECT count(*) FROM t")[0].values == [.integer(20)])
+        // While the writer still holds the failed engine, promotion must refuse.
+        #expect(throws: DatabaseError.self) { try replica.promote() }
+        try? db.close()
+        try replica.promote()
+        // Every durable commit is there; the one whose fsync failed has an unknown outcome (its
+        // log record may have reached the file, and recovery then replays it), as in PostgreSQL.
+        let count = try replica.query("SELECT count(*) FROM t WHERE id <= 20")[0].values
+        #expect(count == [.integer(20)])
+        try replica.execute("INSERT INTO t VALUES (22)")
+        #expect(try replica.query("SELECT count(*) FROM t WHERE id = 22")[0].values == [.integer(1)])
+        try replica.close()
+    }
+
     @Test func replicaLagStaysSmallUnderLoad() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database, options: smallOptions())

@@ -152,9 +152,8 @@ public final class Database: @unchecked Sendable {
                 guard let replica else { throw DatabaseError.misuse("this connection is not a replica") }
                 if transaction != nil || inBlock { throw DatabaseError.misuse("finish the open transaction before promoting the replica") }
                 if engine.failure != nil {
-                    replica.stop()
+                    engine = try EngineRegistry.reopenFailed(path: location) { replica.stop() }
                     self.replica = nil
-                    engine = try EngineRegistry.reopenFailed(path: location)
                 } else {
                     try replica.catchUpAndStop()
                     self.replica = nil

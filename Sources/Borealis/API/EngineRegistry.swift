@@ -37,7 +37,9 @@ enum EngineRegistry {
 
     /// Replaces a failed engine by a freshly recovered one, for the only connection still
     /// holding it (replica promotion after an I/O failure).
-    static func reopenFailed(path: String) throws -> StorageEngine {
+    /// `beforeReopen` runs once the connection is known to be the last one, before the failed
+    /// engine closes.
+    static func reopenFailed(path: String, beforeReopen: () -> Void) throws -> StorageEngine {
         let name = key(for: path)
         return try engines.withLock { engines in
             guard let entry = engines[name] else { throw DatabaseError.misuse("the database is not open") }
@@ -45,6 +47,7 @@ enum EngineRegistry {
                 throw DatabaseError(.busy, sqlState: "55006",
                     "\(entry.connections - 1) other connection(s) still use the failed database; close them before promoting the replica")
             }
+            beforeReopen()
             try? entry.engine.close()
             let options = entry.engine.options
             let engine = try StorageEngine(path: path, options: options)
