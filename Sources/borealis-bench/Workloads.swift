@@ -142,6 +142,7 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
     let scans = Atomic<Int>(0)
     let lags = Mutex<[Double]>([])
     let sampled = Mutex<[Double]>([])
+    let peakLog = Atomic<UInt64>(0)
     let group = DispatchGroup()
     for reader in readers {
         group.enter()
@@ -174,6 +175,7 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
                 let lag = monotonicSeconds() - start
                 lags.withLock { $0.append(lag) }
                 if let reported = probeReplica.replicaLag?.seconds { sampled.withLock { $0.append(reported) } }
+                peakLog.max(own.engine.metrics.unmaterializedBytes, ordering: .relaxed)
             }
             return
         }
@@ -192,9 +194,9 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
         let sorted = lags.withLock { $0 }.sorted()
         let reported = sampled.withLock { $0 }.sorted()
         benchNote.withLock {
-            $0 = String(format: "commit-to-replica lag p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d probes; replicaLag.seconds p99 %.0f µs; %d analytical scans on 2 replicas",
+            $0 = String(format: "commit-to-replica lag p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d probes; replicaLag.seconds p99 %.0f µs; %d analytical scans on 2 replicas; un-materialized log peak %.1f MiB",
                         percentile(sorted, 0.5) * 1e6, percentile(sorted, 0.99) * 1e6, (sorted.last ?? 0) * 1e6, sorted.count,
-                        percentile(reported, 0.99) * 1e6, scans.load(ordering: .relaxed))
+                        percentile(reported, 0.99) * 1e6, scans.load(ordering: .relaxed), Double(peakLog.load(ordering: .relaxed)) / 1048576)
         }
     }
     return expected

@@ -113,27 +113,39 @@ final class VersionCache: @unchecked Sendable {
                 return (nil, entries[page]?.redo ?? [])
             }
             if let hit { return hit }
-            let epochBefore = writeEpoch.load(ordering: .acquiring)
-            let base = try pageFile.read(page)
-            guard base.isValid(as: page) else {
-                let epochAfter = writeEpoch.load(ordering: .acquiring)
-                if (epochBefore & 1 == 1 || epochBefore != epochAfter) && attempts < 1000 { continue }
-                throw DatabaseError.corrupt("page \(page): checksum mismatch or misdirected write in the page file")
-            }
-            if base.isAllZero { base.pageNumber = page }
-            guard base.lsn <= snapshot else {
-                if attempts < 1000 { continue }
-                throw DatabaseError.internalError("page \(page): the page file is past replica snapshot \(snapshot)")
-            }
-            var version = base.lsn
-            for record in redo where record.lsn > version && record.lsn <= snapshot {
-                try record.payload.withUnsafeBytes { try PageDelta.apply($0, to: base) }
-                version = record.lsn
-            }
-            base.lsn = version
-            let until = redo.first(where: { $0.lsn > version })?.lsn ?? .max
-            return (base, version, until)
+            guard let base = try build(page, at: snapshot, redo: redo, attempts: attempts) else { continue }
+            let until = redo.first(where: { $0.lsn > base.lsn })?.lsn ?? .max
+            return (base, base.lsn, until)
         }
+    }
+
+    /// The page as of `snapshot`: the page file's image plus the redo records after it, up to
+    /// the snapshot (the image's LSN is set to the last one applied). Nil when the read raced
+    /// with the materializer (a torn in-place write, or the page file already past the
+    /// snapshot): the caller looks again, up to 1,000 attempts.
+    private func build(_ page: PageNumber, at snapshot: LSN, redo: [RedoRecord], attempts: Int) throws -> PageImage? {
+        let epochBefore = writeEpoch.load(ordering: .acquiring)
+        let base = try pageFile.read(page)
+        guard base.isValid(as: page) else {
+            let epochAfter = writeEpoch.load(ordering: .acquiring)
+            if (epochBefore & 1 == 1 || epochBefore != epochAfter) && attempts < 1000 { return nil }
+            throw DatabaseError.corrupt("page \(page): checksum mismatch or misdirected write in the page file")
+        }
+        if base.isAllZero { base.pageNumber = page }
+        let baseLSN = base.lsn
+        if baseLSN > snapshot {
+            // The materializer has moved this page past the snapshot; the version the snapshot
+            // needs was pinned before that write, so the next lookup finds it.
+            if attempts < 1000 { return nil }
+            throw DatabaseError.internalError("page \(page): no version for snapshot \(snapshot) (page file at \(baseLSN), materialized \(materializedLSN))")
+        }
+        var version = baseLSN
+        for record in redo where record.lsn > baseLSN && record.lsn <= snapshot {
+            try record.payload.withUnsafeBytes { try PageDelta.apply($0, to: base) }
+            version = record.lsn
+        }
+        base.lsn = version
+        return base
     }
 
     /// The image of `page` as of `snapshot`. The caller must not mutate it.
@@ -141,37 +153,17 @@ final class VersionCache: @unchecked Sendable {
         var attempts = 0
         while true {
             attempts += 1
-            let (hit, redo, generationSeen, materialized) = lock.withLock { () -> (PageImage?, [RedoRecord], UInt64, LSN) in
+            let (hit, redo, generationSeen) = lock.withLock { () -> (PageImage?, [RedoRecord], UInt64) in
                 if let image = find(page, at: snapshot) {
                     stats.hits += 1
-                    return (image, [], 0, 0)
+                    return (image, [], 0)
                 }
                 stats.misses += 1
-                return (nil, entries[page]?.redo ?? [], generation, materializedLSN)
+                return (nil, entries[page]?.redo ?? [], generation)
             }
             if let hit { return hit }
-
-            let epochBefore = writeEpoch.load(ordering: .acquiring)
-            let base = try pageFile.read(page)
-            guard base.isValid(as: page) else {
-                let epochAfter = writeEpoch.load(ordering: .acquiring)
-                if (epochBefore & 1 == 1 || epochBefore != epochAfter) && attempts < 1000 { continue }
-                throw DatabaseError.corrupt("page \(page): checksum mismatch or misdirected write in the page file")
-            }
-            if base.isAllZero { base.pageNumber = page }
-            let baseLSN = base.lsn
-            if baseLSN > snapshot {
-                // The materializer has moved this page past the snapshot; the version the snapshot
-                // needs was pinned before that write, so the next lookup finds it.
-                if attempts < 1000 { continue }
-                throw DatabaseError.internalError("page \(page): no version for snapshot \(snapshot) (page file at \(baseLSN), materialized \(materialized))")
-            }
-            var version = baseLSN
-            for record in redo where record.lsn > baseLSN && record.lsn <= snapshot {
-                try record.payload.withUnsafeBytes { try PageDelta.apply($0, to: base) }
-                version = record.lsn
-            }
-            base.lsn = version
+            guard let base = try build(page, at: snapshot, redo: redo, attempts: attempts) else { continue }
+            let version = base.lsn
             lock.withLock {
                 guard generation == generationSeen else { return }
                 let until = entries[page]?.redo.first(where: { $0.lsn > version })?.lsn ?? .max
