@@ -63,7 +63,7 @@ typedef void (*borealis_destructor)(void *);
 
 /* Options for borealis_open_v2; pass NULL for the defaults. Zero fields keep their default. */
 typedef struct borealis_options {
-    int64_t cache_bytes;        /* page version cache (default 32 MiB) */
+    int64_t cache_bytes;        /* page version cache (default 64 MiB) */
     int     synchronous;        /* 1 = FULL (default): commit returns after fdatasync; 2 = OFF: no wait (may lose recent commits on a crash) */
     int     busy_timeout_ms;    /* how long a writer waits for the write lock (default 5000) */
     int     page_size;          /* for a new database: 4096 … 65536 (default 4096) */

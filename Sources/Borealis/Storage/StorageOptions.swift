@@ -21,7 +21,7 @@ public struct StorageOptions: Sendable {
     /// Page size for a new database (a power of two, 4096…65536). Existing files keep theirs.
     public var pageSize = 4096
     /// Memory for cached page versions, in bytes.
-    public var cacheBytes = 32 << 20
+    public var cacheBytes = 64 << 20
     public var synchronous = Synchronous.full
     /// How long `beginWrite` waits for the write lock before failing with BUSY.
     public var busyTimeoutMilliseconds = 5000
