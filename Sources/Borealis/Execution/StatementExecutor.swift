@@ -43,6 +43,11 @@ final class PlanCache: @unchecked Sendable {
     /// A prepared INSERT … VALUES's compiled value expressions.
     var valuesVersion: UInt64 = .max
     var values: [[Evaluator?]]?
+    /// A prepared UPDATE/DELETE's compiled WHERE and access path, and UPDATE's assignments.
+    var matchVersion: UInt64 = .max
+    var match: (test: Evaluator?, path: AccessPath)?
+    var assignmentsVersion: UInt64 = .max
+    var assignments: [(Int, Evaluator)]?
 }
 
 struct StatementExecutor {
@@ -812,13 +817,22 @@ struct StatementExecutor {
     }
 
     private func matchingRows(_ w: TableWriter, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {
-        let label = alias ?? w.schema.name
-        let (scope, compiler) = Self.rowCompiler(w.schema.columns, label: label, catalog: catalog, clause: "WHERE")
-        let test = try filter.map { try compiler.compile($0) }
-        // The WHERE clause picks the access path (row-id or index lookups), as for SELECT.
-        let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
-        let path = try AccessPath.choose(table: w.schema, indexes: catalog.indexes(on: w.schema.name), conjuncts: conjuncts,
+        let test: Evaluator?, path: AccessPath
+        if let cache = planCache, cache.matchVersion == catalog.version, let cached = cache.match {
+            (test, path) = cached
+        } else {
+            let label = alias ?? w.schema.name
+            let (scope, compiler) = Self.rowCompiler(w.schema.columns, label: label, catalog: catalog, clause: "WHERE")
+            test = try filter.map { try compiler.compile($0) }
+            // The WHERE clause picks the access path (row-id or index lookups), as for SELECT.
+            let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
+            path = try AccessPath.choose(table: w.schema, indexes: catalog.indexes(on: w.schema.name), conjuncts: conjuncts,
                                          scope: scope, compiler: compiler)
+            // Compiled once per catalog version for a prepared statement (its only caller is
+            // the statement's own UPDATE or DELETE).
+            planCache?.match = (test, path)
+            planCache?.matchVersion = catalog.version
+        }
         let next = try path.openKeyed(table: w.schema, ctx: ctx)
         var rows: [(Int64, [Value])] = []
         while let (rowID, row) = try next() {
@@ -846,9 +860,18 @@ struct StatementExecutor {
         let targetColumns = w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }
         var join: (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?)?
         if !from.isEmpty { join = try joinedSource(from, filter, targetColumns: targetColumns) }
-        let scope = Scope(columns: targetColumns + (join?.columns ?? []), parent: nil)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "UPDATE")
-        let compiled = try compileAssignments(assignments, w, compiler)
+        let compiled: [(Int, Evaluator)]
+        if join == nil, let cache = planCache, cache.assignmentsVersion == catalog.version, let cached = cache.assignments {
+            compiled = cached
+        } else {
+            let scope = Scope(columns: targetColumns + (join?.columns ?? []), parent: nil)
+            let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "UPDATE")
+            compiled = try compileAssignments(assignments, w, compiler)
+            if join == nil {
+                planCache?.assignments = compiled
+                planCache?.assignmentsVersion = catalog.version
+            }
+        }
         let returningPlan = try returningPlan(returning, w.schema, alias: alias)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
         for (rowID, old) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {

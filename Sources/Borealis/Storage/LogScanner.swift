@@ -28,13 +28,25 @@ struct LogScanner {
     /// holds nothing. An invalid header on any other segment is corruption.
     func discardUnfinishedSegment() throws {
         let starts = try segments()
-        for (i, start) in starts.enumerated() where try readSegment(start: start) == nil {
+        for (i, start) in starts.enumerated() where try readHeader(start: start) == nil {
             guard i == starts.count - 1 else {
                 throw DatabaseError.corrupt("log segment \(LogFormat.segmentName(start: start)) has an invalid header")
             }
             try fileSystem.remove(directory + "/" + LogFormat.segmentName(start: start))
             try fileSystem.syncDirectory(directory)
         }
+    }
+
+    /// The segment's header when it is valid and belongs here (reads only the header).
+    func readHeader(start: LSN) throws -> LogFormat.SegmentHeader? {
+        let path = directory + "/" + LogFormat.segmentName(start: start)
+        let file = try fileSystem.open(path, create: false)
+        defer { file.close() }
+        guard try file.size() >= UInt64(LogFormat.segmentHeaderSize) else { return nil }
+        let bytes = try file.readBytes(count: LogFormat.segmentHeaderSize, at: 0)
+        let header = bytes.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
+        guard let header, header.databaseID == databaseID, header.startLSN == start else { return nil }
+        return header
     }
 
     func readSegment(start: LSN) throws -> (LogFormat.SegmentHeader, [UInt8])? {
