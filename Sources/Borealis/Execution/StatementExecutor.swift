@@ -480,7 +480,7 @@ struct StatementExecutor {
         batch.reserveCapacity(batchSize)
         var row: [Value] = []
         func insertBatch() throws {
-            batch.sort { $0.key.lexicographicallyPrecedes($1.key) }
+            batch.sort { a, b in a.key.withUnsafeBytes { x in b.key.withUnsafeBytes { y in Node.compare(x, y) < 0 } } }
             for entry in batch {
                 if entry.checkUnique, try findConflict(tree, prefix: Array(entry.key.dropLast(8)), excluding: entry.rowID) != nil {
                     guard let raw = try table.get(entry.rowID, in: txn) else { throw DatabaseError.internalError("row \(entry.rowID) vanished") }
