@@ -18,7 +18,12 @@ public struct BTreeCursor {
     /// The leaf the cursor is on, kept while the transaction changes no page, so that stepping
     /// along a leaf and reading values does not look the page up again each time.
     private var leaf: (page: PageNumber, node: Node)?
-    private var current: [UInt8]?
+    /// Whether the cursor is on an entry.
+    private var positioned = false
+    /// The entry's key, copied only when the transaction writes: a reader's leaf image never
+    /// changes, so its key is read from the kept leaf instead (no copy per row). A cursor that
+    /// was positioned before its transaction began writing still has that immutable image.
+    private var copiedKey: [UInt8]?
 
     init(tree: BTree, txn: StorageTransaction) {
         self.tree = tree
@@ -26,14 +31,19 @@ public struct BTreeCursor {
     }
 
     /// Whether the cursor is on an entry.
-    public var isValid: Bool { current != nil }
+    public var isValid: Bool { positioned }
 
     /// The current key (the cursor must be valid).
-    public var key: [UInt8] { current ?? [] }
+    public var key: [UInt8] {
+        guard positioned else { return [] }
+        if let copiedKey { return copiedKey }
+        guard let leaf, let (_, index) = stack.last else { return [] }
+        return Array(leaf.node.key(index))
+    }
 
     /// The current value.
     public func value() throws -> [UInt8] {
-        guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        guard positioned, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
         let node = try leafNode(page)
         guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
         return try tree.readValue(node, index, txn)
@@ -75,8 +85,9 @@ public struct BTreeCursor {
     /// Moves to the next key; false (and invalid) past the last.
     @discardableResult
     public mutating func next() throws -> Bool {
-        guard let key = current else { return false }
+        guard positioned else { return false }
         if txn.changeCount != changeCount {
+            let key = self.key
             guard try seek(atLeast: key) else { return false }
             if self.key != key { return true }
         }
@@ -87,8 +98,9 @@ public struct BTreeCursor {
     /// Moves to the previous key; false (and invalid) before the first.
     @discardableResult
     public mutating func previous() throws -> Bool {
-        guard let key = current else { return false }
+        guard positioned else { return false }
         if txn.changeCount != changeCount {
+            let key = self.key
             _ = try seek(atLeast: key)
             if !isValid {
                 return try last()
@@ -124,7 +136,7 @@ public struct BTreeCursor {
     }
 
     /// Makes the leaf index point at an entry, moving across leaves in `forward` direction when
-    /// it has run off its leaf; sets `current`.
+    /// it has run off its leaf; positions the cursor (or leaves it invalid).
     /// The node of a leaf page: the kept one when it is still current.
     private func leafNode(_ page: PageNumber) throws -> Node {
         if let leaf, leaf.page == page, changeCount == txn.changeCount { return leaf.node }
@@ -134,7 +146,7 @@ public struct BTreeCursor {
     /// Calls `body` with the current value's bytes, without copying them when the value is
     /// stored whole in the leaf.
     public func withValue<T>(_ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
-        guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        guard positioned, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
         let node = try leafNode(page)
         guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
         let value = node.leafValue(index)
@@ -146,7 +158,7 @@ public struct BTreeCursor {
     /// pages only when it does not fit in the leaf). Mutating so that a cursor kept in an object
     /// is used in place, not copied (a copy retains every field, per row).
     mutating func withEntry<T>(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T) throws -> T {
-        guard current != nil, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        guard positioned, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
         let node = try leafNode(page)
         guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
         let value = node.leafValue(index)
@@ -157,15 +169,21 @@ public struct BTreeCursor {
     private mutating func settle(forward: Bool) throws -> Bool {
         while true {
             guard let (page, index) = stack.last else {
-                current = nil
+                positioned = false
+                copiedKey = nil
                 return false
             }
             let leaf = try leafNode(page)
             if index >= 0 && index < leaf.count {
-                // Reuses the key's storage when nobody else holds the previous key.
-                if current == nil { current = [] }
-                current!.removeAll(keepingCapacity: true)
-                current!.append(contentsOf: leaf.key(index))
+                positioned = true
+                if txn.isWriter {
+                    // Reuses the key's storage when nobody else holds the previous key.
+                    if copiedKey == nil { copiedKey = [] }
+                    copiedKey!.removeAll(keepingCapacity: true)
+                    copiedKey!.append(contentsOf: leaf.key(index))
+                } else {
+                    copiedKey = nil
+                }
                 changeCount = txn.changeCount
                 self.leaf = (page, leaf)
                 return true
@@ -185,7 +203,8 @@ public struct BTreeCursor {
                 stack.removeLast()
             }
             if !moved {
-                current = nil
+                positioned = false
+                copiedKey = nil
                 return false
             }
         }

@@ -18,7 +18,7 @@ public final class StorageTransaction {
     let engine: StorageEngine
     /// Set for a transaction on a replica (read-only).
     private var replica: Replica?
-    public private(set) var isWriter: Bool
+    @exclusivity(unchecked) public private(set) var isWriter: Bool
     /// The snapshot it reads: a reader sees commits ≤ it; a writer, the newest state.
     public private(set) var snapshot: UInt64
     private var snapshotID: UInt64?
