@@ -11,6 +11,9 @@ final class AggregateCollector {
     struct Call {
         var name: String
         var argument: Evaluator?
+        /// The input column the argument is, when it is a plain column of the input row (read
+        /// directly, without evaluating an expression per row).
+        var argumentColumn: Int? = nil
         var extra: Evaluator?      // string_agg's delimiter
         var distinct: Bool
         var filter: Evaluator?     // FILTER (WHERE …)
@@ -397,8 +400,12 @@ struct ExpressionCompiler {
             throw DatabaseError(.error, sqlState: "42883", "function \(name) takes \(name == "string_agg" ? 2 : 1) argument(s)")
         }
         let filterEvaluator = try filter.map { try inner.compile($0) }
-        let slot = aggregation.slot(for: .init(name: name, argument: star ? nil : argument, extra: extra, distinct: distinct,
-                                               filter: filterEvaluator, key: key))
+        var argumentColumn: Int?
+        if !star, case .column(let table, let column)? = args.first, let (depth, index) = try aggregation.inputScope.resolve(table: table, name: column), depth == 0 {
+            argumentColumn = index
+        }
+        let slot = aggregation.slot(for: .init(name: name, argument: star ? nil : argument, argumentColumn: argumentColumn, extra: extra,
+                                               distinct: distinct, filter: filterEvaluator, key: key))
         let offset = aggregation.groupKeys.count + slot
         return { ctx in ctx.frames[ctx.frames.count - 1][offset] }
     }

@@ -647,6 +647,16 @@ final class Planner {
         if !hasGroupBy {
             // One group: no hashing per row.
             var states = fresh
+            if calls.allSatisfy({ $0.filter == nil && $0.extra == nil && ($0.argument == nil || $0.argumentColumn != nil) }) {
+                // Every argument is a column of the input row (or count(*)): read it directly.
+                let columns = calls.map(\.argumentColumn)
+                while let row = try input() {
+                    for i in states.indices {
+                        if let c = columns[i] { try states[i].add(row[c], extra: nil) } else { try states[i].add(nil, extra: nil) }
+                    }
+                }
+                return [states.map { $0.result() }]
+            }
             let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra)
             while let row = try input() {
                 try ctx.withFrame(row) {
