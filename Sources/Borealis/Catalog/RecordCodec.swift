@@ -79,51 +79,61 @@ enum RecordCodec {
     /// Decodes into `values`, replacing its contents; a scan passes the same array each row, so
     /// its storage is reused whenever the previous row has been let go.
     static func decode(_ raw: UnsafeRawBufferPointer, wanted: [Bool]?, into values: inout [Value]) throws {
-        do {
-            var reader = ByteReader(raw, context: "row record")
-            let count = Int(try reader.readVarint())
-            guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
-            let tags = try reader.readBytes(count)
-            values.removeAll(keepingCapacity: true)
-            values.reserveCapacity(count)
-            for (column, tag) in tags.enumerated() {
-                if let wanted, column < wanted.count, !wanted[column] {
-                    try skip(tag, &reader)
-                    values.append(.null)
-                    continue
-                }
-                switch tag {
-                case nullTag: values.append(.null)
-                case integerTag:
-                    let z = try reader.readVarint()
-                    values.append(.integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))))
-                case doubleTag: values.append(.double(Double(bitPattern: try reader.read(UInt64.self))))
-                case textTag:
-                    let n = Int(try reader.readVarint())
-                    values.append(.text(String(decoding: try reader.readBytes(n), as: UTF8.self)))
-                case blobTag:
-                    let n = Int(try reader.readVarint())
-                    values.append(.blob(Array(try reader.readBytes(n))))
-                case falseTag: values.append(.boolean(false))
-                case trueTag: values.append(.boolean(true))
-                case dateTag:
-                    guard let d = Int32(exactly: unzigzag(try reader.readVarint())) else { throw DatabaseError.corrupt("row record has a date out of range") }
-                    values.append(.date(d))
-                case numericTag:
-                    let n = Int(try reader.readVarint())
-                    let text = String(decoding: try reader.readBytes(n), as: UTF8.self)
-                    guard let numeric = Numeric(text) else { throw DatabaseError.corrupt("row record has a bad numeric \"\(text)\"") }
-                    values.append(.numeric(numeric))
-                case timeTag: values.append(.time(unzigzag(try reader.readVarint())))
-                case timestampTag: values.append(.timestamp(unzigzag(try reader.readVarint())))
-                case timestamptzTag: values.append(.timestamptz(unzigzag(try reader.readVarint())))
-                case intervalTag:
-                    let months = unzigzag(try reader.readVarint()), days = unzigzag(try reader.readVarint())
-                    guard let m = Int32(exactly: months), let d = Int32(exactly: days) else { throw DatabaseError.corrupt("row record has an interval out of range") }
-                    values.append(.interval(Interval(months: m, days: d, microseconds: unzigzag(try reader.readVarint()))))
-                default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
+        var reader = ByteReader(raw, context: "row record")
+        let count = Int(try reader.readVarint())
+        guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
+        let tags = try reader.readBytes(count)
+        // Values are written in place (one uniqueness check per row, not one per column).
+        if values.count != count { values = [Value](repeating: .null, count: count) }
+        let noMask: [Bool] = []
+        try (wanted ?? noMask).withUnsafeBufferPointer { mask in
+            try values.withUnsafeMutableBufferPointer { out in
+                for column in 0..<count {
+                    let tag = tags[column]
+                    if column < mask.count && !mask[column] {
+                        try skip(tag, &reader)
+                        out[column] = .null
+                    } else {
+                        out[column] = try value(tag, &reader)
+                    }
                 }
             }
+        }
+    }
+
+    /// Reads one value of type `tag`.
+    @inline(__always)
+    private static func value(_ tag: UInt8, _ reader: inout ByteReader) throws -> Value {
+        switch tag {
+        case nullTag: return .null
+        case integerTag:
+            let z = try reader.readVarint()
+            return .integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
+        case doubleTag: return .double(Double(bitPattern: try reader.read(UInt64.self)))
+        case textTag:
+            let n = Int(try reader.readVarint())
+            return .text(String(decoding: try reader.readBytes(n), as: UTF8.self))
+        case blobTag:
+            let n = Int(try reader.readVarint())
+            return .blob(Array(try reader.readBytes(n)))
+        case falseTag: return .boolean(false)
+        case trueTag: return .boolean(true)
+        case dateTag:
+            guard let d = Int32(exactly: unzigzag(try reader.readVarint())) else { throw DatabaseError.corrupt("row record has a date out of range") }
+            return .date(d)
+        case numericTag:
+            let n = Int(try reader.readVarint())
+            let text = String(decoding: try reader.readBytes(n), as: UTF8.self)
+            guard let numeric = Numeric(text) else { throw DatabaseError.corrupt("row record has a bad numeric \"\(text)\"") }
+            return .numeric(numeric)
+        case timeTag: return .time(unzigzag(try reader.readVarint()))
+        case timestampTag: return .timestamp(unzigzag(try reader.readVarint()))
+        case timestamptzTag: return .timestamptz(unzigzag(try reader.readVarint()))
+        case intervalTag:
+            let months = unzigzag(try reader.readVarint()), days = unzigzag(try reader.readVarint())
+            guard let m = Int32(exactly: months), let d = Int32(exactly: days) else { throw DatabaseError.corrupt("row record has an interval out of range") }
+            return .interval(Interval(months: m, days: d, microseconds: unzigzag(try reader.readVarint())))
+        default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
         }
     }
 
