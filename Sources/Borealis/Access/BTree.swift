@@ -79,6 +79,28 @@ public struct BTree: Sendable, Hashable {
         }
     }
 
+    /// Calls `body` with the value of `key` (nil when absent), read in place from the leaf when
+    /// it is stored whole there.
+    func withValue<T>(_ key: [UInt8], in txn: StorageTransaction, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        try key.withUnsafeBytes { key in
+            var page = root
+            var depth = 0
+            while true {
+                let node = try self.node(page, txn)
+                if node.isLeaf {
+                    let (i, found) = node.lowerBound(key)
+                    guard found else { return nil }
+                    let value = node.leafValue(i)
+                    if value.overflow == 0 && value.local.count == value.totalLength { return try body(value.local) }
+                    return try readValue(node, i, txn).withUnsafeBytes(body)
+                }
+                page = node.child(node.childIndex(for: key))
+                depth += 1
+                guard depth < 64 else { throw DatabaseError.corrupt("B+tree rooted at \(root) is deeper than 64 levels (a cycle?)") }
+            }
+        }
+    }
+
     func readValue(_ node: Node, _ i: Int, _ txn: StorageTransaction) throws -> [UInt8] {
         let value = node.leafValue(i)
         var result = [UInt8](value.local)

@@ -37,6 +37,11 @@ public struct TableTree: Sendable, Hashable {
         try tree.get(Self.encode(rowID), in: txn)
     }
 
+    /// Calls `body` with the row's stored bytes in place; nil when the row does not exist.
+    func withRow<T>(_ rowID: Int64, in txn: StorageTransaction, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        try tree.withValue(Self.encode(rowID), in: txn, body)
+    }
+
     public func put(_ rowID: Int64, _ value: [UInt8], in txn: StorageTransaction) throws {
         try tree.put(Self.encode(rowID), value, in: txn)
     }

@@ -5,6 +5,10 @@
 // conjuncts a row-id path enforces exactly (`covered`), which are skipped when their bounds
 // turn out to be integers at open time.
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 typealias RowStream = () throws -> [Value]?
 typealias KeyedRowStream = () throws -> (Int64, [Value])?
 
@@ -160,7 +164,7 @@ struct AccessPath {
                 while position < ids.count {
                     let id = ids[position]
                     position += 1
-                    if let raw = try tree.get(id, in: txn) { return (id, try RecordCodec.decode(raw, wanted: wanted)) }
+                    if let row = try tree.withRow(id, in: txn, { try RecordCodec.decode($0, wanted: wanted) }) { return (id, row) }
                 }
                 return nil
             }
@@ -240,19 +244,24 @@ struct AccessPath {
                     valid = try cursor.next()
                 }
                 if valid {
-                    let key = cursor.key
-                    var inRange = true
-                    if let high {
-                        let below = key.lexicographicallyPrecedes(high)
-                        let equal = key.starts(with: high)
-                        inRange = below || (equal && highInclusive)
+                    // In range: below `high`, or starting with it when it is inclusive. The row id
+                    // is the key's last eight bytes.
+                    let rowID: Int64? = try cursor.withEntry { key, _ in
+                        if let high {
+                            let inRange = high.withUnsafeBytes { h -> Bool in
+                                let startsWithHigh = key.count >= h.count && (h.count == 0 || memcmp(key.baseAddress!, h.baseAddress!, h.count) == 0)
+                                return startsWithHigh ? highInclusive : Node.compare(key, h) < 0
+                            }
+                            if !inRange { return nil }
+                        }
+                        guard key.count >= 8 else { throw DatabaseError.corrupt("index \(index.name) has a key of \(key.count) bytes") }
+                        return try TableTree.decode(UnsafeRawBufferPointer(rebasing: key[(key.count - 8)...]))
                     }
-                    if inRange {
-                        let rowID = try TableTree.decode(Array(key.suffix(8)))
-                        guard let raw = try table.get(rowID, in: txn) else {
+                    if let rowID {
+                        guard let row = try table.withRow(rowID, in: txn, { try RecordCodec.decode($0, wanted: wanted) }) else {
                             throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
                         }
-                        return (rowID, try RecordCodec.decode(raw, wanted: wanted))
+                        return (rowID, row)
                     }
                 }
                 rangeIndex += 1
