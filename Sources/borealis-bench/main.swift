@@ -41,6 +41,11 @@ if let (engine, name) = child {
     do {
         let path = dir + "/db"
         try workload.setup(engine, path, sizes)
+        if ProcessInfo.processInfo.environment["BOREALIS_BENCH_VERBOSE"] != nil {
+            var setupUsage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &setupUsage)
+            FileHandle.standardError.write(Data("peak RSS after setup: \(setupUsage.ru_maxrss) KiB\n".utf8))
+        }
         profilerEnable()
         let start = Date()
         let ops = try timedRun(workload, engine, path)

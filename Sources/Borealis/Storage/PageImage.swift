@@ -20,17 +20,17 @@ final class PageImage: @unchecked Sendable {
 
     /// A zero-filled page.
     init(size: Int) {
-        bytes = .allocate(byteCount: size, alignment: 64)
+        bytes = PageBufferPool.shared.take(size)
         bytes.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     /// A private copy of `other`.
     init(copying other: PageImage) {
-        bytes = .allocate(byteCount: other.size, alignment: 64)
+        bytes = PageBufferPool.shared.take(other.size)
         bytes.copyMemory(from: UnsafeRawBufferPointer(other.bytes))
     }
 
-    deinit { bytes.deallocate() }
+    deinit { PageBufferPool.shared.give(bytes) }
 
     var lsn: LSN {
         get { UnsafeRawBufferPointer(bytes).littleEndian(at: Self.lsnOffset, as: UInt64.self) }
@@ -70,5 +70,33 @@ final class PageImage: @unchecked Sendable {
     func isValid(as page: PageNumber) -> Bool {
         if storedChecksum == computeChecksum() && pageNumber == page { return true }
         return isAllZero
+    }
+}
+
+/// Recycles page buffers. Every commit copies the pages it changes and eviction frees old
+/// versions, usually on another thread: straight malloc/free of those buffers spread them over
+/// glibc's per-thread arenas, which then grew and fragmented (tpcb_like_4 reached 118 MB of
+/// RSS; 72 MB with one arena). A bounded free list keeps the buffers circulating instead.
+final class PageBufferPool: @unchecked Sendable {
+    static let shared = PageBufferPool()
+    /// Buffers kept per page size at most (4 MiB of 4-KiB pages).
+    private let limit = 1024
+    private let lock = ConditionLock()
+    private var free: [Int: [UnsafeMutableRawPointer]] = [:]
+
+    func take(_ size: Int) -> UnsafeMutableRawBufferPointer {
+        let recycled: UnsafeMutableRawPointer? = lock.withLock { free[size]?.popLast() }
+        if let recycled { return UnsafeMutableRawBufferPointer(start: recycled, count: size) }
+        return .allocate(byteCount: size, alignment: 64)
+    }
+
+    func give(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return }
+        let kept = lock.withLock { () -> Bool in
+            if free[buffer.count, default: []].count >= limit { return false }
+            free[buffer.count, default: []].append(base)
+            return true
+        }
+        if !kept { buffer.deallocate() }
     }
 }

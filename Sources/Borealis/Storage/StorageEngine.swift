@@ -175,7 +175,10 @@ public final class StorageEngine: @unchecked Sendable {
             throw error
         }
         for (_, image, _) in pages { image.lsn = commitLSN }
-        cache.publish(commit: commitLSN, pages: pages)
+        // The visible LSN is read before the snapshot count: a snapshot registered after the
+        // count was taken starts at or above it, so nothing it reads ends below it.
+        let visible = visibleLSN
+        cache.publish(commit: commitLSN, pages: pages, unreadBelow: snapshots.count == 0 ? visible : nil)
         if replicaFeed.hasReplicas {
             replicaFeed.append(FeedCommit(lsn: commitLSN, wallMicros: wallClockMicroseconds(), pages: pages.map { ($0.0, $0.2) }))
         }

@@ -207,19 +207,30 @@ final class VersionCache: @unchecked Sendable {
     // MARK: Commit
 
     /// Publishes a commit: each page's new image (valid from `commit` on) and its redo.
-    func publish(commit: LSN, pages: [(PageNumber, PageImage, [UInt8])]) {
+    /// `unreadBelow`, when given, is an LSN no snapshot can read before (no live snapshot, and
+    /// new ones start at the durable LSN): unpinned versions that ended by then are dropped at
+    /// once rather than left for eviction — a hot page would otherwise fill the cache with a
+    /// version per commit.
+    func publish(commit: LSN, pages: [(PageNumber, PageImage, [UInt8])], unreadBelow: LSN? = nil) {
         lock.withLock {
             for (page, image, payload) in pages {
-                updateEntry(page) { entry in
+                let dropped = updateEntry(page) { entry -> Int in
                     if let last = entry.versions.indices.last, entry.versions[last].until == .max {
                         entry.versions[last].until = commit
+                    }
+                    var dropped = 0
+                    if let unreadBelow, entry.versions.contains(where: { !$0.pinned && $0.until <= unreadBelow }) {
+                        let before = entry.versions.count
+                        entry.versions.removeAll { !$0.pinned && $0.until <= unreadBelow }
+                        dropped = before - entry.versions.count
                     }
                     entry.versions.append(Version(image: image, from: commit, until: .max, pinned: false))
                     entry.redo.append(RedoRecord(lsn: commit, payload: payload))
                     entry.referenced = true
+                    return dropped
                 }
-                stats.bytes += pageSize
-                stats.versions += 1
+                stats.bytes += pageSize * (1 - dropped)
+                stats.versions += 1 - dropped
                 stats.redoBytes += payload.count
             }
             evictIfNeeded()
