@@ -63,20 +63,7 @@ public struct BTree: Sendable, Hashable {
     }
 
     public func get(_ key: [UInt8], in txn: StorageTransaction) throws -> [UInt8]? {
-        try key.withUnsafeBytes { key in
-            var page = root
-            var depth = 0
-            while true {
-                let node = try self.node(page, txn)
-                if node.isLeaf {
-                    let (i, found) = node.lowerBound(key)
-                    return found ? try readValue(node, i, txn) : nil
-                }
-                page = node.child(node.childIndex(for: key))
-                depth += 1
-                guard depth < 64 else { throw DatabaseError.corrupt("B+tree rooted at \(root) is deeper than 64 levels (a cycle?)") }
-            }
-        }
+        try withValue(key, in: txn) { Array($0) }
     }
 
     /// Calls `body` with the value of `key` (nil when absent), read in place from the leaf when
