@@ -60,9 +60,14 @@ static uint32_t crc32c_arm(uint32_t crc, const void *data, size_t len) {
 
 int borealis_crc32c_is_hardware(void) {
 #if defined(__x86_64__)
+    /* Relaxed atomics: threads may race to fill it, with the same answer. */
     static int cached = -1;
-    if (cached < 0) cached = has_sse42();
-    return cached;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = has_sse42();
+        __atomic_store_n(&cached, known, __ATOMIC_RELAXED);
+    }
+    return known;
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
     return 1;
 #else

@@ -48,6 +48,16 @@ final class ReplicaFeed: @unchecked Sendable {
     private let state = Locked(State())
     /// Replicas attached (read without the lock on every commit).
     private let attached = Atomic<Int>(0)
+    /// The LSN of the last commit appended. A commit becomes durable (by another committer's
+    /// flush) possibly before its own thread appends it here, so replicas apply only up to
+    /// min(durable, this): moving a read point past a commit not yet in the feed would skip it.
+    private let appendedThrough = Atomic<UInt64>(0)
+
+    /// How far a replica attached at `attachedAt` may apply now, given the visible LSN (commits
+    /// up to its attach point were visible to it from the start).
+    func applicableLimit(_ visible: LSN, attachedAt: LSN) -> LSN {
+        min(visible, max(attachedAt, appendedThrough.load(ordering: .acquiring)))
+    }
 
     var hasReplicas: Bool { attached.load(ordering: .relaxed) > 0 }
 
@@ -70,6 +80,7 @@ final class ReplicaFeed: @unchecked Sendable {
     func append(_ commit: FeedCommit) {
         let laggards = state.withLock { s -> [Replica] in
             s.commits.append(commit)
+            appendedThrough.store(commit.lsn, ordering: .releasing)
             return s.replicas.values.filter { commit.lsn - min(commit.lsn, $0.readPoint) > UInt64($0.options.maxLagBytes) }
         }
         for replica in laggards {
@@ -135,6 +146,8 @@ final class Replica: @unchecked Sendable {
 
     let engine: StorageEngine
     let options: ReplicaOptions
+    /// The read point it started at.
+    private let attachedAt: LSN
     private let lock = ConditionLock()
     // Guarded by `lock`.
     private var versions: [PageNumber: [Version]] = [:]
@@ -166,6 +179,7 @@ final class Replica: @unchecked Sendable {
         // materializer round that chose its target before the attach cannot pass it unseen.
         let (id, lsn) = engine.snapshots.register { engine.visibleLSN }
         point = lsn
+        attachedAt = lsn
         visibleSeen = lsn
         readPointSnapshotID = id
         readPointMirror = Atomic(lsn)
@@ -192,8 +206,9 @@ final class Replica: @unchecked Sendable {
     func applyNow(_ visible: LSN) {
         lock.withLock {
             if visible > visibleSeen { visibleSeen = visible }
-            guard !stopping, detachedError == nil, visible > point else { return }
-            applyLocked(engine.replicaFeed.commits(after: point, upTo: visible), upTo: visible)
+            let target = engine.replicaFeed.applicableLimit(visible, attachedAt: attachedAt)
+            guard !stopping, detachedError == nil, target > point else { return }
+            applyLocked(engine.replicaFeed.commits(after: point, upTo: target), upTo: target)
         }
         engine.replicaFeed.applied()
     }
@@ -209,8 +224,14 @@ final class Replica: @unchecked Sendable {
                 }
                 return ((stopping || detachedError != nil) ? nil : visibleSeen, point)
             }
-            guard let target else { break }
-            apply(engine.replicaFeed.commits(after: from, upTo: target), upTo: target)
+            guard let visible = target else { break }
+            let limit = engine.replicaFeed.applicableLimit(visible, attachedAt: attachedAt)
+            if limit <= from {
+                // The durable commits are not all in the feed yet; their committers apply them.
+                lock.withLock { _ = lock.wait(until: monotonicNanoseconds() + 10_000_000) }
+                continue
+            }
+            apply(engine.replicaFeed.commits(after: from, upTo: limit), upTo: limit)
             engine.replicaFeed.applied()
         }
         lock.withLock {
@@ -383,7 +404,8 @@ final class Replica: @unchecked Sendable {
 
     /// Applies everything up to the durable LSN now, then stops following (promotion).
     func catchUpAndStop() throws {
-        let target = engine.visibleLSN
+        // The writer is closed or idle: every durable commit is in the feed by now.
+        let target = engine.replicaFeed.applicableLimit(engine.visibleLSN, attachedAt: attachedAt)
         if let detached { throw detached }
         apply(engine.replicaFeed.commits(after: readPoint, upTo: target), upTo: target)
         stop()
