@@ -13,6 +13,28 @@ import Borealis
         var balance: Decimal
     }
 
+    @Test func schemaChangesInsideOneTransactionAreSeenByItsNextStatements() throws {
+        // The connection keeps its catalog for the rest of a transaction once checked; DDL in
+        // the transaction must still reach the statements after it.
+        let db = try Database(path: ":memory:")
+        try db.write { db in
+            try db.execute("CREATE TABLE x(a INTEGER)")
+            try db.execute("INSERT INTO x VALUES (1)")
+            try db.execute("ALTER TABLE x ADD COLUMN b TEXT DEFAULT 'd'")
+            try db.execute("INSERT INTO x(a) VALUES (2)")
+            try db.execute("CREATE INDEX x_a ON x(a)")
+            #expect(try db.query("SELECT a, b FROM x WHERE a = 2").first?.values == [.integer(2), .text("d")])
+            try db.execute("DROP INDEX x_a")
+            try db.execute("CREATE TABLE y(c INTEGER)")
+            try db.execute("INSERT INTO y SELECT a FROM x")
+        }
+        #expect(try db.query("SELECT count(*) FROM y")[0].values == [.integer(2)])
+        try db.execute("BEGIN; SAVEPOINT s; CREATE TABLE z(q INTEGER); ROLLBACK TO SAVEPOINT s")
+        #expect(throws: DatabaseError.self) { try db.execute("INSERT INTO z VALUES (1)") }
+        try db.execute("ROLLBACK")
+        try db.close()
+    }
+
     @Test func preparedWritesRecompileAfterARolledBackSchemaChange() throws {
         // A prepared INSERT keeps its compiled table writer per catalog version; a DDL that
         // rolls back must not leave a writer that a later, different schema version matches.

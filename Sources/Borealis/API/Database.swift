@@ -11,6 +11,14 @@ import Synchronization
 extension Statement {
     var isRelease: Bool { if case .releaseSavepoint = self { return true } else { return false } }
 
+    /// INSERT, UPDATE or DELETE: changes rows, never the catalog.
+    var isDataChange: Bool {
+        switch self {
+        case .insert, .update, .delete: return true
+        default: return false
+        }
+    }
+
     var kindName: String {
         switch self {
         case .insert: return "INSERT"
@@ -46,6 +54,9 @@ public final class Database: @unchecked Sendable {
     private var blockFailed = false
     private var savepoints: [(name: String, state: StorageTransaction.Savepoint)] = []
     private var catalogCache: Catalog?
+    /// The transaction `catalogCache` was last checked against: within one transaction only its
+    /// own DDL changes the catalog, so the version is not read again until a DDL statement runs.
+    private weak var catalogCheckedIn: StorageTransaction?
 
     private var workMemory = 250_000
 
@@ -293,7 +304,9 @@ public final class Database: @unchecked Sendable {
     }
 
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {
+        if let cached = catalogCache, catalogCheckedIn === txn { return cached }
         let version = try Catalog.version(txn)
+        catalogCheckedIn = txn
         if let cached = catalogCache, cached.version == version { return cached }
         let loaded = try Catalog.load(txn)
         catalogCache = loaded
@@ -446,6 +459,7 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             let result = try executor.execute(statement)
+            if writes && !statement.isDataChange { catalogCheckedIn = nil }
             if !inBlock {
                 let lsn = try txn.commit()
                 if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
