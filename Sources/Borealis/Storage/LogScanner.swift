@@ -49,18 +49,6 @@ struct LogScanner {
         return header
     }
 
-    func readSegment(start: LSN) throws -> (LogFormat.SegmentHeader, [UInt8])? {
-        let path = directory + "/" + LogFormat.segmentName(start: start)
-        let file = try fileSystem.open(path, create: false)
-        defer { file.close() }
-        let size = try file.size()
-        guard size >= UInt64(LogFormat.segmentHeaderSize) else { return nil }
-        let bytes = try file.readBytes(count: Int(size), at: 0)
-        let header = bytes.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
-        guard let header, header.databaseID == databaseID, header.startLSN == start else { return nil }
-        return (header, bytes)
-    }
-
     /// One valid record, with the log position just past it.
     struct Record {
         var lsn: LSN
@@ -83,43 +71,90 @@ struct LogScanner {
     func scan(from: LSN, visit: (Event) throws -> Void) throws -> Position? {
         let starts = try segments()
         guard var index = starts.lastIndex(where: { $0 <= from }) else { return nil }
-        guard let (firstHeader, firstBytes) = try readSegment(start: starts[index]) else { return nil }
-        var header = firstHeader
-        var bytes = firstBytes
+        guard var (header, contents) = try openSegment(start: starts[index]) else { return nil }
         var position = Position(end: header.startLSN, chain: LogFormat.chainSeed(salt: header.salt),
                                 segmentStart: header.startLSN, salt: header.salt, capacity: header.capacity)
         try visit(.segment(position))
+        enum Step { case record, end, needBytes(Int) }
         while true {
-            let valid: Bool = try bytes.withUnsafeBytes { raw in
+            let step: Step = try contents.bytes.withUnsafeBytes { raw in
                 let lsn = position.end
                 let offset = LogFormat.segmentHeaderSize + Int(lsn - header.startLSN)
-                let limit = min(raw.count, LogFormat.segmentHeaderSize + Int(header.capacity))
-                guard offset + LogFormat.recordHeaderSize <= limit else { return false }
+                let limit = min(contents.fileSize, LogFormat.segmentHeaderSize + Int(header.capacity))
+                guard offset + LogFormat.recordHeaderSize <= limit else { return .end }
+                if offset + LogFormat.recordHeaderSize > raw.count { return .needBytes(offset + LogFormat.recordHeaderSize) }
                 let length = Int(raw.littleEndian(at: offset, as: UInt32.self))
-                guard length <= limit - offset - LogFormat.recordHeaderSize else { return false }
+                guard length <= limit - offset - LogFormat.recordHeaderSize else { return .end }
+                if offset + LogFormat.recordHeaderSize + length > raw.count { return .needBytes(offset + LogFormat.recordHeaderSize + length) }
                 let record = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + LogFormat.recordHeaderSize + length)])
                 let stored = record.littleEndian(at: 4, as: UInt32.self)
-                guard stored == LogFormat.recordChecksum(previous: position.chain, lsn: lsn, record: record) else { return false }
+                guard stored == LogFormat.recordChecksum(previous: position.chain, lsn: lsn, record: record) else { return .end }
                 position.end = lsn + UInt64(LogFormat.recordHeaderSize + length)
                 position.chain = stored
                 try visit(.record(Record(lsn: lsn, type: record[8],
                                          payload: UnsafeRawBufferPointer(rebasing: record[LogFormat.recordHeaderSize...]),
                                          after: position)))
-                return true
+                return .record
+            }
+            if case .needBytes(let count) = step {
+                try contents.load(atLeast: count)
+                continue
             }
             // A segment that starts here takes precedence over whatever follows in this one.
             if index + 1 < starts.count && starts[index + 1] == position.end {
-                guard let (nextHeader, nextBytes) = try readSegment(start: position.end) else { break }
+                guard let next = try openSegment(start: position.end) else { break }
                 index += 1
-                header = nextHeader
-                bytes = nextBytes
+                (header, contents) = next
                 position = Position(end: header.startLSN, chain: LogFormat.chainSeed(salt: header.salt),
                                     segmentStart: header.startLSN, salt: header.salt, capacity: header.capacity)
                 try visit(.segment(position))
                 continue
             }
-            if !valid { break }
+            if case .end = step { break }
         }
         return position
+    }
+
+    /// A segment's bytes, read from its start as far as the scan needs them (segments are
+    /// preallocated, so most of a recent one is zeros that need not be read at all).
+    final class SegmentContents {
+        private let file: any StorageFile
+        let fileSize: Int
+        private(set) var bytes: [UInt8]
+
+        init(file: any StorageFile, fileSize: Int, prefix: [UInt8]) {
+            self.file = file
+            self.fileSize = fileSize
+            self.bytes = prefix
+        }
+
+        deinit { file.close() }
+
+        /// Reads on until at least `count` bytes (or the whole file) are loaded.
+        func load(atLeast count: Int) throws {
+            let target = min(fileSize, max(count, bytes.count * 2))
+            guard target > bytes.count else { throw DatabaseError.corrupt("log segment ends before byte \(count)") }
+            let more = try file.readBytes(count: target - bytes.count, at: UInt64(bytes.count))
+            guard !more.isEmpty else { throw DatabaseError(.ioError, sqlState: "58030", "log segment shrank while it was read") }
+            bytes += more
+        }
+    }
+
+    /// Opens a segment with its header validated, having read its first megabyte.
+    func openSegment(start: LSN) throws -> (LogFormat.SegmentHeader, SegmentContents)? {
+        let path = directory + "/" + LogFormat.segmentName(start: start)
+        let file = try fileSystem.open(path, create: false)
+        let size = Int(try file.size())
+        guard size >= LogFormat.segmentHeaderSize else {
+            file.close()
+            return nil
+        }
+        let prefix = try file.readBytes(count: min(size, 1 << 20), at: 0)
+        let header = prefix.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
+        guard let header, header.databaseID == databaseID, header.startLSN == start else {
+            file.close()
+            return nil
+        }
+        return (header, SegmentContents(file: file, fileSize: size, prefix: prefix))
     }
 }
