@@ -77,16 +77,19 @@ struct LogScanner {
         try visit(.segment(position))
         enum Step { case record, end, needBytes(Int) }
         while true {
-            let step: Step = try contents.bytes.withUnsafeBytes { raw in
+            let step: Step = try contents.bytes.withUnsafeBytes { window in
+                // `window` holds the file's bytes from `contents.base` on; offsets are the file's.
                 let lsn = position.end
                 let offset = LogFormat.segmentHeaderSize + Int(lsn - header.startLSN)
+                let loaded = contents.base + window.count
                 let limit = min(contents.fileSize, LogFormat.segmentHeaderSize + Int(header.capacity))
                 guard offset + LogFormat.recordHeaderSize <= limit else { return .end }
-                if offset + LogFormat.recordHeaderSize > raw.count { return .needBytes(offset + LogFormat.recordHeaderSize) }
-                let length = Int(raw.littleEndian(at: offset, as: UInt32.self))
+                if offset < contents.base || offset + LogFormat.recordHeaderSize > loaded { return .needBytes(offset + LogFormat.recordHeaderSize) }
+                let length = Int(window.littleEndian(at: offset - contents.base, as: UInt32.self))
                 guard length <= limit - offset - LogFormat.recordHeaderSize else { return .end }
-                if offset + LogFormat.recordHeaderSize + length > raw.count { return .needBytes(offset + LogFormat.recordHeaderSize + length) }
-                let record = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + LogFormat.recordHeaderSize + length)])
+                if offset + LogFormat.recordHeaderSize + length > loaded { return .needBytes(offset + LogFormat.recordHeaderSize + length) }
+                let start = offset - contents.base
+                let record = UnsafeRawBufferPointer(rebasing: window[start..<(start + LogFormat.recordHeaderSize + length)])
                 let stored = record.littleEndian(at: 4, as: UInt32.self)
                 guard stored == LogFormat.recordChecksum(previous: position.chain, lsn: lsn, record: record) else { return .end }
                 position.end = lsn + UInt64(LogFormat.recordHeaderSize + length)
@@ -96,8 +99,8 @@ struct LogScanner {
                                          after: position)))
                 return .record
             }
-            if case .needBytes(let count) = step {
-                try contents.load(atLeast: count)
+            if case .needBytes(let end) = step {
+                try contents.load(from: LogFormat.segmentHeaderSize + Int(position.end - header.startLSN), through: end)
                 continue
             }
             // A segment that starts here takes precedence over whatever follows in this one.
@@ -115,12 +118,16 @@ struct LogScanner {
         return position
     }
 
-    /// A segment's bytes, read from its start as far as the scan needs them (segments are
-    /// preallocated, so most of a recent one is zeros that need not be read at all).
+    /// A window onto a segment file, moved forward as the scan needs (segments are preallocated,
+    /// so most of a recent one is zeros never read; and records already visited are let go, so
+    /// memory stays at a megabyte or one record, whatever the segment holds).
     final class SegmentContents {
         private let file: any StorageFile
         let fileSize: Int
+        /// The file offset of `bytes[0]`.
+        private(set) var base = 0
         private(set) var bytes: [UInt8]
+        static let chunk = 1 << 20
 
         init(file: any StorageFile, fileSize: Int, prefix: [UInt8]) {
             self.file = file
@@ -130,13 +137,16 @@ struct LogScanner {
 
         deinit { file.close() }
 
-        /// Reads on until at least `count` bytes (or the whole file) are loaded.
-        func load(atLeast count: Int) throws {
-            let target = min(fileSize, max(count, bytes.count * 2))
-            guard target > bytes.count else { throw DatabaseError.corrupt("log segment ends before byte \(count)") }
-            let more = try file.readBytes(count: target - bytes.count, at: UInt64(bytes.count))
-            guard !more.isEmpty else { throw DatabaseError(.ioError, sqlState: "58030", "log segment shrank while it was read") }
-            bytes += more
+        /// Makes the window start at `start` and reach at least `end` (or the end of the file).
+        func load(from start: Int, through end: Int) throws {
+            let target = min(fileSize, max(end, start + Self.chunk))
+            guard target > base + bytes.count || start < base else { throw DatabaseError.corrupt("log segment ends before byte \(end)") }
+            bytes = []  // the old window goes before the new one is read
+            bytes = try file.readBytes(count: target - start, at: UInt64(start))
+            base = start
+            guard base + bytes.count >= min(end, fileSize) else {
+                throw DatabaseError(.ioError, sqlState: "58030", "log segment shrank while it was read")
+            }
         }
     }
 
@@ -149,7 +159,7 @@ struct LogScanner {
             file.close()
             return nil
         }
-        let prefix = try file.readBytes(count: min(size, 1 << 20), at: 0)
+        let prefix = try file.readBytes(count: min(size, SegmentContents.chunk), at: 0)
         let header = prefix.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
         guard let header, header.databaseID == databaseID, header.startLSN == start else {
             file.close()
