@@ -109,9 +109,18 @@ final class SQLiteStatement: BenchStatement {
             }
         }
         var rows: [[Value]] = []
+        var busyRetries = 0
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return rows }
+            if rc == SQLITE_BUSY && rows.isEmpty && busyRetries < 10_000 {
+                // WAL can report BUSY past the busy handler when readers and a checkpoint
+                // collide; an application retries, and so does the benchmark.
+                busyRetries += 1
+                sqlite3_reset(statement)
+                usleep(200)
+                continue
+            }
             guard rc == SQLITE_ROW else { throw BenchError(description: "sqlite step: \(String(cString: sqlite3_errmsg(db)))") }
             var row: [Value] = []
             for c in 0..<sqlite3_column_count(statement) {
