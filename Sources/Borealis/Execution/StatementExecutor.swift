@@ -40,6 +40,9 @@ final class PlanCache: @unchecked Sendable {
     var writerVersion: UInt64 = .max
     var writerTable = ""
     fileprivate var writer: StatementExecutor.TableWriter?
+    /// A prepared INSERT's target columns (as table column positions).
+    var targetsVersion: UInt64 = .max
+    var targets: [Int]?
     /// A prepared INSERT … VALUES's compiled value expressions.
     var valuesVersion: UInt64 = .max
     var values: [[Evaluator?]]?
@@ -707,13 +710,20 @@ struct StatementExecutor {
     private func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem]) throws -> QueryResult {
         let w = try writer(for: name)
         let schema = w.schema
-        let targets = try (columnNames ?? schema.columns.map(\.name)).map { c -> Int in
-            guard let i = schema.columnIndex(c) else {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" of relation \"\(name)\" does not exist")
+        let targets: [Int]
+        if let cache = planCache, cache.targetsVersion == catalog.version, let cached = cache.targets {
+            targets = cached
+        } else {
+            targets = try (columnNames ?? schema.columns.map(\.name)).map { c -> Int in
+                guard let i = schema.columnIndex(c) else {
+                    throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" of relation \"\(name)\" does not exist")
+                }
+                return i
             }
-            return i
+            guard Set(targets).count == targets.count else { throw DatabaseError(.error, sqlState: "42701", "column specified more than once") }
+            planCache?.targets = targets
+            planCache?.targetsVersion = catalog.version
         }
-        guard Set(targets).count == targets.count else { throw DatabaseError(.error, sqlState: "42701", "column specified more than once") }
         let ctx = context()
         var inputs: [[Value?]] = []
         switch source {
@@ -760,18 +770,23 @@ struct StatementExecutor {
         }
         for input in inputs {
             var row = [Value](repeating: .null, count: schema.columns.count)
-            var provided = [Bool](repeating: false, count: schema.columns.count)
-            for (k, value) in input.enumerated() {
-                if let value {
-                    row[targets[k]] = value
-                    provided[targets[k]] = true
+            if input.count == schema.columns.count && !input.contains(where: { $0 == nil }) {
+                // Every column given: no defaults to fill in.
+                for (k, value) in input.enumerated() { row[targets[k]] = value! }
+            } else {
+                var provided = [Bool](repeating: false, count: schema.columns.count)
+                for (k, value) in input.enumerated() {
+                    if let value {
+                        row[targets[k]] = value
+                        provided[targets[k]] = true
+                    }
                 }
-            }
-            for (i, column) in schema.columns.enumerated() where !provided[i] {
-                if let d = w.defaults[i] {
-                    row[i] = try ctx.withFrame([]) { try d(ctx) }
-                } else if column.identity {
-                    row[i] = .integer(try nextIdentity(w, column: i))
+                for (i, column) in schema.columns.enumerated() where !provided[i] {
+                    if let d = w.defaults[i] {
+                        row[i] = try ctx.withFrame([]) { try d(ctx) }
+                    } else if column.identity {
+                        row[i] = .integer(try nextIdentity(w, column: i))
+                    }
                 }
             }
             if let onConflict {
