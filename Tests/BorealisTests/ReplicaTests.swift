@@ -166,6 +166,35 @@ import Testing
         try db.close()
     }
 
+    @Test func aCommitMadeDurableBeforeItReachesTheFeedIsNotSkipped() throws {
+        // Another committer's flush can make a commit durable while its own thread has not yet
+        // appended it to the replica feed; replicas told about that durable LSN must not move
+        // their read point past the commit they have not seen.
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database, options: smallOptions())
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER)")
+        try db.execute("INSERT INTO t VALUES (1, 10)")
+        let replica = try db.openReplica()
+        // The replica caches the row's page.
+        #expect(try replica.query("SELECT v FROM t WHERE id = 1")[0].values == [.integer(10)])
+        let engine = db.engine
+        nonisolated(unsafe) var fired = false
+        engine.afterPublishForTesting = { lsn in
+            guard !fired else { return }
+            fired = true
+            // As another committer would: flush the log past this commit and tell the replicas.
+            try? engine.log.waitDurable(lsn)
+            engine.replicaFeed.notify(engine.log.durableLSN)
+        }
+        try db.execute("UPDATE t SET v = 20 WHERE id = 1")
+        engine.afterPublishForTesting = nil
+        #expect(fired)
+        #expect(try replica.waitFor(lsn: db.lastCommitLSN, timeout: 5))
+        #expect(try replica.query("SELECT v FROM t WHERE id = 1")[0].values == [.integer(20)])
+        try replica.close()
+        try db.close()
+    }
+
     @Test func aLongReplicaQueryNeitherStallsTheWriterNorGrowsTheLog() throws {
         let dir = TemporaryDirectory()
         var options = smallOptions()

@@ -30,6 +30,9 @@ public final class StorageEngine: @unchecked Sendable {
     let snapshots = SnapshotRegistry()
     /// Carries commits to the replicas attached to this engine (docs/replicas.md).
     let replicaFeed = ReplicaFeed()
+    /// Tests only: runs inside a commit after it is in the log and published, before the
+    /// replica feed has it (the window another committer's flush can make it durable in).
+    var afterPublishForTesting: ((LSN) -> Void)?
     var materializer: Materializer!
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
@@ -179,6 +182,7 @@ public final class StorageEngine: @unchecked Sendable {
         // count was taken starts at or above it, so nothing it reads ends below it.
         let visible = visibleLSN
         cache.publish(commit: commitLSN, pages: pages, unreadBelow: snapshots.count == 0 ? visible : nil)
+        afterPublishForTesting?(commitLSN)
         if replicaFeed.hasReplicas {
             replicaFeed.append(FeedCommit(lsn: commitLSN, wallMicros: wallClockMicroseconds(), pages: pages.map { ($0.0, $0.2) }))
         }
