@@ -122,9 +122,7 @@ struct AccessPath {
     /// Opens a stream of the table's rows along this path.
     /// Columns whose `wanted` flag is false come back as NULL (not decoded).
     func open(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]? = nil) throws -> RowStream {
-        var exact = false
-        let next = try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
-        return { try next()?.1 }
+        try openExact(table: table, ctx: ctx, wanted: wanted).0
     }
 
     /// As `open`, also telling whether the `covered` conjuncts hold for every row returned.

@@ -39,14 +39,7 @@ struct LogScanner {
 
     /// The segment's header when it is valid and belongs here (reads only the header).
     func readHeader(start: LSN) throws -> LogFormat.SegmentHeader? {
-        let path = directory + "/" + LogFormat.segmentName(start: start)
-        let file = try fileSystem.open(path, create: false)
-        defer { file.close() }
-        guard try file.size() >= UInt64(LogFormat.segmentHeaderSize) else { return nil }
-        let bytes = try file.readBytes(count: LogFormat.segmentHeaderSize, at: 0)
-        let header = bytes.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
-        guard let header, header.databaseID == databaseID, header.startLSN == start else { return nil }
-        return header
+        try openSegment(start: start, reading: LogFormat.segmentHeaderSize)?.0
     }
 
     /// One valid record, with the log position just past it.
@@ -150,8 +143,9 @@ struct LogScanner {
         }
     }
 
-    /// Opens a segment with its header validated, having read its first megabyte.
-    func openSegment(start: LSN) throws -> (LogFormat.SegmentHeader, SegmentContents)? {
+    /// Opens a segment with its header validated, having read its first `reading` bytes (a
+    /// megabyte unless told).
+    func openSegment(start: LSN, reading: Int = SegmentContents.chunk) throws -> (LogFormat.SegmentHeader, SegmentContents)? {
         let path = directory + "/" + LogFormat.segmentName(start: start)
         let file = try fileSystem.open(path, create: false)
         let size = Int(try file.size())
@@ -159,7 +153,7 @@ struct LogScanner {
             file.close()
             return nil
         }
-        let prefix = try file.readBytes(count: min(size, SegmentContents.chunk), at: 0)
+        let prefix = try file.readBytes(count: min(size, reading), at: 0)
         let header = prefix.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
         guard let header, header.databaseID == databaseID, header.startLSN == start else {
             file.close()

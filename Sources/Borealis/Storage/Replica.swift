@@ -192,47 +192,40 @@ final class Replica: @unchecked Sendable {
 
     // MARK: Apply
 
-    func wake(_ visible: LSN) {
-        lock.withLock {
-            if visible > visibleSeen { visibleSeen = visible }
-            lock.broadcast()
-        }
-    }
-
     /// Called by a committer that saw the durable LSN reach `visible`: applies the batch here
     /// and now, on a thread that is already running, so replica lag does not wait for the
     /// apply thread to be scheduled (on a busy machine that took milliseconds). The apply
     /// thread still covers whatever no committer applied.
-    func applyNow(_ visible: LSN) {
-        lock.withLock {
+    /// Returns whether the read point moved.
+    @discardableResult
+    func applyNow(_ visible: LSN) -> Bool {
+        let moved = lock.withLock { () -> Bool in
             if visible > visibleSeen { visibleSeen = visible }
             let target = engine.replicaFeed.applicableLimit(visible, attachedAt: attachedAt)
-            guard !stopping, detachedError == nil, target > point else { return }
+            guard !stopping, detachedError == nil, target > point else { return false }
             applyLocked(engine.replicaFeed.commits(after: point, upTo: target), upTo: target)
+            return true
         }
-        engine.replicaFeed.applied()
+        if moved { engine.replicaFeed.applied() }
+        return moved
     }
 
     private func applyLoop() {
         while true {
-            let (target, from) = lock.withLock { () -> (LSN?, LSN) in
+            let visible = lock.withLock { () -> LSN? in
                 while !stopping && detachedError == nil && visibleSeen <= point {
                     // Also look now and then, in case a wake-up raced with the wait.
                     lock.wait(until: monotonicNanoseconds() + 50_000_000)
                     let visible = engine.visibleLSN
                     if visible > visibleSeen { visibleSeen = visible }
                 }
-                return ((stopping || detachedError != nil) ? nil : visibleSeen, point)
+                return (stopping || detachedError != nil) ? nil : visibleSeen
             }
-            guard let visible = target else { break }
-            let limit = engine.replicaFeed.applicableLimit(visible, attachedAt: attachedAt)
-            if limit <= from {
+            guard let visible else { break }
+            if !applyNow(visible) {
                 // The durable commits are not all in the feed yet; their committers apply them.
                 lock.withLock { _ = lock.wait(until: monotonicNanoseconds() + 10_000_000) }
-                continue
             }
-            apply(engine.replicaFeed.commits(after: from, upTo: limit), upTo: limit)
-            engine.replicaFeed.applied()
         }
         lock.withLock {
             running = false
@@ -240,50 +233,44 @@ final class Replica: @unchecked Sendable {
         }
     }
 
-    /// Applies a batch of commits atomically: under the lock, ending with the read point moved.
-    private func apply(_ commits: [FeedCommit], upTo target: LSN) {
-        lock.withLock { applyLocked(commits, upTo: target) }
-    }
-
+    /// Applies a batch of commits atomically (the lock held), ending with the read point moved.
     private func applyLocked(_ commits: [FeedCommit], upTo target: LSN) {
-        do {
-            guard detachedError == nil, target > point else { return }
-            for commit in commits where commit.lsn > point {
-                for (page, payload) in commit.pages {
-                    guard var list = versions[page],
-                          let i = list.lastIndex(where: { $0.from < commit.lsn && ($0.until == commit.lsn || $0.until == .max) }) else { continue }
-                    let image = PageImage(copying: list[i].image)
-                    do {
-                        try payload.withUnsafeBytes { try PageDelta.apply($0, to: image) }
-                    } catch {
-                        // Cannot happen for redo the writer produced; drop the page instead of
-                        // serving a wrong image (the next read rebuilds it from the log).
-                        bytes -= list.count * engine.pageSize
-                        versions[page] = nil
-                        continue
-                    }
-                    image.lsn = commit.lsn
-                    list[i].until = commit.lsn
-                    list.insert(Version(image: image, from: commit.lsn, until: .max), at: i + 1)
-                    let kept = pruned(list)
-                    bytes += (kept.count - list.count + 1) * engine.pageSize
-                    versions[page] = kept
+        guard detachedError == nil, target > point else { return }
+        for commit in commits where commit.lsn > point {
+            for (page, payload) in commit.pages {
+                guard var list = versions[page],
+                      let i = list.lastIndex(where: { $0.from < commit.lsn && ($0.until == commit.lsn || $0.until == .max) }) else { continue }
+                let image = PageImage(copying: list[i].image)
+                do {
+                    try payload.withUnsafeBytes { try PageDelta.apply($0, to: image) }
+                } catch {
+                    // Cannot happen for redo the writer produced; drop the page instead of
+                    // serving a wrong image (the next read rebuilds it from the log).
+                    bytes -= list.count * engine.pageSize
+                    versions[page] = nil
+                    continue
                 }
-                commitsApplied += 1
+                image.lsn = commit.lsn
+                list[i].until = commit.lsn
+                list.insert(Version(image: image, from: commit.lsn, until: .max), at: i + 1)
+                let kept = pruned(list)
+                bytes += (kept.count - list.count + 1) * engine.pageSize
+                versions[page] = kept
             }
-            // Every commit up to the target is in: the new read point (also registered as a
-            // snapshot before the old one goes, so the materializer never passes it).
-            let newPoint = max(point, commits.last?.lsn ?? target, target)
-            if newPoint != point {
-                let (id, _) = engine.snapshots.register { newPoint }
-                engine.snapshots.unregister(readPointSnapshotID)
-                readPointSnapshotID = id
-                point = newPoint
-                readPointMirror.store(newPoint, ordering: .releasing)
-            }
-            evictIfNeeded()
-            lock.broadcast()
+            commitsApplied += 1
         }
+        // Every commit up to the target is in: the new read point (also registered as a
+        // snapshot before the old one goes, so the materializer never passes it).
+        let newPoint = max(point, commits.last?.lsn ?? target, target)
+        if newPoint != point {
+            let (id, _) = engine.snapshots.register { newPoint }
+            engine.snapshots.unregister(readPointSnapshotID)
+            readPointSnapshotID = id
+            point = newPoint
+            readPointMirror.store(newPoint, ordering: .releasing)
+        }
+        evictIfNeeded()
+        lock.broadcast()
     }
 
     /// Keeps the versions a live replica snapshot or the read point can still read.
@@ -315,19 +302,15 @@ final class Replica: @unchecked Sendable {
 
     /// The page as of `snapshot` (≤ the read point).
     func read(_ page: PageNumber, at snapshot: LSN) throws -> PageImage {
-        enum Lookup { case hit(PageImage), miss(pointBefore: LSN) }
-        let lookup: Lookup = try lock.withLock {
+        let (hit, pointBefore) = try lock.withLock { () -> (PageImage?, LSN) in
             if let detachedError { throw detachedError }
             if let v = versions[page]?.last(where: { $0.from <= snapshot && snapshot < $0.until }) {
                 referenced.insert(page)
-                return .hit(v.image)
+                return (v.image, point)
             }
-            return .miss(pointBefore: point)
+            return (nil, point)
         }
-        guard case .miss(let pointBefore) = lookup else {
-            if case .hit(let image) = lookup { return image }
-            fatalError("unreachable")
-        }
+        if let hit { return hit }
         let (image, from, until) = try engine.cache.readShared(page, at: snapshot)
         afterSharedRead?(page)
         lock.withLock {
@@ -405,9 +388,8 @@ final class Replica: @unchecked Sendable {
     /// Applies everything up to the durable LSN now, then stops following (promotion).
     func catchUpAndStop() throws {
         // The writer is closed or idle: every durable commit is in the feed by now.
-        let target = engine.replicaFeed.applicableLimit(engine.visibleLSN, attachedAt: attachedAt)
         if let detached { throw detached }
-        apply(engine.replicaFeed.commits(after: readPoint, upTo: target), upTo: target)
+        applyNow(engine.visibleLSN)
         stop()
     }
 

@@ -77,22 +77,19 @@ final class VersionCache: @unchecked Sendable {
 
     // MARK: Lookup
 
+    /// The cached version of `page` valid at `snapshot` (intervals of a page never overlap:
+    /// the newest version starting at or before the snapshot is the only candidate).
+    private func version(of page: PageNumber, at snapshot: LSN) -> Version? {
+        guard let versions = entries[page]?.versions,
+              let version = versions.last(where: { $0.from <= snapshot }), snapshot < version.until else { return nil }
+        return version
+    }
+
+    /// As `version(of:at:)`, marking the page recently used (the writer's reads).
     private func find(_ page: PageNumber, at snapshot: LSN) -> PageImage? {
-        guard let entry = entries[page] else { return nil }
-        let versions = entry.versions
-        var i = versions.count - 1
-        while i >= 0 {
-            let version = versions[i]
-            if version.from <= snapshot {
-                if snapshot < version.until {
-                    entries[page]!.referenced = true
-                    return version.image
-                }
-                return nil
-            }
-            i -= 1
-        }
-        return nil
+        guard let version = version(of: page, at: snapshot) else { return nil }
+        entries[page]!.referenced = true
+        return version.image
     }
 
     /// The image of `page` as of `snapshot` and its validity interval [from, until), for a
@@ -105,11 +102,7 @@ final class VersionCache: @unchecked Sendable {
         while true {
             attempts += 1
             let (hit, redo) = lock.withLock { () -> ((PageImage, LSN, LSN)?, [RedoRecord]) in
-                if let entry = entries[page] {
-                    for version in entry.versions where version.from <= snapshot && snapshot < version.until {
-                        return ((version.image, version.from, version.until), [])
-                    }
-                }
+                if let version = version(of: page, at: snapshot) { return ((version.image, version.from, version.until), []) }
                 return (nil, entries[page]?.redo ?? [])
             }
             if let hit { return hit }
