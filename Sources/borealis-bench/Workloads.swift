@@ -146,17 +146,16 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
     let group = DispatchGroup()
     for reader in readers {
         group.enter()
-        let r = reader
         Thread {
             defer { group.leave() }
-            guard let scan = try? r.prepare("SELECT sum(k), count(*) FROM t") else { return }
+            guard let scan = try? reader.prepare("SELECT sum(k), count(*) FROM t") else { return }
             while !done.load(ordering: .relaxed) {
                 _ = try? scan.run([])
                 scans.add(1, ordering: .relaxed)
             }
         }.start()
     }
-    let probeDatabase = (writer as? BorealisConnection)?.db
+    let writerDatabase = (writer as? BorealisConnection)?.db
     let probeReplica = (readers[0] as? BorealisConnection)?.db
     try concurrently(9) { thread in
         let c = try engine.connect(path)
@@ -183,11 +182,10 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
     }
     done.store(true, ordering: .relaxed)
     group.wait()
-    _ = probeDatabase
     let expected = 8 * per + per / 4
     let count = try writer.prepare("SELECT count(*) FROM c").run([])
     try check(integer(count[0][0]) == Int64(expected), "count \(count[0][0])")
-    if engine == .borealis, let replica = readers[0] as? BorealisConnection, let db = probeDatabase {
+    if engine == .borealis, let replica = readers[0] as? BorealisConnection, let db = writerDatabase {
         guard try replica.db.waitFor(lsn: db.engine.metrics.lastCommitLSN, timeout: 5) else { throw BenchError(description: "replica behind at the end") }
         let seen = try replica.prepare("SELECT count(*) FROM c").run([])
         try check(integer(seen[0][0]) == Int64(expected), "replica count \(seen[0][0])")
@@ -340,15 +338,11 @@ let workloads: [Workload] = [
     Workload(name: "replica_lag", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows / 2) }, run: { engine, path, sizes in
         try replicaLag(engine, path, sizes)
     }),
-    Workload(name: "replica_reads_0", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
-        try replicaReads(engine, path, sizes, replicas: 0)
-    }),
-    Workload(name: "replica_reads_1", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
-        try replicaReads(engine, path, sizes, replicas: 1)
-    }),
-    Workload(name: "replica_reads_2", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
-        try replicaReads(engine, path, sizes, replicas: 2)
-    }),
+] + (0...2).map { replicas in
+    Workload(name: "replica_reads_\(replicas)", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
+        try replicaReads(engine, path, sizes, replicas: replicas)
+    })
+} + [
     Workload(name: "full_scan", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
         let c = try engine.connect(path)
         defer { c.close() }
