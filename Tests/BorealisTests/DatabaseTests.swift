@@ -235,6 +235,54 @@ import Testing
     }
 }
 
+@Suite struct CreateIndexTests {
+    /// CREATE INDEX sorts its entries (in spilled runs past the work memory) and loads the tree
+    /// bottom-up: lookups and ranges match a scan, duplicates are found in memory and across
+    /// runs, and NULLs never conflict.
+    @Test(arguments: [250_000, 97])
+    func indexesBuiltFromSortedRunsAnswerLikeScans(workMemoryRows: Int) throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        db.workMemoryRows = workMemoryRows
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, s TEXT, u INTEGER)")
+        var rng = SplitMix64(seed: 41)
+        try db.execute("BEGIN")
+        for i in 0..<3_000 {
+            let k: Value = rng.next() % 13 == 0 ? .null : .integer(Int64(rng.next() % 400) - 50)
+            let u: Value = i % 10 == 0 ? .null : .integer(Int64(i))
+            try db.execute("INSERT INTO t VALUES ($1, $2, $3, $4)", [.integer(Int64(i)), k, .text("s\(rng.next() % 900)"), u])
+        }
+        try db.execute("COMMIT")
+        try db.execute("CREATE INDEX t_k ON t(k)")
+        try db.execute("CREATE INDEX t_sk ON t(s, k DESC)")
+        try db.execute("CREATE UNIQUE INDEX t_u ON t(u)")
+        for predicate in ["k = 17", "k BETWEEN -10 AND 3", "k IS NULL", "s = 's42'", "s > 's899'", "s = 's5' AND k < 0", "u = 2999", "u > 2980"] {
+            let indexed = try db.execute("SELECT id FROM t WHERE \(predicate) ORDER BY id").rows
+            let hidden = predicate.replacingOccurrences(of: "k ", with: "(k + 0) ").replacingOccurrences(of: "s ", with: "(s || '') ")
+                .replacingOccurrences(of: "u ", with: "(u + 0) ")
+            #expect(indexed == (try db.execute("SELECT id FROM t WHERE \(hidden) ORDER BY id").rows), "\(predicate)")
+        }
+        // A duplicate in the last run and a duplicate among the first rows both fail the build.
+        try db.execute("DROP INDEX t_u")
+        try db.execute("INSERT INTO t VALUES (5000, 1, 'x', 2995)")
+        for column in ["u", "(u + id * 0)"] {
+            do {
+                try db.execute("CREATE UNIQUE INDEX dup ON t(\(column))")
+                Issue.record("a duplicate key was accepted by CREATE UNIQUE INDEX on \(column)")
+            } catch let error as DatabaseError {
+                #expect(error.sqlState == "23505")
+                #expect(error.message.contains("=(2995)"), "\(error.message)")
+            }
+        }
+        try db.execute("UPDATE t SET u = 1 WHERE id = 5000")
+        #expect(throws: DatabaseError.self) { try db.execute("CREATE UNIQUE INDEX dup ON t(u)") }
+        try db.execute("DELETE FROM t WHERE id = 5000")
+        try db.execute("CREATE UNIQUE INDEX dup ON t(u)")
+        #expect(try db.execute("SELECT count(*) FROM t WHERE u IS NULL").rows == [[.integer(300)]])
+        try db.close()
+    }
+}
+
 @Suite struct ExpressionIndexTests {
     @Test func expressionIndexesAnswerLookupsAndEnforceUniqueness() throws {
         let dir = TemporaryDirectory()

@@ -279,17 +279,23 @@ public struct BTree: Sendable, Hashable {
             let parent = try writableNode(path[level].page, txn)
             let position = path[level].index
             parent.setChild(position, newPage)
-            var interiorCell = ByteWriter(capacity: separator.count + 16)
-            interiorCell.append(page)
-            interiorCell.appendVarint(UInt64(separator.count))
-            interiorCell.append(contentsOf: separator)
-            if parent.insert(interiorCell.bytes, at: position) { return }
+            let interiorCell = separator.withUnsafeBytes { BTree.interiorCell(child: page, separator: $0) }
+            if parent.insert(interiorCell, at: position) { return }
             // The child pointer was already redirected; undo that in the cell list by letting the
             // parent's own split insert the cell at the same position.
-            pendingCell = interiorCell.bytes
+            pendingCell = interiorCell
             pendingIndex = position
             path.removeLast(path.count - level - 1)
         }
+    }
+
+    /// An interior cell: `child` holds the keys below `separator`.
+    static func interiorCell(child: PageNumber, separator: UnsafeRawBufferPointer) -> [UInt8] {
+        var cell = ByteWriter(capacity: separator.count + 16)
+        cell.append(child)
+        cell.appendVarint(UInt64(separator.count))
+        cell.append(contentsOf: separator)
+        return cell.bytes
     }
 
     /// The index splitting `cells` into two halves of about equal bytes.

@@ -477,23 +477,10 @@ struct StatementExecutor {
         let tree = try BTree.create(in: txn)
         index.root = tree.root
         let table = TableTree(root: schema.root)
+        // Sort every entry (in spilled runs past the work memory), then load the tree bottom-up.
+        let sorter = IndexEntrySorter(runLength: workMemoryRows)
         var cursor = table.tree.cursor(in: txn)
-        let batchSize = 100_000
-        var batch: [(key: [UInt8], rowID: Int64, checkUnique: Bool)] = []
-        batch.reserveCapacity(batchSize)
         var row: [Value] = []
-        func insertBatch() throws {
-            batch.sort { a, b in a.key.withUnsafeBytes { x in b.key.withUnsafeBytes { y in Node.compare(x, y) < 0 } } }
-            for entry in batch {
-                if entry.checkUnique, try findConflict(tree, prefix: Array(entry.key.dropLast(8)), excluding: entry.rowID) != nil {
-                    guard let raw = try table.get(entry.rowID, in: txn) else { throw DatabaseError.internalError("row \(entry.rowID) vanished") }
-                    let values = try key.values(try RecordCodec.decode(raw), ctx)
-                    throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
-                }
-                try tree.put(entry.key, [], in: txn)
-            }
-            batch.removeAll(keepingCapacity: true)
-        }
         var more = try cursor.first()
         while more {
             let rowID = try cursor.withEntry { keyBytes, value in
@@ -502,11 +489,30 @@ struct StatementExecutor {
             }
             let values = try key.values(row, ctx)
             // NULLs never conflict: a unique index holds any number of them.
-            batch.append((RecordCodec.indexKey(values, rowID: rowID), rowID, index.unique && !values.contains(where: \.isNull)))
-            if batch.count >= batchSize { try insertBatch() }
+            try sorter.append(checkUnique: index.unique && !values.contains(where: \.isNull)) { out in
+                for value in values { RecordCodec.appendKey(value, to: &out) }
+                out.append(contentsOf: TableTree.encode(rowID))
+            }
             more = try cursor.next()
         }
-        try insertBatch()
+        var builder = try BTreeBuilder(tree, in: txn)
+        var previous: [UInt8] = []
+        try sorter.forEachSorted { entry, checkUnique in
+            // Equal keys are adjacent in sorted order (they differ only in the row id suffix).
+            let prefix = UnsafeRawBufferPointer(rebasing: entry[..<(entry.count - 8)])
+            if checkUnique {
+                if previous.count == prefix.count && previous.withUnsafeBytes({ Node.compare($0, prefix) == 0 }) {
+                    let rowID = try TableTree.decode(Array(entry[(entry.count - 8)...]))
+                    guard let raw = try table.get(rowID, in: txn) else { throw DatabaseError.internalError("row \(rowID) vanished") }
+                    let values = try key.values(try RecordCodec.decode(raw), ctx)
+                    throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
+                }
+                previous.removeAll(keepingCapacity: true)
+                previous.append(contentsOf: prefix)
+            }
+            try builder.append(entry)
+        }
+        try builder.finish()
         try Catalog.put("index", index.name, index, txn)
     }
 

@@ -1,0 +1,108 @@
+// Sorting the entries of a new index (CREATE INDEX) so the tree can be loaded bottom-up.
+//
+// Keys are appended into one flat buffer (no allocation per entry) and sorted in runs of at
+// most `runLength` entries; when the table has more rows than that, each sorted run goes to a
+// spill file and the runs are merged through a heap. `forEachSorted` hands out every key in
+// memcmp order exactly once, with whether it takes part in a uniqueness check.
+
+final class IndexEntrySorter {
+    private struct Entry {
+        var start: UInt32
+        var length: UInt32
+        var checkUnique: Bool
+    }
+
+    private let runLength: Int
+    private var bytes: [UInt8] = []
+    private var entries: [Entry] = []
+    private var runs: [SpillFile] = []
+
+    init(runLength: Int) {
+        self.runLength = max(1, runLength)
+    }
+
+    /// Appends the key `build` writes at the end of the given buffer.
+    func append(checkUnique: Bool, _ build: (inout [UInt8]) -> Void) throws {
+        let start = bytes.count
+        build(&bytes)
+        guard bytes.count <= Int(UInt32.max) else { throw DatabaseError.tooLarge("index keys exceed a sort run") }
+        entries.append(Entry(start: UInt32(start), length: UInt32(bytes.count - start), checkUnique: checkUnique))
+        if entries.count >= runLength { try spillRun() }
+    }
+
+    private func sortRun() {
+        bytes.withUnsafeBytes { buffer in
+            entries.sort { a, b in
+                Node.compare(UnsafeRawBufferPointer(rebasing: buffer[Int(a.start)..<Int(a.start + a.length)]),
+                             UnsafeRawBufferPointer(rebasing: buffer[Int(b.start)..<Int(b.start + b.length)])) < 0
+            }
+        }
+    }
+
+    private func spillRun() throws {
+        sortRun()
+        let file = try SpillFile()
+        for entry in entries {
+            try file.append([.blob(Array(bytes[Int(entry.start)..<Int(entry.start + entry.length)])), .boolean(entry.checkUnique)])
+        }
+        runs.append(file)
+        bytes.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+    }
+
+    /// Calls `body` with every key in ascending order.
+    func forEachSorted(_ body: (UnsafeRawBufferPointer, Bool) throws -> Void) throws {
+        if runs.isEmpty {
+            sortRun()
+            try bytes.withUnsafeBytes { buffer in
+                for entry in entries {
+                    try body(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<Int(entry.start + entry.length)]), entry.checkUnique)
+                }
+            }
+            return
+        }
+        if !entries.isEmpty { try spillRun() }
+        try merge(body)
+    }
+
+    /// A k-way merge of the spilled runs: a binary heap of each run's next entry.
+    private func merge(_ body: (UnsafeRawBufferPointer, Bool) throws -> Void) throws {
+        typealias Head = (key: [UInt8], checkUnique: Bool, run: Int)
+        let readers = try runs.map { try $0.reader() }
+        func next(_ run: Int) throws -> Head? {
+            guard let row = try readers[run]() else { return nil }
+            guard row.count == 2, case .blob(let key) = row[0], case .boolean(let unique) = row[1] else {
+                throw DatabaseError.corrupt("index sort run holds a malformed entry")
+            }
+            return (key, unique, run)
+        }
+        func less(_ a: Head, _ b: Head) -> Bool {
+            a.key.withUnsafeBytes { x in b.key.withUnsafeBytes { y in Node.compare(x, y) < 0 } }
+        }
+        var heap: [Head] = []
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < heap.count && less(heap[l], heap[smallest]) { smallest = l }
+                if r < heap.count && less(heap[r], heap[smallest]) { smallest = r }
+                if smallest == i { return }
+                heap.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        for run in readers.indices { if let head = try next(run) { heap.append(head) } }
+        for i in stride(from: heap.count / 2, through: 0, by: -1) { siftDown(i) }
+        while let top = heap.first {
+            try top.key.withUnsafeBytes { try body($0, top.checkUnique) }
+            if let following = try next(top.run) {
+                heap[0] = following
+            } else {
+                heap[0] = heap[heap.count - 1]
+                heap.removeLast()
+            }
+            if !heap.isEmpty { siftDown(0) }
+        }
+    }
+}
