@@ -17,6 +17,47 @@ import Testing
         return UnsafeRawBufferPointer(try txn.page(page).bytes).littleEndian(at: 100, as: UInt64.self)
     }
 
+    /// A connection's page memo serves a later transaction only at the same snapshot: after
+    /// another commit (or in a writer that changed the page) the new image is read, and a memo
+    /// that is in use is never shared.
+    @Test func pageMemoNeverServesAnotherSnapshotsImage() throws {
+        let dir = TemporaryDirectory()
+        let engine = try StorageEngine(path: dir.database, options: smallOptions())
+        let page = try writeMarker(engine, value: 1)
+        let memo = PageMemo()
+        func read(_ txn: StorageTransaction) throws -> UInt64 {
+            UnsafeRawBufferPointer(try txn.page(page).bytes).littleEndian(at: 100, as: UInt64.self)
+        }
+        let first = try engine.beginRead(memo: memo)
+        #expect(try read(first) == 1)
+        // Claimed while `first` runs: a second transaction gets a private memo.
+        let second = try engine.beginRead(memo: memo)
+        #expect(try read(second) == 1)
+        second.rollback()
+        first.rollback()
+        _ = try writeMarker(engine, page: page, value: 2)
+        let third = try engine.beginRead(memo: memo)
+        #expect(try read(third) == 2)
+        third.rollback()
+        // A writer sees its own change over the memo's clean image, and after a rollback the
+        // memo still holds the committed state.
+        let writer = try engine.beginWrite(memo: memo)
+        #expect(try read(writer) == 2)
+        try writer.writablePage(page).bytes.storeLittleEndian(UInt64(3), at: 100)
+        #expect(try read(writer) == 3)
+        writer.rollback()
+        let fourth = try engine.beginRead(memo: memo)
+        #expect(try read(fourth) == 2)
+        fourth.rollback()
+        let committer = try engine.beginWrite(memo: memo)
+        try committer.writablePage(page).bytes.storeLittleEndian(UInt64(4), at: 100)
+        try committer.commit()
+        let fifth = try engine.beginRead(memo: memo)
+        #expect(try read(fifth) == 4)
+        fifth.rollback()
+        try engine.close()
+    }
+
     @Test func committedPageSurvivesReopen() throws {
         let dir = TemporaryDirectory()
         var page: PageNumber = 0

@@ -54,6 +54,8 @@ public final class Database: @unchecked Sendable {
     private var blockFailed = false
     private var savepoints: [(name: String, state: StorageTransaction.Savepoint)] = []
     private var catalogCache: Catalog?
+    /// Pages this connection read lately, reused by its next transaction at the same snapshot.
+    private let pageMemo = PageMemo()
     /// The transaction `catalogCache` was last checked against: within one transaction only its
     /// own DDL changes the catalog, so the version is not read again until a DDL statement runs.
     private weak var catalogCheckedIn: StorageTransaction?
@@ -478,14 +480,14 @@ public final class Database: @unchecked Sendable {
     }
 
     private func beginRead() throws -> StorageTransaction {
-        if let replica { return try engine.beginRead(on: replica) }
-        return try engine.beginRead()
+        if let replica { return try engine.beginRead(on: replica, memo: pageMemo) }
+        return try engine.beginRead(memo: pageMemo)
     }
 
     private func beginWrite() throws -> StorageTransaction {
         if replica != nil { throw DatabaseError.readOnly("cannot write on a read replica") }
         if readOnlyMode { throw DatabaseError.readOnly("cannot write in a read-only database") }
-        return try engine.beginWrite()
+        return try engine.beginWrite(memo: pageMemo)
     }
 
     private func endBlock() {

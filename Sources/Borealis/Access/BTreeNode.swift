@@ -179,6 +179,14 @@ struct Node {
     @inline(__always)
     static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let n = min(a.count, b.count)
+        if n >= 8 {
+            // Most keys differ in their first eight bytes: compare them as one big-endian word
+            // before paying for a memcmp call.
+            let x = UInt64(bigEndian: a.baseAddress!.loadUnaligned(as: UInt64.self))
+            let y = UInt64(bigEndian: b.baseAddress!.loadUnaligned(as: UInt64.self))
+            if x != y { return x < y ? -1 : 1 }
+            if n == 8 { return a.count - b.count }
+        }
         if n > 0 {
             let c = memcmp(a.baseAddress!, b.baseAddress!, n)
             if c != 0 { return Int(c) }

@@ -137,26 +137,36 @@ public final class StorageEngine: @unchecked Sendable {
     // MARK: Transactions
 
     /// Starts a read-only transaction on a replica's snapshot (its read point).
-    func beginRead(on replica: Replica) throws -> StorageTransaction {
+    func beginRead(on replica: Replica, memo: PageMemo? = nil) throws -> StorageTransaction {
         try checkOpen()
         let (id, lsn) = try replica.beginSnapshot()
-        return StorageTransaction(engine: self, replica: replica, snapshot: lsn, snapshotID: id)
+        return StorageTransaction(engine: self, replica: replica, snapshot: lsn, snapshotID: id, memo: memo)
     }
 
     /// Starts a read-only transaction on a snapshot of the latest durable state.
     public func beginRead() throws -> StorageTransaction {
+        try beginRead(memo: nil)
+    }
+
+    /// A read transaction that may use `memo`, the connection's pages from earlier snapshots.
+    func beginRead(memo: PageMemo?) throws -> StorageTransaction {
         try checkOpen()
         let (id, lsn) = snapshots.register { visibleLSN }
-        return StorageTransaction(engine: self, snapshot: lsn, snapshotID: id)
+        return StorageTransaction(engine: self, snapshot: lsn, snapshotID: id, memo: memo)
     }
 
     /// Starts a write transaction: takes the write lock (BUSY after the busy timeout) and reads
     /// the newest committed state.
     public func beginWrite() throws -> StorageTransaction {
+        try beginWrite(memo: nil)
+    }
+
+    /// A write transaction that may use `memo` (see `beginRead(memo:)`).
+    func beginWrite(memo: PageMemo?) throws -> StorageTransaction {
         try checkOpen()
         if let failure { throw failure }
         try writerLock.acquire(timeoutMilliseconds: options.busyTimeoutMilliseconds)
-        return StorageTransaction(engine: self, writerAt: lastCommitLSN)
+        return StorageTransaction(engine: self, writerAt: lastCommitLSN, memo: memo)
     }
 
     func nextTransactionID() -> UInt64 {

@@ -30,30 +30,43 @@ public final class StorageTransaction {
     /// is used by one thread at a time and the accesses never overlap).
     @exclusivity(unchecked) private(set) var changeCount: UInt64 = 0
 
-    init(engine: StorageEngine, snapshot: LSN, snapshotID: UInt64) {
+    init(engine: StorageEngine, snapshot: LSN, snapshotID: UInt64, memo: PageMemo? = nil) {
         self.engine = engine
         self.isWriter = false
         self.snapshot = snapshot
         self.snapshotID = snapshotID
+        self.memo = PageMemo.claim(memo, snapshot: snapshot)
     }
 
     /// A read-only transaction on a replica: pages come from the replica's cache.
-    init(engine: StorageEngine, replica: Replica, snapshot: LSN, snapshotID: UInt64) {
+    init(engine: StorageEngine, replica: Replica, snapshot: LSN, snapshotID: UInt64, memo: PageMemo? = nil) {
         self.engine = engine
         self.replica = replica
         self.isWriter = false
         self.snapshot = snapshot
         self.snapshotID = snapshotID
+        self.memo = PageMemo.claim(memo, snapshot: snapshot)
     }
 
-    init(engine: StorageEngine, writerAt lsn: LSN) {
+    init(engine: StorageEngine, writerAt lsn: LSN, memo: PageMemo? = nil) {
         self.engine = engine
         self.isWriter = true
         self.snapshot = lsn
+        self.memo = PageMemo.claim(memo, snapshot: lsn)
     }
 
     deinit {
         if !isFinished { rollback() }
+        releaseMemo()
+    }
+
+    private var memoReleased = false
+
+    /// Hands the memo back (once) when the transaction ends.
+    private func releaseMemo() {
+        guard !memoReleased else { return }
+        memoReleased = true
+        memo.release()
     }
 
     var pageSize: Int { engine.pageSize }
@@ -69,18 +82,15 @@ public final class StorageTransaction {
     func page(_ number: PageNumber) throws -> PageImage {
         try checkActive()
         if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
-        let slot = Int(truncatingIfNeeded: number) & (Self.recentSlots - 1)
-        if let recent = recentPages[slot], recent.number == number { return recent.image }
+        let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
+        if let recent = memo.slots[slot], recent.number == number { return recent.image }
         let image = try replica?.read(number, at: snapshot) ?? engine.cache.read(number, at: snapshot)
-        recentPages[slot] = (number, image)
+        memo.slots[slot] = (number, image)
         return image
     }
 
-    /// Pages read lately, by page number modulo the slot count: the image of a page at this
-    /// transaction's snapshot never changes, so a repeated read (the root and inner nodes of
-    /// every lookup) skips the shared cache's lock and hash table.
-    private static let recentSlots = 64
-    @exclusivity(unchecked) private var recentPages = [(number: PageNumber, image: PageImage)?](repeating: nil, count: recentSlots)
+    /// Pages read lately (see `PageMemo`); the connection's memo when it was free at begin.
+    private let memo: PageMemo
 
     /// This transaction's private, writable copy of the page.
     func writablePage(_ number: PageNumber) throws -> PageImage {
@@ -206,6 +216,7 @@ public final class StorageTransaction {
     public func commit() throws -> UInt64 {
         try checkActive()
         isFinished = true
+        releaseMemo()
         guard isWriter else {
             endSnapshot()
             return snapshot
@@ -238,6 +249,7 @@ public final class StorageTransaction {
     public func rollback() {
         guard !isFinished else { return }
         isFinished = true
+        releaseMemo()
         dirty = [:]
         if isWriter {
             engine.writerLock.release()
