@@ -5,6 +5,17 @@
 
 import Foundation
 
+/// How a scan decodes one column of a row record.
+enum ColumnDecode: UInt8 {
+    /// Not read by the query: stepped over, NULL in the row.
+    case skip
+    case value
+    /// Read only as `length(column)` / `octet_length(column)`: the row holds that length,
+    /// counted on the stored bytes, so the text is never built (see `ColumnUsage`).
+    case characterLength
+    case octetLength
+}
+
 enum RecordCodec {
     private static let nullTag: UInt8 = 0, integerTag: UInt8 = 1, doubleTag: UInt8 = 2, textTag: UInt8 = 3
     private static let blobTag: UInt8 = 4, falseTag: UInt8 = 5, trueTag: UInt8 = 6
@@ -63,14 +74,15 @@ enum RecordCodec {
         return writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8], wanted: [Bool]? = nil) throws -> [Value] {
+    static func decode(_ bytes: [UInt8], wanted: [ColumnDecode]? = nil) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, wanted: wanted) }
     }
 
-    /// Decodes a row. With `wanted`, a column whose flag is false is skipped (its bytes are
-    /// stepped over, not turned into a value) and reads as NULL: scans pass the columns their
-    /// query references, so an unused text column costs no allocation.
-    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [Bool]? = nil) throws -> [Value] {
+    /// Decodes a row. With `wanted`, a column marked `.skip` is stepped over (not turned into a
+    /// value) and reads as NULL — scans pass the columns their query references, so an unused
+    /// text column costs no allocation — and a column marked with a length reads as that
+    /// length, computed from the stored bytes (see `ColumnDecode`).
+    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]? = nil) throws -> [Value] {
         var values: [Value] = []
         try decode(raw, wanted: wanted, into: &values)
         return values
@@ -78,23 +90,39 @@ enum RecordCodec {
 
     /// Decodes into `values`, replacing its contents; a scan passes the same array each row, so
     /// its storage is reused whenever the previous row has been let go.
-    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [Bool]?, into values: inout [Value]) throws {
+    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, into values: inout [Value]) throws {
         var reader = ByteReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
         let tags = try reader.readBytes(count)
         // Values are written in place (one uniqueness check per row, not one per column).
         if values.count != count { values = [Value](repeating: .null, count: count) }
-        let noMask: [Bool] = []
+        let noMask: [ColumnDecode] = []
         try (wanted ?? noMask).withUnsafeBufferPointer { mask in
             try values.withUnsafeMutableBufferPointer { out in
                 for column in 0..<count {
                     let tag = tags[column]
-                    if column < mask.count && !mask[column] {
+                    switch column < mask.count ? mask[column] : .value {
+                    case .value:
+                        out[column] = try value(tag, &reader)
+                    case .skip:
                         try skip(tag, &reader)
                         out[column] = .null
-                    } else {
-                        out[column] = try value(tag, &reader)
+                    case .characterLength:
+                        if tag == textTag {
+                            let n = Int(try reader.readVarint())
+                            out[column] = .integer(Int64(Functions.codePointCount(try reader.readBytes(n))))
+                        } else {
+                            out[column] = Functions.characterLength(try value(tag, &reader))
+                        }
+                    case .octetLength:
+                        if tag == textTag || tag == blobTag {
+                            let n = Int(try reader.readVarint())
+                            _ = try reader.readBytes(n)
+                            out[column] = .integer(Int64(n))
+                        } else {
+                            out[column] = Functions.octetLength(try value(tag, &reader))
+                        }
                     }
                 }
             }

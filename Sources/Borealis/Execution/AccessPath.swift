@@ -120,26 +120,26 @@ struct AccessPath {
     }
 
     /// Opens a stream of the table's rows along this path.
-    /// Columns whose `wanted` flag is false come back as NULL (not decoded).
-    func open(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]? = nil) throws -> RowStream {
+    /// Columns `wanted` skips come back as NULL (not decoded); see `ColumnDecode`.
+    func open(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]? = nil) throws -> RowStream {
         try openExact(table: table, ctx: ctx, wanted: wanted).0
     }
 
     /// As `open`, also telling whether the `covered` conjuncts hold for every row returned.
-    func openExact(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]?) throws -> (RowStream, exact: Bool) {
+    func openExact(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]?) throws -> (RowStream, exact: Bool) {
         var exact = false
         let next = try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
         return ({ try next()?.1 }, exact)
     }
 
-    func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]? = nil) throws -> KeyedRowStream {
+    func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]? = nil) throws -> KeyedRowStream {
         var exact = false
         return try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
     }
 
     /// Opens a stream of (row id, row) along this path (UPDATE and DELETE need the row ids).
     /// `exact` is set when the bounds were integers, so the `covered` conjuncts need no check.
-    private func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [Bool]?, exact: inout Bool) throws -> KeyedRowStream {
+    private func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]?, exact: inout Bool) throws -> KeyedRowStream {
         let tree = TableTree(root: table.root)
         let txn: StorageTransaction = ctx.txn
         func evaluate(_ e: Evaluator) throws -> Value { try ctx.withFrame([]) { try e(ctx) } }
@@ -217,14 +217,14 @@ struct AccessPath {
         }
     }
 
-    private func scan(_ tree: TableTree, _ txn: StorageTransaction, wanted: [Bool]?, from: Int64?, until: Int64?) -> KeyedRowStream {
+    private func scan(_ tree: TableTree, _ txn: StorageTransaction, wanted: [ColumnDecode]?, from: Int64?, until: Int64?) -> KeyedRowStream {
         let scan = TableScan(cursor: tree.tree.cursor(in: txn), wanted: wanted, from: from, until: until)
         return { try scan.next() }
     }
 
     /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
     private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
-                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [Bool]?) -> KeyedRowStream {
+                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [ColumnDecode]?) -> KeyedRowStream {
         var cursor = BTree(root: index.root).cursor(in: txn)
         var rangeIndex = 0
         var positioned = false
@@ -347,11 +347,11 @@ private final class TableScan {
     @exclusivity(unchecked) private var cursor: BTreeCursor
     @exclusivity(unchecked) private var row: [Value] = []
     @exclusivity(unchecked) private var started = false
-    private let wanted: [Bool]?
+    private let wanted: [ColumnDecode]?
     private let from: Int64?
     private let until: Int64?
 
-    init(cursor: BTreeCursor, wanted: [Bool]?, from: Int64?, until: Int64?) {
+    init(cursor: BTreeCursor, wanted: [ColumnDecode]?, from: Int64?, until: Int64?) {
         self.cursor = cursor
         self.wanted = wanted
         self.from = from

@@ -57,13 +57,45 @@ struct ScopeColumn {
 
 /// Which columns of a base table a query references, filled while its expressions are
 /// compiled and read when its scan opens (after planning, so the set is complete).
+///
+/// A text column that the query reads only as the argument of one length function (say
+/// `sum(length(v))`) is decoded as that length: the compiled call finds an integer in the row
+/// and returns it (`decodesLength`); any other reference makes the column decode as its value.
 final class ColumnUsage {
-    private(set) var read: [Bool]
+    // Written while the query is compiled, then only read (per row, by `decodesLength`):
+    // without the dynamic exclusivity checks.
+    @exclusivity(unchecked) private var read: [Bool]
+    @exclusivity(unchecked) private var lengthReads: [ColumnDecode?]
+    @exclusivity(unchecked) private var lengthConflict: [Bool]
 
-    init(columns: Int) { read = Array(repeating: false, count: columns) }
+    init(columns: Int) {
+        read = Array(repeating: false, count: columns)
+        lengthReads = Array(repeating: nil, count: columns)
+        lengthConflict = Array(repeating: false, count: columns)
+    }
 
     func markRead(_ ordinal: Int) {
         if ordinal < read.count { read[ordinal] = true }
+    }
+
+    /// Records a `length`-kind read (`.characterLength` or `.octetLength`) of the column.
+    func markLengthRead(_ ordinal: Int, _ kind: ColumnDecode) {
+        guard ordinal < read.count else { return }
+        if let other = lengthReads[ordinal], other != kind { lengthConflict[ordinal] = true }
+        lengthReads[ordinal] = kind
+    }
+
+    /// Whether the scan hands the column over as its `kind` length rather than its value.
+    func decodesLength(_ ordinal: Int, _ kind: ColumnDecode) -> Bool {
+        ordinal < read.count && !read[ordinal] && !lengthConflict[ordinal] && lengthReads[ordinal] == kind
+    }
+
+    /// How the scan decodes each column.
+    var decoding: [ColumnDecode] {
+        read.indices.map { i in
+            if read[i] || lengthConflict[i] { return .value }
+            return lengthReads[i] ?? .skip
+        }
     }
 }
 
@@ -80,7 +112,7 @@ final class Scope {
     }
 
     /// (depth, index) of a column, searching outward.
-    func resolve(table: String?, name: String) throws -> (depth: Int, index: Int)? {
+    func resolve(table: String?, name: String, markingRead: Bool = true) throws -> (depth: Int, index: Int)? {
         var scope: Scope? = self
         var depth = 0
         while let current = scope {
@@ -95,7 +127,7 @@ final class Scope {
                 found = i
             }
             if let found {
-                current.columns[found].usage?.markRead(current.columns[found].ordinal)
+                if markingRead { current.columns[found].usage?.markRead(current.columns[found].ordinal) }
                 // Every scope between here and the one that holds the column is now correlated.
                 var s: Scope? = parent
                 for _ in 0..<depth {

@@ -306,6 +306,7 @@ struct ExpressionCompiler {
                 return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql)
             }
             if star { throw DatabaseError(.error, sqlState: "42601", "\(name)(*) is not an aggregate") }
+            if let length = try compileLengthOfColumn(name, args) { return length }
             return try Functions.compile(name, try args.map { try compile($0) })
         case .like(let e, let pattern, let escape, let ci, let negated):
             let a = try compile(e), p = try compile(pattern)
@@ -408,6 +409,31 @@ struct ExpressionCompiler {
                                                distinct: distinct, filter: filterEvaluator, key: key))
         let offset = aggregation.groupKeys.count + slot
         return { ctx in ctx.frames[ctx.frames.count - 1][offset] }
+    }
+
+    /// `length(c)`, `char_length(c)` or `octet_length(c)` of a text column of a base table in
+    /// this query's FROM: the scan may hand the column over as that length (`ColumnUsage`),
+    /// which the call then returns as it is; otherwise it computes it from the value.
+    private func compileLengthOfColumn(_ name: String, _ args: [Expr]) throws -> Evaluator? {
+        let kind: ColumnDecode
+        switch name {
+        case "length", "char_length", "character_length": kind = .characterLength
+        case "octet_length": kind = .octetLength
+        default: return nil
+        }
+        guard aggregation == nil, args.count == 1, case .column(let table, let columnName) = args[0],
+              let (depth, index) = try scope.resolve(table: table, name: columnName, markingRead: false), depth == 0 else { return nil }
+        let column = scope.columns[index]
+        guard let usage = column.usage, ["text", "varchar", "char"].contains(column.type) else { return nil }
+        let ordinal = column.ordinal
+        usage.markLengthRead(ordinal, kind)
+        let general = try Functions.compile(name, [{ ctx in ctx.frames[ctx.frames.count - 1][index] }])
+        return { ctx in
+            if case .integer = ctx.frames[ctx.frames.count - 1][index], usage.decodesLength(ordinal, kind) {
+                return ctx.frames[ctx.frames.count - 1][index]
+            }
+            return try general(ctx)
+        }
     }
 
     /// A subquery compiled once; its rows are cached per statement when it is uncorrelated.

@@ -774,7 +774,7 @@ final class Planner {
                 let uncovered = filters.indices.filter { !path.covered.contains($0) }.map { filters[$0] }
                 let usage = plans[k].usage
                 plans[k].open = { ctx in
-                    let (next, exact) = try path.openExact(table: table, ctx: ctx, wanted: usage?.read)
+                    let (next, exact) = try path.openExact(table: table, ctx: ctx, wanted: usage?.decoding)
                     let checks = exact ? uncovered : filters
                     if checks.isEmpty { return next }
                     return {
@@ -1010,7 +1010,7 @@ final class Planner {
                 return c
             }
             var plan = SourcePlan(columns: columns, table: table) { ctx in
-                try scan.open(table: table, ctx: ctx, wanted: usage.read)
+                try scan.open(table: table, ctx: ctx, wanted: usage.decoding)
             }
             plan.usage = usage
             return plan

@@ -472,7 +472,7 @@ struct StatementExecutor {
     private func createIndex(_ definition: IndexSchema, schema: TableSchema) throws {
         var index = definition
         let key = try IndexKeyBuilder(index, schema, catalog)
-        let wanted = try key.columnsRead(schema)
+        let wanted = try key.columnsRead(schema).map { $0 ? ColumnDecode.value : .skip }
         let ctx = context()
         let tree = try BTree.create(in: txn)
         index.root = tree.root
