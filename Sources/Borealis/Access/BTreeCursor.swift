@@ -166,6 +166,21 @@ public struct BTreeCursor {
         return try tree.readValue(node, index, txn).withUnsafeBytes { try body(node.key(index), $0) }
     }
 
+    /// The leaf the cursor is on and the entry's index in it (the cursor must be valid). A scan
+    /// reads the entries after it straight from the node, then calls `nextLeaf`; the node stays
+    /// valid while `txn.changeCount` does not move.
+    mutating func currentLeaf() throws -> (node: Node, index: Int) {
+        guard positioned, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
+        return (try leafNode(page), index)
+    }
+
+    /// Moves to the first entry of the next leaf; false (and invalid) past the last leaf.
+    mutating func nextLeaf() throws -> Bool {
+        guard positioned, let (page, _) = stack.last else { return false }
+        stack[stack.count - 1].index = try leafNode(page).count
+        return try settle(forward: true)
+    }
+
     private mutating func settle(forward: Bool) throws -> Bool {
         while true {
             guard let (page, index) = stack.last else {

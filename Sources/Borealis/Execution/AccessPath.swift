@@ -343,10 +343,18 @@ struct AccessPath {
 /// stream closure: captured variables are boxed and every access to them pays a dynamic
 /// exclusivity check, which showed as a tenth of a scan's time. A scan is stepped by one
 /// thread and its accesses never overlap, so the checks are switched off here.
+///
+/// Rows are read leaf by leaf straight from the node; the cursor only finds the next leaf. When
+/// the transaction changes a page meanwhile (a writer scanning a table it writes), the scan
+/// finds its place again by the last row id it returned.
 private final class TableScan {
     @exclusivity(unchecked) private var cursor: BTreeCursor
     @exclusivity(unchecked) private var row: [Value] = []
     @exclusivity(unchecked) private var started = false
+    @exclusivity(unchecked) private var leaf: Node?
+    @exclusivity(unchecked) private var index = 0
+    @exclusivity(unchecked) private var changeCount: UInt64 = 0
+    @exclusivity(unchecked) private var lastRowID: Int64 = 0
     private let wanted: [ColumnDecode]?
     private let from: Int64?
     private let until: Int64?
@@ -359,24 +367,40 @@ private final class TableScan {
     }
 
     func next() throws -> (Int64, [Value])? {
+        guard try step() else { return nil }
+        let txn = cursor.txn
+        guard let leaf else { return nil }
+        let rowID = try TableTree.decode(leaf.key(index))
+        if let until, rowID > until { return nil }
+        let value = leaf.leafValue(index)
+        if value.overflow == 0 && value.local.count == value.totalLength {
+            try RecordCodec.decode(value.local, wanted: wanted, into: &row)
+        } else {
+            try cursor.tree.readValue(leaf, index, txn).withUnsafeBytes { try RecordCodec.decode($0, wanted: wanted, into: &row) }
+        }
+        lastRowID = rowID
+        return (rowID, row)
+    }
+
+    /// Moves `leaf`/`index` to the next entry; false at the end of the tree.
+    private func step() throws -> Bool {
         if !started {
             started = true
-            if let from {
-                guard try cursor.seek(atLeast: TableTree.encode(from)) else { return nil }
-            } else {
-                guard try cursor.first() else { return nil }
-            }
-        } else {
-            guard try cursor.next() else { return nil }
+            let found = try from.map { try cursor.seek(atLeast: TableTree.encode($0)) } ?? (try cursor.first())
+            return try found && take()
         }
-        let (wanted, until) = (self.wanted, self.until)
-        let rowID: Int64? = try cursor.withEntry { key, value in
-            let rowID = try TableTree.decode(key)
-            if let until, rowID > until { return nil }
-            try RecordCodec.decode(value, wanted: wanted, into: &row)
-            return rowID
+        if cursor.txn.changeCount != changeCount {
+            guard lastRowID < .max, try cursor.seek(atLeast: TableTree.encode(lastRowID + 1)) else { return false }
+            return try take()
         }
-        guard let rowID else { return nil }
-        return (rowID, row)
+        index += 1
+        if index < leaf!.count { return true }
+        return try cursor.nextLeaf() && take()
+    }
+
+    private func take() throws -> Bool {
+        (leaf, index) = try cursor.currentLeaf()
+        changeCount = cursor.txn.changeCount
+        return true
     }
 }
