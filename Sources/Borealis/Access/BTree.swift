@@ -47,19 +47,41 @@ public struct BTree: Sendable, Hashable {
     /// The path from the root to the leaf where `key` belongs: (page, child index) per level,
     /// and the leaf with the key's lower-bound index last.
     func descend(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> [(page: PageNumber, index: Int)] {
+        try descendMarkingSpine(key, txn).path
+    }
+
+    /// `descend`, also telling whether the path ends past the last key of the rightmost leaf
+    /// (every interior step took the rightmost child): an append.
+    private func descendMarkingSpine(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], append: Bool) {
         var path: [(PageNumber, Int)] = []
         var page = root
+        var rightmost = true
         while true {
             let node = try self.node(page, txn)
             if node.isLeaf {
-                path.append((page, node.lowerBound(key).0))
-                return path
+                let i = node.lowerBound(key).0
+                path.append((page, i))
+                return (path, rightmost && i == node.count && i > 0)
             }
             let i = node.childIndex(for: key)
+            rightmost = rightmost && i == node.count
             path.append((page, i))
             page = node.child(i)
             guard path.count < 64 else { throw DatabaseError.corrupt("B+tree rooted at \(root) is deeper than 64 levels (a cycle?)") }
         }
+    }
+
+    /// The path for inserting `key` past the end of the rightmost leaf when the transaction's
+    /// last append went to this tree, no page was allocated or freed since (so the path is
+    /// unchanged) and `key` sorts after that leaf's last key; nil otherwise.
+    private func appendPath(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> [(page: PageNumber, index: Int)]? {
+        guard let hint = txn.appendHint, hint.root == root, hint.structure == txn.structureVersion,
+              let (leafPage, _) = hint.path.last else { return nil }
+        let leaf = try node(leafPage, txn)
+        guard leaf.isLeaf, leaf.count > 0, Node.compare(leaf.key(leaf.count - 1), key) < 0 else { return nil }
+        var path = hint.path
+        path[path.count - 1].index = leaf.count
+        return path
     }
 
     public func get(_ key: [UInt8], in txn: StorageTransaction) throws -> [UInt8]? {
@@ -130,7 +152,15 @@ public struct BTree: Sendable, Hashable {
             throw DatabaseError.tooLarge("key of \(key.count) bytes exceeds the maximum of \(layout.maxKeyLength) for \(txn.pageSize)-byte pages")
         }
         try txn.ensureWriter()
-        var path = try key.withUnsafeBytes { try descend($0, txn) }
+        // Ascending keys (row ids from a sequence, a sorted load) skip the descent.
+        var path: [(page: PageNumber, index: Int)]
+        if let append = try key.withUnsafeBytes({ try appendPath($0, txn) }) {
+            path = append
+        } else {
+            let (found, append) = try key.withUnsafeBytes { try descendMarkingSpine($0, txn) }
+            path = found
+            txn.appendHint = append ? (root, found, txn.structureVersion) : nil
+        }
         let (leafPage, index) = path[path.count - 1]
         if !replacing {
             let peek = try node(leafPage, txn)

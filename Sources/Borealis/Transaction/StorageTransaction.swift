@@ -92,6 +92,14 @@ public final class StorageTransaction {
     /// Pages read lately (see `PageMemo`); the connection's memo when it was free at begin.
     private let memo: PageMemo
 
+    /// Bumped whenever a page is allocated or freed or a savepoint is restored — every change
+    /// to the shape of a tree (a split allocates, a merge frees) — so a remembered root-to-leaf
+    /// path is known to be still valid while it is unchanged.
+    @exclusivity(unchecked) private(set) var structureVersion: UInt64 = 0
+
+    /// The path to the rightmost leaf of the tree last appended to (see `BTree.put`).
+    @exclusivity(unchecked) var appendHint: (root: PageNumber, path: [(page: PageNumber, index: Int)], structure: UInt64)?
+
     /// This transaction's private, writable copy of the page.
     func writablePage(_ number: PageNumber) throws -> PageImage {
         if let entry = dirty[number] {
@@ -133,6 +141,7 @@ public final class StorageTransaction {
 
     /// A new zeroed page: from the free list when it has one, else from the end of the file.
     func allocatePage() throws -> PageNumber {
+        structureVersion &+= 1
         let meta = try writablePage(MetaPage.pageNumber)
         let head = MetaPage.freeListHead(meta)
         if head != 0 {
@@ -162,6 +171,7 @@ public final class StorageTransaction {
     /// Returns a page to the free list.
     func freePage(_ number: PageNumber) throws {
         guard number > MetaPage.pageNumber else { throw DatabaseError.misuse("page \(number) cannot be freed") }
+        structureVersion &+= 1
         let meta = try writablePage(MetaPage.pageNumber)
         let page = try writablePage(number)
         MetaPage.markFree(page, next: MetaPage.freeListHead(meta))
@@ -206,6 +216,7 @@ public final class StorageTransaction {
         dirty = savepoint.pages.mapValues { (PageImage(copying: $0.image), $0.base) }
         order = savepoint.order
         changeCount &+= 1
+        structureVersion &+= 1
     }
 
     // MARK: End
