@@ -227,6 +227,48 @@ enum RecordCodec {
         }
     }
 
+    /// The first `types.count` elements of an index key, for columns of those declared types:
+    /// integers (their exact value follows the ordered double) and text; nil when an element
+    /// has another type or the key is malformed (the caller then reads the table row).
+    static func decodeIndexKey(_ key: UnsafeRawBufferPointer, types: [String]) -> [Value]? {
+        var values: [Value] = []
+        values.reserveCapacity(types.count)
+        var i = 0
+        for type in types {
+            guard i < key.count else { return nil }
+            let tag = key[i]
+            i += 1
+            switch (tag, type) {
+            case (9, _):
+                values.append(.null)
+            case (2, "integer"), (2, "bigint"), (2, "smallint"):
+                guard i + 16 <= key.count else { return nil }
+                let biased = key.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self).bigEndian
+                values.append(.integer(Int64(bitPattern: biased ^ (1 << 63))))
+                i += 16
+            case (3, "text"), (3, "varchar"), (3, "char"):
+                var bytes: [UInt8] = []
+                while true {
+                    guard i + 1 < key.count else { return nil }
+                    let b = key[i]
+                    if b == 0 {
+                        if key[i + 1] == 0 { i += 2; break }
+                        guard key[i + 1] == 0xFF else { return nil }
+                        bytes.append(0)
+                        i += 2
+                    } else {
+                        bytes.append(b)
+                        i += 1
+                    }
+                }
+                values.append(.text(String(decoding: bytes, as: UTF8.self)))
+            default:
+                return nil
+            }
+        }
+        return values
+    }
+
     private static func appendOrderedDouble(_ d: Double, to out: inout [UInt8]) {
         var bits = (d == 0 ? 0.0 : d).bitPattern
         bits = (bits & (1 << 63)) != 0 ? ~bits : bits | (1 << 63)

@@ -199,7 +199,7 @@ struct AccessPath {
                 prefixes.append(prefix)
             }
             prefixes = Array(Set(prefixes)).sorted { $0.lexicographicallyPrecedes($1) }
-            return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) }, wanted: wanted)
+            return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) }, wanted: wanted, schema: table)
         case .indexRange(let index, let low, let high):
             let type = Self.firstElementType(index, table)
             var lowKey: ([UInt8], Bool)?
@@ -213,7 +213,7 @@ struct AccessPath {
                 RecordCodec.appendKey(coerced, to: &key)
                 if isLow { lowKey = (key, bound.inclusive) } else { highKey = (key, bound.inclusive) }
             }
-            return indexScan(index, tree, txn, ranges: [(lowKey?.0, lowKey?.1 ?? true, highKey?.0, highKey?.1 ?? true)], wanted: wanted)
+            return indexScan(index, tree, txn, ranges: [(lowKey?.0, lowKey?.1 ?? true, highKey?.0, highKey?.1 ?? true)], wanted: wanted, schema: table)
         }
     }
 
@@ -224,8 +224,25 @@ struct AccessPath {
 
     /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
     private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
-                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [ColumnDecode]?) -> KeyedRowStream {
+                           ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [ColumnDecode]?, schema: TableSchema) -> KeyedRowStream {
         var cursor = BTree(root: index.root).cursor(in: txn)
+        // An index-only lookup: when every column the query reads is the row id (the key's
+        // suffix) or an element of the key that decodes back to its value, the table is not read.
+        let keyColumns: [(column: Int, element: Int)]? = wanted.flatMap { modes in
+            var mapping: [(Int, Int)] = []
+            for (i, mode) in modes.enumerated() where mode != .skip {
+                guard mode == .value else { return nil }
+                if i == schema.rowIDColumn { continue }
+                guard index.expressions == nil, let element = index.columns.firstIndex(of: schema.columns[i].name),
+                      ["integer", "bigint", "smallint", "text", "varchar", "char"].contains(schema.columns[i].type) else { return nil }
+                mapping.append((i, element))
+            }
+            return mapping
+        }
+        let keyTypes = keyColumns.map { mapping in
+            index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } ?? "" }
+        } ?? []
+        let width = schema.columns.count
         var rangeIndex = 0
         var positioned = false
         return {
@@ -244,6 +261,7 @@ struct AccessPath {
                 if valid {
                     // In range: below `high`, or starting with it when it is inclusive. The row id
                     // is the key's last eight bytes.
+                    var fromKey: [Value]?
                     let rowID: Int64? = try cursor.withEntry { key, _ in
                         if let high {
                             let inRange = high.withUnsafeBytes { h -> Bool in
@@ -253,9 +271,16 @@ struct AccessPath {
                             if !inRange { return nil }
                         }
                         guard key.count >= 8 else { throw DatabaseError.corrupt("index \(index.name) has a key of \(key.count) bytes") }
+                        if keyColumns != nil { fromKey = RecordCodec.decodeIndexKey(key, types: keyTypes) }
                         return try TableTree.decode(UnsafeRawBufferPointer(rebasing: key[(key.count - 8)...]))
                     }
                     if let rowID {
+                        if let keyColumns, let fromKey {
+                            var row = [Value](repeating: .null, count: width)
+                            if let c = schema.rowIDColumn { row[c] = .integer(rowID) }
+                            for (column, element) in keyColumns { row[column] = fromKey[element] }
+                            return (rowID, row)
+                        }
                         guard let row = try table.withRow(rowID, in: txn, { try RecordCodec.decode($0, wanted: wanted) }) else {
                             throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
                         }
