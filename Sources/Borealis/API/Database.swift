@@ -59,6 +59,12 @@ public final class Database: @unchecked Sendable {
     /// The transaction `catalogCache` was last checked against: within one transaction only its
     /// own DDL changes the catalog, so the version is not read again until a DDL statement runs.
     private weak var catalogCheckedIn: StorageTransaction?
+    /// The snapshot LSN at which `catalogCache` was last found current, by a transaction that
+    /// had run no DDL: any later transaction at that same snapshot sees the same catalog
+    /// (until it runs DDL itself), so short statements in a row skip reading the version.
+    private var catalogCurrentAt: LSN?
+    /// The transaction that last ran DDL (its catalog is not the committed one at its snapshot).
+    private weak var ddlTransaction: StorageTransaction?
 
     private var workMemory = 250_000
 
@@ -307,8 +313,14 @@ public final class Database: @unchecked Sendable {
 
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {
         if let cached = catalogCache, catalogCheckedIn === txn { return cached }
+        let committedState = txn !== ddlTransaction
+        if let cached = catalogCache, committedState, catalogCurrentAt == txn.snapshot {
+            catalogCheckedIn = txn
+            return cached
+        }
         let version = try Catalog.version(txn)
         catalogCheckedIn = txn
+        catalogCurrentAt = committedState ? txn.snapshot : nil
         if let cached = catalogCache, cached.version == version { return cached }
         let loaded = try Catalog.load(txn)
         catalogCache = loaded
@@ -461,7 +473,11 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             let result = try executor.execute(statement)
-            if writes && !statement.isDataChange { catalogCheckedIn = nil }
+            if writes && !statement.isDataChange {
+                catalogCheckedIn = nil
+                catalogCurrentAt = nil
+                ddlTransaction = txn
+            }
             if !inBlock {
                 let lsn = try txn.commit()
                 if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }

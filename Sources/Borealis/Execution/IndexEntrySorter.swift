@@ -7,6 +7,9 @@
 
 final class IndexEntrySorter {
     private struct Entry {
+        /// The key's first eight bytes as a big-endian word (zero-padded): most comparisons
+        /// end here, without touching the buffer.
+        var prefix: UInt64
         var start: UInt32
         var length: UInt32
         var checkUnique: Bool
@@ -26,15 +29,18 @@ final class IndexEntrySorter {
         let start = bytes.count
         build(&bytes)
         guard bytes.count <= Int(UInt32.max) else { throw DatabaseError.tooLarge("index keys exceed a sort run") }
-        entries.append(Entry(start: UInt32(start), length: UInt32(bytes.count - start), checkUnique: checkUnique))
+        var prefix: UInt64 = 0
+        for i in start..<min(start + 8, bytes.count) { prefix |= UInt64(bytes[i]) << (8 * (7 - UInt64(i - start))) }
+        entries.append(Entry(prefix: prefix, start: UInt32(start), length: UInt32(bytes.count - start), checkUnique: checkUnique))
         if entries.count >= runLength { try spillRun() }
     }
 
     private func sortRun() {
         bytes.withUnsafeBytes { buffer in
             entries.sort { a, b in
-                Node.compare(UnsafeRawBufferPointer(rebasing: buffer[Int(a.start)..<Int(a.start + a.length)]),
-                             UnsafeRawBufferPointer(rebasing: buffer[Int(b.start)..<Int(b.start + b.length)])) < 0
+                if a.prefix != b.prefix { return a.prefix < b.prefix }
+                return Node.compare(UnsafeRawBufferPointer(rebasing: buffer[Int(a.start)..<Int(a.start + a.length)]),
+                                    UnsafeRawBufferPointer(rebasing: buffer[Int(b.start)..<Int(b.start + b.length)])) < 0
             }
         }
     }

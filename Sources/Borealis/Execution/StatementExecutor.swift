@@ -479,21 +479,14 @@ struct StatementExecutor {
         let table = TableTree(root: schema.root)
         // Sort every entry (in spilled runs past the work memory), then load the tree bottom-up.
         let sorter = IndexEntrySorter(runLength: workMemoryRows)
-        var cursor = table.tree.cursor(in: txn)
-        var row: [Value] = []
-        var more = try cursor.first()
-        while more {
-            let rowID = try cursor.withEntry { keyBytes, value in
-                try RecordCodec.decode(value, wanted: wanted, into: &row)
-                return try TableTree.decode(keyBytes)
-            }
+        let rows = try AccessPath(kind: .fullScan, description: "").openKeyed(table: schema, ctx: ctx, wanted: wanted)
+        while let (rowID, row) = try rows() {
             let values = try key.values(row, ctx)
             // NULLs never conflict: a unique index holds any number of them.
             try sorter.append(checkUnique: index.unique && !values.contains(where: \.isNull)) { out in
                 for value in values { RecordCodec.appendKey(value, to: &out) }
                 out.append(contentsOf: TableTree.encode(rowID))
             }
-            more = try cursor.next()
         }
         var builder = try BTreeBuilder(tree, in: txn)
         var previous: [UInt8] = []
