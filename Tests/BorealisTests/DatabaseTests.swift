@@ -235,6 +235,36 @@ import Testing
     }
 }
 
+@Suite struct CatalogCacheTests {
+    /// A connection reuses its catalog for transactions at the snapshot where it last found
+    /// it current; its own DDL (kept or rolled back) and another connection's DDL must still
+    /// be seen at once.
+    @Test func catalogFollowsDDLRollbacksAndOtherConnections() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        let other = try Database(path: dir.database)
+        try db.execute("CREATE TABLE a(id INTEGER PRIMARY KEY)")
+        #expect(try db.execute("SELECT count(*) FROM a").rows == [[.integer(0)]])
+        try db.execute("BEGIN")
+        try db.execute("CREATE TABLE b(id INTEGER PRIMARY KEY)")
+        #expect(try db.execute("SELECT count(*) FROM b").rows == [[.integer(0)]])
+        try db.execute("ROLLBACK")
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT count(*) FROM b") }
+        #expect(try db.execute("SELECT count(*) FROM a").rows == [[.integer(0)]])
+        try db.execute("BEGIN")
+        try db.execute("ALTER TABLE a ADD COLUMN c INTEGER")
+        #expect(try db.execute("SELECT c FROM a").rows.isEmpty)
+        try db.execute("ROLLBACK")
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT c FROM a") }
+        try other.execute("CREATE TABLE c(id INTEGER PRIMARY KEY)")
+        #expect(try db.execute("SELECT count(*) FROM c").rows == [[.integer(0)]])
+        try other.execute("DROP TABLE c")
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT count(*) FROM c") }
+        try other.close()
+        try db.close()
+    }
+}
+
 @Suite struct CreateIndexTests {
     /// CREATE INDEX sorts its entries (in spilled runs past the work memory) and loads the tree
     /// bottom-up: lookups and ranges match a scan, duplicates are found in memory and across
