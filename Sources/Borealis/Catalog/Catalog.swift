@@ -11,6 +11,9 @@ final class Catalog: @unchecked Sendable {
     private(set) var tables: [String: TableSchema] = [:]
     private(set) var indexes: [String: IndexSchema] = [:]
     private(set) var views: [String: ViewSchema] = [:]
+    /// For each table, the foreign keys that reference it and their tables, by child table name:
+    /// what an UPDATE or DELETE of a parent row must check or cascade to.
+    private(set) var referencing: [String: [(child: String, fk: ForeignKey)]] = [:]
     let version: UInt64
 
     init(version: UInt64) { self.version = version }
@@ -49,6 +52,9 @@ final class Catalog: @unchecked Sendable {
                 throw DatabaseError.corrupt("catalog entry \(key) does not decode: \(error)")
             }
             more = try cursor.next()
+        }
+        for child in catalog.tables.values.sorted(by: { $0.name < $1.name }) {
+            for fk in child.foreignKeys ?? [] { catalog.referencing[fk.parent, default: []].append((child.name, fk)) }
         }
         return catalog
     }

@@ -994,48 +994,47 @@ struct StatementExecutor {
     /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
     private func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
         guard depth < 64 else { throw DatabaseError(.error, sqlState: "54001", "foreign key cascades nest too deeply") }
-        for child in catalog.tables.values.sorted(by: { $0.name < $1.name }) {
-            for fk in child.foreignKeys ?? [] where fk.parent == schema.name {
-                let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
-                let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
-                if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
-                let w = try writer(for: child.name)
-                let positions = fk.columns.map { child.columnIndex($0)! }
-                var matches: [(Int64, [Value])] = []
-                var cursor = w.tree.tree.cursor(in: txn)
-                var more = try cursor.first()
-                while more {
-                    let row = try RecordCodec.decode(try cursor.value())
-                    if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) {
-                        matches.append((try TableTree.decode(cursor.key), row))
-                    }
-                    more = try cursor.next()
+        for (childName, fk) in catalog.referencing[schema.name] ?? [] {
+            let child = try catalog.table(childName)
+            let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
+            let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
+            if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
+            let w = try writer(for: child.name)
+            let positions = fk.columns.map { child.columnIndex($0)! }
+            var matches: [(Int64, [Value])] = []
+            var cursor = w.tree.tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                let row = try RecordCodec.decode(try cursor.value())
+                if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) {
+                    matches.append((try TableTree.decode(cursor.key), row))
                 }
-                if matches.isEmpty { continue }
-                switch new == nil ? fk.onDelete : fk.onUpdate {
-                case .noAction, .restrict:
-                    throw DatabaseError(.constraint, sqlState: "23503", "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
-                case .cascade:
-                    for (rowID, row) in matches {
-                        if let newKey {
-                            var updated = row
-                            for (p, v) in zip(positions, newKey) { updated[p] = v }
-                            _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
-                            try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
-                        } else {
-                            try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1)
-                        }
-                    }
-                case .setNull, .setDefault:
-                    let action = new == nil ? fk.onDelete : fk.onUpdate
-                    for (rowID, row) in matches {
+                more = try cursor.next()
+            }
+            if matches.isEmpty { continue }
+            switch new == nil ? fk.onDelete : fk.onUpdate {
+            case .noAction, .restrict:
+                throw DatabaseError(.constraint, sqlState: "23503", "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
+            case .cascade:
+                for (rowID, row) in matches {
+                    if let newKey {
                         var updated = row
-                        for p in positions {
-                            updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
-                        }
+                        for (p, v) in zip(positions, newKey) { updated[p] = v }
                         _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
                         try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                    } else {
+                        try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1)
                     }
+                }
+            case .setNull, .setDefault:
+                let action = new == nil ? fk.onDelete : fk.onUpdate
+                for (rowID, row) in matches {
+                    var updated = row
+                    for p in positions {
+                        updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
+                    }
+                    _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
+                    try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
                 }
             }
         }
