@@ -156,7 +156,7 @@ struct AccessPath {
                 ids.append(id)
             }
             exact = allIntegers
-            ids = Array(Set(ids)).sorted()
+            if ids.count > 1 { ids = Array(Set(ids)).sorted() }
             var position = 0
             return {
                 while position < ids.count {

@@ -881,14 +881,14 @@ struct StatementExecutor {
         let w = try writer(for: name)
         let ctx = context()
         let label = alias ?? name
-        let targetColumns = w.schema.columns.map { ScopeColumn(table: label, name: $0.name) }
+        func targetColumns() -> [ScopeColumn] { w.schema.columns.map { ScopeColumn(table: label, name: $0.name) } }
         var join: (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?)?
-        if !from.isEmpty { join = try joinedSource(from, filter, targetColumns: targetColumns) }
+        if !from.isEmpty { join = try joinedSource(from, filter, targetColumns: targetColumns()) }
         let compiled: [(Int, Evaluator)]
         if join == nil, let cache = planCache, cache.assignmentsVersion == catalog.version, let cached = cache.assignments {
             compiled = cached
         } else {
-            let scope = Scope(columns: targetColumns + (join?.columns ?? []), parent: nil)
+            let scope = Scope(columns: targetColumns() + (join?.columns ?? []), parent: nil)
             let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "UPDATE")
             compiled = try compileAssignments(assignments, w, compiler)
             if join == nil {
