@@ -58,13 +58,13 @@ public final class Database: @unchecked Sendable {
     private let pageMemo = PageMemo()
     /// The transaction `catalogCache` was last checked against: within one transaction only its
     /// own DDL changes the catalog, so the version is not read again until a DDL statement runs.
-    private weak var catalogCheckedIn: StorageTransaction?
+    private var catalogCheckedIn: UInt64?
     /// The snapshot LSN at which `catalogCache` was last found current, by a transaction that
     /// had run no DDL: any later transaction at that same snapshot sees the same catalog
     /// (until it runs DDL itself), so short statements in a row skip reading the version.
     private var catalogCurrentAt: LSN?
     /// The transaction that last ran DDL (its catalog is not the committed one at its snapshot).
-    private weak var ddlTransaction: StorageTransaction?
+    private var ddlTransaction: UInt64?
 
     private var workMemory = 250_000
 
@@ -312,14 +312,14 @@ public final class Database: @unchecked Sendable {
     }
 
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {
-        if let cached = catalogCache, catalogCheckedIn === txn { return cached }
-        let committedState = txn !== ddlTransaction
+        if let cached = catalogCache, catalogCheckedIn == txn.serial { return cached }
+        let committedState = txn.serial != ddlTransaction
         if let cached = catalogCache, committedState, catalogCurrentAt == txn.snapshot {
-            catalogCheckedIn = txn
+            catalogCheckedIn = txn.serial
             return cached
         }
         let version = try Catalog.version(txn)
-        catalogCheckedIn = txn
+        catalogCheckedIn = txn.serial
         catalogCurrentAt = committedState ? txn.snapshot : nil
         if let cached = catalogCache, cached.version == version { return cached }
         let loaded = try Catalog.load(txn)
@@ -476,7 +476,7 @@ public final class Database: @unchecked Sendable {
             if writes && !statement.isDataChange {
                 catalogCheckedIn = nil
                 catalogCurrentAt = nil
-                ddlTransaction = txn
+                ddlTransaction = txn.serial
             }
             if !inBlock {
                 let lsn = try txn.commit()

@@ -14,6 +14,8 @@
 /// try TableTree(root: try txn.root(slot: 1)).put(7, Array("seven".utf8), in: txn)
 /// try txn.commit()
 /// ```
+import Synchronization
+
 public final class StorageTransaction {
     let engine: StorageEngine
     /// Set for a transaction on a replica (read-only).
@@ -29,6 +31,13 @@ public final class StorageTransaction {
     /// Read by cursors at every step (so without the dynamic exclusivity check: a transaction
     /// is used by one thread at a time and the accesses never overlap).
     @exclusivity(unchecked) private(set) var changeCount: UInt64 = 0
+
+    /// A number no other transaction of the process has: lets a connection remember which
+    /// transaction it checked something in without a weak reference (a weak reference moves
+    /// the object's reference count to a side table, and every retain and release — a scan
+    /// makes them per row — onto a slow path).
+    let serial = StorageTransaction.serials.add(1, ordering: .relaxed).newValue
+    private static let serials = Atomic<UInt64>(0)
 
     init(engine: StorageEngine, snapshot: LSN, snapshotID: UInt64, memo: PageMemo? = nil) {
         self.engine = engine
