@@ -198,7 +198,7 @@ struct AccessPath {
                 RecordCodec.appendKey(coerced, to: &prefix)
                 prefixes.append(prefix)
             }
-            prefixes = Array(Set(prefixes)).sorted { $0.lexicographicallyPrecedes($1) }
+            if prefixes.count > 1 { prefixes = Array(Set(prefixes)).sorted { $0.lexicographicallyPrecedes($1) } }
             return indexScan(index, tree, txn, ranges: prefixes.map { ($0, true, $0, true) }, wanted: wanted, schema: table)
         case .indexRange(let index, let low, let high):
             let type = Self.firstElementType(index, table)
@@ -225,73 +225,8 @@ struct AccessPath {
     /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
     private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
                            ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [ColumnDecode]?, schema: TableSchema) -> KeyedRowStream {
-        var cursor = BTree(root: index.root).cursor(in: txn)
-        // An index-only lookup: when every column the query reads is the row id (the key's
-        // suffix) or an element of the key that decodes back to its value, the table is not read.
-        let keyColumns: [(column: Int, element: Int)]? = wanted.flatMap { modes in
-            var mapping: [(Int, Int)] = []
-            for (i, mode) in modes.enumerated() where mode != .skip {
-                guard mode == .value else { return nil }
-                if i == schema.rowIDColumn { continue }
-                guard index.expressions == nil, let element = index.columns.firstIndex(of: schema.columns[i].name),
-                      ["integer", "bigint", "smallint", "text", "varchar", "char"].contains(schema.columns[i].type) else { return nil }
-                mapping.append((i, element))
-            }
-            return mapping
-        }
-        let keyTypes = keyColumns.map { mapping in
-            index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } ?? "" }
-        } ?? []
-        let width = schema.columns.count
-        var rangeIndex = 0
-        var positioned = false
-        return {
-            while rangeIndex < ranges.count {
-                let (low, lowInclusive, high, highInclusive) = ranges[rangeIndex]
-                var valid: Bool
-                if !positioned {
-                    positioned = true
-                    valid = try low.map { try cursor.seek(atLeast: $0) } ?? (try cursor.first())
-                    if valid, let low, !lowInclusive {
-                        while valid && cursor.key.starts(with: low) { valid = try cursor.next() }
-                    }
-                } else {
-                    valid = try cursor.next()
-                }
-                if valid {
-                    // In range: below `high`, or starting with it when it is inclusive. The row id
-                    // is the key's last eight bytes.
-                    var fromKey: [Value]?
-                    let rowID: Int64? = try cursor.withEntry { key, _ in
-                        if let high {
-                            let inRange = high.withUnsafeBytes { h -> Bool in
-                                let startsWithHigh = key.count >= h.count && (h.count == 0 || memcmp(key.baseAddress!, h.baseAddress!, h.count) == 0)
-                                return startsWithHigh ? highInclusive : Node.compare(key, h) < 0
-                            }
-                            if !inRange { return nil }
-                        }
-                        guard key.count >= 8 else { throw DatabaseError.corrupt("index \(index.name) has a key of \(key.count) bytes") }
-                        if keyColumns != nil { fromKey = RecordCodec.decodeIndexKey(key, types: keyTypes) }
-                        return try TableTree.decode(UnsafeRawBufferPointer(rebasing: key[(key.count - 8)...]))
-                    }
-                    if let rowID {
-                        if let keyColumns, let fromKey {
-                            var row = [Value](repeating: .null, count: width)
-                            if let c = schema.rowIDColumn { row[c] = .integer(rowID) }
-                            for (column, element) in keyColumns { row[column] = fromKey[element] }
-                            return (rowID, row)
-                        }
-                        guard let row = try table.withRow(rowID, in: txn, { try RecordCodec.decode($0, wanted: wanted) }) else {
-                            throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
-                        }
-                        return (rowID, row)
-                    }
-                }
-                rangeIndex += 1
-                positioned = false
-            }
-            return nil
-        }
+        let scan = IndexScan(index: index, table: table, txn: txn, ranges: ranges, wanted: wanted, schema: schema)
+        return { try scan.next() }
     }
 
     static func integer(_ v: Value) throws -> Int64? {
@@ -427,5 +362,102 @@ private final class TableScan {
         (leaf, index) = try cursor.currentLeaf()
         changeCount = cursor.txn.changeCount
         return true
+    }
+}
+
+/// The state of an index range scan, in one object for the same reason as `TableScan`.
+private final class IndexScan {
+    @exclusivity(unchecked) private var cursor: BTreeCursor
+    @exclusivity(unchecked) private var rangeIndex = 0
+    @exclusivity(unchecked) private var positioned = false
+    private let index: IndexSchema
+    private let table: TableTree
+    private let txn: StorageTransaction
+    private let ranges: [([UInt8]?, Bool, [UInt8]?, Bool)]
+    private let wanted: [ColumnDecode]?
+    private let rowIDColumn: Int?
+    private let width: Int
+    /// For an index-only lookup: (table column, key element) for each column read besides
+    /// the row id, and the declared types of the key elements to decode.
+    private let keyColumns: [(column: Int, element: Int)]?
+    private let keyTypes: [String]
+
+    init(index: IndexSchema, table: TableTree, txn: StorageTransaction, ranges: [([UInt8]?, Bool, [UInt8]?, Bool)],
+         wanted: [ColumnDecode]?, schema: TableSchema) {
+        cursor = BTree(root: index.root).cursor(in: txn)
+        self.index = index
+        self.table = table
+        self.txn = txn
+        self.ranges = ranges
+        self.wanted = wanted
+        rowIDColumn = schema.rowIDColumn
+        width = schema.columns.count
+        // An index-only lookup: when every column the query reads is the row id (the key's
+        // suffix) or an element of the key that decodes back to its value, the table is not read.
+        let keyColumns: [(column: Int, element: Int)]? = wanted.flatMap { modes in
+            var mapping: [(Int, Int)] = []
+            for (i, mode) in modes.enumerated() where mode != .skip {
+                guard mode == .value else { return nil }
+                if i == schema.rowIDColumn { continue }
+                guard index.expressions == nil, let element = index.columns.firstIndex(of: schema.columns[i].name),
+                      ["integer", "bigint", "smallint", "text", "varchar", "char"].contains(schema.columns[i].type) else { return nil }
+                mapping.append((i, element))
+            }
+            return mapping
+        }
+        self.keyColumns = keyColumns
+        keyTypes = keyColumns.map { mapping in
+            index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } ?? "" }
+        } ?? []
+    }
+
+    func next() throws -> (Int64, [Value])? {
+        while rangeIndex < ranges.count {
+            let (low, lowInclusive, high, highInclusive) = ranges[rangeIndex]
+            var valid: Bool
+            if !positioned {
+                positioned = true
+                valid = try low.map { try cursor.seek(atLeast: $0) } ?? (try cursor.first())
+                if valid, let low, !lowInclusive {
+                    while valid && cursor.key.starts(with: low) { valid = try cursor.next() }
+                }
+            } else {
+                valid = try cursor.next()
+            }
+            if valid {
+                // In range: below `high`, or starting with it when it is inclusive. The row id
+                // is the key's last eight bytes.
+                var fromKey: [Value]?
+                let (index, keyColumns, keyTypes) = (self.index, self.keyColumns, self.keyTypes)
+                let rowID: Int64? = try cursor.withEntry { key, _ in
+                    if let high {
+                        let inRange = high.withUnsafeBytes { h -> Bool in
+                            let startsWithHigh = key.count >= h.count && (h.count == 0 || memcmp(key.baseAddress!, h.baseAddress!, h.count) == 0)
+                            return startsWithHigh ? highInclusive : Node.compare(key, h) < 0
+                        }
+                        if !inRange { return nil }
+                    }
+                    guard key.count >= 8 else { throw DatabaseError.corrupt("index \(index.name) has a key of \(key.count) bytes") }
+                    if keyColumns != nil { fromKey = RecordCodec.decodeIndexKey(key, types: keyTypes) }
+                    return try TableTree.decode(UnsafeRawBufferPointer(rebasing: key[(key.count - 8)...]))
+                }
+                if let rowID {
+                    if let keyColumns, let fromKey {
+                        var row = [Value](repeating: .null, count: width)
+                        if let c = rowIDColumn { row[c] = .integer(rowID) }
+                        for (column, element) in keyColumns { row[column] = fromKey[element] }
+                        return (rowID, row)
+                    }
+                    let wanted = self.wanted
+                    guard let row = try table.withRow(rowID, in: txn, { try RecordCodec.decode($0, wanted: wanted) }) else {
+                        throw DatabaseError.corrupt("index \(index.name) names row \(rowID), which does not exist")
+                    }
+                    return (rowID, row)
+                }
+            }
+            rangeIndex += 1
+            positioned = false
+        }
+        return nil
     }
 }
