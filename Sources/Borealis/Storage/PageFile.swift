@@ -99,9 +99,8 @@ final class PageFile: @unchecked Sendable {
 
     /// Reads page `page` as it is in the file (a zero page past the end). Not validated.
     func read(_ page: PageNumber) throws -> PageImage {
-        let image = PageImage(size: pageSize)
-        try file.readFully(into: image.bytes, at: page * UInt64(pageSize))
-        return image
+        // readFully fills every byte (zeros past the end of the file).
+        try PageImage(overwrittenBy: { _ = try file.readFully(into: $0, at: page * UInt64(pageSize)) }, size: pageSize)
     }
 
     /// Writes images in place (their checksums already sealed).

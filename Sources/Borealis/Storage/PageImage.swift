@@ -24,6 +24,20 @@ final class PageImage: @unchecked Sendable {
         bytes.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
+    /// A page whose every byte the caller overwrites at once (a read from a file): its bytes
+    /// are whatever the recycled buffer held, so it is not zeroed first.
+    init(overwrittenBy fill: (UnsafeMutableRawBufferPointer) throws -> Void, size: Int) rethrows {
+        // Filled before `bytes` is set: a throw then leaves no object (and no deinit) behind.
+        let buffer = PageBufferPool.shared.take(size)
+        do {
+            try fill(buffer)
+        } catch {
+            PageBufferPool.shared.give(buffer)
+            throw error
+        }
+        bytes = buffer
+    }
+
     /// A private copy of `other`.
     init(copying other: PageImage) {
         bytes = PageBufferPool.shared.take(other.size)
