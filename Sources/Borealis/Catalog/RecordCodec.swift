@@ -28,7 +28,16 @@ enum RecordCodec {
     private static func unzigzag(_ z: UInt64) -> Int64 { Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))) }
 
     static func encode(_ values: [Value]) -> [UInt8] {
-        var writer = ByteWriter(capacity: 16 + values.count * 9)
+        // One allocation: room for the tags, a varint per value and the text and blob bytes.
+        var capacity = 16 + values.count * 10
+        for value in values {
+            switch value {
+            case .text(let s): capacity += s.utf8.count
+            case .blob(let b): capacity += b.count
+            default: break
+            }
+        }
+        var writer = ByteWriter(capacity: capacity)
         writer.appendVarint(UInt64(values.count))
         for value in values {
             switch value {
@@ -62,9 +71,8 @@ enum RecordCodec {
                 writer.appendVarint(zigzag(i.microseconds))
             case .double(let d): writer.append(d.bitPattern)
             case .text(let s):
-                let utf8 = Array(s.utf8)
-                writer.appendVarint(UInt64(utf8.count))
-                writer.append(contentsOf: utf8)
+                writer.appendVarint(UInt64(s.utf8.count))
+                writer.bytes.append(contentsOf: s.utf8)
             case .blob(let b):
                 writer.appendVarint(UInt64(b.count))
                 writer.append(contentsOf: b)

@@ -923,9 +923,12 @@ struct StatementExecutor {
     struct IndexKeyBuilder {
         let elements: [Evaluator]
         let index: IndexSchema
+        /// For an index on plain columns: their positions in the row (read without evaluating).
+        let positions: [Int]?
 
         init(_ index: IndexSchema, _ schema: TableSchema, _ catalog: Catalog) throws {
             self.index = index
+            positions = index.expressions == nil ? index.columns.map { schema.columnIndex($0) ?? -1 } : nil
             let (_, compiler) = StatementExecutor.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "index expressions")
             elements = try (index.expressions ?? index.columns).map { sql in
                 let e = try StatementExecutor.parseExpression(sql)
@@ -948,7 +951,8 @@ struct StatementExecutor {
         }
 
         func values(_ row: [Value], _ ctx: ExecutionContext) throws -> [Value] {
-            try ctx.withFrame(row) { try elements.map { try $0(ctx) } }
+            if let positions, !positions.contains(where: { $0 < 0 || $0 >= row.count }) { return positions.map { row[$0] } }
+            return try ctx.withFrame(row) { try elements.map { try $0(ctx) } }
         }
     }
 
