@@ -82,33 +82,17 @@ final class IndexEntrySorter {
             }
             return (key, unique, run)
         }
-        func less(_ a: Head, _ b: Head) -> Bool {
+        var heap = BinaryHeap<Head> { a, b in
             a.key.withUnsafeBytes { x in b.key.withUnsafeBytes { y in Node.compare(x, y) < 0 } }
         }
-        var heap: [Head] = []
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var smallest = i
-                if l < heap.count && less(heap[l], heap[smallest]) { smallest = l }
-                if r < heap.count && less(heap[r], heap[smallest]) { smallest = r }
-                if smallest == i { return }
-                heap.swapAt(i, smallest)
-                i = smallest
-            }
-        }
-        for run in readers.indices { if let head = try next(run) { heap.append(head) } }
-        for i in stride(from: heap.count / 2, through: 0, by: -1) { siftDown(i) }
+        for run in readers.indices { if let head = try next(run) { heap.push(head) } }
         while let top = heap.first {
             try top.key.withUnsafeBytes { try body($0, top.checkUnique) }
             if let following = try next(top.run) {
-                heap[0] = following
+                heap.replaceFirst(with: following)
             } else {
-                heap[0] = heap[heap.count - 1]
-                heap.removeLast()
+                heap.popFirst()
             }
-            if !heap.isEmpty { siftDown(0) }
         }
     }
 }

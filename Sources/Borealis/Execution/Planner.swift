@@ -289,43 +289,20 @@ final class Planner {
             }
             return a.0 < b.0
         }
-        // A max-heap (by sort order) of the best k seen so far.
-        var heap: [(Int, ([Value], [Value]))] = []
+        // The best k seen so far; `first` is the worst of them (a max-heap in sort order).
+        var heap = BinaryHeap<(Int, ([Value], [Value]))> { a, b in precedes(b, a) }
         heap.reserveCapacity(k + 1)
-        func siftUp(_ i: Int) {
-            var i = i
-            while i > 0 {
-                let parent = (i - 1) / 2
-                guard precedes(heap[parent], heap[i]) else { break }
-                heap.swapAt(parent, i)
-                i = parent
-            }
-        }
-        func siftDown(_ i: Int) {
-            var i = i
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var largest = i
-                if l < heap.count && precedes(heap[largest], heap[l]) { largest = l }
-                if r < heap.count && precedes(heap[largest], heap[r]) { largest = r }
-                if largest == i { return }
-                heap.swapAt(i, largest)
-                i = largest
-            }
-        }
         var index = 0
         while let row = try next() {
             let entry = (index, row)
             index += 1
             if heap.count < k {
-                heap.append(entry)
-                siftUp(heap.count - 1)
-            } else if precedes(entry, heap[0]) {
-                heap[0] = entry
-                siftDown(0)
+                heap.push(entry)
+            } else if precedes(entry, heap.first!) {
+                heap.replaceFirst(with: entry)
             }
         }
-        return heap.sorted(by: precedes).map(\.1)
+        return heap.elements.sorted(by: precedes).map(\.1)
     }
 
     static func sort(_ keyed: [([Value], [Value])], _ items: [OrderItem]) -> [([Value], [Value])] {
