@@ -26,11 +26,19 @@ final class IndexEntrySorter {
 
     /// Appends the key `build` writes at the end of the given buffer.
     func append(checkUnique: Bool, _ build: (inout [UInt8]) -> Void) throws {
+        if entries.isEmpty {
+            // Room for a good part of a run at once instead of doubling up from nothing.
+            entries.reserveCapacity(min(runLength, 1 << 16))
+        }
         let start = bytes.count
         build(&bytes)
         guard bytes.count <= Int(UInt32.max) else { throw DatabaseError.tooLarge("index keys exceed a sort run") }
         var prefix: UInt64 = 0
-        for i in start..<min(start + 8, bytes.count) { prefix |= UInt64(bytes[i]) << (8 * (7 - UInt64(i - start))) }
+        if bytes.count - start >= 8 {
+            prefix = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
+        } else {
+            for i in start..<bytes.count { prefix |= UInt64(bytes[i]) << (8 * (7 - UInt64(i - start))) }
+        }
         entries.append(Entry(prefix: prefix, start: UInt32(start), length: UInt32(bytes.count - start), checkUnique: checkUnique))
         if entries.count >= runLength { try spillRun() }
     }
