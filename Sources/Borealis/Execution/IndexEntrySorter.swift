@@ -16,6 +16,9 @@ final class IndexEntrySorter {
     }
 
     private let runLength: Int
+    /// A run also ends at this many key bytes (long keys would otherwise make a run of
+    /// `runLength` entries very large).
+    private static let runBytes = 32 << 20
     private var bytes: [UInt8] = []
     private var entries: [Entry] = []
     private var runs: [SpillFile] = []
@@ -40,7 +43,7 @@ final class IndexEntrySorter {
             for i in start..<bytes.count { prefix |= UInt64(bytes[i]) << (8 * (7 - UInt64(i - start))) }
         }
         entries.append(Entry(prefix: prefix, start: UInt32(start), length: UInt32(bytes.count - start), checkUnique: checkUnique))
-        if entries.count >= runLength { try spillRun() }
+        if entries.count >= runLength || bytes.count >= Self.runBytes { try spillRun() }
     }
 
     private func sortRun() {
