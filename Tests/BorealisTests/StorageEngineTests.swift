@@ -56,6 +56,25 @@ import Testing
         #expect(try read(fifth) == 4)
         fifth.rollback()
         try engine.close()
+
+        // Another engine at the same LSN (a fresh database given the same-sized commits) holds
+        // other pages: the memo must not serve the first engine's images to it.
+        let dirA = TemporaryDirectory("memoA"), dirB = TemporaryDirectory("memoB")
+        let a = try StorageEngine(path: dirA.database, options: smallOptions())
+        let b = try StorageEngine(path: dirB.database, options: smallOptions())
+        let pageA = try writeMarker(a, value: 10), pageB = try writeMarker(b, value: 20)
+        #expect(pageA == pageB)
+        let fromA = try a.beginRead(memo: memo)
+        let fromB0 = try b.beginRead()
+        #expect(fromA.snapshot == fromB0.snapshot)
+        fromB0.rollback()
+        #expect(UnsafeRawBufferPointer(try fromA.page(pageA).bytes).littleEndian(at: 100, as: UInt64.self) == 10)
+        fromA.rollback()
+        let fromB = try b.beginRead(memo: memo)
+        #expect(UnsafeRawBufferPointer(try fromB.page(pageB).bytes).littleEndian(at: 100, as: UInt64.self) == 20)
+        fromB.rollback()
+        try a.close()
+        try b.close()
     }
 
     @Test func committedPageSurvivesReopen() throws {

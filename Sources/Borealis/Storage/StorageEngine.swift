@@ -20,6 +20,9 @@ import Synchronization
 /// ```
 public final class StorageEngine: @unchecked Sendable {
     public let path: String
+    /// Unique among the engines this process opens (an address may be reused, this is not).
+    let instance = StorageEngine.instances.add(1, ordering: .relaxed).newValue
+    private static let instances = Atomic<UInt64>(0)
     let options: StorageOptions
     let fileSystem: any FileSystem
     let pageFile: PageFile

@@ -18,21 +18,27 @@ final class PageMemo: @unchecked Sendable {
     /// Slot `page % slotCount`: the page's image at `snapshot`.
     @exclusivity(unchecked) var slots = [(number: PageNumber, image: PageImage)?](repeating: nil, count: PageMemo.slotCount)
     private var snapshot: LSN = 0
+    /// The engine the images came from: a reopened engine (after a failure) may reuse an LSN
+    /// for another state, so its transactions never see an earlier engine's images.
+    private var engine: UInt64 = 0
     private let busy = Atomic<Bool>(false)
 
     init() {}
 
     /// `memo` (or a fresh one when it is nil or in use by another transaction), cleared unless
-    /// it was filled at `snapshot`.
-    static func claim(_ memo: PageMemo?, snapshot: LSN) -> PageMemo {
+    /// it was filled at `snapshot` by `engine`.
+    static func claim(_ memo: PageMemo?, snapshot: LSN, engine: StorageEngine) -> PageMemo {
+        let id = engine.instance
         guard let memo, memo.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             let own = PageMemo()
             own.busy.store(true, ordering: .relaxed)
             own.snapshot = snapshot
+            own.engine = id
             return own
         }
-        if memo.snapshot != snapshot {
+        if memo.snapshot != snapshot || memo.engine != id {
             memo.snapshot = snapshot
+            memo.engine = id
             for i in memo.slots.indices { memo.slots[i] = nil }
         }
         return memo

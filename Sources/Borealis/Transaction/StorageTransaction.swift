@@ -44,7 +44,7 @@ public final class StorageTransaction {
         self.isWriter = false
         self.snapshot = snapshot
         self.snapshotID = snapshotID
-        self.memo = PageMemo.claim(memo, snapshot: snapshot)
+        self.memo = PageMemo.claim(memo, snapshot: snapshot, engine: engine)
     }
 
     /// A read-only transaction on a replica: pages come from the replica's cache.
@@ -54,14 +54,14 @@ public final class StorageTransaction {
         self.isWriter = false
         self.snapshot = snapshot
         self.snapshotID = snapshotID
-        self.memo = PageMemo.claim(memo, snapshot: snapshot)
+        self.memo = PageMemo.claim(memo, snapshot: snapshot, engine: engine)
     }
 
     init(engine: StorageEngine, writerAt lsn: LSN, memo: PageMemo? = nil) {
         self.engine = engine
         self.isWriter = true
         self.snapshot = lsn
-        self.memo = PageMemo.claim(memo, snapshot: lsn)
+        self.memo = PageMemo.claim(memo, snapshot: lsn, engine: engine)
     }
 
     deinit {
