@@ -179,6 +179,7 @@ public final class Database: @unchecked Sendable {
                 }
                 readOnlyMode = false
                 catalogCache = nil
+                catalogCurrentAt = nil
             }
         }
     }
