@@ -22,6 +22,12 @@ public struct TableTree: Sendable, Hashable {
         withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { Array($0) }
     }
 
+    /// Appends the key of `rowID` (as `encode` makes it) without an array of its own.
+    @inline(__always)
+    static func appendKey(_ rowID: Int64, to out: inout [UInt8]) {
+        withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+    }
+
     static func decode(_ key: UnsafeRawBufferPointer) throws -> Int64 {
         guard key.count == 8 else { throw DatabaseError.corrupt("table key of \(key.count) bytes (expected 8)") }
         return Int64(bitPattern: UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) ^ (1 << 63))

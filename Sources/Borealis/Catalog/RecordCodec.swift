@@ -296,7 +296,7 @@ enum RecordCodec {
         var out: [UInt8] = []
         out.reserveCapacity(values.count * 10 + 8)
         for v in values { appendKey(v, to: &out) }
-        if let rowID { out.append(contentsOf: TableTree.encode(rowID)) }
+        if let rowID { TableTree.appendKey(rowID, to: &out) }
         return out
     }
 }

@@ -485,7 +485,7 @@ struct StatementExecutor {
             // NULLs never conflict: a unique index holds any number of them.
             try sorter.append(checkUnique: index.unique && !values.contains(where: \.isNull)) { out in
                 for value in values { RecordCodec.appendKey(value, to: &out) }
-                out.append(contentsOf: TableTree.encode(rowID))
+                TableTree.appendKey(rowID, to: &out)
             }
         }
         var builder = try BTreeBuilder(tree, in: txn)
