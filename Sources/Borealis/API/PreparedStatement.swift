@@ -59,6 +59,10 @@ public final class PreparedStatement {
     }
 
     public func bind(_ values: [Value]) throws {
+        if values.count == bindings.count {
+            bindings = values
+            return
+        }
         for (i, v) in values.enumerated() { try bind(i + 1, v) }
     }
 
