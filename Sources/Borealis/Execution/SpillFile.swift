@@ -11,11 +11,17 @@ final class SpillFile {
     private(set) var count = 0
 
     init() throws {
+        file = try Self.temporaryFile()
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// A new temporary file, already unlinked (it disappears with its last descriptor).
+    static func temporaryFile() throws -> any StorageFile {
         let path = NSTemporaryDirectory() + "borealis-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let fs = PosixFileSystem()
-        file = try fs.open(path, create: true)
+        let file = try fs.open(path, create: true)
         try fs.remove(path)
-        buffer.reserveCapacity(1 << 20)
+        return file
     }
 
     deinit { file.close() }
