@@ -10,7 +10,7 @@ import Testing
         // 32 zero bytes (RFC 3720 test vector).
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
         var rng = SplitMix64(seed: 9)
-        for length in [0, 1, 7, 8, 9, 63, 64, 65, 4095, 4096] {
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 4079, 4080, 4081, 4092, 4095, 4096, 8160, 12247, 65536] {
             let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             #expect(CRC32C.checksum(data) == CRC32C.portableChecksum(data))
             // Extending a checksum equals checksumming the concatenation.
