@@ -7,6 +7,8 @@
 // A transaction is used by one thread at a time. Pages it hands out are valid while it lives;
 // images from `page` must not be mutated — `writablePage` gives the private copy.
 
+import Synchronization
+
 /// A storage-level transaction (for tools and tests; applications use SQL through `Database`).
 ///
 /// ```swift
@@ -14,8 +16,6 @@
 /// try TableTree(root: try txn.root(slot: 1)).put(7, Array("seven".utf8), in: txn)
 /// try txn.commit()
 /// ```
-import Synchronization
-
 public final class StorageTransaction {
     let engine: StorageEngine
     /// Set for a transaction on a replica (read-only).
