@@ -21,7 +21,7 @@ final class IndexEntrySorter {
     private static let runBytes = 32 << 20
     private var bytes: [UInt8] = []
     private var entries: [Entry] = []
-    private var runs: [RunFile] = []
+    private var runs: [SpillFile] = []
 
     init(runLength: Int) {
         self.runLength = max(1, runLength)
@@ -58,13 +58,18 @@ final class IndexEntrySorter {
 
     private func spillRun() throws {
         sortRun()
-        let run = try RunFile()
+        let run = try SpillFile()
+        var record: [UInt8] = []
         try bytes.withUnsafeBytes { buffer in
             for entry in entries {
-                try run.append(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<Int(entry.start + entry.length)]), entry.checkUnique)
+                // A run's record is the key and a last byte saying whether it is checked for
+                // uniqueness.
+                record.removeAll(keepingCapacity: true)
+                record.append(contentsOf: buffer[Int(entry.start)..<Int(entry.start + entry.length)])
+                record.append(entry.checkUnique ? 1 : 0)
+                try record.withUnsafeBytes { try run.appendRecord($0) }
             }
         }
-        try run.finish()
         runs.append(run)
         bytes.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
@@ -85,13 +90,13 @@ final class IndexEntrySorter {
         bytes = []
         entries = []
         // A k-way merge: a heap of the runs ordered by their current keys.
-        for run in runs { try run.startReading() }
-        var heap = BinaryHeap<RunFile> { a, b in
-            a.key.withUnsafeBytes { x in b.key.withUnsafeBytes { y in Node.compare(x, y) < 0 } }
+        var heap = BinaryHeap<RunCursor> { a, b in a.withKey { x in b.withKey { y in Node.compare(x, y) < 0 } } }
+        for run in runs {
+            let cursor = RunCursor(try run.recordReader())
+            if try cursor.advance() { heap.push(cursor) }
         }
-        for run in runs where try run.advance() { heap.push(run) }
         while let top = heap.first {
-            try top.key.withUnsafeBytes { try body($0, top.checkUnique) }
+            try top.withKey { try body($0, top.checkUnique) }
             if try top.advance() {
                 heap.replaceFirst(with: top)
             } else {
@@ -101,88 +106,23 @@ final class IndexEntrySorter {
     }
 }
 
-/// One sorted run on a temporary file: per entry a varint of (key length << 1 | unique flag)
-/// and the key bytes, written and read back through a 1 MiB buffer. Reading keeps the current
-/// entry in `key` (one buffer reused, no allocation per entry).
-private final class RunFile {
-    private let file: any StorageFile
-    private var buffer: [UInt8] = []
-    private var fileOffset: UInt64 = 0
-    private var end: UInt64 = 0
-    private var position = 0
-    private(set) var key: [UInt8] = []
-    private(set) var checkUnique = false
+/// The current entry of one spilled run (its record: the key, then a uniqueness flag byte).
+private final class RunCursor {
+    private let reader: SpillFile.RecordReader
+    private var record: [UInt8] = []
 
-    init() throws {
-        file = try SpillFile.temporaryFile()
-        buffer.reserveCapacity(1 << 20)
+    init(_ reader: SpillFile.RecordReader) { self.reader = reader }
+
+    var checkUnique: Bool { record.last == 1 }
+
+    func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try record.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
     }
 
-    deinit { file.close() }
-
-    func append(_ key: UnsafeRawBufferPointer, _ checkUnique: Bool) throws {
-        var header = UInt64(key.count) << 1 | (checkUnique ? 1 : 0)
-        while header >= 0x80 {
-            buffer.append(UInt8(truncatingIfNeeded: header) | 0x80)
-            header >>= 7
-        }
-        buffer.append(UInt8(header))
-        buffer.append(contentsOf: key)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func finish() throws {
-        try flush()
-        end = fileOffset
-        buffer = []
-    }
-
-    private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try file.write($0, at: fileOffset) }
-        fileOffset += UInt64(buffer.count)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func startReading() throws {
-        fileOffset = 0
-        position = 0
-        buffer = []
-    }
-
-    /// Makes at least `count` unread bytes available; false at the end of the run.
-    private func fill(_ count: Int) throws -> Bool {
-        if buffer.count - position >= count { return true }
-        buffer.removeSubrange(0..<position)
-        position = 0
-        let want = Int(min(UInt64(max(count - buffer.count, 1 << 20)), end - fileOffset))
-        guard want > 0 else { return buffer.count >= count }
-        let more = try file.readBytes(count: want, at: fileOffset)
-        guard more.count == want else { throw DatabaseError(.ioError, sqlState: "58030", "I/O error: a temporary index sort run was cut short") }
-        fileOffset += UInt64(want)
-        buffer.append(contentsOf: more)
-        return buffer.count >= count
-    }
-
-    /// Reads the next entry into `key` and `checkUnique`; false at the end of the run.
+    /// Steps to the next entry; false at the end of the run.
     func advance() throws -> Bool {
-        guard try fill(1) else { return false }
-        var header: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard try fill(1), shift < 64 else { throw DatabaseError.internalError("a temporary index sort run holds a malformed entry") }
-            let byte = buffer[position]
-            position += 1
-            header |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { break }
-            shift += 7
-        }
-        let length = Int(header >> 1)
-        guard try fill(length) else { throw DatabaseError.internalError("a temporary index sort run ends inside an entry") }
-        key.removeAll(keepingCapacity: true)
-        key.append(contentsOf: buffer[position..<(position + length)])
-        position += length
-        checkUnique = header & 1 == 1
+        guard try reader.next(into: &record) else { return false }
+        guard !record.isEmpty else { throw DatabaseError.corrupt("spill file truncated") }
         return true
     }
 }
