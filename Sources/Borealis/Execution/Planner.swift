@@ -589,8 +589,6 @@ final class Planner {
         }
         if !buffer.isEmpty { try spill() }
         let readers = try runs.map { try $0.reader() }
-        var heads: [[Value]?] = try readers.indices.map { try readers[$0]() }
-        let keyCount = items.count
         func precedes(_ a: [Value], _ b: [Value]) -> Bool {
             for (i, item) in items.enumerated() {
                 let x = a[width + i], y = b[width + i]
@@ -603,16 +601,12 @@ final class Planner {
             }
             return Value.sortCompare(a[a.count - 1], b[b.count - 1]) < 0
         }
-        _ = keyCount
+        // A k-way merge: a heap of each run's next row.
+        var heads = BinaryHeap<(row: [Value], run: Int)> { a, b in precedes(a.row, b.row) }
+        for run in readers.indices { if let row = try readers[run]() { heads.push((row, run)) } }
         return {
-            var best: Int?
-            for (i, head) in heads.enumerated() {
-                guard let head else { continue }
-                if let b = best, !precedes(head, heads[b]!) { continue }
-                best = i
-            }
-            guard let b = best, let row = heads[b] else { return nil }
-            heads[b] = try readers[b]()
+            guard let (row, run) = heads.first else { return nil }
+            if let next = try readers[run]() { heads.replaceFirst(with: (next, run)) } else { heads.popFirst() }
             return (Array(row[..<width]), Array(row[width..<(row.count - 1)]))
         }
     }
