@@ -235,10 +235,14 @@ enum RecordCodec {
         }
     }
 
+    /// Column types whose values `decodeIndexKey` reads back from an index key.
+    static let keyDecodableTypes: Set<String> = ["integer", "bigint", "smallint", "text", "varchar", "char"]
+
     /// The first `types.count` elements of an index key, for columns of those declared types:
     /// integers (their exact value follows the ordered double) and text; nil when an element
     /// has another type or the key is malformed (the caller then reads the table row).
     static func decodeIndexKey(_ key: UnsafeRawBufferPointer, types: [String]) -> [Value]? {
+        // The declared types handled below are `keyDecodableTypes`.
         var values: [Value] = []
         values.reserveCapacity(types.count)
         var i = 0

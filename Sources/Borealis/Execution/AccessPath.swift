@@ -400,7 +400,7 @@ private final class IndexScan {
                 guard mode == .value else { return nil }
                 if i == schema.rowIDColumn { continue }
                 guard index.expressions == nil, let element = index.columns.firstIndex(of: schema.columns[i].name),
-                      ["integer", "bigint", "smallint", "text", "varchar", "char"].contains(schema.columns[i].type) else { return nil }
+                      RecordCodec.keyDecodableTypes.contains(schema.columns[i].type) else { return nil }
                 mapping.append((i, element))
             }
             return mapping
