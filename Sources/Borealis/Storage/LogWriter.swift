@@ -6,9 +6,14 @@
 // fdatasyncs once, advances `durableLSN` for everyone and wakes the sleepers. Committers never
 // hold the write lock while they wait; appending continues into a fresh buffer meanwhile.
 //
+// A large transaction appends its redo in several batches ahead of its commit record and
+// writes them out without syncing (`writeBuffered`) so the buffer stays small; the bytes on disk
+// may then end inside a transaction, so `durableLSN` is the last transaction end the synced
+// bytes cover, never a point inside one (docs/storage.md §3, "Large transactions").
+//
 // States of a segment: active → sealed → (recycled | archived); see docs/storage.md §2.
-// Invariants (under `lock`): bufferStart ≤ durable ≤ end is false only transiently —
-// precisely, durableLSN ≤ bufferStart ≤ endLSN and the buffer holds bytes [bufferStart, endLSN).
+// Invariants (under `lock`): durableLSN ≤ synced ≤ bufferStart ≤ endLSN, the buffer holds
+// bytes [bufferStart, endLSN), and durableLSN and transactionEnd are ends of complete batches.
 // Once `failure` is set it never clears: the log refuses appends until the database is reopened.
 
 import Synchronization
@@ -30,7 +35,12 @@ final class LogWriter: @unchecked Sendable {
     private var bufferStart: LSN
     private var newSegments: [(start: LSN, salt: UInt64)] = []
     private(set) var endLSN: LSN
+    /// Bytes before it are written and synced.
+    private var synced: LSN
+    /// The last transaction end at or before `synced`: what readers may see.
     private var durable: LSN
+    /// The end of the last batch that completed a transaction.
+    private var transactionEnd: LSN
     private var flushing = false
     private var failure: DatabaseError?
     private var chain: UInt32
@@ -40,6 +50,8 @@ final class LogWriter: @unchecked Sendable {
     // Used only by the flusher of the moment (flushing == true), or before any flush.
     private var activeFile: (any StorageFile)?
     private var activeFileStart: LSN = .max
+    /// The active file holds bytes written by `writeBuffered` and not yet synced.
+    private var activeFileUnsynced = false
 
     // Segment bookkeeping, shared by the flusher and the materializer's release.
     private struct Segments {
@@ -58,7 +70,9 @@ final class LogWriter: @unchecked Sendable {
         self.fileSystem = fileSystem
         bufferStart = position.end
         endLSN = position.end
+        synced = position.end
         durable = position.end
+        transactionEnd = position.end
         chain = position.chain
         activeStart = position.segmentStart
         let names = (try? fileSystem.list(configuration.directory)) ?? []
@@ -84,71 +98,109 @@ final class LogWriter: @unchecked Sendable {
         newSegments.append((lsn, salt))
     }
 
-    /// Appends records as one batch and returns the LSN just past the last one.
+    /// Appends records as one batch and returns the LSN just past the last one. A batch that
+    /// does not end its transaction (`endsTransaction: false`, a large commit's redo ahead of
+    /// its commit record) never becomes the durable LSN by itself.
     /// The caller holds the database's write lock, so batches never interleave.
-    func append(_ records: [(LogRecordType, [UInt8])]) throws -> LSN {
+    func append(_ records: [(LogRecordType, [UInt8])], endsTransaction: Bool = true) throws -> LSN {
         try lock.withLock {
             if let failure { throw failure }
+            // Checked before anything is appended: a batch goes in whole or not at all.
+            for (_, payload) in records where LogFormat.recordHeaderSize + payload.count > Int(configuration.segmentCapacity) {
+                throw DatabaseError.tooLarge("log record of \(LogFormat.recordHeaderSize + payload.count) bytes exceeds the segment capacity")
+            }
             for (type, payload) in records {
                 let size = UInt64(LogFormat.recordHeaderSize + payload.count)
-                guard size <= UInt64(configuration.segmentCapacity) else {
-                    throw DatabaseError.tooLarge("log record of \(size) bytes exceeds the segment capacity")
-                }
                 if endLSN - activeStart + size > UInt64(configuration.segmentCapacity) {
                     startNewSegment(at: endLSN)
                 }
                 chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: type, payload: payload, previous: chain)
                 endLSN += size
             }
+            if endsTransaction { transactionEnd = endLSN }
             return endLSN
+        }
+    }
+
+    /// Puts the log in the failed state (a large commit failed after part of its redo went
+    /// out: no other transaction's records may follow that part).
+    func fail(_ error: DatabaseError) {
+        lock.withLock {
+            if failure == nil { failure = error }
+            lock.broadcast()
         }
     }
 
     /// Bytes appended but not yet handed to a flusher.
     var bufferedBytes: Int { lock.withLock { buffer.count } }
 
-    /// Returns once every record before `lsn` is durable, flushing if no one else is.
+    /// Returns once every record before `lsn` (a transaction end) is durable, flushing if no
+    /// one else is.
     func waitDurable(_ lsn: LSN) throws {
         lock.lock()
         defer { lock.unlock() }
-        while durable < lsn {
+        while synced < lsn {
             if let failure { throw failure }
             if flushing {
                 lock.wait()
                 continue
             }
-            // Become the flusher for everything buffered so far.
-            flushing = true
-            let data = buffer
-            let start = bufferStart
-            let created = newSegments
-            buffer = []
-            buffer.reserveCapacity(data.count)
-            newSegments = []
-            bufferStart = endLSN
-            lock.unlock()
-            var outcome: DatabaseError?
-            do {
-                try write(data, from: start, creating: created)
-            } catch let error as DatabaseError {
-                outcome = error
-            } catch {
-                outcome = DatabaseError.internalError("\(error)")
-            }
-            lock.lock()
-            flushing = false
-            if let outcome {
-                failure = outcome
-            } else {
-                durable = start + UInt64(data.count)
-            }
-            lock.broadcast()
+            flushBufferLocked(sync: true)
         }
     }
 
+    /// Writes everything buffered to the segment files without waiting for the disk: a large
+    /// commit's redo on its way, so that the buffer stays small. Called with the write lock held.
+    func writeBuffered() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        while flushing {
+            if let failure { throw failure }
+            lock.wait()
+        }
+        if let failure { throw failure }
+        guard !buffer.isEmpty else { return }
+        flushBufferLocked(sync: false)
+        if let failure { throw failure }
+    }
+
+    /// Becomes the flusher for everything buffered so far (called and returning with `lock`
+    /// held, released during the I/O). With `sync`, the bytes become durable up to the last
+    /// transaction end they hold; without, they are only written. A failure sets `failure`.
+    private func flushBufferLocked(sync: Bool) {
+        flushing = true
+        let data = buffer
+        let start = bufferStart
+        let created = newSegments
+        let completed = transactionEnd
+        buffer = []
+        buffer.reserveCapacity(data.count)
+        newSegments = []
+        bufferStart = endLSN
+        lock.unlock()
+        var outcome: DatabaseError?
+        do {
+            try write(data, from: start, creating: created, sync: sync)
+        } catch let error as DatabaseError {
+            outcome = error
+        } catch {
+            outcome = DatabaseError.internalError("\(error)")
+        }
+        lock.lock()
+        flushing = false
+        if let outcome {
+            failure = outcome
+        } else if sync {
+            synced = start + UInt64(data.count)
+            durable = max(durable, completed)
+        }
+        lock.broadcast()
+    }
+
     /// Writes `data` (log bytes from LSN `start`) into the segment files, creating the segments
-    /// that begin inside it, and fdatasyncs every file touched.
-    private func write(_ data: [UInt8], from start: LSN, creating created: [(start: LSN, salt: UInt64)]) throws {
+    /// that begin inside it; with `sync`, fdatasyncs every file touched (and the active file if
+    /// an earlier unsynced write left bytes in it).
+    private func write(_ data: [UInt8], from start: LSN, creating created: [(start: LSN, salt: UInt64)], sync: Bool) throws {
         var touched: [any StorageFile] = []
         var pending = created[...]
         var position = start
@@ -161,6 +213,7 @@ final class LogWriter: @unchecked Sendable {
                     syncCount.add(1, ordering: .relaxed)
                     old.close()
                     touched.removeAll { $0 === old }
+                    activeFileUnsynced = false
                 }
                 activeFile = try createSegment(start: next.start, salt: next.salt)
                 activeFileStart = next.start
@@ -178,11 +231,17 @@ final class LogWriter: @unchecked Sendable {
             if !touched.contains(where: { $0 === file }) { touched.append(file) }
             position = chunkEnd
         }
+        bytesWritten.add(UInt64(data.count), ordering: .relaxed)
+        guard sync else {
+            if !touched.isEmpty { activeFileUnsynced = true }
+            return
+        }
+        if activeFileUnsynced, let file = activeFile, !touched.contains(where: { $0 === file }) { touched.append(file) }
         for file in touched {
             try file.sync()
             syncCount.add(1, ordering: .relaxed)
         }
-        bytesWritten.add(UInt64(data.count), ordering: .relaxed)
+        activeFileUnsynced = false
     }
 
     private func openSegment(containing lsn: LSN) throws -> (any StorageFile)? {

@@ -5,7 +5,8 @@
 // needs is pinned in the version cache, so old readers never stall a round.
 //
 //   idle ──(threshold reached | interval passed | wake())──▶ round ──▶ idle
-//   round: pin ▶ double-write + fdatasync ▶ in-place writes + fdatasync ▶ header + fdatasync ▶ release
+//   round: pin ▶ per batch of 256 pages: build, double-write + fdatasync, in place + fdatasync
+//          ▶ header + fdatasync ▶ release
 //
 // An I/O error in a round leaves the previous header in force (nothing is lost; the next round
 // redoes the work). A failed fdatasync puts the engine in the failed state.
@@ -133,20 +134,19 @@ final class Materializer: @unchecked Sendable {
                 for snapshot in older { try cache.pinIfSuperseded(page, snapshot: snapshot, target: target) }
             }
         }
-        // 2. Images as of the target, sealed (copies: cached images are shared and immutable).
-        var images: [PageImage] = []
-        images.reserveCapacity(pages.count)
-        for page in pages {
-            let image = PageImage(copying: try cache.read(page, at: target))
-            image.pageNumber = page
-            image.sealChecksum()
-            images.append(image)
-        }
-        let meta = try cache.read(MetaPage.pageNumber, at: target)
-        // 3. Double-write, then in place.
+        // 2. Batch by batch, the images as of the target (sealed copies: cached images are
+        //    shared and immutable), written to the double-write file and then in place. Built
+        //    per batch so a round never holds every page of a large commit at once.
         var start = 0
-        while start < images.count {
-            let batch = Array(images[start..<min(images.count, start + Self.batchPages)])
+        while start < pages.count {
+            var batch: [PageImage] = []
+            batch.reserveCapacity(Self.batchPages)
+            for page in pages[start..<min(pages.count, start + Self.batchPages)] {
+                let image = PageImage(copying: try cache.read(page, at: target))
+                image.pageNumber = page
+                image.sealChecksum()
+                batch.append(image)
+            }
             try engine.doubleWrite.store(batch, target: target)
             engine.doubleWrite.protectsUnsyncedPages = true
             engine.pageFileSyncs.add(1, ordering: .relaxed)
@@ -158,7 +158,8 @@ final class Materializer: @unchecked Sendable {
             engine.pageFileSyncs.add(1, ordering: .relaxed)
             start += batch.count
         }
-        // 4. The header names the new materialized LSN.
+        let meta = try cache.read(MetaPage.pageNumber, at: target)
+        // 3. The header names the new materialized LSN.
         var header = engine.pageFile.header
         header.materializedLSN = target
         header.pageCount = MetaPage.pageCount(meta)
@@ -166,7 +167,7 @@ final class Materializer: @unchecked Sendable {
         header.catalogRoot = MetaPage.root(meta, slot: 0)
         try engine.pageFile.writeHeader(header)
         engine.pageFileSyncs.add(1, ordering: .relaxed)
-        // 5. Only now: release redo, versions and segments the new header made unnecessary.
+        // 4. Only now: release redo, versions and segments the new header made unnecessary.
         cache.completeMaterialization(at: target)
         engine.materializations.add(1, ordering: .relaxed)
         engine.progress.withLock { engine.progress.broadcast() }

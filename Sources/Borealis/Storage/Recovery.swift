@@ -32,6 +32,11 @@ enum Recovery {
             try fs.syncDirectory(directory)
             return try run(path: path, options: options)
         }
+        // A crash between creating a transaction's spill file and unlinking it leaves its name.
+        let spillPrefix = PageSpillFile.namePrefix(of: path)
+        for name in (try? fs.list(directory)) ?? [] where name.hasPrefix(spillPrefix) {
+            try fs.remove(directory + "/" + name)
+        }
         let header = try PageFile.readHeader(file)
         let pageFile = PageFile(file: file, header: header)
         let doubleWrite = DoubleWriteBuffer(file: try fs.open(dwbPath, create: false),

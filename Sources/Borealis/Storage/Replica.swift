@@ -36,7 +36,7 @@ public struct ReplicaLag: Sendable, Equatable, CustomStringConvertible {
 struct FeedCommit {
     let lsn: LSN
     let wallMicros: Int64
-    let pages: [(PageNumber, [UInt8])]
+    let pages: [(PageNumber, PageChange)]
 }
 
 /// The writer's side: commits not yet applied by every replica, and the replicas to wake.
@@ -237,9 +237,18 @@ final class Replica: @unchecked Sendable {
     private func applyLocked(_ commits: [FeedCommit], upTo target: LSN) {
         guard detachedError == nil, target > point else { return }
         for commit in commits where commit.lsn > point {
-            for (page, payload) in commit.pages {
+            for (page, change) in commit.pages {
                 guard var list = versions[page],
                       let i = list.lastIndex(where: { $0.from < commit.lsn && ($0.until == commit.lsn || $0.until == .max) }) else { continue }
+                guard case .delta(let payload) = change else {
+                    // A page its transaction spilled: the new image is in a file, not applied
+                    // under this lock. The old version ends here; the next read rebuilds the page.
+                    list[i].until = commit.lsn
+                    let kept = pruned(list)
+                    bytes -= (list.count - kept.count) * engine.pageSize
+                    versions[page] = kept
+                    continue
+                }
                 let image = PageImage(copying: list[i].image)
                 do {
                     try payload.withUnsafeBytes { try PageDelta.apply($0, to: image) }

@@ -179,9 +179,28 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// Appends and publishes one transaction's redo. Called with the write lock held; returns
-    /// the commit LSN. Durability is awaited by the caller after releasing the lock.
-    func commit(records: [(LogRecordType, [UInt8])], pages: [(PageNumber, PageImage, [UInt8])]) throws -> LSN {
+    /// Appends part of a large transaction's redo ahead of its commit record, writing the log
+    /// buffer out once it holds `commitStreamChunkBytes` (docs/storage.md §3, "Large transactions").
+    /// Called with the write lock held. Once this has been called, any failure before the
+    /// commit is published must go through `failStreamedCommit`.
+    func appendAhead(_ records: [(LogRecordType, [UInt8])]) throws {
+        if let failure { throw failure }
+        _ = try log.append(records, endsTransaction: false)
+        if log.bufferedBytes >= options.commitStreamChunkBytes { try log.writeBuffered() }
+    }
+
+    /// A commit failed after part of its redo went to the log: the log and the engine refuse
+    /// writes from now on (recovery on reopen drops the incomplete transaction).
+    func failStreamedCommit(_ error: DatabaseError) {
+        log.fail(error)
+        fail(error)
+    }
+
+    /// Appends and publishes one transaction's redo (the rest of it, after `appendAhead`).
+    /// Called with the write lock held; returns the commit LSN. Durability is awaited by the
+    /// caller after releasing the lock. `pages` carries an image for each page still in
+    /// memory (nil for a spilled one).
+    func commit(records: [(LogRecordType, [UInt8])], pages: [(PageNumber, PageImage?, PageChange)]) throws -> LSN {
         if let failure { throw failure }
         let commitLSN: LSN
         do {
@@ -190,7 +209,7 @@ public final class StorageEngine: @unchecked Sendable {
             if error.code != .range { fail(error) }
             throw error
         }
-        for (_, image, _) in pages { image.lsn = commitLSN }
+        for case (_, let image?, _) in pages { image.lsn = commitLSN }
         // The visible LSN is read before the snapshot count: a snapshot registered after the
         // count was taken starts at or above it, so nothing it reads ends below it.
         let visible = visibleLSN

@@ -21,7 +21,7 @@ import Synchronization
 
 struct RedoRecord {
     var lsn: LSN
-    var payload: [UInt8]
+    var change: PageChange
 }
 
 final class VersionCache: @unchecked Sendable {
@@ -134,7 +134,7 @@ final class VersionCache: @unchecked Sendable {
         }
         var version = baseLSN
         for record in redo where record.lsn > baseLSN && record.lsn <= snapshot {
-            try record.payload.withUnsafeBytes { try PageDelta.apply($0, to: base) }
+            try record.change.apply(to: base)
             version = record.lsn
         }
         base.lsn = version
@@ -199,14 +199,15 @@ final class VersionCache: @unchecked Sendable {
 
     // MARK: Commit
 
-    /// Publishes a commit: each page's new image (valid from `commit` on) and its redo.
+    /// Publishes a commit: each page's new image (valid from `commit` on; none for a page
+    /// spilled by its transaction, whose version is rebuilt on demand) and its redo.
     /// `unreadBelow`, when given, is an LSN no snapshot can read before (no live snapshot, and
     /// new ones start at the durable LSN): unpinned versions that ended by then are dropped at
     /// once rather than left for eviction — a hot page would otherwise fill the cache with a
     /// version per commit.
-    func publish(commit: LSN, pages: [(PageNumber, PageImage, [UInt8])], unreadBelow: LSN? = nil) {
+    func publish(commit: LSN, pages: [(PageNumber, PageImage?, PageChange)], unreadBelow: LSN? = nil) {
         lock.withLock {
-            for (page, image, payload) in pages {
+            for (page, image, change) in pages {
                 let dropped = updateEntry(page) { entry -> Int in
                     if let last = entry.versions.indices.last, entry.versions[last].until == .max {
                         entry.versions[last].until = commit
@@ -217,14 +218,15 @@ final class VersionCache: @unchecked Sendable {
                         entry.versions.removeAll { !$0.pinned && $0.until <= unreadBelow }
                         dropped = before - entry.versions.count
                     }
-                    entry.versions.append(Version(image: image, from: commit, until: .max, pinned: false))
-                    entry.redo.append(RedoRecord(lsn: commit, payload: payload))
+                    if let image { entry.versions.append(Version(image: image, from: commit, until: .max, pinned: false)) }
+                    entry.redo.append(RedoRecord(lsn: commit, change: change))
                     entry.referenced = true
                     return dropped
                 }
-                stats.bytes += pageSize * (1 - dropped)
-                stats.versions += 1 - dropped
-                stats.redoBytes += payload.count
+                let added = image == nil ? 0 : 1
+                stats.bytes += pageSize * (added - dropped)
+                stats.versions += added - dropped
+                stats.redoBytes += change.memoryBytes
             }
             evictIfNeeded()
         }
@@ -233,7 +235,7 @@ final class VersionCache: @unchecked Sendable {
     /// Restores the redo index during recovery (no images are cached).
     func addRecoveredRedo(page: PageNumber, lsn: LSN, payload: [UInt8]) {
         lock.withLock {
-            entries[page, default: Entry()].redo.append(RedoRecord(lsn: lsn, payload: payload))
+            entries[page, default: Entry()].redo.append(RedoRecord(lsn: lsn, change: .delta(payload)))
             stats.redoBytes += payload.count
         }
     }
@@ -288,7 +290,7 @@ final class VersionCache: @unchecked Sendable {
                 let redo = entries.values[i].redo
                 if let first = redo.first, first.lsn <= target {
                     let dropped = redo.prefix { $0.lsn <= target }
-                    stats.redoBytes -= dropped.reduce(0) { $0 + $1.payload.count }
+                    stats.redoBytes -= dropped.reduce(0) { $0 + $1.change.memoryBytes }
                     entries.values[i].redo.removeFirst(dropped.count)
                 }
                 let versions = entries.values[i].versions

@@ -1,5 +1,7 @@
 // A transaction on the storage engine: a snapshot for reading and, once it writes, the write
-// lock and private copies of the pages it changes (no-steal: nothing uncommitted leaves memory).
+// lock and private copies of the pages it changes. Past `transactionMemoryBytes` of them, the
+// pages it is not using go to its spill file and come back when touched again; nothing
+// uncommitted reaches the log or the page file before the commit (docs/storage.md §3).
 //
 //   reader(S) ──first write: lock, and S must be the newest commit, else 40001──▶ writer
 //   writer ──commit──▶ finished (redo appended, versions published, durable)   ──rollback──▶ finished
@@ -24,8 +26,21 @@ public final class StorageTransaction {
     /// The snapshot it reads: a reader sees commits ≤ it; a writer, the newest state.
     public private(set) var snapshot: UInt64
     private var snapshotID: UInt64?
+    /// Private pages in memory, with the version each was copied from.
     private var dirty: [PageNumber: (image: PageImage, base: PageImage)] = [:]
+    /// Private pages in the spill file (never also in `dirty`).
+    private var spilled: [PageNumber: SpilledPage] = [:]
+    /// Every private page, in the order first changed (the commit's redo order).
     private var order: [PageNumber] = []
+    private var spillFile: PageSpillFile?
+    /// Where the search for pages to spill resumes in `order`.
+    private var spillCursor = 0
+
+    fileprivate struct SpilledPage {
+        var slot: Int
+        /// Allocated past the end of the file: its base is the zero page.
+        var isNew: Bool
+    }
     public private(set) var isFinished = false
     /// Bumped on every page change, so cursors can tell that they must re-seek.
     /// Read by cursors at every step (so without the dynamic exclusivity check: a transaction
@@ -91,6 +106,7 @@ public final class StorageTransaction {
     func page(_ number: PageNumber) throws -> PageImage {
         try checkActive()
         if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
+        if !spilled.isEmpty, let image = try unspill(number) { return image }
         let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
         if let recent = memo.slots[slot], recent.number == number { return recent.image }
         let image = try replica?.read(number, at: snapshot) ?? engine.cache.read(number, at: snapshot)
@@ -115,15 +131,70 @@ public final class StorageTransaction {
             changeCount &+= 1
             return entry.image
         }
+        if !spilled.isEmpty, let image = try unspill(number) {
+            changeCount &+= 1
+            return image
+        }
         try ensureWriter()
         let base = try engine.cache.read(number, at: snapshot)
         let copy = PageImage(copying: base)
         copy.pageNumber = number
-        dirty[number] = (copy, base)
-        order.append(number)
-        changeCount &+= 1
+        try addPrivate(number, copy, base: base)
         return copy
     }
+
+    /// Records a new private page (its caller holds `image`, so it is not spilled now).
+    private func addPrivate(_ number: PageNumber, _ image: PageImage, base: PageImage) throws {
+        dirty[number] = (image, base)
+        order.append(number)
+        changeCount &+= 1
+        if dirty.count > memoryPages { try spillIdlePages() }
+    }
+
+    private var memoryPages: Int { engine.options.transactionMemoryBytes / pageSize }
+
+    // MARK: Spilling
+
+    /// Writes private pages nobody holds to the spill file until a quarter of the memory
+    /// budget is free, oldest first. A failed write leaves every page in memory.
+    private func spillIdlePages() throws {
+        let goal = memoryPages * 3 / 4
+        var victims: [(number: PageNumber, image: PageImage, isNew: Bool)] = []
+        var scanned = 0
+        while dirty.count - victims.count > goal && scanned < order.count {
+            if spillCursor >= order.count { spillCursor = 0 }
+            let number = order[spillCursor]
+            spillCursor += 1
+            scanned += 1
+            // Only a page held by nothing but this table: a B-tree operation or a cursor
+            // still using the image would go on changing or reading a copy no longer ours.
+            guard dirty[number] != nil, isKnownUniquelyReferenced(&dirty[number]!.image) else { continue }
+            let entry = dirty[number]!
+            victims.append((number, entry.image, entry.base === zeroPage))
+        }
+        guard !victims.isEmpty else { return }
+        let file = try spillFile ?? PageSpillFile(databasePath: engine.path, pageSize: pageSize, fileSystem: engine.fileSystem)
+        spillFile = file
+        let first = try file.append(victims.map(\.image))
+        for (i, victim) in victims.enumerated() {
+            dirty[victim.number] = nil
+            spilled[victim.number] = SpilledPage(slot: first + i, isNew: victim.isNew)
+        }
+    }
+
+    /// Brings a spilled page back into memory; nil when `number` is not spilled.
+    private func unspill(_ number: PageNumber) throws -> PageImage? {
+        guard let entry = spilled[number], let spillFile else { return nil }
+        let image = try spillFile.image(slot: entry.slot)
+        let base = entry.isNew ? zeroPage : try engine.cache.read(number, at: snapshot)
+        spilled[number] = nil
+        dirty[number] = (image, base)
+        if dirty.count > memoryPages { try spillIdlePages() }
+        return image
+    }
+
+    /// Pages in the spill file (tests).
+    var spilledPageCount: Int { spilled.count }
 
     /// Turns a reader into the writer: the write lock, and no commit newer than its snapshot.
     public func ensureWriter() throws {
@@ -169,9 +240,7 @@ public final class StorageTransaction {
         // allocates thousands); the redo then also carries the page-number bytes.
         let copy = PageImage(size: pageSize)
         copy.pageNumber = number
-        dirty[number] = (copy, zeroPage)
-        order.append(number)
-        changeCount &+= 1
+        try addPrivate(number, copy, base: zeroPage)
         return number
     }
 
@@ -210,20 +279,25 @@ public final class StorageTransaction {
     /// The transaction's private changes at one moment, to return to with `rollback(to:)`.
     public struct Savepoint {
         fileprivate let pages: [PageNumber: (image: PageImage, base: PageImage)]
+        /// Spill slots never change, so the map is enough for the spilled pages.
+        fileprivate let spilled: [PageNumber: SpilledPage]
         fileprivate let order: [PageNumber]
     }
 
-    /// Captures the current private pages (copies, so later writes do not reach them).
+    /// Captures the current private pages (copies of those in memory, so later writes do not
+    /// reach them).
     public func savepoint() throws -> Savepoint {
         try checkActive()
-        return Savepoint(pages: dirty.mapValues { (PageImage(copying: $0.image), $0.base) }, order: order)
+        return Savepoint(pages: dirty.mapValues { (PageImage(copying: $0.image), $0.base) }, spilled: spilled, order: order)
     }
 
     /// Discards every change made after `savepoint` was taken; the transaction continues.
     public func rollback(to savepoint: Savepoint) throws {
         try checkActive()
         dirty = savepoint.pages.mapValues { (PageImage(copying: $0.image), $0.base) }
+        spilled = savepoint.spilled
         order = savepoint.order
+        spillCursor = 0
         changeCount &+= 1
         structureVersion &+= 1
     }
@@ -243,26 +317,72 @@ public final class StorageTransaction {
         }
         var lockHeld = true
         defer { if lockHeld { engine.writerLock.release() } }
-        var records: [(LogRecordType, [UInt8])] = []
-        var published: [(PageNumber, PageImage, [UInt8])] = []
-        records.reserveCapacity(order.count + 1)
-        for number in order {
-            let (image, base) = dirty[number]!
-            guard let payload = PageDelta.encode(page: number, base: base, image: image) else { continue }
-            records.append((.pageRedo, payload))
-            published.append((number, image, payload))
-        }
+        let (records, published, streamed) = try prepareRedo()
         dirty = [:]
+        spilled = [:]
+        spillFile = nil
         guard !published.isEmpty else { return engine.lastCommitLSN }
-        try engine.applyBackPressure()
-        let commit = CommitRecord(transactionID: engine.nextTransactionID(), timestamp: wallClockMicroseconds(),
-                                  pageRecordCount: UInt64(published.count))
-        records.append((.commit, commit.encoded()))
-        let lsn = try engine.commit(records: records, pages: published)
+        let lsn: LSN
+        do {
+            lsn = try engine.commit(records: records, pages: published)
+        } catch let error as DatabaseError {
+            if streamed { engine.failStreamedCommit(error) }
+            throw error
+        }
         engine.writerLock.release()
         lockHeld = false
         if engine.options.synchronous == .full { try engine.waitDurable(lsn) }
         return lsn
+    }
+
+    /// Diffs every private page against its base, in the order they were first changed. A
+    /// large transaction's redo goes to the log ahead of the commit in 4 MiB batches
+    /// (`streamed`); what is returned is the rest, ending with the commit record, and every
+    /// page's change for the redo index.
+    private func prepareRedo() throws -> (records: [(LogRecordType, [UInt8])], published: [(PageNumber, PageImage?, PageChange)], streamed: Bool) {
+        var records: [(LogRecordType, [UInt8])] = []
+        var published: [(PageNumber, PageImage?, PageChange)] = []
+        published.reserveCapacity(order.count)
+        var batchBytes = 0
+        var streamed = false
+        do {
+            for number in order {
+                let image: PageImage, base: PageImage, inMemory: Bool
+                if let entry = dirty[number] {
+                    (image, base, inMemory) = (entry.image, entry.base, true)
+                } else if let entry = spilled[number], let spillFile {
+                    image = try spillFile.image(slot: entry.slot)
+                    base = entry.isNew ? zeroPage : try engine.cache.read(number, at: snapshot)
+                    inMemory = false
+                } else {
+                    continue
+                }
+                guard let payload = PageDelta.encode(page: number, base: base, image: image) else { continue }
+                records.append((.pageRedo, payload))
+                batchBytes += payload.count
+                if inMemory {
+                    published.append((number, image, .delta(payload)))
+                } else {
+                    published.append((number, nil, .spilled(spillFile!, slot: spilled[number]!.slot)))
+                }
+                if batchBytes >= engine.options.commitStreamChunkBytes {
+                    if !streamed { try engine.applyBackPressure() }
+                    streamed = true
+                    try engine.appendAhead(records)
+                    records.removeAll(keepingCapacity: true)
+                    batchBytes = 0
+                }
+            }
+            if !published.isEmpty && !streamed { try engine.applyBackPressure() }
+        } catch let error as DatabaseError {
+            if streamed { engine.failStreamedCommit(error) }
+            throw error
+        }
+        guard !published.isEmpty else { return ([], [], false) }
+        let commit = CommitRecord(transactionID: engine.nextTransactionID(), timestamp: wallClockMicroseconds(),
+                                  pageRecordCount: UInt64(published.count))
+        records.append((.commit, commit.encoded()))
+        return (records, published, streamed)
     }
 
     /// Discards every change and ends the transaction.
@@ -271,6 +391,8 @@ public final class StorageTransaction {
         isFinished = true
         releaseMemo()
         dirty = [:]
+        spilled = [:]
+        spillFile = nil
         if isWriter {
             engine.writerLock.release()
         } else {
