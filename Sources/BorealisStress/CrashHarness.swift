@@ -25,6 +25,8 @@ public enum CrashHarness {
         options.materializeThresholdBytes = 64 << 10
         options.materializeIntervalMilliseconds = 20
         options.cacheBytes = 2 << 20
+        options.transactionMemoryBytes = 16 * options.pageSize
+        options.commitStreamChunkBytes = 32 << 10
         options.logSoftCapBytes = 4 << 20
         options.logHardCapBytes = 64 << 20
         return options

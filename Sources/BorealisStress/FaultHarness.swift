@@ -26,6 +26,8 @@ public enum FaultHarness {
         options.segmentCapacity = 64 << 10
         options.materializeThresholdBytes = 32 << 10
         options.cacheBytes = 1 << 20
+        options.transactionMemoryBytes = 16 * options.pageSize
+        options.commitStreamChunkBytes = 32 << 10
         options.backgroundMaterializer = false
         options.busyTimeoutMilliseconds = 100
         return options

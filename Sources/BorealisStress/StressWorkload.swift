@@ -2,7 +2,8 @@
 // seed S is a pure function of (S, id), so the process that verifies can replay exactly what the
 // process that wrote did, without talking to it beyond "transaction id committed".
 //
-// Four trees: three tables (root slots 1–3) and one index (slot 4). Every committed transaction
+// Four trees: three tables (root slots 1–3) and one index (slot 4). One transaction in 25 is
+// large (150–400 writes), to spill pages and stream its commit. Every committed transaction
 // also writes its id under the marker key of table 1, which tells the verifier which in-flight
 // transaction, if any, reached the disk.
 
@@ -27,8 +28,11 @@ public enum StressWorkload {
     public static func transaction(seed: UInt64, id: UInt64) -> Transaction {
         var rng = SplitMix64(seed: seed ^ (id &* 0x9E37_79B9_7F4A_7C15))
         let rollsBack = rng.next() % 10 == 0
+        // One in 25 is large: past the harnesses' transaction memory, so it spills pages and
+        // streams its commit.
+        let large = rng.next() % 25 == 0
         var operations: [Operation] = []
-        for _ in 0..<(1 + Int(rng.next() % 12)) {
+        for _ in 0..<(large ? 150 + Int(rng.next() % 250) : 1 + Int(rng.next() % 12)) {
             let tree = Int(rng.next() % UInt64(treeCount))
             let key: [UInt8] = tree < 3
                 ? TableTree.encode(Int64(rng.next() % 400))
@@ -37,7 +41,7 @@ public enum StressWorkload {
                 operations.append(.delete(tree: tree, key: key))
             } else {
                 let size: Int
-                switch rng.next() % 10 {
+                switch large ? 2 : rng.next() % 10 {
                 case 0: size = 1000 + Int(rng.next() % 9000) // overflow pages
                 case 1, 2: size = 120 + Int(rng.next() % 880)
                 default: size = Int(rng.next() % 120)

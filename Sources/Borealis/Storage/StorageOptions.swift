@@ -21,13 +21,13 @@ public struct StorageOptions: Sendable {
     /// Page size for a new database (a power of two, 4096…65536). Existing files keep theirs.
     public var pageSize = 4096
     /// Memory for cached page versions, in bytes.
-    public var cacheBytes = 64 << 20
+    public var cacheBytes = 32 << 20
     /// Memory for one write transaction's changed pages; past it, the pages it is not using
     /// go to a temporary spill file beside the database (docs/storage.md §3).
     public var transactionMemoryBytes = 8 << 20
-    /// Redo a large commit lets gather before writing it to the log ahead of its commit record
-    /// (internal: tests lower it to stream small transactions).
-    var commitStreamChunkBytes = 4 << 20
+    /// Redo a large commit gathers before writing it to the log ahead of its commit record.
+    /// Tests and the stress tools lower it to stream small transactions.
+    public var commitStreamChunkBytes = 4 << 20
     public var synchronous = Synchronous.full
     /// How long `beginWrite` waits for the write lock before failing with BUSY.
     public var busyTimeoutMilliseconds = 5000
@@ -59,6 +59,9 @@ public struct StorageOptions: Sendable {
         }
         guard logSoftCapBytes > 0, logHardCapBytes > logSoftCapBytes, cacheBytes >= 16 * pageSize else {
             throw DatabaseError(.misuse, sqlState: "22023", "log caps must satisfy 0 < soft < hard and the cache must hold at least 16 pages")
+        }
+        guard commitStreamChunkBytes >= 4096 else {
+            throw DatabaseError(.misuse, sqlState: "22023", "the commit stream chunk must be at least 4096 bytes, not \(commitStreamChunkBytes)")
         }
         guard transactionMemoryBytes >= 16 * pageSize else {
             throw DatabaseError(.misuse, sqlState: "22023", "transaction memory must hold at least 16 pages, not \(transactionMemoryBytes) bytes")
