@@ -38,6 +38,13 @@ public struct BTree: Sendable, Hashable {
         return node
     }
 
+    /// As `node`, reading the pages `next` lists ahead when this one is not cached.
+    func node(_ page: PageNumber, _ txn: StorageTransaction, readingAhead next: () -> [PageNumber]) throws -> Node {
+        let node = Node(try txn.page(page, readingAhead: next), layout: NodeLayout(pageSize: txn.pageSize))
+        try node.checkHeader(page: page)
+        return node
+    }
+
     func writableNode(_ page: PageNumber, _ txn: StorageTransaction) throws -> Node {
         let node = Node(try txn.writablePage(page), layout: NodeLayout(pageSize: txn.pageSize))
         try node.checkHeader(page: page)

@@ -206,12 +206,26 @@ public struct BTreeCursor {
             // Climb to the first ancestor with a sibling in this direction.
             stack.removeLast()
             var moved = false
+            var climbed = 0
             while let (parentPage, parentIndex) = stack.last {
+                climbed += 1
                 let parent = try tree.node(parentPage, txn)
                 let nextIndex = forward ? parentIndex + 1 : parentIndex - 1
                 if nextIndex >= 0 && nextIndex <= parent.count {
                     stack[stack.count - 1].index = nextIndex
-                    try descendEdge(from: parent.child(nextIndex), leftmost: forward)
+                    if forward && climbed == 1 {
+                        // The next leaf of a forward scan: its right siblings, read ahead when
+                        // it is not cached (consecutive in a file loaded in key order).
+                        let child = parent.child(nextIndex)
+                        let node = try tree.node(child, txn) {
+                            let end = min(parent.count, nextIndex + VersionCache.readAheadPages - 1)
+                            return nextIndex < end ? ((nextIndex + 1)...end).map { parent.child($0) } : []
+                        }
+                        guard node.isLeaf else { throw DatabaseError.corrupt("page \(child) is not a leaf, but its sibling \(page) is") }
+                        stack.append((child, 0))
+                    } else {
+                        try descendEdge(from: parent.child(nextIndex), leftmost: forward)
+                    }
                     moved = true
                     break
                 }

@@ -166,6 +166,59 @@ final class VersionCache: @unchecked Sendable {
         }
     }
 
+    /// Pages a read may fetch ahead of the one asked for.
+    static let readAheadPages = 32
+
+    /// As `read`, and when the page is not cached, also the pages right after it that `next`
+    /// lists (a scan's next leaves, in order), as far as their numbers follow on one from
+    /// another: one read of the page file for all of them, and those not cached yet go into
+    /// the cache. Best effort for the pages ahead: one that cannot be built now is left out.
+    func read(_ page: PageNumber, at snapshot: LSN, readingAhead next: () -> [PageNumber]) throws -> PageImage {
+        let (hit, generationSeen) = lock.withLock { () -> (PageImage?, UInt64) in
+            if let image = find(page, at: snapshot) {
+                stats.hits += 1
+                return (image, 0)
+            }
+            return (nil, generation)
+        }
+        if let hit { return hit }
+        var run = 1
+        for candidate in next().prefix(Self.readAheadPages - 1) where candidate == page + UInt64(run) { run += 1 }
+        guard run > 1 else { return try read(page, at: snapshot) }
+        let pages = (0..<run).map { page + UInt64($0) }
+        let redo = lock.withLock { pages.map { version(of: $0, at: snapshot) == nil ? entries[$0]?.redo ?? [] : nil } }
+        let epochBefore = writeEpoch.load(ordering: .acquiring)
+        let images = try pageFile.read(page, count: run)
+        let epochAfter = writeEpoch.load(ordering: .acquiring)
+        var built: [(PageNumber, PageImage)] = []
+        for (i, base) in images.enumerated() {
+            guard let records = redo[i] else { continue }
+            let number = pages[i]
+            // A torn or racing read is left to the one-page path, which retries.
+            guard epochBefore & 1 == 0, epochBefore == epochAfter, base.isValid(as: number) else { continue }
+            if base.isAllZero { base.pageNumber = number }
+            let baseLSN = base.lsn
+            guard baseLSN <= snapshot else { continue }
+            var version = baseLSN
+            for record in records where record.lsn > baseLSN && record.lsn <= snapshot {
+                try record.change.apply(to: base)
+                version = record.lsn
+            }
+            base.lsn = version
+            built.append((number, base))
+        }
+        lock.withLock {
+            stats.misses += 1
+            guard generation == generationSeen else { return }
+            for (number, image) in built where version(of: number, at: snapshot) == nil {
+                let until = entries[number]?.redo.first(where: { $0.lsn > image.lsn })?.lsn ?? .max
+                insert(Version(image: image, from: image.lsn, until: until, pinned: false), for: number)
+            }
+        }
+        if let first = built.first, first.0 == page { return first.1 }
+        return try read(page, at: snapshot)
+    }
+
     private func insert(_ version: Version, for page: PageNumber) {
         // Changed in place (a copy of the entry would copy its arrays on every change).
         let inserted = updateEntry(page) { entry -> Bool in

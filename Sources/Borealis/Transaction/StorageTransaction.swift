@@ -114,6 +114,18 @@ public final class StorageTransaction {
         return image
     }
 
+    /// As `page`; when the page has to come from the page file, the pages `next` lists that
+    /// follow it in the file come along in the same read (see `VersionCache.read(_:at:readingAhead:)`).
+    func page(_ number: PageNumber, readingAhead next: () -> [PageNumber]) throws -> PageImage {
+        try checkActive()
+        if replica != nil || !dirty.isEmpty || !spilled.isEmpty { return try page(number) }
+        let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
+        if let recent = memo.slots[slot], recent.number == number { return recent.image }
+        let image = try engine.cache.read(number, at: snapshot, readingAhead: next)
+        memo.slots[slot] = (number, image)
+        return image
+    }
+
     /// Pages read lately (see `PageMemo`); the connection's memo when it was free at begin.
     private let memo: PageMemo
 
