@@ -20,6 +20,27 @@ import Testing
         }
     }
 
+    /// The scatter read fills its buffers in order from one offset, on the real file system
+    /// (preadv) and the fault-injecting one (a read per buffer), with zeros past the end.
+    @Test func scatterReadsFillBuffersInOrderAndZerosPastTheEnd() throws {
+        let dir = TemporaryDirectory()
+        let systems: [(any FileSystem, String)] = [(PosixFileSystem(), dir.path + "/f"), (FaultInjectingFileSystem(), "/f")]
+        for (fs, path) in systems {
+            let file = try fs.open(path, create: true)
+            let content = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try file.write(content, at: 0)
+            let buffers = (0..<4).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8) }
+            defer { buffers.forEach { $0.deallocate() } }
+            for buffer in buffers { buffer.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+            #expect(try file.read(into: buffers, at: 100) == 9_900)
+            try file.readFully(into: buffers, at: 100)
+            let joined = buffers.flatMap { Array($0) }
+            #expect(Array(joined[0..<9_900]) == Array(content[100...]))
+            #expect(joined[9_900...].allSatisfy { $0 == 0 })
+            file.close()
+        }
+    }
+
     @Test func zstdRoundTripsAndRejectsGarbage() throws {
         let input = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
         let compressed = try Zstd.compress(input)

@@ -14,6 +14,9 @@
 public protocol StorageFile: AnyObject, Sendable {
     var path: String { get }
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int
+    /// Reads consecutive bytes from `offset` into `buffers` one after another (a scatter read);
+    /// returns the number of bytes read, fewer than asked only at end of file.
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: UInt64) throws -> Int
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws
     func sync() throws
     func size() throws -> UInt64
@@ -22,6 +25,35 @@ public protocol StorageFile: AnyObject, Sendable {
 }
 
 extension StorageFile {
+    /// The scatter read as one read per buffer (files without a vector read).
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: UInt64) throws -> Int {
+        var done = 0
+        for buffer in buffers {
+            var filled = 0
+            while filled < buffer.count {
+                let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: offset + UInt64(done + filled))
+                if n == 0 { return done + filled }
+                filled += n
+            }
+            done += filled
+        }
+        return done
+    }
+
+    /// As the scatter read, zero-filling whatever lies past the end of the file.
+    func readFully(into buffers: [UnsafeMutableRawBufferPointer], at offset: UInt64) throws {
+        let done = try read(into: buffers, at: offset)
+        var start = 0
+        for buffer in buffers {
+            let have = min(max(done - start, 0), buffer.count)
+            if have < buffer.count {
+                // A short vector read (end of file, or a signal): this buffer on its own.
+                try readFully(into: UnsafeMutableRawBufferPointer(rebasing: buffer[have...]), at: offset + UInt64(start + have))
+            }
+            start += buffer.count
+        }
+    }
+
     /// Reads exactly `buffer.count` bytes, zero-filling whatever lies past the end of the file.
     /// Returns the number of bytes that came from the file.
     @discardableResult

@@ -79,6 +79,16 @@ final class PosixFile: StorageFile, @unchecked Sendable {
         return n
     }
 
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: UInt64) throws -> Int {
+        // Linux takes at most 1,024 vectors (IOV_MAX); the caller reads the rest on its own.
+        let vectors = buffers.prefix(1024).map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }
+        let n = vectors.withUnsafeBufferPointer { v in
+            retryingEINTR { preadv(fd, v.baseAddress, Int32(v.count), off_t(offset)) }
+        }
+        guard n >= 0 else { throw DatabaseError.io("preadv", path: path, errno: errno) }
+        return n
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var done = 0
         while done < bytes.count {

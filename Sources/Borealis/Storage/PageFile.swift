@@ -103,16 +103,17 @@ final class PageFile: @unchecked Sendable {
         try PageImage(overwrittenBy: { _ = try file.readFully(into: $0, at: page * UInt64(pageSize)) }, size: pageSize)
     }
 
-    /// Reads `count` consecutive pages from `first` with one read (zeros past the end of the
-    /// file). Not validated.
+    /// Reads `count` consecutive pages from `first` with one (scatter) read, zeros past the
+    /// end of the file. Not validated.
     func read(_ first: PageNumber, count: Int) throws -> [PageImage] {
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: count * pageSize, alignment: 64)
-        defer { block.deallocate() }
-        _ = try file.readFully(into: block, at: first * UInt64(pageSize))
-        return (0..<count).map { i in
-            PageImage(overwrittenBy: { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: block[(i * pageSize)..<((i + 1) * pageSize)])) },
-                      size: pageSize)
+        let buffers = (0..<count).map { _ in PageBufferPool.shared.take(pageSize) }
+        do {
+            try file.readFully(into: buffers, at: first * UInt64(pageSize))
+        } catch {
+            for buffer in buffers { PageBufferPool.shared.give(buffer) }
+            throw error
         }
+        return buffers.map(PageImage.init(adopting:))
     }
 
     /// Writes images in place (their checksums already sealed).

@@ -38,6 +38,11 @@ final class PageImage: @unchecked Sendable {
         bytes = buffer
     }
 
+    /// A page owning `buffer`, a buffer taken from `PageBufferPool.shared` and filled already.
+    init(adopting buffer: UnsafeMutableRawBufferPointer) {
+        bytes = buffer
+    }
+
     /// A private copy of `other`.
     init(copying other: PageImage) {
         bytes = PageBufferPool.shared.take(other.size)

@@ -171,9 +171,13 @@ final class VersionCache: @unchecked Sendable {
 
     /// As `read`, and when the page is not cached, also the pages right after it that `next`
     /// lists (a scan's next leaves, in order), as far as their numbers follow on one from
-    /// another: one read of the page file for all of them, and those not cached yet go into
-    /// the cache. Best effort for the pages ahead: one that cannot be built now is left out.
-    func read(_ page: PageNumber, at snapshot: LSN, readingAhead next: () -> [PageNumber]) throws -> PageImage {
+    /// another: one read of the page file for all of them. Every page built is handed to
+    /// `keep` (the transaction holds them for its next reads). The pages ahead go into the
+    /// cache only while it has room, so a scan of a table larger than the cache neither
+    /// evicts other pages for them nor pays for evicting (the requested page is cached as by
+    /// `read`). Best effort for the pages ahead: one that cannot be built now is left out.
+    func read(_ page: PageNumber, at snapshot: LSN, readingAhead next: () -> [PageNumber],
+              keep: (PageNumber, PageImage) -> Void) throws -> PageImage {
         let (hit, generationSeen) = lock.withLock { () -> (PageImage?, UInt64) in
             if let image = find(page, at: snapshot) {
                 stats.hits += 1
@@ -186,14 +190,25 @@ final class VersionCache: @unchecked Sendable {
         for candidate in next().prefix(Self.readAheadPages - 1) where candidate == page + UInt64(run) { run += 1 }
         guard run > 1 else { return try read(page, at: snapshot) }
         let pages = (0..<run).map { page + UInt64($0) }
-        let redo = lock.withLock { pages.map { version(of: $0, at: snapshot) == nil ? entries[$0]?.redo ?? [] : nil } }
+        // Per page: its cached image, or the redo to build it with.
+        let known = lock.withLock {
+            pages.map { number -> (cached: PageImage?, redo: [RedoRecord]) in
+                if let version = version(of: number, at: snapshot) { return (version.image, []) }
+                return (nil, entries[number]?.redo ?? [])
+            }
+        }
         let epochBefore = writeEpoch.load(ordering: .acquiring)
         let images = try pageFile.read(page, count: run)
         let epochAfter = writeEpoch.load(ordering: .acquiring)
         var built: [(PageNumber, PageImage)] = []
+        var cached: [(PageNumber, PageImage)] = []
         for (i, base) in images.enumerated() {
-            guard let records = redo[i] else { continue }
             let number = pages[i]
+            if let image = known[i].cached {
+                cached.append((number, image))
+                continue
+            }
+            let records = known[i].redo
             // A torn or racing read is left to the one-page path, which retries.
             guard epochBefore & 1 == 0, epochBefore == epochAfter, base.isValid(as: number) else { continue }
             if base.isAllZero { base.pageNumber = number }
@@ -211,10 +226,12 @@ final class VersionCache: @unchecked Sendable {
             stats.misses += 1
             guard generation == generationSeen else { return }
             for (number, image) in built where version(of: number, at: snapshot) == nil {
+                guard number == page || stats.bytes + pageSize <= capacityBytes else { continue }
                 let until = entries[number]?.redo.first(where: { $0.lsn > image.lsn })?.lsn ?? .max
                 insert(Version(image: image, from: image.lsn, until: until, pinned: false), for: number)
             }
         }
+        for (number, image) in built + cached { keep(number, image) }
         if let first = built.first, first.0 == page { return first.1 }
         return try read(page, at: snapshot)
     }

@@ -91,6 +91,7 @@ public final class StorageTransaction {
         guard !memoReleased else { return }
         memoReleased = true
         memo.release()
+        ahead = []
     }
 
     var pageSize: Int { engine.pageSize }
@@ -107,6 +108,7 @@ public final class StorageTransaction {
         try checkActive()
         if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
         if !spilled.isEmpty, let image = try unspill(number) { return image }
+        if let image = readAhead(number) { return image }
         let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
         if let recent = memo.slots[slot], recent.number == number { return recent.image }
         let image = try replica?.read(number, at: snapshot) ?? engine.cache.read(number, at: snapshot)
@@ -115,15 +117,36 @@ public final class StorageTransaction {
     }
 
     /// As `page`; when the page has to come from the page file, the pages `next` lists that
-    /// follow it in the file come along in the same read (see `VersionCache.read(_:at:readingAhead:)`).
+    /// follow it in the file come along in the same read and wait in `ahead` (see
+    /// `VersionCache.read(_:at:readingAhead:keep:)`).
     func page(_ number: PageNumber, readingAhead next: () -> [PageNumber]) throws -> PageImage {
         try checkActive()
         if replica != nil || !dirty.isEmpty || !spilled.isEmpty { return try page(number) }
+        if let image = readAhead(number) { return image }
         let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
         if let recent = memo.slots[slot], recent.number == number { return recent.image }
-        let image = try engine.cache.read(number, at: snapshot, readingAhead: next)
-        memo.slots[slot] = (number, image)
+        var window: [PageImage?] = []
+        let image = try engine.cache.read(number, at: snapshot, readingAhead: next) { page, image in
+            let offset = Int(page - number)
+            while window.count <= offset { window.append(nil) }
+            window[offset] = image
+        }
+        if !window.isEmpty {
+            ahead = window
+            aheadFirst = number
+        }
         return image
+    }
+
+    /// Pages read ahead by the last `page(_:readingAhead:)` that missed: `ahead[i]` is page
+    /// `aheadFirst + i` as of the snapshot (nil when it could not be built).
+    @exclusivity(unchecked) private var ahead: [PageImage?] = []
+    @exclusivity(unchecked) private var aheadFirst: PageNumber = 0
+
+    @inline(__always)
+    private func readAhead(_ number: PageNumber) -> PageImage? {
+        let offset = number &- aheadFirst
+        return offset < UInt64(ahead.count) ? ahead[Int(offset)] : nil
     }
 
     /// Pages read lately (see `PageMemo`); the connection's memo when it was free at begin.
