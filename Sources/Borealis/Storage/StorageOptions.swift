@@ -21,7 +21,7 @@ public struct StorageOptions: Sendable {
     /// Page size for a new database (a power of two, 4096…65536). Existing files keep theirs.
     public var pageSize = 4096
     /// Memory for cached page versions, in bytes.
-    public var cacheBytes = 32 << 20
+    public var cacheBytes = 48 << 20
     /// Memory for one write transaction's changed pages; past it, the pages it is not using
     /// go to a temporary spill file beside the database (docs/storage.md §3).
     public var transactionMemoryBytes = 8 << 20
