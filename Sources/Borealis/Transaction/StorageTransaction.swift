@@ -135,6 +135,7 @@ public final class StorageTransaction {
             ahead = window
             aheadFirst = number
         }
+        memo.slots[slot] = (number, image)
         return image
     }
 
