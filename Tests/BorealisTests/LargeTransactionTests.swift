@@ -141,6 +141,18 @@ import Testing
         try db.close()
     }
 
+    /// A spill file whose name outlived a crash (between its creation and its unlink) is
+    /// deleted when the database opens; other files are left alone.
+    @Test func openingDeletesALeftoverSpillFile() throws {
+        let dir = TemporaryDirectory()
+        try StorageEngine(path: dir.database, options: largeOptions()).close()
+        FileManager.default.createFile(atPath: dir.path + "/db-spill-1f2e", contents: Data([1, 2, 3]))
+        FileManager.default.createFile(atPath: dir.path + "/other-spill-1f2e", contents: Data([1]))
+        let engine = try StorageEngine(path: dir.database, options: largeOptions())
+        #expect(spillFileNames(in: dir.path) == ["other-spill-1f2e"])
+        try engine.close()
+    }
+
     @Test func aRolledBackLargeTransactionLeavesNothing() throws {
         let dir = TemporaryDirectory()
         let engine = try StorageEngine(path: dir.database, options: largeOptions())
