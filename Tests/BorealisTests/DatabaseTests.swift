@@ -235,6 +235,33 @@ import Testing
     }
 }
 
+@Suite struct ParseCacheTests {
+    /// A text run again is answered from its cached parse against the current catalog and
+    /// parameters; a text that fails to parse fails every time, and is not cached.
+    @Test func repeatedTextsRunAgainstTheCurrentState() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        let script = "INSERT INTO t VALUES ($1); SELECT count(*), sum(x) FROM t"
+        #expect(throws: DatabaseError.self) { try db.execute(script, [.integer(1)]) }
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        #expect(try db.execute(script, [.integer(1)]).rows == [[.integer(1), .integer(1)]])
+        #expect(try db.execute(script, [.integer(5)]).rows == [[.integer(2), .integer(6)]])
+        try db.execute("ALTER TABLE t ADD COLUMN y TEXT DEFAULT 'd'")
+        #expect(try db.execute("SELECT y FROM t LIMIT 1").rows == [[.text("d")]])
+        for _ in 0..<2 {
+            do {
+                try db.execute("SELEC 1")
+                Issue.record("a syntax error ran")
+            } catch let error as DatabaseError {
+                #expect(error.sqlState == "42601")
+            }
+        }
+        // More distinct texts than the cache holds still run correctly.
+        for i in 0..<200 { #expect(try db.execute("SELECT \(i) + 1").rows == [[.integer(Int64(i) + 1)]]) }
+        try db.close()
+    }
+}
+
 @Suite struct CatalogCacheTests {
     /// A connection reuses its catalog for transactions at the snapshot where it last found
     /// it current; its own DDL (kept or rolled back) and another connection's DDL must still

@@ -215,7 +215,7 @@ public final class Database: @unchecked Sendable {
                 var last = QueryResult()
                 let statements: [(Statement, String)]
                 do {
-                    statements = try Parser.parseAll(sql)
+                    statements = try parsedStatements(sql)
                 } catch var error as DatabaseError {
                     error.sql = sql
                     throw error
@@ -235,6 +235,22 @@ public final class Database: @unchecked Sendable {
                 return last
             }
         }
+    }
+
+    /// Short SQL texts run through `execute` lately, parsed (guarded by `lock`). A parse tree
+    /// depends on the text alone, so it never goes stale; `BEGIN`/`COMMIT` in a loop and
+    /// scripts repeating a statement skip the lexer and parser.
+    private var parseCache: [String: [(Statement, String)]] = [:]
+    private static let parseCacheLimit = (entries: 64, characters: 512)
+
+    private func parsedStatements(_ sql: String) throws -> [(Statement, String)] {
+        if let cached = parseCache[sql] { return cached }
+        let statements = try Parser.parseAll(sql)
+        if sql.utf8.count <= Self.parseCacheLimit.characters {
+            if parseCache.count >= Self.parseCacheLimit.entries { parseCache.removeAll(keepingCapacity: true) }
+            parseCache[sql] = statements
+        }
+        return statements
     }
 
     /// Held by a `read`/`write` closure for its whole run, so that other threads' statements
