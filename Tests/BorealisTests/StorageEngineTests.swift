@@ -125,6 +125,35 @@ import Testing
         try engine.close()
     }
 
+    /// A commit made durable by another committer's flush before its own thread published it
+    /// is neither visible to new snapshots nor covered by a materializer round until it is
+    /// published: a round there wrote the page without it and then dropped its redo (a lost
+    /// update, found by SnapshotRaceTests in a release build).
+    @Test func aDurableButUnpublishedCommitIsNotMaterializedOrSeen() throws {
+        let dir = TemporaryDirectory()
+        var options = smallOptions()
+        options.backgroundMaterializer = false
+        let engine = try StorageEngine(path: dir.database, options: options)
+        let page = try writeMarker(engine, value: 1)
+        var sawInWindow: UInt64?
+        engine.beforePublishForTesting = { lsn in
+            // Another committer's flush covers this commit; a reader starts and a round runs.
+            try? engine.log.waitDurable(lsn)
+            #expect(engine.visibleLSN < lsn)
+            sawInWindow = try? self.readMarker(engine, page: page)
+            try? engine.materializeNow()
+        }
+        _ = try writeMarker(engine, page: page, value: 2)
+        engine.beforePublishForTesting = nil
+        #expect(sawInWindow == 1)
+        #expect(try readMarker(engine, page: page) == 2)
+        try engine.materializeNow()
+        try engine.close()
+        let reopened = try StorageEngine(path: dir.database, options: options)
+        #expect(try readMarker(reopened, page: page) == 2)
+        try reopened.close()
+    }
+
     @Test func committedPageSurvivesReopen() throws {
         let dir = TemporaryDirectory()
         var page: PageNumber = 0

@@ -110,7 +110,10 @@ final class Materializer: @unchecked Sendable {
         if engine.failure != nil { return }
         var target: LSN
         if engine.options.synchronous == .full {
-            target = engine.log.durableLSN
+            // Durable and published: a commit made durable by another committer's flush
+            // before its own thread published it has no redo in the index yet, and this
+            // round would drop that redo without writing it (a lost update).
+            target = engine.durablePublishedLSN
         } else {
             target = engine.lastCommitLSN
             try engine.waitDurable(target)

@@ -36,6 +36,8 @@ public final class StorageEngine: @unchecked Sendable {
     /// Tests only: runs inside a commit after it is in the log and published, before the
     /// replica feed has it (the window another committer's flush can make it durable in).
     var afterPublishForTesting: ((LSN) -> Void)?
+    /// Tests only: runs inside a commit after it is in the log, before it is published.
+    var beforePublishForTesting: ((LSN) -> Void)?
     var materializer: Materializer!
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
@@ -113,9 +115,19 @@ public final class StorageEngine: @unchecked Sendable {
 
     var lastCommitLSN: LSN { state.withLock { $0.lastCommitLSN } }
 
+    /// The newest commit that is both durable and published (its versions in the cache, its
+    /// redo in the index). A commit can become durable through another committer's flush
+    /// before its own thread has published it; a snapshot there would miss its pages, and a
+    /// materializer round there would drop its redo without having written it.
+    /// `lastCommitLSN` is read first: every commit up to it is published.
+    var durablePublishedLSN: LSN {
+        let published = lastCommitLSN
+        return min(log.durableLSN, published)
+    }
+
     /// The newest LSN a new read snapshot may see: durable commits (all commits with `.off`).
     var visibleLSN: LSN {
-        options.synchronous == .full ? log.durableLSN : lastCommitLSN
+        options.synchronous == .full ? durablePublishedLSN : lastCommitLSN
     }
 
     var failure: DatabaseError? { state.withLock { $0.failure } }
@@ -212,6 +224,7 @@ public final class StorageEngine: @unchecked Sendable {
         for case (_, let image?, _) in pages { image.lsn = commitLSN }
         // The visible LSN is read before the snapshot count: a snapshot registered after the
         // count was taken starts at or above it, so nothing it reads ends below it.
+        beforePublishForTesting?(commitLSN)
         let visible = visibleLSN
         cache.publish(commit: commitLSN, pages: pages, unreadBelow: snapshots.count == 0 ? visible : nil)
         afterPublishForTesting?(commitLSN)
@@ -232,7 +245,7 @@ public final class StorageEngine: @unchecked Sendable {
     func waitDurable(_ lsn: LSN) throws {
         do {
             try log.waitDurable(lsn)
-            replicaFeed.notify(log.durableLSN)
+            replicaFeed.notify(visibleLSN)
         } catch let error as DatabaseError {
             fail(error)
             throw error
