@@ -240,30 +240,26 @@ final class Replica: @unchecked Sendable {
             for (page, change) in commit.pages {
                 guard var list = versions[page],
                       let i = list.lastIndex(where: { $0.from < commit.lsn && ($0.until == commit.lsn || $0.until == .max) }) else { continue }
-                guard case .delta(let payload) = change else {
-                    // A page its transaction spilled: the new image is in a file, not applied
-                    // under this lock. The old version ends here; the next read rebuilds the page.
-                    list[i].until = commit.lsn
-                    let kept = pruned(list)
-                    bytes -= (list.count - kept.count) * engine.pageSize
-                    versions[page] = kept
-                    continue
-                }
-                let image = PageImage(copying: list[i].image)
-                do {
-                    try payload.withUnsafeBytes { try PageDelta.apply($0, to: image) }
-                } catch {
-                    // Cannot happen for redo the writer produced; drop the page instead of
-                    // serving a wrong image (the next read rebuilds it from the log).
-                    bytes -= list.count * engine.pageSize
-                    versions[page] = nil
-                    continue
-                }
-                image.lsn = commit.lsn
+                let before = list.count
                 list[i].until = commit.lsn
-                list.insert(Version(image: image, from: commit.lsn, until: .max), at: i + 1)
+                // A page its transaction spilled: the new image is in a file, not read under
+                // this lock; the old version just ends here and the next read rebuilds the page.
+                if case .delta(let payload) = change {
+                    let image = PageImage(copying: list[i].image)
+                    do {
+                        try payload.withUnsafeBytes { try PageDelta.apply($0, to: image) }
+                    } catch {
+                        // Cannot happen for redo the writer produced; drop the page instead of
+                        // serving a wrong image (the next read rebuilds it from the log).
+                        bytes -= before * engine.pageSize
+                        versions[page] = nil
+                        continue
+                    }
+                    image.lsn = commit.lsn
+                    list.insert(Version(image: image, from: commit.lsn, until: .max), at: i + 1)
+                }
                 let kept = pruned(list)
-                bytes += (kept.count - list.count + 1) * engine.pageSize
+                bytes += (kept.count - before) * engine.pageSize
                 versions[page] = kept
             }
             commitsApplied += 1

@@ -132,13 +132,26 @@ final class VersionCache: @unchecked Sendable {
             if attempts < 1000 { return nil }
             throw DatabaseError.internalError("page \(page): no version for snapshot \(snapshot) (page file at \(baseLSN), materialized \(materializedLSN))")
         }
+        try Self.applyRedo(redo, to: base, upTo: snapshot)
+        return base
+    }
+
+    /// Brings `base` (a page-file image, its LSN its version) forward by the records after
+    /// its LSN up to `snapshot`; its LSN becomes the last one applied.
+    private static func applyRedo(_ redo: [RedoRecord], to base: PageImage, upTo snapshot: LSN) throws {
+        let baseLSN = base.lsn
         var version = baseLSN
         for record in redo where record.lsn > baseLSN && record.lsn <= snapshot {
             try record.change.apply(to: base)
             version = record.lsn
         }
         base.lsn = version
-        return base
+    }
+
+    /// The first commit after `lsn` that changed `page` (the end of the interval of a
+    /// version made at `lsn`), ∞ when none has yet. Called with the lock held.
+    private func nextChange(of page: PageNumber, after lsn: LSN) -> LSN {
+        entries[page]?.redo.first(where: { $0.lsn > lsn })?.lsn ?? .max
     }
 
     /// The image of `page` as of `snapshot`. The caller must not mutate it.
@@ -159,7 +172,7 @@ final class VersionCache: @unchecked Sendable {
             let version = base.lsn
             lock.withLock {
                 guard generation == generationSeen else { return }
-                let until = entries[page]?.redo.first(where: { $0.lsn > version })?.lsn ?? .max
+                let until = nextChange(of: page, after: version)
                 insert(Version(image: base, from: version, until: until, pinned: false), for: page)
             }
             return base
@@ -212,14 +225,8 @@ final class VersionCache: @unchecked Sendable {
             // A torn or racing read is left to the one-page path, which retries.
             guard epochBefore & 1 == 0, epochBefore == epochAfter, base.isValid(as: number) else { continue }
             if base.isAllZero { base.pageNumber = number }
-            let baseLSN = base.lsn
-            guard baseLSN <= snapshot else { continue }
-            var version = baseLSN
-            for record in records where record.lsn > baseLSN && record.lsn <= snapshot {
-                try record.change.apply(to: base)
-                version = record.lsn
-            }
-            base.lsn = version
+            guard base.lsn <= snapshot else { continue }
+            try Self.applyRedo(records, to: base, upTo: snapshot)
             built.append((number, base))
         }
         lock.withLock {
@@ -227,7 +234,7 @@ final class VersionCache: @unchecked Sendable {
             guard generation == generationSeen else { return }
             for (number, image) in built where version(of: number, at: snapshot) == nil {
                 guard number == page || stats.bytes + pageSize <= capacityBytes else { continue }
-                let until = entries[number]?.redo.first(where: { $0.lsn > image.lsn })?.lsn ?? .max
+                let until = nextChange(of: number, after: image.lsn)
                 insert(Version(image: image, from: image.lsn, until: until, pinned: false), for: number)
             }
         }
@@ -334,7 +341,7 @@ final class VersionCache: @unchecked Sendable {
                 return true
             }
             // Not cached (its generation moved on): insert it pinned, with its exact interval.
-            let until = entries[page]?.redo.first(where: { $0.lsn > image.lsn })?.lsn ?? .max
+            let until = nextChange(of: page, after: image.lsn)
             guard until <= target else { return false }
             updateEntry(page) { entry in
                 let position = entry.versions.firstIndex(where: { $0.from >= image.lsn }) ?? entry.versions.count

@@ -15,6 +15,10 @@ import Synchronization
 final class PageMemo: @unchecked Sendable {
     static let slotCount = 64
 
+    /// The slot that may hold `page`.
+    @inline(__always)
+    static func slot(of page: PageNumber) -> Int { Int(truncatingIfNeeded: page) & (slotCount - 1) }
+
     /// Slot `page % slotCount`: the page's image at `snapshot`.
     @exclusivity(unchecked) var slots = [(number: PageNumber, image: PageImage)?](repeating: nil, count: PageMemo.slotCount)
     private var snapshot: LSN = 0

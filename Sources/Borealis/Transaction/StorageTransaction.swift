@@ -109,7 +109,7 @@ public final class StorageTransaction {
         if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
         if !spilled.isEmpty, let image = try unspill(number) { return image }
         if let image = readAhead(number) { return image }
-        let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
+        let slot = PageMemo.slot(of: number)
         if let recent = memo.slots[slot], recent.number == number { return recent.image }
         let image = try replica?.read(number, at: snapshot) ?? engine.cache.read(number, at: snapshot)
         memo.slots[slot] = (number, image)
@@ -123,7 +123,7 @@ public final class StorageTransaction {
         try checkActive()
         if replica != nil || !dirty.isEmpty || !spilled.isEmpty { return try page(number) }
         if let image = readAhead(number) { return image }
-        let slot = Int(truncatingIfNeeded: number) & (PageMemo.slotCount - 1)
+        let slot = PageMemo.slot(of: number)
         if let recent = memo.slots[slot], recent.number == number { return recent.image }
         var window: [PageImage?] = []
         let image = try engine.cache.read(number, at: snapshot, readingAhead: next) { page, image in
@@ -222,11 +222,18 @@ public final class StorageTransaction {
     private func unspill(_ number: PageNumber) throws -> PageImage? {
         guard let entry = spilled[number], let spillFile else { return nil }
         let image = try spillFile.image(slot: entry.slot)
-        let base = entry.isNew ? zeroPage : try engine.cache.read(number, at: snapshot)
+        let base = try self.base(of: number, spilled: entry)
         spilled[number] = nil
         dirty[number] = (image, base)
         if dirty.count > memoryPages { try spillIdlePages() }
         return image
+    }
+
+    /// The version a spilled page was copied from: the zero page for one allocated past the
+    /// end of the file, else the committed page at the snapshot (which cannot have moved: the
+    /// writer holds the write lock).
+    private func base(of number: PageNumber, spilled entry: SpilledPage) throws -> PageImage {
+        entry.isNew ? zeroPage : try engine.cache.read(number, at: snapshot)
     }
 
     /// Pages in the spill file (tests).
@@ -388,7 +395,7 @@ public final class StorageTransaction {
                     (image, base, inMemory) = (entry.image, entry.base, true)
                 } else if let entry = spilled[number], let spillFile {
                     image = try spillFile.image(slot: entry.slot)
-                    base = entry.isNew ? zeroPage : try engine.cache.read(number, at: snapshot)
+                    base = try self.base(of: number, spilled: entry)
                     inMemory = false
                 } else {
                     continue
