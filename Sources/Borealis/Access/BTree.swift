@@ -60,19 +60,20 @@ public struct BTree: Sendable, Hashable {
     /// `descend`, also telling whether the path ends past the last key of the rightmost leaf
     /// (every interior step took the rightmost child): an append.
     private func descendMarkingSpine(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], append: Bool) {
-        var path: [(PageNumber, Int)] = []
+        var path: [(page: PageNumber, index: Int)] = []
+        path.reserveCapacity(4)
         var page = root
         var rightmost = true
         while true {
             let node = try self.node(page, txn)
             if node.isLeaf {
                 let i = node.lowerBound(key).0
-                path.append((page, i))
+                path.append((page: page, index: i))
                 return (path, rightmost && i == node.count && i > 0)
             }
             let i = node.childIndex(for: key)
             rightmost = rightmost && i == node.count
-            path.append((page, i))
+            path.append((page: page, index: i))
             page = node.child(i)
             guard path.count < 64 else { throw DatabaseError.corrupt("B+tree rooted at \(root) is deeper than 64 levels (a cycle?)") }
         }
@@ -161,20 +162,24 @@ public struct BTree: Sendable, Hashable {
         try txn.ensureWriter()
         // Ascending keys (row ids from a sequence, a sorted load) skip the descent.
         var path: [(page: PageNumber, index: Int)]
+        let appending: Bool
         if let append = try key.withUnsafeBytes({ try appendPath($0, txn) }) {
             path = append
+            appending = true
         } else {
             let (found, append) = try key.withUnsafeBytes { try descendMarkingSpine($0, txn) }
             path = found
+            appending = append
             txn.appendHint = append ? (root, found, txn.structureVersion) : nil
         }
+        // Past the last key of the tree, the key is new.
         let (leafPage, index) = path[path.count - 1]
-        if !replacing {
+        if !replacing && !appending {
             let peek = try node(leafPage, txn)
             if key.withUnsafeBytes({ index < peek.count && Node.compare(peek.key(index), $0) == 0 }) { return false }
         }
         let leaf = try writableNode(leafPage, txn)
-        let exists = key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
+        let exists = !appending && key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
         if exists {
             // Same-size values are overwritten in place (the smallest redo).
             let old = leaf.leafValue(index)
@@ -288,19 +293,24 @@ public struct BTree: Sendable, Hashable {
             }
             let node = try writableNode(page, txn)
             let type = NodeType(rawValue: node.type)!
-            var cells = (0..<node.count).map { node.cell($0) }
-            cells.insert(pendingCell, at: pendingIndex)
             let newPage = try txn.allocatePage()
             let right = Node(try txn.writablePage(newPage), layout: layout)
             let separator: [UInt8]
-            if type == .leaf {
-                // Appending at the end (sequential keys): leave the left node full.
-                var cut = pendingIndex == cells.count - 1 && cells.count > 1 ? cells.count - 1 : splitPoint(cells, layout)
-                cut = max(1, min(cells.count - 1, cut))
+            if type == .leaf && pendingIndex == node.count && node.count > 0 {
+                // Appending past the end (sequential keys): the full node stays as it is and
+                // the new cell starts the right node.
+                right.rebuild(.leaf, cells: [pendingCell], rightmost: 0)
+                separator = Array(right.key(0))
+            } else if type == .leaf {
+                var cells = (0..<node.count).map { node.cell($0) }
+                cells.insert(pendingCell, at: pendingIndex)
+                let cut = max(1, min(cells.count - 1, splitPoint(cells, layout)))
                 node.rebuild(.leaf, cells: Array(cells[..<cut]), rightmost: 0)
                 right.rebuild(.leaf, cells: Array(cells[cut...]), rightmost: 0)
                 separator = Array(right.key(0))
             } else {
+                var cells = (0..<node.count).map { node.cell($0) }
+                cells.insert(pendingCell, at: pendingIndex)
                 // The middle cell moves up: its child becomes the left node's rightmost.
                 let middle = max(1, min(cells.count - 2, splitPoint(cells, layout)))
                 let middleChild = cells[middle].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }

@@ -29,6 +29,9 @@ struct AccessPath {
     /// Indices (into the conjuncts given to `choose`) of the conjuncts this path enforces
     /// exactly when its bounds evaluate to integers.
     var covered: [Int] = []
+    /// An index path's index-only layout, worked out on the first open (every later open of a
+    /// prepared plan reads the same columns).
+    private let layoutMemo = IndexLayoutMemo()
 
     /// Picks the best access path for `table` from its local conjuncts (compiled in `scope`).
     static func choose(table: TableSchema, indexes: [IndexSchema], conjuncts: [Expr], scope: Scope, compiler: ExpressionCompiler) throws -> AccessPath {
@@ -225,7 +228,14 @@ struct AccessPath {
     /// Index entries in each (low, lowInclusive, high, highInclusive) key range, as table rows.
     private func indexScan(_ index: IndexSchema, _ table: TableTree, _ txn: StorageTransaction,
                            ranges: [([UInt8]?, Bool, [UInt8]?, Bool)], wanted: [ColumnDecode]?, schema: TableSchema) -> KeyedRowStream {
-        let scan = IndexScan(index: index, table: table, txn: txn, ranges: ranges, wanted: wanted, schema: schema)
+        let layout: IndexScan.Layout
+        if let memo = layoutMemo.layout, layoutMemo.wanted == wanted, layoutMemo.index == index.name {
+            layout = memo
+        } else {
+            layout = IndexScan.Layout(index: index, wanted: wanted, schema: schema)
+            (layoutMemo.wanted, layoutMemo.index, layoutMemo.layout) = (wanted, index.name, layout)
+        }
+        let scan = IndexScan(index: index, table: table, txn: txn, ranges: ranges, wanted: wanted, schema: schema, layout: layout)
         return { try scan.next() }
     }
 
@@ -366,6 +376,13 @@ private final class TableScan {
 }
 
 /// The state of an index range scan, in one object for the same reason as `TableScan`.
+/// The last index-only layout an access path worked out, and what it was worked out for.
+private final class IndexLayoutMemo {
+    var wanted: [ColumnDecode]?
+    var index = ""
+    var layout: IndexScan.Layout?
+}
+
 private final class IndexScan {
     @exclusivity(unchecked) private var cursor: BTreeCursor
     @exclusivity(unchecked) private var rangeIndex = 0
@@ -382,8 +399,36 @@ private final class IndexScan {
     private let keyColumns: [(column: Int, element: Int)]?
     private let keyTypes: [String]
 
+    /// Whether a lookup is index-only: when every column the query reads is the row id (the
+    /// key's suffix) or an element of the key that decodes back to its value, the table is not
+    /// read.
+    struct Layout {
+        /// (table column, key element) for each column read besides the row id; nil when the
+        /// table must be read.
+        var keyColumns: [(column: Int, element: Int)]?
+        /// The declared types of the key elements to decode.
+        var keyTypes: [String]
+
+        init(index: IndexSchema, wanted: [ColumnDecode]?, schema: TableSchema) {
+            keyColumns = wanted.flatMap { modes in
+                var mapping: [(column: Int, element: Int)] = []
+                for (i, mode) in modes.enumerated() where mode != .skip {
+                    guard mode == .value else { return nil }
+                    if i == schema.rowIDColumn { continue }
+                    guard index.expressions == nil, let element = index.columns.firstIndex(of: schema.columns[i].name),
+                          RecordCodec.keyDecodableTypes.contains(schema.columns[i].type) else { return nil }
+                    mapping.append((column: i, element: element))
+                }
+                return mapping
+            }
+            keyTypes = keyColumns.map { mapping in
+                index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } ?? "" }
+            } ?? []
+        }
+    }
+
     init(index: IndexSchema, table: TableTree, txn: StorageTransaction, ranges: [([UInt8]?, Bool, [UInt8]?, Bool)],
-         wanted: [ColumnDecode]?, schema: TableSchema) {
+         wanted: [ColumnDecode]?, schema: TableSchema, layout: Layout) {
         cursor = BTree(root: index.root).cursor(in: txn)
         self.index = index
         self.table = table
@@ -392,23 +437,8 @@ private final class IndexScan {
         self.wanted = wanted
         rowIDColumn = schema.rowIDColumn
         width = schema.columns.count
-        // An index-only lookup: when every column the query reads is the row id (the key's
-        // suffix) or an element of the key that decodes back to its value, the table is not read.
-        let keyColumns: [(column: Int, element: Int)]? = wanted.flatMap { modes in
-            var mapping: [(Int, Int)] = []
-            for (i, mode) in modes.enumerated() where mode != .skip {
-                guard mode == .value else { return nil }
-                if i == schema.rowIDColumn { continue }
-                guard index.expressions == nil, let element = index.columns.firstIndex(of: schema.columns[i].name),
-                      RecordCodec.keyDecodableTypes.contains(schema.columns[i].type) else { return nil }
-                mapping.append((i, element))
-            }
-            return mapping
-        }
-        self.keyColumns = keyColumns
-        keyTypes = keyColumns.map { mapping in
-            index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } ?? "" }
-        } ?? []
+        keyColumns = layout.keyColumns
+        keyTypes = layout.keyTypes
     }
 
     func next() throws -> (Int64, [Value])? {

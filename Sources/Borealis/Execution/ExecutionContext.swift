@@ -13,7 +13,8 @@ final class ExecutionContext {
     let catalog: Catalog?
     /// Results of uncorrelated subqueries, computed once per statement.
     var subqueryCache: [ObjectIdentifier: Any] = [:]
-    let statementTime: Int64
+    /// The statement's timestamp, read from the clock when an expression first asks for it.
+    lazy var statementTime: Int64 = wallClockMicroseconds()
     /// Rows a sort or hash aggregation keeps in memory before spilling to temporary files.
     var workMemoryRows = 250_000
 
@@ -21,7 +22,6 @@ final class ExecutionContext {
         self.parameters = parameters
         self.txn = txn
         self.catalog = catalog
-        self.statementTime = wallClockMicroseconds()
     }
 
     @inline(__always)

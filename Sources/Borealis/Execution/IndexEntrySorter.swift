@@ -11,20 +11,34 @@ final class IndexEntrySorter {
         /// end here, without touching the buffer.
         var prefix: UInt64
         var start: UInt32
-        var length: UInt32
-        var checkUnique: Bool
+        /// The key's length, and in the top bit whether it is checked for uniqueness.
+        var lengthAndCheck: UInt32
+
+        var length: Int { Int(lengthAndCheck & 0x7fff_ffff) }
+        var checkUnique: Bool { lengthAndCheck >> 31 == 1 }
     }
 
     private let runLength: Int
     /// A run also ends at this many key bytes (long keys would otherwise make a run of
     /// `runLength` entries very large).
     private static let runBytes = 32 << 20
-    private var bytes: [UInt8] = []
-    private var entries: [Entry] = []
+    // Used by one thread, never in overlapping accesses: no dynamic exclusivity checks per key.
+    @exclusivity(unchecked) private var bytes: [UInt8] = []
+    @exclusivity(unchecked) private var entries: [Entry] = []
     private var runs: [SpillFile] = []
 
     init(runLength: Int) {
         self.runLength = max(1, runLength)
+    }
+
+    /// The first eight bytes of `key` as a big-endian word, zero-padded: comparing two of
+    /// these orders keys as memcmp does whenever they differ.
+    @inline(__always)
+    static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        if key.count >= 8 { return UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) }
+        var prefix: UInt64 = 0
+        for i in 0..<key.count { prefix |= UInt64(key[i]) << (8 * (7 - UInt64(i))) }
+        return prefix
     }
 
     /// Appends the key `build` writes at the end of the given buffer.
@@ -35,14 +49,10 @@ final class IndexEntrySorter {
         }
         let start = bytes.count
         build(&bytes)
-        guard bytes.count <= Int(UInt32.max) else { throw DatabaseError.tooLarge("index keys exceed a sort run") }
-        var prefix: UInt64 = 0
-        if bytes.count - start >= 8 {
-            prefix = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
-        } else {
-            for i in start..<bytes.count { prefix |= UInt64(bytes[i]) << (8 * (7 - UInt64(i - start))) }
-        }
-        entries.append(Entry(prefix: prefix, start: UInt32(start), length: UInt32(bytes.count - start), checkUnique: checkUnique))
+        let length = bytes.count - start
+        guard bytes.count <= Int(UInt32.max), length < 1 << 31 else { throw DatabaseError.tooLarge("index keys exceed a sort run") }
+        let prefix = bytes.withUnsafeBytes { Self.prefix(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        entries.append(Entry(prefix: prefix, start: UInt32(start), lengthAndCheck: UInt32(length) | (checkUnique ? 1 << 31 : 0)))
         if entries.count >= runLength || bytes.count >= Self.runBytes { try spillRun() }
     }
 
@@ -50,8 +60,8 @@ final class IndexEntrySorter {
         bytes.withUnsafeBytes { buffer in
             entries.sort { a, b in
                 if a.prefix != b.prefix { return a.prefix < b.prefix }
-                return Node.compare(UnsafeRawBufferPointer(rebasing: buffer[Int(a.start)..<Int(a.start + a.length)]),
-                                    UnsafeRawBufferPointer(rebasing: buffer[Int(b.start)..<Int(b.start + b.length)])) < 0
+                return Node.compare(UnsafeRawBufferPointer(rebasing: buffer[Int(a.start)..<(Int(a.start) + a.length)]),
+                                    UnsafeRawBufferPointer(rebasing: buffer[Int(b.start)..<(Int(b.start) + b.length)])) < 0
             }
         }
     }
@@ -59,15 +69,12 @@ final class IndexEntrySorter {
     private func spillRun() throws {
         sortRun()
         let run = try SpillFile()
-        var record: [UInt8] = []
         try bytes.withUnsafeBytes { buffer in
             for entry in entries {
                 // A run's record is the key and a last byte saying whether it is checked for
                 // uniqueness.
-                record.removeAll(keepingCapacity: true)
-                record.append(contentsOf: buffer[Int(entry.start)..<Int(entry.start + entry.length)])
-                record.append(entry.checkUnique ? 1 : 0)
-                try record.withUnsafeBytes { try run.appendRecord($0) }
+                try run.appendRecord(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<(Int(entry.start) + entry.length)]),
+                                     trailer: entry.checkUnique ? 1 : 0)
             }
         }
         runs.append(run)
@@ -81,7 +88,7 @@ final class IndexEntrySorter {
             sortRun()
             try bytes.withUnsafeBytes { buffer in
                 for entry in entries {
-                    try body(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<Int(entry.start + entry.length)]), entry.checkUnique)
+                    try body(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<(Int(entry.start) + entry.length)]), entry.checkUnique)
                 }
             }
             return
@@ -90,13 +97,16 @@ final class IndexEntrySorter {
         bytes = []
         entries = []
         // A k-way merge: a heap of the runs ordered by their current keys.
-        var heap = BinaryHeap<RunCursor> { a, b in a.withKey { x in b.withKey { y in Node.compare(x, y) < 0 } } }
+        var heap = BinaryHeap<RunCursor> { a, b in
+            if a.prefix != b.prefix { return a.prefix < b.prefix }
+            return Node.compare(a.key, b.key) < 0
+        }
         for run in runs {
             let cursor = RunCursor(try run.recordReader())
             if try cursor.advance() { heap.push(cursor) }
         }
         while let top = heap.first {
-            try top.withKey { try body($0, top.checkUnique) }
+            try body(top.key, top.checkUnique)
             if try top.advance() {
                 heap.replaceFirst(with: top)
             } else {
@@ -106,23 +116,23 @@ final class IndexEntrySorter {
     }
 }
 
-/// The current entry of one spilled run (its record: the key, then a uniqueness flag byte).
+/// The current entry of one spilled run (its record: the key, then a uniqueness flag byte),
+/// read in place from the run's reader until the next `advance`.
 private final class RunCursor {
     private let reader: SpillFile.RecordReader
-    private var record: [UInt8] = []
+    @exclusivity(unchecked) private(set) var key = UnsafeRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) private(set) var prefix: UInt64 = 0
+    @exclusivity(unchecked) private(set) var checkUnique = false
 
     init(_ reader: SpillFile.RecordReader) { self.reader = reader }
 
-    var checkUnique: Bool { record.last == 1 }
-
-    func withKey<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        try record.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
-    }
-
     /// Steps to the next entry; false at the end of the run.
     func advance() throws -> Bool {
-        guard try reader.next(into: &record) else { return false }
-        guard !record.isEmpty else { throw DatabaseError.corrupt("spill file truncated") }
+        guard let record = try reader.next() else { return false }
+        guard let flag = record.last else { throw DatabaseError.corrupt("spill file truncated") }
+        key = UnsafeRawBufferPointer(rebasing: record.dropLast())
+        prefix = IndexEntrySorter.prefix(key)
+        checkUnique = flag == 1
         return true
     }
 }

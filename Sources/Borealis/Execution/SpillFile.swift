@@ -9,9 +9,11 @@ import Foundation
 
 final class SpillFile {
     private let file: any StorageFile
-    private var buffer: [UInt8] = []
-    private var writeOffset: UInt64 = 0
-    private(set) var count = 0
+    // Written only by the thread that fills the file, never overlapping: no dynamic
+    // exclusivity checks per record.
+    @exclusivity(unchecked) private var buffer: [UInt8] = []
+    @exclusivity(unchecked) private var writeOffset: UInt64 = 0
+    @exclusivity(unchecked) private(set) var count = 0
 
     init() throws {
         let path = NSTemporaryDirectory() + "borealis-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -27,14 +29,16 @@ final class SpillFile {
         try RecordCodec.encode(row).withUnsafeBytes { try appendRecord($0) }
     }
 
-    func appendRecord(_ record: UnsafeRawBufferPointer) throws {
-        var length = UInt64(record.count)
+    /// Appends one record: `record`, then `trailer` when given.
+    func appendRecord(_ record: UnsafeRawBufferPointer, trailer: UInt8? = nil) throws {
+        var length = UInt64(record.count + (trailer == nil ? 0 : 1))
         while length >= 0x80 {
             buffer.append(UInt8(truncatingIfNeeded: length) | 0x80)
             length >>= 7
         }
         buffer.append(UInt8(length))
         buffer.append(contentsOf: record)
+        if let trailer { buffer.append(trailer) }
         count += 1
         if buffer.count >= 1 << 20 { try flush() }
     }
@@ -49,9 +53,8 @@ final class SpillFile {
     /// Reads the rows back in the order they were written; the stream keeps the file open.
     func reader() throws -> RowStream {
         let records = try recordReader()
-        var record: [UInt8] = []
         return {
-            guard try records.next(into: &record) else { return nil }
+            guard let record = try records.next() else { return nil }
             return try RecordCodec.decode(record)
         }
     }
@@ -62,51 +65,67 @@ final class SpillFile {
         return RecordReader(owner: self, file: file, end: writeOffset)
     }
 
+    /// Hands out the records in place, from a buffer of its own that one read fills at a time.
     final class RecordReader {
         private let owner: SpillFile
         private let file: any StorageFile
         private let end: UInt64
         private var offset: UInt64 = 0
-        private var chunk: [UInt8] = []
-        private var position = 0
+        /// `buffer[position..<filled]` is read and not yet handed out.
+        @exclusivity(unchecked) private var buffer: UnsafeMutableRawBufferPointer
+        @exclusivity(unchecked) private var position = 0
+        @exclusivity(unchecked) private var filled = 0
 
         fileprivate init(owner: SpillFile, file: any StorageFile, end: UInt64) {
             self.owner = owner
             self.file = file
             self.end = end
+            buffer = .allocate(byteCount: Int(min(end, 1 << 20)) + 16, alignment: 16)
         }
+
+        deinit { buffer.deallocate() }
 
         /// Makes at least `needed` unread bytes available; false when the file has fewer left.
         private func refill(_ needed: Int) throws -> Bool {
-            if chunk.count - position >= needed { return true }
-            chunk.removeSubrange(0..<position)
-            position = 0
-            let want = Int(min(UInt64(max(needed - chunk.count, 1 << 20)), end - offset))
-            if want > 0 {
-                chunk.append(contentsOf: try file.readBytes(count: want, at: offset))
-                offset += UInt64(want)
+            let unread = filled - position
+            if unread >= needed { return true }
+            if needed > buffer.count {
+                let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: max(needed, 2 * buffer.count), alignment: 16)
+                larger.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: unread)
+                buffer.deallocate()
+                buffer = larger
+            } else if unread > 0 && position > 0 {
+                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + position, byteCount: unread)
             }
-            return chunk.count >= needed
+            position = 0
+            filled = unread
+            while filled < needed && offset < end {
+                let want = Int(min(UInt64(buffer.count - filled), end - offset))
+                let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + want)]), at: offset)
+                guard n > 0 else { break }
+                filled += n
+                offset += UInt64(n)
+            }
+            return filled >= needed
         }
 
-        /// Replaces `record`'s contents with the next record; false at the end.
-        func next(into record: inout [UInt8]) throws -> Bool {
-            guard try refill(1) else { return false }
+        /// The next record, valid until the next call; nil at the end.
+        func next() throws -> UnsafeRawBufferPointer? {
+            guard try refill(1) else { return nil }
             var length = 0
             var shift = 0
             while true {
                 guard try refill(1), shift < 64 else { throw DatabaseError.corrupt("spill file truncated") }
-                let byte = chunk[position]
+                let byte = buffer[position]
                 position += 1
                 length |= Int(byte & 0x7f) << shift
                 if byte < 0x80 { break }
                 shift += 7
             }
-            guard try refill(length) else { throw DatabaseError.corrupt("spill file truncated") }
-            record.removeAll(keepingCapacity: true)
-            record.append(contentsOf: chunk[position..<(position + length)])
+            guard length >= 0, try refill(length) else { throw DatabaseError.corrupt("spill file truncated") }
+            let record = UnsafeRawBufferPointer(rebasing: buffer[position..<(position + length)])
             position += length
-            return true
+            return record
         }
     }
 }

@@ -527,12 +527,51 @@ struct StatementExecutor {
 
     // MARK: DML
 
-    fileprivate struct TableWriter {
+    /// A table's compiled write path (a class: a prepared statement hands it to every row
+    /// without copying its fields).
+    fileprivate final class TableWriter {
         let schema: TableSchema
         let tree: TableTree
         let indexes: [(IndexSchema, BTree, IndexKeyBuilder)]
         let checks: [(String, Evaluator)]
         let defaults: [Evaluator?]
+        /// Per column: which values it stores as they are (anything else goes through `assign`).
+        let storedAsIs: [StoredAsIs]
+        let notNull: [Bool]
+
+        init(schema: TableSchema, tree: TableTree, indexes: [(IndexSchema, BTree, IndexKeyBuilder)], checks: [(String, Evaluator)], defaults: [Evaluator?]) {
+            self.schema = schema
+            self.tree = tree
+            self.indexes = indexes
+            self.checks = checks
+            self.defaults = defaults
+            storedAsIs = schema.columns.map { StoredAsIs($0.type) }
+            notNull = schema.columns.map(\.notNull)
+        }
+    }
+
+    /// The values a column type keeps without an assignment cast: PostgreSQL's exact cases.
+    fileprivate enum StoredAsIs {
+        case bigint, integer, text, double, none
+
+        init(_ type: String) {
+            switch type {
+            case "bigint": self = .bigint
+            case "integer": self = .integer
+            case "text": self = .text
+            case "double precision": self = .double
+            default: self = .none
+            }
+        }
+
+        @inline(__always)
+        func accepts(_ value: Value) -> Bool {
+            switch (self, value) {
+            case (_, .null), (.bigint, .integer), (.text, .text), (.double, .double): return true
+            case (.integer, .integer(let i)): return Int32(exactly: i) != nil
+            default: return false
+            }
+        }
     }
 
     /// The table's writer, compiled once per catalog version for a prepared statement.
@@ -562,12 +601,12 @@ struct StatementExecutor {
         return TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
     }
 
-    /// Coerces, checks and stores a row; returns its row id.
-    private func coerce(_ row: inout [Value], for schema: TableSchema) throws {
-        for (i, column) in schema.columns.enumerated() {
-            row[i] = try assign(row[i], to: column)
-            if column.notNull && row[i].isNull {
-                throw DatabaseError(.constraint, sqlState: "23502", "null value in column \"\(column.name)\" of relation \"\(schema.name)\" violates not-null constraint")
+    /// Casts each value of `row` to its column's type and enforces NOT NULL.
+    private func coerce(_ row: inout [Value], for w: TableWriter) throws {
+        for i in w.storedAsIs.indices {
+            if !w.storedAsIs[i].accepts(row[i]) { row[i] = try assign(row[i], to: w.schema.columns[i]) }
+            if w.notNull[i] && row[i].isNull {
+                throw DatabaseError(.constraint, sqlState: "23502", "null value in column \"\(w.schema.columns[i].name)\" of relation \"\(w.schema.name)\" violates not-null constraint")
             }
         }
     }
@@ -594,7 +633,7 @@ struct StatementExecutor {
 
     private func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
         let schema = w.schema
-        try coerce(&row, for: schema)
+        try coerce(&row, for: w)
         try checkParents(of: schema, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
             throw DatabaseError(.constraint, sqlState: "23514", "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
@@ -725,6 +764,9 @@ struct StatementExecutor {
         }
         let ctx = context()
         var inputs: [[Value?]] = []
+        // One VALUES row naming every column (a prepared single-row INSERT) is evaluated straight
+        // into the row; several rows are all evaluated before the first is stored.
+        var single: [Value]?
         switch source {
         case .defaultValues:
             inputs = [[]]
@@ -744,9 +786,17 @@ struct StatementExecutor {
                 planCache?.values = evaluators
                 planCache?.valuesVersion = catalog.version
             }
-            inputs.reserveCapacity(evaluators.count)
-            try ctx.withFrame([]) {
-                for row in evaluators { inputs.append(try row.map { try $0.map { try $0(ctx) } }) }
+            if evaluators.count == 1, evaluators[0].count == schema.columns.count, !evaluators[0].contains(where: { $0 == nil }) {
+                var row = [Value](repeating: .null, count: schema.columns.count)
+                try ctx.withFrame([]) {
+                    for (k, evaluate) in evaluators[0].enumerated() { row[targets[k]] = try evaluate!(ctx) }
+                }
+                single = row
+            } else {
+                inputs.reserveCapacity(evaluators.count)
+                try ctx.withFrame([]) {
+                    for row in evaluators { inputs.append(try row.map { try $0.map { try $0(ctx) } }) }
+                }
             }
         case .select(let query):
             let plan = try Planner(catalog: catalog).plan(query, parent: nil)
@@ -767,6 +817,31 @@ struct StatementExecutor {
             conflictAssignments = try compileAssignments(assignments, w, compiler)
             conflictFilter = try onConflict.filter.map { try compiler.compile($0) }
         }
+        /// Stores one complete row (or, ON CONFLICT, updates or skips the row it collides with).
+        func insertRow(_ row: inout [Value]) throws {
+            if let onConflict {
+                try coerce(&row, for: w)
+                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, ctx: ctx) {
+                    guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { return }
+                    let existing = try RecordCodec.decode(raw)
+                    let frame = existing + row
+                    if let conflictFilter, try ctx.withFrame(frame, { try conflictFilter(ctx).truth() }) != true { return }
+                    var updated = existing
+                    try ctx.withFrame(frame) {
+                        for (i, e) in conflictAssignments { updated[i] = try e(ctx) }
+                    }
+                    _ = try store(&updated, in: w, replacing: existingID, old: existing, ctx: ctx)
+                    result.changes += 1
+                    if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, updated)) }
+                    return
+                }
+            }
+            let rowID = try store(&row, in: w, replacing: nil, old: nil, ctx: ctx)
+            result.changes += 1
+            result.lastInsertRowID = rowID
+            if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
+        }
+        if var row = single { try insertRow(&row) }
         for input in inputs {
             var row = [Value](repeating: .null, count: schema.columns.count)
             if input.count == schema.columns.count && !input.contains(where: { $0 == nil }) {
@@ -788,27 +863,7 @@ struct StatementExecutor {
                     }
                 }
             }
-            if let onConflict {
-                try coerce(&row, for: schema)
-                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, ctx: ctx) {
-                    guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { continue }
-                    let existing = try RecordCodec.decode(raw)
-                    let frame = existing + row
-                    if let conflictFilter, try ctx.withFrame(frame, { try conflictFilter(ctx).truth() }) != true { continue }
-                    var updated = existing
-                    try ctx.withFrame(frame) {
-                        for (i, e) in conflictAssignments { updated[i] = try e(ctx) }
-                    }
-                    _ = try store(&updated, in: w, replacing: existingID, old: existing, ctx: ctx)
-                    result.changes += 1
-                    if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, updated)) }
-                    continue
-                }
-            }
-            let rowID = try store(&row, in: w, replacing: nil, old: nil, ctx: ctx)
-            result.changes += 1
-            result.lastInsertRowID = rowID
-            if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
+            try insertRow(&row)
         }
         return result
     }
