@@ -27,7 +27,9 @@ final class WriterLock: @unchecked Sendable {
         lock.withLock {
             precondition(held, "write lock released while not held")
             held = false
-            lock.signal()
         }
+        // After the unlock: the woken waiter does not run into the mutex still held. Waiters
+        // re-check `held` under the mutex, so the wake-up cannot be lost.
+        lock.signal()
     }
 }
