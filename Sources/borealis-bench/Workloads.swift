@@ -29,8 +29,9 @@ struct Workload: Sendable {
 }
 
 private func value(_ i: Int) -> String {
-    let base = "v\(i)-"
-    return base + String(repeating: "x", count: 100 - base.count)
+    var bytes = Array("v\(i)-".utf8)
+    bytes.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: 100 - bytes.count))
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 private func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {

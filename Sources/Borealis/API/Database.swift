@@ -489,6 +489,7 @@ public final class Database: @unchecked Sendable {
             }
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
+            defer { cache?.context?.finish() }
             let result = try executor.execute(statement)
             if writes && !statement.isDataChange {
                 catalogCheckedIn = nil

@@ -82,14 +82,16 @@ public struct BTree: Sendable, Hashable {
     /// The path for inserting `key` past the end of the rightmost leaf when the transaction's
     /// last append went to this tree, no page was allocated or freed since (so the path is
     /// unchanged) and `key` sorts after that leaf's last key; nil otherwise.
-    private func appendPath(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> [(page: PageNumber, index: Int)]? {
+    /// Also returns the leaf's private image when the hint holds it (no page lookups then).
+    private func appendPath(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], leaf: Node?)? {
         guard let hint = txn.appendHint, hint.root == root, hint.structure == txn.structureVersion,
               let (leafPage, _) = hint.path.last else { return nil }
-        let leaf = try node(leafPage, txn)
+        let held = hint.leaf.map { Node($0, layout: NodeLayout(pageSize: txn.pageSize)) }
+        let leaf = try held ?? node(leafPage, txn)
         guard leaf.isLeaf, leaf.count > 0, Node.compare(leaf.key(leaf.count - 1), key) < 0 else { return nil }
         var path = hint.path
         path[path.count - 1].index = leaf.count
-        return path
+        return (path, held)
     }
 
     public func get(_ key: [UInt8], in txn: StorageTransaction) throws -> [UInt8]? {
@@ -163,14 +165,16 @@ public struct BTree: Sendable, Hashable {
         // Ascending keys (row ids from a sequence, a sorted load) skip the descent.
         var path: [(page: PageNumber, index: Int)]
         let appending: Bool
+        var heldLeaf: Node?
         if let append = try key.withUnsafeBytes({ try appendPath($0, txn) }) {
-            path = append
+            path = append.path
+            heldLeaf = append.leaf
             appending = true
         } else {
             let (found, append) = try key.withUnsafeBytes { try descendMarkingSpine($0, txn) }
             path = found
             appending = append
-            txn.appendHint = append ? (root, found, txn.structureVersion) : nil
+            txn.appendHint = append ? (root, found, txn.structureVersion, nil) : nil
         }
         // Past the last key of the tree, the key is new.
         let (leafPage, index) = path[path.count - 1]
@@ -178,7 +182,14 @@ public struct BTree: Sendable, Hashable {
             let peek = try node(leafPage, txn)
             if key.withUnsafeBytes({ index < peek.count && Node.compare(peek.key(index), $0) == 0 }) { return false }
         }
-        let leaf = try writableNode(leafPage, txn)
+        let leaf: Node
+        if let heldLeaf {
+            txn.noteChange()
+            leaf = heldLeaf
+        } else {
+            leaf = try writableNode(leafPage, txn)
+            if appending { txn.appendHint?.leaf = leaf.image }
+        }
         let exists = !appending && key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
         if exists {
             // Same-size values are overwritten in place (the smallest redo).
@@ -196,10 +207,42 @@ public struct BTree: Sendable, Hashable {
             try split(&path, inserting: cell, at: index, txn)
             return true
         }
+        if !key.isEmpty && layout.localValueLength(keyLength: key.count, valueLength: value.count) == value.count {
+            // The whole value fits in the leaf: the cell is written straight into the page.
+            let size = Self.varintLength(key.count) + key.count + Self.varintLength(value.count) + value.count
+            let written = leaf.insertCell(size: size, at: index) { out in
+                var offset = Self.writeVarint(key.count, to: out, at: 0)
+                key.withUnsafeBytes { (out.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
+                offset = Self.writeVarint(value.count, to: out, at: offset + key.count)
+                if !value.isEmpty {
+                    value.withUnsafeBytes { (out.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: value.count) }
+                }
+            }
+            if written { return true }
+        }
         let cell = try makeLeafCell(key, value, layout, txn)
         if leaf.insert(cell, at: index) { return true }
         try split(&path, inserting: cell, at: index, txn)
         return true
+    }
+
+    private static func varintLength(_ value: Int) -> Int {
+        var v = UInt64(value), n = 1
+        while v >= 0x80 { v >>= 7; n += 1 }
+        return n
+    }
+
+    /// Writes `value` as a varint (as `ByteWriter.appendVarint`) at `offset`; returns the offset
+    /// past it.
+    private static func writeVarint(_ value: Int, to out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var v = UInt64(value), position = offset
+        while v >= 0x80 {
+            out[position] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            position += 1
+        }
+        out[position] = UInt8(v)
+        return position + 1
     }
 
     /// Removes `key`; false when it was absent.

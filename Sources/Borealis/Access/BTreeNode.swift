@@ -221,11 +221,16 @@ struct Node {
 
     /// Inserts `cell` at index i; false when the page has no room (the caller splits).
     func insert(_ cell: [UInt8], at i: Int) -> Bool {
-        let size = cell.count
+        cell.withUnsafeBytes { cell in insertCell(size: cell.count, at: i) { $0.copyMemory(from: cell) } }
+    }
+
+    /// Inserts a cell of `size` bytes at position i that `fill` writes straight into the page;
+    /// false (nothing changed, `fill` not called) when it does not fit.
+    func insertCell(size: Int, at i: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> Bool {
         guard freeSpace >= size + 2 else { return false }
         if contentStart - slotsEnd < size + 2 { defragment() }
         let offset = contentStart - size
-        cell.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + size)]).copyMemory(from: $0) }
+        fill(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + size)]))
         let n = count
         if i < n {
             let from = NodeLayout.headerSize + 2 * i

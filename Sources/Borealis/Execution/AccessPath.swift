@@ -326,12 +326,16 @@ private final class TableScan {
     @exclusivity(unchecked) private var changeCount: UInt64 = 0
     @exclusivity(unchecked) private var lastRowID: Int64 = 0
     private let wanted: [ColumnDecode]?
+    /// The query reads no column (count(*), EXISTS): rows are not decoded at all.
+    private let readsNothing: Bool
     private let from: Int64?
     private let until: Int64?
 
     init(cursor: BTreeCursor, wanted: [ColumnDecode]?, from: Int64?, until: Int64?) {
         self.cursor = cursor
         self.wanted = wanted
+        readsNothing = wanted.map { $0.allSatisfy { $0 == .skip } } ?? false
+        if readsNothing, let wanted { row = [Value](repeating: .null, count: wanted.count) }
         self.from = from
         self.until = until
     }
@@ -342,6 +346,10 @@ private final class TableScan {
         guard let leaf else { return nil }
         let rowID = try TableTree.decode(leaf.key(index))
         if let until, rowID > until { return nil }
+        if readsNothing {
+            lastRowID = rowID
+            return (rowID, row)
+        }
         let value = leaf.leafValue(index)
         if value.overflow == 0 && value.local.count == value.totalLength {
             try RecordCodec.decode(value.local, wanted: wanted, into: &row)

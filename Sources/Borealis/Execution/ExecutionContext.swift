@@ -7,14 +7,20 @@ final class ExecutionContext {
     /// single append/removeLast, never overlapping, so the per-row dynamic exclusivity check
     /// (a measurable share of scan time) is switched off for this one property.
     @exclusivity(unchecked) var frames: [[Value]] = []
-    let parameters: [Value]
+    private(set) var parameters: [Value]
     /// Absent only while the compiler folds constant expressions (which read no table).
-    let txn: StorageTransaction!
-    let catalog: Catalog?
+    private(set) var txn: StorageTransaction!
+    private(set) var catalog: Catalog?
     /// Results of uncorrelated subqueries, computed once per statement.
     var subqueryCache: [ObjectIdentifier: Any] = [:]
     /// The statement's timestamp, read from the clock when an expression first asks for it.
-    lazy var statementTime: Int64 = wallClockMicroseconds()
+    var statementTime: Int64 {
+        if let clock { return clock }
+        let now = wallClockMicroseconds()
+        clock = now
+        return now
+    }
+    private var clock: Int64?
     /// Rows a sort or hash aggregation keeps in memory before spilling to temporary files.
     var workMemoryRows = 250_000
 
@@ -22,6 +28,28 @@ final class ExecutionContext {
         self.parameters = parameters
         self.txn = txn
         self.catalog = catalog
+    }
+
+    /// Lets go of the statement's transaction, catalog, parameters and results once it has run
+    /// (a kept context must not keep a transaction alive: an unfinished one rolls back, and
+    /// gives up the write lock, when it is released).
+    func finish() {
+        txn = nil
+        catalog = nil
+        parameters = []
+        frames.removeAll(keepingCapacity: true)
+        if !subqueryCache.isEmpty { subqueryCache = [:] }
+    }
+
+    /// Makes a finished statement's context ready for the next statement, as if new (a
+    /// prepared statement reuses its context instead of allocating one per execution).
+    func reset(parameters: [Value], txn: StorageTransaction, catalog: Catalog) {
+        self.parameters = parameters
+        self.txn = txn
+        self.catalog = catalog
+        frames.removeAll(keepingCapacity: true)
+        if !subqueryCache.isEmpty { subqueryCache = [:] }
+        clock = nil
     }
 
     @inline(__always)

@@ -51,6 +51,8 @@ final class PlanCache: @unchecked Sendable {
     var match: (test: Evaluator?, path: AccessPath)?
     var assignmentsVersion: UInt64 = .max
     var assignments: [(Int, Evaluator)]?
+    /// The execution context of the statement's last run, reused when nothing else holds it.
+    var context: ExecutionContext?
 }
 
 struct StatementExecutor {
@@ -72,8 +74,15 @@ struct StatementExecutor {
     }
 
     func context() -> ExecutionContext {
+        // A prepared statement's context from its last execution, when nothing kept it.
+        if let cache = planCache, isKnownUniquelyReferenced(&cache.context), let ctx = cache.context {
+            ctx.reset(parameters: parameters, txn: txn, catalog: catalog)
+            ctx.workMemoryRows = workMemoryRows
+            return ctx
+        }
         let ctx = ExecutionContext(parameters: parameters, txn: txn, catalog: catalog)
         ctx.workMemoryRows = workMemoryRows
+        planCache?.context = ctx
         return ctx
     }
 

@@ -159,7 +159,16 @@ public final class StorageTransaction {
     @exclusivity(unchecked) private(set) var structureVersion: UInt64 = 0
 
     /// The path to the rightmost leaf of the tree last appended to (see `BTree.put`).
-    @exclusivity(unchecked) var appendHint: (root: PageNumber, path: [(page: PageNumber, index: Int)], structure: UInt64)?
+    /// `leaf` is that leaf's private image once an append wrote to it: holding it keeps the page
+    /// from being spilled, so it stays this transaction's image of the page until the structure
+    /// version moves (a savepoint restore bumps it).
+    @exclusivity(unchecked) var appendHint: (root: PageNumber, path: [(page: PageNumber, index: Int)], structure: UInt64, leaf: PageImage?)?
+
+    /// Records a change made to a private page the caller already holds (see `appendHint`):
+    /// cursors re-check their position as after `writablePage`.
+    func noteChange() {
+        changeCount &+= 1
+    }
 
     /// This transaction's private, writable copy of the page.
     func writablePage(_ number: PageNumber) throws -> PageImage {
