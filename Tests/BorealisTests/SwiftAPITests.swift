@@ -35,6 +35,39 @@ import Borealis
         try db.close()
     }
 
+    /// A prepared statement reuses its execution context and, for a single-row INSERT, its row
+    /// array between runs: a failed run must not keep its transaction (and the write lock)
+    /// alive, and a run must not see anything of the previous one.
+    @Test func preparedStatementsReuseTheirStateWithoutKeepingTransactions() throws {
+        let dir = TemporaryDirectory()
+        var options = StorageOptions()
+        options.busyTimeoutMilliseconds = 200
+        let db = try Database(path: dir.database, options: options)
+        let other = try Database(path: dir.database, options: options)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER NOT NULL, v TEXT)")
+        let insert = try #require(try db.prepare("INSERT INTO t VALUES ($1, $2, $3) RETURNING id, k, v").statement)
+        func run(_ values: [Value]) throws -> [[Value]] {
+            insert.reset()
+            try insert.bind(values)
+            var rows: [[Value]] = []
+            while let row = try insert.step() { rows.append(row) }
+            return rows
+        }
+        #expect(try run([.integer(1), .integer(10), .text("a")]) == [[.integer(1), .integer(10), .text("a")]])
+        for (n, failing) in [[Value.integer(1), .integer(11), .text("duplicate")], [.integer(2), .null, .text("null k")]].enumerated() {
+            #expect(throws: DatabaseError.self) { _ = try run(failing) }
+            // The failed run's transaction is gone: another connection writes at once.
+            try other.execute("INSERT INTO t VALUES ($1, 0, 'other')", [.integer(Int64(100 + n))])
+        }
+        #expect(try run([.integer(2), .integer(20), .null]) == [[.integer(2), .integer(20), .null]])
+        #expect(try run([.integer(3), .text("30"), .text("c")]) == [[.integer(3), .integer(30), .text("c")]])
+        let rows = try db.query("SELECT id, k, v FROM t WHERE id < 100 ORDER BY id").map(\.values)
+        #expect(rows == [[.integer(1), .integer(10), .text("a")], [.integer(2), .integer(20), .null], [.integer(3), .integer(30), .text("c")]])
+        #expect(try db.query("SELECT count(*) FROM t WHERE id >= 100").first?.values == [.integer(2)])
+        try other.close()
+        try db.close()
+    }
+
     @Test func preparedWritesRecompileAfterARolledBackSchemaChange() throws {
         // A prepared INSERT keeps its compiled table writer per catalog version; a DDL that
         // rolls back must not leave a writer that a later, different schema version matches.

@@ -83,15 +83,15 @@ public struct BTree: Sendable, Hashable {
     /// last append went to this tree, no page was allocated or freed since (so the path is
     /// unchanged) and `key` sorts after that leaf's last key; nil otherwise.
     /// Also returns the leaf's private image when the hint holds it (no page lookups then).
-    private func appendPath(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], leaf: Node?)? {
+    /// The path comes back as remembered (its leaf entry's index is stale: the key goes at
+    /// `index`, the end of the leaf; `split` reads only the parents' indexes).
+    private func appendPath(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], index: Int, leaf: Node?)? {
         guard let hint = txn.appendHint, hint.root == root, hint.structure == txn.structureVersion,
               let (leafPage, _) = hint.path.last else { return nil }
         let held = hint.leaf.map { Node($0, layout: NodeLayout(pageSize: txn.pageSize)) }
         let leaf = try held ?? node(leafPage, txn)
         guard leaf.isLeaf, leaf.count > 0, Node.compare(leaf.key(leaf.count - 1), key) < 0 else { return nil }
-        var path = hint.path
-        path[path.count - 1].index = leaf.count
-        return (path, held)
+        return (hint.path, leaf.count, held)
     }
 
     public func get(_ key: [UInt8], in txn: StorageTransaction) throws -> [UInt8]? {
@@ -147,16 +147,16 @@ public struct BTree: Sendable, Hashable {
 
     /// Inserts or replaces the value of `key`.
     public func put(_ key: [UInt8], _ value: [UInt8], in txn: StorageTransaction) throws {
-        try put(key, value, replacing: true, in: txn)
+        try key.withUnsafeBytes { _ = try put(rawKey: $0, value, replacing: true, in: txn) }
     }
 
     /// Inserts `key` unless it is present (one descent for check and insert); false when it was.
     public func insert(_ key: [UInt8], _ value: [UInt8], in txn: StorageTransaction) throws -> Bool {
-        try put(key, value, replacing: false, in: txn)
+        try key.withUnsafeBytes { try put(rawKey: $0, value, replacing: false, in: txn) }
     }
 
     @discardableResult
-    private func put(_ key: [UInt8], _ value: [UInt8], replacing: Bool, in txn: StorageTransaction) throws -> Bool {
+    func put(rawKey key: UnsafeRawBufferPointer, _ value: [UInt8], replacing: Bool, in txn: StorageTransaction) throws -> Bool {
         let layout = NodeLayout(pageSize: txn.pageSize)
         guard key.count <= layout.maxKeyLength else {
             throw DatabaseError.tooLarge("key of \(key.count) bytes exceeds the maximum of \(layout.maxKeyLength) for \(txn.pageSize)-byte pages")
@@ -164,23 +164,26 @@ public struct BTree: Sendable, Hashable {
         try txn.ensureWriter()
         // Ascending keys (row ids from a sequence, a sorted load) skip the descent.
         var path: [(page: PageNumber, index: Int)]
+        let index: Int
         let appending: Bool
         var heldLeaf: Node?
-        if let append = try key.withUnsafeBytes({ try appendPath($0, txn) }) {
+        if let append = try appendPath(key, txn) {
             path = append.path
+            index = append.index
             heldLeaf = append.leaf
             appending = true
         } else {
-            let (found, append) = try key.withUnsafeBytes { try descendMarkingSpine($0, txn) }
+            let (found, append) = try descendMarkingSpine(key, txn)
             path = found
+            index = found[found.count - 1].index
             appending = append
             txn.appendHint = append ? (root, found, txn.structureVersion, nil) : nil
         }
         // Past the last key of the tree, the key is new.
-        let (leafPage, index) = path[path.count - 1]
+        let leafPage = path[path.count - 1].page
         if !replacing && !appending {
             let peek = try node(leafPage, txn)
-            if key.withUnsafeBytes({ index < peek.count && Node.compare(peek.key(index), $0) == 0 }) { return false }
+            if index < peek.count && Node.compare(peek.key(index), key) == 0 { return false }
         }
         let leaf: Node
         if let heldLeaf {
@@ -190,7 +193,7 @@ public struct BTree: Sendable, Hashable {
             leaf = try writableNode(leafPage, txn)
             if appending { txn.appendHint?.leaf = leaf.image }
         }
-        let exists = !appending && key.withUnsafeBytes { index < leaf.count && Node.compare(leaf.key(index), $0) == 0 }
+        let exists = !appending && index < leaf.count && Node.compare(leaf.key(index), key) == 0
         if exists {
             // Same-size values are overwritten in place (the smallest redo).
             let old = leaf.leafValue(index)
@@ -212,7 +215,7 @@ public struct BTree: Sendable, Hashable {
             let size = Self.varintLength(key.count) + key.count + Self.varintLength(value.count) + value.count
             let written = leaf.insertCell(size: size, at: index) { out in
                 var offset = Self.writeVarint(key.count, to: out, at: 0)
-                key.withUnsafeBytes { (out.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
+                (out.baseAddress! + offset).copyMemory(from: key.baseAddress!, byteCount: key.count)
                 offset = Self.writeVarint(value.count, to: out, at: offset + key.count)
                 if !value.isEmpty {
                     value.withUnsafeBytes { (out.baseAddress! + offset).copyMemory(from: $0.baseAddress!, byteCount: value.count) }
@@ -261,7 +264,7 @@ public struct BTree: Sendable, Hashable {
         return true
     }
 
-    private func makeLeafCell(_ key: [UInt8], _ value: [UInt8], _ layout: NodeLayout, _ txn: StorageTransaction) throws -> [UInt8] {
+    private func makeLeafCell(_ key: UnsafeRawBufferPointer, _ value: [UInt8], _ layout: NodeLayout, _ txn: StorageTransaction) throws -> [UInt8] {
         let local = layout.localValueLength(keyLength: key.count, valueLength: value.count)
         var writer = ByteWriter(capacity: key.count + local + 16)
         writer.appendVarint(UInt64(key.count))

@@ -22,6 +22,12 @@ public struct TableTree: Sendable, Hashable {
         withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { Array($0) }
     }
 
+    /// Calls `body` with the key of `rowID` (as `encode` makes it) on the stack.
+    @inline(__always)
+    static func withKey<T>(_ rowID: Int64, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian, body)
+    }
+
     /// Appends the key of `rowID` (as `encode` makes it) without an array of its own.
     @inline(__always)
     static func appendKey(_ rowID: Int64, to out: inout [UInt8]) {
@@ -49,12 +55,12 @@ public struct TableTree: Sendable, Hashable {
     }
 
     public func put(_ rowID: Int64, _ value: [UInt8], in txn: StorageTransaction) throws {
-        try tree.put(Self.encode(rowID), value, in: txn)
+        try Self.withKey(rowID) { _ = try tree.put(rawKey: $0, value, replacing: true, in: txn) }
     }
 
     /// Inserts a new row; false (and nothing changed) when the row id is taken.
     public func insert(_ rowID: Int64, _ value: [UInt8], in txn: StorageTransaction) throws -> Bool {
-        try tree.insert(Self.encode(rowID), value, in: txn)
+        try Self.withKey(rowID) { try tree.put(rawKey: $0, value, replacing: false, in: txn) }
     }
 
     @discardableResult

@@ -53,6 +53,8 @@ final class PlanCache: @unchecked Sendable {
     var assignments: [(Int, Evaluator)]?
     /// The execution context of the statement's last run, reused when nothing else holds it.
     var context: ExecutionContext?
+    /// A single-row INSERT's row array from its last run, filled anew by the next.
+    var rowBuffer: [Value] = []
 }
 
 struct StatementExecutor {
@@ -756,13 +758,13 @@ struct StatementExecutor {
 
     private func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem]) throws -> QueryResult {
         let w = try writer(for: name)
-        let schema = w.schema
+        let width = w.storedAsIs.count
         let targets: [Int]
         if let cache = planCache, cache.targetsVersion == catalog.version, let cached = cache.targets {
             targets = cached
         } else {
-            targets = try (columnNames ?? schema.columns.map(\.name)).map { c -> Int in
-                guard let i = schema.columnIndex(c) else {
+            targets = try (columnNames ?? w.schema.columns.map(\.name)).map { c -> Int in
+                guard let i = w.schema.columnIndex(c) else {
                     throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" of relation \"\(name)\" does not exist")
                 }
                 return i
@@ -795,8 +797,11 @@ struct StatementExecutor {
                 planCache?.values = evaluators
                 planCache?.valuesVersion = catalog.version
             }
-            if evaluators.count == 1, evaluators[0].count == schema.columns.count, !evaluators[0].contains(where: { $0 == nil }) {
-                var row = [Value](repeating: .null, count: schema.columns.count)
+            if evaluators.count == 1, evaluators[0].count == width, !evaluators[0].contains(where: { $0 == nil }) {
+                // The last execution's row array, when nothing kept it (every slot is set).
+                var row: [Value] = []
+                if let cache = planCache { swap(&row, &cache.rowBuffer) }
+                if row.count != width { row = [Value](repeating: .null, count: width) }
                 try ctx.withFrame([]) {
                     for (k, evaluate) in evaluators[0].enumerated() { row[targets[k]] = try evaluate!(ctx) }
                 }
@@ -814,14 +819,14 @@ struct StatementExecutor {
             }
             inputs = try plan.run(ctx).map { $0.map { Optional($0) } }
         }
-        let returningPlan = try returningPlan(returning, schema, alias: nil)
+        let returningPlan = try returningPlan(returning, w.schema, alias: nil)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
         // ON CONFLICT DO UPDATE sees the existing row under the table's name and the proposed
         // one as `excluded`.
         var conflictAssignments: [(Int, Evaluator)] = []
         var conflictFilter: Evaluator?
         if let onConflict, let assignments = onConflict.assignments {
-            let columns = schema.columns.map { ScopeColumn(table: name, name: $0.name) } + schema.columns.map { ScopeColumn(table: "excluded", name: $0.name) }
+            let columns = w.schema.columns.map { ScopeColumn(table: name, name: $0.name) } + w.schema.columns.map { ScopeColumn(table: "excluded", name: $0.name) }
             let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "ON CONFLICT DO UPDATE")
             conflictAssignments = try compileAssignments(assignments, w, compiler)
             conflictFilter = try onConflict.filter.map { try compiler.compile($0) }
@@ -850,21 +855,24 @@ struct StatementExecutor {
             result.lastInsertRowID = rowID
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
         }
-        if var row = single { try insertRow(&row) }
+        if var row = single {
+            try insertRow(&row)
+            planCache?.rowBuffer = row
+        }
         for input in inputs {
-            var row = [Value](repeating: .null, count: schema.columns.count)
-            if input.count == schema.columns.count && !input.contains(where: { $0 == nil }) {
+            var row = [Value](repeating: .null, count: width)
+            if input.count == width && !input.contains(where: { $0 == nil }) {
                 // Every column given: no defaults to fill in.
                 for (k, value) in input.enumerated() { row[targets[k]] = value! }
             } else {
-                var provided = [Bool](repeating: false, count: schema.columns.count)
+                var provided = [Bool](repeating: false, count: width)
                 for (k, value) in input.enumerated() {
                     if let value {
                         row[targets[k]] = value
                         provided[targets[k]] = true
                     }
                 }
-                for (i, column) in schema.columns.enumerated() where !provided[i] {
+                for (i, column) in w.schema.columns.enumerated() where !provided[i] {
                     if let d = w.defaults[i] {
                         row[i] = try ctx.withFrame([]) { try d(ctx) }
                     } else if column.identity {
