@@ -107,8 +107,16 @@ enum RecordCodec {
         if values.count != count { values = [Value](repeating: .null, count: count) }
         let noMask: [ColumnDecode] = []
         try (wanted ?? noMask).withUnsafeBufferPointer { mask in
+            // Columns after the last one read are not parsed at all.
+            var end = count
+            if wanted != nil {
+                end = 0
+                for column in 0..<min(count, mask.count) where mask[column] != .skip { end = column + 1 }
+                if mask.count < count { end = count }
+            }
             try values.withUnsafeMutableBufferPointer { out in
-                for column in 0..<count {
+                for column in end..<count { out[column] = .null }
+                for column in 0..<end {
                     let tag = tags[column]
                     switch column < mask.count ? mask[column] : .value {
                     case .value:
