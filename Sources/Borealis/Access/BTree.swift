@@ -212,7 +212,7 @@ public struct BTree: Sendable, Hashable {
         }
         if !key.isEmpty && layout.localValueLength(keyLength: key.count, valueLength: value.count) == value.count {
             // The whole value fits in the leaf: the cell is written straight into the page.
-            let size = Self.varintLength(key.count) + key.count + Self.varintLength(value.count) + value.count
+            let size = varintSize(UInt64(key.count)) + key.count + varintSize(UInt64(value.count)) + value.count
             let written = leaf.insertCell(size: size, at: index) { out in
                 var offset = Self.writeVarint(key.count, to: out, at: 0)
                 (out.baseAddress! + offset).copyMemory(from: key.baseAddress!, byteCount: key.count)
@@ -227,12 +227,6 @@ public struct BTree: Sendable, Hashable {
         if leaf.insert(cell, at: index) { return true }
         try split(&path, inserting: cell, at: index, txn)
         return true
-    }
-
-    private static func varintLength(_ value: Int) -> Int {
-        var v = UInt64(value), n = 1
-        while v >= 0x80 { v >>= 7; n += 1 }
-        return n
     }
 
     /// Writes `value` as a varint (as `ByteWriter.appendVarint`) at `offset`; returns the offset

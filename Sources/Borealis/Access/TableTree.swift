@@ -19,7 +19,7 @@ public struct TableTree: Sendable, Hashable {
 
     @inline(__always)
     public static func encode(_ rowID: Int64) -> [UInt8] {
-        withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { Array($0) }
+        withKey(rowID) { Array($0) }
     }
 
     /// Calls `body` with the key of `rowID` (as `encode` makes it) on the stack.
@@ -31,7 +31,7 @@ public struct TableTree: Sendable, Hashable {
     /// Appends the key of `rowID` (as `encode` makes it) without an array of its own.
     @inline(__always)
     static func appendKey(_ rowID: Int64, to out: inout [UInt8]) {
-        withUnsafeBytes(of: (UInt64(bitPattern: rowID) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
+        withKey(rowID) { out.append(contentsOf: $0) }
     }
 
     static func decode(_ key: UnsafeRawBufferPointer) throws -> Int64 {

@@ -383,7 +383,6 @@ private final class TableScan {
     }
 }
 
-/// The state of an index range scan, in one object for the same reason as `TableScan`.
 /// The last index-only layout an access path worked out, and what it was worked out for.
 private final class IndexLayoutMemo {
     var wanted: [ColumnDecode]?
@@ -391,6 +390,7 @@ private final class IndexLayoutMemo {
     var layout: IndexScan.Layout?
 }
 
+/// The state of an index range scan, in one object for the same reason as `TableScan`.
 private final class IndexScan {
     @exclusivity(unchecked) private var cursor: BTreeCursor
     @exclusivity(unchecked) private var rangeIndex = 0

@@ -44,11 +44,10 @@ final class ExecutionContext {
     /// Makes a finished statement's context ready for the next statement, as if new (a
     /// prepared statement reuses its context instead of allocating one per execution).
     func reset(parameters: [Value], txn: StorageTransaction, catalog: Catalog) {
+        finish()
         self.parameters = parameters
         self.txn = txn
         self.catalog = catalog
-        frames.removeAll(keepingCapacity: true)
-        if !subqueryCache.isEmpty { subqueryCache = [:] }
         clock = nil
     }
 

@@ -16,6 +16,12 @@ final class IndexEntrySorter {
 
         var length: Int { Int(lengthAndCheck & 0x7fff_ffff) }
         var checkUnique: Bool { lengthAndCheck >> 31 == 1 }
+
+        /// The key's bytes in the sorter's buffer.
+        @inline(__always)
+        func key(in buffer: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: buffer[Int(start)..<(Int(start) + length)])
+        }
     }
 
     private let runLength: Int
@@ -60,8 +66,7 @@ final class IndexEntrySorter {
         bytes.withUnsafeBytes { buffer in
             entries.sort { a, b in
                 if a.prefix != b.prefix { return a.prefix < b.prefix }
-                return Node.compare(UnsafeRawBufferPointer(rebasing: buffer[Int(a.start)..<(Int(a.start) + a.length)]),
-                                    UnsafeRawBufferPointer(rebasing: buffer[Int(b.start)..<(Int(b.start) + b.length)])) < 0
+                return Node.compare(a.key(in: buffer), b.key(in: buffer)) < 0
             }
         }
     }
@@ -73,8 +78,7 @@ final class IndexEntrySorter {
             for entry in entries {
                 // A run's record is the key and a last byte saying whether it is checked for
                 // uniqueness.
-                try run.appendRecord(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<(Int(entry.start) + entry.length)]),
-                                     trailer: entry.checkUnique ? 1 : 0)
+                try run.appendRecord(entry.key(in: buffer), trailer: entry.checkUnique ? 1 : 0)
             }
         }
         runs.append(run)
@@ -88,7 +92,7 @@ final class IndexEntrySorter {
             sortRun()
             try bytes.withUnsafeBytes { buffer in
                 for entry in entries {
-                    try body(UnsafeRawBufferPointer(rebasing: buffer[Int(entry.start)..<(Int(entry.start) + entry.length)]), entry.checkUnique)
+                    try body(entry.key(in: buffer), entry.checkUnique)
                 }
             }
             return

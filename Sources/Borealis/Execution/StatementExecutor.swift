@@ -688,16 +688,7 @@ struct StatementExecutor {
     /// PostgreSQL's assignment cast into a column's type.
     private func assign(_ value: Value, to column: ColumnSchema) throws -> Value {
         // The common exact cases first, without a cast.
-        switch value {
-        case .null: return value
-        case .integer(let i):
-            if column.type == "bigint" || (column.type == "integer" && Int32(exactly: i) != nil) { return value }
-        case .text:
-            if column.type == "text" { return value }
-        case .double:
-            if column.type == "double precision" { return value }
-        default: break
-        }
+        if StoredAsIs(column.type).accepts(value) { return value }
         switch column.type {
         case "integer", "bigint", "smallint":
             if case .integer = value, column.type == "bigint" { return value }
