@@ -31,7 +31,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        // Small C helpers the engine cannot express in Swift: the SSE4.2 CRC32C instruction.
+        // Small C helpers the engine cannot express in Swift: the SSE4.2 CRC32C instruction and
+        // open flags Swift's Glibc module leaves out (O_DIRECT).
         .target(name: "CBorealisSupport"),
         .target(
             name: "Borealis",

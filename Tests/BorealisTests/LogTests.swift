@@ -7,6 +7,51 @@ import Testing
         return dir.database + "-log/" + names.first!
     }
 
+    @Test(arguments: [false, true])
+    func blockWriterKeepsEveryByteAcrossAwkwardWrites(onDisk: Bool) throws {
+        // Writes of every awkward size, a restart that must read its block back, a second file
+        // in between, and writes past the writer's buffer: the file holds exactly the bytes.
+        let dir = TemporaryDirectory()
+        let fs: any FileSystem = onDisk ? PosixFileSystem() : FaultInjectingFileSystem()
+        let base = onDisk ? dir.path : ""
+        let size = 2 << 20
+        for name in ["/a", "/b"] {
+            let f = try fs.open(base + name, create: true)
+            try f.write([UInt8](repeating: 0, count: size), at: 0)
+            f.close()
+        }
+        let a = try fs.openForDirectWrites(base + "/a")
+        let b = try fs.openForDirectWrites(base + "/b")
+        defer { a.close(); b.close() }
+        var writer = LogBlockWriter(capacity: 64 << 10)
+        var expectedA: [UInt8] = [], expectedB: [UInt8] = []
+        var counter: UInt32 = 0
+        func bytes(_ n: Int) -> [UInt8] {
+            (0..<n).map { _ in counter &+= 1; return UInt8(truncatingIfNeeded: (counter &* 2_654_435_761) >> 13) | 1 }
+        }
+        func write(_ n: Int, to file: any StorageFile, _ expected: inout [UInt8]) throws {
+            let data = bytes(n)
+            try data.withUnsafeBytes { try writer.write($0, to: file, at: UInt64(4096 + expected.count)) }
+            expected += data
+        }
+        for (step, n) in [1, 100, 4095, 1, 4096, 4097, 200_000, 3, 8191, 637, 65536, 65535].enumerated() {
+            try write(n, to: a, &expectedA)
+            if step % 3 == 0 { try write(step + 1, to: b, &expectedB) }
+            if step == 5 { writer = LogBlockWriter(capacity: 64 << 10) }
+        }
+        // Going back two blocks (as a writer reopened at an earlier end would): the block there
+        // is read back, not taken from the remembered tail of the later block.
+        expectedA.removeLast(8192)
+        try write(10, to: a, &expectedA)
+        for (file, expected) in [(a, expectedA), (b, expectedB)] {
+            let blockEnd = (4096 + expected.count + 4095) / 4096 * 4096
+            let back = try file.readBytes(count: blockEnd, at: 0)
+            #expect(Array(back[4096...].prefix(expected.count)) == expected)
+            #expect(back[(4096 + expected.count)...].allSatisfy { $0 == 0 }, "the last block is padded with zeros")
+            #expect(back[0..<4096].allSatisfy { $0 == 0 }, "the header block is not touched")
+        }
+    }
+
     @Test func recordFramingRoundTripsAndChains() {
         var buffer: [UInt8] = []
         let first = LogFormat.appendRecord(to: &buffer, lsn: 100, type: .pageRedo, payload: [1, 2, 3], previous: 7)

@@ -6,7 +6,8 @@
 //   only after `syncDirectory` of their parent;
 // - `crash(seed:)` replaces the current state with what a power cut could leave: the durable
 //   bytes, plus each unsynced write applied whole, dropped, or torn (a prefix of 512-byte
-//   sectors, the last one garbled), and a random prefix of each directory's unsynced changes;
+//   sectors, the last one garbled where the write changes it), and a random prefix of each
+//   directory's unsynced changes;
 // - a `Fault` armed at the N-th mutating operation (write, sync, truncate, rename, remove,
 //   create, directory sync) fails it: a crash from there on, a torn write, an fsync error
 //   (the unsynced data of that file is lost, as Linux may do), or ENOSPC (which stays).
@@ -121,11 +122,14 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
                             let keep = Int(rng.next() % UInt64(sectors + 1))
                             var torn = Array(data.prefix(keep * 512))
                             if keep < sectors {
-                                // A half-written sector: some bytes new, the rest garbage.
+                                // A half-written sector: some bytes new, the rest garbage, except
+                                // that a byte rewritten with the value it holds keeps it (the log
+                                // rewrites its last block's durable bytes; docs/storage.md §2).
                                 let partial = Int(rng.next() % 512)
                                 let end = min(data.count, keep * 512 + 512)
                                 for i in (keep * 512)..<end {
-                                    torn.append(i - keep * 512 < partial ? data[i] : UInt8(truncatingIfNeeded: rng.next()))
+                                    let unchanged = offset + i < bytes.count && bytes[offset + i] == data[i]
+                                    torn.append(i - keep * 512 < partial || unchanged ? data[i] : UInt8(truncatingIfNeeded: rng.next()))
                                 }
                             }
                             apply(torn, at: offset, to: &bytes)

@@ -91,6 +91,16 @@ public protocol FileSystem: Sendable {
     func makeDirectory(_ path: String) throws
     func list(_ directory: String) throws -> [String]
     func syncDirectory(_ path: String) throws
+    /// Opens an existing file for writes of whole 4096-byte blocks at 4096-aligned offsets from
+    /// 4096-aligned memory (and reads the same way), bypassing the operating system's cache where
+    /// it can: the log writer's segments (docs/storage.md §2). The default is `open(path, create: false)`.
+    func openForDirectWrites(_ path: String) throws -> any StorageFile
+}
+
+extension FileSystem {
+    public func openForDirectWrites(_ path: String) throws -> any StorageFile {
+        try open(path, create: false)
+    }
 }
 
 func parentDirectory(of path: String) -> String {

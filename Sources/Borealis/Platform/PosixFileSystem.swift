@@ -6,8 +6,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CBorealisSupport
 
-/// The real file system.
 /// The real file system (the default of `StorageOptions.fileSystem`).
 ///
 /// ```swift
@@ -23,6 +23,14 @@ public struct PosixFileSystem: FileSystem {
         let fd = retryingEINTR { Glibc.open(path, flags, 0o644) }
         guard fd >= 0 else { throw DatabaseError.io("open", path: path, errno: errno) }
         return PosixFile(fd: fd, path: path)
+    }
+
+    /// O_DIRECT where the file system takes it (not tmpfs: an ordinary descriptor there).
+    public func openForDirectWrites(_ path: String) throws -> any StorageFile {
+        let fd = retryingEINTR { Glibc.open(path, O_RDWR | O_CLOEXEC | borealis_open_direct_flag()) }
+        if fd >= 0 { return DirectPosixFile(fd: fd, path: path) }
+        guard errno == EINVAL else { throw DatabaseError.io("open", path: path, errno: errno) }
+        return try open(path, create: false)
     }
 
     public func exists(_ path: String) -> Bool {
@@ -114,6 +122,62 @@ final class PosixFile: StorageFile, @unchecked Sendable {
 
     func close() {
         _ = Glibc.close(fd)
+    }
+}
+
+/// A file opened with O_DIRECT for the log writer's whole-block writes. Used by one thread at a
+/// time (the flusher of the moment). A direct read or write the device refuses (EINVAL: its
+/// logical block is larger than the writer's block) reopens the file without O_DIRECT and tries
+/// again, so the log keeps working at the page cache's speed.
+final class DirectPosixFile: StorageFile, @unchecked Sendable {
+    let path: String
+    private var fd: Int32
+    private(set) var isDirect = true
+
+    init(fd: Int32, path: String) {
+        self.path = path
+        self.fd = fd
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
+        while true {
+            let n = retryingEINTR { pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+            if n >= 0 { return n }
+            if try !fallBackToCache(after: errno) { throw DatabaseError.io("pread", path: path, errno: errno) }
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = retryingEINTR { pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
+            if n > 0 {
+                done += n
+            } else if try !fallBackToCache(after: n == 0 ? EIO : errno) {
+                throw DatabaseError.io("pwrite", path: path, errno: n == 0 ? EIO : errno)
+            }
+        }
+    }
+
+    func sync() throws {
+        if retryingEINTR({ fdatasync(fd) }) != 0 { throw DatabaseError.io("fdatasync", path: path, errno: errno) }
+    }
+
+    func size() throws -> UInt64 { try PosixFile(fd: fd, path: path).size() }
+    func truncate(to size: UInt64) throws { try PosixFile(fd: fd, path: path).truncate(to: size) }
+    func close() { _ = Glibc.close(fd) }
+
+    /// After a failed call: on EINVAL from a direct descriptor, swaps in a cached one and returns
+    /// true (try again); otherwise false.
+    private func fallBackToCache(after error: Int32) throws -> Bool {
+        guard isDirect, error == EINVAL else { errno = error; return false }
+        let cached = retryingEINTR { Glibc.open(path, O_RDWR | O_CLOEXEC) }
+        guard cached >= 0 else { throw DatabaseError.io("open", path: path, errno: errno) }
+        _ = Glibc.close(fd)
+        fd = cached
+        isDirect = false
+        return true
     }
 }
 

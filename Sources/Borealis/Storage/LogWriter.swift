@@ -52,6 +52,8 @@ final class LogWriter: @unchecked Sendable {
     private var activeFileStart: LSN = .max
     /// The active file holds bytes written by `writeBuffered` and not yet synced.
     private var activeFileUnsynced = false
+    /// Writes the active file in whole aligned blocks (it is opened for direct writes).
+    private let blockWriter = LogBlockWriter()
 
     // Segment bookkeeping, shared by the flusher and the materializer's release.
     private struct Segments {
@@ -212,6 +214,7 @@ final class LogWriter: @unchecked Sendable {
                     try old.sync()
                     syncCount.add(1, ordering: .relaxed)
                     old.close()
+                    blockWriter.forget()
                     touched.removeAll { $0 === old }
                     activeFileUnsynced = false
                 }
@@ -225,8 +228,8 @@ final class LogWriter: @unchecked Sendable {
             let from = Int(position - start)
             let to = Int(chunkEnd - start)
             try data.withUnsafeBytes { raw in
-                try file.write(UnsafeRawBufferPointer(rebasing: raw[from..<to]),
-                               at: UInt64(LogFormat.segmentHeaderSize) + position - activeFileStart)
+                try blockWriter.write(UnsafeRawBufferPointer(rebasing: raw[from..<to]), to: file,
+                                      at: UInt64(LogFormat.segmentHeaderSize) + position - activeFileStart)
             }
             if !touched.contains(where: { $0 === file }) { touched.append(file) }
             position = chunkEnd
@@ -250,10 +253,11 @@ final class LogWriter: @unchecked Sendable {
             throw DatabaseError.internalError("no log segment holds LSN \(lsn)")
         }
         activeFileStart = start
-        return try fileSystem.open(configuration.directory + "/" + LogFormat.segmentName(start: start), create: false)
+        return try fileSystem.openForDirectWrites(configuration.directory + "/" + LogFormat.segmentName(start: start))
     }
 
-    /// Creates (or recycles) the segment file starting at `start`, durable before it returns.
+    /// Creates (or recycles) the segment file starting at `start`, durable before it returns,
+    /// and opens it for the block writer's direct writes.
     private func createSegment(start: LSN, salt: UInt64) throws -> any StorageFile {
         let directory = configuration.directory
         let path = directory + "/" + LogFormat.segmentName(start: start)
@@ -266,6 +270,7 @@ final class LogWriter: @unchecked Sendable {
             file = try fileSystem.open(path, create: true)
             try preallocate(file)
         }
+        defer { file.close() }
         let header = LogFormat.SegmentHeader(databaseID: configuration.databaseID, startLSN: start, salt: salt, capacity: configuration.segmentCapacity)
         try file.write(header.encoded(), at: 0)
         try file.sync()
@@ -275,7 +280,7 @@ final class LogWriter: @unchecked Sendable {
             s.starts.append(start)
             s.starts.sort()
         }
-        return file
+        return try fileSystem.openForDirectWrites(path)
     }
 
     private func preallocate(_ file: any StorageFile) throws {
@@ -366,5 +371,6 @@ final class LogWriter: @unchecked Sendable {
     func close() {
         activeFile?.close()
         activeFile = nil
+        blockWriter.forget()
     }
 }

@@ -13,4 +13,7 @@ uint32_t borealis_crc32c_portable(uint32_t crc, const void *data, size_t len);
 /* 1 when borealis_crc32c uses the hardware instruction. */
 int borealis_crc32c_is_hardware(void);
 
+/* open(2)'s O_DIRECT on this architecture (its value differs between x86-64 and arm64). */
+int borealis_open_direct_flag(void);
+
 #endif
