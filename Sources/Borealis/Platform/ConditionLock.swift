@@ -53,6 +53,27 @@ final class ConditionLock: @unchecked Sendable {
 
     func broadcast() { pthread_cond_broadcast(condition) }
     func signal() { pthread_cond_signal(condition) }
+
+    /// Waits (the lock held) on a waiter's own condition, which a waker signals by name.
+    func wait(on own: OwnCondition) { pthread_cond_wait(own.condition, mutex) }
+}
+
+/// A condition variable for one waiter at a time, used with a `ConditionLock`'s mutex, so that a
+/// waker can wake exactly the waiters whose wait is over instead of all of them.
+final class OwnCondition: @unchecked Sendable {
+    fileprivate let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    init() {
+        condition = .allocate(capacity: 1)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+    }
+
+    func signal() { pthread_cond_signal(condition) }
 }
 
 /// Monotonic time in nanoseconds.

@@ -3,8 +3,10 @@
 //
 // Group commit: a committer that needs LSN x durable either finds a flush in progress and sleeps,
 // or becomes the one flusher: it takes everything buffered so far, writes it to the segment files,
-// fdatasyncs once, advances `durableLSN` for everyone and wakes the sleepers. Committers never
-// hold the write lock while they wait; appending continues into a fresh buffer meanwhile.
+// fdatasyncs once, advances `durableLSN` for everyone and wakes the sleepers it made durable plus
+// one other, the next flusher (each sleeps on its own condition, so no one wakes only to sleep
+// again). Committers never hold the write lock while they wait; appending continues into a fresh
+// buffer meanwhile.
 //
 // A large transaction appends its redo in several batches ahead of its commit record and
 // writes them out without syncing (`writeBuffered`) so the buffer stays small; the bytes on disk
@@ -42,6 +44,9 @@ final class LogWriter: @unchecked Sendable {
     /// The end of the last batch that completed a transaction.
     private var transactionEnd: LSN
     private var flushing = false
+    /// Committers asleep until a flush ends, each on its own condition, with the LSN it needs.
+    private var waiters: [(lsn: LSN, condition: OwnCondition)] = []
+    private var spareConditions: [OwnCondition] = []
     private var failure: DatabaseError?
     private var chain: UInt32
     private var activeStart: LSN
@@ -129,7 +134,7 @@ final class LogWriter: @unchecked Sendable {
     func fail(_ error: DatabaseError) {
         lock.withLock {
             if failure == nil { failure = error }
-            lock.broadcast()
+            wakeWaiters()
         }
     }
 
@@ -144,11 +149,39 @@ final class LogWriter: @unchecked Sendable {
         while synced < lsn {
             if let failure { throw failure }
             if flushing {
-                lock.wait()
+                sleepUntilFlushEnds(covering: lsn)
                 continue
             }
             flushBufferLocked(sync: true)
         }
+    }
+
+    /// Sleeps (the lock held) until the end of a flush wakes this waiter: a flush that made
+    /// `lsn` durable, or one after which this waiter is the next flusher. With `lsn` 0, the end
+    /// of the current flush.
+    private func sleepUntilFlushEnds(covering lsn: LSN) {
+        let own = spareConditions.popLast() ?? OwnCondition()
+        waiters.append((lsn, own))
+        lock.wait(on: own)
+        // The waker took this waiter off the list, unless the wake-up was spurious.
+        if let i = waiters.firstIndex(where: { $0.condition === own }) { waiters.remove(at: i) }
+        spareConditions.append(own)
+    }
+
+    /// At the end of a flush (or a failure): wakes the waiters whose wait is over (every one
+    /// after a failure), and the first of the others, who becomes the next flusher. The rest
+    /// sleep on: their records are in the next flush.
+    private func wakeWaiters() {
+        var next: (lsn: LSN, condition: OwnCondition)?
+        for waiter in waiters {
+            if failure != nil || waiter.lsn <= synced {
+                waiter.condition.signal()
+            } else if next == nil || waiter.lsn < next!.lsn {
+                next = waiter
+            }
+        }
+        waiters.removeAll { failure != nil || $0.lsn <= synced || $0.condition === next?.condition }
+        next?.condition.signal()
     }
 
     /// Writes everything buffered to the segment files without waiting for the disk: a large
@@ -158,7 +191,7 @@ final class LogWriter: @unchecked Sendable {
         defer { lock.unlock() }
         while flushing {
             if let failure { throw failure }
-            lock.wait()
+            sleepUntilFlushEnds(covering: 0)
         }
         if let failure { throw failure }
         guard !buffer.isEmpty else { return }
@@ -196,7 +229,7 @@ final class LogWriter: @unchecked Sendable {
             synced = start + UInt64(data.count)
             durable = max(durable, completed)
         }
-        lock.broadcast()
+        wakeWaiters()
     }
 
     /// Writes `data` (log bytes from LSN `start`) into the segment files, creating the segments
