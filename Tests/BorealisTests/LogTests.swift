@@ -214,6 +214,38 @@ import Testing
         try engine.close()
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aFailedFlushWakesEveryWaitingCommitter() throws {
+        // Committers sleep on conditions of their own; a failed fdatasync must still wake every
+        // one of them (none may hang), and each thread then sees the failure.
+        let fs = FaultInjectingFileSystem()
+        var options = smallOptions(fs)
+        options.backgroundMaterializer = false
+        let engine = try StorageEngine(path: "/db", options: options)
+        let setup = try engine.beginWrite()
+        let table = try TableTree.create(in: setup)
+        try setup.commit()
+        fs.arm(.syncFailure(atSync: 60))
+        let outcomes = Locked((acknowledged: 0, failedThreads: 0))
+        DispatchQueueConcurrentPerform(iterations: 8) { thread in
+            for i in 0..<1_000 {
+                do {
+                    let txn = try engine.beginWrite()
+                    try table.put(Int64(thread * 10_000 + i), [1, 2, 3], in: txn)
+                    try txn.commit()
+                    outcomes.withLock { $0.acknowledged += 1 }
+                } catch {
+                    outcomes.withLock { $0.failedThreads += 1 }
+                    return
+                }
+            }
+        }
+        let (acknowledged, failedThreads) = outcomes.withLock { $0 }
+        #expect(failedThreads == 8)
+        #expect(acknowledged > 0 && acknowledged < 8_000)
+        try? engine.close()
+    }
+
     @Test func oneRowUpdateOfAHundredByteValueLogsUnder300Bytes() throws {
         let dir = TemporaryDirectory()
         let engine = try StorageEngine(path: dir.database, options: smallOptions())
