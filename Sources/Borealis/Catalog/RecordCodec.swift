@@ -99,6 +99,18 @@ enum RecordCodec {
     /// Decodes into `values`, replacing its contents; a scan passes the same array each row, so
     /// its storage is reused whenever the previous row has been let go.
     static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, into values: inout [Value]) throws {
+        try decode(raw, wanted: wanted, readColumns: wanted.map(readColumns) ?? .max, into: &values)
+    }
+
+    /// How many leading columns `wanted` needs parsed: the columns after the last one it reads
+    /// (and within it) are not parsed at all. A scan works it out once, not per row.
+    static func readColumns(_ wanted: [ColumnDecode]) -> Int {
+        (wanted.lastIndex { $0 != .skip } ?? -1) + 1
+    }
+
+    /// As `decode(_:wanted:into:)`, parsing only the first `readColumns` columns (`readColumns(wanted)`;
+    /// a record with more columns than `wanted` names is parsed whole).
+    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into values: inout [Value]) throws {
         var reader = ByteReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
@@ -107,13 +119,7 @@ enum RecordCodec {
         if values.count != count { values = [Value](repeating: .null, count: count) }
         let noMask: [ColumnDecode] = []
         try (wanted ?? noMask).withUnsafeBufferPointer { mask in
-            // Columns after the last one read are not parsed at all.
-            var end = count
-            if wanted != nil {
-                end = 0
-                for column in 0..<min(count, mask.count) where mask[column] != .skip { end = column + 1 }
-                if mask.count < count { end = count }
-            }
+            let end = wanted == nil || mask.count < count ? count : min(readColumns, count)
             try values.withUnsafeMutableBufferPointer { out in
                 for column in end..<count { out[column] = .null }
                 for column in 0..<end {

@@ -326,6 +326,7 @@ private final class TableScan {
     @exclusivity(unchecked) private var changeCount: UInt64 = 0
     @exclusivity(unchecked) private var lastRowID: Int64 = 0
     private let wanted: [ColumnDecode]?
+    private let readColumns: Int
     /// The query reads no column (count(*), EXISTS): rows are not decoded at all.
     private let readsNothing: Bool
     private let from: Int64?
@@ -334,6 +335,7 @@ private final class TableScan {
     init(cursor: BTreeCursor, wanted: [ColumnDecode]?, from: Int64?, until: Int64?) {
         self.cursor = cursor
         self.wanted = wanted
+        readColumns = wanted.map(RecordCodec.readColumns) ?? .max
         readsNothing = wanted.map { $0.allSatisfy { $0 == .skip } } ?? false
         if readsNothing, let wanted { row = [Value](repeating: .null, count: wanted.count) }
         self.from = from
@@ -342,7 +344,6 @@ private final class TableScan {
 
     func next() throws -> (Int64, [Value])? {
         guard try step() else { return nil }
-        let txn = cursor.txn
         guard let leaf else { return nil }
         let rowID = try TableTree.decode(leaf.key(index))
         if let until, rowID > until { return nil }
@@ -352,9 +353,9 @@ private final class TableScan {
         }
         let value = leaf.leafValue(index)
         if value.overflow == 0 && value.local.count == value.totalLength {
-            try RecordCodec.decode(value.local, wanted: wanted, into: &row)
+            try RecordCodec.decode(value.local, wanted: wanted, readColumns: readColumns, into: &row)
         } else {
-            try cursor.tree.readValue(leaf, index, txn).withUnsafeBytes { try RecordCodec.decode($0, wanted: wanted, into: &row) }
+            try cursor.tree.readValue(leaf, index, cursor.txn).withUnsafeBytes { try RecordCodec.decode($0, wanted: wanted, readColumns: readColumns, into: &row) }
         }
         lastRowID = rowID
         return (rowID, row)
