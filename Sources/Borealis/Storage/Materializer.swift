@@ -139,7 +139,11 @@ final class Materializer: @unchecked Sendable {
         }
         // 2. Batch by batch, the images as of the target (sealed copies: cached images are
         //    shared and immutable), written to the double-write file and then in place. Built
-        //    per batch so a round never holds every page of a large commit at once.
+        //    per batch so a round never holds every page of a large commit at once. A page
+        //    allocated after the materialized LSN skips the double-write file: the page file has
+        //    no committed image of it to lose, and a torn write of it is rebuilt from its redo
+        //    (VersionCache.build; docs/storage.md §5).
+        let newPagesFrom = engine.pageFile.header.pageCount
         var start = 0
         while start < pages.count {
             var batch: [PageImage] = []
@@ -150,9 +154,12 @@ final class Materializer: @unchecked Sendable {
                 image.sealChecksum()
                 batch.append(image)
             }
-            try engine.doubleWrite.store(batch, target: target)
-            engine.doubleWrite.protectsUnsyncedPages = true
-            engine.pageFileSyncs.add(1, ordering: .relaxed)
+            let existing = batch.filter { $0.pageNumber < newPagesFrom }
+            if !existing.isEmpty {
+                try engine.doubleWrite.store(existing, target: target)
+                engine.doubleWrite.protectsUnsyncedPages = true
+                engine.pageFileSyncs.add(1, ordering: .relaxed)
+            }
             cache.writeEpoch.add(1, ordering: .releasing)
             defer { cache.writeEpoch.add(1, ordering: .releasing) }
             try engine.pageFile.write(batch)
@@ -171,7 +178,7 @@ final class Materializer: @unchecked Sendable {
         try engine.pageFile.writeHeader(header)
         engine.pageFileSyncs.add(1, ordering: .relaxed)
         // 4. Only now: release redo, versions and segments the new header made unnecessary.
-        cache.completeMaterialization(at: target)
+        cache.completeMaterialization(at: target, pageCount: header.pageCount)
         engine.materializations.add(1, ordering: .relaxed)
         engine.progress.withLock { engine.progress.broadcast() }
         cache.releasePins(live: engine.snapshots.live())

@@ -43,7 +43,8 @@ enum Recovery {
                                             databaseID: header.databaseID, pageSize: pageFile.pageSize)
         let repaired = try doubleWrite.repair(pageFile)
 
-        let cache = VersionCache(pageFile: pageFile, capacityBytes: options.cacheBytes, materializedLSN: header.materializedLSN)
+        let cache = VersionCache(pageFile: pageFile, capacityBytes: options.cacheBytes, materializedLSN: header.materializedLSN,
+                                 materializedPageCount: header.pageCount)
         let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: header.databaseID)
         try scanner.discardUnfinishedSegment()
         let materialized = header.materializedLSN

@@ -65,12 +65,18 @@ final class VersionCache: @unchecked Sendable {
 
     /// Odd while the materializer is writing pages in place; bumped before and after.
     let writeEpoch = Atomic<UInt64>(0)
+    /// The page count as of the materialized LSN: pages from here on were allocated after it,
+    /// so the page file holds no committed image of them and all their redo is kept here.
+    /// Moves (with the materialized LSN, before any redo is dropped) under `lock`.
+    private let materializedPageCount: Atomic<UInt64>
+    var materializedPages: UInt64 { materializedPageCount.load(ordering: .acquiring) }
 
-    init(pageFile: PageFile, capacityBytes: Int, materializedLSN: LSN) {
+    init(pageFile: PageFile, capacityBytes: Int, materializedLSN: LSN, materializedPageCount: UInt64) {
         self.pageFile = pageFile
         self.pageSize = pageFile.pageSize
         self.capacityBytes = capacityBytes
         self.materialized = Atomic(materializedLSN)
+        self.materializedPageCount = Atomic(materializedPageCount)
     }
 
     var statistics: Statistics { lock.withLock { stats } }
@@ -118,7 +124,14 @@ final class VersionCache: @unchecked Sendable {
     /// snapshot): the caller looks again, up to 1,000 attempts.
     private func build(_ page: PageNumber, at snapshot: LSN, redo: [RedoRecord], attempts: Int) throws -> PageImage? {
         let epochBefore = writeEpoch.load(ordering: .acquiring)
-        let base = try pageFile.read(page)
+        var base = try pageFile.read(page)
+        // A page allocated after the materialized LSN is written in place without a double-write
+        // copy: a crash (or this read, during the write) may find it torn. Its redo since the
+        // allocation, against the zero page, is all here; its image in the file is not needed.
+        // (Read after `redo` was copied: redo is dropped only after the count has moved past it.)
+        if !base.isValid(as: page) && page >= materializedPageCount.load(ordering: .acquiring) {
+            base = PageImage(size: pageSize)
+        }
         guard base.isValid(as: page) else {
             let epochAfter = writeEpoch.load(ordering: .acquiring)
             if (epochBefore & 1 == 1 || epochBefore != epochAfter) && attempts < 1000 { return nil }
@@ -356,8 +369,9 @@ final class VersionCache: @unchecked Sendable {
 
     /// After the header records `target` as materialized: drops redo ≤ target and the unpinned
     /// versions no snapshot from now on can need.
-    func completeMaterialization(at target: LSN) {
+    func completeMaterialization(at target: LSN, pageCount: UInt64) {
         lock.withLock {
+            materializedPageCount.store(pageCount, ordering: .releasing)
             materialized.store(target, ordering: .releasing)
             generation += 1
             // Entries are changed in place, through the values view (copying an entry out and
