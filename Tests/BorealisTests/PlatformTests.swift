@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import Borealis
 
 @Suite struct PlatformTests {
@@ -131,7 +132,15 @@ import Testing
         // On this file system the log's segments open with O_DIRECT (or an ordinary descriptor
         // where it is refused); either way whole aligned blocks written are read back.
         let dir = TemporaryDirectory()
-        let path = dir.path + "/segment"
+        // /dev/shm is tmpfs, which refuses O_DIRECT: the ordinary descriptor takes over there.
+        let shm = "/dev/shm/borealis-direct-\(UInt32.random(in: 0...UInt32.max))"
+        for path in [dir.path + "/segment"] + (FileManager.default.fileExists(atPath: "/dev/shm") ? [shm] : []) {
+            defer { try? FileManager.default.removeItem(atPath: shm) }
+            try writeAndReadBackWholeBlocks(at: path)
+        }
+    }
+
+    private func writeAndReadBackWholeBlocks(at path: String) throws {
         let fs = PosixFileSystem()
         let setup = try fs.open(path, create: true)
         try setup.write([UInt8](repeating: 0, count: 16384), at: 0)
