@@ -41,13 +41,8 @@ import BorealisStress
     }
 
     @Test func failedFsyncRefusesWritesUntilReopened() throws {
-        let fs = FaultInjectingFileSystem()
-        var options = smallOptions(fs)
-        options.backgroundMaterializer = false
-        let engine = try StorageEngine(path: "/db", options: options)
+        let (fs, options, engine, table) = try faultEngineWithTable()
         let setup = try engine.beginWrite()
-        let table = try TableTree.create(in: setup)
-        try setup.setRoot(slot: 1, to: table.root)
         try table.put(1, [1], in: setup)
         try setup.commit()
         fs.arm(.syncFailure(atSync: 1))
@@ -75,14 +70,9 @@ import BorealisStress
     }
 
     @Test func newPagesSkipTheDoubleWriteAndATornOneIsRebuiltFromItsRedo() throws {
-        let fs = FaultInjectingFileSystem()
-        var options = smallOptions(fs)
-        options.backgroundMaterializer = false
+        let (fs, options, engine, table) = try faultEngineWithTable()
         let value = [UInt8](repeating: 0x5A, count: 300)
-        let engine = try StorageEngine(path: "/db", options: options)
         let setup = try engine.beginWrite()
-        let table = try TableTree.create(in: setup)
-        try setup.setRoot(slot: 1, to: table.root)
         for key in 0..<100 { try table.put(Int64(key), value, in: setup) }
         try setup.commit()
         try engine.materializeNow()

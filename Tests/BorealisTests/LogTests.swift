@@ -218,13 +218,7 @@ import Testing
     func aFailedFlushWakesEveryWaitingCommitter() throws {
         // Committers sleep on conditions of their own; a failed fdatasync must still wake every
         // one of them (none may hang), and each thread then sees the failure.
-        let fs = FaultInjectingFileSystem()
-        var options = smallOptions(fs)
-        options.backgroundMaterializer = false
-        let engine = try StorageEngine(path: "/db", options: options)
-        let setup = try engine.beginWrite()
-        let table = try TableTree.create(in: setup)
-        try setup.commit()
+        let (fs, _, engine, table) = try faultEngineWithTable()
         fs.arm(.syncFailure(atSync: 60))
         let outcomes = Locked((acknowledged: 0, failedThreads: 0))
         DispatchQueueConcurrentPerform(iterations: 8) { thread in

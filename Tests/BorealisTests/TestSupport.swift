@@ -18,6 +18,20 @@ final class TemporaryDirectory {
     var database: String { path + "/db" }
 }
 
+/// An engine at "/db" on a fresh fault-injecting file system (`smallOptions`, rounds of the
+/// materializer run by hand) holding one empty table tree, its root in slot 1, committed.
+func faultEngineWithTable() throws -> (fs: FaultInjectingFileSystem, options: StorageOptions, engine: StorageEngine, table: TableTree) {
+    let fs = FaultInjectingFileSystem()
+    var options = smallOptions(fs)
+    options.backgroundMaterializer = false
+    let engine = try StorageEngine(path: "/db", options: options)
+    let setup = try engine.beginWrite()
+    let table = try TableTree.create(in: setup)
+    try setup.setRoot(slot: 1, to: table.root)
+    try setup.commit()
+    return (fs, options, engine, table)
+}
+
 func smallOptions(_ fs: (any FileSystem)? = nil) -> StorageOptions {
     var options = StorageOptions()
     options.segmentCapacity = 256 << 10
