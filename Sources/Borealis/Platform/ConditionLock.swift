@@ -1,7 +1,8 @@
 // A mutex with a condition variable (pthreads), for the few places that must sleep until
-// another thread changes shared state: committers waiting for the durable LSN, the writer lock,
+// another thread changes shared state: committers waiting for the durable LSN (each on an
+// `OwnCondition` with the log's mutex, so a flush wakes only whom it must), the writer lock,
 // the materializer's wake-ups. `Synchronization.Mutex` has no condition, hence this small type.
-// The pthread objects live in heap memory this class owns, so they never move.
+// The pthread objects live in heap memory these classes own, so they never move.
 
 #if canImport(Glibc)
 import Glibc

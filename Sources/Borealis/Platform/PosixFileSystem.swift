@@ -164,6 +164,7 @@ final class DirectPosixFile: StorageFile, @unchecked Sendable {
         if retryingEINTR({ fdatasync(fd) }) != 0 { throw DatabaseError.io("fdatasync", path: path, errno: errno) }
     }
 
+    // The descriptor's metadata calls are PosixFile's (a wrapper that does not own it).
     func size() throws -> UInt64 { try PosixFile(fd: fd, path: path).size() }
     func truncate(to size: UInt64) throws { try PosixFile(fd: fd, path: path).truncate(to: size) }
     func close() { _ = Glibc.close(fd) }
