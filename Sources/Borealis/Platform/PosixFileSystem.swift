@@ -81,10 +81,16 @@ final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        let n = readOnce(into: buffer, at: offset)
+        guard n >= 0 else { throw DatabaseError.io("pread", path: path, errno: Int32(-n)) }
+        return n
+    }
+
+    /// One pread: the bytes read, or minus the errno of its failure.
+    func readOnce(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) -> Int {
         guard buffer.count > 0 else { return 0 }
         let n = retryingEINTR { pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
-        guard n >= 0 else { throw DatabaseError.io("pread", path: path, errno: errno) }
-        return n
+        return n >= 0 ? n : -Int(errno)
     }
 
     func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: UInt64) throws -> Int {
@@ -98,12 +104,20 @@ final class PosixFile: StorageFile, @unchecked Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        let error = writeAll(bytes, at: offset)
+        if error != 0 { throw DatabaseError.io("pwrite", path: path, errno: error) }
+    }
+
+    /// Writes all of `bytes` at `offset` (looping over short writes): 0, or the errno of the
+    /// call that failed.
+    func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) -> Int32 {
         var done = 0
         while done < bytes.count {
             let n = retryingEINTR { pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
-            guard n > 0 else { throw DatabaseError.io("pwrite", path: path, errno: n == 0 ? EIO : errno) }
+            guard n > 0 else { return n == 0 ? EIO : errno }
             done += n
         }
+        return 0
     }
 
     func sync() throws {
@@ -130,53 +144,43 @@ final class PosixFile: StorageFile, @unchecked Sendable {
 /// logical block is larger than the writer's block) reopens the file without O_DIRECT and tries
 /// again, so the log keeps working at the page cache's speed.
 final class DirectPosixFile: StorageFile, @unchecked Sendable {
-    let path: String
-    private var fd: Int32
+    private var file: PosixFile
     private(set) var isDirect = true
+    var path: String { file.path }
 
     init(fd: Int32, path: String) {
-        self.path = path
-        self.fd = fd
+        file = PosixFile(fd: fd, path: path)
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        guard buffer.count > 0 else { return 0 }
         while true {
-            let n = retryingEINTR { pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+            let n = file.readOnce(into: buffer, at: offset)
             if n >= 0 { return n }
-            if try !fallBackToCache(after: errno) { throw DatabaseError.io("pread", path: path, errno: errno) }
+            if try !fallBackToCache(after: Int32(-n)) { throw DatabaseError.io("pread", path: path, errno: Int32(-n)) }
         }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = retryingEINTR { pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
-            if n > 0 {
-                done += n
-            } else if try !fallBackToCache(after: n == 0 ? EIO : errno) {
-                throw DatabaseError.io("pwrite", path: path, errno: n == 0 ? EIO : errno)
-            }
+        while true {
+            let error = file.writeAll(bytes, at: offset)
+            if error == 0 { return }
+            if try !fallBackToCache(after: error) { throw DatabaseError.io("pwrite", path: path, errno: error) }
         }
     }
 
-    func sync() throws {
-        if retryingEINTR({ fdatasync(fd) }) != 0 { throw DatabaseError.io("fdatasync", path: path, errno: errno) }
-    }
+    func sync() throws { try file.sync() }
+    func size() throws -> UInt64 { try file.size() }
+    func truncate(to size: UInt64) throws { try file.truncate(to: size) }
+    func close() { file.close() }
 
-    // The descriptor's metadata calls are PosixFile's (a wrapper that does not own it).
-    func size() throws -> UInt64 { try PosixFile(fd: fd, path: path).size() }
-    func truncate(to size: UInt64) throws { try PosixFile(fd: fd, path: path).truncate(to: size) }
-    func close() { _ = Glibc.close(fd) }
-
-    /// After a failed call: on EINVAL from a direct descriptor, swaps in a cached one and returns
-    /// true (try again); otherwise false.
+    /// After a failed call: on EINVAL from the direct descriptor, swaps in a cached one and
+    /// returns true (try again); otherwise false.
     private func fallBackToCache(after error: Int32) throws -> Bool {
-        guard isDirect, error == EINVAL else { errno = error; return false }
+        guard isDirect, error == EINVAL else { return false }
         let cached = retryingEINTR { Glibc.open(path, O_RDWR | O_CLOEXEC) }
         guard cached >= 0 else { throw DatabaseError.io("open", path: path, errno: errno) }
-        _ = Glibc.close(fd)
-        fd = cached
+        file.close()
+        file = PosixFile(fd: cached, path: path)
         isDirect = false
         return true
     }
