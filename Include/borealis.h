@@ -29,12 +29,15 @@ typedef struct borealis_stmt borealis_stmt;  /* a prepared statement */
 #define BOREALIS_OK          0   /* success */
 #define BOREALIS_ERROR       1   /* SQL error (syntax, missing table, …): see borealis_errmsg */
 #define BOREALIS_INTERNAL    2   /* an internal error: please report it */
-#define BOREALIS_BUSY        5   /* the write lock is held (busy timeout), or a serialization failure (SQLSTATE 40001) */
+#define BOREALIS_ABORT       4   /* the transaction was rolled back, not committed: COMMIT after an error inside it (SQLSTATE 25P02) */
+#define BOREALIS_BUSY        5   /* the write lock is held (busy timeout), another process owns the database (55P03), or a serialization failure (40001) */
 #define BOREALIS_NOMEM       7   /* out of memory */
-#define BOREALIS_READONLY    8   /* a write on a read-only connection */
+#define BOREALIS_READONLY    8   /* a write on a read-only connection or in a READ ONLY transaction (SQLSTATE 25006) */
+#define BOREALIS_INTERRUPT   9   /* the statement was interrupted: borealis_interrupt or the progress handler (SQLSTATE 57014) */
 #define BOREALIS_IOERR      10   /* an I/O error; after a failed fsync the database refuses writes until reopened */
 #define BOREALIS_CORRUPT    11   /* a damaged file: the message names the page or record */
 #define BOREALIS_FULL       13   /* the disk is full, or the log reached its hard cap */
+#define BOREALIS_CANTOPEN   14   /* the database does not exist and may not be created (read-only open, no BOREALIS_OPEN_CREATE) */
 #define BOREALIS_CONSTRAINT 19   /* NOT NULL, UNIQUE, CHECK or FOREIGN KEY violation */
 #define BOREALIS_MISMATCH   20   /* a type mismatch */
 #define BOREALIS_MISUSE     21   /* the API was used wrongly: NULL or dead handle, wrong order of calls */

@@ -16,7 +16,6 @@ private func code(of error: Error) -> Int32 {
     guard let error = error as? DatabaseError else { return ERROR }
     switch error.code {
     case .serialization: return BUSY
-    case .interrupted: return ERROR
     default: return error.code.rawValue
     }
 }
@@ -142,12 +141,15 @@ public func borealis_errstr(_ code: Int32) -> UnsafePointer<CChar>? {
     case 0: text = "not an error"
     case 1: text = "SQL error"
     case 2: text = "internal error"
+    case 4: text = "transaction rolled back"
     case 5: text = "database is locked"
     case 7: text = "out of memory"
     case 8: text = "attempt to write a readonly database"
+    case 9: text = "interrupted"
     case 10: text = "disk I/O error"
     case 11: text = "database disk image is malformed"
     case 13: text = "database or disk is full"
+    case 14: text = "unable to open database file"
     case 19: text = "constraint failed"
     case 20: text = "datatype mismatch"
     case 21: text = "bad parameter or other API misuse"
@@ -195,12 +197,7 @@ public func borealis_open_v2(_ filename: UnsafePointer<CChar>?, _ db: UnsafeMuta
     }
     let readOnly = flags & 0x01 != 0
     let create = flags & 0x04 != 0 || flags == 0
-    if path != ":memory:" && !create && !FileManager.default.fileExists(atPath: path) {
-        let connection = Connection(database: nil)
-        _ = connection.fail(ERROR, "unable to open database file \(path): it does not exist (and BOREALIS_OPEN_CREATE was not given)", state: "58P01")
-        db.pointee = register(connection)
-        return ERROR
-    }
+    storage.createIfMissing = create
     do {
         let database = try Database(path: path, options: storage, readOnly: readOnly)
         db.pointee = register(Connection(database: database))

@@ -2,6 +2,9 @@
 // the database and commits workload transactions, printing each id once its commit returned;
 // the parent kills it with SIGKILL at a random moment (the child materializes often, so many
 // kills land mid-materialization), reopens the database and verifies it against the model.
+// With `racers` > 1, that many children race to open the database each cycle (the first cycle
+// races to create it): exactly one may win; the others must be refused at once with BUSY
+// (exit status 75) without touching the files.
 
 import Borealis
 import Foundation
@@ -32,9 +35,21 @@ public enum CrashHarness {
         return options
     }
 
-    /// The child: commits transactions from `start` on until killed.
-    public static func runChild(directory: String, seed: UInt64, start: UInt64) throws -> Never {
-        let engine = try StorageEngine(path: directory + "/db", options: childOptions())
+    /// The exit status of a racing child that found the database owned by another.
+    public static let refusedStatus: Int32 = 75
+
+    /// The child: commits transactions from `start` on until killed. A racing child gives up
+    /// at once when another process owns the database.
+    public static func runChild(directory: String, seed: UInt64, start: UInt64, racing: Bool = false) throws -> Never {
+        var options = childOptions()
+        if racing { options.busyTimeoutMilliseconds = 0 }
+        let engine: StorageEngine
+        do {
+            engine = try StorageEngine(path: directory + "/db", options: options)
+        } catch let error as DatabaseError where racing && error.code == .busy {
+            announce("refused\n")
+            exit(refusedStatus)
+        }
         let trees = try StressWorkload.trees(engine)
         announce("ready\n")
         var id = start
@@ -60,7 +75,7 @@ public enum CrashHarness {
 
     /// The parent: `cycles` kill-and-verify cycles. `executable` is this program, run as
     /// `executable child --dir D --seed S --start N`.
-    public static func run(directory: String, cycles: Int, seed: UInt64, executable: String,
+    public static func run(directory: String, cycles: Int, seed: UInt64, executable: String, racers: Int = 1,
                            log: (String) -> Void = { _ in }) throws -> CrashReport {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var rng = SplitMix64(seed: seed)
@@ -69,31 +84,48 @@ public enum CrashHarness {
         var acknowledged: UInt64 = 0
         var next: UInt64 = 1
         for cycle in 0..<cycles {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: executable)
-            child.arguments = ["child", "--dir", directory, "--seed", String(seed), "--start", String(next)]
-            let output = Pipe()
-            child.standardOutput = output
-            child.standardError = FileHandle.standardError
-            try child.run()
-            // Wait for "ready" (the open, including recovery) before the random delay starts.
-            var buffer = Data()
-            let handle = output.fileHandleForReading
-            while !(String(decoding: buffer, as: UTF8.self).contains("ready\n")) {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
+            var children: [(process: Process, output: FileHandle)] = []
+            for _ in 0..<max(1, racers) {
+                let child = Process()
+                child.executableURL = URL(fileURLWithPath: executable)
+                child.arguments = ["child", "--dir", directory, "--seed", String(seed), "--start", String(next)]
+                    + (racers > 1 ? ["--racing", "1"] : [])
+                let output = Pipe()
+                child.standardOutput = output
+                child.standardError = FileHandle.standardError
+                children.append((child, output.fileHandleForReading))
+            }
+            for child in children { try child.process.run() }
+            // Wait for "ready" (the open, including recovery) or the refusal of each child
+            // before the random delay starts.
+            var buffers = [Data](repeating: Data(), count: children.count)
+            for (i, child) in children.enumerated() {
+                while !String(decoding: buffers[i], as: UTF8.self).contains("ready\n") {
+                    let chunk = child.output.availableData
+                    if chunk.isEmpty { break }
+                    buffers[i].append(chunk)
+                }
             }
             usleep(UInt32(5_000 + rng.next() % 300_000))
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
-            buffer.append(handle.readDataToEndOfFile())
-            let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
-            guard lines.first == "ready" else {
-                report.failures.append("cycle \(cycle): the child did not start (status \(child.terminationStatus))")
+            for child in children { kill(child.process.processIdentifier, SIGKILL) }
+            var winners: [[Substring]] = []
+            for (i, child) in children.enumerated() {
+                child.process.waitUntilExit()
+                buffers[i].append(child.output.readDataToEndOfFile())
+                let lines = String(decoding: buffers[i], as: UTF8.self).split(separator: "\n")
+                if lines.first == "ready" {
+                    winners.append(lines)
+                } else if !(lines.first == "refused" && child.process.terminationStatus == refusedStatus) {
+                    report.failures.append("cycle \(cycle): a child neither started nor was refused (status \(child.process.terminationStatus))")
+                }
+            }
+            guard winners.count == 1, report.failures.isEmpty else {
+                if winners.count > 1 { report.failures.append("cycle \(cycle): \(winners.count) processes opened the database at once") }
+                if winners.isEmpty { report.failures.append("cycle \(cycle): no child opened the database") }
                 report.corrupt += 1
                 break
             }
+            let lines = winners[0]
             for line in lines where line.hasPrefix("c ") {
                 guard let id = UInt64(line.dropFirst(2)) else { continue }
                 // Replay every transaction up to this acknowledged one into the model.

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures;
 static char *out;
@@ -51,9 +52,13 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
     borealis *missing = NULL;
     char missing_path[4096];
     snprintf(missing_path, sizeof missing_path, "%s/absent.db", directory);
-    CHECK(borealis_open_v2(missing_path, &missing, BOREALIS_OPEN_READWRITE, NULL) == BOREALIS_ERROR);
+    CHECK(borealis_open_v2(missing_path, &missing, BOREALIS_OPEN_READWRITE, NULL) == BOREALIS_CANTOPEN);
     CHECK(missing != NULL && strstr(borealis_errmsg(missing), "does not exist") != NULL);
     CHECK(borealis_close(missing) == BOREALIS_OK);
+    /* A read-only open never creates the file, even when CREATE is passed along. */
+    CHECK(borealis_open_v2(missing_path, &missing, BOREALIS_OPEN_READONLY | BOREALIS_OPEN_CREATE, NULL) == BOREALIS_CANTOPEN);
+    CHECK(borealis_close(missing) == BOREALIS_OK);
+    CHECK(access(missing_path, F_OK) != 0);
 
     borealis_options options = { 8 << 20, 1, 2000, 4096 };
     borealis *db = NULL;
@@ -102,7 +107,9 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
     CHECK(borealis_finalize(insert) == BOREALIS_OK);
     CHECK(borealis_finalize(insert) == BOREALIS_MISUSE);   /* finalized twice */
     CHECK(borealis_step(insert) == BOREALIS_MISUSE);       /* step after finalize */
-    CHECK(borealis_exec(db, "COMMIT", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_exec(db, "COMMIT", NULL, NULL, NULL) == BOREALIS_ABORT);
+    CHECK(strcmp(borealis_sqlstate(db), "25P02") == 0);
+    CHECK(strncmp(borealis_errmsg(db), "transaction was rolled back", 27) == 0);
     /* The failed insert aborted the block, so COMMIT rolled back: nothing was inserted. */
     rows_seen = 0;
     CHECK(borealis_exec(db, "SELECT id, name FROM t", count_rows, NULL, NULL) == BOREALIS_OK);

@@ -1,6 +1,7 @@
 // borealis-stress: crash and fault loops over the storage engine.
 //
-//   borealis-stress crash  --dir D --cycles N [--seed S]   real processes killed with SIGKILL
+//   borealis-stress crash  --dir D --cycles N [--seed S] [--racers R]   real processes killed with SIGKILL
+//                                                      (R processes racing to open each cycle)
 //   borealis-stress faults --dir D --cases N [--seed S]    fault-injecting file system
 //   borealis-stress commits --dir D [--threads T] [--transactions N]   durable commits/s, commits per fdatasync
 //   borealis-stress soak   --dir D [--transactions N]      write load with one long reader: peak log folder
@@ -15,7 +16,7 @@ import Foundation
 
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
-    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--verbose]
+    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--verbose]
            borealis-stress faults --dir D --cases N [--seed S] [--verbose]
            borealis-stress commits --dir D [--threads T] [--transactions N]
            borealis-stress soak --dir D [--transactions N]
@@ -44,7 +45,7 @@ switch command {
 case "child":
     guard let start = values["start"].flatMap(UInt64.init) else { usage() }
     do {
-        try CrashHarness.runChild(directory: directory, seed: seed, start: start)
+        try CrashHarness.runChild(directory: directory, seed: seed, start: start, racing: values["racing"] != nil)
     } catch {
         FileHandle.standardError.write(Data("child: \(error)\n".utf8))
         exit(1)
@@ -54,8 +55,8 @@ case "crash":
     try? FileManager.default.removeItem(atPath: directory)
     print("seed=\(seed)")
     do {
-        let report = try CrashHarness.run(directory: directory, cycles: cycles, seed: seed,
-                                          executable: "/proc/self/exe", log: log)
+        let report = try CrashHarness.run(directory: directory, cycles: cycles, seed: seed, executable: "/proc/self/exe",
+                                          racers: values["racers"].flatMap(Int.init) ?? 1, log: log)
         for failure in report.failures { print(failure) }
         print(report.summary)
         exit(report.lost == 0 && report.corrupt == 0 && report.cycles == cycles ? 0 : 1)

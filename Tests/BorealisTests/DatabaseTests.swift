@@ -58,7 +58,14 @@ import Testing
         } catch let error as DatabaseError {
             #expect(error.sqlState == "25P02")
         }
-        #expect(try db.execute("COMMIT").notice?.hasPrefix("ROLLBACK") == true)
+        // COMMIT of the failed block rolls it back and says so: it can never pass for a commit.
+        #expect {
+            try db.execute("COMMIT")
+        } throws: { error in
+            guard let error = error as? DatabaseError else { return false }
+            return error.code == .abort && error.sqlState == "25P02" && error.message.hasPrefix("transaction was rolled back")
+                && error.message.contains("duplicate key")
+        }
         #expect(try db.execute("SELECT count(*) FROM t").rows == [[.integer(0)]])
         try db.close()
     }

@@ -1,9 +1,13 @@
 // The SQL entry point: a connection to one database. Statements run in autocommit mode unless
 // a BEGIN opened a transaction block; inside a block a failing statement leaves the whole
-// transaction failed, as in PostgreSQL (25P02 until ROLLBACK; COMMIT then rolls back).
+// transaction failed, as in PostgreSQL (25P02 until ROLLBACK). COMMIT of a failed block rolls
+// it back and says so by failing (ABORT, 25P02): it can never be mistaken for a commit.
 //
-//   idle ──BEGIN──▶ in block ──error──▶ failed ──ROLLBACK/COMMIT──▶ idle
+//   idle ──BEGIN──▶ in block ──error──▶ failed ──ROLLBACK──▶ idle
 //                   in block ──COMMIT/ROLLBACK──▶ idle
+//                                       failed ──COMMIT──▶ idle, throws "transaction was rolled back"
+//
+// A block begun READ ONLY (and every `read { }`) refuses writes with 25006.
 
 import Foundation
 import Synchronization
@@ -52,6 +56,14 @@ public final class Database: @unchecked Sendable {
     private var transaction: StorageTransaction?
     private var inBlock = false
     private var blockFailed = false
+    /// The error that failed the block (quoted when a COMMIT then rolls it back).
+    private var blockFailure: String?
+    /// The block was begun READ ONLY (or a `read { }` runs inside a block).
+    private var blockReadOnly = false
+    /// Stops the running statement from another thread; the progress handler.
+    private let watch = StatementWatch()
+    /// This connection's busy timeout (guarded by `lock`).
+    private var busyTimeout: Int
     private var savepoints: [(name: String, state: StorageTransaction.Savepoint)] = []
     private var catalogCache: Catalog?
     /// Pages this connection read lately, reused by its next transaction at the same snapshot.
@@ -72,6 +84,28 @@ public final class Database: @unchecked Sendable {
     public var workMemoryRows: Int {
         get { lock.withLock { workMemory } }
         set { lock.withLock { workMemory = max(1, newValue) } }
+    }
+
+    /// How long this connection waits for another connection's write transaction to end before
+    /// failing with BUSY (SQLSTATE 55P03). Each connection has its own, set at open from
+    /// `StorageOptions.busyTimeoutMilliseconds`.
+    public var busyTimeoutMilliseconds: Int {
+        get { lock.withLock { busyTimeout } }
+        set { lock.withLock { busyTimeout = max(0, newValue) } }
+    }
+
+    /// Makes the statement running on this connection, if any, stop with SQLSTATE 57014
+    /// ("canceling statement due to user request"); its transaction behaves as after any
+    /// failed statement. Safe from any thread; does nothing when no statement runs.
+    public func interrupt() {
+        if inFlight.load(ordering: .relaxed) > 0 { watch.interrupt() }
+    }
+
+    /// Calls `handler` on the statement's thread every `units` units of work (a unit is one
+    /// page read) while a statement of this connection runs; returning true interrupts the
+    /// statement (57014). Pass nil to remove it.
+    public func setProgressHandler(every units: Int, _ handler: (() -> Bool)?) {
+        lock.withLock { watch.setProgressHandler(every: units, handler) }
     }
 
     /// Refuses every write with a READONLY error (SQLSTATE 25006): opened read-only, or a
@@ -101,7 +135,10 @@ public final class Database: @unchecked Sendable {
             temporaryFolder = nil
         }
         readOnlyMode = readOnly
+        busyTimeout = options.busyTimeoutMilliseconds
         self.location = location
+        var options = options
+        if readOnly && temporaryFolder == nil { options.createIfMissing = false }
         do {
             engine = try EngineRegistry.acquire(path: location, options: options)
         } catch {
@@ -115,6 +152,7 @@ public final class Database: @unchecked Sendable {
         location = primary.location
         temporaryFolder = nil
         readOnlyMode = true
+        busyTimeout = primary.busyTimeoutMilliseconds
         engine = try EngineRegistry.acquire(path: location, options: StorageOptions())
         do {
             let attached = try Replica(engine: engine, options: options)
@@ -284,25 +322,46 @@ public final class Database: @unchecked Sendable {
         try query(sql, parameters).map { try T(from: RowDecoder(row: $0)) }
     }
 
-    /// Runs `body` in a read-only transaction: every query inside sees one snapshot.
+    /// Runs `body` in a read-only transaction: every query inside sees one snapshot, and a
+    /// write fails with READONLY (SQLSTATE 25006). Inside an open transaction, `body` joins it
+    /// (seeing its changes) and may not write.
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try block.withLock {
-            try execute("BEGIN")
+            if lock.withLock({ inBlock }) {
+                let outer = lock.withLock { blockReadOnly }
+                lock.withLock { blockReadOnly = true }
+                defer { lock.withLock { blockReadOnly = outer } }
+                return try body(self)
+            }
+            try execute("BEGIN READ ONLY")
             defer { _ = try? execute("ROLLBACK") }
             return try body(self)
         }
     }
 
     /// Runs `body` in a write transaction, committed when it returns and rolled back when it
-    /// throws. Returns once the commit is durable.
+    /// throws. Returns once the commit is durable. Inside an open transaction, `body` runs in a
+    /// savepoint of it: its changes are undone if it throws, and commit with the transaction.
     @discardableResult
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try block.withLock {
+            if lock.withLock({ inBlock }) {
+                let name = "borealis_write_\(lock.withLock { savepoints.count })"
+                try execute("SAVEPOINT \(name)")
+                do {
+                    let value = try body(self)
+                    try execute("RELEASE SAVEPOINT \(name)")
+                    return value
+                } catch {
+                    _ = try? execute("ROLLBACK TO SAVEPOINT \(name)")
+                    _ = try? execute("RELEASE SAVEPOINT \(name)")
+                    throw error
+                }
+            }
             try execute("BEGIN IMMEDIATE")
             do {
                 let value = try body(self)
-                let result = try execute("COMMIT")
-                if let notice = result.notice { throw DatabaseError(.error, sqlState: "25P02", notice) }
+                try execute("COMMIT")
                 return value
             } catch {
                 _ = try? execute("ROLLBACK")
@@ -413,23 +472,34 @@ public final class Database: @unchecked Sendable {
 
     private func run(_ statement: Statement, _ parameters: [Value], cache: PlanCache? = nil) throws -> QueryResult {
         if closed { throw DatabaseError.misuse("the database connection is closed") }
+        watch.statementStarts()
         switch statement {
-        case .begin(let immediate):
-            if inBlock { return QueryResult() } // PostgreSQL: a warning, not an error
+        case .begin(let immediate, let readOnly):
+            if inBlock { // PostgreSQL: a warning, not an error
+                var result = QueryResult()
+                result.notice = "WARNING: there is already a transaction in progress"
+                return result
+            }
+            if immediate && readOnly {
+                throw DatabaseError(.error, sqlState: "25006", "a READ ONLY transaction cannot take the write lock (BEGIN IMMEDIATE)")
+            }
             inBlock = true
             blockFailed = false
+            blockFailure = nil
+            blockReadOnly = readOnly
             if immediate { transaction = try beginWrite() }
             return QueryResult()
         case .commit:
             defer { endBlock() }
+            if blockFailed {
+                transaction?.rollback()
+                transaction = nil
+                let cause = blockFailure.map { " (it failed with: \($0))" } ?? ""
+                throw DatabaseError(.abort, sqlState: "25P02",
+                    "transaction was rolled back: COMMIT cannot commit a transaction that an earlier error aborted\(cause)")
+            }
             guard let txn = transaction else { return QueryResult() }
             transaction = nil
-            if blockFailed {
-                txn.rollback()
-                var result = QueryResult()
-                result.notice = "ROLLBACK: an earlier error aborted the transaction, so COMMIT rolled it back"
-                return result
-            }
             let lsn = try txn.commit()
             if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             return QueryResult()
@@ -454,6 +524,7 @@ public final class Database: @unchecked Sendable {
             }
             guard let index = savepoints.lastIndex(where: { $0.name == name }) else {
                 blockFailed = true
+                blockFailure = "savepoint \"\(name)\" does not exist"
                 throw DatabaseError(.error, sqlState: "3B001", "savepoint \"\(name)\" does not exist")
             }
             if statement.isRelease {
@@ -478,10 +549,16 @@ public final class Database: @unchecked Sendable {
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
+        if writes && inBlock && blockReadOnly {
+            blockFailed = true
+            blockFailure = "cannot execute \(statement.kindName) in a read-only transaction"
+            throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only transaction")
+        }
         do {
             let txn: StorageTransaction
             if let current = transaction {
                 txn = current
+                txn.busyTimeoutMilliseconds = busyTimeout
                 if writes { try txn.ensureWriter() }
             } else {
                 txn = writes ? try beginWrite() : try beginRead()
@@ -504,6 +581,7 @@ public final class Database: @unchecked Sendable {
         } catch {
             if inBlock {
                 blockFailed = true
+                blockFailure = (error as? DatabaseError)?.message ?? "\(error)"
             } else {
                 transaction?.rollback()
                 transaction = nil
@@ -514,19 +592,25 @@ public final class Database: @unchecked Sendable {
     }
 
     private func beginRead() throws -> StorageTransaction {
-        if let replica { return try engine.beginRead(on: replica, memo: pageMemo) }
-        return try engine.beginRead(memo: pageMemo)
+        let txn = try replica.map { try engine.beginRead(on: $0, memo: pageMemo) } ?? engine.beginRead(memo: pageMemo)
+        txn.watch = watch
+        txn.busyTimeoutMilliseconds = busyTimeout
+        return txn
     }
 
     private func beginWrite() throws -> StorageTransaction {
         if replica != nil { throw DatabaseError.readOnly("cannot write on a read replica") }
         if readOnlyMode { throw DatabaseError.readOnly("cannot write in a read-only database") }
-        return try engine.beginWrite(memo: pageMemo)
+        let txn = try engine.beginWrite(memo: pageMemo, busyTimeoutMilliseconds: busyTimeout)
+        txn.watch = watch
+        return txn
     }
 
     private func endBlock() {
         inBlock = false
         blockFailed = false
+        blockFailure = nil
+        blockReadOnly = false
         savepoints = []
     }
 }

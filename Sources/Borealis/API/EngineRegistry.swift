@@ -25,6 +25,11 @@ enum EngineRegistry {
         let name = key(for: path)
         return try engines.withLock { engines in
             if var entry = engines[name] {
+                // Durability is the file's, not the connection's: one log, one flush policy.
+                if entry.engine.options.synchronous != options.synchronous {
+                    throw DatabaseError(.misuse, sqlState: "55000",
+                        "\(path) is already open in this process with synchronous = \(entry.engine.options.synchronous); every connection to a file shares its durability setting")
+                }
                 entry.connections += 1
                 engines[name] = entry
                 return entry.engine

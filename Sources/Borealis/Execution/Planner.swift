@@ -124,6 +124,7 @@ final class Planner {
                 var iterations = 0
                 while !working.rows.isEmpty {
                     iterations += 1
+                    try ctx.txn?.watch?.check() // an interrupt reaches a CTE that reads no page
                     if iterations > 1_000_000 { throw DatabaseError(.error, sqlState: "54001", "recursive query did not terminate") }
                     var next = try step.run(ctx)
                     if !all { next = next.filter { seen.insert($0.map(\.groupKey)).inserted } }

@@ -14,12 +14,15 @@ public struct DatabaseError: Error, Equatable, CustomStringConvertible, Sendable
     public enum Code: Int32, Sendable {
         case error = 1
         case `internal` = 2
+        /// A transaction was rolled back instead of committed (COMMIT of a failed transaction).
+        case abort = 4
         case busy = 5
         case readOnly = 8
         case interrupted = 9
         case ioError = 10
         case corrupt = 11
         case full = 13
+        case cantOpen = 14
         case constraint = 19
         case mismatch = 20
         case misuse = 21

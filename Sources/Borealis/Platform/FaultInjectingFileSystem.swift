@@ -66,6 +66,10 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
         var fault: Fault?
         var crashed = false
         var diskFull = false
+        /// Owner locks held: path → the token of the holding `FaultOwnerLock`. A crash (the
+        /// simulated machine stopping) drops them all, as process death drops OFD locks.
+        var ownerLocks: [String: UInt64] = [:]
+        var nextLockToken: UInt64 = 1
     }
 
     let state = Locked(State())
@@ -146,6 +150,26 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
             s.crashed = false
             s.fault = nil
             s.diskFull = false
+            s.ownerLocks = [:]
+        }
+    }
+
+    public func tryLockOwner(of path: String, create: Bool) throws -> OwnerLockAttempt {
+        try state.withLock { s in
+            if !create && s.namespace[path] == nil {
+                throw DatabaseError.io("open", path: path, errno: ENOENT)
+            }
+            if s.ownerLocks[path] != nil { return .held(byProcess: getpid()) }
+            let token = s.nextLockToken
+            s.nextLockToken += 1
+            s.ownerLocks[path] = token
+            return .acquired(FaultOwnerLock(fileSystem: self, path: path, token: token))
+        }
+    }
+
+    fileprivate func releaseOwnerLock(_ path: String, token: UInt64) {
+        state.withLock { s in
+            if s.ownerLocks[path] == token { s.ownerLocks[path] = nil }
         }
     }
 
@@ -379,4 +403,21 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// An owner lock of the simulated file system (released by its holder or by a crash).
+final class FaultOwnerLock: OwnerLock, @unchecked Sendable {
+    private let fileSystem: FaultInjectingFileSystem
+    private let path: String
+    private let token: UInt64
+
+    init(fileSystem: FaultInjectingFileSystem, path: String, token: UInt64) {
+        self.fileSystem = fileSystem
+        self.path = path
+        self.token = token
+    }
+
+    func release() { fileSystem.releaseOwnerLock(path, token: token) }
+
+    deinit { release() }
 }

@@ -95,6 +95,10 @@ public protocol FileSystem: Sendable {
     /// 4096-aligned memory (and reads the same way), bypassing the operating system's cache where
     /// it can: the log writer's segments (docs/storage.md §2). The default is `open(path, create: false)`.
     func openForDirectWrites(_ path: String) throws -> any StorageFile
+    /// Tries, without waiting, to become the only owner of the database whose page file is
+    /// `path` (creating the file when `create`), against every other open of it in this process
+    /// or another (`OwnerLock.swift`).
+    func tryLockOwner(of path: String, create: Bool) throws -> OwnerLockAttempt
 }
 
 extension FileSystem {

@@ -157,7 +157,7 @@ indirect enum Statement: Sendable {
     case explain(Statement)
     case truncate(names: [String])
     case alterTable(name: String, action: AlterAction)
-    case begin(immediate: Bool)
+    case begin(immediate: Bool, readOnly: Bool)
     case commit
     case rollback
     case savepoint(String)

@@ -208,7 +208,7 @@ struct Parser {
             _ = acceptKeyword("transaction") || acceptKeyword("work")
             let immediate = acceptKeyword("immediate") || acceptKeyword("write") || acceptKeyword("exclusive")
             _ = acceptKeyword("deferred")
-            return .begin(immediate: immediate)
+            return .begin(immediate: immediate, readOnly: try parseTransactionModes())
         }
         if acceptKeyword("commit") || acceptKeyword("end") {
             _ = acceptKeyword("transaction") || acceptKeyword("work")
@@ -228,6 +228,35 @@ struct Parser {
             return .releaseSavepoint(try identifier("savepoint name"))
         }
         throw error("expected a statement")
+    }
+
+    /// PostgreSQL's transaction modes after BEGIN: `ISOLATION LEVEL …` (every level runs as
+    /// snapshot isolation with one writer, which is serializable), `READ ONLY`/`READ WRITE`,
+    /// `[NOT] DEFERRABLE`, separated by commas or spaces. Returns whether READ ONLY was asked for.
+    private mutating func parseTransactionModes() throws -> Bool {
+        var readOnly = false
+        while true {
+            if acceptKeyword("isolation") {
+                try expectKeyword("level")
+                if acceptKeyword("serializable") {
+                } else if acceptKeyword("repeatable") {
+                    try expectKeyword("read")
+                } else if acceptKeyword("read") {
+                    guard acceptKeyword("committed") || acceptKeyword("uncommitted") else { throw error("expected an isolation level") }
+                } else {
+                    throw error("expected an isolation level")
+                }
+            } else if acceptKeyword("read") {
+                if acceptKeyword("only") { readOnly = true } else if acceptKeyword("write") { readOnly = false } else {
+                    throw error("expected ONLY or WRITE after READ")
+                }
+            } else if acceptKeyword("not") {
+                try expectKeyword("deferrable")
+            } else if !acceptKeyword("deferrable") {
+                return readOnly
+            }
+            _ = accept(.op(","))
+        }
     }
 
     private mutating func parseCreate() throws -> Statement {

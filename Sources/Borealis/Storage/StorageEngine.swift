@@ -57,6 +57,9 @@ public final class StorageEngine: @unchecked Sendable {
     public let pagesRepairedOnOpen: [UInt64]
     /// Bytes of log recovery scanned past the materialized LSN when this database was opened.
     public let recoveredTailBytes: UInt64
+    /// This engine's ownership of the database's files (`OwnerLock.swift`), released after
+    /// its last write.
+    private let ownerLock: any OwnerLock
 
     // MARK: Open
 
@@ -67,7 +70,19 @@ public final class StorageEngine: @unchecked Sendable {
         self.path = path
         self.options = options
         self.fileSystem = options.fileSystem
-        let recovered = try Recovery.run(path: path, options: options)
+        if !options.createIfMissing && !fileSystem.exists(path) {
+            throw DatabaseError(.cantOpen, sqlState: "58P01", "unable to open database file \(path): it does not exist, and this open may not create it (read-only, or no create flag)")
+        }
+        let ownerLock = try OwnerLocking.acquire(fileSystem, path: path, create: options.createIfMissing,
+                                                 timeoutMilliseconds: options.busyTimeoutMilliseconds)
+        let recovered: Recovery.Result
+        do {
+            recovered = try Recovery.run(path: path, options: options)
+        } catch {
+            ownerLock.release()
+            throw error
+        }
+        self.ownerLock = ownerLock
         pageFile = recovered.pageFile
         doubleWrite = recovered.doubleWrite
         cache = recovered.cache
@@ -95,6 +110,7 @@ public final class StorageEngine: @unchecked Sendable {
             return s.closed
         }
         guard !already else { return }
+        defer { ownerLock.release() }
         materializer.stop()
         var firstError: DatabaseError?
         if failure == nil {
@@ -109,6 +125,21 @@ public final class StorageEngine: @unchecked Sendable {
         pageFile.file.close()
         doubleWrite.file.close()
         if let firstError { throw firstError }
+    }
+
+    /// Tests only: stops as a killed process would — no waiting, no last materialization, the
+    /// files closed and the owner lock dropped — so that a second engine can recover the files.
+    func abandonForTesting() {
+        let already = state.withLock { s -> Bool in
+            defer { s.closed = true }
+            return s.closed
+        }
+        guard !already else { return }
+        materializer.stop()
+        log.close()
+        pageFile.file.close()
+        doubleWrite.file.close()
+        ownerLock.release()
     }
 
     // MARK: State
@@ -177,10 +208,10 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     /// A write transaction that may use `memo` (see `beginRead(memo:)`).
-    func beginWrite(memo: PageMemo?) throws -> StorageTransaction {
+    func beginWrite(memo: PageMemo?, busyTimeoutMilliseconds: Int? = nil) throws -> StorageTransaction {
         try checkOpen()
         if let failure { throw failure }
-        try writerLock.acquire(timeoutMilliseconds: options.busyTimeoutMilliseconds)
+        try writerLock.acquire(timeoutMilliseconds: busyTimeoutMilliseconds ?? options.busyTimeoutMilliseconds)
         return StorageTransaction(engine: self, writerAt: lastCommitLSN, memo: memo)
     }
 

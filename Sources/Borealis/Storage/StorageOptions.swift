@@ -29,7 +29,11 @@ public struct StorageOptions: Sendable {
     /// Tests and the stress tools lower it to stream small transactions.
     public var commitStreamChunkBytes = 4 << 20
     public var synchronous = Synchronous.full
-    /// How long `beginWrite` waits for the write lock before failing with BUSY.
+    /// Create the database when its page file is absent; when false, opening a missing
+    /// database fails (read-only opens).
+    public var createIfMissing = true
+    /// How long `beginWrite` waits for the write lock, and an open for another process to
+    /// give the database up, before failing with BUSY.
     public var busyTimeoutMilliseconds = 5000
     /// Capacity of one log segment in bytes (at least 64 KiB and 4 pages).
     public var segmentCapacity = 16 << 20

@@ -96,6 +96,13 @@ public final class StorageTransaction {
 
     var pageSize: Int { engine.pageSize }
 
+    /// The connection's interrupt and progress watch, checked at every page read (nil for
+    /// transactions of the storage API).
+    var watch: StatementWatch?
+    /// How long this transaction waits for the write lock when it becomes the writer (the
+    /// connection's busy timeout; the engine's default when nil).
+    var busyTimeoutMilliseconds: Int?
+
     @inline(__always)
     private func checkActive() throws {
         if isFinished { throw DatabaseError.misuse("the transaction has already ended") }
@@ -106,6 +113,7 @@ public final class StorageTransaction {
     /// The page as this transaction sees it. Do not mutate the result.
     func page(_ number: PageNumber) throws -> PageImage {
         try checkActive()
+        try watch?.check()
         if !dirty.isEmpty, let entry = dirty[number] { return entry.image }
         if !spilled.isEmpty, let image = try unspill(number) { return image }
         if let image = readAhead(number) { return image }
@@ -121,6 +129,7 @@ public final class StorageTransaction {
     /// `VersionCache.read(_:at:readingAhead:keep:)`).
     func page(_ number: PageNumber, readingAhead next: () -> [PageNumber]) throws -> PageImage {
         try checkActive()
+        try watch?.check()
         if replica != nil || !dirty.isEmpty || !spilled.isEmpty { return try page(number) }
         if let image = readAhead(number) { return image }
         let slot = PageMemo.slot(of: number)
@@ -254,7 +263,7 @@ public final class StorageTransaction {
         try checkActive()
         if replica != nil { throw DatabaseError.readOnly("cannot write on a read replica") }
         if let failure = engine.failure { throw failure }
-        try engine.writerLock.acquire(timeoutMilliseconds: engine.options.busyTimeoutMilliseconds)
+        try engine.writerLock.acquire(timeoutMilliseconds: busyTimeoutMilliseconds ?? engine.options.busyTimeoutMilliseconds)
         let newest = engine.lastCommitLSN
         guard newest == snapshot else {
             engine.writerLock.release()

@@ -16,4 +16,11 @@ int borealis_crc32c_is_hardware(void);
 /* open(2)'s O_DIRECT on this architecture (its value differs between x86-64 and arm64). */
 int borealis_open_direct_flag(void);
 
+/* Takes an OFD write lock on bytes [start, start + length) of `fd` without waiting: 0, or -1
+ * with errno (EAGAIN/EACCES when another open file description holds a conflicting lock). */
+int borealis_ofd_write_lock(int fd, int64_t start, int64_t length);
+/* The start of a write lock held through another open file description that overlaps
+ * [start, start + length): -1 when none, -2 when the query failed (errno says why). */
+int64_t borealis_ofd_conflicting_write_lock(int fd, int64_t start, int64_t length);
+
 #endif

@@ -1,0 +1,51 @@
+// What stops a running statement from outside: `Database.interrupt()` from any thread, and a
+// progress handler called every N units of work (a unit is one page a transaction reads). The
+// watch belongs to one connection; its transactions check it at every page they read, so a
+// statement stops within one page of work — a scan, a join, a sort's input, an index build.
+// Statements that read no page (a recursive CTE over constants) check it once per iteration.
+//
+// Invariants: `requested` is the only state touched from other threads (atomically); the
+// progress handler and its countdown are read and written only by the thread running the
+// connection's statement (the connection's lock orders them with `setProgressHandler`).
+
+import Synchronization
+
+final class StatementWatch: @unchecked Sendable {
+    private let requested = Atomic<Bool>(false)
+    private var progressEvery = 0
+    private var progressHandler: (() -> Bool)?
+    private var countdown = 0
+
+    /// Asks the running statement to stop (any thread).
+    func interrupt() { requested.store(true, ordering: .relaxed) }
+
+    /// A new statement starts: an interrupt that arrived while none ran is forgotten.
+    func statementStarts() {
+        requested.store(false, ordering: .relaxed)
+        countdown = progressEvery
+    }
+
+    /// `handler` runs every `units` units of work; returning true interrupts the statement.
+    func setProgressHandler(every units: Int, _ handler: (() -> Bool)?) {
+        progressEvery = handler == nil ? 0 : max(1, units)
+        progressHandler = handler
+        countdown = progressEvery
+    }
+
+    /// Throws 57014 when the statement was interrupted (or its progress handler said stop).
+    @inline(__always)
+    func check() throws {
+        if requested.load(ordering: .relaxed) { throw Self.canceled() }
+        if progressEvery > 0 {
+            countdown -= 1
+            if countdown <= 0 {
+                countdown = progressEvery
+                if progressHandler?() == true { throw Self.canceled() }
+            }
+        }
+    }
+
+    static func canceled() -> DatabaseError {
+        DatabaseError(.interrupted, sqlState: "57014", "canceling statement due to user request")
+    }
+}

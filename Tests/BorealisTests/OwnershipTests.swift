@@ -1,0 +1,110 @@
+// One owner per database (docs/storage.md §1): a second open of the files — from another
+// process, or from this one bypassing the connection registry — is refused with BUSY naming the
+// holder, at once or after the busy timeout, and gets the database once the owner has gone.
+
+import Foundation
+import Testing
+@testable import Borealis
+
+@Suite struct OwnershipTests {
+    func options(timeout: Int) -> StorageOptions {
+        var options = smallOptions()
+        options.busyTimeoutMilliseconds = timeout
+        return options
+    }
+
+    @Test func aSecondEngineOnTheSameFilesIsRefusedWithTheHoldersPID() throws {
+        let dir = TemporaryDirectory()
+        let owner = try StorageEngine(path: dir.database, options: options(timeout: 0))
+        let started = ContinuousClock.now
+        #expect {
+            _ = try StorageEngine(path: dir.database, options: options(timeout: 0))
+        } throws: { error in
+            guard let error = error as? DatabaseError else { return false }
+            return error.code == .busy && error.sqlState == "55P03" && error.message.contains("pid \(getpid())")
+        }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try owner.close()
+        try StorageEngine(path: dir.database, options: options(timeout: 0)).close()
+    }
+
+    @Test func aWaitingOpenGetsTheDatabaseOnceTheOwnerCloses() throws {
+        let dir = TemporaryDirectory()
+        let owner = try StorageEngine(path: dir.database, options: options(timeout: 0))
+        let closer = Thread { usleep(200_000); try? owner.close() }
+        closer.start()
+        let started = ContinuousClock.now
+        let second = try StorageEngine(path: dir.database, options: options(timeout: 10_000))
+        #expect(ContinuousClock.now - started >= .milliseconds(150))
+        try second.close()
+    }
+
+    @Test func aWaitingOpenGivesUpAfterTheBusyTimeout() throws {
+        let dir = TemporaryDirectory()
+        let owner = try StorageEngine(path: dir.database, options: options(timeout: 0))
+        defer { try? owner.close() }
+        let started = ContinuousClock.now
+        #expect(throws: DatabaseError.self) { _ = try StorageEngine(path: dir.database, options: options(timeout: 300)) }
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(300) && waited < .seconds(5))
+    }
+
+    @Test func connectionsOfOneProcessShareTheOwnership() throws {
+        let dir = TemporaryDirectory()
+        let a = try Database(path: dir.database)
+        let b = try Database(path: dir.database)
+        try a.execute("CREATE TABLE t(x INTEGER)")
+        try b.execute("INSERT INTO t VALUES (1)")
+        #expect(try a.query("SELECT count(*) FROM t").first?.get(0) == Value.integer(1))
+        try a.close()
+        try b.close()
+    }
+
+    @Test func aReadOnlyOpenOfAMissingDatabaseCreatesNothing() throws {
+        let dir = TemporaryDirectory()
+        #expect {
+            _ = try Database(path: dir.database, readOnly: true)
+        } throws: { error in
+            (error as? DatabaseError)?.sqlState == "58P01"
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    /// A real second process: the `borealis` shell, built beside this test bundle, holds the
+    /// database while it waits on its standard input.
+    @Test func anOpenFromAnotherProcessIsRefusedNamingItsPID() throws {
+        let dir = TemporaryDirectory()
+        try Database(path: dir.database).close()
+        let shell = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("borealis")
+        try #require(FileManager.default.isExecutableFile(atPath: shell.path), "build the shell first (swift build)")
+        let child = Process()
+        child.executableURL = shell
+        child.arguments = [dir.database]
+        let input = Pipe()
+        child.standardInput = input
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        defer { if child.isRunning { child.terminate() } }
+        // Until the child has opened the database, an open here may still succeed.
+        var refusal: DatabaseError?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while refusal == nil && ContinuousClock.now < deadline {
+            do {
+                try Database(path: dir.database, options: options(timeout: 0), readOnly: true).close()
+                usleep(20_000)
+            } catch let error as DatabaseError {
+                refusal = error
+            }
+        }
+        let error = try #require(refusal)
+        #expect(error.code == .busy)
+        #expect(error.message.contains("process \(child.processIdentifier)"))
+        try input.fileHandleForWriting.close()
+        child.waitUntilExit()
+        // Once the other process has gone, the database is ours again, intact.
+        let db = try Database(path: dir.database, options: options(timeout: 0))
+        #expect(try db.query("SELECT 1").count == 1)
+        try db.close()
+    }
+}
