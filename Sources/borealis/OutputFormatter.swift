@@ -66,7 +66,8 @@ struct OutputFormatter {
     /// numbers and booleans bare, NULL as NULL.
     private func quoted(_ value: Value) -> String {
         switch value {
-        case .null, .integer, .double, .numeric, .boolean, .text: return value.sqlLiteral
+        case .double(let d) where d.isFinite: return value.description
+        case .null, .integer, .numeric, .boolean, .text: return value.sqlLiteral
         case .blob(let bytes): return "X'" + bytes.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined() + "'"
         default: return Value.text(value.description).sqlLiteral
         }

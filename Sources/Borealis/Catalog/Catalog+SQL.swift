@@ -51,7 +51,9 @@ extension Value {
         switch self {
         case .null: return "NULL"
         case .integer(let i): return String(i)
-        case .double(let d): return d.isFinite ? "\(d)" : "'\(Value.format(d))'::double precision"
+        // Quoted and cast: a bare 0.1 reads as NUMERIC, whose conversion to double may land
+        // on a neighbouring value; the text cast reads the shortest exact spelling back.
+        case .double(let d): return "'\(Value.format(d))'::double precision"
         case .boolean(let b): return b ? "TRUE" : "FALSE"
         case .numeric(let n): return n.description
         case .text(let s): return "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
