@@ -122,18 +122,6 @@ struct StatementSplitter {
         return Statement(text: text, line: start)
     }
 
-    /// Whether the text (lines joined by newlines) ends inside a statement; `isComplete` for
-    /// the interactive prompt.
-    static func isComplete(_ text: String) -> Bool {
-        var splitter = StatementSplitter()
-        var line = 0
-        for part in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            line += 1
-            _ = splitter.feed(String(part), lineNumber: line)
-        }
-        return splitter.isEmpty
-    }
-
     private static func isIdentifierPart(_ s: Unicode.Scalar) -> Bool {
         s == "_" || s == "$" || s.properties.isAlphabetic || s.properties.numericType != nil
     }
