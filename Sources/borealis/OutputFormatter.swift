@@ -1,15 +1,26 @@
-// How the shell prints results: table (boxed, aligned), csv, json, line and list modes.
+// How the shell prints results. Row-at-a-time modes live here: csv (RFC 4180), json, line,
+// list, quote and insert; the aligned modes (table, box, markdown, column) are in
+// OutputFormatter+Columnar.swift. Every mode ends each line with a newline; an empty result
+// prints nothing except in table mode (the header box) and json (`[]`). Where sqlite3 has the
+// same mode, the text is
+// what sqlite3 3.40 prints, except that values are PostgreSQL's (t/f, \x bytea) and the
+// literals of quote and insert are Borealis SQL that reads back as the same value.
 
 import Borealis
 
 enum OutputMode: String, CaseIterable {
-    case table, csv, json, line, list
+    case table, box, markdown, column, csv, json, line, list, quote, insert
 }
 
 struct OutputFormatter {
     var mode: OutputMode = .table
     var headers = true
     var nullValue = ""
+    /// Between columns and after rows in list mode (`.separator COL ROW`).
+    var columnSeparator = "|"
+    var rowSeparator = "\n"
+    /// The table that insert mode names (`.mode insert TABLE`).
+    var insertTable = "table"
 
     func text(_ value: Value) -> String {
         value.isNull ? nullValue : value.description
@@ -18,12 +29,12 @@ struct OutputFormatter {
     func format(columns: [String], rows: [[Value]]) -> String {
         guard !columns.isEmpty else { return "" }
         switch mode {
-        case .table: return table(columns, rows)
+        case .table, .box, .markdown, .column: return columnar(columns, rows)
         case .csv:
             var lines: [String] = []
             if headers { lines.append(columns.map(csvField).joined(separator: ",")) }
             for row in rows { lines.append(row.map { $0.isNull ? nullValue : csvField($0.description) }.joined(separator: ",")) }
-            return lines.joined(separator: "\n") + "\n"
+            return lines.map { $0 + "\n" }.joined()
         case .json:
             let objects = rows.map { row in
                 "{" + zip(columns, row).map { "\(jsonString($0)):\(jsonValue($1))" }.joined(separator: ",") + "}"
@@ -36,41 +47,30 @@ struct OutputFormatter {
             }.joined(separator: "\n\n") + (rows.isEmpty ? "" : "\n")
         case .list:
             var lines: [String] = []
-            if headers { lines.append(columns.joined(separator: "|")) }
-            for row in rows { lines.append(row.map(text).joined(separator: "|")) }
-            return lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+            if headers { lines.append(columns.joined(separator: columnSeparator)) }
+            for row in rows { lines.append(row.map(text).joined(separator: columnSeparator)) }
+            return lines.map { $0 + rowSeparator }.joined()
+        case .quote:
+            var lines: [String] = []
+            if headers { lines.append(columns.map { Value.text($0).sqlLiteral }.joined(separator: ",")) }
+            for row in rows { lines.append(row.map(quoted).joined(separator: ",")) }
+            return lines.map { $0 + "\n" }.joined()
+        case .insert:
+            let target = Database.quoteIdentifier(insertTable)
+                + (headers ? "(" + columns.map(Database.quoteIdentifier).joined(separator: ",") + ")" : "")
+            return rows.map { "INSERT INTO \(target) VALUES(" + $0.map(\.sqlLiteral).joined(separator: ",") + ");\n" }.joined()
         }
     }
 
-    private func table(_ columns: [String], _ rows: [[Value]]) -> String {
-        let cells = rows.map { $0.map(text) }
-        var widths = columns.map(\.count)
-        for row in cells { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
-        let numeric = (0..<columns.count).map { i in
-            !rows.isEmpty && rows.allSatisfy { row in
-                switch row[i] {
-                case .integer, .double, .numeric, .null: return true
-                default: return false
-                }
-            }
+    /// A value in quote mode: strings and temporal values in single quotes, bytea as X'…',
+    /// numbers and booleans bare, NULL as NULL.
+    private func quoted(_ value: Value) -> String {
+        switch value {
+        case .double(let d) where d.isFinite: return value.description
+        case .null, .integer, .numeric, .boolean, .text: return value.sqlLiteral
+        case .blob(let bytes): return "X'" + bytes.map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined() + "'"
+        default: return Value.text(value.description).sqlLiteral
         }
-        func line(_ left: String, _ middle: String, _ right: String) -> String {
-            left + widths.map { String(repeating: "─", count: $0 + 2) }.joined(separator: middle) + right
-        }
-        func render(_ values: [String], alignRight: [Bool]) -> String {
-            "│" + values.enumerated().map { i, v in
-                let pad = String(repeating: " ", count: widths[i] - v.count)
-                return " " + (alignRight[i] ? pad + v : v + pad) + " "
-            }.joined(separator: "│") + "│"
-        }
-        var out = [line("┌", "┬", "┐")]
-        if headers {
-            out.append(render(columns, alignRight: columns.map { _ in false }))
-            out.append(line("├", "┼", "┤"))
-        }
-        for row in cells { out.append(render(row, alignRight: numeric)) }
-        out.append(line("└", "┴", "┘"))
-        return out.joined(separator: "\n") + "\n"
     }
 
     private func csvField(_ s: String) -> String {
@@ -88,7 +88,11 @@ struct OutputFormatter {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 15, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""
@@ -105,5 +109,3 @@ struct OutputFormatter {
         }
     }
 }
-
-import Foundation

@@ -3,7 +3,8 @@
 //   borealis [options] [DB] [SQL…]
 //
 // With SQL arguments it runs them and exits; with standard input not a terminal it runs the
-// script from it; otherwise it opens an interactive prompt. DB defaults to ":memory:".
+// script from it, each statement as soon as its `;` arrives; otherwise it opens an interactive
+// prompt. DB defaults to ":memory:". The exit status is 1 when any statement or command failed.
 
 import Borealis
 import Foundation
@@ -19,13 +20,20 @@ interactive prompt. Statements end with ";"; lines starting with "." are shell c
 options:
   -bail            stop at the first error (exit status 1)
   -cmd COMMAND     run COMMAND before anything else (repeatable)
-  -csv, -json, -line, -list, -table   output mode (default: table)
+  -echo            print each command before running it
+  -box, -column, -csv, -insert, -json, -line, -list, -markdown, -quote, -table
+                   output mode (default: table)
   -header, -noheader                  show or hide column names
   -readonly        open the database read-only
   -version, --version                 print the version
   -help, --help                       this text
 
 """
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    exit(status)
+}
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 var databasePath: String?
@@ -34,6 +42,7 @@ var commands: [String] = []
 var mode: OutputMode?
 var headers: Bool?
 var bail = false
+var echo = false
 var readOnly = false
 while !arguments.isEmpty {
     let argument = arguments.removeFirst()
@@ -45,34 +54,40 @@ while !arguments.isEmpty {
         print("borealis \(borealisVersion)")
         exit(0)
     case "-bail": bail = true
+    case "-echo": echo = true
     case "-readonly": readOnly = true
     case "-header", "-headers": headers = true
     case "-noheader": headers = false
-    case "-csv", "-json", "-line", "-list", "-table": mode = OutputMode(rawValue: String(argument.dropFirst()))
     case "-cmd":
-        guard !arguments.isEmpty else { FileHandle.standardError.write(Data("Error: -cmd needs a command\n".utf8)); exit(2) }
+        guard !arguments.isEmpty else { fail("-cmd needs a command", status: 2) }
         commands.append(arguments.removeFirst())
     default:
-        if argument.hasPrefix("-") {
-            FileHandle.standardError.write(Data("Error: unknown option \(argument)\n\(usage)".utf8))
-            exit(2)
+        if argument.hasPrefix("-"), let chosen = OutputMode(rawValue: String(argument.dropFirst())) {
+            mode = chosen
+        } else if argument.hasPrefix("-") {
+            fail("unknown option \(argument)\n\(usage)", status: 2)
+        } else if databasePath == nil {
+            databasePath = argument
+        } else {
+            sql.append(argument)
         }
-        if databasePath == nil { databasePath = argument } else { sql.append(argument) }
     }
 }
 
+// Before the database opens: its threads inherit SIGINT blocked, so only the watcher gets it.
+let interrupts = Interrupts()
+let path = databasePath ?? ":memory:"
 let db: Database
 do {
-    db = try Database(path: databasePath ?? ":memory:", readOnly: readOnly)
+    db = try Database(path: path, readOnly: readOnly)
 } catch let failure as DatabaseError {
-    FileHandle.standardError.write(Data("Error: cannot open \(databasePath ?? ":memory:"): \(failure.message)\n".utf8))
-    exit(1)
+    fail("cannot open \(path): \(failure.message)", status: 1)
 } catch {
-    FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-    exit(1)
+    fail("\(error)", status: 1)
 }
-let shell = Shell(db: db)
+let shell = Shell(db: db, path: path, interrupts: interrupts)
 shell.bail = bail
+shell.echo = echo
 if let mode { shell.formatter.mode = mode }
 shell.formatter.headers = headers ?? true
 
@@ -86,12 +101,10 @@ if !finished {
             if !shell.run(text) { finished = true }
         }
     } else if isatty(0) == 0 {
-        let input = FileHandle.standardInput.readDataToEndOfFile()
-        _ = shell.runScript(String(decoding: input, as: UTF8.self))
+        _ = shell.runScript(name: "<stdin>") { readLine(strippingNewline: true) }
     } else {
         shell.interactive()
     }
 }
-try? shell.replica?.close()
-try? shell.primary.close()
+shell.closeDatabases()
 exit(shell.failures > 0 ? 1 : 0)

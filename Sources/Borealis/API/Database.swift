@@ -417,7 +417,7 @@ public final class Database: @unchecked Sendable {
 
     // MARK: Schema (for tools such as the shell)
 
-    private func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
+    func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
         try lock.withLock {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }

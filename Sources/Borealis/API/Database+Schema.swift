@@ -1,0 +1,60 @@
+// The schema described for tools such as the shell's `.dump` and `.import`: a table's columns
+// with their types, and the foreign keys that say which tables must be loaded before it.
+// Everything here reads the catalog the connection sees (its open transaction's, if any).
+
+extension Database {
+    /// Quotes `name` the way `.schema` and `.dump` do: left bare when it reads back as itself,
+    /// in double quotes otherwise (upper case, reserved words, punctuation).
+    ///
+    /// ```swift
+    /// Database.quoteIdentifier("orders")     // orders
+    /// Database.quoteIdentifier("Order")      // "Order"
+    /// ```
+    public static func quoteIdentifier(_ name: String) -> String {
+        Borealis.quoteIdentifier(name)
+    }
+
+    /// A table's columns and foreign keys; nil for a view or a name that is not a table.
+    ///
+    /// ```swift
+    /// if let info = try db.tableInfo("orders") {
+    ///     print(info.columns.map(\.type), info.foreignKeys.map(\.parent))
+    /// }
+    /// ```
+    public func tableInfo(_ name: String) throws -> TableInfo? {
+        try withCatalog { catalog, _ in
+            guard let table = catalog.tables[name] else { return nil }
+            return TableInfo(
+                name: table.name,
+                columns: table.columns.map { TableInfo.Column(name: $0.name, type: $0.type, notNull: $0.notNull, identity: $0.identity) },
+                foreignKeys: (table.foreignKeys ?? []).map {
+                    TableInfo.Reference(name: $0.name, columns: $0.columns, parent: $0.parent, parentColumns: $0.parentColumns)
+                })
+        }
+    }
+}
+
+/// What `Database.tableInfo(_:)` reports about a table.
+public struct TableInfo: Sendable {
+    public struct Column: Sendable {
+        public var name: String
+        /// The canonical type name (`integer`, `text`, `numeric`, `timestamptz`, …).
+        public var type: String
+        public var notNull: Bool
+        /// SERIAL, or GENERATED … AS IDENTITY: the next value is one past the largest the
+        /// column holds, so restoring the rows restores the counter.
+        public var identity: Bool
+    }
+
+    /// A foreign key: `columns` of this table reference `parentColumns` of `parent`.
+    public struct Reference: Sendable {
+        public var name: String
+        public var columns: [String]
+        public var parent: String
+        public var parentColumns: [String]
+    }
+
+    public var name: String
+    public var columns: [Column]
+    public var foreignKeys: [Reference]
+}
