@@ -90,10 +90,8 @@ final class Interrupts: Sendable {
             var byte: UInt8 = 1
             _ = write(cancelPipeWrite, &byte, 1)
         case .interrupt(let db):
-            // TODO(issue 14 item 9): call `db.interrupt()` here once Database.interrupt() is on
-            // main (the running statement then fails with SQLSTATE 57014), and drop the note.
-            _ = db
-            FileHandle.standardError.write(Data("(Borealis cannot interrupt a running statement yet; press Ctrl-C 3 times to quit)\n".utf8))
+            // The running statement fails with 57014 and the shell returns to its prompt.
+            db.interrupt()
         case .quit:
             FileHandle.standardError.write(Data("interrupted three times: quitting\n".utf8))
             _exit(130)

@@ -91,4 +91,21 @@ import Testing
         #expect(session.process.isRunning)
         #expect(session.finish() == 0)
     }
+
+    @Test func ctrlCInterruptsTheRunningStatementAndKeepsTheShell() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ShellTests.executable))
+        let home = TemporaryDirectory()
+        let session = try Session(home: home.path)
+        #expect(session.waitFor("borealis> "))
+        let mark = session.output.count
+        // Runs until interrupted (the recursion limit is far away).
+        session.type("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r;\n")
+        usleep(300_000)
+        kill(session.process.processIdentifier, SIGINT)
+        #expect(session.waitFor("canceling statement due to user request", after: mark))
+        session.type("select 40 + 2 as answer;\n")
+        #expect(session.waitFor("42", after: mark))
+        #expect(session.process.isRunning)
+        #expect(session.finish() == 1) // the interrupted statement counts as a failure
+    }
 }
