@@ -255,7 +255,7 @@ public final class Database: @unchecked Sendable {
 
     /// Held by a `read`/`write` closure for its whole run, so that other threads' statements
     /// wait instead of joining its transaction. Recursive: the closure's own statements pass.
-    private let block = NSRecursiveLock()
+    let block = NSRecursiveLock()
     private let inFlight = Atomic<Int>(0)
 
     /// Statements running or waiting on this connection (the reader endpoint's busy measure).
@@ -358,7 +358,7 @@ public final class Database: @unchecked Sendable {
 
     // MARK: Schema (for tools such as the shell)
 
-    private func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
+    func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
         try lock.withLock {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
