@@ -323,9 +323,7 @@ public final class Database: @unchecked Sendable {
     }
 
     private func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
+        try await BlockingQueue.run(work)
     }
 
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {
