@@ -31,12 +31,7 @@ extension Database {
     @discardableResult
     public func insert<T: Encodable>(_ record: T, into table: String,
                                      columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) throws -> Int64 {
-        let columns = try RecordEncoder.encode(record, strategy: columnEncodingStrategy)
-        return try block.withLock {
-            let schema = try tableSchema(table)
-            let (sql, parameters) = Self.insertStatement(table: table, schema: schema, columns: columns)
-            return try execute(sql, parameters).lastInsertRowID
-        }
+        try insert(columns: try RecordEncoder.encode(record, strategy: columnEncodingStrategy), into: table)
     }
 
     /// Updates the row of `table` whose primary key equals the record's; true when there was
@@ -50,8 +45,45 @@ extension Database {
     @discardableResult
     public func update<T: Encodable>(_ record: T, in table: String,
                                      columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) throws -> Bool {
-        let columns = try RecordEncoder.encode(record, strategy: columnEncodingStrategy)
-        return try block.withLock {
+        try update(columns: try RecordEncoder.encode(record, strategy: columnEncodingStrategy), in: table)
+    }
+
+    /// Inserts `record`, or updates the row with its primary key when there is one, in one
+    /// statement (`INSERT … ON CONFLICT (key) DO UPDATE`). A nil identity key inserts a new row.
+    ///
+    /// ```swift
+    /// try db.save(Player(id: 7, name: "gus", joinedAt: Date()), into: "player",
+    ///             columnEncodingStrategy: .convertToSnakeCase)
+    /// ```
+    public func save<T: Encodable>(_ record: T, into table: String,
+                                   columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) throws {
+        try save(columns: try RecordEncoder.encode(record, strategy: columnEncodingStrategy), into: table)
+    }
+
+    /// The rows of a query decoded into `type`, columns matched to coding keys after
+    /// `columnDecodingStrategy`.
+    ///
+    /// ```swift
+    /// let players = try db.query(Player.self, "SELECT * FROM player ORDER BY id",
+    ///                            columnDecodingStrategy: .convertFromSnakeCase)
+    /// ```
+    public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: [Value] = [],
+                                    columnDecodingStrategy: DatabaseColumnDecodingStrategy) throws -> [T] {
+        try execute(sql, parameters).decoded(as: type, columnDecodingStrategy: columnDecodingStrategy)
+    }
+
+    // MARK: Encoded records (the async variants encode on the caller, then run these)
+
+    func insert(columns: [(column: String, value: Value)], into table: String) throws -> Int64 {
+        try block.withLock {
+            let schema = try tableSchema(table)
+            let (sql, parameters) = Self.insertStatement(table: table, schema: schema, columns: columns)
+            return try execute(sql, parameters).lastInsertRowID
+        }
+    }
+
+    func update(columns: [(column: String, value: Value)], in table: String) throws -> Bool {
+        try block.withLock {
             let schema = try tableSchema(table)
             let key = try Self.keyColumns(of: schema, in: columns, table: table)
             var parameters: [Value] = []
@@ -70,16 +102,7 @@ extension Database {
         }
     }
 
-    /// Inserts `record`, or updates the row with its primary key when there is one, in one
-    /// statement (`INSERT … ON CONFLICT (key) DO UPDATE`). A nil identity key inserts a new row.
-    ///
-    /// ```swift
-    /// try db.save(Player(id: 7, name: "gus", joinedAt: Date()), into: "player",
-    ///             columnEncodingStrategy: .convertToSnakeCase)
-    /// ```
-    public func save<T: Encodable>(_ record: T, into table: String,
-                                   columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) throws {
-        let columns = try RecordEncoder.encode(record, strategy: columnEncodingStrategy)
+    func save(columns: [(column: String, value: Value)], into table: String) throws {
         try block.withLock {
             let schema = try tableSchema(table)
             guard !schema.primaryKey.isEmpty else { throw Self.noPrimaryKey(table) }
@@ -91,20 +114,6 @@ extension Database {
             let target = schema.primaryKey.map(quoted).joined(separator: ", ")
             try execute("\(insert) ON CONFLICT (\(target)) \(action)", parameters)
         }
-    }
-
-    /// The rows of a query decoded into `type`, columns matched to coding keys after
-    /// `columnDecodingStrategy`.
-    ///
-    /// ```swift
-    /// let players = try db.query(Player.self, "SELECT * FROM player ORDER BY id",
-    ///                            columnDecodingStrategy: .convertFromSnakeCase)
-    /// ```
-    public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: [Value] = [],
-                                    columnDecodingStrategy: DatabaseColumnDecodingStrategy) throws -> [T] {
-        let result = try execute(sql, parameters)
-        let keys = columnDecodingStrategy.keys(for: result.columns)
-        return try result.rows.map { try T(from: RowDecoder(row: Row(columns: result.columns, values: $0), keys: keys)) }
     }
 
     // MARK: Statements

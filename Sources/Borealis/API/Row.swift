@@ -122,6 +122,14 @@ extension Row {
     }
 }
 
+extension QueryResult {
+    /// The rows decoded into `type` (the column names converted once for all of them).
+    func decoded<T: Decodable>(as type: T.Type, columnDecodingStrategy: DatabaseColumnDecodingStrategy) throws -> [T] {
+        let keys = columnDecodingStrategy.keys(for: columns)
+        return try rows.map { try T(from: RowDecoder(row: Row(columns: columns, values: $0), keys: keys)) }
+    }
+}
+
 /// Decodes one row: a keyed container whose keys are the columns (renamed by the strategy).
 struct RowDecoder: Decoder {
     let row: Row

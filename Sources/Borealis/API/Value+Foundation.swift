@@ -137,8 +137,7 @@ enum DateConversion {
     }
 
     static func date(microseconds: Int64) -> Date {
-        // Both operands are within ±2^63, and the difference is exact in Int64 unless it
-        // overflows, which the wrapping subtraction then avoids by going through Double.
+        // Exact in Int64 except within 2^53 µs of Int64.min, where Double is as close as any.
         let (sinceReference, overflow) = microseconds.subtractingReportingOverflow(referenceOffsetMicroseconds)
         if overflow { return Date(timeIntervalSince1970: Double(microseconds) / 1e6) }
         return Date(timeIntervalSinceReferenceDate: Double(sinceReference) / 1e6)
