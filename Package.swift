@@ -13,6 +13,11 @@ let package = Package(
         .executable(name: "borealis-example", targets: ["borealis-example"]),
         .executable(name: "borealis-bench", targets: ["borealis-bench"]),
     ],
+    dependencies: [
+        // `swift package generate-documentation --target Borealis` (a command plugin only: nothing
+        // of it is linked into the library).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    ],
     targets: [
         .systemLibrary(
             name: "CZstd",

@@ -162,7 +162,7 @@ import Borealis
         try await db.execute("INSERT INTO t VALUES (7)")
         let rows = try await db.query("SELECT x FROM t")
         #expect(try rows[0].get(0, as: Int.self) == 7)
-        try db.close()
+        try await db.close()
     }
 }
 

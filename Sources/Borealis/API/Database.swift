@@ -293,7 +293,7 @@ public final class Database: @unchecked Sendable {
 
     /// Held by a `read`/`write` closure for its whole run, so that other threads' statements
     /// wait instead of joining its transaction. Recursive: the closure's own statements pass.
-    private let block = NSRecursiveLock()
+    let block = NSRecursiveLock()
     private let inFlight = Atomic<Int>(0)
 
     /// Statements running or waiting on this connection (the reader endpoint's busy measure).
@@ -382,9 +382,7 @@ public final class Database: @unchecked Sendable {
     }
 
     private func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
+        try await BlockingQueue.run(work)
     }
 
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {

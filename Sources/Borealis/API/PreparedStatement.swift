@@ -7,29 +7,40 @@
 //
 // The statement runs completely at its first `step` (in its own transaction unless a
 // transaction block is open), so later steps only hand out its rows.
+//
+// Its bindings, result and position live behind a lock, so a statement is safe to share
+// between threads and tasks (`Sendable`): calls on it run one at a time. Its plan cache is
+// touched only by `Database.run(prepared:)`, under the connection's lock. (`Locked`, a pthread
+// mutex, rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see.)
 
-/// A prepared statement.
+/// A prepared statement: parsed once, run many times with new parameters.
 ///
 /// ```swift
-/// let (insert, _) = try db.prepare("INSERT INTO t VALUES ($1, $2)")
+/// let insert = try db.makeStatement("INSERT INTO t VALUES ($1, $2)")
 /// for (i, name) in names.enumerated() {
-///     try insert!.bind([.integer(Int64(i)), .text(name)])
-///     _ = try insert!.step()
-///     insert!.reset()
+///     try insert.execute([.integer(Int64(i)), .text(name)])
 /// }
+/// let select = try db.makeStatement("SELECT name FROM t WHERE id > $1")
+/// let rows = try select.query([0])
 /// ```
-public final class PreparedStatement {
+///
+/// The step-by-step form (as the C API uses it): `bind`, `step` until it returns nil, `reset`.
+public final class PreparedStatement: Sendable {
     let database: Database
     let parsed: Parser.Parsed
     private let cache = PlanCache()
-    private var bindings: [Value]
-    private var result: QueryResult?
-    private var position = 0
+    private struct State {
+        var bindings: [Value]
+        var result: QueryResult?
+        var position = 0
+        var describedColumns: [String]?
+    }
+    private let state: Locked<State>
 
     init(database: Database, parsed: Parser.Parsed) {
         self.database = database
         self.parsed = parsed
-        bindings = [Value](repeating: .null, count: parsed.parameterCount)
+        state = Locked(State(bindings: [Value](repeating: .null, count: parsed.parameterCount)))
     }
 
     /// The statement's SQL text.
@@ -38,52 +49,93 @@ public final class PreparedStatement {
     public var parameterCount: Int { parsed.parameterCount }
     /// Output column names (for a SELECT known before the first `step`; for RETURNING, after).
     public var columnNames: [String] {
-        if let result { return result.columns }
-        if describedColumns == nil { describedColumns = (try? database.outputColumns(of: parsed.statement)) ?? [] }
-        return describedColumns ?? []
+        state.withLock { state in
+            if let result = state.result { return result.columns }
+            if state.describedColumns == nil { state.describedColumns = (try? database.outputColumns(of: parsed.statement)) ?? [] }
+            return state.describedColumns ?? []
+        }
     }
-    private var describedColumns: [String]?
-    public var declaredTypes: [String?] { result?.declaredTypes ?? [] }
+    public var declaredTypes: [String?] { state.withLock { $0.result?.declaredTypes ?? [] } }
     /// Rows changed by the last run.
-    public var changes: Int { result?.changes ?? 0 }
-    public var lastInsertRowID: Int64 { result?.lastInsertRowID ?? 0 }
+    public var changes: Int { state.withLock { $0.result?.changes ?? 0 } }
+    public var lastInsertRowID: Int64 { state.withLock { $0.result?.lastInsertRowID ?? 0 } }
     /// Whether the statement only reads.
     public var isReadOnly: Bool { !StatementExecutor.isWrite(parsed.statement) }
 
     /// Binds parameter `index` (1-based).
     public func bind(_ index: Int, _ value: Value) throws {
-        guard index >= 1 && index <= bindings.count else {
-            throw DatabaseError(.range, sqlState: "08P01", "parameter index \(index) is out of range (the statement has \(bindings.count))")
-        }
-        bindings[index - 1] = value
+        try state.withLock { state in try Self.bind(index, value, &state) }
     }
 
     public func bind(_ values: [Value]) throws {
-        if values.count == bindings.count {
-            bindings = values
+        try state.withLock { state in try Self.bind(values, &state) }
+    }
+
+    private static func bind(_ index: Int, _ value: Value, _ state: inout State) throws {
+        guard index >= 1 && index <= state.bindings.count else {
+            throw DatabaseError(.range, sqlState: "08P01", "parameter index \(index) is out of range (the statement has \(state.bindings.count))")
+        }
+        state.bindings[index - 1] = value
+    }
+
+    private static func bind(_ values: [Value], _ state: inout State) throws {
+        if values.count == state.bindings.count {
+            state.bindings = values
             return
         }
-        for (i, v) in values.enumerated() { try bind(i + 1, v) }
+        for (i, v) in values.enumerated() { try bind(i + 1, v, &state) }
     }
 
     public func clearBindings() {
-        bindings = [Value](repeating: .null, count: bindings.count)
+        state.withLock { $0.bindings = [Value](repeating: .null, count: $0.bindings.count) }
     }
 
     /// The next row, or nil when there are no more (the statement then is done).
     public func step() throws -> [Value]? {
-        if result == nil {
-            result = try database.run(prepared: parsed.statement, text: parsed.text, bindings, cache: cache)
-            position = 0
+        try state.withLock { state in
+            if state.result == nil {
+                state.result = try database.run(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache)
+                state.position = 0
+            }
+            guard let rows = state.result?.rows, state.position < rows.count else { return nil }
+            defer { state.position += 1 }
+            return rows[state.position]
         }
-        guard let rows = result?.rows, position < rows.count else { return nil }
-        defer { position += 1 }
-        return rows[position]
     }
 
     /// Makes the statement ready to run again (bindings are kept).
     public func reset() {
-        result = nil
-        position = 0
+        state.withLock { state in
+            state.result = nil
+            state.position = 0
+        }
+    }
+
+    /// Runs the statement from the start with `parameters` (kept as its bindings) and returns
+    /// its whole result; the statement is then done, as after the last `step`.
+    @discardableResult
+    public func execute(_ parameters: [Value] = []) throws -> QueryResult {
+        try state.withLock { state in
+            try Self.bind(parameters, &state)
+            state.result = nil
+            state.position = 0
+            let result = try database.run(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache)
+            state.result = result
+            state.position = result.rows.count
+            return result
+        }
+    }
+
+    /// Runs the statement with `parameters` and returns its rows.
+    public func query(_ parameters: [Value] = []) throws -> [Row] {
+        let result = try execute(parameters)
+        return result.rows.map { Row(columns: result.columns, values: $0) }
+    }
+
+    /// Runs the statement with `parameters` and decodes its rows into `type` (see
+    /// `Database.query(_:_:_:columnDecodingStrategy:)`).
+    public func query<T: Decodable>(_ type: T.Type, _ parameters: [Value] = [],
+                                    columnDecodingStrategy: DatabaseColumnDecodingStrategy = .useDefaultKeys) throws -> [T] {
+        try execute(parameters).decoded(as: type, columnDecodingStrategy: columnDecodingStrategy)
     }
 }

@@ -1,5 +1,7 @@
 // Rows with typed access by position and by column name, and decoding rows into `Decodable`
-// types (columns match coding keys by name).
+// types: columns match coding keys by name (after the column decoding strategy), values convert
+// as Value+Foundation.swift lists, and a nested `Decodable` (a struct, an array) is read from
+// the JSON text the record encoder wrote for it.
 
 import Foundation
 
@@ -42,7 +44,7 @@ public protocol ValueConvertible {
     static func decode(_ value: Value, column: String) throws -> Self
 }
 
-private func mismatch(_ value: Value, _ type: String, _ column: String) -> DatabaseError {
+func mismatch(_ value: Value, _ type: String, _ column: String) -> DatabaseError {
     DatabaseError(.mismatch, sqlState: "42804", "column \"\(column)\" holds \(value.typeName) \(value), not \(type)")
 }
 
@@ -50,7 +52,12 @@ extension Int64: ValueConvertible {
     public static func decode(_ value: Value, column: String) throws -> Int64 {
         switch value {
         case .integer(let i): return i
-        case .numeric(let n) where n.isIntegral: return Int64(n.doubleValue)
+        case .numeric(let n) where n.isIntegral:
+            // Through the exact digits: a Double would round 2^63 - 1 up and trap converting back.
+            guard let i = Int64(n.rounded(to: 0).description) else {
+                throw DatabaseError(.range, sqlState: "22003", "column \"\(column)\" holds \(n), out of range for an integer")
+            }
+            return i
         default: throw mismatch(value, "an integer", column)
         }
     }
@@ -101,13 +108,43 @@ extension Optional: ValueConvertible where Wrapped: ValueConvertible {
 
 // MARK: Decodable rows
 
+extension Row {
+    /// This row decoded into `type`, columns matched to coding keys by name after
+    /// `columnDecodingStrategy`.
+    ///
+    /// ```swift
+    /// struct Player: Decodable { var id: Int64; var firstName: String; var joinedAt: Date }
+    /// let player = try row.decode(Player.self, columnDecodingStrategy: .convertFromSnakeCase)
+    /// ```
+    public func decode<T: Decodable>(_ type: T.Type = T.self,
+                                     columnDecodingStrategy: DatabaseColumnDecodingStrategy = .useDefaultKeys) throws -> T {
+        try T(from: RowDecoder(row: self, keys: columnDecodingStrategy.keys(for: columns)))
+    }
+}
+
+extension QueryResult {
+    /// The rows decoded into `type` (the column names converted once for all of them).
+    func decoded<T: Decodable>(as type: T.Type, columnDecodingStrategy: DatabaseColumnDecodingStrategy) throws -> [T] {
+        let keys = columnDecodingStrategy.keys(for: columns)
+        return try rows.map { try T(from: RowDecoder(row: Row(columns: columns, values: $0), keys: keys)) }
+    }
+}
+
+/// Decodes one row: a keyed container whose keys are the columns (renamed by the strategy).
 struct RowDecoder: Decoder {
     let row: Row
+    /// The coding-key name of each column, in column order.
+    let keys: [String]
     var codingPath: [CodingKey] = []
-    var userInfo: [CodingUserInfoKey: Any] = [:]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(row: Row, keys: [String]? = nil) {
+        self.row = row
+        self.keys = keys ?? row.columns
+    }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(KeyedRow(row: row))
+        KeyedDecodingContainer(KeyedRow(decoder: self))
     }
 
     func unkeyedContainer() throws -> UnkeyedDecodingContainer {
@@ -119,98 +156,105 @@ struct RowDecoder: Decoder {
     }
 
     struct KeyedRow<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        let row: Row
-        var codingPath: [CodingKey] = []
-        var allKeys: [Key] { row.columns.compactMap { Key(stringValue: $0) } }
+        let decoder: RowDecoder
+        var codingPath: [CodingKey] { decoder.codingPath }
+        var allKeys: [Key] { decoder.keys.compactMap { Key(stringValue: $0) } }
 
-        func contains(_ key: Key) -> Bool { row.columns.contains(key.stringValue) }
+        func contains(_ key: Key) -> Bool { decoder.keys.contains(key.stringValue) }
 
-        private func value(_ key: Key) throws -> Value {
-            guard let v = row[key.stringValue] else {
+        /// The value and the real column name behind `key`.
+        private func column(_ key: Key) throws -> (value: Value, name: String) {
+            guard let index = decoder.keys.firstIndex(of: key.stringValue) else {
                 throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "the result has no column \"\(key.stringValue)\""))
             }
-            return v
+            return (decoder.row.values[index], decoder.row.columns[index])
         }
 
-        func decodeNil(forKey key: Key) throws -> Bool { try value(key).isNull }
-        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try Bool.decode(value(key), column: key.stringValue) }
-        func decode(_ type: String.Type, forKey key: Key) throws -> String { try String.decode(value(key), column: key.stringValue) }
-        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try Double.decode(value(key), column: key.stringValue) }
-        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try Double.decode(value(key), column: key.stringValue)) }
-        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try Int.decode(value(key), column: key.stringValue) }
-        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try narrow(key) }
-        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try narrow(key) }
-        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try narrow(key) }
-        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try Int64.decode(value(key), column: key.stringValue) }
-        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try narrow(key) }
-        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try narrow(key) }
-        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try narrow(key) }
-        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try narrow(key) }
-        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try narrow(key) }
-
-        private func narrow<T: FixedWidthInteger>(_ key: Key) throws -> T {
-            let wide = try Int64.decode(value(key), column: key.stringValue)
-            guard let v = T(exactly: wide) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(wide) does not fit \(T.self)")
-            }
-            return v
+        private func value<T: Decodable>(_ type: T.Type, _ key: Key) throws -> T {
+            let (value, name) = try column(key)
+            return try decodeColumn(type, value, name)
         }
 
-        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            let v = try value(key)
-            if T.self == Data.self { return try Data.decode(v, column: key.stringValue) as! T }
-            if T.self == Value.self { return v as! T }
-            if T.self == Date.self, let instant = v.instant {
-                return Date(timeIntervalSince1970: Double(instant) / 1e6) as! T
-            }
-            if T.self == Decimal.self, case .numeric(let n) = v { return n.value as! T }
-            return try T(from: SingleValue(value: v, column: key.stringValue))
-        }
+        func decodeNil(forKey key: Key) throws -> Bool { try column(key).value.isNull }
+        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try value(type, key) }
+        func decode(_ type: String.Type, forKey key: Key) throws -> String { try value(type, key) }
+        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try value(type, key) }
+        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try value(type, key) }
+        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try value(type, key) }
+        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try value(type, key) }
+        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try value(type, key) }
+        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try value(type, key) }
+        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try value(type, key) }
+        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try value(type, key) }
+        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try value(type, key) }
+        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try value(type, key) }
+        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try value(type, key) }
+        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try value(type, key) }
+        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try value(type, key) }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-            throw DecodingError.typeMismatch(type, .init(codingPath: codingPath, debugDescription: "nested values are not supported in rows"))
+            throw DecodingError.typeMismatch(type, .init(codingPath: codingPath, debugDescription: "a column is one value: decode a nested Decodable type (stored as JSON) instead"))
         }
         func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
-            throw DecodingError.typeMismatch([Any].self, .init(codingPath: codingPath, debugDescription: "nested values are not supported in rows"))
+            throw DecodingError.typeMismatch([Any].self, .init(codingPath: codingPath, debugDescription: "a column is one value: decode an array type (stored as JSON) instead"))
         }
-        func superDecoder() throws -> Decoder { RowDecoder(row: row) }
-        func superDecoder(forKey key: Key) throws -> Decoder { RowDecoder(row: row) }
+        func superDecoder() throws -> Decoder { decoder }
+        func superDecoder(forKey key: Key) throws -> Decoder { decoder }
     }
 
     /// Decodes one column value into a type that decodes from a single value (enums with raw
-    /// values, wrappers).
+    /// values, wrappers). A type that asks it for a container is a nested value: see
+    /// `decodeColumn`.
     struct SingleValue: Decoder, SingleValueDecodingContainer {
         let value: Value
         let column: String
         var codingPath: [CodingKey] = []
-        var userInfo: [CodingUserInfoKey: Any] = [:]
-        func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-            throw DecodingError.typeMismatch(type, .init(codingPath: [], debugDescription: "column \(column) is a single value"))
-        }
-        func unkeyedContainer() throws -> UnkeyedDecodingContainer {
-            throw DecodingError.typeMismatch([Any].self, .init(codingPath: [], debugDescription: "column \(column) is a single value"))
-        }
+        var userInfo: [CodingUserInfoKey: Any] { [:] }
+        func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> { throw NestedValue() }
+        func unkeyedContainer() throws -> UnkeyedDecodingContainer { throw NestedValue() }
         func singleValueContainer() throws -> SingleValueDecodingContainer { self }
         func decodeNil() -> Bool { value.isNull }
-        func decode(_ type: Bool.Type) throws -> Bool { try Bool.decode(value, column: column) }
-        func decode(_ type: String.Type) throws -> String { try String.decode(value, column: column) }
-        func decode(_ type: Double.Type) throws -> Double { try Double.decode(value, column: column) }
-        func decode(_ type: Float.Type) throws -> Float { Float(try Double.decode(value, column: column)) }
-        func decode(_ type: Int.Type) throws -> Int { try Int.decode(value, column: column) }
-        func decode(_ type: Int64.Type) throws -> Int64 { try Int64.decode(value, column: column) }
-        func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
-        func decode(_ type: Int8.Type) throws -> Int8 { try narrow() }
-        func decode(_ type: Int16.Type) throws -> Int16 { try narrow() }
-        func decode(_ type: Int32.Type) throws -> Int32 { try narrow() }
-        func decode(_ type: UInt.Type) throws -> UInt { try narrow() }
-        func decode(_ type: UInt8.Type) throws -> UInt8 { try narrow() }
-        func decode(_ type: UInt16.Type) throws -> UInt16 { try narrow() }
-        func decode(_ type: UInt32.Type) throws -> UInt32 { try narrow() }
-        func decode(_ type: UInt64.Type) throws -> UInt64 { try narrow() }
-        private func narrow<T: FixedWidthInteger>() throws -> T {
-            let wide = try Int64.decode(value, column: column)
-            guard let v = T(exactly: wide) else { throw mismatch(value, "\(T.self)", column) }
-            return v
+        func decode(_ type: Bool.Type) throws -> Bool { try decodeColumn(type, value, column) }
+        func decode(_ type: String.Type) throws -> String { try decodeColumn(type, value, column) }
+        func decode(_ type: Double.Type) throws -> Double { try decodeColumn(type, value, column) }
+        func decode(_ type: Float.Type) throws -> Float { try decodeColumn(type, value, column) }
+        func decode(_ type: Int.Type) throws -> Int { try decodeColumn(type, value, column) }
+        func decode(_ type: Int8.Type) throws -> Int8 { try decodeColumn(type, value, column) }
+        func decode(_ type: Int16.Type) throws -> Int16 { try decodeColumn(type, value, column) }
+        func decode(_ type: Int32.Type) throws -> Int32 { try decodeColumn(type, value, column) }
+        func decode(_ type: Int64.Type) throws -> Int64 { try decodeColumn(type, value, column) }
+        func decode(_ type: UInt.Type) throws -> UInt { try decodeColumn(type, value, column) }
+        func decode(_ type: UInt8.Type) throws -> UInt8 { try decodeColumn(type, value, column) }
+        func decode(_ type: UInt16.Type) throws -> UInt16 { try decodeColumn(type, value, column) }
+        func decode(_ type: UInt32.Type) throws -> UInt32 { try decodeColumn(type, value, column) }
+        func decode(_ type: UInt64.Type) throws -> UInt64 { try decodeColumn(type, value, column) }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeColumn(type, value, column) }
+    }
+
+    /// Thrown by `SingleValue` when the type being decoded wants a container.
+    struct NestedValue: Error {}
+}
+
+/// One column value as `T`: through `ValueConvertible` when `T` conforms (every scalar, Date,
+/// Decimal, UUID, Data, Value, and optionals of them), else from a single value, else — for a
+/// type that decodes from a container — from the JSON text in the column.
+func decodeColumn<T: Decodable>(_ type: T.Type, _ value: Value, _ column: String) throws -> T {
+    if let convertible = T.self as? any ValueConvertible.Type {
+        return try convertible.decode(value, column: column) as! T
+    }
+    do {
+        return try T(from: RowDecoder.SingleValue(value: value, column: column))
+    } catch is RowDecoder.NestedValue {
+        let json: [UInt8]
+        switch value {
+        case .text(let text): json = Array(text.utf8)
+        case .blob(let bytes): json = bytes
+        default: throw mismatch(value, "JSON text for \(T.self)", column)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(json))
+        } catch {
+            throw DatabaseError(.mismatch, sqlState: "22P02", "column \"\(column)\" does not hold a \(T.self) as JSON: \(error)")
         }
     }
 }
