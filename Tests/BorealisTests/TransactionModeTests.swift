@@ -167,4 +167,16 @@ import Testing
         db.setProgressHandler(every: 10, nil)
         #expect(try count(db) == .integer(5000))
     }
+
+    @Test func cancellingTheTaskInterruptsItsStatement() async throws {
+        let (_, db) = try table()
+        let task = Task {
+            try await db.execute("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r")
+        }
+        while db.statementsInFlight == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        try await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        await #expect { _ = try await task.value } throws: { ($0 as? DatabaseError)?.sqlState == "57014" }
+        #expect(try count(db) == .integer(0))
+    }
 }

@@ -5,8 +5,8 @@
 // and decoding rows, which only compute, stay on the caller's task, so records and decoded
 // types need not be Sendable.
 //
-// Calls on one `Database` still run one at a time, in the order they take its lock; a task
-// cancelled while its statement runs does not stop the statement.
+// Calls on one `Database` still run one at a time, in the order they take its lock; cancelling
+// the task of a running statement interrupts it (57014, as `Database.interrupt()`).
 
 /// Runs blocking work off the cooperative pool.
 enum BlockingQueue {
@@ -30,7 +30,7 @@ extension Database {
     /// `query(_:_:_:columnDecodingStrategy:)` with the statement run off the cooperative pool.
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: [Value] = [],
                                     columnDecodingStrategy: DatabaseColumnDecodingStrategy) async throws -> [T] {
-        let result = try await BlockingQueue.run { try self.execute(sql, parameters) }
+        let result = try await background { try self.execute(sql, parameters) }
         return try result.decoded(as: type, columnDecodingStrategy: columnDecodingStrategy)
     }
 
@@ -40,7 +40,7 @@ extension Database {
     /// let count = try await db.read { db in try db.query("SELECT count(*) FROM t")[0].get(0, as: Int.self) }
     /// ```
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await BlockingQueue.run { try self.read(body) }
+        try await background { try self.read(body) }
     }
 
     /// `write` off the cooperative pool: `body` runs on a thread of its own, in a transaction
@@ -54,7 +54,7 @@ extension Database {
     /// ```
     @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await BlockingQueue.run { try self.write(body) }
+        try await background { try self.write(body) }
     }
 
     /// `insert(_:into:columnEncodingStrategy:)` off the cooperative pool.
@@ -62,7 +62,7 @@ extension Database {
     public func insert<T: Encodable>(_ record: T, into table: String,
                                      columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) async throws -> Int64 {
         let columns = try RecordEncoder.encode(record, strategy: columnEncodingStrategy)
-        return try await BlockingQueue.run { try self.insert(columns: columns, into: table) }
+        return try await background { try self.insert(columns: columns, into: table) }
     }
 
     /// `update(_:in:columnEncodingStrategy:)` off the cooperative pool.
@@ -70,49 +70,49 @@ extension Database {
     public func update<T: Encodable>(_ record: T, in table: String,
                                      columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) async throws -> Bool {
         let columns = try RecordEncoder.encode(record, strategy: columnEncodingStrategy)
-        return try await BlockingQueue.run { try self.update(columns: columns, in: table) }
+        return try await background { try self.update(columns: columns, in: table) }
     }
 
     /// `save(_:into:columnEncodingStrategy:)` off the cooperative pool.
     public func save<T: Encodable>(_ record: T, into table: String,
                                    columnEncodingStrategy: DatabaseColumnEncodingStrategy = .useDefaultKeys) async throws {
         let columns = try RecordEncoder.encode(record, strategy: columnEncodingStrategy)
-        try await BlockingQueue.run { try self.save(columns: columns, into: table) }
+        try await background { try self.save(columns: columns, into: table) }
     }
 
     /// `close` off the cooperative pool (it waits for running statements).
     public func close() async throws {
-        try await BlockingQueue.run { try self.close() }
+        try await background { try self.close() }
     }
 
     /// `openReplica(options:)` off the cooperative pool.
     public func openReplica(options: ReplicaOptions = ReplicaOptions()) async throws -> Database {
-        try await BlockingQueue.run { try self.openReplica(options: options) }
+        try await background { try self.openReplica(options: options) }
     }
 
     /// `waitFor(lsn:timeout:)` off the cooperative pool: a replica's wait for a commit.
     public func waitFor(lsn: UInt64, timeout: Double) async throws -> Bool {
-        try await BlockingQueue.run { try self.waitFor(lsn: lsn, timeout: timeout) }
+        try await background { try self.waitFor(lsn: lsn, timeout: timeout) }
     }
 
     /// `promote()` off the cooperative pool.
     public func promote() async throws {
-        try await BlockingQueue.run { try self.promote() }
+        try await background { try self.promote() }
     }
 
     /// `tableNames()` off the cooperative pool.
     public func tableNames() async throws -> [String] {
-        try await BlockingQueue.run { try self.tableNames() }
+        try await background { try self.tableNames() }
     }
 
     /// `indexNames(of:)` off the cooperative pool.
     public func indexNames(of table: String? = nil) async throws -> [String] {
-        try await BlockingQueue.run { try self.indexNames(of: table) }
+        try await background { try self.indexNames(of: table) }
     }
 
     /// `schemaStatements(of:)` off the cooperative pool.
     public func schemaStatements(of table: String? = nil) async throws -> [String] {
-        try await BlockingQueue.run { try self.schemaStatements(of: table) }
+        try await background { try self.schemaStatements(of: table) }
     }
 }
 
@@ -125,7 +125,7 @@ extension PreparedStatement {
     /// ```
     @discardableResult
     public func execute(_ parameters: [Value] = []) async throws -> QueryResult {
-        try await BlockingQueue.run { try self.execute(parameters) }
+        try await database.background { try self.execute(parameters) }
     }
 
     /// `query(_:)` off the cooperative pool.
@@ -142,6 +142,6 @@ extension PreparedStatement {
 
     /// `step()` off the cooperative pool (the first step runs the statement).
     public func step() async throws -> [Value]? {
-        try await BlockingQueue.run { try self.step() }
+        try await database.background { try self.step() }
     }
 }

@@ -381,8 +381,14 @@ public final class Database: @unchecked Sendable {
         try await background { try self.query(sql, parameters) }
     }
 
-    private func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await BlockingQueue.run(work)
+    /// Runs blocking `work` off the cooperative pool; cancelling the calling task interrupts
+    /// the statement it runs.
+    func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await BlockingQueue.run(work)
+        } onCancel: {
+            self.interrupt()
+        }
     }
 
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {
