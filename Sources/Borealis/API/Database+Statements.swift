@@ -23,7 +23,9 @@ extension Database {
             if try Parser.parseFirst(tail) != nil {
                 throw failure("makeStatement takes one SQL statement; the text holds more (run a script with execute)")
             }
-            return PreparedStatement(database: self, parsed: parsed)
+            let statement = PreparedStatement(database: self, parsed: parsed)
+            try statement.describe() // an unknown table or column fails here, not at the first run
+            return statement
         } catch var error as DatabaseError {
             if error.sql == nil { error.sql = sql }
             throw error

@@ -457,13 +457,17 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// The output column names a SELECT will have, without running it.
-    func outputColumns(of statement: Statement) throws -> [String] {
-        guard case .select(let query) = statement else { return [] }
-        return try lock.withLock {
-            let txn = try transaction ?? beginRead()
-            defer { if txn !== transaction { txn.rollback() } }
-            return try Planner(catalog: try catalog(txn)).plan(query, parent: nil).columns
+    /// What `statement` returns, and the errors its text causes against the schema this
+    /// connection sees now, without running it; what is compiled stays in `cache`.
+    func describe(_ statement: Statement, cache: PlanCache) throws -> StatementDescription {
+        try block.withLock {
+            try lock.withLock {
+                if closed { throw DatabaseError.misuse("the database connection is closed") }
+                let txn = try transaction ?? beginRead()
+                defer { if txn !== transaction { txn.rollback() } }
+                return try StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: [], planCache: cache,
+                                             workMemoryRows: workMemory).describe(statement)
+            }
         }
     }
 

@@ -33,7 +33,7 @@ public final class PreparedStatement: Sendable {
         var bindings: [Value]
         var result: QueryResult?
         var position = 0
-        var describedColumns: [String]?
+        var description: StatementDescription?
     }
     private let state: Locked<State>
 
@@ -47,15 +47,29 @@ public final class PreparedStatement: Sendable {
     public var sql: String { parsed.text }
     /// How many parameters ($1…$n or ?) the statement takes.
     public var parameterCount: Int { parsed.parameterCount }
-    /// Output column names (for a SELECT known before the first `step`; for RETURNING, after).
+    /// Output column names: a SELECT's, or the RETURNING list of INSERT, UPDATE or DELETE
+    /// (empty for statements that return no rows), known before the first `step`.
     public var columnNames: [String] {
-        state.withLock { state in
-            if let result = state.result { return result.columns }
-            if state.describedColumns == nil { state.describedColumns = (try? database.outputColumns(of: parsed.statement)) ?? [] }
-            return state.describedColumns ?? []
-        }
+        if let result = state.withLock({ $0.result }) { return result.columns }
+        return ((try? describe()) ?? StatementDescription()).columns
     }
-    public var declaredTypes: [String?] { state.withLock { $0.result?.declaredTypes ?? [] } }
+    /// The declared type of each output column that reads a table column or a cast (nil for
+    /// other expressions), known before the first `step`.
+    public var declaredTypes: [String?] {
+        if let result = state.withLock({ $0.result }) { return result.declaredTypes }
+        return ((try? describe()) ?? StatementDescription()).declaredTypes
+    }
+
+    /// Works out the statement's output columns against the current schema, reporting what its
+    /// text gets wrong (an unknown table or column) without running it. Remembered until the
+    /// statement is reset.
+    @discardableResult
+    func describe() throws -> StatementDescription {
+        if let known = state.withLock({ $0.description }) { return known }
+        let description = try database.describe(parsed.statement, cache: cache)
+        state.withLock { $0.description = description }
+        return description
+    }
     /// Rows changed by the last run.
     public var changes: Int { state.withLock { $0.result?.changes ?? 0 } }
     public var lastInsertRowID: Int64 { state.withLock { $0.result?.lastInsertRowID ?? 0 } }
@@ -108,6 +122,7 @@ public final class PreparedStatement: Sendable {
         state.withLock { state in
             state.result = nil
             state.position = 0
+            state.description = nil // the schema may have changed since
         }
     }
 

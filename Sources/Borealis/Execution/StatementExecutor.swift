@@ -586,6 +586,10 @@ struct StatementExecutor {
     }
 
     /// The table's writer, compiled once per catalog version for a prepared statement.
+    /// The schema of the table `name` as INSERT/UPDATE/DELETE write it (a view is refused),
+    /// its writer compiled into the plan cache on the way.
+    func schemaForWriting(_ name: String) throws -> TableSchema { try writer(for: name).schema }
+
     private func writer(for name: String) throws -> TableWriter {
         if let cache = planCache, cache.writerVersion == catalog.version, cache.writerTable == name, let w = cache.writer { return w }
         let w = try compileWriter(for: name)
@@ -726,7 +730,7 @@ struct StatementExecutor {
         }
     }
 
-    private func returningPlan(_ items: [SelectItem], _ schema: TableSchema, alias: String?) throws -> (columns: [String], evaluate: (ExecutionContext, [Value]) throws -> [Value])? {
+    func returningPlan(_ items: [SelectItem], _ schema: TableSchema, alias: String?) throws -> (columns: [String], evaluate: (ExecutionContext, [Value]) throws -> [Value])? {
         guard !items.isEmpty else { return nil }
         let label = alias ?? schema.name
         let (_, compiler) = Self.rowCompiler(schema.columns, label: label, catalog: catalog, clause: "RETURNING")

@@ -1,0 +1,62 @@
+// Describing a statement without running it: the columns it returns (a SELECT's, or the
+// RETURNING list of INSERT/UPDATE/DELETE) with their declared types, and the errors its text
+// causes against the current schema (an unknown table or column) — what a prepare reports, so
+// a C caller knows from `borealis_column_count` whether rows come back before its first step.
+// A prepared statement's plan cache keeps what describing compiled, so its first run does not
+// plan again.
+
+struct StatementDescription: Sendable {
+    var columns: [String] = []
+    var declaredTypes: [String?] = []
+}
+
+extension StatementExecutor {
+    func describe(_ statement: Statement) throws -> StatementDescription {
+        switch statement {
+        case .select(let query):
+            let plan: QueryPlan
+            if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan {
+                plan = cached
+            } else {
+                plan = try Planner(catalog: catalog).plan(query, parent: nil)
+                planCache?.plan = plan
+                planCache?.catalogVersion = catalog.version
+            }
+            return StatementDescription(columns: plan.columns, declaredTypes: plan.declaredTypes)
+        case .insert(let table, let columns, _, _, let returning):
+            let schema = try schemaForWriting(table)
+            for name in columns ?? [] where schema.columnIndex(name) == nil {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" of relation \"\(table)\" does not exist")
+            }
+            return try describeReturning(returning, schema, alias: nil)
+        case .update(let table, let alias, let assignments, _, _, let returning):
+            let schema = try schemaForWriting(table)
+            for (name, _) in assignments where schema.columnIndex(name) == nil {
+                throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" of relation \"\(table)\" does not exist")
+            }
+            return try describeReturning(returning, schema, alias: alias)
+        case .delete(let table, let alias, _, _, let returning):
+            return try describeReturning(returning, try schemaForWriting(table), alias: alias)
+        default:
+            return StatementDescription()
+        }
+    }
+
+    private func describeReturning(_ items: [SelectItem], _ schema: TableSchema, alias: String?) throws -> StatementDescription {
+        guard let plan = try returningPlan(items, schema, alias: alias) else { return StatementDescription() }
+        var types: [String?] = []
+        for item in items {
+            switch item {
+            case .star:
+                types += schema.columns.map { Optional($0.type) }
+            case .expression(.column(_, let name), _):
+                types.append(schema.columnIndex(name).map { schema.columns[$0].type })
+            case .expression(.cast(_, let type), _):
+                types.append(type.name)
+            case .expression:
+                types.append(nil)
+            }
+        }
+        return StatementDescription(columns: plan.columns, declaredTypes: types)
+    }
+}
