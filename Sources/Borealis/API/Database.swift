@@ -87,6 +87,8 @@ public final class Database: @unchecked Sendable {
     private let lastCommit = Atomic<UInt64>(0)
     /// The folder of a `:memory:` database, removed on close.
     private let temporaryFolder: String?
+    /// This connection's temporary tables (docs/temporary-tables.md; guarded by `lock`).
+    let temporary = TemporaryTables()
 
     /// Opens (creating when absent) the database at `path`; `":memory:"` makes a temporary
     /// database that disappears on close.
@@ -191,6 +193,7 @@ public final class Database: @unchecked Sendable {
             closed = true
             transaction?.rollback()
             transaction = nil
+            temporary.close()
             replica?.stop()
             replica = nil
             defer { if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) } }
@@ -400,7 +403,7 @@ public final class Database: @unchecked Sendable {
         return try lock.withLock {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
-            return try Planner(catalog: try catalog(txn)).plan(query, parent: nil).columns
+            return try Planner(catalog: try temporary.catalog(over: try catalog(txn))).plan(query, parent: nil).columns
         }
     }
 
@@ -422,20 +425,22 @@ public final class Database: @unchecked Sendable {
             return QueryResult()
         case .commit:
             defer { endBlock() }
-            guard let txn = transaction else { return QueryResult() }
+            guard let txn = transaction else { temporary.rollback(); return QueryResult() }
             transaction = nil
             if blockFailed {
                 txn.rollback()
+                temporary.rollback()
                 var result = QueryResult()
                 result.notice = "ROLLBACK: an earlier error aborted the transaction, so COMMIT rolled it back"
                 return result
             }
-            let lsn = try txn.commit()
+            let lsn = try temporary.commit(with: txn)
             if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             return QueryResult()
         case .rollback:
             transaction?.rollback()
             transaction = nil
+            temporary.rollback()
             endBlock()
             return QueryResult()
         case .savepoint(let name):
@@ -447,6 +452,7 @@ public final class Database: @unchecked Sendable {
             }
             if transaction == nil { transaction = try beginRead() }
             savepoints.append((name, try transaction!.savepoint()))
+            temporary.savepoint()
             return QueryResult()
         case .releaseSavepoint(let name), .rollbackToSavepoint(let name):
             guard inBlock else {
@@ -461,8 +467,10 @@ public final class Database: @unchecked Sendable {
                     throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
                 }
                 savepoints.removeSubrange(index...)
+                temporary.release(savepoint: index)
             } else {
                 try transaction?.rollback(to: savepoints[index].state)
+                try temporary.rollback(toSavepoint: index)
                 savepoints.removeSubrange((index + 1)...)
                 blockFailed = false
                 catalogCache = nil
@@ -474,7 +482,7 @@ public final class Database: @unchecked Sendable {
         if inBlock && blockFailed {
             throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
         }
-        let writes = StatementExecutor.isWrite(statement)
+        let writes = StatementExecutor.isWrite(statement) && !temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode)
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
@@ -490,14 +498,14 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             defer { cache?.context?.finish() }
-            let result = try executor.execute(statement)
+            let result = try temporary.execute(statement, with: executor)
             if writes && !statement.isDataChange {
                 catalogCheckedIn = nil
                 catalogCurrentAt = nil
                 ddlTransaction = txn.serial
             }
             if !inBlock {
-                let lsn = try txn.commit()
+                let lsn = try temporary.commit(with: txn)
                 if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             }
             return result
@@ -507,6 +515,7 @@ public final class Database: @unchecked Sendable {
             } else {
                 transaction?.rollback()
                 transaction = nil
+                temporary.rollback()
             }
             catalogCache = nil
             throw error

@@ -247,7 +247,9 @@ struct Parser {
             return .createIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists)
         }
         guard !unique else { throw error("expected INDEX after UNIQUE") }
-        _ = acceptKeyword("temporary") || acceptKeyword("temp")
+        let scoped = acceptKeyword("local") || acceptKeyword("global")
+        let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
+        if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
         if acceptKeyword("view") {
             let ifNotExists = try parseIfNotExists()
             let name = try identifier("view name")
@@ -261,7 +263,7 @@ struct Parser {
             let query = try parseSelect()
             let end = peek.kind == .end ? sql.utf8.count : peek.position.offset
             let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
-            return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text)
+            return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text, temporary: temporary)
         }
         try expectKeyword("table")
         let ifNotExists = try parseIfNotExists()
@@ -292,7 +294,19 @@ struct Parser {
             }
         } while accept(.op(","))
         try expect(")")
-        return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints)
+        var onCommit: OnCommitAction?
+        if acceptKeyword("on") {
+            try expectKeyword("commit")
+            if acceptKeyword("drop") {
+                onCommit = .drop
+            } else {
+                onCommit = acceptKeyword("delete") ? .deleteRows : .preserveRows
+                if onCommit == .preserveRows { try expectKeyword("preserve") }
+                try expectKeyword("rows")
+            }
+        }
+        return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints,
+                            temporary: temporary, onCommit: onCommit)
     }
 
     private mutating func parseReference() throws -> ForeignKeyReference {
