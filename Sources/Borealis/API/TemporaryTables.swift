@@ -61,11 +61,13 @@ final class TemporaryTables {
             guard createsTemporary(statement) else { return try executor.execute(statement) }
             try openEngine()
         }
-        let txn = try begin()
         let temporary = try catalog()
+        let none = temporary.tables.isEmpty && temporary.views.isEmpty && temporary.indexes.isEmpty
+        // With no temporary relation left, a statement needs no temporary transaction.
+        if none && !createsTemporary(statement) { return try executor.execute(statement) }
+        let txn = try begin()
         let permanent = executor.catalog
-        let merged = temporary.tables.isEmpty && temporary.views.isEmpty && temporary.indexes.isEmpty
-            ? permanent : merging(temporary, over: permanent)
+        let merged = none ? permanent : merging(temporary, over: permanent)
         var placement = placement(of: statement, in: temporary)
         if case .createView(_, _, _, let query, _, false) = statement {
             // A view over a temporary relation is temporary (PostgreSQL: with a notice).
