@@ -16,11 +16,16 @@
 #ifndef BOREALIS_H
 #define BOREALIS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The version this header belongs to; borealis_libversion(_number) give the library's. */
+#define BOREALIS_VERSION        "0.2.0"
+#define BOREALIS_VERSION_NUMBER 2000     /* MAJOR * 1000000 + MINOR * 1000 + PATCH */
 
 typedef struct borealis borealis;            /* a connection */
 typedef struct borealis_stmt borealis_stmt;  /* a prepared statement */
@@ -64,16 +69,32 @@ typedef void (*borealis_destructor)(void *);
 #define BOREALIS_OPEN_READWRITE 0x02
 #define BOREALIS_OPEN_CREATE    0x04   /* create the database when absent */
 
-/* Options for borealis_open_v2; pass NULL for the defaults. Zero fields keep their default. */
+/* borealis_options.synchronous. The numbers agree with SQLite's PRAGMA synchronous where the
+ * meanings agree (2 is FULL in both; 1 may lose the latest commits on a crash, as SQLite's
+ * NORMAL in WAL mode), and 0 is never "off": it is the default, FULL. */
+#define BOREALIS_SYNCHRONOUS_DEFAULT 0   /* FULL */
+#define BOREALIS_SYNCHRONOUS_OFF     1   /* commit returns before fdatasync: a crash may lose the latest commits, never corrupts (bulk loads, tests) */
+#define BOREALIS_SYNCHRONOUS_FULL    2   /* commit returns after fdatasync */
+
+/* Options for borealis_open_v2; pass NULL for the defaults. Start from BOREALIS_OPTIONS_INIT:
+ * `size` tells the library which fields this program knows (fields past it keep their
+ * defaults, so a program built against an older header keeps working); zero fields keep their
+ * default. A size that is not plausible gives BOREALIS_MISUSE.
+ *   borealis_options options = BOREALIS_OPTIONS_INIT;
+ *   options.busy_timeout_ms = 200;                                                          */
 typedef struct borealis_options {
-    int64_t cache_bytes;        /* page version cache (default 64 MiB) */
-    int     synchronous;        /* 1 = FULL (default): commit returns after fdatasync; 2 = OFF: no wait (may lose recent commits on a crash) */
-    int     busy_timeout_ms;    /* how long a writer waits for the write lock (default 5000) */
+    size_t  size;               /* sizeof(borealis_options) */
+    int64_t cache_bytes;        /* page version cache, per database file (default 48 MiB) */
+    int     synchronous;        /* BOREALIS_SYNCHRONOUS_*; per database file: a second connection in the process must agree */
+    int     busy_timeout_ms;    /* this connection's wait for the write lock, and for another process to close the database (default 5000) */
     int     page_size;          /* for a new database: 4096 … 65536 (default 4096) */
 } borealis_options;
+#define BOREALIS_OPTIONS_INIT { sizeof(borealis_options), 0, 0, 0, 0 }
 
-/* The library version, "MAJOR.MINOR.PATCH". Static storage: never free it. */
+/* The library version, "MAJOR.MINOR.PATCH", and as a number (BOREALIS_VERSION_NUMBER's form).
+ * Static storage: never free it. */
 const char *borealis_libversion(void);
+int borealis_libversion_number(void);
 
 /* Opens (creating when absent) the database at `filename` ("PATH"; ":memory:" makes a temporary
  * database removed on close). On success *db is a new connection; on failure *db is either
@@ -96,29 +117,42 @@ int borealis_exec(borealis *db, const char *sql,
 
 /* Compiles the first statement of `sql` (`nbyte` < 0: up to the NUL). *stmt receives the
  * statement, or NULL when `sql` holds only whitespace or comments. When `tail` is not NULL,
- * *tail points into `sql` just past the statement. Release with borealis_finalize. */
+ * *tail points into `sql` just past the statement (also when the statement holds bytes that
+ * are not UTF-8, which fail with SQLSTATE 22021). The statement is checked against the schema
+ * here: a missing table or column fails the prepare, and the result columns (a SELECT's, or
+ * INSERT/UPDATE/DELETE … RETURNING's) are known at once. Release with borealis_finalize. */
 int borealis_prepare(borealis *db, const char *sql, int nbyte, borealis_stmt **stmt, const char **tail);
 
-/* Binding parameters: $n or ? parameters are numbered from 1. Out-of-range indexes give
- * BOREALIS_RANGE; binding while a statement is mid-step resets it first. `n` < 0 for text:
- * up to the NUL. */
+/* Binding parameters: $n, ?, :name and @name parameters are numbered from 1 (each name once,
+ * at its first appearance). Out-of-range indexes give BOREALIS_RANGE; binding while a statement
+ * is mid-step resets it first. `n` < 0 for text: up to the NUL. */
 int borealis_bind_null(borealis_stmt *stmt, int index);
 int borealis_bind_int64(borealis_stmt *stmt, int index, int64_t value);
 int borealis_bind_double(borealis_stmt *stmt, int index, double value);
 int borealis_bind_text(borealis_stmt *stmt, int index, const char *text, int n, borealis_destructor destructor);
 int borealis_bind_blob(borealis_stmt *stmt, int index, const void *data, int n, borealis_destructor destructor);
 int borealis_bind_parameter_count(borealis_stmt *stmt);
+/* The index of the parameter written `name` (with its prefix: ":id", "@id"), 0 when none. */
+int borealis_bind_parameter_index(borealis_stmt *stmt, const char *name);
+/* The name of parameter `index` as written (":id"), NULL for $n and ? parameters. Valid until
+ * the statement is finalized. */
+const char *borealis_bind_parameter_name(borealis_stmt *stmt, int index);
 int borealis_clear_bindings(borealis_stmt *stmt);
 
 /* Runs the statement: BOREALIS_ROW when a row is ready to read, BOREALIS_DONE when finished,
  * an error code otherwise. After DONE or an error, call borealis_reset before stepping again. */
 int borealis_step(borealis_stmt *stmt);
 
-/* Result columns are numbered from 0. Pointers from _column_name, _column_text and
+/* Result columns are numbered from 0. borealis_column_count and _name answer right after
+ * prepare (0 for statements that return no rows). Pointers from _column_name, _column_text and
  * _column_blob stay valid until the next borealis_step, borealis_reset or borealis_finalize of
  * the statement. A bad index gives 0, 0.0, NULL or BOREALIS_NULL (and errcode BOREALIS_RANGE). */
 int borealis_column_count(borealis_stmt *stmt);
 const char *borealis_column_name(borealis_stmt *stmt, int column);
+/* The declared type of a result column that reads a table column or a CAST, as PostgreSQL
+ * names it ("integer", "text", "numeric", "timestamp", …); NULL for other expressions. Valid
+ * until the statement is finalized. */
+const char *borealis_column_decltype(borealis_stmt *stmt, int column);
 int borealis_column_type(borealis_stmt *stmt, int column);
 int64_t borealis_column_int64(borealis_stmt *stmt, int column);
 double borealis_column_double(borealis_stmt *stmt, int column);
@@ -132,7 +166,8 @@ int borealis_reset(borealis_stmt *stmt);
 int borealis_finalize(borealis_stmt *stmt);
 
 /* The last result code, message and SQLSTATE of the connection. The strings stay valid until
- * the next call on the connection. */
+ * the next call on the connection that changes them (a call that succeeds after a success
+ * changes nothing). */
 int borealis_errcode(borealis *db);
 const char *borealis_errmsg(borealis *db);
 const char *borealis_sqlstate(borealis *db);
@@ -159,6 +194,19 @@ int borealis_replica_lag(borealis *replica, int64_t *lag_bytes, double *lag_seco
 /* Failover: turns the replica into a read-write connection once the writer is closed or has
  * failed; no durable commit is lost. */
 int borealis_replica_promote(borealis *replica);
+
+/* Makes the statement running on `db` stop with BOREALIS_INTERRUPT (SQLSTATE 57014) at its next
+ * page of work; its transaction then behaves as after any failed statement. Safe from any
+ * thread (a signal handler should not call it: use a thread that waits for the signal). Does
+ * nothing when no statement runs. */
+void borealis_interrupt(borealis *db);
+/* Calls callback(ctx) on the statement's thread every `units` units of work (a unit is one page
+ * read) while a statement of `db` runs; a non-zero return interrupts it (BOREALIS_INTERRUPT).
+ * `units` < 1 or a NULL callback removes the handler. */
+int borealis_progress_handler(borealis *db, int units, int (*callback)(void *ctx), void *ctx);
+/* How long this connection waits for another connection's write transaction (and, when
+ * opening, for another process to close the database) before BOREALIS_BUSY. 0: no wait. */
+int borealis_busy_timeout(borealis *db, int milliseconds);
 
 /* Releases memory the library handed out (borealis_exec's *errmsg). NULL is a no-op. */
 void borealis_free(void *pointer);

@@ -3,6 +3,7 @@
  * header and the exported functions fails the build or these checks. */
 #include "borealis.h"
 #include "borealis_abi_check.h"
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,102 @@ static int stop_at_first(void *ctx, int ncols, char **values, char **names) {
 static int destructor_calls;
 static void count_destructor(void *p) { (void)p; destructor_calls++; }
 
+static int progress_calls;
+static int stop_after_three(void *ctx) { (void)ctx; return ++progress_calls >= 3; }
+
+/* Statement-level promises of issue 14: columns known at prepare (RETURNING too), errors at
+ * prepare, tails past invalid UTF-8, errmsg pointers that survive calls that change nothing,
+ * named parameters, declared types, busy timeout, progress handler and interrupt. */
+static void borealis_abi_check_statements(const char *path) {
+    borealis *db = NULL;
+    CHECK(borealis_open(path, &db) == BOREALIS_OK);
+    if (!db) return;
+    CHECK(borealis_exec(db, "CREATE TABLE p(id INTEGER PRIMARY KEY, label TEXT, price NUMERIC(8,2))", NULL, NULL, NULL) == BOREALIS_OK);
+
+    borealis_stmt *s = NULL;
+    CHECK(borealis_prepare(db, "INSERT INTO p VALUES (:id, @label, :id * 1.5) RETURNING id, label AS name, price::text, id + 1", -1, &s, NULL) == BOREALIS_OK);
+    CHECK(borealis_column_count(s) == 4);                       /* before the first step */
+    CHECK(borealis_column_name(s, 1) && strcmp(borealis_column_name(s, 1), "name") == 0);
+    CHECK(borealis_column_decltype(s, 0) && strcmp(borealis_column_decltype(s, 0), "integer") == 0);
+    CHECK(borealis_column_decltype(s, 2) && strcmp(borealis_column_decltype(s, 2), "text") == 0);
+    CHECK(borealis_column_decltype(s, 3) == NULL);
+    CHECK(borealis_bind_parameter_count(s) == 2);
+    CHECK(borealis_bind_parameter_index(s, ":id") == 1);
+    CHECK(borealis_bind_parameter_index(s, "@label") == 2);
+    CHECK(borealis_bind_parameter_index(s, ":nope") == 0);
+    CHECK(borealis_bind_parameter_name(s, 2) && strcmp(borealis_bind_parameter_name(s, 2), "@label") == 0);
+    CHECK(borealis_bind_int64(s, borealis_bind_parameter_index(s, ":id"), 4) == BOREALIS_OK);
+    CHECK(borealis_bind_text(s, borealis_bind_parameter_index(s, "@label"), "four", -1, BOREALIS_STATIC) == BOREALIS_OK);
+    CHECK(borealis_step(s) == BOREALIS_ROW);
+    CHECK(borealis_column_int64(s, 0) == 4 && strcmp((const char *)borealis_column_text(s, 2), "6.00") == 0);
+    CHECK(borealis_step(s) == BOREALIS_DONE);
+    CHECK(borealis_finalize(s) == BOREALIS_OK);
+    CHECK(borealis_prepare(db, "DELETE FROM p WHERE id = 99", -1, &s, NULL) == BOREALIS_OK);
+    CHECK(borealis_column_count(s) == 0);
+    CHECK(borealis_finalize(s) == BOREALIS_OK);
+    CHECK(borealis_prepare(db, "SELECT * FROM p", -1, &s, NULL) == BOREALIS_OK);
+    CHECK(borealis_column_count(s) == 3);
+    CHECK(borealis_column_decltype(s, 2) && strcmp(borealis_column_decltype(s, 2), "numeric") == 0);
+    CHECK(borealis_finalize(s) == BOREALIS_OK);
+
+    /* Errors in the SQL text are reported by prepare. */
+    s = (borealis_stmt *)1;
+    CHECK(borealis_prepare(db, "SELECT * FROM nowhere", -1, &s, NULL) == BOREALIS_ERROR && s == NULL);
+    CHECK(strcmp(borealis_sqlstate(db), "42P01") == 0);
+    CHECK(borealis_prepare(db, "INSERT INTO p(nope) VALUES (1)", -1, &s, NULL) == BOREALIS_ERROR);
+    CHECK(strcmp(borealis_sqlstate(db), "42703") == 0);
+    CHECK(borealis_prepare(db, "UPDATE nowhere SET a = 1 RETURNING *", -1, &s, NULL) == BOREALIS_ERROR);
+
+    /* errmsg's pointer survives calls that leave the error alone. */
+    const char *message = borealis_errmsg(db);
+    CHECK(strstr(message, "nowhere") != NULL);
+    (void)borealis_errcode(db);
+    (void)borealis_sqlstate(db);
+    CHECK(borealis_errmsg(db) == message);
+
+    /* Invalid UTF-8: a clean first statement prepares with the right tail; a bad one fails
+     * with 22021 and its tail still points past it. */
+    const char clean_then_bad[] = "SELECT 1; SELECT '\xff\xfe'; SELECT 3";
+    const char *tail = NULL;
+    CHECK(borealis_prepare(db, clean_then_bad, -1, &s, &tail) == BOREALIS_OK);
+    CHECK(tail == clean_then_bad + 10);
+    CHECK(borealis_finalize(s) == BOREALIS_OK);
+    CHECK(borealis_prepare(db, tail, -1, &s, &tail) == BOREALIS_ERROR && s == NULL);
+    CHECK(strcmp(borealis_sqlstate(db), "22021") == 0);
+    CHECK(tail != NULL && strcmp(tail, "SELECT 3") == 0);
+
+    /* Busy timeout per connection: a second connection waits only its own time. */
+    borealis *other = NULL;
+    CHECK(borealis_open(path, &other) == BOREALIS_OK);
+    CHECK(borealis_busy_timeout(other, 0) == BOREALIS_OK);
+    CHECK(borealis_busy_timeout(NULL, 0) == BOREALIS_MISUSE);
+    CHECK(borealis_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_exec(other, "INSERT INTO p(id) VALUES (5)", NULL, NULL, NULL) == BOREALIS_BUSY);
+    CHECK(borealis_exec(db, "ROLLBACK", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_close(other) == BOREALIS_OK);
+
+    /* The progress handler stops a statement; interrupting an idle connection does nothing. */
+    CHECK(borealis_exec(db, "INSERT INTO p(id) WITH RECURSIVE g(x) AS (SELECT 10 UNION ALL SELECT x + 1 FROM g WHERE x < 3000) SELECT x FROM g", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_progress_handler(db, 5, stop_after_three, NULL) == BOREALIS_OK);
+    CHECK(borealis_exec(db, "SELECT count(*) FROM p a, p b", NULL, NULL, NULL) == BOREALIS_INTERRUPT);
+    CHECK(strcmp(borealis_sqlstate(db), "57014") == 0);
+    CHECK(progress_calls == 3);
+    CHECK(borealis_progress_handler(db, 0, NULL, NULL) == BOREALIS_OK);
+    borealis_interrupt(db);
+    borealis_interrupt(NULL);
+    CHECK(borealis_exec(db, "SELECT count(*) FROM p", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_exec(db, "DROP TABLE p", NULL, NULL, NULL) == BOREALIS_OK);
+    CHECK(borealis_close(db) == BOREALIS_OK);
+}
+
 int borealis_abi_check(const char *directory, char *report, int report_size) {
     failures = 0; out = report; room = report_size;
     if (report_size > 0) report[0] = 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/abi.db", directory);
 
-    CHECK(strcmp(borealis_libversion(), "0.1.0") == 0);
+    CHECK(strcmp(borealis_libversion(), BOREALIS_VERSION) == 0);
+    CHECK(borealis_libversion_number() == BOREALIS_VERSION_NUMBER);
     CHECK(strcmp(borealis_errstr(BOREALIS_MISUSE), "bad parameter or other API misuse") == 0);
 
     /* Misuse of NULL handles never crashes. */
@@ -60,7 +150,29 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
     CHECK(borealis_close(missing) == BOREALIS_OK);
     CHECK(access(missing_path, F_OK) != 0);
 
-    borealis_options options = { 8 << 20, 1, 2000, 4096 };
+    /* Options: the size field guards the layout; an implausible one, or an unknown
+     * synchronous value, is refused rather than guessed at. */
+    borealis_options bad = BOREALIS_OPTIONS_INIT;
+    bad.size = 3;
+    CHECK(borealis_open_v2(path, &missing, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &bad) == BOREALIS_MISUSE);
+    CHECK(borealis_close(missing) == BOREALIS_OK);
+    bad.size = sizeof bad;
+    bad.synchronous = 7;
+    CHECK(borealis_open_v2(path, &missing, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &bad) == BOREALIS_MISUSE);
+    CHECK(borealis_close(missing) == BOREALIS_OK);
+    /* A program built against a shorter struct (only size and cache_bytes) still opens. */
+    borealis_options older = BOREALIS_OPTIONS_INIT;
+    older.size = offsetof(borealis_options, synchronous);
+    older.cache_bytes = 4 << 20;
+    older.synchronous = 99;   /* past `size`: never read */
+    CHECK(borealis_open_v2(path, &missing, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &older) == BOREALIS_OK);
+    CHECK(borealis_close(missing) == BOREALIS_OK);
+
+    borealis_options options = BOREALIS_OPTIONS_INIT;
+    options.cache_bytes = 8 << 20;
+    options.synchronous = BOREALIS_SYNCHRONOUS_FULL;
+    options.busy_timeout_ms = 2000;
+    options.page_size = 4096;
     borealis *db = NULL;
     CHECK(borealis_open_v2(path, &db, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &options) == BOREALIS_OK);
     if (!db) return failures;
@@ -202,6 +314,8 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
     CHECK(borealis_close(replica) == BOREALIS_OK);
     CHECK(borealis_replica_promote(NULL) == BOREALIS_MISUSE);
     CHECK(borealis_last_commit_lsn(NULL) == 0);
+
+    borealis_abi_check_statements(path);
 
     /* :memory: databases work and vanish. */
     borealis *memory = NULL;

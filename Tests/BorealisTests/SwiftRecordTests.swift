@@ -320,7 +320,7 @@ import Borealis
                 try db.execute("INSERT INTO t VALUES (0)")
                 flag.value.store(true, ordering: .sequentiallyConsistent)
                 held.signal()
-                _ = release.wait(timeout: .now() + 10)   // a bound, so a failing run ends
+                _ = release.wait(timeout: .now() + 120)   // a bound, so a failing run ends (other tests may hold the pool a while)
                 flag.value.store(false, ordering: .sequentiallyConsistent)
             }
         }.start()

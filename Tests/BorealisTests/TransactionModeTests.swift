@@ -38,6 +38,11 @@ import Testing
             return error.code == .readOnly && error.sqlState == "25006" && error.message == "cannot execute INSERT in a read-only transaction"
         }
         #expect(throws: DatabaseError.self) { try db.read { db in try db.execute("CREATE TABLE u(x INTEGER)") } }
+        // As in PostgreSQL: no temporary table is created in a read-only transaction, but an
+        // existing one's rows may change.
+        #expect(throws: DatabaseError.self) { try db.read { db in try db.execute("CREATE TEMP TABLE scratch(x INTEGER)") } }
+        try db.execute("CREATE TEMP TABLE scratch(x INTEGER)")
+        try db.read { db in try db.execute("INSERT INTO scratch VALUES (1)") }
         #expect(try count(db) == .integer(0))
         #expect(try db.tableNames() == ["t"])
     }

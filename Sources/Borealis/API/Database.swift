@@ -98,7 +98,15 @@ public final class Database: @unchecked Sendable {
     /// ("canceling statement due to user request"); its transaction behaves as after any
     /// failed statement. Safe from any thread; does nothing when no statement runs.
     public func interrupt() {
-        if inFlight.load(ordering: .relaxed) > 0 { watch.interrupt() }
+        guard inFlight.load(ordering: .relaxed) > 0 else { return }
+        watch.interrupt()
+        // The statement may have ended meanwhile; an interrupt must not outlive it.
+        if inFlight.load(ordering: .relaxed) == 0 { watch.clear() }
+    }
+
+    /// A statement ends: with none left running or waiting, a pending interrupt is dropped.
+    private func statementEnded() {
+        if inFlight.subtract(1, ordering: .relaxed).newValue == 0 { watch.clear() }
     }
 
     /// Calls `handler` on the statement's thread every `units` units of work (a unit is one
@@ -121,6 +129,8 @@ public final class Database: @unchecked Sendable {
     private let lastCommit = Atomic<UInt64>(0)
     /// The folder of a `:memory:` database, removed on close.
     private let temporaryFolder: String?
+    /// This connection's temporary tables (docs/temporary-tables.md; guarded by `lock`).
+    let temporary = TemporaryTables()
 
     /// Opens (creating when absent) the database at `path`; `":memory:"` makes a temporary
     /// database that disappears on close.
@@ -229,6 +239,7 @@ public final class Database: @unchecked Sendable {
             closed = true
             transaction?.rollback()
             transaction = nil
+            temporary.close()
             replica?.stop()
             replica = nil
             defer { if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) } }
@@ -247,7 +258,7 @@ public final class Database: @unchecked Sendable {
     @discardableResult
     public func execute(_ sql: String, _ parameters: [Value] = []) throws -> QueryResult {
         inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
+        defer { statementEnded() }
         return try block.withLock {
             try lock.withLock {
                 var last = QueryResult()
@@ -410,7 +421,7 @@ public final class Database: @unchecked Sendable {
     /// Runs one parsed statement (for prepared statements).
     func run(prepared statement: Statement, text: String, _ parameters: [Value], cache: PlanCache) throws -> QueryResult {
         inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
+        defer { statementEnded() }
         do {
             return try block.withLock { try lock.withLock { try run(statement, parameters, cache: cache) } }
         } catch var error as DatabaseError {
@@ -465,8 +476,9 @@ public final class Database: @unchecked Sendable {
                 if closed { throw DatabaseError.misuse("the database connection is closed") }
                 let txn = try transaction ?? beginRead()
                 defer { if txn !== transaction { txn.rollback() } }
-                return try StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: [], planCache: cache,
-                                             workMemoryRows: workMemory).describe(statement)
+                let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: [], planCache: cache,
+                                                 workMemoryRows: workMemory)
+                return try temporary.describe(statement, with: executor)
             }
         }
     }
@@ -502,18 +514,20 @@ public final class Database: @unchecked Sendable {
             if blockFailed {
                 transaction?.rollback()
                 transaction = nil
+                temporary.rollback()
                 let cause = blockFailure.map { " (it failed with: \($0))" } ?? ""
                 throw DatabaseError(.abort, sqlState: "25P02",
                     "transaction was rolled back: COMMIT cannot commit a transaction that an earlier error aborted\(cause)")
             }
-            guard let txn = transaction else { return QueryResult() }
+            guard let txn = transaction else { temporary.rollback(); return QueryResult() }
             transaction = nil
-            let lsn = try txn.commit()
+            let lsn = try temporary.commit(with: txn)
             if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             return QueryResult()
         case .rollback:
             transaction?.rollback()
             transaction = nil
+            temporary.rollback()
             endBlock()
             return QueryResult()
         case .savepoint(let name):
@@ -525,6 +539,7 @@ public final class Database: @unchecked Sendable {
             }
             if transaction == nil { transaction = try beginRead() }
             savepoints.append((name, try transaction!.savepoint()))
+            temporary.savepoint()
             return QueryResult()
         case .releaseSavepoint(let name), .rollbackToSavepoint(let name):
             guard inBlock else {
@@ -540,8 +555,10 @@ public final class Database: @unchecked Sendable {
                     throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
                 }
                 savepoints.removeSubrange(index...)
+                temporary.release(savepoint: index)
             } else {
                 try transaction?.rollback(to: savepoints[index].state)
+                try temporary.rollback(toSavepoint: index)
                 savepoints.removeSubrange((index + 1)...)
                 blockFailed = false
                 catalogCache = nil
@@ -553,11 +570,12 @@ public final class Database: @unchecked Sendable {
         if inBlock && blockFailed {
             throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
         }
-        let writes = StatementExecutor.isWrite(statement)
+        let writes = StatementExecutor.isWrite(statement) && !temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode)
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
-        if writes && inBlock && blockReadOnly {
+        // PostgreSQL: a READ ONLY transaction may change rows of temporary tables, no schema.
+        if inBlock && blockReadOnly && (writes || (StatementExecutor.isWrite(statement) && !statement.isDataChange)) {
             blockFailed = true
             blockFailure = "cannot execute \(statement.kindName) in a read-only transaction"
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only transaction")
@@ -575,14 +593,14 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             defer { cache?.context?.finish() }
-            let result = try executor.execute(statement)
+            let result = try temporary.execute(statement, with: executor)
             if writes && !statement.isDataChange {
                 catalogCheckedIn = nil
                 catalogCurrentAt = nil
                 ddlTransaction = txn.serial
             }
             if !inBlock {
-                let lsn = try txn.commit()
+                let lsn = try temporary.commit(with: txn)
                 if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             }
             return result
@@ -593,6 +611,7 @@ public final class Database: @unchecked Sendable {
             } else {
                 transaction?.rollback()
                 transaction = nil
+                temporary.rollback()
             }
             catalogCache = nil
             throw error

@@ -47,6 +47,15 @@ public final class PreparedStatement: Sendable {
     public var sql: String { parsed.text }
     /// How many parameters ($1…$n or ?) the statement takes.
     public var parameterCount: Int { parsed.parameterCount }
+    /// The name of parameter `index` (1-based) as written, `:name` or `@name`; nil for `$n`
+    /// and `?` parameters and out-of-range indexes.
+    public func parameterName(_ index: Int) -> String? {
+        index >= 1 && index <= parsed.parameterNames.count ? parsed.parameterNames[index - 1] : nil
+    }
+    /// The index (1-based) of the parameter written `name` (`:name` or `@name`), or nil.
+    public func parameterIndex(_ name: String) -> Int? {
+        parsed.parameterNames.firstIndex(of: name).map { $0 + 1 }
+    }
     /// Output column names: a SELECT's, or the RETURNING list of INSERT, UPDATE or DELETE
     /// (empty for statements that return no rows), known before the first `step`.
     public var columnNames: [String] {
@@ -63,6 +72,9 @@ public final class PreparedStatement: Sendable {
     /// Works out the statement's output columns against the current schema, reporting what its
     /// text gets wrong (an unknown table or column) without running it. Remembered until the
     /// statement is reset.
+    /// `describe` for the C layer, which needs only its errors (columns are read lazily).
+    package func check() throws { try describe() }
+
     @discardableResult
     func describe() throws -> StatementDescription {
         if let known = state.withLock({ $0.description }) { return known }

@@ -18,6 +18,16 @@ final class Catalog: @unchecked Sendable {
 
     init(version: UInt64) { self.version = version }
 
+    /// A catalog of the given entries (the merged catalog of docs/temporary-tables.md).
+    init(version: UInt64, tables: [String: TableSchema], indexes: [String: IndexSchema], views: [String: ViewSchema],
+         referencing: [String: [(child: String, fk: ForeignKey)]]) {
+        self.version = version
+        self.tables = tables
+        self.indexes = indexes
+        self.views = views
+        self.referencing = referencing
+    }
+
     static func tree(_ txn: StorageTransaction) throws -> BTree? {
         let root = try txn.root(slot: rootSlot)
         return root == 0 ? nil : BTree(root: root)

@@ -22,6 +22,13 @@ struct TableSchema: Codable, Sendable {
     var checks: [NamedCheck] = []
     /// Absent in catalogs written before foreign keys existed.
     var foreignKeys: [ForeignKey]?
+    /// Set on the tables of a connection's temporary catalog (docs/temporary-tables.md), whose
+    /// pages live in that connection's private engine; absent for permanent tables.
+    var temporary: Bool?
+    /// A temporary table's ON COMMIT action (absent: PRESERVE ROWS).
+    var onCommit: OnCommitAction?
+
+    var isTemporary: Bool { temporary == true }
 
     func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
 }
@@ -63,4 +70,6 @@ struct ViewSchema: Codable, Sendable {
     var name: String
     var columns: [String]
     var sql: String
+    /// Set on the views of a connection's temporary catalog; absent for permanent views.
+    var temporary: Bool?
 }

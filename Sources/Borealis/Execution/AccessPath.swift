@@ -144,7 +144,7 @@ struct AccessPath {
     /// `exact` is set when the bounds were integers, so the `covered` conjuncts need no check.
     private func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]?, exact: inout Bool) throws -> KeyedRowStream {
         let tree = TableTree(root: table.root)
-        let txn: StorageTransaction = ctx.txn
+        let txn: StorageTransaction = try ctx.transaction(for: table)
         func evaluate(_ e: Evaluator) throws -> Value { try ctx.withFrame([]) { try e(ctx) } }
         switch kind {
         case .fullScan:

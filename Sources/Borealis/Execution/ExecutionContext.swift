@@ -11,6 +11,9 @@ final class ExecutionContext {
     /// Absent only while the compiler folds constant expressions (which read no table).
     private(set) var txn: StorageTransaction!
     private(set) var catalog: Catalog?
+    /// The connection's transaction on its temporary tables' private engine, when it has any
+    /// (docs/temporary-tables.md); `txn` is the database's.
+    var temporaryTxn: StorageTransaction?
     /// Results of uncorrelated subqueries, computed once per statement.
     var subqueryCache: [ObjectIdentifier: Any] = [:]
     /// The statement's timestamp, read from the clock when an expression first asks for it.
@@ -35,6 +38,7 @@ final class ExecutionContext {
     /// gives up the write lock, when it is released).
     func finish() {
         txn = nil
+        temporaryTxn = nil
         catalog = nil
         parameters = []
         frames.removeAll(keepingCapacity: true)
@@ -49,6 +53,14 @@ final class ExecutionContext {
         self.txn = txn
         self.catalog = catalog
         clock = nil
+    }
+
+    /// The transaction that holds `table`'s pages: chosen once when a scan opens, never per row.
+    @inline(__always)
+    func transaction(for table: TableSchema) throws -> StorageTransaction {
+        guard table.isTemporary else { return txn }
+        guard let temporaryTxn else { throw DatabaseError.internalError("temporary table \(table.name) read without its transaction") }
+        return temporaryTxn
     }
 
     @inline(__always)

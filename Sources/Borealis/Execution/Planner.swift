@@ -65,6 +65,8 @@ final class Planner {
     /// What the planner decided, one line per step, indented by query nesting (for EXPLAIN).
     private(set) var notes: [String] = []
     private var depth = 0
+    /// Whether the query reads a temporary table or view (a view over it is temporary).
+    private(set) var readsTemporary = false
 
     func explain(_ line: String) {
         notes.append(String(repeating: "  ", count: max(0, depth - 1)) + line)
@@ -965,6 +967,7 @@ final class Planner {
                 }
             }
             if let view = catalog.views[name] {
+                if view.temporary == true { readsTemporary = true }
                 guard case .select(let query)? = try Parser.parseAll(view.sql).first?.0 else {
                     throw DatabaseError.corrupt("view \(name) has an unparsable definition")
                 }
@@ -973,6 +976,7 @@ final class Planner {
                 return SourcePlan(columns: columns.map { ScopeColumn(table: label, name: $0) }, rows: plan.run)
             }
             let table = try catalog.table(name)
+            if table.isTemporary { readsTemporary = true }
             let scan = AccessPath(kind: .fullScan, description: "full scan of \(name)")
             let usage = ColumnUsage(columns: table.columns.count)
             let columns = table.columns.enumerated().map { i, column in

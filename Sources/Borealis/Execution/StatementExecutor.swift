@@ -63,6 +63,18 @@ struct StatementExecutor {
     let parameters: [Value]
     var planCache: PlanCache?
     var workMemoryRows = 250_000
+    /// Temporary tables (docs/temporary-tables.md). `catalog` resolves the statement's names
+    /// (temporary relations first); `home` is the catalog of the kind of relation the statement
+    /// creates or writes — permanent, or when `temporaryTarget` the connection's temporary one —
+    /// where new names must be free and foreign keys find their tables (nil: `catalog`).
+    var home: Catalog?
+    /// The statement writes temporary relations: `txn` is the connection's temporary transaction.
+    var temporaryTarget = false
+    /// The database's transaction when `txn` is the temporary one (scans of permanent tables use it).
+    var permanentTxn: StorageTransaction?
+    /// The temporary transaction when the connection has temporary relations (scans of them use it).
+    var temporaryTxn: StorageTransaction?
+    private var own: Catalog { home ?? catalog }
 
     static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
                                           "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
@@ -78,12 +90,14 @@ struct StatementExecutor {
     func context() -> ExecutionContext {
         // A prepared statement's context from its last execution, when nothing kept it.
         if let cache = planCache, isKnownUniquelyReferenced(&cache.context), let ctx = cache.context {
-            ctx.reset(parameters: parameters, txn: txn, catalog: catalog)
+            ctx.reset(parameters: parameters, txn: permanentTxn ?? txn, catalog: catalog)
             ctx.workMemoryRows = workMemoryRows
+            ctx.temporaryTxn = temporaryTxn
             return ctx
         }
-        let ctx = ExecutionContext(parameters: parameters, txn: txn, catalog: catalog)
+        let ctx = ExecutionContext(parameters: parameters, txn: permanentTxn ?? txn, catalog: catalog)
         ctx.workMemoryRows = workMemoryRows
+        ctx.temporaryTxn = temporaryTxn
         planCache?.context = ctx
         return ctx
     }
@@ -100,35 +114,45 @@ struct StatementExecutor {
                 planCache?.catalogVersion = catalog.version
             }
             return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes)
-        case .createTable(let name, let ifNotExists, let columns, let constraints):
-            if catalog.relationExists(name) {
+        case .createTable(let name, let ifNotExists, let columns, let constraints, let temporary, let onCommit):
+            if onCommit != nil && !temporary {
+                throw DatabaseError(.error, sqlState: "42P16", "ON COMMIT can only be used on temporary tables")
+            }
+            guard temporary == temporaryTarget else { throw DatabaseError.internalError("CREATE TABLE \(name) routed to the wrong catalog") }
+            if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
             }
-            try createTable(name, columns, constraints)
+            try createTable(name, columns, constraints, onCommit: onCommit)
             return QueryResult()
         case .createIndex(let name, let table, let elements, let unique, let ifNotExists):
-            if catalog.relationExists(name) {
+            if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
             }
             let plain = elements.allSatisfy { if case .column(nil, _) = $0 { return true } else { return false } }
             let names = elements.map { e -> String in if case .column(nil, let n) = e { return n } else { return e.sql } }
             try createIndex(IndexSchema(name: name, table: table, columns: names, expressions: plain ? nil : elements.map(\.sql),
-                                        unique: unique, root: 0), schema: try catalog.table(table))
+                                        unique: unique, root: 0), schema: try placed(try catalog.table(table)))
             return QueryResult()
-        case .createView(let name, let ifNotExists, let columns, let query, let sql):
-            if catalog.relationExists(name) {
+        case .createView(let name, let ifNotExists, let columns, let query, let sql, let temporary):
+            if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
             }
-            let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+            let planner = Planner(catalog: catalog)
+            let plan = try planner.plan(query, parent: nil)
+            guard temporary || planner.readsTemporary == temporaryTarget else {
+                throw DatabaseError.internalError("CREATE VIEW \(name) routed to the wrong catalog")
+            }
             if !columns.isEmpty && columns.count > plan.columns.count {
                 throw DatabaseError(.error, sqlState: "42601", "CREATE VIEW specifies more column names than columns")
             }
             let names = columns.isEmpty ? plan.columns : columns + plan.columns.dropFirst(columns.count)
-            try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql), txn)
-            return QueryResult()
+            try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql, temporary: temporaryTarget ? true : nil), txn)
+            var result = QueryResult()
+            if temporaryTarget && !temporary { result.notice = "view \"\(name)\" will be a temporary view" }
+            return result
         case .dropTable(let names, let ifExists):
             for name in names {
                 guard let table = catalog.tables[name] else {
@@ -228,7 +252,16 @@ struct StatementExecutor {
 
     private func writableTable(_ name: String) throws -> TableSchema {
         if catalog.views[name] != nil { throw DatabaseError(.error, sqlState: "42809", "\"\(name)\" is a view") }
-        return try catalog.table(name)
+        return try placed(try catalog.table(name))
+    }
+
+    /// `table`, checked to live where this statement writes: a table written through the
+    /// other engine's transaction would corrupt it (docs/temporary-tables.md).
+    private func placed(_ table: TableSchema) throws -> TableSchema {
+        guard table.isTemporary == temporaryTarget else {
+            throw DatabaseError.internalError("table \(table.name) is \(table.isTemporary ? "" : "not ")temporary, and the statement writes \(temporaryTarget ? "temporary" : "permanent") tables")
+        }
+        return table
     }
 
     // MARK: ALTER TABLE
@@ -317,7 +350,7 @@ struct StatementExecutor {
                 try Catalog.put("index", index.name, index, txn)
             }
         case .renameTable(let new):
-            guard !catalog.relationExists(new) else {
+            guard !own.relationExists(new) else {
                 throw DatabaseError(.error, sqlState: "42P07", "relation \"\(new)\" already exists")
             }
             try Catalog.remove("table", name, txn)
@@ -354,7 +387,7 @@ struct StatementExecutor {
 
     // MARK: DDL
 
-    private func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint]) throws {
+    private func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint], onCommit: OnCommitAction?) throws {
         var columns: [ColumnSchema] = []
         var seen = Set<String>()
         for d in definitions {
@@ -417,6 +450,9 @@ struct StatementExecutor {
                 parentKeys = [primaryKey] + uniques
             } else {
                 let parent = try catalog.table(reference.table)
+                if parent.isTemporary != temporaryTarget {
+                    throw DatabaseError(.error, sqlState: "42P16", "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
+                }
                 parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
                 parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
             }
@@ -444,6 +480,10 @@ struct StatementExecutor {
         let tree = try TableTree.create(in: txn)
         var schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
         if !foreignKeys.isEmpty { schema.foreignKeys = foreignKeys }
+        if temporaryTarget {
+            schema.temporary = true
+            schema.onCommit = onCommit
+        }
         // Validate defaults and checks now rather than at the first insert.
         let (_, compiler) = Self.rowCompiler(columns, label: name, catalog: catalog, clause: "check constraints")
         for check in checks { _ = try compiler.compile(try Self.parseExpression(check.sql)) }
@@ -585,14 +625,17 @@ struct StatementExecutor {
         }
     }
 
-    /// The table's writer, compiled once per catalog version for a prepared statement.
     /// The schema of the table `name` as INSERT/UPDATE/DELETE write it (a view is refused),
     /// its writer compiled into the plan cache on the way.
     func schemaForWriting(_ name: String) throws -> TableSchema { try writer(for: name).schema }
 
-    private func writer(for name: String) throws -> TableWriter {
-        if let cache = planCache, cache.writerVersion == catalog.version, cache.writerTable == name, let w = cache.writer { return w }
-        let w = try compileWriter(for: name)
+    /// The table's writer, compiled once per catalog version for a prepared statement.
+    /// `source` is the catalog `name` is looked up in: the statement's (nil), or the table's
+    /// own kind's for a foreign key's cascade.
+    private func writer(for name: String, in source: Catalog? = nil) throws -> TableWriter {
+        if let cache = planCache, cache.writerVersion == catalog.version, cache.writerTable == name, let w = cache.writer,
+           w.schema.isTemporary == temporaryTarget { return w }
+        let w = try compileWriter(for: name, in: source ?? catalog)
         if let cache = planCache {
             cache.writer = w
             cache.writerVersion = catalog.version
@@ -601,11 +644,11 @@ struct StatementExecutor {
         return w
     }
 
-    private func compileWriter(for name: String) throws -> TableWriter {
+    private func compileWriter(for name: String, in catalog: Catalog) throws -> TableWriter {
         if catalog.views[name] != nil {
             throw DatabaseError(.error, sqlState: "55000", "cannot change view \"\(name)\"")
         }
-        let schema = try catalog.table(name)
+        let schema = try placed(try catalog.table(name))
         let indexes = try catalog.indexes(on: name).map { index in
             (index, BTree(root: index.root), try IndexKeyBuilder(index, schema, catalog))
         }
@@ -1027,7 +1070,7 @@ struct StatementExecutor {
 
     /// Another table (not among `droppedTogether`) whose foreign key references `name`.
     private func referencingTable(_ name: String, droppedTogether: [String]) -> String? {
-        catalog.tables.values.first { child in
+        own.tables.values.first { child in
             !droppedTogether.contains(child.name) && (child.foreignKeys ?? []).contains { $0.parent == name }
         }?.name
     }
@@ -1045,6 +1088,7 @@ struct StatementExecutor {
     }
 
     private func parentExists(_ fk: ForeignKey, _ values: [Value]) throws -> Bool {
+        let catalog = own
         let parent = try catalog.table(fk.parent)
         if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
             guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
@@ -1065,12 +1109,13 @@ struct StatementExecutor {
     /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
     private func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
         guard depth < 64 else { throw DatabaseError(.error, sqlState: "54001", "foreign key cascades nest too deeply") }
+        let catalog = own
         for (childName, fk) in catalog.referencing[schema.name] ?? [] {
             let child = try catalog.table(childName)
             let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
             let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
             if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
-            let w = try writer(for: child.name)
+            let w = try writer(for: child.name, in: catalog)
             let positions = fk.columns.map { child.columnIndex($0)! }
             var matches: [(Int64, [Value])] = []
             var cursor = w.tree.tree.cursor(in: txn)

@@ -144,10 +144,11 @@ enum TableConstraint: Sendable {
 
 indirect enum Statement: Sendable {
     case select(SelectStatement)
-    case createTable(name: String, ifNotExists: Bool, columns: [ColumnDefinition], constraints: [TableConstraint])
+    /// `onCommit` is nil without an ON COMMIT clause (docs/temporary-tables.md).
+    case createTable(name: String, ifNotExists: Bool, columns: [ColumnDefinition], constraints: [TableConstraint], temporary: Bool, onCommit: OnCommitAction?)
     /// Index elements are column references or expressions.
     case createIndex(name: String, table: String, elements: [Expr], unique: Bool, ifNotExists: Bool)
-    case createView(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, sql: String)
+    case createView(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, sql: String, temporary: Bool)
     case dropTable(names: [String], ifExists: Bool)
     case dropIndex(names: [String], ifExists: Bool)
     case dropView(names: [String], ifExists: Bool)
@@ -163,6 +164,13 @@ indirect enum Statement: Sendable {
     case savepoint(String)
     case releaseSavepoint(String)
     case rollbackToSavepoint(String)
+}
+
+/// What a commit does to a temporary table: CREATE TEMP TABLE … ON COMMIT ….
+enum OnCommitAction: String, Codable, Sendable {
+    case preserveRows = "PRESERVE ROWS"
+    case deleteRows = "DELETE ROWS"
+    case drop = "DROP"
 }
 
 enum AlterAction: Sendable {

@@ -1,6 +1,6 @@
 // The SQL lexer: turns text into tokens with their line and column. Accepts PostgreSQL's
 // spellings and common MySQL ones: "double-quoted" and `backtick` identifiers, 'strings' with ''
-// escapes, E'…' is not supported, -- and /* */ comments, $1 and ? parameters, numbers with
+// escapes, E'…' is not supported, -- and /* */ comments, $1, ?, :name and @name parameters, numbers with
 // fractions and exponents, and the operators of the dialect (docs/sql.md).
 
 struct SourcePosition: Sendable, CustomStringConvertible {
@@ -18,6 +18,7 @@ enum TokenKind: Equatable, Sendable {
     case integer(String)
     case decimal(String)
     case parameter(Int?)           // $n, or ? (numbered by the parser)
+    case namedParameter(String)    // :name or @name, prefix included (numbered by the parser)
     case op(String)                // punctuation and operators
     case end
 }
@@ -182,6 +183,12 @@ struct Lexer {
         case UInt8(ascii: "?"):
             advance()
             return Token(kind: .parameter(nil), position: start, text: "?")
+        case UInt8(ascii: ":") where peek(1) != UInt8(ascii: ":") && isIdentifierStart(peek(1)),
+             UInt8(ascii: "@") where isIdentifierStart(peek(1)):
+            // :name and @name (SQLite's spellings): numbered by the parser, one number per name.
+            advance()
+            while index < bytes.count && isIdentifierPart(peek()) && peek() != 36 { advance() }
+            return Token(kind: .namedParameter(text(from)), position: start, text: text(from))
         default:
             break
         }

@@ -8,6 +8,8 @@ struct Parser {
     private var tokens: [Token]
     private var index = 0
     private var nextParameter = 1
+    /// The number given to each named parameter (`:name`, `@name`) of the statement.
+    private var parameterNumbers: [String: Int] = [:]
     let sql: String
 
     init(_ sql: String) throws {
@@ -20,6 +22,8 @@ struct Parser {
         var statement: Statement
         var text: String
         var parameterCount: Int
+        /// The name of each parameter (`:name`, `@name`), by number − 1; nil for `$n` and `?`.
+        var parameterNames: [String?] = []
     }
 
     /// Parses the first statement of `sql`; returns nil when `sql` holds no statement, and the
@@ -37,7 +41,9 @@ struct Parser {
         }
         let tailStart = parser.peek.kind == .end ? bytes.count : parser.peek.position.offset
         let text = String(decoding: bytes[start..<end], as: UTF8.self)
-        return (Parsed(statement: statement, text: text, parameterCount: parser.nextParameter - 1),
+        var names = [String?](repeating: nil, count: parser.nextParameter - 1)
+        for (name, number) in parser.parameterNumbers { names[number - 1] = name }
+        return (Parsed(statement: statement, text: text, parameterCount: parser.nextParameter - 1, parameterNames: names),
                 String(decoding: bytes[tailStart...], as: UTF8.self))
     }
 
@@ -50,6 +56,7 @@ struct Parser {
             if parser.peek.kind == .end { break }
             let start = parser.peek.position.offset
             parser.nextParameter = 1
+            parser.parameterNumbers = [:]
             let statement = try parser.parseStatement()
             let end = parser.peek.kind == .end ? sql.utf8.count : parser.peek.position.offset
             let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
@@ -276,7 +283,9 @@ struct Parser {
             return .createIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists)
         }
         guard !unique else { throw error("expected INDEX after UNIQUE") }
-        _ = acceptKeyword("temporary") || acceptKeyword("temp")
+        let scoped = acceptKeyword("local") || acceptKeyword("global")
+        let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
+        if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
         if acceptKeyword("view") {
             let ifNotExists = try parseIfNotExists()
             let name = try identifier("view name")
@@ -290,7 +299,7 @@ struct Parser {
             let query = try parseSelect()
             let end = peek.kind == .end ? sql.utf8.count : peek.position.offset
             let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
-            return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text)
+            return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text, temporary: temporary)
         }
         try expectKeyword("table")
         let ifNotExists = try parseIfNotExists()
@@ -321,7 +330,19 @@ struct Parser {
             }
         } while accept(.op(","))
         try expect(")")
-        return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints)
+        var onCommit: OnCommitAction?
+        if acceptKeyword("on") {
+            try expectKeyword("commit")
+            if acceptKeyword("drop") {
+                onCommit = .drop
+            } else {
+                onCommit = acceptKeyword("delete") ? .deleteRows : .preserveRows
+                if onCommit == .preserveRows { try expectKeyword("preserve") }
+                try expectKeyword("rows")
+            }
+        }
+        return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints,
+                            temporary: temporary, onCommit: onCommit)
     }
 
     private mutating func parseReference() throws -> ForeignKeyReference {
@@ -939,6 +960,12 @@ struct Parser {
         case .parameter(let n):
             _ = advance()
             if let n { nextParameter = max(nextParameter, n + 1); return .parameter(n) }
+            defer { nextParameter += 1 }
+            return .parameter(nextParameter)
+        case .namedParameter(let name):
+            _ = advance()
+            if let number = parameterNumbers[name] { return .parameter(number) }
+            parameterNumbers[name] = nextParameter
             defer { nextParameter += 1 }
             return .parameter(nextParameter)
         case .op("("):

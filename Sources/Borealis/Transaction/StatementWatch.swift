@@ -16,12 +16,16 @@ final class StatementWatch: @unchecked Sendable {
     private var progressHandler: (() -> Bool)?
     private var countdown = 0
 
-    /// Asks the running statement to stop (any thread).
+    /// Asks the running statement — and any other the connection runs before none is left
+    /// running or waiting — to stop (any thread).
     func interrupt() { requested.store(true, ordering: .relaxed) }
 
-    /// A new statement starts: an interrupt that arrived while none ran is forgotten.
+    /// No statement runs or waits any more: a later one starts uninterrupted (as SQLite
+    /// clears its interrupt when its count of running statements reaches zero).
+    func clear() { requested.store(false, ordering: .relaxed) }
+
+    /// A statement starts: its progress count starts afresh.
     func statementStarts() {
-        requested.store(false, ordering: .relaxed)
         countdown = progressEvery
     }
 
