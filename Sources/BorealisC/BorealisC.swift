@@ -136,15 +136,15 @@ func string(_ pointer: UnsafePointer<CChar>?, _ length: Int32 = -1) -> String? {
 
 // MARK: Library
 
-/// The library's version; BOREALIS_VERSION and BOREALIS_VERSION_NUMBER in the header match
-/// (the C ABI check compares them).
-let libraryVersion: StaticString = "0.2.0"
-let libraryVersionNumber: Int32 = 2000
+/// `borealisVersion` as a C string for the life of the process, and as MAJOR * 1000000 +
+/// MINOR * 1000 + PATCH; the header's BOREALIS_VERSION and BOREALIS_VERSION_NUMBER must match
+/// them (the C ABI check compares).
+nonisolated(unsafe) let libraryVersion: UnsafePointer<CChar> = UnsafePointer(strdup(borealisVersion)!)
+let libraryVersionNumber: Int32 = borealisVersion.split(separator: ".").prefix(3)
+    .reduce(Int32(0)) { $0 * 1000 + (Int32($1) ?? 0) }
 
 @_cdecl("borealis_libversion")
-public func borealis_libversion() -> UnsafePointer<CChar>? {
-    UnsafeRawPointer(libraryVersion.utf8Start).assumingMemoryBound(to: CChar.self)
-}
+public func borealis_libversion() -> UnsafePointer<CChar>? { libraryVersion }
 
 @_cdecl("borealis_libversion_number")
 public func borealis_libversion_number() -> Int32 { libraryVersionNumber }

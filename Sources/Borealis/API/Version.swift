@@ -1,4 +1,4 @@
 // The library version, shared by the shell and the C ABI's borealis_libversion.
 
 /// Borealis's version, "MAJOR.MINOR.PATCH".
-public let borealisVersion = "0.1.0"
+public let borealisVersion = "0.2.0"
