@@ -14,14 +14,7 @@ extension StatementExecutor {
     func describe(_ statement: Statement) throws -> StatementDescription {
         switch statement {
         case .select(let query):
-            let plan: QueryPlan
-            if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan {
-                plan = cached
-            } else {
-                plan = try Planner(catalog: catalog).plan(query, parent: nil)
-                planCache?.plan = plan
-                planCache?.catalogVersion = catalog.version
-            }
+            let plan = try selectPlan(query)
             return StatementDescription(columns: plan.columns, declaredTypes: plan.declaredTypes)
         case .insert(let table, let columns, _, _, let returning):
             let schema = try schemaForWriting(table)

@@ -102,17 +102,19 @@ struct StatementExecutor {
         return ctx
     }
 
+    /// The plan of a SELECT, from the plan cache while the catalog is the one it was made for.
+    func selectPlan(_ query: SelectStatement) throws -> QueryPlan {
+        if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan { return cached }
+        let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+        planCache?.plan = plan
+        planCache?.catalogVersion = catalog.version
+        return plan
+    }
+
     func execute(_ statement: Statement) throws -> QueryResult {
         switch statement {
         case .select(let query):
-            let plan: QueryPlan
-            if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan {
-                plan = cached
-            } else {
-                plan = try Planner(catalog: catalog).plan(query, parent: nil)
-                planCache?.plan = plan
-                planCache?.catalogVersion = catalog.version
-            }
+            let plan = try selectPlan(query)
             return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes)
         case .createTable(let name, let ifNotExists, let columns, let constraints, let temporary, let onCommit):
             if onCommit != nil && !temporary {
