@@ -4,7 +4,8 @@
 // BOREALIS_MISUSE; memory handed to C for the caller to free is malloc'ed (borealis_free).
 
 import Borealis
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 // MARK: Result codes
@@ -540,7 +541,7 @@ public func borealis_column_int64(_ stmt: OpaquePointer?, _ index: Int32) -> Int
     case .double(let d): return d.isFinite ? Int64(max(-9.2e18, min(9.2e18, d.rounded(.towardZero)))) : 0
     case .null: return 0
     default:
-        let text = value.description.trimmingCharacters(in: .whitespaces)
+        let text = value.description.trimmingWhitespace()
         return Int64(text) ?? Int64(Double(text).map { $0.rounded(.towardZero) } ?? 0)
     }
 }
@@ -553,7 +554,7 @@ public func borealis_column_double(_ stmt: OpaquePointer?, _ index: Int32) -> Do
     case .double(let d): return d
     case .boolean(let b): return b ? 1 : 0
     case .null: return 0
-    default: return Double(value.description.trimmingCharacters(in: .whitespaces)) ?? 0
+    default: return Double(value.description.trimmingWhitespace()) ?? 0
     }
 }
 

@@ -1,7 +1,7 @@
 // Rows with typed access by position and by column name, and decoding rows into `Decodable`
 // types (columns match coding keys by name).
 
-import Foundation
+import FoundationEssentials
 
 /// One result row.
 ///
