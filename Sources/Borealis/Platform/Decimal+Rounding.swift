@@ -6,7 +6,8 @@
 // Invariants: results are the ones full Foundation gave, bit for bit — the same value and, when
 // not zero, the same mantissa and exponent (NSDecimalRound compacts: no trailing zeros), so a
 // later doubleValue is unchanged too. NUMERIC index keys (RecordCodec) store doubleValue and
-// int64Value, so they must never change. Checked against Foundation on 300,000 random values.
+// int64Value, so they must never change. FoundationReplacementTests checks all of it against
+// full Foundation on random values.
 //
 // The conversions are FoundationEssentials' own, reached through the SPI it opens to
 // swift-corelibs-foundation, whose NSDecimalNumber calls exactly these (should a toolchain drop
