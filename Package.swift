@@ -5,7 +5,7 @@ let package = Package(
     name: "Borealis",
     products: [
         .library(name: "Borealis", targets: ["Borealis"]),
-        // The C library: libBorealisC.so, linked as libborealis.so by scripts/build-c-library
+        // The C library: libBorealisC.so, shipped as libborealis.so.0 by scripts/build-c-library
         // (a library and the `borealis` shell cannot share a product name).
         .library(name: "BorealisC", type: .dynamic, targets: ["BorealisC"]),
         .executable(name: "borealis", targets: ["borealis"]),

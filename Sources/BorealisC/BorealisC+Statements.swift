@@ -3,7 +3,9 @@
 // surface there), bind by index or name, step, read columns, reset, finalize.
 
 import Borealis
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // MARK: exec
 
@@ -309,7 +311,7 @@ public func borealis_column_int64(_ stmt: OpaquePointer?, _ index: Int32) -> Int
     case .double(let d): return d.isFinite ? Int64(max(-9.2e18, min(9.2e18, d.rounded(.towardZero)))) : 0
     case .null: return 0
     default:
-        let text = value.description.trimmingCharacters(in: .whitespaces)
+        let text = value.description.trimmingWhitespace()
         return Int64(text) ?? Int64(Double(text).map { $0.rounded(.towardZero) } ?? 0)
     }
 }
@@ -322,7 +324,7 @@ public func borealis_column_double(_ stmt: OpaquePointer?, _ index: Int32) -> Do
     case .double(let d): return d
     case .boolean(let b): return b ? 1 : 0
     case .null: return 0
-    default: return Double(value.description.trimmingCharacters(in: .whitespaces)) ?? 0
+    default: return Double(value.description.trimmingWhitespace()) ?? 0
     }
 }
 

@@ -4,7 +4,8 @@
 // BOREALIS_MISUSE; memory handed to C for the caller to free is malloc'ed (borealis_free).
 
 import Borealis
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 // MARK: Result codes

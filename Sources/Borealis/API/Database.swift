@@ -9,7 +9,7 @@
 //
 // A block begun READ ONLY (and every `read { }`) refuses writes with 25006.
 
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 extension Statement {
@@ -137,7 +137,7 @@ public final class Database: @unchecked Sendable {
     public init(path: String, options: StorageOptions = StorageOptions(), readOnly: Bool = false) throws {
         var location = path
         if path == ":memory:" {
-            let folder = NSTemporaryDirectory() + "borealis-memory-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+            let folder = temporaryPath("borealis-memory")
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             temporaryFolder = folder
             location = folder + "/db"
@@ -304,7 +304,7 @@ public final class Database: @unchecked Sendable {
 
     /// Held by a `read`/`write` closure for its whole run, so that other threads' statements
     /// wait instead of joining its transaction. Recursive: the closure's own statements pass.
-    let block = NSRecursiveLock()
+    let block = RecursiveLock()
     private let inFlight = Atomic<Int>(0)
 
     /// Statements running or waiting on this connection (the reader endpoint's busy measure).

@@ -3,7 +3,7 @@
 // commit through one log and one write lock, and their commits share fdatasyncs. Two engines
 // on one file would each append to the log and corrupt it; the registry makes that impossible.
 
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 enum EngineRegistry {

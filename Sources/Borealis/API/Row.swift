@@ -3,7 +3,7 @@
 // as Value+Foundation.swift lists, and a nested `Decodable` (a struct, an array) is read from
 // the JSON text the record encoder wrote for it.
 
-import Foundation
+import FoundationEssentials
 
 /// One result row.
 ///

@@ -16,7 +16,7 @@
 //   no engine ──CREATE TEMP──▶ engine, idle ──statement──▶ in transaction ──commit/rollback──▶ idle
 //   any ──close──▶ closed (engine closed, folder removed)
 
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif

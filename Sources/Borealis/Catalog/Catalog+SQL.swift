@@ -42,7 +42,7 @@ func quoteIdentifier(_ name: String) -> String {
     let plain = name.first.map { $0 == "_" || ($0.isLetter && $0.isLowercase) } == true
         && name.allSatisfy { $0 == "_" || $0.isNumber || ($0.isLetter && $0.isLowercase && $0.isASCII) }
         && !Parser.reserved.contains(name)
-    return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    return plain ? name : "\"" + name.replacing("\"", with: "\"\"") + "\""
 }
 
 extension Value {
@@ -56,7 +56,7 @@ extension Value {
         case .double(let d): return "'\(Value.format(d))'::double precision"
         case .boolean(let b): return b ? "TRUE" : "FALSE"
         case .numeric(let n): return n.description
-        case .text(let s): return "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+        case .text(let s): return "'" + s.replacing("'", with: "''") + "'"
         case .blob(let b): return "'\\x" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'::bytea"
         case .date, .time, .timestamp, .timestamptz, .interval: return "'\(description)'::\(castName)"
         }

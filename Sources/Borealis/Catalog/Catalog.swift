@@ -1,7 +1,7 @@
 // The catalog as one transaction sees it: loaded from the catalog B+tree (root slot 0) and
 // cached by the database while its version (a counter bumped by every DDL) is unchanged.
 
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 final class Catalog: @unchecked Sendable {

@@ -3,7 +3,7 @@
 // And the order-preserving key encoding of index entries: per value a tag byte, then bytes whose
 // memcmp order is the value order (NULL sorts last, as PostgreSQL's ascending default).
 
-import Foundation
+import FoundationEssentials
 
 /// How a scan decodes one column of a row record.
 enum ColumnDecode: UInt8 {
@@ -228,7 +228,7 @@ enum RecordCodec {
             // follow so that values equal as doubles stay distinct keys.
             out.append(2)
             appendOrderedDouble(n.doubleValue, to: &out)
-            let whole = NSDecimalNumber(decimal: n.truncated(to: 0).value).int64Value
+            let whole = n.truncated(to: 0).value.int64Value
             withUnsafeBytes(of: (UInt64(bitPattern: whole) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
             if !n.isIntegral { appendEscaped(Array(n.normalized.description.utf8), to: &out) }
         case .date, .timestamp, .timestamptz:

@@ -246,7 +246,7 @@ struct AccessPath {
         case .numeric(let n):
             guard n.isIntegral, case .integer(let i)? = try? v.cast(to: "bigint") else { return nil }
             return i
-        case .text(let s): return Int64(s.trimmingCharacters(in: .whitespaces))
+        case .text(let s): return Int64(s.trimmingWhitespace())
         default: return nil
         }
     }

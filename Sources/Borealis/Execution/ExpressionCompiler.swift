@@ -5,7 +5,7 @@
 // `AggregateCollector`: GROUP BY expressions and aggregate calls become slots of the
 // aggregated row; a bare column outside them is error 42803, as in PostgreSQL.
 
-import Foundation
+import FoundationEssentials
 
 final class AggregateCollector {
     struct Call {

@@ -1,7 +1,8 @@
 // Scalar functions of the dialect (docs/sql.md), compiled to closures over their argument
 // evaluators, and LIKE matching.
 
-import Foundation
+import FoundationEssentials
+import Glibc
 
 enum Functions {
     static func compile(_ name: String, _ args: [Evaluator]) throws -> Evaluator {
@@ -111,7 +112,7 @@ enum Functions {
             try arity(3...3)
             return { ctx in
                 guard let s = try text(try args[0](ctx)), let from = try text(try args[1](ctx)), let to = try text(try args[2](ctx)) else { return .null }
-                return .text(from.isEmpty ? s : s.replacingOccurrences(of: from, with: to))
+                return .text(from.isEmpty ? s : s.replacing(from, with: to))
             }
         case "concat":
             return { ctx in .text(try args.map { try text(try $0(ctx)) ?? "" }.joined()) }
@@ -154,10 +155,7 @@ enum Functions {
                 case .integer(let i): return .integer(i)
                 case .double(let d): return .double(up ? d.rounded(.up) : d.rounded(.down))
                 case .numeric(let n):
-                    var source = n.value
-                    var result = Decimal()
-                    NSDecimalRound(&result, &source, 0, up ? .up : .down)
-                    return .numeric(Numeric(result, scale: 0))
+                    return .numeric(Numeric(n.value.rounded(scale: 0, up ? .up : .down), scale: 0))
                 case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(v.typeName)) does not exist")
                 }
             }
@@ -192,15 +190,15 @@ enum Functions {
                 case "sqrt":
                     if x < 0 { throw DatabaseError(.error, sqlState: "2201F", "cannot take square root of a negative number") }
                     return .double(x.squareRoot())
-                case "exp": return .double(Foundation.exp(x))
+                case "exp": return .double(Glibc.exp(x))
                 default:
                     if values.count == 2 {
                         guard let y = values[1].doubleValue, x > 0, y > 0 else { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of zero or a negative number") }
-                        return .double(Foundation.log(y) / Foundation.log(x))
+                        return .double(Glibc.log(y) / Glibc.log(x))
                     }
                     if x == 0 { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of zero") }
                     if x < 0 { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of a negative number") }
-                    return .double(name == "ln" ? Foundation.log(x) : log10(x))
+                    return .double(name == "ln" ? Glibc.log(x) : log10(x))
                 }
             }
         case "random":
@@ -222,7 +220,7 @@ enum Functions {
             try arity(2...2)
             return { ctx in
                 guard let s = try text(try args[0](ctx)), let sub = try text(try args[1](ctx)) else { return .null }
-                guard let range = s.range(of: sub) else { return .integer(0) }
+                guard let range = s.firstRange(of: sub) else { return .integer(0) }
                 return .integer(Int64(s.distance(from: s.startIndex, to: range.lowerBound) + 1))
             }
         case "left", "right":

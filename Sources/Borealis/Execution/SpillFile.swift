@@ -5,7 +5,7 @@
 //
 // Format: per record a varint length and the bytes, written and read through 1 MiB buffers.
 
-import Foundation
+import FoundationEssentials
 
 final class SpillFile {
     private let file: any StorageFile
@@ -16,7 +16,7 @@ final class SpillFile {
     @exclusivity(unchecked) private(set) var count = 0
 
     init() throws {
-        let path = NSTemporaryDirectory() + "borealis-spill-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let path = temporaryPath("borealis-spill")
         let fs = PosixFileSystem()
         file = try fs.open(path, create: true)
         try fs.remove(path)

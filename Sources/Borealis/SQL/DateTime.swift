@@ -5,7 +5,7 @@
 // TIMESTAMPTZ = microseconds since 1970-01-01 00:00:00 (UTC for TIMESTAMPTZ); INTERVAL =
 // months, days and microseconds kept apart, as PostgreSQL does (a month is not 30 days).
 
-import Foundation
+import FoundationEssentials
 
 /// An INTERVAL: months, days and microseconds, kept apart as PostgreSQL keeps them.
 ///
@@ -146,7 +146,7 @@ enum DateTime {
     }
 
     static func parseDate(_ text: String) throws -> Int64 {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingWhitespace()
         let pieces = t.split(separator: "-", omittingEmptySubsequences: false)
         guard pieces.count == 3, let y = Int(pieces[0]), let m = Int(pieces[1]),
               let d = Int(pieces[2].prefix { $0.isNumber }), pieces[2].allSatisfy({ $0.isNumber }) || pieces[2].count > 2
@@ -158,7 +158,7 @@ enum DateTime {
     }
 
     static func parseTime(_ text: String) throws -> Int64 {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingWhitespace()
         let fields = t.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count == 2 || fields.count == 3, let h = Int(fields[0]), let m = Int(fields[1]) else { throw invalid("time", text) }
         var micros: Int64 = 0
@@ -174,7 +174,7 @@ enum DateTime {
 
     /// "YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|±HH[:MM]]"; with `zone`, an offset converts to UTC.
     static func parseTimestamp(_ text: String, zone: Bool) throws -> Int64 {
-        var t = text.trimmingCharacters(in: .whitespaces)
+        var t = text.trimmingWhitespace()
         let type = zone ? "timestamp with time zone" : "timestamp without time zone"
         var offsetMicros: Int64 = 0
         if t.hasSuffix("Z") || t.hasSuffix("z") { t.removeLast() }
@@ -196,7 +196,7 @@ enum DateTime {
     /// PostgreSQL interval input: "1 year 2 months 3 days 04:05:06", "3 hours", "-2 days", "1 week".
     static func parseInterval(_ text: String) throws -> Interval {
         var result = Interval()
-        let words = text.trimmingCharacters(in: .whitespaces).lowercased().split(separator: " ").map(String.init)
+        let words = text.trimmingWhitespace().lowercased().split(separator: " ").map(String.init)
         guard !words.isEmpty else { throw invalid("interval", text) }
         var i = 0
         while i < words.count {

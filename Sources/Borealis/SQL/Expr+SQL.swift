@@ -7,7 +7,7 @@ extension Expr {
         case .literal(let v):
             switch v {
             case .null: return "NULL"
-            case .text(let s): return "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+            case .text(let s): return "'" + s.replacing("'", with: "''") + "'"
             case .boolean(let b): return b ? "TRUE" : "FALSE"
             case .double(let d): return d.isFinite ? "\(d)" : "'\(Value.format(d))'::double precision"
             case .blob(let b): return "'\\x" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'::bytea"

@@ -3,7 +3,7 @@
 // sum of the scales, ÷ at least 16 significant digits (select_div_scale). Values are held in
 // Foundation's Decimal: 38 significant digits, where PostgreSQL allows far more (docs/sql.md).
 
-import Foundation
+import FoundationEssentials
 
 /// An exact decimal with its display scale (NUMERIC).
 ///
@@ -22,7 +22,7 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(_ text: String) {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingWhitespace()
         guard !t.isEmpty, t.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }), let d = Decimal(string: t, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
         // Scale: digits after the point, less the exponent.
         let lower = t.lowercased()
@@ -36,22 +36,16 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
 
     /// The value rounded half away from zero to `scale` digits.
     func rounded(to scale: Int) -> Numeric {
-        var source = value
-        var result = Decimal()
-        NSDecimalRound(&result, &source, scale, .plain)
-        return Numeric(result, scale: scale)
+        Numeric(value.rounded(scale: scale, .halfAwayFromZero), scale: scale)
     }
 
     func truncated(to scale: Int) -> Numeric {
-        var source = value
-        var result = Decimal()
-        NSDecimalRound(&result, &source, scale, value < 0 ? .up : .down)
-        return Numeric(result, scale: scale)
+        Numeric(value.rounded(scale: scale, .towardZero), scale: scale)
     }
 
     public var description: String {
         let exact = rounded(to: scale).value
-        var text = NSDecimalNumber(decimal: exact).stringValue
+        var text = exact.description
         if text.contains("e") || text.contains("E") { text = "\(exact)" }
         guard scale > 0 else { return text }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
@@ -59,7 +53,7 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
         return String(parts[0]) + "." + fraction + String(repeating: "0", count: max(0, scale - fraction.count))
     }
 
-    public var doubleValue: Double { NSDecimalNumber(decimal: value).doubleValue }
+    public var doubleValue: Double { value.doubleValue }
 
     var isIntegral: Bool { rounded(to: 0).value == value }
 
@@ -67,7 +61,7 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
     private var weightAndFirstDigit: (Int, Int) {
         let magnitude = value < 0 ? -value : value
         guard magnitude != 0 else { return (0, 0) }
-        var digits = NSDecimalNumber(decimal: magnitude).stringValue
+        var digits = magnitude.description
         if digits.contains("e") || digits.contains("E") { digits = "\(magnitude)" }
         let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
         let integer = String(parts[0]).drop { $0 == "0" }
@@ -130,6 +124,6 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
 
     /// Canonical form for hashing and grouping (equal values, equal keys).
     var normalized: Numeric {
-        Numeric(Decimal(string: NSDecimalNumber(decimal: value).stringValue) ?? value, scale: 0)
+        Numeric(Decimal(string: value.description) ?? value, scale: 0)
     }
 }

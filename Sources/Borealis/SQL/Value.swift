@@ -2,7 +2,8 @@
 // division by zero are errors), integers and floats compare and promote numerically, text
 // compares byte-wise on UTF-8 (the "C" collation), NULL propagates, booleans print as t/f.
 
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A SQL value.
 /// A SQL value, as parameters take them and rows hold them.
@@ -38,7 +39,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .integer(let v): return String(v)
         case .double(let v): return Value.format(v)
         case .text(let s): return s
-        case .blob(let b): return "\\x" + b.map { String(format: "%02x", $0) }.joined()
+        case .blob(let b): return "\\x" + hexString(b)
         case .boolean(let b): return b ? "t" : "f"
         case .date(let d): return DateTime.formatDate(Int64(d))
         case .time(let t): return DateTime.formatTime(t)
@@ -212,7 +213,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     var groupKey: Value {
         if case .double(let d) = self, d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
         if case .numeric(let n) = self {
-            if n.isIntegral, let i = Int64(exactly: NSDecimalNumber(decimal: n.value).int64Value), Decimal(i) == n.value { return .integer(i) }
+            if n.isIntegral, case let i = n.value.int64Value, Decimal(i) == n.value { return .integer(i) }
             return .numeric(n.normalized)
         }
         return self
@@ -394,9 +395,9 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 // NUMERIC rounds half away from zero.
                 let r = n.rounded(to: 0).value
                 guard r >= Decimal(Int64.min), r <= Decimal(Int64.max) else { throw Value.overflow(bounds.2) }
-                v = NSDecimalNumber(decimal: r).int64Value
+                v = r.int64Value
             case .text(let s):
-                guard let parsed = Int64(s.trimmingCharacters(in: .whitespaces)) else {
+                guard let parsed = Int64(s.trimmingWhitespace()) else {
                     throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(bounds.2): \"\(s)\"")
                 }
                 v = parsed
@@ -410,7 +411,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .integer(let x): return .numeric(Numeric(x))
             case .double(let d):
                 guard d.isFinite else { throw DatabaseError(.range, sqlState: "22003", "cannot convert \(Value.format(d)) to numeric") }
-                return .numeric(Numeric(String(format: "%.15g", d)) ?? Numeric(Decimal(d), scale: 0))
+                return .numeric(Numeric(cFormat("%.15g", d)) ?? Numeric(Decimal(d), scale: 0))
             case .text(let s):
                 guard let n = Numeric(s) else {
                     throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type numeric: \"\(s)\"")
@@ -424,7 +425,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .double: return self
             case .numeric(let n): return .double(n.doubleValue)
             case .text(let s):
-                let t = s.trimmingCharacters(in: .whitespaces)
+                let t = s.trimmingWhitespace()
                 switch t.lowercased() {
                 case "nan": return .double(.nan)
                 case "infinity", "inf": return .double(.infinity)
@@ -445,7 +446,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .boolean: return self
             case .integer(let x): return .boolean(x != 0)
             case .text(let s):
-                switch s.trimmingCharacters(in: .whitespaces).lowercased() {
+                switch s.trimmingWhitespace().lowercased() {
                 case "t", "true", "yes", "y", "on", "1": return .boolean(true)
                 case "f", "false", "no", "n", "off", "0": return .boolean(false)
                 default: throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type boolean: \"\(s)\"")

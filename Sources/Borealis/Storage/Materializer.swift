@@ -11,7 +11,8 @@
 // An I/O error in a round leaves the previous header in force (nothing is lost; the next round
 // redoes the work). A failed fdatasync puts the engine in the failed state.
 
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 final class Materializer: @unchecked Sendable {
@@ -37,12 +38,10 @@ final class Materializer: @unchecked Sendable {
 
     func start() {
         lock.withLock { running = true }
-        let thread = Thread { [self] in
+        startBackgroundThread(name: "borealis-materializer") { [self] in
             lock.withLock { self.thread = pthread_self() }
             loop()
         }
-        thread.name = "borealis-materializer"
-        thread.start()
     }
 
     func wake() {

@@ -7,7 +7,7 @@
 //   attached ──R more than maxLagBytes behind the last commit──▶ detached (every read fails)
 //   attached ──promote / close──▶ gone (leaves the feed)
 
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Settings of one replica.
@@ -29,7 +29,7 @@ public struct ReplicaOptions: Sendable {
 public struct ReplicaLag: Sendable, Equatable, CustomStringConvertible {
     public var bytes: UInt64
     public var seconds: Double
-    public var description: String { "\(bytes) bytes, \(String(format: "%.6f", seconds)) s" }
+    public var description: String { "\(bytes) bytes, \(cFormat("%.6f", seconds)) s" }
 }
 
 /// One commit as the replicas see it.
@@ -185,9 +185,7 @@ final class Replica: @unchecked Sendable {
         readPointMirror = Atomic(lsn)
         engine.replicaFeed.attach(self)
         running = true
-        let thread = Thread { [self] in applyLoop() }
-        thread.name = "borealis-replica"
-        thread.start()
+        startBackgroundThread(name: "borealis-replica") { [self] in applyLoop() }
     }
 
     // MARK: Apply

@@ -23,4 +23,8 @@ int borealis_ofd_write_lock(int fd, int64_t start, int64_t length);
  * [start, start + length): -1 when none, -2 when the query failed (errno says why). */
 int64_t borealis_ofd_conflicting_write_lock(int fd, int64_t start, int64_t length);
 
+/* Names the calling thread (as `top -H` and debuggers show it), cut to the 15 bytes Linux
+ * keeps: pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc module leaves out. */
+void borealis_set_thread_name(const char *name);
+
 #endif
