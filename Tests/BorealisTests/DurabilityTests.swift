@@ -182,7 +182,9 @@ import BorealisStress
             try txn.commit()
         }
         let written = engine.metrics.logBytesWritten
-        // A second engine on the same files sees what a restart after a crash would.
+        // A second engine on the same files, once the first stops as a killed process would,
+        // sees what a restart after a crash would.
+        engine.abandonForTesting()
         var second = options
         second.backgroundMaterializer = false
         let reopened = try StorageEngine(path: dir.database, options: second)
