@@ -53,6 +53,39 @@ import Testing
 
     // MARK: Scripts
 
+    @Test func readOnlyOnAMissingDatabaseCreatesNothing() throws {
+        let dir = TemporaryDirectory()
+        let run = try Self.shell(["-readonly", dir.path + "/missing.db", "SELECT 1"])
+        #expect(run.status == 1)
+        #expect(run.err.contains("does not exist"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test func aSecondShellOnAnOwnedDatabaseIsRefusedNamingTheOwner() throws {
+        let dir = TemporaryDirectory()
+        _ = try Self.shell([dir.database, "CREATE TABLE t(x INTEGER)"])
+        let owner = Process()
+        owner.executableURL = URL(fileURLWithPath: Self.executable)
+        owner.arguments = [dir.database]
+        let input = Pipe()
+        owner.standardInput = input
+        owner.standardOutput = FileHandle.nullDevice
+        try owner.run()
+        defer { if owner.isRunning { owner.terminate() } }
+        // Once the first shell has the database, a second is refused after the busy timeout
+        // (5 s by default); until then a probe may still get in.
+        var refused: Run?
+        for _ in 0..<100 where refused == nil {
+            let run = try Self.shell([dir.database, "SELECT count(*) FROM t"])
+            if run.status != 0 { refused = run } else { usleep(50_000) }
+        }
+        let run = try #require(refused)
+        #expect(run.err.contains("in use by process \(owner.processIdentifier)"))
+        try input.fileHandleForWriting.close()
+        owner.waitUntilExit()
+        #expect(try Self.shell(["-list", "-noheader", dir.database, "SELECT count(*) FROM t"]).out == "0\n")
+    }
+
     @Test func standardInputRunsEachStatementWhenItsSemicolonArrives() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.executable))
         let process = Process()
