@@ -36,4 +36,30 @@ import Testing
         #expect(try db.makeStatement("SELECT $65535").parameterCount == 65535)
         #expect(try db.query("SELECT $1::int + 1", [41])[0][0] == .integer(42))
     }
+
+    /// A date near PostgreSQL's last (5874897 AD) read as a `Date` overflowed microseconds.
+    @Test func aDateBeyondDatesRangeReadsAsAnErrorNotACrash() throws {
+        let db = try Database(path: ":memory:")
+        let row = try db.query("SELECT '5874897-12-31'::date, '2024-02-29'::date")[0]
+        #expect { _ = try row.get(0, as: Date.self) } throws: { ($0 as? DatabaseError)?.sqlState == "22008" }
+        #expect(try row.get(1, as: Date.self) == Date(timeIntervalSince1970: 1_709_164_800))
+    }
+
+    /// Date and timestamp literals past the representable range trapped: the timestamp
+    /// '294277-01-01' overflowed µs since 1970, the date '99999999-01-01' Int32 days, and an
+    /// offset '+99999999999999' its µs. They are errors now (PostgreSQL: 22008, 22009).
+    @Test func dateAndTimestampLiteralsBeyondRangeAreErrorsNotCrashes() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE t(d date, ts timestamptz)")
+        for (sql, state) in [("SELECT '294277-01-01 00:00:00+00'::timestamptz", "22008"),
+                             ("INSERT INTO t(ts) VALUES ('294276-12-31 00:00:00+00')", "22008"),
+                             ("SELECT '99999999-01-01'::date", "22008"),
+                             ("SELECT '9223372036854775807-01-01'::date", "22008"),
+                             ("SELECT '2020-01-01 00:00:00+99999999999999'::timestamptz", "22009")] {
+            #expect(throws: DatabaseError.self, "\(sql)") { _ = try db.execute(sql) }
+            do { _ = try db.execute(sql) } catch let error as DatabaseError { #expect(error.sqlState == state, "\(sql): \(error)") }
+        }
+        #expect(try db.query("SELECT '2020-01-01 10:00:00+05:30'::timestamptz::text")[0][0] == .text("2020-01-01 04:30:00+00"))
+        #expect(try db.query("SELECT '5874897-12-31'::date::text")[0][0] == .text("5874897-12-31"))
+    }
 }
