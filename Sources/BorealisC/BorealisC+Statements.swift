@@ -312,7 +312,12 @@ public func borealis_column_int64(_ stmt: OpaquePointer?, _ index: Int32) -> Int
     case .null: return 0
     default:
         let text = value.description.trimmingWhitespace()
-        return Int64(text) ?? Int64(Double(text).map { $0.rounded(.towardZero) } ?? 0)
+        if let exact = Int64(text) { return exact }
+        // Saturate as sqlite3 does: 'nan', 'inf' and 1e30 must not trap the host converting.
+        guard let d = Double(text), !d.isNaN else { return 0 }
+        if d >= 9_223_372_036_854_775_807.0 { return .max }
+        if d <= -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(d.rounded(.towardZero))
     }
 }
 

@@ -22,6 +22,22 @@ import Testing
         _ = borealis_close(db)
     }
 
+    /// borealis_column_int64 of text or NUMERIC that is NaN, infinite or beyond bigint trapped
+    /// converting a Double ("SELECT 'nan'" crashed the host). It saturates, as sqlite3 does.
+    @Test func cColumnInt64OfNaNInfinityOrHugeNumbersSaturatesInsteadOfTrapping() {
+        withCStatement("SELECT 'nan', 'inf', '-Infinity', 1e30::numeric, '-1e30', 'abc', 12.7::numeric, '-12.7'") { _, s in
+            #expect(borealis_step(s) == 100)
+            #expect(borealis_column_int64(s, 0) == 0)
+            #expect(borealis_column_int64(s, 1) == Int64.max)
+            #expect(borealis_column_int64(s, 2) == Int64.min)
+            #expect(borealis_column_int64(s, 3) == Int64.max)
+            #expect(borealis_column_int64(s, 4) == Int64.min)
+            #expect(borealis_column_int64(s, 5) == 0)
+            #expect(borealis_column_int64(s, 6) == 12)
+            #expect(borealis_column_int64(s, 7) == -12)
+        }
+    }
+
     /// `$9223372036854775807` overflowed the parser's parameter counter (a trap), and
     /// `$2000000000` made a statement allocate 32 GB for its bindings (an abort). PostgreSQL's
     /// protocol allows 65535 parameters: a larger number is a syntax error.
