@@ -269,13 +269,10 @@ public func borealis_column_name(_ stmt: OpaquePointer?, _ index: Int32) -> Unsa
     guard let s = statement(stmt) else { return nil }
     let names = s.prepared.columnNames
     guard index >= 0, Int(index) < names.count else { return nil }
-    if s.names.count != names.count {
-        s.names = names.map { name in
-            let box = CStringBox()
-            box.set(name)
-            return box
-        }
-    }
+    if s.names.count != names.count { s.names = names.map { _ in CStringBox() } }
+    // A re-plan (a temporary table now shadows the table) may rename columns and keep their
+    // count; `set` keeps the pointer when the text is unchanged.
+    s.names[Int(index)].set(names[Int(index)])
     return UnsafePointer(s.names[Int(index)].pointer)
 }
 

@@ -78,4 +78,17 @@ import Testing
         #expect(try db.query("SELECT '2020-01-01 10:00:00+05:30'::timestamptz::text")[0][0] == .text("2020-01-01 04:30:00+00"))
         #expect(try db.query("SELECT '5874897-12-31'::date::text")[0][0] == .text("5874897-12-31"))
     }
+
+    /// borealis_column_name kept the names of the first plan when a re-plan (a temporary table
+    /// now shadowing the table) returned the same number of columns under other names.
+    @Test func cColumnNamesFollowAReplanWithTheSameColumnCount() {
+        withCStatement("SELECT * FROM t", setup: "CREATE TABLE t(a int, b text); INSERT INTO t VALUES (1, 'x')") { db, s in
+            #expect(String(cString: borealis_column_name(s, 0)!) == "a")
+            #expect(borealis_exec(db, "CREATE TEMP TABLE t(zz int, yy text); INSERT INTO t VALUES (2, 'y')", nil, nil, nil) == 0)
+            #expect(borealis_step(s) == 100)
+            #expect(borealis_column_int64(s, 0) == 2)
+            #expect(String(cString: borealis_column_name(s, 0)!) == "zz")
+            #expect(String(cString: borealis_column_name(s, 1)!) == "yy")
+        }
+    }
 }
