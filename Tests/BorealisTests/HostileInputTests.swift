@@ -145,4 +145,27 @@ import Testing
             #expect(finished, "the statement never finished")
         }
     }
+
+    /// A database opened again in the same process through a symbolic link to its file got a
+    /// second engine: it waited the whole busy timeout, then failed with BUSY blaming "another
+    /// open in this process", and its log folder would have been `link-log`, not `db-log`.
+    @Test func aSymbolicLinkToAnOpenDatabaseSharesItsEngine() throws {
+        let dir = TemporaryDirectory()
+        let owner = try Database(path: dir.database)
+        try owner.execute("CREATE TABLE t(x int); INSERT INTO t VALUES (1)")
+        #expect(symlink(dir.database, dir.path + "/link") == 0)
+        var options = StorageOptions()
+        options.busyTimeoutMilliseconds = 0
+        let started = ContinuousClock.now
+        let linked = try Database(path: dir.path + "/link", options: options)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try linked.execute("INSERT INTO t VALUES (2)")
+        #expect(try owner.query("SELECT count(*) FROM t")[0][0] == .integer(2))
+        try linked.close()
+        try owner.close()
+        let reopened = try Database(path: dir.path + "/link", options: options)
+        #expect(try reopened.query("SELECT count(*) FROM t")[0][0] == .integer(2))
+        try reopened.close()
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/link-log"))
+    }
 }
