@@ -168,4 +168,18 @@ import Testing
         try reopened.close()
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/link-log"))
     }
+
+    /// `.import` loaded a file whose last quoted field never closed (the rest of the file became
+    /// one value) and replaced bytes that are not UTF-8 by U+FFFD, both silently.
+    @Test func importRefusesAnUnterminatedQuoteAndTextThatIsNotUTF8() throws {
+        let dir = TemporaryDirectory()
+        try Data("a,b\n1,\"ok\"\n2,\"never closed\n3,x\n".utf8).write(to: URL(fileURLWithPath: dir.path + "/open.csv"))
+        try Data([0x61, 0x0a, 0x63, 0x61, 0x66, 0xe9, 0x0a]).write(to: URL(fileURLWithPath: dir.path + "/latin1.csv")) // "a\ncaf\xe9\n"
+        let run = try ShellTests.shell(["-list", "-noheader", ":memory:", ".import open.csv t", ".import latin1.csv u",
+                                        "select count(*) from t", ".tables"], in: dir.path)
+        #expect(run.err.contains("open.csv:3: unterminated quoted field"), "\(run.err)")
+        #expect(run.err.contains("latin1.csv: not UTF-8"), "\(run.err)")
+        #expect(run.status == 1)
+        #expect(!run.out.contains("u"), "nothing of latin1.csv may be loaded: \(run.out)")
+    }
 }
