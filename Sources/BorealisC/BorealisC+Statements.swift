@@ -269,13 +269,10 @@ public func borealis_column_name(_ stmt: OpaquePointer?, _ index: Int32) -> Unsa
     guard let s = statement(stmt) else { return nil }
     let names = s.prepared.columnNames
     guard index >= 0, Int(index) < names.count else { return nil }
-    if s.names.count != names.count {
-        s.names = names.map { name in
-            let box = CStringBox()
-            box.set(name)
-            return box
-        }
-    }
+    if s.names.count != names.count { s.names = names.map { _ in CStringBox() } }
+    // A re-plan (a temporary table now shadows the table) may rename columns and keep their
+    // count; `set` keeps the pointer when the text is unchanged.
+    s.names[Int(index)].set(names[Int(index)])
     return UnsafePointer(s.names[Int(index)].pointer)
 }
 
@@ -312,7 +309,12 @@ public func borealis_column_int64(_ stmt: OpaquePointer?, _ index: Int32) -> Int
     case .null: return 0
     default:
         let text = value.description.trimmingWhitespace()
-        return Int64(text) ?? Int64(Double(text).map { $0.rounded(.towardZero) } ?? 0)
+        if let exact = Int64(text) { return exact }
+        // Saturate as sqlite3 does: 'nan', 'inf' and 1e30 must not trap the host converting.
+        guard let d = Double(text), !d.isNaN else { return 0 }
+        if d >= 9_223_372_036_854_775_807.0 { return .max }
+        if d <= -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(d.rounded(.towardZero))
     }
 }
 

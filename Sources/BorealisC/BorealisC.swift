@@ -38,7 +38,12 @@ func lookup<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
     let raw = UnsafeMutableRawPointer(handle)
     let key = UInt(bitPattern: raw)
     guard liveHandles.withLock({ $0.contains(key) }) else { return nil }
-    return Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as? T
+    let object = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
+    // From inside its own progress callback a connection (or its statement) is mid-statement
+    // under its lock: any call on it would wait for itself forever. MISUSE instead.
+    let owner = (object as? Connection) ?? (object as? Statement)?.connection
+    if let owner, owner.callbackThread.load(ordering: .relaxed) == UInt(pthread_self()) { return nil }
+    return object as? T
 }
 
 func unregister(_ handle: OpaquePointer) {
@@ -69,6 +74,8 @@ final class Connection {
     var changes: Int64 = 0
     var lastInsertRowID: Int64 = 0
     var statements: [OpaquePointer] = []
+    /// The thread running this connection's progress callback, 0 when none does.
+    let callbackThread = Atomic<UInt>(0)
 
     init(database: Database?) {
         self.database = database
@@ -309,7 +316,11 @@ public func borealis_progress_handler(_ db: OpaquePointer?, _ units: Int32, _ ca
         return OK
     }
     let address = UInt(bitPattern: context)
-    database.setProgressHandler(every: Int(units)) { callback(UnsafeMutableRawPointer(bitPattern: address)) != 0 }
+    database.setProgressHandler(every: Int(units)) { [unowned connection] in
+        connection.callbackThread.store(UInt(pthread_self()), ordering: .relaxed)
+        defer { connection.callbackThread.store(0, ordering: .relaxed) }
+        return callback(UnsafeMutableRawPointer(bitPattern: address)) != 0
+    }
     return OK
 }
 

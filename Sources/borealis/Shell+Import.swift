@@ -34,7 +34,16 @@ extension Shell {
             throw ShellError("cannot open \"\(path)\": \(String(cString: strerror(errno)))")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw ShellError("cannot read \"\(path)\"") }
-        var records = CSV.parse(String(decoding: data, as: UTF8.self))[...]
+        // Nothing is loaded changed: bytes that are not UTF-8 (a Latin-1 file) would become
+        // U+FFFD, and a quote left open at the end would swallow the rest of the file.
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ShellError("\(path): not UTF-8 text (SQLSTATE 22021): convert it first, e.g. iconv -f latin1 -t utf-8")
+        }
+        let parsed = CSV.parse(text)
+        if let open = parsed.unterminatedQuoteLine {
+            throw ShellError("\(path):\(open): unterminated quoted field (the file ends inside it)")
+        }
+        var records = parsed.records[...]
         records = records.dropFirst(skip)
         var columns: [TableInfo.Column]
         if let info = try db.tableInfo(table) {
@@ -87,11 +96,13 @@ enum CSV {
         var line: Int
     }
 
-    static func parse(_ text: String) -> [Record] {
+    /// The records, and the line of a quoted field still open at the end of the text.
+    static func parse(_ text: String) -> (records: [Record], unterminatedQuoteLine: Int?) {
         var records: [Record] = []
         var fields: [String] = []
         var field = ""
         var quoted = false
+        var quoteLine = 1
         var line = 1
         var recordLine = 1
         var chars = text[...]
@@ -112,7 +123,7 @@ enum CSV {
                 continue
             }
             switch c {
-            case "\"": quoted = true
+            case "\"": quoted = true; quoteLine = line
             case ",": fields.append(field); field = ""
             case "\n", "\r\n", "\r":
                 endRecord()
@@ -121,6 +132,6 @@ enum CSV {
             }
         }
         if !field.isEmpty || !fields.isEmpty { endRecord() }
-        return records
+        return (records, quoted ? quoteLine : nil)
     }
 }

@@ -5,6 +5,9 @@
 
 import FoundationEssentials
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 enum EngineRegistry {
     private struct Entry {
@@ -17,7 +20,12 @@ enum EngineRegistry {
     static func key(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().resolvingSymlinksInPath().standardizedFileURL.path
-        return folder + "/" + url.lastPathComponent
+        let name = folder + "/" + url.lastPathComponent
+        // A database file reached through a symbolic link is the file it points to: one engine,
+        // and one log folder (`P-log`) beside the real page file, whichever name opened it.
+        guard let real = realpath(name, nil) else { return name }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     /// The engine of `path`, opened with `options` when no connection has it open yet.
@@ -34,7 +42,7 @@ enum EngineRegistry {
                 engines[name] = entry
                 return entry.engine
             }
-            let engine = try StorageEngine(path: path, options: options)
+            let engine = try StorageEngine(path: name, options: options)
             engines[name] = Entry(engine: engine, connections: 1)
             return engine
         }
@@ -55,7 +63,7 @@ enum EngineRegistry {
             beforeReopen()
             try? entry.engine.close()
             let options = entry.engine.options
-            let engine = try StorageEngine(path: path, options: options)
+            let engine = try StorageEngine(path: name, options: options)
             engines[name] = Entry(engine: engine, connections: 1)
             return engine
         }

@@ -150,7 +150,10 @@ extension Date: ValueConvertible {
     public static func decode(_ value: Value, column: String) throws -> Date {
         switch value {
         case .timestamptz(let t), .timestamp(let t): return DateConversion.date(microseconds: t)
-        case .date(let d): return DateConversion.date(microseconds: Int64(d) * DateTime.microsPerDay)
+        case .date(let d):
+            let (micros, overflow) = Int64(d).multipliedReportingOverflow(by: DateTime.microsPerDay)
+            if overflow { throw DatabaseError(.range, sqlState: "22008", "column \"\(column)\": date \(value) is out of range for a Date") }
+            return DateConversion.date(microseconds: micros)
         case .text(let s): return DateConversion.date(microseconds: try DateTime.parseTimestamp(s, zone: true))
         default: throw mismatch(value, "a date or timestamp", column)
         }

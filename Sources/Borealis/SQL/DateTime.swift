@@ -151,6 +151,7 @@ enum DateTime {
         guard pieces.count == 3, let y = Int(pieces[0]), let m = Int(pieces[1]),
               let d = Int(pieces[2].prefix { $0.isNumber }), pieces[2].allSatisfy({ $0.isNumber }) || pieces[2].count > 2
         else { throw invalid("date", text) }
+        guard y <= 5_874_897 else { throw DatabaseError(.range, sqlState: "22008", "date out of range: \"\(text)\"") } // PostgreSQL's last year
         guard (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m) else {
             throw DatabaseError(.range, sqlState: "22008", "date/time field value out of range: \"\(text)\"")
         }
@@ -182,6 +183,9 @@ enum DateTime {
             let offset = t[t.index(after: sign)...].split(separator: ":")
             guard let h = offset.first.flatMap({ Int($0) }) else { throw invalid(type, text) }
             let m = offset.count > 1 ? Int(offset[1]) ?? 0 : 0
+            guard abs(h) <= 15, (0...59).contains(m) else {
+                throw DatabaseError(.range, sqlState: "22009", "time zone displacement out of range: \"\(text)\"")
+            }
             offsetMicros = (Int64(h) * 3600 + Int64(m) * 60) * 1_000_000 * (t[sign] == "-" ? -1 : 1)
             t = String(t[..<sign])
         }
@@ -190,7 +194,12 @@ enum DateTime {
         let timePart = split.map { String(t[t.index(after: $0)...]) } ?? "00:00:00"
         let days = try parseDate(datePart)
         let time = try parseTime(timePart)
-        return days * microsPerDay + time - (zone ? offsetMicros : 0)
+        let (midnight, overflow) = days.multipliedReportingOverflow(by: microsPerDay)
+        // 294276 AD is PostgreSQL's last timestamp too; beyond it, µs since 1970 overflow.
+        guard !overflow, midnight < Int64.max - 2 * microsPerDay else {
+            throw DatabaseError(.range, sqlState: "22008", "timestamp out of range: \"\(text)\"")
+        }
+        return midnight + time - (zone ? offsetMicros : 0)
     }
 
     /// PostgreSQL interval input: "1 year 2 months 3 days 04:05:06", "3 hours", "-2 days", "1 week".

@@ -177,8 +177,11 @@ struct Lexer {
         case UInt8(ascii: "$") where isDigit(peek(1)):
             advance()
             while isDigit(peek()) { advance() }
-            let number = Int(String(decoding: bytes[(from + 1)..<index], as: UTF8.self)) ?? 0
+            // Bounded as PostgreSQL's wire protocol bounds them: a statement allocates a slot per
+            // number, so $2000000000 must not allocate 32 GB nor $9223372036854775807 overflow.
+            let number = Int(String(decoding: bytes[(from + 1)..<index], as: UTF8.self)) ?? Int.max
             guard number >= 1 else { throw error("parameter numbers start at $1", at: start) }
+            guard number <= 65_535 else { throw error("parameter number too large (at most $65535)", at: start) }
             return Token(kind: .parameter(number), position: start, text: text(from))
         case UInt8(ascii: "?"):
             advance()
