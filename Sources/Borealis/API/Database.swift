@@ -52,6 +52,22 @@ public final class Database: @unchecked Sendable {
     /// replica is promoted over a failed engine.
     public private(set) var engine: StorageEngine
     private let lock = ConditionLock()
+
+    /// `lock.withLock` for calls that may throw: a progress handler calling its own connection
+    /// (whose statement holds the lock on the handler's own thread) gets MISUSE, not a deadlock.
+    private func locked<T>(_ body: () throws -> T) throws -> T {
+        if watch.isHandlerThread {
+            throw DatabaseError.misuse("a progress handler cannot run statements on its own connection")
+        }
+        return try lock.withLock(body)
+    }
+
+    /// `lock.withLock` for reads and settings that cannot fail: from the progress handler the
+    /// lock is already held by this very thread, so `body` runs as it is.
+    private func lockedValue<T>(_ body: () -> T) -> T {
+        if watch.isHandlerThread { return body() }
+        return lock.withLock(body)
+    }
     // Guarded by `lock` (every public entry point holds it).
     private var transaction: StorageTransaction?
     private var inBlock = false
@@ -82,16 +98,16 @@ public final class Database: @unchecked Sendable {
 
     /// Rows a sort or a hash aggregation keeps in memory before it spills to temporary files.
     public var workMemoryRows: Int {
-        get { lock.withLock { workMemory } }
-        set { lock.withLock { workMemory = max(1, newValue) } }
+        get { lockedValue { workMemory } }
+        set { lockedValue { workMemory = max(1, newValue) } }
     }
 
     /// How long this connection waits for another connection's write transaction to end before
     /// failing with BUSY (SQLSTATE 55P03). Each connection has its own, set at open from
     /// `StorageOptions.busyTimeoutMilliseconds`.
     public var busyTimeoutMilliseconds: Int {
-        get { lock.withLock { busyTimeout } }
-        set { lock.withLock { busyTimeout = max(0, newValue) } }
+        get { lockedValue { busyTimeout } }
+        set { lockedValue { busyTimeout = max(0, newValue) } }
     }
 
     /// Makes the statement running on this connection, if any, stop with SQLSTATE 57014
@@ -113,12 +129,12 @@ public final class Database: @unchecked Sendable {
     /// page read) while a statement of this connection runs; returning true interrupts the
     /// statement (57014). Pass nil to remove it.
     public func setProgressHandler(every units: Int, _ handler: (() -> Bool)?) {
-        lock.withLock { watch.setProgressHandler(every: units, handler) }
+        lockedValue { watch.setProgressHandler(every: units, handler) }
     }
 
     /// Refuses every write with a READONLY error (SQLSTATE 25006): opened read-only, or a
     /// replica not promoted.
-    public var isReadOnly: Bool { lock.withLock { readOnlyMode } }
+    public var isReadOnly: Bool { lockedValue { readOnlyMode } }
     private var readOnlyMode: Bool
     /// Set while this connection is a replica (docs/replicas.md). Mirrored in `replicaLink`
     /// for the calls (waitFor, lag) that must not wait for a running statement.
@@ -180,7 +196,7 @@ public final class Database: @unchecked Sendable {
     /// (`options.cacheBytes`) and apply thread, following the writer's durable commits.
     /// Attaching costs O(1) whatever the database size.
     public func openReplica(options: ReplicaOptions = ReplicaOptions()) throws -> Database {
-        let open = lock.withLock { !closed }
+        let open = lockedValue { !closed }
         guard open else { throw DatabaseError.misuse("the database connection is closed") }
         return try Database(replicaOf: self, options: options)
     }
@@ -214,7 +230,7 @@ public final class Database: @unchecked Sendable {
     /// last connection to the failed engine.
     public func promote() throws {
         try block.withLock {
-            try lock.withLock {
+            try locked {
                 if closed { throw DatabaseError.misuse("the database connection is closed") }
                 guard let replica else { throw DatabaseError.misuse("this connection is not a replica") }
                 if transaction != nil || inBlock { throw DatabaseError.misuse("finish the open transaction before promoting the replica") }
@@ -234,7 +250,7 @@ public final class Database: @unchecked Sendable {
 
     /// Closes this connection; the database file closes with its last connection.
     public func close() throws {
-        try lock.withLock {
+        try locked {
             guard !closed else { return }
             closed = true
             transaction?.rollback()
@@ -260,7 +276,7 @@ public final class Database: @unchecked Sendable {
         inFlight.add(1, ordering: .relaxed)
         defer { statementEnded() }
         return try block.withLock {
-            try lock.withLock {
+            try locked {
                 var last = QueryResult()
                 let statements: [(Statement, String)]
                 do {
@@ -313,9 +329,9 @@ public final class Database: @unchecked Sendable {
     private var lastRowID: Int64 = 0
 
     /// Rows changed by the last INSERT, UPDATE or DELETE run through `execute`.
-    public var changes: Int { lock.withLock { changeCount } }
+    public var changes: Int { lockedValue { changeCount } }
     /// The row id of the last row inserted through `execute`.
-    public var lastInsertRowID: Int64 { lock.withLock { lastRowID } }
+    public var lastInsertRowID: Int64 { lockedValue { lastRowID } }
 
     /// The rows of a query.
     public func query(_ sql: String, _ parameters: [Value] = []) throws -> [Row] {
@@ -338,10 +354,10 @@ public final class Database: @unchecked Sendable {
     /// (seeing its changes) and may not write.
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try block.withLock {
-            if lock.withLock({ inBlock }) {
-                let outer = lock.withLock { blockReadOnly }
-                lock.withLock { blockReadOnly = true }
-                defer { lock.withLock { blockReadOnly = outer } }
+            if lockedValue({ inBlock }) {
+                let outer = lockedValue { blockReadOnly }
+                lockedValue { blockReadOnly = true }
+                defer { lockedValue { blockReadOnly = outer } }
                 return try body(self)
             }
             try execute("BEGIN READ ONLY")
@@ -356,8 +372,8 @@ public final class Database: @unchecked Sendable {
     @discardableResult
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try block.withLock {
-            if lock.withLock({ inBlock }) {
-                let name = "borealis_write_\(lock.withLock { savepoints.count })"
+            if lockedValue({ inBlock }) {
+                let name = "borealis_write_\(lockedValue { savepoints.count })"
                 try execute("SAVEPOINT \(name)")
                 do {
                     let value = try body(self)
@@ -423,7 +439,7 @@ public final class Database: @unchecked Sendable {
         inFlight.add(1, ordering: .relaxed)
         defer { statementEnded() }
         do {
-            return try block.withLock { try lock.withLock { try run(statement, parameters, cache: cache) } }
+            return try block.withLock { try locked { try run(statement, parameters, cache: cache) } }
         } catch var error as DatabaseError {
             error.sql = text
             throw error
@@ -433,7 +449,7 @@ public final class Database: @unchecked Sendable {
     // MARK: Schema (for tools such as the shell)
 
     func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
-        try lock.withLock {
+        try locked {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
             return try body(try catalog(txn), txn)
@@ -472,7 +488,7 @@ public final class Database: @unchecked Sendable {
     /// connection sees now, without running it; what is compiled stays in `cache`.
     func describe(_ statement: Statement, cache: PlanCache) throws -> StatementDescription {
         try block.withLock {
-            try lock.withLock {
+            try locked {
                 if closed { throw DatabaseError.misuse("the database connection is closed") }
                 let txn = try transaction ?? beginRead()
                 defer { if txn !== transaction { txn.rollback() } }

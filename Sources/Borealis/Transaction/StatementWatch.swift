@@ -9,12 +9,24 @@
 // connection's statement (the connection's lock orders them with `setProgressHandler`).
 
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class StatementWatch: @unchecked Sendable {
     private let requested = Atomic<Bool>(false)
+    /// The thread running the progress handler, 0 when none: it holds its connection's lock,
+    /// so a call it makes on that connection must not wait for the lock (`isHandlerThread`).
+    private let handlerThread = Atomic<UInt>(0)
     private var progressEvery = 0
     private var progressHandler: (() -> Bool)?
     private var countdown = 0
+
+    /// Whether the caller is this connection's progress handler, running inside a statement.
+    var isHandlerThread: Bool {
+        let running = handlerThread.load(ordering: .relaxed)
+        return running != 0 && running == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
 
     /// Asks the running statement — and any other the connection runs before none is left
     /// running or waiting — to stop (any thread).
@@ -44,6 +56,8 @@ final class StatementWatch: @unchecked Sendable {
             countdown -= 1
             if countdown <= 0 {
                 countdown = progressEvery
+                handlerThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+                defer { handlerThread.store(0, ordering: .relaxed) }
                 if progressHandler?() == true { throw Self.canceled() }
             }
         }
