@@ -18,6 +18,27 @@ enum BlockingQueue {
 }
 
 extension Database {
+    /// `execute` on a background thread.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [Value] = []) async throws -> QueryResult {
+        try await background { try self.execute(sql, parameters) }
+    }
+
+    /// `query` on a background thread.
+    public func query(_ sql: String, _ parameters: [Value] = []) async throws -> [Row] {
+        try await background { try self.query(sql, parameters) }
+    }
+
+    /// Runs blocking `work` off the cooperative pool; cancelling the calling task interrupts
+    /// the statement it runs.
+    func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            try await BlockingQueue.run(work)
+        } onCancel: {
+            self.interrupt()
+        }
+    }
+
     /// `query(_:_:_:)` decoding into `type`, with the statement run off the cooperative pool.
     ///
     /// ```swift

@@ -1,8 +1,37 @@
-// The schema described for tools such as the shell's `.dump` and `.import`: a table's columns
-// with their types, and the foreign keys that say which tables must be loaded before it.
+// The schema for tools such as the shell: table, index and view names, CREATE statements, and
+// for `.dump` and `.import` a table's columns with their types, and the foreign keys that say
+// which tables must be loaded before it.
 // Everything here reads the catalog the connection sees (its open transaction's, if any).
 
 extension Database {
+    /// Table and view names, sorted.
+    public func tableNames() throws -> [String] {
+        try withCatalog { catalog, _ in (Array(catalog.tables.keys) + Array(catalog.views.keys)).sorted() }
+    }
+
+    /// Index names (of one table, or all), sorted.
+    public func indexNames(of table: String? = nil) throws -> [String] {
+        try withCatalog { catalog, _ in catalog.indexes.values.filter { table == nil || $0.table == table }.map(\.name).sorted() }
+    }
+
+    /// CREATE statements that rebuild the schema (of one table, or everything): tables, then
+    /// indexes, then views.
+    public func schemaStatements(of table: String? = nil) throws -> [String] {
+        try withCatalog { catalog, _ in
+            var statements: [String] = []
+            for t in catalog.tables.values.sorted(by: { $0.name < $1.name }) where table == nil || t.name == table {
+                statements.append(catalog.createStatement(for: t))
+            }
+            for index in catalog.indexes.values.sorted(by: { $0.name < $1.name }) where !index.constraint && (table == nil || index.table == table) {
+                statements.append(catalog.createStatement(for: index))
+            }
+            for view in catalog.views.values.sorted(by: { $0.name < $1.name }) where table == nil || view.name == table {
+                statements.append(catalog.createStatement(for: view))
+            }
+            return statements
+        }
+    }
+
     /// Quotes `name` the way `.schema` and `.dump` do: left bare when it reads back as itself,
     /// in double quotes otherwise (upper case, reserved words, punctuation).
     ///

@@ -8,6 +8,10 @@
 //                                       failed ──COMMIT──▶ idle, throws "transaction was rolled back"
 //
 // A block begun READ ONLY (and every `read { }`) refuses writes with 25006.
+//
+// At ~600 lines this file holds the connection's state machine and everything that touches its
+// private state under its lock; the parts that do not (async variants, schema listings,
+// records, statements, temporary tables) live in `Database+*.swift` and `TemporaryTables.swift`.
 
 import FoundationEssentials
 import Synchronization
@@ -397,27 +401,6 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// `execute` on a background thread.
-    @discardableResult
-    public func execute(_ sql: String, _ parameters: [Value] = []) async throws -> QueryResult {
-        try await background { try self.execute(sql, parameters) }
-    }
-
-    /// `query` on a background thread.
-    public func query(_ sql: String, _ parameters: [Value] = []) async throws -> [Row] {
-        try await background { try self.query(sql, parameters) }
-    }
-
-    /// Runs blocking `work` off the cooperative pool; cancelling the calling task interrupts
-    /// the statement it runs.
-    func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withTaskCancellationHandler {
-            try await BlockingQueue.run(work)
-        } onCancel: {
-            self.interrupt()
-        }
-    }
-
     private func catalog(_ txn: StorageTransaction) throws -> Catalog {
         if let cached = catalogCache, catalogCheckedIn == txn.serial { return cached }
         let committedState = txn.serial != ddlTransaction
@@ -453,34 +436,6 @@ public final class Database: @unchecked Sendable {
             let txn = try transaction ?? beginRead()
             defer { if txn !== transaction { txn.rollback() } }
             return try body(try catalog(txn), txn)
-        }
-    }
-
-    /// Table and view names, sorted.
-    public func tableNames() throws -> [String] {
-        try withCatalog { catalog, _ in (Array(catalog.tables.keys) + Array(catalog.views.keys)).sorted() }
-    }
-
-    /// Index names (of one table, or all), sorted.
-    public func indexNames(of table: String? = nil) throws -> [String] {
-        try withCatalog { catalog, _ in catalog.indexes.values.filter { table == nil || $0.table == table }.map(\.name).sorted() }
-    }
-
-    /// CREATE statements that rebuild the schema (of one table, or everything): tables, then
-    /// indexes, then views.
-    public func schemaStatements(of table: String? = nil) throws -> [String] {
-        try withCatalog { catalog, _ in
-            var statements: [String] = []
-            for t in catalog.tables.values.sorted(by: { $0.name < $1.name }) where table == nil || t.name == table {
-                statements.append(catalog.createStatement(for: t))
-            }
-            for index in catalog.indexes.values.sorted(by: { $0.name < $1.name }) where !index.constraint && (table == nil || index.table == table) {
-                statements.append(catalog.createStatement(for: index))
-            }
-            for view in catalog.views.values.sorted(by: { $0.name < $1.name }) where table == nil || view.name == table {
-                statements.append(catalog.createStatement(for: view))
-            }
-            return statements
         }
     }
 
