@@ -541,7 +541,8 @@ public final class Database: @unchecked Sendable {
         if inBlock && blockFailed {
             throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
         }
-        let writes = StatementExecutor.isWrite(statement) && !temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode)
+        let writes = StatementExecutor.isWrite(statement)
+            && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode))
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
@@ -564,7 +565,7 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             defer { cache?.context?.finish() }
-            let result = try temporary.execute(statement, with: executor)
+            let result = try temporary.concerns(statement) ? temporary.execute(statement, with: executor) : executor.execute(statement)
             if writes && !statement.isDataChange {
                 catalogCheckedIn = nil
                 catalogCurrentAt = nil

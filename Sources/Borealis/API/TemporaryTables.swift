@@ -128,6 +128,17 @@ final class TemporaryTables {
         return e
     }
 
+    /// Whether `execute` has anything to add for `statement`: the connection has (had) a
+    /// temporary relation, or the statement may create one. Checked per statement, so it binds
+    /// no payload (the common statement goes straight to the executor).
+    func concerns(_ statement: Statement) -> Bool {
+        if engine != nil { return true }
+        switch statement {
+        case .createTable, .createView: return true
+        default: return false
+        }
+    }
+
     private func createsTemporary(_ statement: Statement) -> Bool {
         switch statement {
         case .createTable(_, _, _, _, let temporary, _), .createView(_, _, _, _, _, let temporary): return temporary

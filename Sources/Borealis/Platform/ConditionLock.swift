@@ -96,7 +96,9 @@ func wallClockMicroseconds() -> Int64 {
 /// invisible to it, so every state it guards would be reported as a race).
 final class Locked<Value>: @unchecked Sendable {
     private let lock = ConditionLock()
-    private var value: Value
+    /// Reached only through `withLock`, whose mutex already makes each access exclusive: the
+    /// runtime's dynamic exclusivity check on it cost a prepared statement's step ~5% (callgrind).
+    @exclusivity(unchecked) private var value: Value
 
     init(_ value: Value) {
         self.value = value
