@@ -37,8 +37,13 @@ func lookup<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
     guard let handle else { return nil }
     let raw = UnsafeMutableRawPointer(handle)
     let key = UInt(bitPattern: raw)
-    guard liveHandles.withLock({ $0.contains(key) }) else { return nil }
-    let object = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
+    // The strong reference is taken while the handle is known live, under the registry's lock:
+    // a close on another thread (borealis_interrupt's use) then only drops its own reference.
+    nonisolated(unsafe) var found: AnyObject?
+    liveHandles.withLock { handles in
+        if handles.contains(key) { found = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() }
+    }
+    guard let object = found else { return nil }
     // From inside its own progress callback a connection (or its statement) is mid-statement
     // under its lock: any call on it would wait for itself forever. MISUSE instead.
     let owner = (object as? Connection) ?? (object as? Statement)?.connection

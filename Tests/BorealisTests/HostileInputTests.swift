@@ -192,4 +192,24 @@ import Testing
         #expect(run.status == 1)
         #expect(!run.out.contains("u"), "nothing of latin1.csv may be loaded: \(run.out)")
     }
+
+    /// borealis_interrupt is the call made from another thread, so it may race the owner's
+    /// borealis_close: the handle's object must stay alive for the interrupting thread, or be
+    /// refused as dead — never freed under it. (Races seldom lose; ASan or many runs show it.)
+    @Test func interruptRacingCloseNeverTouchesAFreedConnection() throws {
+        for _ in 0..<200 {
+            var db: OpaquePointer?
+            #expect(borealis_open(":memory:", &db) == 0)
+            let handle = UInt(bitPattern: db)
+            let stop = Atomic<Bool>(false)
+            let hammer = Thread {
+                while !stop.load(ordering: .relaxed) { borealis_interrupt(OpaquePointer(bitPattern: handle)) }
+            }
+            hammer.start()
+            usleep(200)
+            #expect(borealis_close(db) == 0)
+            stop.store(true, ordering: .relaxed)
+            while !hammer.isFinished { usleep(100) }
+        }
+    }
 }
