@@ -107,4 +107,33 @@ import Testing
         #expect(try db.query("SELECT 1").count == 1)
         try db.close()
     }
+
+    /// An open that waits for another owner of its file must not hold up opens of other files
+    /// (the registry used to hold its lock for the whole wait), and a second open of the same
+    /// file waits for the first one's engine instead of making its own.
+    @Test func anOpenWaitingForItsFileDoesNotHoldUpOtherFiles() throws {
+        let dir = TemporaryDirectory()
+        let busyFile = dir.path + "/busy.db"
+        let owner = try StorageEngine(path: busyFile, options: options(timeout: 0)) // behind the registry's back
+        let waiting = options(timeout: 3000)
+        let waiter = Thread { _ = try? Database(path: busyFile, options: waiting) }
+        waiter.start()
+        usleep(200_000)
+        let started = ContinuousClock.now
+        let other = try Database(path: dir.path + "/other.db")
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try other.close()
+        try owner.close()
+        while !waiter.isFinished { usleep(10_000) }
+        // Two connections opening one file at once share one engine.
+        let pair = Locked<[Database]>([])
+        let shared = dir.database
+        let openers = (0..<2).map { _ in Thread { if let db = try? Database(path: shared) { pair.withLock { $0.append(db) } } } }
+        openers.forEach { $0.start() }
+        while openers.contains(where: { !$0.isFinished }) { usleep(1000) }
+        let both = pair.withLock { $0 }
+        #expect(both.count == 2)
+        if both.count == 2 { #expect(both[0].engine === both[1].engine) }
+        try both.forEach { try $0.close() }
+    }
 }

@@ -14,7 +14,17 @@ enum EngineRegistry {
         var engine: StorageEngine
         var connections: Int
     }
-    private static let engines = Locked<[String: Entry]>([:])
+
+    /// The registry's state, under one lock. An open runs outside it — it may wait up to its
+    /// busy timeout for another process to give the database up — with its path in `opening`,
+    /// so that opens of other files go on meanwhile and a second open of the same file waits
+    /// for the first one's engine instead of making its own.
+    private final class State: @unchecked Sendable {
+        let lock = ConditionLock()
+        var engines: [String: Entry] = [:]
+        var opening: Set<String> = []
+    }
+    private static let state = State()
 
     /// The canonical name of a database path (symbolic links and `..` resolved).
     static func key(for path: String) -> String {
@@ -31,21 +41,28 @@ enum EngineRegistry {
     /// The engine of `path`, opened with `options` when no connection has it open yet.
     static func acquire(path: String, options: StorageOptions) throws -> StorageEngine {
         let name = key(for: path)
-        return try engines.withLock { engines in
-            if var entry = engines[name] {
-                // Durability is the file's, not the connection's: one log, one flush policy.
-                if entry.engine.options.synchronous != options.synchronous {
-                    throw DatabaseError(.misuse, sqlState: "55000",
-                        "\(path) is already open in this process with synchronous = \(entry.engine.options.synchronous); every connection to a file shares its durability setting")
-                }
-                entry.connections += 1
-                engines[name] = entry
-                return entry.engine
+        state.lock.lock()
+        while state.opening.contains(name) { _ = state.lock.wait() }
+        if var entry = state.engines[name] {
+            defer { state.lock.unlock() }
+            // Durability is the file's, not the connection's: one log, one flush policy.
+            if entry.engine.options.synchronous != options.synchronous {
+                throw DatabaseError(.misuse, sqlState: "55000",
+                    "\(path) is already open in this process with synchronous = \(entry.engine.options.synchronous); every connection to a file shares its durability setting")
             }
-            let engine = try StorageEngine(path: name, options: options)
-            engines[name] = Entry(engine: engine, connections: 1)
-            return engine
+            entry.connections += 1
+            state.engines[name] = entry
+            return entry.engine
         }
+        state.opening.insert(name)
+        state.lock.unlock()
+        let opened = Result { try StorageEngine(path: name, options: options) }
+        state.lock.withLock {
+            state.opening.remove(name)
+            if case .success(let engine) = opened { state.engines[name] = Entry(engine: engine, connections: 1) }
+            state.lock.broadcast()
+        }
+        return try opened.get()
     }
 
     /// Replaces a failed engine by a freshly recovered one, for the only connection still
@@ -54,8 +71,8 @@ enum EngineRegistry {
     /// engine closes.
     static func reopenFailed(path: String, beforeReopen: () -> Void) throws -> StorageEngine {
         let name = key(for: path)
-        return try engines.withLock { engines in
-            guard let entry = engines[name] else { throw DatabaseError.misuse("the database is not open") }
+        return try state.lock.withLock {
+            guard let entry = state.engines[name] else { throw DatabaseError.misuse("the database is not open") }
             guard entry.connections == 1 else {
                 throw DatabaseError(.busy, sqlState: "55006",
                     "\(entry.connections - 1) other connection(s) still use the failed database; close them before promoting the replica")
@@ -64,7 +81,7 @@ enum EngineRegistry {
             try? entry.engine.close()
             let options = entry.engine.options
             let engine = try StorageEngine(path: name, options: options)
-            engines[name] = Entry(engine: engine, connections: 1)
+            state.engines[name] = Entry(engine: engine, connections: 1)
             return engine
         }
     }
@@ -72,14 +89,14 @@ enum EngineRegistry {
     /// Gives back a connection's engine; the last one closes it.
     static func release(path: String) throws {
         let name = key(for: path)
-        let last: StorageEngine? = engines.withLock { engines in
-            guard var entry = engines[name] else { return nil }
+        let last: StorageEngine? = state.lock.withLock {
+            guard var entry = state.engines[name] else { return nil }
             entry.connections -= 1
             if entry.connections > 0 {
-                engines[name] = entry
+                state.engines[name] = entry
                 return nil
             }
-            engines[name] = nil
+            state.engines[name] = nil
             return entry.engine
         }
         try last?.close()
