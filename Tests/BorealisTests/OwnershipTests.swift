@@ -136,4 +136,40 @@ import Testing
         if both.count == 2 { #expect(both[0].engine === both[1].engine) }
         try both.forEach { try $0.close() }
     }
+
+    /// Without a thread to give (pthread_create failing with EAGAIN), an open fails with 53000
+    /// and leaves the database closed and unlocked; it used to stop the process.
+    @Test func anOpenWithoutAThreadToSpareFailsInsteadOfStoppingTheProcess() throws {
+        let dir = TemporaryDirectory()
+        var starved = options(timeout: 0)
+        starved.threadStartFailsForTesting = true
+        #expect {
+            _ = try Database(path: dir.database, options: starved)
+        } throws: { ($0 as? DatabaseError)?.sqlState == "53000" }
+        // Nothing stays open or locked.
+        let db = try Database(path: dir.database, options: options(timeout: 0))
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        var starvedReplica = ReplicaOptions()
+        starvedReplica.threadStartFailsForTesting = true
+        #expect(throws: DatabaseError.self) { _ = try db.openReplica(options: starvedReplica) }
+        let replica = try db.openReplica()
+        try db.execute("INSERT INTO t VALUES (1)")
+        #expect(try replica.waitFor(lsn: db.lastCommitLSN, timeout: 5))
+        try replica.close()
+        try db.close()
+    }
+
+    /// A replica of a database opened with synchronous = off attaches (it used to ask the
+    /// registry for the default settings, which the file's must equal).
+    @Test func aReplicaOfAnUnsyncedDatabaseAttaches() throws {
+        let dir = TemporaryDirectory()
+        var off = StorageOptions()
+        off.synchronous = .off
+        let db = try Database(path: dir.database, options: off)
+        try db.execute("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1)")
+        let replica = try db.openReplica()
+        #expect(try replica.waitFor(lsn: db.lastCommitLSN, timeout: 5))
+        try replica.close()
+        try db.close()
+    }
 }

@@ -183,13 +183,15 @@ public final class Database: @unchecked Sendable {
         temporaryFolder = nil
         readOnlyMode = true
         busyTimeout = primary.busyTimeoutMilliseconds
-        engine = try EngineRegistry.acquire(path: location, options: StorageOptions())
+        // The primary's own options: a second open must agree with the file's settings.
+        engine = try EngineRegistry.acquire(path: location, options: primary.engine.options)
         do {
             let attached = try Replica(engine: engine, options: options)
             replica = attached
             replicaLink.withLock { $0 = attached }
         } catch {
             try? EngineRegistry.release(path: location)
+            closed = true // deinit's close must not give the engine back a second time
             throw error
         }
     }

@@ -17,20 +17,25 @@ private final class ThreadStart {
     }
 }
 
-/// Runs `body` on a new detached thread named `name` (as `top` and debuggers show it).
-func startBackgroundThread(name: String, _ body: @escaping @Sendable () -> Void) {
+/// Runs `body` on a new detached thread named `name` (as `top` and debuggers show it). When
+/// the system has no thread to give (EAGAIN: a thread or memory limit), it throws (53000)
+/// instead of stopping the host process: the open or attach that needed the thread fails.
+/// `failForTesting` makes it fail as pthread_create does without resources (tests).
+func startBackgroundThread(name: String, failForTesting: Bool = false, _ body: @escaping @Sendable () -> Void) throws {
     let start = Unmanaged.passRetained(ThreadStart(name: name, body: body)).toOpaque()
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
     var thread = pthread_t()
-    let result = pthread_create(&thread, &attributes, { raw in
+    let result = failForTesting ? EAGAIN : pthread_create(&thread, &attributes, { raw in
         let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
         borealis_set_thread_name(start.name)
         start.body()
         return nil
     }, start)
     pthread_attr_destroy(&attributes)
-    // Only resource exhaustion makes this fail; the engine cannot run without its thread.
-    precondition(result == 0, "pthread_create failed: \(result)")
+    guard result == 0 else {
+        Unmanaged<ThreadStart>.fromOpaque(start).release()
+        throw DatabaseError(.internal, sqlState: "53000", "could not start the \(name) thread: \(errnoText(result))")
+    }
 }

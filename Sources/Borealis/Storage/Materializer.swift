@@ -36,11 +36,16 @@ final class Materializer: @unchecked Sendable {
         self.options = engine.options
     }
 
-    func start() {
+    func start() throws {
         lock.withLock { running = true }
-        startBackgroundThread(name: "borealis-materializer") { [self] in
-            lock.withLock { self.thread = pthread_self() }
-            loop()
+        do {
+            try startBackgroundThread(name: "borealis-materializer", failForTesting: options.threadStartFailsForTesting) { [self] in
+                lock.withLock { self.thread = pthread_self() }
+                loop()
+            }
+        } catch {
+            lock.withLock { running = false }
+            throw error
         }
     }
 

@@ -17,6 +17,8 @@ public struct ReplicaOptions: Sendable {
     /// A replica whose read point falls this many log bytes behind the writer's last commit is
     /// detached (its reads then fail) rather than holding the log back.
     public var maxLagBytes = 8 << 20
+    /// Tests only: the apply thread fails to start, as when the system has none to give.
+    var threadStartFailsForTesting = false
 
     public init(cacheBytes: Int = 16 << 20, maxLagBytes: Int = 8 << 20) {
         self.cacheBytes = cacheBytes
@@ -185,7 +187,13 @@ final class Replica: @unchecked Sendable {
         readPointMirror = Atomic(lsn)
         engine.replicaFeed.attach(self)
         running = true
-        startBackgroundThread(name: "borealis-replica") { [self] in applyLoop() }
+        do {
+            try startBackgroundThread(name: "borealis-replica", failForTesting: options.threadStartFailsForTesting) { [self] in applyLoop() }
+        } catch {
+            running = false
+            leave()
+            throw error
+        }
     }
 
     // MARK: Apply

@@ -91,7 +91,7 @@ public final class StorageEngine: @unchecked Sendable {
         recoveredTailBytes = recovered.lastCommitLSN - recovered.cache.materializedLSN
         state = Locked(State(lastCommitLSN: recovered.lastCommitLSN, nextTransactionID: recovered.lastTransactionID + 1))
         materializer = Materializer(engine: self)
-        if options.backgroundMaterializer { materializer.start() }
+        if options.backgroundMaterializer { try materializer.start() } // on failure deinit closes the files
     }
 
     deinit {

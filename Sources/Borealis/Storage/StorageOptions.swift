@@ -49,6 +49,8 @@ public struct StorageOptions: Sendable {
     public var retainLogArchive = false
     /// Run the background materializer thread. Tests turn it off to drive rounds by hand.
     public var backgroundMaterializer = true
+    /// Tests only: background threads fail to start, as when the system has none to give.
+    var threadStartFailsForTesting = false
     /// The file system; tests substitute `FaultInjectingFileSystem`.
     public var fileSystem: any FileSystem = PosixFileSystem()
 
