@@ -1,7 +1,10 @@
 // One storage engine per database file in a process. Every `Database` (and every C
 // `borealis*`) opened on the same file shares it, so several connections — one per thread —
 // commit through one log and one write lock, and their commits share fdatasyncs. Two engines
-// on one file would each append to the log and corrupt it; the registry makes that impossible.
+// on one file would each append to the log and corrupt it: the registry prevents it among the
+// connections of this process, the owner lock (Platform/OwnerLock.swift) everywhere else.
+// Paths are keyed by their real path (a symbolic link shares its target's engine; two hard
+// links are two keys, and the second open meets the owner lock: BUSY, never a second engine).
 
 import FoundationEssentials
 import Synchronization
