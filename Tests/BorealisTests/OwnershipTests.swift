@@ -75,16 +75,7 @@ import Testing
     @Test func anOpenFromAnotherProcessIsRefusedNamingItsPID() throws {
         let dir = TemporaryDirectory()
         try Database(path: dir.database).close()
-        let shell = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("borealis")
-        try #require(FileManager.default.isExecutableFile(atPath: shell.path), "build the shell first (swift build)")
-        let child = Process()
-        child.executableURL = shell
-        child.arguments = [dir.database]
-        let input = Pipe()
-        child.standardInput = input
-        child.standardOutput = FileHandle.nullDevice
-        try child.run()
+        let (child, input) = try ShellTests.holder(of: dir.database)
         defer { if child.isRunning { child.terminate() } }
         // Until the child has opened the database, an open here may still succeed.
         var refusal: DatabaseError?

@@ -20,6 +20,20 @@ import Testing
         return "borealis"
     }
 
+    /// The shell holding `database` open while it waits on its standard input (closing the
+    /// returned pipe's writing end lets it exit).
+    static func holder(of database: String) throws -> (process: Process, input: Pipe) {
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "build the borealis shell first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [database]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, input)
+    }
+
     struct Run {
         var out: String
         var err: String
@@ -64,13 +78,7 @@ import Testing
     @Test func aSecondShellOnAnOwnedDatabaseIsRefusedNamingTheOwner() throws {
         let dir = TemporaryDirectory()
         _ = try Self.shell([dir.database, "CREATE TABLE t(x INTEGER)"])
-        let owner = Process()
-        owner.executableURL = URL(fileURLWithPath: Self.executable)
-        owner.arguments = [dir.database]
-        let input = Pipe()
-        owner.standardInput = input
-        owner.standardOutput = FileHandle.nullDevice
-        try owner.run()
+        let (owner, input) = try Self.holder(of: dir.database)
         defer { if owner.isRunning { owner.terminate() } }
         // Once the first shell has the database, a second is refused after the busy timeout
         // (5 s by default); until then a probe may still get in.
