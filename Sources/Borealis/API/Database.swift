@@ -75,9 +75,10 @@ public final class Database: @unchecked Sendable {
     // Guarded by `lock` (every public entry point holds it).
     private var transaction: StorageTransaction?
     private var inBlock = false
-    private var blockFailed = false
-    /// The error that failed the block (quoted when a COMMIT then rolls it back).
+    /// The error that failed the block, nil while it has not failed (quoted when a COMMIT
+    /// then rolls it back).
     private var blockFailure: String?
+    private var blockFailed: Bool { blockFailure != nil }
     /// The block was begun READ ONLY (or a `read { }` runs inside a block).
     private var blockReadOnly = false
     /// Stops the running statement from another thread; the progress handler.
@@ -445,12 +446,9 @@ public final class Database: @unchecked Sendable {
     /// connection sees now, without running it; what is compiled stays in `cache`.
     func describe(_ statement: Statement, cache: PlanCache) throws -> StatementDescription {
         try block.withLock {
-            try locked {
-                if closed { throw DatabaseError.misuse("the database connection is closed") }
-                let txn = try transaction ?? beginRead()
-                defer { if txn !== transaction { txn.rollback() } }
-                let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: [], planCache: cache,
-                                                 workMemoryRows: workMemory)
+            if lockedValue({ closed }) { throw DatabaseError.misuse("the database connection is closed") }
+            return try withCatalog { catalog, txn in
+                let executor = StatementExecutor(txn: txn, catalog: catalog, parameters: [], planCache: cache, workMemoryRows: workMemory)
                 return try temporary.describe(statement, with: executor)
             }
         }
@@ -477,7 +475,6 @@ public final class Database: @unchecked Sendable {
                 throw DatabaseError(.error, sqlState: "25006", "a READ ONLY transaction cannot take the write lock (BEGIN IMMEDIATE)")
             }
             inBlock = true
-            blockFailed = false
             blockFailure = nil
             blockReadOnly = readOnly
             if immediate { transaction = try beginWrite() }
@@ -519,7 +516,6 @@ public final class Database: @unchecked Sendable {
                 throw DatabaseError(.error, sqlState: "25P01", "\(statement.isRelease ? "RELEASE" : "ROLLBACK TO") SAVEPOINT can only be used in transaction blocks")
             }
             guard let index = savepoints.lastIndex(where: { $0.name == name }) else {
-                blockFailed = true
                 blockFailure = "savepoint \"\(name)\" does not exist"
                 throw DatabaseError(.error, sqlState: "3B001", "savepoint \"\(name)\" does not exist")
             }
@@ -533,7 +529,7 @@ public final class Database: @unchecked Sendable {
                 try transaction?.rollback(to: savepoints[index].state)
                 try temporary.rollback(toSavepoint: index)
                 savepoints.removeSubrange((index + 1)...)
-                blockFailed = false
+                blockFailure = nil
                 catalogCache = nil
             }
             return QueryResult()
@@ -543,14 +539,14 @@ public final class Database: @unchecked Sendable {
         if inBlock && blockFailed {
             throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
         }
-        let writes = StatementExecutor.isWrite(statement)
+        let changesSomething = StatementExecutor.isWrite(statement)
+        let writes = changesSomething
             && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode))
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
         // PostgreSQL: a READ ONLY transaction may change rows of temporary tables, no schema.
-        if inBlock && blockReadOnly && (writes || (StatementExecutor.isWrite(statement) && !statement.isDataChange)) {
-            blockFailed = true
+        if inBlock && blockReadOnly && (writes || (changesSomething && !statement.isDataChange)) {
             blockFailure = "cannot execute \(statement.kindName) in a read-only transaction"
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only transaction")
         }
@@ -580,7 +576,6 @@ public final class Database: @unchecked Sendable {
             return result
         } catch {
             if inBlock {
-                blockFailed = true
                 blockFailure = (error as? DatabaseError)?.message ?? "\(error)"
             } else {
                 transaction?.rollback()
@@ -609,7 +604,6 @@ public final class Database: @unchecked Sendable {
 
     private func endBlock() {
         inBlock = false
-        blockFailed = false
         blockFailure = nil
         blockReadOnly = false
         savepoints = []
