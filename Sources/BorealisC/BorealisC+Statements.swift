@@ -195,10 +195,7 @@ public func borealis_bind_parameter_index(_ stmt: OpaquePointer?, _ name: Unsafe
 @_cdecl("borealis_bind_parameter_name")
 public func borealis_bind_parameter_name(_ stmt: OpaquePointer?, _ index: Int32) -> UnsafePointer<CChar>? {
     guard let s = statement(stmt), let name = s.prepared.parameterName(Int(index)) else { return nil }
-    let box = s.parameterNames[Int(index)] ?? CStringBox()
-    box.set(name)
-    s.parameterNames[Int(index)] = box
-    return UnsafePointer(box.pointer)
+    return s.keep(name, as: .parameterName(Int(index)))
 }
 
 @_cdecl("borealis_clear_bindings")
@@ -269,11 +266,7 @@ public func borealis_column_name(_ stmt: OpaquePointer?, _ index: Int32) -> Unsa
     guard let s = statement(stmt) else { return nil }
     let names = s.prepared.columnNames
     guard index >= 0, Int(index) < names.count else { return nil }
-    if s.names.count != names.count { s.names = names.map { _ in CStringBox() } }
-    // A re-plan (a temporary table now shadows the table) may rename columns and keep their
-    // count; `set` keeps the pointer when the text is unchanged.
-    s.names[Int(index)].set(names[Int(index)])
-    return UnsafePointer(s.names[Int(index)].pointer)
+    return s.keep(names[Int(index)], as: .columnName(Int(index)))
 }
 
 @_cdecl("borealis_column_decltype")
@@ -281,10 +274,7 @@ public func borealis_column_decltype(_ stmt: OpaquePointer?, _ index: Int32) -> 
     guard let s = statement(stmt) else { return nil }
     let types = s.prepared.declaredTypes
     guard index >= 0, Int(index) < types.count, let type = types[Int(index)] else { return nil }
-    let box = s.declaredTypes[Int(index)] ?? CStringBox()
-    box.set(type)
-    s.declaredTypes[Int(index)] = box
-    return UnsafePointer(box.pointer)
+    return s.keep(type, as: .declaredType(Int(index)))
 }
 
 @_cdecl("borealis_column_type")

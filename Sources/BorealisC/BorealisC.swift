@@ -120,17 +120,26 @@ final class Statement {
     let prepared: PreparedStatement
     var row: [Value]?
     var finished = false
-    var names: [CStringBox] = []
-    /// Strings handed out by _column_decltype and _bind_parameter_name, kept for the
-    /// statement's life.
-    var declaredTypes: [Int: CStringBox] = [:]
-    var parameterNames: [Int: CStringBox] = [:]
+    /// Where a string handed to C comes from: the box behind each is kept for the statement's
+    /// life and keeps its pointer while its text is unchanged (a re-plan may rename a column).
+    enum HandedOut: Hashable {
+        case columnName(Int), declaredType(Int), parameterName(Int)
+    }
+    private var handedOut: [HandedOut: CStringBox] = [:]
     /// Text and blob buffers of the current row, valid until the next step/reset/finalize.
     var buffers: [Int: UnsafeMutableRawPointer] = [:]
 
     init(connection: Connection, prepared: PreparedStatement) {
         self.connection = connection
         self.prepared = prepared
+    }
+
+    /// `text` as a C string owned by the statement, in the box of `slot`.
+    func keep(_ text: String, as slot: HandedOut) -> UnsafePointer<CChar>? {
+        let box = handedOut[slot] ?? CStringBox()
+        box.set(text)
+        handedOut[slot] = box
+        return UnsafePointer(box.pointer)
     }
 
     func releaseBuffers() {
