@@ -194,30 +194,19 @@ extension Float: ValueConvertible {
     public static func decode(_ value: Value, column: String) throws -> Float { Float(try Double.decode(value, column: column)) }
 }
 
-extension Int8: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> Int8 { try narrowed(value, column) }
+/// The narrower and unsigned integers read an integer column through `narrowed`.
+extension ValueConvertible where Self: FixedWidthInteger {
+    public static func decode(_ value: Value, column: String) throws -> Self { try narrowed(value, column) }
 }
-extension Int16: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> Int16 { try narrowed(value, column) }
-}
-extension Int32: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> Int32 { try narrowed(value, column) }
-}
-extension UInt: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> UInt { try narrowed(value, column) }
-}
-extension UInt8: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> UInt8 { try narrowed(value, column) }
-}
-extension UInt16: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> UInt16 { try narrowed(value, column) }
-}
-extension UInt32: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> UInt32 { try narrowed(value, column) }
-}
-extension UInt64: ValueConvertible {
-    public static func decode(_ value: Value, column: String) throws -> UInt64 { try narrowed(value, column) }
-}
+
+extension Int8: ValueConvertible {}
+extension Int16: ValueConvertible {}
+extension Int32: ValueConvertible {}
+extension UInt: ValueConvertible {}
+extension UInt8: ValueConvertible {}
+extension UInt16: ValueConvertible {}
+extension UInt32: ValueConvertible {}
+extension UInt64: ValueConvertible {}
 
 /// An integer column value as a narrower (or unsigned) integer type; 22003 when it does not fit.
 func narrowed<T: FixedWidthInteger>(_ value: Value, _ column: String) throws -> T {
