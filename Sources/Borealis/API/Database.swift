@@ -353,7 +353,7 @@ public final class Database: @unchecked Sendable {
     /// let players = try db.query(Player.self, "SELECT id, name, score FROM player")
     /// ```
     public func query<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: [Value] = []) throws -> [T] {
-        try query(sql, parameters).map { try T(from: RowDecoder(row: $0)) }
+        try query(type, sql, parameters, columnDecodingStrategy: .useDefaultKeys)
     }
 
     /// Runs `body` in a read-only transaction: every query inside sees one snapshot, and a
