@@ -69,12 +69,12 @@ public final class PreparedStatement: Sendable {
         return ((try? describe()) ?? StatementDescription()).declaredTypes
     }
 
-    /// Works out the statement's output columns against the current schema, reporting what its
-    /// text gets wrong (an unknown table or column) without running it. Remembered until the
-    /// statement is reset.
     /// `describe` for the C layer, which needs only its errors (columns are read lazily).
     package func check() throws { try describe() }
 
+    /// Works out the statement's output columns against the current schema, reporting what its
+    /// text gets wrong (an unknown table or column) without running it. Remembered until the
+    /// statement is reset.
     @discardableResult
     func describe() throws -> StatementDescription {
         if let known = state.withLock({ $0.description }) { return known }
