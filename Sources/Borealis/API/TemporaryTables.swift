@@ -186,15 +186,6 @@ final class TemporaryTables {
         return loaded
     }
 
-    /// `permanent` with this connection's temporary relations over it (for planning outside a
-    /// statement: the output columns of a prepared query).
-    func catalog(over permanent: Catalog) throws -> Catalog {
-        guard engine != nil else { return permanent }
-        let temporary = try catalog()
-        if temporary.tables.isEmpty && temporary.views.isEmpty && temporary.indexes.isEmpty { return permanent }
-        return merging(temporary, over: permanent)
-    }
-
     private func merging(_ temporary: Catalog, over permanent: Catalog) -> Catalog {
         if let merge, merge.permanent === permanent, merge.temporary === temporary { return merge.merged }
         let merged = Catalog.merging(temporary, over: permanent)
@@ -316,12 +307,12 @@ final class TemporaryTables {
 
     deinit { close() }
 
-    private static let folderPrefix = "borealis-temp-"
+    /// Folders are `temporaryPath(folderName)`: the name, "-", the owner's pid, "-", a random number.
+    private static let folderName = "borealis-temp"
 
     private func openEngine() throws {
-        let base = Self.temporaryDirectory()
-        Self.removeAbandonedFolders(in: base)
-        let folder = base + "/" + Self.folderPrefix + "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        Self.removeAbandonedFolders(in: temporaryDirectory())
+        let folder = temporaryPath(Self.folderName)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var options = StorageOptions()
         // Nothing here must survive a crash, so nothing waits for the disk.
@@ -343,21 +334,17 @@ final class TemporaryTables {
     /// The engine's folder (tests).
     var folderForTesting: String? { folder }
 
-    static func temporaryDirectory() -> String {
-        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        return base.isEmpty ? "/tmp" : base
-    }
-
     /// Removes the folders that connections of processes no longer running left behind (a
     /// crash skips `close`).
     static func removeAbandonedFolders(in base: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
-        for name in names where name.hasPrefix(folderPrefix) {
-            let rest = name.dropFirst(folderPrefix.count)
+        let prefix = folderName + "-"
+        let folder = base.hasSuffix("/") ? base : base + "/"
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
             guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
             if kill(pid, 0) == -1 && errno == ESRCH {
-                try? FileManager.default.removeItem(atPath: base + "/" + name)
+                try? FileManager.default.removeItem(atPath: folder + name)
             }
         }
     }
