@@ -89,24 +89,8 @@ final class BlockingThreadPool: @unchecked Sendable {
         }
     }
 
-    private final class Start {
-        let pool: BlockingThreadPool
-        init(_ pool: BlockingThreadPool) { self.pool = pool }
-    }
-
+    /// A new worker thread; false when the system has none to give.
     private func startThread() -> Bool {
-        let context = Unmanaged.passRetained(Start(self)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            start.pool.workerLoop()
-            return nil
-        }, context)
-        guard result == 0 else {
-            Unmanaged<Start>.fromOpaque(context).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
+        (try? startBackgroundThread(name: "borealis-blocking") { [self] in workerLoop() }) != nil
     }
 }
