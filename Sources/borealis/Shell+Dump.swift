@@ -101,7 +101,10 @@ extension Shell {
         var holder: [[[Value]: Int]] = []
         for key in keys {
             var map: [[Value]: Int] = [:]
-            for (i, row) in rows.enumerated() { map[key.parent.map { row[$0] }] = map[key.parent.map { row[$0] }] ?? i }
+            for (i, row) in rows.enumerated() {
+                let parentKey = key.parent.map { row[$0] }
+                if map[parentKey] == nil { map[parentKey] = i }
+            }
             holder.append(map)
         }
         func references(_ i: Int) -> [Int] {
