@@ -131,7 +131,7 @@ import Testing
 }
 
 @Suite struct ExplainTests {
-    @Test func explainShowsIndexLookupsAndHashJoins() throws {
+    @Test func explainShowsIndexLookupsAndJoins() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database)
         try db.execute("CREATE TABLE a(id INTEGER PRIMARY KEY, k INTEGER, v TEXT); CREATE INDEX a_k ON a(k)")
@@ -139,13 +139,13 @@ import Testing
         func plan(_ sql: String) throws -> String {
             try db.execute("EXPLAIN " + sql).rows.map { $0[0].description }.joined(separator: "\n")
         }
-        #expect(try plan("SELECT v FROM a WHERE id = 5").contains("row id lookup"))
-        #expect(try plan("SELECT v FROM a WHERE k = 5").contains("index a_k lookup"))
-        #expect(try plan("SELECT v FROM a WHERE k IN (1, 2, 3)").contains("index a_k lookup"))
-        #expect(try plan("SELECT v FROM a WHERE id BETWEEN 3 AND 9").contains("row id range"))
-        #expect(try plan("SELECT v FROM a WHERE k > 3").contains("index a_k range"))
-        #expect(try plan("SELECT v FROM a WHERE v = 'x'").contains("full scan"))
-        #expect(try plan("SELECT * FROM a, b WHERE b.a_id = a.id").contains("Hash Join"))
+        #expect(try plan("SELECT v FROM a WHERE id = 5").contains("Row ID Lookup on a"))
+        #expect(try plan("SELECT v FROM a WHERE k = 5").contains("Index Lookup using a_k on a"))
+        #expect(try plan("SELECT v FROM a WHERE k IN (1, 2, 3)").contains("Index Lookup using a_k on a"))
+        #expect(try plan("SELECT v FROM a WHERE id BETWEEN 3 AND 9").contains("Row ID Range Scan on a"))
+        #expect(try plan("SELECT v FROM a WHERE k > 3").contains("Index Range Scan using a_k on a"))
+        #expect(try plan("SELECT v FROM a WHERE v = 'x'").contains("Seq Scan on a"))
+        #expect(try plan("SELECT * FROM a, b WHERE b.a_id = a.k").contains("Hash Join"))
         #expect(try plan("SELECT k, count(*) FROM a GROUP BY k ORDER BY 2 LIMIT 1").contains("Hash Aggregate"))
         try db.close()
     }
@@ -356,7 +356,7 @@ import Testing
         try db.execute("CREATE UNIQUE INDEX users_email ON users (lower(email))")
         try db.execute("CREATE INDEX users_decade ON users ((age / 10))")
         let plan = try db.execute("EXPLAIN SELECT id FROM users WHERE lower(email) = 'bob@example.com'").rows.map { $0[0].description }
-        #expect(plan.joined().contains("index users_email lookup"))
+        #expect(plan.joined().contains("Index Lookup using users_email on users"))
         #expect(try db.execute("SELECT id FROM users WHERE lower(email) = 'cid@example.com'").rows == [[.integer(3)]])
         #expect(try db.execute("SELECT id FROM users WHERE age / 10 = 3 ORDER BY id").rows == [[.integer(1)]])
         #expect(try db.execute("SELECT id FROM users WHERE age / 10 >= 3 ORDER BY id").rows == [[.integer(1)], [.integer(2)]])

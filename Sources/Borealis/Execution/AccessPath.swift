@@ -53,7 +53,8 @@ struct AccessPath {
                 guard let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
                 return "c\(index)"
             }
-            return try isConstant(e) ? nil : "e" + e.sql
+            // Written as the index's stored expression is: without the table's qualifiers.
+            return try isConstant(e) ? nil : "e" + Planner.removingQualifiers(e, scope: scope).sql
         }
         for (position, conjunct) in conjuncts.enumerated() {
             switch conjunct {

@@ -441,6 +441,7 @@ struct ExpressionCompiler {
         // Subqueries see the current query's columns as their outer scope.
         let childParent = aggregation.map { agg in Scope(columns: [], parent: agg.inputScope.parent) } ?? scope
         let plan = try planner.plan(query, parent: childParent)
+        planner.noteSubplan(plan)
         if requireOneColumn && plan.columns.count != 1 {
             throw DatabaseError(.error, sqlState: "42601", "subquery must return only one column")
         }

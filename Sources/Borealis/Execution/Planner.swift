@@ -1,7 +1,8 @@
-// Turns a SELECT into a `QueryPlan`: FROM items joined left-deep with WHERE conjuncts applied
-// as soon as their tables are present (predicate pushdown), then grouping and aggregation,
-// HAVING, projection, DISTINCT, ORDER BY, OFFSET/LIMIT; set operations, VALUES, CTEs, views
-// and derived tables. Expressions are compiled once here; `run` executes the plan.
+// Turns a SELECT into a `QueryPlan`: the FROM clause as a tree of operators (FromPlanner.swift,
+// JoinPlanner.swift, Operators/), then grouping and aggregation, HAVING, projection, DISTINCT,
+// ORDER BY, OFFSET/LIMIT; set operations, VALUES and CTEs. Expressions are compiled once here;
+// `open` runs the plan. docs/query-engine.md describes the pipeline and its stages: everything
+// above the FROM clause still runs in one closure per query (stage 2 makes it operators).
 
 final class QueryPlan {
     let columns: [String]
@@ -9,16 +10,22 @@ final class QueryPlan {
     var declaredTypes: [String?]
     /// Produces the rows one at a time.
     let open: (ExecutionContext) throws -> RowStream
+    /// What EXPLAIN shows for the plan.
+    var explainNode: ExplainNode
+    var estimatedRows: Double { explainNode.estimatedRows ?? 1000 }
 
-    init(columns: [String], declaredTypes: [String?]? = nil, open: @escaping (ExecutionContext) throws -> RowStream) {
+    init(columns: [String], declaredTypes: [String?]? = nil, explain: ExplainNode,
+         open: @escaping (ExecutionContext) throws -> RowStream) {
         self.columns = columns
         self.declaredTypes = declaredTypes ?? [String?](repeating: nil, count: columns.count)
+        self.explainNode = explain
         self.open = open
     }
 
     /// A plan whose rows are computed all at once.
-    convenience init(columns: [String], declaredTypes: [String?]? = nil, run: @escaping (ExecutionContext) throws -> [[Value]]) {
-        self.init(columns: columns, declaredTypes: declaredTypes) { ctx in Planner.stream(try run(ctx)) }
+    convenience init(columns: [String], declaredTypes: [String?]? = nil, explain: ExplainNode,
+                     run: @escaping (ExecutionContext) throws -> [[Value]]) {
+        self.init(columns: columns, declaredTypes: declaredTypes, explain: explain) { ctx in Planner.stream(try run(ctx)) }
     }
 
     /// All the rows.
@@ -30,58 +37,39 @@ final class QueryPlan {
     }
 }
 
-/// A FROM item ready to produce rows, one at a time.
-struct SourcePlan {
-    var columns: [ScopeColumn]
-    var open: (ExecutionContext) throws -> RowStream
-    /// Set for a base table: `planFrom` may give it an access path (index or row-id lookups).
-    var table: TableSchema?
-    /// For a base table: the columns its query references (the others decode as NULL).
-    var usage: ColumnUsage?
-
-    init(columns: [ScopeColumn], table: TableSchema? = nil, open: @escaping (ExecutionContext) throws -> RowStream) {
-        self.columns = columns
-        self.table = table
-        self.open = open
-    }
-
-    /// A source whose rows are computed all at once.
-    init(columns: [ScopeColumn], rows: @escaping (ExecutionContext) throws -> [[Value]]) {
-        self.columns = columns
-        self.open = { ctx in Planner.stream(try rows(ctx)) }
-    }
-
-    func rows(_ ctx: ExecutionContext) throws -> [[Value]] {
-        let next = try open(ctx)
-        var rows: [[Value]] = []
-        while let row = try next() { rows.append(row) }
-        return rows
-    }
-}
-
 final class Planner {
     let catalog: Catalog
+    /// Row counts of base tables for the estimates.
+    let statistics: PlannerStatistics
     private var cteStack: [[String: (columns: [String], plan: QueryPlan)]] = []
-    /// What the planner decided, one line per step, indented by query nesting (for EXPLAIN).
-    private(set) var notes: [String] = []
-    private var depth = 0
+    /// Subqueries in expressions, collected per query level for EXPLAIN.
+    private var subplans: [[ExplainNode]] = []
     /// Whether the query reads a temporary table or view (a view over it is temporary).
-    private(set) var readsTemporary = false
+    var readsTemporary = false
 
-    func explain(_ line: String) {
-        notes.append(String(repeating: "  ", count: max(0, depth - 1)) + line)
+    init(catalog: Catalog, statistics: PlannerStatistics = PlannerStatistics()) {
+        self.catalog = catalog
+        self.statistics = statistics
     }
 
-    init(catalog: Catalog) {
-        self.catalog = catalog
+    /// The WITH query `name` visible here, innermost first.
+    func cteBinding(_ name: String) -> (columns: [String], plan: QueryPlan)? {
+        for frame in cteStack.reversed() {
+            if let binding = frame[name] { return binding }
+        }
+        return nil
+    }
+
+    /// Records a subquery of an expression of the query being planned (EXPLAIN shows it under
+    /// that query).
+    func noteSubplan(_ plan: QueryPlan) {
+        guard !subplans.isEmpty else { return }
+        subplans[subplans.count - 1].append(ExplainNode(label: "SubPlan", estimatedRows: nil, children: [plan.explainNode]))
     }
 
     // MARK: SELECT
 
     func plan(_ statement: SelectStatement, parent: Scope?) throws -> QueryPlan {
-        if parent != nil || depth > 0 { explain("Subquery") }
-        depth += 1
-        defer { depth -= 1 }
         var bindings: [String: (columns: [String], plan: QueryPlan)] = [:]
         cteStack.append(bindings)
         defer { cteStack.removeLast() }
@@ -111,13 +99,15 @@ final class Planner {
             let columns = try rename(anchor.columns)
             // The recursive term reads the working table through this binding.
             let working = WorkingTable()
-            let workingPlan = QueryPlan(columns: columns) { _ in working.rows }
+            let workingPlan = QueryPlan(columns: columns, explain: ExplainNode(label: "WorkTable Scan on \(cte.name)", estimatedRows: 100)) { _ in working.rows }
             cteStack[cteStack.count - 1][cte.name] = (columns, workingPlan)
             let step = try planBody(recursiveBody, parent: parent)
             guard step.columns.count == columns.count else {
                 throw DatabaseError(.error, sqlState: "42601", "each UNION query must have the same number of columns")
             }
-            return QueryPlan(columns: columns) { ctx in
+            let explain = ExplainNode(label: "Recursive Union", estimatedRows: anchor.estimatedRows * 10,
+                                      children: [anchor.explainNode, step.explainNode])
+            return QueryPlan(columns: columns, explain: explain) { ctx in
                 if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
                 var result = try anchor.run(ctx)
                 var seen = Set<[Value]>()
@@ -139,7 +129,7 @@ final class Planner {
         }
         let inner = try plan(cte.query, parent: parent)
         let columns = try rename(inner.columns)
-        return QueryPlan(columns: columns) { ctx in
+        return QueryPlan(columns: columns, explain: inner.explainNode) { ctx in
             if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
             let rows = try inner.run(ctx)
             ctx.subqueryCache[ObjectIdentifier(box)] = rows
@@ -177,7 +167,8 @@ final class Planner {
                 throw DatabaseError(.error, sqlState: "42601", "VALUES lists must all be the same length")
             }
             let compiled = try rows.map { try $0.map { try compiler.compile($0) } }
-            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }) { ctx in
+            let explain = ExplainNode(label: "Values Scan", estimatedRows: Double(rows.count))
+            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }, explain: explain) { ctx in
                 try ctx.withFrame([]) { try compiled.map { try $0.map { try $0(ctx) } } }
             }
         case .setOperation(let op, let all, let left, let right):
@@ -187,7 +178,10 @@ final class Planner {
                 let word = op == .union ? "UNION" : (op == .intersect ? "INTERSECT" : "EXCEPT")
                 throw DatabaseError(.error, sqlState: "42601", "each \(word) query must have the same number of columns")
             }
-            return QueryPlan(columns: l.columns) { ctx in
+            let word = op == .union ? "Union" : (op == .intersect ? "Intersect" : "Except")
+            let explain = ExplainNode(label: word + (all ? " All" : ""), estimatedRows: l.estimatedRows + r.estimatedRows,
+                                      children: [l.explainNode, r.explainNode])
+            return QueryPlan(columns: l.columns, explain: explain) { ctx in
                 let a = try l.run(ctx), b = try r.run(ctx)
                 switch (op, all) {
                 case (.union, true): return a + b
@@ -237,7 +231,11 @@ final class Planner {
             }
         }
         let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
-        return QueryPlan(columns: plan.columns) { ctx in
+        var explain = plan.explainNode
+        if !keys.isEmpty { explain = ExplainNode(label: "Sort", details: ["Sort Key: " + orderBy.map(\.expr.sql).joined(separator: ", ")],
+                                                 estimatedRows: explain.estimatedRows, children: [explain]) }
+        if limit != nil || offset != nil { explain = ExplainNode(label: "Limit", estimatedRows: explain.estimatedRows, children: [explain]) }
+        return QueryPlan(columns: plan.columns, explain: explain) { ctx in
             var rows = try plan.run(ctx)
             if !keys.isEmpty {
                 let keyed = try rows.map { row in (row, try ctx.withFrame(row) { try keys.map { try $0.0(ctx) } }) }
@@ -329,6 +327,7 @@ final class Planner {
     // MARK: One SELECT core
 
     private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+        subplans.append([])
         let conjuncts = core.filter.map(Planner.conjuncts) ?? []
         let source = try planFrom(core.from, conjuncts: conjuncts, parent: parent)
         let scope = Scope(columns: source.columns, parent: parent)
@@ -442,11 +441,33 @@ final class Planner {
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
-        if hasWindows { explain("WindowAgg") }
-        if aggregated { explain(core.groupBy.isEmpty ? "Aggregate" : "Hash Aggregate by \(core.groupBy.map(\.sql).joined(separator: ", "))") }
-        if core.distinct || !core.distinctOn.isEmpty { explain("Unique") }
-        if !sortKeys.isEmpty { explain("Sort") }
-        if limit != nil || offset != nil { explain(sortKeys.isEmpty ? "Limit" : "Limit (top-N sort when small)") }
+        // EXPLAIN: the steps above the FROM clause, innermost first, with the subqueries of
+        // this query's expressions under the top one.
+        var explain = source.op.explainNode
+        func step(_ label: String, _ details: [String] = [], rows: Double? = nil) {
+            explain = ExplainNode(label: label, details: details, estimatedRows: rows ?? explain.estimatedRows, children: [explain])
+        }
+        if aggregated {
+            if core.groupBy.isEmpty {
+                step("Aggregate", rows: 1)
+            } else {
+                step("Hash Aggregate", ["Group Key: " + core.groupBy.map(\.sql).joined(separator: ", ")],
+                     rows: max(1, (explain.estimatedRows ?? 1000) * 0.1))
+            }
+            if let having = core.having { step("Filter", ["Filter: " + having.sql]) }
+        }
+        if hasWindows { step("WindowAgg") }
+        if core.distinct || !core.distinctOn.isEmpty { step("Unique") }
+        if !sortKeys.isEmpty {
+            let keys = ["Sort Key: " + orderBy.map(\.expr.sql).joined(separator: ", ")]
+            step(limit != nil ? "Top-N Sort" : "Sort", keys)
+        }
+        if limit != nil || offset != nil {
+            var rows = explain.estimatedRows
+            if case .literal(.integer(let n))? = limit { rows = min(rows ?? 1000, Double(max(1, n))) }
+            step("Limit", rows: rows)
+        }
+        explain.children += subplans.popLast() ?? []
         let declaredTypes = try outputExprs.map { e -> String? in
             switch e {
             case .column(let t, let n):
@@ -457,7 +478,7 @@ final class Planner {
             }
         }
         let orderItems = orderBy
-        return QueryPlan(columns: names, declaredTypes: declaredTypes) { (ctx: ExecutionContext) -> RowStream in
+        return QueryPlan(columns: names, declaredTypes: declaredTypes, explain: explain) { (ctx: ExecutionContext) -> RowStream in
             var input = try source.open(ctx)
             if aggregated {
                 var rows = try Planner.aggregate(input, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
@@ -697,238 +718,6 @@ final class Planner {
 
     // MARK: FROM
 
-    private func planFrom(_ items: [FromItem], conjuncts: [Expr], parent: Scope?) throws -> SourcePlan {
-        if items.isEmpty {
-            let filters = try compileFilters(conjuncts, columns: [], parent: parent)
-            return SourcePlan(columns: []) { ctx in
-                try Planner.passes([], filters, ctx) ? [[]] : []
-            }
-        }
-        var plans = try items.map { try planFromItem($0, parent: parent) }
-        var offsets: [Int] = []
-        var all: [ScopeColumn] = []
-        for p in plans {
-            offsets.append(all.count)
-            all.append(contentsOf: p.columns)
-        }
-        // Sort the conjuncts: those about one FROM item filter (and choose the access path of)
-        // that item; those joining items run when the last of them is joined; those with
-        // subqueries run on complete rows.
-        let fullScope = Scope(columns: all, parent: parent)
-        var local = [[Expr]](repeating: [], count: plans.count)
-        var joining = [[Expr]](repeating: [], count: plans.count)
-        var final: [Expr] = []
-        for conjunct in conjuncts {
-            if Planner.containsSubquery(conjunct) {
-                final.append(conjunct)
-                continue
-            }
-            let items = try Planner.referencedItems(conjunct, fullScope, offsets)
-            switch items.count {
-            case 0: local[0].append(conjunct)
-            case 1: local[items.first!].append(conjunct)
-            default: joining[items.max()!].append(conjunct)
-            }
-        }
-        for k in plans.indices {
-            let itemScope = Scope(columns: plans[k].columns, parent: parent)
-            let compiler = ExpressionCompiler(scope: itemScope, planner: self, aggregation: nil, clause: "WHERE")
-            var path: AccessPath?
-            if let table = plans[k].table, !local[k].isEmpty {
-                let chosen = try AccessPath.choose(table: table, indexes: catalog.indexes(on: table.name), conjuncts: local[k],
-                                                   scope: itemScope, compiler: compiler)
-                if case .fullScan = chosen.kind {} else { path = chosen }
-                explain("Scan \(table.name): \(chosen.description)")
-            } else if let table = plans[k].table {
-                explain("Scan \(table.name): full scan")
-            }
-            let filters = try local[k].map { try compiler.compile($0) }
-            if let path, let table = plans[k].table {
-                // The filters left once the path's covered conjuncts hold exactly.
-                let uncovered = filters.indices.filter { !path.covered.contains($0) }.map { filters[$0] }
-                let usage = plans[k].usage
-                plans[k].open = { ctx in
-                    let (next, exact) = try path.openExact(table: table, ctx: ctx, wanted: usage?.decoding)
-                    let checks = exact ? uncovered : filters
-                    if checks.isEmpty { return next }
-                    return {
-                        while let row = try next() {
-                            if try Planner.passes(row, checks, ctx) { return row }
-                        }
-                        return nil
-                    }
-                }
-            } else if !filters.isEmpty {
-                let inner = plans[k].open
-                plans[k].open = { ctx in
-                    let next = try inner(ctx)
-                    return {
-                        while let row = try next() {
-                            if try Planner.passes(row, filters, ctx) { return row }
-                        }
-                        return nil
-                    }
-                }
-            }
-        }
-        var columns = plans[0].columns
-        var open = plans[0].open
-        for k in 1..<max(1, plans.count) {
-            let right = plans[k]
-            let leftColumns = columns
-            columns += right.columns
-            var conditions = joining[k]
-            // An equality between the joined items becomes a hash join.
-            var hashKeys: (Evaluator, Evaluator)?
-            if let i = try conditions.firstIndex(where: { try equiJoinSides($0, fullScope, offsets, k) != nil }) {
-                let (leftExpr, rightExpr) = try equiJoinSides(conditions[i], fullScope, offsets, k)!
-                let leftCompiler = ExpressionCompiler(scope: Scope(columns: leftColumns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
-                let rightCompiler = ExpressionCompiler(scope: Scope(columns: right.columns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
-                hashKeys = (try leftCompiler.compile(leftExpr), try rightCompiler.compile(rightExpr))
-                conditions.remove(at: i)
-                explain("Hash Join on \(leftExpr.sql) = \(rightExpr.sql)")
-            } else {
-                explain("Nested Loop")
-            }
-            let filters = try compileFilters(conditions, columns: columns, parent: parent)
-            let left = open
-            open = { ctx in
-                if let (leftKey, rightKey) = hashKeys {
-                    // A right side larger than work memory: partition both sides to disk.
-                    let rightNext = try right.open(ctx)
-                    var rightRows: [[Value]] = []
-                    while rightRows.count < max(1, ctx.workMemoryRows), let row = try rightNext() { rightRows.append(row) }
-                    if rightRows.count >= max(1, ctx.workMemoryRows) {
-                        return try Planner.graceHashJoin(left: try left(ctx), right: rightNext, rightPrefix: rightRows,
-                                                         leftKey: leftKey, rightKey: rightKey, filters: filters, ctx: ctx)
-                    }
-                    return try Planner.hashJoin(left: try left(ctx), rightRows: rightRows, leftKey: leftKey, rightKey: rightKey,
-                                                filters: filters, ctx: ctx)
-                }
-                // No equality to hash on: a nested loop over the right side's rows.
-                let leftNext = try left(ctx)
-                let rightRows = try right.rows(ctx)
-                var current: [Value] = []
-                var position = rightRows.count
-                return {
-                    while true {
-                        while position < rightRows.count {
-                            let combined = current + rightRows[position]
-                            position += 1
-                            if try Planner.passes(combined, filters, ctx) { return combined }
-                        }
-                        guard let next = try leftNext() else { return nil }
-                        current = next
-                        position = 0
-                    }
-                }
-            }
-        }
-        let finalFilters = try compileFilters(final, columns: columns, parent: parent)
-        if !finalFilters.isEmpty {
-            let inner = open
-            open = { ctx in
-                let next = try inner(ctx)
-                return {
-                    while let row = try next() {
-                        if try Planner.passes(row, finalFilters, ctx) { return row }
-                    }
-                    return nil
-                }
-            }
-        }
-        return SourcePlan(columns: columns, open: open)
-    }
-
-    /// FROM items with a WHERE clause, as one source (UPDATE … FROM and DELETE … USING).
-    func planSource(_ items: [FromItem], filter: Expr?, parent: Scope?) throws -> SourcePlan {
-        try planFrom(items, conjuncts: filter.map(Planner.conjuncts) ?? [], parent: parent)
-    }
-
-    /// The FROM items (by position) whose columns `e` uses.
-    static func referencedItems(_ e: Expr, _ scope: Scope, _ offsets: [Int]) throws -> Set<Int> {
-        var items = Set<Int>()
-        for (table, name) in columnReferences(e) {
-            guard let (depth, index) = try scope.resolve(table: table, name: name), depth == 0 else { continue }
-            items.insert(offsets.lastIndex(where: { $0 <= index }) ?? 0)
-        }
-        return items
-    }
-
-    /// For `a = b` where one side uses only items before k and the other only item k: (left side, right side).
-    private func equiJoinSides(_ e: Expr, _ scope: Scope, _ offsets: [Int], _ k: Int) throws -> (Expr, Expr)? {
-        guard case .binary(.equal, let a, let b) = e else { return nil }
-        let ia = try Planner.referencedItems(a, scope, offsets), ib = try Planner.referencedItems(b, scope, offsets)
-        if !ia.isEmpty && ia.allSatisfy({ $0 < k }) && ib == [k] { return (a, b) }
-        if !ib.isEmpty && ib.allSatisfy({ $0 < k }) && ia == [k] { return (b, a) }
-        return nil
-    }
-
-    /// Joins a left stream to in-memory right rows on equal keys.
-    static func hashJoin(left: @escaping RowStream, rightRows: [[Value]], leftKey: @escaping Evaluator, rightKey: @escaping Evaluator,
-                         filters: [Evaluator], ctx: ExecutionContext) throws -> RowStream {
-        var table: [Value: [[Value]]] = [:]
-        for row in rightRows {
-            let key = try ctx.withFrame(row) { try rightKey(ctx) }
-            if !key.isNull { table[key.groupKey, default: []].append(row) }
-        }
-        var current: [Value] = []
-        var matches: [[Value]] = []
-        var position = 0
-        return {
-            while true {
-                while position < matches.count {
-                    let combined = current + matches[position]
-                    position += 1
-                    if try passes(combined, filters, ctx) { return combined }
-                }
-                guard let next = try left() else { return nil }
-                current = next
-                position = 0
-                let key = try ctx.withFrame(next) { try leftKey(ctx) }
-                matches = key.isNull ? [] : table[key.groupKey] ?? []
-            }
-        }
-    }
-
-    /// A hash join whose right side does not fit in work memory: both sides are split into 16
-    /// temporary partitions by key hash, and each pair of partitions is joined in memory.
-    static func graceHashJoin(left: @escaping RowStream, right: @escaping RowStream, rightPrefix: [[Value]],
-                              leftKey: @escaping Evaluator, rightKey: @escaping Evaluator, filters: [Evaluator],
-                              ctx: ExecutionContext) throws -> RowStream {
-        let count = 16
-        let rightParts = try (0..<count).map { _ in try SpillFile() }
-        let leftParts = try (0..<count).map { _ in try SpillFile() }
-        func partition(_ key: Value) -> Int {
-            var hasher = Hasher()
-            hasher.combine(key.groupKey)
-            return abs(hasher.finalize() % count)
-        }
-        var replay = rightPrefix.makeIterator()
-        while let row = try replay.next() ?? right() {
-            let key = try ctx.withFrame(row) { try rightKey(ctx) }
-            if !key.isNull { try rightParts[partition(key)].append(row) }
-        }
-        while let row = try left() {
-            let key = try ctx.withFrame(row) { try leftKey(ctx) }
-            if !key.isNull { try leftParts[partition(key)].append(row) }
-        }
-        var part = 0
-        var current: RowStream = { nil }
-        return {
-            while true {
-                if let row = try current() { return row }
-                guard part < count else { return nil }
-                defer { part += 1 }
-                var rows: [[Value]] = []
-                let reader = try rightParts[part].reader()
-                while let row = try reader() { rows.append(row) }
-                current = try hashJoin(left: try leftParts[part].reader(), rightRows: rows, leftKey: leftKey,
-                                       rightKey: rightKey, filters: filters, ctx: ctx)
-            }
-        }
-    }
-
     static func stream(_ rows: [[Value]]) -> RowStream {
         var position = 0
         return {
@@ -938,153 +727,7 @@ final class Planner {
         }
     }
 
-    private func compileFilters(_ exprs: [Expr], columns: [ScopeColumn], parent: Scope?) throws -> [Evaluator] {
-        let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: parent), planner: self, aggregation: nil, clause: "WHERE")
-        return try exprs.map { try compiler.compile($0) }
-    }
-
-    @inline(__always)
-    static func passes(_ row: [Value], _ filters: [Evaluator], _ ctx: ExecutionContext) throws -> Bool {
-        if filters.isEmpty { return true }
-        return try ctx.withFrame(row) {
-            for f in filters where try f(ctx).truth() != true { return false }
-            return true
-        }
-    }
-
-    static func filter(_ rows: [[Value]], _ filters: [Evaluator], _ ctx: ExecutionContext) throws -> [[Value]] {
-        if filters.isEmpty { return rows }
-        return try rows.filter { try passes($0, filters, ctx) }
-    }
-
-    private func planFromItem(_ item: FromItem, parent: Scope?) throws -> SourcePlan {
-        switch item {
-        case .table(let name, let alias):
-            let label = alias ?? name
-            for frame in cteStack.reversed() {
-                if let binding = frame[name] {
-                    return SourcePlan(columns: binding.columns.map { ScopeColumn(table: label, name: $0) }, rows: binding.plan.run)
-                }
-            }
-            if let view = catalog.views[name] {
-                if view.temporary == true { readsTemporary = true }
-                guard case .select(let query)? = try Parser.parseAll(view.sql).first?.0 else {
-                    throw DatabaseError.corrupt("view \(name) has an unparsable definition")
-                }
-                let plan = try self.plan(query, parent: nil)
-                let columns = view.columns.isEmpty ? plan.columns : view.columns
-                return SourcePlan(columns: columns.map { ScopeColumn(table: label, name: $0) }, rows: plan.run)
-            }
-            let table = try catalog.table(name)
-            if table.isTemporary { readsTemporary = true }
-            let scan = AccessPath(kind: .fullScan, description: "full scan of \(name)")
-            let usage = ColumnUsage(columns: table.columns.count)
-            let columns = table.columns.enumerated().map { i, column in
-                var c = ScopeColumn(table: label, name: column.name, type: column.type)
-                c.usage = usage
-                c.ordinal = i
-                return c
-            }
-            var plan = SourcePlan(columns: columns, table: table) { ctx in
-                try scan.open(table: table, ctx: ctx, wanted: usage.decoding)
-            }
-            plan.usage = usage
-            return plan
-        case .subquery(let query, let alias, let names):
-            let plan = try self.plan(query, parent: parent)
-            guard names.count <= plan.columns.count else {
-                throw DatabaseError(.error, sqlState: "42P10", "table \"\(alias)\" has \(plan.columns.count) columns available but \(names.count) columns specified")
-            }
-            let columns = names + plan.columns.dropFirst(names.count)
-            return SourcePlan(columns: columns.map { ScopeColumn(table: alias, name: $0) }, rows: plan.run)
-        case .join(let leftItem, let rightItem, let kind, let on, let using, let natural):
-            let left = try planFromItem(leftItem, parent: parent)
-            var right = try planFromItem(rightItem, parent: parent)
-            var condition = on
-            var names = using
-            if natural {
-                let leftNames = Set(left.columns.filter { !$0.hidden }.map(\.name))
-                names = right.columns.filter { !$0.hidden && leftNames.contains($0.name) }.map(\.name)
-            }
-            if !names.isEmpty {
-                var equalities: [Expr] = []
-                for name in names {
-                    guard let l = left.columns.lastIndex(where: { $0.name == name }), let r = right.columns.firstIndex(where: { $0.name == name }) else {
-                        throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" specified in USING clause does not exist in both tables")
-                    }
-                    right.columns[r].hidden = true
-                    equalities.append(.binary(.equal, .column(table: left.columns[l].table, name: name), .column(table: right.columns[r].table, name: name)))
-                }
-                condition = equalities.dropFirst().reduce(equalities[0]) { .binary(.and, $0, $1) }
-                // The USING column is visible once, unqualified, from the left side.
-                for r in right.columns.indices where names.contains(right.columns[r].name) { right.columns[r].hidden = true }
-            }
-            let columns = left.columns + right.columns
-            let joinScope = Scope(columns: columns, parent: parent)
-            let compiler = ExpressionCompiler(scope: joinScope, planner: self, aggregation: nil, clause: "JOIN conditions")
-            // An equality between the two sides in the ON condition makes it a hash join.
-            var rest = condition.map(Planner.conjuncts) ?? []
-            var hashKeys: (Evaluator, Evaluator)?
-            let offsets = [0, left.columns.count]
-            if let i = try rest.firstIndex(where: { try !Planner.containsSubquery($0) && equiJoinSides($0, joinScope, offsets, 1) != nil }) {
-                let (l, r) = try equiJoinSides(rest[i], joinScope, offsets, 1)!
-                let leftCompiler = ExpressionCompiler(scope: Scope(columns: left.columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
-                let rightCompiler = ExpressionCompiler(scope: Scope(columns: right.columns, parent: parent), planner: self, aggregation: nil, clause: "JOIN conditions")
-                hashKeys = (try leftCompiler.compile(l), try rightCompiler.compile(r))
-                rest.remove(at: i)
-                explain("Hash \(kind == .inner ? "" : "\(kind) ")Join on \(l.sql) = \(r.sql)")
-            } else {
-                explain("Nested Loop \(kind) Join")
-            }
-            let tests = try rest.map { try compiler.compile($0) }
-            let leftWidth = left.columns.count, rightWidth = right.columns.count
-            return SourcePlan(columns: columns) { (ctx: ExecutionContext) -> [[Value]] in
-                let rightRows = try right.rows(ctx)
-                var table: [Value: [Int]] = [:]
-                if let (_, rightKey) = hashKeys {
-                    for (j, row) in rightRows.enumerated() {
-                        let key = try ctx.withFrame(row) { try rightKey(ctx) }
-                        if !key.isNull { table[key.groupKey, default: []].append(j) }
-                    }
-                }
-                let everyRow = Array(rightRows.indices)
-                var result: [[Value]] = []
-                var rightMatched = [Bool](repeating: false, count: rightRows.count)
-                let leftNext = try left.open(ctx)
-                while let l = try leftNext() {
-                    var matched = false
-                    var candidates = everyRow
-                    if let (leftKey, _) = hashKeys {
-                        let key = try ctx.withFrame(l) { try leftKey(ctx) }
-                        candidates = key.isNull ? [] : table[key.groupKey] ?? []
-                    }
-                    for j in candidates {
-                        let combined = l + rightRows[j]
-                        if try !Planner.passes(combined, tests, ctx) { continue }
-                        matched = true
-                        rightMatched[j] = true
-                        result.append(combined)
-                    }
-                    if !matched && (kind == .left || kind == .full) {
-                        result.append(l + [Value](repeating: .null, count: rightWidth))
-                    }
-                }
-                if kind == .right || kind == .full {
-                    for (j, r) in rightRows.enumerated() where !rightMatched[j] {
-                        result.append([Value](repeating: .null, count: leftWidth) + r)
-                    }
-                }
-                return result
-            }
-        }
-    }
-
     // MARK: Expression analysis
-
-    static func conjuncts(_ e: Expr) -> [Expr] {
-        if case .binary(.and, let a, let b) = e { return conjuncts(a) + conjuncts(b) }
-        return [e]
-    }
 
     static func outputName(_ e: Expr) -> String {
         switch e {

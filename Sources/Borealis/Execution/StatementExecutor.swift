@@ -102,10 +102,15 @@ struct StatementExecutor {
         return ctx
     }
 
+    /// A planner that estimates table sizes from this statement's transactions.
+    func makePlanner() -> Planner {
+        Planner(catalog: catalog, statistics: PlannerStatistics(permanent: permanentTxn ?? txn, temporary: temporaryTxn))
+    }
+
     /// The plan of a SELECT, from the plan cache while the catalog is the one it was made for.
     func selectPlan(_ query: SelectStatement) throws -> QueryPlan {
         if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan { return cached }
-        let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+        let plan = try makePlanner().plan(query, parent: nil)
         planCache?.plan = plan
         planCache?.catalogVersion = catalog.version
         return plan
@@ -227,29 +232,32 @@ struct StatementExecutor {
     }
 
     private func explain(_ statement: Statement) throws -> [String] {
-        let planner = Planner(catalog: catalog)
+        let planner = makePlanner()
         switch statement {
         case .select(let query):
-            _ = try planner.plan(query, parent: nil)
-            return planner.notes
+            return try planner.plan(query, parent: nil).explainNode.lines()
         case .insert(let table, _, let source, _, _):
-            if case .select(let query) = source { _ = try planner.plan(query, parent: nil) }
-            return ["Insert on \(table)"] + planner.notes.map { "  " + $0 }
+            var node = ExplainNode(label: "Insert on \(table)")
+            if case .select(let query) = source { node.children = [try planner.plan(query, parent: nil).explainNode] }
+            return node.lines()
         case .update(let table, let alias, _, let from, let filter, _):
-            return ["Update on \(table)", "  Scan \(table): \(try accessDescription(table, alias, from.isEmpty ? filter : nil))"]
+            return ExplainNode(label: "Update on \(table)", children: [try writeScan(table, alias, from.isEmpty ? filter : nil)]).lines()
         case .delete(let table, let alias, let using, let filter, _):
-            return ["Delete on \(table)", "  Scan \(table): \(try accessDescription(table, alias, using.isEmpty ? filter : nil))"]
+            return ExplainNode(label: "Delete on \(table)", children: [try writeScan(table, alias, using.isEmpty ? filter : nil)]).lines()
         default:
-            return ["Utility statement"]
+            return ["Utility Statement"]
         }
     }
 
     /// How UPDATE or DELETE finds its rows.
-    private func accessDescription(_ name: String, _ alias: String?, _ filter: Expr?) throws -> String {
+    private func writeScan(_ name: String, _ alias: String?, _ filter: Expr?) throws -> ExplainNode {
         let table = try catalog.table(name)
         let (scope, compiler) = Self.rowCompiler(table.columns, label: alias ?? name, catalog: catalog, clause: "WHERE")
         let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
-        return try AccessPath.choose(table: table, indexes: catalog.indexes(on: name), conjuncts: conjuncts, scope: scope, compiler: compiler).description
+        let path = try AccessPath.choose(table: table, indexes: catalog.indexes(on: name), conjuncts: conjuncts, scope: scope, compiler: compiler)
+        let scan = ScanOperator(table: table, alias: alias ?? name, columns: scope.columns, path: path, filterSQL: filter.map { [$0.sql] } ?? [],
+                                usage: nil, estimatedRows: JoinPlanner.estimate(makePlanner().statistics.rowCount(table), conjuncts, table: table, scope: scope))
+        return scan.explainNode
     }
 
     private func writableTable(_ name: String) throws -> TableSchema {
@@ -853,7 +861,7 @@ struct StatementExecutor {
                 }
             }
         case .select(let query):
-            let plan = try Planner(catalog: catalog).plan(query, parent: nil)
+            let plan = try makePlanner().plan(query, parent: nil)
             guard plan.columns.count <= targets.count else {
                 throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
             }
@@ -983,7 +991,7 @@ struct StatementExecutor {
     /// the target row as their outer row; `firstMatch(ctx, targetRow)` is the first joined row.
     private func joinedSource(_ items: [FromItem], _ filter: Expr?, targetColumns: [ScopeColumn]) throws
         -> (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?) {
-        let source = try Planner(catalog: catalog).planSource(items, filter: filter, parent: Scope(columns: targetColumns, parent: nil))
+        let source = try makePlanner().planSource(items, filter: filter, parent: Scope(columns: targetColumns, parent: nil))
         return (source.columns, { ctx, target in
             try ctx.withFrame(target) { try source.open(ctx)() }
         })
