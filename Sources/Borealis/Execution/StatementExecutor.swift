@@ -75,6 +75,12 @@ struct StatementExecutor {
     /// The temporary transaction when the connection has temporary relations (scans of them use it).
     var temporaryTxn: StorageTransaction?
     private var own: Catalog { home ?? catalog }
+    /// Access paths to referencing rows, per child table and foreign key, for this statement.
+    let foreignKeyPaths = ForeignKeyPaths()
+
+    final class ForeignKeyPaths {
+        var paths: [String: AccessPath] = [:]
+    }
 
     static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
                                           "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
@@ -241,11 +247,25 @@ struct StatementExecutor {
             if case .select(let query) = source { node.children = [try planner.plan(query, parent: nil).explainNode] }
             return node.lines()
         case .update(let table, let alias, _, let from, let filter, _):
-            return ExplainNode(label: "Update on \(table)", children: [try writeScan(table, alias, from.isEmpty ? filter : nil)]).lines()
+            return ExplainNode(label: "Update on \(table)",
+                               children: [try writeScan(table, alias, from.isEmpty ? filter : nil)] + (try referencingRows(of: table, deleting: false))).lines()
         case .delete(let table, let alias, let using, let filter, _):
-            return ExplainNode(label: "Delete on \(table)", children: [try writeScan(table, alias, using.isEmpty ? filter : nil)]).lines()
+            return ExplainNode(label: "Delete on \(table)",
+                               children: [try writeScan(table, alias, using.isEmpty ? filter : nil)] + (try referencingRows(of: table, deleting: true))).lines()
         default:
             return ["Utility Statement"]
+        }
+    }
+
+    /// How UPDATE or DELETE of `table`'s rows finds the rows that reference them, per foreign key.
+    private func referencingRows(of table: String, deleting: Bool) throws -> [ExplainNode] {
+        try (own.referencing[table] ?? []).map { childName, fk in
+            let child = try own.table(childName)
+            let path = try referencingRowsPath(child, fk, catalog: own)
+            let scan = ScanOperator(table: child, alias: child.name, columns: [], path: path, usage: nil,
+                                    estimatedRows: JoinPlanner.estimate(makePlanner().statistics.rowCount(child), [.literal(.null)], table: nil, scope: Scope(columns: [], parent: nil)))
+            let action = deleting ? fk.onDelete : fk.onUpdate
+            return ExplainNode(label: "Foreign Key \(fk.name) (\(action.rawValue))", estimatedRows: nil, children: [scan.explainNode])
         }
     }
 
@@ -1128,14 +1148,10 @@ struct StatementExecutor {
             let w = try writer(for: child.name, in: catalog)
             let positions = fk.columns.map { child.columnIndex($0)! }
             var matches: [(Int64, [Value])] = []
-            var cursor = w.tree.tree.cursor(in: txn)
-            var more = try cursor.first()
-            while more {
-                let row = try RecordCodec.decode(try cursor.value())
-                if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) {
-                    matches.append((try TableTree.decode(cursor.key), row))
-                }
-                more = try cursor.next()
+            let path = try referencingRowsPath(child, fk, catalog: catalog)
+            let next = try ctx.withFrame(oldKey) { try path.openKeyed(table: child, ctx: ctx) }
+            while let (rowID, row) = try next() {
+                if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) { matches.append((rowID, row)) }
             }
             if matches.isEmpty { continue }
             switch new == nil ? fk.onDelete : fk.onUpdate {
@@ -1164,6 +1180,23 @@ struct StatementExecutor {
                 }
             }
         }
+    }
+
+    /// How the rows of `child` that reference one parent key are found: an access path whose
+    /// bounds read the key's values from the outer row (an index led by the foreign key's first
+    /// column, else a scan), chosen once per statement.
+    private func referencingRowsPath(_ child: TableSchema, _ fk: ForeignKey, catalog: Catalog) throws -> AccessPath {
+        let name = child.name + "\u{0}" + fk.name
+        if let known = foreignKeyPaths.paths[name] { return known }
+        let keyScope = Scope(columns: fk.columns.indices.map { ScopeColumn(table: "parent key", name: "k\($0)") }, parent: nil)
+        let scope = Scope(columns: child.columns.map { ScopeColumn(table: child.name, name: $0.name) }, parent: keyScope)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "foreign key")
+        let conjuncts = fk.columns.enumerated().map { i, column in
+            Expr.binary(.equal, .column(table: child.name, name: column), .column(table: "parent key", name: "k\(i)"))
+        }
+        let path = try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
+        foreignKeyPaths.paths[name] = path
+        return path
     }
 
     /// Deletes one row: its referencing rows first (per their foreign keys), then its index
