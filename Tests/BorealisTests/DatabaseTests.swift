@@ -131,6 +131,32 @@ import Testing
 }
 
 @Suite struct ExplainTests {
+    @Test func explainAnalyzeReportsWhatEachOperatorDid() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, x INTEGER); CREATE TABLE o(id INTEGER PRIMARY KEY, cid INTEGER)")
+        try db.write { db in
+            for i in 1...100 { try db.execute("INSERT INTO c VALUES ($1, $1)", [.integer(Int64(i))]) }
+            for i in 1...50 { try db.execute("INSERT INTO o VALUES ($1, $2)", [.integer(Int64(i)), .integer(Int64(i % 5 + 1))]) }
+        }
+        func lines(_ sql: String) throws -> [String] { try db.execute(sql).rows.map { $0[0].description } }
+        let scan = try lines("EXPLAIN ANALYZE SELECT * FROM c WHERE x < 10")
+        #expect(scan.first { $0.contains("Seq Scan on c") }?.contains("rows=9 loops=1") == true, "\(scan)")
+        #expect(scan.contains { $0.hasPrefix("Execution Time: ") })
+        // A correlated subquery runs once per outer row: its scan's loops say so.
+        let correlated = try lines("EXPLAIN (ANALYZE) SELECT id, (SELECT count(*) FROM o WHERE o.cid = c.id) FROM c WHERE id <= 7")
+        #expect(correlated.first { $0.contains("Seq Scan on o") }?.contains("loops=7") == true, "\(correlated)")
+        // A write runs.
+        let delete = try lines("EXPLAIN ANALYZE DELETE FROM o WHERE cid = 1")
+        #expect(delete.first?.contains("actual rows=10") == true, "\(delete)")
+        #expect(try db.execute("SELECT count(*) FROM o").rows == [[.integer(40)]])
+        // Plain EXPLAIN runs nothing; an option it does not know is an error.
+        #expect(try lines("EXPLAIN (ANALYZE false, COSTS off) SELECT * FROM c").allSatisfy { !$0.contains("actual") })
+        #expect(throws: DatabaseError.self) { try db.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1") }
+        #expect(throws: DatabaseError.self) { try db.execute("EXPLAIN (ANALYZE, COLOR) SELECT 1") }
+        try db.close()
+    }
+
     @Test func explainShowsIndexLookupsAndJoins() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database)

@@ -26,6 +26,8 @@ final class ExecutionContext {
     private var clock: Int64?
     /// Rows a sort or hash aggregation keeps in memory before spilling to temporary files.
     var workMemoryRows = 250_000
+    /// Set while EXPLAIN ANALYZE runs a statement: what each operator did.
+    var profile: OperatorProfile?
 
     init(parameters: [Value], txn: StorageTransaction?, catalog: Catalog?) {
         self.parameters = parameters
@@ -43,6 +45,7 @@ final class ExecutionContext {
         parameters = []
         frames.removeAll(keepingCapacity: true)
         if !subqueryCache.isEmpty { subqueryCache = [:] }
+        profile = nil
     }
 
     /// Makes a finished statement's context ready for the next statement, as if new (a

@@ -27,7 +27,7 @@ struct SourcePlan {
 
     var estimatedRows: Double { op.estimatedRows }
 
-    func open(_ ctx: ExecutionContext) throws -> RowStream { try op.open(ctx) }
+    func open(_ ctx: ExecutionContext) throws -> RowStream { try op.stream(ctx) }
 }
 
 extension Planner {

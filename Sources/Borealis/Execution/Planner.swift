@@ -216,33 +216,35 @@ final class Planner {
     /// ORDER BY, OFFSET and LIMIT over a plan's output columns (set operations, VALUES).
     private func finish(_ plan: QueryPlan, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
         if orderBy.isEmpty && limit == nil && offset == nil { return plan }
+        let width = plan.columns.count
         let scope = Scope(columns: plan.columns.map { ScopeColumn(table: nil, name: $0) }, parent: parent)
         let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "ORDER BY")
-        var keys: [(Evaluator, OrderItem)] = []
+        var keys: [ProjectOperator.SortKey] = []
         for item in orderBy {
             if case .literal(.integer(let n)) = item.expr {
-                guard n >= 1 && Int(n) <= plan.columns.count else {
+                guard n >= 1 && Int(n) <= width else {
                     throw DatabaseError(.error, sqlState: "42P10", "ORDER BY position \(n) is not in select list")
                 }
-                let i = Int(n) - 1
-                keys.append(({ ctx in ctx.frames[ctx.frames.count - 1][i] }, item))
+                keys.append(.output(Int(n) - 1))
             } else {
-                keys.append((try compiler.compile(item.expr), item))
+                keys.append(.hidden(try compiler.compile(item.expr)))
             }
         }
-        let limits = try compileLimits(limit: limit, offset: offset, parent: parent)
-        var explain = plan.explainNode
-        if !keys.isEmpty { explain = ExplainNode(label: "Sort", details: ["Sort Key: " + orderBy.map(\.expr.sql).joined(separator: ", ")],
-                                                 estimatedRows: explain.estimatedRows, children: [explain]) }
-        if limit != nil || offset != nil { explain = ExplainNode(label: "Limit", estimatedRows: explain.estimatedRows, children: [explain]) }
-        return QueryPlan(columns: plan.columns, explain: explain) { ctx in
-            var rows = try plan.run(ctx)
-            if !keys.isEmpty {
-                let keyed = try rows.map { row in (row, try ctx.withFrame(row) { try keys.map { try $0.0(ctx) } }) }
-                rows = Planner.sort(keyed, keys.map(\.1)).map(\.0)
+        let limitBounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
+        let columns: [Evaluator] = (0..<width).map { i in { ctx in ctx.frames[ctx.frames.count - 1][i] } }
+        var op: PhysicalOperator = ProjectOperator(input: QueryPlanOperator(plan: plan), items: columns, names: plan.columns,
+                                                   sortKeys: keys, distinctOn: [])
+        if !keys.isEmpty {
+            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil ? nil : { ctx in
+                let (skip, keep) = try limitBounds(ctx)
+                return keep.map { skip + $0 }
             }
-            return try limits(ctx, rows)
+            op = SortOperator(input: op, order: RowOrder(items: orderBy, keyStart: width), keySQL: orderBy.map(\.expr.sql), wanted: wanted)
         }
+        if limit != nil || offset != nil { op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: op.estimatedRows) }
+        if op.columns.count != width { op = ColumnOrderOperator(input: op, order: Array(0..<width)) }
+        let root = op
+        return QueryPlan(columns: plan.columns, declaredTypes: plan.declaredTypes, explain: op.explainNode) { ctx in try root.stream(ctx) }
     }
 
     /// OFFSET and LIMIT as (rows to skip, rows to keep or nil for all), evaluated per run.
@@ -265,46 +267,6 @@ final class Planner {
         }
     }
 
-    private func compileLimits(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext, [[Value]]) throws -> [[Value]] {
-        let bounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
-        return { ctx, rows in
-            let (skip, keep) = try bounds(ctx)
-            let start = min(skip, rows.count)
-            let end = keep.map { min(rows.count, start + $0) } ?? rows.count
-            return start == 0 && end == rows.count ? rows : Array(rows[start..<end])
-        }
-    }
-
-    /// The first k rows in sort order, without sorting them all (a bounded heap; stable).
-    static func topN(_ next: () throws -> ([Value], [Value])?, _ items: [OrderItem], _ k: Int) throws -> [([Value], [Value])] {
-        guard k > 0 else { return [] }
-        func precedes(_ a: (Int, ([Value], [Value])), _ b: (Int, ([Value], [Value]))) -> Bool {
-            for (i, item) in items.enumerated() {
-                let x = a.1.1[i], y = b.1.1[i]
-                if x.isNull || y.isNull {
-                    if x.isNull && y.isNull { continue }
-                    return x.isNull == (item.nullsFirst ?? item.descending)
-                }
-                let c = Value.sortCompare(x, y)
-                if c != 0 { return item.descending ? c > 0 : c < 0 }
-            }
-            return a.0 < b.0
-        }
-        // The best k seen so far; `first` is the worst of them (a max-heap in sort order).
-        var heap = BinaryHeap<(Int, ([Value], [Value]))> { a, b in precedes(b, a) }
-        heap.reserveCapacity(k + 1)
-        var index = 0
-        while let row = try next() {
-            let entry = (index, row)
-            index += 1
-            if heap.count < k {
-                heap.push(entry)
-            } else if precedes(entry, heap.first!) {
-                heap.replaceFirst(with: entry)
-            }
-        }
-        return heap.elements.sorted(by: precedes).map(\.1)
-    }
 
     static func sort(_ keyed: [([Value], [Value])], _ items: [OrderItem]) -> [([Value], [Value])] {
         // A stable sort: equal keys keep their input order.
@@ -403,8 +365,7 @@ final class Planner {
         let having = try core.having.map { try havingCompiler.compile(try normalized($0)) }
 
         // ORDER BY: an output position or name, else an expression over the input.
-        enum SortKey { case output(Int), hidden(Evaluator) }
-        var sortKeys: [SortKey] = []
+        var sortKeys: [ProjectOperator.SortKey] = []
         for item in orderBy {
             if case .literal(.integer(let n)) = item.expr {
                 guard n >= 1 && Int(n) <= items.count else {
@@ -441,33 +402,6 @@ final class Planner {
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
-        // EXPLAIN: the steps above the FROM clause, innermost first, with the subqueries of
-        // this query's expressions under the top one.
-        var explain = source.op.explainNode
-        func step(_ label: String, _ details: [String] = [], rows: Double? = nil) {
-            explain = ExplainNode(label: label, details: details, estimatedRows: rows ?? explain.estimatedRows, children: [explain])
-        }
-        if aggregated {
-            if core.groupBy.isEmpty {
-                step("Aggregate", rows: 1)
-            } else {
-                step("Hash Aggregate", ["Group Key: " + core.groupBy.map(\.sql).joined(separator: ", ")],
-                     rows: max(1, (explain.estimatedRows ?? 1000) * 0.1))
-            }
-            if let having = core.having { step("Filter", ["Filter: " + having.sql]) }
-        }
-        if hasWindows { step("WindowAgg") }
-        if core.distinct || !core.distinctOn.isEmpty { step("Unique") }
-        if !sortKeys.isEmpty {
-            let keys = ["Sort Key: " + orderBy.map(\.expr.sql).joined(separator: ", ")]
-            step(limit != nil ? "Top-N Sort" : "Sort", keys)
-        }
-        if limit != nil || offset != nil {
-            var rows = explain.estimatedRows
-            if case .literal(.integer(let n))? = limit { rows = min(rows ?? 1000, Double(max(1, n))) }
-            step("Limit", rows: rows)
-        }
-        explain.children += subplans.popLast() ?? []
         let declaredTypes = try outputExprs.map { e -> String? in
             switch e {
             case .column(let t, let n):
@@ -477,243 +411,38 @@ final class Planner {
             default: return nil
             }
         }
-        let orderItems = orderBy
-        return QueryPlan(columns: names, declaredTypes: declaredTypes, explain: explain) { (ctx: ExecutionContext) -> RowStream in
-            var input = try source.open(ctx)
-            if aggregated {
-                var rows = try Planner.aggregate(input, ctx: ctx, groups: groupEvaluators, calls: calls, hasGroupBy: hasGroupBy)
-                if let having {
-                    rows = try rows.filter { row in try ctx.withFrame(row) { try having(ctx).truth() == true } }
-                }
-                input = Planner.stream(rows)
-            }
-            if let windows {
-                var rows: [[Value]] = []
-                while let row = try input() { rows.append(row) }
-                input = Planner.stream(try windows.apply(to: rows, ctx: ctx))
-            }
-            // Each input row becomes (output values, sort keys + DISTINCT ON keys).
-            let project: () throws -> ([Value], [Value])? = {
-                guard let row = try input() else { return nil }
-                return try ctx.withFrame(row) {
-                    let values = try items.map { try $0(ctx) }
-                    var keys: [Value] = []
-                    for key in sortKeys {
-                        switch key {
-                        case .output(let i): keys.append(values[i])
-                        case .hidden(let e): keys.append(try e(ctx))
-                        }
-                    }
-                    // The DISTINCT ON key rides after the sort keys (sorting reads only the
-                    // first orderBy.count of them).
-                    for e in distinctOn { keys.append(try e(ctx)) }
-                    return (values, keys)
-                }
-            }
-            let (skip, keep) = try limitBounds(ctx)
-            let unique: () throws -> ([Value], [Value])? = distinct
-                ? try Planner.distinctRows(project, width: items.count, memoryRows: ctx.workMemoryRows)
-                : project
-            var ordered: () throws -> ([Value], [Value])?
-            if sortKeys.isEmpty {
-                ordered = unique
-            } else if let keep, distinctOn.isEmpty, skip + keep <= ctx.workMemoryRows {
-                // ORDER BY … LIMIT k: keep the best k in a heap (top-N), never the whole input.
-                let top = Planner.stream(try Planner.topN(unique, orderItems, skip + keep).map { $0.0 + $0.1 })
-                let width = items.count
-                ordered = { try top().map { (Array($0[..<width]), Array($0[width...])) } }
-            } else {
-                ordered = try Planner.externalSort(unique, orderItems, width: items.count, memoryRows: ctx.workMemoryRows)
-            }
-            if !distinctOn.isEmpty {
-                var firsts = Set<[Value]>()
-                let width = distinctOn.count
-                let sorted = ordered
-                ordered = {
-                    while let next = try sorted() {
-                        if firsts.insert(next.1.suffix(width).map(\.groupKey)).inserted { return next }
-                    }
-                    return nil
-                }
-            }
-            var skipped = 0
-            var emitted = 0
-            return {
-                while skipped < skip {
-                    guard try ordered() != nil else { return nil }
-                    skipped += 1
-                }
-                if let keep, emitted >= keep { return nil }
-                guard let next = try ordered() else { return nil }
-                emitted += 1
-                return next.0
+        // The operators above the FROM clause, innermost first.
+        var op = source.op
+        if aggregated {
+            op = HashAggregateOperator(input: op, groups: groupEvaluators, groupSQL: core.groupBy.map(\.sql), calls: calls,
+                                       estimatedRows: hasGroupBy ? max(1, op.estimatedRows * 0.1) : 1)
+            if let having, let sql = core.having?.sql {
+                op = FilterOperator(input: op, conditions: [having], conditionSQL: [sql], estimatedRows: max(1, op.estimatedRows * 0.5))
             }
         }
-    }
-
-    /// Removes duplicate rows (by their values) from a stream of (values, keys): in a hash set
-    /// while it fits in `memoryRows`, else by an external sort on the values.
-    static func distinctRows(_ input: @escaping () throws -> ([Value], [Value])?, width: Int,
-                             memoryRows: Int) throws -> () throws -> ([Value], [Value])? {
-        var seen = Set<[Value]>()
-        var buffered: [([Value], [Value])] = []
-        var exhausted = false
-        while !exhausted && seen.count < max(1, memoryRows) {
-            guard let next = try input() else {
-                exhausted = true
-                break
+        if let windows { op = WindowOperator(input: op, windows: windows) }
+        let width = items.count
+        op = ProjectOperator(input: op, items: items, names: names, sortKeys: sortKeys, distinctOn: distinctOn)
+        if distinct { op = DistinctOperator(input: op, width: width) }
+        if !sortKeys.isEmpty {
+            // ORDER BY … LIMIT k keeps the best k in a heap (top-N), never the whole input.
+            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil || !distinctOn.isEmpty ? nil : { ctx in
+                let (skip, keep) = try limitBounds(ctx)
+                return keep.map { skip + $0 }
             }
-            if seen.insert(next.0.map(\.groupKey)).inserted { buffered.append(next) }
+            op = SortOperator(input: op, order: RowOrder(items: orderBy, keyStart: width), keySQL: orderBy.map(\.expr.sql), wanted: wanted)
         }
-        if exhausted { return { [buffered = stream(buffered.map { $0.0 + $0.1 })] in try buffered().map { (Array($0[..<width]), Array($0[width...])) } } }
-        // Too many: sort everything by its values and keep the first of each run of equals.
-        let items = (0..<width).map { _ in OrderItem(expr: .literal(.null)) }
-        var replay = buffered.makeIterator()
-        let all: () throws -> ([Value], [Value])? = {
-            if let next = replay.next() { return (next.0, next.0 + next.1) }
-            return try input().map { ($0.0, $0.0 + $0.1) }
+        if !distinctOn.isEmpty { op = DistinctOnOperator(input: op, keyStart: width + sortKeys.count, keyCount: distinctOn.count) }
+        if limit != nil || offset != nil {
+            var rows = op.estimatedRows
+            if case .literal(.integer(let n))? = limit { rows = min(rows, Double(max(1, n))) }
+            op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: rows)
         }
-        let sorted = try externalSort(all, items, width: width, memoryRows: memoryRows)
-        var previous: [Value]?
-        return {
-            while let (values, keys) = try sorted() {
-                let key = values.map(\.groupKey)
-                if key == previous { continue }
-                previous = key
-                return (values, Array(keys[width...]))
-            }
-            return nil
-        }
-    }
-
-    /// Sorts a stream stably; past `memoryRows` rows, sorted runs go to temporary files and are
-    /// merged as they are read back.
-    static func externalSort(_ input: () throws -> ([Value], [Value])?, _ items: [OrderItem], width: Int,
-                             memoryRows: Int) throws -> () throws -> ([Value], [Value])? {
-        var runs: [SpillFile] = []
-        var buffer: [([Value], [Value])] = []
-        var index: Int64 = 0
-        // Each spilled row carries its input position, so the merge stays stable.
-        func spill() throws {
-            let file = try SpillFile()
-            for (values, keys) in sort(buffer, items) {
-                try file.append(values + keys)
-            }
-            runs.append(file)
-            buffer.removeAll(keepingCapacity: true)
-        }
-        while let next = try input() {
-            buffer.append((next.0, next.1 + [.integer(index)]))
-            index += 1
-            if buffer.count >= max(1, memoryRows) { try spill() }
-        }
-        if runs.isEmpty {
-            let sorted = stream(sort(buffer, items).map { $0.0 + $0.1 })
-            return { try sorted().map { (Array($0[..<width]), Array($0[width..<($0.count - 1)])) } }
-        }
-        if !buffer.isEmpty { try spill() }
-        let readers = try runs.map { try $0.reader() }
-        func precedes(_ a: [Value], _ b: [Value]) -> Bool {
-            for (i, item) in items.enumerated() {
-                let x = a[width + i], y = b[width + i]
-                if x.isNull || y.isNull {
-                    if x.isNull && y.isNull { continue }
-                    return x.isNull == (item.nullsFirst ?? item.descending)
-                }
-                let c = Value.sortCompare(x, y)
-                if c != 0 { return item.descending ? c > 0 : c < 0 }
-            }
-            return Value.sortCompare(a[a.count - 1], b[b.count - 1]) < 0
-        }
-        // A k-way merge: a heap of each run's next row.
-        var heads = BinaryHeap<(row: [Value], run: Int)> { a, b in precedes(a.row, b.row) }
-        for run in readers.indices { if let row = try readers[run]() { heads.push((row, run)) } }
-        return {
-            guard let (row, run) = heads.first else { return nil }
-            if let next = try readers[run]() { heads.replaceFirst(with: (next, run)) } else { heads.popFirst() }
-            return (Array(row[..<width]), Array(row[width..<(row.count - 1)]))
-        }
-    }
-
-    /// Hash aggregation over a stream. Past `ctx.workMemoryRows` groups, rows of groups not yet
-    /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
-    static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
-        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
-        if !hasGroupBy {
-            // One group: no hashing per row.
-            var states = fresh
-            if calls.allSatisfy({ $0.filter == nil && $0.extra == nil && ($0.argument == nil || $0.argumentColumn != nil) }) {
-                // Every argument is a column of the input row (or count(*)): read it directly.
-                let columns = calls.map(\.argumentColumn)
-                while let row = try input() {
-                    for i in states.indices {
-                        if let c = columns[i] { try states[i].add(row[c], extra: nil) } else { try states[i].add(nil, extra: nil) }
-                    }
-                }
-                return [states.map { $0.result() }]
-            }
-            let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra)
-            while let row = try input() {
-                try ctx.withFrame(row) {
-                    for i in states.indices {
-                        if let filter = filters[i], try filter(ctx).truth() != true { continue }
-                        try states[i].add(try arguments[i].map { try $0(ctx) }, extra: try extras[i].map { try $0(ctx) })
-                    }
-                }
-            }
-            return [states.map { $0.result() }]
-        }
-        var output: [[Value]] = []
-        var pending: [(RowStream, level: Int)] = [(input, 0)]
-        var partitions: [SpillFile] = []
-        var sawRow = false
-        while let (next, level) = pending.popLast() {
-            var order: [[Value]] = []
-            var states: [[Value]: (key: [Value], states: [AggregateState])] = [:]
-            var spilling = false
-            while let row = try next() {
-                sawRow = true
-                try ctx.withFrame(row) {
-                    let key = try groups.map { try $0(ctx) }
-                    let hashKey = key.map(\.groupKey)
-                    if states[hashKey] == nil {
-                        // Each level partitions by another hash; past four levels, memory it is.
-                        if states.count >= max(1, ctx.workMemoryRows) && hasGroupBy && level < 4 {
-                            if !spilling {
-                                spilling = true
-                                partitions = try (0..<16).map { _ in try SpillFile() }
-                            }
-                            var hasher = Hasher()
-                            hasher.combine(level)
-                            hasher.combine(hashKey)
-                            try partitions[abs(hasher.finalize() % 16)].append(row)
-                            return
-                        }
-                        states[hashKey] = (key, fresh)
-                        order.append(hashKey)
-                    }
-                    for (i, call) in calls.enumerated() {
-                        if let filter = call.filter, try filter(ctx).truth() != true { continue }
-                        let value = try call.argument.map { try $0(ctx) }
-                        let extra = try call.extra.map { try $0(ctx) }
-                        try states[hashKey]!.states[i].add(value, extra: extra)
-                    }
-                }
-            }
-            for hashKey in order {
-                let group = states[hashKey]!
-                output.append(group.key + group.states.map { $0.result() })
-            }
-            if spilling {
-                // Each partition holds whole groups; aggregate them with a fresh table.
-                for partition in partitions where partition.count > 0 { pending.append((try partition.reader(), level + 1)) }
-                partitions = []
-            }
-        }
-        if !sawRow && !hasGroupBy {
-            return [fresh.map { $0.result() }]
-        }
-        return output
+        if op.columns.count != width { op = ColumnOrderOperator(input: op, order: Array(0..<width)) }
+        var explain = op.explainNode
+        explain.children += subplans.popLast() ?? []
+        let root = op
+        return QueryPlan(columns: names, declaredTypes: declaredTypes, explain: explain) { ctx in try root.stream(ctx) }
     }
 
     // MARK: FROM

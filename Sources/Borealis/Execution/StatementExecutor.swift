@@ -211,8 +211,8 @@ struct StatementExecutor {
             return try update(table, alias, assignments, from, filter, returning)
         case .delete(let table, let alias, let using, let filter, let returning):
             return try delete(table, alias, using, filter, returning)
-        case .explain(let inner):
-            return QueryResult(columns: ["QUERY PLAN"], rows: try explain(inner).map { [.text($0)] })
+        case .explain(let inner, let analyze):
+            return QueryResult(columns: ["QUERY PLAN"], rows: try (analyze ? explainAnalyze(inner) : explain(inner)).map { [.text($0)] })
         case .truncate(let names):
             for name in names {
                 if let dependent = referencingTable(name, droppedTogether: names) {
@@ -255,6 +255,32 @@ struct StatementExecutor {
         default:
             return ["Utility Statement"]
         }
+    }
+
+    /// EXPLAIN ANALYZE: runs the statement (a write changes the database, as in PostgreSQL) and
+    /// shows the plan with what each operator did.
+    private func explainAnalyze(_ statement: Statement) throws -> [String] {
+        let clock = ContinuousClock()
+        let start = clock.now
+        func milliseconds(_ d: Duration) -> String {
+            cFormat("%.3f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        }
+        guard case .select(let query) = statement else {
+            var lines = try explain(statement)
+            let result = try execute(statement)
+            if !lines.isEmpty, StatementExecutor.isWrite(statement) { lines[0] += " (actual rows=\(result.changes))" }
+            return lines + ["Execution Time: \(milliseconds(clock.now - start)) ms"]
+        }
+        let plan = try makePlanner().plan(query, parent: nil)
+        let planned = clock.now
+        let ctx = context()
+        let profile = OperatorProfile()
+        ctx.profile = profile
+        defer { ctx.profile = nil }
+        let next = try plan.open(ctx)
+        while try next() != nil {}
+        return profile.annotate(plan.explainNode).lines()
+            + ["Planning Time: \(milliseconds(planned - start)) ms", "Execution Time: \(milliseconds(clock.now - planned)) ms"]
     }
 
     /// How UPDATE or DELETE of `table`'s rows finds the rows that reference them, per foreign key.

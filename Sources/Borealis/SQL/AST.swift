@@ -155,7 +155,8 @@ indirect enum Statement: Sendable {
     case insert(table: String, columns: [String]?, source: InsertSource, onConflict: OnConflict?, returning: [SelectItem])
     case update(table: String, alias: String?, assignments: [(String, Expr)], from: [FromItem], filter: Expr?, returning: [SelectItem])
     case delete(table: String, alias: String?, using: [FromItem], filter: Expr?, returning: [SelectItem])
-    case explain(Statement)
+    /// EXPLAIN; with ANALYZE the statement runs and each operator reports what it did.
+    case explain(Statement, analyze: Bool)
     case truncate(names: [String])
     case alterTable(name: String, action: AlterAction)
     case begin(immediate: Bool, readOnly: Bool)

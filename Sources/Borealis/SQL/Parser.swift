@@ -94,6 +94,38 @@ struct Parser {
         return false
     }
 
+    /// EXPLAIN [ANALYZE] [VERBOSE] statement, or EXPLAIN (option [value], …) statement.
+    private mutating func parseExplain() throws -> Statement {
+        let options: Set<String> = ["analyze", "verbose", "costs", "buffers", "timing", "summary", "format", "settings", "wal"]
+        var analyze = false
+        if peek.kind == .op("("), options.contains(where: { isKeyword($0, at: 1) }) {
+            _ = advance()
+            repeat {
+                let option = try identifier("EXPLAIN option")
+                guard options.contains(option) else {
+                    throw DatabaseError(.error, sqlState: "42601", "unrecognized EXPLAIN option \"\(option)\"")
+                }
+                var enabled = true
+                if option == "format" {
+                    let format = try identifier("EXPLAIN format")
+                    guard format == "text" else {
+                        throw DatabaseError(.error, sqlState: "0A000", "EXPLAIN format \"\(format)\" is not supported (only TEXT)")
+                    }
+                } else if acceptKeyword("false") || acceptKeyword("off") || accept(.integer("0")) {
+                    enabled = false
+                } else {
+                    _ = acceptKeyword("true") || acceptKeyword("on") || accept(.integer("1"))
+                }
+                if option == "analyze" { analyze = enabled }
+            } while accept(.op(","))
+            try expect(")")
+        } else {
+            analyze = acceptKeyword("analyze")
+            _ = acceptKeyword("verbose")
+        }
+        return .explain(try parseStatement(), analyze: analyze)
+    }
+
     mutating func acceptKeyword(_ word: String) -> Bool {
         if isKeyword(word) { _ = advance(); return true }
         return false
@@ -166,11 +198,7 @@ struct Parser {
         if isKeyword("select") || isKeyword("with") || isKeyword("values") || peek.kind == .op("(") {
             return .select(try parseSelect())
         }
-        if acceptKeyword("explain") {
-            _ = acceptKeyword("analyze")
-            _ = acceptKeyword("verbose")
-            return .explain(try parseStatement())
-        }
+        if acceptKeyword("explain") { return try parseExplain() }
         if acceptKeyword("truncate") {
             _ = acceptKeyword("table")
             var names: [String] = []

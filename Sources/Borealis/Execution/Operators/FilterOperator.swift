@@ -19,7 +19,7 @@ final class FilterOperator: PhysicalOperator {
     var details: [String] { ["Filter: " + conditionSQL.joined(separator: " AND ")] }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        let next = try input.open(ctx)
+        let next = try input.stream(ctx)
         let conditions = conditions
         return {
             while let row = try next() {

@@ -68,7 +68,7 @@ final class HashJoinOperator: PhysicalOperator {
     private func openInner(_ ctx: ExecutionContext) throws -> RowStream {
         let (build, buildKeys, probe, probeKeys) = buildLeft ? (left, leftKeys, right, rightKeys) : (right, rightKeys, left, leftKeys)
         let combine: ([Value], [Value]) -> [Value] = buildLeft ? { b, p in b + p } : { b, p in p + b }
-        let buildNext = try build.open(ctx)
+        let buildNext = try build.stream(ctx)
         let limit = max(1, ctx.workMemoryRows)
         var table: [[Value]: [[Value]]] = [:]
         var held = 0
@@ -77,12 +77,12 @@ final class HashJoinOperator: PhysicalOperator {
             guard held < limit else {
                 prefix.append(row)
                 return try graceJoin(ctx, buildPrefix: prefix, buildRest: buildNext, table: table, buildKeys: buildKeys,
-                                     probe: try probe.open(ctx), probeKeys: probeKeys, combine: combine)
+                                     probe: try probe.stream(ctx), probeKeys: probeKeys, combine: combine)
             }
             held += 1
             if let key = try Self.key(row, buildKeys, ctx) { table[key, default: []].append(row) }
         }
-        return try probeStream(table, probe: try probe.open(ctx), probeKeys: probeKeys, combine: combine, ctx: ctx)
+        return try probeStream(table, probe: try probe.stream(ctx), probeKeys: probeKeys, combine: combine, ctx: ctx)
     }
 
     private func probeStream(_ table: [[Value]: [[Value]]], probe: @escaping RowStream, probeKeys: [Evaluator],
@@ -150,7 +150,7 @@ final class HashJoinOperator: PhysicalOperator {
         let kind = kind
         let conditions = conditions
         let leftKeys = leftKeys
-        let buildNext = try right.open(ctx)
+        let buildNext = try right.stream(ctx)
         var rightRows: [[Value]] = []
         var table: [[Value]: [Int]] = [:]
         while let row = try buildNext() {
@@ -159,7 +159,7 @@ final class HashJoinOperator: PhysicalOperator {
         }
         var matched = [Bool](repeating: false, count: kind == .left ? 0 : rightRows.count)
         let leftWidth = left.columns.count, rightWidth = right.columns.count
-        let probe = try left.open(ctx)
+        let probe = try left.stream(ctx)
         var current: [Value] = []
         var candidates: [Int] = []
         var position = 0

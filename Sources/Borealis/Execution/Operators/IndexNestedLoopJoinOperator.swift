@@ -56,7 +56,7 @@ final class IndexNestedLoopJoinOperator: PhysicalOperator {
         let table = table
         let wanted = usage?.decoding
         let rightWidth = rightColumns.count
-        let leftNext = try left.open(ctx)
+        let leftNext = try left.stream(ctx)
         var current: [Value] = []
         var inner: RowStream = { nil }
         var currentMatched = true

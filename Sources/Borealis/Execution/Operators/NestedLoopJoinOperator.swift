@@ -37,10 +37,10 @@ final class NestedLoopJoinOperator: PhysicalOperator {
     func open(_ ctx: ExecutionContext) throws -> RowStream {
         let kind = kind
         let conditions = conditions
-        let rightNext = try right.open(ctx)
+        let rightNext = try right.stream(ctx)
         var rightRows: [[Value]] = []
         while let row = try rightNext() { rightRows.append(row) }
-        let leftNext = try left.open(ctx)
+        let leftNext = try left.stream(ctx)
         var matched = [Bool](repeating: false, count: kind == .right || kind == .full ? rightRows.count : 0)
         let leftWidth = left.columns.count, rightWidth = right.columns.count
         var current: [Value] = []

@@ -14,7 +14,7 @@ final class SubqueryScanOperator: PhysicalOperator {
 
     var estimatedRows: Double { plan.estimatedRows }
     var explainNode: ExplainNode {
-        ExplainNode(label: label, estimatedRows: estimatedRows, children: [plan.explainNode])
+        ExplainNode(label: label, estimatedRows: estimatedRows, children: [plan.explainNode], operatorID: ObjectIdentifier(self))
     }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream { try plan.open(ctx) }
@@ -66,7 +66,7 @@ final class ColumnOrderOperator: PhysicalOperator {
     var explainNode: ExplainNode { input.explainNode }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        let next = try input.open(ctx)
+        let next = try input.stream(ctx)
         let order = order
         return {
             guard let row = try next() else { return nil }
@@ -76,4 +76,19 @@ final class ColumnOrderOperator: PhysicalOperator {
             return out
         }
     }
+}
+
+/// A whole query's rows as the input of operators above it (ORDER BY and LIMIT over a set
+/// operation); invisible in EXPLAIN, which shows the query's own tree.
+final class QueryPlanOperator: PhysicalOperator {
+    let plan: QueryPlan
+
+    init(plan: QueryPlan) { self.plan = plan }
+
+    var columns: [ScopeColumn] { plan.columns.map { ScopeColumn(table: nil, name: $0) } }
+    var label: String { plan.explainNode.label }
+    var estimatedRows: Double { plan.estimatedRows }
+    var explainNode: ExplainNode { plan.explainNode }
+
+    func open(_ ctx: ExecutionContext) throws -> RowStream { try plan.open(ctx) }
 }

@@ -1,0 +1,24 @@
+// Window functions (WindowFunctions.swift): reads all its input, then appends each window
+// call's value to every row, for the select list to read.
+
+final class WindowOperator: PhysicalOperator {
+    let input: PhysicalOperator
+    let windows: WindowCollector
+
+    init(input: PhysicalOperator, windows: WindowCollector) {
+        self.input = input
+        self.windows = windows
+    }
+
+    var columns: [ScopeColumn] { input.columns }
+    var children: [PhysicalOperator] { [input] }
+    var label: String { "WindowAgg" }
+    var estimatedRows: Double { input.estimatedRows }
+
+    func open(_ ctx: ExecutionContext) throws -> RowStream {
+        let next = try input.stream(ctx)
+        var rows: [[Value]] = []
+        while let row = try next() { rows.append(row) }
+        return Planner.stream(try windows.apply(to: rows, ctx: ctx))
+    }
+}
