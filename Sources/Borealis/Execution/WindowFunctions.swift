@@ -43,11 +43,14 @@ final class WindowCollector {
     @TaskLocal static var workCounter: WindowWorkCounter?
 
     /// Appends each call's value to every row.
-    func apply(to rows: [[Value]], ctx: ExecutionContext) throws -> [[Value]] {
-        var extended = rows
-        for call in calls {
-            let values = try evaluate(call, rows, ctx)
-            for i in extended.indices { extended[i].append(values[i]) }
+    func apply(to rows: consuming [[Value]], ctx: ExecutionContext) throws -> [[Value]] {
+        var values: [[Value]] = []
+        for call in calls { values.append(try evaluate(call, rows, ctx)) }
+        // Every call has read the rows: now they can grow in place (when the caller gave them up).
+        var extended = consume rows
+        for i in extended.indices {
+            extended[i].reserveCapacity(extended[i].count + values.count)
+            for v in values { extended[i].append(v[i]) }
         }
         return extended
     }
