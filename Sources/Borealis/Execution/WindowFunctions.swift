@@ -75,6 +75,9 @@ final class WindowCollector {
     }
 
     private func evaluate(_ call: Call, _ rows: [[Value]], _ ctx: ExecutionContext) throws -> [Value] {
+        if call.filter != nil && WindowCollector.rankingNames.contains(call.name) {
+            throw DatabaseError(.error, sqlState: "0A000", "FILTER is not implemented for non-aggregate window functions")
+        }
         let shape = try FrameShape(call)
         let input = try materialize(call, rows, ctx)
         var result = [Value](repeating: .null, count: rows.count)
