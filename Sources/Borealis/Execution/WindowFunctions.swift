@@ -165,7 +165,7 @@ final class WindowCollector {
                         if x.isNull && y.isNull { continue }
                         return x.isNull == (items[i].nullsFirst ?? items[i].descending)
                     }
-                    let c = Value.sortCompare(x, y)
+                    let c = WindowCollector.compareKeys(x, y)
                     if c != 0 { return items[i].descending ? c > 0 : c < 0 }
                 }
                 return a < b
@@ -177,7 +177,7 @@ final class WindowCollector {
         var peerStart = [Int](repeating: 0, count: n)
         var peerEnd = [Int](repeating: 0, count: n)
         func peers(_ a: Int, _ b: Int) -> Bool {
-            for i in 0..<keyCount where Value.sortCompare(orderKeys[a * keyCount + i], orderKeys[b * keyCount + i]) != 0 {
+            for i in 0..<keyCount where WindowCollector.compareKeys(orderKeys[a * keyCount + i], orderKeys[b * keyCount + i]) != 0 {
                 return false
             }
             return true
@@ -196,6 +196,13 @@ final class WindowCollector {
         }
         return Input(ordered: ordered, partitions: partitions, peerStart: peerStart, peerEnd: peerEnd,
                      arguments: arguments, width: width, passes: passes)
+    }
+
+    /// Value.sortCompare, with integers (the usual ORDER BY key) compared directly.
+    @inline(__always)
+    static func compareKeys(_ x: Value, _ y: Value) -> Int {
+        if case .integer(let a) = x, case .integer(let b) = y { return a < b ? -1 : (a == b ? 0 : 1) }
+        return Value.sortCompare(x, y)
     }
 
     /// An integer argument of the current row as PostgreSQL's `integer` parameter: nil when NULL,
