@@ -46,7 +46,8 @@ final class WindowCollector {
     func apply(to rows: consuming [[Value]], ctx: ExecutionContext) throws -> [[Value]] {
         var values: [[Value]] = []
         for call in calls { values.append(try evaluate(call, rows, ctx)) }
-        // Every call has read the rows: now they can grow in place (when the caller gave them up).
+        // Every call has read the rows: now they can grow in place if the caller gave them up
+        // (`apply(to: consume rows, …)`); while it keeps its copy, each row is copied once here.
         var extended = consume rows
         for i in extended.indices {
             extended[i].reserveCapacity(extended[i].count + values.count)
