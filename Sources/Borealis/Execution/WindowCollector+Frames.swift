@@ -92,42 +92,47 @@ extension WindowCollector {
         }
     }
 
-    /// An aggregate over every row's frame, in one pass over the partition.
-    func aggregate(_ call: Call, _ input: Input, _ range: Range<Int>, _ shape: FrameShape,
-                   _ result: inout [Value], _ visits: inout Int) throws {
-        guard ExpressionCompiler.aggregateNames.contains(call.name) else {
-            throw DatabaseError(.error, sqlState: "42883", "function \(call.name) is not a window function")
+    /// How an aggregate's state follows frames whose start moves, chosen once per call; the
+    /// states here are empty ones, copied for each partition.
+    enum Sliding {
+        case sum(SlidingSum), extreme(SlidingExtreme), truth(SlidingTruth)
+        /// Each frame is aggregated again from its rows.
+        case recompute
+
+        init(_ call: Call) {
+            guard !call.distinct else { self = .recompute; return }
+            switch call.name {
+            case "count", "sum", "avg", "total": self = .sum(SlidingSum(name: call.name))
+            case "min", "max": self = .extreme(SlidingExtreme(keepsMinimum: call.name == "min"))
+            case "bool_and", "bool_or", "every": self = .truth(SlidingTruth(any: call.name == "bool_or"))
+            default: self = .recompute
+            }
         }
+    }
+
+    /// An aggregate over every row's frame, in one pass over the partition; `empty` is the
+    /// aggregate's state before any row.
+    func aggregate(_ call: Call, _ empty: AggregateState, _ sliding: Sliding, _ input: Input, _ range: Range<Int>,
+                   _ shape: FrameShape, _ result: inout [Value], _ visits: inout Int) throws {
         if case .partitionStart = shape.start {
-            try aggregateRunning(call, input, range, shape, &result, &visits)
+            try aggregateRunning(call, empty, input, range, shape, &result, &visits)
             return
         }
-        if !call.distinct {
-            switch call.name {
-            case "count", "sum", "avg", "total":
-                var sum = SlidingSum(name: call.name)
-                try slide(&sum, call, input, range, shape, &result, &visits)
-                return
-            case "min", "max":
-                var extreme = SlidingExtreme(keepsMinimum: call.name == "min")
-                try slide(&extreme, call, input, range, shape, &result, &visits)
-                return
-            case "bool_and", "bool_or", "every":
-                var truth = SlidingTruth(any: call.name == "bool_or")
-                try slide(&truth, call, input, range, shape, &result, &visits)
-                return
-            default: break
+        switch sliding {
+        case .sum(var state): try slide(&state, call, input, range, shape, empty, &result, &visits)
+        case .extreme(var state): try slide(&state, call, input, range, shape, empty, &result, &visits)
+        case .truth(var state): try slide(&state, call, input, range, shape, empty, &result, &visits)
+        case .recompute:
+            var lastFrame = (from: Int.min, to: Int.min)
+            var last: Value = .null
+            for pos in range {
+                let frame = shape.frame(of: pos, in: range, input)
+                if frame != lastFrame {
+                    last = try recompute(call, empty, input, frame, &visits)
+                    lastFrame = frame
+                }
+                result[input.ordered[pos]] = last
             }
-        }
-        var lastFrame = (from: Int.min, to: Int.min)
-        var last: Value = .null
-        for pos in range {
-            let frame = shape.frame(of: pos, in: range, input)
-            if frame != lastFrame {
-                last = try recompute(call, input, frame, &visits)
-                lastFrame = frame
-            }
-            result[input.ordered[pos]] = last
         }
     }
 
@@ -143,9 +148,9 @@ extension WindowCollector {
 
     /// Frames that all start at the partition's start: rows only enter, so any aggregate (and
     /// DISTINCT) keeps one running state, as a GROUP BY aggregate does.
-    private func aggregateRunning(_ call: Call, _ input: Input, _ range: Range<Int>, _ shape: FrameShape,
-                                  _ result: inout [Value], _ visits: inout Int) throws {
-        var state = AggregateState(name: call.name, distinct: call.distinct)
+    private func aggregateRunning(_ call: Call, _ empty: AggregateState, _ input: Input, _ range: Range<Int>,
+                                  _ shape: FrameShape, _ result: inout [Value], _ visits: inout Int) throws {
+        var state = empty
         var next = range.lowerBound
         var lastTo = Int.min
         var last: Value = .null
@@ -169,7 +174,8 @@ extension WindowCollector {
     /// Frames whose start moves, with an aggregate that rows can leave: each row enters once (at
     /// the frame's end) and leaves once (at its start).
     private func slide<A: SlidingAggregate>(_ state: inout A, _ call: Call, _ input: Input, _ range: Range<Int>,
-                                            _ shape: FrameShape, _ result: inout [Value], _ visits: inout Int) throws {
+                                            _ shape: FrameShape, _ empty: AggregateState,
+                                            _ result: inout [Value], _ visits: inout Int) throws {
         // The rows of positions [low, high) are in the state.
         var low = range.lowerBound, high = range.lowerBound
         var lastFrame = (from: Int.min, to: Int.min)
@@ -190,7 +196,7 @@ extension WindowCollector {
                     low += 1
                     visits += 1
                 }
-                if let value = try state.result() { last = value } else { last = try recompute(call, input, frame, &visits) }
+                if let value = try state.result() { last = value } else { last = try recompute(call, empty, input, frame, &visits) }
                 lastFrame = frame
             }
             result[input.ordered[pos]] = last
@@ -198,8 +204,9 @@ extension WindowCollector {
     }
 
     /// The aggregate of one frame, from its rows in order.
-    private func recompute(_ call: Call, _ input: Input, _ frame: (from: Int, to: Int), _ visits: inout Int) throws -> Value {
-        var state = AggregateState(name: call.name, distinct: call.distinct)
+    private func recompute(_ call: Call, _ empty: AggregateState, _ input: Input, _ frame: (from: Int, to: Int),
+                           _ visits: inout Int) throws -> Value {
+        var state = empty
         if frame.from <= frame.to {
             for pos in frame.from...frame.to {
                 let row = input.ordered[pos]

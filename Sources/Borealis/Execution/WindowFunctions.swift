@@ -75,22 +75,53 @@ final class WindowCollector {
         func argument(_ row: Int, _ k: Int) -> Value { arguments[row * width + k] }
     }
 
-    private func evaluate(_ call: Call, _ rows: [[Value]], _ ctx: ExecutionContext) throws -> [Value] {
-        if call.filter != nil && WindowCollector.rankingNames.contains(call.name) {
-            throw DatabaseError(.error, sqlState: "0A000", "FILTER is not implemented for non-aggregate window functions")
+    /// A call's function, resolved from its name once per call (not per partition or row).
+    enum Function {
+        case rowNumber, rank, denseRank, percentRank, cumeDist, ntile, lag, lead
+        case firstValue, lastValue, nthValue
+        /// An aggregate: its empty state, and how frames whose start moves keep it.
+        case aggregate(AggregateState, Sliding)
+
+        init(_ call: Call) throws {
+            switch call.name {
+            case "row_number": self = .rowNumber
+            case "rank": self = .rank
+            case "dense_rank": self = .denseRank
+            case "percent_rank": self = .percentRank
+            case "cume_dist": self = .cumeDist
+            case "ntile": self = .ntile
+            case "lag": self = .lag
+            case "lead": self = .lead
+            case "first_value": self = .firstValue
+            case "last_value": self = .lastValue
+            case "nth_value": self = .nthValue
+            default:
+                guard ExpressionCompiler.aggregateNames.contains(call.name) else {
+                    throw DatabaseError(.error, sqlState: "42883", "function \(call.name) is not a window function")
+                }
+                self = .aggregate(AggregateState(name: call.name, distinct: call.distinct), Sliding(call))
+                return
+            }
+            if call.filter != nil {
+                throw DatabaseError(.error, sqlState: "0A000", "FILTER is not implemented for non-aggregate window functions")
+            }
         }
+    }
+
+    private func evaluate(_ call: Call, _ rows: [[Value]], _ ctx: ExecutionContext) throws -> [Value] {
+        let function = try Function(call)
         let shape = try FrameShape(call)
         let input = try materialize(call, rows, ctx)
         var result = [Value](repeating: .null, count: rows.count)
         var visits = 0
         for range in input.partitions {
-            switch call.name {
-            case "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead":
-                try rank(call, input, range, &result)
-            case "first_value", "last_value", "nth_value":
-                try value(call, input, range, shape, &result)
+            switch function {
+            case .firstValue, .lastValue, .nthValue:
+                try value(function, input, range, shape, &result)
+            case .aggregate(let empty, let sliding):
+                try aggregate(call, empty, sliding, input, range, shape, &result, &visits)
             default:
-                try aggregate(call, input, range, shape, &result, &visits)
+                try rank(function, input, range, &result)
             }
         }
         if let counter = WindowCollector.workCounter { counter.frameRowVisits += visits }
@@ -219,27 +250,27 @@ final class WindowCollector {
     }
 
     /// row_number, rank, dense_rank, percent_rank, cume_dist, ntile, lag and lead over one partition.
-    private func rank(_ call: Call, _ input: Input, _ range: Range<Int>, _ result: inout [Value]) throws {
+    private func rank(_ function: Function, _ input: Input, _ range: Range<Int>, _ result: inout [Value]) throws {
         let base = range.lowerBound, n = range.count
         let ordered = input.ordered
-        switch call.name {
-        case "row_number":
+        switch function {
+        case .rowNumber:
             for pos in range { result[ordered[pos]] = .integer(Int64(pos - base + 1)) }
-        case "rank":
+        case .rank:
             for pos in range { result[ordered[pos]] = .integer(Int64(input.peerStart[pos] - base + 1)) }
-        case "dense_rank":
+        case .denseRank:
             var rank: Int64 = 0
             for pos in range {
                 if input.peerStart[pos] == pos { rank += 1 }
                 result[ordered[pos]] = .integer(rank)
             }
-        case "percent_rank":
+        case .percentRank:
             for pos in range {
                 result[ordered[pos]] = .double(n > 1 ? Double(input.peerStart[pos] - base) / Double(n - 1) : 0)
             }
-        case "cume_dist":
+        case .cumeDist:
             for pos in range { result[ordered[pos]] = .double(Double(input.peerEnd[pos] - base + 1) / Double(n)) }
-        case "ntile":
+        case .ntile:
             // PostgreSQL's rule: the bucket count is read at the partition's first row (or the
             // first row where it is not NULL); the first n % buckets buckets hold one row more.
             var bucket = 0, inBucket = 0, boundary = 0, remainder = 0
@@ -271,7 +302,8 @@ final class WindowCollector {
                 }
                 result[row] = .integer(Int64(bucket))
             }
-        case "lag", "lead":
+        case .lag, .lead:
+            let backwards = if case .lag = function { true } else { false }
             for pos in range {
                 let row = ordered[pos]
                 var offset = 1
@@ -283,29 +315,29 @@ final class WindowCollector {
                     }
                     offset = k
                 }
-                let target = call.name == "lag" ? pos - offset : pos + offset
+                let target = backwards ? pos - offset : pos + offset
                 if target >= base && target < range.upperBound {
                     result[row] = input.width > 0 ? input.argument(ordered[target], 0) : .null
                 } else {
                     result[row] = input.width > 2 ? input.argument(row, 2) : .null
                 }
             }
-        default:
-            throw DatabaseError(.error, sqlState: "42883", "function \(call.name) is not a window function")
+        case .firstValue, .lastValue, .nthValue, .aggregate:
+            preconditionFailure("not a ranking function")
         }
     }
 
     /// first_value, last_value and nth_value: one row of each row's frame.
-    private func value(_ call: Call, _ input: Input, _ range: Range<Int>, _ shape: FrameShape,
+    private func value(_ function: Function, _ input: Input, _ range: Range<Int>, _ shape: FrameShape,
                        _ result: inout [Value]) throws {
         let ordered = input.ordered
         for pos in range {
             let row = ordered[pos]
             let (from, to) = shape.frame(of: pos, in: range, input)
             var target: Int
-            switch call.name {
-            case "first_value": target = from
-            case "last_value": target = to
+            switch function {
+            case .firstValue: target = from
+            case .lastValue: target = to
             default:
                 guard input.width > 1, let k = try int32Argument(input, row, 1) else {
                     result[row] = .null
