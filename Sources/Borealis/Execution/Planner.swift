@@ -268,23 +268,6 @@ final class Planner {
     }
 
 
-    static func sort(_ keyed: [([Value], [Value])], _ items: [OrderItem]) -> [([Value], [Value])] {
-        // A stable sort: equal keys keep their input order.
-        let indexed = keyed.enumerated().map { ($0.offset, $0.element) }
-        return indexed.sorted { a, b in
-            for (i, item) in items.enumerated() {
-                let x = a.1.1[i], y = b.1.1[i]
-                if x.isNull || y.isNull {
-                    if x.isNull && y.isNull { continue }
-                    let nullsFirst = item.nullsFirst ?? item.descending
-                    return x.isNull == nullsFirst
-                }
-                let c = Value.sortCompare(x, y)
-                if c != 0 { return item.descending ? c > 0 : c < 0 }
-            }
-            return a.0 < b.0
-        }.map(\.1)
-    }
 
     // MARK: One SELECT core
 

@@ -19,6 +19,7 @@ final class WindowOperator: PhysicalOperator {
         let next = try input.stream(ctx)
         var rows: [[Value]] = []
         while let row = try next() { rows.append(row) }
-        return Planner.stream(try windows.apply(to: rows, ctx: ctx))
+        // Handed over, not copied: the collector grows each row by its window values in place.
+        return Planner.stream(try windows.apply(to: consume rows, ctx: ctx))
     }
 }
