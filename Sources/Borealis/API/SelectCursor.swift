@@ -1,0 +1,53 @@
+// A SELECT streamed to a prepared statement: the open row stream of its plan and what the
+// stream reads from — its execution context and a read transaction of its own — held from the
+// statement's first `step` until the cursor ends.
+//
+//   open (first step: plan, open, first row) ──step──▶ open … ──no row left / error──▶ ended
+//   open ──reset, execute, statement deallocated, connection closed──▶ ended
+//
+// Invariants:
+// - the cursor owns `txn`, a reader no other statement uses: in autocommit the snapshot begun
+//   for the SELECT, inside a transaction block a second registration of the block's snapshot
+//   (`StorageTransaction.reader(sharingSnapshot:)`), so the block may end, or write, while the
+//   cursor still reads; nothing ever writes through `txn`, so no B-tree page changes under the
+//   cursor;
+// - its fields are read and written only under its connection's lock (`Database.start`,
+//   `next`, `end`, `close`), and all three are nil once it has ended, the transaction rolled
+//   back (for a reader that only ends its snapshot);
+// - while it is open it counts as an active statement of its connection: an `interrupt()`
+//   stops its next step, and stays pending until no statement is running and no cursor is open
+//   (as SQLite counts an un-reset statement).
+
+/// A SELECT being stepped through by a `PreparedStatement` (see `Database.start`).
+/// `@unchecked Sendable`: its mutable state is guarded by the connection's lock.
+final class SelectCursor: @unchecked Sendable {
+    let columns: [String]
+    let declaredTypes: [String?]
+    /// The transaction block it was opened in (`Database.blockSerial`), nil in autocommit: an
+    /// error in a later step fails that block if it is still open.
+    let block: UInt64?
+    var rows: RowStream?
+    var context: ExecutionContext?
+    var txn: StorageTransaction?
+
+    init(columns: [String], declaredTypes: [String?], block: UInt64?, rows: @escaping RowStream,
+         context: ExecutionContext, txn: StorageTransaction) {
+        self.columns = columns
+        self.declaredTypes = declaredTypes
+        self.block = block
+        self.rows = rows
+        self.context = context
+        self.txn = txn
+    }
+
+    var isOpen: Bool { rows != nil }
+
+    /// Lets go of the stream and its context and ends the snapshot (under the connection's lock).
+    func close() {
+        rows = nil
+        context?.finish()
+        context = nil
+        txn?.rollback()
+        txn = nil
+    }
+}
