@@ -237,6 +237,33 @@ import Testing
         #expect(liveSnapshots(db) == 0)
     }
 
+    @Test func aReplicaCursorKeepsItsSnapshotAndPromotionWaitsForIt() throws {
+        let (dir, db) = try table(rows: 5_000)
+        defer { withExtendedLifetime(dir) {} }
+        let replica = try db.openReplica()
+        #expect(try replica.waitFor(lsn: db.lastCommitLSN, timeout: 5))
+        let select = try replica.makeStatement("SELECT id FROM t")
+        let first = try select.step()
+        // In a READ ONLY block of the replica: the cursor shares the block's snapshot and
+        // outlives it.
+        try replica.execute("BEGIN READ ONLY")
+        let inBlock = try replica.makeStatement("SELECT id FROM t WHERE id > 4990")
+        let firstInBlock = try inBlock.step()
+        try replica.execute("COMMIT")
+        try db.execute("DELETE FROM t WHERE id > 10")
+        #expect(try replica.waitFor(lsn: db.lastCommitLSN, timeout: 5))
+        #expect(try replica.execute("SELECT count(*) FROM t").rows == [[.integer(10)]])
+        #expect(try drain(inBlock, first: firstInBlock) == Array(4991...5_000))
+        #expect(try select.step() == [.integer(2)])
+        try db.close()
+        #expect { try replica.promote() } throws: { ($0 as? DatabaseError)?.code == .misuse }
+        #expect(first == [.integer(1)])
+        #expect(try drain(select) == Array(3...5_000))
+        try replica.promote()
+        #expect(try replica.execute("SELECT count(*) FROM t").rows == [[.integer(10)]])
+        try replica.close()
+    }
+
     @Test func cStepStreamsABigSelectAndFinalizesEarly() throws {
         let (dir, db) = try table(rows: 30_000)
         defer { withExtendedLifetime(dir) {} }
