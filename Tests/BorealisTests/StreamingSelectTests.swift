@@ -122,6 +122,13 @@ import Testing
         #expect(liveSnapshots(db) == 0)
         select.reset()
 
+        // A SELECT of one row ends at its first step (the step computes the next row ahead),
+        // though the caller never steps it to the end.
+        let single = try db.makeStatement("SELECT v FROM t WHERE id = 7")
+        #expect(try single.step() == [.text("value of row 7")])
+        #expect(liveSnapshots(db) == 0)
+        #expect(try single.step() == nil)
+
         var dropped: PreparedStatement? = try db.makeStatement("SELECT id FROM t")
         _ = try dropped?.step()
         #expect(liveSnapshots(db) == 1)

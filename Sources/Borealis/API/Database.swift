@@ -457,9 +457,9 @@ public final class Database: @unchecked Sendable {
         /// The whole result, computed at once: every statement but a SELECT, a SELECT inside a
         /// transaction block that has written, or one touching temporary tables.
         case result(QueryResult)
-        /// A SELECT streaming from its own snapshot, with its first row (nil: it had none,
-        /// and the cursor has already ended).
-        case cursor(SelectCursor, first: [Value]?)
+        /// A SELECT streaming from its own snapshot, with its first row (nil: it had none);
+        /// `more` is false once the cursor has nothing left to hand out (it has ended).
+        case cursor(SelectCursor, first: [Value]?, more: Bool)
     }
 
     /// Runs a prepared statement's first step: a SELECT that may stream opens a cursor and
@@ -526,19 +526,23 @@ public final class Database: @unchecked Sendable {
         }
         cursors[ObjectIdentifier(cursor)] = cursor
         activeCursors.add(1, ordering: .relaxed)
-        return .cursor(cursor, first: try pull(cursor))
+        lookAhead(cursor)
+        let first = try pull(cursor)
+        return .cursor(cursor, first: first, more: cursor.hasMore)
     }
 
-    /// The next row of `cursor`, nil once it has none (it has then ended). An error ends it
-    /// too, and fails the transaction block it was opened in if that is still open.
-    func next(_ cursor: SelectCursor, text: String) throws -> [Value]? {
+    /// The next row of `cursor`, nil once it has none; `more` is false once it has nothing left
+    /// to hand out. An error, reported by the step that reaches it, fails the transaction block
+    /// the cursor was opened in if that is still open.
+    func next(_ cursor: SelectCursor, text: String) throws -> (row: [Value]?, more: Bool) {
         inFlight.add(1, ordering: .relaxed)
         defer { statementEnded() }
         do {
             return try block.withLock {
                 try locked {
                     if closed { throw DatabaseError.misuse("the database connection is closed") }
-                    return try pull(cursor)
+                    let row = try pull(cursor)
+                    return (row, cursor.hasMore)
                 }
             }
         } catch var error as DatabaseError {
@@ -549,21 +553,43 @@ public final class Database: @unchecked Sendable {
 
     /// Ends `cursor` if it is still open (a reset or deallocated statement): its snapshot ends.
     func end(_ cursor: SelectCursor) {
-        lockedValue { finish(cursor) }
+        lockedValue {
+            finish(cursor)
+            cursor.ahead = nil
+            cursor.failure = nil
+        }
     }
 
+    /// The row to hand out now — the one computed ahead by the last step — after computing the
+    /// next one; nil when there is none. The error met computing it is thrown here, by the
+    /// step that reaches it.
     private func pull(_ cursor: SelectCursor) throws -> [Value]? {
-        guard let rows = cursor.rows else { return nil }
-        do {
-            if let row = try rows() { return row }
-        } catch {
-            finish(cursor)
-            if inBlock && cursor.block == blockSerial { failed(by: error) }
+        if let failure = cursor.failure {
+            cursor.failure = nil
+            if inBlock && cursor.block == blockSerial { failed(by: failure) }
             catalogCache = nil
-            throw error
+            throw failure
+        }
+        guard let row = cursor.ahead else { return nil }
+        cursor.ahead = nil
+        lookAhead(cursor)
+        return row
+    }
+
+    /// Computes the cursor's next row into `ahead` (an error into `failure`). Once the stream
+    /// has nothing more, or failed, the cursor ends at once: a single-row SELECT lets go of its
+    /// snapshot at its first step, though the caller may never step it to the end.
+    private func lookAhead(_ cursor: SelectCursor) {
+        guard let rows = cursor.rows else { return }
+        do {
+            if let row = try rows() {
+                cursor.ahead = row
+                return
+            }
+        } catch {
+            cursor.failure = error
         }
         finish(cursor)
-        return nil
     }
 
     private func finish(_ cursor: SelectCursor) {

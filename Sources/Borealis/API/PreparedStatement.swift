@@ -152,25 +152,24 @@ public final class PreparedStatement: Sendable {
     public func step() throws -> [Value]? {
         try state.withLock { state in
             if let cursor = state.cursor {
-                let row: [Value]?
                 do {
-                    row = try database.next(cursor, text: parsed.text)
+                    let (row, more) = try database.next(cursor, text: parsed.text)
+                    if !more { state.cursor = nil }
+                    return row
                 } catch {
                     state.cursor = nil
                     throw error
                 }
-                if row == nil { state.cursor = nil }
-                return row
             }
             if state.result == nil {
                 switch try database.start(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache) {
                 case .result(let result):
                     state.result = result
                     state.position = 0
-                case .cursor(let cursor, let first):
+                case .cursor(let cursor, let first, let more):
                     state.result = QueryResult(columns: cursor.columns, declaredTypes: cursor.declaredTypes)
                     state.position = 0
-                    if first != nil { state.cursor = cursor }
+                    if more { state.cursor = cursor }
                     return first
                 }
             }

@@ -5,6 +5,11 @@
 //   open (first step: plan, open, first row) ──step──▶ open … ──no row left / error──▶ ended
 //   open ──reset, execute, statement deallocated, connection closed──▶ ended
 //
+// Each step hands out the row computed by the step before and computes the next one (`ahead`;
+// an error goes to `failure`, thrown by the step that reaches it): the cursor ends as soon as
+// its stream has nothing more, so a SELECT of one row lets go of its snapshot at its first step
+// and its second step needs no lock. `ahead` and `failure` may outlive the end.
+//
 // Invariants:
 // - the cursor owns `txn`, a reader no other statement uses: in autocommit the snapshot begun
 //   for the SELECT, inside a transaction block a second registration of the block's snapshot
@@ -12,8 +17,8 @@
 //   cursor still reads; nothing ever writes through `txn`, so no B-tree page changes under the
 //   cursor;
 // - its fields are read and written only under its connection's lock (`Database.start`,
-//   `next`, `end`, `close`), and all three are nil once it has ended, the transaction rolled
-//   back (for a reader that only ends its snapshot);
+//   `next`, `end`, `close`); `rows`, `context` and `txn` are nil once it has ended, the
+//   transaction rolled back (for a reader that only ends its snapshot);
 // - while it is open it counts as an active statement of its connection: an `interrupt()`
 //   stops its next step, and stays pending until no statement is running and no cursor is open
 //   (as SQLite counts an un-reset statement).
@@ -29,6 +34,10 @@ final class SelectCursor: @unchecked Sendable {
     var rows: RowStream?
     var context: ExecutionContext?
     var txn: StorageTransaction?
+    /// The row the next step hands out, computed by the step before.
+    var ahead: [Value]?
+    /// The error met computing the next row, thrown by the next step.
+    var failure: (any Error)?
 
     init(columns: [String], declaredTypes: [String?], block: UInt64?, rows: @escaping RowStream,
          context: ExecutionContext, txn: StorageTransaction) {
@@ -41,6 +50,9 @@ final class SelectCursor: @unchecked Sendable {
     }
 
     var isOpen: Bool { rows != nil }
+
+    /// Whether a step has something left to hand out: a row or an error.
+    var hasMore: Bool { ahead != nil || failure != nil }
 
     /// Lets go of the stream and its context and ends the snapshot (under the connection's lock).
     func close() {
