@@ -462,6 +462,11 @@ public final class Database: @unchecked Sendable {
         case cursor(SelectCursor, first: [Value]?, more: Bool)
     }
 
+    /// Rows a cursor's later steps compute at a time (`next`), and the bytes that stop a batch
+    /// sooner (rows of large values), so that a step takes the connection's lock once per batch
+    /// and memory stays bounded.
+    static let cursorBatch = (rows: 64, bytes: 256 << 10)
+
     /// Runs a prepared statement's first step: a SELECT that may stream opens a cursor and
     /// reads its first row; any other statement runs whole, as `run(prepared:)`.
     ///
@@ -526,23 +531,27 @@ public final class Database: @unchecked Sendable {
         }
         cursors[ObjectIdentifier(cursor)] = cursor
         activeCursors.add(1, ordering: .relaxed)
-        lookAhead(cursor)
-        let first = try pull(cursor)
+        // The first row, and one more to tell whether there are others.
+        fill(cursor, rows: 2, bytes: .max)
+        let first = try take(cursor, rows: 1).first
         return .cursor(cursor, first: first, more: cursor.hasMore)
     }
 
-    /// The next row of `cursor`, nil once it has none; `more` is false once it has nothing left
-    /// to hand out. An error, reported by the step that reaches it, fails the transaction block
-    /// the cursor was opened in if that is still open.
-    func next(_ cursor: SelectCursor, text: String) throws -> (row: [Value]?, more: Bool) {
+    /// The next rows of `cursor` (a batch, `cursorBatch`), empty once it has none; `more` is
+    /// false once it has nothing left to hand out. An error is thrown once the rows computed
+    /// before it have been handed out — by the step that reaches it — and fails the
+    /// transaction block the cursor was opened in if that is still open.
+    func next(_ cursor: SelectCursor, text: String) throws -> (rows: [[Value]], more: Bool) {
         inFlight.add(1, ordering: .relaxed)
         defer { statementEnded() }
         do {
             return try block.withLock {
                 try locked {
                     if closed { throw DatabaseError.misuse("the database connection is closed") }
-                    let row = try pull(cursor)
-                    return (row, cursor.hasMore)
+                    // One row past the batch tells whether another batch follows.
+                    fill(cursor, rows: Self.cursorBatch.rows + 1, bytes: Self.cursorBatch.bytes)
+                    let rows = try take(cursor, rows: Self.cursorBatch.rows)
+                    return (rows, cursor.hasMore)
                 }
             }
         } catch var error as DatabaseError {
@@ -555,41 +564,49 @@ public final class Database: @unchecked Sendable {
     func end(_ cursor: SelectCursor) {
         lockedValue {
             finish(cursor)
-            cursor.ahead = nil
+            cursor.ahead = []
             cursor.failure = nil
         }
     }
 
-    /// The row to hand out now — the one computed ahead by the last step — after computing the
-    /// next one; nil when there is none. The error met computing it is thrown here, by the
-    /// step that reaches it.
-    private func pull(_ cursor: SelectCursor) throws -> [Value]? {
-        if let failure = cursor.failure {
+    /// Up to `count` of the rows computed ahead, oldest first; with none left, the error met
+    /// computing the next one is thrown (by the step that reaches it).
+    private func take(_ cursor: SelectCursor, rows count: Int) throws -> [[Value]] {
+        if cursor.ahead.isEmpty, let failure = cursor.failure {
             cursor.failure = nil
             if inBlock && cursor.block == blockSerial { failed(by: failure) }
             catalogCache = nil
             throw failure
         }
-        guard let row = cursor.ahead else { return nil }
-        cursor.ahead = nil
-        lookAhead(cursor)
-        return row
+        if cursor.ahead.count <= count {
+            defer { cursor.ahead = [] }
+            return cursor.ahead
+        }
+        let taken = Array(cursor.ahead[..<count])
+        cursor.ahead.removeFirst(count)
+        return taken
     }
 
-    /// Computes the cursor's next row into `ahead` (an error into `failure`). Once the stream
-    /// has nothing more, or failed, the cursor ends at once: a single-row SELECT lets go of its
-    /// snapshot at its first step, though the caller may never step it to the end.
-    private func lookAhead(_ cursor: SelectCursor) {
+    /// Computes rows into `ahead` until it holds `count` of them or `bytes` worth (an error
+    /// goes to `failure`). Once the stream has nothing more, or failed, the cursor ends at
+    /// once: a single-row SELECT lets go of its snapshot at its first step, though the caller
+    /// may never step it to the end.
+    private func fill(_ cursor: SelectCursor, rows count: Int, bytes: Int) {
         guard let rows = cursor.rows else { return }
+        var size = 0
         do {
-            if let row = try rows() {
-                cursor.ahead = row
-                return
+            while cursor.ahead.count < count && size < bytes {
+                guard let row = try rows() else {
+                    finish(cursor)
+                    return
+                }
+                if bytes != .max { size += SelectCursor.approximateBytes(row) }
+                cursor.ahead.append(row)
             }
         } catch {
             cursor.failure = error
+            finish(cursor)
         }
-        finish(cursor)
     }
 
     private func finish(_ cursor: SelectCursor) {

@@ -5,21 +5,22 @@
 //     ▲                                                                          │
 //     └──────────────────────────────── reset ◀───────────────────────────────────┘
 //
-// A SELECT streams: its first `step` plans and opens the plan and returns the first row, each
-// later `step` computes the next one, so the first row never waits for the last and memory
-// stays bounded whatever the result's size (a sort or an aggregation still reads all of its
-// input before its first row). Between steps the statement holds a `SelectCursor`: its plan's
-// open row stream and a read snapshot of its own (`Database.start` says which). That snapshot
-// lives until the rows run out, a step fails, or the statement is reset, re-executed or
-// deallocated — an abandoned, un-reset statement keeps its snapshot, as in SQLite's WAL mode
+// A SELECT streams: its first `step` plans and opens the plan and returns the first row (the
+// second is computed with it); later steps compute the rows a small batch at a time
+// (`Database.cursorBatch`) and hand them out one per `step`, so the first row never waits for
+// the last and memory stays bounded whatever the result's size (a sort or an aggregation still
+// reads all of its input before its first row). Between steps the statement holds a
+// `SelectCursor`: its plan's open row stream and a read snapshot of its own (`Database.start`
+// says which). That snapshot lives until the rows run out (the step that computes the last one
+// lets go), a row fails, or the statement is reset, re-executed or deallocated — an abandoned, un-reset statement keeps its snapshot, as in SQLite's WAL mode
 // (the materializer is never blocked by it: it pins the versions the snapshot still needs).
 // Writes of the same connection meanwhile are not seen by the cursor; an `interrupt()` stops
-// its next step. Every other statement — INSERT/UPDATE/DELETE with or without RETURNING, DDL,
+// it at its next batch. An error met computing a row is thrown by the step that reaches it. Every other statement — INSERT/UPDATE/DELETE with or without RETURNING, DDL,
 // a SELECT inside a transaction block that has written, a SELECT while temporary tables exist —
 // runs completely at its first `step` (in its own transaction unless a block is open), and
 // later steps hand out its rows.
 //
-// Its bindings, result and position live behind a lock, so a statement is safe to share
+// Its bindings, result, batch and position live behind a lock, so a statement is safe to share
 // between threads and tasks (`Sendable`): calls on it run one at a time. Its plan cache and
 // its cursor are touched only by `Database` (`run(prepared:)`, `start`, `next`, `end`), under
 // the connection's lock. (`Locked`, a pthread
@@ -56,8 +57,11 @@ public final class PreparedStatement: Sendable {
         var bindings: [Value]
         /// The whole result; for a streamed SELECT, its columns only.
         var result: QueryResult?
-        /// The streamed SELECT's cursor, while it is open.
+        /// The streamed SELECT's cursor, while it has rows or an error to hand out.
         var cursor: SelectCursor?
+        /// Rows of the cursor's last batch, handed out one per `step` from `batchPosition`.
+        var batch: [[Value]] = []
+        var batchPosition = 0
         var position = 0
         var description: StatementDescription?
     }
@@ -151,11 +155,20 @@ public final class PreparedStatement: Sendable {
     /// the next step retries.
     public func step() throws -> [Value]? {
         try state.withLock { state in
+            if state.batchPosition < state.batch.count {
+                defer { state.batchPosition += 1 }
+                return state.batch[state.batchPosition]
+            }
             if let cursor = state.cursor {
+                state.batch = []
+                state.batchPosition = 0
                 do {
-                    let (row, more) = try database.next(cursor, text: parsed.text)
+                    let (rows, more) = try database.next(cursor, text: parsed.text)
                     if !more { state.cursor = nil }
-                    return row
+                    guard let first = rows.first else { return nil }
+                    state.batch = rows
+                    state.batchPosition = 1
+                    return first
                 } catch {
                     state.cursor = nil
                     throw error
@@ -191,6 +204,8 @@ public final class PreparedStatement: Sendable {
     }
 
     private static func endCursor(_ state: inout State, _ database: Database) {
+        state.batch = []
+        state.batchPosition = 0
         guard let cursor = state.cursor else { return }
         state.cursor = nil
         database.end(cursor)

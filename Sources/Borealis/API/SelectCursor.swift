@@ -5,10 +5,12 @@
 //   open (first step: plan, open, first row) ──step──▶ open … ──no row left / error──▶ ended
 //   open ──reset, execute, statement deallocated, connection closed──▶ ended
 //
-// Each step hands out the row computed by the step before and computes the next one (`ahead`;
-// an error goes to `failure`, thrown by the step that reaches it): the cursor ends as soon as
-// its stream has nothing more, so a SELECT of one row lets go of its snapshot at its first step
-// and its second step needs no lock. `ahead` and `failure` may outlive the end.
+// Rows are computed ahead of the steps that hand them out (`ahead`; an error goes to
+// `failure`, thrown by the step that reaches it, after the rows computed before it): the first
+// step computes two rows, each later refill a batch (`Database.cursorBatch`, 64 rows or 256 KiB)
+// plus one, which the statement hands out one per `step` without taking the connection's lock.
+// The cursor ends as soon as its stream has nothing more, so a SELECT of one row lets go of its
+// snapshot at its first step. `ahead` and `failure` may outlive the end.
 //
 // Invariants:
 // - the cursor owns `txn`, a reader no other statement uses: in autocommit the snapshot begun
@@ -34,8 +36,8 @@ final class SelectCursor: @unchecked Sendable {
     var rows: RowStream?
     var context: ExecutionContext?
     var txn: StorageTransaction?
-    /// The row the next step hands out, computed by the step before.
-    var ahead: [Value]?
+    /// Rows computed and not yet handed out, oldest first.
+    var ahead: [[Value]] = []
     /// The error met computing the next row, thrown by the next step.
     var failure: (any Error)?
 
@@ -52,7 +54,20 @@ final class SelectCursor: @unchecked Sendable {
     var isOpen: Bool { rows != nil }
 
     /// Whether a step has something left to hand out: a row or an error.
-    var hasMore: Bool { ahead != nil || failure != nil }
+    var hasMore: Bool { !ahead.isEmpty || failure != nil }
+
+    /// Roughly the memory a row holds: a few words a value, and the bytes of text and blobs.
+    static func approximateBytes(_ row: [Value]) -> Int {
+        var bytes = 0
+        for value in row {
+            switch value {
+            case .text(let s): bytes += 16 + s.utf8.count
+            case .blob(let b): bytes += 16 + b.count
+            default: bytes += 16
+            }
+        }
+        return bytes
+    }
 
     /// Lets go of the stream and its context and ends the snapshot (under the connection's lock).
     func close() {
