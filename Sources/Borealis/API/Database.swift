@@ -9,9 +9,11 @@
 //
 // A block begun READ ONLY (and every `read { }`) refuses writes with 25006.
 //
-// At ~600 lines this file holds the connection's state machine and everything that touches its
-// private state under its lock; the parts that do not (async variants, schema listings,
-// records, statements, temporary tables) live in `Database+*.swift` and `TemporaryTables.swift`.
+// At ~780 lines this file holds the connection's state machine and everything that touches its
+// private state under its lock — including the streamed SELECTs' cursors (start, next, end),
+// which take part in the transaction block, the interrupt count and close; the parts that do
+// not (async variants, schema listings, records, statements, temporary tables, the cursor's
+// own row buffer in `SelectCursor.swift`) live in their own files.
 
 import FoundationEssentials
 import Synchronization
@@ -569,44 +571,24 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// Up to `count` of the rows computed ahead, oldest first; with none left, the error met
-    /// computing the next one is thrown (by the step that reaches it).
+    /// Up to `count` of the rows computed ahead; with none left, the error met computing the
+    /// next one is thrown (by the step that reaches it).
     private func take(_ cursor: SelectCursor, rows count: Int) throws -> [[Value]] {
-        if cursor.ahead.isEmpty, let failure = cursor.failure {
-            cursor.failure = nil
-            if inBlock && cursor.block == blockSerial { failed(by: failure) }
+        switch cursor.take(rows: count) {
+        case .success(let rows):
+            return rows
+        case .failure(let error):
+            if inBlock && cursor.block == blockSerial { failed(by: error) }
             catalogCache = nil
-            throw failure
+            throw error
         }
-        if cursor.ahead.count <= count {
-            defer { cursor.ahead = [] }
-            return cursor.ahead
-        }
-        let taken = Array(cursor.ahead[..<count])
-        cursor.ahead.removeFirst(count)
-        return taken
     }
 
-    /// Computes rows into `ahead` until it holds `count` of them or `bytes` worth (an error
-    /// goes to `failure`). Once the stream has nothing more, or failed, the cursor ends at
-    /// once: a single-row SELECT lets go of its snapshot at its first step, though the caller
-    /// may never step it to the end.
+    /// Computes rows ahead (`SelectCursor.fill`); once the stream has nothing more, or failed,
+    /// the cursor ends at once: a single-row SELECT lets go of its snapshot at its first step,
+    /// though the caller may never step it to the end.
     private func fill(_ cursor: SelectCursor, rows count: Int, bytes: Int) {
-        guard let rows = cursor.rows else { return }
-        var size = 0
-        do {
-            while cursor.ahead.count < count && size < bytes {
-                guard let row = try rows() else {
-                    finish(cursor)
-                    return
-                }
-                if bytes != .max { size += SelectCursor.approximateBytes(row) }
-                cursor.ahead.append(row)
-            }
-        } catch {
-            cursor.failure = error
-            finish(cursor)
-        }
+        if cursor.fill(rows: count, bytes: bytes) { finish(cursor) }
     }
 
     private func finish(_ cursor: SelectCursor) {

@@ -56,6 +56,41 @@ final class SelectCursor: @unchecked Sendable {
     /// Whether a step has something left to hand out: a row or an error.
     var hasMore: Bool { !ahead.isEmpty || failure != nil }
 
+    /// Computes rows into `ahead` until it holds `count` of them or `bytes` worth (an error
+    /// goes to `failure`). Returns true when the stream is over — exhausted or failed — and
+    /// the cursor must end.
+    func fill(rows count: Int, bytes: Int) -> Bool {
+        guard let rows else { return false }
+        var size = 0
+        do {
+            while ahead.count < count && size < bytes {
+                guard let row = try rows() else { return true }
+                if bytes != .max { size += Self.approximateBytes(row) }
+                ahead.append(row)
+            }
+            return false
+        } catch {
+            failure = error
+            return true
+        }
+    }
+
+    /// Up to `count` of the rows computed ahead, oldest first; with none left, the error met
+    /// computing the next one (handed over once).
+    func take(rows count: Int) -> Result<[[Value]], any Error> {
+        if ahead.isEmpty, let failure {
+            self.failure = nil
+            return .failure(failure)
+        }
+        if ahead.count <= count {
+            defer { ahead = [] }
+            return .success(ahead)
+        }
+        let taken = Array(ahead[..<count])
+        ahead.removeFirst(count)
+        return .success(taken)
+    }
+
     /// Roughly the memory a row holds: a few words a value, and the bytes of text and blobs.
     static func approximateBytes(_ row: [Value]) -> Int {
         var bytes = 0
