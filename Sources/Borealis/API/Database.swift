@@ -123,7 +123,8 @@ public final class Database: @unchecked Sendable {
     ///
     /// A prepared SELECT whose rows are being stepped through counts as running from its first
     /// `step` until it is exhausted, fails, is reset or is deallocated (as in SQLite): an
-    /// interrupt stops its next step, and any statement the connection starts meanwhile.
+    /// interrupt stops it at its next batch of rows, and any statement the connection starts
+    /// meanwhile.
     public func interrupt() {
         guard inFlight.load(ordering: .relaxed) > 0 || activeCursors.load(ordering: .relaxed) > 0 else { return }
         watch.interrupt()

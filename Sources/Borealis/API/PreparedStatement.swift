@@ -12,19 +12,21 @@
 // reads all of its input before its first row). Between steps the statement holds a
 // `SelectCursor`: its plan's open row stream and a read snapshot of its own (`Database.start`
 // says which). That snapshot lives until the rows run out (the step that computes the last one
-// lets go), a row fails, or the statement is reset, re-executed or deallocated — an abandoned, un-reset statement keeps its snapshot, as in SQLite's WAL mode
-// (the materializer is never blocked by it: it pins the versions the snapshot still needs).
-// Writes of the same connection meanwhile are not seen by the cursor; an `interrupt()` stops
-// it at its next batch. An error met computing a row is thrown by the step that reaches it. Every other statement — INSERT/UPDATE/DELETE with or without RETURNING, DDL,
-// a SELECT inside a transaction block that has written, a SELECT while temporary tables exist —
-// runs completely at its first `step` (in its own transaction unless a block is open), and
-// later steps hand out its rows.
+// lets go), a row fails, or the statement is reset, re-executed or deallocated — an abandoned,
+// un-reset statement keeps its snapshot, as in SQLite's WAL mode (the materializer is never
+// blocked by it: it pins the versions the snapshot still needs). Writes of the same connection
+// meanwhile are not seen by the cursor; an `interrupt()` stops it at its next batch; an error
+// met computing a row is thrown by the step that reaches that row. Every other statement —
+// INSERT/UPDATE/DELETE with or without RETURNING, DDL, a SELECT inside a transaction block that
+// has written, any statement of a connection that has had temporary tables — runs completely
+// at its first `step` (in its own transaction unless a block is open), and later steps hand out
+// its rows.
 //
 // Its bindings, result, batch and position live behind a lock, so a statement is safe to share
 // between threads and tasks (`Sendable`): calls on it run one at a time. Its plan cache and
 // its cursor are touched only by `Database` (`run(prepared:)`, `start`, `next`, `end`), under
-// the connection's lock. (`Locked`, a pthread
-// mutex, rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see.)
+// the connection's lock. (`Locked`, a pthread mutex, rather than `Synchronization.Mutex`,
+// which ThreadSanitizer cannot see.)
 
 /// A prepared statement: parsed once, run many times with new parameters.
 ///
@@ -38,9 +40,9 @@
 /// ```
 ///
 /// The step-by-step form (as the C API uses it): `bind`, `step` until it returns nil, `reset`.
-/// A SELECT's rows stream: each `step` computes one row, reading the snapshot the first step
-/// took until the statement is done or reset — reset a statement you stop reading early, so
-/// its snapshot ends.
+/// A SELECT's rows stream: they are computed as the steps reach them, from the snapshot the
+/// first step took, until the statement is done or reset — reset a statement you stop reading
+/// early, so its snapshot ends.
 ///
 /// ```swift
 /// let scan = try db.makeStatement("SELECT id, name FROM player")

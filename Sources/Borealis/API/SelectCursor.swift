@@ -22,7 +22,7 @@
 //   `next`, `end`, `close`); `rows`, `context` and `txn` are nil once it has ended, the
 //   transaction rolled back (for a reader that only ends its snapshot);
 // - while it is open it counts as an active statement of its connection: an `interrupt()`
-//   stops its next step, and stays pending until no statement is running and no cursor is open
+//   stops it at its next batch, and stays pending until no statement is running and no cursor is open
 //   (as SQLite counts an un-reset statement).
 
 /// A SELECT being stepped through by a `PreparedStatement` (see `Database.start`).
