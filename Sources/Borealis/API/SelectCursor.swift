@@ -22,8 +22,8 @@
 //   `next`, `end`, `close`); `rows`, `context` and `txn` are nil once it has ended, the
 //   transaction rolled back (for a reader that only ends its snapshot);
 // - while it is open it counts as an active statement of its connection: an `interrupt()`
-//   stops it at its next batch, and stays pending until no statement is running and no cursor is open
-//   (as SQLite counts an un-reset statement).
+//   stops it at its next batch, and stays pending until no statement is running and no cursor
+//   is open (as SQLite counts an un-reset statement).
 
 /// A SELECT being stepped through by a `PreparedStatement` (see `Database.start`).
 /// `@unchecked Sendable`: its mutable state is guarded by the connection's lock.
