@@ -458,7 +458,8 @@ public final class Database: @unchecked Sendable {
     /// What a prepared statement's first `step` started.
     enum Started {
         /// The whole result, computed at once: every statement but a SELECT, a SELECT inside a
-        /// transaction block that has written, or one touching temporary tables.
+        /// transaction block that has written, and any statement of a connection that has had
+        /// temporary tables (their route, `TemporaryTables.execute`, runs statements whole).
         case result(QueryResult)
         /// A SELECT streaming from its own snapshot, with its first row (nil: it had none);
         /// `more` is false once the cursor has nothing left to hand out (it has ended).
