@@ -140,7 +140,13 @@ const char *borealis_bind_parameter_name(borealis_stmt *stmt, int index);
 int borealis_clear_bindings(borealis_stmt *stmt);
 
 /* Runs the statement: BOREALIS_ROW when a row is ready to read, BOREALIS_DONE when finished,
- * an error code otherwise. After DONE or an error, call borealis_reset before stepping again. */
+ * an error code otherwise. After DONE or an error, call borealis_reset before stepping again.
+ * A SELECT streams: rows are computed as the steps reach them (a batch at a time), reading one
+ * snapshot from the first step until DONE, an error, borealis_reset or borealis_finalize
+ * (writes made meanwhile, by this connection too, are not seen); reset or finalize a SELECT
+ * you stop reading early so that its snapshot ends. An error in a row is returned by the step
+ * that reaches it. Other statements, and a SELECT inside a transaction block that has written,
+ * run completely at the first step. */
 int borealis_step(borealis_stmt *stmt);
 
 /* Result columns are numbered from 0. borealis_column_count and _name answer right after

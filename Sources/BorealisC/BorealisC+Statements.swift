@@ -1,6 +1,9 @@
 // The C ABI's statements (Include/borealis.h): exec, prepare (described at once, so column
 // counts, names and declared types are known before the first step, and errors in the SQL text
-// surface there), bind by index or name, step, read columns, reset, finalize.
+// surface there), bind by index or name, step, read columns, reset, finalize. A SELECT's steps
+// stream through `PreparedStatement.step` (its snapshot ends at DONE, an error, reset or
+// finalize — finalize releases the statement, whose deinit ends it); exec steps each statement
+// the same way, so its callback gets rows as they are computed.
 
 import Borealis
 #if canImport(Glibc)

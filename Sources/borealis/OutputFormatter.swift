@@ -22,6 +22,15 @@ struct OutputFormatter {
     /// The table that insert mode names (`.mode insert TABLE`).
     var insertTable = "table"
 
+    /// Whether a result printed in pieces — the first with the headers, the others without —
+    /// reads as the result printed at once (csv, list, quote, insert).
+    var printsInPieces: Bool {
+        switch mode {
+        case .csv, .list, .quote, .insert: return true
+        case .table, .box, .markdown, .column, .json, .line: return false
+        }
+    }
+
     func text(_ value: Value) -> String {
         value.isNull ? nullValue : value.description
     }

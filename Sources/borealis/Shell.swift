@@ -121,6 +121,9 @@ final class Shell {
         return true
     }
 
+    /// Rows printed at a time in the modes that print in pieces.
+    static let chunkRows = 512
+
     /// Runs one statement and prints its result. Returns false when the shell should stop.
     func execute(_ statement: StatementSplitter.Statement) -> Bool {
         if echo { write(statement.text + "\n") }
@@ -136,11 +139,24 @@ final class Shell {
                 if keyword == "commit" || keyword == "end" {
                     guard try commit(prepared.sql) else { return !bail }
                 } else {
+                    // A SELECT's rows stream from the engine; the row-at-a-time modes whose
+                    // pieces concatenate print them every `chunkRows` rows, so a big result
+                    // never sits whole in memory (the aligned modes need every row's width).
                     var rows: [[Value]] = []
+                    var chunk = formatter
+                    var printed = false
                     try interrupts.running(db) {
-                        while let row = try prepared.step() { rows.append(row) }
+                        while let row = try prepared.step() {
+                            rows.append(row)
+                            if rows.count >= Self.chunkRows && chunk.printsInPieces {
+                                write(chunk.format(columns: prepared.columnNames, rows: rows))
+                                chunk.headers = false
+                                printed = true
+                                rows.removeAll(keepingCapacity: true)
+                            }
+                        }
                     }
-                    write(formatter.format(columns: prepared.columnNames, rows: rows))
+                    if !printed || !rows.isEmpty { write(chunk.format(columns: prepared.columnNames, rows: rows)) }
                     if ["insert", "update", "delete"].contains(keyword) || prepared.changes > 0 {
                         lastChanges = prepared.changes
                         totalChanges += prepared.changes

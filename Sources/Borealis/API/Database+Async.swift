@@ -161,7 +161,8 @@ extension PreparedStatement {
         try await execute(parameters).decoded(as: type, columnDecodingStrategy: columnDecodingStrategy)
     }
 
-    /// `step()` off the cooperative pool (the first step runs the statement).
+    /// `step()` off the cooperative pool (a SELECT computes its rows as the steps reach them; any
+    /// other statement runs at the first step).
     public func step() async throws -> [Value]? {
         try await database.background { try self.step() }
     }

@@ -9,9 +9,11 @@
 //
 // A block begun READ ONLY (and every `read { }`) refuses writes with 25006.
 //
-// At ~600 lines this file holds the connection's state machine and everything that touches its
-// private state under its lock; the parts that do not (async variants, schema listings,
-// records, statements, temporary tables) live in `Database+*.swift` and `TemporaryTables.swift`.
+// At ~780 lines this file holds the connection's state machine and everything that touches its
+// private state under its lock — including the streamed SELECTs' cursors (start, next, end),
+// which take part in the transaction block, the interrupt count and close; the parts that do
+// not (async variants, schema listings, records, statements, temporary tables, the cursor's
+// own row buffer in `SelectCursor.swift`) live in their own files.
 
 import FoundationEssentials
 import Synchronization
@@ -118,16 +120,26 @@ public final class Database: @unchecked Sendable {
     /// Makes the statement running on this connection, if any, stop with SQLSTATE 57014
     /// ("canceling statement due to user request"); its transaction behaves as after any
     /// failed statement. Safe from any thread; does nothing when no statement runs.
+    ///
+    /// A prepared SELECT whose rows are being stepped through counts as running from its first
+    /// `step` until it is exhausted, fails, is reset or is deallocated (as in SQLite): an
+    /// interrupt stops it at its next batch of rows, and any statement the connection starts
+    /// meanwhile.
     public func interrupt() {
-        guard inFlight.load(ordering: .relaxed) > 0 else { return }
+        guard inFlight.load(ordering: .relaxed) > 0 || activeCursors.load(ordering: .relaxed) > 0 else { return }
         watch.interrupt()
         // The statement may have ended meanwhile; an interrupt must not outlive it.
-        if inFlight.load(ordering: .relaxed) == 0 { watch.clear() }
+        if idle { watch.clear() }
+    }
+
+    /// No statement runs or waits, and no cursor is open.
+    private var idle: Bool {
+        inFlight.load(ordering: .relaxed) == 0 && activeCursors.load(ordering: .relaxed) == 0
     }
 
     /// A statement ends: with none left running or waiting, a pending interrupt is dropped.
     private func statementEnded() {
-        if inFlight.subtract(1, ordering: .relaxed).newValue == 0 { watch.clear() }
+        if inFlight.subtract(1, ordering: .relaxed).newValue == 0 && idle { watch.clear() }
     }
 
     /// Calls `handler` on the statement's thread every `units` units of work (a unit is one
@@ -241,6 +253,9 @@ public final class Database: @unchecked Sendable {
                 if closed { throw DatabaseError.misuse("the database connection is closed") }
                 guard let replica else { throw DatabaseError.misuse("this connection is not a replica") }
                 if transaction != nil || inBlock { throw DatabaseError.misuse("finish the open transaction before promoting the replica") }
+                if !cursors.isEmpty {
+                    throw DatabaseError.misuse("reset the prepared statements whose rows are still being read (they read snapshots of the replica) before promoting it")
+                }
                 if engine.failure != nil {
                     engine = try EngineRegistry.reopenFailed(path: location) { replica.stop() }
                     self.replica = nil
@@ -260,6 +275,7 @@ public final class Database: @unchecked Sendable {
         try locked {
             guard !closed else { return }
             closed = true
+            for cursor in Array(cursors.values) { finish(cursor) }
             transaction?.rollback()
             transaction = nil
             temporary.close()
@@ -329,6 +345,11 @@ public final class Database: @unchecked Sendable {
     /// wait instead of joining its transaction. Recursive: the closure's own statements pass.
     let block = RecursiveLock()
     private let inFlight = Atomic<Int>(0)
+    /// Open `SelectCursor`s (their count is also in `activeCursors`, read without the lock).
+    private var cursors: [ObjectIdentifier: SelectCursor] = [:]
+    private let activeCursors = Atomic<Int>(0)
+    /// Bumped by every BEGIN: tells a cursor whether the block it was opened in is still open.
+    private var blockSerial: UInt64 = 0
 
     /// Statements running or waiting on this connection (the reader endpoint's busy measure).
     public var statementsInFlight: Int { inFlight.load(ordering: .relaxed) }
@@ -432,6 +453,158 @@ public final class Database: @unchecked Sendable {
         }
     }
 
+    // MARK: Streamed SELECTs (PreparedStatement.step)
+
+    /// What a prepared statement's first `step` started.
+    enum Started {
+        /// The whole result, computed at once: every statement but a SELECT, a SELECT inside a
+        /// transaction block that has written, and any statement of a connection that has had
+        /// temporary tables (their route, `TemporaryTables.execute`, runs statements whole).
+        case result(QueryResult)
+        /// A SELECT streaming from its own snapshot, with its first row (nil: it had none);
+        /// `more` is false once the cursor has nothing left to hand out (it has ended).
+        case cursor(SelectCursor, first: [Value]?, more: Bool)
+    }
+
+    /// Rows a cursor's later steps compute at a time (`next`), and the bytes that stop a batch
+    /// sooner (rows of large values), so that a step takes the connection's lock once per batch
+    /// and memory stays bounded.
+    static let cursorBatch = (rows: 64, bytes: 256 << 10)
+
+    /// Runs a prepared statement's first step: a SELECT that may stream opens a cursor and
+    /// reads its first row; any other statement runs whole, as `run(prepared:)`.
+    ///
+    /// A SELECT streams from a snapshot nothing can write under: in autocommit the snapshot
+    /// begun for it, owned by the cursor; inside a transaction block that has not written, a
+    /// second registration of the block's snapshot, so that COMMIT, ROLLBACK or a later write of
+    /// the block does not reach the cursor (which keeps seeing the block's state as it was when
+    /// the cursor opened, as a PostgreSQL cursor does). Inside a block that has written, the
+    /// rows depend on the block's private pages, which its later statements may change: the
+    /// SELECT then runs whole.
+    func start(prepared statement: Statement, text: String, _ parameters: [Value], cache: PlanCache) throws -> Started {
+        inFlight.add(1, ordering: .relaxed)
+        defer { statementEnded() }
+        do {
+            return try block.withLock {
+                try locked {
+                    if case .select(let query) = statement, !closed, !temporary.concerns(statement), !(inBlock && blockFailed),
+                       let started = try openCursor(query, parameters, cache: cache) {
+                        return started
+                    }
+                    return .result(try run(statement, parameters, cache: cache))
+                }
+            }
+        } catch var error as DatabaseError {
+            error.sql = text
+            throw error
+        }
+    }
+
+    /// Opens `query` as a cursor and reads its first row; nil when it must run whole (inside a
+    /// block whose transaction has written).
+    private func openCursor(_ query: SelectStatement, _ parameters: [Value], cache: PlanCache) throws -> Started? {
+        let base: StorageTransaction
+        let txn: StorageTransaction
+        do {
+            if inBlock {
+                if transaction == nil { transaction = try beginRead() }
+                guard let current = transaction, !current.isWriter else { return nil }
+                base = current
+                txn = try current.reader(sharingSnapshot: pageMemo)
+            } else {
+                base = try beginRead()
+                txn = base
+            }
+        } catch {
+            failed(by: error)
+            throw error
+        }
+        watch.statementStarts()
+        let cursor: SelectCursor
+        do {
+            let executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
+                                             workMemoryRows: workMemory)
+            let (plan, context, rows) = try executor.open(query)
+            cursor = SelectCursor(columns: plan.columns, declaredTypes: plan.declaredTypes, block: inBlock ? blockSerial : nil,
+                                  rows: rows, context: context, txn: txn)
+        } catch {
+            cache.context?.finish()
+            txn.rollback()
+            failed(by: error)
+            throw error
+        }
+        cursors[ObjectIdentifier(cursor)] = cursor
+        activeCursors.add(1, ordering: .relaxed)
+        // The first row, and one more to tell whether there are others.
+        fill(cursor, rows: 2, bytes: .max)
+        let first = try take(cursor, rows: 1).first
+        return .cursor(cursor, first: first, more: cursor.hasMore)
+    }
+
+    /// The next rows of `cursor` (a batch, `cursorBatch`), empty once it has none; `more` is
+    /// false once it has nothing left to hand out. An error is thrown once the rows computed
+    /// before it have been handed out — by the step that reaches it — and fails the
+    /// transaction block the cursor was opened in if that is still open.
+    func next(_ cursor: SelectCursor, text: String) throws -> (rows: [[Value]], more: Bool) {
+        inFlight.add(1, ordering: .relaxed)
+        defer { statementEnded() }
+        do {
+            return try block.withLock {
+                try locked {
+                    if closed { throw DatabaseError.misuse("the database connection is closed") }
+                    // One row past the batch tells whether another batch follows.
+                    fill(cursor, rows: Self.cursorBatch.rows + 1, bytes: Self.cursorBatch.bytes)
+                    let rows = try take(cursor, rows: Self.cursorBatch.rows)
+                    return (rows, cursor.hasMore)
+                }
+            }
+        } catch var error as DatabaseError {
+            error.sql = text
+            throw error
+        }
+    }
+
+    /// Ends `cursor` if it is still open (a reset or deallocated statement): its snapshot ends.
+    func end(_ cursor: SelectCursor) {
+        lockedValue {
+            finish(cursor)
+            cursor.ahead = []
+            cursor.failure = nil
+        }
+    }
+
+    /// Up to `count` of the rows computed ahead; with none left, the error met computing the
+    /// next one is thrown (by the step that reaches it).
+    private func take(_ cursor: SelectCursor, rows count: Int) throws -> [[Value]] {
+        switch cursor.take(rows: count) {
+        case .success(let rows):
+            return rows
+        case .failure(let error):
+            if inBlock && cursor.block == blockSerial { failed(by: error) }
+            catalogCache = nil
+            throw error
+        }
+    }
+
+    /// Computes rows ahead (`SelectCursor.fill`); once the stream has nothing more, or failed,
+    /// the cursor ends at once: a single-row SELECT lets go of its snapshot at its first step,
+    /// though the caller may never step it to the end.
+    private func fill(_ cursor: SelectCursor, rows count: Int, bytes: Int) {
+        if cursor.fill(rows: count, bytes: bytes) { finish(cursor) }
+    }
+
+    private func finish(_ cursor: SelectCursor) {
+        guard cursors.removeValue(forKey: ObjectIdentifier(cursor)) != nil else { return }
+        cursor.close()
+        if activeCursors.subtract(1, ordering: .relaxed).newValue == 0 && idle { watch.clear() }
+    }
+
+    /// A statement inside a block failed: the block is failed (25P02 until ROLLBACK).
+    private func failed(by error: any Error) {
+        if inBlock { blockFailure = (error as? DatabaseError)?.message ?? "\(error)" }
+        catalogCache = nil
+    }
+
     // MARK: Schema (for tools such as the shell)
 
     func withCatalog<T>(_ body: (Catalog, StorageTransaction) throws -> T) throws -> T {
@@ -475,6 +648,7 @@ public final class Database: @unchecked Sendable {
                 throw DatabaseError(.error, sqlState: "25006", "a READ ONLY transaction cannot take the write lock (BEGIN IMMEDIATE)")
             }
             inBlock = true
+            blockSerial &+= 1
             blockFailure = nil
             blockReadOnly = readOnly
             if immediate { transaction = try beginWrite() }

@@ -5,13 +5,28 @@
 //     ▲                                                                          │
 //     └──────────────────────────────── reset ◀───────────────────────────────────┘
 //
-// The statement runs completely at its first `step` (in its own transaction unless a
-// transaction block is open), so later steps only hand out its rows.
+// A SELECT streams: its first `step` plans and opens the plan and returns the first row (the
+// second is computed with it); later steps compute the rows a small batch at a time
+// (`Database.cursorBatch`) and hand them out one per `step`, so the first row never waits for
+// the last and memory stays bounded whatever the result's size (a sort or an aggregation still
+// reads all of its input before its first row). Between steps the statement holds a
+// `SelectCursor`: its plan's open row stream and a read snapshot of its own (`Database.start`
+// says which). That snapshot lives until the rows run out (the step that computes the last one
+// lets go), a row fails, or the statement is reset, re-executed or deallocated — an abandoned,
+// un-reset statement keeps its snapshot, as in SQLite's WAL mode (the materializer is never
+// blocked by it: it pins the versions the snapshot still needs). Writes of the same connection
+// meanwhile are not seen by the cursor; an `interrupt()` stops it at its next batch; an error
+// met computing a row is thrown by the step that reaches that row. Every other statement —
+// INSERT/UPDATE/DELETE with or without RETURNING, DDL, a SELECT inside a transaction block that
+// has written, any statement of a connection that has had temporary tables — runs completely
+// at its first `step` (in its own transaction unless a block is open), and later steps hand out
+// its rows.
 //
-// Its bindings, result and position live behind a lock, so a statement is safe to share
-// between threads and tasks (`Sendable`): calls on it run one at a time. Its plan cache is
-// touched only by `Database.run(prepared:)`, under the connection's lock. (`Locked`, a pthread
-// mutex, rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see.)
+// Its bindings, result, batch and position live behind a lock, so a statement is safe to share
+// between threads and tasks (`Sendable`): calls on it run one at a time. Its plan cache and
+// its cursor are touched only by `Database` (`run(prepared:)`, `start`, `next`, `end`), under
+// the connection's lock. (`Locked`, a pthread mutex, rather than `Synchronization.Mutex`,
+// which ThreadSanitizer cannot see.)
 
 /// A prepared statement: parsed once, run many times with new parameters.
 ///
@@ -25,13 +40,30 @@
 /// ```
 ///
 /// The step-by-step form (as the C API uses it): `bind`, `step` until it returns nil, `reset`.
+/// A SELECT's rows stream: they are computed as the steps reach them, from the snapshot the
+/// first step took, until the statement is done or reset — reset a statement you stop reading
+/// early, so its snapshot ends.
+///
+/// ```swift
+/// let scan = try db.makeStatement("SELECT id, name FROM player")
+/// while let row = try scan.step() {
+///     if row[0] == .integer(100) { break }
+/// }
+/// scan.reset() // ends the snapshot the steps read
+/// ```
 public final class PreparedStatement: Sendable {
     let database: Database
     let parsed: Parser.Parsed
     private let cache = PlanCache()
     private struct State {
         var bindings: [Value]
+        /// The whole result; for a streamed SELECT, its columns only.
         var result: QueryResult?
+        /// The streamed SELECT's cursor, while it has rows or an error to hand out.
+        var cursor: SelectCursor?
+        /// Rows of the cursor's last batch, handed out one per `step` from `batchPosition`.
+        var batch: [[Value]] = []
+        var batchPosition = 0
         var position = 0
         var description: StatementDescription?
     }
@@ -41,6 +73,10 @@ public final class PreparedStatement: Sendable {
         self.database = database
         self.parsed = parsed
         state = Locked(State(bindings: [Value](repeating: .null, count: parsed.parameterCount)))
+    }
+
+    deinit {
+        if let cursor = state.withLock({ $0.cursor }) { database.end(cursor) }
     }
 
     /// The statement's SQL text.
@@ -116,12 +152,41 @@ public final class PreparedStatement: Sendable {
         state.withLock { $0.bindings = [Value](repeating: .null, count: $0.bindings.count) }
     }
 
-    /// The next row, or nil when there are no more (the statement then is done).
+    /// The next row, or nil when there are no more (the statement then is done). An error
+    /// also leaves the statement done (until `reset`), except one of the first step, which
+    /// the next step retries.
     public func step() throws -> [Value]? {
         try state.withLock { state in
+            if state.batchPosition < state.batch.count {
+                defer { state.batchPosition += 1 }
+                return state.batch[state.batchPosition]
+            }
+            if let cursor = state.cursor {
+                state.batch = []
+                state.batchPosition = 0
+                do {
+                    let (rows, more) = try database.next(cursor, text: parsed.text)
+                    if !more { state.cursor = nil }
+                    guard let first = rows.first else { return nil }
+                    state.batch = rows
+                    state.batchPosition = 1
+                    return first
+                } catch {
+                    state.cursor = nil
+                    throw error
+                }
+            }
             if state.result == nil {
-                state.result = try database.run(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache)
-                state.position = 0
+                switch try database.start(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache) {
+                case .result(let result):
+                    state.result = result
+                    state.position = 0
+                case .cursor(let cursor, let first, let more):
+                    state.result = QueryResult(columns: cursor.columns, declaredTypes: cursor.declaredTypes)
+                    state.position = 0
+                    if more { state.cursor = cursor }
+                    return first
+                }
             }
             guard let rows = state.result?.rows, state.position < rows.count else { return nil }
             defer { state.position += 1 }
@@ -129,13 +194,23 @@ public final class PreparedStatement: Sendable {
         }
     }
 
-    /// Makes the statement ready to run again (bindings are kept).
+    /// Makes the statement ready to run again (bindings are kept); a SELECT whose rows were
+    /// not all read lets go of its snapshot.
     public func reset() {
         state.withLock { state in
+            Self.endCursor(&state, database)
             state.result = nil
             state.position = 0
             state.description = nil // the schema may have changed since
         }
+    }
+
+    private static func endCursor(_ state: inout State, _ database: Database) {
+        state.batch = []
+        state.batchPosition = 0
+        guard let cursor = state.cursor else { return }
+        state.cursor = nil
+        database.end(cursor)
     }
 
     /// Runs the statement from the start with `parameters` (kept as its bindings) and returns
@@ -144,6 +219,7 @@ public final class PreparedStatement: Sendable {
     public func execute(_ parameters: [Value] = []) throws -> QueryResult {
         try state.withLock { state in
             try Self.bind(parameters, &state)
+            Self.endCursor(&state, database)
             state.result = nil
             state.position = 0
             let result = try database.run(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache)

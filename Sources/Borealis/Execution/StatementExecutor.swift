@@ -122,6 +122,15 @@ struct StatementExecutor {
         return plan
     }
 
+    /// A SELECT's plan opened on the statement's execution context: its rows come one at a
+    /// time from `rows`, which reads through `context` (and the transaction in it) for as long
+    /// as the caller keeps them (a prepared statement streaming its rows, `SelectCursor`).
+    func open(_ query: SelectStatement) throws -> (plan: QueryPlan, context: ExecutionContext, rows: RowStream) {
+        let plan = try selectPlan(query)
+        let ctx = context()
+        return (plan, ctx, try plan.open(ctx))
+    }
+
     func execute(_ statement: Statement) throws -> QueryResult {
         switch statement {
         case .select(let query):

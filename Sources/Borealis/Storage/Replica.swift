@@ -304,6 +304,20 @@ final class Replica: @unchecked Sendable {
         }
     }
 
+    /// Starts another query snapshot at `lsn`, a snapshot that is live now (its versions are
+    /// kept while the count for it stays above zero); `snapshotEnded` ends it.
+    func beginSnapshot(sharing lsn: LSN) throws -> UInt64 {
+        try lock.withLock {
+            if let detachedError { throw detachedError }
+            guard liveSnapshots[lsn] != nil else {
+                throw DatabaseError.internalError("replica snapshot \(lsn) shared after it ended")
+            }
+            let (id, _) = engine.snapshots.register { lsn }
+            liveSnapshots[lsn, default: 0] += 1
+            return id
+        }
+    }
+
     func snapshotEnded(id: UInt64, lsn: LSN) {
         engine.snapshotEnded(id)
         lock.withLock {

@@ -257,6 +257,31 @@ public final class StorageTransaction {
     /// Pages in the spill file (tests).
     var spilledPageCount: Int { spilled.count }
 
+    /// A new read transaction at this reader's snapshot, for a cursor that must outlive this
+    /// transaction (a SELECT streamed inside a transaction block, docs/swift-api.md). It is
+    /// registered while this one still holds the snapshot, so every version it reads is still
+    /// kept: the materializer pins versions for live snapshots, and the new registration keeps
+    /// the snapshot live after this transaction ends or becomes the writer.
+    func reader(sharingSnapshot memo: PageMemo?) throws -> StorageTransaction {
+        try checkActive()
+        guard !isWriter, snapshotID != nil else {
+            throw DatabaseError.internalError("only a reader's snapshot can be shared")
+        }
+        let txn: StorageTransaction
+        if let replica {
+            let id = try replica.beginSnapshot(sharing: snapshot)
+            txn = StorageTransaction(engine: engine, replica: replica, snapshot: snapshot, snapshotID: id, memo: memo)
+        } else {
+            try engine.checkOpen()
+            let lsn = snapshot
+            let (id, _) = engine.snapshots.register { lsn }
+            txn = StorageTransaction(engine: engine, snapshot: lsn, snapshotID: id, memo: memo)
+        }
+        txn.watch = watch
+        txn.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        return txn
+    }
+
     /// Turns a reader into the writer: the write lock, and no commit newer than its snapshot.
     public func ensureWriter() throws {
         if isWriter { return }
