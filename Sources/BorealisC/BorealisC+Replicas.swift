@@ -10,7 +10,7 @@ public func borealis_replica_open(_ primary: OpaquePointer?, _ replica: UnsafeMu
     guard let replica else { return MISUSE }
     replica.pointee = nil
     guard let connection = lookup(primary, as: Connection.self) else { return MISUSE }
-    guard let database = connection.database else { return connection.fail(MISUSE, "the connection failed to open", state: "08003") }
+    guard let database = connection.database else { return connection.fail(MISUSE, "the connection failed to open", state: SQLState.connectionDoesNotExist) }
     do {
         let opened = try database.openReplica()
         replica.pointee = register(Connection(database: opened))
@@ -29,10 +29,10 @@ public func borealis_last_commit_lsn(_ db: OpaquePointer?) -> Int64 {
 @_cdecl("borealis_replica_wait")
 public func borealis_replica_wait(_ db: OpaquePointer?, _ lsn: Int64, _ timeoutMilliseconds: Int32) -> Int32 {
     guard let connection = lookup(db, as: Connection.self) else { return MISUSE }
-    guard let database = connection.database, lsn >= 0 else { return connection.fail(MISUSE, "bad connection or negative LSN", state: "22023") }
+    guard let database = connection.database, lsn >= 0 else { return connection.fail(MISUSE, "bad connection or negative LSN", state: SQLState.invalidParameterValue) }
     do {
         let reached = try database.waitFor(lsn: UInt64(lsn), timeout: Double(max(0, timeoutMilliseconds)) / 1000)
-        return reached ? connection.succeed() : connection.fail(BUSY, "the replica did not reach LSN \(lsn) within \(timeoutMilliseconds) ms", state: "57014")
+        return reached ? connection.succeed() : connection.fail(BUSY, "the replica did not reach LSN \(lsn) within \(timeoutMilliseconds) ms", state: SQLState.queryCanceled)
     } catch {
         return connection.fail(error)
     }
@@ -42,7 +42,7 @@ public func borealis_replica_wait(_ db: OpaquePointer?, _ lsn: Int64, _ timeoutM
 public func borealis_replica_lag(_ db: OpaquePointer?, _ lagBytes: UnsafeMutablePointer<Int64>?, _ lagSeconds: UnsafeMutablePointer<Double>?) -> Int32 {
     guard let connection = lookup(db, as: Connection.self) else { return MISUSE }
     guard let database = connection.database, let lag = database.replicaLag else {
-        return connection.fail(MISUSE, "not a replica connection", state: "55000")
+        return connection.fail(MISUSE, "not a replica connection", state: SQLState.objectNotInPrerequisiteState)
     }
     if let error = database.replicaDetachedError { return connection.fail(error) }
     lagBytes?.pointee = Int64(clamping: lag.bytes)
@@ -53,7 +53,7 @@ public func borealis_replica_lag(_ db: OpaquePointer?, _ lagBytes: UnsafeMutable
 @_cdecl("borealis_replica_promote")
 public func borealis_replica_promote(_ db: OpaquePointer?) -> Int32 {
     guard let connection = lookup(db, as: Connection.self) else { return MISUSE }
-    guard let database = connection.database else { return connection.fail(MISUSE, "the connection failed to open", state: "08003") }
+    guard let database = connection.database else { return connection.fail(MISUSE, "the connection failed to open", state: SQLState.connectionDoesNotExist) }
     do {
         try database.promote()
         return connection.succeed()

@@ -48,7 +48,7 @@ public func borealis_exec(_ db: OpaquePointer?, _ sql: UnsafePointer<CChar>?, _ 
                         callback(context, Int32(row.count), v.baseAddress, n.baseAddress)
                     }
                 }
-                if stop != 0 { return report(connection.fail(ERROR, "callback requested abort", state: "57014")) }
+                if stop != 0 { return report(connection.fail(ERROR, "callback requested abort", state: SQLState.queryCanceled)) }
             }
             connection.changes = Int64(statement.changes)
             if statement.lastInsertRowID != 0 { connection.lastInsertRowID = statement.lastInsertRowID }
@@ -128,7 +128,7 @@ enum SourceText {
 
     static func invalidUTF8Error(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> DatabaseError {
         let shown = bytes[offset..<min(bytes.count, offset + 2)].map { String($0, radix: 16) }.joined(separator: " 0x")
-        return DatabaseError(.error, sqlState: "22021", "invalid byte sequence for encoding \"UTF8\": 0x\(shown) (at byte \(offset))")
+        return DatabaseError(.error, sqlState: SQLState.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\": 0x\(shown) (at byte \(offset))")
     }
 }
 
@@ -178,7 +178,7 @@ public func borealis_bind_text(_ stmt: OpaquePointer?, _ index: Int32, _ text: U
 @_cdecl("borealis_bind_blob")
 public func borealis_bind_blob(_ stmt: OpaquePointer?, _ index: Int32, _ data: UnsafeRawPointer?, _ n: Int32,
                                _ destructor: UnsafeRawPointer?) -> Int32 {
-    guard n >= 0 || data == nil else { return statement(stmt).map { $0.connection.fail(RANGE, "negative blob length", state: "22023") } ?? MISUSE }
+    guard n >= 0 || data == nil else { return statement(stmt).map { $0.connection.fail(RANGE, "negative blob length", state: SQLState.invalidParameterValue) } ?? MISUSE }
     let value: Value = data.map { .blob(Array(UnsafeRawBufferPointer(start: $0, count: Int(n)))) } ?? .null
     callDestructor(destructor, data)
     return bind(stmt, index, value)
@@ -212,7 +212,7 @@ public func borealis_clear_bindings(_ stmt: OpaquePointer?) -> Int32 {
 public func borealis_step(_ stmt: OpaquePointer?) -> Int32 {
     guard let s = statement(stmt) else { return MISUSE }
     s.releaseBuffers()
-    if s.finished { return s.connection.fail(MISUSE, "borealis_step after the statement finished: call borealis_reset first", state: "XX000") }
+    if s.finished { return s.connection.fail(MISUSE, "borealis_step after the statement finished: call borealis_reset first", state: SQLState.internalError) }
     do {
         if let row = try s.prepared.step() {
             s.row = row
@@ -252,7 +252,7 @@ public func borealis_finalize(_ stmt: OpaquePointer?) -> Int32 {
 func column(_ handle: OpaquePointer?, _ index: Int32) -> (Statement, Value)? {
     guard let s = statement(handle) else { return nil }
     guard let row = s.row, index >= 0, Int(index) < row.count else {
-        _ = s.connection.fail(RANGE, "column index \(index) is out of range", state: "22023")
+        _ = s.connection.fail(RANGE, "column index \(index) is out of range", state: SQLState.invalidParameterValue)
         return nil
     }
     return (s, row[Int(index)])

@@ -85,13 +85,13 @@ final class Connection {
     init(database: Database?) {
         self.database = database
         message.set("not an error")
-        sqlState.set("00000")
+        sqlState.set(SQLState.successfulCompletion)
     }
 
     func succeed() -> Int32 {
         errorCode = OK
         message.set("not an error")
-        sqlState.set("00000")
+        sqlState.set(SQLState.successfulCompletion)
         return OK
     }
 
@@ -102,12 +102,12 @@ final class Connection {
             sqlState.set(error.sqlState)
         } else {
             message.set("\(error)")
-            sqlState.set("XX000")
+            sqlState.set(SQLState.internalError)
         }
         return errorCode
     }
 
-    func fail(_ code: Int32, _ text: String, state: String = "XX000") -> Int32 {
+    func fail(_ code: Int32, _ text: String, state: String = SQLState.internalError) -> Int32 {
         errorCode = code
         message.set(text)
         sqlState.set(state)
@@ -253,7 +253,7 @@ public func borealis_open_v2(_ filename: UnsafePointer<CChar>?, _ db: UnsafeMuta
     var storage = StorageOptions()
     if let options, let problem = COptions.read(options, into: &storage) {
         let connection = Connection(database: nil)
-        _ = connection.fail(MISUSE, problem, state: "22023")
+        _ = connection.fail(MISUSE, problem, state: SQLState.invalidParameterValue)
         db.pointee = register(connection)
         return MISUSE
     }

@@ -56,7 +56,7 @@ public enum FaultHarness {
             } catch let error as DatabaseError {
                 return error
             } catch {
-                return DatabaseError(.internal, sqlState: "XX000", "\(error)")
+                return DatabaseError(.internal, sqlState: SQLState.internalError, "\(error)")
             }
         }
         return nil

@@ -54,7 +54,7 @@ public enum LoadHarness {
         }
         group.wait()
         let seconds = Date().timeIntervalSince(start)
-        if let failure = failures.first { throw DatabaseError(.error, sqlState: "XX000", failure) }
+        if let failure = failures.first { throw DatabaseError(.error, sqlState: SQLState.internalError, failure) }
         let after = engine.metrics
         try engine.close()
         return CommitResult(threads: threads, commits: after.commits - before.commits, seconds: seconds,

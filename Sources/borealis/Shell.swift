@@ -180,9 +180,9 @@ final class Shell {
             guard let notice = result.notice else { return true }
             write("ROLLBACK\n")
             let message = notice.hasPrefix("ROLLBACK: ") ? String(notice.dropFirst("ROLLBACK: ".count)) : notice
-            report(DatabaseError(.error, sqlState: "25P02", message))
+            report(DatabaseError(.error, sqlState: SQLState.inFailedSQLTransaction, message))
             return false
-        } catch let failure as DatabaseError where failure.sqlState == "25P02" {
+        } catch let failure as DatabaseError where failure.sqlState == SQLState.inFailedSQLTransaction {
             write("ROLLBACK\n")
             report(failure)
             return false

@@ -145,14 +145,14 @@ extension Database {
         guard !schema.primaryKey.isEmpty else { throw noPrimaryKey(table) }
         for name in schema.primaryKey {
             guard let value = columns.first(where: { $0.column == name })?.value, !value.isNull else {
-                throw DatabaseError(.misuse, sqlState: "42P10", "the record has no value for primary key column \"\(name)\" of table \"\(table)\"")
+                throw DatabaseError(.misuse, sqlState: SQLState.invalidColumnReference, "the record has no value for primary key column \"\(name)\" of table \"\(table)\"")
             }
         }
         return schema.primaryKey
     }
 
     private static func noPrimaryKey(_ table: String) -> DatabaseError {
-        DatabaseError(.misuse, sqlState: "42P10", "table \"\(table)\" has no primary key to find the record's row by")
+        DatabaseError(.misuse, sqlState: SQLState.invalidColumnReference, "table \"\(table)\" has no primary key to find the record's row by")
     }
 }
 

@@ -12,7 +12,7 @@ extension Database {
     /// ```
     public func makeStatement(_ sql: String) throws -> PreparedStatement {
         func failure(_ message: String) -> DatabaseError {
-            var error = DatabaseError(.misuse, sqlState: "42601", message)
+            var error = DatabaseError(.misuse, sqlState: SQLState.syntaxError, message)
             error.sql = sql
             return error
         }

@@ -645,7 +645,7 @@ public final class Database: @unchecked Sendable {
                 return result
             }
             if immediate && readOnly {
-                throw DatabaseError(.error, sqlState: "25006", "a READ ONLY transaction cannot take the write lock (BEGIN IMMEDIATE)")
+                throw DatabaseError(.error, sqlState: SQLState.readOnlySQLTransaction, "a READ ONLY transaction cannot take the write lock (BEGIN IMMEDIATE)")
             }
             inBlock = true
             blockSerial &+= 1
@@ -660,7 +660,7 @@ public final class Database: @unchecked Sendable {
                 transaction = nil
                 temporary.rollback()
                 let cause = blockFailure.map { " (it failed with: \($0))" } ?? ""
-                throw DatabaseError(.abort, sqlState: "25P02",
+                throw DatabaseError(.abort, sqlState: SQLState.inFailedSQLTransaction,
                     "transaction was rolled back: COMMIT cannot commit a transaction that an earlier error aborted\(cause)")
             }
             guard let txn = transaction else { temporary.rollback(); return QueryResult() }
@@ -676,10 +676,10 @@ public final class Database: @unchecked Sendable {
             return QueryResult()
         case .savepoint(let name):
             guard inBlock else {
-                throw DatabaseError(.error, sqlState: "25P01", "SAVEPOINT can only be used in transaction blocks")
+                throw DatabaseError(.error, sqlState: SQLState.noActiveSQLTransaction, "SAVEPOINT can only be used in transaction blocks")
             }
             if blockFailed {
-                throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+                throw DatabaseError(.error, sqlState: SQLState.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
             }
             if transaction == nil { transaction = try beginRead() }
             savepoints.append((name, try transaction!.savepoint()))
@@ -687,15 +687,15 @@ public final class Database: @unchecked Sendable {
             return QueryResult()
         case .releaseSavepoint(let name), .rollbackToSavepoint(let name):
             guard inBlock else {
-                throw DatabaseError(.error, sqlState: "25P01", "\(statement.isRelease ? "RELEASE" : "ROLLBACK TO") SAVEPOINT can only be used in transaction blocks")
+                throw DatabaseError(.error, sqlState: SQLState.noActiveSQLTransaction, "\(statement.isRelease ? "RELEASE" : "ROLLBACK TO") SAVEPOINT can only be used in transaction blocks")
             }
             guard let index = savepoints.lastIndex(where: { $0.name == name }) else {
                 blockFailure = "savepoint \"\(name)\" does not exist"
-                throw DatabaseError(.error, sqlState: "3B001", "savepoint \"\(name)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.invalidSavepointSpecification, "savepoint \"\(name)\" does not exist")
             }
             if statement.isRelease {
                 if blockFailed {
-                    throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+                    throw DatabaseError(.error, sqlState: SQLState.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
                 }
                 savepoints.removeSubrange(index...)
                 temporary.release(savepoint: index)
@@ -711,7 +711,7 @@ public final class Database: @unchecked Sendable {
             break
         }
         if inBlock && blockFailed {
-            throw DatabaseError(.error, sqlState: "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+            throw DatabaseError(.error, sqlState: SQLState.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
         }
         let changesSomething = StatementExecutor.isWrite(statement)
         let writes = changesSomething

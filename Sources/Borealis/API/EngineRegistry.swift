@@ -50,7 +50,7 @@ enum EngineRegistry {
             defer { state.lock.unlock() }
             // Durability is the file's, not the connection's: one log, one flush policy.
             if entry.engine.options.synchronous != options.synchronous {
-                throw DatabaseError(.misuse, sqlState: "55000",
+                throw DatabaseError(.misuse, sqlState: SQLState.objectNotInPrerequisiteState,
                     "\(path) is already open in this process with synchronous = \(entry.engine.options.synchronous); every connection to a file shares its durability setting")
             }
             entry.connections += 1
@@ -77,7 +77,7 @@ enum EngineRegistry {
         return try state.lock.withLock {
             guard let entry = state.engines[name] else { throw DatabaseError.misuse("the database is not open") }
             guard entry.connections == 1 else {
-                throw DatabaseError(.busy, sqlState: "55006",
+                throw DatabaseError(.busy, sqlState: SQLState.objectInUse,
                     "\(entry.connections - 1) other connection(s) still use the failed database; close them before promoting the replica")
             }
             beforeReopen()

@@ -135,7 +135,7 @@ public final class PreparedStatement: Sendable {
 
     private static func bind(_ index: Int, _ value: Value, _ state: inout State) throws {
         guard index >= 1 && index <= state.bindings.count else {
-            throw DatabaseError(.range, sqlState: "08P01", "parameter index \(index) is out of range (the statement has \(state.bindings.count))")
+            throw DatabaseError(.range, sqlState: SQLState.protocolViolation, "parameter index \(index) is out of range (the statement has \(state.bindings.count))")
         }
         state.bindings[index - 1] = value
     }

@@ -42,7 +42,7 @@ struct RecordEncoder {
         }
 
         func fail(_ message: String) {
-            if error == nil { error = DatabaseError(.mismatch, sqlState: "42804", message) }
+            if error == nil { error = DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, message) }
         }
     }
 
@@ -133,7 +133,7 @@ struct RecordEncoder {
             return .text(String(decoding: try encoder.encode(value), as: UTF8.self))
         }
         guard let encoded = probe.result.value else {
-            throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column)\": \(T.self) encoded no value")
+            throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column)\": \(T.self) encoded no value")
         }
         return encoded
     }

@@ -26,14 +26,14 @@ public struct Row: Sendable {
 
     public func get<T: ValueConvertible>(_ index: Int, as type: T.Type = T.self) throws -> T {
         guard index >= 0 && index < values.count else {
-            throw DatabaseError(.range, sqlState: "22023", "column index \(index) is out of range (the row has \(values.count))")
+            throw DatabaseError(.range, sqlState: SQLState.invalidParameterValue, "column index \(index) is out of range (the row has \(values.count))")
         }
         return try T.decode(values[index], column: columns[index])
     }
 
     public func get<T: ValueConvertible>(_ name: String, as type: T.Type = T.self) throws -> T {
         guard let index = columns.firstIndex(of: name) else {
-            throw DatabaseError(.error, sqlState: "42703", "the result has no column \"\(name)\"")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "the result has no column \"\(name)\"")
         }
         return try get(index)
     }
@@ -45,7 +45,7 @@ public protocol ValueConvertible {
 }
 
 func mismatch(_ value: Value, _ type: String, _ column: String) -> DatabaseError {
-    DatabaseError(.mismatch, sqlState: "42804", "column \"\(column)\" holds \(value.typeName) \(value), not \(type)")
+    DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column)\" holds \(value.typeName) \(value), not \(type)")
 }
 
 extension Int64: ValueConvertible {
@@ -55,7 +55,7 @@ extension Int64: ValueConvertible {
         case .numeric(let n) where n.isIntegral:
             // Through the exact digits: a Double would round 2^63 - 1 up and trap converting back.
             guard let i = Int64(n.rounded(to: 0).description) else {
-                throw DatabaseError(.range, sqlState: "22003", "column \"\(column)\" holds \(n), out of range for an integer")
+                throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "column \"\(column)\" holds \(n), out of range for an integer")
             }
             return i
         default: throw mismatch(value, "an integer", column)
@@ -254,7 +254,7 @@ func decodeColumn<T: Decodable>(_ type: T.Type, _ value: Value, _ column: String
         do {
             return try JSONDecoder().decode(T.self, from: Data(json))
         } catch {
-            throw DatabaseError(.mismatch, sqlState: "22P02", "column \"\(column)\" does not hold a \(T.self) as JSON: \(error)")
+            throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "column \"\(column)\" does not hold a \(T.self) as JSON: \(error)")
         }
     }
 }

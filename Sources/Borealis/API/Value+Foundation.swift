@@ -84,7 +84,7 @@ extension UUID: ValueRepresentable {
 extension Decimal: ValueRepresentable {
     public var databaseValue: Value {
         get throws {
-            guard !isNaN else { throw DatabaseError(.range, sqlState: "22P02", "NaN is not a NUMERIC value Borealis stores") }
+            guard !isNaN else { throw DatabaseError(.range, sqlState: SQLState.invalidTextRepresentation, "NaN is not a NUMERIC value Borealis stores") }
             return .numeric(Numeric(self, scale: max(0, -Int(exponent))))
         }
     }
@@ -116,7 +116,7 @@ extension UInt64: ValueRepresentable {
 /// A bigint, or 22003 when `value` does not fit one.
 func integerValue<T: BinaryInteger>(_ value: T) throws -> Value {
     guard let v = Int64(exactly: value) else {
-        throw DatabaseError(.range, sqlState: "22003", "\(T.self) value \(value) is out of range for type bigint")
+        throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "\(T.self) value \(value) is out of range for type bigint")
     }
     return .integer(v)
 }
@@ -129,10 +129,10 @@ enum DateConversion {
     static func microseconds(_ date: Date) throws -> Int64 {
         let sinceReference = (date.timeIntervalSinceReferenceDate * 1e6).rounded(.toNearestOrEven)
         guard sinceReference.isFinite, sinceReference > -9.2e18, sinceReference < 9.2e18 else {
-            throw DatabaseError(.range, sqlState: "22008", "date \(date.timeIntervalSince1970) s since 1970 is out of range for type timestamp with time zone")
+            throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date \(date.timeIntervalSince1970) s since 1970 is out of range for type timestamp with time zone")
         }
         let (micros, overflow) = Int64(sinceReference).addingReportingOverflow(referenceOffsetMicroseconds)
-        if overflow { throw DatabaseError(.range, sqlState: "22008", "date is out of range for type timestamp with time zone") }
+        if overflow { throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date is out of range for type timestamp with time zone") }
         return micros
     }
 
@@ -152,7 +152,7 @@ extension Date: ValueConvertible {
         case .timestamptz(let t), .timestamp(let t): return DateConversion.date(microseconds: t)
         case .date(let d):
             let (micros, overflow) = Int64(d).multipliedReportingOverflow(by: DateTime.microsPerDay)
-            if overflow { throw DatabaseError(.range, sqlState: "22008", "column \"\(column)\": date \(value) is out of range for a Date") }
+            if overflow { throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "column \"\(column)\": date \(value) is out of range for a Date") }
             return DateConversion.date(microseconds: micros)
         case .text(let s): return DateConversion.date(microseconds: try DateTime.parseTimestamp(s, zone: true))
         default: throw mismatch(value, "a date or timestamp", column)
@@ -167,7 +167,7 @@ extension Decimal: ValueConvertible {
         case .integer(let i): return Decimal(i)
         case .text(let s):
             guard let n = Numeric(s) else {
-                throw DatabaseError(.mismatch, sqlState: "22P02", "column \"\(column)\": invalid input syntax for type numeric: \"\(s)\"")
+                throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "column \"\(column)\": invalid input syntax for type numeric: \"\(s)\"")
             }
             return n.value
         default: throw mismatch(value, "an exact numeric (cast a double precision to numeric first)", column)
@@ -180,7 +180,7 @@ extension UUID: ValueConvertible {
         switch value {
         case .text(let s):
             guard let uuid = UUID(uuidString: s) else {
-                throw DatabaseError(.mismatch, sqlState: "22P02", "column \"\(column)\": invalid input syntax for type uuid: \"\(s)\"")
+                throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "column \"\(column)\": invalid input syntax for type uuid: \"\(s)\"")
             }
             return uuid
         case .blob(let b) where b.count == 16:
@@ -212,7 +212,7 @@ extension UInt64: ValueConvertible {}
 func narrowed<T: FixedWidthInteger>(_ value: Value, _ column: String) throws -> T {
     let wide = try Int64.decode(value, column: column)
     guard let v = T(exactly: wide) else {
-        throw DatabaseError(.range, sqlState: "22003", "column \"\(column)\" holds \(wide), out of range for \(T.self)")
+        throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "column \"\(column)\" holds \(wide), out of range for \(T.self)")
     }
     return v
 }

@@ -112,7 +112,7 @@ final class Catalog: @unchecked Sendable {
 
     func table(_ name: String) throws -> TableSchema {
         guard let table = tables[name] else {
-            throw DatabaseError(.error, sqlState: "42P01", "relation \"\(name)\" does not exist")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
         }
         return table
     }

@@ -68,7 +68,7 @@ struct AggregateState {
             case .numeric(let n):
                 if sawDouble { doubleSum += n.doubleValue } else { numericSum = Numeric.add(numericSum ?? Numeric(0), n) }
             default:
-                throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(value.typeName)) does not exist")
+                throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
             }
         case .min, .max:
             if best.isNull { best = value } else if let c = try Value.compare(value, best), (kind == .min ? c < 0 : c > 0) { best = value }

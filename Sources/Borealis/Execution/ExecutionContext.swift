@@ -162,7 +162,7 @@ final class Scope {
             for (i, column) in current.columns.enumerated() where column.name == name && (table == nil || column.table == table) {
                 if found != nil {
                     if table == nil && !column.hidden && !current.columns[found!].hidden {
-                        throw DatabaseError(.error, sqlState: "42702", "column reference \"\(name)\" is ambiguous")
+                        throw DatabaseError(.error, sqlState: SQLState.ambiguousColumn, "column reference \"\(name)\" is ambiguous")
                     }
                     continue
                 }

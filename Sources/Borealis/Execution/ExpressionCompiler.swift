@@ -100,7 +100,7 @@ struct ExpressionCompiler {
         case .parameter(let n):
             return { ctx in
                 guard n <= ctx.parameters.count else {
-                    throw DatabaseError(.range, sqlState: "08P01", "there is no parameter $\(n)")
+                    throw DatabaseError(.range, sqlState: SQLState.protocolViolation, "there is no parameter $\(n)")
                 }
                 return ctx.parameters[n - 1]
             }
@@ -108,14 +108,14 @@ struct ExpressionCompiler {
             if aggregation != nil {
                 // Not a GROUP BY expression: only outer references are allowed here.
                 if let (depth, _) = try aggregation!.inputScope.resolve(table: table, name: name), depth == 0 {
-                    throw DatabaseError(.error, sqlState: "42803", "column \"\(table.map { "\($0)." } ?? "")\(name)\" must appear in the GROUP BY clause or be used in an aggregate function")
+                    throw DatabaseError(.error, sqlState: SQLState.groupingError, "column \"\(table.map { "\($0)." } ?? "")\(name)\" must appear in the GROUP BY clause or be used in an aggregate function")
                 }
             }
             guard let (depth, index) = try scope.resolve(table: table, name: name) else {
                 if let table, !scopeHasTable(table) {
-                    throw DatabaseError(.error, sqlState: "42P01", "missing FROM-clause entry for table \"\(table)\"")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "missing FROM-clause entry for table \"\(table)\"")
                 }
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(table.map { "\($0)." } ?? "")\(name)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(table.map { "\($0)." } ?? "")\(name)\" does not exist")
             }
             if depth == 0 { return { ctx in ctx.frames[ctx.frames.count - 1][index] } }
             return { ctx in ctx.frames[ctx.frames.count - 1 - depth][index] }
@@ -132,7 +132,7 @@ struct ExpressionCompiler {
                     case .double(let d): return .double(-d)
                     case .numeric(let n): return .numeric(Numeric(-n.value, scale: n.scale))
                     case .interval(let i): return .interval(Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds))
-                    case let other: throw DatabaseError(.mismatch, sqlState: "42883", "operator does not exist: - \(other.typeName)")
+                    case let other: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "operator does not exist: - \(other.typeName)")
                     }
                 }
             case .plus:
@@ -140,7 +140,7 @@ struct ExpressionCompiler {
                     let v = try a(ctx)
                     switch v {
                     case .null, .integer, .double, .numeric, .interval: return v
-                    default: throw DatabaseError(.mismatch, sqlState: "42883", "operator does not exist: + \(v.typeName)")
+                    default: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "operator does not exist: + \(v.typeName)")
                     }
                 }
             case .not:
@@ -204,15 +204,15 @@ struct ExpressionCompiler {
                 return sawNull ? .null : .boolean(negated)
             }
         case .defaultValue:
-            throw DatabaseError(.error, sqlState: "42601", "DEFAULT is not allowed in this context")
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "DEFAULT is not allowed in this context")
         case .aggregateFilter(let call, let condition):
             guard case .function(let name, let args, let distinct, let star) = call, ExpressionCompiler.aggregateNames.contains(name) else {
-                throw DatabaseError(.error, sqlState: "42809", "FILTER specified, but \(call.sql) is not an aggregate function")
+                throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "FILTER specified, but \(call.sql) is not an aggregate function")
             }
             return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql, filter: condition)
         case .window(let call, let spec):
             guard let windows else {
-                throw DatabaseError(.error, sqlState: "42P20", "window functions are not allowed in \(clause)")
+                throw DatabaseError(.error, sqlState: SQLState.windowingError, "window functions are not allowed in \(clause)")
             }
             var inner = self
             inner.windows = nil
@@ -224,10 +224,10 @@ struct ExpressionCompiler {
                 filter = try inner.compile(condition)
             }
             guard case .function(let name, let args, let distinct, let star) = target else {
-                throw DatabaseError(.error, sqlState: "42601", "OVER must follow a function call")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "OVER must follow a function call")
             }
             guard WindowCollector.rankingNames.contains(name) || ExpressionCompiler.aggregateNames.contains(name) else {
-                throw DatabaseError(.error, sqlState: "42809", "function \(name) is not a window function")
+                throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "function \(name) is not a window function")
             }
             // Arguments of aggregates inside OVER are per-row values, not grouping aggregates.
             let arguments = try args.map { try inner.compile($0) }
@@ -264,7 +264,7 @@ struct ExpressionCompiler {
             return { ctx in
                 let rows = try values(ctx)
                 if rows.count > 1 {
-                    throw DatabaseError(.error, sqlState: "21000", "more than one row returned by a subquery used as an expression")
+                    throw DatabaseError(.error, sqlState: SQLState.cardinalityViolation, "more than one row returned by a subquery used as an expression")
                 }
                 return rows.first?[0] ?? .null
             }
@@ -286,7 +286,7 @@ struct ExpressionCompiler {
         case .cast(let e, let type):
             let a = try compile(e)
             let target = type.name
-            if target == "serial" || target == "bigserial" { throw DatabaseError(.error, sqlState: "42704", "type \"\(target)\" does not exist") }
+            if target == "serial" || target == "bigserial" { throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(target)\" does not exist") }
             if target == "numeric", !type.modifiers.isEmpty {
                 let precision = type.modifiers[0], scale = type.modifiers.count > 1 ? type.modifiers[1] : 0
                 return { ctx in
@@ -305,7 +305,7 @@ struct ExpressionCompiler {
             if ExpressionCompiler.aggregateNames.contains(name) {
                 return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql)
             }
-            if star { throw DatabaseError(.error, sqlState: "42601", "\(name)(*) is not an aggregate") }
+            if star { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "\(name)(*) is not an aggregate") }
             if let length = try compileLengthOfColumn(name, args) { return length }
             return try Functions.compile(name, try args.map { try compile($0) })
         case .like(let e, let pattern, let escape, let ci, let negated):
@@ -318,7 +318,7 @@ struct ExpressionCompiler {
                 var escapeChar: Character? = "\\"
                 if let esc {
                     guard case .text(let e) = try esc(ctx) else { return .null }
-                    guard e.count <= 1 else { throw DatabaseError(.error, sqlState: "22025", "invalid escape string") }
+                    guard e.count <= 1 else { throw DatabaseError(.error, sqlState: SQLState.invalidEscapeSequence, "invalid escape string") }
                     escapeChar = e.first
                 }
                 let matched = Functions.like(ci ? s.lowercased() : s, ci ? ps.lowercased() : ps, escape: escapeChar)
@@ -387,18 +387,18 @@ struct ExpressionCompiler {
 
     private func compileAggregate(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, key: String, filter: Expr? = nil) throws -> Evaluator {
         guard let aggregation else {
-            throw DatabaseError(.error, sqlState: "42803", "aggregate functions are not allowed in \(clause)")
+            throw DatabaseError(.error, sqlState: SQLState.groupingError, "aggregate functions are not allowed in \(clause)")
         }
         // The argument is evaluated on input rows, before aggregation.
         var inner = ExpressionCompiler(scope: aggregation.inputScope, planner: planner, aggregation: nil)
         inner.clause = "aggregate function calls"
         if !star && args.isEmpty && name != "count" {
-            throw DatabaseError(.error, sqlState: "42883", "function \(name)() does not exist")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)() does not exist")
         }
         let argument = try args.first.map { try inner.compile($0) }
         let extra = args.count > 1 ? try inner.compile(args[1]) : nil
         if args.count > (name == "string_agg" || name == "group_concat" ? 2 : 1) {
-            throw DatabaseError(.error, sqlState: "42883", "function \(name) takes \(name == "string_agg" ? 2 : 1) argument(s)")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) takes \(name == "string_agg" ? 2 : 1) argument(s)")
         }
         let filterEvaluator = try filter.map { try inner.compile($0) }
         var argumentColumn: Int?
@@ -443,7 +443,7 @@ struct ExpressionCompiler {
         let plan = try planner.plan(query, parent: childParent)
         planner.noteSubplan(plan)
         if requireOneColumn && plan.columns.count != 1 {
-            throw DatabaseError(.error, sqlState: "42601", "subquery must return only one column")
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "subquery must return only one column")
         }
         let correlated = childParent.referencedFromInside
         let box = SubqueryBox()

@@ -84,7 +84,7 @@ extension Planner {
         for name in names {
             guard let l = leftColumns.lastIndex(where: { $0.name == name }),
                   let r = right.flatMap(\.columns).firstIndex(where: { $0.name == name }) else {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" specified in USING clause does not exist in both tables")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(name)\" specified in USING clause does not exist in both tables")
             }
             let rightColumn = right.flatMap(\.columns)[r]
             equalities.append(.binary(.equal, .column(table: leftColumns[l].table, name: name), .column(table: rightColumn.table, name: name)))
@@ -135,7 +135,7 @@ extension Planner {
         case .subquery(let query, let alias, let names):
             let plan = try self.plan(query, parent: parent)
             guard names.count <= plan.columns.count else {
-                throw DatabaseError(.error, sqlState: "42P10", "table \"\(alias)\" has \(plan.columns.count) columns available but \(names.count) columns specified")
+                throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "table \"\(alias)\" has \(plan.columns.count) columns available but \(names.count) columns specified")
             }
             let columns = (names + plan.columns.dropFirst(names.count)).map { ScopeColumn(table: alias, name: $0) }
             return SourcePlan(op: SubqueryScanOperator(label: "Subquery Scan on \(alias)", columns: columns, plan: plan), columns: columns)

@@ -8,7 +8,7 @@ enum Functions {
     static func compile(_ name: String, _ args: [Evaluator]) throws -> Evaluator {
         func arity(_ range: ClosedRange<Int>) throws {
             guard range.contains(args.count) else {
-                throw DatabaseError(.error, sqlState: "42883", "function \(name) with \(args.count) argument(s) does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) with \(args.count) argument(s) does not exist")
             }
         }
         func text(_ v: Value) throws -> String? {
@@ -28,7 +28,7 @@ enum Functions {
                 case .double(let d): return .double(abs(d))
                 case .numeric(let n): return .numeric(Numeric(n.value < 0 ? -n.value : n.value, scale: n.scale))
                 case .null: return .null
-                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function abs(\(v.typeName)) does not exist")
+                case let v: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function abs(\(v.typeName)) does not exist")
                 }
             }
         case "coalesce":
@@ -86,7 +86,7 @@ enum Functions {
                 var to = chars.count
                 if args.count == 3 {
                     guard case .integer(let length) = try args[2](ctx).cast(to: "bigint") else { return .null }
-                    if length < 0 { throw DatabaseError(.error, sqlState: "22011", "negative substring length not allowed") }
+                    if length < 0 { throw DatabaseError(.error, sqlState: SQLState.substringError, "negative substring length not allowed") }
                     to = min(chars.count, from + Int(length))
                 }
                 from = max(0, from)
@@ -143,7 +143,7 @@ enum Functions {
                     let scale = pow(10.0, Double(digits))
                     let scaled = d * scale
                     return .double((truncate ? scaled.rounded(.towardZero) : scaled.rounded(.toNearestOrAwayFromZero)) / scale)
-                default: throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(v.typeName)) does not exist")
+                default: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(v.typeName)) does not exist")
                 }
             }
         case "ceil", "ceiling", "floor":
@@ -156,7 +156,7 @@ enum Functions {
                 case .double(let d): return .double(up ? d.rounded(.up) : d.rounded(.down))
                 case .numeric(let n):
                     return .numeric(Numeric(n.value.rounded(scale: 0, up ? .up : .down), scale: 0))
-                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(v.typeName)) does not exist")
+                case let v: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(v.typeName)) does not exist")
                 }
             }
         case "sign":
@@ -167,7 +167,7 @@ enum Functions {
                 case .integer(let i): return .integer(i.signum())
                 case .double(let d): return .double(d > 0 ? 1 : (d < 0 ? -1 : 0))
                 case .numeric(let n): return .numeric(Numeric(n.value > 0 ? 1 : (n.value < 0 ? -1 : 0), scale: 0))
-                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function sign(\(v.typeName)) does not exist")
+                case let v: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function sign(\(v.typeName)) does not exist")
                 }
             }
         case "mod":
@@ -179,25 +179,25 @@ enum Functions {
                 let values = try args.map { try $0(ctx) }
                 if values.contains(where: \.isNull) { return .null }
                 guard let x = values[0].doubleValue else {
-                    throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(values[0].typeName)) does not exist")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(values[0].typeName)) does not exist")
                 }
                 switch name {
                 case "power", "pow":
-                    guard let y = values[1].doubleValue else { throw DatabaseError(.mismatch, sqlState: "42883", "function power does not accept \(values[1].typeName)") }
-                    if x == 0 && y < 0 { throw DatabaseError(.error, sqlState: "2201F", "zero raised to a negative power is undefined") }
-                    if x < 0 && y != y.rounded() { throw DatabaseError(.error, sqlState: "2201F", "a negative number raised to a non-integer power yields a complex result") }
+                    guard let y = values[1].doubleValue else { throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function power does not accept \(values[1].typeName)") }
+                    if x == 0 && y < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForPowerFunction, "zero raised to a negative power is undefined") }
+                    if x < 0 && y != y.rounded() { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForPowerFunction, "a negative number raised to a non-integer power yields a complex result") }
                     return .double(pow(x, y))
                 case "sqrt":
-                    if x < 0 { throw DatabaseError(.error, sqlState: "2201F", "cannot take square root of a negative number") }
+                    if x < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForPowerFunction, "cannot take square root of a negative number") }
                     return .double(x.squareRoot())
                 case "exp": return .double(Glibc.exp(x))
                 default:
                     if values.count == 2 {
-                        guard let y = values[1].doubleValue, x > 0, y > 0 else { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of zero or a negative number") }
+                        guard let y = values[1].doubleValue, x > 0, y > 0 else { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForLogarithm, "cannot take logarithm of zero or a negative number") }
                         return .double(Glibc.log(y) / Glibc.log(x))
                     }
-                    if x == 0 { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of zero") }
-                    if x < 0 { throw DatabaseError(.error, sqlState: "2201E", "cannot take logarithm of a negative number") }
+                    if x == 0 { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForLogarithm, "cannot take logarithm of zero") }
+                    if x < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForLogarithm, "cannot take logarithm of a negative number") }
                     return .double(name == "ln" ? Glibc.log(x) : log10(x))
                 }
             }
@@ -261,7 +261,7 @@ enum Functions {
                 case .timestamptz(let t): return .timestamptz(try DateTime.truncate(field.lowercased(), t))
                 case .date(let d): return .timestamp(try DateTime.truncate(field.lowercased(), Int64(d) * DateTime.microsPerDay))
                 case .text(let s): return .timestamp(try DateTime.truncate(field.lowercased(), try DateTime.parseTimestamp(s, zone: false)))
-                case let v: throw DatabaseError(.mismatch, sqlState: "42883", "function date_trunc(text, \(v.typeName)) does not exist")
+                case let v: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function date_trunc(text, \(v.typeName)) does not exist")
                 }
             }
         case "make_date":
@@ -270,7 +270,7 @@ enum Functions {
                 let parts = try args.map { try $0(ctx).cast(to: "bigint") }
                 guard case .integer(let y) = parts[0], case .integer(let m) = parts[1], case .integer(let d) = parts[2] else { return .null }
                 guard (1...12).contains(m), d >= 1, d <= DateTime.daysInMonth(year: Int(y), month: Int(m)) else {
-                    throw DatabaseError(.range, sqlState: "22008", "date field value out of range: \(y)-\(m)-\(d)")
+                    throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date field value out of range: \(y)-\(m)-\(d)")
                 }
                 return .date(Int32(DateTime.days(year: Int(y), month: Int(m), day: Int(d))))
             }
@@ -280,7 +280,7 @@ enum Functions {
                 let v = try args[0](ctx)
                 guard let format = try text(try args[1](ctx)), let micros = v.instant else {
                     if v.isNull { return .null }
-                    throw DatabaseError(.mismatch, sqlState: "42883", "function to_char(\(v.typeName), text) does not exist")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function to_char(\(v.typeName), text) does not exist")
                 }
                 return .text(Functions.formatTimestamp(micros, format))
             }
@@ -298,7 +298,7 @@ enum Functions {
             return { ctx in
                 guard let s = try text(try args[0](ctx)), let delimiter = try text(try args[1](ctx)),
                       case .integer(let n) = try args[2](ctx).cast(to: "bigint") else { return .null }
-                if n == 0 { throw DatabaseError(.error, sqlState: "22023", "field position must not be zero") }
+                if n == 0 { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "field position must not be zero") }
                 let parts = delimiter.isEmpty ? [s] : s.components(separatedBy: delimiter)
                 let index = n > 0 ? Int(n) - 1 : parts.count + Int(n)
                 return .text(index >= 0 && index < parts.count ? parts[index] : "")
@@ -348,12 +348,12 @@ enum Functions {
             return { ctx in
                 guard case .integer(let code) = try args[0](ctx).cast(to: "bigint") else { return .null }
                 guard code > 0, let scalar = Unicode.Scalar(UInt32(clamping: code)) else {
-                    throw DatabaseError(.range, sqlState: "54000", "requested character too large for encoding: \(code)")
+                    throw DatabaseError(.range, sqlState: SQLState.programLimitExceeded, "requested character too large for encoding: \(code)")
                 }
                 return .text(String(Character(scalar)))
             }
         default:
-            throw DatabaseError(.error, sqlState: "42883", "function \(name) does not exist")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) does not exist")
         }
     }
 

@@ -90,7 +90,7 @@ final class Planner {
         func rename(_ columns: [String]) throws -> [String] {
             guard !cte.columns.isEmpty else { return columns }
             guard cte.columns.count == columns.count else {
-                throw DatabaseError(.error, sqlState: "42P10", "WITH query \"\(cte.name)\" has \(columns.count) columns available but \(cte.columns.count) columns specified")
+                throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "WITH query \"\(cte.name)\" has \(columns.count) columns available but \(cte.columns.count) columns specified")
             }
             return cte.columns
         }
@@ -103,7 +103,7 @@ final class Planner {
             cteStack[cteStack.count - 1][cte.name] = (columns, workingPlan)
             let step = try planBody(recursiveBody, parent: parent)
             guard step.columns.count == columns.count else {
-                throw DatabaseError(.error, sqlState: "42601", "each UNION query must have the same number of columns")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "each UNION query must have the same number of columns")
             }
             let explain = ExplainNode(label: "Recursive Union", estimatedRows: anchor.estimatedRows * 10,
                                       children: [anchor.explainNode, step.explainNode])
@@ -117,7 +117,7 @@ final class Planner {
                 while !working.rows.isEmpty {
                     iterations += 1
                     try ctx.txn?.watch?.check() // an interrupt reaches a CTE that reads no page
-                    if iterations > 1_000_000 { throw DatabaseError(.error, sqlState: "54001", "recursive query did not terminate") }
+                    if iterations > 1_000_000 { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "recursive query did not terminate") }
                     var next = try step.run(ctx)
                     if !all { next = next.filter { seen.insert($0.map(\.groupKey)).inserted } }
                     result.append(contentsOf: next)
@@ -164,7 +164,7 @@ final class Planner {
             let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "VALUES")
             let width = rows.first?.count ?? 0
             guard rows.allSatisfy({ $0.count == width }) else {
-                throw DatabaseError(.error, sqlState: "42601", "VALUES lists must all be the same length")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "VALUES lists must all be the same length")
             }
             let compiled = try rows.map { try $0.map { try compiler.compile($0) } }
             let explain = ExplainNode(label: "Values Scan", estimatedRows: Double(rows.count))
@@ -176,7 +176,7 @@ final class Planner {
             let r = try planBody(right, parent: parent)
             guard l.columns.count == r.columns.count else {
                 let word = op == .union ? "UNION" : (op == .intersect ? "INTERSECT" : "EXCEPT")
-                throw DatabaseError(.error, sqlState: "42601", "each \(word) query must have the same number of columns")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "each \(word) query must have the same number of columns")
             }
             let word = op == .union ? "Union" : (op == .intersect ? "Intersect" : "Except")
             let explain = ExplainNode(label: word + (all ? " All" : ""), estimatedRows: l.estimatedRows + r.estimatedRows,
@@ -223,7 +223,7 @@ final class Planner {
         for item in orderBy {
             if case .literal(.integer(let n)) = item.expr {
                 guard n >= 1 && Int(n) <= width else {
-                    throw DatabaseError(.error, sqlState: "42P10", "ORDER BY position \(n) is not in select list")
+                    throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "ORDER BY position \(n) is not in select list")
                 }
                 keys.append(.output(Int(n) - 1))
             } else {
@@ -256,11 +256,11 @@ final class Planner {
             var start = 0
             var count: Int?
             if let offsetEval, case .integer(let n) = try ctx.withFrame([], { try offsetEval(ctx) }).cast(to: "bigint") {
-                if n < 0 { throw DatabaseError(.error, sqlState: "2201X", "OFFSET must not be negative") }
+                if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidRowCountInResultOffsetClause, "OFFSET must not be negative") }
                 start = Int(min(n, Int64(Int32.max)))
             }
             if let limitEval, case .integer(let n) = try ctx.withFrame([], { try limitEval(ctx) }).cast(to: "bigint") {
-                if n < 0 { throw DatabaseError(.error, sqlState: "2201W", "LIMIT must not be negative") }
+                if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidRowCountInLimitClause, "LIMIT must not be negative") }
                 count = Int(min(n, Int64(Int32.max)))
             }
             return (start, count)
@@ -289,10 +289,10 @@ final class Planner {
             case .star(let table):
                 let visible = source.columns.enumerated().filter { !$0.element.hidden && (table == nil || $0.element.table == table) }
                 if let table, !source.columns.contains(where: { $0.table == table }) {
-                    throw DatabaseError(.error, sqlState: "42P01", "missing FROM-clause entry for table \"\(table)\"")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "missing FROM-clause entry for table \"\(table)\"")
                 }
                 if table == nil && core.from.isEmpty {
-                    throw DatabaseError(.error, sqlState: "42601", "SELECT * with no tables specified is not valid")
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "SELECT * with no tables specified is not valid")
                 }
                 for (_, column) in visible {
                     outputExprs.append(.column(table: column.table, name: column.name))
@@ -313,7 +313,7 @@ final class Planner {
             for e in core.groupBy {
                 if case .literal(.integer(let n)) = e {
                     guard n >= 1 && Int(n) <= outputExprs.count else {
-                        throw DatabaseError(.error, sqlState: "42P10", "GROUP BY position \(n) is not in select list")
+                        throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "GROUP BY position \(n) is not in select list")
                     }
                     groupExprs.append(outputExprs[Int(n) - 1])
                 } else if case .column(nil, let name) = e, (try? scope.resolve(table: nil, name: name)).flatMap({ $0 }).map({ $0.depth > 0 }) ?? true,
@@ -352,7 +352,7 @@ final class Planner {
         for item in orderBy {
             if case .literal(.integer(let n)) = item.expr {
                 guard n >= 1 && Int(n) <= items.count else {
-                    throw DatabaseError(.error, sqlState: "42P10", "ORDER BY position \(n) is not in select list")
+                    throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "ORDER BY position \(n) is not in select list")
                 }
                 sortKeys.append(.output(Int(n) - 1))
             } else if case .column(nil, let name) = item.expr, names.filter({ $0 == name }).count == 1,
@@ -363,7 +363,7 @@ final class Planner {
                 sortKeys.append(.output(i))
             } else {
                 if core.distinct {
-                    throw DatabaseError(.error, sqlState: "42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+                    throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
                 }
                 var orderCompiler = compiler
                 orderCompiler.windows = windows

@@ -62,7 +62,7 @@ struct SlidingSum: SlidingAggregate {
                 numerics += 1
                 scales[n.scale, default: 0] += 1
             default:
-                throw DatabaseError(.mismatch, sqlState: "42883", "function \(name)(\(value.typeName)) does not exist")
+                throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
             }
         }
         count += 1

@@ -22,13 +22,13 @@ extension StatementExecutor {
         case .addColumn(let definition, let ifNotExists):
             if table.columnIndex(definition.name) != nil {
                 if ifNotExists { return }
-                throw DatabaseError(.error, sqlState: "42701", "column \"\(definition.name)\" of relation \"\(name)\" already exists")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(definition.name)\" of relation \"\(name)\" already exists")
             }
             guard Self.knownTypes.contains(definition.type.name) else {
-                throw DatabaseError(.error, sqlState: "42704", "type \"\(definition.type.name)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(definition.type.name)\" does not exist")
             }
             if definition.primaryKey || definition.unique {
-                throw DatabaseError(.error, sqlState: "0A000", "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
             }
             let column = ColumnSchema(name: definition.name, type: definition.type.name, modifiers: definition.type.modifiers,
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
@@ -39,7 +39,7 @@ extension StatementExecutor {
                 fill = try assign(try ctx.withFrame([]) { try compiler.compile(d)(ctx) }, to: column)
             }
             if column.notNull && fill.isNull, try TableTree(root: table.root).maxRowID(in: txn) != nil {
-                throw DatabaseError(.constraint, sqlState: "23502", "column \"\(column.name)\" of relation \"\(name)\" contains null values")
+                throw DatabaseError(.constraint, sqlState: SQLState.notNullViolation, "column \"\(column.name)\" of relation \"\(name)\" contains null values")
             }
             if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
             table.columns.append(column)
@@ -47,10 +47,10 @@ extension StatementExecutor {
         case .dropColumn(let column, let ifExists):
             guard let position = table.columnIndex(column) else {
                 if ifExists { return }
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" of relation \"\(name)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
             }
             guard table.columns.count > 1 else {
-                throw DatabaseError(.error, sqlState: "0A000", "cannot drop the only column of table \"\(name)\"")
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
             }
             for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
                 try BTree(root: index.root).drop(in: txn)
@@ -70,10 +70,10 @@ extension StatementExecutor {
             }
         case .renameColumn(let old, let new):
             guard let position = table.columnIndex(old) else {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(old)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(old)\" does not exist")
             }
             guard table.columnIndex(new) == nil else {
-                throw DatabaseError(.error, sqlState: "42701", "column \"\(new)\" of relation \"\(name)\" already exists")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(new)\" of relation \"\(name)\" already exists")
             }
             table.columns[position].name = new
             table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
@@ -89,7 +89,7 @@ extension StatementExecutor {
             }
         case .renameTable(let new):
             guard !own.relationExists(new) else {
-                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(new)\" already exists")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(new)\" already exists")
             }
             try Catalog.remove("table", name, txn)
             table.name = new
@@ -130,10 +130,10 @@ extension StatementExecutor {
         var seen = Set<String>()
         for d in definitions {
             guard seen.insert(d.name).inserted else {
-                throw DatabaseError(.error, sqlState: "42701", "column \"\(d.name)\" specified more than once")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(d.name)\" specified more than once")
             }
             guard Self.knownTypes.contains(d.type.name) else {
-                throw DatabaseError(.error, sqlState: "42704", "type \"\(d.type.name)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(d.type.name)\" does not exist")
             }
             let serial = d.type.name == "serial" || d.type.name == "bigserial"
             let type = d.type.name == "serial" ? "integer" : (d.type.name == "bigserial" ? "bigint" : d.type.name)
@@ -141,7 +141,7 @@ extension StatementExecutor {
                                         notNull: d.notNull || d.primaryKey || serial, defaultSQL: d.defaultValue?.sql,
                                         identity: serial || d.autoIncrement))
         }
-        guard !columns.isEmpty else { throw DatabaseError(.error, sqlState: "42601", "a table must have at least one column") }
+        guard !columns.isEmpty else { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "a table must have at least one column") }
         var primaryKey = definitions.filter(\.primaryKey).map(\.name)
         var uniques: [[String]] = definitions.filter(\.unique).map { [$0.name] }
         var checks: [NamedCheck] = []
@@ -151,7 +151,7 @@ extension StatementExecutor {
         for constraint in constraints {
             switch constraint {
             case .primaryKey(let cols, _):
-                guard primaryKey.isEmpty else { throw DatabaseError(.error, sqlState: "42P16", "multiple primary keys for table \"\(name)\" are not allowed") }
+                guard primaryKey.isEmpty else { throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "multiple primary keys for table \"\(name)\" are not allowed") }
                 primaryKey = cols
             case .unique(let cols, _): uniques.append(cols)
             case .check(let e, let constraintName): checks.append(NamedCheck(name: constraintName ?? "\(name)_check", sql: e.sql))
@@ -159,10 +159,10 @@ extension StatementExecutor {
             }
         }
         if primaryKey.count > 1 || definitions.filter(\.primaryKey).count > 1 {
-            if definitions.filter(\.primaryKey).count > 1 { throw DatabaseError(.error, sqlState: "42P16", "multiple primary keys for table \"\(name)\" are not allowed") }
+            if definitions.filter(\.primaryKey).count > 1 { throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "multiple primary keys for table \"\(name)\" are not allowed") }
         }
         for column in primaryKey + uniques.flatMap({ $0 }) where !seen.contains(column) {
-            throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" named in key does not exist")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" named in key does not exist")
         }
         for i in columns.indices where primaryKey.contains(columns[i].name) { columns[i].notNull = true }
         var rowIDColumn: Int?
@@ -178,7 +178,7 @@ extension StatementExecutor {
         var foreignKeys: [ForeignKey] = []
         for (cols, reference, constraintName) in references {
             for column in cols where !seen.contains(column) {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" referenced in foreign key constraint does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" referenced in foreign key constraint does not exist")
             }
             let selfReference = reference.table == name
             let parentColumns: [String]
@@ -189,13 +189,13 @@ extension StatementExecutor {
             } else {
                 let parent = try catalog.table(reference.table)
                 if parent.isTemporary != temporaryTarget {
-                    throw DatabaseError(.error, sqlState: "42P16", "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
+                    throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
                 }
                 parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
                 parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
             }
             guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
-                throw DatabaseError(.error, sqlState: "42830", "number of referencing and referenced columns for foreign key disagree")
+                throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
             }
             let parentTypes = try parentColumns.map { column -> String in
                 if selfReference { return columns.first { $0.name == column }?.type ?? "" }
@@ -205,11 +205,11 @@ extension StatementExecutor {
             for (column, parentType) in zip(cols, parentTypes) {
                 let type = columns.first { $0.name == column }!.type
                 guard Self.typeFamily(type) == Self.typeFamily(parentType) else {
-                    throw DatabaseError(.mismatch, sqlState: "42804", "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type) and \(parentType)")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type) and \(parentType)")
                 }
             }
             guard parentKeys.contains(where: { Set($0) == Set(parentColumns) }) else {
-                throw DatabaseError(.error, sqlState: "42830", "there is no unique constraint matching given keys for referenced table \"\(reference.table)\"")
+                throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "there is no unique constraint matching given keys for referenced table \"\(reference.table)\"")
             }
             foreignKeys.append(ForeignKey(name: constraintName ?? "\(name)_\(cols.joined(separator: "_"))_fkey", columns: cols,
                                           parent: reference.table, parentColumns: parentColumns,
@@ -287,7 +287,7 @@ extension StatementExecutor {
                     let rowID = try TableTree.decode(Array(entry[(entry.count - 8)...]))
                     guard let raw = try table.get(rowID, in: txn) else { throw DatabaseError.internalError("row \(rowID) vanished") }
                     let values = try key.values(try RecordCodec.decode(raw), ctx)
-                    throw DatabaseError(.constraint, sqlState: "23505", "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
+                    throw DatabaseError(.constraint, sqlState: SQLState.uniqueViolation, "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
                 }
                 previous.removeAll(keepingCapacity: true)
                 previous.append(contentsOf: prefix)

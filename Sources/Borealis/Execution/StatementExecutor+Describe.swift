@@ -19,13 +19,13 @@ extension StatementExecutor {
         case .insert(let table, let columns, _, _, let returning):
             let schema = try schemaForWriting(table)
             for name in columns ?? [] where schema.columnIndex(name) == nil {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" of relation \"\(table)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(name)\" of relation \"\(table)\" does not exist")
             }
             return try describeReturning(returning, schema, alias: nil)
         case .update(let table, let alias, let assignments, _, _, let returning):
             let schema = try schemaForWriting(table)
             for (name, _) in assignments where schema.columnIndex(name) == nil {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(name)\" of relation \"\(table)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(name)\" of relation \"\(table)\" does not exist")
             }
             return try describeReturning(returning, schema, alias: alias)
         case .delete(let table, let alias, _, _, let returning):

@@ -19,7 +19,7 @@ extension StatementExecutor {
             if values.contains(where: \.isNull) { continue }
             if let old, fk.columns.map({ old[schema.columnIndex($0)!] }) == values { continue }
             guard try parentExists(fk, values) else {
-                throw DatabaseError(.constraint, sqlState: "23503", "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
+                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
             }
         }
     }
@@ -45,7 +45,7 @@ extension StatementExecutor {
     /// (`new` nil) or updated: RESTRICT/NO ACTION fail with 23503, CASCADE deletes or updates
     /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
     func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
-        guard depth < 64 else { throw DatabaseError(.error, sqlState: "54001", "foreign key cascades nest too deeply") }
+        guard depth < 64 else { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "foreign key cascades nest too deeply") }
         let catalog = own
         for (childName, fk) in catalog.referencing[schema.name] ?? [] {
             let child = try catalog.table(childName)
@@ -63,7 +63,7 @@ extension StatementExecutor {
             if matches.isEmpty { continue }
             switch new == nil ? fk.onDelete : fk.onUpdate {
             case .noAction, .restrict:
-                throw DatabaseError(.constraint, sqlState: "23503", "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
+                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
             case .cascade:
                 for (rowID, row) in matches {
                     if let newKey {

@@ -73,7 +73,7 @@ extension StatementExecutor {
 
     func compileWriter(for name: String, in catalog: Catalog) throws -> TableWriter {
         if catalog.views[name] != nil {
-            throw DatabaseError(.error, sqlState: "55000", "cannot change view \"\(name)\"")
+            throw DatabaseError(.error, sqlState: SQLState.objectNotInPrerequisiteState, "cannot change view \"\(name)\"")
         }
         let schema = try placed(try catalog.table(name))
         let indexes = try catalog.indexes(on: name).map { index in
@@ -91,7 +91,7 @@ extension StatementExecutor {
         for i in w.storedAsIs.indices {
             if !w.storedAsIs[i].accepts(row[i]) { row[i] = try assign(row[i], to: w.schema.columns[i]) }
             if w.notNull[i] && row[i].isNull {
-                throw DatabaseError(.constraint, sqlState: "23502", "null value in column \"\(w.schema.columns[i].name)\" of relation \"\(w.schema.name)\" violates not-null constraint")
+                throw DatabaseError(.constraint, sqlState: SQLState.notNullViolation, "null value in column \"\(w.schema.columns[i].name)\" of relation \"\(w.schema.name)\" violates not-null constraint")
             }
         }
     }
@@ -111,7 +111,7 @@ extension StatementExecutor {
             if let other = try findConflict(tree, values, excluding: nil) { return other }
         }
         if !considered {
-            throw DatabaseError(.error, sqlState: "42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+            throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "there is no unique or exclusion constraint matching the ON CONFLICT specification")
         }
         return nil
     }
@@ -121,7 +121,7 @@ extension StatementExecutor {
         try coerce(&row, for: w)
         try checkParents(of: schema, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
-            throw DatabaseError(.constraint, sqlState: "23514", "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
+            throw DatabaseError(.constraint, sqlState: SQLState.checkViolation, "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
         }
         var rowID: Int64
         // A new row id is written first, in one descent with its uniqueness check; the index
@@ -133,7 +133,7 @@ extension StatementExecutor {
             rowID = id
             if id != oldRowID {
                 guard try w.tree.insert(id, encoded, in: txn) else {
-                    throw DatabaseError(.constraint, sqlState: "23505", "duplicate key value violates unique constraint \"\(schema.name)_pkey\"")
+                    throw DatabaseError(.constraint, sqlState: SQLState.uniqueViolation, "duplicate key value violates unique constraint \"\(schema.name)_pkey\"")
                 }
                 written = true
             }
@@ -150,7 +150,7 @@ extension StatementExecutor {
                 try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn)
             }
             if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: oldRowID ?? rowID) != nil {
-                throw DatabaseError(.constraint, sqlState: "23505", "duplicate key value violates unique constraint \"\(index.name)\"")
+                throw DatabaseError(.constraint, sqlState: SQLState.uniqueViolation, "duplicate key value violates unique constraint \"\(index.name)\"")
             }
             try tree.put(RecordCodec.indexKey(values, rowID: rowID), [], in: txn)
         }
@@ -166,14 +166,14 @@ extension StatementExecutor {
         switch column.type {
         case "integer", "bigint", "smallint":
             if case .integer = value, column.type == "bigint" { return value }
-            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
             return try value.cast(to: column.type)
         case "numeric":
-            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type numeric but expression is of type boolean") }
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type numeric but expression is of type boolean") }
             guard case .numeric(let n) = try value.cast(to: "numeric") else { return .null }
             return .numeric(try n.fitted(precision: column.modifiers.first, scale: column.modifiers.first.map { _ in column.modifiers.count > 1 ? column.modifiers[1] : 0 }))
         case "real", "double precision":
-            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
             let v = try value.cast(to: "double precision")
             if column.type == "real", case .double(let d) = v { return .double(Double(Float(d))) }
             return v
@@ -182,7 +182,7 @@ extension StatementExecutor {
             if let limit = column.modifiers.first, case .text(let s) = v, s.count > limit {
                 let trimmed = s.prefix(limit)
                 if s.dropFirst(limit).allSatisfy({ $0 == " " }) { return .text(String(trimmed)) }
-                throw DatabaseError(.range, sqlState: "22001", "value too long for type \(column.type == "char" ? "character" : "character varying")(\(limit))")
+                throw DatabaseError(.range, sqlState: SQLState.stringDataRightTruncation, "value too long for type \(column.type == "char" ? "character" : "character varying")(\(limit))")
             }
             return v
         case "boolean": return try value.cast(to: "boolean")
@@ -194,7 +194,7 @@ extension StatementExecutor {
                  ("timestamp", .timestamptz), ("timestamptz", .timestamp), ("time", .timestamp), ("time", .timestamptz):
                 return try value.cast(to: column.type)
             default:
-                throw DatabaseError(.mismatch, sqlState: "42804", "column \"\(column.name)\" is of type \(column.type) but expression is of type \(value.typeName)")
+                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type) but expression is of type \(value.typeName)")
             }
         default: return value
         }
@@ -230,11 +230,11 @@ extension StatementExecutor {
         } else {
             targets = try (columnNames ?? w.schema.columns.map(\.name)).map { c -> Int in
                 guard let i = w.schema.columnIndex(c) else {
-                    throw DatabaseError(.error, sqlState: "42703", "column \"\(c)\" of relation \"\(name)\" does not exist")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(c)\" of relation \"\(name)\" does not exist")
                 }
                 return i
             }
-            guard Set(targets).count == targets.count else { throw DatabaseError(.error, sqlState: "42701", "column specified more than once") }
+            guard Set(targets).count == targets.count else { throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column specified more than once") }
             planCache?.targets = targets
             planCache?.targetsVersion = catalog.version
         }
@@ -255,7 +255,7 @@ extension StatementExecutor {
                 let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "VALUES")
                 evaluators = try rows.map { row in
                     guard row.count <= targets.count else {
-                        throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
+                        throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
                     }
                     return try row.map { try $0.map { try compiler.compile($0) } }
                 }
@@ -280,7 +280,7 @@ extension StatementExecutor {
         case .select(let query):
             let plan = try makePlanner().plan(query, parent: nil)
             guard plan.columns.count <= targets.count else {
-                throw DatabaseError(.error, sqlState: "42601", "INSERT has more expressions than target columns")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
             }
             inputs = try plan.run(ctx).map { $0.map { Optional($0) } }
         }
@@ -354,7 +354,7 @@ extension StatementExecutor {
     func compileAssignments(_ assignments: [(String, Expr)], _ w: TableWriter, _ compiler: ExpressionCompiler) throws -> [(Int, Evaluator)] {
         try assignments.map { column, e -> (Int, Evaluator) in
             guard let i = w.schema.columnIndex(column) else {
-                throw DatabaseError(.error, sqlState: "42703", "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
             }
             if case .defaultValue = e {
                 let d = w.defaults[i]
@@ -470,7 +470,7 @@ extension StatementExecutor {
             elements = try (index.expressions ?? index.columns).map { sql in
                 let e = try StatementExecutor.parseExpression(sql)
                 if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
-                    throw DatabaseError(.error, sqlState: "42P17", "functions in index expression must be marked IMMUTABLE")
+                    throw DatabaseError(.error, sqlState: SQLState.invalidObjectDefinition, "functions in index expression must be marked IMMUTABLE")
                 }
                 return try compiler.compile(e)
             }

@@ -139,19 +139,19 @@ struct StatementExecutor {
             return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes)
         case .createTable(let name, let ifNotExists, let columns, let constraints, let temporary, let onCommit):
             if onCommit != nil && !temporary {
-                throw DatabaseError(.error, sqlState: "42P16", "ON COMMIT can only be used on temporary tables")
+                throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "ON COMMIT can only be used on temporary tables")
             }
             guard temporary == temporaryTarget else { throw DatabaseError.internalError("CREATE TABLE \(name) routed to the wrong catalog") }
             if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
-                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
             try createTable(name, columns, constraints, onCommit: onCommit)
             return QueryResult()
         case .createIndex(let name, let table, let elements, let unique, let ifNotExists):
             if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
-                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
             let plain = elements.allSatisfy { if case .column(nil, _) = $0 { return true } else { return false } }
             let names = elements.map { e -> String in if case .column(nil, let n) = e { return n } else { return e.sql } }
@@ -161,7 +161,7 @@ struct StatementExecutor {
         case .createView(let name, let ifNotExists, let columns, let query, let sql, let temporary):
             if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
-                throw DatabaseError(.error, sqlState: "42P07", "relation \"\(name)\" already exists")
+                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
             let planner = Planner(catalog: catalog)
             let plan = try planner.plan(query, parent: nil)
@@ -169,7 +169,7 @@ struct StatementExecutor {
                 throw DatabaseError.internalError("CREATE VIEW \(name) routed to the wrong catalog")
             }
             if !columns.isEmpty && columns.count > plan.columns.count {
-                throw DatabaseError(.error, sqlState: "42601", "CREATE VIEW specifies more column names than columns")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "CREATE VIEW specifies more column names than columns")
             }
             let names = columns.isEmpty ? plan.columns : columns + plan.columns.dropFirst(columns.count)
             try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql, temporary: temporaryTarget ? true : nil), txn)
@@ -180,10 +180,10 @@ struct StatementExecutor {
             for name in names {
                 guard let table = catalog.tables[name] else {
                     if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: "42P01", "table \"\(name)\" does not exist")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "table \"\(name)\" does not exist")
                 }
                 if let dependent = referencingTable(name, droppedTogether: names) {
-                    throw DatabaseError(.error, sqlState: "2BP01", "cannot drop table \(name) because table \(dependent) references it with a foreign key")
+                    throw DatabaseError(.error, sqlState: SQLState.dependentObjectsStillExist, "cannot drop table \(name) because table \(dependent) references it with a foreign key")
                 }
                 for index in catalog.indexes(on: name) {
                     try BTree(root: index.root).drop(in: txn)
@@ -197,10 +197,10 @@ struct StatementExecutor {
             for name in names {
                 guard let index = catalog.indexes[name] else {
                     if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: "42704", "index \"\(name)\" does not exist")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "index \"\(name)\" does not exist")
                 }
                 if index.constraint {
-                    throw DatabaseError(.error, sqlState: "2BP01", "cannot drop index \(name) because constraint \(name) on table \(index.table) requires it")
+                    throw DatabaseError(.error, sqlState: SQLState.dependentObjectsStillExist, "cannot drop index \(name) because constraint \(name) on table \(index.table) requires it")
                 }
                 try BTree(root: index.root).drop(in: txn)
                 try Catalog.remove("index", name, txn)
@@ -210,7 +210,7 @@ struct StatementExecutor {
             for name in names {
                 guard catalog.views[name] != nil else {
                     if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: "42P01", "view \"\(name)\" does not exist")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "view \"\(name)\" does not exist")
                 }
                 try Catalog.remove("view", name, txn)
             }
@@ -226,7 +226,7 @@ struct StatementExecutor {
         case .truncate(let names):
             for name in names {
                 if let dependent = referencingTable(name, droppedTogether: names) {
-                    throw DatabaseError(.error, sqlState: "0A000", "cannot truncate a table referenced in a foreign key constraint (table \(dependent) references \(name))")
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot truncate a table referenced in a foreign key constraint (table \(dependent) references \(name))")
                 }
                 var table = try writableTable(name)
                 try BTree(root: table.root).drop(in: txn)
@@ -248,7 +248,7 @@ struct StatementExecutor {
     }
 
     func writableTable(_ name: String) throws -> TableSchema {
-        if catalog.views[name] != nil { throw DatabaseError(.error, sqlState: "42809", "\"\(name)\" is a view") }
+        if catalog.views[name] != nil { throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is a view") }
         return try placed(try catalog.table(name))
     }
 

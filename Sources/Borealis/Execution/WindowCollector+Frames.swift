@@ -42,16 +42,16 @@ extension WindowCollector {
             }
             // PostgreSQL's checks (parse_clause.c / gram.y), with its messages.
             if frame.start == .unboundedFollowing {
-                throw DatabaseError(.error, sqlState: "42P20", "frame start cannot be UNBOUNDED FOLLOWING")
+                throw DatabaseError(.error, sqlState: SQLState.windowingError, "frame start cannot be UNBOUNDED FOLLOWING")
             }
             if frame.end == .unboundedPreceding {
-                throw DatabaseError(.error, sqlState: "42P20", "frame end cannot be UNBOUNDED PRECEDING")
+                throw DatabaseError(.error, sqlState: SQLState.windowingError, "frame end cannot be UNBOUNDED PRECEDING")
             }
             switch (frame.start, frame.end) {
             case (.currentRow, .preceding):
-                throw DatabaseError(.error, sqlState: "42P20", "frame starting from current row cannot have preceding rows")
+                throw DatabaseError(.error, sqlState: SQLState.windowingError, "frame starting from current row cannot have preceding rows")
             case (.following, .preceding), (.following, .currentRow):
-                throw DatabaseError(.error, sqlState: "42P20", "frame starting from following row cannot have preceding rows")
+                throw DatabaseError(.error, sqlState: SQLState.windowingError, "frame starting from following row cannot have preceding rows")
             default: break
             }
             func edge(_ bound: FrameBound, isStart: Bool) throws -> FrameEdge {
@@ -60,8 +60,8 @@ extension WindowCollector {
                 case .unboundedFollowing: return .partitionEnd
                 case .currentRow: return frame.rows ? .preceding(0) : (isStart ? .peerStart : .peerEnd)
                 case .preceding(let k), .following(let k):
-                    guard frame.rows else { throw DatabaseError(.error, sqlState: "0A000", "RANGE with an offset is not supported; use ROWS") }
-                    guard k >= 0 else { throw DatabaseError(.error, sqlState: "22013", "frame offset must not be negative") }
+                    guard frame.rows else { throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "RANGE with an offset is not supported; use ROWS") }
+                    guard k >= 0 else { throw DatabaseError(.error, sqlState: SQLState.invalidPrecedingOrFollowingSize, "frame offset must not be negative") }
                     if case .preceding = bound { return .preceding(k) }
                     return .following(k)
                 }

@@ -97,13 +97,13 @@ final class WindowCollector {
             case "nth_value": self = .nthValue
             default:
                 guard ExpressionCompiler.aggregateNames.contains(call.name) else {
-                    throw DatabaseError(.error, sqlState: "42883", "function \(call.name) is not a window function")
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(call.name) is not a window function")
                 }
                 self = .aggregate(AggregateState(name: call.name, distinct: call.distinct), Sliding(call))
                 return
             }
             if call.filter != nil {
-                throw DatabaseError(.error, sqlState: "0A000", "FILTER is not implemented for non-aggregate window functions")
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "FILTER is not implemented for non-aggregate window functions")
             }
         }
     }
@@ -244,7 +244,7 @@ final class WindowCollector {
         if v.isNull { return nil }
         guard case .integer(let i) = try v.cast(to: "bigint") else { return nil }
         guard i >= Int64(Int32.min) && i <= Int64(Int32.max) else {
-            throw DatabaseError(.range, sqlState: "22003", "integer out of range")
+            throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "integer out of range")
         }
         return Int(i)
     }
@@ -282,7 +282,7 @@ final class WindowCollector {
                         continue
                     }
                     guard buckets > 0 else {
-                        throw DatabaseError(.error, sqlState: "22014", "argument of ntile must be greater than zero")
+                        throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForNtileFunction, "argument of ntile must be greater than zero")
                     }
                     bucket = 1
                     boundary = n / buckets
@@ -344,7 +344,7 @@ final class WindowCollector {
                     continue
                 }
                 guard k > 0 else {
-                    throw DatabaseError(.error, sqlState: "22016", "argument of nth_value must be greater than zero")
+                    throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForNthValueFunction, "argument of nth_value must be greater than zero")
                 }
                 target = from + k - 1
             }

@@ -36,6 +36,6 @@ func startBackgroundThread(name: String, failForTesting: Bool = false, _ body: @
     pthread_attr_destroy(&attributes)
     guard result == 0 else {
         Unmanaged<ThreadStart>.fromOpaque(start).release()
-        throw DatabaseError(.internal, sqlState: "53000", "could not start the \(name) thread: \(errnoText(result))")
+        throw DatabaseError(.internal, sqlState: SQLState.insufficientResources, "could not start the \(name) thread: \(errnoText(result))")
     }
 }

@@ -49,37 +49,37 @@ public struct DatabaseError: Error, Equatable, CustomStringConvertible, Sendable
 
     static func io(_ operation: String, path: String, errno: Int32) -> DatabaseError {
         if errno == ENOSPC || errno == EDQUOT {
-            return DatabaseError(.full, sqlState: "53100", "disk full: \(operation) on \(path) failed: \(errnoText(errno))")
+            return DatabaseError(.full, sqlState: SQLState.diskFull, "disk full: \(operation) on \(path) failed: \(errnoText(errno))")
         }
-        return DatabaseError(.ioError, sqlState: "58030", "I/O error: \(operation) on \(path) failed: \(errnoText(errno))")
+        return DatabaseError(.ioError, sqlState: SQLState.ioError, "I/O error: \(operation) on \(path) failed: \(errnoText(errno))")
     }
 
     static func corrupt(_ message: String) -> DatabaseError {
-        DatabaseError(.corrupt, sqlState: "XX001", "database corrupt: \(message)")
+        DatabaseError(.corrupt, sqlState: SQLState.dataCorrupted, "database corrupt: \(message)")
     }
 
     static func busy(_ message: String) -> DatabaseError {
-        DatabaseError(.busy, sqlState: "55P03", message)
+        DatabaseError(.busy, sqlState: SQLState.lockNotAvailable, message)
     }
 
     static func serialization(_ message: String) -> DatabaseError {
-        DatabaseError(.serialization, sqlState: "40001", message)
+        DatabaseError(.serialization, sqlState: SQLState.serializationFailure, message)
     }
 
     static func misuse(_ message: String) -> DatabaseError {
-        DatabaseError(.misuse, sqlState: "XX000", message)
+        DatabaseError(.misuse, sqlState: SQLState.internalError, message)
     }
 
     static func internalError(_ message: String) -> DatabaseError {
-        DatabaseError(.internal, sqlState: "XX000", "internal error: \(message)")
+        DatabaseError(.internal, sqlState: SQLState.internalError, "internal error: \(message)")
     }
 
     static func readOnly(_ message: String) -> DatabaseError {
-        DatabaseError(.readOnly, sqlState: "25006", message)
+        DatabaseError(.readOnly, sqlState: SQLState.readOnlySQLTransaction, message)
     }
 
     static func tooLarge(_ message: String) -> DatabaseError {
-        DatabaseError(.range, sqlState: "54000", message)
+        DatabaseError(.range, sqlState: SQLState.programLimitExceeded, message)
     }
 }
 

@@ -215,7 +215,7 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
     }
 
     fileprivate func simulatedCrash(_ path: String) -> DatabaseError {
-        DatabaseError(.ioError, sqlState: "58030", "I/O error: simulated crash (\(path))")
+        DatabaseError(.ioError, sqlState: SQLState.ioError, "I/O error: simulated crash (\(path))")
     }
 
     // MARK: FileSystem

@@ -64,7 +64,7 @@ enum OwnerLocking {
         case nil: who = "another process"
         }
         let wait = waited > 0 ? " (still locked after \(waited) ms)" : ""
-        return DatabaseError(.busy, sqlState: "55P03",
+        return DatabaseError(.busy, sqlState: SQLState.lockNotAvailable,
             "database \(path) is in use by \(who)\(wait): one process owns a database at a time (docs/storage.md §1)")
     }
 }

@@ -14,7 +14,7 @@ enum Zstd {
             }
         }
         if ZSTD_isError(written) != 0 {
-            throw DatabaseError(.error, sqlState: "XX000", "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+            throw DatabaseError(.error, sqlState: SQLState.internalError, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
         }
         output.removeLast(bound - written)
         return output

@@ -142,7 +142,7 @@ enum DateTime {
     // MARK: Parsing
 
     static func invalid(_ type: String, _ text: String) -> DatabaseError {
-        DatabaseError(.mismatch, sqlState: "22007", "invalid input syntax for type \(type): \"\(text)\"")
+        DatabaseError(.mismatch, sqlState: SQLState.invalidDatetimeFormat, "invalid input syntax for type \(type): \"\(text)\"")
     }
 
     static func parseDate(_ text: String) throws -> Int64 {
@@ -151,9 +151,9 @@ enum DateTime {
         guard pieces.count == 3, let y = Int(pieces[0]), let m = Int(pieces[1]),
               let d = Int(pieces[2].prefix { $0.isNumber }), pieces[2].allSatisfy({ $0.isNumber }) || pieces[2].count > 2
         else { throw invalid("date", text) }
-        guard y <= 5_874_897 else { throw DatabaseError(.range, sqlState: "22008", "date out of range: \"\(text)\"") } // PostgreSQL's last year
+        guard y <= 5_874_897 else { throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date out of range: \"\(text)\"") } // PostgreSQL's last year
         guard (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m) else {
-            throw DatabaseError(.range, sqlState: "22008", "date/time field value out of range: \"\(text)\"")
+            throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date/time field value out of range: \"\(text)\"")
         }
         return days(year: y, month: m, day: d)
     }
@@ -168,7 +168,7 @@ enum DateTime {
             micros = Int64((seconds * 1_000_000).rounded())
         }
         guard (0...24).contains(h), (0...59).contains(m) else {
-            throw DatabaseError(.range, sqlState: "22008", "date/time field value out of range: \"\(text)\"")
+            throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date/time field value out of range: \"\(text)\"")
         }
         return Int64(h) * 3_600_000_000 + Int64(m) * 60_000_000 + micros
     }
@@ -184,7 +184,7 @@ enum DateTime {
             guard let h = offset.first.flatMap({ Int($0) }) else { throw invalid(type, text) }
             let m = offset.count > 1 ? Int(offset[1]) ?? 0 : 0
             guard abs(h) <= 15, (0...59).contains(m) else {
-                throw DatabaseError(.range, sqlState: "22009", "time zone displacement out of range: \"\(text)\"")
+                throw DatabaseError(.range, sqlState: SQLState.invalidTimeZoneDisplacementValue, "time zone displacement out of range: \"\(text)\"")
             }
             offsetMicros = (Int64(h) * 3600 + Int64(m) * 60) * 1_000_000 * (t[sign] == "-" ? -1 : 1)
             t = String(t[..<sign])
@@ -197,7 +197,7 @@ enum DateTime {
         let (midnight, overflow) = days.multipliedReportingOverflow(by: microsPerDay)
         // 294276 AD is PostgreSQL's last timestamp too; beyond it, µs since 1970 overflow.
         guard !overflow, midnight < Int64.max - 2 * microsPerDay else {
-            throw DatabaseError(.range, sqlState: "22008", "timestamp out of range: \"\(text)\"")
+            throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "timestamp out of range: \"\(text)\"")
         }
         return midnight + time - (zone ? offsetMicros : 0)
     }
@@ -251,7 +251,7 @@ enum DateTime {
             case "minute": return .integer(t / 60_000_000 % 60)
             case "second": return .double(Double(t % 60_000_000) / 1e6)
             case "epoch": return .double(Double(t) / 1e6)
-            default: throw DatabaseError(.error, sqlState: "22023", "unit \"\(field)\" not supported for type time")
+            default: throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "unit \"\(field)\" not supported for type time")
             }
         case .interval(let i):
             switch field {
@@ -262,10 +262,10 @@ enum DateTime {
             case "minute": return .integer(i.microseconds / 60_000_000 % 60)
             case "second": return .double(Double(i.microseconds % 60_000_000) / 1e6)
             case "epoch": return .double(i.comparableMicroseconds / 1e6 + Double(i.months) * 0.25 * 86_400)
-            default: throw DatabaseError(.error, sqlState: "22023", "unit \"\(field)\" not supported for type interval")
+            default: throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "unit \"\(field)\" not supported for type interval")
             }
         default:
-            throw DatabaseError(.mismatch, sqlState: "42883", "function extract(\(value.typeName)) does not exist")
+            throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function extract(\(value.typeName)) does not exist")
         }
         let days = floorDiv(micros, microsPerDay)
         let time = micros - days * microsPerDay
@@ -290,7 +290,7 @@ enum DateTime {
         case "decade": return .integer(Int64(y / 10))
         case "century": return .integer(Int64(y > 0 ? (y + 99) / 100 : -((-y + 99) / 100)))
         case "epoch": return .double(Double(micros) / 1e6)
-        default: throw DatabaseError(.error, sqlState: "22023", "unit \"\(field)\" not recognized")
+        default: throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "unit \"\(field)\" not recognized")
         }
     }
 
@@ -314,7 +314,7 @@ enum DateTime {
         case "year": return DateTime.days(year: y, month: 1, day: 1) * microsPerDay
         case "decade": return DateTime.days(year: y - ((y % 10) + 10) % 10, month: 1, day: 1) * microsPerDay
         case "century": return DateTime.days(year: (y - 1) / 100 * 100 + 1, month: 1, day: 1) * microsPerDay
-        default: throw DatabaseError(.error, sqlState: "22023", "unit \"\(field)\" not recognized")
+        default: throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "unit \"\(field)\" not recognized")
         }
     }
 }

@@ -74,7 +74,7 @@ struct Lexer {
     private func text(_ from: Int) -> String { String(decoding: bytes[from..<index], as: UTF8.self) }
 
     private func error(_ message: String, at start: SourcePosition) -> DatabaseError {
-        DatabaseError(.error, sqlState: "42601", "syntax error at \(start): \(message)")
+        DatabaseError(.error, sqlState: SQLState.syntaxError, "syntax error at \(start): \(message)")
     }
 
     mutating func next() throws -> Token {

@@ -79,7 +79,7 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
     }
 
     static func overflow() -> DatabaseError {
-        DatabaseError(.range, sqlState: "22003", "value overflows numeric format")
+        DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "value overflows numeric format")
     }
 
     static func add(_ a: Numeric, _ b: Numeric, subtract: Bool = false) -> Numeric {
@@ -116,7 +116,7 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
         if let precision {
             let limit = pow(Decimal(10), precision - scale)
             if (result.value < 0 ? -result.value : result.value) >= limit {
-                throw DatabaseError(.range, sqlState: "22003", "numeric field overflow: a field with precision \(precision), scale \(scale) must round to an absolute value less than 10^\(precision - scale)")
+                throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "numeric field overflow: a field with precision \(precision), scale \(scale) must round to an absolute value less than 10^\(precision - scale)")
             }
         }
         return result

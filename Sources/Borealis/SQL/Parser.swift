@@ -103,13 +103,13 @@ struct Parser {
             repeat {
                 let option = try identifier("EXPLAIN option")
                 guard options.contains(option) else {
-                    throw DatabaseError(.error, sqlState: "42601", "unrecognized EXPLAIN option \"\(option)\"")
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "unrecognized EXPLAIN option \"\(option)\"")
                 }
                 var enabled = true
                 if option == "format" {
                     let format = try identifier("EXPLAIN format")
                     guard format == "text" else {
-                        throw DatabaseError(.error, sqlState: "0A000", "EXPLAIN format \"\(format)\" is not supported (only TEXT)")
+                        throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "EXPLAIN format \"\(format)\" is not supported (only TEXT)")
                     }
                 } else if acceptKeyword("false") || acceptKeyword("off") || accept(.integer("0")) {
                     enabled = false
@@ -140,7 +140,7 @@ struct Parser {
     }
 
     func error(_ message: String) -> DatabaseError {
-        DatabaseError(.error, sqlState: "42601", "syntax error at \(peek.position): \(message), found \(peek.describe)")
+        DatabaseError(.error, sqlState: SQLState.syntaxError, "syntax error at \(peek.position): \(message), found \(peek.describe)")
     }
 
     /// Words that end an expression or a clause and cannot be bare aliases.

@@ -110,12 +110,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     // MARK: Errors
 
     static func overflow(_ type: String = "bigint") -> DatabaseError {
-        DatabaseError(.range, sqlState: "22003", "\(type) out of range")
+        DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "\(type) out of range")
     }
-    static let divisionByZero = DatabaseError(.error, sqlState: "22012", "division by zero")
+    static let divisionByZero = DatabaseError(.error, sqlState: SQLState.divisionByZero, "division by zero")
 
     static func operatorError(_ op: String, _ a: Value, _ b: Value) -> DatabaseError {
-        DatabaseError(.mismatch, sqlState: "42883", "operator does not exist: \(a.typeName) \(op) \(b.typeName)")
+        DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "operator does not exist: \(a.typeName) \(op) \(b.typeName)")
     }
 
     // MARK: Comparison
@@ -398,10 +398,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 v = r.int64Value
             case .text(let s):
                 guard let parsed = Int64(s.trimmingWhitespace()) else {
-                    throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(bounds.2): \"\(s)\"")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(bounds.2): \"\(s)\"")
                 }
                 v = parsed
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(bounds.2)")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(bounds.2)")
             }
             guard v >= bounds.0 && v <= bounds.1 else { throw Value.overflow(bounds.2) }
             return .integer(v)
@@ -410,14 +410,14 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .numeric: return self
             case .integer(let x): return .numeric(Numeric(x))
             case .double(let d):
-                guard d.isFinite else { throw DatabaseError(.range, sqlState: "22003", "cannot convert \(Value.format(d)) to numeric") }
+                guard d.isFinite else { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "cannot convert \(Value.format(d)) to numeric") }
                 return .numeric(Numeric(cFormat("%.15g", d)) ?? Numeric(Decimal(d), scale: 0))
             case .text(let s):
                 guard let n = Numeric(s) else {
-                    throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type numeric: \"\(s)\"")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type numeric: \"\(s)\"")
                 }
                 return .numeric(n)
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to numeric")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to numeric")
             }
         case "real", "float4", "double precision", "float8", "float", "double":
             switch self {
@@ -433,10 +433,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 default: break
                 }
                 guard let d = Double(t) else {
-                    throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type \(type): \"\(s)\"")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(type): \"\(s)\"")
                 }
                 return .double(d)
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(type)")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type)")
             }
         case "text", "varchar", "char", "character", "character varying", "string":
             if case .text = self { return self }
@@ -449,16 +449,16 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 switch s.trimmingWhitespace().lowercased() {
                 case "t", "true", "yes", "y", "on", "1": return .boolean(true)
                 case "f", "false", "no", "n", "off", "0": return .boolean(false)
-                default: throw DatabaseError(.mismatch, sqlState: "22P02", "invalid input syntax for type boolean: \"\(s)\"")
+                default: throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type boolean: \"\(s)\"")
                 }
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to boolean")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to boolean")
             }
         case "date":
             switch self {
             case .date: return self
             case .timestamp(let t), .timestamptz(let t): return .date(Int32(DateTime.floorDiv(t, DateTime.microsPerDay)))
             case .text(let s): return .date(Int32(try DateTime.parseDate(s)))
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to date")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to date")
             }
         case "time", "timetz":
             switch self {
@@ -466,7 +466,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .timestamp(let t), .timestamptz(let t):
                 return .time(t - DateTime.floorDiv(t, DateTime.microsPerDay) * DateTime.microsPerDay)
             case .text(let s): return .time(try DateTime.parseTime(s))
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to time")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to time")
             }
         case "timestamp", "timestamptz", "datetime":
             let zone = type == "timestamptz"
@@ -476,14 +476,14 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .text(let s):
                 let t = try DateTime.parseTimestamp(s, zone: zone)
                 return zone ? .timestamptz(t) : .timestamp(t)
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to \(zone ? "timestamp with time zone" : "timestamp")")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(zone ? "timestamp with time zone" : "timestamp")")
             }
         case "interval":
             switch self {
             case .interval: return self
             case .text(let s): return .interval(try DateTime.parseInterval(s))
             case .time(let t): return .interval(Interval(microseconds: t))
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to interval")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to interval")
             }
         case "bytea", "blob":
             switch self {
@@ -492,15 +492,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 // PostgreSQL's hex input format: \x followed by pairs of hex digits.
                 if s.hasPrefix("\\x") {
                     guard let bytes = Lexer.hexBytes(Array(s.utf8.dropFirst(2))) else {
-                        throw DatabaseError(.mismatch, sqlState: "22P02", "invalid hexadecimal data in bytea input \"\(s)\"")
+                        throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid hexadecimal data in bytea input \"\(s)\"")
                     }
                     return .blob(bytes)
                 }
                 return .blob(Array(s.utf8))
-            default: throw DatabaseError(.mismatch, sqlState: "42846", "cannot cast type \(typeName) to bytea")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to bytea")
             }
         default:
-            throw DatabaseError(.error, sqlState: "42704", "type \"\(type)\" does not exist")
+            throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(type)\" does not exist")
         }
     }
 
@@ -514,7 +514,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .text(let s): return try Value.text(s).cast(to: "boolean").truth()
         case .numeric(let n): return n.value != 0
         case .blob, .date, .time, .timestamp, .timestamptz, .interval:
-            throw DatabaseError(.mismatch, sqlState: "42804", "argument of WHERE must be type boolean, not type \(typeName)")
+            throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "argument of WHERE must be type boolean, not type \(typeName)")
         }
     }
 }

@@ -138,7 +138,7 @@ struct LogScanner {
             bytes = try file.readBytes(count: target - start, at: UInt64(start))
             base = start
             guard base + bytes.count >= min(end, fileSize) else {
-                throw DatabaseError(.ioError, sqlState: "58030", "log segment shrank while it was read")
+                throw DatabaseError(.ioError, sqlState: SQLState.ioError, "log segment shrank while it was read")
             }
         }
     }

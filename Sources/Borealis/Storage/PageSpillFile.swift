@@ -88,7 +88,7 @@ final class PageSpillFile: @unchecked Sendable {
         precondition(bytes.count == pageSize)
         let got = try file.readFully(into: bytes, at: UInt64(slot) * UInt64(pageSize))
         guard got == pageSize else {
-            throw DatabaseError(.ioError, sqlState: "58030", "spill file \(file.path): slot \(slot) is missing (read \(got) of \(pageSize) bytes)")
+            throw DatabaseError(.ioError, sqlState: SQLState.ioError, "spill file \(file.path): slot \(slot) is missing (read \(got) of \(pageSize) bytes)")
         }
     }
 

@@ -403,7 +403,7 @@ final class Replica: @unchecked Sendable {
     func markDetached(behindBy lag: UInt64) {
         lock.withLock {
             guard detachedError == nil else { return }
-            detachedError = DatabaseError(.error, sqlState: "55000",
+            detachedError = DatabaseError(.error, sqlState: SQLState.objectNotInPrerequisiteState,
                 "the replica fell \(lag) bytes behind the writer (limit \(options.maxLagBytes)) and was detached; close it and open a new replica")
             lock.broadcast()
         }

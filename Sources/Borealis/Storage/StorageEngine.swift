@@ -71,7 +71,7 @@ public final class StorageEngine: @unchecked Sendable {
         self.options = options
         self.fileSystem = options.fileSystem
         if !options.createIfMissing && !fileSystem.exists(path) {
-            throw DatabaseError(.cantOpen, sqlState: "58P01", "unable to open database file \(path): it does not exist, and this open may not create it (read-only, or no create flag)")
+            throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile, "unable to open database file \(path): it does not exist, and this open may not create it (read-only, or no create flag)")
         }
         let ownerLock = try OwnerLocking.acquire(fileSystem, path: path, create: options.createIfMissing,
                                                  timeoutMilliseconds: options.busyTimeoutMilliseconds)
@@ -306,7 +306,7 @@ public final class StorageEngine: @unchecked Sendable {
                 if let failure { throw failure }
                 materializer.wake()
                 if !progress.wait(until: deadline) {
-                    throw DatabaseError(.full, sqlState: "53400",
+                    throw DatabaseError(.full, sqlState: SQLState.configurationLimitExceeded,
                         "the log holds \(lastCommitLSN - cache.materializedLSN) un-materialized bytes, past its hard cap of \(options.logHardCapBytes); the materializer cannot keep up (see its last error in metrics)")
                 }
             }

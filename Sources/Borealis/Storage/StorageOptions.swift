@@ -58,19 +58,19 @@ public struct StorageOptions: Sendable {
 
     func validated() throws -> StorageOptions {
         guard pageSize >= 4096, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else {
-            throw DatabaseError(.misuse, sqlState: "22023", "page size must be a power of two from 4096 to 65536, not \(pageSize)")
+            throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "page size must be a power of two from 4096 to 65536, not \(pageSize)")
         }
         guard segmentCapacity >= max(64 << 10, 4 * pageSize + 4096), segmentCapacity <= 1 << 30 else {
-            throw DatabaseError(.misuse, sqlState: "22023", "log segment capacity \(segmentCapacity) is out of range (64 KiB … 1 GiB, at least 4 pages)")
+            throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "log segment capacity \(segmentCapacity) is out of range (64 KiB … 1 GiB, at least 4 pages)")
         }
         guard logSoftCapBytes > 0, logHardCapBytes > logSoftCapBytes, cacheBytes >= 16 * pageSize else {
-            throw DatabaseError(.misuse, sqlState: "22023", "log caps must satisfy 0 < soft < hard and the cache must hold at least 16 pages")
+            throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "log caps must satisfy 0 < soft < hard and the cache must hold at least 16 pages")
         }
         guard commitStreamChunkBytes >= 4096 else {
-            throw DatabaseError(.misuse, sqlState: "22023", "the commit stream chunk must be at least 4096 bytes, not \(commitStreamChunkBytes)")
+            throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "the commit stream chunk must be at least 4096 bytes, not \(commitStreamChunkBytes)")
         }
         guard transactionMemoryBytes >= 16 * pageSize else {
-            throw DatabaseError(.misuse, sqlState: "22023", "transaction memory must hold at least 16 pages, not \(transactionMemoryBytes) bytes")
+            throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "transaction memory must hold at least 16 pages, not \(transactionMemoryBytes) bytes")
         }
         return self
     }

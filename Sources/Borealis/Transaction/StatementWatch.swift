@@ -64,6 +64,6 @@ final class StatementWatch: @unchecked Sendable {
     }
 
     static func canceled() -> DatabaseError {
-        DatabaseError(.interrupted, sqlState: "57014", "canceling statement due to user request")
+        DatabaseError(.interrupted, sqlState: SQLState.queryCanceled, "canceling statement due to user request")
     }
 }
