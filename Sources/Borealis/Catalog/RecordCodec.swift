@@ -133,9 +133,9 @@ enum RecordCodec {
                     case .characterLength:
                         if tag == textTag {
                             let n = Int(try reader.readVarint())
-                            out[column] = .integer(Int64(Functions.codePointCount(try reader.readBytes(n))))
+                            out[column] = .integer(Int64(Value.codePointCount(try reader.readBytes(n))))
                         } else {
-                            out[column] = Functions.characterLength(try value(tag, &reader))
+                            out[column] = Value.characterLength(try value(tag, &reader))
                         }
                     case .octetLength:
                         if tag == textTag || tag == blobTag {
@@ -143,7 +143,7 @@ enum RecordCodec {
                             _ = try reader.readBytes(n)
                             out[column] = .integer(Int64(n))
                         } else {
-                            out[column] = Functions.octetLength(try value(tag, &reader))
+                            out[column] = Value.octetLength(try value(tag, &reader))
                         }
                     }
                 }

@@ -58,12 +58,6 @@ struct IndexSchema: Codable, Sendable {
     var root: UInt64
     /// Made by PRIMARY KEY or UNIQUE in CREATE TABLE (dropped with the table, not by DROP INDEX).
     var constraint: Bool = false
-
-    /// The table columns the index reads.
-    func referencedColumns() throws -> [String] {
-        guard let expressions else { return columns }
-        return try expressions.flatMap { Planner.columnReferences(try StatementExecutor.parseExpression($0)).map(\.1) }
-    }
 }
 
 struct ViewSchema: Codable, Sendable {
