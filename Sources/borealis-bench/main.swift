@@ -124,6 +124,8 @@ func tableLine(_ cells: [String]) -> String {
         return i == 0 ? cell.0 + padding : padding + cell.0
     }.joined(separator: " ")
 }
+/// A rate: whole numbers from 100 up, three significant digits below.
+func rateText(_ rate: Double) -> String { String(format: rate >= 100 ? "%.0f" : "%.3g", rate) }
 print(tableLine(["workload", "borealis/s", "sqlite/s", "ratio", "min", "max", "rss B KiB", "rss S KiB"]))
 for workload in allWorkloads where selected.isEmpty || selected.contains(workload.name) {
     var borealis: [Double] = [], sqlite: [Double] = [], ratios: [Double] = []
@@ -151,7 +153,7 @@ for workload in allWorkloads where selected.isEmpty || selected.contains(workloa
         failed = true
         continue
     }
-    let line = tableLine([workload.name, String(format: "%.1f", median(borealis)), String(format: "%.1f", median(sqlite)),
+    let line = tableLine([workload.name, rateText(median(borealis)), rateText(median(sqlite)),
                           String(format: "%.3g", median(ratios)), String(format: "%.3g", ratios.min()!), String(format: "%.3g", ratios.max()!),
                           "\(borealisRSS)", "\(sqliteRSS)"])
     print(line)

@@ -928,6 +928,12 @@ static double median(double *values, int n) {
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+/* A rate: whole numbers from 100 up, three significant digits below. */
+static const char *rate_text(char *buffer, size_t size, double rate) {
+    snprintf(buffer, size, rate >= 100 ? "%.0f" : "%.3g", rate);
+    return buffer;
+}
+
 static void usage(void) {
     fprintf(stderr, "usage: bench [--quick] [--pairs N] [--cap SECONDS] [--dir D] [--workload NAME]…\nworkloads:");
     for (int i = 0; i < WORKLOAD_COUNT; i++) fprintf(stderr, " %s", workloads[i].name);
@@ -1044,7 +1050,9 @@ int main(int argc, char **argv) {
         char range[32];
         snprintf(range, sizeof range, "%.3g-%.3g", low, high);
         double borealis_rate = median(rates[0], n), sqlite_rate = median(rates[1], n);
-        printf("%-19s %-8s %13.1f %13.1f %8.3g %19s %9.1f %9.1f\n", wl->name, wl->unit, borealis_rate, sqlite_rate,
+        char borealis_text[32], sqlite_text[32];
+        printf("%-19s %-8s %13s %13s %8.3g %19s %9.1f %9.1f\n", wl->name, wl->unit,
+               rate_text(borealis_text, sizeof borealis_text, borealis_rate), rate_text(sqlite_text, sizeof sqlite_text, sqlite_rate),
                median(ratios, n), range, peak[0] / 1024.0, peak[1] / 1024.0);
         if (wl->run == wl_select_star)
             printf("%-19s first row: borealis %.2f ms, sqlite %.2f ms (median)\n", "", median(first_row[0], n), median(first_row[1], n));
