@@ -1,5 +1,5 @@
 // The two engines behind one small interface, so that every workload runs the same SQL on
-// both: Borealis through its Swift API, SQLite through its C API (WAL, synchronous=FULL,
+// both: Borealis through its Swift API, SQLite through its C API (WAL, synchronous=FULL, foreign_keys=ON,
 // prepared statements, one connection per thread).
 
 import Borealis
@@ -15,9 +15,45 @@ protocol BenchConnection: AnyObject, Sendable {
     func openReplica(path: String) throws -> BenchConnection
 }
 
+/// A prepared statement, driven the way each engine's Swift user drives it: Borealis through
+/// `PreparedStatement` (whose `step()` returns the row as `[Value]`, its native form), SQLite
+/// through `sqlite3_step` and `sqlite3_column_int64/double/text` on the current row (no
+/// conversion of its rows into `Value`). Parameters are bound from `Value`s once per execution.
 protocol BenchStatement: AnyObject {
-    /// Binds, runs to the end, and returns the rows.
-    func run(_ values: [Value]) throws -> [[Value]]
+    /// Resets the statement and binds `values` to $1, $2, ….
+    func start(_ values: [Value]) throws
+    /// Moves to the next row; false at the end.
+    func step() throws -> Bool
+    /// Columns of the current row, numbered from 0.
+    func int64(_ column: Int) -> Int64
+    func double(_ column: Int) -> Double
+    func text(_ column: Int) -> String
+    var columnCount: Int { get }
+}
+
+extension BenchStatement {
+    /// Runs the statement to its end, reading nothing.
+    func execute(_ values: [Value] = []) throws {
+        try start(values)
+        while try step() {}
+    }
+
+    /// The first row's columns as integers, for checks (the statement runs to its end).
+    func integers(_ values: [Value] = []) throws -> [Int64] {
+        try start(values)
+        guard try step() else { throw BenchError(description: "no row") }
+        let row = (0..<columnCount).map { int64($0) }
+        while try step() {}
+        return row
+    }
+
+    /// The number of rows.
+    func rowCount(_ values: [Value] = []) throws -> Int {
+        try start(values)
+        var rows = 0
+        while try step() { rows += 1 }
+        return rows
+    }
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -50,14 +86,39 @@ final class BorealisConnection: BenchConnection, @unchecked Sendable {
 
 final class BorealisStatement: BenchStatement {
     let statement: PreparedStatement
+    var row: [Value] = []
     init(_ statement: PreparedStatement) { self.statement = statement }
-    func run(_ values: [Value]) throws -> [[Value]] {
+    func start(_ values: [Value]) throws {
         statement.reset()
         try statement.bind(values)
-        var rows: [[Value]] = []
-        while let row = try statement.step() { rows.append(row) }
-        return rows
     }
+    func step() throws -> Bool {
+        guard let next = try statement.step() else { return false }
+        row = next
+        return true
+    }
+    func int64(_ column: Int) -> Int64 {
+        switch row[column] {
+        case .integer(let i): return i
+        case .double(let d): return Int64(d)
+        case .boolean(let b): return b ? 1 : 0
+        case .numeric(let n): return Int64(n.description) ?? Int64(n.doubleValue)
+        case let other: return Int64(other.description) ?? 0
+        }
+    }
+    func double(_ column: Int) -> Double {
+        switch row[column] {
+        case .double(let d): return d
+        case .integer(let i): return Double(i)
+        case .numeric(let n): return n.doubleValue
+        case let other: return Double(other.description) ?? 0
+        }
+    }
+    func text(_ column: Int) -> String {
+        if case .text(let s) = row[column] { return s }
+        return row[column].description
+    }
+    var columnCount: Int { statement.columnNames.count }
 }
 
 final class SQLiteConnection: BenchConnection, @unchecked Sendable {
@@ -69,6 +130,7 @@ final class SQLiteConnection: BenchConnection, @unchecked Sendable {
         sqlite3_busy_timeout(db, 30_000)
         try exec("PRAGMA journal_mode=WAL")
         try exec("PRAGMA synchronous=FULL")
+        try exec("PRAGMA foreign_keys=ON")  // Borealis always enforces foreign keys
     }
     func exec(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
@@ -97,8 +159,11 @@ final class SQLiteStatement: BenchStatement {
         self.db = db
     }
     deinit { sqlite3_finalize(statement) }
-    func run(_ values: [Value]) throws -> [[Value]] {
+    /// Whether the current execution returned a row yet (BUSY is retried only before).
+    var sawRow = false
+    func start(_ values: [Value]) throws {
         sqlite3_reset(statement)
+        sawRow = false
         for (i, v) in values.enumerated() {
             let index = Int32(i + 1)
             switch v {
@@ -108,12 +173,17 @@ final class SQLiteStatement: BenchStatement {
             default: sqlite3_bind_null(statement, index)
             }
         }
-        var rows: [[Value]] = []
+    }
+    func step() throws -> Bool {
         var busyRetries = 0
         while true {
             let rc = sqlite3_step(statement)
-            if rc == SQLITE_DONE { return rows }
-            if rc == SQLITE_BUSY && rows.isEmpty && busyRetries < 10_000 {
+            if rc == SQLITE_ROW {
+                sawRow = true
+                return true
+            }
+            if rc == SQLITE_DONE { return false }
+            if rc == SQLITE_BUSY && !sawRow && busyRetries < 10_000 {
                 // WAL can report BUSY past the busy handler when readers and a checkpoint
                 // collide; an application retries, and so does the benchmark.
                 busyRetries += 1
@@ -121,17 +191,14 @@ final class SQLiteStatement: BenchStatement {
                 usleep(200)
                 continue
             }
-            guard rc == SQLITE_ROW else { throw BenchError(description: "sqlite step: \(String(cString: sqlite3_errmsg(db)))") }
-            var row: [Value] = []
-            for c in 0..<sqlite3_column_count(statement) {
-                switch sqlite3_column_type(statement, c) {
-                case SQLITE_INTEGER: row.append(.integer(sqlite3_column_int64(statement, c)))
-                case SQLITE_FLOAT: row.append(.double(sqlite3_column_double(statement, c)))
-                case SQLITE_NULL: row.append(.null)
-                default: row.append(.text(String(cString: sqlite3_column_text(statement, c))))
-                }
-            }
-            rows.append(row)
+            throw BenchError(description: "sqlite step: \(String(cString: sqlite3_errmsg(db)))")
         }
     }
+    func int64(_ column: Int) -> Int64 { sqlite3_column_int64(statement, Int32(column)) }
+    func double(_ column: Int) -> Double { sqlite3_column_double(statement, Int32(column)) }
+    func text(_ column: Int) -> String {
+        guard let text = sqlite3_column_text(statement, Int32(column)) else { return "" }
+        return String(cString: text)
+    }
+    var columnCount: Int { Int(sqlite3_column_count(statement)) }
 }

@@ -13,19 +13,42 @@ struct Sizes: Sendable {
     var indexLookups: Int
     var tpcbTransactions: Int
     var fullScans: Int
+    /// The query workloads (QueryWorkloads.swift).
+    var query: QuerySizes
 
     static let full = Sizes(rows: 1_000_000, commits: 5000, commitsPerThread: 2000, lookups: 1_000_000, scans: 200,
-                            indexLookups: 200_000, tpcbTransactions: 20_000, fullScans: 20)
+                            indexLookups: 200_000, tpcbTransactions: 20_000, fullScans: 20, query: .full)
     static let quick = Sizes(rows: 100_000, commits: 1000, commitsPerThread: 250, lookups: 100_000, scans: 50,
-                             indexLookups: 20_000, tpcbTransactions: 2000, fullScans: 5)
+                             indexLookups: 20_000, tpcbTransactions: 2000, fullScans: 5, query: .quick)
+}
+
+/// What a timed run did: its operation count, and the seconds it timed itself when it keeps
+/// connecting and preparing out of the timing (else the whole run is timed).
+struct Measurement: Sendable {
+    var ops: Int
+    var seconds: Double?
+    var firstRowMilliseconds: Double?
 }
 
 struct Workload: Sendable {
     let name: String
     /// Builds what the timed part needs (not timed).
     let setup: @Sendable (EngineKind, String, Sizes) throws -> Void
-    /// The timed part; returns the operation count.
-    let run: @Sendable (EngineKind, String, Sizes) throws -> Int
+    /// The timed part.
+    let measure: @Sendable (EngineKind, String, Sizes) throws -> Measurement
+
+    init(name: String, setup: @escaping @Sendable (EngineKind, String, Sizes) throws -> Void,
+         measure: @escaping @Sendable (EngineKind, String, Sizes) throws -> Measurement) {
+        self.name = name
+        self.setup = setup
+        self.measure = measure
+    }
+
+    /// A workload timed as a whole; `run` returns the operation count.
+    init(name: String, setup: @escaping @Sendable (EngineKind, String, Sizes) throws -> Void,
+         run: @escaping @Sendable (EngineKind, String, Sizes) throws -> Int) {
+        self.init(name: name, setup: setup, measure: { Measurement(ops: try run($0, $1, $2)) })
+    }
 }
 
 private func value(_ i: Int) -> String {
@@ -34,17 +57,8 @@ private func value(_ i: Int) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-private func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw BenchError(description: "result check failed: \(message())") }
-}
-
-private func integer(_ v: Value) -> Int64 {
-    switch v {
-    case .integer(let i): return i
-    case .double(let d): return Int64(d)
-    case .numeric(let n): return Int64(n.doubleValue)
-    default: return Int64(v.description) ?? -1
-    }
 }
 
 private func loadTable(_ engine: EngineKind, _ path: String, rows: Int) throws {
@@ -53,7 +67,7 @@ private func loadTable(_ engine: EngineKind, _ path: String, rows: Int) throws {
     try c.exec("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT)")
     try c.exec("BEGIN")
     let insert = try c.prepare("INSERT INTO t VALUES ($1, $2, $3)")
-    for i in 0..<rows { _ = try insert.run([.integer(Int64(i)), .integer(Int64((i * 7919) % rows)), .text(value(i))]) }
+    for i in 0..<rows { try insert.execute([.integer(Int64(i)), .integer(Int64((i * 7919) % rows)), .text(value(i))]) }
     try c.exec("COMMIT")
 }
 
@@ -84,7 +98,7 @@ private func tpcbSetup(_ engine: EngineKind, _ path: String) throws {
     for t in 1...10 { try c.exec("INSERT INTO tellers VALUES (\(t), 1, 0, NULL)") }
     let insert = try c.prepare("INSERT INTO accounts VALUES ($1, 1, 0, $2)")
     let filler = String(repeating: " ", count: 84)
-    for a in 1...100_000 { _ = try insert.run([.integer(Int64(a)), .text(filler)]) }
+    for a in 1...100_000 { try insert.execute([.integer(Int64(a)), .text(filler)]) }
     try c.exec("COMMIT")
 }
 
@@ -103,22 +117,22 @@ private func tpcb(_ engine: EngineKind, _ path: String, threads: Int, transactio
             let aid = Int64(rng.next() % 100_000) + 1, tid = Int64(rng.next() % 10) + 1
             let delta = Int64(rng.next() % 10_001) - 5000
             try c.exec(engine == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")
-            _ = try updateAccount.run([.integer(delta), .integer(aid)])
-            _ = try selectAccount.run([.integer(aid)])
-            _ = try updateTeller.run([.integer(delta), .integer(tid)])
-            _ = try updateBranch.run([.integer(delta)])
-            _ = try insertHistory.run([.integer(Int64(thread * 1_000_000 + i)), .integer(tid), .integer(aid), .integer(delta)])
+            try updateAccount.execute([.integer(delta), .integer(aid)])
+            _ = try selectAccount.integers([.integer(aid)])
+            try updateTeller.execute([.integer(delta), .integer(tid)])
+            try updateBranch.execute([.integer(delta)])
+            try insertHistory.execute([.integer(Int64(thread * 1_000_000 + i)), .integer(tid), .integer(aid), .integer(delta)])
             try c.exec("COMMIT")
         }
     }
     let c = try engine.connect(path)
     defer { c.close() }
-    let rows = try c.prepare("SELECT count(*), sum(delta) FROM history").run([])
-    let branch = try c.prepare("SELECT bbalance FROM branches").run([])
-    let accounts = try c.prepare("SELECT sum(abalance) FROM accounts").run([])
-    try check(integer(rows[0][0]) == Int64(perThread * threads), "history has \(rows[0][0]) rows")
-    try check(integer(rows[0][1]) == integer(branch[0][0]) && integer(branch[0][0]) == integer(accounts[0][0]),
-              "balances disagree: history \(rows[0][1]), branch \(branch[0][0]), accounts \(accounts[0][0])")
+    let rows = try c.prepare("SELECT count(*), sum(delta) FROM history").integers()
+    let branch = try c.prepare("SELECT bbalance FROM branches").integers()
+    let accounts = try c.prepare("SELECT sum(abalance) FROM accounts").integers()
+    try check(rows[0] == Int64(perThread * threads), "history has \(rows[0]) rows")
+    try check(rows[1] == branch[0] && branch[0] == accounts[0],
+              "balances disagree: history \(rows[1]), branch \(branch[0]), accounts \(accounts[0])")
     return perThread * threads
 }
 
@@ -151,7 +165,7 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
             defer { group.leave() }
             guard let scan = try? reader.prepare("SELECT sum(k), count(*) FROM t") else { return }
             while !done.load(ordering: .relaxed) {
-                _ = try? scan.run([])
+                _ = try? scan.execute()
                 scans.add(1, ordering: .relaxed)
             }
         }.start()
@@ -165,11 +179,11 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
         if thread == 8 {
             // The probe: commit, then wait for the replica to show the commit.
             guard let probeReplica, let own = (c as? BorealisConnection)?.db else {
-                for i in 0..<per / 4 { _ = try insert.run([.integer(Int64(8_000_000 + i)), .text("probe")]) }
+                for i in 0..<per / 4 { try insert.execute([.integer(Int64(8_000_000 + i)), .text("probe")]) }
                 return
             }
             for i in 0..<per / 4 {
-                _ = try insert.run([.integer(Int64(8_000_000 + i)), .text("probe")])
+                try insert.execute([.integer(Int64(8_000_000 + i)), .text("probe")])
                 let start = monotonicSeconds()
                 guard try probeReplica.waitFor(lsn: own.lastCommitLSN, timeout: 5) else { throw BenchError(description: "replica did not catch up in 5 s") }
                 let lag = monotonicSeconds() - start
@@ -179,17 +193,17 @@ private func replicaLag(_ engine: EngineKind, _ path: String, _ sizes: Sizes) th
             }
             return
         }
-        for i in 0..<per { _ = try insert.run([.integer(Int64(thread * 1_000_000 + i)), .text(value(i))]) }
+        for i in 0..<per { try insert.execute([.integer(Int64(thread * 1_000_000 + i)), .text(value(i))]) }
     }
     done.store(true, ordering: .relaxed)
     group.wait()
     let expected = 8 * per + per / 4
-    let count = try writer.prepare("SELECT count(*) FROM c").run([])
-    try check(integer(count[0][0]) == Int64(expected), "count \(count[0][0])")
+    let count = try writer.prepare("SELECT count(*) FROM c").integers()[0]
+    try check(count == Int64(expected), "count \(count)")
     if engine == .borealis, let replica = readers[0] as? BorealisConnection, let db = writerDatabase {
         guard try replica.db.waitFor(lsn: db.engine.metrics.lastCommitLSN, timeout: 5) else { throw BenchError(description: "replica behind at the end") }
-        let seen = try replica.prepare("SELECT count(*) FROM c").run([])
-        try check(integer(seen[0][0]) == Int64(expected), "replica count \(seen[0][0])")
+        let seen = try replica.prepare("SELECT count(*) FROM c").integers()[0]
+        try check(seen == Int64(expected), "replica count \(seen)")
         let sorted = lags.withLock { $0 }.sorted()
         let reported = sampled.withLock { $0 }.sorted()
         benchNote.withLock {
@@ -220,7 +234,7 @@ private func replicaReads(_ engine: EngineKind, _ path: String, _ sizes: Sizes, 
             let update = try writer.prepare("UPDATE t SET k = k + 1 WHERE id = $1")
             var rng = SplitMix64(seed: 5)
             while !done.load(ordering: .relaxed) {
-                _ = try update.run([.integer(Int64(rng.next() % UInt64(sizes.rows)))])
+                try update.execute([.integer(Int64(rng.next() % UInt64(sizes.rows)))])
                 updates.add(1, ordering: .relaxed)
             }
         } catch {
@@ -234,8 +248,8 @@ private func replicaReads(_ engine: EngineKind, _ path: String, _ sizes: Sizes, 
         var rng = SplitMix64(seed: UInt64(t + 21))
         for _ in 0..<reads {
             let start = Int64(rng.next() % UInt64(sizes.rows - 1000))
-            let rows = try scan.run([.integer(start)])
-            try check(integer(rows[0][1]) == 1000, "count \(rows[0][1])")
+            let count = try scan.integers([.integer(start)])[1]
+            try check(count == 1000, "count \(count)")
         }
     }
     done.store(true, ordering: .relaxed)
@@ -245,7 +259,7 @@ private func replicaReads(_ engine: EngineKind, _ path: String, _ sizes: Sizes, 
     return 2 * reads
 }
 
-private func monotonicSeconds() -> Double {
+func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
@@ -256,8 +270,8 @@ let workloads: [Workload] = [
         try loadTable(engine, path, rows: sizes.rows)
         let c = try engine.connect(path)
         defer { c.close() }
-        let count = try c.prepare("SELECT count(*) FROM t").run([])
-        try check(integer(count[0][0]) == Int64(sizes.rows), "count \(count[0][0])")
+        let count = try c.prepare("SELECT count(*) FROM t").integers()[0]
+        try check(count == Int64(sizes.rows), "count \(count)")
         return sizes.rows
     }),
     Workload(name: "durable_commits_1", setup: { engine, path, _ in
@@ -268,9 +282,9 @@ let workloads: [Workload] = [
         let c = try engine.connect(path)
         defer { c.close() }
         let insert = try c.prepare("INSERT INTO c VALUES ($1, $2)")
-        for i in 0..<sizes.commits { _ = try insert.run([.integer(Int64(i)), .text(value(i))]) }
-        let count = try c.prepare("SELECT count(*) FROM c").run([])
-        try check(integer(count[0][0]) == Int64(sizes.commits), "count \(count[0][0])")
+        for i in 0..<sizes.commits { try insert.execute([.integer(Int64(i)), .text(value(i))]) }
+        let count = try c.prepare("SELECT count(*) FROM c").integers()[0]
+        try check(count == Int64(sizes.commits), "count \(count)")
         return sizes.commits
     }),
     Workload(name: "durable_commits_8", setup: { engine, path, _ in
@@ -283,12 +297,12 @@ let workloads: [Workload] = [
             let c = try engine.connect(path)
             defer { c.close() }
             let insert = try c.prepare("INSERT INTO c VALUES ($1, $2)")
-            for i in 0..<per { _ = try insert.run([.integer(Int64(thread * 1_000_000 + i)), .text(value(i))]) }
+            for i in 0..<per { try insert.execute([.integer(Int64(thread * 1_000_000 + i)), .text(value(i))]) }
         }
         let c = try engine.connect(path)
         defer { c.close() }
-        let count = try c.prepare("SELECT count(*) FROM c").run([])
-        try check(integer(count[0][0]) == Int64(8 * per), "count \(count[0][0])")
+        let count = try c.prepare("SELECT count(*) FROM c").integers()[0]
+        try check(count == Int64(8 * per), "count \(count)")
         return 8 * per
     }),
     Workload(name: "point_select", setup: { engine, path, sizes in try loadTable(engine, path, rows: sizes.rows) }, run: { engine, path, sizes in
@@ -299,8 +313,13 @@ let workloads: [Workload] = [
         var found = 0
         for _ in 0..<sizes.lookups {
             let id = Int(rng.next() % UInt64(sizes.rows))
-            let rows = try select.run([.integer(Int64(id))])
-            if rows.count == 1, case .text(let v) = rows[0][0], v.hasPrefix("v\(id)-") { found += 1 }
+            try select.start([.integer(Int64(id))])
+            var rows = 0
+            while try select.step() {
+                rows += 1
+                if select.text(0).hasPrefix("v\(id)-") { found += 1 }
+            }
+            try check(rows == 1, "\(rows) rows for id \(id)")
         }
         try check(found == sizes.lookups, "found \(found) of \(sizes.lookups)")
         return sizes.lookups
@@ -312,8 +331,8 @@ let workloads: [Workload] = [
         var rng = SplitMix64(seed: 9)
         for _ in 0..<sizes.scans {
             let start = Int64(rng.next() % UInt64(sizes.rows - 10_000))
-            let rows = try scan.run([.integer(start)])
-            try check(integer(rows[0][1]) == 10_000, "count \(rows[0][1])")
+            let count = try scan.integers([.integer(start)])[1]
+            try check(count == 10_000, "count \(count)")
         }
         return sizes.scans
     }),
@@ -325,7 +344,7 @@ let workloads: [Workload] = [
         var rng = SplitMix64(seed: 11)
         var found = 0
         for _ in 0..<sizes.indexLookups {
-            found += try select.run([.integer(Int64(rng.next() % UInt64(sizes.rows)))]).count
+            found += try select.rowCount([.integer(Int64(rng.next() % UInt64(sizes.rows)))])
         }
         try check(found == sizes.indexLookups, "found \(found)")
         return sizes.indexLookups
@@ -349,8 +368,8 @@ let workloads: [Workload] = [
         defer { c.close() }
         let scan = try c.prepare("SELECT count(*), sum(length(v)) FROM t")
         for _ in 0..<sizes.fullScans {
-            let rows = try scan.run([])
-            try check(integer(rows[0][0]) == Int64(sizes.rows) && integer(rows[0][1]) == Int64(sizes.rows * 100), "got \(rows[0])")
+            let row = try scan.integers()
+            try check(row[0] == Int64(sizes.rows) && row[1] == Int64(sizes.rows * 100), "got \(row)")
         }
         return sizes.fullScans
     }),

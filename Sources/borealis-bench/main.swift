@@ -1,7 +1,8 @@
 // borealis-bench: each workload on Borealis and on SQLite in the same invocation, alternating
-// engines pair by pair, each run in a fresh child process on a database on disk; prints the
-// median ops/s of each engine, the per-pair ratio Borealis/SQLite (median, min, max) and each
-// engine's peak RSS.
+// engines pair by pair, each run on a fresh database on disk: one child process builds it (the
+// untimed setup), another runs the timed part and reports its ops/s and its own peak RSS.
+// Prints the median ops/s of each engine, the per-pair ratio Borealis/SQLite (median, min,
+// max) and each engine's peak RSS (of the timed part's process).
 //
 //   borealis-bench [--quick] [--workload NAME]… [--runs N] [--json FILE] [--dir D]
 
@@ -11,7 +12,8 @@ import Foundation
 var arguments = Array(CommandLine.arguments.dropFirst())
 var quick = false, runs = 5, jsonPath: String?, selected: [String] = []
 var directory = FileManager.default.currentDirectoryPath + "/.build/bench"
-var child: (EngineKind, String)?
+var child: (EngineKind, String, String)?
+var childPath = ""
 while !arguments.isEmpty {
     let a = arguments.removeFirst()
     switch a {
@@ -22,43 +24,37 @@ while !arguments.isEmpty {
     case "--dir": directory = arguments.removeFirst()
     case "--child":
         guard let engine = EngineKind(rawValue: arguments.removeFirst()) else { exit(2) }
-        child = (engine, arguments.removeFirst())
+        child = (engine, arguments.removeFirst(), arguments.removeFirst())
+        childPath = arguments.removeFirst()
     default:
         print("usage: borealis-bench [--quick] [--workload NAME]… [--runs N] [--json FILE] [--dir D]")
-        print("workloads: " + workloads.map(\.name).joined(separator: ", "))
+        print("workloads: " + allWorkloads.map(\.name).joined(separator: ", "))
         exit(2)
     }
 }
 let sizes = quick ? Sizes.quick : Sizes.full
+let allWorkloads = workloads + queryWorkloads
 
-if let (engine, name) = child {
-    // One timed run in this process: "ops_per_s peak_rss_kib".
-    guard let workload = workloads.first(where: { $0.name == name }) else { exit(2) }
-    let dir = directory + "/\(engine.rawValue)-\(name)-\(getpid())"
-    try? FileManager.default.removeItem(atPath: dir)
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+if let (engine, name, phase) = child {
+    // One phase of one run in this process, on the database at childPath: "setup" builds it;
+    // "run" times the workload and prints "ops_per_s peak_rss_kib first_row_ms [note]".
+    guard let workload = allWorkloads.first(where: { $0.name == name }) else { exit(2) }
     do {
-        let path = dir + "/db"
-        try workload.setup(engine, path, sizes)
-        if ProcessInfo.processInfo.environment["BOREALIS_BENCH_VERBOSE"] != nil {
-            var setupUsage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &setupUsage)
-            FileHandle.standardError.write(Data("peak RSS after setup: \(setupUsage.ru_maxrss) KiB\n".utf8))
+        if phase == "setup" {
+            try workload.setup(engine, childPath, sizes)
+            exit(0)
         }
         profilerEnable()
         let start = Date()
-        let ops = try timedRun(workload, engine, path)
-        let seconds = Date().timeIntervalSince(start)
+        let measured = try timedRun(workload, engine, childPath)
+        let seconds = measured.seconds ?? Date().timeIntervalSince(start)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let note = benchNote.withLock { $0 }
-        print("\(Double(ops) / seconds) \(usage.ru_maxrss)" + (note.isEmpty ? "" : " \(note)"))
-        try? FileManager.default.removeItem(atPath: dir)
+        print("\(Double(measured.ops) / seconds) \(usage.ru_maxrss) \(measured.firstRowMilliseconds ?? -1)" + (note.isEmpty ? "" : " \(note)"))
         exit(0)
     } catch {
-        FileHandle.standardError.write(Data("\(engine.rawValue) \(name): \(error)\n".utf8))
-        try? FileManager.default.removeItem(atPath: dir)
+        FileHandle.standardError.write(Data("\(engine.rawValue) \(name) \(phase): \(error)\n".utf8))
         exit(1)
     }
 }
@@ -66,8 +62,8 @@ if let (engine, name) = child {
 /// The timed part, in a function of its own so that `valgrind --tool=callgrind
 /// --toggle-collect='*timedRun*'` counts instructions of the timed part only.
 @inline(never)
-func timedRun(_ workload: Workload, _ engine: EngineKind, _ path: String) throws -> Int {
-    try workload.run(engine, path, sizes)
+func timedRun(_ workload: Workload, _ engine: EngineKind, _ path: String) throws -> Measurement {
+    try workload.measure(engine, path, sizes)
 }
 
 /// `perf record -D -1 --control fifo:CTL` starts disabled; with BOREALIS_BENCH_PERF_CTL=CTL the
@@ -80,20 +76,36 @@ func profilerEnable() {
 }
 
 @MainActor
-func runChild(_ engine: EngineKind, _ workload: String) throws -> (Double, Int, String) {
+func runChild(_ engine: EngineKind, _ workload: String, _ phase: String, _ path: String) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-    process.arguments = ["--child", engine.rawValue, workload, "--dir", directory] + (quick ? ["--quick"] : [])
+    process.arguments = ["--child", engine.rawValue, workload, phase, path] + (quick ? ["--quick"] : [])
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    let parts = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 2).map(String.init)
-    guard process.terminationStatus == 0, parts.count >= 2, let ops = Double(parts[0]), let rss = Int(parts[1]) else {
-        throw BenchError(description: "\(engine.rawValue) \(workload) failed (status \(process.terminationStatus))")
+    guard process.terminationStatus == 0 else {
+        throw BenchError(description: "\(engine.rawValue) \(workload) \(phase) failed (status \(process.terminationStatus))")
     }
-    return (ops, rss, parts.count > 2 ? parts[2] : "")
+    return output
+}
+
+/// One run: a fresh database built by one child, timed in another. Returns ops/s, the timed
+/// child's peak RSS, its first-row time (or -1) and its note.
+@MainActor
+func run(_ engine: EngineKind, _ workload: String) throws -> (Double, Int, Double, String) {
+    let dir = directory + "/\(engine.rawValue)-\(workload)-\(getpid())"
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    _ = try runChild(engine, workload, "setup", dir + "/db")
+    let output = try runChild(engine, workload, "run", dir + "/db")
+    let parts = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ", maxSplits: 3).map(String.init)
+    guard parts.count >= 3, let ops = Double(parts[0]), let rss = Int(parts[1]), let firstRow = Double(parts[2]) else {
+        throw BenchError(description: "\(engine.rawValue) \(workload): unreadable report \(output)")
+    }
+    return (ops, rss, firstRow, parts.count > 3 ? parts[3] : "")
 }
 
 func median(_ values: [Double]) -> Double {
@@ -104,11 +116,21 @@ func median(_ values: [Double]) -> Double {
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 var report: [[String: Any]] = []
 var failed = false
-print(String(format: "%-18@ %14@ %14@ %8@ %8@ %8@ %10@ %10@", "workload" as NSString, "borealis/s" as NSString, "sqlite/s" as NSString,
-             "ratio" as NSString, "min" as NSString, "max" as NSString, "rss B KiB" as NSString, "rss S KiB" as NSString))
-for workload in workloads where selected.isEmpty || selected.contains(workload.name) {
+/// The columns of the table: the first left-aligned, the others right-aligned.
+func tableLine(_ cells: [String]) -> String {
+    let widths = [19, 14, 14, 9, 9, 9, 10, 10]
+    return zip(cells, widths).enumerated().map { i, cell in
+        let padding = String(repeating: " ", count: max(0, cell.1 - cell.0.count))
+        return i == 0 ? cell.0 + padding : padding + cell.0
+    }.joined(separator: " ")
+}
+/// A rate: whole numbers from 100 up, three significant digits below.
+func rateText(_ rate: Double) -> String { String(format: rate >= 100 ? "%.0f" : "%.3g", rate) }
+print(tableLine(["workload", "borealis/s", "sqlite/s", "ratio", "min", "max", "rss B KiB", "rss S KiB"]))
+for workload in allWorkloads where selected.isEmpty || selected.contains(workload.name) {
     var borealis: [Double] = [], sqlite: [Double] = [], ratios: [Double] = []
     var borealisRSS = 0, sqliteRSS = 0
+    var firstRows: [EngineKind: [Double]] = [:]
     var notes: [String] = []
     do {
         for pair in 0..<runs {
@@ -116,8 +138,9 @@ for workload in workloads where selected.isEmpty || selected.contains(workload.n
             let order: [EngineKind] = pair % 2 == 0 ? [.borealis, .sqlite] : [.sqlite, .borealis]
             var result: [EngineKind: Double] = [:]
             for engine in order {
-                let (ops, rss, note) = try runChild(engine, workload.name)
+                let (ops, rss, firstRow, note) = try run(engine, workload.name)
                 result[engine] = ops
+                if firstRow >= 0 { firstRows[engine, default: []].append(firstRow) }
                 if engine == .borealis && !note.isEmpty { notes.append(note) }
                 if engine == .borealis { borealisRSS = max(borealisRSS, rss) } else { sqliteRSS = max(sqliteRSS, rss) }
             }
@@ -130,9 +153,13 @@ for workload in workloads where selected.isEmpty || selected.contains(workload.n
         failed = true
         continue
     }
-    let line = String(format: "%-18@ %14.0f %14.0f %8.2f %8.2f %8.2f %10d %10d", workload.name as NSString, median(borealis), median(sqlite),
-                      median(ratios), ratios.min()!, ratios.max()!, borealisRSS, sqliteRSS)
+    let line = tableLine([workload.name, rateText(median(borealis)), rateText(median(sqlite)),
+                          String(format: "%.3g", median(ratios)), String(format: "%.3g", ratios.min()!), String(format: "%.3g", ratios.max()!),
+                          "\(borealisRSS)", "\(sqliteRSS)"])
     print(line)
+    if let b = firstRows[.borealis], let s = firstRows[.sqlite] {
+        print(String(format: "    first row: borealis %.2f ms, sqlite %.2f ms (median)", median(b), median(s)))
+    }
     for note in notes { print("    borealis: \(note)") }
     report.append(["name": workload.name, "borealis_ops_per_s": median(borealis), "sqlite_ops_per_s": median(sqlite),
                    "ratio_median": median(ratios), "ratio_min": ratios.min()!, "ratio_max": ratios.max()!,
