@@ -190,7 +190,11 @@ extension Planner {
         let scope = Scope(columns: leftColumns + r.columns, parent: parent)
         let joined = JoinPlanner.Step(left: l.op, leftColumns: leftColumns, right: r, conditions: rest, kind: kind,
                                       leftMembers: [0], rightMember: 1, scope: scope, offsets: offsets)
-        var op = try JoinPlanner.join(joined, planner: self, parent: parent, estimatedRows: max(l.estimatedRows, r.estimatedRows))
+        // Every left row (LEFT, FULL) or right row (RIGHT, FULL) at least once.
+        var estimate = JoinPlanner.equalityJoinEstimate(l.estimatedRows, r.estimatedRows)
+        if kind != .right { estimate = max(estimate, l.estimatedRows) }
+        if kind != .left { estimate = max(estimate, r.estimatedRows) }
+        var op = try JoinPlanner.join(joined, planner: self, parent: parent, estimatedRows: estimate)
         if !above.isEmpty {
             let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
             op = FilterOperator(input: op, conditions: try above.map { try compiler.compile($0) }, conditionSQL: above.map(\.sql),

@@ -175,12 +175,14 @@ struct JoinPlanner {
     private func joinEstimate(_ rows: Double, members: [Int], _ k: Int, _ conditions: [Expr], scope: Scope, offsets: [Int]) throws -> Double {
         let right = leaves[k].estimatedRows
         guard !conditions.isEmpty else { return rows * right }
+        var equality = false
         for condition in conditions {
             guard case .binary(.equal, let a, let b) = condition else { continue }
             for (mine, theirs) in [(a, b), (b, a)] {
                 let mineItems = try Planner.referencedItems(mine, scope, offsets)
                 let theirItems = try Planner.referencedItems(theirs, scope, offsets)
                 guard mineItems == [k], !theirItems.isEmpty, theirItems.isSubset(of: members) else { continue }
+                equality = true
                 // Each member row finds at most one row of k: k's own filtering is what remains.
                 if let table = leaves[k].table, Self.isUniqueKey(mine, table: table, scope: scope) {
                     return max(1, rows * right / planner.statistics.rowCount(table))
@@ -192,7 +194,14 @@ struct JoinPlanner {
                 }
             }
         }
-        return max(rows, right)
+        return equality ? Self.equalityJoinEstimate(rows, right) : max(1, rows * right * 0.33)
+    }
+
+    /// The rows of an equality join of sides of `left` and `right` rows when nothing is known
+    /// of the keys: one match per max(distinct left keys, distinct right keys), with at most
+    /// 200 distinct values assumed on each side (PostgreSQL's default without statistics).
+    static func equalityJoinEstimate(_ left: Double, _ right: Double) -> Double {
+        max(1, left * right / max(1, min(200, left), min(200, right)))
     }
 }
 
@@ -214,8 +223,9 @@ extension JoinPlanner {
     }
 
     /// The operator for one join: an index nested loop when the right source is a base table
-    /// whose row id or index the join's equalities key and the left side is small beside it,
-    /// else a hash join on the equalities, else a nested loop.
+    /// whose row id or index the join's equalities key and probing it once per left row is
+    /// estimated cheaper than reading it whole, else a hash join on the equalities, else a
+    /// nested loop.
     static func join(_ step: Step, planner: Planner, parent: Scope?, estimatedRows: Double) throws -> PhysicalOperator {
         let kind: JoinKind = step.kind == .cross ? .inner : step.kind
         let leftSet = Set(step.leftMembers)
@@ -232,14 +242,19 @@ extension JoinPlanner {
             let innerCompiler = ExpressionCompiler(scope: innerScope, planner: planner, aggregation: nil, clause: "JOIN conditions")
             let path = try AccessPath.choose(table: table, indexes: planner.catalog.indexes(on: table.name),
                                              conjuncts: keys.map { .binary(.equal, $0.right, $0.left) }, scope: innerScope, compiler: innerCompiler)
-            let probes: Bool
+            // Costs in rough page touches: a probe descends a tree (~4); each row it finds costs
+            // one more through the row id, three through an index (its entry, then the row).
+            // A hash join reads the right side once (its own path's rows) and hashes the left.
+            let perRow: Double
             switch path.kind {
-            case .rowIDs, .indexEquals: probes = true
-            default: probes = false
+            case .rowIDs: perRow = 1
+            case .indexEquals: perRow = 3
+            default: perRow = .infinity
             }
             var scanCost = planner.statistics.rowCount(table)
             if case .fullScan = scan.path.kind {} else { scanCost = scan.estimatedRows }
-            if probes && step.left.estimatedRows * 4 < scanCost {
+            let probing = step.left.estimatedRows * 4 + estimatedRows * perRow
+            if probing < scanCost + step.left.estimatedRows {
                 let residual = step.conditions + step.right.localConjuncts
                 return IndexNestedLoopJoinOperator(kind: kind, left: step.left, table: table, alias: step.right.alias,
                                                    rightColumns: step.right.columns, path: path,
