@@ -147,8 +147,6 @@ final class HashJoinOperator: PhysicalOperator {
     }
 
     private func openOuter(_ ctx: ExecutionContext) throws -> RowStream {
-        let kind = kind
-        let conditions = conditions
         let leftKeys = leftKeys
         let buildNext = try right.stream(ctx)
         var rightRows: [[Value]] = []
@@ -157,47 +155,8 @@ final class HashJoinOperator: PhysicalOperator {
             if let key = try Self.key(row, rightKeys, ctx) { table[key, default: []].append(rightRows.count) }
             rightRows.append(row)
         }
-        var matched = [Bool](repeating: false, count: kind == .left ? 0 : rightRows.count)
-        let leftWidth = left.columns.count, rightWidth = right.columns.count
-        let probe = try left.stream(ctx)
-        var current: [Value] = []
-        var candidates: [Int] = []
-        var position = 0
-        var currentMatched = true
-        var probing = true
-        var unmatchedPosition = 0
-        return {
-            while probing {
-                while position < candidates.count {
-                    let j = candidates[position]
-                    position += 1
-                    let combined = current + rightRows[j]
-                    if try rowPasses(combined, conditions, ctx) {
-                        currentMatched = true
-                        if kind != .left { matched[j] = true }
-                        return combined
-                    }
-                }
-                if !currentMatched && (kind == .left || kind == .full) {
-                    currentMatched = true
-                    return current + [Value](repeating: .null, count: rightWidth)
-                }
-                guard let next = try probe() else {
-                    probing = false
-                    break
-                }
-                current = next
-                position = 0
-                currentMatched = false
-                candidates = try Self.key(next, leftKeys, ctx).flatMap { table[$0] } ?? []
-            }
-            guard kind == .right || kind == .full else { return nil }
-            while unmatchedPosition < rightRows.count {
-                let j = unmatchedPosition
-                unmatchedPosition += 1
-                if !matched[j] { return [Value](repeating: .null, count: leftWidth) + rightRows[j] }
-            }
-            return nil
-        }
+        return joinStream(kind: kind, left: try left.stream(ctx), rightRows: rightRows,
+                          candidates: { row in try Self.key(row, leftKeys, ctx).flatMap { table[$0] } ?? [] },
+                          conditions: conditions, leftWidth: left.columns.count, rightWidth: right.columns.count, ctx: ctx)
     }
 }

@@ -35,50 +35,10 @@ final class NestedLoopJoinOperator: PhysicalOperator {
     var details: [String] { conditionSQL.isEmpty ? [] : ["Join Filter: " + conditionSQL.joined(separator: " AND ")] }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        let kind = kind
-        let conditions = conditions
         let rightNext = try right.stream(ctx)
         var rightRows: [[Value]] = []
         while let row = try rightNext() { rightRows.append(row) }
-        let leftNext = try left.stream(ctx)
-        var matched = [Bool](repeating: false, count: kind == .right || kind == .full ? rightRows.count : 0)
-        let leftWidth = left.columns.count, rightWidth = right.columns.count
-        var current: [Value] = []
-        var position = rightRows.count
-        var currentMatched = true
-        var probing = true
-        var unmatchedPosition = 0
-        return {
-            while probing {
-                while position < rightRows.count {
-                    let j = position
-                    position += 1
-                    let combined = current + rightRows[j]
-                    if try rowPasses(combined, conditions, ctx) {
-                        currentMatched = true
-                        if !matched.isEmpty { matched[j] = true }
-                        return combined
-                    }
-                }
-                if !currentMatched && (kind == .left || kind == .full) {
-                    currentMatched = true
-                    return current + [Value](repeating: .null, count: rightWidth)
-                }
-                guard let next = try leftNext() else {
-                    probing = false
-                    break
-                }
-                current = next
-                position = 0
-                currentMatched = false
-            }
-            guard kind == .right || kind == .full else { return nil }
-            while unmatchedPosition < rightRows.count {
-                let j = unmatchedPosition
-                unmatchedPosition += 1
-                if !matched[j] { return [Value](repeating: .null, count: leftWidth) + rightRows[j] }
-            }
-            return nil
-        }
+        return joinStream(kind: kind, left: try left.stream(ctx), rightRows: rightRows, candidates: nil, conditions: conditions,
+                          leftWidth: left.columns.count, rightWidth: right.columns.count, ctx: ctx)
     }
 }
