@@ -38,6 +38,9 @@ public final class StorageEngine: @unchecked Sendable {
     var afterPublishForTesting: ((LSN) -> Void)?
     /// Tests only: runs inside a commit after it is in the log, before it is published.
     var beforePublishForTesting: ((LSN) -> Void)?
+    /// Tests only: runs when a read snapshot has ended, after it is unregistered and before
+    /// the pins no live snapshot needs are released.
+    var beforeReleasingPinsForTesting: (() -> Void)?
     var materializer: Materializer!
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
@@ -286,7 +289,9 @@ public final class StorageEngine: @unchecked Sendable {
     /// A read snapshot ended: versions pinned only for it can go.
     func snapshotEnded(_ id: UInt64) {
         snapshots.unregister(id)
-        cache.releasePins(live: snapshots.live())
+        let live = snapshots.live()
+        beforeReleasingPinsForTesting?()
+        cache.releasePins(live: live)
     }
 
     /// Slows a committer down when the materializer falls behind (DESIGN.md §5).
