@@ -286,12 +286,14 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// A read snapshot ended: versions pinned only for it can go.
+    /// A read snapshot ended: versions pinned only for it can go. The live snapshots are read
+    /// by `releasePins` under the cache's lock, not here: a reader registered after a list read
+    /// here, and pinned by a round before this release, would lose its pins (the page file
+    /// already past its snapshot, it could not read the page again).
     func snapshotEnded(_ id: UInt64) {
         snapshots.unregister(id)
-        let live = snapshots.live()
         beforeReleasingPinsForTesting?()
-        cache.releasePins(live: live)
+        cache.releasePins(live: snapshots.live)
     }
 
     /// Slows a committer down when the materializer falls behind (DESIGN.md §5).
