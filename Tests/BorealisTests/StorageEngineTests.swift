@@ -205,6 +205,43 @@ import Testing
         try engine.close()
     }
 
+    /// A snapshot that ends releases the pins that no snapshot live *when they are released*
+    /// needs. A reader can start between the ending snapshot's unregistering and its release, and
+    /// a round can then move the page file past that reader's version and pin it; a release
+    /// judged by the live snapshots read before the reader started dropped that pin, and the
+    /// reader failed with "no version for snapshot" (SnapshotRaceTests, rarely, under load).
+    @Test func aSnapshotEndingKeepsThePinsOfAReaderThatStartedMeanwhile() throws {
+        let dir = TemporaryDirectory()
+        var options = smallOptions()
+        options.backgroundMaterializer = false
+        let engine = try StorageEngine(path: dir.database, options: options)
+        let page = try writeMarker(engine, value: 1)
+        try engine.materializeNow()
+        let ending = try engine.beginRead()
+        var reader: StorageTransaction?
+        engine.beforeReleasingPinsForTesting = {
+            guard reader == nil else { return }
+            // `ending` is unregistered, its release still to come: a reader starts at the same
+            // LSN, a commit changes the page, and a round writes the page past the reader's
+            // snapshot (pinning the reader's version first).
+            reader = try? engine.beginRead()
+            _ = try? self.writeMarker(engine, page: page, value: 2)
+            try? engine.materializeNow()
+            #expect(engine.metrics.pinnedVersions == 1)
+        }
+        ending.rollback()
+        engine.beforeReleasingPinsForTesting = nil
+        let late = try #require(reader)
+        #expect(late.snapshot == ending.snapshot)
+        #expect(engine.metrics.materializedLSN > late.snapshot)
+        #expect(engine.metrics.pinnedVersions == 1)
+        #expect(UnsafeRawBufferPointer(try late.page(page).bytes).littleEndian(at: 100, as: UInt64.self) == 1)
+        late.rollback()
+        #expect(engine.metrics.pinnedVersions == 0)
+        #expect(try readMarker(engine, page: page) == 2)
+        try engine.close()
+    }
+
     @Test func staleReaderTurningWriterGetsSerializationFailure() throws {
         let dir = TemporaryDirectory()
         let engine = try StorageEngine(path: dir.database, options: smallOptions())

@@ -185,7 +185,7 @@ final class Materializer: @unchecked Sendable {
         cache.completeMaterialization(at: target, pageCount: header.pageCount)
         engine.materializations.add(1, ordering: .relaxed)
         engine.progress.withLock { engine.progress.broadcast() }
-        cache.releasePins(live: engine.snapshots.live())
+        cache.releasePins(live: engine.snapshots.live)
         try engine.log.releaseSegments(before: target)
     }
 }

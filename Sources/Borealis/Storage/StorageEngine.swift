@@ -38,6 +38,9 @@ public final class StorageEngine: @unchecked Sendable {
     var afterPublishForTesting: ((LSN) -> Void)?
     /// Tests only: runs inside a commit after it is in the log, before it is published.
     var beforePublishForTesting: ((LSN) -> Void)?
+    /// Tests only: runs when a read snapshot has ended, after it is unregistered and before
+    /// the pins no live snapshot needs are released.
+    var beforeReleasingPinsForTesting: (() -> Void)?
     var materializer: Materializer!
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
@@ -283,10 +286,14 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// A read snapshot ended: versions pinned only for it can go.
+    /// A read snapshot ended: versions pinned only for it can go. The live snapshots are read
+    /// by `releasePins` under the cache's lock, not here: a reader registered after a list read
+    /// here, and pinned by a round before this release, would lose its pins (the page file
+    /// already past its snapshot, it could not read the page again).
     func snapshotEnded(_ id: UInt64) {
         snapshots.unregister(id)
-        cache.releasePins(live: snapshots.live())
+        beforeReleasingPinsForTesting?()
+        cache.releasePins(live: snapshots.live)
     }
 
     /// Slows a committer down when the materializer falls behind (DESIGN.md §5).

@@ -396,10 +396,15 @@ final class VersionCache: @unchecked Sendable {
         }
     }
 
-    /// Unpins versions no live snapshot needs any more. `live` is sorted ascending.
-    func releasePins(live: [LSN]) {
+    /// Unpins versions no live snapshot needs any more. `live` gives the live snapshot LSNs; it
+    /// is called under the lock, so that a pin made by a round (under the lock too) is judged
+    /// by a list that has the snapshot it was made for. A list read before the call could
+    /// miss a reader registered since, whose version a round pinned in between, and unpin it
+    /// after the page file moved past it. (Lock order: this lock, then the registry's.)
+    func releasePins(live: () -> [LSN]) {
         lock.withLock {
             guard stats.pinned > 0 else { return }
+            let live = live()
             var i = entries.values.startIndex
             while i != entries.values.endIndex {
                 let versions = entries.values[i].versions
