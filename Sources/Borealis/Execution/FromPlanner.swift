@@ -64,10 +64,30 @@ extension Planner {
         let condition = try Self.usingCondition(on: on, using: using, natural: natural, left: &left, right: &right)
         leaves.replaceSubrange(first..., with: left + right)
         guard let condition else { return }
-        // Qualified against the join's own columns, so that a name means here what it means
-        // in the ON clause wherever the condition ends up.
+        // Qualified against the join's own columns (and the enclosing query's), so that a name
+        // means here what it means in the ON clause wherever the condition ends up: never a
+        // column of a FROM item joined later.
         let scope = Scope(columns: (left + right).flatMap(\.columns), parent: parent)
-        conjuncts += try Planner.conjuncts(condition).map { try Planner.qualify($0, scope: scope, columns: scope.columns) }
+        conjuncts += try Planner.conjuncts(condition).map { try Self.qualifyOn($0, scope: scope) }
+    }
+
+    /// An ON conjunct with its columns qualified: the join's own by their FROM item, outer
+    /// ones by their outer FROM item; a name that is neither fails, as in PostgreSQL.
+    private static func qualifyOn(_ conjunct: Expr, scope: Scope) throws -> Expr {
+        let local = try Planner.qualify(conjunct, scope: scope, columns: scope.columns)
+        return try local.mappingColumns { table, name in
+            if let (depth, _) = try scope.resolve(table: table, name: name, markingRead: false) {
+                guard depth > 0 else { return .column(table: table, name: name) }
+                var outer: Scope? = scope
+                for _ in 0..<depth { outer = outer?.parent }
+                let label = outer.flatMap { o in o.columns.first { $0.name == name && (table == nil || $0.table == table) }?.table }
+                return .column(table: label ?? table, name: name)
+            }
+            if let table {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "invalid reference to FROM-clause entry for table \"\(table)\"")
+            }
+            throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(name)\" does not exist")
+        }
     }
 
     /// The join condition of ON, USING or NATURAL; hides the right side's USING columns (the
@@ -159,11 +179,13 @@ extension Planner {
         var above = conjuncts
         var pushed: [[Expr]] = [[], []]
         if !conjuncts.isEmpty && kind != .full {
-            let sides = [try planFrom([leftItem], conjuncts: [], parent: parent), try planFrom([rightItem], conjuncts: [], parent: parent)]
-            let scope = Scope(columns: sides[0].columns + sides[1].columns, parent: parent)
+            var sides = ([try planFrom([leftItem], conjuncts: [], parent: parent)], [try planFrom([rightItem], conjuncts: [], parent: parent)])
+            // With the right side's USING columns hidden, as the conjuncts see them.
+            _ = try Self.usingCondition(on: on, using: using, natural: natural, left: &sides.0, right: &sides.1)
+            let scope = Scope(columns: sides.0[0].columns + sides.1[0].columns, parent: parent)
             let preserved = kind == .left ? 0 : 1
             for conjunct in conjuncts where !Planner.containsSubquery(conjunct) {
-                let items = try Planner.referencedItems(conjunct, scope, [0, sides[0].columns.count])
+                let items = try Planner.referencedItems(conjunct, scope, [0, sides.0[0].columns.count])
                 if items == [preserved] { pushed[preserved].append(conjunct) }
             }
             above.removeAll { e in pushed[preserved].contains { $0.sql == e.sql } }

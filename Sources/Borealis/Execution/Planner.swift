@@ -359,7 +359,7 @@ final class Planner {
                       core.items.contains(where: { if case .expression(_, let alias) = $0 { return alias == name } else { return false } })
                         || (try? scope.resolve(table: nil, name: name)) == nil {
                 sortKeys.append(.output(names.firstIndex(of: name)!))
-            } else if let i = outputExprs.firstIndex(where: { $0.sql == item.expr.sql }) {
+            } else if !Planner.containsSubquery(item.expr), let i = outputExprs.firstIndex(where: { $0.sql == item.expr.sql }) {
                 sortKeys.append(.output(i))
             } else {
                 if core.distinct {

@@ -435,12 +435,18 @@ extension StatementExecutor {
         }
         let returningPlan = try returningPlan(returning, w.schema, alias: alias)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
+        // Every row's match is found before any row changes: the FROM items may read the
+        // target table, and must see it as the statement found it.
+        var targets: [(rowID: Int64, old: [Value], frame: [Value])] = []
         for (rowID, old) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
             var frame = old
             if let join {
                 guard let match = try join.firstMatch(ctx, old) else { continue }
                 frame += match
             }
+            targets.append((rowID, old, frame))
+        }
+        for (rowID, old, frame) in targets {
             var row = old
             try ctx.withFrame(frame) {
                 for (i, e) in compiled { row[i] = try e(ctx) }
@@ -502,8 +508,11 @@ extension StatementExecutor {
         if !using.isEmpty {
             join = try joinedSource(using, filter, targetColumns: w.schema.columns.map { ScopeColumn(table: alias ?? name, name: $0.name) })
         }
-        for (rowID, row) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
-            if let join, try join.firstMatch(ctx, row) == nil { continue }
+        var targets = try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx)
+        // Every row's match is found before any row is deleted: the USING items may read the
+        // target table, and must see it as the statement found it.
+        if let join { targets = try targets.filter { try join.firstMatch(ctx, $0.1) != nil } }
+        for (rowID, row) in targets {
             try deleteRow(rowID, row, in: w, ctx: ctx, depth: 0)
             result.changes += 1
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
