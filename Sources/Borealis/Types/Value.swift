@@ -209,15 +209,30 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Equality for grouping, DISTINCT and hashing: numerically equal values are equal.
+    /// The value as a hashing key (GROUP BY, DISTINCT, hash joins, set operations, window
+    /// partitions): values SQL compares as equal get equal keys across the numeric types —
+    /// 1 = 1.0 = 1::numeric, and 2.5::numeric = 2.5::float8, a numeric meeting a double being
+    /// compared as a double, as in PostgreSQL — and NaN is one group, as PostgreSQL groups it.
     var groupKey: Value {
-        if case .double(let d) = self, d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
-        if case .numeric(let n) = self {
+        switch self {
+        case .double(let d):
+            if d.isNaN { return Self.nanKey }
+            if d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
+            return self
+        case .numeric(let n):
             if n.isIntegral, case let i = n.value.int64Value, Decimal(i) == n.value { return .integer(i) }
+            // A numeric that a double spells exactly (the double's shortest text is the
+            // numeric's) keys as that double; a finer one keeps its exact value.
+            let text = n.value.description
+            if let d = Double(text), d.isFinite, "\(d)" == text { return .double(d) }
             return .numeric(n.normalized)
+        default:
+            return self
         }
-        return self
     }
+
+    /// NaN's key: a double NaN never equals itself, so it cannot be one.
+    private static let nanKey = Value.blob([0xFF, 0x4E, 0x61, 0x4E])
 
     // MARK: Arithmetic
 
