@@ -380,6 +380,21 @@ final class Planner {
             }
             return try distinctOnCompiler.compile(try normalized(e))
         }
+        if !core.distinctOn.isEmpty && !orderBy.isEmpty {
+            // PostgreSQL's rule: the leftmost ORDER BY expressions are the DISTINCT ON ones.
+            func meaning(_ e: Expr) throws -> String {
+                var e = e
+                if case .literal(.integer(let n)) = e, n >= 1, Int(n) <= outputExprs.count { e = outputExprs[Int(n) - 1] }
+                if case .column(nil, let name) = e, (try? scope.resolve(table: nil, name: name, markingRead: false)) == nil,
+                   let i = names.firstIndex(of: name) { e = outputExprs[i] }
+                return try Planner.qualify(e, scope: scope, columns: source.columns).sql
+            }
+            let keys = Set(try core.distinctOn.map(meaning))
+            for item in orderBy.prefix(core.distinctOn.count) where !keys.contains(try meaning(item.expr)) {
+                throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference,
+                                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+            }
+        }
         let limitBounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
         let distinct = core.distinct
         let calls = collector?.calls ?? []
