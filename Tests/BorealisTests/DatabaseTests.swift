@@ -155,6 +155,14 @@ import Testing
         #expect(throws: DatabaseError.self) { try db.execute("EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1") }
         #expect(throws: DatabaseError.self) { try db.execute("EXPLAIN (ANALYZE, COLOR) SELECT 1") }
         try db.close()
+
+        // EXPLAIN only plans, so a read-only connection may explain anything and analyze reads.
+        let readOnly = try Database(path: dir.database, readOnly: true)
+        #expect(try readOnly.execute("EXPLAIN DELETE FROM o WHERE cid = 2").rows.count > 0)
+        #expect(try readOnly.execute("EXPLAIN ANALYZE SELECT count(*) FROM c").rows.count > 0)
+        #expect(throws: DatabaseError.self) { try readOnly.execute("EXPLAIN ANALYZE DELETE FROM o WHERE cid = 2") }
+        #expect(try readOnly.execute("SELECT count(*) FROM o").rows == [[.integer(40)]])
+        try readOnly.close()
     }
 
     @Test func explainShowsIndexLookupsAndJoins() throws {

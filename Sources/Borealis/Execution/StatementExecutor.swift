@@ -90,6 +90,8 @@ struct StatementExecutor {
     static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
         case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint: return false
+        // EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
+        case .explain(let inner, let analyze): return analyze && isWrite(inner)
         default: return true
         }
     }
