@@ -1,0 +1,140 @@
+// The physical operators on their own (docs/query-engine.md): each join method against the
+// others, sorting and DISTINCT in memory against their spilling paths, limits, and the
+// counting EXPLAIN ANALYZE does.
+
+import Testing
+@testable import Borealis
+
+/// Rows given by the test, as an operator.
+private final class RowsOperator: PhysicalOperator {
+    let rows: [[Value]]
+    let columns: [ScopeColumn]
+
+    init(_ rows: [[Value]], width: Int, table: String) {
+        self.rows = rows
+        columns = (0..<width).map { ScopeColumn(table: table, name: "c\($0)") }
+    }
+
+    var label: String { "Rows" }
+    var estimatedRows: Double { Double(rows.count) }
+    func open(_ ctx: ExecutionContext) throws -> RowStream { Planner.stream(rows) }
+}
+
+/// Reads column `i` of the row the evaluator runs on.
+private func column(_ i: Int) -> Evaluator { { ctx in ctx.frames[ctx.frames.count - 1][i] } }
+
+private func drain(_ op: PhysicalOperator, workMemoryRows: Int = 250_000) throws -> [[Value]] {
+    let ctx = ExecutionContext(parameters: [], txn: nil, catalog: nil)
+    ctx.workMemoryRows = workMemoryRows
+    let next = try op.stream(ctx)
+    var rows: [[Value]] = []
+    while let row = try next() { rows.append(row) }
+    return rows
+}
+
+private func sorted(_ rows: [[Value]]) -> [[Value]] {
+    rows.sorted { a, b in
+        for (x, y) in zip(a, b) {
+            if x.isNull != y.isNull { return x.isNull }
+            let c = Value.sortCompare(x, y)
+            if c != 0 { return c < 0 }
+        }
+        return false
+    }
+}
+
+@Suite struct OperatorTests {
+    private func randomRows(_ count: Int, keys: Int, seed: UInt64) -> [[Value]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { i in
+            let key: Value = rng.next() % 6 == 0 ? .null : .integer(Int64(rng.next() % UInt64(keys)))
+            return [key, .integer(Int64(i))]
+        }
+    }
+
+    @Test func hashJoinsGiveTheNestedLoopsRowsForEveryKind() throws {
+        let left = RowsOperator(randomRows(60, keys: 12, seed: 1), width: 2, table: "l")
+        let right = RowsOperator(randomRows(45, keys: 12, seed: 2), width: 2, table: "r")
+        // key equality, and a residual condition: the left row number is even.
+        let equal: Evaluator = { ctx in
+            let row = ctx.frames[ctx.frames.count - 1]
+            return try Value.compare(row[0], row[2]).map { .boolean($0 == 0) } ?? .null
+        }
+        let even: Evaluator = { ctx in
+            guard case .integer(let n) = ctx.frames[ctx.frames.count - 1][1] else { return .null }
+            return .boolean(n % 2 == 0)
+        }
+        for kind in [JoinKind.inner, .left, .right, .full] {
+            let loop = NestedLoopJoinOperator(kind: kind, left: left, right: right, conditions: [equal, even], conditionSQL: [], estimatedRows: 1)
+            let expected = sorted(try drain(loop))
+            for buildLeft in [false, true] {
+                let hash = HashJoinOperator(kind: kind, left: left, right: right, leftKeys: [column(0)], rightKeys: [column(0)], keySQL: [],
+                                            conditions: [even], conditionSQL: [], buildLeft: buildLeft, estimatedRows: 1)
+                #expect(sorted(try drain(hash)) == expected, "\(kind) buildLeft \(buildLeft)")
+                // A build side past work memory goes through the partitions on disk (inner joins).
+                #expect(sorted(try drain(hash, workMemoryRows: 4)) == expected, "\(kind) buildLeft \(buildLeft), spilled")
+            }
+            if kind == .left || kind == .full {
+                // The right side's row number is NULL only in a padded row.
+                #expect(expected.contains { $0[3].isNull }, "\(kind) pads unmatched left rows")
+            }
+        }
+    }
+
+    @Test func externalSortsAndTopNAgreeWithASortInMemoryAndAreStable() throws {
+        var rng = SplitMix64(seed: 3)
+        // Sort key at 1 (with ties and NULLs); column 0 is the input position.
+        let rows: [[Value]] = (0..<500).map { i in [.integer(Int64(i)), rng.next() % 9 == 0 ? .null : .integer(Int64(rng.next() % 40))] }
+        let input = RowsOperator(rows, width: 2, table: "t")
+        for descending in [false, true] {
+            let order = RowOrder(items: [OrderItem(expr: .literal(.null), descending: descending)], keyStart: 1)
+            let expected = order.sorted(rows)
+            // Stable: equal keys keep their input order.
+            for (a, b) in zip(expected, expected.dropFirst()) where order.compare(a, b) == 0 {
+                #expect(Value.sortCompare(a[0], b[0]) < 0)
+            }
+            let sort = SortOperator(input: input, order: order, keySQL: [], wanted: nil)
+            #expect(try drain(sort) == expected)
+            #expect(try drain(sort, workMemoryRows: 7) == expected, "external sort, descending \(descending)")
+            let top = SortOperator(input: input, order: order, keySQL: [], wanted: { _ in 25 })
+            #expect(try drain(top) == Array(expected.prefix(25)), "top-N, descending \(descending)")
+        }
+    }
+
+    @Test func distinctSpillsToASortAndKeepsTheSameRows() throws {
+        let rows = randomRows(300, keys: 17, seed: 4).map { [$0[0], .integer(7)] }
+        let distinct = DistinctOperator(input: RowsOperator(rows, width: 2, table: "t"), width: 1)
+        let inMemory = try drain(distinct)
+        #expect(inMemory.count == Set(rows.map { $0[0] }).count)
+        #expect(sorted(try drain(distinct, workMemoryRows: 3)) == sorted(inMemory))
+    }
+
+    @Test func limitsSkipAndStop() throws {
+        let rows: [[Value]] = (0..<10).map { [.integer(Int64($0))] }
+        let input = RowsOperator(rows, width: 1, table: "t")
+        #expect(try drain(LimitOperator(input: input, bounds: { _ in (3, 4) }, estimatedRows: 4)) == Array(rows[3..<7]))
+        #expect(try drain(LimitOperator(input: input, bounds: { _ in (8, nil) }, estimatedRows: 2)) == Array(rows[8...]))
+        #expect(try drain(LimitOperator(input: input, bounds: { _ in (0, 0) }, estimatedRows: 0)).isEmpty)
+        #expect(try drain(LimitOperator(input: input, bounds: { _ in (20, 5) }, estimatedRows: 0)).isEmpty)
+    }
+
+    @Test func analyzingCountsEachOperatorsLoopsAndRows() throws {
+        let rows: [[Value]] = (0..<10).map { [.integer(Int64($0))] }
+        let input = RowsOperator(rows, width: 1, table: "t")
+        let isOdd: Evaluator = { ctx in
+            guard case .integer(let n) = ctx.frames[ctx.frames.count - 1][0] else { return .null }
+            return .boolean(n % 2 == 1)
+        }
+        let filter = FilterOperator(input: input, conditions: [isOdd], conditionSQL: ["odd"], estimatedRows: 5)
+        let ctx = ExecutionContext(parameters: [], txn: nil, catalog: nil)
+        let profile = OperatorProfile()
+        ctx.profile = profile
+        for _ in 0..<2 {
+            let next = try filter.stream(ctx)
+            while try next() != nil {}
+        }
+        let lines = profile.annotate(filter.explainNode).lines()
+        #expect(lines[0].contains("rows=5 loops=2"), "\(lines)")
+        #expect(lines.contains { $0.contains("Rows") && $0.contains("rows=10 loops=2") }, "\(lines)")
+    }
+}
