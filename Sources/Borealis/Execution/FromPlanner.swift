@@ -44,24 +44,53 @@ extension Planner {
         }
         var leaves: [SourcePlan] = []
         var pool = conjuncts
-        for item in items { try flatten(item, into: &leaves, conjuncts: &pool, parent: parent) }
+        var merges: [(name: String, left: Int, right: Int)] = []
+        for item in items { try flatten(item, into: &leaves, conjuncts: &pool, merges: &merges, parent: parent) }
         var joins = JoinPlanner(planner: self, leaves: leaves, conjuncts: pool, parent: parent)
-        return try joins.plan()
+        var source = try joins.plan()
+        if !merges.isEmpty {
+            // The USING columns of inner joins, once each, first (as SELECT * shows them).
+            source.op = UsingMergeOperator(input: source.op, kind: .inner, pairs: merges.map { ($0.left, $0.right) })
+            source.columns = merges.map { ScopeColumn(table: nil, name: $0.name) } + source.columns
+            source.table = nil
+        }
+        return source
     }
 
     /// Appends the item's sources: both sides of an inner or cross join (whose ON condition, or
     /// USING equalities, join the pool of conjuncts), anything else as one source.
-    private func flatten(_ item: FromItem, into leaves: inout [SourcePlan], conjuncts: inout [Expr], parent: Scope?) throws {
+    private func flatten(_ item: FromItem, into leaves: inout [SourcePlan], conjuncts: inout [Expr],
+                         merges: inout [(name: String, left: Int, right: Int)], parent: Scope?) throws {
         guard case .join(let leftItem, let rightItem, let kind, let on, let using, let natural) = item, kind == .inner || kind == .cross else {
             leaves.append(try planFromItem(item, parent: parent))
             return
         }
         let first = leaves.count
-        try flatten(leftItem, into: &leaves, conjuncts: &conjuncts, parent: parent)
+        try flatten(leftItem, into: &leaves, conjuncts: &conjuncts, merges: &merges, parent: parent)
         let middle = leaves.count
-        try flatten(rightItem, into: &leaves, conjuncts: &conjuncts, parent: parent)
+        try flatten(rightItem, into: &leaves, conjuncts: &conjuncts, merges: &merges, parent: parent)
         var left = Array(leaves[first..<middle]), right = Array(leaves[middle...])
+        let names = try Self.usingNames(using: using, natural: natural, leftColumns: left.flatMap(\.columns),
+                                        rightColumns: right.flatMap(\.columns))
         let condition = try Self.usingCondition(on: on, using: using, natural: natural, left: &left, right: &right)
+        // Each merged column is computed once, in front (its sides are equal in an inner join);
+        // both sides' own columns are hidden from `*`.
+        let leftStart = leaves[..<first].reduce(0) { $0 + $1.columns.count }
+        let rightStart = leftStart + left.reduce(0) { $0 + $1.columns.count }
+        for name in names where !merges.contains(where: { $0.name == name }) {
+            let leftColumns = left.flatMap(\.columns), rightColumns = right.flatMap(\.columns)
+            guard let l = leftColumns.lastIndex(where: { $0.name == name && !$0.hidden }) ?? leftColumns.lastIndex(where: { $0.name == name }),
+                  let r = rightColumns.firstIndex(where: { $0.name == name }) else { continue }
+            merges.append((name, leftStart + l, rightStart + r))
+            var position = l
+            for s in left.indices {
+                if position < left[s].columns.count {
+                    left[s].columns[position].hidden = true
+                    break
+                }
+                position -= left[s].columns.count
+            }
+        }
         leaves.replaceSubrange(first..., with: left + right)
         guard let condition else { return }
         // Qualified against the join's own columns (and the enclosing query's), so that a name
@@ -90,6 +119,13 @@ extension Planner {
         }
     }
 
+    /// The names a USING or NATURAL join merges.
+    private static func usingNames(using: [String], natural: Bool, leftColumns: [ScopeColumn], rightColumns: [ScopeColumn]) throws -> [String] {
+        guard natural else { return using }
+        let leftNames = Set(leftColumns.filter { !$0.hidden }.map(\.name))
+        return rightColumns.filter { leftNames.contains($0.name) }.map(\.name)
+    }
+
     /// The join condition of ON, USING or NATURAL; hides the right side's USING columns (the
     /// column is visible once, unqualified, from the left side).
     private static func usingCondition(on: Expr?, using: [String], natural: Bool, left: inout [SourcePlan], right: inout [SourcePlan]) throws -> Expr? {
@@ -102,8 +138,9 @@ extension Planner {
         guard !names.isEmpty else { return on }
         var equalities: [Expr] = []
         for name in names {
-            guard let l = leftColumns.lastIndex(where: { $0.name == name }),
-                  let r = right.flatMap(\.columns).firstIndex(where: { $0.name == name }) else {
+            guard let l = leftColumns.lastIndex(where: { $0.name == name && !$0.hidden }) ?? leftColumns.lastIndex(where: { $0.name == name }),
+                  let r = right.flatMap(\.columns).firstIndex(where: { $0.name == name && !$0.hidden })
+                    ?? right.flatMap(\.columns).firstIndex(where: { $0.name == name }) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(name)\" specified in USING clause does not exist in both tables")
             }
             let rightColumn = right.flatMap(\.columns)[r]
@@ -217,12 +254,29 @@ extension Planner {
         if kind != .right { estimate = max(estimate, l.estimatedRows) }
         if kind != .left { estimate = max(estimate, r.estimatedRows) }
         var op = try JoinPlanner.join(joined, planner: self, parent: parent, estimatedRows: estimate)
-        if !above.isEmpty {
-            let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
-            op = FilterOperator(input: op, conditions: try above.map { try compiler.compile($0) }, conditionSQL: above.map(\.sql),
-                                estimatedRows: JoinPlanner.estimate(op.estimatedRows, above, table: nil, scope: scope))
+        var columns = leftColumns + r.columns
+        let names = try Self.usingNames(using: using, natural: natural, leftColumns: leftColumns, rightColumns: r.columns)
+        if !names.isEmpty {
+            // The USING columns, merged, come first (as SELECT * shows them): the left side's
+            // value in a LEFT join, the right side's in a RIGHT join, the first not NULL in a FULL
+            // one. Each side's own column stays reachable by its qualified name.
+            var pairs: [(Int, Int)] = []
+            for name in names {
+                guard let l = leftColumns.lastIndex(where: { $0.name == name && !$0.hidden }),
+                      let rc = r.columns.firstIndex(where: { $0.name == name }) else { continue }
+                pairs.append((l, leftColumns.count + rc))
+            }
+            op = UsingMergeOperator(input: op, kind: kind, pairs: pairs)
+            for (l, _) in pairs { columns[l].hidden = true }
+            columns = names.map { ScopeColumn(table: nil, name: $0) } + columns
         }
-        return SourcePlan(op: op, columns: leftColumns + r.columns)
+        if !above.isEmpty {
+            let whereScope = Scope(columns: columns, parent: parent)
+            let compiler = ExpressionCompiler(scope: whereScope, planner: self, aggregation: nil, clause: "WHERE")
+            op = FilterOperator(input: op, conditions: try above.map { try compiler.compile($0) }, conditionSQL: above.map(\.sql),
+                                estimatedRows: JoinPlanner.estimate(op.estimatedRows, above, table: nil, scope: whereScope))
+        }
+        return SourcePlan(op: op, columns: columns)
     }
 
     // MARK: Expression analysis for joins

@@ -287,7 +287,8 @@ final class Planner {
         for item in core.items {
             switch item {
             case .star(let table):
-                let visible = source.columns.enumerated().filter { !$0.element.hidden && (table == nil || $0.element.table == table) }
+                // `*` skips the duplicates a USING join hides; `t.*` is all of t's columns.
+                let visible = source.columns.enumerated().filter { table == nil ? !$0.element.hidden : $0.element.table == table }
                 if let table, !source.columns.contains(where: { $0.table == table }) {
                     throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "missing FROM-clause entry for table \"\(table)\"")
                 }
