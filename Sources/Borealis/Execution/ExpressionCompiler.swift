@@ -57,7 +57,9 @@ struct ExpressionCompiler {
         // Constant folding: an expression of literals and pure functions is evaluated once now.
         // If that fails (1/0), it is left to fail when, and only if, it is evaluated.
         if case .literal = expr { return evaluator }
-        if ExpressionCompiler.isConstant(expr) {
+        // Not under GROUP BY keys: a constant argument there may be compiled as a read of the
+        // group's key (`concat('a') … GROUP BY 'a'`), which has no row to read while folding.
+        if ExpressionCompiler.isConstant(expr), aggregation?.groupKeys.isEmpty ?? true {
             let folding = ExecutionContext(parameters: [], txn: nil, catalog: nil)
             folding.frames = [[]]
             if let value = try? evaluator(folding) { return { _ in value } }
@@ -131,7 +133,7 @@ struct ExpressionCompiler {
                         return .integer(-v)
                     case .double(let d): return .double(-d)
                     case .numeric(let n): return .numeric(Numeric(-n.value, scale: n.scale))
-                    case .interval(let i): return .interval(Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds))
+                    case .interval(let i): return .interval(try DateTime.negate(i))
                     case let other: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "operator does not exist: - \(other.typeName)")
                     }
                 }

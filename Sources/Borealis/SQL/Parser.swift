@@ -962,6 +962,7 @@ struct Parser {
 
     private func integerLiteral(_ digits: String) throws -> Expr {
         if let v = Int64(digits) { return .literal(.integer(v)) }
+        try Numeric.checkRepresentable(digits)
         if let n = Numeric(digits) { return .literal(.numeric(n)) }
         throw error("bad numeric literal")
     }
@@ -982,6 +983,7 @@ struct Parser {
         case .decimal(let digits):
             _ = advance()
             // PostgreSQL: a literal with a point or an exponent is NUMERIC.
+            try Numeric.checkRepresentable(digits)
             guard let n = Numeric(digits) else { throw error("bad numeric literal") }
             return .literal(.numeric(n))
         case .string(let s):
