@@ -48,6 +48,7 @@ struct ExpressionCompiler {
                                               "group_concat", "bool_and", "bool_or", "every"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
+        try StackGuard.check()
         if let aggregation {
             if let i = aggregation.groupKeys.firstIndex(of: expr.sql) {
                 return { ctx in ctx.frames[ctx.frames.count - 1][i] }
