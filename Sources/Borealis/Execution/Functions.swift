@@ -426,27 +426,43 @@ enum Functions {
 
 
     /// SQL LIKE: % matches any run, _ one character, the escape character quotes the next one.
+    /// Iterative (greedy, returning to the last %): no recursion and no memo table, so a long
+    /// text or pattern cannot exhaust the stack or memory; time is at most text × pattern.
     static func like(_ s: String, _ pattern: String, escape: Character?) -> Bool {
-        let text = Array(s), pat = Array(pattern)
-        var memo = [Int: Bool]()
-        func match(_ i: Int, _ j: Int) -> Bool {
-            let key = i * (pat.count + 1) + j
-            if let known = memo[key] { return known }
-            var result: Bool
-            if j == pat.count {
-                result = i == text.count
-            } else if let escape, pat[j] == escape, j + 1 < pat.count {
-                result = i < text.count && text[i] == pat[j + 1] && match(i + 1, j + 2)
-            } else if pat[j] == "%" {
-                result = match(i, j + 1) || (i < text.count && match(i + 1, j))
-            } else if pat[j] == "_" {
-                result = i < text.count && match(i + 1, j + 1)
-            } else {
-                result = i < text.count && text[i] == pat[j] && match(i + 1, j + 1)
+        enum Piece: Equatable { case any, one, literal(Character) }
+        var pieces: [Piece] = []
+        let pat = Array(pattern)
+        var j = 0
+        while j < pat.count {
+            if let escape, pat[j] == escape, j + 1 < pat.count {
+                pieces.append(.literal(pat[j + 1]))
+                j += 2
+                continue
             }
-            memo[key] = result
-            return result
+            pieces.append(pat[j] == "%" ? .any : (pat[j] == "_" ? .one : .literal(pat[j])))
+            j += 1
         }
-        return match(0, 0)
+        let text = Array(s)
+        var i = 0, p = 0
+        var lastAny = -1, resumeAt = 0
+        while i < text.count {
+            if p < pieces.count, pieces[p] == .one || pieces[p] == .literal(text[i]) {
+                i += 1
+                p += 1
+            } else if p < pieces.count, pieces[p] == .any {
+                lastAny = p
+                resumeAt = i
+                p += 1
+            } else if lastAny >= 0 {
+                // Let the last % take one more character and try again from there.
+                p = lastAny + 1
+                resumeAt += 1
+                i = resumeAt
+            } else {
+                return false
+            }
+        }
+        while p < pieces.count, pieces[p] == .any { p += 1 }
+        return p == pieces.count
     }
 }

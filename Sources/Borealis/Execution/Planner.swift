@@ -145,6 +145,8 @@ final class Planner {
         let depth = cteDepthRead + 1
         cteDepthRead = outerDepth
         if depth > Limits.maxNestingDepth { throw Limits.tooComplex() }
+        // Running and releasing the plan recurse through the chain on this thread.
+        try StackGuard.check(reserving: depth * StackGuard.bytesPerLevel)
         let columns = try rename(inner.columns)
         let result = QueryPlan(columns: columns, explain: inner.explainNode) { ctx in
             if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }

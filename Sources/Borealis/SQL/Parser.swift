@@ -83,7 +83,8 @@ struct Parser {
     private mutating func descend() throws {
         depth += 1
         if depth > Limits.maxNestingDepth { throw Limits.tooComplex() }
-        try StackGuard.check()
+        // The tree will be walked on this thread at this depth: keep room for it.
+        try StackGuard.check(reserving: depth * StackGuard.bytesPerLevel)
     }
 
     // MARK: Token helpers

@@ -318,7 +318,12 @@ enum DateTime {
         let micros: Int64
         switch value {
         case .null: return .null
-        case .date(let d): micros = try timestamp(ofDate: Int64(d))
+        case .date(let d):
+            // A date's fields come from its day count: dates past the last timestamp have them too.
+            let (m, overflow) = Int64(d).multipliedReportingOverflow(by: microsPerDay)
+            if overflow && field == "epoch" { return .double(Double(d) * 86_400) }
+            micros = overflow ? 0 : m
+            if overflow { return try extract(field, days: Int64(d), time: 0, micros: 0) }
         case .timestamp(let t), .timestamptz(let t): micros = t
         case .time(let t):
             switch field {
@@ -343,7 +348,11 @@ enum DateTime {
             throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function extract(\(value.typeName)) does not exist")
         }
         let days = floorDiv(micros, microsPerDay)
-        let time = micros - days * microsPerDay
+        return try extract(field, days: days, time: micros - days * microsPerDay, micros: micros)
+    }
+
+    /// The fields of a day count and a time of day (µs); `micros` is their instant, for epoch.
+    private static func extract(_ field: String, days: Int64, time: Int64, micros: Int64) throws -> Value {
         let (y, m, d) = civil(days)
         switch field {
         case "year": return .integer(Int64(y))
