@@ -81,7 +81,7 @@ enum DateTime {
 
     /// A Double as an Int64 part of an interval, or 22008 when it is not finite or too large.
     static func intervalPart(_ value: Double) throws -> Int64 {
-        guard value.isFinite, value > -9.223372036854775808e18, value < 9.223372036854775808e18 else { throw intervalOutOfRange() }
+        guard value.isFinite, value >= -9.223372036854775808e18, value < 9.223372036854775808e18 else { throw intervalOutOfRange() }
         return Int64(value)
     }
 

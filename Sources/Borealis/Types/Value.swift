@@ -280,12 +280,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.integer, .double), (.double, .integer), (.double, .double), (.numeric, .double), (.double, .numeric):
             let x = a.doubleValue!, y = b.doubleValue!
             switch op {
-            case .add: return try checked(x + y)
-            case .subtract: return try checked(x - y)
-            case .multiply: return try checked(x * y)
+            case .add: return try checked(x + y, x, y)
+            case .subtract: return try checked(x - y, x, y)
+            case .multiply: return try checked(x * y, x, y)
             case .divide:
                 if y == 0 { throw divisionByZero }
-                return try checked(x / y)
+                return try checked(x / y, x, y)
             case .modulo:
                 if y == 0 { throw divisionByZero }
                 return .double(fmod(x, y))
@@ -369,8 +369,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                                             microseconds: try DateTime.intervalPart(micros.rounded()))
     }
 
-    private static func checked(_ v: Double) throws -> Value {
-        if v.isInfinite { throw overflow("double precision") }
+    /// 22003 when finite operands overflowed to infinity (an infinite operand gives infinity,
+    /// as in PostgreSQL).
+    private static func checked(_ v: Double, _ x: Double, _ y: Double) throws -> Value {
+        if v.isInfinite && x.isFinite && y.isFinite { throw overflow("double precision") }
         return .double(v)
     }
 
