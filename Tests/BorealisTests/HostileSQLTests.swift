@@ -144,7 +144,8 @@ import Testing
                       "SELECT '1e400'::float8", "SELECT '-1e400'::float8", "SELECT '1e-400'::float8", "SELECT 1e400::float8",
                       "SELECT 99999999999999999999999999999999999999999", "SELECT 1.00000000000000000000000000000000000000001",
                       "SELECT '99999999999999999999999999999999999999999'::numeric", "SELECT 1e200", "SELECT 1e-200",
-                      "SELECT '1e99999999999999999999'::numeric"])
+                      "SELECT '1e99999999999999999999'::numeric", "SELECT '9223372036854775808'::bigint",
+                      "SELECT '-9223372036854775809'::bigint", "SELECT '99999999999999999999'::int"])
     func floatAndNumericOverflowIsNumericValueOutOfRange(sql: String) throws {
         expectError(try Database(path: ":memory:"), sql, SQLState.numericValueOutOfRange)
     }

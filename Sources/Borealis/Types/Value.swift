@@ -417,7 +417,13 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 guard r >= Decimal(Int64.min), r <= Decimal(Int64.max) else { throw Value.overflow(bounds.2) }
                 v = r.int64Value
             case .text(let s):
-                guard let parsed = Int64(s.trimmingWhitespace()) else {
+                let trimmed = s.trimmingWhitespace()
+                guard let parsed = Int64(trimmed) else {
+                    // Digits past bigint are out of range (PostgreSQL's 22003), not bad syntax.
+                    let digits = trimmed.first == "-" || trimmed.first == "+" ? trimmed.dropFirst() : Substring(trimmed)
+                    if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                        throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "value \"\(s)\" is out of range for type \(bounds.2)")
+                    }
                     throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(bounds.2): \"\(s)\"")
                 }
                 v = parsed
