@@ -55,7 +55,7 @@ extension Database {
             guard let table = catalog.tables[name] else { return nil }
             return TableInfo(
                 name: table.name,
-                columns: table.columns.map { TableInfo.Column(name: $0.name, type: $0.type, notNull: $0.notNull, identity: $0.identity) },
+                columns: table.columns.map { TableInfo.Column(name: $0.name, type: $0.type.name, notNull: $0.notNull, identity: $0.identity) },
                 foreignKeys: (table.foreignKeys ?? []).map {
                     TableInfo.Reference(name: $0.name, columns: $0.columns, parent: $0.parent, parentColumns: $0.parentColumns)
                 })

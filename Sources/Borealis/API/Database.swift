@@ -525,7 +525,7 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             let (plan, context, rows) = try executor.open(query)
-            cursor = SelectCursor(columns: plan.columns, declaredTypes: plan.declaredTypes, block: inBlock ? blockSerial : nil,
+            cursor = SelectCursor(columns: plan.columns, declaredTypes: plan.declaredTypes.map { $0?.name }, block: inBlock ? blockSerial : nil,
                                   rows: rows, context: context, txn: txn)
         } catch {
             cache.context?.finish()

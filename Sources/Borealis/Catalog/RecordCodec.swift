@@ -250,12 +250,12 @@ enum RecordCodec {
     }
 
     /// Column types whose values `decodeIndexKey` reads back from an index key.
-    static let keyDecodableTypes: Set<String> = ["integer", "bigint", "smallint", "text", "varchar", "char"]
+    static let keyDecodableTypes: Set<SQLType> = [.integer, .bigint, .smallint, .text, .varchar, .char]
 
     /// The first `types.count` elements of an index key, for columns of those declared types:
     /// integers (their exact value follows the ordered double) and text; nil when an element
     /// has another type or the key is malformed (the caller then reads the table row).
-    static func decodeIndexKey(_ key: UnsafeRawBufferPointer, types: [String]) -> [Value]? {
+    static func decodeIndexKey(_ key: UnsafeRawBufferPointer, types: [SQLType?]) -> [Value]? {
         // The declared types handled below are `keyDecodableTypes`.
         var values: [Value] = []
         values.reserveCapacity(types.count)
@@ -267,12 +267,12 @@ enum RecordCodec {
             switch (tag, type) {
             case (9, _):
                 values.append(.null)
-            case (2, "integer"), (2, "bigint"), (2, "smallint"):
+            case (2, .integer), (2, .bigint), (2, .smallint):
                 guard i + 16 <= key.count else { return nil }
                 let biased = key.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self).bigEndian
                 values.append(.integer(Int64(bitPattern: biased ^ (1 << 63))))
                 i += 16
-            case (3, "text"), (3, "varchar"), (3, "char"):
+            case (3, .text), (3, .varchar), (3, .char):
                 var bytes: [UInt8] = []
                 while true {
                     guard i + 1 < key.count else { return nil }

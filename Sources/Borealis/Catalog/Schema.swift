@@ -5,7 +5,7 @@
 
 struct ColumnSchema: Codable, Sendable, Equatable {
     var name: String
-    var type: String           // canonical type name (TypeName.name)
+    var type: SQLType
     var modifiers: [Int] = []
     var notNull = false
     var defaultSQL: String?

@@ -245,7 +245,7 @@ struct AccessPath {
         case .integer(let i): return i
         case .double(let d): return d == d.rounded() && abs(d) < 9.2e18 ? Int64(d) : nil
         case .numeric(let n):
-            guard n.isIntegral, case .integer(let i)? = try? v.cast(to: "bigint") else { return nil }
+            guard n.isIntegral, case .integer(let i)? = try? v.cast(to: .bigint) else { return nil }
             return i
         case .text(let s): return Int64(s.trimmingWhitespace())
         default: return nil
@@ -276,33 +276,33 @@ struct AccessPath {
     }
 
     /// The declared type of an index's first element; nil for an expression.
-    static func firstElementType(_ index: IndexSchema, _ table: TableSchema) -> String? {
+    static func firstElementType(_ index: IndexSchema, _ table: TableSchema) -> SQLType? {
         guard index.expressions == nil, let i = table.columnIndex(index.columns[0]) else { return nil }
         return table.columns[i].type
     }
 
     /// The value as stored in a column of `type` (an expression's value as it is), or nil when
     /// the index cannot be used for it.
-    static func coerce(_ v: Value, to type: String?) -> Value? {
+    static func coerce(_ v: Value, to type: SQLType?) -> Value? {
         guard let type else {
             if case .double(let d) = v, d == d.rounded(), abs(d) < 9.2e18 { return .integer(Int64(d)) }
             return v
         }
         switch (type, v) {
-        case ("integer", .integer), ("bigint", .integer), ("smallint", .integer): return v
-        case ("integer", .double(let d)), ("bigint", .double(let d)), ("smallint", .double(let d)):
+        case (.integer, .integer), (.bigint, .integer), (.smallint, .integer): return v
+        case (.integer, .double(let d)), (.bigint, .double(let d)), (.smallint, .double(let d)):
             return d == d.rounded() && abs(d) < 9.2e18 ? .integer(Int64(d)) : .double(d)
-        case ("real", .integer(let i)), ("double precision", .integer(let i)): return .double(Double(i))
-        case ("real", .double), ("double precision", .double): return v
-        case ("numeric", .integer), ("numeric", .numeric): return v
-        case ("integer", .numeric(let n)), ("bigint", .numeric(let n)), ("smallint", .numeric(let n)):
-            if n.isIntegral, case .integer(let i)? = try? v.cast(to: "bigint") { return .integer(i) }
+        case (.real, .integer(let i)), (.doublePrecision, .integer(let i)): return .double(Double(i))
+        case (.real, .double), (.doublePrecision, .double): return v
+        case (.numeric, .integer), (.numeric, .numeric): return v
+        case (.integer, .numeric(let n)), (.bigint, .numeric(let n)), (.smallint, .numeric(let n)):
+            if n.isIntegral, case .integer(let i)? = try? v.cast(to: .bigint) { return .integer(i) }
             return v
-        case ("text", .text), ("varchar", .text), ("char", .text): return v
-        case ("boolean", .boolean): return v
-        case ("date", .date), ("time", .time), ("interval", .interval): return v
-        case ("date", .timestamp), ("date", .timestamptz), ("timestamp", .date), ("timestamp", .timestamp), ("timestamp", .timestamptz),
-             ("timestamptz", .date), ("timestamptz", .timestamp), ("timestamptz", .timestamptz):
+        case (.text, .text), (.varchar, .text), (.char, .text): return v
+        case (.boolean, .boolean): return v
+        case (.date, .date), (.time, .time), (.interval, .interval): return v
+        case (.date, .timestamp), (.date, .timestamptz), (.timestamp, .date), (.timestamp, .timestamp), (.timestamp, .timestamptz),
+             (.timestamptz, .date), (.timestamptz, .timestamp), (.timestamptz, .timestamptz):
             // Dates and timestamps share one key ordering (microseconds since the epoch).
             return v
         default: return nil
@@ -407,7 +407,7 @@ private final class IndexScan {
     /// For an index-only lookup: (table column, key element) for each column read besides
     /// the row id, and the declared types of the key elements to decode.
     private let keyColumns: [(column: Int, element: Int)]?
-    private let keyTypes: [String]
+    private let keyTypes: [SQLType?]
 
     /// Whether a lookup is index-only: when every column the query reads is the row id (the
     /// key's suffix) or an element of the key that decodes back to its value, the table is not
@@ -417,7 +417,7 @@ private final class IndexScan {
         /// table must be read.
         var keyColumns: [(column: Int, element: Int)]?
         /// The declared types of the key elements to decode.
-        var keyTypes: [String]
+        var keyTypes: [SQLType?]
 
         init(index: IndexSchema, wanted: [ColumnDecode]?, schema: TableSchema) {
             keyColumns = wanted.flatMap { modes in
@@ -432,7 +432,7 @@ private final class IndexScan {
                 return mapping
             }
             keyTypes = keyColumns.map { mapping in
-                index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } ?? "" }
+                index.columns.prefix((mapping.map(\.element).max() ?? -1) + 1).map { name in schema.columnIndex(name).map { schema.columns[$0].type } }
             } ?? []
         }
     }

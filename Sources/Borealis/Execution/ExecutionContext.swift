@@ -83,13 +83,13 @@ struct ScopeColumn {
     /// Hidden from `*` (e.g. the duplicate of a USING column).
     var hidden = false
     /// The declared type, for columns of tables.
-    var type: String?
+    var type: SQLType?
     /// For a base table's column: where resolving it records that the query reads it, so the
     /// scan decodes only referenced columns.
     var usage: ColumnUsage?
     var ordinal = 0
 
-    init(table: String?, name: String, hidden: Bool = false, type: String? = nil) {
+    init(table: String?, name: String, hidden: Bool = false, type: SQLType? = nil) {
         self.table = table
         self.name = name
         self.hidden = hidden

@@ -285,18 +285,18 @@ struct ExpressionCompiler {
             }
         case .cast(let e, let type):
             let a = try compile(e)
-            let target = type.name
-            if target == "serial" || target == "bigserial" { throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(target)\" does not exist") }
-            if target == "numeric", !type.modifiers.isEmpty {
+            let target = type.type
+            if type.serial { throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(type.name)\" does not exist") }
+            if target == .numeric, !type.modifiers.isEmpty {
                 let precision = type.modifiers[0], scale = type.modifiers.count > 1 ? type.modifiers[1] : 0
                 return { ctx in
-                    guard case .numeric(let n) = try a(ctx).cast(to: "numeric") else { return .null }
+                    guard case .numeric(let n) = try a(ctx).cast(to: .numeric) else { return .null }
                     return .numeric(try n.fitted(precision: precision, scale: scale))
                 }
             }
-            if (target == "varchar" || target == "char"), let length = type.modifiers.first {
+            if (target == .varchar || target == .char), let length = type.modifiers.first {
                 return { ctx in
-                    guard case .text(let s) = try a(ctx).cast(to: "text") else { return .null }
+                    guard case .text(let s) = try a(ctx).cast(to: .text) else { return .null }
                     return .text(String(s.prefix(length)))
                 }
             }
@@ -313,8 +313,8 @@ struct ExpressionCompiler {
             let esc = try escape.map { try compile($0) }
             return { ctx in
                 let v = try a(ctx), pat = try p(ctx)
-                guard case .text(let s) = v.isNull ? Value.null : try v.cast(to: "text"),
-                      case .text(let ps) = pat.isNull ? Value.null : try pat.cast(to: "text") else { return .null }
+                guard case .text(let s) = v.isNull ? Value.null : try v.cast(to: .text),
+                      case .text(let ps) = pat.isNull ? Value.null : try pat.cast(to: .text) else { return .null }
                 var escapeChar: Character? = "\\"
                 if let esc {
                     guard case .text(let e) = try esc(ctx) else { return .null }
@@ -424,7 +424,7 @@ struct ExpressionCompiler {
         guard aggregation == nil, args.count == 1, case .column(let table, let columnName) = args[0],
               let (depth, index) = try scope.resolve(table: table, name: columnName, markingRead: false), depth == 0 else { return nil }
         let column = scope.columns[index]
-        guard let usage = column.usage, ["text", "varchar", "char"].contains(column.type) else { return nil }
+        guard let usage = column.usage, column.type?.isText == true else { return nil }
         let ordinal = column.ordinal
         usage.markLengthRead(ordinal, kind)
         let general = try Functions.compile(name, [{ ctx in ctx.frames[ctx.frames.count - 1][index] }])

@@ -80,12 +80,12 @@ enum Functions {
             try arity(2...3)
             return { ctx in
                 guard let s = try text(try args[0](ctx)) else { return .null }
-                guard case .integer(let start) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                guard case .integer(let start) = try args[1](ctx).cast(to: .bigint) else { return .null }
                 let chars = Array(s)
                 var from = Int(start) - 1
                 var to = chars.count
                 if args.count == 3 {
-                    guard case .integer(let length) = try args[2](ctx).cast(to: "bigint") else { return .null }
+                    guard case .integer(let length) = try args[2](ctx).cast(to: .bigint) else { return .null }
                     if length < 0 { throw DatabaseError(.error, sqlState: SQLState.substringError, "negative substring length not allowed") }
                     to = min(chars.count, from + Int(length))
                 }
@@ -123,7 +123,7 @@ enum Functions {
                 let v = try args[0](ctx)
                 var digits: Int64 = 0
                 if args.count == 2 {
-                    guard case .integer(let d) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                    guard case .integer(let d) = try args[1](ctx).cast(to: .bigint) else { return .null }
                     digits = d
                 }
                 switch v {
@@ -207,7 +207,7 @@ enum Functions {
         case "repeat":
             try arity(2...2)
             return { ctx in
-                guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: .bigint) else { return .null }
                 return .text(String(repeating: s, count: max(0, Int(n))))
             }
         case "reverse":
@@ -226,7 +226,7 @@ enum Functions {
         case "left", "right":
             try arity(2...2)
             return { ctx in
-                guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: .bigint) else { return .null }
                 let chars = Array(s)
                 let count = n >= 0 ? min(chars.count, Int(n)) : max(0, chars.count + Int(n))
                 return .text(String(name == "left" ? chars.prefix(count) : chars.suffix(count)))
@@ -248,7 +248,7 @@ enum Functions {
             return { ctx in
                 guard let field = try text(try args[0](ctx)) else { return .null }
                 var v = try args[1](ctx)
-                if case .text(let s) = v { v = try Value.text(s).cast(to: "timestamp") }
+                if case .text(let s) = v { v = try Value.text(s).cast(to: .timestamp) }
                 return try DateTime.extract(field.lowercased(), from: v)
             }
         case "date_trunc":
@@ -267,7 +267,7 @@ enum Functions {
         case "make_date":
             try arity(3...3)
             return { ctx in
-                let parts = try args.map { try $0(ctx).cast(to: "bigint") }
+                let parts = try args.map { try $0(ctx).cast(to: .bigint) }
                 guard case .integer(let y) = parts[0], case .integer(let m) = parts[1], case .integer(let d) = parts[2] else { return .null }
                 guard (1...12).contains(m), d >= 1, d <= DateTime.daysInMonth(year: Int(y), month: Int(m)) else {
                     throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date field value out of range: \(y)-\(m)-\(d)")
@@ -297,7 +297,7 @@ enum Functions {
             try arity(3...3)
             return { ctx in
                 guard let s = try text(try args[0](ctx)), let delimiter = try text(try args[1](ctx)),
-                      case .integer(let n) = try args[2](ctx).cast(to: "bigint") else { return .null }
+                      case .integer(let n) = try args[2](ctx).cast(to: .bigint) else { return .null }
                 if n == 0 { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "field position must not be zero") }
                 let parts = delimiter.isEmpty ? [s] : s.components(separatedBy: delimiter)
                 let index = n > 0 ? Int(n) - 1 : parts.count + Int(n)
@@ -306,7 +306,7 @@ enum Functions {
         case "lpad", "rpad":
             try arity(2...3)
             return { ctx in
-                guard let s = try text(try args[0](ctx)), case .integer(let length) = try args[1](ctx).cast(to: "bigint") else { return .null }
+                guard let s = try text(try args[0](ctx)), case .integer(let length) = try args[1](ctx).cast(to: .bigint) else { return .null }
                 var fill = " "
                 if args.count == 3 {
                     guard let f = try text(try args[2](ctx)) else { return .null }
@@ -346,7 +346,7 @@ enum Functions {
         case "chr":
             try arity(1...1)
             return { ctx in
-                guard case .integer(let code) = try args[0](ctx).cast(to: "bigint") else { return .null }
+                guard case .integer(let code) = try args[0](ctx).cast(to: .bigint) else { return .null }
                 guard code > 0, let scalar = Unicode.Scalar(UInt32(clamping: code)) else {
                     throw DatabaseError(.range, sqlState: SQLState.programLimitExceeded, "requested character too large for encoding: \(code)")
                 }

@@ -7,23 +7,23 @@
 final class QueryPlan {
     let columns: [String]
     /// Declared types of the output columns where known (table columns and casts).
-    var declaredTypes: [String?]
+    var declaredTypes: [SQLType?]
     /// Produces the rows one at a time.
     let open: (ExecutionContext) throws -> RowStream
     /// What EXPLAIN shows for the plan.
     var explainNode: ExplainNode
     var estimatedRows: Double { explainNode.estimatedRows ?? 1000 }
 
-    init(columns: [String], declaredTypes: [String?]? = nil, explain: ExplainNode,
+    init(columns: [String], declaredTypes: [SQLType?]? = nil, explain: ExplainNode,
          open: @escaping (ExecutionContext) throws -> RowStream) {
         self.columns = columns
-        self.declaredTypes = declaredTypes ?? [String?](repeating: nil, count: columns.count)
+        self.declaredTypes = declaredTypes ?? [SQLType?](repeating: nil, count: columns.count)
         self.explainNode = explain
         self.open = open
     }
 
     /// A plan whose rows are computed all at once.
-    convenience init(columns: [String], declaredTypes: [String?]? = nil, explain: ExplainNode,
+    convenience init(columns: [String], declaredTypes: [SQLType?]? = nil, explain: ExplainNode,
                      run: @escaping (ExecutionContext) throws -> [[Value]]) {
         self.init(columns: columns, declaredTypes: declaredTypes, explain: explain) { ctx in Planner.stream(try run(ctx)) }
     }
@@ -255,11 +255,11 @@ final class Planner {
         return { ctx in
             var start = 0
             var count: Int?
-            if let offsetEval, case .integer(let n) = try ctx.withFrame([], { try offsetEval(ctx) }).cast(to: "bigint") {
+            if let offsetEval, case .integer(let n) = try ctx.withFrame([], { try offsetEval(ctx) }).cast(to: .bigint) {
                 if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidRowCountInResultOffsetClause, "OFFSET must not be negative") }
                 start = Int(min(n, Int64(Int32.max)))
             }
-            if let limitEval, case .integer(let n) = try ctx.withFrame([], { try limitEval(ctx) }).cast(to: "bigint") {
+            if let limitEval, case .integer(let n) = try ctx.withFrame([], { try limitEval(ctx) }).cast(to: .bigint) {
                 if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidRowCountInLimitClause, "LIMIT must not be negative") }
                 count = Int(min(n, Int64(Int32.max)))
             }
@@ -401,12 +401,12 @@ final class Planner {
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
-        let declaredTypes = try outputExprs.map { e -> String? in
+        let declaredTypes = try outputExprs.map { e -> SQLType? in
             switch e {
             case .column(let t, let n):
                 guard let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
                 return source.columns[index].type
-            case .cast(_, let type): return type.name
+            case .cast(_, let type): return type.type
             default: return nil
             }
         }

@@ -24,13 +24,11 @@ extension StatementExecutor {
                 if ifNotExists { return }
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(definition.name)\" of relation \"\(name)\" already exists")
             }
-            guard Self.knownTypes.contains(definition.type.name) else {
-                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(definition.type.name)\" does not exist")
-            }
+            try Self.checkStorable(definition.type)
             if definition.primaryKey || definition.unique {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
             }
-            let column = ColumnSchema(name: definition.name, type: definition.type.name, modifiers: definition.type.modifiers,
+            let column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
             var fill = Value.null
             if let d = definition.defaultValue {
@@ -132,12 +130,9 @@ extension StatementExecutor {
             guard seen.insert(d.name).inserted else {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(d.name)\" specified more than once")
             }
-            guard Self.knownTypes.contains(d.type.name) else {
-                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(d.type.name)\" does not exist")
-            }
-            let serial = d.type.name == "serial" || d.type.name == "bigserial"
-            let type = d.type.name == "serial" ? "integer" : (d.type.name == "bigserial" ? "bigint" : d.type.name)
-            columns.append(ColumnSchema(name: d.name, type: type, modifiers: d.type.modifiers,
+            try Self.checkStorable(d.type)
+            let serial = d.type.serial
+            columns.append(ColumnSchema(name: d.name, type: d.type.type, modifiers: d.type.modifiers,
                                         notNull: d.notNull || d.primaryKey || serial, defaultSQL: d.defaultValue?.sql,
                                         identity: serial || d.autoIncrement))
         }
@@ -167,7 +162,7 @@ extension StatementExecutor {
         for i in columns.indices where primaryKey.contains(columns[i].name) { columns[i].notNull = true }
         var rowIDColumn: Int?
         if primaryKey.count == 1, let i = columns.firstIndex(where: { $0.name == primaryKey[0] }),
-           ["integer", "bigint", "smallint"].contains(columns[i].type) {
+           columns[i].type.isInteger {
             rowIDColumn = i
         }
         // Foreign keys: from column REFERENCES and table FOREIGN KEY constraints.
@@ -197,15 +192,15 @@ extension StatementExecutor {
             guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
                 throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
             }
-            let parentTypes = try parentColumns.map { column -> String in
-                if selfReference { return columns.first { $0.name == column }?.type ?? "" }
+            let parentTypes = try parentColumns.map { column -> SQLType? in
+                if selfReference { return columns.first { $0.name == column }?.type }
                 let parent = try catalog.table(reference.table)
-                return parent.columnIndex(column).map { parent.columns[$0].type } ?? ""
+                return parent.columnIndex(column).map { parent.columns[$0].type }
             }
             for (column, parentType) in zip(cols, parentTypes) {
                 let type = columns.first { $0.name == column }!.type
                 guard Self.typeFamily(type) == Self.typeFamily(parentType) else {
-                    throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type) and \(parentType)")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type.displayName) and \(parentType?.displayName ?? "unknown")")
                 }
             }
             guard parentKeys.contains(where: { Set($0) == Set(parentColumns) }) else {
@@ -235,11 +230,20 @@ extension StatementExecutor {
     }
 
     /// Types that compare with each other without a cast.
-    static func typeFamily(_ type: String) -> String {
+    /// Types whose values compare with each other, for matching a foreign key to its parent key.
+    static func typeFamily(_ type: SQLType?) -> String {
+        guard let type else { return "" }
         switch type {
-        case "integer", "bigint", "smallint", "real", "double precision", "numeric": return "number"
-        case "text", "varchar", "char": return "text"
-        default: return type
+        case .smallint, .integer, .bigint, .real, .doublePrecision, .numeric: return "number"
+        case .text, .varchar, .char: return "text"
+        default: return type.name
+        }
+    }
+
+    /// A column's declared type: one a table can hold.
+    static func checkStorable(_ type: TypeName) throws {
+        guard type.type.isStorable else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "columns of type \(type.type.displayName) are not supported")
         }
     }
 

@@ -15,7 +15,7 @@ extension StatementExecutor {
         switch statement {
         case .select(let query):
             let plan = try selectPlan(query)
-            return StatementDescription(columns: plan.columns, declaredTypes: plan.declaredTypes)
+            return StatementDescription(columns: plan.columns, declaredTypes: plan.declaredTypes.map { $0?.name })
         case .insert(let table, let columns, _, _, let returning):
             let schema = try schemaForWriting(table)
             for name in columns ?? [] where schema.columnIndex(name) == nil {
@@ -41,9 +41,9 @@ extension StatementExecutor {
         for item in items {
             switch item {
             case .star:
-                types += schema.columns.map { Optional($0.type) }
+                types += schema.columns.map { Optional($0.type.name) }
             case .expression(.column(_, let name), _):
-                types.append(schema.columnIndex(name).map { schema.columns[$0].type })
+                types.append(schema.columnIndex(name).map { schema.columns[$0].type.name })
             case .expression(.cast(_, let type), _):
                 types.append(type.name)
             case .expression:

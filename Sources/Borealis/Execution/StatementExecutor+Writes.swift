@@ -32,12 +32,12 @@ extension StatementExecutor {
     enum StoredAsIs {
         case bigint, integer, text, double, none
 
-        init(_ type: String) {
+        init(_ type: SQLType) {
             switch type {
-            case "bigint": self = .bigint
-            case "integer": self = .integer
-            case "text": self = .text
-            case "double precision": self = .double
+            case .bigint: self = .bigint
+            case .integer: self = .integer
+            case .text: self = .text
+            case .doublePrecision: self = .double
             default: self = .none
             }
         }
@@ -164,37 +164,37 @@ extension StatementExecutor {
         // The common exact cases first, without a cast.
         if StoredAsIs(column.type).accepts(value) { return value }
         switch column.type {
-        case "integer", "bigint", "smallint":
-            if case .integer = value, column.type == "bigint" { return value }
-            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
+        case .integer, .bigint, .smallint:
+            if case .integer = value, column.type == .bigint { return value }
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type.displayName) but expression is of type boolean") }
             return try value.cast(to: column.type)
-        case "numeric":
+        case .numeric:
             if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type numeric but expression is of type boolean") }
-            guard case .numeric(let n) = try value.cast(to: "numeric") else { return .null }
+            guard case .numeric(let n) = try value.cast(to: .numeric) else { return .null }
             return .numeric(try n.fitted(precision: column.modifiers.first, scale: column.modifiers.first.map { _ in column.modifiers.count > 1 ? column.modifiers[1] : 0 }))
-        case "real", "double precision":
-            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type) but expression is of type boolean") }
-            let v = try value.cast(to: "double precision")
-            if column.type == "real", case .double(let d) = v { return .double(Double(Float(d))) }
+        case .real, .doublePrecision:
+            if case .boolean = value { throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type.displayName) but expression is of type boolean") }
+            let v = try value.cast(to: .doublePrecision)
+            if column.type == .real, case .double(let d) = v { return .double(Double(Float(d))) }
             return v
-        case "text", "varchar", "char":
-            let v = try value.cast(to: "text")
+        case .text, .varchar, .char:
+            let v = try value.cast(to: .text)
             if let limit = column.modifiers.first, case .text(let s) = v, s.count > limit {
                 let trimmed = s.prefix(limit)
                 if s.dropFirst(limit).allSatisfy({ $0 == " " }) { return .text(String(trimmed)) }
-                throw DatabaseError(.range, sqlState: SQLState.stringDataRightTruncation, "value too long for type \(column.type == "char" ? "character" : "character varying")(\(limit))")
+                throw DatabaseError(.range, sqlState: SQLState.stringDataRightTruncation, "value too long for type \(column.type == .char ? "character" : "character varying")(\(limit))")
             }
             return v
-        case "boolean": return try value.cast(to: "boolean")
-        case "bytea": return try value.cast(to: "bytea")
-        case "date", "time", "timestamp", "timestamptz", "interval":
+        case .boolean: return try value.cast(to: .boolean)
+        case .bytea: return try value.cast(to: .bytea)
+        case .date, .time, .timestamp, .timestamptz, .interval:
             switch (column.type, value) {
-            case ("date", .date), ("time", .time), ("timestamp", .timestamp), ("timestamptz", .timestamptz), ("interval", .interval): return value
-            case (_, .text), ("date", .timestamp), ("date", .timestamptz), ("timestamp", .date), ("timestamptz", .date),
-                 ("timestamp", .timestamptz), ("timestamptz", .timestamp), ("time", .timestamp), ("time", .timestamptz):
+            case (.date, .date), (.time, .time), (.timestamp, .timestamp), (.timestamptz, .timestamptz), (.interval, .interval): return value
+            case (_, .text), (.date, .timestamp), (.date, .timestamptz), (.timestamp, .date), (.timestamptz, .date),
+                 (.timestamp, .timestamptz), (.timestamptz, .timestamp), (.time, .timestamp), (.time, .timestamptz):
                 return try value.cast(to: column.type)
             default:
-                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type) but expression is of type \(value.typeName)")
+                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type.displayName) but expression is of type \(value.typeName)")
             }
         default: return value
         }

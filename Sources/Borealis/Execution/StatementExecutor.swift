@@ -83,10 +83,6 @@ struct StatementExecutor {
         var paths: [String: AccessPath] = [:]
     }
 
-    static let knownTypes: Set<String> = ["integer", "bigint", "smallint", "serial", "bigserial", "real", "double precision",
-                                          "numeric", "text", "varchar", "char", "boolean", "bytea", "date", "time",
-                                          "timestamp", "timestamptz", "interval", "json", "jsonb"]
-
     static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
         case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint: return false
@@ -138,7 +134,7 @@ struct StatementExecutor {
         switch statement {
         case .select(let query):
             let plan = try selectPlan(query)
-            return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes)
+            return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes.map { $0?.name })
         case .createTable(let name, let ifNotExists, let columns, let constraints, let temporary, let onCommit):
             if onCommit != nil && !temporary {
                 throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "ON COMMIT can only be used on temporary tables")

@@ -242,7 +242,7 @@ final class WindowCollector {
     private func int32Argument(_ input: Input, _ row: Int, _ k: Int) throws -> Int? {
         let v = input.argument(row, k)
         if v.isNull { return nil }
-        guard case .integer(let i) = try v.cast(to: "bigint") else { return nil }
+        guard case .integer(let i) = try v.cast(to: .bigint) else { return nil }
         guard i >= Int64(Int32.min) && i <= Int64(Int32.max) else {
             throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "integer out of range")
         }

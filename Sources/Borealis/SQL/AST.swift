@@ -2,8 +2,14 @@
 // lower case unless they were quoted (PostgreSQL's rule).
 
 struct TypeName: Equatable, Sendable {
-    var name: String          // canonical: integer, bigint, smallint, real, double precision, numeric, text, varchar, char, boolean, bytea, date, time, timestamp, timestamptz
+    var type: SQLType
     var modifiers: [Int] = []
+    /// SERIAL / BIGSERIAL: an integer column with an identity default, not a type of its own (a
+    /// cast to it fails).
+    var serial = false
+
+    /// As written back into SQL (and as the catalog stores the column's type).
+    var name: String { serial ? (type == .bigint ? "bigserial" : "serial") : type.name }
 }
 
 enum UnaryOperator: Sendable { case negate, plus, not }

@@ -5,7 +5,7 @@ extension Catalog {
     func createStatement(for table: TableSchema) -> String {
         var parts: [String] = []
         for (i, column) in table.columns.enumerated() {
-            var type = column.type
+            var type = column.type.name
             if !column.modifiers.isEmpty { type += "(" + column.modifiers.map(String.init).joined(separator: ", ") + ")" }
             var text = "\(quoteIdentifier(column.name)) \(type)"
             // Always spelled out: an INTEGER PRIMARY KEY without it takes no value of its own.
@@ -58,7 +58,7 @@ extension Value {
         case .numeric(let n): return n.description
         case .text(let s): return "'" + s.replacing("'", with: "''") + "'"
         case .blob(let b): return "'\\x" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'::bytea"
-        case .date, .time, .timestamp, .timestamptz, .interval: return "'\(description)'::\(castName)"
+        case .date, .time, .timestamp, .timestamptz, .interval: return "'\(description)'::\(sqlType.name)"
         }
     }
 }

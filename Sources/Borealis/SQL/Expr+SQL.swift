@@ -14,7 +14,7 @@ extension Expr {
             case .integer(let i): return String(i)
             case .numeric(let n): return n.description
             case .date, .time, .timestamp, .timestamptz, .interval:
-                return "'\(v.description)'::\(v.castName)"
+                return "'\(v.description)'::\(v.sqlType.name)"
             }
         case .column(let table, let name): return table.map { "\($0).\(name)" } ?? name
         case .parameter(let n): return "$\(n)"

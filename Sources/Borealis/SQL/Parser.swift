@@ -464,7 +464,16 @@ struct Parser {
             else if acceptKeyword("without") { try expectKeyword("time"); try expectKeyword("zone") }
         }
         if words[0] == "unsigned" || words[0] == "signed" { _ = acceptKeyword("integer") || acceptKeyword("int") }
-        var type = TypeName(name: canonicalType(words[0]))
+        var type: TypeName
+        switch words[0] {
+        case "serial", "serial4": type = TypeName(type: .integer, serial: true)
+        case "bigserial", "serial8": type = TypeName(type: .bigint, serial: true)
+        default:
+            guard let known = SQLType(spelling: words[0]) else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(words[0])\" does not exist")
+            }
+            type = TypeName(type: known)
+        }
         if accept(.op("(")) {
             repeat {
                 guard case .integer(let n) = peek.kind, let value = Int(n) else { throw error("expected a type modifier") }
@@ -474,26 +483,6 @@ struct Parser {
             try expect(")")
         }
         return type
-    }
-
-    private func canonicalType(_ word: String) -> String {
-        switch word {
-        case "int", "int4", "integer", "mediumint", "tinyint": return "integer"
-        case "int8", "bigint": return "bigint"
-        case "int2", "smallint": return "smallint"
-        case "serial", "serial4": return "serial"
-        case "bigserial", "serial8": return "bigserial"
-        case "float8", "double", "double precision", "float": return "double precision"
-        case "float4", "real": return "real"
-        case "decimal", "numeric": return "numeric"
-        case "character", "char", "bpchar": return "char"
-        case "varchar", "nvarchar": return "varchar"
-        case "string", "clob", "longtext", "mediumtext", "tinytext": return "text"
-        case "bool": return "boolean"
-        case "blob", "longblob", "binary", "varbinary": return "bytea"
-        case "datetime": return "timestamp"
-        default: return word
-        }
     }
 
     private mutating func parseDrop() throws -> Statement {

@@ -90,20 +90,20 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The cast target naming this value's own type, for resolving untyped text against it.
-    var castName: String {
+    /// The type of this value, for resolving untyped text against it (NULL and text: text).
+    var sqlType: SQLType {
         switch self {
-        case .integer: return "bigint"
-        case .double: return "double precision"
-        case .date: return "date"
-        case .time: return "time"
-        case .timestamp: return "timestamp"
-        case .timestamptz: return "timestamptz"
-        case .interval: return "interval"
-        case .numeric: return "numeric"
-        case .boolean: return "boolean"
-        case .blob: return "bytea"
-        default: return "text"
+        case .integer: return .bigint
+        case .double: return .doublePrecision
+        case .date: return .date
+        case .time: return .time
+        case .timestamp: return .timestamp
+        case .timestamptz: return .timestamptz
+        case .interval: return .interval
+        case .numeric: return .numeric
+        case .boolean: return .boolean
+        case .blob: return .bytea
+        case .null, .text: return .text
         }
     }
 
@@ -130,8 +130,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.integer(let x), .numeric(let y)): return Numeric.compare(Numeric(x), y)
         case (.numeric(let x), .double(let y)): return compareDouble(x.doubleValue, y)
         case (.double(let x), .numeric(let y)): return compareDouble(x, y.doubleValue)
-        case (.text(let s), .numeric): return try compare(try Value.text(s).cast(to: "numeric"), b)
-        case (.numeric, .text(let s)): return try compare(a, try Value.text(s).cast(to: "numeric"))
+        case (.text(let s), .numeric): return try compare(try Value.text(s).cast(to: .numeric), b)
+        case (.numeric, .text(let s)): return try compare(a, try Value.text(s).cast(to: .numeric))
         case (.integer(let x), .double(let y)): return compareDouble(Double(x), y)
         case (.double(let x), .integer(let y)): return compareDouble(x, Double(y))
         case (.double(let x), .double(let y)): return compareDouble(x, y)
@@ -140,21 +140,21 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.blob(let x), .blob(let y)):
             return x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
         case (.text(let s), .integer), (.text(let s), .double):
-            return try compare(try Value.text(s).cast(to: b.isInteger ? "bigint" : "double precision"), b)
+            return try compare(try Value.text(s).cast(to: b.isInteger ? .bigint : .doublePrecision), b)
         case (.integer, .text(let s)), (.double, .text(let s)):
-            return try compare(a, try Value.text(s).cast(to: a.isInteger ? "bigint" : "double precision"))
+            return try compare(a, try Value.text(s).cast(to: a.isInteger ? .bigint : .doublePrecision))
         case (.text(let s), .boolean):
-            return try compare(try Value.text(s).cast(to: "boolean"), b)
+            return try compare(try Value.text(s).cast(to: .boolean), b)
         case (.boolean, .text(let s)):
-            return try compare(a, try Value.text(s).cast(to: "boolean"))
+            return try compare(a, try Value.text(s).cast(to: .boolean))
         case (.time(let x), .time(let y)): return x < y ? -1 : (x > y ? 1 : 0)
         case (.interval(let x), .interval(let y)):
             let p = x.comparableMicroseconds, q = y.comparableMicroseconds
             return p < q ? -1 : (p > q ? 1 : 0)
         case (.text(let s), _) where b.isTemporal:
-            return try compare(try Value.text(s).cast(to: b.castName), b)
+            return try compare(try Value.text(s).cast(to: b.sqlType), b)
         case (_, .text(let s)) where a.isTemporal:
-            return try compare(a, try Value.text(s).cast(to: a.castName))
+            return try compare(a, try Value.text(s).cast(to: a.sqlType))
         case _ where a.instant != nil && b.instant != nil:
             let x = a.instant!, y = b.instant!
             return x < y ? -1 : (x > y ? 1 : 0)
@@ -291,10 +291,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.text, _), (_, .text):
             // An untyped literal meets a number: PostgreSQL resolves it as that number's type.
             if case .text(let s) = a, b.doubleValue != nil {
-                return try arithmetic(op, try Value.text(s).cast(to: b.isInteger ? "bigint" : "double precision"), b)
+                return try arithmetic(op, try Value.text(s).cast(to: b.isInteger ? .bigint : .doublePrecision), b)
             }
             if case .text(let s) = b, a.doubleValue != nil {
-                return try arithmetic(op, a, try Value.text(s).cast(to: a.isInteger ? "bigint" : "double precision"))
+                return try arithmetic(op, a, try Value.text(s).cast(to: a.isInteger ? .bigint : .doublePrecision))
             }
         default: break
         }
@@ -308,11 +308,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
         switch (op, a, b) {
         case (_, .text(let s), _) where b.isTemporal && op != .add:
-            return try arithmetic(op, try Value.text(s).cast(to: b.castName), b)
+            return try arithmetic(op, try Value.text(s).cast(to: b.sqlType), b)
         case (_, _, .text(let s)):
             // date + '1 day': untyped text next to a date or time is an interval (or a count).
             if case .date = a, op == .add || op == .subtract, Int64(s) != nil { return try arithmetic(op, a, .integer(Int64(s)!)) }
-            return try arithmetic(op, a, try Value.text(s).cast(to: b.castName == "text" ? "interval" : b.castName))
+            return try arithmetic(op, a, try Value.text(s).cast(to: b.sqlType == .text ? .interval : b.sqlType))
         case (.add, .date(let d), .integer(let n)), (.add, .integer(let n), .date(let d)): return try days(Int64(d) + n)
         case (.subtract, .date(let d), .integer(let n)): return try days(Int64(d) - n)
         case (.subtract, .date(let x), .date(let y)): return .integer(Int64(x) - Int64(y))
@@ -391,13 +391,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     // MARK: Casts
 
     /// CAST(self AS type) with PostgreSQL's conversions.
-    func cast(to type: String) throws -> Value {
+    func cast(to type: SQLType) throws -> Value {
         if isNull { return .null }
         switch type {
-        case "integer", "int", "int4", "bigint", "int8", "smallint", "int2", "signed":
-            let bounds: (Int64, Int64, String) = type.hasPrefix("small") || type == "int2"
-                ? (Int64(Int16.min), Int64(Int16.max), "smallint")
-                : (type == "bigint" || type == "int8" ? (Int64.min, Int64.max, "bigint") : (Int64(Int32.min), Int64(Int32.max), "integer"))
+        case .smallint, .integer, .bigint:
+            let range = type.integerBounds ?? Int64.min...Int64.max
+            let bounds = (range.lowerBound, range.upperBound, type.name)
             let v: Int64
             switch self {
             case .integer(let x): v = x
@@ -420,7 +419,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             }
             guard v >= bounds.0 && v <= bounds.1 else { throw Value.overflow(bounds.2) }
             return .integer(v)
-        case "numeric", "decimal":
+        case .numeric:
             switch self {
             case .numeric: return self
             case .integer(let x): return .numeric(Numeric(x))
@@ -434,7 +433,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 return .numeric(n)
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to numeric")
             }
-        case "real", "float4", "double precision", "float8", "float", "double":
+        case .real, .doublePrecision:
             switch self {
             case .integer(let x): return .double(Double(x))
             case .double: return self
@@ -448,15 +447,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 default: break
                 }
                 guard let d = Double(t) else {
-                    throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(type): \"\(s)\"")
+                    throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(type.name): \"\(s)\"")
                 }
                 return .double(d)
-            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type)")
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type.name)")
             }
-        case "text", "varchar", "char", "character", "character varying", "string":
+        case .text, .varchar, .char:
             if case .text = self { return self }
             return .text(description)
-        case "boolean", "bool":
+        case .boolean:
             switch self {
             case .boolean: return self
             case .integer(let x): return .boolean(x != 0)
@@ -468,14 +467,14 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 }
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to boolean")
             }
-        case "date":
+        case .date:
             switch self {
             case .date: return self
             case .timestamp(let t), .timestamptz(let t): return .date(Int32(DateTime.floorDiv(t, DateTime.microsPerDay)))
             case .text(let s): return .date(Int32(try DateTime.parseDate(s)))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to date")
             }
-        case "time", "timetz":
+        case .time, .timetz:
             switch self {
             case .time: return self
             case .timestamp(let t), .timestamptz(let t):
@@ -483,8 +482,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .text(let s): return .time(try DateTime.parseTime(s))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to time")
             }
-        case "timestamp", "timestamptz", "datetime":
-            let zone = type == "timestamptz"
+        case .timestamp, .timestamptz:
+            let zone = type == .timestamptz
             switch self {
             case .timestamp(let t), .timestamptz(let t): return zone ? .timestamptz(t) : .timestamp(t)
             case .date(let d): return zone ? .timestamptz(Int64(d) * DateTime.microsPerDay) : .timestamp(Int64(d) * DateTime.microsPerDay)
@@ -493,14 +492,14 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 return zone ? .timestamptz(t) : .timestamp(t)
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(zone ? "timestamp with time zone" : "timestamp")")
             }
-        case "interval":
+        case .interval:
             switch self {
             case .interval: return self
             case .text(let s): return .interval(try DateTime.parseInterval(s))
             case .time(let t): return .interval(Interval(microseconds: t))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to interval")
             }
-        case "bytea", "blob":
+        case .bytea:
             switch self {
             case .blob: return self
             case .text(let s):
@@ -514,8 +513,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 return .blob(Array(s.utf8))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to bytea")
             }
-        default:
-            throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(type)\" does not exist")
+        case .json, .jsonb:
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "casts to \(type.name) are not supported yet")
         }
     }
 
@@ -526,7 +525,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .boolean(let b): return b
         case .integer(let v): return v != 0
         case .double(let v): return v != 0
-        case .text(let s): return try Value.text(s).cast(to: "boolean").truth()
+        case .text(let s): return try Value.text(s).cast(to: .boolean).truth()
         case .numeric(let n): return n.value != 0
         case .blob, .date, .time, .timestamp, .timestamptz, .interval:
             throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "argument of WHERE must be type boolean, not type \(typeName)")
