@@ -1,5 +1,7 @@
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct BTreeTests {
     /// Random inserts, overwrites (same and other sizes, overflowing values) and deletes against

@@ -4,6 +4,8 @@
 
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 /// Rows given by the test, as an operator.
 private final class RowsOperator: PhysicalOperator {

@@ -1,9 +1,11 @@
-// SQLType (Sources/Borealis/Types/SQLType.swift): every spelling the parser accepts names one
+// SQLType (Sources/BorealisSQL/Types/SQLType.swift): every spelling the parser accepts names one
 // type, catalogs written when types were strings still load, and type errors keep their SQLSTATEs.
 
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct SQLTypeTests {
     @Test func spellingsNameTheirTypes() {

@@ -17,6 +17,8 @@
 
 import FoundationEssentials
 import Synchronization
+import BorealisSQL
+import BorealisStorage
 
 extension Statement {
     var isRelease: Bool { if case .releaseSavepoint = self { return true } else { return false } }
