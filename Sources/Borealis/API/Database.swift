@@ -40,6 +40,7 @@ extension Statement {
         case .dropTable, .dropIndex, .dropView: return "DROP"
         case .alterTable: return "ALTER TABLE"
         case .truncate: return "TRUNCATE"
+        case .analyze: return "ANALYZE"
         default: return "this statement"
         }
     }

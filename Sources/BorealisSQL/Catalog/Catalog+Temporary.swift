@@ -32,6 +32,8 @@ extension Catalog {
         var referencing = temporary.referencing
         for (parent, children) in permanent.referencing where !taken.contains(parent) { referencing[parent] = children }
         let version = (UInt64(1) << 63) | mergedVersions.add(1, ordering: .relaxed).newValue
-        return Catalog(version: version, tables: tables, indexes: indexes, views: views, referencing: referencing)
+        let statistics = permanent.statistics.filter { !taken.contains($0.key) }
+        return Catalog(version: version, tables: tables, indexes: indexes, views: views, referencing: referencing,
+                       statistics: statistics)
     }
 }

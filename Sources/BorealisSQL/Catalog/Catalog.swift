@@ -12,6 +12,8 @@ package final class Catalog: @unchecked Sendable {
     package private(set) var tables: [String: TableSchema] = [:]
     package private(set) var indexes: [String: IndexSchema] = [:]
     package private(set) var views: [String: ViewSchema] = [:]
+    /// What ANALYZE found, by table (docs/query-engine.md, "Statistics").
+    package private(set) var statistics: [String: TableStatistics] = [:]
     /// For each table, the foreign keys that reference it and their tables, by child table name:
     /// what an UPDATE or DELETE of a parent row must check or cascade to.
     private(set) var referencing: [String: [(child: String, fk: ForeignKey)]] = [:]
@@ -21,8 +23,9 @@ package final class Catalog: @unchecked Sendable {
 
     /// A catalog of the given entries (the merged catalog of docs/temporary-tables.md).
     init(version: UInt64, tables: [String: TableSchema], indexes: [String: IndexSchema], views: [String: ViewSchema],
-         referencing: [String: [(child: String, fk: ForeignKey)]]) {
+         referencing: [String: [(child: String, fk: ForeignKey)]], statistics: [String: TableStatistics] = [:]) {
         self.version = version
+        self.statistics = statistics
         self.tables = tables
         self.indexes = indexes
         self.views = views
@@ -58,6 +61,8 @@ package final class Catalog: @unchecked Sendable {
                 } else if key.hasPrefix("view:") {
                     let v = try decoder.decode(ViewSchema.self, from: value)
                     catalog.views[v.name] = v
+                } else if key.hasPrefix("stats:") {
+                    catalog.statistics[String(key.dropFirst("stats:".count))] = try decoder.decode(TableStatistics.self, from: value)
                 }
             } catch {
                 throw DatabaseError.corrupt("catalog entry \(key) does not decode: \(error)")
@@ -100,12 +105,16 @@ package final class Catalog: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try tree.put(Array("\(kind):\(name)".utf8), Array(try encoder.encode(value)), in: txn)
+        // A table's statistics describe the table as ANALYZE saw it: any change to its record
+        // (ALTER TABLE, TRUNCATE) drops them.
+        if kind == "table" { _ = try tree.delete(Array("stats:\(name)".utf8), in: txn) }
         try bumpVersion(txn, tree)
     }
 
     static func remove(_ kind: String, _ name: String, _ txn: StorageTransaction) throws {
         let tree = try writableTree(txn)
         try tree.delete(Array("\(kind):\(name)".utf8), in: txn)
+        if kind == "table" { _ = try tree.delete(Array("stats:\(name)".utf8), in: txn) }
         try bumpVersion(txn, tree)
     }
 

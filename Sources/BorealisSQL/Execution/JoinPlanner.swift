@@ -132,7 +132,7 @@ struct JoinPlanner {
             let base = planner.statistics.rowCount(table)
             restricted.op = ScanOperator(table: table, alias: leaf.alias, columns: leaf.columns, path: path, filters: filters,
                                          filterSQL: conjuncts.map(\.sql), usage: leaf.usage,
-                                         estimatedRows: Self.estimate(base, conjuncts, table: table, scope: scope))
+                                         estimatedRows: Self.estimate(base, conjuncts, table: table, scope: scope, statistics: planner.statistics))
         } else {
             let estimate = Self.estimate(leaf.estimatedRows, conjuncts, table: nil, scope: scope)
             restricted.op = FilterOperator(input: leaf.op, conditions: filters, conditionSQL: conjuncts.map(\.sql), estimatedRows: estimate)
@@ -142,11 +142,19 @@ struct JoinPlanner {
 
     // MARK: Estimates
 
-    /// Rows left of `rows` after the conjuncts: a fixed selectivity per kind of conjunct (an
-    /// equality on the row id or a unique single-column index keeps one row per value).
-    static func estimate(_ rows: Double, _ conjuncts: [Expr], table: TableSchema?, scope: Scope) -> Double {
+    /// Rows left of `rows` after the conjuncts: an equality on the row id or a unique
+    /// single-column index keeps one row per value; a comparison of an analyzed column takes
+    /// its share from the statistics; anything else a fixed selectivity per kind of conjunct.
+    static func estimate(_ rows: Double, _ conjuncts: [Expr], table: TableSchema?, scope: Scope,
+                         statistics: PlannerStatistics? = nil) -> Double {
         var estimate = rows
         for conjunct in conjuncts {
+            if let table, let statistics, let share = analyzedShare(conjunct, rows: rows, table: table, scope: scope, statistics: statistics) {
+                if case .binary(.equal, let a, let b) = conjunct,
+                   isUniqueKey(a, table: table, scope: scope) || isUniqueKey(b, table: table, scope: scope) { return 1 }
+                estimate *= share
+                continue
+            }
             switch conjunct {
             case .binary(.equal, let a, let b):
                 if let table, isUniqueKey(a, table: table, scope: scope) || isUniqueKey(b, table: table, scope: scope) { return 1 }
@@ -162,13 +170,71 @@ struct JoinPlanner {
         return max(1, estimate)
     }
 
+    /// The share of `table`'s rows (`rows` of them) a conjunct keeps, from ANALYZE's statistics
+    /// of the column it compares with a constant; nil when it is not such a comparison or the
+    /// column was not analyzed.
+    static func analyzedShare(_ conjunct: Expr, rows: Double, table: TableSchema, scope: Scope, statistics: PlannerStatistics) -> Double? {
+        func stats(_ e: Expr) -> ColumnStatistics? {
+            columnOrdinal(e, table: table, scope: scope).flatMap { statistics.column(table, $0) }
+        }
+        switch conjunct {
+        case .binary(let op, let a, let b) where [.equal, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(op):
+            for (column, other, flipped) in [(a, b, false), (b, a, true)] {
+                guard let s = stats(column) else { continue }
+                guard let value = constant(other) else {
+                    return op == .equal ? s.equalShareOfAnyValue(rows: rows) : nil
+                }
+                switch (op, flipped) {
+                case (.equal, _): return s.equalShare(value, rows: rows)
+                case (.less, false), (.greater, true): return s.lessShare(value, inclusive: false)
+                case (.lessOrEqual, false), (.greaterOrEqual, true): return s.lessShare(value, inclusive: true)
+                case (.greater, false), (.less, true): return s.greaterShare(value, inclusive: false)
+                default: return s.greaterShare(value, inclusive: true)
+                }
+            }
+            return nil
+        case .between(let e, let low, let high, false):
+            guard let s = stats(e), let lo = constant(low), let hi = constant(high) else { return nil }
+            return max(0, s.lessShare(hi, inclusive: true) - s.lessShare(lo, inclusive: false))
+        case .inList(let e, let list, false):
+            guard let s = stats(e) else { return nil }
+            var share = 0.0
+            for item in list {
+                guard let value = constant(item) else { return nil }
+                share += s.equalShare(value, rows: rows)
+            }
+            return min(1, share)
+        case .isNull(let e, let negated):
+            guard let s = stats(e) else { return nil }
+            return negated ? 1 - s.nullFraction : s.nullFraction
+        default:
+            return nil
+        }
+    }
+
+    /// The value of a constant expression the planner can read without running anything.
+    static func constant(_ e: Expr) -> Value? {
+        switch e {
+        case .literal(let v): return v
+        case .unary(.negate, .literal(let v)): return try? Value.arithmetic(.subtract, .integer(0), v)
+        case .cast(.literal(let v), let type) where !type.serial: return try? v.cast(to: type.type)
+        default: return nil
+        }
+    }
+
+    /// The ordinal in `table` of the column `e` names, when it is one of the table's columns at
+    /// depth 0 of `scope`.
+    static func columnOrdinal(_ e: Expr, table: TableSchema, scope: Scope) -> Int? {
+        guard case .column(let t, let n) = e, let found = try? scope.resolve(table: t, name: n, markingRead: false), found.depth == 0,
+              found.index < scope.columns.count, scope.columns[found.index].usage != nil else { return nil }
+        let ordinal = scope.columns[found.index].ordinal
+        return ordinal < table.columns.count ? ordinal : nil
+    }
+
     /// Whether `e` is a column of `table` (at depth 0 of `scope`) that is its row id or the
     /// single column of a unique index.
     static func isUniqueKey(_ e: Expr, table: TableSchema, scope: Scope) -> Bool {
-        guard case .column(let t, let n) = e, let found = try? scope.resolve(table: t, name: n, markingRead: false), found.depth == 0,
-              found.index < scope.columns.count, scope.columns[found.index].usage != nil else { return false }
-        let ordinal = scope.columns[found.index].ordinal
-        guard ordinal < table.columns.count else { return false }
+        guard let ordinal = columnOrdinal(e, table: table, scope: scope) else { return false }
         if table.rowIDColumn == ordinal { return true }
         return table.primaryKey == [table.columns[ordinal].name]
     }
@@ -194,9 +260,22 @@ struct JoinPlanner {
                    Self.isUniqueKey(theirs, table: table, scope: scope) {
                     return max(1, right * rows / planner.statistics.rowCount(table))
                 }
+                // Both keys analyzed: one match per the larger number of distinct keys.
+                if theirItems.count == 1, let j = theirItems.first, let mineTable = leaves[k].table, let theirTable = leaves[j].table,
+                   let mineDistinct = distinctKeys(mine, table: mineTable, scope: scope, rows: right),
+                   let theirDistinct = distinctKeys(theirs, table: theirTable, scope: scope, rows: rows) {
+                    return max(1, rows * right / max(mineDistinct, theirDistinct))
+                }
             }
         }
         return equality ? Self.equalityJoinEstimate(rows, right) : max(1, rows * right * 0.33)
+    }
+
+    /// The distinct non-NULL values of an analyzed column of `table` among `rows` of its rows.
+    private func distinctKeys(_ e: Expr, table: TableSchema, scope: Scope, rows: Double) -> Double? {
+        guard let ordinal = Self.columnOrdinal(e, table: table, scope: scope),
+              let s = planner.statistics.column(table, ordinal) else { return nil }
+        return min(s.distinctValues(rows: planner.statistics.rowCount(table)), max(1, rows))
     }
 
     /// The rows of an equality join of sides of `left` and `right` rows when nothing is known

@@ -41,6 +41,11 @@ package final class PlanCache: @unchecked Sendable {
 
     var catalogVersion: UInt64 = .max
     var plan: QueryPlan?
+    /// The table sizes `plan` was made with, and its runs since they were last compared with
+    /// the live sizes (every `sizeCheckInterval` runs).
+    var plannedSizes: [(table: TableSchema, rows: Double)] = []
+    var runsSinceSizeCheck = 0
+    static let sizeCheckInterval = 64
     /// A prepared INSERT/UPDATE/DELETE's compiled table writer (checks, defaults, index keys).
     var writerVersion: UInt64 = .max
     var writerTable = ""
@@ -122,15 +127,26 @@ package struct StatementExecutor {
 
     /// A planner that estimates table sizes from this statement's transactions.
     func makePlanner() -> Planner {
-        Planner(catalog: catalog, statistics: PlannerStatistics(permanent: permanentTxn ?? txn, temporary: temporaryTxn))
+        Planner(catalog: catalog, statistics: PlannerStatistics(permanent: permanentTxn ?? txn, temporary: temporaryTxn,
+                                                                analyzed: catalog.statistics))
     }
 
-    /// The plan of a SELECT, from the plan cache while the catalog is the one it was made for.
+    /// The plan of a SELECT, from the plan cache while the catalog is the one it was made for
+    /// and the tables it reads have not grown or shrunk past the sizes it was planned with
+    /// (compared every `PlanCache.sizeCheckInterval` runs: docs/query-engine.md, "Statistics").
     func selectPlan(_ query: SelectStatement) throws -> QueryPlan {
-        if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan { return cached }
-        let plan = try makePlanner().plan(query, parent: nil)
+        if let cache = planCache, cache.catalogVersion == catalog.version, let cached = cache.plan {
+            cache.runsSinceSizeCheck += 1
+            guard cache.runsSinceSizeCheck >= PlanCache.sizeCheckInterval else { return cached }
+            cache.runsSinceSizeCheck = 0
+            if !makePlanner().statistics.sizesChanged(since: cache.plannedSizes) { return cached }
+        }
+        let planner = makePlanner()
+        let plan = try planner.plan(query, parent: nil)
         planCache?.plan = plan
         planCache?.catalogVersion = catalog.version
+        planCache?.plannedSizes = planner.statistics.observedCounts
+        planCache?.runsSinceSizeCheck = 0
         return plan
     }
 
@@ -234,6 +250,8 @@ package struct StatementExecutor {
             return try delete(table, alias, using, filter, returning)
         case .explain(let inner, let analyze):
             return QueryResult(columns: ["QUERY PLAN"], rows: try (analyze ? explainAnalyze(inner) : explain(inner)).map { [.text($0)] })
+        case .analyze(let names):
+            return try analyze(names)
         case .truncate(let names):
             for name in names {
                 if let dependent = referencingTable(name, droppedTogether: names) {

@@ -166,6 +166,8 @@ package indirect enum Statement: Sendable {
     /// EXPLAIN; with ANALYZE the statement runs and each operator reports what it did.
     case explain(Statement, analyze: Bool)
     case truncate(names: [String])
+    /// ANALYZE: statistics of the named tables (all permanent tables when none is named).
+    case analyze(names: [String])
     case alterTable(name: String, action: AlterAction)
     case begin(immediate: Bool, readOnly: Bool)
     case commit

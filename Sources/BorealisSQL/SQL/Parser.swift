@@ -214,6 +214,22 @@ package struct Parser {
             _ = acceptKeyword("cascade") || acceptKeyword("restrict")
             return .truncate(names: names)
         }
+        if acceptKeyword("analyze") || acceptKeyword("analyse") {
+            // ANALYZE [VERBOSE] [table [(column, …)] [, …]]: a column list is read and every
+            // column analyzed.
+            _ = acceptKeyword("verbose")
+            var names: [String] = []
+            if case .identifier = peek.kind {
+                repeat {
+                    names.append(try identifier("table name"))
+                    if accept(.op("(")) {
+                        repeat { _ = try anyName("column name") } while accept(.op(","))
+                        try expect(")")
+                    }
+                } while accept(.op(","))
+            }
+            return .analyze(names: names)
+        }
         if acceptKeyword("alter") {
             try expectKeyword("table")
             _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
