@@ -7,16 +7,18 @@ extension StatementExecutor {
     /// Rows of a table's sample (PostgreSQL: 300 × its default statistics target of 100).
     static let analyzeSampleRows = 30_000
 
-    func analyze(_ names: [String]) throws -> QueryResult {
+    func analyze(_ names: [String], columns: [[String]]) throws -> QueryResult {
         var tables: [TableSchema] = []
         if names.isEmpty {
             tables = catalog.tables.values.filter { !$0.isTemporary }.sorted { $0.name < $1.name }
         } else {
-            for name in names {
-                if catalog.views[name] != nil {
-                    throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a table")
-                }
+            for (name, listed) in zip(names, columns) {
+                // PostgreSQL skips a view with a warning.
+                if catalog.views[name] != nil { continue }
                 let table = try catalog.table(name)
+                for column in listed where table.columnIndex(column) == nil {
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
+                }
                 // Temporary tables keep no statistics (their estimates come from their size).
                 if !table.isTemporary { tables.append(table) }
             }

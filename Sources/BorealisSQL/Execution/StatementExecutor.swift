@@ -250,8 +250,8 @@ package struct StatementExecutor {
             return try delete(table, alias, using, filter, returning)
         case .explain(let inner, let analyze):
             return QueryResult(columns: ["QUERY PLAN"], rows: try (analyze ? explainAnalyze(inner) : explain(inner)).map { [.text($0)] })
-        case .analyze(let names):
-            return try analyze(names)
+        case .analyze(let names, let columns):
+            return try analyze(names, columns: columns)
         case .truncate(let names):
             for name in names {
                 if let dependent = referencingTable(name, droppedTogether: names) {

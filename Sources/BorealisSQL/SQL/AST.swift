@@ -166,8 +166,9 @@ package indirect enum Statement: Sendable {
     /// EXPLAIN; with ANALYZE the statement runs and each operator reports what it did.
     case explain(Statement, analyze: Bool)
     case truncate(names: [String])
-    /// ANALYZE: statistics of the named tables (all permanent tables when none is named).
-    case analyze(names: [String])
+    /// ANALYZE: statistics of the named tables (all permanent tables when none is named); a
+    /// table's column list, when given, names columns that must exist.
+    case analyze(names: [String], columns: [[String]])
     case alterTable(name: String, action: AlterAction)
     case begin(immediate: Bool, readOnly: Bool)
     case commit

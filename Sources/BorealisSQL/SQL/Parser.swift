@@ -215,20 +215,23 @@ package struct Parser {
             return .truncate(names: names)
         }
         if acceptKeyword("analyze") || acceptKeyword("analyse") {
-            // ANALYZE [VERBOSE] [table [(column, …)] [, …]]: a column list is read and every
+            // ANALYZE [VERBOSE] [table [(column, …)] [, …]]: a column list is checked, and every
             // column analyzed.
             _ = acceptKeyword("verbose")
             var names: [String] = []
+            var columns: [[String]] = []
             if case .identifier = peek.kind {
                 repeat {
                     names.append(try identifier("table name"))
+                    var listed: [String] = []
                     if accept(.op("(")) {
-                        repeat { _ = try anyName("column name") } while accept(.op(","))
+                        repeat { listed.append(try anyName("column name")) } while accept(.op(","))
                         try expect(")")
                     }
+                    columns.append(listed)
                 } while accept(.op(","))
             }
-            return .analyze(names: names)
+            return .analyze(names: names, columns: columns)
         }
         if acceptKeyword("alter") {
             try expectKeyword("table")
