@@ -111,6 +111,24 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         #expect(sorted(try drain(distinct, workMemoryRows: 3)) == sorted(inMemory))
     }
 
+    @Test func projectionsCopyingColumnsMatchEvaluatedOnes() throws {
+        let rows = randomRows(50, keys: 9, seed: 6).map { [$0[0], .text("r\($0[0])"), .integer(3)] }
+        let input = RowsOperator(rows, width: 3, table: "t")
+        // SELECT c1, c0 … ORDER BY c2, c0: items and keys are all input columns.
+        let keys: [ProjectOperator.SortKey] = [.hiddenColumn(2), .output(1)]
+        let copying = ProjectOperator(input: input, items: [column(1), column(0)], itemColumns: [1, 0], names: ["a", "b"],
+                                      sortKeys: keys, distinctOn: [])
+        let evaluating = ProjectOperator(input: input, items: [column(1), column(0)], names: ["a", "b"],
+                                         sortKeys: [.hidden(column(2)), .output(1)], distinctOn: [])
+        let expected = rows.map { [$0[1], $0[0], $0[2], $0[0]] }
+        #expect(try drain(copying) == expected)
+        #expect(try drain(evaluating) == expected)
+        // One item that is not a column: every row is evaluated.
+        let mixed = ProjectOperator(input: input, items: [column(1), { _ in .integer(1) }], itemColumns: [1, nil], names: ["a", "one"],
+                                    sortKeys: keys, distinctOn: [])
+        #expect(try drain(mixed) == rows.map { [$0[1], .integer(1), $0[2], .integer(1)] })
+    }
+
     @Test func limitsSkipAndStop() throws {
         let rows: [[Value]] = (0..<10).map { [.integer(Int64($0))] }
         let input = RowsOperator(rows, width: 1, table: "t")

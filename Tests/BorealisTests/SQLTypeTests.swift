@@ -72,4 +72,29 @@ import Testing
         #expect(try db.execute("SELECT CAST('42' AS unsigned), '7'::int2 + 1").rows == [[.integer(42), .integer(8)]])
         try db.close()
     }
+
+    @Test func resultColumnsAreNamedAsPostgreSQLNamesThem() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE nt(a int, b text)")
+        // Expected names from PostgreSQL 15 for the same statement.
+        let sql = """
+            SELECT 1, 1+1, a, a+1, b::int, CAST(a AS text), 2::bigint, 'x'::varchar, count(*), sum(a), max(a) m, upper(b),
+                   coalesce(a,1), CASE WHEN a>0 THEN 1 END, EXISTS(SELECT 1), (SELECT 1), -a, NOT true, a IS NULL,
+                   a BETWEEN 1 AND 2, a IN (1), b LIKE 'x', 1.5::numeric(3,1), now() IS NULL, '2020-01-01'::date,
+                   interval '1 day', true, null, row_number() OVER (), nt.a, nt.*,
+                   1::int2, 1::int4, 1::float8, 1::real, 'x'::char(2), false, 'x'::bytea, 'x'::text,
+                   '2020-01-01'::timestamptz, count(*) FILTER (WHERE a > 0)
+            FROM nt GROUP BY a, b
+            """
+        let expected = ["?column?", "?column?", "a", "?column?", "b", "a", "int8", "varchar", "count", "sum", "m", "upper",
+                        "coalesce", "case", "exists", "?column?", "?column?", "?column?", "?column?",
+                        "?column?", "?column?", "?column?", "numeric", "?column?", "date",
+                        "interval", "?column?", "?column?", "row_number", "a", "a", "b",
+                        "int2", "int4", "float8", "float4", "bpchar", "?column?", "bytea", "text",
+                        "timestamptz", "count"]
+        let (prepared, _) = try db.prepare(sql)
+        #expect(try #require(prepared).columnNames == expected)
+        try db.close()
+    }
 }

@@ -346,6 +346,13 @@ package final class Planner {
         itemCompiler.windows = windows
         itemCompiler.clause = "select list"
         let items = try outputExprs.map { try itemCompiler.compile(try normalized($0)) }
+        // Items that are columns of the input row (no aggregation or windows between them).
+        func inputColumn(_ e: Expr) -> Int? {
+            guard collector == nil, windows == nil, case .column(let t, let n) = e,
+                  let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false), depth == 0,
+                  index < source.columns.count else { return nil }
+            return index
+        }
         var havingCompiler = compiler
         havingCompiler.clause = "HAVING"
         let having = try core.having.map { try havingCompiler.compile(try normalized($0)) }
@@ -371,7 +378,8 @@ package final class Planner {
                 var orderCompiler = compiler
                 orderCompiler.windows = windows
                 orderCompiler.clause = "ORDER BY"
-                sortKeys.append(.hidden(try orderCompiler.compile(try normalized(item.expr))))
+                let key = try orderCompiler.compile(try normalized(item.expr))
+                sortKeys.append(inputColumn(item.expr).map { .hiddenColumn($0) } ?? .hidden(key))
             }
         }
         var distinctOnCompiler = compiler
@@ -423,7 +431,8 @@ package final class Planner {
         }
         if let windows { op = WindowOperator(input: op, windows: windows) }
         let width = items.count
-        op = ProjectOperator(input: op, items: items, names: names, sortKeys: sortKeys, distinctOn: distinctOn)
+        op = ProjectOperator(input: op, items: items, itemColumns: outputExprs.map(inputColumn), names: names,
+                             sortKeys: sortKeys, distinctOn: distinctOn)
         if distinct { op = DistinctOperator(input: op, width: width) }
         if !sortKeys.isEmpty {
             // ORDER BY … LIMIT k keeps the best k in a heap (top-N), never the whole input.
@@ -465,7 +474,9 @@ package final class Planner {
         case .function(let name, _, _, _): return name
         case .cast(let inner, let type):
             if case .column = inner { return outputName(inner) }
-            return type.name
+            return type.type.internalName
+        case .window(let call, _): return outputName(call)
+        case .aggregateFilter(let call, _): return outputName(call)
         case .caseWhen: return "case"
         case .exists: return "exists"
         case .subquery(let q):

@@ -51,6 +51,21 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// PostgreSQL's internal name (`pg_type.typname`), which names the column of a cast:
+    /// `SELECT 1::bigint` gives a column `int8`.
+    var internalName: String {
+        switch self {
+        case .smallint: return "int2"
+        case .integer: return "int4"
+        case .bigint: return "int8"
+        case .real: return "float4"
+        case .doublePrecision: return "float8"
+        case .char: return "bpchar"
+        case .boolean: return "bool"
+        default: return rawValue
+        }
+    }
+
     var isInteger: Bool { self == .smallint || self == .integer || self == .bigint }
     var isText: Bool { self == .text || self == .varchar || self == .char }
     var isFloat: Bool { self == .real || self == .doublePrecision }
