@@ -129,6 +129,34 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         #expect(try drain(mixed) == rows.map { [$0[1], .integer(1), $0[2], .integer(1)] })
     }
 
+    @Test func hashAggregationReadingColumnsMatchesEvaluatingAndSpills() throws {
+        // Rows (g, x): 40 groups; count(*), sum(x), count(DISTINCT x) per group.
+        let rows: [[Value]] = (0..<2_000).map { (i: Int) -> [Value] in
+            let x: Value = i % 9 == 0 ? .null : .integer(Int64(i % 13))
+            return [.integer(Int64(i * 7 % 40)), x]
+        }
+        let input = RowsOperator(rows, width: 2, table: "t")
+        func calls(direct: Bool) -> [AggregateCollector.Call] {
+            [AggregateCollector.Call(name: "count", argument: nil, distinct: false, key: "count(*)"),
+             AggregateCollector.Call(name: "sum", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
+             AggregateCollector.Call(name: "count", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: true, key: "count(DISTINCT x)")]
+        }
+        let copying = HashAggregateOperator(input: input, groups: [column(0)], groupColumns: [0], groupSQL: ["g"], calls: calls(direct: true), estimatedRows: 40)
+        let evaluating = HashAggregateOperator(input: input, groups: [column(0)], groupSQL: ["g"], calls: calls(direct: false), estimatedRows: 40)
+        var expected: [[Value]] = []
+        for g in 0..<40 {
+            let xs = rows.filter { $0[0] == .integer(Int64(g)) }.map { $0[1] }
+            let present = xs.compactMap { if case .integer(let v) = $0 { return v } else { return nil } }
+            let sum: Value = present.isEmpty ? .null : .integer(present.reduce(0, +))
+            expected.append([.integer(Int64(g)), .integer(Int64(xs.count)), sum, .integer(Int64(Set(present).count))])
+        }
+        #expect(sorted(try drain(copying)) == expected)
+        #expect(sorted(try drain(evaluating)) == expected)
+        // Past work memory (5 groups), groups go to partitions and come back whole.
+        #expect(sorted(try drain(copying, workMemoryRows: 5)) == expected)
+        #expect(sorted(try drain(evaluating, workMemoryRows: 5)) == expected)
+    }
+
     @Test func limitsSkipAndStop() throws {
         let rows: [[Value]] = (0..<10).map { [.integer(Int64($0))] }
         let input = RowsOperator(rows, width: 1, table: "t")

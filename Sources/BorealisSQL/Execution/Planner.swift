@@ -309,6 +309,7 @@ package final class Planner {
 
         var compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
         var groupEvaluators: [Evaluator] = []
+        var groupColumns: [Int?] = []
         var collector: AggregateCollector?
         if aggregated {
             // GROUP BY may name output columns by position or alias.
@@ -329,6 +330,11 @@ package final class Planner {
             var groupCompiler = compiler
             groupCompiler.clause = "GROUP BY"
             groupEvaluators = try groupExprs.map { try groupCompiler.compile($0) }
+            groupColumns = groupExprs.map { e -> Int? in
+                guard case .column(let t, let n) = e, let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false),
+                      depth == 0, index < source.columns.count else { return nil }
+                return index
+            }
             // Group keys are matched by their SQL text, with columns qualified on both sides.
             let keys = try groupExprs.map { try Planner.qualify($0, scope: scope, columns: source.columns).sql }
             collector = AggregateCollector(groupKeys: keys, inputScope: scope)
@@ -423,7 +429,7 @@ package final class Planner {
         // The operators above the FROM clause, innermost first.
         var op = source.op
         if aggregated {
-            op = HashAggregateOperator(input: op, groups: groupEvaluators, groupSQL: core.groupBy.map(\.sql), calls: calls,
+            op = HashAggregateOperator(input: op, groups: groupEvaluators, groupColumns: groupColumns, groupSQL: core.groupBy.map(\.sql), calls: calls,
                                        estimatedRows: hasGroupBy ? max(1, op.estimatedRows * 0.1) : 1)
             if let having, let sql = core.having?.sql {
                 op = FilterOperator(input: op, conditions: [having], conditionSQL: [sql], estimatedRows: max(1, op.estimatedRows * 0.5))
