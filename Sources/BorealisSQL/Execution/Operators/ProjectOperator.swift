@@ -42,6 +42,8 @@ final class ProjectOperator: PhysicalOperator {
         let items = items, sortKeys = sortKeys, distinctOn = distinctOn
         let width = columns.count
         if distinctOn.isEmpty, let copied = copiedColumns() {
+            // SELECT * of one source: the input row is the output row.
+            if copied == Array(input.columns.indices) { return next }
             return {
                 guard let row = try next() else { return nil }
                 var values: [Value] = []
