@@ -39,9 +39,23 @@ let package = Package(
         // Small C helpers the engine cannot express in Swift: the SSE4.2 CRC32C instruction and
         // open flags Swift's Glibc module leaves out (O_DIRECT).
         .target(name: "CBorealisSupport"),
+        // The library in three layers, so the compiler holds the arrows (docs/query-engine.md,
+        // "Layers"): storage knows nothing of SQL, SQL nothing of the API. What a higher layer
+        // needs of a lower one is `package`; what users see is `public` and re-exported by Borealis.
+        // Platform, Storage, Transaction, Access: the log, page file, snapshots, B+trees.
+        .target(
+            name: "BorealisStorage",
+            dependencies: ["CZstd", "CBorealisSupport"]
+        ),
+        // Types, Catalog, SQL, Execution: values, schemas, the parser, planner and operators.
+        .target(
+            name: "BorealisSQL",
+            dependencies: ["BorealisStorage"]
+        ),
+        // API: Database, prepared statements, cursors, replicas, records.
         .target(
             name: "Borealis",
-            dependencies: ["CZstd", "CBorealisSupport"]
+            dependencies: ["BorealisSQL", "BorealisStorage"]
         ),
         // @_cdecl shims: the C ABI of Include/borealis.h.
         .target(
@@ -90,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BorealisTests",
-            dependencies: ["Borealis", "BorealisStress", "BorealisSLT", "BorealisC", "CBorealisABICheck"]
+            dependencies: ["Borealis", "BorealisSQL", "BorealisStorage", "BorealisStress", "BorealisSLT", "BorealisC", "CBorealisABICheck"]
         ),
     ],
     swiftLanguageModes: [.v6]

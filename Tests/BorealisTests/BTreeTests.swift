@@ -1,5 +1,7 @@
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct BTreeTests {
     /// Random inserts, overwrites (same and other sizes, overflowing values) and deletes against
@@ -158,7 +160,7 @@ import Testing
         let txn = try engine.beginWrite()
         let table = try TableTree.create(in: txn)
         for i in stride(from: 0, to: 6_000, by: 2) { try table.put(Int64(i), RecordCodec.encode([.integer(Int64(i)), .text("row \(i)")]), in: txn) }
-        let schema = TableSchema(name: "t", columns: [ColumnSchema(name: "id", type: "bigint"), ColumnSchema(name: "v", type: "text")],
+        let schema = TableSchema(name: "t", columns: [ColumnSchema(name: "id", type: .bigint), ColumnSchema(name: "v", type: .text)],
                                  root: table.root, rowIDColumn: 0)
         let ctx = ExecutionContext(parameters: [], txn: txn, catalog: nil)
         let next = try AccessPath(kind: .fullScan, description: "full scan").openKeyed(table: schema, ctx: ctx)

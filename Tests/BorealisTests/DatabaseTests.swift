@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct DatabaseTests {
     @Test func parametersBindByNumberAndPosition() throws {

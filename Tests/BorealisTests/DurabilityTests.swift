@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 import BorealisStress
 
 /// Crash, fault, recovery and soak tests. Loop counts are short for CI; set

@@ -4,6 +4,8 @@
 import Testing
 import Synchronization
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct ForeignKeyPathTests {
     private func family(childIndex: Bool) throws -> (TemporaryDirectory, Database) {

@@ -6,6 +6,8 @@
 import Testing
 import Foundation
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct FoundationReplacementTests {
     /// A Decimal of 1–38 digits, with a point, an exponent and a sign at random, sometimes the

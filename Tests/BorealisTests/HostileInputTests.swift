@@ -8,6 +8,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct HostileInputTests {
     /// Opens `:memory:` through the C API, runs `setup`, prepares `sql` and steps it once.

@@ -5,6 +5,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct InteractiveShellTests {
     /// The shell on a new pseudo-terminal, its output collected.

@@ -3,6 +3,8 @@
 
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct JoinPlanningTests {
     private func plan(_ db: Database, _ sql: String) throws -> [String] {

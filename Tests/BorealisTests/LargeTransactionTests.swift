@@ -6,6 +6,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct LargeTransactionTests {
     /// Options that make a transaction of a few hundred rows spill and stream.

@@ -1,5 +1,7 @@
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct LogTests {
     func segmentFile(_ dir: TemporaryDirectory) throws -> String {

@@ -4,6 +4,8 @@
 
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 /// Rows given by the test, as an operator.
 private final class RowsOperator: PhysicalOperator {
@@ -107,6 +109,52 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         let inMemory = try drain(distinct)
         #expect(inMemory.count == Set(rows.map { $0[0] }).count)
         #expect(sorted(try drain(distinct, workMemoryRows: 3)) == sorted(inMemory))
+    }
+
+    @Test func projectionsCopyingColumnsMatchEvaluatedOnes() throws {
+        let rows = randomRows(50, keys: 9, seed: 6).map { [$0[0], .text("r\($0[0])"), .integer(3)] }
+        let input = RowsOperator(rows, width: 3, table: "t")
+        // SELECT c1, c0 … ORDER BY c2, c0: items and keys are all input columns.
+        let keys: [ProjectOperator.SortKey] = [.hiddenColumn(2), .output(1)]
+        let copying = ProjectOperator(input: input, items: [column(1), column(0)], itemColumns: [1, 0], names: ["a", "b"],
+                                      sortKeys: keys, distinctOn: [])
+        let evaluating = ProjectOperator(input: input, items: [column(1), column(0)], names: ["a", "b"],
+                                         sortKeys: [.hidden(column(2)), .output(1)], distinctOn: [])
+        let expected = rows.map { [$0[1], $0[0], $0[2], $0[0]] }
+        #expect(try drain(copying) == expected)
+        #expect(try drain(evaluating) == expected)
+        // One item that is not a column: every row is evaluated.
+        let mixed = ProjectOperator(input: input, items: [column(1), { _ in .integer(1) }], itemColumns: [1, nil], names: ["a", "one"],
+                                    sortKeys: keys, distinctOn: [])
+        #expect(try drain(mixed) == rows.map { [$0[1], .integer(1), $0[2], .integer(1)] })
+    }
+
+    @Test func hashAggregationReadingColumnsMatchesEvaluatingAndSpills() throws {
+        // Rows (g, x): 40 groups; count(*), sum(x), count(DISTINCT x) per group.
+        let rows: [[Value]] = (0..<2_000).map { (i: Int) -> [Value] in
+            let x: Value = i % 9 == 0 ? .null : .integer(Int64(i % 13))
+            return [.integer(Int64(i * 7 % 40)), x]
+        }
+        let input = RowsOperator(rows, width: 2, table: "t")
+        func calls(direct: Bool) -> [AggregateCollector.Call] {
+            [AggregateCollector.Call(name: "count", argument: nil, distinct: false, key: "count(*)"),
+             AggregateCollector.Call(name: "sum", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
+             AggregateCollector.Call(name: "count", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: true, key: "count(DISTINCT x)")]
+        }
+        let copying = HashAggregateOperator(input: input, groups: [column(0)], groupColumns: [0], groupSQL: ["g"], calls: calls(direct: true), estimatedRows: 40)
+        let evaluating = HashAggregateOperator(input: input, groups: [column(0)], groupSQL: ["g"], calls: calls(direct: false), estimatedRows: 40)
+        var expected: [[Value]] = []
+        for g in 0..<40 {
+            let xs = rows.filter { $0[0] == .integer(Int64(g)) }.map { $0[1] }
+            let present = xs.compactMap { if case .integer(let v) = $0 { return v } else { return nil } }
+            let sum: Value = present.isEmpty ? .null : .integer(present.reduce(0, +))
+            expected.append([.integer(Int64(g)), .integer(Int64(xs.count)), sum, .integer(Int64(Set(present).count))])
+        }
+        #expect(sorted(try drain(copying)) == expected)
+        #expect(sorted(try drain(evaluating)) == expected)
+        // Past work memory (5 groups), groups go to partitions and come back whole.
+        #expect(sorted(try drain(copying, workMemoryRows: 5)) == expected)
+        #expect(sorted(try drain(evaluating, workMemoryRows: 5)) == expected)
     }
 
     @Test func limitsSkipAndStop() throws {

@@ -5,6 +5,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct OwnershipTests {
     func options(timeout: Int) -> StorageOptions {

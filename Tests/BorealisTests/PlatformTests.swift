@@ -1,6 +1,8 @@
 import Testing
 import Foundation
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct PlatformTests {
     @Test func crc32cMatchesKnownVectorsOnBothPaths() {

@@ -7,6 +7,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct ReplicaTests {
     private var runSeconds: Double {

@@ -15,6 +15,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct SnapshotRaceTests {
     @Test func scansSeeOneSnapshotWhileWritersAndTheMaterializerRun() throws {

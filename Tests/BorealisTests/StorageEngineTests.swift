@@ -1,5 +1,7 @@
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct StorageEngineTests {
     func writeMarker(_ engine: StorageEngine, page: PageNumber? = nil, value: UInt64) throws -> PageNumber {

@@ -9,6 +9,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct StreamingSelectTests {
     /// A database holding `t(id INTEGER PRIMARY KEY, v TEXT)` with ids 1…`rows` (v spreads the

@@ -4,6 +4,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct TemporaryTableTests {
     private func expectError(_ state: String, _ sql: String, on db: Database, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -2,6 +2,8 @@
 
 import Foundation
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 final class TemporaryDirectory {
     let path: String

@@ -6,6 +6,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct TransactionModeTests {
     func table() throws -> (TemporaryDirectory, Database) {

@@ -5,6 +5,8 @@
 import Foundation
 import Testing
 @testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
 
 @Suite struct WindowFunctionTests {
     /// Runs `sql` and returns its rows with the frame-row visits it made.

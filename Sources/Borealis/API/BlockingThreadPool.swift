@@ -9,6 +9,9 @@
 // either `wakeups` was raised for an idle thread, or a new thread was started. A woken thread
 // that finds `pending` empty (another took the work) goes back to idle.
 
+import BorealisSQL
+import BorealisStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

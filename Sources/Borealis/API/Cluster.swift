@@ -3,6 +3,8 @@
 // (the writer when there is none), and custom endpoints over a subset of replicas.
 
 import Synchronization
+import BorealisSQL
+import BorealisStorage
 
 /// A writer connection and the replicas opened from it.
 ///

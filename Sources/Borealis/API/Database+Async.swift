@@ -9,6 +9,9 @@
 // the task of a running statement interrupts it (57014, as `Database.interrupt()`).
 
 /// Runs blocking work off the cooperative pool.
+import BorealisSQL
+import BorealisStorage
+
 enum BlockingQueue {
     static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in

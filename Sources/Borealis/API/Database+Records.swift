@@ -9,6 +9,9 @@
 // connection's statement block (as `write` does), so another thread's transaction cannot change
 // the table in between.
 
+import BorealisSQL
+import BorealisStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

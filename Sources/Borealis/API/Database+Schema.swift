@@ -3,6 +3,9 @@
 // which tables must be loaded before it.
 // Everything here reads the catalog the connection sees (its open transaction's, if any).
 
+import BorealisSQL
+import BorealisStorage
+
 extension Database {
     /// Table and view names, sorted.
     public func tableNames() throws -> [String] {
@@ -40,7 +43,7 @@ extension Database {
     /// Database.quoteIdentifier("Order")      // "Order"
     /// ```
     public static func quoteIdentifier(_ name: String) -> String {
-        Borealis.quoteIdentifier(name)
+        BorealisSQL.quoteIdentifier(name)
     }
 
     /// A table's columns and foreign keys; nil for a view or a name that is not a table.
@@ -55,7 +58,7 @@ extension Database {
             guard let table = catalog.tables[name] else { return nil }
             return TableInfo(
                 name: table.name,
-                columns: table.columns.map { TableInfo.Column(name: $0.name, type: $0.type, notNull: $0.notNull, identity: $0.identity) },
+                columns: table.columns.map { TableInfo.Column(name: $0.name, type: $0.type.name, notNull: $0.notNull, identity: $0.identity) },
                 foreignKeys: (table.foreignKeys ?? []).map {
                     TableInfo.Reference(name: $0.name, columns: $0.columns, parent: $0.parent, parentColumns: $0.parentColumns)
                 })

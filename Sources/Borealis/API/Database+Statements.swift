@@ -2,6 +2,9 @@
 // otherwise. `prepare(_:)` (Database.swift) keeps the SQLite/C shape — the first statement and
 // the text after it, nil for none — which the C API's borealis_prepare uses.
 
+import BorealisSQL
+import BorealisStorage
+
 extension Database {
     /// Parses `sql`, which must hold exactly one statement, into a reusable statement.
     /// Throws a syntax error (42601) for SQL with no statement or with more than one.

@@ -17,6 +17,8 @@
 
 import FoundationEssentials
 import Synchronization
+import BorealisSQL
+import BorealisStorage
 
 extension Statement {
     var isRelease: Bool { if case .releaseSavepoint = self { return true } else { return false } }
@@ -38,6 +40,7 @@ extension Statement {
         case .dropTable, .dropIndex, .dropView: return "DROP"
         case .alterTable: return "ALTER TABLE"
         case .truncate: return "TRUNCATE"
+        case .analyze: return "ANALYZE"
         default: return "this statement"
         }
     }
@@ -525,7 +528,7 @@ public final class Database: @unchecked Sendable {
             let executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             let (plan, context, rows) = try executor.open(query)
-            cursor = SelectCursor(columns: plan.columns, declaredTypes: plan.declaredTypes, block: inBlock ? blockSerial : nil,
+            cursor = SelectCursor(columns: plan.columns, declaredTypes: plan.declaredTypes.map { $0?.name }, block: inBlock ? blockSerial : nil,
                                   rows: rows, context: context, txn: txn)
         } catch {
             cache.context?.finish()

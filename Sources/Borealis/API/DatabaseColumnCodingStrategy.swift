@@ -9,6 +9,9 @@
 /// let players = try db.query(Player.self, "SELECT first_name FROM player",
 ///                            columnDecodingStrategy: .convertFromSnakeCase)
 /// ```
+import BorealisSQL
+import BorealisStorage
+
 public enum DatabaseColumnDecodingStrategy: Sendable {
     /// A column decodes the key of the same name.
     case useDefaultKeys

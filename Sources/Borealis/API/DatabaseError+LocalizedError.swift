@@ -2,6 +2,9 @@
 // log that shows it) carries the message and the SQLSTATE instead of a generic
 // "The operation could not be completed".
 
+import BorealisSQL
+import BorealisStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

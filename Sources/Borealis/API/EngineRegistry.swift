@@ -8,6 +8,8 @@
 
 import FoundationEssentials
 import Synchronization
+import BorealisSQL
+import BorealisStorage
 #if canImport(Glibc)
 import Glibc
 #endif

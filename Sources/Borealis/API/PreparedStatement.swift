@@ -51,6 +51,9 @@
 /// }
 /// scan.reset() // ends the snapshot the steps read
 /// ```
+import BorealisSQL
+import BorealisStorage
+
 public final class PreparedStatement: Sendable {
     let database: Database
     let parsed: Parser.Parsed

@@ -9,6 +9,9 @@
 // `Encoder`'s container calls cannot throw, so a record that is not a keyed container, or that
 // asks for a nested or super encoder, records the error and `encode` throws it afterwards.
 
+import BorealisSQL
+import BorealisStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -4,6 +4,8 @@
 // the JSON text the record encoder wrote for it.
 
 import FoundationEssentials
+import BorealisSQL
+import BorealisStorage
 
 /// One result row.
 ///

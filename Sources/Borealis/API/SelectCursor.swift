@@ -27,6 +27,9 @@
 
 /// A SELECT being stepped through by a `PreparedStatement` (see `Database.start`).
 /// `@unchecked Sendable`: its mutable state is guarded by the connection's lock.
+import BorealisSQL
+import BorealisStorage
+
 final class SelectCursor: @unchecked Sendable {
     let columns: [String]
     let declaredTypes: [String?]

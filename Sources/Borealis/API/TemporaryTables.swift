@@ -17,6 +17,8 @@
 //   any ──close──▶ closed (engine closed, folder removed)
 
 import FoundationEssentials
+import BorealisSQL
+import BorealisStorage
 #if canImport(Glibc)
 import Glibc
 #endif

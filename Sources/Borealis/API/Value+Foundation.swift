@@ -20,6 +20,9 @@
 // Double of seconds since 2001, so one µs-exact timestamp converts to the nearest Date and back
 // to the same microsecond.
 
+import BorealisSQL
+import BorealisStorage
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -3,6 +3,9 @@
 // Only literals convert implicitly; a variable of another type goes through `Value(_:)`
 // (Value+Foundation.swift), which never loses information silently.
 
+import BorealisSQL
+import BorealisStorage
+
 extension Value: ExpressibleByIntegerLiteral {
     /// An integer literal is a `bigint`: `.integer`.
     public init(integerLiteral value: Int64) { self = .integer(value) }

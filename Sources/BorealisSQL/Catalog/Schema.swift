@@ -1,0 +1,71 @@
+// The catalog's records: tables, indexes and views. They are stored as JSON in the catalog
+// B+tree (root slot 0), keyed "table:<name>", "index:<name>", "view:<name>", so DDL is
+// transactional like any other write. Expressions (defaults, checks) and view queries are kept
+// as SQL text and parsed when the schema is loaded.
+
+import BorealisStorage
+
+package struct ColumnSchema: Codable, Sendable, Equatable {
+    package var name: String
+    package var type: SQLType
+    package var modifiers: [Int] = []
+    package var notNull = false
+    package var defaultSQL: String?
+    package var identity = false       // SERIAL / AUTO_INCREMENT / GENERATED AS IDENTITY
+}
+
+package struct TableSchema: Codable, Sendable {
+    package var name: String
+    package var columns: [ColumnSchema]
+    package var root: UInt64
+    /// The column whose value is the row id (a single-column INTEGER/BIGINT primary key).
+    package var rowIDColumn: Int?
+    package var primaryKey: [String] = []
+    package var checks: [NamedCheck] = []
+    /// Absent in catalogs written before foreign keys existed.
+    package var foreignKeys: [ForeignKey]?
+    /// Set on the tables of a connection's temporary catalog (docs/temporary-tables.md), whose
+    /// pages live in that connection's private engine; absent for permanent tables.
+    package var temporary: Bool?
+    /// A temporary table's ON COMMIT action (absent: PRESERVE ROWS).
+    package var onCommit: OnCommitAction?
+
+    package var isTemporary: Bool { temporary == true }
+
+    package func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+}
+
+package struct ForeignKey: Codable, Sendable {
+    package var name: String
+    package var columns: [String]
+    package var parent: String
+    package var parentColumns: [String]
+    package var onDelete: ReferentialAction
+    package var onUpdate: ReferentialAction
+}
+
+package struct NamedCheck: Codable, Sendable {
+    package var name: String
+    package var sql: String
+}
+
+package struct IndexSchema: Codable, Sendable {
+    package var name: String
+    package var table: String
+    /// Column names; for an expression index, each element's SQL (for messages).
+    package var columns: [String]
+    /// SQL of each element when any is an expression; nil for an index on plain columns.
+    package var expressions: [String]?
+    package var unique: Bool
+    package var root: UInt64
+    /// Made by PRIMARY KEY or UNIQUE in CREATE TABLE (dropped with the table, not by DROP INDEX).
+    package var constraint: Bool = false
+}
+
+package struct ViewSchema: Codable, Sendable {
+    package var name: String
+    package var columns: [String]
+    package var sql: String
+    /// Set on the views of a connection's temporary catalog; absent for permanent views.
+    package var temporary: Bool?
+}

@@ -1,0 +1,154 @@
+// GROUP BY and aggregates: hash aggregation of the input (one group without GROUP BY), each
+// output row the group's key values followed by its aggregates' results, in the order groups
+// first appear. Past work memory, rows of groups not yet in memory go to one of 16 temporary
+// partitions (by group hash), aggregated one at a time.
+
+import BorealisStorage
+
+final class HashAggregateOperator: PhysicalOperator {
+    let input: PhysicalOperator
+    let groups: [Evaluator]
+    /// Per group key, the input column it is when it is one.
+    let groupColumns: [Int?]
+    let groupSQL: [String]
+    let calls: [AggregateCollector.Call]
+    let estimatedRows: Double
+
+    init(input: PhysicalOperator, groups: [Evaluator], groupColumns: [Int?]? = nil, groupSQL: [String], calls: [AggregateCollector.Call],
+         estimatedRows: Double) {
+        self.input = input
+        self.groups = groups
+        self.groupColumns = groupColumns ?? groups.map { _ in nil }
+        self.groupSQL = groupSQL
+        self.calls = calls
+        self.estimatedRows = estimatedRows
+    }
+
+    var columns: [ScopeColumn] {
+        [ScopeColumn](repeating: ScopeColumn(table: nil, name: "?column?"), count: groups.count + calls.count)
+    }
+    var children: [PhysicalOperator] { [input] }
+    var label: String { groupSQL.isEmpty ? "Aggregate" : "Hash Aggregate" }
+    var details: [String] { groupSQL.isEmpty ? [] : ["Group Key: " + groupSQL.joined(separator: ", ")] }
+
+    func open(_ ctx: ExecutionContext) throws -> RowStream {
+        Planner.stream(try Self.aggregate(try input.stream(ctx), ctx: ctx, groups: groups, groupColumns: groupColumns, calls: calls,
+                                          hasGroupBy: !groupSQL.isEmpty))
+    }
+
+    /// Hash aggregation over a stream. Past `ctx.workMemoryRows` groups, rows of groups not yet
+    /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
+    static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], groupColumns: [Int?]? = nil,
+                          calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
+        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
+        if !hasGroupBy {
+            // One group: no hashing per row.
+            var states = fresh
+            if calls.allSatisfy({ $0.filter == nil && $0.extra == nil && ($0.argument == nil || $0.argumentColumn != nil) }) {
+                // Every argument is a column of the input row (or count(*)): read it directly.
+                let columns = calls.map(\.argumentColumn)
+                while let row = try input() {
+                    for i in states.indices {
+                        if let c = columns[i] { try states[i].add(row[c], extra: nil) } else { try states[i].add(nil, extra: nil) }
+                    }
+                }
+                return [states.map { $0.result() }]
+            }
+            let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra)
+            while let row = try input() {
+                try ctx.withFrame(row) {
+                    for i in states.indices {
+                        if let filter = filters[i], try filter(ctx).truth() != true { continue }
+                        try states[i].add(try arguments[i].map { try $0(ctx) }, extra: try extras[i].map { try $0(ctx) })
+                    }
+                }
+            }
+            return [states.map { $0.result() }]
+        }
+        var output: [[Value]] = []
+        var pending: [(RowStream, level: Int)] = [(input, 0)]
+        var partitions: [SpillFile] = []
+        var sawRow = false
+        // When every key and argument is a column of the input row, rows are read directly,
+        // without evaluators or an execution frame.
+        let keyColumns = groupColumns.flatMap { columns in columns.allSatisfy { $0 != nil } ? columns.compactMap { $0 } : nil }
+        let copying = keyColumns != nil && calls.allSatisfy { $0.filter == nil && $0.extra == nil && ($0.argument == nil || $0.argumentColumn != nil) }
+        let argumentColumns = calls.map(\.argumentColumn)
+        while let (next, level) = pending.popLast() {
+            var table = GroupTable(fresh: fresh, limit: hasGroupBy && level < 4 ? max(1, ctx.workMemoryRows) : .max, level: level)
+            if copying, let keyColumns {
+                var hashKey: [Value] = []
+                hashKey.reserveCapacity(keyColumns.count)
+                while let row = try next() {
+                    sawRow = true
+                    hashKey.removeAll(keepingCapacity: true)
+                    for c in keyColumns { hashKey.append(row[c].groupKey) }
+                    guard let s = try table.slot(hashKey, key: { keyColumns.map { row[$0] } }, row: row) else { continue }
+                    for i in argumentColumns.indices {
+                        if let c = argumentColumns[i] { try table.entries[s].states[i].add(row[c], extra: nil) } else { try table.entries[s].states[i].add(nil, extra: nil) }
+                    }
+                }
+            } else {
+                while let row = try next() {
+                    sawRow = true
+                    try ctx.withFrame(row) {
+                        let key = try groups.map { try $0(ctx) }
+                        guard let s = try table.slot(key.map(\.groupKey), key: { key }, row: row) else { return }
+                        for (i, call) in calls.enumerated() {
+                            if let filter = call.filter, try filter(ctx).truth() != true { continue }
+                            let value = try call.argument.map { try $0(ctx) }
+                            let extra = try call.extra.map { try $0(ctx) }
+                            try table.entries[s].states[i].add(value, extra: extra)
+                        }
+                    }
+                }
+            }
+            for group in table.entries { output.append(group.key + group.states.map { $0.result() }) }
+            let spilling = !table.partitions.isEmpty
+            partitions = table.partitions
+            if spilling {
+                // Each partition holds whole groups; aggregate them with a fresh table.
+                for partition in partitions where partition.count > 0 { pending.append((try partition.reader(), level + 1)) }
+                partitions = []
+            }
+        }
+        if !sawRow && !hasGroupBy {
+            return [fresh.map { $0.result() }]
+        }
+        return output
+    }
+
+    /// The groups of one pass, in the order they first appear, found by their hashed keys; past
+    /// `limit` groups, rows of new groups go to 16 partitions by a hash that differs per level.
+    private struct GroupTable {
+        let fresh: [AggregateState]
+        let limit: Int
+        let level: Int
+        var slots: [[Value]: Int] = [:]
+        var entries: [(key: [Value], states: [AggregateState])] = []
+        var partitions: [SpillFile] = []
+
+        init(fresh: [AggregateState], limit: Int, level: Int) {
+            self.fresh = fresh
+            self.limit = limit
+            self.level = level
+        }
+
+        /// The slot of the group with this hashed key (made with `key()` when new), or nil when
+        /// the row went to a partition.
+        mutating func slot(_ hashKey: [Value], key: () -> [Value], row: [Value]) throws -> Int? {
+            if let found = slots[hashKey] { return found }
+            if entries.count >= limit {
+                if partitions.isEmpty { partitions = try (0..<16).map { _ in try SpillFile() } }
+                var hasher = Hasher()
+                hasher.combine(level)
+                hasher.combine(hashKey)
+                try partitions[abs(hasher.finalize() % 16)].append(row)
+                return nil
+            }
+            slots[hashKey] = entries.count
+            entries.append((key(), fresh))
+            return entries.count - 1
+        }
+    }
+}

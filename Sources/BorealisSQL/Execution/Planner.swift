@@ -1,0 +1,625 @@
+// Turns a SELECT into a `QueryPlan`: the FROM clause as a tree of operators (FromPlanner.swift,
+// JoinPlanner.swift, Operators/), then grouping and aggregation, HAVING, projection, DISTINCT,
+// ORDER BY, OFFSET/LIMIT; set operations, VALUES and CTEs. Expressions are compiled once here;
+// `open` runs the plan. docs/query-engine.md describes the pipeline and its stages: everything
+// above the FROM clause still runs in one closure per query (stage 2 makes it operators).
+
+import BorealisStorage
+
+package final class QueryPlan {
+    package let columns: [String]
+    /// Declared types of the output columns where known (table columns and casts).
+    package var declaredTypes: [SQLType?]
+    /// Produces the rows one at a time.
+    let open: (ExecutionContext) throws -> RowStream
+    /// What EXPLAIN shows for the plan.
+    var explainNode: ExplainNode
+    var estimatedRows: Double { explainNode.estimatedRows ?? 1000 }
+
+    init(columns: [String], declaredTypes: [SQLType?]? = nil, explain: ExplainNode,
+         open: @escaping (ExecutionContext) throws -> RowStream) {
+        self.columns = columns
+        self.declaredTypes = declaredTypes ?? [SQLType?](repeating: nil, count: columns.count)
+        self.explainNode = explain
+        self.open = open
+    }
+
+    /// A plan whose rows are computed all at once.
+    convenience init(columns: [String], declaredTypes: [SQLType?]? = nil, explain: ExplainNode,
+                     run: @escaping (ExecutionContext) throws -> [[Value]]) {
+        self.init(columns: columns, declaredTypes: declaredTypes, explain: explain) { ctx in Planner.stream(try run(ctx)) }
+    }
+
+    /// All the rows.
+    func run(_ ctx: ExecutionContext) throws -> [[Value]] {
+        try StackGuard.check()   // a chain of CTEs or views materializes one inside another
+        let next = try open(ctx)
+        var rows: [[Value]] = []
+        while let row = try next() { rows.append(row) }
+        return rows
+    }
+}
+
+package final class Planner {
+    let catalog: Catalog
+    /// Row counts of base tables for the estimates.
+    let statistics: PlannerStatistics
+    private var cteStack: [[String: (columns: [String], plan: QueryPlan)]] = []
+    /// Subqueries in expressions, collected per query level for EXPLAIN.
+    private var subplans: [[ExplainNode]] = []
+    /// Whether the query reads a temporary table or view (a view over it is temporary).
+    package var readsTemporary = false
+    /// How many CTE plans each CTE's plan reads through, one inside another (c2 reads c1 reads
+    /// c0: 3), and the deepest such chain the query being planned reads: a plan nests its
+    /// operators as deep (running and releasing it recurse through them), so a chain deeper
+    /// than Limits.maxNestingDepth is 54001 at planning time. Views nest through `plan`.
+    private var cteDepths: [ObjectIdentifier: Int] = [:]
+    private var cteDepthRead = 0
+    var viewDepth = 0
+
+    package init(catalog: Catalog, statistics: PlannerStatistics = PlannerStatistics()) {
+        self.catalog = catalog
+        self.statistics = statistics
+    }
+
+    /// The WITH query `name` visible here, innermost first.
+    func cteBinding(_ name: String) -> (columns: [String], plan: QueryPlan)? {
+        for frame in cteStack.reversed() {
+            if let binding = frame[name] {
+                cteDepthRead = max(cteDepthRead, cteDepths[ObjectIdentifier(binding.plan)] ?? 1)
+                return binding
+            }
+        }
+        return nil
+    }
+
+    /// Records a subquery of an expression of the query being planned (EXPLAIN shows it under
+    /// that query).
+    func noteSubplan(_ plan: QueryPlan) {
+        guard !subplans.isEmpty else { return }
+        subplans[subplans.count - 1].append(ExplainNode(label: "SubPlan", estimatedRows: nil, children: [plan.explainNode]))
+    }
+
+    // MARK: SELECT
+
+    package func plan(_ statement: SelectStatement, parent: Scope?) throws -> QueryPlan {
+        try StackGuard.check()
+        var bindings: [String: (columns: [String], plan: QueryPlan)] = [:]
+        cteStack.append(bindings)
+        defer { cteStack.removeLast() }
+        for cte in statement.with {
+            let plan = try planCTE(cte, recursive: statement.recursive, parent: parent)
+            bindings[cte.name] = (plan.columns, plan)
+            cteStack[cteStack.count - 1] = bindings
+        }
+        if case .core(let core) = statement.body {
+            return try planCore(core, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset, parent: parent)
+        }
+        let body = try planBody(statement.body, parent: parent)
+        return try finish(body, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset, parent: parent)
+    }
+
+    private func planCTE(_ cte: CommonTableExpression, recursive: Bool, parent: Scope?) throws -> QueryPlan {
+        let box = SubqueryBox()
+        func rename(_ columns: [String]) throws -> [String] {
+            guard !cte.columns.isEmpty else { return columns }
+            guard cte.columns.count == columns.count else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "WITH query \"\(cte.name)\" has \(columns.count) columns available but \(cte.columns.count) columns specified")
+            }
+            return cte.columns
+        }
+        if recursive, case .setOperation(.union, let all, let anchorBody, let recursiveBody) = cte.query.body, references(recursiveBody, cte.name) {
+            let anchor = try planBody(anchorBody, parent: parent)
+            let columns = try rename(anchor.columns)
+            // The recursive term reads the working table through this binding.
+            let working = WorkingTable()
+            let workingPlan = QueryPlan(columns: columns, explain: ExplainNode(label: "WorkTable Scan on \(cte.name)", estimatedRows: 100)) { _ in working.rows }
+            cteStack[cteStack.count - 1][cte.name] = (columns, workingPlan)
+            let step = try planBody(recursiveBody, parent: parent)
+            guard step.columns.count == columns.count else {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "each UNION query must have the same number of columns")
+            }
+            let explain = ExplainNode(label: "Recursive Union", estimatedRows: anchor.estimatedRows * 10,
+                                      children: [anchor.explainNode, step.explainNode])
+            return QueryPlan(columns: columns, explain: explain) { ctx in
+                if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
+                var result = try anchor.run(ctx)
+                var seen = Set<[Value]>()
+                if !all { result = result.filter { seen.insert($0.map(\.groupKey)).inserted } }
+                working.rows = result
+                var iterations = 0
+                while !working.rows.isEmpty {
+                    iterations += 1
+                    try ctx.txn?.watch?.check() // an interrupt reaches a CTE that reads no page
+                    if iterations > 1_000_000 { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "recursive query did not terminate") }
+                    var next = try step.run(ctx)
+                    if !all { next = next.filter { seen.insert($0.map(\.groupKey)).inserted } }
+                    result.append(contentsOf: next)
+                    working.rows = next
+                }
+                ctx.subqueryCache[ObjectIdentifier(box)] = result
+                return result
+            }
+        }
+        let outerDepth = cteDepthRead
+        cteDepthRead = 0
+        let inner = try plan(cte.query, parent: parent)
+        let depth = cteDepthRead + 1
+        cteDepthRead = outerDepth
+        if depth > Limits.maxNestingDepth { throw Limits.tooComplex() }
+        // Running and releasing the plan recurse through the chain on this thread.
+        try StackGuard.check(reserving: depth * StackGuard.bytesPerLevel)
+        let columns = try rename(inner.columns)
+        let result = QueryPlan(columns: columns, explain: inner.explainNode) { ctx in
+            if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
+            let rows = try inner.run(ctx)
+            ctx.subqueryCache[ObjectIdentifier(box)] = rows
+            return rows
+        }
+        cteDepths[ObjectIdentifier(result)] = depth
+        return result
+    }
+
+    private func references(_ body: SelectBody, _ name: String) -> Bool {
+        func inFrom(_ item: FromItem) -> Bool {
+            switch item {
+            case .table(let n, _): return n == name
+            case .subquery(let q, _, _): return references(q.body, name)
+            case .join(let l, let r, _, _, _, _): return inFrom(l) || inFrom(r)
+            }
+        }
+        switch body {
+        case .core(let core): return core.from.contains(where: inFrom)
+        case .values: return false
+        case .setOperation(_, _, let l, let r): return references(l, name) || references(r, name)
+        case .nested(let s): return references(s.body, name)
+        }
+    }
+
+    private func planBody(_ body: SelectBody, parent: Scope?) throws -> QueryPlan {
+        switch body {
+        case .core(let core):
+            return try planCore(core, orderBy: [], limit: nil, offset: nil, parent: parent)
+        case .nested(let statement):
+            return try plan(statement, parent: parent)
+        case .values(let rows):
+            let scope = Scope(columns: [], parent: parent)
+            let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "VALUES")
+            let width = rows.first?.count ?? 0
+            guard rows.allSatisfy({ $0.count == width }) else {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "VALUES lists must all be the same length")
+            }
+            let compiled = try rows.map { try $0.map { try compiler.compile($0) } }
+            let explain = ExplainNode(label: "Values Scan", estimatedRows: Double(rows.count))
+            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }, explain: explain) { ctx in
+                try ctx.withFrame([]) { try compiled.map { try $0.map { try $0(ctx) } } }
+            }
+        case .setOperation(let op, let all, let left, let right):
+            let l = try planBody(left, parent: parent)
+            let r = try planBody(right, parent: parent)
+            guard l.columns.count == r.columns.count else {
+                let word = op == .union ? "UNION" : (op == .intersect ? "INTERSECT" : "EXCEPT")
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "each \(word) query must have the same number of columns")
+            }
+            let word = op == .union ? "Union" : (op == .intersect ? "Intersect" : "Except")
+            let explain = ExplainNode(label: word + (all ? " All" : ""), estimatedRows: l.estimatedRows + r.estimatedRows,
+                                      children: [l.explainNode, r.explainNode])
+            return QueryPlan(columns: l.columns, explain: explain) { ctx in
+                let a = try l.run(ctx), b = try r.run(ctx)
+                switch (op, all) {
+                case (.union, true): return a + b
+                case (.union, false):
+                    var seen = Set<[Value]>()
+                    return (a + b).filter { seen.insert($0.map(\.groupKey)).inserted }
+                case (.intersect, _), (.except, _):
+                    var counts: [[Value]: Int] = [:]
+                    for row in b { counts[row.map(\.groupKey), default: 0] += 1 }
+                    var emitted = Set<[Value]>()
+                    var result: [[Value]] = []
+                    for row in a {
+                        let key = row.map(\.groupKey)
+                        let inRight = (counts[key] ?? 0) > 0
+                        if op == .intersect ? inRight : !inRight {
+                            if all {
+                                if op == .intersect { counts[key]! -= 1 }
+                                result.append(row)
+                            } else if emitted.insert(key).inserted {
+                                result.append(row)
+                            }
+                        } else if all && op == .except {
+                            counts[key]! -= 1
+                        }
+                    }
+                    return result
+                }
+            }
+        }
+    }
+
+    /// ORDER BY, OFFSET and LIMIT over a plan's output columns (set operations, VALUES).
+    private func finish(_ plan: QueryPlan, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+        if orderBy.isEmpty && limit == nil && offset == nil { return plan }
+        let width = plan.columns.count
+        let scope = Scope(columns: plan.columns.map { ScopeColumn(table: nil, name: $0) }, parent: parent)
+        let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "ORDER BY")
+        var keys: [ProjectOperator.SortKey] = []
+        for item in orderBy {
+            if case .literal(.integer(let n)) = item.expr {
+                guard n >= 1 && Int(n) <= width else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "ORDER BY position \(n) is not in select list")
+                }
+                keys.append(.output(Int(n) - 1))
+            } else {
+                keys.append(.hidden(try compiler.compile(item.expr)))
+            }
+        }
+        let limitBounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
+        let columns: [Evaluator] = (0..<width).map { i in { ctx in ctx.frames[ctx.frames.count - 1][i] } }
+        var op: PhysicalOperator = ProjectOperator(input: QueryPlanOperator(plan: plan), items: columns, names: plan.columns,
+                                                   sortKeys: keys, distinctOn: [])
+        if !keys.isEmpty {
+            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil ? nil : { ctx in
+                let (skip, keep) = try limitBounds(ctx)
+                return keep.map { skip + $0 }
+            }
+            op = SortOperator(input: op, order: RowOrder(items: orderBy, keyStart: width), keySQL: orderBy.map(\.expr.sql), wanted: wanted)
+        }
+        if limit != nil || offset != nil { op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: op.estimatedRows) }
+        if op.columns.count != width { op = ColumnOrderOperator(input: op, order: Array(0..<width)) }
+        let root = op
+        return QueryPlan(columns: plan.columns, declaredTypes: plan.declaredTypes, explain: op.explainNode) { ctx in try root.stream(ctx) }
+    }
+
+    /// OFFSET and LIMIT as (rows to skip, rows to keep or nil for all), evaluated per run.
+    private func compileLimitBounds(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext) throws -> (Int, Int?) {
+        let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: parent), planner: self, aggregation: nil, clause: "LIMIT")
+        let limitEval = try limit.map { try compiler.compile($0) }
+        let offsetEval = try offset.map { try compiler.compile($0) }
+        return { ctx in
+            var start = 0
+            var count: Int?
+            if let offsetEval, case .integer(let n) = try ctx.withFrame([], { try offsetEval(ctx) }).cast(to: .bigint) {
+                if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidRowCountInResultOffsetClause, "OFFSET must not be negative") }
+                start = Int(min(n, Int64(Int32.max)))
+            }
+            if let limitEval, case .integer(let n) = try ctx.withFrame([], { try limitEval(ctx) }).cast(to: .bigint) {
+                if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidRowCountInLimitClause, "LIMIT must not be negative") }
+                count = Int(min(n, Int64(Int32.max)))
+            }
+            return (start, count)
+        }
+    }
+
+
+
+    // MARK: One SELECT core
+
+    private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+        subplans.append([])
+        let conjuncts = core.filter.map(Planner.conjuncts) ?? []
+        let source = try planFrom(core.from, conjuncts: conjuncts, parent: parent)
+        let scope = Scope(columns: source.columns, parent: parent)
+
+        let aggregated = !core.groupBy.isEmpty || core.having != nil
+            || core.items.contains { if case .expression(let e, _) = $0 { return Planner.containsAggregate(e) } else { return false } }
+            || orderBy.contains { Planner.containsAggregate($0.expr) }
+
+        // Output names and the select list, with * expanded.
+        var outputExprs: [Expr] = []
+        var names: [String] = []
+        for item in core.items {
+            switch item {
+            case .star(let table):
+                // `*` skips the duplicates a USING join hides; `t.*` is all of t's columns.
+                let visible = source.columns.enumerated().filter { table == nil ? !$0.element.hidden : $0.element.table == table }
+                if let table, !source.columns.contains(where: { $0.table == table }) {
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "missing FROM-clause entry for table \"\(table)\"")
+                }
+                if table == nil && core.from.isEmpty {
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "SELECT * with no tables specified is not valid")
+                }
+                for (_, column) in visible {
+                    outputExprs.append(.column(table: column.table, name: column.name))
+                    names.append(column.name)
+                }
+            case .expression(let e, let alias):
+                outputExprs.append(e)
+                names.append(alias ?? Planner.outputName(e))
+            }
+        }
+
+        var compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
+        var groupEvaluators: [Evaluator] = []
+        var groupColumns: [Int?] = []
+        var collector: AggregateCollector?
+        if aggregated {
+            // GROUP BY may name output columns by position or alias.
+            var groupExprs: [Expr] = []
+            for e in core.groupBy {
+                if case .literal(.integer(let n)) = e {
+                    guard n >= 1 && Int(n) <= outputExprs.count else {
+                        throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "GROUP BY position \(n) is not in select list")
+                    }
+                    groupExprs.append(outputExprs[Int(n) - 1])
+                } else if case .column(nil, let name) = e, (try? scope.resolve(table: nil, name: name)).flatMap({ $0 }).map({ $0.depth > 0 }) ?? true,
+                          let i = names.firstIndex(of: name) {
+                    groupExprs.append(outputExprs[i])
+                } else {
+                    groupExprs.append(e)
+                }
+            }
+            var groupCompiler = compiler
+            groupCompiler.clause = "GROUP BY"
+            groupEvaluators = try groupExprs.map { try groupCompiler.compile($0) }
+            groupColumns = groupExprs.map { e -> Int? in
+                guard case .column(let t, let n) = e, let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false),
+                      depth == 0, index < source.columns.count else { return nil }
+                return index
+            }
+            // Group keys are matched by their SQL text, with columns qualified on both sides.
+            let keys = try groupExprs.map { try Planner.qualify($0, scope: scope, columns: source.columns).sql }
+            collector = AggregateCollector(groupKeys: keys, inputScope: scope)
+            let postScope = Scope(columns: [], parent: parent)
+            compiler = ExpressionCompiler(scope: postScope, planner: self, aggregation: collector, clause: "select list")
+        }
+        func normalized(_ e: Expr) throws -> Expr {
+            // Qualify bare columns so that they match the qualified group keys.
+            guard collector != nil else { return e }
+            return try Planner.qualify(e, scope: scope, columns: source.columns)
+        }
+        let hasWindows = outputExprs.contains(where: Planner.containsWindow) || orderBy.contains { Planner.containsWindow($0.expr) }
+        let windows = hasWindows ? WindowCollector() : nil
+        var itemCompiler = compiler
+        itemCompiler.windows = windows
+        itemCompiler.clause = "select list"
+        let items = try outputExprs.map { try itemCompiler.compile(try normalized($0)) }
+        // Items that are columns of the input row (no aggregation or windows between them).
+        func inputColumn(_ e: Expr) -> Int? {
+            guard collector == nil, windows == nil, case .column(let t, let n) = e,
+                  let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false), depth == 0,
+                  index < source.columns.count else { return nil }
+            return index
+        }
+        var havingCompiler = compiler
+        havingCompiler.clause = "HAVING"
+        let having = try core.having.map { try havingCompiler.compile(try normalized($0)) }
+
+        // ORDER BY: an output position or name, else an expression over the input.
+        var sortKeys: [ProjectOperator.SortKey] = []
+        for item in orderBy {
+            if case .literal(.integer(let n)) = item.expr {
+                guard n >= 1 && Int(n) <= items.count else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "ORDER BY position \(n) is not in select list")
+                }
+                sortKeys.append(.output(Int(n) - 1))
+            } else if case .column(nil, let name) = item.expr, names.filter({ $0 == name }).count == 1,
+                      core.items.contains(where: { if case .expression(_, let alias) = $0 { return alias == name } else { return false } })
+                        || (try? scope.resolve(table: nil, name: name)) == nil {
+                sortKeys.append(.output(names.firstIndex(of: name)!))
+            } else if !Planner.containsSubquery(item.expr), let i = outputExprs.firstIndex(where: { $0.sql == item.expr.sql }) {
+                sortKeys.append(.output(i))
+            } else {
+                if core.distinct {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+                }
+                var orderCompiler = compiler
+                orderCompiler.windows = windows
+                orderCompiler.clause = "ORDER BY"
+                let key = try orderCompiler.compile(try normalized(item.expr))
+                sortKeys.append(inputColumn(item.expr).map { .hiddenColumn($0) } ?? .hidden(key))
+            }
+        }
+        var distinctOnCompiler = compiler
+        distinctOnCompiler.clause = "DISTINCT ON"
+        // Evaluated on the input row, like ORDER BY; a position names a select-list expression.
+        let distinctOn = try core.distinctOn.map { e -> Evaluator in
+            if case .literal(.integer(let n)) = e, n >= 1, Int(n) <= outputExprs.count {
+                return try distinctOnCompiler.compile(try normalized(outputExprs[Int(n) - 1]))
+            }
+            return try distinctOnCompiler.compile(try normalized(e))
+        }
+        if !core.distinctOn.isEmpty && !orderBy.isEmpty {
+            // PostgreSQL's rule: the leftmost ORDER BY expressions are the DISTINCT ON ones.
+            func meaning(_ e: Expr) throws -> String {
+                var e = e
+                if case .literal(.integer(let n)) = e, n >= 1, Int(n) <= outputExprs.count { e = outputExprs[Int(n) - 1] }
+                if case .column(nil, let name) = e, (try? scope.resolve(table: nil, name: name, markingRead: false)) == nil,
+                   let i = names.firstIndex(of: name) { e = outputExprs[i] }
+                return try Planner.qualify(e, scope: scope, columns: source.columns).sql
+            }
+            let keys = Set(try core.distinctOn.map(meaning))
+            for item in orderBy.prefix(core.distinctOn.count) where !keys.contains(try meaning(item.expr)) {
+                throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference,
+                                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+            }
+        }
+        let limitBounds = try compileLimitBounds(limit: limit, offset: offset, parent: parent)
+        let distinct = core.distinct
+        let calls = collector?.calls ?? []
+        let hasGroupBy = !core.groupBy.isEmpty
+
+        let declaredTypes = try outputExprs.map { e -> SQLType? in
+            switch e {
+            case .column(let t, let n):
+                guard let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
+                return source.columns[index].type
+            case .cast(_, let type): return type.type
+            default: return nil
+            }
+        }
+        // The operators above the FROM clause, innermost first.
+        var op = source.op
+        if aggregated {
+            op = HashAggregateOperator(input: op, groups: groupEvaluators, groupColumns: groupColumns, groupSQL: core.groupBy.map(\.sql), calls: calls,
+                                       estimatedRows: hasGroupBy ? max(1, op.estimatedRows * 0.1) : 1)
+            if let having, let sql = core.having?.sql {
+                op = FilterOperator(input: op, conditions: [having], conditionSQL: [sql], estimatedRows: max(1, op.estimatedRows * 0.5))
+            }
+        }
+        if let windows { op = WindowOperator(input: op, windows: windows) }
+        let width = items.count
+        op = ProjectOperator(input: op, items: items, itemColumns: outputExprs.map(inputColumn), names: names,
+                             sortKeys: sortKeys, distinctOn: distinctOn)
+        if distinct { op = DistinctOperator(input: op, width: width) }
+        if !sortKeys.isEmpty {
+            // ORDER BY … LIMIT k keeps the best k in a heap (top-N), never the whole input.
+            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil || !distinctOn.isEmpty ? nil : { ctx in
+                let (skip, keep) = try limitBounds(ctx)
+                return keep.map { skip + $0 }
+            }
+            op = SortOperator(input: op, order: RowOrder(items: orderBy, keyStart: width), keySQL: orderBy.map(\.expr.sql), wanted: wanted)
+        }
+        if !distinctOn.isEmpty { op = DistinctOnOperator(input: op, keyStart: width + sortKeys.count, keyCount: distinctOn.count) }
+        if limit != nil || offset != nil {
+            var rows = op.estimatedRows
+            if case .literal(.integer(let n))? = limit { rows = min(rows, Double(max(1, n))) }
+            op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: rows)
+        }
+        if op.columns.count != width { op = ColumnOrderOperator(input: op, order: Array(0..<width)) }
+        var explain = op.explainNode
+        explain.children += subplans.popLast() ?? []
+        let root = op
+        return QueryPlan(columns: names, declaredTypes: declaredTypes, explain: explain) { ctx in try root.stream(ctx) }
+    }
+
+    // MARK: FROM
+
+    static func stream(_ rows: [[Value]]) -> RowStream {
+        var position = 0
+        return {
+            guard position < rows.count else { return nil }
+            defer { position += 1 }
+            return rows[position]
+        }
+    }
+
+    // MARK: Expression analysis
+
+    static func outputName(_ e: Expr) -> String {
+        switch e {
+        case .column(_, let name): return name
+        case .function(let name, _, _, _): return name
+        case .cast(let inner, let type):
+            if case .column = inner { return outputName(inner) }
+            return type.type.internalName
+        case .window(let call, _): return outputName(call)
+        case .aggregateFilter(let call, _): return outputName(call)
+        case .caseWhen: return "case"
+        case .exists: return "exists"
+        case .subquery(let q):
+            if case .core(let core) = q.body, core.items.count == 1, case .expression(let inner, let alias) = core.items[0] {
+                return alias ?? outputName(inner)
+            }
+            return "?column?"
+        default: return "?column?"
+        }
+    }
+
+    /// Visits e and its sub-expressions, not descending into subqueries.
+    static func walk(_ e: Expr, _ visit: (Expr) -> Void) {
+        visit(e)
+        switch e {
+        case .unary(_, let a), .isNull(let a, _), .isBoolean(let a, _, _), .cast(let a, _), .inSubquery(let a, _, _), .quantified(_, let a, _, _):
+            walk(a, visit)
+        case .binary(_, let a, let b):
+            walk(a, visit); walk(b, visit)
+        case .between(let a, let b, let c, _):
+            walk(a, visit); walk(b, visit); walk(c, visit)
+        case .inList(let a, let list, _):
+            walk(a, visit); list.forEach { walk($0, visit) }
+        case .caseWhen(let base, let whens, let otherwise):
+            base.map { walk($0, visit) }
+            for (w, t) in whens { walk(w, visit); walk(t, visit) }
+            otherwise.map { walk($0, visit) }
+        case .function(_, let args, _, _):
+            args.forEach { walk($0, visit) }
+        case .like(let a, let p, let esc, _, _):
+            walk(a, visit); walk(p, visit); esc.map { walk($0, visit) }
+        case .aggregateFilter(let call, let condition):
+            walk(call, visit); walk(condition, visit)
+        case .window(let call, let spec):
+            // The call itself is not a grouping aggregate; its arguments and spec may hold some.
+            var inner = call
+            if case .aggregateFilter(let c, let condition) = call { inner = c; walk(condition, visit) }
+            if case .function(_, let args, _, _) = inner { args.forEach { walk($0, visit) } }
+            spec.partition.forEach { walk($0, visit) }
+            spec.order.forEach { walk($0.expr, visit) }
+        default: break
+        }
+    }
+
+    static func containsWindow(_ e: Expr) -> Bool {
+        var found = false
+        walk(e) { if case .window = $0 { found = true } }
+        return found
+    }
+
+    static func containsAggregate(_ e: Expr) -> Bool {
+        var found = false
+        walk(e) { if case .function(let name, _, _, _) = $0, ExpressionCompiler.aggregateNames.contains(name) { found = true } }
+        return found
+    }
+
+    static func containsSubquery(_ e: Expr) -> Bool {
+        var found = false
+        walk(e) {
+            switch $0 {
+            case .subquery, .exists, .inSubquery, .quantified: found = true
+            default: break
+            }
+        }
+        return found
+    }
+
+    static func columnReferences(_ e: Expr) -> [(String?, String)] {
+        var refs: [(String?, String)] = []
+        walk(e) { if case .column(let t, let n) = $0 { refs.append((t, n)) } }
+        return refs
+    }
+
+    /// Rewrites bare column references that resolve in `scope` to their qualified form.
+    static func qualify(_ e: Expr, scope: Scope, columns: [ScopeColumn]) throws -> Expr {
+        func q(_ e: Expr) throws -> Expr { try qualify(e, scope: scope, columns: columns) }
+        switch e {
+        case .column(let t, let n):
+            if let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 {
+                return .column(table: columns[index].table, name: columns[index].name)
+            }
+            return e
+        case .unary(let op, let a): return .unary(op, try q(a))
+        case .binary(let op, let a, let b): return .binary(op, try q(a), try q(b))
+        case .isNull(let a, let n): return .isNull(try q(a), negated: n)
+        case .isBoolean(let a, let v, let n): return .isBoolean(try q(a), value: v, negated: n)
+        case .between(let a, let b, let c, let n): return .between(try q(a), low: try q(b), high: try q(c), negated: n)
+        case .inList(let a, let list, let n): return .inList(try q(a), try list.map(q), negated: n)
+        case .inSubquery(let a, let s, let n): return .inSubquery(try q(a), s, negated: n)
+        case .quantified(let op, let a, let s, let all): return .quantified(op, try q(a), s, all: all)
+        case .caseWhen(let base, let whens, let otherwise):
+            return .caseWhen(base: try base.map(q), whens: try whens.map { (try q($0.0), try q($0.1)) }, otherwise: try otherwise.map(q))
+        case .cast(let a, let type): return .cast(try q(a), type)
+        case .function(let name, let args, let distinct, let star):
+            // Aggregate arguments are compiled against the input, so leave them as written.
+            if ExpressionCompiler.aggregateNames.contains(name) { return e }
+            return .function(name: name, args: try args.map(q), distinct: distinct, star: star)
+        case .like(let a, let p, let esc, let ci, let n):
+            return .like(try q(a), pattern: try q(p), escape: try esc.map(q), caseInsensitive: ci, negated: n)
+        case .window(let call, var spec):
+            spec.partition = try spec.partition.map(q)
+            spec.order = try spec.order.map { item in
+                var item = item
+                item.expr = try q(item.expr)
+                return item
+            }
+            var qualifiedCall = call
+            if case .function(let name, let args, let distinct, let star) = call {
+                qualifiedCall = .function(name: name, args: try args.map(q), distinct: distinct, star: star)
+            }
+            return .window(qualifiedCall, spec)
+        default: return e
+        }
+    }
+}
+
+final class WorkingTable {
+    var rows: [[Value]] = []
+}

@@ -1,0 +1,322 @@
+// CREATE TABLE, CREATE INDEX and ALTER TABLE: the catalog records, the trees they need, and
+// the checks on existing rows.
+
+import BorealisStorage
+
+extension StatementExecutor {
+    // MARK: ALTER TABLE
+
+    func rewriteRows(_ table: TableSchema, _ transform: ([Value]) throws -> [Value]) throws {
+        let tree = TableTree(root: table.root)
+        var cursor = tree.tree.cursor(in: txn)
+        var rows: [(Int64, [Value])] = []
+        var more = try cursor.first()
+        while more {
+            rows.append((try TableTree.decode(cursor.key), try RecordCodec.decode(try cursor.value())))
+            more = try cursor.next()
+        }
+        for (rowID, row) in rows { try tree.put(rowID, RecordCodec.encode(try transform(row)), in: txn) }
+    }
+
+    func alterTable(_ name: String, _ action: AlterAction) throws {
+        var table = try writableTable(name)
+        switch action {
+        case .addColumn(let definition, let ifNotExists):
+            if table.columnIndex(definition.name) != nil {
+                if ifNotExists { return }
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(definition.name)\" of relation \"\(name)\" already exists")
+            }
+            try Self.checkStorable(definition.type)
+            if definition.primaryKey || definition.unique {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
+            }
+            let column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
+                                      notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
+            var fill = Value.null
+            if let d = definition.defaultValue {
+                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "DEFAULT expressions")
+                let ctx = context()
+                fill = try assign(try ctx.withFrame([]) { try compiler.compile(d)(ctx) }, to: column)
+            }
+            if column.notNull && fill.isNull, try TableTree(root: table.root).maxRowID(in: txn) != nil {
+                throw DatabaseError(.constraint, sqlState: SQLState.notNullViolation, "column \"\(column.name)\" of relation \"\(name)\" contains null values")
+            }
+            if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
+            table.columns.append(column)
+            try rewriteRows(table) { $0 + [fill] }
+        case .dropColumn(let column, let ifExists):
+            guard let position = table.columnIndex(column) else {
+                if ifExists { return }
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
+            }
+            guard table.columns.count > 1 else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
+            }
+            for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
+                try BTree(root: index.root).drop(in: txn)
+                try Catalog.remove("index", index.name, txn)
+            }
+            table.checks.removeAll { check in
+                (try? Self.parseExpression(check.sql)).map { Planner.columnReferences($0).contains { $0.1 == column } } ?? true
+            }
+            if table.rowIDColumn == position { table.rowIDColumn = nil }
+            if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
+            table.primaryKey.removeAll { $0 == column }
+            table.columns.remove(at: position)
+            try rewriteRows(table) { row in
+                var row = row
+                if position < row.count { row.remove(at: position) }
+                return row
+            }
+        case .renameColumn(let old, let new):
+            guard let position = table.columnIndex(old) else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(old)\" does not exist")
+            }
+            guard table.columnIndex(new) == nil else {
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(new)\" of relation \"\(name)\" already exists")
+            }
+            table.columns[position].name = new
+            table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
+            table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
+            for var index in catalog.indexes(on: name) where try index.referencedColumns().contains(old) {
+                if let expressions = index.expressions {
+                    index.expressions = try expressions.map { Self.renameColumn(try Self.parseExpression($0), old, new).sql }
+                    index.columns = index.expressions!
+                } else {
+                    index.columns = index.columns.map { $0 == old ? new : $0 }
+                }
+                try Catalog.put("index", index.name, index, txn)
+            }
+        case .renameTable(let new):
+            guard !own.relationExists(new) else {
+                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(new)\" already exists")
+            }
+            try Catalog.remove("table", name, txn)
+            table.name = new
+            for var index in catalog.indexes(on: name) {
+                index.table = new
+                try Catalog.put("index", index.name, index, txn)
+            }
+            try Catalog.put("table", new, table, txn)
+            return
+        }
+        try Catalog.put("table", name, table, txn)
+    }
+
+    /// `e` with references to column `old` renamed to `new` (check constraints are stored as SQL).
+    static func renameColumn(_ e: Expr, _ old: String, _ new: String) -> Expr {
+        func r(_ e: Expr) -> Expr { renameColumn(e, old, new) }
+        switch e {
+        case .column(let t, let n): return .column(table: t, name: n == old ? new : n)
+        case .unary(let op, let a): return .unary(op, r(a))
+        case .binary(let op, let a, let b): return .binary(op, r(a), r(b))
+        case .isNull(let a, let n): return .isNull(r(a), negated: n)
+        case .isBoolean(let a, let v, let n): return .isBoolean(r(a), value: v, negated: n)
+        case .between(let a, let b, let c, let n): return .between(r(a), low: r(b), high: r(c), negated: n)
+        case .inList(let a, let list, let n): return .inList(r(a), list.map(r), negated: n)
+        case .caseWhen(let base, let whens, let otherwise):
+            return .caseWhen(base: base.map(r), whens: whens.map { (r($0.0), r($0.1)) }, otherwise: otherwise.map(r))
+        case .cast(let a, let type): return .cast(r(a), type)
+        case .function(let name, let args, let distinct, let star): return .function(name: name, args: args.map(r), distinct: distinct, star: star)
+        case .like(let a, let p, let esc, let ci, let n): return .like(r(a), pattern: r(p), escape: esc.map(r), caseInsensitive: ci, negated: n)
+        default: return e
+        }
+    }
+
+    // MARK: DDL
+
+    func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint], onCommit: OnCommitAction?) throws {
+        var columns: [ColumnSchema] = []
+        var seen = Set<String>()
+        for d in definitions {
+            guard seen.insert(d.name).inserted else {
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(d.name)\" specified more than once")
+            }
+            try Self.checkStorable(d.type)
+            let serial = d.type.serial
+            columns.append(ColumnSchema(name: d.name, type: d.type.type, modifiers: d.type.modifiers,
+                                        notNull: d.notNull || d.primaryKey || serial, defaultSQL: d.defaultValue?.sql,
+                                        identity: serial || d.autoIncrement))
+        }
+        guard !columns.isEmpty else { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "a table must have at least one column") }
+        var primaryKey = definitions.filter(\.primaryKey).map(\.name)
+        var uniques: [[String]] = definitions.filter(\.unique).map { [$0.name] }
+        var checks: [NamedCheck] = []
+        for (i, d) in definitions.enumerated() where d.check != nil {
+            checks.append(NamedCheck(name: "\(name)_\(d.name)_check\(i == 0 ? "" : "")", sql: d.check!.sql))
+        }
+        for constraint in constraints {
+            switch constraint {
+            case .primaryKey(let cols, _):
+                guard primaryKey.isEmpty else { throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "multiple primary keys for table \"\(name)\" are not allowed") }
+                primaryKey = cols
+            case .unique(let cols, _): uniques.append(cols)
+            case .check(let e, let constraintName): checks.append(NamedCheck(name: constraintName ?? "\(name)_check", sql: e.sql))
+            case .foreignKey: break
+            }
+        }
+        if primaryKey.count > 1 || definitions.filter(\.primaryKey).count > 1 {
+            if definitions.filter(\.primaryKey).count > 1 { throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "multiple primary keys for table \"\(name)\" are not allowed") }
+        }
+        for column in primaryKey + uniques.flatMap({ $0 }) where !seen.contains(column) {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" named in key does not exist")
+        }
+        for i in columns.indices where primaryKey.contains(columns[i].name) { columns[i].notNull = true }
+        var rowIDColumn: Int?
+        if primaryKey.count == 1, let i = columns.firstIndex(where: { $0.name == primaryKey[0] }),
+           columns[i].type.isInteger {
+            rowIDColumn = i
+        }
+        // Foreign keys: from column REFERENCES and table FOREIGN KEY constraints.
+        var references: [([String], ForeignKeyReference, String?)] = definitions.compactMap { d in d.references.map { ([d.name], $0, nil) } }
+        for constraint in constraints {
+            if case .foreignKey(let cols, let reference, let constraintName) = constraint { references.append((cols, reference, constraintName)) }
+        }
+        var foreignKeys: [ForeignKey] = []
+        for (cols, reference, constraintName) in references {
+            for column in cols where !seen.contains(column) {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" referenced in foreign key constraint does not exist")
+            }
+            let selfReference = reference.table == name
+            let parentColumns: [String]
+            let parentKeys: [[String]]
+            if selfReference {
+                parentColumns = reference.columns.isEmpty ? primaryKey : reference.columns
+                parentKeys = [primaryKey] + uniques
+            } else {
+                let parent = try catalog.table(reference.table)
+                if parent.isTemporary != temporaryTarget {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
+                }
+                parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
+                parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+            }
+            guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
+            }
+            let parentTypes = try parentColumns.map { column -> SQLType? in
+                if selfReference { return columns.first { $0.name == column }?.type }
+                let parent = try catalog.table(reference.table)
+                return parent.columnIndex(column).map { parent.columns[$0].type }
+            }
+            for (column, parentType) in zip(cols, parentTypes) {
+                let type = columns.first { $0.name == column }!.type
+                guard Self.typeFamily(type) == Self.typeFamily(parentType) else {
+                    throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type.displayName) and \(parentType?.displayName ?? "unknown")")
+                }
+            }
+            guard parentKeys.contains(where: { Set($0) == Set(parentColumns) }) else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "there is no unique constraint matching given keys for referenced table \"\(reference.table)\"")
+            }
+            foreignKeys.append(ForeignKey(name: constraintName ?? "\(name)_\(cols.joined(separator: "_"))_fkey", columns: cols,
+                                          parent: reference.table, parentColumns: parentColumns,
+                                          onDelete: reference.onDelete, onUpdate: reference.onUpdate))
+        }
+        let tree = try TableTree.create(in: txn)
+        var schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
+        if !foreignKeys.isEmpty { schema.foreignKeys = foreignKeys }
+        if temporaryTarget {
+            schema.temporary = true
+            schema.onCommit = onCommit
+        }
+        // Validate defaults and checks now rather than at the first insert.
+        let (_, compiler) = Self.rowCompiler(columns, label: name, catalog: catalog, clause: "check constraints")
+        for check in checks { _ = try compiler.compile(try Self.parseExpression(check.sql)) }
+        try Catalog.put("table", name, schema, txn)
+        if rowIDColumn == nil && !primaryKey.isEmpty {
+            try createIndex(IndexSchema(name: "\(name)_pkey", table: name, columns: primaryKey, unique: true, root: 0, constraint: true), schema: schema)
+        }
+        for cols in uniques where cols != primaryKey {
+            try createIndex(IndexSchema(name: "\(name)_\(cols.joined(separator: "_"))_key", table: name, columns: cols, unique: true, root: 0, constraint: true), schema: schema)
+        }
+    }
+
+    /// Types that compare with each other without a cast.
+    /// Types whose values compare with each other, for matching a foreign key to its parent key.
+    static func typeFamily(_ type: SQLType?) -> String {
+        guard let type else { return "" }
+        switch type {
+        case .smallint, .integer, .bigint, .real, .doublePrecision, .numeric: return "number"
+        case .text, .varchar, .char: return "text"
+        default: return type.name
+        }
+    }
+
+    /// A column's declared type: one a table can hold.
+    static func checkStorable(_ type: TypeName) throws {
+        guard type.type.isStorable else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "columns of type \(type.type.displayName) are not supported")
+        }
+    }
+
+    /// A compiler for expressions evaluated with one table's row as their frame, and its scope.
+    static func rowCompiler(_ columns: [ColumnSchema], label: String, catalog: Catalog, clause: String) -> (Scope, ExpressionCompiler) {
+        let scope = Scope(columns: columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
+        return (scope, ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: clause))
+    }
+
+    static func parseExpression(_ sql: String) throws -> Expr {
+        var parser = try Parser(sql)
+        let e = try parser.parseExpr()
+        guard parser.peek.kind == .end else { throw DatabaseError.corrupt("stored expression has trailing text: \(sql)") }
+        return e
+    }
+
+    /// Fills a new index from the table: keys are computed from the columns they read, sorted in
+    /// batches (bounded memory) and inserted in key order, so the tree grows leaf after leaf.
+    func createIndex(_ definition: IndexSchema, schema: TableSchema) throws {
+        var index = definition
+        let key = try IndexKeyBuilder(index, schema, catalog)
+        let wanted = try key.columnsRead(schema).map { $0 ? ColumnDecode.value : .skip }
+        let ctx = context()
+        let tree = try BTree.create(in: txn)
+        index.root = tree.root
+        let table = TableTree(root: schema.root)
+        // Sort every entry (in spilled runs past the work memory), then load the tree bottom-up.
+        let sorter = IndexEntrySorter(runLength: workMemoryRows)
+        let rows = try AccessPath(kind: .fullScan, description: "").openKeyed(table: schema, ctx: ctx, wanted: wanted)
+        while let (rowID, row) = try rows() {
+            let values = try key.values(row, ctx)
+            // NULLs never conflict: a unique index holds any number of them.
+            try sorter.append(checkUnique: index.unique && !values.contains(where: \.isNull)) { out in
+                for value in values { RecordCodec.appendKey(value, to: &out) }
+                TableTree.appendKey(rowID, to: &out)
+            }
+        }
+        var builder = try BTreeBuilder(tree, in: txn)
+        var previous: [UInt8] = []
+        try sorter.forEachSorted { entry, checkUnique in
+            // Equal keys are adjacent in sorted order (they differ only in the row id suffix).
+            let prefix = UnsafeRawBufferPointer(rebasing: entry[..<(entry.count - 8)])
+            if checkUnique {
+                if previous.count == prefix.count && previous.withUnsafeBytes({ Node.compare($0, prefix) == 0 }) {
+                    let rowID = try TableTree.decode(Array(entry[(entry.count - 8)...]))
+                    guard let raw = try table.get(rowID, in: txn) else { throw DatabaseError.internalError("row \(rowID) vanished") }
+                    let values = try key.values(try RecordCodec.decode(raw), ctx)
+                    throw DatabaseError(.constraint, sqlState: SQLState.uniqueViolation, "could not create unique index \"\(index.name)\": key (\(index.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is duplicated")
+                }
+                previous.removeAll(keepingCapacity: true)
+                previous.append(contentsOf: prefix)
+            }
+            try builder.append(entry)
+        }
+        try builder.finish()
+        try Catalog.put("index", index.name, index, txn)
+    }
+
+    /// The row id of another row with the same key in a unique index, if any.
+    func findConflict(_ tree: BTree, _ values: [Value], excluding rowID: Int64?) throws -> Int64? {
+        try findConflict(tree, prefix: RecordCodec.indexKey(values, rowID: nil), excluding: rowID)
+    }
+
+    func findConflict(_ tree: BTree, prefix: [UInt8], excluding rowID: Int64?) throws -> Int64? {
+        var cursor = tree.cursor(in: txn)
+        var more = try cursor.seek(atLeast: prefix)
+        while more && cursor.key.starts(with: prefix) && cursor.key.count == prefix.count + 8 {
+            let other = try TableTree.decode(Array(cursor.key.suffix(8)))
+            if other != rowID { return other }
+            more = try cursor.next()
+        }
+        return nil
+    }
+}

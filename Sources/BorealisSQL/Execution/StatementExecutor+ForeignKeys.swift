@@ -1,0 +1,120 @@
+// Foreign keys: a child row's parent must exist (23503); a parent row's UPDATE or DELETE
+// checks, cascades to, or rewrites the rows that reference it, found through an access path
+// on the child (an index on the key when there is one).
+
+import BorealisStorage
+
+extension StatementExecutor {
+    // MARK: Foreign keys
+
+    /// Another table (not among `droppedTogether`) whose foreign key references `name`.
+    func referencingTable(_ name: String, droppedTogether: [String]) -> String? {
+        own.tables.values.first { child in
+            !droppedTogether.contains(child.name) && (child.foreignKeys ?? []).contains { $0.parent == name }
+        }?.name
+    }
+
+    /// Checks that every foreign key of `schema` finds its parent row (23503).
+    func checkParents(of schema: TableSchema, _ row: [Value], old: [Value]?) throws {
+        for fk in schema.foreignKeys ?? [] {
+            let values = fk.columns.map { row[schema.columnIndex($0)!] }
+            if values.contains(where: \.isNull) { continue }
+            if let old, fk.columns.map({ old[schema.columnIndex($0)!] }) == values { continue }
+            guard try parentExists(fk, values) else {
+                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
+            }
+        }
+    }
+
+    func parentExists(_ fk: ForeignKey, _ values: [Value]) throws -> Bool {
+        let catalog = own
+        let parent = try catalog.table(fk.parent)
+        if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
+            guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
+            return try TableTree(root: parent.root).get(id, in: txn) != nil
+        }
+        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
+            throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
+        }
+        let ordered = try index.columns.map { column -> Value in
+            let k = fk.parentColumns.firstIndex(of: column)!
+            return try assign(values[k], to: parent.columns[parent.columnIndex(column)!])
+        }
+        return try findConflict(BTree(root: index.root), ordered, excluding: nil) != nil
+    }
+
+    /// Applies the foreign keys that reference `schema` when one of its rows is deleted
+    /// (`new` nil) or updated: RESTRICT/NO ACTION fail with 23503, CASCADE deletes or updates
+    /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
+    func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
+        guard depth < 64 else { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "foreign key cascades nest too deeply") }
+        let catalog = own
+        for (childName, fk) in catalog.referencing[schema.name] ?? [] {
+            let child = try catalog.table(childName)
+            let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
+            let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
+            if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
+            let w = try writer(for: child.name, in: catalog)
+            let positions = fk.columns.map { child.columnIndex($0)! }
+            var matches: [(Int64, [Value])] = []
+            let path = try referencingRowsPath(child, fk, catalog: catalog)
+            let next = try ctx.withFrame(oldKey) { try path.openKeyed(table: child, ctx: ctx) }
+            while let (rowID, row) = try next() {
+                if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) { matches.append((rowID, row)) }
+            }
+            if matches.isEmpty { continue }
+            switch new == nil ? fk.onDelete : fk.onUpdate {
+            case .noAction, .restrict:
+                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
+            case .cascade:
+                for (rowID, row) in matches {
+                    if let newKey {
+                        var updated = row
+                        for (p, v) in zip(positions, newKey) { updated[p] = v }
+                        _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
+                        try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                    } else {
+                        try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1)
+                    }
+                }
+            case .setNull, .setDefault:
+                let action = new == nil ? fk.onDelete : fk.onUpdate
+                for (rowID, row) in matches {
+                    var updated = row
+                    for p in positions {
+                        updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
+                    }
+                    _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
+                    try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                }
+            }
+        }
+    }
+
+    /// How the rows of `child` that reference one parent key are found: an access path whose
+    /// bounds read the key's values from the outer row (an index led by the foreign key's first
+    /// column, else a scan), chosen once per statement.
+    func referencingRowsPath(_ child: TableSchema, _ fk: ForeignKey, catalog: Catalog) throws -> AccessPath {
+        let name = child.name + "\u{0}" + fk.name
+        if let known = foreignKeyPaths.paths[name] { return known }
+        let keyScope = Scope(columns: fk.columns.indices.map { ScopeColumn(table: "parent key", name: "k\($0)") }, parent: nil)
+        let scope = Scope(columns: child.columns.map { ScopeColumn(table: child.name, name: $0.name) }, parent: keyScope)
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "foreign key")
+        let conjuncts = fk.columns.enumerated().map { i, column in
+            Expr.binary(.equal, .column(table: child.name, name: column), .column(table: "parent key", name: "k\(i)"))
+        }
+        let path = try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
+        foreignKeyPaths.paths[name] = path
+        return path
+    }
+
+    /// Deletes one row: its referencing rows first (per their foreign keys), then its index
+    /// entries and the row.
+    func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int) throws {
+        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth)
+        for (_, tree, key) in w.indexes {
+            try tree.delete(RecordCodec.indexKey(try key.values(row, ctx), rowID: rowID), in: txn)
+        }
+        try w.tree.delete(rowID, in: txn)
+    }
+}

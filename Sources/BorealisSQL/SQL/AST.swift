@@ -1,0 +1,207 @@
+// The syntax tree the parser produces and the planner consumes. Names are already folded to
+// lower case unless they were quoted (PostgreSQL's rule).
+
+import BorealisStorage
+
+package struct TypeName: Equatable, Sendable {
+    var type: SQLType
+    var modifiers: [Int] = []
+    /// SERIAL / BIGSERIAL: an integer column with an identity default, not a type of its own (a
+    /// cast to it fails).
+    var serial = false
+
+    /// As written back into SQL (and as the catalog stores the column's type).
+    var name: String { serial ? (type == .bigint ? "bigserial" : "serial") : type.name }
+}
+
+package enum UnaryOperator: Sendable { case negate, plus, not }
+
+package enum BinaryOperator: String, Sendable {
+    case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%"
+    case concat = "||"
+    case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case and = "AND", or = "OR"
+    case isDistinctFrom = "IS DISTINCT FROM", isNotDistinctFrom = "IS NOT DISTINCT FROM"
+}
+
+package indirect enum Expr: Sendable {
+    case literal(Value)
+    case column(table: String?, name: String)
+    case parameter(Int)
+    case unary(UnaryOperator, Expr)
+    case binary(BinaryOperator, Expr, Expr)
+    case isNull(Expr, negated: Bool)
+    case isBoolean(Expr, value: Bool, negated: Bool)
+    case between(Expr, low: Expr, high: Expr, negated: Bool)
+    case inList(Expr, [Expr], negated: Bool)
+    case inSubquery(Expr, SelectStatement, negated: Bool)
+    case exists(SelectStatement, negated: Bool)
+    case subquery(SelectStatement)
+    case caseWhen(base: Expr?, whens: [(Expr, Expr)], otherwise: Expr?)
+    case cast(Expr, TypeName)
+    case function(name: String, args: [Expr], distinct: Bool, star: Bool)
+    case like(Expr, pattern: Expr, escape: Expr?, caseInsensitive: Bool, negated: Bool)
+    /// An aggregate call with FILTER (WHERE condition).
+    case aggregateFilter(Expr, Expr)
+    /// A window function call: the call (a function, perhaps filtered) OVER (spec).
+    case window(Expr, WindowSpec)
+    /// DEFAULT as the value of an UPDATE assignment.
+    case defaultValue
+    /// x op ANY (subquery) / x op ALL (subquery)
+    case quantified(BinaryOperator, Expr, SelectStatement, all: Bool)
+}
+
+package enum FrameBound: Sendable, Equatable {
+    case unboundedPreceding, preceding(Int), currentRow, following(Int), unboundedFollowing
+}
+
+package struct WindowFrame: Sendable {
+    var rows: Bool   // ROWS (else RANGE)
+    var start: FrameBound
+    var end: FrameBound
+}
+
+package struct WindowSpec: Sendable {
+    var partition: [Expr] = []
+    var order: [OrderItem] = []
+    var frame: WindowFrame?
+}
+
+package enum SelectItem: Sendable {
+    case star(table: String?)
+    case expression(Expr, alias: String?)
+}
+
+package enum JoinKind: Sendable { case inner, left, right, full, cross }
+
+package indirect enum FromItem: Sendable {
+    case table(name: String, alias: String?)
+    case subquery(SelectStatement, alias: String, columns: [String])
+    case join(FromItem, FromItem, kind: JoinKind, on: Expr?, using: [String], natural: Bool)
+}
+
+package struct SelectCore: Sendable {
+    var distinct = false
+    var distinctOn: [Expr] = []
+    var items: [SelectItem] = []
+    var from: [FromItem] = []
+    var filter: Expr?
+    var groupBy: [Expr] = []
+    var having: Expr?
+}
+
+package enum SetOperator: Sendable { case union, intersect, except }
+
+package indirect enum SelectBody: Sendable {
+    case core(SelectCore)
+    case values([[Expr]])
+    case setOperation(SetOperator, all: Bool, SelectBody, SelectBody)
+    case nested(SelectStatement)
+}
+
+package struct OrderItem: Sendable {
+    var expr: Expr
+    var descending = false
+    var nullsFirst: Bool?
+}
+
+package struct CommonTableExpression: Sendable {
+    var name: String
+    var columns: [String]
+    var query: SelectStatement
+}
+
+package struct SelectStatement: Sendable {
+    var with: [CommonTableExpression] = []
+    var recursive = false
+    var body: SelectBody
+    var orderBy: [OrderItem] = []
+    var limit: Expr?
+    var offset: Expr?
+}
+
+package struct ColumnDefinition: Sendable {
+    var name: String
+    var type: TypeName
+    var notNull = false
+    var primaryKey = false
+    var unique = false
+    var defaultValue: Expr?
+    var check: Expr?
+    var autoIncrement = false
+    var references: ForeignKeyReference?
+}
+
+package enum ReferentialAction: String, Codable, Sendable {
+    case noAction = "NO ACTION", restrict = "RESTRICT", cascade = "CASCADE", setNull = "SET NULL", setDefault = "SET DEFAULT"
+}
+
+package struct ForeignKeyReference: Sendable {
+    var table: String
+    var columns: [String]
+    var onDelete = ReferentialAction.noAction
+    var onUpdate = ReferentialAction.noAction
+}
+
+package enum TableConstraint: Sendable {
+    case primaryKey([String], name: String?)
+    case unique([String], name: String?)
+    case check(Expr, name: String?)
+    case foreignKey([String], ForeignKeyReference, name: String?)
+}
+
+package indirect enum Statement: Sendable {
+    case select(SelectStatement)
+    /// `onCommit` is nil without an ON COMMIT clause (docs/temporary-tables.md).
+    case createTable(name: String, ifNotExists: Bool, columns: [ColumnDefinition], constraints: [TableConstraint], temporary: Bool, onCommit: OnCommitAction?)
+    /// Index elements are column references or expressions.
+    case createIndex(name: String, table: String, elements: [Expr], unique: Bool, ifNotExists: Bool)
+    case createView(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, sql: String, temporary: Bool)
+    case dropTable(names: [String], ifExists: Bool)
+    case dropIndex(names: [String], ifExists: Bool)
+    case dropView(names: [String], ifExists: Bool)
+    case insert(table: String, columns: [String]?, source: InsertSource, onConflict: OnConflict?, returning: [SelectItem])
+    case update(table: String, alias: String?, assignments: [(String, Expr)], from: [FromItem], filter: Expr?, returning: [SelectItem])
+    case delete(table: String, alias: String?, using: [FromItem], filter: Expr?, returning: [SelectItem])
+    /// EXPLAIN; with ANALYZE the statement runs and each operator reports what it did.
+    case explain(Statement, analyze: Bool)
+    case truncate(names: [String])
+    /// ANALYZE: statistics of the named tables (all permanent tables when none is named); a
+    /// table's column list, when given, names columns that must exist.
+    case analyze(names: [String], columns: [[String]])
+    case alterTable(name: String, action: AlterAction)
+    case begin(immediate: Bool, readOnly: Bool)
+    case commit
+    case rollback
+    case savepoint(String)
+    case releaseSavepoint(String)
+    case rollbackToSavepoint(String)
+}
+
+/// What a commit does to a temporary table: CREATE TEMP TABLE … ON COMMIT ….
+package enum OnCommitAction: String, Codable, Sendable {
+    case preserveRows = "PRESERVE ROWS"
+    case deleteRows = "DELETE ROWS"
+    case drop = "DROP"
+}
+
+package enum AlterAction: Sendable {
+    case addColumn(ColumnDefinition, ifNotExists: Bool)
+    case dropColumn(String, ifExists: Bool)
+    case renameColumn(String, to: String)
+    case renameTable(to: String)
+}
+
+/// INSERT … ON CONFLICT [(columns)] DO NOTHING | DO UPDATE SET … [WHERE …]
+package struct OnConflict: Sendable {
+    var columns: [String]
+    /// nil: DO NOTHING.
+    var assignments: [(String, Expr)]?
+    var filter: Expr?
+}
+
+package enum InsertSource: Sendable {
+    case values([[Expr?]])   // nil: DEFAULT
+    case select(SelectStatement)
+    case defaultValues
+}

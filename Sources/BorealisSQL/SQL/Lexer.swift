@@ -1,0 +1,251 @@
+// The SQL lexer: turns text into tokens with their line and column. Accepts PostgreSQL's
+// spellings and common MySQL ones: "double-quoted" and `backtick` identifiers, 'strings' with ''
+// escapes, E'…' is not supported, -- and /* */ comments, $1, ?, :name and @name parameters, numbers with
+// fractions and exponents, and the operators of the dialect (docs/sql.md).
+
+import BorealisStorage
+
+struct SourcePosition: Sendable, CustomStringConvertible {
+    var line: Int
+    var column: Int
+    var offset: Int
+    var description: String { "line \(line), column \(column)" }
+}
+
+enum TokenKind: Equatable, Sendable {
+    case identifier(String)        // unquoted, lowercased (keywords too)
+    case quotedIdentifier(String)  // "…" or `…`, case kept
+    case string(String)
+    case blob([UInt8])             // X'hex'
+    case integer(String)
+    case decimal(String)
+    case parameter(Int?)           // $n, or ? (numbered by the parser)
+    case namedParameter(String)    // :name or @name, prefix included (numbered by the parser)
+    case op(String)                // punctuation and operators
+    case end
+}
+
+struct Token: Sendable {
+    var kind: TokenKind
+    var position: SourcePosition
+    var text: String
+
+    var describe: String {
+        switch kind {
+        case .end: return "end of input"
+        case .string(let s): return "'\(s)'"
+        default: return "\"\(text)\""
+        }
+    }
+}
+
+struct Lexer {
+    private let bytes: [UInt8]
+    private var index = 0
+    private var line = 1
+    private var lineStart = 0
+
+    init(_ sql: String) {
+        bytes = Array(sql.utf8)
+    }
+
+    static func tokenize(_ sql: String) throws -> [Token] {
+        var lexer = Lexer(sql)
+        var tokens: [Token] = []
+        while true {
+            let token = try lexer.next()
+            tokens.append(token)
+            if token.kind == .end { return tokens }
+        }
+    }
+
+    private var position: SourcePosition { SourcePosition(line: line, column: index - lineStart + 1, offset: index) }
+
+    private func peek(_ ahead: Int = 0) -> UInt8 {
+        index + ahead < bytes.count ? bytes[index + ahead] : 0
+    }
+
+    private mutating func advance() {
+        if bytes[index] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = index + 1
+        }
+        index += 1
+    }
+
+    private func text(_ from: Int) -> String { String(decoding: bytes[from..<index], as: UTF8.self) }
+
+    private func error(_ message: String, at start: SourcePosition) -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.syntaxError, "syntax error at \(start): \(message)")
+    }
+
+    mutating func next() throws -> Token {
+        // Whitespace and comments.
+        while index < bytes.count {
+            let c = peek()
+            if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 {
+                advance()
+            } else if c == UInt8(ascii: "-") && peek(1) == UInt8(ascii: "-") {
+                while index < bytes.count && peek() != 10 { advance() }
+            } else if c == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
+                let start = position
+                advance(); advance()
+                var depth = 1
+                while depth > 0 {
+                    guard index < bytes.count else { throw error("unterminated /* comment", at: start) }
+                    if peek() == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") { depth -= 1; advance(); advance() }
+                    else if peek() == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") { depth += 1; advance(); advance() }
+                    else { advance() }
+                }
+            } else {
+                break
+            }
+        }
+        let start = position
+        let from = index
+        guard index < bytes.count else { return Token(kind: .end, position: start, text: "") }
+        let c = peek()
+        if (c == UInt8(ascii: "x") || c == UInt8(ascii: "X")) && peek(1) == UInt8(ascii: "'") {
+            advance(); advance()
+            var digits: [UInt8] = []
+            while true {
+                guard index < bytes.count else { throw error("unterminated hexadecimal string", at: start) }
+                if peek() == UInt8(ascii: "'") { advance(); break }
+                digits.append(peek())
+                advance()
+            }
+            guard let value = Self.hexBytes(digits) else {
+                throw error("invalid hexadecimal string", at: start)
+            }
+            return Token(kind: .blob(value), position: start, text: text(from))
+        }
+        if isIdentifierStart(c) {
+            while index < bytes.count && isIdentifierPart(peek()) { advance() }
+            let word = text(from)
+            return Token(kind: .identifier(word.lowercased()), position: start, text: word)
+        }
+        if isDigit(c) || (c == UInt8(ascii: ".") && isDigit(peek(1))) {
+            var isDecimal = false
+            while isDigit(peek()) { advance() }
+            if peek() == UInt8(ascii: ".") && !(peek(1) == UInt8(ascii: ".")) {
+                isDecimal = true
+                advance()
+                while isDigit(peek()) { advance() }
+            }
+            if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+                let sign = peek(1) == UInt8(ascii: "+") || peek(1) == UInt8(ascii: "-")
+                if isDigit(peek(sign ? 2 : 1)) {
+                    isDecimal = true
+                    advance()
+                    if sign { advance() }
+                    while isDigit(peek()) { advance() }
+                }
+            }
+            if isIdentifierStart(peek()) { throw error("trailing junk after numeric literal", at: start) }
+            let literal = text(from)
+            return Token(kind: isDecimal ? .decimal(literal) : .integer(literal), position: start, text: literal)
+        }
+        switch c {
+        case UInt8(ascii: "'"):
+            advance()
+            var value: [UInt8] = []
+            while true {
+                guard index < bytes.count else { throw error("unterminated quoted string", at: start) }
+                if peek() == UInt8(ascii: "'") {
+                    if peek(1) == UInt8(ascii: "'") { value.append(39); advance(); advance(); continue }
+                    advance()
+                    break
+                }
+                value.append(peek())
+                advance()
+            }
+            return Token(kind: .string(String(decoding: value, as: UTF8.self)), position: start, text: text(from))
+        case UInt8(ascii: "\""), UInt8(ascii: "`"):
+            let quote = c
+            advance()
+            var value: [UInt8] = []
+            while true {
+                guard index < bytes.count else { throw error("unterminated quoted identifier", at: start) }
+                if peek() == quote {
+                    if peek(1) == quote { value.append(quote); advance(); advance(); continue }
+                    advance()
+                    break
+                }
+                value.append(peek())
+                advance()
+            }
+            guard !value.isEmpty else { throw error("zero-length delimited identifier", at: start) }
+            return Token(kind: .quotedIdentifier(String(decoding: value, as: UTF8.self)), position: start, text: text(from))
+        case UInt8(ascii: "$") where isDigit(peek(1)):
+            advance()
+            while isDigit(peek()) { advance() }
+            // Bounded as PostgreSQL's wire protocol bounds them: a statement allocates a slot per
+            // number, so $2000000000 must not allocate 32 GB nor $9223372036854775807 overflow.
+            // Past the limit: PostgreSQL's 42P02 "there is no parameter $n".
+            let digits = String(decoding: bytes[(from + 1)..<index], as: UTF8.self)
+            let number = Int(digits) ?? Int.max
+            guard number >= 1, number <= 65_535 else {
+                throw DatabaseError(.range, sqlState: SQLState.undefinedParameter,
+                                    "there is no parameter $\(digits) at \(start) (parameters are numbered $1 to $65535)")
+            }
+            return Token(kind: .parameter(number), position: start, text: text(from))
+        case UInt8(ascii: "?"):
+            advance()
+            return Token(kind: .parameter(nil), position: start, text: "?")
+        case UInt8(ascii: ":") where peek(1) != UInt8(ascii: ":") && isIdentifierStart(peek(1)),
+             UInt8(ascii: "@") where isIdentifierStart(peek(1)):
+            // :name and @name (SQLite's spellings): numbered by the parser, one number per name.
+            advance()
+            while index < bytes.count && isIdentifierPart(peek()) && peek() != 36 { advance() }
+            return Token(kind: .namedParameter(text(from)), position: start, text: text(from))
+        default:
+            break
+        }
+        // Operators: longest match first.
+        let three = [UInt8](bytes[index..<min(bytes.count, index + 3)])
+        for candidate in ["<=>", "->>"] where three == Array(candidate.utf8) {
+            advance(); advance(); advance()
+            return Token(kind: .op(candidate), position: start, text: candidate)
+        }
+        let two = [UInt8](bytes[index..<min(bytes.count, index + 2)])
+        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>"] where two == Array(candidate.utf8) {
+            advance(); advance()
+            return Token(kind: .op(candidate), position: start, text: candidate)
+        }
+        let single = "(),;.+-*/%<>=[]:~&|^!"
+        if single.utf8.contains(c) {
+            advance()
+            let s = String(UnicodeScalar(c))
+            return Token(kind: .op(s), position: start, text: s)
+        }
+        throw error("unexpected character \(String(decoding: [c], as: UTF8.self).debugDescription)", at: start)
+    }
+
+    private func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+
+    /// Bytes from pairs of hex digits (X'…' literals, bytea's \x input); nil for an odd count
+    /// or a character that is not a hex digit.
+    static func hexBytes(_ digits: [UInt8]) -> [UInt8]? {
+        guard digits.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = 0
+        while i < digits.count {
+            guard let hi = nibble(digits[i]), let lo = nibble(digits[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+    private func isIdentifierStart(_ c: UInt8) -> Bool {
+        (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c >= 0x80
+    }
+    private func isIdentifierPart(_ c: UInt8) -> Bool { isIdentifierStart(c) || isDigit(c) || c == 36 }
+}

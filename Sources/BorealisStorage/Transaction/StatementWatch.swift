@@ -1,0 +1,71 @@
+// What stops a running statement from outside: `Database.interrupt()` from any thread, and a
+// progress handler called every N units of work (a unit is one page a transaction reads). The
+// watch belongs to one connection; its transactions check it at every page they read, so a
+// statement stops within one page of work — a scan, a join, a sort's input, an index build.
+// Statements that read no page (a recursive CTE over constants) check it once per iteration.
+//
+// Invariants: `requested` is the only state touched from other threads (atomically); the
+// progress handler and its countdown are read and written only by the thread running the
+// connection's statement (the connection's lock orders them with `setProgressHandler`).
+
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+package final class StatementWatch: @unchecked Sendable {
+    package init() {}
+
+    private let requested = Atomic<Bool>(false)
+    /// The thread running the progress handler, 0 when none: it holds its connection's lock,
+    /// so a call it makes on that connection must not wait for the lock (`isHandlerThread`).
+    private let handlerThread = Atomic<UInt>(0)
+    private var progressEvery = 0
+    private var progressHandler: (() -> Bool)?
+    private var countdown = 0
+
+    /// Whether the caller is this connection's progress handler, running inside a statement.
+    package var isHandlerThread: Bool {
+        let running = handlerThread.load(ordering: .relaxed)
+        return running != 0 && running == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
+
+    /// Asks the running statement — and any other the connection runs before none is left
+    /// running or waiting — to stop (any thread).
+    package func interrupt() { requested.store(true, ordering: .relaxed) }
+
+    /// No statement runs or waits any more: a later one starts uninterrupted (as SQLite
+    /// clears its interrupt when its count of running statements reaches zero).
+    package func clear() { requested.store(false, ordering: .relaxed) }
+
+    /// A statement starts: its progress count starts afresh.
+    package func statementStarts() {
+        countdown = progressEvery
+    }
+
+    /// `handler` runs every `units` units of work; returning true interrupts the statement.
+    package func setProgressHandler(every units: Int, _ handler: (() -> Bool)?) {
+        progressEvery = handler == nil ? 0 : max(1, units)
+        progressHandler = handler
+        countdown = progressEvery
+    }
+
+    /// Throws 57014 when the statement was interrupted (or its progress handler said stop).
+    @inline(__always)
+    package func check() throws {
+        if requested.load(ordering: .relaxed) { throw Self.canceled() }
+        if progressEvery > 0 {
+            countdown -= 1
+            if countdown <= 0 {
+                countdown = progressEvery
+                handlerThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+                defer { handlerThread.store(0, ordering: .relaxed) }
+                if progressHandler?() == true { throw Self.canceled() }
+            }
+        }
+    }
+
+    static func canceled() -> DatabaseError {
+        DatabaseError(.interrupted, sqlState: SQLState.queryCanceled, "canceling statement due to user request")
+    }
+}
