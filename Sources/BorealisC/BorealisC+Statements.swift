@@ -19,13 +19,16 @@ public typealias ExecCallback = @convention(c) (UnsafeMutableRawPointer?, Int32,
 public func borealis_exec(_ db: OpaquePointer?, _ sql: UnsafePointer<CChar>?, _ callback: ExecCallback?,
                           _ context: UnsafeMutableRawPointer?, _ errmsg: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     errmsg?.pointee = nil
-    guard let connection = lookup(db, as: Connection.self), let database = connection.database, let text = string(sql) else {
+    guard let connection = lookup(db, as: Connection.self), let database = connection.database, let sql, let text = string(sql) else {
         return MISUSE
     }
     func report(_ code: Int32) -> Int32 {
         if code != OK { errmsg?.pointee = strdup(connection.message.pointer.map { String(cString: $0) } ?? "error") }
         return code
     }
+    // Invalid UTF-8 is 22021, as in PostgreSQL, not text with U+FFFD in place of the bytes.
+    let bytes = UnsafeRawBufferPointer(start: sql, count: strlen(sql))
+    if let invalid = SourceText.firstInvalidUTF8(bytes) { return report(connection.fail(SourceText.invalidUTF8Error(bytes, at: invalid))) }
     var remaining = text
     while true {
         let prepared: PreparedStatement?
@@ -170,15 +173,28 @@ public func borealis_bind_double(_ stmt: OpaquePointer?, _ index: Int32, _ value
 @_cdecl("borealis_bind_text")
 public func borealis_bind_text(_ stmt: OpaquePointer?, _ index: Int32, _ text: UnsafePointer<CChar>?, _ n: Int32,
                                _ destructor: UnsafeRawPointer?) -> Int32 {
-    let value: Value = text.map { .text(string($0, n) ?? "") } ?? .null
-    callDestructor(destructor, text.map(UnsafeRawPointer.init))
-    return bind(stmt, index, value)
+    defer { callDestructor(destructor, text.map(UnsafeRawPointer.init)) }
+    guard let text else { return bind(stmt, index, .null) }
+    // The length is checked before a byte is read (INT_MAX would read far past most buffers
+    // and build a 2 GiB string), and the bytes must be UTF-8 (22021, as PostgreSQL).
+    let length = n < 0 ? strlen(text) : Int(n)
+    guard length <= Limits.maxValueBytes else {
+        return statement(stmt).map { $0.connection.fail(RANGE, "text of \(length) bytes is longer than the limit of \(Limits.maxValueBytes)", state: SQLState.programLimitExceeded) } ?? MISUSE
+    }
+    let bytes = UnsafeRawBufferPointer(start: text, count: length)
+    if let invalid = SourceText.firstInvalidUTF8(bytes) {
+        return statement(stmt).map { $0.connection.fail(SourceText.invalidUTF8Error(bytes, at: invalid)) } ?? MISUSE
+    }
+    return bind(stmt, index, .text(String(decoding: bytes, as: UTF8.self)))
 }
 
 @_cdecl("borealis_bind_blob")
 public func borealis_bind_blob(_ stmt: OpaquePointer?, _ index: Int32, _ data: UnsafeRawPointer?, _ n: Int32,
                                _ destructor: UnsafeRawPointer?) -> Int32 {
     guard n >= 0 || data == nil else { return statement(stmt).map { $0.connection.fail(RANGE, "negative blob length", state: SQLState.invalidParameterValue) } ?? MISUSE }
+    guard Int(n) <= Limits.maxValueBytes else {
+        return statement(stmt).map { $0.connection.fail(RANGE, "blob of \(n) bytes is longer than the limit of \(Limits.maxValueBytes)", state: SQLState.programLimitExceeded) } ?? MISUSE
+    }
     let value: Value = data.map { .blob(Array(UnsafeRawBufferPointer(start: $0, count: Int(n)))) } ?? .null
     callDestructor(destructor, data)
     return bind(stmt, index, value)

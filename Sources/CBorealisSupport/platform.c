@@ -26,3 +26,24 @@ void borealis_set_thread_name(const char *name) {
     cut[sizeof cut - 1] = 0;
     pthread_setname_np(pthread_self(), cut);
 }
+
+/* The calling thread's stack: its lowest usable address, found once per thread (for the main
+ * thread glibc reads /proc/self/maps) and kept in a thread-local. 0 when it cannot be known. */
+static __thread uintptr_t stack_low_bound;
+static __thread int stack_low_bound_known;
+
+size_t borealis_stack_remaining(void) {
+    if (!stack_low_bound_known) {
+        pthread_attr_t attributes;
+        void *address = NULL;
+        size_t size = 0;
+        stack_low_bound_known = 1;
+        if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+            if (pthread_attr_getstack(&attributes, &address, &size) == 0) stack_low_bound = (uintptr_t)address;
+            pthread_attr_destroy(&attributes);
+        }
+    }
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (stack_low_bound == 0 || here <= stack_low_bound) return stack_low_bound == 0 ? SIZE_MAX : 0;
+    return here - stack_low_bound;
+}

@@ -57,9 +57,10 @@ struct AggregateState {
                 if sawDouble { doubleSum += Double(v) } else {
                     let (r, o) = integerSum.addingReportingOverflow(v)
                     if o {
-                        if kind == .sum { throw Value.overflow() }
-                        sawDouble = true
-                        doubleSum = Double(integerSum) + Double(v)
+                        // Past bigint the sum carries on exactly as a NUMERIC (PostgreSQL's
+                        // sum(bigint) and avg(bigint) are numeric), not as a rounded double.
+                        numericSum = Numeric.add(Numeric.add(numericSum ?? Numeric(0), Numeric(integerSum)), Numeric(v))
+                        integerSum = 0
                     } else {
                         integerSum = r
                     }

@@ -49,21 +49,75 @@ struct ExpressionCompiler {
                                               "group_concat", "bool_and", "bool_or", "every"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
+        try StackGuard.check()
         if let aggregation {
             if let i = aggregation.groupKeys.firstIndex(of: expr.sql) {
                 return { ctx in ctx.frames[ctx.frames.count - 1][i] }
             }
         }
-        let evaluator = try compileNode(expr)
+        var evaluator = try compileNode(expr)
+        // -(-32768::smallint) overflows smallint, as in PostgreSQL.
+        if case .unary(.negate, let operand) = expr, let narrow = narrowIntegerType(operand) {
+            evaluator = ExpressionCompiler.checkingRange(evaluator, narrow)
+        }
         // Constant folding: an expression of literals and pure functions is evaluated once now.
         // If that fails (1/0), it is left to fail when, and only if, it is evaluated.
         if case .literal = expr { return evaluator }
-        if ExpressionCompiler.isConstant(expr) {
+        // Not under GROUP BY keys: a constant argument there may be compiled as a read of the
+        // group's key (`concat('a') … GROUP BY 'a'`), which has no row to read while folding.
+        if ExpressionCompiler.isConstant(expr), aggregation?.groupKeys.isEmpty ?? true {
             let folding = ExecutionContext(parameters: [], txn: nil, catalog: nil)
             folding.frames = [[]]
             if let value = try? evaluator(folding) { return { _ in value } }
         }
         return evaluator
+    }
+
+    /// smallint or integer, when PostgreSQL would type `e` so: a cast to it, a column declared
+    /// so, or + - * / % over such operands (the wider of the two; an integer literal that fits
+    /// takes the other side's width, as PostgreSQL's int4 literals do next to a smallint or
+    /// integer). Its arithmetic then overflows at that width (22003 "integer out of range")
+    /// instead of carrying on in 64 bits. nil: bigint, another type, or not known.
+    func narrowIntegerType(_ e: Expr) -> (name: String, bounds: ClosedRange<Int64>)? {
+        let smallint = (name: "smallint", bounds: Int64(Int16.min)...Int64(Int16.max))
+        let integer = (name: "integer", bounds: Int64(Int32.min)...Int64(Int32.max))
+        func named(_ type: SQLType?) -> (name: String, bounds: ClosedRange<Int64>)? {
+            switch type {
+            case .smallint?: return smallint
+            case .integer?: return integer
+            default: return nil
+            }
+        }
+        switch e {
+        case .cast(_, let type): return type.serial ? nil : named(type.type)
+        case .column(let table, let name):
+            guard let (depth, index) = try? scope.resolve(table: table, name: name, markingRead: false) else { return nil }
+            var holder: Scope? = scope
+            for _ in 0..<depth { holder = holder?.parent }
+            return named(holder?.columns[index].type)
+        case .unary(.negate, let inner), .unary(.plus, let inner): return narrowIntegerType(inner)
+        case .binary(let op, let l, let r) where [.add, .subtract, .multiply, .divide, .modulo].contains(op):
+            func isInt4Literal(_ x: Expr) -> Bool {
+                if case .literal(.integer(let v)) = x { return integer.bounds.contains(v) }
+                return false
+            }
+            let left = narrowIntegerType(l), right = narrowIntegerType(r)
+            switch (left, right) {
+            case (let a?, let b?): return a.name == "integer" || b.name == "integer" ? integer : smallint
+            case (_?, nil) where isInt4Literal(r), (nil, _?) where isInt4Literal(l): return integer
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    /// `evaluator` with its integer results checked against a narrower type's range.
+    static func checkingRange(_ evaluator: @escaping Evaluator, _ type: (name: String, bounds: ClosedRange<Int64>)) -> Evaluator {
+        { ctx in
+            let v = try evaluator(ctx)
+            if case .integer(let i) = v, !type.bounds.contains(i) { throw Value.overflow(type.name) }
+            return v
+        }
     }
 
     static let volatileFunctions: Set<String> = ["random", "now", "current_timestamp", "transaction_timestamp", "statement_timestamp",
@@ -132,7 +186,7 @@ struct ExpressionCompiler {
                         return .integer(-v)
                     case .double(let d): return .double(-d)
                     case .numeric(let n): return .numeric(Numeric(-n.value, scale: n.scale))
-                    case .interval(let i): return .interval(Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds))
+                    case .interval(let i): return .interval(try DateTime.negate(i))
                     case let other: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "operator does not exist: - \(other.typeName)")
                     }
                 }
@@ -151,7 +205,9 @@ struct ExpressionCompiler {
                 }
             }
         case .binary(let op, let l, let r):
-            return try compileBinary(op, try compile(l), try compile(r))
+            let evaluator = try compileBinary(op, try compile(l), try compile(r))
+            if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
+            return evaluator
         case .isNull(let e, let negated):
             let a = try compile(e)
             return { ctx in .boolean(try a(ctx).isNull != negated) }

@@ -168,6 +168,10 @@ extension Planner {
                 guard case .select(let query)? = try Parser.parseAll(view.sql).first?.0 else {
                     throw DatabaseError.corrupt("view \(name) has an unparsable definition")
                 }
+                // A view over a view…: each is planned inside the other (54001 past the limit).
+                viewDepth += 1
+                defer { viewDepth -= 1 }
+                if viewDepth > Limits.maxNestingDepth { throw Limits.tooComplex() }
                 let plan = try self.plan(query, parent: nil)
                 let names = view.columns.isEmpty ? plan.columns : view.columns
                 let columns = names.map { ScopeColumn(table: label, name: $0) }

@@ -83,14 +83,16 @@ enum Functions {
                 guard let s = try text(try args[0](ctx)) else { return .null }
                 guard case .integer(let start) = try args[1](ctx).cast(to: .bigint) else { return .null }
                 let chars = Array(s)
-                var from = Int(start) - 1
+                // Wide arithmetic: start and length may be anywhere in bigint's range.
+                var from = start == .min ? Int.min : Int(start) - 1
                 var to = chars.count
                 if args.count == 3 {
                     guard case .integer(let length) = try args[2](ctx).cast(to: .bigint) else { return .null }
                     if length < 0 { throw DatabaseError(.error, sqlState: SQLState.substringError, "negative substring length not allowed") }
-                    to = min(chars.count, from + Int(length))
+                    let (end, overflow) = from.addingReportingOverflow(Int(length))
+                    to = overflow ? chars.count : min(chars.count, end)
                 }
-                from = max(0, from)
+                from = min(max(0, from), chars.count)
                 return .text(from < to ? String(chars[from..<to]) : "")
             }
         case "trim", "btrim", "ltrim", "rtrim":
@@ -130,16 +132,22 @@ enum Functions {
                 switch v {
                 case .null: return .null
                 case .numeric(let n):
-                    let scale = Int(digits)
+                    // PostgreSQL clamps the scale to ±2000 (NUMERIC_MAX_RESULT_SCALE); past the
+                    // 38 digits a NUMERIC holds, rounding changes nothing but the display scale.
+                    let scale = Int(max(-Int64(Numeric.maxResultScale), min(Int64(Numeric.maxResultScale), digits)))
+                    if scale < -38 { return .numeric(Numeric(0, scale: 0)) }
                     if scale >= 0 { return .numeric(truncate ? n.truncated(to: scale) : n.rounded(to: scale)) }
                     let factor = pow(Decimal(10), -scale)
                     let shifted = Numeric(n.value / factor, scale: 0)
                     return .numeric(Numeric((truncate ? shifted.truncated(to: 0) : shifted.rounded(to: 0)).value * factor, scale: 0))
                 case .integer where digits >= 0: return v
+                case .integer where digits < -18: return .integer(0)
                 case .integer(let i):
                     let scale = pow(10.0, Double(-digits))
                     let d = Double(i) / scale
                     return .integer(Int64((truncate ? d.rounded(.towardZero) : d.rounded(.toNearestOrAwayFromZero)) * scale))
+                case .double(let d) where digits > 330 || !d.isFinite: return v   // nothing to round
+                case .double where digits < -330: return .double(0)
                 case .double(let d):
                     let scale = pow(10.0, Double(digits))
                     let scaled = d * scale
@@ -187,11 +195,14 @@ enum Functions {
                     guard let y = values[1].doubleValue else { throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function power does not accept \(values[1].typeName)") }
                     if x == 0 && y < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForPowerFunction, "zero raised to a negative power is undefined") }
                     if x < 0 && y != y.rounded() { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForPowerFunction, "a negative number raised to a non-integer power yields a complex result") }
-                    return .double(pow(x, y))
+                    return try Functions.finite(pow(x, y), from: x, y)
                 case "sqrt":
                     if x < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForPowerFunction, "cannot take square root of a negative number") }
                     return .double(x.squareRoot())
-                case "exp": return .double(Glibc.exp(x))
+                case "exp":
+                    let r = Glibc.exp(x)
+                    if r == 0 && x.isFinite { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "value out of range: underflow") }
+                    return try Functions.finite(r, from: x)
                 default:
                     if values.count == 2 {
                         guard let y = values[1].doubleValue, x > 0, y > 0 else { throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForLogarithm, "cannot take logarithm of zero or a negative number") }
@@ -209,7 +220,10 @@ enum Functions {
             try arity(2...2)
             return { ctx in
                 guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: .bigint) else { return .null }
-                return .text(String(repeating: s, count: max(0, Int(n))))
+                let count = max(0, Int(n))
+                let (bytes, overflow) = s.utf8.count.multipliedReportingOverflow(by: count)
+                if overflow || bytes > Limits.maxValueBytes { throw Limits.valueTooLarge() }
+                return .text(String(repeating: s, count: count))
             }
         case "reverse":
             try arity(1...1)
@@ -229,7 +243,7 @@ enum Functions {
             return { ctx in
                 guard let s = try text(try args[0](ctx)), case .integer(let n) = try args[1](ctx).cast(to: .bigint) else { return .null }
                 let chars = Array(s)
-                let count = n >= 0 ? min(chars.count, Int(n)) : max(0, chars.count + Int(n))
+                let count = n >= 0 ? min(chars.count, Int(n)) : max(0, chars.count - Int(min(n.magnitude, UInt64(chars.count))))
                 return .text(String(name == "left" ? chars.prefix(count) : chars.suffix(count)))
             }
         case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp":
@@ -260,7 +274,7 @@ enum Functions {
                 case .null: return .null
                 case .timestamp(let t): return .timestamp(try DateTime.truncate(field.lowercased(), t))
                 case .timestamptz(let t): return .timestamptz(try DateTime.truncate(field.lowercased(), t))
-                case .date(let d): return .timestamp(try DateTime.truncate(field.lowercased(), Int64(d) * DateTime.microsPerDay))
+                case .date(let d): return .timestamp(try DateTime.truncate(field.lowercased(), try DateTime.timestamp(ofDate: Int64(d))))
                 case .text(let s): return .timestamp(try DateTime.truncate(field.lowercased(), try DateTime.parseTimestamp(s, zone: false)))
                 case let v: throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function date_trunc(text, \(v.typeName)) does not exist")
                 }
@@ -270,15 +284,22 @@ enum Functions {
             return { ctx in
                 let parts = try args.map { try $0(ctx).cast(to: .bigint) }
                 guard case .integer(let y) = parts[0], case .integer(let m) = parts[1], case .integer(let d) = parts[2] else { return .null }
-                guard (1...12).contains(m), d >= 1, d <= DateTime.daysInMonth(year: Int(y), month: Int(m)) else {
+                // PostgreSQL: a negative year is BC (-1 is 1 BC, astronomical year 0); there is no year 0.
+                guard y != 0, (1...12).contains(m), d >= 1, d <= DateTime.daysInMonth(year: Int(y < 0 ? y + 1 : y), month: Int(m)) else {
                     throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date field value out of range: \(y)-\(m)-\(d)")
                 }
-                return .date(Int32(DateTime.days(year: Int(y), month: Int(m), day: Int(d))))
+                let outOfRange = DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date out of range: \(y)-\(m)-\(d)")
+                guard y > -10_000_000, y < 10_000_000 else { throw outOfRange }
+                let days = DateTime.days(year: Int(y < 0 ? y + 1 : y), month: Int(m), day: Int(d))
+                guard let date = try? DateTime.checkedDate(days) else { throw outOfRange }
+                return .date(date)
             }
         case "to_char":
             try arity(2...2)
             return { ctx in
                 let v = try args[0](ctx)
+                // A date past the last timestamp is an error, as in PostgreSQL (not a clamped instant).
+                if case .date(let d) = v { _ = try DateTime.timestamp(ofDate: Int64(d)) }
                 guard let format = try text(try args[1](ctx)), let micros = v.instant else {
                     if v.isNull { return .null }
                     throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function to_char(\(v.typeName), text) does not exist")
@@ -315,6 +336,8 @@ enum Functions {
                 }
                 let chars = Array(s)
                 let target = max(0, Int(length))
+                // Every character is at least a byte: the size is checked before the text is built.
+                if target > Limits.maxValueBytes { throw Limits.valueTooLarge() }
                 if chars.count >= target { return .text(String(chars.prefix(target))) }
                 if fill.isEmpty { return .text(s) }
                 let padding = String(String(repeating: fill, count: (target - chars.count) / fill.count + 1).prefix(target - chars.count))
@@ -358,6 +381,14 @@ enum Functions {
         }
     }
 
+    /// A float result, or 22003 when finite inputs overflowed to infinity (PostgreSQL).
+    static func finite(_ r: Double, from inputs: Double...) throws -> Value {
+        if r.isInfinite && inputs.allSatisfy(\.isFinite) {
+            throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "value out of range: overflow")
+        }
+        return .double(r)
+    }
+
     /// to_char for dates and timestamps: YYYY, YY, MM, Mon, Month, DD, DDD, D, HH24, HH12, HH, MI,
     /// SS, MS, US, AM/PM, Day, Dy, Q; other characters are copied.
     static func formatTimestamp(_ micros: Int64, _ format: String) -> String {
@@ -396,27 +427,43 @@ enum Functions {
 
 
     /// SQL LIKE: % matches any run, _ one character, the escape character quotes the next one.
+    /// Iterative (greedy, returning to the last %): no recursion and no memo table, so a long
+    /// text or pattern cannot exhaust the stack or memory; time is at most text × pattern.
     static func like(_ s: String, _ pattern: String, escape: Character?) -> Bool {
-        let text = Array(s), pat = Array(pattern)
-        var memo = [Int: Bool]()
-        func match(_ i: Int, _ j: Int) -> Bool {
-            let key = i * (pat.count + 1) + j
-            if let known = memo[key] { return known }
-            var result: Bool
-            if j == pat.count {
-                result = i == text.count
-            } else if let escape, pat[j] == escape, j + 1 < pat.count {
-                result = i < text.count && text[i] == pat[j + 1] && match(i + 1, j + 2)
-            } else if pat[j] == "%" {
-                result = match(i, j + 1) || (i < text.count && match(i + 1, j))
-            } else if pat[j] == "_" {
-                result = i < text.count && match(i + 1, j + 1)
-            } else {
-                result = i < text.count && text[i] == pat[j] && match(i + 1, j + 1)
+        enum Piece: Equatable { case any, one, literal(Character) }
+        var pieces: [Piece] = []
+        let pat = Array(pattern)
+        var j = 0
+        while j < pat.count {
+            if let escape, pat[j] == escape, j + 1 < pat.count {
+                pieces.append(.literal(pat[j + 1]))
+                j += 2
+                continue
             }
-            memo[key] = result
-            return result
+            pieces.append(pat[j] == "%" ? .any : (pat[j] == "_" ? .one : .literal(pat[j])))
+            j += 1
         }
-        return match(0, 0)
+        let text = Array(s)
+        var i = 0, p = 0
+        var lastAny = -1, resumeAt = 0
+        while i < text.count {
+            if p < pieces.count, pieces[p] == .one || pieces[p] == .literal(text[i]) {
+                i += 1
+                p += 1
+            } else if p < pieces.count, pieces[p] == .any {
+                lastAny = p
+                resumeAt = i
+                p += 1
+            } else if lastAny >= 0 {
+                // Let the last % take one more character and try again from there.
+                p = lastAny + 1
+                resumeAt += 1
+                i = resumeAt
+            } else {
+                return false
+            }
+        }
+        while p < pieces.count, pieces[p] == .any { p += 1 }
+        return p == pieces.count
     }
 }

@@ -32,6 +32,7 @@ package final class QueryPlan {
 
     /// All the rows.
     func run(_ ctx: ExecutionContext) throws -> [[Value]] {
+        try StackGuard.check()   // a chain of CTEs or views materializes one inside another
         let next = try open(ctx)
         var rows: [[Value]] = []
         while let row = try next() { rows.append(row) }
@@ -48,6 +49,13 @@ package final class Planner {
     private var subplans: [[ExplainNode]] = []
     /// Whether the query reads a temporary table or view (a view over it is temporary).
     package var readsTemporary = false
+    /// How many CTE plans each CTE's plan reads through, one inside another (c2 reads c1 reads
+    /// c0: 3), and the deepest such chain the query being planned reads: a plan nests its
+    /// operators as deep (running and releasing it recurse through them), so a chain deeper
+    /// than Limits.maxNestingDepth is 54001 at planning time. Views nest through `plan`.
+    private var cteDepths: [ObjectIdentifier: Int] = [:]
+    private var cteDepthRead = 0
+    var viewDepth = 0
 
     package init(catalog: Catalog, statistics: PlannerStatistics = PlannerStatistics()) {
         self.catalog = catalog
@@ -57,7 +65,10 @@ package final class Planner {
     /// The WITH query `name` visible here, innermost first.
     func cteBinding(_ name: String) -> (columns: [String], plan: QueryPlan)? {
         for frame in cteStack.reversed() {
-            if let binding = frame[name] { return binding }
+            if let binding = frame[name] {
+                cteDepthRead = max(cteDepthRead, cteDepths[ObjectIdentifier(binding.plan)] ?? 1)
+                return binding
+            }
         }
         return nil
     }
@@ -72,6 +83,7 @@ package final class Planner {
     // MARK: SELECT
 
     package func plan(_ statement: SelectStatement, parent: Scope?) throws -> QueryPlan {
+        try StackGuard.check()
         var bindings: [String: (columns: [String], plan: QueryPlan)] = [:]
         cteStack.append(bindings)
         defer { cteStack.removeLast() }
@@ -129,14 +141,23 @@ package final class Planner {
                 return result
             }
         }
+        let outerDepth = cteDepthRead
+        cteDepthRead = 0
         let inner = try plan(cte.query, parent: parent)
+        let depth = cteDepthRead + 1
+        cteDepthRead = outerDepth
+        if depth > Limits.maxNestingDepth { throw Limits.tooComplex() }
+        // Running and releasing the plan recurse through the chain on this thread.
+        try StackGuard.check(reserving: depth * StackGuard.bytesPerLevel)
         let columns = try rename(inner.columns)
-        return QueryPlan(columns: columns, explain: inner.explainNode) { ctx in
+        let result = QueryPlan(columns: columns, explain: inner.explainNode) { ctx in
             if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
             let rows = try inner.run(ctx)
             ctx.subqueryCache[ObjectIdentifier(box)] = rows
             return rows
         }
+        cteDepths[ObjectIdentifier(result)] = depth
+        return result
     }
 
     private func references(_ body: SelectBody, _ name: String) -> Bool {

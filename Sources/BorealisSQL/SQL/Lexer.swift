@@ -181,9 +181,13 @@ struct Lexer {
             while isDigit(peek()) { advance() }
             // Bounded as PostgreSQL's wire protocol bounds them: a statement allocates a slot per
             // number, so $2000000000 must not allocate 32 GB nor $9223372036854775807 overflow.
-            let number = Int(String(decoding: bytes[(from + 1)..<index], as: UTF8.self)) ?? Int.max
-            guard number >= 1 else { throw error("parameter numbers start at $1", at: start) }
-            guard number <= 65_535 else { throw error("parameter number too large (at most $65535)", at: start) }
+            // Past the limit: PostgreSQL's 42P02 "there is no parameter $n".
+            let digits = String(decoding: bytes[(from + 1)..<index], as: UTF8.self)
+            let number = Int(digits) ?? Int.max
+            guard number >= 1, number <= 65_535 else {
+                throw DatabaseError(.range, sqlState: SQLState.undefinedParameter,
+                                    "there is no parameter $\(digits) at \(start) (parameters are numbered $1 to $65535)")
+            }
             return Token(kind: .parameter(number), position: start, text: text(from))
         case UInt8(ascii: "?"):
             advance()

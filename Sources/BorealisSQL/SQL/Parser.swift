@@ -17,6 +17,10 @@ package struct Parser {
     private var nextParameter = 1
     /// The number given to each named parameter (`:name`, `@name`) of the statement.
     private var parameterNumbers: [String: Int] = [:]
+    /// How deep the production being parsed nests: each parenthesis, subquery, function
+    /// argument, unary operator and each operator of a chain (`1+1+…`, `a OR b OR …`, UNION
+    /// branches, joins) is a level, so the syntax tree is never deeper than this counts.
+    private var depth = 0
     let sql: String
 
     init(_ sql: String) throws {
@@ -73,6 +77,16 @@ package struct Parser {
             }
         }
         return statements
+    }
+
+    // MARK: Nesting
+
+    /// One level deeper: 54001 past Limits.maxNestingDepth, or when the thread's stack runs low.
+    private mutating func descend() throws {
+        depth += 1
+        if depth > Limits.maxNestingDepth { throw Limits.tooComplex() }
+        // The tree will be walked on this thread at this depth: keep room for it.
+        try StackGuard.check(reserving: depth * StackGuard.bytesPerLevel)
     }
 
     // MARK: Token helpers
@@ -621,6 +635,8 @@ package struct Parser {
     // MARK: SELECT
 
     mutating func parseSelect() throws -> SelectStatement {
+        try descend()
+        defer { depth -= 1 }
         var with: [CommonTableExpression] = []
         var recursive = false
         if acceptKeyword("with") {
@@ -675,12 +691,15 @@ package struct Parser {
     }
 
     private mutating func parseSetExpression() throws -> SelectBody {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseSetTerm()
         while true {
             let op: SetOperator
             if acceptKeyword("union") { op = .union }
             else if acceptKeyword("except") { op = .except }
             else { break }
+            try descend()
             let all = acceptKeyword("all")
             if !all { _ = acceptKeyword("distinct") }
             left = .setOperation(op, all: all, left, try parseSetTerm())
@@ -690,8 +709,11 @@ package struct Parser {
 
     // INTERSECT binds tighter than UNION and EXCEPT.
     private mutating func parseSetTerm() throws -> SelectBody {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseSetPrimary()
         while acceptKeyword("intersect") {
+            try descend()
             let all = acceptKeyword("all")
             if !all { _ = acceptKeyword("distinct") }
             left = .setOperation(.intersect, all: all, left, try parseSetPrimary())
@@ -763,6 +785,8 @@ package struct Parser {
     }
 
     private mutating func parseFromItem() throws -> FromItem {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseFromPrimary()
         while true {
             var kind: JoinKind
@@ -792,6 +816,7 @@ package struct Parser {
                 if natural { throw error("expected JOIN after NATURAL") }
                 break
             }
+            try descend()
             let right = try parseFromPrimary()
             var on: Expr?
             var using: [String] = []
@@ -816,6 +841,8 @@ package struct Parser {
                 if peek.kind == .op("(") { columns = try parseNameList() }
                 return .subquery(query, alias: alias, columns: columns)
             }
+            try descend()
+            defer { depth -= 1 }
             let inner = try parseFromItem()
             try expect(")")
             return inner
@@ -826,29 +853,44 @@ package struct Parser {
 
     // MARK: Expressions
 
-    mutating func parseExpr() throws -> Expr { try parseOr() }
+    mutating func parseExpr() throws -> Expr {
+        try descend()
+        defer { depth -= 1 }
+        return try parseOr()
+    }
 
     private mutating func parseOr() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseAnd()
-        while acceptKeyword("or") { left = .binary(.or, left, try parseAnd()) }
+        while acceptKeyword("or") { try descend(); left = .binary(.or, left, try parseAnd()) }
         return left
     }
 
     private mutating func parseAnd() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseNot()
-        while acceptKeyword("and") { left = .binary(.and, left, try parseNot()) }
+        while acceptKeyword("and") { try descend(); left = .binary(.and, left, try parseNot()) }
         return left
     }
 
     private mutating func parseNot() throws -> Expr {
-        if acceptKeyword("not") { return .unary(.not, try parseNot()) }
+        if acceptKeyword("not") {
+            try descend()
+            defer { depth -= 1 }
+            return .unary(.not, try parseNot())
+        }
         return try parseIs()
     }
 
     private mutating func parseIs() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseComparison()
         while true {
             if acceptKeyword("is") {
+                try descend()
                 let negated = acceptKeyword("not")
                 if acceptKeyword("null") { left = .isNull(left, negated: negated) }
                 else if acceptKeyword("true") { left = .isBoolean(left, value: true, negated: negated) }
@@ -858,8 +900,10 @@ package struct Parser {
                     left = .binary(negated ? .isNotDistinctFrom : .isDistinctFrom, left, try parseComparison())
                 } else { throw error("expected NULL, TRUE, FALSE or DISTINCT FROM after IS") }
             } else if acceptKeyword("isnull") {
+                try descend()
                 left = .isNull(left, negated: false)
             } else if acceptKeyword("notnull") {
+                try descend()
                 left = .isNull(left, negated: true)
             } else {
                 return left
@@ -868,6 +912,8 @@ package struct Parser {
     }
 
     private mutating func parseComparison() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parsePredicate()
         while true {
             let op: BinaryOperator
@@ -881,6 +927,7 @@ package struct Parser {
             default: return left
             }
             _ = advance()
+            try descend()
             if (isKeyword("any") || isKeyword("some") || isKeyword("all")), case .op("(") = peekAt(1).kind {
                 let all = isKeyword("all")
                 _ = advance()
@@ -931,28 +978,34 @@ package struct Parser {
     }
 
     private mutating func parseConcat() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseAdditive()
-        while accept(.op("||")) { left = .binary(.concat, left, try parseAdditive()) }
+        while accept(.op("||")) { try descend(); left = .binary(.concat, left, try parseAdditive()) }
         return left
     }
 
     private mutating func parseAdditive() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseMultiplicative()
         while true {
-            if accept(.op("+")) { left = .binary(.add, left, try parseMultiplicative()) }
-            else if accept(.op("-")) { left = .binary(.subtract, left, try parseMultiplicative()) }
+            if accept(.op("+")) { try descend(); left = .binary(.add, left, try parseMultiplicative()) }
+            else if accept(.op("-")) { try descend(); left = .binary(.subtract, left, try parseMultiplicative()) }
             else { return left }
         }
     }
 
     private mutating func parseMultiplicative() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var left = try parseUnary()
         while true {
-            if accept(.op("*")) { left = .binary(.multiply, left, try parseUnary()) }
-            else if accept(.op("/")) { left = .binary(.divide, left, try parseUnary()) }
-            else if accept(.op("%")) { left = .binary(.modulo, left, try parseUnary()) }
-            else if acceptKeyword("div") { left = .binary(.divide, left, try parseUnary()) }
-            else if acceptKeyword("mod") { left = .binary(.modulo, left, try parseUnary()) }
+            if accept(.op("*")) { try descend(); left = .binary(.multiply, left, try parseUnary()) }
+            else if accept(.op("/")) { try descend(); left = .binary(.divide, left, try parseUnary()) }
+            else if accept(.op("%")) { try descend(); left = .binary(.modulo, left, try parseUnary()) }
+            else if acceptKeyword("div") { try descend(); left = .binary(.divide, left, try parseUnary()) }
+            else if acceptKeyword("mod") { try descend(); left = .binary(.modulo, left, try parseUnary()) }
             else { return left }
         }
     }
@@ -964,21 +1017,30 @@ package struct Parser {
                 _ = advance()
                 return try parsePostfix(try integerLiteral("-" + digits))
             }
+            try descend()
+            defer { depth -= 1 }
             return .unary(.negate, try parseUnary())
         }
-        if accept(.op("+")) { return .unary(.plus, try parseUnary()) }
+        if accept(.op("+")) {
+            try descend()
+            defer { depth -= 1 }
+            return .unary(.plus, try parseUnary())
+        }
         return try parsePostfix(try parsePrimary())
     }
 
     private func integerLiteral(_ digits: String) throws -> Expr {
         if let v = Int64(digits) { return .literal(.integer(v)) }
+        try Numeric.checkRepresentable(digits)
         if let n = Numeric(digits) { return .literal(.numeric(n)) }
         throw error("bad numeric literal")
     }
 
     private mutating func parsePostfix(_ base: Expr) throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
         var e = base
-        while accept(.op("::")) { e = .cast(e, try parseTypeName()) }
+        while accept(.op("::")) { try descend(); e = .cast(e, try parseTypeName()) }
         if acceptKeyword("collate") { _ = try anyName("collation") }
         return e
     }
@@ -992,6 +1054,7 @@ package struct Parser {
         case .decimal(let digits):
             _ = advance()
             // PostgreSQL: a literal with a point or an exponent is NUMERIC.
+            try Numeric.checkRepresentable(digits)
             guard let n = Numeric(digits) else { throw error("bad numeric literal") }
             return .literal(.numeric(n))
         case .string(let s):

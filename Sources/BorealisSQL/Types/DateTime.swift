@@ -34,6 +34,73 @@ public struct Interval: Hashable, Sendable {
 package enum DateTime {
     package static let microsPerDay: Int64 = 86_400_000_000
 
+    // MARK: Ranges (PostgreSQL's; docs/robustness.md)
+
+    /// The first and last DATE, as days since 1970: 4714-11-24 BC and 5874897-12-31.
+    static let minDate: Int64 = -2_440_588
+    static let maxDate: Int64 = 2_145_042_905
+    /// The first TIMESTAMP (4714-11-24 BC 00:00), in µs since 1970. The last is what an Int64
+    /// of µs since 1970 holds (294247 AD; PostgreSQL's 294276 counts from 2000).
+    static let minTimestamp: Int64 = minDate * microsPerDay
+
+    static func dateOutOfRange() -> DatabaseError {
+        DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date out of range")
+    }
+    static func timestampOutOfRange() -> DatabaseError {
+        DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "timestamp out of range")
+    }
+    static func intervalOutOfRange() -> DatabaseError {
+        DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "interval out of range")
+    }
+
+    /// A day count as a DATE, or 22008 outside PostgreSQL's dates.
+    static func checkedDate(_ days: Int64) throws -> Int32 {
+        guard days >= minDate, days <= maxDate, let d = Int32(exactly: days) else { throw dateOutOfRange() }
+        return d
+    }
+
+    /// A DATE's midnight as µs since 1970, or 22008 when it is past the last timestamp.
+    static func timestamp(ofDate days: Int64) throws -> Int64 {
+        let (micros, overflow) = days.multipliedReportingOverflow(by: microsPerDay)
+        guard !overflow, micros >= minTimestamp else {
+            throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date out of range for timestamp")
+        }
+        return micros
+    }
+
+    /// µs since 1970 checked against the first timestamp (the last is Int64's own).
+    static func checkedTimestamp(_ micros: Int64) throws -> Int64 {
+        guard micros >= minTimestamp else { throw timestampOutOfRange() }
+        return micros
+    }
+
+    /// An interval from wide parts, or 22008 when a part does not fit.
+    static func checkedInterval(months: Int64, days: Int64, microseconds: Int64) throws -> Interval {
+        guard let m = Int32(exactly: months), let d = Int32(exactly: days) else { throw intervalOutOfRange() }
+        return Interval(months: m, days: d, microseconds: microseconds)
+    }
+
+    /// A Double as an Int64 part of an interval, or 22008 when it is not finite or too large.
+    static func intervalPart(_ value: Double) throws -> Int64 {
+        guard value.isFinite, value >= -9.223372036854775808e18, value < 9.223372036854775808e18 else { throw intervalOutOfRange() }
+        return Int64(value)
+    }
+
+    /// -interval, with 22008 for a part at its type's minimum.
+    static func negate(_ i: Interval) throws -> Interval {
+        guard i.months != .min, i.days != .min, i.microseconds != .min else { throw intervalOutOfRange() }
+        return Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds)
+    }
+
+    /// x ± y part by part, with 22008 on overflow.
+    static func addIntervals(_ x: Interval, _ y: Interval, subtract: Bool = false) throws -> Interval {
+        let m = subtract ? x.months.subtractingReportingOverflow(y.months) : x.months.addingReportingOverflow(y.months)
+        let d = subtract ? x.days.subtractingReportingOverflow(y.days) : x.days.addingReportingOverflow(y.days)
+        let u = subtract ? x.microseconds.subtractingReportingOverflow(y.microseconds) : x.microseconds.addingReportingOverflow(y.microseconds)
+        guard !m.overflow, !d.overflow, !u.overflow else { throw intervalOutOfRange() }
+        return Interval(months: m.partialValue, days: d.partialValue, microseconds: u.partialValue)
+    }
+
     // MARK: Calendar
 
     /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
@@ -69,19 +136,24 @@ package enum DateTime {
 
     /// Adds months to a date, clamping the day to the month's length (Jan 31 + 1 month = Feb 28/29).
     static func addMonths(_ days: Int64, _ months: Int) -> Int64 {
-        let (y, m, d) = civil(days)
+        let (y, m, d) = civil(days)   // |months| < 2^31 and |days| < 2^48: no overflow
         let total = y * 12 + (m - 1) + months
         let year = total >= 0 ? total / 12 : (total - 11) / 12
         let month = total - year * 12 + 1
         return DateTime.days(year: year, month: month, day: min(d, daysInMonth(year: year, month: month)))
     }
 
-    static func addInterval(toTimestamp micros: Int64, _ interval: Interval) -> Int64 {
+    /// timestamp + interval, or 22008 "timestamp out of range" past either end.
+    static func addInterval(toTimestamp micros: Int64, _ interval: Interval) throws -> Int64 {
         var days = floorDiv(micros, microsPerDay)
         let timeOfDay = micros - days * microsPerDay
         if interval.months != 0 { days = addMonths(days, Int(interval.months)) }
         days += Int64(interval.days)
-        return days * microsPerDay + timeOfDay + interval.microseconds
+        let (midnight, o1) = days.multipliedReportingOverflow(by: microsPerDay)
+        let (withTime, o2) = midnight.addingReportingOverflow(timeOfDay)
+        let (result, o3) = withTime.addingReportingOverflow(interval.microseconds)
+        guard !o1, !o2, !o3 else { throw timestampOutOfRange() }
+        return try checkedTimestamp(result)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
@@ -122,15 +194,17 @@ package enum DateTime {
     static func formatInterval(_ i: Interval) -> String {
         var parts: [String] = []
         let years = i.months / 12, months = i.months % 12
-        if years != 0 { parts.append("\(years) year\(abs(years) == 1 ? "" : "s")") }
-        if months != 0 { parts.append("\(months) mon\(abs(months) == 1 ? "" : "s")") }
-        if i.days != 0 { parts.append("\(i.days) day\(abs(i.days) == 1 ? "" : "s")") }
+        if years != 0 { parts.append("\(years) year\(years.magnitude == 1 ? "" : "s")") }
+        if months != 0 { parts.append("\(months) mon\(months.magnitude == 1 ? "" : "s")") }
+        if i.days != 0 { parts.append("\(i.days) day\(i.days.magnitude == 1 ? "" : "s")") }
         if i.microseconds != 0 || parts.isEmpty {
             let negative = i.microseconds < 0
-            let time = formatTime(abs(i.microseconds) % microsPerDay + abs(i.microseconds) / microsPerDay * microsPerDay)
-            let hours = abs(i.microseconds) / 3_600_000_000
+            // The magnitude as UInt64: abs(Int64.min) would trap.
+            let magnitude = i.microseconds.magnitude
+            let time = formatTime(Int64(magnitude % UInt64(microsPerDay)))
+            let hours = magnitude / 3_600_000_000
             let rest = time.drop { $0 != ":" }
-            parts.append((negative ? "-" : "") + pad(Int(hours), 2) + rest)
+            parts.append((negative ? "-" : "") + (hours < 10 ? "0" : "") + String(hours) + rest)
         }
         return parts.joined(separator: " ")
     }
@@ -205,7 +279,8 @@ package enum DateTime {
 
     /// PostgreSQL interval input: "1 year 2 months 3 days 04:05:06", "3 hours", "-2 days", "1 week".
     static func parseInterval(_ text: String) throws -> Interval {
-        var result = Interval()
+        // Parts add up in Doubles and wide integers, then must fit (22008 "interval out of range").
+        var months = 0.0, days = 0.0, micros = 0.0
         let words = text.trimmingWhitespace().lowercased().split(separator: " ").map(String.init)
         guard !words.isEmpty else { throw invalid("interval", text) }
         var i = 0
@@ -213,8 +288,8 @@ package enum DateTime {
             let word = words[i]
             if word.contains(":") {
                 let negative = word.hasPrefix("-")
-                let micros = try parseTime(negative ? String(word.dropFirst()) : word)
-                result.microseconds += negative ? -micros : micros
+                let time = Double(try parseTime(negative ? String(word.dropFirst()) : word))
+                micros += negative ? -time : time
                 i += 1
                 continue
             }
@@ -222,19 +297,19 @@ package enum DateTime {
             let unit = i + 1 < words.count ? words[i + 1] : "second"
             i += 2
             switch unit.hasSuffix("s") && unit.count > 1 && unit != "s" ? String(unit.dropLast()) : unit {
-            case "year", "yr", "y": result.months += Int32(amount * 12)
-            case "month", "mon": result.months += Int32(amount)
-            case "week", "w": result.days += Int32(amount * 7)
-            case "day", "d": result.days += Int32(amount)
-            case "hour", "hr", "h": result.microseconds += Int64(amount * 3_600_000_000)
-            case "minute", "min", "m": result.microseconds += Int64(amount * 60_000_000)
-            case "second", "sec", "s": result.microseconds += Int64(amount * 1_000_000)
-            case "millisecond", "ms": result.microseconds += Int64(amount * 1000)
-            case "microsecond", "us": result.microseconds += Int64(amount)
+            case "year", "yr", "y": months += (amount * 12).rounded(.towardZero)
+            case "month", "mon": months += amount.rounded(.towardZero)
+            case "week", "w": days += (amount * 7).rounded(.towardZero)
+            case "day", "d": days += amount.rounded(.towardZero)
+            case "hour", "hr", "h": micros += (amount * 3_600_000_000).rounded(.towardZero)
+            case "minute", "min", "m": micros += (amount * 60_000_000).rounded(.towardZero)
+            case "second", "sec", "s": micros += (amount * 1_000_000).rounded(.towardZero)
+            case "millisecond", "ms": micros += (amount * 1000).rounded(.towardZero)
+            case "microsecond", "us": micros += amount.rounded(.towardZero)
             default: throw invalid("interval", text)
             }
         }
-        return result
+        return try checkedInterval(months: try intervalPart(months), days: try intervalPart(days), microseconds: try intervalPart(micros))
     }
 
     // MARK: Fields
@@ -244,7 +319,12 @@ package enum DateTime {
         let micros: Int64
         switch value {
         case .null: return .null
-        case .date(let d): micros = Int64(d) * microsPerDay
+        case .date(let d):
+            // A date's fields come from its day count: dates past the last timestamp have them too.
+            let (m, overflow) = Int64(d).multipliedReportingOverflow(by: microsPerDay)
+            if overflow && field == "epoch" { return .double(Double(d) * 86_400) }
+            micros = overflow ? 0 : m
+            if overflow { return try extract(field, days: Int64(d), time: 0, micros: 0) }
         case .timestamp(let t), .timestamptz(let t): micros = t
         case .time(let t):
             switch field {
@@ -269,7 +349,11 @@ package enum DateTime {
             throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function extract(\(value.typeName)) does not exist")
         }
         let days = floorDiv(micros, microsPerDay)
-        let time = micros - days * microsPerDay
+        return try extract(field, days: days, time: micros - days * microsPerDay, micros: micros)
+    }
+
+    /// The fields of a day count and a time of day (µs); `micros` is their instant, for epoch.
+    private static func extract(_ field: String, days: Int64, time: Int64, micros: Int64) throws -> Value {
         let (y, m, d) = civil(days)
         switch field {
         case "year": return .integer(Int64(y))

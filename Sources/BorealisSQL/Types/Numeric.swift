@@ -35,6 +35,38 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
 
     init(_ integer: Int64) { self.init(Decimal(integer), scale: 0) }
 
+    /// The largest scale round() and trunc() give (PostgreSQL's NUMERIC_MAX_RESULT_SCALE).
+    static let maxResultScale = 2000
+
+    /// Throws 22003 when numeric text has more significant digits (38) or a larger or smaller
+    /// exponent than a NUMERIC holds exactly, rather than letting it round silently.
+    static func checkRepresentable(_ text: String) throws {
+        let lower = text.trimmingWhitespace().lowercased()
+        let parts = lower.split(separator: "e", maxSplits: 1, omittingEmptySubsequences: false)
+        var exponent = 0
+        if parts.count == 2 {
+            guard let e = Int(parts[1]) else {
+                if parts[1].allSatisfy({ $0.isNumber || $0 == "-" || $0 == "+" }) && !parts[1].isEmpty { throw outOfRange }
+                return   // not a number at all: the caller's parser reports it
+            }
+            exponent = e
+        }
+        let mantissa = parts[0]
+        let fraction = mantissa.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first?.count ?? 0
+        var digits = Substring(mantissa.filter(\.isNumber)).drop { $0 == "0" }
+        var trailing = 0
+        while digits.last == "0" { digits.removeLast(); trailing += 1 }
+        if digits.isEmpty { return }
+        let (shift, o1) = exponent.subtractingReportingOverflow(fraction)
+        let (power, o2) = shift.addingReportingOverflow(trailing)
+        guard !o1, !o2, digits.count <= 38, power >= -128, power <= 127 else { throw outOfRange }
+    }
+
+    private static var outOfRange: DatabaseError {
+        DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange,
+                      "value overflows numeric format (a NUMERIC holds 38 significant digits)")
+    }
+
     /// The value rounded half away from zero to `scale` digits.
     package func rounded(to scale: Int) -> Numeric {
         Numeric(value.rounded(scale: scale, .halfAwayFromZero), scale: scale)

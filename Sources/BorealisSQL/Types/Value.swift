@@ -78,7 +78,10 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// Microseconds since the epoch of a date or timestamp (for mixed comparisons).
     var instant: Int64? {
         switch self {
-        case .date(let d): return Int64(d) * DateTime.microsPerDay
+        case .date(let d):
+            // A date past the last timestamp orders after every timestamp (no overflow trap).
+            let (micros, overflow) = Int64(d).multipliedReportingOverflow(by: DateTime.microsPerDay)
+            return overflow ? (d < 0 ? .min : .max) : micros
         case .timestamp(let t), .timestamptz(let t): return t
         default: return nil
         }
@@ -278,12 +281,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.integer, .double), (.double, .integer), (.double, .double), (.numeric, .double), (.double, .numeric):
             let x = a.doubleValue!, y = b.doubleValue!
             switch op {
-            case .add: return try checked(x + y)
-            case .subtract: return try checked(x - y)
-            case .multiply: return try checked(x * y)
+            case .add: return try checked(x + y, x, y)
+            case .subtract: return try checked(x - y, x, y)
+            case .multiply: return try checked(x * y, x, y)
             case .divide:
                 if y == 0 { throw divisionByZero }
-                return try checked(x / y)
+                return try checked(x / y, x, y)
             case .modulo:
                 if y == 0 { throw divisionByZero }
                 return .double(fmod(x, y))
@@ -303,10 +306,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func temporalArithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value) throws -> Value {
-        func days(_ v: Int64) throws -> Value {
-            guard let d = Int32(exactly: v) else { throw overflow("date") }
-            return .date(d)
+        func days(_ v: (partialValue: Int64, overflow: Bool)) throws -> Value {
+            guard !v.overflow else { throw DateTime.dateOutOfRange() }
+            return .date(try DateTime.checkedDate(v.partialValue))
         }
+        func midnight(_ d: Int32) throws -> Int64 { try DateTime.timestamp(ofDate: Int64(d)) }
         switch (op, a, b) {
         case (_, .text(let s), _) where b.isTemporal && op != .add:
             return try arithmetic(op, try Value.text(s).cast(to: b.sqlType), b)
@@ -314,38 +318,39 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             // date + '1 day': untyped text next to a date or time is an interval (or a count).
             if case .date = a, op == .add || op == .subtract, Int64(s) != nil { return try arithmetic(op, a, .integer(Int64(s)!)) }
             return try arithmetic(op, a, try Value.text(s).cast(to: b.sqlType == .text ? .interval : b.sqlType))
-        case (.add, .date(let d), .integer(let n)), (.add, .integer(let n), .date(let d)): return try days(Int64(d) + n)
-        case (.subtract, .date(let d), .integer(let n)): return try days(Int64(d) - n)
+        case (.add, .date(let d), .integer(let n)), (.add, .integer(let n), .date(let d)): return try days(Int64(d).addingReportingOverflow(n))
+        case (.subtract, .date(let d), .integer(let n)): return try days(Int64(d).subtractingReportingOverflow(n))
         case (.subtract, .date(let x), .date(let y)): return .integer(Int64(x) - Int64(y))
         case (.add, .date(let d), .interval(let i)), (.add, .interval(let i), .date(let d)):
-            return .timestamp(DateTime.addInterval(toTimestamp: Int64(d) * DateTime.microsPerDay, i))
+            return .timestamp(try DateTime.addInterval(toTimestamp: try midnight(d), i))
         case (.subtract, .date(let d), .interval(let i)):
-            return .timestamp(DateTime.addInterval(toTimestamp: Int64(d) * DateTime.microsPerDay, negate(i)))
+            return .timestamp(try DateTime.addInterval(toTimestamp: try midnight(d), try DateTime.negate(i)))
         case (.add, .date(let d), .time(let t)), (.add, .time(let t), .date(let d)):
-            return .timestamp(Int64(d) * DateTime.microsPerDay + t)
+            return .timestamp(try midnight(d) + t)
         case (.add, .timestamp(let t), .interval(let i)), (.add, .interval(let i), .timestamp(let t)):
-            return .timestamp(DateTime.addInterval(toTimestamp: t, i))
-        case (.subtract, .timestamp(let t), .interval(let i)): return .timestamp(DateTime.addInterval(toTimestamp: t, negate(i)))
+            return .timestamp(try DateTime.addInterval(toTimestamp: t, i))
+        case (.subtract, .timestamp(let t), .interval(let i)): return .timestamp(try DateTime.addInterval(toTimestamp: t, try DateTime.negate(i)))
         case (.add, .timestamptz(let t), .interval(let i)), (.add, .interval(let i), .timestamptz(let t)):
-            return .timestamptz(DateTime.addInterval(toTimestamp: t, i))
-        case (.subtract, .timestamptz(let t), .interval(let i)): return .timestamptz(DateTime.addInterval(toTimestamp: t, negate(i)))
+            return .timestamptz(try DateTime.addInterval(toTimestamp: t, i))
+        case (.subtract, .timestamptz(let t), .interval(let i)): return .timestamptz(try DateTime.addInterval(toTimestamp: t, try DateTime.negate(i)))
         case (.subtract, _, _) where a.instant != nil && b.instant != nil && !(a.isDate && b.isDate):
-            let diff = a.instant! - b.instant!
-            return .interval(Interval(days: Int32(diff / DateTime.microsPerDay), microseconds: diff % DateTime.microsPerDay))
+            let (diff, overflow) = a.instant!.subtractingReportingOverflow(b.instant!)
+            guard !overflow else { throw DateTime.intervalOutOfRange() }
+            return .interval(try DateTime.checkedInterval(months: 0, days: diff / DateTime.microsPerDay, microseconds: diff % DateTime.microsPerDay))
         case (.add, .time(let t), .interval(let i)), (.add, .interval(let i), .time(let t)):
-            return .time(((t + i.microseconds) % DateTime.microsPerDay + DateTime.microsPerDay) % DateTime.microsPerDay)
+            return .time((t + i.microseconds % DateTime.microsPerDay + DateTime.microsPerDay) % DateTime.microsPerDay)
         case (.subtract, .time(let t), .interval(let i)):
-            return .time(((t - i.microseconds) % DateTime.microsPerDay + DateTime.microsPerDay) % DateTime.microsPerDay)
+            return .time((t - i.microseconds % DateTime.microsPerDay + DateTime.microsPerDay) % DateTime.microsPerDay)
         case (.subtract, .time(let x), .time(let y)): return .interval(Interval(microseconds: x - y))
         case (.add, .interval(let x), .interval(let y)):
-            return .interval(Interval(months: x.months + y.months, days: x.days + y.days, microseconds: x.microseconds + y.microseconds))
+            return .interval(try DateTime.addIntervals(x, y))
         case (.subtract, .interval(let x), .interval(let y)):
-            return .interval(Interval(months: x.months - y.months, days: x.days - y.days, microseconds: x.microseconds - y.microseconds))
-        case (.multiply, .interval(let i), _) where b.doubleValue != nil: return .interval(scale(i, b.doubleValue!))
-        case (.multiply, _, .interval(let i)) where a.doubleValue != nil: return .interval(scale(i, a.doubleValue!))
+            return .interval(try DateTime.addIntervals(x, y, subtract: true))
+        case (.multiply, .interval(let i), _) where b.doubleValue != nil: return .interval(try scale(i, b.doubleValue!))
+        case (.multiply, _, .interval(let i)) where a.doubleValue != nil: return .interval(try scale(i, a.doubleValue!))
         case (.divide, .interval(let i), _) where b.doubleValue != nil:
             if b.doubleValue! == 0 { throw divisionByZero }
-            return .interval(scale(i, 1 / b.doubleValue!))
+            return .interval(try scale(i, 1 / b.doubleValue!))
         default:
             throw operatorError(op.rawValue, a, b)
         }
@@ -353,22 +358,22 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
 
     private var isDate: Bool { if case .date = self { return true } else { return false } }
 
-    private static func negate(_ i: Interval) -> Interval {
-        Interval(months: -i.months, days: -i.days, microseconds: -i.microseconds)
-    }
-
     /// Multiplies an interval, carrying fractional months into days and fractional days into time.
-    private static func scale(_ i: Interval, _ factor: Double) -> Interval {
+    /// 22008 when a part of the product does not fit (or the factor is not finite).
+    private static func scale(_ i: Interval, _ factor: Double) throws -> Interval {
         let months = Double(i.months) * factor
         let wholeMonths = months.rounded(.towardZero)
         let days = Double(i.days) * factor + (months - wholeMonths) * 30
         let wholeDays = days.rounded(.towardZero)
         let micros = Double(i.microseconds) * factor + (days - wholeDays) * 86_400e6
-        return Interval(months: Int32(wholeMonths), days: Int32(wholeDays), microseconds: Int64(micros.rounded()))
+        return try DateTime.checkedInterval(months: try DateTime.intervalPart(wholeMonths), days: try DateTime.intervalPart(wholeDays),
+                                            microseconds: try DateTime.intervalPart(micros.rounded()))
     }
 
-    private static func checked(_ v: Double) throws -> Value {
-        if v.isInfinite { throw overflow("double precision") }
+    /// 22003 when finite operands overflowed to infinity (an infinite operand gives infinity,
+    /// as in PostgreSQL).
+    private static func checked(_ v: Double, _ x: Double, _ y: Double) throws -> Value {
+        if v.isInfinite && x.isFinite && y.isFinite { throw overflow("double precision") }
         return .double(v)
     }
 
@@ -412,7 +417,13 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 guard r >= Decimal(Int64.min), r <= Decimal(Int64.max) else { throw Value.overflow(bounds.2) }
                 v = r.int64Value
             case .text(let s):
-                guard let parsed = Int64(s.trimmingWhitespace()) else {
+                let trimmed = s.trimmingWhitespace()
+                guard let parsed = Int64(trimmed) else {
+                    // Digits past bigint are out of range (PostgreSQL's 22003), not bad syntax.
+                    let digits = trimmed.first == "-" || trimmed.first == "+" ? trimmed.dropFirst() : Substring(trimmed)
+                    if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                        throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "value \"\(s)\" is out of range for type \(bounds.2)")
+                    }
                     throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(bounds.2): \"\(s)\"")
                 }
                 v = parsed
@@ -428,6 +439,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 guard d.isFinite else { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "cannot convert \(Value.format(d)) to numeric") }
                 return .numeric(Numeric(cFormat("%.15g", d)) ?? Numeric(Decimal(d), scale: 0))
             case .text(let s):
+                try Numeric.checkRepresentable(s)
                 guard let n = Numeric(s) else {
                     throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type numeric: \"\(s)\"")
                 }
@@ -449,6 +461,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 }
                 guard let d = Double(t) else {
                     throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(type.name): \"\(s)\"")
+                }
+                // PostgreSQL: digits past the float's range (or below its smallest) are an error, not ±Infinity or 0.
+                let mantissa = t.lowercased().split(separator: "e").first ?? ""
+                if d.isInfinite || (d == 0 && mantissa.contains(where: { $0.isNumber && $0 != "0" })) {
+                    throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "\"\(s)\" is out of range for type double precision")
                 }
                 return .double(d)
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type.name)")
@@ -472,7 +489,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             switch self {
             case .date: return self
             case .timestamp(let t), .timestamptz(let t): return .date(Int32(DateTime.floorDiv(t, DateTime.microsPerDay)))
-            case .text(let s): return .date(Int32(try DateTime.parseDate(s)))
+            case .text(let s): return .date(try DateTime.checkedDate(try DateTime.parseDate(s)))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to date")
             }
         case .time, .timetz:
@@ -487,7 +504,9 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             let zone = type == .timestamptz
             switch self {
             case .timestamp(let t), .timestamptz(let t): return zone ? .timestamptz(t) : .timestamp(t)
-            case .date(let d): return zone ? .timestamptz(Int64(d) * DateTime.microsPerDay) : .timestamp(Int64(d) * DateTime.microsPerDay)
+            case .date(let d):
+                let micros = try DateTime.timestamp(ofDate: Int64(d))
+                return zone ? .timestamptz(micros) : .timestamp(micros)
             case .text(let s):
                 let t = try DateTime.parseTimestamp(s, zone: zone)
                 return zone ? .timestamptz(t) : .timestamp(t)

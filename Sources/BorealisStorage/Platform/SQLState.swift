@@ -51,6 +51,7 @@ public enum SQLState {
     public static let cannotCoerce = "42846"
     public static let undefinedFunction = "42883"
     public static let undefinedTable = "42P01"
+    public static let undefinedParameter = "42P02"
     public static let duplicateTable = "42P07"
     public static let invalidColumnReference = "42P10"
     public static let invalidTableDefinition = "42P16"

@@ -27,4 +27,8 @@ int64_t borealis_ofd_conflicting_write_lock(int fd, int64_t start, int64_t lengt
  * keeps: pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc module leaves out. */
 void borealis_set_thread_name(const char *name);
 
+/* Bytes left on the calling thread's stack below the caller's frame (SIZE_MAX when unknown):
+ * deep recursion checks it to fail with 54001 instead of overflowing the stack. */
+size_t borealis_stack_remaining(void);
+
 #endif

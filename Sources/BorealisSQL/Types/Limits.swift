@@ -1,0 +1,28 @@
+// The limits a statement runs within (docs/robustness.md): what a caller can ask for that would
+// otherwise trap, exhaust the stack or exhaust memory in the host process gets a clear error
+// with PostgreSQL's SQLSTATE instead. Each limit is a constant here so that the documentation,
+// the checks and the tests name one number.
+
+import BorealisStorage
+
+/// Limits a statement runs within; beyond each, a ``DatabaseError`` with its SQLSTATE.
+public enum Limits {
+    /// The largest text or bytea value a function may build or a C caller may bind, in bytes:
+    /// PostgreSQL's 1 GB (MaxAllocSize). Beyond it: 54000 "requested length too large".
+    public static let maxValueBytes = 1_073_741_823
+
+    /// How deep expressions, subqueries, set operations, joins and CTE or view references may
+    /// nest in one statement (each operator of a chain such as `1+1+…` or `a OR b OR …` counts as
+    /// a level). Every pass over a statement recurses at most this deep; measured to fit in a
+    /// 512 KiB stack in a debug build. Beyond it: 54001 "statement too complex".
+    public static let maxNestingDepth = 1000
+
+    static func valueTooLarge() -> DatabaseError {
+        DatabaseError(.range, sqlState: SQLState.programLimitExceeded, "requested length too large")
+    }
+
+    static func tooComplex() -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.statementTooComplex,
+                      "statement too complex: nesting deeper than \(maxNestingDepth) levels (stack depth limit exceeded)")
+    }
+}
