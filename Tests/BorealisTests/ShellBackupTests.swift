@@ -1,0 +1,73 @@
+// The shell's history commands run as a process (docs/backup.md §7's worked example):
+// `.backup`, `.restore`, `.check`, `borealis check DB` and `borealis check-backup FILE`, with
+// their exit statuses on sound and damaged input.
+
+import Foundation
+import Testing
+@testable import Borealis
+
+@Suite struct ShellBackupTests {
+    @Test func theWorkedExampleRunsAsDocumented() throws {
+        let dir = TemporaryDirectory()
+        var run = try ShellTests.shell(["shop.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')"], in: dir.path)
+        #expect(run.status == 0)
+        run = try ShellTests.shell(["shop.db", ".backup shop.bbk"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.hasPrefix("backup shop.bbk: LSN "))
+        run = try ShellTests.shell(["check-backup", "shop.bbk"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.hasPrefix("backup shop.bbk: ok (LSN "))
+        run = try ShellTests.shell(["shop.db", ".restore shop.bbk shop-copy.db"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        run = try ShellTests.shell(["check", "shop-copy.db"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.hasPrefix("ok: "))
+        #expect(run.out.contains("1 rows"))
+        run = try ShellTests.shell(["shop-copy.db", "SELECT v FROM t"], in: dir.path)
+        #expect(run.out.contains("a"))
+        // Again over an existing file: refused, exit status 1.
+        run = try ShellTests.shell(["shop.db", ".backup shop.bbk"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("58P02"))
+        run = try ShellTests.shell(["shop.db", ".restore shop.bbk shop.db"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("58P02"))
+        // Usage errors.
+        run = try ShellTests.shell(["shop.db", ".restore shop.bbk"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("usage: .restore BACKUP NEWPATH"))
+    }
+
+    @Test func checkFailsOnADamagedDatabaseAndBackup() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        try db.execute("CREATE INDEX t_v ON t(v)")
+        try db.write { db in for i in 0..<500 { try db.execute("INSERT INTO t VALUES ($1, 'x')", [.integer(Int64(i))]) } }
+        let txn = try db.engine.beginRead()
+        let root = try #require(try Catalog.load(txn).indexes["t_v"]).root
+        txn.rollback()
+        try db.backup(to: dir.path + "/b.bbk")
+        try db.close()
+        var run = try ShellTests.shell(["check", dir.database])
+        #expect(run.status == 0, "\(run.out)\(run.err)")
+        try Data().write(to: URL(fileURLWithPath: dir.database + "-dwb"))
+        let handle = try #require(FileHandle(forUpdatingAtPath: dir.database))
+        try handle.seek(toOffset: root * 4096 + 60)
+        try handle.write(contentsOf: [0xAB, 0xCD])
+        try handle.close()
+        run = try ShellTests.shell(["check", dir.database])
+        #expect(run.status == 1)
+        #expect(run.out.contains("pageChecksum [page file] page \(root)"))
+        run = try ShellTests.shell([dir.database, ".check"])
+        #expect(run.status == 1)
+        #expect(run.err.contains("the integrity check found"))
+
+        let backup = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/b.bbk"))
+        try backup.prefix(backup.count - 7).write(to: URL(fileURLWithPath: dir.path + "/cut.bbk"))
+        run = try ShellTests.shell(["check-backup", dir.path + "/cut.bbk"])
+        #expect(run.status == 1)
+        #expect(run.err.contains("no valid manifest"))
+        #expect(run.err.contains("XX001"))
+    }
+}
