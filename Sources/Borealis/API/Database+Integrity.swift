@@ -108,9 +108,12 @@ extension StorageEngine {
         return report
     }
 
-    /// Compares each index with the keys its table's rows give: for an index on plain columns,
-    /// the sorted key lists must be equal; for an expression index (its keys need the SQL
-    /// evaluator), the entry count must equal the row count and every entry must name a row.
+    /// Compares each index with the keys its table's rows give. For an index on plain columns
+    /// one scan of the table computes every row's key and folds it into an order-independent
+    /// fingerprint (count, and the sum and xor of a 64-bit hash of each key), which one scan of
+    /// the index must reproduce; only when they differ are the keys sorted and merged with the
+    /// index to name each missing or extra entry (`exactComparison`). An expression index (its
+    /// keys need the SQL evaluator) must have one entry per row, each naming an existing row.
     private func checkIndexes(_ indexes: [IndexSchema], of table: TableSchema, catalog: Catalog, txn: StorageTransaction,
                               into report: inout IntegrityReport) throws {
         let plain = indexes.map { index -> [Int]? in
@@ -118,29 +121,43 @@ extension StorageEngine {
             let positions = index.columns.compactMap { table.columnIndex($0) }
             return positions.count == index.columns.count ? positions : nil
         }
-        var expected = [[[UInt8]]](repeating: [], count: indexes.count)
+        var wanted = [ColumnDecode](repeating: .skip, count: table.columns.count)
+        for case let positions? in plain { for p in positions { wanted[p] = .value } }
+        var expected = [KeyFingerprint](repeating: KeyFingerprint(), count: indexes.count)
+        let needRowIDs = plain.contains { $0 == nil }
         var rowIDs = Set<Int64>()
+        var rowCount = 0
         var cursor = BTree(root: table.root).cursor(in: txn)
         var more = try cursor.first()
+        var row: [Value] = []
+        var key: [UInt8] = []
+        var undecodable = false
         while more {
-            let rowID = try TableTree.decode(cursor.key)
-            rowIDs.insert(rowID)
-            let row: [Value]
-            do {
-                row = try RecordCodec.decode(try cursor.value())
-            } catch {
-                report.add(IntegrityProblem(.indexMismatch, object: "table \(table.name)", "row \(rowID) does not decode: \(StorageTransaction.text(of: error))"))
-                more = try cursor.next()
-                continue
-            }
-            for (i, positions) in plain.enumerated() {
-                guard let positions else { continue }
-                guard positions.allSatisfy({ $0 < row.count }) else {
-                    report.add(IntegrityProblem(.indexMismatch, object: "table \(table.name)", "row \(rowID) has \(row.count) columns, fewer than index \(indexes[i].name) reads"))
-                    continue
+            let problem: IntegrityProblem? = try cursor.withEntry { rawKey, value in
+                let rowID = try TableTree.decode(rawKey)
+                rowCount += 1
+                if needRowIDs { rowIDs.insert(rowID) }
+                do {
+                    row.removeAll(keepingCapacity: true)
+                    try RecordCodec.decode(value, wanted: wanted, into: &row)
+                } catch {
+                    undecodable = true
+                    return IntegrityProblem(.indexMismatch, object: "table \(table.name)", "row \(rowID) does not decode: \(StorageTransaction.text(of: error))")
                 }
-                expected[i].append(RecordCodec.indexKey(positions.map { row[$0] }, rowID: rowID))
+                for (i, positions) in plain.enumerated() {
+                    guard let positions else { continue }
+                    guard positions.allSatisfy({ $0 < row.count }) else {
+                        undecodable = true
+                        return IntegrityProblem(.indexMismatch, object: "table \(table.name)", "row \(rowID) has \(row.count) columns, fewer than index \(indexes[i].name) reads")
+                    }
+                    key.removeAll(keepingCapacity: true)
+                    for position in positions { RecordCodec.appendKey(row[position], to: &key) }
+                    TableTree.appendKey(rowID, to: &key)
+                    key.withUnsafeBytes { expected[i].add($0) }
+                }
+                return nil
             }
+            if let problem { report.add(problem) }
             more = try cursor.next()
         }
         for (i, index) in indexes.enumerated() {
@@ -152,25 +169,14 @@ extension StorageEngine {
             }
             var entries = BTree(root: index.root).cursor(in: txn)
             var present = try entries.first()
-            if plain[i] != nil {
-                var keys = expected[i]
-                keys.sort { $0.lexicographicallyPrecedes($1) }
-                var k = 0
-                while present || k < keys.count {
-                    let order: Int
-                    if !present { order = 1 } else if k == keys.count { order = -1 } else {
-                        order = entries.key.withUnsafeBytes { a in keys[k].withUnsafeBytes { b in compareKeys(a, b) } }
-                    }
-                    if order == 0 {
-                        k += 1
-                        present = try entries.next()
-                    } else if order < 0 {
-                        mismatch("the index holds an entry for row \(Self.rowID(ofIndexKey: entries.key)) that the table's row does not give (a stale or extra entry)")
-                        present = try entries.next()
-                    } else {
-                        mismatch("the index lacks the entry of row \(Self.rowID(ofIndexKey: keys[k])) of table \(table.name)")
-                        k += 1
-                    }
+            if let positions = plain[i] {
+                var found = KeyFingerprint()
+                while present {
+                    try entries.withEntry { entry, _ in found.add(entry) }
+                    present = try entries.next()
+                }
+                if found != expected[i] && !undecodable {
+                    try exactComparison(index, positions: positions, of: table, txn: txn, mismatch: mismatch)
                 }
             } else {
                 var count = 0
@@ -180,9 +186,54 @@ extension StorageEngine {
                     if !rowIDs.contains(rowID) { mismatch("the index holds an entry for row \(rowID), which table \(table.name) does not have") }
                     present = try entries.next()
                 }
-                if count != rowIDs.count { mismatch("the index holds \(count) entries, table \(table.name) \(rowIDs.count) rows") }
+                if count != rowCount { mismatch("the index holds \(count) entries, table \(table.name) \(rowCount) rows") }
             }
             if problems > 20 { report.add(IntegrityProblem(.indexMismatch, page: index.root, object: object, "… and \(problems - 20) more mismatches")) }
+        }
+    }
+
+    /// The slow path of `checkIndexes` once the fingerprints differ: every expected key in one
+    /// byte arena, sorted by memcmp through spans, merged with the index in order.
+    private func exactComparison(_ index: IndexSchema, positions: [Int], of table: TableSchema, txn: StorageTransaction,
+                                 mismatch: (String) -> Void) throws {
+        var arena: [UInt8] = []
+        var spans: [(start: Int, count: Int)] = []
+        var row: [Value] = []
+        var cursor = BTree(root: table.root).cursor(in: txn)
+        var more = try cursor.first()
+        while more {
+            try cursor.withEntry { rawKey, value in
+                let rowID = try TableTree.decode(rawKey)
+                row.removeAll(keepingCapacity: true)
+                try RecordCodec.decode(value, wanted: nil, into: &row)
+                let start = arena.count
+                for position in positions { RecordCodec.appendKey(row[position], to: &arena) }
+                TableTree.appendKey(rowID, to: &arena)
+                spans.append((start, arena.count - start))
+            }
+            more = try cursor.next()
+        }
+        var entries = BTree(root: index.root).cursor(in: txn)
+        var present = try entries.first()
+        try arena.withUnsafeBytes { arena in
+            func key(_ span: (start: Int, count: Int)) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: arena[span.start..<(span.start + span.count)])
+            }
+            spans.sort { compareKeys(key($0), key($1)) < 0 }
+            var k = 0
+            while present || k < spans.count {
+                let order: Int = !present ? 1 : k == spans.count ? -1 : try entries.withEntry { entry, _ in compareKeys(entry, key(spans[k])) }
+                if order == 0 {
+                    k += 1
+                    present = try entries.next()
+                } else if order < 0 {
+                    mismatch("the index holds an entry for row \(Self.rowID(ofIndexKey: entries.key)) that the table's row does not give (a stale or extra entry)")
+                    present = try entries.next()
+                } else {
+                    mismatch("the index lacks the entry of row \(Self.rowID(ofIndexKey: Array(key(spans[k])))) of table \(table.name)")
+                    k += 1
+                }
+            }
         }
     }
 
@@ -190,5 +241,20 @@ extension StorageEngine {
     private static func rowID(ofIndexKey key: [UInt8]) -> Int64 {
         guard key.count >= 8 else { return 0 }
         return (try? TableTree.decode(Array(key.suffix(8)))) ?? 0
+    }
+}
+
+/// An order-independent summary of a set of keys: equal sets give equal fingerprints, and a
+/// set differing by any entry gives another one except with probability about 2^-64.
+struct KeyFingerprint: Equatable {
+    var count = 0
+    var sum: UInt64 = 0
+    var xor: UInt64 = 0
+
+    mutating func add(_ key: UnsafeRawBufferPointer) {
+        let hash = UInt64(CRC32C.checksum(key, seed: 0x9E37_79B9)) << 32 | UInt64(CRC32C.checksum(key, seed: 0x85EB_CA6B))
+        count += 1
+        sum &+= hash &* 0x9E37_79B9_7F4A_7C15
+        xor ^= hash
     }
 }
