@@ -37,6 +37,14 @@ public enum BackupFile {
     @discardableResult
     public static func restore(from backup: String, to path: String, fileSystem fs: any FileSystem = PosixFileSystem(),
                                progress: ((BackupProgress) -> Bool)? = nil) throws -> BackupManifest {
+        try restore(from: backup, to: path, fileSystem: fs, progress: progress, prepareLog: nil)
+    }
+
+    /// As `restore`; `prepareLog(manifest, new database id, log folder)` fills the new log
+    /// folder before the database gets its name (point-in-time restore). Whatever it wrote is
+    /// removed when the restore fails.
+    static func restore(from backup: String, to path: String, fileSystem fs: any FileSystem, progress: ((BackupProgress) -> Bool)?,
+                        prepareLog: ((BackupManifest, UInt64, String) throws -> Void)?) throws -> BackupManifest {
         let logDirectory = path + "-log"
         let dwbPath = path + "-dwb"
         if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
@@ -53,16 +61,21 @@ public enum BackupFile {
         if fs.exists(partial) { try fs.remove(partial) } // a crashed restore's leftover
         let out = try fs.open(partial, create: true)
         var finished = false
+        var logCreated = false
         defer {
             out.close()
-            if !finished { try? fs.remove(partial) }
+            if !finished {
+                try? fs.remove(partial)
+                if logCreated { for name in (try? fs.list(logDirectory)) ?? [] { try? fs.remove(logDirectory + "/" + name) } }
+            }
         }
         try out.truncate(to: 0)
         let manifest = try forEachRun(backup, fs, progress: progress) { first, pageSize, pages in
             try out.write(pages, at: first * UInt64(pageSize))
         }
         var rng = SystemRandomNumberGenerator()
-        let header = FileHeader(pageSize: UInt32(manifest.pageSize), databaseID: rng.next(), sequence: 1, materializedLSN: manifest.lsn,
+        let databaseID: UInt64 = rng.next()
+        let header = FileHeader(pageSize: UInt32(manifest.pageSize), databaseID: databaseID, sequence: 1, materializedLSN: manifest.lsn,
                                 pageCount: manifest.pageCount, freeListHead: manifest.freeListHead, catalogRoot: manifest.catalogRoot,
                                 segmentCapacity: manifest.segmentCapacity)
         try out.write(header.encoded(), at: UInt64(FileHeader.slotOffsets[1]))
@@ -71,6 +84,8 @@ public enum BackupFile {
         if try out.size() < length { try out.truncate(to: length) }
         try out.sync()
         try fs.makeDirectory(logDirectory)
+        logCreated = true
+        try prepareLog?(manifest, databaseID, logDirectory)
         try fs.open(dwbPath, create: true).close()
         if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
         try fs.rename(partial, to: path)
