@@ -229,6 +229,18 @@ int borealis_check_backup(const char *path, char **report);
  * `path`. Open the result with borealis_open. On error and when errmsg is not NULL, *errmsg
  * receives the message (borealis_free), else NULL. `progress` may be NULL. */
 int borealis_restore(const char *backup, const char *path, borealis_backup_progress progress, void *ctx, char **errmsg);
+/* Point-in-time restore (docs/backup.md §5): restores `backup`, then replays the log of
+ * `source` (the database the backup was taken of, open or closed, which kept its history with
+ * retention on) up to the target, into a new database at `path`. `kind`: BOREALIS_RESTORE_LATEST
+ * (value ignored), BOREALIS_RESTORE_LSN (the last commit with commit LSN <= value) or
+ * BOREALIS_RESTORE_TIME (the last commit at or before value, microseconds since 1970 UTC). A target
+ * outside the available window fails with BOREALIS_RANGE (SQLSTATE 22023) and a message naming
+ * the window; a gap in the log is never restored past. errmsg as for borealis_restore. */
+#define BOREALIS_RESTORE_LATEST 0
+#define BOREALIS_RESTORE_LSN    1
+#define BOREALIS_RESTORE_TIME   2
+int borealis_restore_to(const char *backup, const char *source, const char *path, int kind, int64_t value,
+                        borealis_backup_progress progress, void *ctx, char **errmsg);
 
 /* Makes the statement running on `db` stop with BOREALIS_INTERRUPT (SQLSTATE 57014) at its next
  * page of work; its transaction then behaves as after any failed statement. Safe from any

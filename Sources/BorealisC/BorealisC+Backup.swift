@@ -78,3 +78,27 @@ public func borealis_restore(_ backup: UnsafePointer<CChar>?, _ path: UnsafePoin
         return code(of: error)
     }
 }
+
+@_cdecl("borealis_restore_to")
+public func borealis_restore_to(_ backup: UnsafePointer<CChar>?, _ source: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?,
+                                _ kind: Int32, _ value: Int64, _ progress: BackupProgressCallback?, _ context: UnsafeMutableRawPointer?,
+                                _ errmsg: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    errmsg?.pointee = nil
+    guard let backupPath = string(backup), let sourcePath = string(source), let target = string(path) else { return MISUSE }
+    let point: RestoreTarget
+    switch kind {
+    case 0: point = .latest
+    case 1 where value >= 0: point = .lsn(UInt64(value))
+    case 2: point = .time(microseconds: value)
+    default:
+        errmsg?.pointee = strdup("borealis_restore_to: the target kind must be BOREALIS_RESTORE_LATEST, _LSN (with an LSN ≥ 0) or _TIME")
+        return MISUSE
+    }
+    do {
+        try Database.restore(backup: backupPath, to: target, replayingLogOf: sourcePath, upTo: point, progress: progressClosure(progress, context))
+        return OK
+    } catch {
+        errmsg?.pointee = strdup((error as? DatabaseError)?.message ?? "\(error)")
+        return code(of: error)
+    }
+}

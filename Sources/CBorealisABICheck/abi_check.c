@@ -172,6 +172,30 @@ static void borealis_abi_check_backup(const char *directory) {
     CHECK(borealis_restore(backup, copy, count_backup_progress, NULL, &errmsg) == BOREALIS_OK && errmsg == NULL);
     CHECK(backup_progress_calls >= 1);
     CHECK(borealis_restore(NULL, copy, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    /* Point in time: the source's log from the backup on, to the latest commit and to an LSN. */
+    char latest[1024], before[1024];
+    snprintf(latest, sizeof latest, "%s/backup-latest.db", directory);
+    snprintf(before, sizeof before, "%s/backup-before.db", directory);
+    CHECK(borealis_open(path, &db) == BOREALIS_OK);
+    CHECK(borealis_exec(db, "INSERT INTO t VALUES (4, 'd')", NULL, NULL, NULL) == BOREALIS_OK);
+    int64_t after_backup = borealis_last_commit_lsn(db);
+    CHECK(borealis_close(db) == BOREALIS_OK);
+    CHECK(borealis_restore_to(backup, path, latest, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_OK && errmsg == NULL);
+    CHECK(borealis_restore_to(backup, path, before, BOREALIS_RESTORE_LSN, 1, NULL, NULL, &errmsg) == BOREALIS_RANGE);
+    CHECK(errmsg != NULL && strstr(errmsg, "outside the available window") != NULL);
+    borealis_free(errmsg);
+    errmsg = NULL;
+    CHECK(borealis_restore_to(backup, path, before, 7, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_restore_to(NULL, path, before, 0, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(after_backup > 0);
+    borealis *at_latest = NULL;
+    CHECK(borealis_open(latest, &at_latest) == BOREALIS_OK);
+    rows_seen = 0;
+    CHECK(borealis_exec(at_latest, "SELECT id, v FROM t", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 4);
+    CHECK(borealis_last_commit_lsn(at_latest) == 0);
+    CHECK(borealis_close(at_latest) == BOREALIS_OK);
+
     borealis *restored = NULL;
     CHECK(borealis_open(copy, &restored) == BOREALIS_OK);
     rows_seen = 0;

@@ -31,16 +31,71 @@ extension Shell {
         return true
     }
 
-    /// `.restore BACKUP NEWPATH`
+    /// `.restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH`: with a target, the open
+    /// database's log is replayed from the backup's LSN to it (point-in-time restore).
     func restoreCommand(_ arguments: [String]) throws -> Bool {
-        guard arguments.count == 2 else {
-            report("usage: .restore BACKUP NEWPATH")
+        var rest = arguments[...]
+        var target: RestoreTarget?
+        while let flag = rest.first, flag.hasPrefix("--") {
+            rest.removeFirst()
+            switch flag {
+            case "--latest": target = .latest
+            case "--lsn":
+                guard let text = rest.popFirst(), let lsn = UInt64(text) else { throw ShellError("--lsn needs an LSN (a whole number)") }
+                target = .lsn(lsn)
+            case "--to":
+                guard let text = rest.popFirst(), let micros = Self.parseTime(text) else {
+                    throw ShellError("--to needs a time 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC)")
+                }
+                target = .time(microseconds: micros)
+            default: throw ShellError("unknown option \(flag) of .restore")
+            }
+        }
+        guard rest.count == 2 else {
+            report("usage: .restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH")
             return !bail
         }
-        let manifest = try Database.restore(backup: arguments[0], to: arguments[1], progress: Self.progressLine("restore"))
+        let backup = rest[rest.startIndex], destination = rest[rest.startIndex + 1]
+        if let target {
+            let result = try Database.restore(backup: backup, to: destination, replayingLogOf: databasePath, upTo: target,
+                                              progress: Self.progressLine("restore"))
+            Self.endProgressLine()
+            write("restored \(backup) (LSN \(result.backup.lsn)) and \(result.commitsReplayed) commits of \(databasePath)'s log into \(destination): LSN \(result.lsn), committed \(BackupFile.timeText(result.commitMicros))\n")
+            return true
+        }
+        let manifest = try Database.restore(backup: backup, to: destination, progress: Self.progressLine("restore"))
         Self.endProgressLine()
-        write("restored \(arguments[0]) (LSN \(manifest.lsn), \(manifest.pageCount) pages) into \(arguments[1])\n")
+        write("restored \(backup) (LSN \(manifest.lsn), \(manifest.pageCount) pages) into \(destination)\n")
         return true
+    }
+
+    /// 'YYYY-MM-DD HH:MM:SS[.ffffff]' or 'YYYY-MM-DDTHH:MM:SS[.ffffff][Z]', UTC, as µs since 1970.
+    static func parseTime(_ text: String) -> Int64? {
+        var t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("Z") { t.removeLast() }
+        let parts = t.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard parts.count == 2 else { return nil }
+        let date = parts[0].split(separator: "-").compactMap { Int32($0) }
+        let clock = parts[1].split(separator: ":")
+        guard date.count == 3, clock.count == 3, let hour = Int32(clock[0]), let minute = Int32(clock[1]) else { return nil }
+        let secondParts = clock[2].split(separator: ".", maxSplits: 1)
+        guard let second = Int32(secondParts[0]) else { return nil }
+        var micros: Int64 = 0
+        if secondParts.count == 2 {
+            let digits = String(secondParts[1].prefix(6))
+            guard let value = Int64(digits), digits.allSatisfy(\.isNumber) else { return nil }
+            micros = value * Int64(pow(10.0, Double(6 - digits.count)))
+        }
+        var parts_ = tm()
+        parts_.tm_year = date[0] - 1900
+        parts_.tm_mon = date[1] - 1
+        parts_.tm_mday = date[2]
+        parts_.tm_hour = hour
+        parts_.tm_min = minute
+        parts_.tm_sec = second
+        let seconds = timegm(&parts_)
+        guard seconds != -1 || (date[0] == 1969) else { return nil }
+        return Int64(seconds) * 1_000_000 + micros
     }
 
     static func megabytes(_ bytes: UInt64) -> String { String(format: "%.1f", Double(bytes) / 1e6) }

@@ -35,7 +35,7 @@ import Testing
         // Usage errors.
         run = try ShellTests.shell(["shop.db", ".restore shop.bbk"], in: dir.path)
         #expect(run.status == 1)
-        #expect(run.err.contains("usage: .restore BACKUP NEWPATH"))
+        #expect(run.err.contains("usage: .restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH"))
     }
 
     @Test func checkFailsOnADamagedDatabaseAndBackup() throws {
@@ -69,5 +69,40 @@ import Testing
         #expect(run.status == 1)
         #expect(run.err.contains("no valid manifest"))
         #expect(run.err.contains("XX001"))
+    }
+}
+
+@Suite struct ShellPointInTimeTests {
+    @Test func restoreToATimeAnLSNOrTheLatestCommit() throws {
+        let dir = TemporaryDirectory()
+        var run = try ShellTests.shell(["db", "CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)"], in: dir.path)
+        #expect(run.status == 0)
+        run = try ShellTests.shell(["db", ".backup b.bbk"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        run = try ShellTests.shell(["db", "INSERT INTO t VALUES (2)"], in: dir.path)
+        usleep(20_000)
+        let between = BackupFile.timeText(wallClockMicroseconds()).replacingOccurrences(of: " UTC", with: "")
+        usleep(20_000)
+        run = try ShellTests.shell(["db", "INSERT INTO t VALUES (3)"], in: dir.path)
+        #expect(run.status == 0)
+
+        run = try ShellTests.shell(["db", ".restore --to '\(between)' b.bbk at-time.db"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.contains("and 1 commits of db's log into at-time.db"), "\(run.out)")
+        run = try ShellTests.shell(["-list", "-noheader", "at-time.db", "SELECT count(*) FROM t"], in: dir.path)
+        #expect(run.out == "2\n")
+        run = try ShellTests.shell(["db", ".restore --latest b.bbk latest.db"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        run = try ShellTests.shell(["-list", "-noheader", "latest.db", "SELECT count(*) FROM t"], in: dir.path)
+        #expect(run.out == "3\n")
+        run = try ShellTests.shell(["check", "latest.db"], in: dir.path)
+        #expect(run.status == 0)
+        run = try ShellTests.shell(["db", ".restore --lsn 1 b.bbk early.db"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("outside the available window, from LSN"))
+        #expect(run.err.contains("22023"))
+        run = try ShellTests.shell(["db", ".restore --to yesterday b.bbk x.db"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("--to needs a time"))
     }
 }

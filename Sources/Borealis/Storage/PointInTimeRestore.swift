@@ -224,7 +224,7 @@ extension BackupFile {
     }
 
     /// "2026-12-03 10:15:00.123456 UTC" for µs since 1970 ("unknown time" for 0).
-    static func timeText(_ micros: Int64) -> String {
+    public static func timeText(_ micros: Int64) -> String {
         guard micros != 0 else { return "unknown time" }
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = micros - seconds * 1_000_000
