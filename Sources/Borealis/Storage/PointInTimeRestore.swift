@@ -111,10 +111,20 @@ extension BackupFile {
             rewritten.databaseID = newID
             let encoded = rewritten.encoded()
             segment.replaceSubrange(0..<min(segment.count, LogFormat.segmentHeaderSize), with: encoded)
+            // Segments are preallocated: most of a recent one is zeros. Those stay holes.
             let out = try fs.open(logDirectory + "/" + name, create: true)
             defer { out.close() }
             try out.truncate(to: 0)
-            try out.write(segment, at: 0)
+            try out.truncate(to: UInt64(segment.count))
+            try segment.withUnsafeBytes { bytes in
+                let chunk = 1 << 16
+                var at = 0
+                while at < bytes.count {
+                    let piece = UnsafeRawBufferPointer(rebasing: bytes[at..<min(bytes.count, at + chunk)])
+                    if piece.contains(where: { $0 != 0 }) { try out.write(piece, at: UInt64(at)) }
+                    at += chunk
+                }
+            }
             try out.sync()
             copied.append(start)
         }
@@ -182,13 +192,9 @@ extension BackupFile {
         let size = try cut.size()
         let offset = UInt64(LogFormat.segmentHeaderSize) + (chosen.end - chosen.segment)
         if offset < size {
-            let zeros = [UInt8](repeating: 0, count: 1 << 20)
-            var at = offset
-            while at < size {
-                let n = Int(min(UInt64(zeros.count), size - at))
-                try cut.write(Array(zeros[0..<n]), at: at)
-                at += UInt64(n)
-            }
+            // Zeros past the cut: cut the file there, then give it back its length as a hole.
+            try cut.truncate(to: offset)
+            try cut.truncate(to: size)
         }
         try cut.sync()
         cut.close()
