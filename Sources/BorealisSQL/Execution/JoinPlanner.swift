@@ -351,11 +351,20 @@ extension JoinPlanner {
             return NestedLoopJoinOperator(kind: kind, left: step.left, right: step.right.op, conditions: conditions,
                                           conditionSQL: rest.map(\.sql), estimatedRows: estimatedRows)
         }
-        let leftCompiler = ExpressionCompiler(scope: Scope(columns: step.leftColumns, parent: parent), planner: planner, aggregation: nil, clause: "JOIN conditions")
-        let rightCompiler = ExpressionCompiler(scope: Scope(columns: step.right.columns, parent: parent), planner: planner, aggregation: nil, clause: "JOIN conditions")
+        let leftScope = Scope(columns: step.leftColumns, parent: parent), rightScope = Scope(columns: step.right.columns, parent: parent)
+        let leftCompiler = ExpressionCompiler(scope: leftScope, planner: planner, aggregation: nil, clause: "JOIN conditions")
+        let rightCompiler = ExpressionCompiler(scope: rightScope, planner: planner, aggregation: nil, clause: "JOIN conditions")
+        /// The position of a key that is a column of its side's rows.
+        func column(_ e: Expr, _ scope: Scope, width: Int) -> Int? {
+            guard scope.columns.count == width, case .column(let t, let n) = e, let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false),
+                  depth == 0, index < width else { return nil }
+            return index
+        }
         return HashJoinOperator(kind: kind, left: step.left, right: step.right.op,
                                 leftKeys: try keys.map { try leftCompiler.compile($0.left) },
                                 rightKeys: try keys.map { try rightCompiler.compile($0.right) },
+                                leftKeyColumns: keys.map { column($0.left, leftScope, width: step.left.columns.count) },
+                                rightKeyColumns: keys.map { column($0.right, rightScope, width: step.right.op.columns.count) },
                                 keySQL: keys.map { "\($0.left.sql) = \($0.right.sql)" }, conditions: conditions, conditionSQL: rest.map(\.sql),
                                 buildLeft: kind == .inner && step.left.estimatedRows < step.right.estimatedRows, estimatedRows: estimatedRows)
     }
