@@ -151,13 +151,13 @@ struct JoinPlanner {
         for conjunct in conjuncts {
             if let table, let statistics, let share = analyzedShare(conjunct, rows: rows, table: table, scope: scope, statistics: statistics) {
                 if case .binary(.equal, let a, let b) = conjunct,
-                   isUniqueKey(a, table: table, scope: scope) || isUniqueKey(b, table: table, scope: scope) { return 1 }
+                   isUniqueKey(a, table: table, scope: scope, statistics: statistics) || isUniqueKey(b, table: table, scope: scope, statistics: statistics) { return 1 }
                 estimate *= share
                 continue
             }
             switch conjunct {
             case .binary(.equal, let a, let b):
-                if let table, isUniqueKey(a, table: table, scope: scope) || isUniqueKey(b, table: table, scope: scope) { return 1 }
+                if let table, isUniqueKey(a, table: table, scope: scope, statistics: statistics) || isUniqueKey(b, table: table, scope: scope, statistics: statistics) { return 1 }
                 estimate *= 0.1
             case .inList(_, let list, false): estimate *= min(1, 0.1 * Double(list.count))
             case .between(_, _, _, false): estimate *= 0.1
@@ -231,11 +231,11 @@ struct JoinPlanner {
         return ordinal < table.columns.count ? ordinal : nil
     }
 
-    /// Whether `e` is a column of `table` (at depth 0 of `scope`) that is its row id or the
-    /// single column of a unique index.
-    static func isUniqueKey(_ e: Expr, table: TableSchema, scope: Scope) -> Bool {
+    /// Whether `e` is a column of `table` (at depth 0 of `scope`) that is its row id, its
+    /// single-column primary key or the single column of a unique index.
+    static func isUniqueKey(_ e: Expr, table: TableSchema, scope: Scope, statistics: PlannerStatistics? = nil) -> Bool {
         guard let ordinal = columnOrdinal(e, table: table, scope: scope) else { return false }
-        if table.rowIDColumn == ordinal { return true }
+        if table.rowIDColumn == ordinal || statistics?.isUnique(table, column: ordinal) == true { return true }
         return table.primaryKey == [table.columns[ordinal].name]
     }
 
@@ -252,12 +252,12 @@ struct JoinPlanner {
                 guard mineItems == [k], !theirItems.isEmpty, theirItems.isSubset(of: members) else { continue }
                 equality = true
                 // Each member row finds at most one row of k: k's own filtering is what remains.
-                if let table = leaves[k].table, Self.isUniqueKey(mine, table: table, scope: scope) {
+                if let table = leaves[k].table, Self.isUniqueKey(mine, table: table, scope: scope, statistics: planner.statistics) {
                     return max(1, rows * right / planner.statistics.rowCount(table))
                 }
                 // Each row of k finds at most one member row of j.
                 if theirItems.count == 1, let j = theirItems.first, let table = leaves[j].table,
-                   Self.isUniqueKey(theirs, table: table, scope: scope) {
+                   Self.isUniqueKey(theirs, table: table, scope: scope, statistics: planner.statistics) {
                     return max(1, right * rows / planner.statistics.rowCount(table))
                 }
                 // Both keys analyzed: one match per the larger number of distinct keys.
