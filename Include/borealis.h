@@ -201,6 +201,47 @@ int borealis_replica_lag(borealis *replica, int64_t *lag_bytes, double *lag_seco
  * failed; no durable commit is lost. */
 int borealis_replica_promote(borealis *replica);
 
+/* Integrity check, online backup and restore (docs/backup.md).
+ *
+ * Progress callbacks get (ctx, pages done, pages in all) after each run of 256 pages, on the
+ * calling thread; a non-zero return cancels with BOREALIS_INTERRUPT (SQLSTATE 57014) and leaves
+ * nothing behind. Text the library hands out here is released with borealis_free. */
+typedef int (*borealis_backup_progress)(void *ctx, int64_t pages_done, int64_t pages_total);
+
+/* Checks the whole database at one snapshot (writers keep committing): page and log checksums,
+ * B+tree invariants, every page owned once, the free list, every index against its table, the
+ * catalog. BOREALIS_OK when sound; BOREALIS_CORRUPT (SQLSTATE XX001) when problems were found;
+ * another code when the check could not run. When `report` is not NULL, *report receives the
+ * report (one line per problem, or one "ok: …" line), or the error message; free it with
+ * borealis_free. */
+int borealis_check(borealis *db, char **report);
+/* Writes a consistent, zstd-compressed copy of the database as of one LSN to `path`, a new file
+ * (SQLSTATE 58P02 when it exists), while other connections keep committing. The file is written
+ * as `path`.partial and renamed when complete: `path` never names a partial backup. Errors are
+ * on `db` (borealis_errmsg). `progress` may be NULL. */
+int borealis_backup(borealis *db, const char *path, borealis_backup_progress progress, void *ctx);
+/* Reads a whole backup and checks every checksum. BOREALIS_OK when it is complete and intact;
+ * BOREALIS_CORRUPT (XX001) when partial, torn or damaged; BOREALIS_CANTOPEN when missing. When
+ * `report` is not NULL, *report receives a one-line summary or the error (borealis_free). */
+int borealis_check_backup(const char *path, char **report);
+/* Restores the backup at `backup` into a new database at `path`, never over an existing one
+ * (58P02). A damaged or partial backup is refused (BOREALIS_CORRUPT) and leaves nothing at
+ * `path`. Open the result with borealis_open. On error and when errmsg is not NULL, *errmsg
+ * receives the message (borealis_free), else NULL. `progress` may be NULL. */
+int borealis_restore(const char *backup, const char *path, borealis_backup_progress progress, void *ctx, char **errmsg);
+/* Point-in-time restore (docs/backup.md §5): restores `backup`, then replays the log of
+ * `source` (the database the backup was taken of, open or closed, which kept its history with
+ * retention on) up to the target, into a new database at `path`. `kind`: BOREALIS_RESTORE_LATEST
+ * (value ignored), BOREALIS_RESTORE_LSN (the last commit with commit LSN <= value) or
+ * BOREALIS_RESTORE_TIME (the last commit at or before value, microseconds since 1970 UTC). A target
+ * outside the available window fails with BOREALIS_RANGE (SQLSTATE 22023) and a message naming
+ * the window; a gap in the log is never restored past. errmsg as for borealis_restore. */
+#define BOREALIS_RESTORE_LATEST 0
+#define BOREALIS_RESTORE_LSN    1
+#define BOREALIS_RESTORE_TIME   2
+int borealis_restore_to(const char *backup, const char *source, const char *path, int kind, int64_t value,
+                        borealis_backup_progress progress, void *ctx, char **errmsg);
+
 /* Makes the statement running on `db` stop with BOREALIS_INTERRUPT (SQLSTATE 57014) at its next
  * page of work; its transaction then behaves as after any failed statement. Safe from any
  * thread (a signal handler should not call it: use a thread that waits for the signal). Does

@@ -15,8 +15,14 @@ public struct CrashReport: Sendable {
     public var lost = 0
     public var corrupt = 0
     public var failures: [String] = []
+    /// Backups and restored databases checked after the kills (`--backups 1`).
+    public var backupsChecked = 0
+    /// Partial backups and restores the kills left (never under a complete one's name).
+    public var partialBackupsSeen = 0
 
-    public var summary: String { "crash-cycles=\(cycles) commits=\(commits) lost=\(lost) corrupt=\(corrupt)" }
+    public var summary: String {
+        "crash-cycles=\(cycles) commits=\(commits) lost=\(lost) corrupt=\(corrupt)" + (backupsChecked > 0 ? " backups-checked=\(backupsChecked) partial-seen=\(partialBackupsSeen)" : "")
+    }
 }
 
 public enum CrashHarness {
@@ -40,7 +46,7 @@ public enum CrashHarness {
 
     /// The child: commits transactions from `start` on until killed. A racing child gives up
     /// at once when another process owns the database.
-    public static func runChild(directory: String, seed: UInt64, start: UInt64, racing: Bool = false) throws -> Never {
+    public static func runChild(directory: String, seed: UInt64, start: UInt64, racing: Bool = false, backups: Bool = false) throws -> Never {
         var options = childOptions()
         if racing { options.busyTimeoutMilliseconds = 0 }
         let engine: StorageEngine
@@ -51,6 +57,7 @@ public enum CrashHarness {
             exit(refusedStatus)
         }
         let trees = try StressWorkload.trees(engine)
+        if backups { try BackupCrash.startLoop(engine: engine, directory: directory) }
         announce("ready\n")
         var id = start
         while true {
@@ -75,7 +82,7 @@ public enum CrashHarness {
 
     /// The parent: `cycles` kill-and-verify cycles. `executable` is this program, run as
     /// `executable child --dir D --seed S --start N`.
-    public static func run(directory: String, cycles: Int, seed: UInt64, executable: String, racers: Int = 1,
+    public static func run(directory: String, cycles: Int, seed: UInt64, executable: String, racers: Int = 1, backups: Bool = false,
                            log: (String) -> Void = { _ in }) throws -> CrashReport {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var rng = SplitMix64(seed: seed)
@@ -89,7 +96,7 @@ public enum CrashHarness {
                 let child = Process()
                 child.executableURL = URL(fileURLWithPath: executable)
                 child.arguments = ["child", "--dir", directory, "--seed", String(seed), "--start", String(next)]
-                    + (racers > 1 ? ["--racing", "1"] : [])
+                    + (racers > 1 ? ["--racing", "1"] : []) + (backups ? ["--backups", "1"] : [])
                 let output = Pipe()
                 child.standardOutput = output
                 child.standardError = FileHandle.standardError
@@ -147,6 +154,16 @@ public enum CrashHarness {
                 report.corrupt += 1
                 report.failures.append("cycle \(cycle): reopening failed: \(error)")
                 break
+            }
+            if backups {
+                let (checked, partial, failures) = BackupCrash.verify(directory: directory, seed: seed, options: options)
+                report.backupsChecked += checked
+                report.partialBackupsSeen += partial
+                if !failures.isEmpty {
+                    report.corrupt += 1
+                    report.failures += failures.map { "cycle \(cycle): \($0)" }
+                    break
+                }
             }
             report.cycles += 1
             if verdict.lost { report.lost += 1 }

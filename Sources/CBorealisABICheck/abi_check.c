@@ -117,6 +117,94 @@ static void borealis_abi_check_statements(const char *path) {
     CHECK(borealis_close(db) == BOREALIS_OK);
 }
 
+static int backup_progress_calls;
+static int count_backup_progress(void *ctx, int64_t done, int64_t total) {
+    (void)ctx;
+    if (done < 0 || done > total) failures++;
+    backup_progress_calls++;
+    return 0;
+}
+static int cancel_backup(void *ctx, int64_t done, int64_t total) { (void)ctx; (void)done; (void)total; return 1; }
+
+/* Integrity check, backup, verification and restore (docs/backup.md). */
+static void borealis_abi_check_backup(const char *directory) {
+    char path[1024], backup[1024], copy[1024], cancelled[1024];
+    snprintf(path, sizeof path, "%s/backup-source.db", directory);
+    snprintf(backup, sizeof backup, "%s/backup.bbk", directory);
+    snprintf(copy, sizeof copy, "%s/backup-copy.db", directory);
+    snprintf(cancelled, sizeof cancelled, "%s/cancelled.bbk", directory);
+    borealis *db = NULL;
+    CHECK(borealis_open(path, &db) == BOREALIS_OK);
+    CHECK(borealis_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX t_v ON t(v);"
+                            "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')", NULL, NULL, NULL) == BOREALIS_OK);
+    char *report = NULL;
+    CHECK(borealis_check(db, &report) == BOREALIS_OK);
+    CHECK(report != NULL && strncmp(report, "ok: ", 4) == 0);
+    borealis_free(report);
+    CHECK(borealis_check(db, NULL) == BOREALIS_OK);
+    CHECK(borealis_check(NULL, &report) == BOREALIS_MISUSE && report == NULL);
+
+    backup_progress_calls = 0;
+    CHECK(borealis_backup(db, backup, count_backup_progress, NULL) == BOREALIS_OK);
+    CHECK(backup_progress_calls >= 1);
+    CHECK(borealis_backup(db, backup, NULL, NULL) == BOREALIS_CANTOPEN);        /* never overwrites */
+    CHECK(strcmp(borealis_sqlstate(db), "58P02") == 0);
+    CHECK(borealis_backup(db, cancelled, cancel_backup, NULL) == BOREALIS_INTERRUPT);
+    CHECK(access(cancelled, F_OK) != 0);
+    CHECK(borealis_backup(db, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_backup(NULL, backup, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_close(db) == BOREALIS_OK);
+
+    CHECK(borealis_check_backup(backup, &report) == BOREALIS_OK);
+    CHECK(report != NULL && strstr(report, ": ok (LSN ") != NULL);
+    borealis_free(report);
+    CHECK(borealis_check_backup(path, &report) == BOREALIS_CORRUPT);         /* a database is not a backup */
+    CHECK(report != NULL && strstr(report, "manifest") != NULL);
+    borealis_free(report);
+    CHECK(borealis_check_backup(NULL, NULL) == BOREALIS_MISUSE);
+
+    char *errmsg = NULL;
+    CHECK(borealis_restore(backup, path, NULL, NULL, &errmsg) == BOREALIS_CANTOPEN);  /* over a database */
+    CHECK(errmsg != NULL);
+    borealis_free(errmsg);
+    errmsg = NULL;
+    backup_progress_calls = 0;
+    CHECK(borealis_restore(backup, copy, count_backup_progress, NULL, &errmsg) == BOREALIS_OK && errmsg == NULL);
+    CHECK(backup_progress_calls >= 1);
+    CHECK(borealis_restore(NULL, copy, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    /* Point in time: the source's log from the backup on, to the latest commit and to an LSN. */
+    char latest[1024], before[1024];
+    snprintf(latest, sizeof latest, "%s/backup-latest.db", directory);
+    snprintf(before, sizeof before, "%s/backup-before.db", directory);
+    CHECK(borealis_open(path, &db) == BOREALIS_OK);
+    CHECK(borealis_exec(db, "INSERT INTO t VALUES (4, 'd')", NULL, NULL, NULL) == BOREALIS_OK);
+    int64_t after_backup = borealis_last_commit_lsn(db);
+    CHECK(borealis_close(db) == BOREALIS_OK);
+    CHECK(borealis_restore_to(backup, path, latest, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_OK && errmsg == NULL);
+    CHECK(borealis_restore_to(backup, path, before, BOREALIS_RESTORE_LSN, 1, NULL, NULL, &errmsg) == BOREALIS_RANGE);
+    CHECK(errmsg != NULL && strstr(errmsg, "outside the available window") != NULL);
+    borealis_free(errmsg);
+    errmsg = NULL;
+    CHECK(borealis_restore_to(backup, path, before, 7, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_restore_to(NULL, path, before, 0, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(after_backup > 0);
+    borealis *at_latest = NULL;
+    CHECK(borealis_open(latest, &at_latest) == BOREALIS_OK);
+    rows_seen = 0;
+    CHECK(borealis_exec(at_latest, "SELECT id, v FROM t", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 4);
+    CHECK(borealis_last_commit_lsn(at_latest) == 0);
+    CHECK(borealis_close(at_latest) == BOREALIS_OK);
+
+    borealis *restored = NULL;
+    CHECK(borealis_open(copy, &restored) == BOREALIS_OK);
+    rows_seen = 0;
+    CHECK(borealis_exec(restored, "SELECT id, v FROM t", count_rows, NULL, NULL) == BOREALIS_OK);
+    CHECK(rows_seen == 3);
+    CHECK(borealis_check(restored, NULL) == BOREALIS_OK);
+    CHECK(borealis_close(restored) == BOREALIS_OK);
+}
+
 int borealis_abi_check(const char *directory, char *report, int report_size) {
     failures = 0; out = report; room = report_size;
     if (report_size > 0) report[0] = 0;
@@ -316,6 +404,7 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
     CHECK(borealis_last_commit_lsn(NULL) == 0);
 
     borealis_abi_check_statements(path);
+    borealis_abi_check_backup(directory);
 
     /* :memory: databases work and vanish. */
     borealis *memory = NULL;

@@ -33,7 +33,7 @@ while !arguments.isEmpty {
     }
 }
 let sizes = quick ? Sizes.quick : Sizes.full
-let allWorkloads = workloads + queryWorkloads
+let allWorkloads = workloads + queryWorkloads + historyWorkloads
 
 if let (engine, name, phase) = child {
     // One phase of one run in this process, on the database at childPath: "setup" builds it;

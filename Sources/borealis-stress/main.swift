@@ -1,7 +1,9 @@
 // borealis-stress: crash and fault loops over the storage engine.
 //
-//   borealis-stress crash  --dir D --cycles N [--seed S] [--racers R]   real processes killed with SIGKILL
-//                                                      (R processes racing to open each cycle)
+//   borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1]
+//                                                      real processes killed with SIGKILL (R processes
+//                                                      racing to open each cycle; with --backups 1 the
+//                                                      child also backs up and restores, BackupCrash.swift)
 //   borealis-stress faults --dir D --cases N [--seed S]    fault-injecting file system
 //   borealis-stress commits --dir D [--threads T] [--transactions N]   durable commits/s, commits per fdatasync
 //   borealis-stress soak   --dir D [--transactions N]      write load with one long reader: peak log folder
@@ -16,7 +18,7 @@ import Foundation
 
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
-    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--verbose]
+    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1] [--verbose]
            borealis-stress faults --dir D --cases N [--seed S] [--verbose]
            borealis-stress commits --dir D [--threads T] [--transactions N]
            borealis-stress soak --dir D [--transactions N]
@@ -45,7 +47,7 @@ switch command {
 case "child":
     guard let start = values["start"].flatMap(UInt64.init) else { usage() }
     do {
-        try CrashHarness.runChild(directory: directory, seed: seed, start: start, racing: values["racing"] != nil)
+        try CrashHarness.runChild(directory: directory, seed: seed, start: start, racing: values["racing"] != nil, backups: values["backups"] != nil)
     } catch {
         FileHandle.standardError.write(Data("child: \(error)\n".utf8))
         exit(1)
@@ -56,7 +58,7 @@ case "crash":
     print("seed=\(seed)")
     do {
         let report = try CrashHarness.run(directory: directory, cycles: cycles, seed: seed, executable: "/proc/self/exe",
-                                          racers: values["racers"].flatMap(Int.init) ?? 1, log: log)
+                                          racers: values["racers"].flatMap(Int.init) ?? 1, backups: values["backups"] == "1", log: log)
         for failure in report.failures { print(failure) }
         print(report.summary)
         exit(report.lost == 0 && report.corrupt == 0 && report.cycles == cycles ? 0 : 1)

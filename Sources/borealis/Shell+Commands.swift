@@ -8,8 +8,10 @@ import Foundation
 
 extension Shell {
     static let help = """
+    .backup FILE           write an online backup of the database to FILE (a new file)
     .bail on|off           stop at the first error
     .changes on|off        print the rows each statement changed
+    .check                 check the whole database: checksums, trees, indexes, catalog
     .dump [TABLE]          SQL text that re-creates the database (or one table)
     .echo on|off           print each command before running it
     .headers on|off        show column names
@@ -27,6 +29,10 @@ extension Shell {
     .print TEXT...         print the words of TEXT
     .quit                  leave (also .exit)
     .read FILE             run the SQL and dot-commands of FILE
+    .restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH
+                           restore a backup into a new database at NEWPATH; with a target,
+                           replay this database's log from the backup to that point
+                           (TIME as 'YYYY-MM-DD HH:MM:SS', UTC)
     .replica on|off|status|promote
                            run statements on a read replica of the database, back on the
                            writer, show the replica's lag, or promote it to writer
@@ -158,6 +164,9 @@ extension Shell {
             return runScript(name: path) { lines.popFirst().map(String.init) }
         case ".replica": return try replicaCommand(argument ?? "status")
         case ".import": try importCommand(Array(words.dropFirst()))
+        case ".check": try checkCommand()
+        case ".backup": return try backupCommand(Array(words.dropFirst()))
+        case ".restore": return try restoreCommand(Array(words.dropFirst()))
         default:
             report("unknown command \(words[0]); try .help")
             return !bail

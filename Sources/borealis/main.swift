@@ -11,6 +11,8 @@ import Foundation
 
 let usage = """
 usage: borealis [options] [DB] [SQL…]
+       borealis check DB              check the whole database (exit status 1 when damaged)
+       borealis check-backup FILE     verify a backup file
 
 Runs SQL against the Borealis database DB (":memory:" when absent). With SQL arguments, runs
 them and exits; with standard input not a terminal, runs it as a script; otherwise opens an
@@ -36,6 +38,7 @@ func fail(_ message: String, status: Int32) -> Never {
 }
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+if let status = Shell.standalone(arguments) { exit(status) }
 var databasePath: String?
 var sql: [String] = []
 var commands: [String] = []

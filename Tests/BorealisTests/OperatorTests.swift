@@ -69,12 +69,14 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         for kind in [JoinKind.inner, .left, .right, .full] {
             let loop = NestedLoopJoinOperator(kind: kind, left: left, right: right, conditions: [equal, even], conditionSQL: [], estimatedRows: 1)
             let expected = sorted(try drain(loop))
-            for buildLeft in [false, true] {
-                let hash = HashJoinOperator(kind: kind, left: left, right: right, leftKeys: [column(0)], rightKeys: [column(0)], keySQL: [],
+            // Keys evaluated, and keys copied from the rows' columns.
+            for (buildLeft, copied) in [(false, false), (true, false), (false, true), (true, true)] {
+                let hash = HashJoinOperator(kind: kind, left: left, right: right, leftKeys: [column(0)], rightKeys: [column(0)],
+                                            leftKeyColumns: copied ? [0] : nil, rightKeyColumns: copied ? [0] : nil, keySQL: [],
                                             conditions: [even], conditionSQL: [], buildLeft: buildLeft, estimatedRows: 1)
-                #expect(sorted(try drain(hash)) == expected, "\(kind) buildLeft \(buildLeft)")
+                #expect(sorted(try drain(hash)) == expected, "\(kind) buildLeft \(buildLeft) copied \(copied)")
                 // A build side past work memory goes through the partitions on disk (inner joins).
-                #expect(sorted(try drain(hash, workMemoryRows: 4)) == expected, "\(kind) buildLeft \(buildLeft), spilled")
+                #expect(sorted(try drain(hash, workMemoryRows: 4)) == expected, "\(kind) buildLeft \(buildLeft) copied \(copied), spilled")
             }
             if kind == .left || kind == .full {
                 // The right side's row number is NULL only in a padded row.

@@ -96,6 +96,15 @@ import Testing
         try db.close()
     }
 
+    @Test func aUniqueIndexKeepsOneRowPerValue() throws {
+        let (_, db) = try skewed()
+        #expect(try estimate(db, "SELECT * FROM t WHERE v = 5") > 1, "without a unique index: a fixed share")
+        try db.execute("CREATE UNIQUE INDEX t_v ON t(v)")
+        #expect(try estimate(db, "SELECT * FROM t WHERE v = 5") == 1)
+        #expect(try estimate(db, "SELECT * FROM t WHERE 5 = v") == 1)
+        try db.close()
+    }
+
     @Test func analyzedKeysChangeTheJoinEstimate() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database)

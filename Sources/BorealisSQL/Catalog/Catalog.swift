@@ -6,7 +6,7 @@ import Synchronization
 import BorealisStorage
 
 package final class Catalog: @unchecked Sendable {
-    static let rootSlot = 0
+    package static let rootSlot = 0
     private static let versionKey = Array("version".utf8)
 
     package private(set) var tables: [String: TableSchema] = [:]

@@ -7,7 +7,7 @@ import FoundationEssentials
 import BorealisStorage
 
 /// How a scan decodes one column of a row record.
-enum ColumnDecode: UInt8 {
+package enum ColumnDecode: UInt8 {
     /// Not read by the query: stepped over, NULL in the row.
     case skip
     case value
@@ -17,7 +17,7 @@ enum ColumnDecode: UInt8 {
     case octetLength
 }
 
-enum RecordCodec {
+package enum RecordCodec {
     private static let nullTag: UInt8 = 0, integerTag: UInt8 = 1, doubleTag: UInt8 = 2, textTag: UInt8 = 3
     private static let blobTag: UInt8 = 4, falseTag: UInt8 = 5, trueTag: UInt8 = 6
     private static let dateTag: UInt8 = 7, timeTag: UInt8 = 8, timestampTag: UInt8 = 9, timestamptzTag: UInt8 = 10, intervalTag: UInt8 = 11
@@ -83,7 +83,7 @@ enum RecordCodec {
         return writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8], wanted: [ColumnDecode]? = nil) throws -> [Value] {
+    package static func decode(_ bytes: [UInt8], wanted: [ColumnDecode]? = nil) throws -> [Value] {
         try bytes.withUnsafeBytes { try decode($0, wanted: wanted) }
     }
 
@@ -91,7 +91,7 @@ enum RecordCodec {
     /// value) and reads as NULL — scans pass the columns their query references, so an unused
     /// text column costs no allocation — and a column marked with a length reads as that
     /// length, computed from the stored bytes (see `ColumnDecode`).
-    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]? = nil) throws -> [Value] {
+    package static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]? = nil) throws -> [Value] {
         var values: [Value] = []
         try decode(raw, wanted: wanted, into: &values)
         return values
@@ -99,7 +99,7 @@ enum RecordCodec {
 
     /// Decodes into `values`, replacing its contents; a scan passes the same array each row, so
     /// its storage is reused whenever the previous row has been let go.
-    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, into values: inout [Value]) throws {
+    package static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, into values: inout [Value]) throws {
         try decode(raw, wanted: wanted, readColumns: wanted.map(readColumns) ?? .max, into: &values)
     }
 
@@ -111,7 +111,7 @@ enum RecordCodec {
 
     /// As `decode(_:wanted:into:)`, parsing only the first `readColumns` columns (`readColumns(wanted)`;
     /// a record with more columns than `wanted` names is parsed whole).
-    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into values: inout [Value]) throws {
+    package static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into values: inout [Value]) throws {
         var reader = ByteReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
@@ -202,7 +202,7 @@ enum RecordCodec {
 
     // MARK: Index keys
 
-    static func appendKey(_ value: Value, to out: inout [UInt8]) {
+    package static func appendKey(_ value: Value, to out: inout [UInt8]) {
         switch value {
         case .boolean(let b):
             out.append(1)

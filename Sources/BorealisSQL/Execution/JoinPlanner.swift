@@ -151,13 +151,13 @@ struct JoinPlanner {
         for conjunct in conjuncts {
             if let table, let statistics, let share = analyzedShare(conjunct, rows: rows, table: table, scope: scope, statistics: statistics) {
                 if case .binary(.equal, let a, let b) = conjunct,
-                   isUniqueKey(a, table: table, scope: scope) || isUniqueKey(b, table: table, scope: scope) { return 1 }
+                   isUniqueKey(a, table: table, scope: scope, statistics: statistics) || isUniqueKey(b, table: table, scope: scope, statistics: statistics) { return 1 }
                 estimate *= share
                 continue
             }
             switch conjunct {
             case .binary(.equal, let a, let b):
-                if let table, isUniqueKey(a, table: table, scope: scope) || isUniqueKey(b, table: table, scope: scope) { return 1 }
+                if let table, isUniqueKey(a, table: table, scope: scope, statistics: statistics) || isUniqueKey(b, table: table, scope: scope, statistics: statistics) { return 1 }
                 estimate *= 0.1
             case .inList(_, let list, false): estimate *= min(1, 0.1 * Double(list.count))
             case .between(_, _, _, false): estimate *= 0.1
@@ -231,11 +231,11 @@ struct JoinPlanner {
         return ordinal < table.columns.count ? ordinal : nil
     }
 
-    /// Whether `e` is a column of `table` (at depth 0 of `scope`) that is its row id or the
-    /// single column of a unique index.
-    static func isUniqueKey(_ e: Expr, table: TableSchema, scope: Scope) -> Bool {
+    /// Whether `e` is a column of `table` (at depth 0 of `scope`) that is its row id, its
+    /// single-column primary key or the single column of a unique index.
+    static func isUniqueKey(_ e: Expr, table: TableSchema, scope: Scope, statistics: PlannerStatistics? = nil) -> Bool {
         guard let ordinal = columnOrdinal(e, table: table, scope: scope) else { return false }
-        if table.rowIDColumn == ordinal { return true }
+        if table.rowIDColumn == ordinal || statistics?.isUnique(table, column: ordinal) == true { return true }
         return table.primaryKey == [table.columns[ordinal].name]
     }
 
@@ -252,12 +252,12 @@ struct JoinPlanner {
                 guard mineItems == [k], !theirItems.isEmpty, theirItems.isSubset(of: members) else { continue }
                 equality = true
                 // Each member row finds at most one row of k: k's own filtering is what remains.
-                if let table = leaves[k].table, Self.isUniqueKey(mine, table: table, scope: scope) {
+                if let table = leaves[k].table, Self.isUniqueKey(mine, table: table, scope: scope, statistics: planner.statistics) {
                     return max(1, rows * right / planner.statistics.rowCount(table))
                 }
                 // Each row of k finds at most one member row of j.
                 if theirItems.count == 1, let j = theirItems.first, let table = leaves[j].table,
-                   Self.isUniqueKey(theirs, table: table, scope: scope) {
+                   Self.isUniqueKey(theirs, table: table, scope: scope, statistics: planner.statistics) {
                     return max(1, right * rows / planner.statistics.rowCount(table))
                 }
                 // Both keys analyzed: one match per the larger number of distinct keys.
@@ -351,11 +351,20 @@ extension JoinPlanner {
             return NestedLoopJoinOperator(kind: kind, left: step.left, right: step.right.op, conditions: conditions,
                                           conditionSQL: rest.map(\.sql), estimatedRows: estimatedRows)
         }
-        let leftCompiler = ExpressionCompiler(scope: Scope(columns: step.leftColumns, parent: parent), planner: planner, aggregation: nil, clause: "JOIN conditions")
-        let rightCompiler = ExpressionCompiler(scope: Scope(columns: step.right.columns, parent: parent), planner: planner, aggregation: nil, clause: "JOIN conditions")
+        let leftScope = Scope(columns: step.leftColumns, parent: parent), rightScope = Scope(columns: step.right.columns, parent: parent)
+        let leftCompiler = ExpressionCompiler(scope: leftScope, planner: planner, aggregation: nil, clause: "JOIN conditions")
+        let rightCompiler = ExpressionCompiler(scope: rightScope, planner: planner, aggregation: nil, clause: "JOIN conditions")
+        /// The position of a key that is a column of its side's rows.
+        func column(_ e: Expr, _ scope: Scope, width: Int) -> Int? {
+            guard scope.columns.count == width, case .column(let t, let n) = e, let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false),
+                  depth == 0, index < width else { return nil }
+            return index
+        }
         return HashJoinOperator(kind: kind, left: step.left, right: step.right.op,
                                 leftKeys: try keys.map { try leftCompiler.compile($0.left) },
                                 rightKeys: try keys.map { try rightCompiler.compile($0.right) },
+                                leftKeyColumns: keys.map { column($0.left, leftScope, width: step.left.columns.count) },
+                                rightKeyColumns: keys.map { column($0.right, rightScope, width: step.right.op.columns.count) },
                                 keySQL: keys.map { "\($0.left.sql) = \($0.right.sql)" }, conditions: conditions, conditionSQL: rest.map(\.sql),
                                 buildLeft: kind == .inner && step.left.estimatedRows < step.right.estimatedRows, estimatedRows: estimatedRows)
     }

@@ -9,14 +9,27 @@ package final class PlannerStatistics {
     private let permanent: StorageTransaction?
     private let temporary: StorageTransaction?
     private let analyzed: [String: TableStatistics]
+    /// Per table, the columns that are the single column of a unique index.
+    private let uniqueColumns: [String: Set<String>]
     private var counts: [String: (table: TableSchema, rows: Double)] = [:]
     /// The guess for a table whose size cannot be read.
     static let unknownRows = 1000.0
 
-    init(permanent: StorageTransaction? = nil, temporary: StorageTransaction? = nil, analyzed: [String: TableStatistics] = [:]) {
+    init(permanent: StorageTransaction? = nil, temporary: StorageTransaction? = nil, analyzed: [String: TableStatistics] = [:],
+         indexes: [IndexSchema] = []) {
         self.permanent = permanent
         self.temporary = temporary
         self.analyzed = analyzed
+        var unique: [String: Set<String>] = [:]
+        for index in indexes where index.unique && index.expressions == nil && index.columns.count == 1 {
+            unique[index.table, default: []].insert(index.columns[0])
+        }
+        uniqueColumns = unique
+    }
+
+    /// Whether a column of `table` holds each value at most once (a unique single-column index).
+    func isUnique(_ table: TableSchema, column ordinal: Int) -> Bool {
+        ordinal < table.columns.count && uniqueColumns[table.name]?.contains(table.columns[ordinal].name) == true
     }
 
     private static func key(_ table: TableSchema) -> String { (table.isTemporary ? "t:" : "p:") + String(table.root) }

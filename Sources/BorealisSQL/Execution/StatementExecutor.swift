@@ -128,7 +128,7 @@ package struct StatementExecutor {
     /// A planner that estimates table sizes from this statement's transactions.
     func makePlanner() -> Planner {
         Planner(catalog: catalog, statistics: PlannerStatistics(permanent: permanentTxn ?? txn, temporary: temporaryTxn,
-                                                                analyzed: catalog.statistics))
+                                                                analyzed: catalog.statistics, indexes: Array(catalog.indexes.values)))
     }
 
     /// The plan of a SELECT, from the plan cache while the catalog is the one it was made for

@@ -5,7 +5,7 @@
 
 import BorealisStorage
 
-/// Limits a statement runs within; beyond each, a ``DatabaseError`` with its SQLSTATE.
+/// Limits a statement runs within; beyond each, a ``BorealisStorage/DatabaseError`` with its SQLSTATE.
 public enum Limits {
     /// The largest text or bytea value a function may build or a C caller may bind, in bytes:
     /// PostgreSQL's 1 GB (MaxAllocSize). Beyond it: 54000 "requested length too large".

@@ -4,14 +4,14 @@
 
 import CBorealisSupport
 
-enum CRC32C {
+package enum CRC32C {
     /// Extends `crc` over `bytes`.
     @inline(__always)
-    static func checksum(_ bytes: UnsafeRawBufferPointer, seed crc: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, seed crc: UInt32 = 0) -> UInt32 {
         borealis_crc32c(crc, bytes.baseAddress, bytes.count)
     }
 
-    static func checksum(_ bytes: [UInt8], seed crc: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: [UInt8], seed crc: UInt32 = 0) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0, seed: crc) }
     }
 

@@ -68,6 +68,7 @@ public enum SQLState {
     public static let queryCanceled = "57014"
     public static let ioError = "58030"
     public static let undefinedFile = "58P01"
+    public static let duplicateFile = "58P02"
     public static let internalError = "XX000"
     public static let dataCorrupted = "XX001"
 }

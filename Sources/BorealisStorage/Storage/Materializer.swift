@@ -97,6 +97,12 @@ final class Materializer: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` while no round writes the page file (the integrity check re-reads a page
+    /// that failed its checksum under it, to tell damage from a page caught mid-write).
+    func withoutRounds<T>(_ body: () throws -> T) rethrows -> T {
+        try roundLock.withLock(body)
+    }
+
     /// One round; a no-op when nothing is waiting to be materialized.
     func runRound(_ engine: StorageEngine) throws {
         do {

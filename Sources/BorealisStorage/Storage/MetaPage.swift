@@ -4,10 +4,10 @@
 //   56 u64 × 16 root slots (slot 0: the catalog)
 // A free page: body byte 24 = `freePageType`, u64 next free page at 32.
 
-enum MetaPage {
-    static let pageNumber: PageNumber = 1
+package enum MetaPage {
+    package static let pageNumber: PageNumber = 1
     static let magic: UInt32 = 0x4154_454D // "META"
-    static let rootSlotCount = 16
+    package static let rootSlotCount = 16
     static let freePageType: UInt8 = 6
 
     static func format(_ image: PageImage) {

@@ -118,6 +118,35 @@ final class VersionCache: @unchecked Sendable {
         }
     }
 
+    /// As `readShared` for `count` consecutive pages from `first`, with one read of the page
+    /// file for those not cached (a backup's reads, docs/backup.md §2): nothing is inserted
+    /// here. A page whose read raced with the materializer goes the one-page way.
+    func readSharedRun(_ first: PageNumber, count: Int, at snapshot: LSN) throws -> [PageImage] {
+        let known = lock.withLock {
+            (0..<count).map { i -> (cached: PageImage?, redo: [RedoRecord]) in
+                let number = first + UInt64(i)
+                if let version = version(of: number, at: snapshot) { return (version.image, []) }
+                return (nil, entries[number]?.redo ?? [])
+            }
+        }
+        let epochBefore = writeEpoch.load(ordering: .acquiring)
+        let images = try pageFile.read(first, count: count)
+        let epochAfter = writeEpoch.load(ordering: .acquiring)
+        let quiet = epochBefore & 1 == 0 && epochBefore == epochAfter
+        let newPages = materializedPageCount.load(ordering: .acquiring)
+        return try images.enumerated().map { i, base in
+            let number = first + UInt64(i)
+            if let image = known[i].cached { return image }
+            var base = base
+            if !base.isValid(as: number) && number >= newPages { base = PageImage(size: pageSize) } // as in `build`
+            guard quiet, base.isValid(as: number) else { return try readShared(number, at: snapshot).image }
+            if base.isAllZero { base.pageNumber = number }
+            guard base.lsn <= snapshot else { return try readShared(number, at: snapshot).image }
+            try Self.applyRedo(known[i].redo, to: base, upTo: snapshot)
+            return base
+        }
+    }
+
     /// The page as of `snapshot`: the page file's image plus the redo records after it, up to
     /// the snapshot (the image's LSN is set to the last one applied). Nil when the read raced
     /// with the materializer (a torn in-place write, or the page file already past the

@@ -12,8 +12,8 @@ final class HashJoinOperator: PhysicalOperator {
     let kind: JoinKind
     let left: PhysicalOperator
     let right: PhysicalOperator
-    let leftKeys: [Evaluator]
-    let rightKeys: [Evaluator]
+    let leftKeys: KeyReader
+    let rightKeys: KeyReader
     let keySQL: [String]
     /// Conditions beyond the key equalities, over left + right columns.
     let conditions: [Evaluator]
@@ -24,12 +24,13 @@ final class HashJoinOperator: PhysicalOperator {
     let columns: [ScopeColumn]
 
     init(kind: JoinKind, left: PhysicalOperator, right: PhysicalOperator, leftKeys: [Evaluator], rightKeys: [Evaluator],
+         leftKeyColumns: [Int?]? = nil, rightKeyColumns: [Int?]? = nil,
          keySQL: [String], conditions: [Evaluator], conditionSQL: [String], buildLeft: Bool, estimatedRows: Double) {
         self.kind = kind
         self.left = left
         self.right = right
-        self.leftKeys = leftKeys
-        self.rightKeys = rightKeys
+        self.leftKeys = KeyReader(leftKeys, columns: leftKeyColumns)
+        self.rightKeys = KeyReader(rightKeys, columns: rightKeyColumns)
         self.keySQL = keySQL
         self.conditions = conditions
         self.conditionSQL = conditionSQL
@@ -47,13 +48,35 @@ final class HashJoinOperator: PhysicalOperator {
         ["Hash Cond: " + keySQL.joined(separator: " AND ")] + (conditionSQL.isEmpty ? [] : ["Join Filter: " + conditionSQL.joined(separator: " AND ")])
     }
 
+    /// How one side's key is read from its rows: by evaluating the key expressions, or, when
+    /// every one is a column of the row, by copying those columns (no frame or closure per row).
+    struct KeyReader {
+        let evaluators: [Evaluator]
+        let columns: [Int]?
+
+        init(_ evaluators: [Evaluator], columns: [Int?]?) {
+            self.evaluators = evaluators
+            self.columns = columns.flatMap { c in c.count == evaluators.count && c.allSatisfy { $0 != nil } ? c.compactMap { $0 } : nil }
+        }
+    }
+
     /// The row's key, nil when any part of it is NULL.
     @inline(__always)
-    static func key(_ row: [Value], _ keys: [Evaluator], _ ctx: ExecutionContext) throws -> [Value]? {
-        try ctx.withFrame(row) {
+    static func key(_ row: [Value], _ keys: KeyReader, _ ctx: ExecutionContext) throws -> [Value]? {
+        if let columns = keys.columns {
             var key: [Value] = []
-            key.reserveCapacity(keys.count)
-            for k in keys {
+            key.reserveCapacity(columns.count)
+            for c in columns {
+                let v = row[c]
+                if v.isNull { return nil }
+                key.append(v.groupKey)
+            }
+            return key
+        }
+        return try ctx.withFrame(row) {
+            var key: [Value] = []
+            key.reserveCapacity(keys.evaluators.count)
+            for k in keys.evaluators {
                 let v = try k(ctx)
                 if v.isNull { return nil }
                 key.append(v.groupKey)
@@ -87,7 +110,7 @@ final class HashJoinOperator: PhysicalOperator {
         return try probeStream(table, probe: try probe.stream(ctx), probeKeys: probeKeys, combine: combine, ctx: ctx)
     }
 
-    private func probeStream(_ table: [[Value]: [[Value]]], probe: @escaping RowStream, probeKeys: [Evaluator],
+    private func probeStream(_ table: [[Value]: [[Value]]], probe: @escaping RowStream, probeKeys: KeyReader,
                              combine: @escaping ([Value], [Value]) -> [Value], ctx: ExecutionContext) throws -> RowStream {
         let conditions = conditions
         var current: [Value] = []
@@ -111,7 +134,7 @@ final class HashJoinOperator: PhysicalOperator {
     /// The build side does not fit in work memory: both sides go to 16 partitions on disk by
     /// key hash, and each pair is joined in memory.
     private func graceJoin(_ ctx: ExecutionContext, buildPrefix: [[Value]], buildRest: RowStream, table: [[Value]: [[Value]]],
-                           buildKeys: [Evaluator], probe: RowStream, probeKeys: [Evaluator],
+                           buildKeys: KeyReader, probe: RowStream, probeKeys: KeyReader,
                            combine: @escaping ([Value], [Value]) -> [Value]) throws -> RowStream {
         let count = 16
         let buildParts = try (0..<count).map { _ in try SpillFile() }

@@ -1,0 +1,249 @@
+// Point-in-time restore from a backup and the log its database kept (docs/backup.md §5): the
+// backup's pages at LSN B, then every commit after B up to the target, replayed from the
+// source database's log — its live segments `S-log/*.log` and the ones retention archived in
+// `S-log/archive/*.log.zst` (`StorageOptions.retainLogArchive`).
+//
+// The replay is recovery's own: the segments from the one holding B on are copied into the new
+// database's log folder (decompressed, their headers rewritten with the new database id — a
+// record's checksum chain covers its LSN and bytes and is seeded by the segment's salt, never by
+// the database id), the copy is cut just past the target commit (the rest of that segment
+// zeroed, later segments left out), and the new database's header names B as its materialized
+// LSN. Opening it then indexes the redo (B, C] exactly as after a crash, and one
+// materialization round writes the pages. The source is only read, live or closed.
+
+/// Where a point-in-time restore stops.
+public enum RestoreTarget: Sendable, Equatable {
+    /// Every commit the log holds.
+    case latest
+    /// The last commit whose commit LSN is ≤ this.
+    case lsn(UInt64)
+    /// The last commit whose wall-clock time stamp is ≤ this (µs since 1970).
+    case time(microseconds: Int64)
+}
+
+/// What a point-in-time restore reached.
+public struct PointInTimeRestoreResult: Sendable, Equatable {
+    /// The backup the restore started from.
+    public var backup: BackupManifest
+    /// The commit LSN the restored database ends at.
+    public var lsn: UInt64
+    /// Its commit's time stamp (µs since 1970; the backup's when no commit was replayed).
+    public var commitMicros: Int64
+    /// Commits replayed after the backup's LSN.
+    public var commitsReplayed: Int
+    /// Bytes of log replayed.
+    public var logBytes: UInt64
+    /// The newest commit the available log holds (LSN, µs): the end of the restorable window.
+    public var newestLSN: UInt64
+    public var newestMicros: Int64
+}
+
+extension BackupFile {
+    /// Restores `backup`, then replays the log of `source` (the database the backup was taken
+    /// of, open or closed) up to `target`, into a new database at `path`. Errors: 58P02 when
+    /// `path` exists; XX001 for a damaged backup; 22023 when the target lies outside the window
+    /// [the backup's commit, the newest commit of the available log] (the message names it);
+    /// 58P01 when the log no longer holds the backup's LSN (history expired, or retention off).
+    @discardableResult
+    public static func restore(from backup: String, to path: String, replayingLogOf source: String, upTo target: RestoreTarget,
+                               fileSystem fs: any FileSystem = PosixFileSystem(),
+                               progress: ((BackupProgress) -> Bool)? = nil) throws -> PointInTimeRestoreResult {
+        var result: PointInTimeRestoreResult?
+        try restore(from: backup, to: path, fileSystem: fs, progress: progress, prepareLog: { manifest, newID, logDirectory in
+            result = try copyLog(of: source, after: manifest, upTo: target, into: logDirectory, newID: newID, fs)
+        })
+        guard let result else { throw DatabaseError.internalError("point-in-time restore produced no result") }
+        // Replay now: recovery indexes (B, C], one round writes the pages.
+        var options = StorageOptions()
+        options.fileSystem = fs
+        options.backgroundMaterializer = false
+        options.createIfMissing = false
+        let engine = try StorageEngine(path: path, options: options)
+        defer { try? engine.close() }
+        guard engine.lastCommitLSN == result.lsn else {
+            throw DatabaseError.corrupt("the restored log ends at LSN \(engine.lastCommitLSN), not at the target commit \(result.lsn)")
+        }
+        try engine.materializeNow()
+        try engine.close()
+        return result
+    }
+
+    /// Copies the segments holding (B, target] into `logDirectory`, cut after the target commit.
+    private static func copyLog(of source: String, after manifest: BackupManifest, upTo target: RestoreTarget,
+                                into logDirectory: String, newID: UInt64, _ fs: any FileSystem) throws -> PointInTimeRestoreResult {
+        let base = manifest.lsn
+        let sourceLog = source + "-log"
+        let archive = sourceLog + "/" + LogFormat.archiveDirectory
+        let live = Set((fs.exists(sourceLog) ? (try fs.list(sourceLog)) : []).compactMap(LogFormat.parseSegmentName))
+        let archived = Set((fs.exists(archive) ? (try fs.list(archive)) : []).compactMap { name -> LSN? in
+            name.hasSuffix(".zst") ? LogFormat.parseSegmentName(String(name.dropLast(4))) : nil
+        })
+        let starts = live.union(archived).sorted()
+        guard let first = starts.last(where: { $0 <= base }) else {
+            throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
+                                "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.retainLogArchive")
+        }
+        if case .lsn(let lsn) = target, lsn < base {
+            throw outside(target, base: base, baseMicros: manifest.commitMicros, newest: nil)
+        }
+        var copied: [LSN] = []
+        for start in starts where start >= first {
+            if case .lsn(let lsn) = target, start > lsn { break }
+            let name = LogFormat.segmentName(start: start)
+            var bytes: [UInt8]?
+            if live.contains(start) { bytes = try? readWhole(sourceLog + "/" + name, fs) }
+            if bytes == nil, archived.contains(start) || fs.exists(archive + "/" + name + ".zst") {
+                // Archived (perhaps meanwhile: a round moves sealed segments there).
+                let compressed = try readWhole(archive + "/" + name + ".zst", fs)
+                bytes = try Zstd.decompress(compressed, maximumSize: LogFormat.segmentHeaderSize + Int(UInt32.max))
+            }
+            guard var segment = bytes else {
+                throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile, "log segment \(name) of \(source) vanished while it was copied")
+            }
+            guard let header = segment.withUnsafeBytes({ LogFormat.SegmentHeader.decode($0) }), header.startLSN == start else {
+                throw DatabaseError.corrupt("log segment \(name) of \(source) has an invalid header")
+            }
+            guard header.databaseID == manifest.databaseID else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
+                                    "the log of \(source) belongs to database \(String(header.databaseID, radix: 16)), the backup to \(String(manifest.databaseID, radix: 16))")
+            }
+            var rewritten = header
+            rewritten.databaseID = newID
+            let encoded = rewritten.encoded()
+            segment.replaceSubrange(0..<min(segment.count, LogFormat.segmentHeaderSize), with: encoded)
+            // Segments are preallocated: most of a recent one is zeros. Those stay holes.
+            let out = try fs.open(logDirectory + "/" + name, create: true)
+            defer { out.close() }
+            try out.truncate(to: 0)
+            try out.truncate(to: UInt64(segment.count))
+            try segment.withUnsafeBytes { bytes in
+                let chunk = 1 << 16
+                var at = 0
+                while at < bytes.count {
+                    let piece = UnsafeRawBufferPointer(rebasing: bytes[at..<min(bytes.count, at + chunk)])
+                    if piece.contains(where: { $0 != 0 }) { try out.write(piece, at: UInt64(at)) }
+                    at += chunk
+                }
+            }
+            try out.sync()
+            copied.append(start)
+        }
+        // Find the commits after B and choose the cut.
+        let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: newID)
+        var commits: [(end: LSN, micros: Int64, segment: LSN)] = []
+        var baseSegment: LSN?
+        var pending: UInt64 = 0
+        var scannedBytes: UInt64 = 0
+        let end = try scanner.scan(from: base) { event in
+            switch event {
+            case .segment(let position):
+                if position.end == base { baseSegment = position.segmentStart }
+            case .record(let record):
+                if record.after.end <= base {
+                    if record.after.end == base { baseSegment = record.after.segmentStart }
+                    return
+                }
+                guard record.lsn >= base else { throw DatabaseError.corrupt("log record at LSN \(record.lsn) straddles the backup's LSN \(base)") }
+                scannedBytes = record.after.end - base
+                switch LogRecordType(rawValue: record.type) {
+                case .pageRedo: pending += 1
+                case .commit:
+                    let commit = try CommitRecord.decode(record.payload)
+                    guard commit.pageRecordCount == pending else {
+                        throw DatabaseError.corrupt("commit record at LSN \(record.lsn) counts \(commit.pageRecordCount) page records, the log holds \(pending)")
+                    }
+                    pending = 0
+                    commits.append((record.after.end, commit.timestamp, record.after.segmentStart))
+                case nil:
+                    throw DatabaseError.corrupt("log record at LSN \(record.lsn) has unknown type \(record.type)")
+                }
+            }
+        }
+        guard end != nil, let baseSegment else {
+            throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile, "the log of \(source) does not reach the backup's LSN \(base)")
+        }
+        let newest = commits.last.map { ($0.end, $0.micros) } ?? (base, manifest.commitMicros)
+        // A segment after the valid end means a gap (a segment missing or damaged): the window
+        // ends there, and a target past it cannot be reached.
+        let validEnd = end?.end ?? base
+        let gap = copied.first(where: { $0 > validEnd }) != nil
+        let chosen: (end: LSN, micros: Int64, segment: LSN)
+        switch target {
+        case .latest:
+            if gap { throw outside(target, base: base, baseMicros: manifest.commitMicros, newest: newest, gapAt: validEnd) }
+            chosen = commits.last ?? (base, manifest.commitMicros, baseSegment)
+        case .lsn(let lsn):
+            guard lsn <= newest.0 || !gap && lsn <= validEnd else {
+                throw outside(target, base: base, baseMicros: manifest.commitMicros, newest: newest, gapAt: gap ? validEnd : nil)
+            }
+            chosen = commits.last(where: { $0.end <= lsn }) ?? (base, manifest.commitMicros, baseSegment)
+        case .time(let micros):
+            guard manifest.commitMicros == 0 || micros >= manifest.commitMicros else {
+                throw outside(target, base: base, baseMicros: manifest.commitMicros, newest: newest)
+            }
+            if gap, micros > newest.1 {
+                throw outside(target, base: base, baseMicros: manifest.commitMicros, newest: newest, gapAt: validEnd)
+            }
+            chosen = commits.last(where: { $0.micros <= micros }) ?? (base, manifest.commitMicros, baseSegment)
+        }
+        // Cut: zero the chosen segment past the commit, drop the segments after it.
+        let cutName = LogFormat.segmentName(start: chosen.segment)
+        let cut = try fs.open(logDirectory + "/" + cutName, create: false)
+        let size = try cut.size()
+        let offset = UInt64(LogFormat.segmentHeaderSize) + (chosen.end - chosen.segment)
+        if offset < size {
+            // Zeros past the cut: cut the file there, then give it back its length as a hole.
+            try cut.truncate(to: offset)
+            try cut.truncate(to: size)
+        }
+        try cut.sync()
+        cut.close()
+        for start in copied where start > chosen.segment {
+            try fs.remove(logDirectory + "/" + LogFormat.segmentName(start: start))
+        }
+        try fs.syncDirectory(logDirectory)
+        let replayed = commits.prefix { $0.end <= chosen.end }
+        return PointInTimeRestoreResult(backup: manifest, lsn: chosen.end, commitMicros: chosen.micros, commitsReplayed: replayed.count,
+                                        logBytes: min(scannedBytes, chosen.end - base), newestLSN: newest.0, newestMicros: newest.1)
+    }
+
+    private static func readWhole(_ path: String, _ fs: any FileSystem) throws -> [UInt8] {
+        let file = try fs.open(path, create: false)
+        defer { file.close() }
+        let size = try file.size()
+        guard size <= UInt64(Int32.max) else { throw DatabaseError.corrupt("\(path) is \(size) bytes, too large for a log segment") }
+        return try file.readBytes(count: Int(size), at: 0)
+    }
+
+    private static func outside(_ target: RestoreTarget, base: LSN, baseMicros: Int64, newest: (LSN, Int64)?, gapAt: LSN? = nil) -> DatabaseError {
+        var window = "from LSN \(base) (\(timeText(baseMicros)))"
+        if let newest { window += " to LSN \(newest.0) (\(timeText(newest.1)))" } else { window += " on" }
+        let what: String
+        switch target {
+        case .latest: what = "latest"
+        case .lsn(let lsn): what = "LSN \(lsn)"
+        case .time(let micros): what = timeText(micros)
+        }
+        var message = "the restore target \(what) is outside the available window, \(window)"
+        if let gapAt { message += "; the log has a gap after LSN \(gapAt) (a segment missing or damaged)" }
+        return DatabaseError(.range, sqlState: SQLState.invalidParameterValue, message)
+    }
+
+    /// "2026-12-03 10:15:00.123456 UTC" for µs since 1970 ("unknown time" for 0).
+    public static func timeText(_ micros: Int64) -> String {
+        guard micros != 0 else { return "unknown time" }
+        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let fraction = micros - seconds * 1_000_000
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let digits = String(fraction)
+        let micro = String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(micro) UTC"
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
