@@ -107,6 +107,15 @@ import Testing
         expectError(try Database(path: ":memory:"), sql, SQLState.programLimitExceeded)
     }
 
+    /// `s || s` in a recursive CTE doubled until the process was killed for memory: a
+    /// concatenation past 1 GB is 54000 now (the statement peaks at ~1 GB before it fails).
+    @Test func doublingConcatenationInARecursiveCTEStopsAtTheValueLimit() throws {
+        let db = try Database(path: ":memory:")
+        expectError(db, "WITH RECURSIVE r(s, n) AS (SELECT 'x', 1 UNION ALL SELECT s || s, n + 1 FROM r) SELECT max(n) FROM r",
+                    SQLState.programLimitExceeded)
+        #expect(try value(db, "SELECT length(repeat('ab', 1000) || repeat('c', 1000))") == .integer(3000))
+    }
+
     /// LIKE matched recursively (a level per character) with a memo of text × pattern
     /// entries: a long text overflowed the stack. It is iterative now.
     @Test func likeOnALongTextNeitherRecursesNorAllocatesPerPair() throws {

@@ -418,7 +418,10 @@ struct ExpressionCompiler {
             return { ctx in
                 let x = try a(ctx), y = try b(ctx)
                 if x.isNull || y.isNull { return .null }
-                return .text(x.description + y.description)
+                let left = x.description, right = y.description
+                // `s || s` doubling in a recursive CTE reached gigabytes: bounded as PostgreSQL bounds it.
+                if left.utf8.count + right.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
+                return .text(left + right)
             }
         case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual:
             return { ctx in

@@ -194,9 +194,10 @@ package enum DateTime {
     static func formatInterval(_ i: Interval) -> String {
         var parts: [String] = []
         let years = i.months / 12, months = i.months % 12
-        if years != 0 { parts.append("\(years) year\(years.magnitude == 1 ? "" : "s")") }
-        if months != 0 { parts.append("\(months) mon\(months.magnitude == 1 ? "" : "s")") }
-        if i.days != 0 { parts.append("\(i.days) day\(i.days.magnitude == 1 ? "" : "s")") }
+        // PostgreSQL: singular only for exactly 1 ("-1 days").
+        if years != 0 { parts.append("\(years) year\(years == 1 ? "" : "s")") }
+        if months != 0 { parts.append("\(months) mon\(months == 1 ? "" : "s")") }
+        if i.days != 0 { parts.append("\(i.days) day\(i.days == 1 ? "" : "s")") }
         if i.microseconds != 0 || parts.isEmpty {
             let negative = i.microseconds < 0
             // The magnitude as UInt64: abs(Int64.min) would trap.

@@ -10,7 +10,7 @@ import CBorealisSupport
 package enum StackGuard {
     /// What must be left when a checked level starts: enough for the unchecked work below it
     /// (a debug build's expression compiler frame alone is ~9 KiB). docs/robustness.md.
-    static let margin = 256 * 1024
+    package static let margin = 256 * 1024
 
     /// Stack a level of a syntax tree may take in the passes that walk it without checking
     /// (finding aggregates, printing, rewriting, releasing it): the parser reserves this much
@@ -19,7 +19,7 @@ package enum StackGuard {
     #if DEBUG
     package static let bytesPerLevel = 2048
     #else
-    static let bytesPerLevel = 512
+    package static let bytesPerLevel = 512
     #endif
 
     /// Throws 54001 when less than `margin` + `reserving` bytes of the thread's stack are left.
