@@ -22,6 +22,9 @@ private final class BackupFrameWriter: @unchecked Sendable {
     private let file: any StorageFile
     private let lock = ConditionLock()
     private var queue: [(first: PageNumber, count: Int, bytes: [UInt8])] = []
+    /// The run the thread took off the queue and is compressing or writing (0 or 1): it still
+    /// counts toward the two in flight, and abandoning the queue cannot take it away.
+    private var inFlight = 0
     private var closed = false
     private var running = true
     private(set) var failure: Error?
@@ -41,7 +44,7 @@ private final class BackupFrameWriter: @unchecked Sendable {
     /// Queues one run; waits while two are queued. Throws the thread's failure, if any.
     func add(first: PageNumber, count: Int, bytes: [UInt8]) throws {
         try lock.withLock {
-            while queue.count >= 2 && failure == nil { lock.wait() }
+            while queue.count + inFlight >= 2 && failure == nil { lock.wait() }
             if let failure { throw failure }
             queue.append((first, count, bytes))
             lock.broadcast()
@@ -64,7 +67,9 @@ private final class BackupFrameWriter: @unchecked Sendable {
         while true {
             let next: (first: PageNumber, count: Int, bytes: [UInt8])? = lock.withLock {
                 while queue.isEmpty && !closed { lock.wait() }
-                return queue.first
+                guard !queue.isEmpty else { return nil }
+                inFlight = 1
+                return queue.removeFirst()
             }
             guard let run = next else { break }
             do {
@@ -81,12 +86,13 @@ private final class BackupFrameWriter: @unchecked Sendable {
                 lock.withLock {
                     failure = error
                     queue.removeAll()
+                    inFlight = 0
                     lock.broadcast()
                 }
                 break
             }
             lock.withLock {
-                queue.removeFirst()
+                inFlight = 0
                 lock.broadcast()
             }
         }
