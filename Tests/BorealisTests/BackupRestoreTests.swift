@@ -275,6 +275,23 @@ func logicalDump(_ db: Database) throws -> String {
         #expect(last.pagesDone == manifest.pageCount - 1)
     }
 
+    /// A cancel abandons the queued runs while the writer thread may be compressing one: the
+    /// thread once removed that run from the emptied queue and trapped. Cancelled at its first
+    /// run many times over, a backup meets the thread in each state.
+    @Test func cancellingWhileARunIsBeingCompressedIsClean() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        defer { try? db.close() }
+        try fill(db, rows: 5000)
+        for attempt in 0..<40 {
+            let path = dir.path + "/cancel-\(attempt).bbk"
+            #expect { try db.backup(to: path) { _ in false } } throws: {
+                ($0 as? DatabaseError)?.sqlState == SQLState.queryCanceled
+            }
+            #expect(!FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: path + ".partial"))
+        }
+    }
+
     @Test func aFullDiskDuringBackupFailsCleanly() throws {
         let fs = FaultInjectingFileSystem()
         var options = smallOptions(fs)
