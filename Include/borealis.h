@@ -155,9 +155,10 @@ int borealis_step(borealis_stmt *stmt);
  * the statement. A bad index gives 0, 0.0, NULL or BOREALIS_NULL (and errcode BOREALIS_RANGE). */
 int borealis_column_count(borealis_stmt *stmt);
 const char *borealis_column_name(borealis_stmt *stmt, int column);
-/* The declared type of a result column that reads a table column or a CAST, as PostgreSQL
- * names it ("integer", "text", "numeric", "timestamp", …); NULL for other expressions. Valid
- * until the statement is finalized. */
+/* The type of a result column as PostgreSQL names it ("integer", "text", "numeric",
+ * "timestamp", …): a table column's declared type, a CAST's, or the type an expression yields
+ * ("bigint" for count(*), "integer" for an integer column + 1); NULL where the type is known
+ * only row by row (a NULL literal, a scalar subquery). Valid until the statement is finalized. */
 const char *borealis_column_decltype(borealis_stmt *stmt, int column);
 int borealis_column_type(borealis_stmt *stmt, int column);
 int64_t borealis_column_int64(borealis_stmt *stmt, int column);

@@ -47,7 +47,7 @@ static void borealis_abi_check_statements(const char *path) {
     CHECK(borealis_column_name(s, 1) && strcmp(borealis_column_name(s, 1), "name") == 0);
     CHECK(borealis_column_decltype(s, 0) && strcmp(borealis_column_decltype(s, 0), "integer") == 0);
     CHECK(borealis_column_decltype(s, 2) && strcmp(borealis_column_decltype(s, 2), "text") == 0);
-    CHECK(borealis_column_decltype(s, 3) == NULL);
+    CHECK(borealis_column_decltype(s, 3) && strcmp(borealis_column_decltype(s, 3), "integer") == 0);   /* id + 1 */
     CHECK(borealis_bind_parameter_count(s) == 2);
     CHECK(borealis_bind_parameter_index(s, ":id") == 1);
     CHECK(borealis_bind_parameter_index(s, "@label") == 2);

@@ -42,7 +42,7 @@ import Testing
         try db.execute("CREATE TABLE t (a character varying(5), b double precision, c serial, d datetime, e timestamp with time zone)")
         let (prepared, _) = try db.prepare("SELECT a, b, c, d, e, a::int8, 1 FROM t")
         let statement = try #require(prepared)
-        #expect(statement.declaredTypes == ["varchar", "double precision", "integer", "timestamp", "timestamptz", "bigint", nil])
+        #expect(statement.declaredTypes == ["varchar", "double precision", "integer", "timestamp", "timestamptz", "bigint", "integer"])
         #expect(try db.tableInfo("t")?.columns.map(\.type) == ["varchar", "double precision", "integer", "timestamp", "timestamptz"])
         try db.close()
     }

@@ -101,11 +101,20 @@ public final class PreparedStatement: Sendable {
         if let result = state.withLock({ $0.result }) { return result.columns }
         return ((try? describe()) ?? StatementDescription()).columns
     }
-    /// The declared type of each output column that reads a table column or a cast (nil for
-    /// other expressions), known before the first `step`.
+    /// The type of each output column, as PostgreSQL would type it (`bigint` for `count(*)`,
+    /// the column's declared type for a table column), known before the first `step`; nil
+    /// where the type is known only when the row is (a NULL, a scalar subquery).
     public var declaredTypes: [String?] {
         if let result = state.withLock({ $0.result }) { return result.declaredTypes }
         return ((try? describe()) ?? StatementDescription()).declaredTypes
+    }
+    /// The type each parameter ($1…$n) takes from where it appears, as PostgreSQL infers it:
+    /// `WHERE id = $1` gives `$1` the type of `id`, `$1::date` a date, `INSERT … VALUES ($1)`
+    /// the target column's type, `LIMIT $1` bigint; text where nothing gives one a type.
+    /// A client of the wire protocol reports these; a caller may convert its values to them.
+    public var parameterTypes: [String] {
+        let known = ((try? describe()) ?? StatementDescription()).parameterTypes
+        return (0..<parameterCount).map { known[$0 + 1] ?? SQLType.text.name }
     }
 
     /// `describe` for the C layer, which needs only its errors (columns are read lazily).

@@ -21,11 +21,14 @@ final class AggregateCollector {
         var key: String
     }
     let groupKeys: [String]
+    /// The static types of the GROUP BY expressions.
+    let groupTypes: [SQLType?]
     let inputScope: Scope
     private(set) var calls: [Call] = []
 
-    init(groupKeys: [String], inputScope: Scope) {
+    init(groupKeys: [String], groupTypes: [SQLType?], inputScope: Scope) {
         self.groupKeys = groupKeys
+        self.groupTypes = groupTypes
         self.inputScope = inputScope
     }
 
@@ -50,6 +53,7 @@ struct ExpressionCompiler {
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()
+        noteParameterTypes(expr)
         if let aggregation {
             if let i = aggregation.groupKeys.firstIndex(of: expr.sql) {
                 return { ctx in ctx.frames[ctx.frames.count - 1][i] }
@@ -91,10 +95,7 @@ struct ExpressionCompiler {
         switch e {
         case .cast(_, let type): return type.serial ? nil : named(type.type)
         case .column(let table, let name):
-            guard let (depth, index) = try? scope.resolve(table: table, name: name, markingRead: false) else { return nil }
-            var holder: Scope? = scope
-            for _ in 0..<depth { holder = holder?.parent }
-            return named(holder?.columns[index].type)
+            return named((aggregation?.inputScope ?? scope).staticType(table: table, name: name))
         case .unary(.negate, let inner), .unary(.plus, let inner): return narrowIntegerType(inner)
         case .binary(let op, let l, let r) where [.add, .subtract, .multiply, .divide, .modulo].contains(op):
             func isInt4Literal(_ x: Expr) -> Bool {
@@ -120,14 +121,11 @@ struct ExpressionCompiler {
         }
     }
 
-    static let volatileFunctions: Set<String> = ["random", "now", "current_timestamp", "transaction_timestamp", "statement_timestamp",
-                                                 "localtimestamp", "current_date", "current_time", "localtime"]
-
     /// Whether `e` gives the same result for the same row every time (no volatile functions).
     static func isDeterministic(_ e: Expr) -> Bool {
         var deterministic = true
         Planner.walk(e) { node in
-            if case .function(let name, _, _, _) = node, volatileFunctions.contains(name) { deterministic = false }
+            if case .function(let name, _, _, _) = node, FunctionRegistry.isVolatile(name) { deterministic = false }
         }
         return deterministic
     }
@@ -141,7 +139,7 @@ struct ExpressionCompiler {
             case .column, .parameter, .subquery, .exists, .inSubquery, .quantified, .window, .aggregateFilter, .defaultValue:
                 constant = false
             case .function(let name, _, _, _):
-                if volatileFunctions.contains(name) || aggregateNames.contains(name) { constant = false }
+                if FunctionRegistry.isVolatile(name) || aggregateNames.contains(name) { constant = false }
             default: break
             }
         }
@@ -364,7 +362,7 @@ struct ExpressionCompiler {
             }
             if star { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "\(name)(*) is not an aggregate") }
             if let length = try compileLengthOfColumn(name, args) { return length }
-            return try Functions.compile(name, try args.map { try compile($0) })
+            return try FunctionRegistry.compile(name, try args.map { try compile($0) }, argumentTypes: args.map(staticType))
         case .like(let e, let pattern, let escape, let ci, let negated):
             let a = try compile(e), p = try compile(pattern)
             let esc = try escape.map { try compile($0) }
@@ -487,7 +485,7 @@ struct ExpressionCompiler {
         guard let usage = column.usage, column.type?.isText == true else { return nil }
         let ordinal = column.ordinal
         usage.markLengthRead(ordinal, kind)
-        let general = try Functions.compile(name, [{ ctx in ctx.frames[ctx.frames.count - 1][index] }])
+        let general = try FunctionRegistry.compile(name, [{ ctx in ctx.frames[ctx.frames.count - 1][index] }], argumentTypes: [column.type])
         return { ctx in
             if case .integer = ctx.frames[ctx.frames.count - 1][index], usage.decodesLength(ordinal, kind) {
                 return ctx.frames[ctx.frames.count - 1][index]

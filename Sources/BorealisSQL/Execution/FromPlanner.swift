@@ -159,7 +159,7 @@ extension Planner {
         case .table(let name, let alias):
             let label = alias ?? name
             if let binding = cteBinding(name) {
-                let columns = binding.columns.map { ScopeColumn(table: label, name: $0) }
+                let columns = zip(binding.columns, binding.plan.declaredTypes).map { ScopeColumn(table: label, name: $0, type: $1) }
                 return SourcePlan(op: SubqueryScanOperator(label: "CTE Scan on \(name)" + (label == name ? "" : " \(label)"), columns: columns,
                                                            plan: binding.plan), columns: columns)
             }
@@ -174,7 +174,7 @@ extension Planner {
                 if viewDepth > Limits.maxNestingDepth { throw Limits.tooComplex() }
                 let plan = try self.plan(query, parent: nil)
                 let names = view.columns.isEmpty ? plan.columns : view.columns
-                let columns = names.map { ScopeColumn(table: label, name: $0) }
+                let columns = zip(names, plan.declaredTypes).map { ScopeColumn(table: label, name: $0, type: $1) }
                 return SourcePlan(op: SubqueryScanOperator(label: "View Scan on \(name)" + (label == name ? "" : " \(label)"), columns: columns,
                                                            plan: plan), columns: columns)
             }
@@ -200,7 +200,7 @@ extension Planner {
             guard names.count <= plan.columns.count else {
                 throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference, "table \"\(alias)\" has \(plan.columns.count) columns available but \(names.count) columns specified")
             }
-            let columns = (names + plan.columns.dropFirst(names.count)).map { ScopeColumn(table: alias, name: $0) }
+            let columns = zip(names + plan.columns.dropFirst(names.count), plan.declaredTypes).map { ScopeColumn(table: alias, name: $0, type: $1) }
             return SourcePlan(op: SubqueryScanOperator(label: "Subquery Scan on \(alias)", columns: columns, plan: plan), columns: columns)
         case .join(let leftItem, let rightItem, let kind, let on, let using, let natural):
             if kind == .inner || kind == .cross { return try planFrom([item], conjuncts: [], parent: parent) }

@@ -8,8 +8,11 @@ import BorealisStorage
 
 package final class QueryPlan {
     package let columns: [String]
-    /// Declared types of the output columns where known (table columns and casts).
+    /// Static types of the output columns where known (ExpressionTypes.swift).
     package var declaredTypes: [SQLType?]
+    /// The types the statement's `$n` parameters took while it was planned (a cached plan
+    /// describes its statement without planning again).
+    package var parameterTypes: [Int: SQLType] = [:]
     /// Produces the rows one at a time.
     let open: (ExecutionContext) throws -> RowStream
     /// What EXPLAIN shows for the plan.
@@ -56,10 +59,13 @@ package final class Planner {
     private var cteDepths: [ObjectIdentifier: Int] = [:]
     private var cteDepthRead = 0
     var viewDepth = 0
+    /// The types `$n` parameters take from where they appear (ExpressionTypes.swift).
+    package let parameterTypes: ParameterTypes
 
-    package init(catalog: Catalog, statistics: PlannerStatistics = PlannerStatistics()) {
+    package init(catalog: Catalog, statistics: PlannerStatistics = PlannerStatistics(), parameterTypes: ParameterTypes = ParameterTypes()) {
         self.catalog = catalog
         self.statistics = statistics
+        self.parameterTypes = parameterTypes
     }
 
     /// The WITH query `name` visible here, innermost first.
@@ -113,7 +119,8 @@ package final class Planner {
             let columns = try rename(anchor.columns)
             // The recursive term reads the working table through this binding.
             let working = WorkingTable()
-            let workingPlan = QueryPlan(columns: columns, explain: ExplainNode(label: "WorkTable Scan on \(cte.name)", estimatedRows: 100)) { _ in working.rows }
+            let workingPlan = QueryPlan(columns: columns, declaredTypes: anchor.declaredTypes,
+                                        explain: ExplainNode(label: "WorkTable Scan on \(cte.name)", estimatedRows: 100)) { _ in working.rows }
             cteStack[cteStack.count - 1][cte.name] = (columns, workingPlan)
             let step = try planBody(recursiveBody, parent: parent)
             guard step.columns.count == columns.count else {
@@ -121,7 +128,7 @@ package final class Planner {
             }
             let explain = ExplainNode(label: "Recursive Union", estimatedRows: anchor.estimatedRows * 10,
                                       children: [anchor.explainNode, step.explainNode])
-            return QueryPlan(columns: columns, explain: explain) { ctx in
+            return QueryPlan(columns: columns, declaredTypes: anchor.declaredTypes, explain: explain) { ctx in
                 if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
                 var result = try anchor.run(ctx)
                 var seen = Set<[Value]>()
@@ -150,7 +157,7 @@ package final class Planner {
         // Running and releasing the plan recurse through the chain on this thread.
         try StackGuard.check(reserving: depth * StackGuard.bytesPerLevel)
         let columns = try rename(inner.columns)
-        let result = QueryPlan(columns: columns, explain: inner.explainNode) { ctx in
+        let result = QueryPlan(columns: columns, declaredTypes: inner.declaredTypes, explain: inner.explainNode) { ctx in
             if let cached = ctx.subqueryCache[ObjectIdentifier(box)] as? [[Value]] { return cached }
             let rows = try inner.run(ctx)
             ctx.subqueryCache[ObjectIdentifier(box)] = rows
@@ -190,8 +197,9 @@ package final class Planner {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "VALUES lists must all be the same length")
             }
             let compiled = try rows.map { try $0.map { try compiler.compile($0) } }
+            let types = (0..<width).map { i in SQLType.common(rows.map { compiler.staticType($0[i]) }) }
             let explain = ExplainNode(label: "Values Scan", estimatedRows: Double(rows.count))
-            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }, explain: explain) { ctx in
+            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }, declaredTypes: width == 0 ? nil : types, explain: explain) { ctx in
                 try ctx.withFrame([]) { try compiled.map { try $0.map { try $0(ctx) } } }
             }
         case .setOperation(let op, let all, let left, let right):
@@ -204,7 +212,8 @@ package final class Planner {
             let word = op == .union ? "Union" : (op == .intersect ? "Intersect" : "Except")
             let explain = ExplainNode(label: word + (all ? " All" : ""), estimatedRows: l.estimatedRows + r.estimatedRows,
                                       children: [l.explainNode, r.explainNode])
-            return QueryPlan(columns: l.columns, explain: explain) { ctx in
+            let types = zip(l.declaredTypes, r.declaredTypes).map { SQLType.common([$0, $1]) }
+            return QueryPlan(columns: l.columns, declaredTypes: types, explain: explain) { ctx in
                 let a = try l.run(ctx), b = try r.run(ctx)
                 switch (op, all) {
                 case (.union, true): return a + b
@@ -273,6 +282,7 @@ package final class Planner {
     /// OFFSET and LIMIT as (rows to skip, rows to keep or nil for all), evaluated per run.
     private func compileLimitBounds(limit: Expr?, offset: Expr?, parent: Scope?) throws -> (ExecutionContext) throws -> (Int, Int?) {
         let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: parent), planner: self, aggregation: nil, clause: "LIMIT")
+        for case .parameter(let n)? in [limit, offset] { parameterTypes.note(n, .bigint) }
         let limitEval = try limit.map { try compiler.compile($0) }
         let offsetEval = try offset.map { try compiler.compile($0) }
         return { ctx in
@@ -297,6 +307,8 @@ package final class Planner {
     private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
         subplans.append([])
         let conjuncts = core.filter.map(Planner.conjuncts) ?? []
+        // A parameter that is a whole condition is a boolean (`WHERE flag AND $1`).
+        for case .parameter(let n) in conjuncts + (core.having.map(Planner.conjuncts) ?? []) { parameterTypes.note(n, .boolean) }
         let source = try planFrom(core.from, conjuncts: conjuncts, parent: parent)
         let scope = Scope(columns: source.columns, parent: parent)
 
@@ -358,7 +370,7 @@ package final class Planner {
             }
             // Group keys are matched by their SQL text, with columns qualified on both sides.
             let keys = try groupExprs.map { try Planner.qualify($0, scope: scope, columns: source.columns).sql }
-            collector = AggregateCollector(groupKeys: keys, inputScope: scope)
+            collector = AggregateCollector(groupKeys: keys, groupTypes: groupExprs.map(compiler.staticType), inputScope: scope)
             let postScope = Scope(columns: [], parent: parent)
             compiler = ExpressionCompiler(scope: postScope, planner: self, aggregation: collector, clause: "select list")
         }
@@ -438,15 +450,7 @@ package final class Planner {
         let calls = collector?.calls ?? []
         let hasGroupBy = !core.groupBy.isEmpty
 
-        let declaredTypes = try outputExprs.map { e -> SQLType? in
-            switch e {
-            case .column(let t, let n):
-                guard let (depth, index) = try scope.resolve(table: t, name: n), depth == 0 else { return nil }
-                return source.columns[index].type
-            case .cast(_, let type): return type.type
-            default: return nil
-            }
-        }
+        let declaredTypes = try outputExprs.map { itemCompiler.staticType(try normalized($0)) }
         // The operators above the FROM clause, innermost first.
         var op = source.op
         if aggregated {

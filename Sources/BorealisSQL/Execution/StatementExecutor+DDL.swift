@@ -34,7 +34,7 @@ extension StatementExecutor {
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
             var fill = Value.null
             if let d = definition.defaultValue {
-                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "DEFAULT expressions")
+                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
                 let ctx = context()
                 fill = try assign(try ctx.withFrame([]) { try compiler.compile(d)(ctx) }, to: column)
             }
@@ -250,9 +250,11 @@ extension StatementExecutor {
     }
 
     /// A compiler for expressions evaluated with one table's row as their frame, and its scope.
-    static func rowCompiler(_ columns: [ColumnSchema], label: String, catalog: Catalog, clause: String) -> (Scope, ExpressionCompiler) {
-        let scope = Scope(columns: columns.map { ScopeColumn(table: label, name: $0.name) }, parent: nil)
-        return (scope, ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: clause))
+    /// `parameterTypes` collects the types its `$n` parameters take (a statement's own).
+    static func rowCompiler(_ columns: [ColumnSchema], label: String, catalog: Catalog, clause: String,
+                            parameterTypes: ParameterTypes = ParameterTypes()) -> (Scope, ExpressionCompiler) {
+        let scope = Scope(columns: columns.map { ScopeColumn(table: label, name: $0.name, type: $0.type) }, parent: nil)
+        return (scope, ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: clause))
     }
 
     static func parseExpression(_ sql: String) throws -> Expr {

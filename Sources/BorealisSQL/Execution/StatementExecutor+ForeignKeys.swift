@@ -99,7 +99,7 @@ extension StatementExecutor {
         if let known = foreignKeyPaths.paths[name] { return known }
         let keyScope = Scope(columns: fk.columns.indices.map { ScopeColumn(table: "parent key", name: "k\($0)") }, parent: nil)
         let scope = Scope(columns: child.columns.map { ScopeColumn(table: child.name, name: $0.name) }, parent: keyScope)
-        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "foreign key")
+        let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "foreign key")
         let conjuncts = fk.columns.enumerated().map { i, column in
             Expr.binary(.equal, .column(table: child.name, name: column), .column(table: "parent key", name: "k\(i)"))
         }

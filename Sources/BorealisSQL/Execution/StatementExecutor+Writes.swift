@@ -83,7 +83,7 @@ extension StatementExecutor {
         }
         let (_, compiler) = Self.rowCompiler(schema.columns, label: name, catalog: catalog, clause: "check constraints")
         let checks = try schema.checks.map { ($0.name, try compiler.compile(try Self.parseExpression($0.sql))) }
-        let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "DEFAULT expressions")
+        let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
         let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(try Self.parseExpression($0)) } }
         return TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
     }
@@ -205,7 +205,7 @@ extension StatementExecutor {
     func returningPlan(_ items: [SelectItem], _ schema: TableSchema, alias: String?) throws -> (columns: [String], evaluate: (ExecutionContext, [Value]) throws -> [Value])? {
         guard !items.isEmpty else { return nil }
         let label = alias ?? schema.name
-        let (_, compiler) = Self.rowCompiler(schema.columns, label: label, catalog: catalog, clause: "RETURNING")
+        let (_, compiler) = Self.rowCompiler(schema.columns, label: label, catalog: catalog, clause: "RETURNING", parameterTypes: parameterTypes)
         var names: [String] = []
         var evaluators: [Evaluator] = []
         for item in items {
@@ -254,7 +254,7 @@ extension StatementExecutor {
             if let cache = planCache, cache.valuesVersion == catalog.version, let cached = cache.values {
                 evaluators = cached
             } else {
-                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "VALUES")
+                let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "VALUES")
                 evaluators = try rows.map { row in
                     guard row.count <= targets.count else {
                         throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
@@ -294,7 +294,7 @@ extension StatementExecutor {
         var conflictFilter: Evaluator?
         if let onConflict, let assignments = onConflict.assignments {
             let columns = w.schema.columns.map { ScopeColumn(table: name, name: $0.name) } + w.schema.columns.map { ScopeColumn(table: "excluded", name: $0.name) }
-            let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: nil), planner: Planner(catalog: catalog), aggregation: nil, clause: "ON CONFLICT DO UPDATE")
+            let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "ON CONFLICT DO UPDATE")
             conflictAssignments = try compileAssignments(assignments, w, compiler)
             conflictFilter = try onConflict.filter.map { try compiler.compile($0) }
         }
@@ -385,7 +385,7 @@ extension StatementExecutor {
             (test, path) = cached
         } else {
             let label = alias ?? w.schema.name
-            let (scope, compiler) = Self.rowCompiler(w.schema.columns, label: label, catalog: catalog, clause: "WHERE")
+            let (scope, compiler) = Self.rowCompiler(w.schema.columns, label: label, catalog: catalog, clause: "WHERE", parameterTypes: parameterTypes)
             test = try filter.map { try compiler.compile($0) }
             // The WHERE clause picks the access path (row-id or index lookups), as for SELECT.
             let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
@@ -420,7 +420,7 @@ extension StatementExecutor {
         let w = try writer(for: name)
         let ctx = context()
         let label = alias ?? name
-        func targetColumns() -> [ScopeColumn] { w.schema.columns.map { ScopeColumn(table: label, name: $0.name) } }
+        func targetColumns() -> [ScopeColumn] { w.schema.columns.map { ScopeColumn(table: label, name: $0.name, type: $0.type) } }
         var join: (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?)?
         if !from.isEmpty { join = try joinedSource(from, filter, targetColumns: targetColumns()) }
         let compiled: [(Int, Evaluator)]
@@ -428,7 +428,7 @@ extension StatementExecutor {
             compiled = cached
         } else {
             let scope = Scope(columns: targetColumns() + (join?.columns ?? []), parent: nil)
-            let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog), aggregation: nil, clause: "UPDATE")
+            let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "UPDATE")
             compiled = try compileAssignments(assignments, w, compiler)
             if join == nil {
                 planCache?.assignments = compiled

@@ -20,7 +20,8 @@ public struct QueryResult: Sendable {
     public var changes: Int
     /// The row id of the last row inserted (0 if none).
     public var lastInsertRowID: Int64
-    /// Declared types of the output columns, where known (a table column's type, a cast's).
+    /// The type of each output column, as PostgreSQL would type it, where known before the
+    /// rows are (nil for a NULL or a scalar subquery).
     public var declaredTypes: [String?]
     /// What PostgreSQL would report as a notice or a different command tag (for instance when
     /// COMMIT rolled back an aborted transaction).
@@ -87,6 +88,8 @@ package struct StatementExecutor {
     var own: Catalog { home ?? catalog }
     /// Access paths to referencing rows, per child table and foreign key, for this statement.
     let foreignKeyPaths = ForeignKeyPaths()
+    /// The types the statement's `$n` parameters take, filled while it is planned.
+    package let parameterTypes = ParameterTypes()
 
     final class ForeignKeyPaths {
         var paths: [String: AccessPath] = [:]
@@ -128,7 +131,8 @@ package struct StatementExecutor {
     /// A planner that estimates table sizes from this statement's transactions.
     func makePlanner() -> Planner {
         Planner(catalog: catalog, statistics: PlannerStatistics(permanent: permanentTxn ?? txn, temporary: temporaryTxn,
-                                                                analyzed: catalog.statistics, indexes: Array(catalog.indexes.values)))
+                                                                analyzed: catalog.statistics, indexes: Array(catalog.indexes.values)),
+                parameterTypes: parameterTypes)
     }
 
     /// The plan of a SELECT, from the plan cache while the catalog is the one it was made for
@@ -143,6 +147,7 @@ package struct StatementExecutor {
         }
         let planner = makePlanner()
         let plan = try planner.plan(query, parent: nil)
+        plan.parameterTypes = planner.parameterTypes.types
         planCache?.plan = plan
         planCache?.catalogVersion = catalog.version
         planCache?.plannedSizes = planner.statistics.observedCounts
@@ -190,7 +195,7 @@ package struct StatementExecutor {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
-            let planner = Planner(catalog: catalog)
+            let planner = Planner(catalog: catalog, parameterTypes: parameterTypes)
             let plan = try planner.plan(query, parent: nil)
             guard temporary || planner.readsTemporary == temporaryTarget else {
                 throw DatabaseError.internalError("CREATE VIEW \(name) routed to the wrong catalog")
