@@ -105,6 +105,47 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         }
     }
 
+    @Test func topNBelowTheProjectionAgreesWithTheSortForColumnAndExpressionKeys() throws {
+        var rng = SplitMix64(seed: 4)
+        // Column 0 the input position, column 1 a key with ties and NULLs, column 2 another.
+        let rows: [[Value]] = (0..<600).map { i in
+            [.integer(Int64(i)), rng.next() % 7 == 0 ? .null : .integer(Int64(rng.next() % 30)), .integer(Int64(rng.next() % 5))]
+        }
+        let input = RowsOperator(rows, width: 3, table: "t")
+        // The key of column 1 negated, as an expression over the row.
+        let negated: Evaluator = { ctx in
+            guard case .integer(let v) = ctx.frames[ctx.frames.count - 1][1] else { return .null }
+            return .integer(-v)
+        }
+        for descending in [false, true] {
+            for nullsFirst in [nil, true, false] as [Bool?] {
+                let first = OrderItem(expr: .literal(.null), descending: descending, nullsFirst: nullsFirst)
+                let second = OrderItem(expr: .literal(.null), descending: !descending)
+                // The reference: the keys appended to each row, sorted stably.
+                let keyed = rows.map { $0 + [$0[1], $0[2]] }
+                let expected = RowOrder(items: [first, second], keyStart: 3).sorted(keyed).map { Array($0.prefix(3)) }
+                for k in [0, 1, 10, 599, 600, 1000] {
+                    let top = TopNOperator(input: input, keys: [.column(1), .column(2)], orderBy: [first, second], keySQL: []) { _ in k }
+                    #expect(try drain(top) == Array(expected.prefix(k)), "k \(k), descending \(descending), nulls first \(String(describing: nullsFirst))")
+                }
+                // More rows wanted than work memory holds, or no bound: a full (external) sort.
+                let unbounded = TopNOperator(input: input, keys: [.column(1), .column(2)], orderBy: [first, second], keySQL: []) { _ in nil }
+                #expect(try drain(unbounded, workMemoryRows: 50) == expected)
+                let large = TopNOperator(input: input, keys: [.column(1), .column(2)], orderBy: [first, second], keySQL: []) { _ in 400 }
+                #expect(try drain(large, workMemoryRows: 50) == Array(expected.prefix(400)))
+            }
+            // An expression key, evaluated with the row as its frame.
+            let item = OrderItem(expr: .literal(.null), descending: descending)
+            let negatedKeys = rows.map { row -> [Value] in
+                guard case .integer(let v) = row[1] else { return row + [.null] }
+                return row + [.integer(-v)]
+            }
+            let expected = RowOrder(items: [item], keyStart: 3).sorted(negatedKeys).prefix(40).map { Array($0.prefix(3)) }
+            let byExpression = TopNOperator(input: input, keys: [.expression(negated)], orderBy: [item], keySQL: []) { _ in 40 }
+            #expect(try drain(byExpression) == expected)
+        }
+    }
+
     @Test func distinctSpillsToASortAndKeepsTheSameRows() throws {
         let rows = randomRows(300, keys: 17, seed: 4).map { [$0[0], .integer(7)] }
         let distinct = DistinctOperator(input: RowsOperator(rows, width: 2, table: "t"), width: 1)

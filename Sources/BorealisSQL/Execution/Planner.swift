@@ -462,6 +462,29 @@ package final class Planner {
         }
         if let windows { op = WindowOperator(input: op, windows: windows) }
         let width = items.count
+        // ORDER BY … LIMIT over the input rows themselves: the best rows are picked before the
+        // projection, which then runs on those alone (TopNOperator.swift).
+        let sortKeyExprs = zip(orderBy, sortKeys).map { item, key in
+            if case .output(let i) = key { return outputExprs[i] } else { return item.expr }
+        }
+        let topNKeys: [TopNOperator.Key]? = {
+            guard limit != nil, !sortKeys.isEmpty, !aggregated, windows == nil, !distinct, distinctOn.isEmpty,
+                  sortKeyExprs.allSatisfy(ExpressionCompiler.isDeterministic) else { return nil }
+            return sortKeys.map { key in
+                switch key {
+                case .output(let i): return inputColumn(outputExprs[i]).map { .column($0) } ?? .expression(items[i])
+                case .hidden(let e): return .expression(e)
+                case .hiddenColumn(let i): return .column(i)
+                }
+            }
+        }()
+        if let topNKeys {
+            op = TopNOperator(input: op, keys: topNKeys, orderBy: orderBy, keySQL: orderBy.map(\.expr.sql)) { ctx in
+                let (skip, keep) = try limitBounds(ctx)
+                return keep.map { skip + $0 }
+            }
+            sortKeys = []
+        }
         op = ProjectOperator(input: op, items: items, itemColumns: outputExprs.map(inputColumn), names: names,
                              sortKeys: sortKeys, distinctOn: distinctOn)
         if distinct { op = DistinctOperator(input: op, width: width) }

@@ -1,0 +1,99 @@
+// ORDER BY … LIMIT k under the projection (`SELECT id, x FROM big ORDER BY x DESC LIMIT 10`):
+// keeps the best k input rows in a bounded heap, reading each row's sort keys straight from it
+// (a column, or a deterministic expression over the row) and comparing them with the worst row
+// kept before anything is built, so a row that does not make the cut costs its key and one
+// comparison; the projection then runs on the k rows that remain. The planner puts it here only
+// when nothing between the input and the projection needs every row (no grouping, windows,
+// DISTINCT or DISTINCT ON) and every key may be evaluated once more than a select-list item
+// would be (no volatile functions). Stable: equal keys keep their input order.
+
+import BorealisStorage
+
+final class TopNOperator: PhysicalOperator {
+    enum Key {
+        /// A column of the input row.
+        case column(Int)
+        /// An expression over the input row.
+        case expression(Evaluator)
+    }
+
+    let input: PhysicalOperator
+    let keys: [Key]
+    /// The ORDER BY items, comparing key rows (keys from position 0).
+    let order: RowOrder
+    let keySQL: [String]
+    /// Rows wanted (OFFSET + LIMIT), evaluated at open.
+    let wanted: (ExecutionContext) throws -> Int?
+
+    init(input: PhysicalOperator, keys: [Key], orderBy: [OrderItem], keySQL: [String], wanted: @escaping (ExecutionContext) throws -> Int?) {
+        self.input = input
+        self.keys = keys
+        self.order = RowOrder(items: orderBy, keyStart: 0)
+        self.keySQL = keySQL
+        self.wanted = wanted
+    }
+
+    var columns: [ScopeColumn] { input.columns }
+    var children: [PhysicalOperator] { [input] }
+    var label: String { "Top-N Sort" }
+    var details: [String] { ["Sort Key: " + keySQL.joined(separator: ", ")] }
+    var estimatedRows: Double { input.estimatedRows }
+
+    func open(_ ctx: ExecutionContext) throws -> RowStream {
+        let next = try input.stream(ctx)
+        let keys = keys, order = order
+        let width = input.columns.count
+        /// The keys of `row`, written into `buffer` (reused: no allocation per row).
+        func readKeys(_ row: [Value], into buffer: inout [Value]) throws {
+            buffer.removeAll(keepingCapacity: true)
+            for key in keys {
+                switch key {
+                case .column(let i): buffer.append(row[i])
+                case .expression(let e): buffer.append(try ctx.withFrame(row) { try e(ctx) })
+                }
+            }
+        }
+        let bound = try wanted(ctx)
+        guard let k = bound, k <= ctx.workMemoryRows else {
+            // No usable bound (LIMIT ALL, or more rows than fit): sort everything, the keys
+            // riding after the row's columns, and drop them after; the first k rows only.
+            let keyed: RowStream = {
+                guard var row = try next() else { return nil }
+                var buffer: [Value] = []
+                try readKeys(row, into: &buffer)
+                row += buffer
+                return row
+            }
+            let sorted = try SortOperator.externalSort(keyed, RowOrder(items: order.items, keyStart: width), memoryRows: ctx.workMemoryRows)
+            var remaining = bound ?? .max
+            return {
+                guard remaining > 0, let row = try sorted() else { return nil }
+                remaining -= 1
+                return Array(row.prefix(width))
+            }
+        }
+        guard k > 0 else { return { nil } }
+        typealias Entry = (index: Int, keys: [Value], row: [Value])
+        func precedes(_ a: Entry, _ b: Entry) -> Bool {
+            let c = order.compare(a.keys, b.keys)
+            return c != 0 ? c < 0 : a.index < b.index
+        }
+        // The best k so far; `first` is the worst of them.
+        var heap = BinaryHeap<Entry> { a, b in precedes(b, a) }
+        heap.reserveCapacity(k + 1)
+        var scratch: [Value] = []
+        scratch.reserveCapacity(keys.count)
+        var index = 0
+        while let row = try next() {
+            try readKeys(row, into: &scratch)
+            defer { index += 1 }
+            if heap.count < k {
+                heap.push((index, scratch, row))
+            } else if let worst = heap.first, order.compare(scratch, worst.keys) < 0 {
+                // A later row with keys equal to the worst never displaces it (stability).
+                heap.replaceFirst(with: (index, scratch, row))
+            }
+        }
+        return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
+    }
+}
