@@ -343,14 +343,15 @@ public func borealis_column_double(_ stmt: OpaquePointer?, _ index: Int32) -> Do
 func columnBytes(_ stmt: OpaquePointer?, _ index: Int32) -> (UnsafeMutableRawPointer, Int)? {
     guard let (s, value) = column(stmt, index) else { return nil }
     if value.isNull { return nil }
-    let bytes: [UInt8]
-    if case .blob(let b) = value { bytes = b } else { bytes = Array(value.description.utf8) }
-    if let existing = s.buffers[Int(index)] { return (existing, bytes.count) }
-    guard let buffer = malloc(bytes.count + 1) else { return nil }
-    bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(buffer), byteCount: bytes.count) }
-    buffer.storeBytes(of: 0, toByteOffset: bytes.count, as: UInt8.self)
-    s.buffers[Int(index)] = buffer
-    return (buffer, bytes.count)
+    let column = Int(index)
+    if let known = s.buffers.current(column) { return known }
+    switch value {
+    case .blob(let bytes): return bytes.withUnsafeBytes { s.buffers.fill(column, with: $0) }
+    case .text(var text): return text.withUTF8 { s.buffers.fill(column, with: UnsafeRawBufferPointer($0)) }
+    default:
+        var text = value.description
+        return text.withUTF8 { s.buffers.fill(column, with: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 @_cdecl("borealis_column_text")
@@ -368,7 +369,8 @@ public func borealis_column_bytes(_ stmt: OpaquePointer?, _ index: Int32) -> Int
     guard let (_, value) = column(stmt, index) else { return 0 }
     switch value {
     case .null: return 0
-    case .blob(let b): return Int32(b.count)
-    default: return Int32(value.description.utf8.count)
+    case .blob(let b): return Int32(clamping: b.count)
+    case .text(let t): return Int32(clamping: t.utf8.count)
+    default: return Int32(clamping: value.description.utf8.count)
     }
 }

@@ -24,7 +24,7 @@ func code(of error: Error) -> Int32 {
 // MARK: Handles
 
 /// Live handles; a pointer not in here is refused with MISUSE.
-let liveHandles = Mutex(Set<UInt>())
+let liveHandles = Mutex(HandleSet())
 
 func register(_ object: AnyObject) -> OpaquePointer {
     let pointer = Unmanaged.passRetained(object).toOpaque()
@@ -39,22 +39,24 @@ func lookup<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
     let key = UInt(bitPattern: raw)
     // The strong reference is taken while the handle is known live, under the registry's lock:
     // a close on another thread (borealis_interrupt's use) then only drops its own reference.
-    nonisolated(unsafe) var found: AnyObject?
-    liveHandles.withLock { handles in
-        if handles.contains(key) { found = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() }
+    let retained = liveHandles.withLock { handles -> Bool in
+        guard handles.contains(key) else { return false }
+        _ = Unmanaged<AnyObject>.fromOpaque(raw).retain()
+        return true
     }
-    guard let object = found else { return nil }
+    guard retained, let object = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue() as? T else { return nil }
     // From inside its own progress callback a connection (or its statement) is mid-statement
     // under its lock: any call on it would wait for itself forever. MISUSE instead.
-    let owner = (object as? Connection) ?? (object as? Statement)?.connection
-    if let owner, owner.callbackThread.load(ordering: .relaxed) == UInt(pthread_self()) { return nil }
-    return object as? T
+    let owner = (object as? Statement)?.connection ?? (object as? Connection)
+    if let owner, owner.callbackThread.load(ordering: .relaxed) != 0,
+       owner.callbackThread.load(ordering: .relaxed) == UInt(pthread_self()) { return nil }
+    return object
 }
 
 func unregister(_ handle: OpaquePointer) {
     let raw = UnsafeMutableRawPointer(handle)
     let key = UInt(bitPattern: raw)
-    let removed = liveHandles.withLock { $0.remove(key) != nil }
+    let removed = liveHandles.withLock { $0.remove(key) }
     if removed { Unmanaged<AnyObject>.fromOpaque(raw).release() }
 }
 
@@ -89,13 +91,20 @@ final class Connection {
     }
 
     func succeed() -> Int32 {
+        // Already so (the common case, once per bind or step): the boxes keep their texts.
+        if errorCode == OK && reportsSuccess { return OK }
         errorCode = OK
         message.set("not an error")
         sqlState.set(SQLState.successfulCompletion)
+        reportsSuccess = true
         return OK
     }
 
+    /// Whether `message` and `sqlState` hold the success texts.
+    private var reportsSuccess = true
+
     func fail(_ error: Error) -> Int32 {
+        reportsSuccess = false
         errorCode = code(of: error)
         if let error = error as? DatabaseError {
             message.set(error.message)
@@ -108,6 +117,7 @@ final class Connection {
     }
 
     func fail(_ code: Int32, _ text: String, state: String = SQLState.internalError) -> Int32 {
+        reportsSuccess = false
         errorCode = code
         message.set(text)
         sqlState.set(state)
@@ -127,7 +137,7 @@ final class Statement {
     }
     private var handedOut: [HandedOut: CStringBox] = [:]
     /// Text and blob buffers of the current row, valid until the next step/reset/finalize.
-    var buffers: [Int: UnsafeMutableRawPointer] = [:]
+    var buffers = RowBuffers()
 
     init(connection: Connection, prepared: PreparedStatement) {
         self.connection = connection
@@ -142,12 +152,8 @@ final class Statement {
         return UnsafePointer(box.pointer)
     }
 
-    func releaseBuffers() {
-        for (_, pointer) in buffers { free(pointer) }
-        buffers = [:]
-    }
+    func releaseBuffers() { buffers.invalidate() }
 
-    deinit { releaseBuffers() }
 }
 
 func string(_ pointer: UnsafePointer<CChar>?, _ length: Int32 = -1) -> String? {

@@ -66,6 +66,11 @@ static void borealis_abi_check_statements(const char *path) {
     CHECK(borealis_column_count(s) == 3);
     CHECK(borealis_column_decltype(s, 2) && strcmp(borealis_column_decltype(s, 2), "numeric") == 0);
     CHECK(borealis_finalize(s) == BOREALIS_OK);
+    /* Handles never handed out are misuse, the registry's empty and removed markers (0 and 1)
+     * among them, now that finalized statements left removed slots behind. */
+    CHECK(borealis_step((borealis_stmt *)1) == BOREALIS_MISUSE);
+    CHECK(borealis_column_count((borealis_stmt *)1) == 0);
+    CHECK(borealis_step((borealis_stmt *)(uintptr_t)4096) == BOREALIS_MISUSE);
 
     /* Errors in the SQL text are reported by prepare. */
     s = (borealis_stmt *)1;

@@ -146,6 +146,28 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         }
     }
 
+    @Test func setOperationsCountDuplicatesAsPostgreSQLDoes() throws {
+        // Values with duplicates and NULLs on both sides (NULLs compare equal here).
+        func values(_ list: [Int?]) -> [[Value]] { list.map { [$0.map { .integer(Int64($0)) } ?? .null] } }
+        let left = RowsOperator(values([1, 1, 1, 2, 2, 3, nil, nil, 5]), width: 1, table: "l")
+        let right = RowsOperator(values([1, 2, 2, 2, 4, nil, 5, 5]), width: 1, table: "r")
+        func run(_ operation: SetOperator, _ all: Bool, workMemoryRows: Int = 250_000) throws -> [[Value]] {
+            sorted(try drain(SetOperationOperator(left: left, right: right, operation: operation, all: all), workMemoryRows: workMemoryRows))
+        }
+        // What PostgreSQL 15 returns for the same two lists (sorted).
+        #expect(try run(.union, true) == sorted(values([1, 1, 1, 2, 2, 3, nil, nil, 5, 1, 2, 2, 2, 4, nil, 5, 5])))
+        #expect(try run(.union, false) == sorted(values([1, 2, 3, 4, 5, nil])))
+        #expect(try run(.union, false, workMemoryRows: 2) == sorted(values([1, 2, 3, 4, 5, nil])), "UNION spilling")
+        #expect(try run(.intersect, true) == sorted(values([1, 2, 2, nil, 5])))
+        #expect(try run(.intersect, false) == sorted(values([1, 2, 5, nil])))
+        #expect(try run(.except, true) == sorted(values([1, 1, 3, nil])))
+        #expect(try run(.except, false) == sorted(values([3])))
+        // VALUES evaluates its rows as they are read.
+        let valuesOperator = ValuesOperator(rows: [[{ _ in .integer(1) }, { _ in .text("a") }], [{ _ in .null }, { _ in .text("b") }]],
+                                            names: ["column1", "column2"])
+        #expect(try drain(valuesOperator) == [[.integer(1), .text("a")], [.null, .text("b")]])
+    }
+
     @Test func distinctSpillsToASortAndKeepsTheSameRows() throws {
         let rows = randomRows(300, keys: 17, seed: 4).map { [$0[0], .integer(7)] }
         let distinct = DistinctOperator(input: RowsOperator(rows, width: 2, table: "t"), width: 1)

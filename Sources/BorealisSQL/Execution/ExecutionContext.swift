@@ -30,6 +30,20 @@ package final class ExecutionContext {
     var workMemoryRows = 250_000
     /// Set while EXPLAIN ANALYZE runs a statement: what each operator did.
     var profile: OperatorProfile?
+    /// Calls of `pollInterrupt` left before it next asks the statement's watch.
+    @exclusivity(unchecked) private var pollCountdown = 0
+
+    /// For loops over rows already in memory (a nested-loop or hash join's pairs), which read
+    /// no page and so pass no interrupt check of the storage layer: throws 57014 when the
+    /// statement was interrupted, asking once per 1,024 calls.
+    @inline(__always)
+    func pollInterrupt() throws {
+        pollCountdown -= 1
+        if pollCountdown < 0 {
+            pollCountdown = 1_024
+            try txn?.watch?.check()
+        }
+    }
 
     init(parameters: [Value], txn: StorageTransaction?, catalog: Catalog?) {
         self.parameters = parameters

@@ -198,50 +198,18 @@ package final class Planner {
             }
             let compiled = try rows.map { try $0.map { try compiler.compile($0) } }
             let types = (0..<width).map { i in SQLType.common(rows.map { compiler.staticType($0[i]) }) }
-            let explain = ExplainNode(label: "Values Scan", estimatedRows: Double(rows.count))
-            return QueryPlan(columns: (1...max(1, width)).map { "column\($0)" }, declaredTypes: width == 0 ? nil : types, explain: explain) { ctx in
-                try ctx.withFrame([]) { try compiled.map { try $0.map { try $0(ctx) } } }
-            }
-        case .setOperation(let op, let all, let left, let right):
+            let op = ValuesOperator(rows: compiled, names: (1...max(1, width)).map { "column\($0)" })
+            return QueryPlan(columns: op.columns.map(\.name), declaredTypes: width == 0 ? nil : types, explain: op.explainNode) { ctx in try op.stream(ctx) }
+        case .setOperation(let operation, let all, let left, let right):
             let l = try planBody(left, parent: parent)
             let r = try planBody(right, parent: parent)
             guard l.columns.count == r.columns.count else {
-                let word = op == .union ? "UNION" : (op == .intersect ? "INTERSECT" : "EXCEPT")
+                let word = operation == .union ? "UNION" : (operation == .intersect ? "INTERSECT" : "EXCEPT")
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "each \(word) query must have the same number of columns")
             }
-            let word = op == .union ? "Union" : (op == .intersect ? "Intersect" : "Except")
-            let explain = ExplainNode(label: word + (all ? " All" : ""), estimatedRows: l.estimatedRows + r.estimatedRows,
-                                      children: [l.explainNode, r.explainNode])
+            let op = SetOperationOperator(left: QueryPlanOperator(plan: l), right: QueryPlanOperator(plan: r), operation: operation, all: all)
             let types = zip(l.declaredTypes, r.declaredTypes).map { SQLType.common([$0, $1]) }
-            return QueryPlan(columns: l.columns, declaredTypes: types, explain: explain) { ctx in
-                let a = try l.run(ctx), b = try r.run(ctx)
-                switch (op, all) {
-                case (.union, true): return a + b
-                case (.union, false):
-                    var seen = Set<[Value]>()
-                    return (a + b).filter { seen.insert($0.map(\.groupKey)).inserted }
-                case (.intersect, _), (.except, _):
-                    var counts: [[Value]: Int] = [:]
-                    for row in b { counts[row.map(\.groupKey), default: 0] += 1 }
-                    var emitted = Set<[Value]>()
-                    var result: [[Value]] = []
-                    for row in a {
-                        let key = row.map(\.groupKey)
-                        let inRight = (counts[key] ?? 0) > 0
-                        if op == .intersect ? inRight : !inRight {
-                            if all {
-                                if op == .intersect { counts[key]! -= 1 }
-                                result.append(row)
-                            } else if emitted.insert(key).inserted {
-                                result.append(row)
-                            }
-                        } else if all && op == .except {
-                            counts[key]! -= 1
-                        }
-                    }
-                    return result
-                }
-            }
+            return QueryPlan(columns: l.columns, declaredTypes: types, explain: op.explainNode) { ctx in try op.stream(ctx) }
         }
     }
 

@@ -20,6 +20,7 @@ func joinStream(kind: JoinKind, left: @escaping RowStream, rightRows: [[Value]],
     return {
         while probing {
             while position < count {
+                try ctx.pollInterrupt()
                 let j = candidates == nil ? position : positions[position]
                 position += 1
                 let combined = current + rightRows[j]
