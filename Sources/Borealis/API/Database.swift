@@ -88,6 +88,8 @@ public final class Database: @unchecked Sendable {
     private var blockReadOnly = false
     /// Stops the running statement from another thread; the progress handler.
     private let watch = StatementWatch()
+    /// The connection's configuration parameters: SET, SHOW, RESET, current_setting().
+    package let session: SessionSettings
     /// This connection's busy timeout (guarded by `lock`).
     private var busyTimeout: Int
     private var savepoints: [(name: String, state: StorageTransaction.Savepoint)] = []
@@ -171,6 +173,9 @@ public final class Database: @unchecked Sendable {
     /// Opens (creating when absent) the database at `path`; `":memory:"` makes a temporary
     /// database that disappears on close.
     public init(path: String, options: StorageOptions = StorageOptions(), readOnly: Bool = false) throws {
+        // current_database() names the file, as a server names its database.
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        session = SessionSettings(serverVersion: borealisVersion, database: file.hasSuffix(".db") ? String(file.dropLast(3)) : file)
         var location = path
         if path == ":memory:" {
             let folder = temporaryPath("borealis-memory")
@@ -195,6 +200,7 @@ public final class Database: @unchecked Sendable {
 
     /// A replica of `primary`'s database: its own cache and apply thread, read-only.
     private init(replicaOf primary: Database, options: ReplicaOptions) throws {
+        session = SessionSettings(serverVersion: borealisVersion, database: primary.session.database)
         location = primary.location
         temporaryFolder = nil
         readOnlyMode = true
@@ -525,8 +531,9 @@ public final class Database: @unchecked Sendable {
         watch.statementStarts()
         let cursor: SelectCursor
         do {
-            let executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
+            var executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
+            executor.session = session
             let (plan, context, rows) = try executor.open(query)
             cursor = SelectCursor(columns: plan.columns, declaredTypes: plan.declaredTypes.map { $0?.name }, block: inBlock ? blockSerial : nil,
                                   rows: rows, context: context, txn: txn)
@@ -624,7 +631,8 @@ public final class Database: @unchecked Sendable {
         try block.withLock {
             if lockedValue({ closed }) { throw DatabaseError.misuse("the database connection is closed") }
             return try withCatalog { catalog, txn in
-                let executor = StatementExecutor(txn: txn, catalog: catalog, parameters: [], planCache: cache, workMemoryRows: workMemory)
+                var executor = StatementExecutor(txn: txn, catalog: catalog, parameters: [], planCache: cache, workMemoryRows: workMemory)
+                executor.session = session
                 return try temporary.describe(statement, with: executor)
             }
         }
@@ -651,6 +659,7 @@ public final class Database: @unchecked Sendable {
                 throw DatabaseError(.error, sqlState: SQLState.readOnlySQLTransaction, "a READ ONLY transaction cannot take the write lock (BEGIN IMMEDIATE)")
             }
             inBlock = true
+            session.blockBegins()
             blockSerial &+= 1
             blockFailure = nil
             blockReadOnly = readOnly
@@ -658,6 +667,7 @@ public final class Database: @unchecked Sendable {
             return QueryResult()
         case .commit:
             defer { endBlock() }
+            session.blockEnds(committed: inBlock && !blockFailed)
             if blockFailed {
                 transaction?.rollback()
                 transaction = nil
@@ -672,6 +682,7 @@ public final class Database: @unchecked Sendable {
             if txn.isWriter { lastCommit.store(lsn, ordering: .relaxed) }
             return QueryResult()
         case .rollback:
+            session.blockEnds(committed: false)
             transaction?.rollback()
             transaction = nil
             temporary.rollback()
@@ -716,6 +727,15 @@ public final class Database: @unchecked Sendable {
         if inBlock && blockFailed {
             throw DatabaseError(.error, sqlState: SQLState.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
         }
+        switch statement {
+        case .set, .show, .reset:
+            do { return try session.execute(statement) } catch {
+                if inBlock { blockFailure = (error as? DatabaseError)?.message ?? "\(error)" }
+                throw error
+            }
+        default:
+            break
+        }
         let changesSomething = StatementExecutor.isWrite(statement)
         let writes = changesSomething
             && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode))
@@ -737,8 +757,9 @@ public final class Database: @unchecked Sendable {
                 txn = writes ? try beginWrite() : try beginRead()
                 if inBlock { transaction = txn }
             }
-            let executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
+            var executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
+            executor.session = session
             defer { cache?.context?.finish() }
             let result = try temporary.concerns(statement) ? temporary.execute(statement, with: executor) : executor.execute(statement)
             if writes && !statement.isDataChange {

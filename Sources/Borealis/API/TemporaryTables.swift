@@ -81,6 +81,7 @@ final class TemporaryTables {
         case .permanent:
             var e = StatementExecutor(txn: executor.txn, catalog: merged, parameters: executor.parameters,
                                       planCache: executor.planCache, workMemoryRows: executor.workMemoryRows)
+            e.session = executor.session
             e.home = permanent
             e.temporaryTxn = txn
             return try e.execute(statement)
@@ -110,6 +111,7 @@ final class TemporaryTables {
         var e = StatementExecutor(txn: executor.txn, catalog: merging(temporary, over: executor.catalog),
                                   parameters: executor.parameters, planCache: executor.planCache,
                                   workMemoryRows: executor.workMemoryRows)
+        e.session = executor.session
         if case .temporary = placement(of: statement, in: temporary) {
             e.home = temporary
             e.temporaryTarget = true
@@ -123,6 +125,7 @@ final class TemporaryTables {
     private func temporaryExecutor(catalog: Catalog, home: Catalog?, main: StatementExecutor) throws -> StatementExecutor {
         var e = StatementExecutor(txn: try begin(), catalog: catalog, parameters: main.parameters,
                                   planCache: main.planCache, workMemoryRows: main.workMemoryRows)
+        e.session = main.session
         e.home = home
         e.temporaryTarget = true
         e.permanentTxn = main.txn

@@ -30,6 +30,8 @@ package final class ExecutionContext {
     var workMemoryRows = 250_000
     /// Set while EXPLAIN ANALYZE runs a statement: what each operator did.
     var profile: OperatorProfile?
+    /// The connection's configuration parameters (current_setting, set_config).
+    var session: SessionSettings?
     /// Calls of `pollInterrupt` left before it next asks the statement's watch.
     @exclusivity(unchecked) private var pollCountdown = 0
 

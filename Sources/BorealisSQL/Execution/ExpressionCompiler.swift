@@ -361,6 +361,12 @@ struct ExpressionCompiler {
                 return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql)
             }
             if star { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "\(name)(*) is not an aggregate") }
+            if name == "pg_typeof", args.count == 1 {
+                // The argument's static type, as PostgreSQL names it ("unknown" for a NULL).
+                _ = try compile(args[0])
+                let type = Value.text(staticType(args[0])?.displayName ?? "unknown")
+                return { _ in type }
+            }
             if let length = try compileLengthOfColumn(name, args) { return length }
             return try FunctionRegistry.compile(name, try args.map { try compile($0) }, argumentTypes: args.map(staticType))
         case .like(let e, let pattern, let escape, let ci, let negated):

@@ -110,6 +110,7 @@ extension ExpressionCompiler {
         if ExpressionCompiler.aggregateNames.contains(name) {
             return Self.aggregateType(name, star ? nil : argumentType(args, 0))
         }
+        if name == "pg_typeof" { return .text }
         return FunctionRegistry.resultType(name, args.indices.map { staticType(args[$0]) })
     }
 

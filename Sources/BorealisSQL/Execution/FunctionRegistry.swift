@@ -108,7 +108,9 @@ enum FunctionRegistry {
         return function.volatility != .immutable
     }
 
-    private static let all: [ScalarFunction] = [
+    private static let all: [ScalarFunction] = scalar + session
+
+    private static let scalar: [ScalarFunction] = [
         ScalarFunction(["abs"], arity: 1...1, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in
             let a = args[0]
             return { ctx in

@@ -90,6 +90,9 @@ package struct StatementExecutor {
     let foreignKeyPaths = ForeignKeyPaths()
     /// The types the statement's `$n` parameters take, filled while it is planned.
     package let parameterTypes = ParameterTypes()
+    /// The connection's configuration parameters (SessionSettings.swift), for SHOW and
+    /// current_setting(); nil where a statement runs outside a connection.
+    package var session: SessionSettings?
 
     final class ForeignKeyPaths {
         var paths: [String: AccessPath] = [:]
@@ -106,7 +109,8 @@ package struct StatementExecutor {
 
     package static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint: return false
+        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset: return false
+        case .vacuum(let analyze, _): return analyze
         // EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
         case .explain(let inner, let analyze): return analyze && isWrite(inner)
         default: return true
@@ -118,11 +122,13 @@ package struct StatementExecutor {
         if let cache = planCache, isKnownUniquelyReferenced(&cache.context), let ctx = cache.context {
             ctx.reset(parameters: parameters, txn: permanentTxn ?? txn, catalog: catalog)
             ctx.workMemoryRows = workMemoryRows
+            ctx.session = session
             ctx.temporaryTxn = temporaryTxn
             return ctx
         }
         let ctx = ExecutionContext(parameters: parameters, txn: permanentTxn ?? txn, catalog: catalog)
         ctx.workMemoryRows = workMemoryRows
+        ctx.session = session
         ctx.temporaryTxn = temporaryTxn
         planCache?.context = ctx
         return ctx
@@ -257,6 +263,13 @@ package struct StatementExecutor {
             return QueryResult(columns: ["QUERY PLAN"], rows: try (analyze ? explainAnalyze(inner) : explain(inner)).map { [.text($0)] })
         case .analyze(let names, let columns):
             return try analyze(names, columns: columns)
+        case .vacuum(let analyze, let names):
+            // Nothing to vacuum: versions are dropped as the log is materialized.
+            for name in names where catalog.views[name] == nil { _ = try catalog.table(name) }
+            return analyze ? try self.analyze(names, columns: names.map { _ in [] }) : QueryResult()
+        case .set, .show, .reset:
+            guard let session else { throw DatabaseError.internalError("a session statement reached a statement executor without a session") }
+            return try session.execute(statement)
         case .truncate(let names):
             for name in names {
                 if let dependent = referencingTable(name, droppedTogether: names) {

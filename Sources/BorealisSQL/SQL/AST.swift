@@ -176,6 +176,15 @@ package indirect enum Statement: Sendable {
     case savepoint(String)
     case releaseSavepoint(String)
     case rollbackToSavepoint(String)
+    /// SET [SESSION | LOCAL] name { TO | = } value | DEFAULT (nil), and SET TIME ZONE.
+    case set(name: String, value: String?, local: Bool)
+    /// SHOW name | ALL.
+    case show(name: String)
+    /// RESET name | ALL.
+    case reset(name: String)
+    /// VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, …]: Borealis has nothing to vacuum;
+    /// with ANALYZE it gathers statistics as ANALYZE does.
+    case vacuum(analyze: Bool, names: [String])
 }
 
 /// What a commit does to a temporary table: CREATE TEMP TABLE … ON COMMIT ….

@@ -92,7 +92,7 @@ package struct Parser {
     // MARK: Token helpers
 
     var peek: Token { tokens[index] }
-    private func peekAt(_ n: Int) -> Token { tokens[min(index + n, tokens.count - 1)] }
+    func peekAt(_ n: Int) -> Token { tokens[min(index + n, tokens.count - 1)] }
 
     mutating func advance() -> Token {
         let t = tokens[index]
@@ -220,6 +220,7 @@ package struct Parser {
             return .select(try parseSelect())
         }
         if acceptKeyword("explain") { return try parseExplain() }
+        if let session = try parseSessionStatement() { return session }
         if acceptKeyword("truncate") {
             _ = acceptKeyword("table")
             var names: [String] = []
@@ -398,6 +399,7 @@ package struct Parser {
             }
         } while accept(.op(","))
         try expect(")")
+        try skipStorageParameters()
         var onCommit: OnCommitAction?
         if acceptKeyword("on") {
             try expectKeyword("commit")
@@ -1114,7 +1116,8 @@ package struct Parser {
                 guard case .string(let text) = peek.kind else { throw error("expected a quoted \(type.name) value") }
                 _ = advance()
                 return .cast(.literal(.text(text)), type)
-            case "current_date", "current_timestamp", "current_time", "localtimestamp", "localtime":
+            case "current_date", "current_timestamp", "current_time", "localtimestamp", "localtime",
+                 "current_user", "session_user", "current_role", "current_catalog", "current_schema":
                 if case .op("(") = peekAt(1).kind { return try parseFunction() }
                 _ = advance()
                 return .function(name: word, args: [], distinct: false, star: false)

@@ -1,0 +1,188 @@
+// A connection's configuration parameters (PostgreSQL's GUCs): what SET, SHOW and RESET read
+// and change, current_setting() and set_config() return, and a wire-protocol listener reports
+// as ParameterStatus. Borealis keeps the ones clients send and read; most change nothing in
+// the engine (it always speaks UTF-8, ISO dates and UTC), and a value it cannot honour is
+// refused rather than pretended (`SET TIME ZONE 'Europe/Paris'` is 0A000).
+//
+// As in PostgreSQL, a SET inside a transaction block is undone when the block rolls back, and
+// SET LOCAL lasts until the block ends either way. Names match case-insensitively; a name with
+// a dot (`myapp.mode`) is a custom parameter any SET may create.
+
+import BorealisStorage
+
+package final class SessionSettings: @unchecked Sendable {
+    /// A parameter Borealis knows: its name as SHOW reports it, its default, and whether SET may
+    /// change it.
+    struct Parameter {
+        let name: String
+        let defaultValue: String
+        var readOnly = false
+        var description = ""
+    }
+
+    private let known: [String: Parameter]
+    /// The session's user and database, as current_user and current_database() name them.
+    package let user: String
+    package let database: String
+    /// Session values that differ from the defaults, by lowercased name.
+    private var values: [String: String] = [:]
+    /// SET LOCAL values of the current block.
+    private var local: [String: String] = [:]
+    /// `values` when the current block began (restored if it rolls back); nil outside one.
+    private var atBlockStart: [String: String]?
+    private var inBlock: Bool { atBlockStart != nil }
+    private let lock = Locked(())
+
+    /// `serverVersion` is Borealis's own (`0.2.0`); `user` and `database` name the session.
+    package init(serverVersion: String, user: String = "borealis", database: String = "borealis") {
+        var parameters: [Parameter] = [
+            Parameter(name: "application_name", defaultValue: ""),
+            Parameter(name: "client_encoding", defaultValue: "UTF8", description: "UTF8 only"),
+            Parameter(name: "DateStyle", defaultValue: "ISO, MDY"),
+            Parameter(name: "default_transaction_read_only", defaultValue: "off"),
+            Parameter(name: "default_transaction_isolation", defaultValue: "repeatable read"),
+            Parameter(name: "transaction_isolation", defaultValue: "repeatable read", readOnly: true),
+            Parameter(name: "in_hot_standby", defaultValue: "off", readOnly: true),
+            Parameter(name: "integer_datetimes", defaultValue: "on", readOnly: true),
+            Parameter(name: "IntervalStyle", defaultValue: "postgres"),
+            Parameter(name: "is_superuser", defaultValue: "on", readOnly: true),
+            Parameter(name: "server_encoding", defaultValue: "UTF8", readOnly: true),
+            Parameter(name: "server_version", defaultValue: "15.0 (Borealis \(serverVersion))", readOnly: true),
+            Parameter(name: "server_version_num", defaultValue: "150000", readOnly: true),
+            Parameter(name: "session_authorization", defaultValue: user),
+            Parameter(name: "standard_conforming_strings", defaultValue: "on"),
+            Parameter(name: "TimeZone", defaultValue: "UTC", description: "UTC only"),
+            Parameter(name: "search_path", defaultValue: "\"$user\", public"),
+            Parameter(name: "extra_float_digits", defaultValue: "1"),
+            Parameter(name: "statement_timeout", defaultValue: "0"),
+            Parameter(name: "lock_timeout", defaultValue: "0"),
+            Parameter(name: "idle_in_transaction_session_timeout", defaultValue: "0"),
+            Parameter(name: "client_min_messages", defaultValue: "notice"),
+            Parameter(name: "bytea_output", defaultValue: "hex"),
+            Parameter(name: "synchronous_commit", defaultValue: "on"),
+            Parameter(name: "max_identifier_length", defaultValue: "63", readOnly: true),
+            Parameter(name: "work_mem", defaultValue: "4MB"),
+            Parameter(name: "maintenance_work_mem", defaultValue: "64MB"),
+            Parameter(name: "escape_string_warning", defaultValue: "on"),
+            Parameter(name: "row_security", defaultValue: "on"),
+            Parameter(name: "jit", defaultValue: "off"),
+            Parameter(name: "lc_messages", defaultValue: "C"),
+            Parameter(name: "lc_monetary", defaultValue: "C"),
+            Parameter(name: "lc_numeric", defaultValue: "C"),
+            Parameter(name: "lc_time", defaultValue: "C"),
+            Parameter(name: "lc_collate", defaultValue: "C", readOnly: true),
+            Parameter(name: "lc_ctype", defaultValue: "C", readOnly: true),
+            Parameter(name: "timezone_abbreviations", defaultValue: "Default"),
+            Parameter(name: "xmloption", defaultValue: "content"),
+        ]
+        self.user = user
+        self.database = database
+        known = Dictionary(parameters.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The value of `name` now, nil for an unknown parameter.
+    package func value(_ name: String) -> String? {
+        let key = name.lowercased()
+        return lock.withLock { _ in local[key] ?? values[key] ?? known[key]?.defaultValue }
+    }
+
+    /// The parameters a wire-protocol listener reports at startup (ParameterStatus), with their
+    /// current values.
+    package var reported: [(name: String, value: String)] {
+        ["application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
+         "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding", "server_version",
+         "session_authorization", "standard_conforming_strings", "TimeZone"].map { ($0, value($0) ?? "") }
+    }
+
+    /// SET, SHOW or RESET.
+    package func execute(_ statement: Statement) throws -> QueryResult {
+        switch statement {
+        case .set(let name, let value, let isLocal):
+            let inBlock = lock.withLock { _ in self.inBlock }
+            try set(name, value, local: isLocal)
+            var result = QueryResult()
+            if isLocal && !inBlock { result.notice = "WARNING: SET LOCAL can only be used in transaction blocks" }
+            return result
+        case .reset(let name):
+            if name == "all" {
+                lock.withLock { _ in
+                    values = values.filter { known[$0.key]?.readOnly ?? false }
+                    local = [:]
+                }
+            } else {
+                try set(name, nil, local: false)
+            }
+            return QueryResult()
+        case .show(let name):
+            if name == "all" {
+                let rows = known.values.sorted { $0.name.lowercased() < $1.name.lowercased() }.map { parameter -> [Value] in
+                    [.text(parameter.name), .text(value(parameter.name) ?? ""), .text(parameter.description)]
+                }
+                return QueryResult(columns: ["name", "setting", "description"], rows: rows, declaredTypes: ["text", "text", "text"])
+            }
+            guard let current = value(name) else { throw Self.unrecognized(name) }
+            return QueryResult(columns: [known[name]?.name ?? name], rows: [[.text(current)]], declaredTypes: ["text"])
+        default:
+            throw DatabaseError.internalError("not a session statement")
+        }
+    }
+
+    /// Sets `name` to `value` (nil: its default) for the session, or with `local` for the
+    /// current block; what `set_config` does too.
+    package func set(_ name: String, _ value: String?, local isLocal: Bool) throws {
+        let key = name.lowercased()
+        let parameter = known[key]
+        guard parameter != nil || key.contains(".") else { throw Self.unrecognized(name) }
+        if let parameter, parameter.readOnly {
+            throw DatabaseError(.error, sqlState: SQLState.cantChangeRuntimeParameter, "parameter \"\(parameter.name)\" cannot be changed")
+        }
+        let accepted = try value.map { try Self.check(key, $0) }
+        lock.withLock { _ in
+            if isLocal && !inBlock { return }   // PostgreSQL: a warning, and no effect
+            if isLocal {
+                local[key] = accepted ?? parameter?.defaultValue ?? ""
+            } else {
+                local[key] = nil
+                values[key] = accepted
+            }
+        }
+    }
+
+    /// A transaction block begins: a SET in it is undone if it rolls back.
+    package func blockBegins() {
+        lock.withLock { _ in atBlockStart = values }
+    }
+
+    /// The block ends: SET LOCAL values lapse, and a rollback restores the session values.
+    package func blockEnds(committed: Bool) {
+        lock.withLock { _ in
+            if !committed, let saved = atBlockStart { values = saved }
+            atBlockStart = nil
+            local = [:]
+        }
+    }
+
+    /// `value` as the parameter keeps it, or an error for a value Borealis cannot honour.
+    private static func check(_ key: String, _ value: String) throws -> String {
+        switch key {
+        case "timezone":
+            let utc: Set<String> = ["utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "+00", "0", "00:00", "+00:00", "utc0"]
+            guard utc.contains(value.lowercased()) else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                    "time zone \"\(value)\" is not supported: Borealis keeps the session time zone at UTC")
+            }
+            return value
+        case "client_encoding":
+            guard ["utf8", "utf-8", "unicode"].contains(value.lowercased()) else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "client encoding \"\(value)\" is not supported: Borealis speaks UTF8 only")
+            }
+            return "UTF8"
+        default:
+            return value
+        }
+    }
+
+    private static func unrecognized(_ name: String) -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.undefinedObject, "unrecognized configuration parameter \"\(name)\"")
+    }
+}

@@ -1,0 +1,112 @@
+// The session statements: SET, SHOW and RESET of configuration parameters, and VACUUM (which
+// Borealis accepts as PostgreSQL tools send it: there is nothing to vacuum, and VACUUM ANALYZE
+// gathers statistics). Their meaning is in SessionSettings.swift.
+
+import BorealisStorage
+
+extension Parser {
+    /// SET, SHOW, RESET or VACUUM, or nil when the statement is none of them.
+    mutating func parseSessionStatement() throws -> Statement? {
+        if acceptKeyword("set") {
+            var local = false
+            if acceptKeyword("local") { local = true } else { _ = acceptKeyword("session") }
+            if acceptKeyword("time") {
+                try expectKeyword("zone")
+                if acceptKeyword("local") || acceptKeyword("default") { return .set(name: "timezone", value: nil, local: local) }
+                return .set(name: "timezone", value: try settingValue(), local: local)
+            }
+            let name = try settingName()
+            guard acceptKeyword("to") || accept(.op("=")) else { throw error("expected TO or = after SET \(name)") }
+            if acceptKeyword("default") { return .set(name: name, value: nil, local: local) }
+            var values = [try settingValue()]
+            while accept(.op(",")) { values.append(try settingValue()) }
+            return .set(name: name, value: values.joined(separator: ", "), local: local)
+        }
+        if acceptKeyword("show") {
+            if acceptKeyword("all") { return .show(name: "all") }
+            if acceptKeyword("time") {
+                try expectKeyword("zone")
+                return .show(name: "timezone")
+            }
+            return .show(name: try settingName())
+        }
+        if acceptKeyword("reset") {
+            if acceptKeyword("all") { return .reset(name: "all") }
+            if acceptKeyword("time") {
+                try expectKeyword("zone")
+                return .reset(name: "timezone")
+            }
+            return .reset(name: try settingName())
+        }
+        if acceptKeyword("vacuum") {
+            var analyze = false
+            if accept(.op("(")) {
+                // VACUUM (option [value], …): ANALYZE among them gathers statistics.
+                repeat {
+                    let option = try anyName("VACUUM option")
+                    if option == "analyze" { analyze = true }
+                    if case .identifier(let w) = peek.kind, ["true", "false", "on", "off"].contains(w) { _ = advance() }
+                    else if case .integer = peek.kind { _ = advance() }
+                } while accept(.op(","))
+                try expect(")")
+            } else {
+                for option in ["full", "freeze", "verbose"] { _ = acceptKeyword(option) }
+                analyze = acceptKeyword("analyze") || acceptKeyword("analyse")
+                _ = acceptKeyword("verbose")
+            }
+            var names: [String] = []
+            if case .identifier = peek.kind {
+                repeat { names.append(try identifier("table name")) } while accept(.op(","))
+            } else if case .quotedIdentifier = peek.kind {
+                repeat { names.append(try identifier("table name")) } while accept(.op(","))
+            }
+            return .vacuum(analyze: analyze, names: names)
+        }
+        return nil
+    }
+
+    /// `WITH (fillfactor = 90, …)` or `WITHOUT OIDS` after a table's columns, as pgbench and
+    /// pg_dump write them: storage parameters of PostgreSQL's heap, which Borealis has no use
+    /// for. Their syntax is checked; their values are ignored.
+    mutating func skipStorageParameters() throws {
+        if acceptKeyword("without") {
+            try expectKeyword("oids")
+            return
+        }
+        guard isKeyword("with"), case .op("(") = peekAt(1).kind else { return }
+        _ = advance()
+        _ = advance()
+        repeat {
+            _ = try settingName()
+            if accept(.op("=")) { _ = try settingValue() }
+        } while accept(.op(","))
+        try expect(")")
+    }
+
+    /// A configuration parameter's name: a word, or two joined by a dot (`myapp.mode`, a
+    /// custom parameter), lowercased as PostgreSQL matches them.
+    private mutating func settingName() throws -> String {
+        var name = try anyName("configuration parameter").lowercased()
+        if accept(.op(".")) { name += "." + (try anyName("configuration parameter")).lowercased() }
+        return name
+    }
+
+    /// One item of a SET value: a word, a string, or a number (signed).
+    private mutating func settingValue() throws -> String {
+        var sign = ""
+        if accept(.op("-")) { sign = "-" } else { _ = accept(.op("+")) }
+        switch peek.kind {
+        case .identifier(let w):
+            _ = advance()
+            return sign + w
+        case .quotedIdentifier(let w):
+            _ = advance()
+            return "\"" + w + "\""
+        case .string(let w), .integer(let w), .decimal(let w):
+            _ = advance()
+            return sign + w
+        default:
+            throw error("expected a value for SET")
+        }
+    }
+}

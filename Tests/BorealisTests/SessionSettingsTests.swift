@@ -1,0 +1,100 @@
+// SET, SHOW, RESET, current_setting() and set_config() on one connection, and VACUUM: the
+// expected values are PostgreSQL 15's for the same statements in one psql session.
+
+import Testing
+@testable import Borealis
+@testable import BorealisSQL
+
+@Suite struct SessionSettingsTests {
+    private func show(_ db: Database, _ name: String) throws -> String? {
+        let result = try db.execute("SHOW \(name)")
+        guard case .text(let value)? = result.rows.first?.first else { return nil }
+        return value
+    }
+
+    @Test func setInABlockIsUndoneByRollbackAndSetLocalLastsTheBlock() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("SET application_name = 'a1'")
+        try db.execute("BEGIN")
+        try db.execute("SET application_name = 'inblock'")
+        try db.execute("ROLLBACK")
+        #expect(try show(db, "application_name") == "a1")
+        try db.execute("BEGIN")
+        try db.execute("SET LOCAL application_name = 'loc'")
+        #expect(try show(db, "application_name") == "loc")
+        try db.execute("COMMIT")
+        #expect(try show(db, "application_name") == "a1")
+        try db.execute("BEGIN")
+        try db.execute("SET application_name = 'kept'")
+        try db.execute("COMMIT")
+        #expect(try show(db, "application_name") == "kept")
+        // A block that failed rolls its SET back at COMMIT too.
+        try db.execute("BEGIN")
+        try db.execute("SET application_name = 'doomed'")
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT 1/0") }
+        #expect(throws: DatabaseError.self) { try db.execute("COMMIT") }
+        #expect(try show(db, "application_name") == "kept")
+        // Outside a block SET LOCAL warns and changes nothing.
+        let local = try db.execute("SET LOCAL application_name = 'x'")
+        #expect(local.notice == "WARNING: SET LOCAL can only be used in transaction blocks")
+        #expect(try show(db, "application_name") == "kept")
+        try db.close()
+    }
+
+    @Test func valuesNamesAndErrorsAreThoseOfPostgreSQL() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("SET search_path TO \"$user\", public")
+        #expect(try show(db, "search_path") == "\"$user\", public")
+        #expect(try db.execute("SELECT set_config('application_name', 'viafn', false)").rows == [[.text("viafn")]])
+        #expect(try show(db, "application_name") == "viafn")
+        try db.execute("SET myapp.mode = 'fast'")
+        #expect(try show(db, "myapp.mode") == "fast")
+        #expect(try db.execute("SELECT current_setting('myapp.mode')").rows == [[.text("fast")]])
+        #expect(try db.execute("SELECT current_setting('nope.x', true) IS NULL").rows == [[.boolean(true)]])
+        try db.execute("SET extra_float_digits = -3")
+        #expect(try show(db, "extra_float_digits") == "-3")
+        try db.execute("RESET extra_float_digits")
+        #expect(try show(db, "extra_float_digits") == "1")
+        for (name, value) in [("DateStyle", "ISO, MDY"), ("client_encoding", "UTF8"), ("standard_conforming_strings", "on"),
+                              ("integer_datetimes", "on")] {
+            #expect(try show(db, name) == value)
+        }
+        // SHOW names its column as PostgreSQL spells the parameter, whatever the case asked.
+        #expect(try db.execute("SHOW timezone").columns == ["TimeZone"])
+        try db.execute("SET TIME ZONE 'UTC'")
+        #expect(try show(db, "TIME ZONE") == "UTC")
+        for (sql, state) in [("SET no_such_param = 1", "42704"), ("SHOW no_such_param", "42704"),
+                             ("SET server_version = '1'", "55P02"), ("SET TIME ZONE 'Europe/Paris'", "0A000"),
+                             ("SET client_encoding = 'LATIN1'", "0A000"), ("SELECT current_setting('no_such_param')", "42704")] {
+            let error = #expect(throws: DatabaseError.self) { try db.execute(sql) }
+            #expect(error?.sqlState == state, "\(sql)")
+        }
+        #expect(try db.execute("SHOW ALL").columns == ["name", "setting", "description"])
+        try db.close()
+    }
+
+    @Test func sessionFunctionsAndVacuum() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        let types = try db.execute("SELECT pg_typeof(1), pg_typeof(1.5), pg_typeof('a'::text), pg_typeof(now()), pg_typeof(NULL)")
+        #expect(types.rows == [[.text("integer"), .text("numeric"), .text("text"), .text("timestamp with time zone"), .text("unknown")]])
+        let version = try db.execute("SELECT version()").rows.first?.first
+        guard case .text(let text)? = version else { Issue.record("version() gave \(String(describing: version))"); return }
+        #expect(text.hasPrefix("PostgreSQL 15.") && text.contains("Borealis \(borealisVersion)"))
+        #expect(try db.execute("SELECT current_schema(), current_schema, current_user = session_user").rows
+                == [[.text("public"), .text("public"), .boolean(true)]])
+        try db.execute("CREATE TABLE t (a integer) WITH (fillfactor = 90, autovacuum_enabled = false)")
+        try db.execute("CREATE TABLE u (a integer) WITHOUT OIDS")
+        #expect(throws: DatabaseError.self) { try db.execute("CREATE TABLE v (a integer) WITH (fillfactor = )") }
+        try db.execute("INSERT INTO t VALUES (1), (2), (2)")
+        try db.execute("VACUUM")
+        try db.execute("VACUUM FULL VERBOSE t")
+        try db.execute("VACUUM (ANALYZE, VERBOSE) t")
+        try db.execute("VACUUM ANALYZE")
+        let missing = #expect(throws: DatabaseError.self) { try db.execute("VACUUM nowhere") }
+        #expect(missing?.sqlState == "42P01")
+        try db.close()
+    }
+}
