@@ -357,4 +357,32 @@ import Testing
         #expect(borealis_step(statement) == 101)
         _ = borealis_finalize(statement)
     }
+    /// PostgreSQL's fixed limits on statement shape, with its SQLSTATEs and messages.
+    @Test func tableColumnsSelectListsFunctionArgumentsAndIndexKeysHaveTheirLimits() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        let cases: [(String, String, String)] = [
+            ("CREATE TABLE w (" + (0...1600).map { "c\($0) int" }.joined(separator: ", ") + ")", "54011", "tables can have at most 1600 columns"),
+            ("SELECT " + Array(repeating: "1", count: 1665).joined(separator: ", "), "54011", "target lists can have at most 1664 entries"),
+            ("SELECT concat(" + Array(repeating: "1", count: 101).joined(separator: ", ") + ")", "54023", "cannot pass more than 100 arguments to a function"),
+        ]
+        for (sql, state, message) in cases {
+            let error = #expect(throws: DatabaseError.self) { try db.execute(sql) }
+            #expect(error?.sqlState == state)
+            #expect(error?.message == message)
+        }
+        // At the limits, and COALESCE (not a function) with more.
+        try db.execute("CREATE TABLE w (" + (0..<1600).map { "c\($0) int" }.joined(separator: ", ") + ")")
+        let widen = #expect(throws: DatabaseError.self) { try db.execute("ALTER TABLE w ADD COLUMN extra int") }
+        #expect(widen?.sqlState == "54011")
+        #expect(try db.execute("SELECT coalesce(" + Array(repeating: "1", count: 101).joined(separator: ", ") + ")").rows == [[.integer(1)]])
+        try db.execute("CREATE TABLE x (" + (0..<33).map { "c\($0) int" }.joined(separator: ", ") + ")")
+        let index = #expect(throws: DatabaseError.self) {
+            try db.execute("CREATE INDEX x33 ON x (" + (0..<33).map { "c\($0)" }.joined(separator: ", ") + ")")
+        }
+        #expect(index?.sqlState == "54011")
+        #expect(index?.message == "cannot use more than 32 columns in an index")
+        try db.execute("CREATE INDEX x32 ON x (" + (0..<32).map { "c\($0)" }.joined(separator: ", ") + ")")
+        try db.close()
+    }
 }

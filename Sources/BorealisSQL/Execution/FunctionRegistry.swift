@@ -84,6 +84,10 @@ enum FunctionRegistry {
 
     /// A call compiled over its argument evaluators; `argumentTypes` name the call in errors.
     static func compile(_ name: String, _ args: [Evaluator], argumentTypes: [SQLType?]) throws -> Evaluator {
+        if args.count > Limits.maxFunctionArguments && !["coalesce", "greatest", "least"].contains(name) {
+            throw DatabaseError(.error, sqlState: SQLState.tooManyArguments,
+                                "cannot pass more than \(Limits.maxFunctionArguments) arguments to a function")
+        }
         guard let function = functions[name], function.arity.contains(args.count) else {
             let types = argumentTypes.map { $0?.displayName ?? "unknown" }.joined(separator: ", ")
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)(\(types)) does not exist")

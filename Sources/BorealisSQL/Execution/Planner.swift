@@ -307,6 +307,9 @@ package final class Planner {
                 names.append(alias ?? Planner.outputName(e))
             }
         }
+        if outputExprs.count > Limits.maxSelectListEntries {
+            throw DatabaseError(.error, sqlState: SQLState.tooManyColumns, "target lists can have at most \(Limits.maxSelectListEntries) entries")
+        }
 
         var compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
         var groupEvaluators: [Evaluator] = []

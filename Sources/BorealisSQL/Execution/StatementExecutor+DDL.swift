@@ -27,6 +27,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(definition.name)\" of relation \"\(name)\" already exists")
             }
             try Self.checkStorable(definition.type)
+            if table.columns.count >= Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
             if definition.primaryKey || definition.unique {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
             }
@@ -126,6 +127,7 @@ extension StatementExecutor {
     // MARK: DDL
 
     func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint], onCommit: OnCommitAction?) throws {
+        if definitions.count > Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
         var columns: [ColumnSchema] = []
         var seen = Set<String>()
         for d in definitions {
@@ -267,6 +269,9 @@ extension StatementExecutor {
     /// Fills a new index from the table: keys are computed from the columns they read, sorted in
     /// batches (bounded memory) and inserted in key order, so the tree grows leaf after leaf.
     func createIndex(_ definition: IndexSchema, schema: TableSchema) throws {
+        if definition.columns.count > Limits.maxIndexColumns {
+            throw DatabaseError(.error, sqlState: SQLState.tooManyColumns, "cannot use more than \(Limits.maxIndexColumns) columns in an index")
+        }
         var index = definition
         let key = try IndexKeyBuilder(index, schema, catalog)
         let wanted = try key.columnsRead(schema).map { $0 ? ColumnDecode.value : .skip }

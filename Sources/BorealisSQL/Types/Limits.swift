@@ -17,6 +17,21 @@ public enum Limits {
     /// 512 KiB stack in a debug build. Beyond it: 54001 "statement too complex".
     public static let maxNestingDepth = 1000
 
+    /// Columns of a table: PostgreSQL's MaxHeapAttributeNumber. Beyond it: 54011.
+    public static let maxTableColumns = 1600
+    /// Values of a select list (after `*` is expanded): PostgreSQL's MaxTupleAttributeNumber.
+    /// Beyond it: 54011.
+    public static let maxSelectListEntries = 1664
+    /// Arguments of a function call (COALESCE, GREATEST and LEAST are not functions and take
+    /// any number): PostgreSQL's FUNC_MAX_ARGS. Beyond it: 54023.
+    public static let maxFunctionArguments = 100
+    /// Key columns of an index: PostgreSQL's INDEX_MAX_KEYS. Beyond it: 54011.
+    public static let maxIndexColumns = 32
+
+    static func tooManyTableColumns() -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.tooManyColumns, "tables can have at most \(maxTableColumns) columns")
+    }
+
     static func valueTooLarge() -> DatabaseError {
         DatabaseError(.range, sqlState: SQLState.programLimitExceeded, "requested length too large")
     }

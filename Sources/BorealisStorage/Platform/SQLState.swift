@@ -63,6 +63,8 @@ public enum SQLState {
     public static let configurationLimitExceeded = "53400"
     public static let programLimitExceeded = "54000"
     public static let statementTooComplex = "54001"
+    public static let tooManyColumns = "54011"
+    public static let tooManyArguments = "54023"
     public static let objectNotInPrerequisiteState = "55000"
     public static let objectInUse = "55006"
     public static let cantChangeRuntimeParameter = "55P02"
