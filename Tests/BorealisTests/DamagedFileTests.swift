@@ -204,4 +204,27 @@ import Testing
         guard case .success(let again) = try db.open() else { Issue.record("a deleted -dwb made the database unopenable"); return }
         try again.close()
     }
+
+    @Test func aDatabaseWithOldFormatHeadersStillOpens() throws {
+        // Version-1 segment headers (no sequence, no previous checksum) and version-1 page
+        // file headers (no durable LSN, no log checksum): what databases written before
+        // issue 19 hold.
+        let db = try Fixture(commits: 100, materialized: 50, close: false)
+        for start in try db.segments() {
+            let file = try db.fs.open(db.segmentPath(start), create: false)
+            var header = try #require(try file.readBytes(count: 4096, at: 0).withUnsafeBytes { LogFormat.SegmentHeader.decode($0) })
+            file.close()
+            header.chain = nil
+            try db.overwrite(db.segmentPath(start), at: 0, with: header.encoded())
+        }
+        let file = try db.fs.open(db.path, create: false)
+        for offset in FileHeader.slotOffsets {
+            let raw = try file.readBytes(count: FileHeader.encodedSize, at: UInt64(offset))
+            guard let header = raw.withUnsafeBytes({ FileHeader.decode($0) }) else { continue }
+            try file.write(header.encodedVersion1(), at: UInt64(offset))
+        }
+        file.close()
+        guard case .success(let engine) = try db.open() else { Issue.record("an old-format database did not open"); return }
+        try engine.close()
+    }
 }

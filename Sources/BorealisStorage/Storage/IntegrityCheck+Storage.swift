@@ -80,6 +80,8 @@ extension StorageEngine {
                         pending = 0
                         summary.lastCommitEnd = record.after.end
                         if record.after.end <= lsn { summary.commitMicros = commit.timestamp }
+                    case .mark:
+                        if try LogMark.decode(record.payload).abandon { pending = 0 }
                     case nil:
                         summary.problems.append(IntegrityProblem(.logChecksum, object: "log", "record at LSN \(record.lsn) has unknown type \(record.type)"))
                     }
