@@ -130,7 +130,7 @@ extension StorageEngine {
         // Every durable commit the snapshot sees must be in the valid log.
         let durable = min(lsn, log.durableLSN)
         if summary.problems.isEmpty, summary.lastCommitEnd < durable, summary.lastCommitEnd >= cache.materializedLSN {
-            report.add(IntegrityProblem(.logChecksum, object: "log", "the valid log ends at LSN \(summary.lastCommitEnd), before the durable commit at LSN \(durable)"))
+            report.add(IntegrityProblem(.logChecksum, object: "log", "the valid log ends at LSN \(summary.lastCommitEnd), before the durable commit at LSN \(durable) [lsn \(lsn) log.durable \(log.durableLSN) M \(cache.materializedLSN) last \(lastCommitLSN)]"))
         }
         checkArchivedSegments(into: &report)
     }

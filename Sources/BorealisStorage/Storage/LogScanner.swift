@@ -36,26 +36,44 @@ struct LogScanner {
     let fileSystem: any FileSystem
     let directory: String
     let databaseID: UInt64
+    /// A segment the scan treats as absent (recovery's unfinished one, deleted after the checks).
+    var ignoring: LSN?
+
+    init(fileSystem: any FileSystem, directory: String, databaseID: UInt64) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.databaseID = databaseID
+    }
 
     /// Lists segment start LSNs, ascending.
     func segments() throws -> [LSN] {
-        try fileSystem.list(directory).compactMap(LogFormat.parseSegmentName).sorted()
+        try fileSystem.list(directory).compactMap(LogFormat.parseSegmentName).filter { $0 != ignoring }.sorted()
     }
 
     /// The newest segment when its header is not valid: a crash interrupted its creation
     /// (records are written to a segment only after its header is durable), so it holds
     /// nothing — unless records verify at the LSNs its name gives, which means the header was
-    /// damaged after records were written (an error naming it). An invalid header on any
-    /// other segment is corruption. The caller deletes the segment once no seal names it.
+    /// damaged after records were written (an error naming it). A recycled file renamed for a
+    /// new segment whose new header did not land still holds its old header (an older start
+    /// of this database): unfinished too. An invalid or misplaced header on any other segment
+    /// is corruption. The caller deletes the segment once no seal names it.
     func unfinishedSegment() throws -> LSN? {
         let starts = try segments()
-        for (i, start) in starts.enumerated() where try readHeader(start: start) == nil {
-            let name = LogFormat.segmentName(start: start)
-            guard i == starts.count - 1 else {
-                throw DatabaseError.corrupt("log segment \(directory)/\(name) has an invalid header")
+        for (i, start) in starts.enumerated() {
+            let path = directory + "/" + LogFormat.segmentName(start: start)
+            let file = try fileSystem.open(path, create: false)
+            let size = try file.size()
+            let prefix = size >= UInt64(LogFormat.segmentHeaderSize) ? try file.readBytes(count: LogFormat.segmentHeaderSize, at: 0) : []
+            file.close()
+            let header = prefix.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
+            if let header, header.databaseID == databaseID, header.startLSN == start { continue }
+            let recycled = header.map { $0.databaseID == databaseID && $0.startLSN < start } ?? true
+            guard i == starts.count - 1, recycled else {
+                if header != nil { _ = try openSegment(start: start, reading: LogFormat.segmentHeaderSize) } // throws, naming it
+                throw DatabaseError.corrupt("log segment \(path) has an invalid header")
             }
             if let lsn = try firstVerifiedRecord(start: start, from: start) {
-                throw DatabaseError.corrupt("log segment \(directory)/\(name) has a damaged header, but holds valid records (at LSN \(lsn))")
+                throw DatabaseError.corrupt("log segment \(path) has a damaged header, but holds valid records (at LSN \(lsn))")
             }
             return start
         }

@@ -87,17 +87,18 @@ final class LogWriter: @unchecked Sendable {
     let bytesWritten = Atomic<UInt64>(0)
 
     /// Opens the writer positioned at the end of the recovered log.
-    /// With `abandonsTransaction`, the recovered log ends inside a transaction a crash cut off:
-    /// a mark abandoning it goes first.
+    /// `lastTransactionEnd` is the recovered log's last commit end (the valid log may go on
+    /// past it: log marks, or a transaction a crash cut off). With `abandonsTransaction`, a
+    /// mark abandoning that transaction goes first.
     init(configuration: Configuration, fileSystem: any FileSystem, position: LogScanner.Position, existingSegments: [LSN],
-         abandonsTransaction: Bool = false) throws {
+         lastTransactionEnd: LSN? = nil, abandonsTransaction: Bool = false) throws {
         self.configuration = configuration
         self.fileSystem = fileSystem
         bufferStart = position.end
         endLSN = position.end
         synced = position.end
-        durable = position.end
-        transactionEnd = position.end
+        durable = min(lastTransactionEnd ?? position.end, position.end)
+        transactionEnd = durable
         chain = position.chain
         activeStart = position.segmentStart
         activeSequence = position.sequence
@@ -134,10 +135,14 @@ final class LogWriter: @unchecked Sendable {
     /// first when the record and a seal after it would not fit.
     private func appendLocked(_ type: LogRecordType, _ payload: [UInt8]) {
         let size = UInt64(LogFormat.recordHeaderSize + payload.count)
-        if endLSN - activeStart + size + UInt64(LogMark.recordSize) > UInt64(configuration.segmentCapacity) {
-            let seal = LogMark(syncedEnd: synced, seal: true).encoded()
-            chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: .mark, payload: seal, previous: chain)
-            endLSN += UInt64(LogMark.recordSize)
+        let capacity = UInt64(configuration.segmentCapacity)
+        if endLSN - activeStart + size + UInt64(LogMark.recordSize) > capacity {
+            // A segment written before seals existed may lack the room for one.
+            if endLSN - activeStart + UInt64(LogMark.recordSize) <= capacity {
+                let seal = LogMark(syncedEnd: synced, seal: true).encoded()
+                chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: .mark, payload: seal, previous: chain)
+                endLSN += UInt64(LogMark.recordSize)
+            }
             startNewSegment(at: endLSN)
         }
         chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: type, payload: payload, previous: chain)

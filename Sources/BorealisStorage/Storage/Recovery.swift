@@ -73,8 +73,9 @@ enum Recovery {
 
         let cache = VersionCache(pageFile: pageFile, capacityBytes: options.cacheBytes, materializedLSN: header.materializedLSN,
                                  materializedPageCount: header.pageCount)
-        let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: header.databaseID)
+        var scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: header.databaseID)
         let unfinished = try scanner.unfinishedSegment()
+        scanner.ignoring = unfinished
         let materialized = header.materializedLSN
         var lastRecord: (type: UInt8, lsn: LSN, seal: Bool)?
 
@@ -120,6 +121,10 @@ enum Recovery {
             }
         }
         let existing = try scanner.segments()
+        if let unfinished, let lastRecord, lastRecord.seal, let scanned, lastRecord.lsn + UInt64(LogMark.recordSize) == scanned.end,
+           scanned.end == unfinished {
+            throw DatabaseError.corrupt("log segment \(logDirectory)/\(LogFormat.segmentName(start: unfinished)) has a damaged header: the segment before it is sealed, so it was complete")
+        }
         let position: LogScanner.Position
         if let scanned, resume != nil {
             try checkEnd(of: scanned, lastRecord: lastRecord, header: header, segments: existing, unfinished: unfinished,
@@ -145,18 +150,22 @@ enum Recovery {
         var live: [LSN] = []
         var removedAny = false
         for start in existing {
-            if start > position.end || (start == position.end && position.capacity == 0) || start == unfinished {
+            if start > position.end || (start == position.end && position.capacity == 0) {
                 try fs.remove(logDirectory + "/" + LogFormat.segmentName(start: start))
                 removedAny = true
             } else {
                 live.append(start)
             }
         }
+        if let unfinished {
+            try fs.remove(logDirectory + "/" + LogFormat.segmentName(start: unfinished))
+            removedAny = true
+        }
         if removedAny { try fs.syncDirectory(logDirectory) }
         let log = try LogWriter(
             configuration: .init(directory: logDirectory, databaseID: header.databaseID,
                                  segmentCapacity: UInt32(options.segmentCapacity), retainArchive: options.retainLogArchive),
-            fileSystem: fs, position: position, existingSegments: live, abandonsTransaction: !pending.isEmpty)
+            fileSystem: fs, position: position, existingSegments: live, lastTransactionEnd: resumeLSN, abandonsTransaction: !pending.isEmpty)
         return Result(pageFile: pageFile, doubleWrite: doubleWrite, cache: cache, log: log,
                       lastCommitLSN: resumeLSN, lastTransactionID: lastTransactionID, repairedPages: repaired)
     }
@@ -171,15 +180,12 @@ enum Recovery {
         let holder = "\(logDirectory)/\(LogFormat.segmentName(start: scanned.segmentStart))"
         if let lastRecord, lastRecord.seal, lastRecord.lsn + UInt64(LogMark.recordSize) == end {
             let next = "\(logDirectory)/\(LogFormat.segmentName(start: end))"
-            if !segments.contains(end) {
+            if !segments.contains(end) && end != unfinished {
                 throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
                                     "log segment \(next) is missing: the segment before it ends with a seal at LSN \(lastRecord.lsn), so the log continued there")
             }
-            if end == unfinished {
-                throw DatabaseError.corrupt("log segment \(next) has a damaged header: the segment before it is sealed, so it was complete")
-            }
         }
-        for start in segments where start > end && start != unfinished {
+        for start in segments where start > end {
             if try scanner.holdsRecords(start: start) {
                 throw DatabaseError.corrupt("log segment \(holder) is damaged at LSN \(end): the valid log stops there, but the later segment \(LogFormat.segmentName(start: start)) holds records (durable log is missing)")
             }
