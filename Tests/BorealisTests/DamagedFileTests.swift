@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 @testable import BorealisStorage
+import BorealisStress
 
 @Suite struct DamagedFileTests {
     /// A database of `commits` one-row commits of 1,500 bytes each (about four commits a page,
@@ -226,5 +227,15 @@ import Testing
         file.close()
         guard case .success(let engine) = try db.open() else { Issue.record("an old-format database did not open"); return }
         try engine.close()
+    }
+
+    @Test func randomlyDamagedCopiesNeverLoseAnAcknowledgedCommitSilently() {
+        // BOREALIS_DAMAGE_COPIES for long runs (scripts/test runs the release loop too).
+        let dir = TemporaryDirectory("randomdamage")
+        let seed = UInt64.random(in: 0...1 << 40)
+        let copies = ProcessInfo.processInfo.environment["BOREALIS_DAMAGE_COPIES"].flatMap(Int.init) ?? 40
+        let report = DamageHarness.run(directory: dir.path, copies: copies, seed: seed)
+        #expect(report.failures.isEmpty, "seed \(seed): \(report.failures)")
+        #expect(report.lost == 0 && report.copies == copies, "seed \(seed): \(report.summary)")
     }
 }

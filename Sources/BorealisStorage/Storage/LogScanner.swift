@@ -66,8 +66,11 @@ struct LogScanner {
             let prefix = size >= UInt64(LogFormat.segmentHeaderSize) ? try file.readBytes(count: LogFormat.segmentHeaderSize, at: 0) : []
             file.close()
             let header = prefix.withUnsafeBytes { LogFormat.SegmentHeader.decode($0) }
-            if let header, header.databaseID == databaseID, header.startLSN == start { continue }
-            let recycled = header.map { $0.databaseID == databaseID && $0.startLSN < start } ?? true
+            // A BRLSLOG2 segment is preallocated before its header is synced: a shorter one
+            // is unfinished (the newest) or truncated.
+            let short = header.map { $0.chain != nil && size < UInt64(LogFormat.segmentHeaderSize) + UInt64($0.capacity) } ?? false
+            if let header, header.databaseID == databaseID, header.startLSN == start, !short { continue }
+            let recycled = header.map { $0.databaseID == databaseID && $0.startLSN <= start } ?? true
             guard i == starts.count - 1, recycled else {
                 if header != nil { _ = try openSegment(start: start, reading: LogFormat.segmentHeaderSize) } // throws, naming it
                 throw DatabaseError.corrupt("log segment \(path) has an invalid header")
@@ -220,6 +223,10 @@ struct LogScanner {
             throw DatabaseError.corrupt(header.databaseID != databaseID
                 ? "log segment \(path) belongs to another database (id \(String(header.databaseID, radix: 16)))"
                 : "log segment \(path) holds the segment starting at LSN \(header.startLSN), not the one its name gives (renamed or swapped)")
+        }
+        if header.chain != nil, size < LogFormat.segmentHeaderSize + Int(header.capacity) {
+            file.close()
+            throw DatabaseError.corrupt("log segment \(path) is truncated: \(size) bytes, its header gives it \(LogFormat.segmentHeaderSize + Int(header.capacity))")
         }
         return (header, SegmentContents(file: file, fileSize: size, prefix: prefix))
     }

@@ -377,6 +377,10 @@ final class LogWriter: @unchecked Sendable {
         if let recycled {
             try fileSystem.rename(directory + "/" + recycled, to: path)
             file = try fileSystem.open(path, create: false)
+            // A file recycled from a smaller capacity: every segment is full length (a shorter
+            // one is reported truncated, docs/storage.md §2).
+            let total = UInt64(LogFormat.segmentHeaderSize) + UInt64(configuration.segmentCapacity)
+            if try file.size() < total { try file.truncate(to: total) }
         } else {
             file = try fileSystem.open(path, create: true)
             try preallocate(file)
