@@ -5,12 +5,13 @@
 //                                                      racing to open each cycle; with --backups 1 the
 //                                                      child also backs up and restores, BackupCrash.swift)
 //   borealis-stress faults --dir D --cases N [--seed S]    fault-injecting file system
+//   borealis-stress damage --dir D --copies N [--seed S]   damaged copies of a database (DamageHarness.swift)
 //   borealis-stress commits --dir D [--threads T] [--transactions N]   durable commits/s, commits per fdatasync
 //   borealis-stress soak   --dir D [--transactions N]      write load with one long reader: peak log folder
 //   borealis-stress child  --dir D --seed S --start N      (internal: the crash loop's writer)
 //
-// The last line is `crash-cycles=N commits=X lost=L corrupt=C` or `fault-cases=N lost=L corrupt=C`;
-// the exit status is non-zero unless L and C are 0.
+// The last line is `crash-cycles=N commits=X lost=L corrupt=C`, `fault-cases=N lost=L corrupt=C`
+// or `damaged-copies=N intact=I refused=R lost=L`; the exit status is non-zero unless L and C are 0.
 
 import Borealis
 import BorealisStress
@@ -20,6 +21,7 @@ func usage() -> Never {
     FileHandle.standardError.write(Data("""
     usage: borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1] [--verbose]
            borealis-stress faults --dir D --cases N [--seed S] [--verbose]
+           borealis-stress damage --dir D --copies N [--seed S] [--verbose]
            borealis-stress commits --dir D [--threads T] [--transactions N]
            borealis-stress soak --dir D [--transactions N]
 
@@ -73,6 +75,15 @@ case "faults":
     for failure in report.failures { print(failure) }
     print(report.summary)
     exit(report.lost == 0 && report.corrupt == 0 && report.failures.isEmpty ? 0 : 1)
+case "damage":
+    guard let copies = values["copies"].flatMap(Int.init) else { usage() }
+    try? FileManager.default.removeItem(atPath: directory)
+    print("seed=\(seed)")
+    let report = DamageHarness.run(directory: directory, copies: copies, seed: seed, log: log)
+    for failure in report.failures { print(failure) }
+    print(report.summary)
+    try? FileManager.default.removeItem(atPath: directory)
+    exit(report.lost == 0 && report.failures.isEmpty ? 0 : 1)
 case "commits":
     let threads = values["threads"].flatMap(Int.init) ?? 8
     let count = values["transactions"].flatMap(Int.init) ?? 2000

@@ -72,7 +72,7 @@ import Testing
         #expect(LogFormat.parseSegmentName("recycle-1.log") == nil)
     }
 
-    @Test func scannerStopsAtATornRecordAndRecoveryKeepsEarlierCommits() throws {
+    @Test func aDamagedRecordBeforeLaterFlushesIsAnErrorAndATornLastFlushIsCutOff() throws {
         let dir = TemporaryDirectory()
         var options = smallOptions()
         options.backgroundMaterializer = false
@@ -88,23 +88,39 @@ import Testing
                 try txn.writablePage(page).bytes.storeLittleEndian(UInt64(v), at: 200)
                 lsns.append(try txn.commit())
             }
-            _ = engine // no close: the tail stays un-materialized
+            engine.abandonForTesting() // no close: the tail stays un-materialized
         }
-        // Corrupt one byte inside the 6th commit's records.
         let path = try segmentFile(dir)
-        let file = try PosixFileSystem().open(path, create: false)
-        let offset = UInt64(LogFormat.segmentHeaderSize) + lsns[4] + 5
-        var byte = try file.readBytes(count: 1, at: offset)
-        byte[0] ^= 0xFF
-        try file.write(byte, at: offset)
-        file.close()
+        func flip(at lsn: LSN) throws {
+            let file = try PosixFileSystem().open(path, create: false)
+            defer { file.close() }
+            let offset = UInt64(LogFormat.segmentHeaderSize) + lsn
+            var byte = try file.readBytes(count: 1, at: offset)
+            byte[0] ^= 0xFF
+            try file.write(byte, at: offset)
+        }
+        // One byte inside the 6th commit's records: the flushes after it were synced, so the
+        // 7th to 10th commits were acknowledged — an error naming the segment and the LSN, not
+        // an open without them (it used to open with 5 commits).
+        try flip(at: lsns[4] + 5)
+        do {
+            _ = try StorageEngine(path: dir.database, options: options)
+            Issue.record("opened without four acknowledged commits")
+        } catch let error as DatabaseError {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains(path) && error.message.contains("LSN \(lsns[4])"), "\(error)")
+        }
+        try flip(at: lsns[4] + 5)
+        // One byte inside the last flush (the 10th commit, after the mark the 9th flush ended
+        // with): what a torn write leaves. The log ends after the 9th commit, and new commits
+        // continue after it and survive a reopen.
+        try flip(at: lsns[8] + UInt64(LogMark.recordSize) + 5)
         let engine = try StorageEngine(path: dir.database, options: options)
         let reader = try engine.beginRead()
         let value = UnsafeRawBufferPointer(try reader.page(page).bytes).littleEndian(at: 200, as: UInt64.self)
-        #expect(value == 5)
-        #expect(engine.metrics.lastCommitLSN == lsns[4])
+        #expect(value == 9)
+        #expect(engine.metrics.lastCommitLSN == lsns[8])
         reader.rollback()
-        // New commits continue after the last valid one and survive another reopen.
         let txn = try engine.beginWrite()
         try txn.writablePage(page).bytes.storeLittleEndian(UInt64(99), at: 200)
         try txn.commit()

@@ -348,17 +348,18 @@ private final class TableScan {
     func next() throws -> (Int64, [Value])? {
         guard try step() else { return nil }
         guard let leaf else { return nil }
-        let rowID = try TableTree.decode(leaf.key(index))
+        let rowID = try leaf.withKey(index) { try TableTree.decode($0) }
         if let until, rowID > until { return nil }
         if readsNothing {
             lastRowID = rowID
             return (rowID, row)
         }
-        let value = leaf.leafValue(index)
-        if value.overflow == 0 && value.local.count == value.totalLength {
-            try RecordCodec.decode(value.local, wanted: wanted, readColumns: readColumns, into: &row)
-        } else {
-            try cursor.tree.readValue(leaf, index, cursor.txn).withUnsafeBytes { try RecordCodec.decode($0, wanted: wanted, readColumns: readColumns, into: &row) }
+        try leaf.withLeafValue(index) { value in
+            if value.overflow == 0 && value.local.count == value.totalLength {
+                try RecordCodec.decode(value.local, wanted: wanted, readColumns: readColumns, into: &row)
+            } else {
+                try cursor.tree.readValue(leaf, index, cursor.txn).withUnsafeBytes { try RecordCodec.decode($0, wanted: wanted, readColumns: readColumns, into: &row) }
+            }
         }
         lastRowID = rowID
         return (rowID, row)

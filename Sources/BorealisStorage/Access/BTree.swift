@@ -90,7 +90,7 @@ public struct BTree: Sendable, Hashable {
               let (leafPage, _) = hint.path.last else { return nil }
         let held = hint.leaf.map { Node($0, layout: NodeLayout(pageSize: txn.pageSize)) }
         let leaf = try held ?? node(leafPage, txn)
-        guard leaf.isLeaf, leaf.count > 0, Node.compare(leaf.key(leaf.count - 1), key) < 0 else { return nil }
+        guard leaf.isLeaf, leaf.count > 0, leaf.compareKey(leaf.count - 1, key) < 0 else { return nil }
         return (hint.path, leaf.count, held)
     }
 
@@ -109,9 +109,10 @@ public struct BTree: Sendable, Hashable {
                 if node.isLeaf {
                     let (i, found) = node.lowerBound(key)
                     guard found else { return nil }
-                    let value = node.leafValue(i)
-                    if value.overflow == 0 && value.local.count == value.totalLength { return try body(value.local) }
-                    return try readValue(node, i, txn).withUnsafeBytes(body)
+                    return try node.withLeafValue(i) { value in
+                        if value.overflow == 0 && value.local.count == value.totalLength { return try body(value.local) }
+                        return try readValue(node, i, txn).withUnsafeBytes(body)
+                    }
                 }
                 page = node.child(node.childIndex(for: key))
                 depth += 1
@@ -121,8 +122,8 @@ public struct BTree: Sendable, Hashable {
     }
 
     package func readValue(_ node: Node, _ i: Int, _ txn: StorageTransaction) throws -> [UInt8] {
-        let value = node.leafValue(i)
-        var result = [UInt8](value.local)
+        let value = node.withLeafValue(i) { (totalLength: $0.totalLength, overflow: $0.overflow, local: [UInt8]($0.local)) }
+        var result = value.local
         guard value.totalLength > result.count else { return result }
         result.reserveCapacity(value.totalLength)
         var next = value.overflow
@@ -183,7 +184,7 @@ public struct BTree: Sendable, Hashable {
         let leafPage = path[path.count - 1].page
         if !replacing && !appending {
             let peek = try node(leafPage, txn)
-            if index < peek.count && Node.compare(peek.key(index), key) == 0 { return false }
+            if index < peek.count && peek.compareKey(index, key) == 0 { return false }
         }
         let leaf: Node
         if let heldLeaf {
@@ -193,12 +194,15 @@ public struct BTree: Sendable, Hashable {
             leaf = try writableNode(leafPage, txn)
             if appending { txn.appendHint?.leaf = leaf.image }
         }
-        let exists = !appending && index < leaf.count && Node.compare(leaf.key(index), key) == 0
+        let exists = !appending && index < leaf.count && leaf.compareKey(index, key) == 0
         if exists {
             // Same-size values are overwritten in place (the smallest redo).
-            let old = leaf.leafValue(index)
+            let old = leaf.withLeafValue(index) { value in
+                (totalLength: value.totalLength, overflow: value.overflow,
+                 start: value.local.baseAddress.map { $0 - UnsafeRawPointer(leaf.image.bytes.baseAddress!) } ?? 0)
+            }
             if old.overflow == 0 && old.totalLength == value.count && layout.localValueLength(keyLength: key.count, valueLength: value.count) == value.count {
-                let start = old.local.baseAddress! - UnsafeRawPointer(leaf.image.bytes.baseAddress!)
+                let start = old.start
                 value.withUnsafeBytes { leaf.image.bytes.baseAddress!.advanced(by: start).copyMemory(from: $0.baseAddress!, byteCount: value.count) }
                 return true
             }
@@ -249,10 +253,10 @@ public struct BTree: Sendable, Hashable {
         let path = try key.withUnsafeBytes { try descend($0, txn) }
         let (leafPage, index) = path[path.count - 1]
         let peek = try node(leafPage, txn)
-        let found = key.withUnsafeBytes { index < peek.count && Node.compare(peek.key(index), $0) == 0 }
+        let found = key.withUnsafeBytes { index < peek.count && peek.compareKey(index, $0) == 0 }
         guard found else { return false }
         let leaf = try writableNode(leafPage, txn)
-        try freeOverflow(leaf.leafValue(index).overflow, txn)
+        try freeOverflow(leaf.withLeafValue(index) { $0.overflow }, txn)
         leaf.remove(at: index)
         try rebalance(path, txn)
         return true
@@ -340,14 +344,14 @@ public struct BTree: Sendable, Hashable {
                 // Appending past the end (sequential keys): the full node stays as it is and
                 // the new cell starts the right node.
                 right.rebuild(.leaf, cells: [pendingCell], rightmost: 0)
-                separator = Array(right.key(0))
+                separator = right.keyArray(0)
             } else if type == .leaf {
                 var cells = (0..<node.count).map { node.cell($0) }
                 cells.insert(pendingCell, at: pendingIndex)
                 let cut = max(1, min(cells.count - 1, splitPoint(cells, layout)))
                 node.rebuild(.leaf, cells: Array(cells[..<cut]), rightmost: 0)
                 right.rebuild(.leaf, cells: Array(cells[cut...]), rightmost: 0)
-                separator = Array(right.key(0))
+                separator = right.keyArray(0)
             } else {
                 var cells = (0..<node.count).map { node.cell($0) }
                 cells.insert(pendingCell, at: pendingIndex)
@@ -358,7 +362,7 @@ public struct BTree: Sendable, Hashable {
                 right.rebuild(.interior, cells: Array(cells[(middle + 1)...]), rightmost: oldRightmost)
                 let middleNode = Node(PageImage(size: layout.pageSize), layout: layout)
                 middleNode.rebuild(.interior, cells: [cells[middle]], rightmost: 0)
-                separator = Array(middleNode.key(0))
+                separator = middleNode.keyArray(0)
                 node.rebuild(.interior, cells: Array(cells[..<middle]), rightmost: UInt64(littleEndian: middleChild))
             }
             // Parent: (left, separator) at the child's position; that position's successor → right.
@@ -423,7 +427,7 @@ public struct BTree: Sendable, Hashable {
             if !left.isLeaf {
                 var pulled = ByteWriter()
                 pulled.append(left.rightmost)
-                let separator = parent.key(leftIndex)
+                let separator = parent.keyArray(leftIndex)
                 pulled.appendVarint(UInt64(separator.count))
                 pulled.append(contentsOf: separator)
                 cells.append(pulled.bytes)
@@ -458,7 +462,7 @@ public struct BTree: Sendable, Hashable {
         while let page = stack.popLast() {
             let node = try self.node(page, txn)
             if node.isLeaf {
-                for i in 0..<node.count { try freeOverflow(node.leafValue(i).overflow, txn) }
+                for i in 0..<node.count { try freeOverflow(node.valueShape(i).overflow, txn) }
             } else {
                 for i in 0...node.count { stack.append(node.child(i)) }
             }

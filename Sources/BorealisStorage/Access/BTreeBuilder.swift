@@ -38,7 +38,7 @@ package struct BTreeBuilder {
         if open.isEmpty { open.append(try newNode(.leaf)) }
         let leaf = open[0]
         if leaf.count > 0 {
-            guard Node.compare(leaf.key(leaf.count - 1), key) < 0 else {
+            guard leaf.compareKey(leaf.count - 1, key) < 0 else {
                 throw DatabaseError.internalError("bulk load keys out of order")
             }
         }

@@ -38,7 +38,7 @@ public struct BTreeCursor {
         guard positioned else { return [] }
         if let copiedKey { return copiedKey }
         guard let leaf, let (_, index) = stack.last else { return [] }
-        return Array(leaf.node.key(index))
+        return leaf.node.keyArray(index)
     }
 
     /// The current value.
@@ -149,9 +149,10 @@ public struct BTreeCursor {
         guard positioned, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
         let node = try leafNode(page)
         guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
-        let value = node.leafValue(index)
-        if value.overflow == 0 && value.local.count == value.totalLength { return try body(value.local) }
-        return try tree.readValue(node, index, txn).withUnsafeBytes(body)
+        return try node.withLeafValue(index) { value in
+            if value.overflow == 0 && value.local.count == value.totalLength { return try body(value.local) }
+            return try tree.readValue(node, index, txn).withUnsafeBytes(body)
+        }
     }
 
     /// Calls `body` with the current key's and value's bytes (the value gathered from overflow
@@ -161,9 +162,10 @@ public struct BTreeCursor {
         guard positioned, let (page, index) = stack.last else { throw DatabaseError.misuse("cursor is not on an entry") }
         let node = try leafNode(page)
         guard index < node.count else { throw DatabaseError.misuse("cursor is not on an entry") }
-        let value = node.leafValue(index)
-        if value.overflow == 0 && value.local.count == value.totalLength { return try body(node.key(index), value.local) }
-        return try tree.readValue(node, index, txn).withUnsafeBytes { try body(node.key(index), $0) }
+        return try node.withEntry(index) { key, value in
+            if value.overflow == 0 && value.local.count == value.totalLength { return try body(key, value.local) }
+            return try tree.readValue(node, index, txn).withUnsafeBytes { try body(key, $0) }
+        }
     }
 
     /// The leaf the cursor is on and the entry's index in it (the cursor must be valid). A scan
@@ -195,7 +197,7 @@ public struct BTreeCursor {
                     // Reuses the key's storage when nobody else holds the previous key.
                     if copiedKey == nil { copiedKey = [] }
                     copiedKey!.removeAll(keepingCapacity: true)
-                    copiedKey!.append(contentsOf: leaf.key(index))
+                    leaf.withKey(index) { copiedKey!.append(contentsOf: $0) }
                 } else {
                     copiedKey = nil
                 }

@@ -49,6 +49,13 @@ func varintSize(_ value: UInt64) -> Int {
 }
 
 /// A view of one node page. Reading is safe on any image; mutation only on a writer's copy.
+///
+/// No pointer into the page escapes a `Node` by construction: keys and values are reached only
+/// inside `withKey`/`withLeafValue`/`withEntry` closures, during which the page image — and so
+/// its pool buffer — is kept alive (`withExtendedLifetime`), or copied out (`keyArray`,
+/// `compareKey`). A pointer returned from a call instead would outlive the image as soon as
+/// the optimizer released the node after its last use, and the pool would hand the buffer to
+/// another page under pressure (use after recycle).
 package struct Node {
     let image: PageImage
     let layout: NodeLayout
@@ -114,9 +121,42 @@ package struct Node {
         return Int(truncatingIfNeeded: result)
     }
 
-    /// The key of cell i.
+    /// Calls `body` with the key of cell i; the bytes are valid only inside `body`.
     @inline(__always)
-    package func key(_ i: Int) -> UnsafeRawBufferPointer {
+    package func withKey<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try withExtendedLifetime(image) { try body(key(i)) }
+    }
+
+    /// The key of cell i, copied.
+    package func keyArray(_ i: Int) -> [UInt8] { withKey(i) { Array($0) } }
+
+    /// `Node.compare(key of cell i, other)`.
+    @inline(__always)
+    package func compareKey(_ i: Int, _ other: UnsafeRawBufferPointer) -> Int {
+        withKey(i) { Node.compare($0, other) }
+    }
+
+    /// Calls `body` with the value of leaf cell i (its local bytes valid only inside `body`).
+    @inline(__always)
+    package func withLeafValue<T>(_ i: Int, _ body: (LeafValue) throws -> T) rethrows -> T {
+        try withExtendedLifetime(image) { try body(leafValue(i)) }
+    }
+
+    /// The lengths of leaf cell i's value (whole, kept in the page) and its first overflow page.
+    package func valueShape(_ i: Int) -> (totalLength: Int, localLength: Int, overflow: PageNumber) {
+        withLeafValue(i) { ($0.totalLength, $0.local.count, $0.overflow) }
+    }
+
+    /// Calls `body` with the key and value of leaf cell i, valid only inside `body`.
+    @inline(__always)
+    package func withEntry<T>(_ i: Int, _ body: (UnsafeRawBufferPointer, LeafValue) throws -> T) rethrows -> T {
+        try withExtendedLifetime(image) { try body(key(i), leafValue(i)) }
+    }
+
+    /// The key of cell i: a pointer into the page, used only inside this type's methods (the
+    /// caller of a method keeps `self`, and so the image, alive for the call).
+    @inline(__always)
+    private func key(_ i: Int) -> UnsafeRawBufferPointer {
         var offset = slot(i)
         if !isLeaf { offset += 8 }
         let length = readVarint(at: &offset)
@@ -140,7 +180,7 @@ package struct Node {
         package var overflow: PageNumber
     }
 
-    package func leafValue(_ i: Int) -> LeafValue {
+    private func leafValue(_ i: Int) -> LeafValue {
         var offset = slot(i)
         let keyLength = readVarint(at: &offset)
         offset += keyLength

@@ -166,18 +166,18 @@ private struct TreeWalker {
         }
         var ordered = true
         for i in 0..<count {
-            let key = node.key(i)
-            if i > 0, compareKeys(node.key(i - 1), key) >= 0 {
+            let key = node.keyArray(i)
+            if i > 0, key.withUnsafeBytes({ node.compareKey(i - 1, $0) >= 0 }) {
                 report.add(problem(.treeStructure, page, "keys out of order at cell \(i)"))
                 ordered = false
                 break
             }
-            if let lower, lower.withUnsafeBytes({ compareKeys(key, $0) < 0 }) {
+            if let lower, key.withUnsafeBytes({ k in lower.withUnsafeBytes { compareKeys(k, $0) < 0 } }) {
                 report.add(problem(.treeStructure, page, "key at cell \(i) is below its parent's bound"))
                 ordered = false
                 break
             }
-            if let upper, upper.withUnsafeBytes({ compareKeys(key, $0) >= 0 }) {
+            if let upper, key.withUnsafeBytes({ k in upper.withUnsafeBytes { compareKeys(k, $0) >= 0 } }) {
                 report.add(problem(.treeStructure, page, "key at cell \(i) is not below its parent's bound"))
                 ordered = false
                 break
@@ -192,9 +192,9 @@ private struct TreeWalker {
             if leafDepth == nil { leafDepth = depth }
             summary.entries += count
             for i in 0..<count {
-                let value = node.leafValue(i)
+                let value = node.valueShape(i)
                 var next = value.overflow
-                var total = value.local.count
+                var total = value.localLength
                 var previous = page
                 while next != 0 {
                     guard claim(next, from: previous, owners: &owners, names: names, report: &report) else {
@@ -225,8 +225,8 @@ private struct TreeWalker {
             }
         } else {
             for i in 0...count {
-                let low = i == 0 ? lower : Array(node.key(i - 1))
-                let high = i == count ? upper : Array(node.key(i))
+                let low = i == 0 ? lower : node.keyArray(i - 1)
+                let high = i == count ? upper : node.keyArray(i)
                 visit(node.child(i), lower: low, upper: high, depth: depth + 1, owners: &owners, names: names,
                       report: &report, summary: &summary, parent: page)
             }

@@ -28,7 +28,7 @@ extension BTree {
             let node = try self.node(page, txn)
             var previous: [UInt8]? = nil
             for i in 0..<node.count {
-                let key = Array(node.key(i))
+                let key = node.keyArray(i)
                 if let previous, !(previous.lexicographicallyPrecedes(key)) {
                     throw DatabaseError.corrupt("page \(page): keys out of order at cell \(i)")
                 }
@@ -46,9 +46,9 @@ extension BTree {
                 report.depth = depth + 1
                 report.entries += node.count
                 for i in 0..<node.count {
-                    let value = node.leafValue(i)
+                    let value = node.valueShape(i)
                     var next = value.overflow
-                    var total = value.local.count
+                    var total = value.localLength
                     while next != 0 {
                         guard seen.insert(next).inserted else { throw DatabaseError.corrupt("overflow page \(next) appears twice") }
                         report.pages.append(next)
@@ -63,8 +63,8 @@ extension BTree {
                 }
             } else {
                 for i in 0...node.count {
-                    let low = i == 0 ? lower : Array(node.key(i - 1))
-                    let high = i == node.count ? upper : Array(node.key(i))
+                    let low = i == 0 ? lower : node.keyArray(i - 1)
+                    let high = i == node.count ? upper : node.keyArray(i)
                     try visit(node.child(i), lower: low, upper: high, depth: depth + 1)
                 }
             }

@@ -77,7 +77,7 @@ public enum BackupFile {
         let databaseID: UInt64 = rng.next()
         let header = FileHeader(pageSize: UInt32(manifest.pageSize), databaseID: databaseID, sequence: 1, materializedLSN: manifest.lsn,
                                 pageCount: manifest.pageCount, freeListHead: manifest.freeListHead, catalogRoot: manifest.catalogRoot,
-                                segmentCapacity: manifest.segmentCapacity)
+                                segmentCapacity: manifest.segmentCapacity, coversPageCount: true)
         try out.write(header.encoded(), at: UInt64(FileHeader.slotOffsets[1]))
         // The page file is as long as its page count says, even when its last pages are zeros.
         let length = manifest.pageCount * UInt64(manifest.pageSize)

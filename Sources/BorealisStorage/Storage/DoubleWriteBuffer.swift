@@ -52,7 +52,10 @@ final class DoubleWriteBuffer: @unchecked Sendable {
                 && r.littleEndian(at: 32, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: r[0..<32]))
         }
         guard valid else { return [] }
-        let count = raw.withUnsafeBytes { $0.littleEndian(at: 24, as: UInt64.self) }
+        // The count is read from the file: never more images than the file holds.
+        let stored = raw.withUnsafeBytes { $0.littleEndian(at: 24, as: UInt64.self) }
+        let size = try file.size()
+        let count = min(stored, size > UInt64(Self.headerSize) ? (size - UInt64(Self.headerSize)) / UInt64(pageSize) : 0)
         var restored: [PageNumber] = []
         for i in 0..<count {
             let copy = PageImage(size: pageSize)

@@ -61,12 +61,16 @@ extension StorageEngine {
     func scanLiveLog(timeAt lsn: LSN) -> LogScanSummary {
         var attempt = 0
         while true {
-            let from = cache.materializedLSN
+            // The header's materialized LSN and the log's checksum there: the scan starts at M.
+            let (from, seed) = materializer.withoutRounds { (pageFile.header.materializedLSN, pageFile.header.logChain) }
             var summary = LogScanSummary(lastCommitEnd: from, commitMicros: nil, bytes: 0, problems: [])
             let scanner = LogScanner(fileSystem: fileSystem, directory: path + "-log", databaseID: databaseID)
             var pending: UInt64 = 0
             do {
-                let end = try scanner.scan(from: from) { event in
+                if seed != nil, let problem = try damageBeforeMaterialized(scanner, materialized: from) {
+                    summary.problems.append(problem)
+                }
+                let end = try scanner.scan(from: from, seed: seed) { event in
                     guard case .record(let record) = event, record.after.end > from else { return }
                     summary.bytes += record.after.end - record.lsn
                     switch LogRecordType(rawValue: record.type) {
@@ -80,6 +84,8 @@ extension StorageEngine {
                         pending = 0
                         summary.lastCommitEnd = record.after.end
                         if record.after.end <= lsn { summary.commitMicros = commit.timestamp }
+                    case .mark:
+                        if try LogMark.decode(record.payload).abandon { pending = 0 }
                     case nil:
                         summary.problems.append(IntegrityProblem(.logChecksum, object: "log", "record at LSN \(record.lsn) has unknown type \(record.type)"))
                     }
@@ -97,6 +103,24 @@ extension StorageEngine {
         }
     }
 
+    /// Log records before the materialized LSN are no longer needed (recovery starts at M with
+    /// the checksum the header records): damage there is reported as harmless.
+    private func damageBeforeMaterialized(_ scanner: LogScanner, materialized: LSN) throws -> IntegrityProblem? {
+        struct Reached: Error {}
+        var end: LSN?
+        do {
+            end = try scanner.scan(from: materialized) { event in
+                if case .record(let record) = event, record.after.end >= materialized { throw Reached() }
+            }?.end
+        } catch is Reached {
+            return nil
+        }
+        guard let end, end < materialized else { return nil }
+        let segment = (try scanner.segments()).last(where: { $0 <= end }).map(LogFormat.segmentName) ?? "?"
+        return IntegrityProblem(.logChecksum, object: "log segment \(segment)",
+                                "damaged at LSN \(end), before the materialized LSN \(materialized): harmless, every page in the page file is past it and no open reads it")
+    }
+
     /// Checks the live log up to `lsn` (a commit the check's snapshot sees) and the archived
     /// segments in `P-log/archive/`.
     package func checkLog(through lsn: LSN, into report: inout IntegrityReport) {
@@ -106,7 +130,7 @@ extension StorageEngine {
         // Every durable commit the snapshot sees must be in the valid log.
         let durable = min(lsn, log.durableLSN)
         if summary.problems.isEmpty, summary.lastCommitEnd < durable, summary.lastCommitEnd >= cache.materializedLSN {
-            report.add(IntegrityProblem(.logChecksum, object: "log", "the valid log ends at LSN \(summary.lastCommitEnd), before the durable commit at LSN \(durable)"))
+            report.add(IntegrityProblem(.logChecksum, object: "log", "the valid log ends at LSN \(summary.lastCommitEnd), before the durable commit at LSN \(durable) [lsn \(lsn) log.durable \(log.durableLSN) M \(cache.materializedLSN) last \(lastCommitLSN)]"))
         }
         checkArchivedSegments(into: &report)
     }

@@ -13,7 +13,11 @@
 // may then end inside a transaction, so `durableLSN` is the last transaction end the synced
 // bytes cover, never a point inside one (docs/storage.md §3, "Large transactions").
 //
-// States of a segment: active → sealed → (recycled | archived); see docs/storage.md §2.
+// States of a segment: active → sealed → (recycled | archived); see docs/storage.md §2. A full
+// segment ends with a seal (a log mark record; every record leaves room for it), and the segments
+// a flush begins are created, durable, before any byte of the flush is written, so a durable
+// seal proves its successor exists. A flush that syncs ends with a log mark naming the end that
+// was synced before it, so recovery can tell damage a later flush vouches for from a torn tail.
 // Invariants (under `lock`): durableLSN ≤ synced ≤ bufferStart ≤ endLSN, the buffer holds
 // bytes [bufferStart, endLSN), and durableLSN and transactionEnd are ends of complete batches.
 // Once `failure` is set it never clears: the log refuses appends until the database is reopened.
@@ -35,7 +39,12 @@ final class LogWriter: @unchecked Sendable {
     // Guarded by `lock`.
     private var buffer: [UInt8] = []
     private var bufferStart: LSN
-    private var newSegments: [(start: LSN, salt: UInt64)] = []
+    private var newSegments: [NewSegment] = []
+    private struct NewSegment {
+        var start: LSN
+        var salt: UInt64
+        var chain: LogFormat.SegmentHeader.Chain
+    }
     private(set) var endLSN: LSN
     /// Bytes before it are written and synced.
     private var synced: LSN
@@ -50,6 +59,12 @@ final class LogWriter: @unchecked Sendable {
     private var failure: DatabaseError?
     private var chain: UInt32
     private var activeStart: LSN
+    private var activeSequence: UInt64
+    /// The synced end the last log mark named.
+    private var markedSyncedEnd: LSN = 0
+    /// (end, chained checksum) of recent transaction ends, ascending, for the materializer's
+    /// header (`chain(at:)`); trimmed by `forgetChains(before:)`.
+    private var transactionChains: [(end: LSN, chain: UInt32)] = []
     private var rng = SystemRandomNumberGenerator()
 
     // Used only by the flusher of the moment (flushing == true), or before any flush.
@@ -72,16 +87,22 @@ final class LogWriter: @unchecked Sendable {
     let bytesWritten = Atomic<UInt64>(0)
 
     /// Opens the writer positioned at the end of the recovered log.
-    init(configuration: Configuration, fileSystem: any FileSystem, position: LogScanner.Position, existingSegments: [LSN]) throws {
+    /// `lastTransactionEnd` is the recovered log's last commit end (the valid log may go on
+    /// past it: log marks, or a transaction a crash cut off). With `abandonsTransaction`, a
+    /// mark abandoning that transaction goes first.
+    init(configuration: Configuration, fileSystem: any FileSystem, position: LogScanner.Position, existingSegments: [LSN],
+         lastTransactionEnd: LSN? = nil, abandonsTransaction: Bool = false) throws {
         self.configuration = configuration
         self.fileSystem = fileSystem
         bufferStart = position.end
         endLSN = position.end
         synced = position.end
-        durable = position.end
-        transactionEnd = position.end
+        durable = min(lastTransactionEnd ?? position.end, position.end)
+        transactionEnd = durable
         chain = position.chain
         activeStart = position.segmentStart
+        activeSequence = position.sequence
+        transactionChains = [(position.end, position.chain)]
         let names = (try? fileSystem.list(configuration.directory)) ?? []
         for leftover in names where leftover.hasSuffix(".spare") {
             try fileSystem.remove(configuration.directory + "/" + leftover)
@@ -93,6 +114,9 @@ final class LogWriter: @unchecked Sendable {
             // The active segment was made with another capacity: start a fresh one at the end.
             startNewSegment(at: position.end)
         }
+        if abandonsTransaction {
+            appendLocked(.mark, LogMark(syncedEnd: position.end, seal: false, abandon: true).encoded())
+        }
     }
 
     var durableLSN: LSN { lock.withLock { durable } }
@@ -100,9 +124,52 @@ final class LogWriter: @unchecked Sendable {
 
     private func startNewSegment(at lsn: LSN) {
         let salt = rng.next()
+        activeSequence += 1
+        newSegments.append(NewSegment(start: lsn, salt: salt,
+                                      chain: .init(previousChecksum: chain, sequence: activeSequence)))
         activeStart = lsn
         chain = LogFormat.chainSeed(salt: salt)
-        newSegments.append((lsn, salt))
+    }
+
+    /// Appends one record (lock held), sealing the active segment and starting the next one
+    /// first when the record and a seal after it would not fit.
+    private func appendLocked(_ type: LogRecordType, _ payload: [UInt8]) {
+        let size = UInt64(LogFormat.recordHeaderSize + payload.count)
+        let capacity = UInt64(configuration.segmentCapacity)
+        if endLSN - activeStart + size + UInt64(LogMark.recordSize) > capacity {
+            // A segment written before seals existed may lack the room for one.
+            if endLSN - activeStart + UInt64(LogMark.recordSize) <= capacity {
+                let seal = LogMark(syncedEnd: synced, seal: true).encoded()
+                chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: .mark, payload: seal, previous: chain)
+                endLSN += UInt64(LogMark.recordSize)
+            }
+            startNewSegment(at: endLSN)
+        }
+        chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: type, payload: payload, previous: chain)
+        endLSN += size
+    }
+
+    /// The chained checksum of the log at `lsn`, a transaction end not yet forgotten.
+    func chain(at lsn: LSN) -> UInt32? {
+        lock.withLock {
+            var low = 0, high = transactionChains.count
+            while low < high {
+                let mid = (low + high) / 2
+                if transactionChains[mid].end < lsn { low = mid + 1 } else { high = mid }
+            }
+            return low < transactionChains.count && transactionChains[low].end == lsn ? transactionChains[low].chain : nil
+        }
+    }
+
+    /// Drops the remembered checksums of transaction ends before `lsn` (a materialized LSN).
+    func forgetChains(before lsn: LSN) {
+        lock.withLock {
+            if let keep = transactionChains.firstIndex(where: { $0.end >= lsn }) {
+                transactionChains.removeFirst(keep)
+            } else {
+                transactionChains.removeAll()
+            }
+        }
     }
 
     /// Appends records as one batch and returns the LSN just past the last one. A batch that
@@ -113,18 +180,17 @@ final class LogWriter: @unchecked Sendable {
         try lock.withLock {
             if let failure { throw failure }
             // Checked before anything is appended: a batch goes in whole or not at all.
-            for (_, payload) in records where LogFormat.recordHeaderSize + payload.count > Int(configuration.segmentCapacity) {
+            for (_, payload) in records where LogFormat.recordHeaderSize + payload.count + LogMark.recordSize > Int(configuration.segmentCapacity) {
                 throw DatabaseError.tooLarge("log record of \(LogFormat.recordHeaderSize + payload.count) bytes exceeds the segment capacity")
             }
-            for (type, payload) in records {
-                let size = UInt64(LogFormat.recordHeaderSize + payload.count)
-                if endLSN - activeStart + size > UInt64(configuration.segmentCapacity) {
-                    startNewSegment(at: endLSN)
-                }
-                chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: type, payload: payload, previous: chain)
-                endLSN += size
+            for (type, payload) in records { appendLocked(type, payload) }
+            if endsTransaction {
+                transactionEnd = endLSN
+                // Bounded: with no materializer running, old ends are forgotten (a header
+                // then names no chain, and recovery reads the segment from its start).
+                if transactionChains.count >= 1 << 20 { transactionChains.removeFirst(transactionChains.count / 2) }
+                transactionChains.append((endLSN, chain))
             }
-            if endsTransaction { transactionEnd = endLSN }
             return endLSN
         }
     }
@@ -203,6 +269,12 @@ final class LogWriter: @unchecked Sendable {
     /// held, released during the I/O). With `sync`, the bytes become durable up to the last
     /// transaction end they hold; without, they are only written. A failure sets `failure`.
     private func flushBufferLocked(sync: Bool) {
+        if sync && synced > markedSyncedEnd {
+            // Vouches for the bytes synced before this flush: a hole before `synced` followed by
+            // this mark is damage, not a torn tail.
+            appendLocked(.mark, LogMark(syncedEnd: synced, seal: false).encoded())
+            markedSyncedEnd = synced
+        }
         flushing = true
         let data = buffer
         let start = bufferStart
@@ -235,9 +307,15 @@ final class LogWriter: @unchecked Sendable {
     /// Writes `data` (log bytes from LSN `start`) into the segment files, creating the segments
     /// that begin inside it; with `sync`, fdatasyncs every file touched (and the active file if
     /// an earlier unsynced write left bytes in it).
-    private func write(_ data: [UInt8], from start: LSN, creating created: [(start: LSN, salt: UInt64)], sync: Bool) throws {
+    private func write(_ data: [UInt8], from start: LSN, creating created: [NewSegment], sync: Bool) throws {
         var touched: [any StorageFile] = []
-        var pending = created[...]
+        // Every segment this flush begins exists, durable, before any of its bytes is written:
+        // a seal that reaches the disk proves its successor (docs/storage.md §2).
+        var pending: [(start: LSN, file: any StorageFile)] = []
+        defer { for (_, file) in pending { file.close() } }
+        for segment in created {
+            pending.append((segment.start, try createSegment(start: segment.start, salt: segment.salt, chain: segment.chain)))
+        }
         var position = start
         let end = start + UInt64(data.count)
         while position < end || pending.first?.start == position {
@@ -251,7 +329,7 @@ final class LogWriter: @unchecked Sendable {
                     touched.removeAll { $0 === old }
                     activeFileUnsynced = false
                 }
-                activeFile = try createSegment(start: next.start, salt: next.salt)
+                activeFile = next.file
                 activeFileStart = next.start
             }
             if activeFile == nil { activeFile = try openSegment(containing: position) }
@@ -291,7 +369,7 @@ final class LogWriter: @unchecked Sendable {
 
     /// Creates (or recycles) the segment file starting at `start`, durable before it returns,
     /// and opens it for the block writer's direct writes.
-    private func createSegment(start: LSN, salt: UInt64) throws -> any StorageFile {
+    private func createSegment(start: LSN, salt: UInt64, chain: LogFormat.SegmentHeader.Chain) throws -> any StorageFile {
         let directory = configuration.directory
         let path = directory + "/" + LogFormat.segmentName(start: start)
         let recycled: String? = segments.withLock { s in s.recyclable.popLast() }
@@ -299,12 +377,17 @@ final class LogWriter: @unchecked Sendable {
         if let recycled {
             try fileSystem.rename(directory + "/" + recycled, to: path)
             file = try fileSystem.open(path, create: false)
+            // A file recycled from a smaller capacity: every segment is full length (a shorter
+            // one is reported truncated, docs/storage.md §2).
+            let total = UInt64(LogFormat.segmentHeaderSize) + UInt64(configuration.segmentCapacity)
+            if try file.size() < total { try file.truncate(to: total) }
         } else {
             file = try fileSystem.open(path, create: true)
             try preallocate(file)
         }
         defer { file.close() }
-        let header = LogFormat.SegmentHeader(databaseID: configuration.databaseID, startLSN: start, salt: salt, capacity: configuration.segmentCapacity)
+        let header = LogFormat.SegmentHeader(databaseID: configuration.databaseID, startLSN: start, salt: salt,
+                                             capacity: configuration.segmentCapacity, chain: chain)
         try file.write(header.encoded(), at: 0)
         try file.sync()
         try fileSystem.syncDirectory(directory)

@@ -185,6 +185,17 @@ final class Materializer: @unchecked Sendable {
         header.pageCount = MetaPage.pageCount(meta)
         header.freeListHead = MetaPage.freeListHead(meta)
         header.catalogRoot = MetaPage.root(meta, slot: 0)
+        // Version 2's fields (docs/storage.md §1): where recovery starts reading the log, the
+        // durable LSN it must reach, and a file long enough for its page count.
+        header.logChain = engine.log.chain(at: target)
+        header.durableLSN = max(target, engine.log.durableLSN)
+        let (length, overflow) = header.pageCount.multipliedReportingOverflow(by: UInt64(engine.pageFile.pageSize))
+        if overflow { throw DatabaseError.corrupt("the meta page counts \(header.pageCount) pages") }
+        if try engine.pageFile.file.size() < length {
+            try engine.pageFile.file.truncate(to: length)
+            try engine.pageFile.sync()
+        }
+        header.coversPageCount = true
         try engine.pageFile.writeHeader(header)
         engine.pageFileSyncs.add(1, ordering: .relaxed)
         // 4. Only now: release redo, versions and segments the new header made unnecessary.
@@ -193,5 +204,6 @@ final class Materializer: @unchecked Sendable {
         engine.progress.withLock { engine.progress.broadcast() }
         cache.releasePins(live: engine.snapshots.live)
         try engine.log.releaseSegments(before: target)
+        engine.log.forgetChains(before: target)
     }
 }

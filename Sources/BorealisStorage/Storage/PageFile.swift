@@ -3,15 +3,18 @@
 // come only from the materializer (and from database creation).
 //
 // Header slot (at byte 0 and byte 2048 of page 0):
-//   0 u64 magic "BOREALIS" · 8 u32 format version · 12 u32 page size · 16 u64 database id ·
+//   0 u64 magic "BOREALIS" · 8 u32 format version (1 or 2) · 12 u32 page size · 16 u64 database id ·
 //   24 u64 sequence · 32 u64 materialized LSN · 40 u64 page count · 48 u64 free-list head ·
-//   56 u64 root slot 0 · 64 u32 log segment capacity · 68 u32 CRC32C of bytes 0..<68
+//   56 u64 root slot 0 · 64 u32 log segment capacity ·
+//   version 1: 68 u32 CRC32C of bytes 0..<68
+//   version 2: 68 u32 log chain checksum at M · 72 u64 durable LSN seen · 80 u32 flags
+//              (bit 0: chain at M known, bit 1: file covers the page count) · 84 u32 CRC32C of 0..<84
 
 struct FileHeader: Equatable {
     static let magic: UInt64 = 0x5349_4C41_4552_4F42 // "BOREALIS" little-endian
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
     static let slotOffsets = [0, 2048]
-    static let encodedSize = 72
+    static let encodedSize = 88
 
     var pageSize: UInt32
     var databaseID: UInt64
@@ -21,11 +24,34 @@ struct FileHeader: Equatable {
     var freeListHead: PageNumber
     var catalogRoot: PageNumber
     var segmentCapacity: UInt32
+    /// The log's chained checksum at the materialized LSN (the checksum of the record ending
+    /// there), when known: recovery starts reading the log at M with it. nil in version 1.
+    var logChain: UInt32? = nil
+    /// The durable LSN the log had reached when this header was written (0: unknown, version 1).
+    var durableLSN: LSN = 0
+    /// The file is at least `pageCount` pages long (false in version 1).
+    var coversPageCount = false
 
     func encoded() -> [UInt8] {
+        var writer = encodedPrefix(version: Self.formatVersion)
+        writer.append(logChain ?? 0)
+        writer.append(durableLSN)
+        writer.append(UInt32((logChain == nil ? 0 : 1) | (coversPageCount ? 2 : 0)))
+        writer.append(CRC32C.checksum(writer.bytes))
+        return writer.bytes
+    }
+
+    /// The header as a database written before issue 19 holds it (tests of old files).
+    func encodedVersion1() -> [UInt8] {
+        var writer = encodedPrefix(version: 1)
+        writer.append(CRC32C.checksum(writer.bytes))
+        return writer.bytes
+    }
+
+    private func encodedPrefix(version: UInt32) -> ByteWriter {
         var writer = ByteWriter(capacity: Self.encodedSize)
         writer.append(Self.magic)
-        writer.append(Self.formatVersion)
+        writer.append(version)
         writer.append(pageSize)
         writer.append(databaseID)
         writer.append(sequence)
@@ -34,17 +60,17 @@ struct FileHeader: Equatable {
         writer.append(freeListHead)
         writer.append(catalogRoot)
         writer.append(segmentCapacity)
-        writer.append(CRC32C.checksum(writer.bytes))
-        return writer.bytes
+        return writer
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer) -> FileHeader? {
-        guard raw.count >= encodedSize,
-              raw.littleEndian(at: 0, as: UInt64.self) == magic,
-              raw.littleEndian(at: 68, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<68])),
-              raw.littleEndian(at: 8, as: UInt32.self) == formatVersion
+        guard raw.count >= encodedSize, raw.littleEndian(at: 0, as: UInt64.self) == magic else { return nil }
+        let version = raw.littleEndian(at: 8, as: UInt32.self)
+        let crcOffset = version == 1 ? 68 : 84
+        guard version == 1 || version == 2,
+              raw.littleEndian(at: crcOffset, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<crcOffset]))
         else { return nil }
-        return FileHeader(
+        var header = FileHeader(
             pageSize: raw.littleEndian(at: 12, as: UInt32.self),
             databaseID: raw.littleEndian(at: 16, as: UInt64.self),
             sequence: raw.littleEndian(at: 24, as: UInt64.self),
@@ -53,6 +79,13 @@ struct FileHeader: Equatable {
             freeListHead: raw.littleEndian(at: 48, as: UInt64.self),
             catalogRoot: raw.littleEndian(at: 56, as: UInt64.self),
             segmentCapacity: raw.littleEndian(at: 64, as: UInt32.self))
+        if version == 2 {
+            let flags = raw.littleEndian(at: 80, as: UInt32.self)
+            if flags & 1 != 0 { header.logChain = raw.littleEndian(at: 68, as: UInt32.self) }
+            header.durableLSN = raw.littleEndian(at: 72, as: UInt64.self)
+            header.coversPageCount = flags & 2 != 0
+        }
+        return header
     }
 }
 

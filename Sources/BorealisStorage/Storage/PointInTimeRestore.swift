@@ -154,6 +154,8 @@ extension BackupFile {
                     }
                     pending = 0
                     commits.append((record.after.end, commit.timestamp, record.after.segmentStart))
+                case .mark:
+                    if try LogMark.decode(record.payload).abandon { pending = 0 }
                 case nil:
                     throw DatabaseError.corrupt("log record at LSN \(record.lsn) has unknown type \(record.type)")
                 }

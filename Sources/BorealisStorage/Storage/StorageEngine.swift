@@ -132,7 +132,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Tests only: stops as a killed process would — no waiting, no last materialization, the
     /// files closed and the owner lock dropped — so that a second engine can recover the files.
-    func abandonForTesting() {
+    package func abandonForTesting() {
         let already = state.withLock { s -> Bool in
             defer { s.closed = true }
             return s.closed
