@@ -98,3 +98,51 @@ import Testing
         try db.close()
     }
 }
+
+/// ALTER TABLE … ADD PRIMARY KEY / UNIQUE / CHECK against existing rows, with PostgreSQL 15's
+/// errors and constraint names for the same statements.
+@Suite struct AddConstraintTests {
+    @Test func addedConstraintsCheckTheRowsAlreadyThereAndHoldAfterwards() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t (a int, b int)")
+        try db.execute("INSERT INTO t VALUES (1, 1), (2, NULL), (2, 3)")
+        try db.execute("ALTER TABLE t ADD CHECK (a > 0)")
+        let cases: [(String, String, String)] = [
+            ("ALTER TABLE t ADD CHECK (a > 1)", "23514", "check constraint \"t_a_check1\" of relation \"t\" is violated by some row"),
+            ("ALTER TABLE t ADD PRIMARY KEY (b)", "23502", "column \"b\" of relation \"t\" contains null values"),
+            ("ALTER TABLE t ADD PRIMARY KEY (a)", "23505", ""),
+            ("ALTER TABLE t ADD UNIQUE (a)", "23505", ""),
+            ("ALTER TABLE t ADD PRIMARY KEY (nope)", "42703", "column \"nope\" named in key does not exist"),
+        ]
+        for (sql, state, message) in cases {
+            let error = #expect(throws: DatabaseError.self) { try db.execute(sql) }
+            #expect(error?.sqlState == state, "\(sql)")
+            if !message.isEmpty { #expect(error?.message == message, "\(sql)") }
+        }
+        try db.execute("ALTER TABLE t ADD CHECK (a > 0 AND b > 0)")
+        // The checks' names, as the rows that break them report them.
+        for (sql, check) in [("INSERT INTO t VALUES (-1, 5)", "t_a_check"), ("INSERT INTO t VALUES (5, -1)", "t_check")] {
+            let error = #expect(throws: DatabaseError.self) { try db.execute(sql) }
+            #expect(error?.message.contains("\"\(check)\"") == true, "\(error?.message ?? "")")
+        }
+        // Once the rows allow it, the keys are added and enforced.
+        try db.execute("DELETE FROM t WHERE b IS NULL")
+        try db.execute("ALTER TABLE t ADD CONSTRAINT t_pk PRIMARY KEY (a)")
+        try db.execute("ALTER TABLE t ADD UNIQUE (b)")
+        for (sql, state) in [("INSERT INTO t VALUES (1, 9)", "23505"), ("INSERT INTO t VALUES (NULL, 8)", "23502"),
+                             ("INSERT INTO t VALUES (7, 3)", "23505"), ("INSERT INTO t VALUES (-1, 5)", "23514"),
+                             ("ALTER TABLE t ADD PRIMARY KEY (b)", "42P16")] {
+            let error = #expect(throws: DatabaseError.self) { try db.execute(sql) }
+            #expect(error?.sqlState == state, "\(sql)")
+        }
+        try db.execute("INSERT INTO t VALUES (5, 5)")
+        #expect(try db.execute("SELECT a, b FROM t ORDER BY a").rows == [[.integer(1), .integer(1)], [.integer(2), .integer(3)], [.integer(5), .integer(5)]])
+        // The constraints survive a reopen.
+        try db.close()
+        let again = try Database(path: dir.database)
+        let duplicate = #expect(throws: DatabaseError.self) { try again.execute("INSERT INTO t VALUES (5, 6)") }
+        #expect(duplicate?.sqlState == "23505")
+        try again.close()
+    }
+}

@@ -88,6 +88,8 @@ extension StatementExecutor {
                 }
                 try Catalog.put("index", index.name, index, txn)
             }
+        case .addConstraint(let constraint):
+            try addConstraint(constraint, to: &table)
         case .renameTable(let new):
             guard !own.relationExists(new) else {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(new)\" already exists")
@@ -102,6 +104,75 @@ extension StatementExecutor {
             return
         }
         try Catalog.put("table", name, table, txn)
+    }
+
+    /// ALTER TABLE … ADD PRIMARY KEY, UNIQUE or CHECK, checked against the rows already there
+    /// (PostgreSQL's errors: 23502 for a NULL in a key column, 23505 for a duplicate key, 23514
+    /// for a row the check fails). A primary key added later is a unique index with NOT NULL
+    /// columns; it does not become the row id.
+    private func addConstraint(_ constraint: TableConstraint, to table: inout TableSchema) throws {
+        let name = table.name
+        func checkColumns(_ columns: [String]) throws {
+            for column in columns where table.columnIndex(column) == nil {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" named in key does not exist")
+            }
+        }
+        switch constraint {
+        case .primaryKey(let columns, let constraintName):
+            guard table.primaryKey.isEmpty else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "multiple primary keys for table \"\(name)\" are not allowed")
+            }
+            try checkColumns(columns)
+            let positions = columns.compactMap(table.columnIndex)
+            let tree = TableTree(root: table.root)
+            var cursor = tree.tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                let row = try RecordCodec.decode(try cursor.value())
+                for i in positions where i >= row.count || row[i].isNull {
+                    throw DatabaseError(.constraint, sqlState: SQLState.notNullViolation,
+                                        "column \"\(table.columns[i].name)\" of relation \"\(name)\" contains null values")
+                }
+                more = try cursor.next()
+            }
+            for i in positions { table.columns[i].notNull = true }
+            table.primaryKey = columns
+            try Catalog.put("table", name, table, txn)
+            try createIndex(IndexSchema(name: constraintName ?? "\(name)_pkey", table: name, columns: columns, unique: true, root: 0, constraint: true),
+                            schema: table)
+        case .unique(let columns, let constraintName):
+            try checkColumns(columns)
+            try createIndex(IndexSchema(name: constraintName ?? "\(name)_\(columns.joined(separator: "_"))_key", table: name, columns: columns,
+                                        unique: true, root: 0, constraint: true), schema: table)
+        case .check(let e, let constraintName):
+            // PostgreSQL's name: t_col_check for a check on one column, else t_check; then a
+            // number when the name is taken (t_a_check1).
+            let referenced = Set(Planner.columnReferences(e).map(\.1))
+            let base = "\(name)_\(referenced.count == 1 ? referenced.first! + "_" : "")check"
+            var checkName = constraintName ?? base
+            var suffix = 0
+            while constraintName == nil && table.checks.contains(where: { $0.name == checkName }) {
+                suffix += 1
+                checkName = base + String(suffix)
+            }
+            let (_, compiler) = Self.rowCompiler(table.columns, label: name, catalog: catalog, clause: "check constraints")
+            let test = try compiler.compile(e)
+            let ctx = context()
+            var cursor = TableTree(root: table.root).tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                let row = try RecordCodec.decode(try cursor.value())
+                if try ctx.withFrame(row, { try test(ctx) }).truth() == false {
+                    throw DatabaseError(.constraint, sqlState: SQLState.checkViolation,
+                                        "check constraint \"\(checkName)\" of relation \"\(name)\" is violated by some row")
+                }
+                more = try cursor.next()
+            }
+            table.checks.append(NamedCheck(name: checkName, sql: e.sql))
+        case .foreignKey:
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                "ALTER TABLE … ADD FOREIGN KEY is not supported yet; declare the foreign key in CREATE TABLE")
+        }
     }
 
     /// `e` with references to column `old` renamed to `new` (check constraints are stored as SQL).

@@ -196,6 +196,8 @@ package enum OnCommitAction: String, Codable, Sendable {
 
 package enum AlterAction: Sendable {
     case addColumn(ColumnDefinition, ifNotExists: Bool)
+    /// ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE | CHECK (FOREIGN KEY is refused for now).
+    case addConstraint(TableConstraint)
     case dropColumn(String, ifExists: Bool)
     case renameColumn(String, to: String)
     case renameTable(to: String)

@@ -253,6 +253,7 @@ package struct Parser {
             _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
             let name = try identifier("table name")
             if acceptKeyword("add") {
+                if let constraint = try parseTableConstraint() { return .alterTable(name: name, action: .addConstraint(constraint)) }
                 _ = acceptKeyword("column")
                 let ifNotExists = try parseIfNotExists()
                 return .alterTable(name: name, action: .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists))
@@ -377,23 +378,8 @@ package struct Parser {
         var columns: [ColumnDefinition] = []
         var constraints: [TableConstraint] = []
         repeat {
-            var constraintName: String?
-            if acceptKeyword("constraint") { constraintName = try identifier("constraint name") }
-            if acceptKeyword("primary") {
-                try expectKeyword("key")
-                constraints.append(.primaryKey(try parseNameList(), name: constraintName))
-            } else if acceptKeyword("unique") {
-                constraints.append(.unique(try parseNameList(), name: constraintName))
-            } else if acceptKeyword("check") {
-                try expect("(")
-                let e = try parseExpr()
-                try expect(")")
-                constraints.append(.check(e, name: constraintName))
-            } else if acceptKeyword("foreign") {
-                try expectKeyword("key")
-                let columns = try parseNameList()
-                try expectKeyword("references")
-                constraints.append(.foreignKey(columns, try parseReference(), name: constraintName))
+            if let constraint = try parseTableConstraint() {
+                constraints.append(constraint)
             } else {
                 columns.append(try parseColumnDefinition())
             }
@@ -489,6 +475,32 @@ package struct Parser {
             }
         }
         return column
+    }
+
+    /// A table constraint (`[CONSTRAINT name] PRIMARY KEY (…) | UNIQUE (…) | CHECK (…) |
+    /// FOREIGN KEY (…) REFERENCES …`), or nil when the next words are a column definition.
+    mutating func parseTableConstraint() throws -> TableConstraint? {
+        guard isKeyword("constraint") || isKeyword("primary") || isKeyword("unique") || isKeyword("check") || isKeyword("foreign") else {
+            return nil
+        }
+        var constraintName: String?
+        if acceptKeyword("constraint") { constraintName = try identifier("constraint name") }
+        if acceptKeyword("primary") {
+            try expectKeyword("key")
+            return .primaryKey(try parseNameList(), name: constraintName)
+        }
+        if acceptKeyword("unique") { return .unique(try parseNameList(), name: constraintName) }
+        if acceptKeyword("check") {
+            try expect("(")
+            let e = try parseExpr()
+            try expect(")")
+            return .check(e, name: constraintName)
+        }
+        try expectKeyword("foreign")
+        try expectKeyword("key")
+        let columns = try parseNameList()
+        try expectKeyword("references")
+        return .foreignKey(columns, try parseReference(), name: constraintName)
     }
 
     mutating func parseTypeName() throws -> TypeName {
