@@ -145,4 +145,30 @@ import Testing
         #expect(duplicate?.sqlState == "23505")
         try again.close()
     }
+    @Test func addedForeignKeysCheckTheRowsAlreadyThere() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        // pgbench -i's order: tables, rows, then keys.
+        try db.execute("CREATE TABLE branches (bid int NOT NULL, bbalance int) WITH (fillfactor = 100)")
+        try db.execute("CREATE TABLE tellers (tid int NOT NULL, bid int, tbalance int) WITH (fillfactor = 100)")
+        try db.execute("INSERT INTO branches VALUES (1, 0), (2, 0)")
+        try db.execute("INSERT INTO tellers VALUES (1, 1, 0), (2, 2, 0), (3, 3, 0)")
+        try db.execute("VACUUM ANALYZE branches")
+        try db.execute("ALTER TABLE branches ADD PRIMARY KEY (bid)")
+        try db.execute("ALTER TABLE tellers ADD PRIMARY KEY (tid)")
+        let orphan = #expect(throws: DatabaseError.self) {
+            try db.execute("ALTER TABLE tellers ADD CONSTRAINT tellers_bid_fkey FOREIGN KEY (bid) REFERENCES branches")
+        }
+        #expect(orphan?.sqlState == "23503")
+        #expect(orphan?.message.hasPrefix("insert or update on table \"tellers\" violates foreign key constraint \"tellers_bid_fkey\"") == true)
+        try db.execute("DELETE FROM tellers WHERE bid = 3")
+        try db.execute("ALTER TABLE tellers ADD FOREIGN KEY (bid) REFERENCES branches")
+        let insert = #expect(throws: DatabaseError.self) { try db.execute("INSERT INTO tellers VALUES (9, 7, 0)") }
+        #expect(insert?.sqlState == "23503")
+        let delete = #expect(throws: DatabaseError.self) { try db.execute("DELETE FROM branches WHERE bid = 1") }
+        #expect(delete?.sqlState == "23503")
+        let noKey = #expect(throws: DatabaseError.self) { try db.execute("ALTER TABLE branches ADD FOREIGN KEY (bbalance) REFERENCES tellers (tbalance)") }
+        #expect(noKey?.sqlState == "42830")
+        try db.close()
+    }
 }

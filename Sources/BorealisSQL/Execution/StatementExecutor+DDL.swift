@@ -169,9 +169,19 @@ extension StatementExecutor {
                 more = try cursor.next()
             }
             table.checks.append(NamedCheck(name: checkName, sql: e.sql))
-        case .foreignKey:
-            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
-                                "ALTER TABLE … ADD FOREIGN KEY is not supported yet; declare the foreign key in CREATE TABLE")
+        case .foreignKey(let columns, let reference, let constraintName):
+            let keys = [table.primaryKey] + catalog.indexes(on: name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+            let key = try foreignKey(columns, reference, name: constraintName, of: name, columns: table.columns, keys: keys)
+            var checked = table
+            checked.foreignKeys = [key]
+            // Every row already there must find its parent (23503, as an insert would).
+            var cursor = TableTree(root: table.root).tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                try checkParents(of: checked, try RecordCodec.decode(try cursor.value()), old: nil)
+                more = try cursor.next()
+            }
+            table.foreignKeys = (table.foreignKeys ?? []) + [key]
         }
     }
 
@@ -245,45 +255,8 @@ extension StatementExecutor {
         for constraint in constraints {
             if case .foreignKey(let cols, let reference, let constraintName) = constraint { references.append((cols, reference, constraintName)) }
         }
-        var foreignKeys: [ForeignKey] = []
-        for (cols, reference, constraintName) in references {
-            for column in cols where !seen.contains(column) {
-                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" referenced in foreign key constraint does not exist")
-            }
-            let selfReference = reference.table == name
-            let parentColumns: [String]
-            let parentKeys: [[String]]
-            if selfReference {
-                parentColumns = reference.columns.isEmpty ? primaryKey : reference.columns
-                parentKeys = [primaryKey] + uniques
-            } else {
-                let parent = try catalog.table(reference.table)
-                if parent.isTemporary != temporaryTarget {
-                    throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
-                }
-                parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
-                parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
-            }
-            guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
-                throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
-            }
-            let parentTypes = try parentColumns.map { column -> SQLType? in
-                if selfReference { return columns.first { $0.name == column }?.type }
-                let parent = try catalog.table(reference.table)
-                return parent.columnIndex(column).map { parent.columns[$0].type }
-            }
-            for (column, parentType) in zip(cols, parentTypes) {
-                let type = columns.first { $0.name == column }!.type
-                guard Self.typeFamily(type) == Self.typeFamily(parentType) else {
-                    throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type.displayName) and \(parentType?.displayName ?? "unknown")")
-                }
-            }
-            guard parentKeys.contains(where: { Set($0) == Set(parentColumns) }) else {
-                throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "there is no unique constraint matching given keys for referenced table \"\(reference.table)\"")
-            }
-            foreignKeys.append(ForeignKey(name: constraintName ?? "\(name)_\(cols.joined(separator: "_"))_fkey", columns: cols,
-                                          parent: reference.table, parentColumns: parentColumns,
-                                          onDelete: reference.onDelete, onUpdate: reference.onUpdate))
+        let foreignKeys = try references.map { cols, reference, constraintName in
+            try foreignKey(cols, reference, name: constraintName, of: name, columns: columns, keys: [primaryKey] + uniques)
         }
         let tree = try TableTree.create(in: txn)
         var schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
@@ -304,7 +277,55 @@ extension StatementExecutor {
         }
     }
 
-    /// Types that compare with each other without a cast.
+
+    /// The foreign key `cols REFERENCES reference` of table `table` (whose `columns` and unique
+    /// `keys` are given, as the table may not be in the catalog yet), checked as PostgreSQL
+    /// checks it: the columns exist, the parent key is unique, the types compare.
+    func foreignKey(_ cols: [String], _ reference: ForeignKeyReference, name constraintName: String?, of name: String,
+                    columns: [ColumnSchema], keys: [[String]]) throws -> ForeignKey {
+        let seen = Set(columns.map(\.name))
+        let primaryKey = keys.first ?? []
+        let uniques = Array(keys.dropFirst())
+        for column in cols where !seen.contains(column) {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" referenced in foreign key constraint does not exist")
+        }
+        let selfReference = reference.table == name
+        let parentColumns: [String]
+        let parentKeys: [[String]]
+        if selfReference {
+            parentColumns = reference.columns.isEmpty ? primaryKey : reference.columns
+            parentKeys = [primaryKey] + uniques
+        } else {
+            let parent = try catalog.table(reference.table)
+            if parent.isTemporary != temporaryTarget {
+                throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
+            }
+            parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
+            parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+        }
+        guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
+            throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
+        }
+        let parentTypes = try parentColumns.map { column -> SQLType? in
+            if selfReference { return columns.first { $0.name == column }?.type }
+            let parent = try catalog.table(reference.table)
+            return parent.columnIndex(column).map { parent.columns[$0].type }
+        }
+        for (column, parentType) in zip(cols, parentTypes) {
+            guard let type = columns.first(where: { $0.name == column })?.type,
+                  Self.typeFamily(type) == Self.typeFamily(parentType) else {
+                let type = columns.first(where: { $0.name == column })?.type
+                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "foreign key constraint cannot be implemented: key columns \"\(column)\" and \"\(parentColumns[cols.firstIndex(of: column)!])\" are of incompatible types: \(type?.displayName ?? "unknown") and \(parentType?.displayName ?? "unknown")")
+            }
+        }
+        guard parentKeys.contains(where: { Set($0) == Set(parentColumns) }) else {
+            throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "there is no unique constraint matching given keys for referenced table \"\(reference.table)\"")
+        }
+        return ForeignKey(name: constraintName ?? "\(name)_\(cols.joined(separator: "_"))_fkey", columns: cols,
+                          parent: reference.table, parentColumns: parentColumns,
+                          onDelete: reference.onDelete, onUpdate: reference.onUpdate)
+    }
+
     /// Types whose values compare with each other, for matching a foreign key to its parent key.
     static func typeFamily(_ type: SQLType?) -> String {
         guard let type else { return "" }
