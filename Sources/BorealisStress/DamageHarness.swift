@@ -9,7 +9,9 @@
 // last flush does is what a torn write does (docs/robustness.md): the last commit's row is not
 // counted, and a row of a commit within the last 4 KiB of the log, lost while the log was
 // damaged there (one zeroed block can wipe the last flush, whose mark was the evidence, with
-// the commits before it), is counted apart as `tail`, not as lost.
+// the commits before it), is counted apart as `tail`, not as lost — and so is a row in the
+// last 4 KiB before the newest segment when that segment was deleted (the zeroed block then
+// held the seal naming it).
 
 import Borealis
 import BorealisStorage
@@ -48,6 +50,8 @@ public enum DamageHarness {
         var clean: Bool
         /// The end of the log's last commit.
         var end: UInt64
+        /// The newest segment's start.
+        var newest: UInt64
     }
 
     /// Builds the base database at `path`; returns the rows that must survive.
@@ -78,7 +82,10 @@ public enum DamageHarness {
             rows.removeLast() // its flush is the last: damage there looks like a torn write
             lsns.removeLast()
         }
-        return Base(rows: rows, lsns: lsns, clean: clean, end: end)
+        let starts = ((try? FileManager.default.contentsOfDirectory(atPath: path + "-log")) ?? []).compactMap { name -> UInt64? in
+            name.hasSuffix(".log") && !name.hasPrefix("recycle") ? UInt64(name.dropLast(4), radix: 16) : nil
+        }
+        return Base(rows: rows, lsns: lsns, clean: clean, end: end, newest: starts.max() ?? 0)
     }
 
     /// Runs `copies` damaged copies under `directory`.
@@ -109,7 +116,10 @@ public enum DamageHarness {
                 case .intact: report.intact += 1
                 case .refused(let error): report.refused += 1; log("  refused: \(error)")
                 case .lost(let row, let message):
-                    if !base.clean, let row, base.lsns[row] + 4096 > base.end, damages.contains(where: { $0.contains("db-log/") }) {
+                    let newestName = String(base.newest, radix: 16)
+                    let deletedNewest = damages.contains { $0.hasPrefix("deleted db-log/") && $0.hasSuffix(String(repeating: "0", count: 16 - newestName.count) + newestName + ".log") }
+                    if !base.clean, let row, damages.contains(where: { $0.contains("db-log/") }),
+                       base.lsns[row] + 4096 > base.end || (deletedNewest && base.lsns[row] + 4096 + 18 > base.newest) {
                         report.tail += 1
                         log("  tail: \(message)")
                     } else {

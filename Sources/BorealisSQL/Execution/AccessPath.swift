@@ -348,13 +348,13 @@ private final class TableScan {
     func next() throws -> (Int64, [Value])? {
         guard try step() else { return nil }
         guard let leaf else { return nil }
-        let rowID = try leaf.withKey(index) { try TableTree.decode($0) }
+        let rowID = try leaf.rowID(index)
         if let until, rowID > until { return nil }
         if readsNothing {
             lastRowID = rowID
             return (rowID, row)
         }
-        try leaf.withLeafValue(index) { value in
+        try leaf.readLeafValue(index) { value in
             if value.overflow == 0 && value.local.count == value.totalLength {
                 try RecordCodec.decode(value.local, wanted: wanted, readColumns: readColumns, into: &row)
             } else {

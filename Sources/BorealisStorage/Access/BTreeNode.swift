@@ -142,6 +142,18 @@ package struct Node {
         try withExtendedLifetime(image) { try body(leafValue(i)) }
     }
 
+    /// The row id a table leaf's cell i is keyed by (scans in other modules: not generic, so
+    /// no unspecialized closure per row).
+    package func rowID(_ i: Int) throws -> Int64 {
+        try withKey(i) { try TableTree.decode($0) }
+    }
+
+    /// `withLeafValue` for a body that returns nothing: not generic, for per-row loops in
+    /// other modules (a generic call across a module boundary is not specialized).
+    package func readLeafValue(_ i: Int, _ body: (LeafValue) throws -> Void) throws {
+        try withExtendedLifetime(image) { try body(leafValue(i)) }
+    }
+
     /// The lengths of leaf cell i's value (whole, kept in the page) and its first overflow page.
     package func valueShape(_ i: Int) -> (totalLength: Int, localLength: Int, overflow: PageNumber) {
         withLeafValue(i) { ($0.totalLength, $0.local.count, $0.overflow) }
