@@ -14,26 +14,39 @@ var quick = false, runs = 5, jsonPath: String?, selected: [String] = []
 var directory = FileManager.default.currentDirectoryPath + "/.build/bench"
 var child: (EngineKind, String, String)?
 var childPath = ""
+// Declared before the arguments are read: top-level code runs in order, and the usage text
+// lists the workloads (`--help` used to read this before it was set, and crashed).
+let allWorkloads = workloads + queryWorkloads + historyWorkloads
+
+@MainActor func usage() -> Never {
+    print("usage: borealis-bench [--quick] [--workload NAME]… [--runs N] [--json FILE] [--dir D]")
+    print("workloads: " + allWorkloads.map(\.name).joined(separator: ", "))
+    exit(2)
+}
+
+/// The value after an option, or the usage text when there is none.
+@MainActor func optionValue() -> String {
+    guard !arguments.isEmpty else { usage() }
+    return arguments.removeFirst()
+}
+
 while !arguments.isEmpty {
     let a = arguments.removeFirst()
     switch a {
     case "--quick": quick = true
-    case "--runs": runs = Int(arguments.removeFirst()) ?? 5
-    case "--json": jsonPath = arguments.removeFirst()
-    case "--workload": selected.append(arguments.removeFirst())
-    case "--dir": directory = arguments.removeFirst()
+    case "--runs": runs = Int(optionValue()) ?? 5
+    case "--json": jsonPath = optionValue()
+    case "--workload": selected.append(optionValue())
+    case "--dir": directory = optionValue()
     case "--child":
-        guard let engine = EngineKind(rawValue: arguments.removeFirst()) else { exit(2) }
-        child = (engine, arguments.removeFirst(), arguments.removeFirst())
-        childPath = arguments.removeFirst()
+        guard let engine = EngineKind(rawValue: optionValue()) else { exit(2) }
+        child = (engine, optionValue(), optionValue())
+        childPath = optionValue()
     default:
-        print("usage: borealis-bench [--quick] [--workload NAME]… [--runs N] [--json FILE] [--dir D]")
-        print("workloads: " + allWorkloads.map(\.name).joined(separator: ", "))
-        exit(2)
+        usage()
     }
 }
 let sizes = quick ? Sizes.quick : Sizes.full
-let allWorkloads = workloads + queryWorkloads + historyWorkloads
 
 if let (engine, name, phase) = child {
     // One phase of one run in this process, on the database at childPath: "setup" builds it;
