@@ -293,8 +293,14 @@ public final class Database: @unchecked Sendable {
         try? close()
     }
 
-    private let location: String
+    let location: String
     private var closed = false
+
+    /// Where the connection's transaction stands, as the PostgreSQL wire protocol's
+    /// ReadyForQuery reports it (BorealisServer): idle, inside a block, or inside a failed block.
+    package var transactionStatus: TransactionStatus {
+        lockedValue { !inBlock ? .idle : blockFailed ? .failed : .inBlock }
+    }
 
     /// Runs every statement in `sql`; returns the result of the last one.
     @discardableResult
