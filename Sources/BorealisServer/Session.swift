@@ -225,8 +225,11 @@ final class Session: @unchecked Sendable {
         out = channel.allocator.buffer(capacity: 512)
     }
 
+    /// Reports `error`; inside a transaction block it fails the block, as in PostgreSQL.
     func write(_ error: Error) {
-        wireError(error).write(to: &out)
+        let failure = wireError(error)
+        db?.failBlock(by: DatabaseError(.error, sqlState: failure.sqlState, failure.message))
+        failure.write(to: &out)
     }
 
     func wireError(_ error: Error) -> WireError {

@@ -302,6 +302,12 @@ public final class Database: @unchecked Sendable {
         lockedValue { !inBlock ? .idle : blockFailed ? .failed : .inBlock }
     }
 
+    /// Fails the open block (if any) for an error met outside `execute` — a statement that did
+    /// not prepare, a parameter that did not decode — as PostgreSQL fails the transaction.
+    package func failBlock(by error: any Error) {
+        lockedValue { if inBlock && !blockFailed { failed(by: error) } }
+    }
+
     /// Runs every statement in `sql`; returns the result of the last one.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [Value] = []) throws -> QueryResult {
