@@ -19,6 +19,7 @@ final class Prepared {
     enum Kind {
         case empty
         case command(SessionCommand)
+        case copy(CopyCommand)
         case engine(PreparedStatement)
     }
     let sql: String
@@ -34,6 +35,8 @@ final class Prepared {
             kind = .empty
         } else if let command = SessionCommand.recognize(sql) {
             kind = .command(command)
+        } else if let copy = try CopyCommand.recognize(sql) {
+            kind = .copy(copy)
         } else {
             guard let db = session.db else { throw WireError(sqlState: "08003", message: "no connection") }
             kind = .engine(try db.makeStatement(Self.spelledForEngine(sql)))
@@ -117,7 +120,7 @@ extension Session {
 
     func run(_ prepared: Prepared, parameters: [Value]) throws -> Outcome {
         switch prepared.kind {
-        case .empty:
+        case .empty, .copy:
             return Outcome(tag: "")
         case .command(let command):
             return try runCommand(command)
@@ -299,9 +302,16 @@ extension Session {
         guard let portal = portals[name] else {
             throw WireError(sqlState: "34000", message: "portal \"\(name)\" does not exist")
         }
-        if case .empty = portal.prepared.kind {
+        switch portal.prepared.kind {
+        case .empty:
             out.writeMessage(Backend.emptyQuery) { _ in }
             return
+        case .copy(let copy):
+            portals[name] = nil
+            if copy.direction == .from { return try beginCopyIn(copy, remaining: nil, implicit: false) }
+            return try copyOut(copy)
+        default:
+            break
         }
         let outcome: Outcome
         if let ran = portal.outcome {

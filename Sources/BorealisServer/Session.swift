@@ -41,6 +41,8 @@ final class Session: @unchecked Sendable {
     var portals: [String: Portal] = [:]
     /// After an error in the extended protocol: drop messages until Sync.
     var skipping = false
+    /// A COPY FROM STDIN waiting for its data.
+    var copyIn: CopyIn?
 
     init(server: ServerState, channel: Channel) {
         self.server = server
@@ -88,6 +90,9 @@ final class Session: @unchecked Sendable {
 
     private func message(_ type: UInt8, _ body: ByteBuffer) {
         var body = body
+        if copyIn != nil, type != UInt8(ascii: "X") {
+            return copyMessage(type, body)
+        }
         switch type {
         case UInt8(ascii: "X"):
             finish()
@@ -268,18 +273,40 @@ final class Session: @unchecked Sendable {
     // MARK: Simple query
 
     private func simpleQuery(_ sql: String) {
-        defer { readyForQuery() }
-        guard let db else { return }
+        guard let db else { return readyForQuery() }
         let pieces = SQLText.split(sql)
         if pieces.isEmpty {
             out.writeMessage(Backend.emptyQuery) { _ in }
-            return
+            return readyForQuery()
         }
         // Several statements outside a block run as one transaction, as in PostgreSQL.
         let implicit = pieces.count > 1 && db.transactionStatus == .idle && !pieces.contains(where: Self.controlsTransaction)
+        if implicit {
+            do {
+                try db.execute("BEGIN")
+            } catch {
+                write(error)
+                return readyForQuery()
+            }
+        }
+        continueQuery(pieces[...], implicit: implicit)
+    }
+
+    /// Runs a simple Query's statements from `pieces` on; a COPY FROM STDIN suspends it until
+    /// the copy ends (Session+Copy.swift). Ends with ReadyForQuery.
+    func continueQuery(_ pieces: ArraySlice<String>, implicit: Bool) {
+        guard let db else { return readyForQuery() }
+        var rest = pieces
         do {
-            if implicit { try db.execute("BEGIN") }
-            for piece in pieces {
+            while let piece = rest.first {
+                rest = rest.dropFirst()
+                if let copy = try CopyCommand.recognize(piece) {
+                    if copy.direction == .from {
+                        return try beginCopyIn(copy, remaining: rest, implicit: implicit)
+                    }
+                    try copyOut(copy)
+                    continue
+                }
                 let prepared = try Prepared(sql: piece, session: self)
                 let outcome = try run(prepared, parameters: [])
                 if !outcome.columns.isEmpty {
@@ -295,6 +322,7 @@ final class Session: @unchecked Sendable {
             write(error)
             if implicit { _ = try? db.execute("ROLLBACK") }
         }
+        readyForQuery()
     }
 
     static func controlsTransaction(_ sql: String) -> Bool {
