@@ -4,7 +4,7 @@
 // id, which enforces the connection limit (53300) and routes CancelRequests.
 //
 // Threads: one event loop thread does the socket I/O and framing; each session runs its
-// statements on its own serial dispatch queue. `stop()` closes the listener and every
+// statements on its own thread (SessionWorker). `stop()` closes the listener and every
 // connection (each session rolls back its open transaction as it ends) and waits for them.
 
 import Dispatch

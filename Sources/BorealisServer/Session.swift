@@ -1,10 +1,10 @@
 // One client connection: its own Borealis connection (so its own transaction), its prepared
 // statements and portals, and its session settings.
 //
-// Frames arrive on the channel's event loop and are queued to the session's serial dispatch
-// queue, where everything else runs — engine calls block, and never on an event loop thread.
+// Frames arrive on the channel's event loop and are queued to the session's own thread
+// (SessionWorker.swift), where everything else runs — engine calls block, and never on an event loop thread.
 // Replies are gathered in `out` and written in order when the client waits for them
-// (ReadyForQuery, Flush, a large result), from that one queue.
+// (ReadyForQuery, Flush, a large result), from that one thread.
 //
 //   startup ──SSLRequest/GSSENCRequest──▶ startup (answered 'N')
 //   startup ──CancelRequest──▶ closed (the matching session's statement is interrupted)
@@ -14,7 +14,6 @@
 //   ready/skipping ──Terminate, EOF, protocol violation──▶ closed: an open transaction is rolled
 //                                                           back and the connection closed
 
-import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
 import Borealis
@@ -25,11 +24,11 @@ final class Session: @unchecked Sendable {
     let channel: Channel
     let processID: Int32
     let secretKey: Int32
-    private let queue: DispatchQueue
+    private let worker: SessionWorker
     /// The session's connection, for CancelRequests from other threads.
     private let cancelTarget = NIOLockedValueBox<Database?>(nil)
 
-    // Everything below is touched only on `queue`.
+    // Everything below is touched only on the worker's thread.
     var db: Database?
     var out = ByteBuffer()
     var started = false
@@ -49,23 +48,23 @@ final class Session: @unchecked Sendable {
         self.channel = channel
         processID = server.nextProcessID()
         secretKey = Int32.random(in: Int32.min...Int32.max)
-        queue = DispatchQueue(label: "borealis.session.\(processID)")
+        worker = SessionWorker(name: "borealis-session-\(processID)")
     }
 
     // MARK: From the event loop
 
     func receive(_ frame: FrontendFrame) {
-        queue.async { self.handle(frame) }
+        worker.submit { self.handle(frame) }
     }
 
     /// The connection is gone (Terminate, EOF, a reset, the server stopping).
     func channelClosed() {
-        queue.async { self.finish() }
+        worker.submit { self.finish() }
     }
 
     /// The byte stream broke the protocol: FATAL 08P01, then close.
     func violation(_ message: String) {
-        queue.async {
+        worker.submit {
             self.fatal(WireError(severity: "FATAL", sqlState: "08P01", message: message))
         }
     }
@@ -75,7 +74,7 @@ final class Session: @unchecked Sendable {
         cancelTarget.withLockedValue { $0 }?.interrupt()
     }
 
-    // MARK: On the queue
+    // MARK: On the worker's thread
 
     private func handle(_ frame: FrontendFrame) {
         guard !finished else { return }
@@ -268,6 +267,7 @@ final class Session: @unchecked Sendable {
         flush()
         channel.close(promise: nil)
         if admitted { server.remove(self) }
+        worker.stop()
     }
 
     // MARK: Simple query

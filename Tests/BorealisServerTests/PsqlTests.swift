@@ -148,6 +148,74 @@ struct PsqlTests {
     }
 }
 
+extension PsqlTests {
+    @Test func psqlCopiesInAndOutInTextAndCSV() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let run = try served.psql("""
+            CREATE TABLE c(id INT, name TEXT, note TEXT);
+            \\copy c from stdin
+            1	one	\\N
+            2	tw\\to	x\\\\y
+            \\.
+            \\copy c from stdin with (format csv, header)
+            id,name,note
+            3,"th,ree",
+            4,"fo""ur","two
+            lines"
+            \\.
+            \\copy c to stdout
+            \\copy (SELECT id, name FROM c WHERE id > 2 ORDER BY id) to stdout with csv header
+            """)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out == """
+            1\tone\t\\N
+            2\ttw\\to\tx\\\\y
+            3\tth,ree\t\\N
+            4\tfo"ur\ttwo\\nlines
+            id,name
+            3,"th,ree"
+            4,"fo""ur"
+
+            """, "\(run.out)")
+        #expect(try served.db.query("SELECT name FROM c WHERE id = 2")[0][0] == .text("tw\to"))
+        // A bad row fails the whole COPY: nothing of it stays.
+        let bad = try served.psql("\\copy c from stdin\n5\tfive\tx\n6\tsix\n\\.\n")
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("missing data for column 3"), "\(bad.err)")
+        #expect(try served.db.query("SELECT count(*) FROM c")[0][0] == .integer(4))
+    }
+
+    @Test(.enabled(if: ServedDatabase.hasPgbench, "pgbench is not installed"))
+    func pgbenchLoadsWithCopyAndRunsItsBuiltinTpcbLikeScript() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        // The tables as `pgbench -i` makes them, with their primary keys (the engine has no
+        // WITH (fillfactor) or ALTER TABLE … ADD PRIMARY KEY yet, so -I dt and p are skipped).
+        #expect(try served.psql("""
+            CREATE TABLE pgbench_branches(bid INT NOT NULL PRIMARY KEY, bbalance INT, filler CHAR(88));
+            CREATE TABLE pgbench_tellers(tid INT NOT NULL PRIMARY KEY, bid INT, tbalance INT, filler CHAR(84));
+            CREATE TABLE pgbench_accounts(aid INT NOT NULL PRIMARY KEY, bid INT, abalance INT, filler CHAR(84));
+            CREATE TABLE pgbench_history(tid INT, bid INT, aid INT, delta INT, mtime TIMESTAMP, filler CHAR(22));
+            """).status == 0)
+        let load = try served.pgbench(["-i", "-I", "g", "-s", "1"])
+        #expect(load.status == 0, "\(load.out)\(load.err)")
+        #expect(try served.db.query("SELECT count(*) FROM pgbench_accounts")[0][0] == .integer(100_000))
+        for mode in ["simple", "extended", "prepared"] {
+            let run = try served.pgbench(["-n", "-M", mode, "-c", "4", "-j", "2", "-t", "20"])
+            #expect(run.status == 0, "\(mode): \(run.out)\(run.err)")
+            #expect(run.out.contains("number of transactions actually processed: 80/80"), "\(mode): \(run.out)\(run.err)")
+        }
+        let check = try served.db.query("""
+            SELECT (SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(tbalance) FROM pgbench_tellers),
+                   (SELECT sum(bbalance) FROM pgbench_branches), (SELECT sum(delta) FROM pgbench_history),
+                   (SELECT count(*) FROM pgbench_history)
+            """)[0]
+        #expect(check.values[4] == .integer(240))
+        #expect(check.values[0] == check.values[3] && check.values[1] == check.values[3] && check.values[2] == check.values[3])
+    }
+}
+
 /// Waits (up to 10 s) until the server has no session left.
 func waitForNoSessions(_ served: ServedDatabase) throws {
     for _ in 0..<1000 where served.server.connectionCount > 0 { usleep(10_000) }

@@ -178,6 +178,25 @@ import BorealisServer
         try served.db.execute("INSERT INTO t VALUES (2)") // the write lock was given back
     }
 
+    @Test func aCancelRequestStopsTheRunningStatementWith57014() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        try served.db.execute("CREATE TABLE big(x INT)")
+        try served.db.execute("INSERT INTO big VALUES " + (1...2000).map { "(\($0))" }.joined(separator: ", "))
+        let client = try WireClient(port: served.port)
+        let startup = client.startup()
+        let key = try #require(startup.first { $0.type == "K" })
+        client.send(WireClient.message("Q", WireClient.cstring("SELECT count(*) FROM big a, big b WHERE a.x + b.x = -1")))
+        usleep(300_000)
+        let canceller = try WireClient(port: served.port)
+        canceller.send(WireClient.int32(16) + WireClient.int32(80_877_102) + key.body)
+        #expect(canceller.receive() == nil) // closed without a reply
+        let answer = client.untilReady()
+        #expect(answer.first?.fields["C"] == "57014", "\(answer.map(\.type)) \(answer.first?.fields ?? [:])")
+        #expect(answer.last?.type == "Z")
+        #expect(client.query("SELECT 1").contains { $0.type == "D" })
+    }
+
     @Test func hostileByteStreamsNeverCrashTheServer() throws {
         let served = try ServedDatabase()
         defer { served.close() }
