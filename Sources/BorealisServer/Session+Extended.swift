@@ -50,7 +50,10 @@ final class Prepared {
         case "end": return "COMMIT"
         case "abort": return "ROLLBACK"
         case "start" where words.count > 1 && words[1] == "transaction":
-            return "BEGIN" + sql.trimmingBlanks().dropFirst("start transaction".count)
+            // The words before TRANSACTION are ASCII, so offsets in the lowercased text hold.
+            guard let range = sql.lowercased().utf8.firstRange(of: "transaction".utf8) else { return sql }
+            let offset = sql.lowercased().utf8.distance(from: sql.lowercased().utf8.startIndex, to: range.upperBound)
+            return "BEGIN" + String(decoding: sql.utf8.dropFirst(offset), as: UTF8.self)
         default: return sql
         }
     }

@@ -53,8 +53,22 @@ final class Session: @unchecked Sendable {
 
     // MARK: From the event loop
 
-    func receive(_ frame: FrontendFrame) {
-        worker.submit { self.handle(frame) }
+    /// Frames queued and not yet handled; past `pauseDepth` the channel stops reading until
+    /// the worker has caught up to `resumeDepth` (a client that floods us with messages meets
+    /// TCP back-pressure instead of growing our memory).
+    private let queued = NIOLockedValueBox(0)
+    private static let pauseDepth = 1024
+    private static let resumeDepth = 64
+
+    /// Queues `frame`; returns false when the channel should stop reading for now.
+    func receive(_ frame: FrontendFrame) -> Bool {
+        let depth = queued.withLockedValue { $0 += 1; return $0 }
+        worker.submit {
+            self.handle(frame)
+            let left = self.queued.withLockedValue { $0 -= 1; return $0 }
+            if left == Self.resumeDepth { self.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+        }
+        return depth < Self.pauseDepth
     }
 
     /// The connection is gone (Terminate, EOF, a reset, the server stopping).
