@@ -69,7 +69,7 @@ enum OID {
     static func sqlType(_ oid: UInt32) -> SQLType? {
         switch oid {
         case int2: return .smallint
-        case int4, oid: return .integer
+        case int4, OID.oid: return .integer
         case int8: return .bigint
         case float4: return .real
         case float8: return .doublePrecision
@@ -93,7 +93,7 @@ enum OID {
         switch oid {
         case bool, char: return 1
         case int2: return 2
-        case int4, float4, date, oid: return 4
+        case int4, float4, date, OID.oid: return 4
         case int8, float8, time, timestamp, timestamptz: return 8
         case name: return 64
         case interval: return 16

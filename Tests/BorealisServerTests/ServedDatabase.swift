@@ -54,6 +54,11 @@ final class ServedDatabase {
         return path
     }
 
+    /// Runs any program (a driver's script) with empty standard input.
+    func program(_ executable: String, _ arguments: [String]) throws -> Run {
+        try run(executable, arguments, input: "")
+    }
+
     private func run(_ executable: String, _ arguments: [String], input: String, timeout: Double = 120) throws -> Run {
         let tag = UInt32.random(in: 0...UInt32.max)
         let inPath = try file("in-\(tag)", input)
