@@ -56,7 +56,10 @@ public final class BorealisServer: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Each connection costs a thread: past the limit plus some room (for startups
+                // refused with 53300 and for CancelRequests), connections are closed at once.
+                guard state.opened(channel) else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
                     let session = Session(server: state, channel: channel)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(SessionHandler(session: session))
@@ -163,11 +166,14 @@ final class ServerState: @unchecked Sendable {
         session.interrupt()
     }
 
-    /// Channels still open, closed by `stop()` (including those not yet past startup).
-    func opened(_ channel: Channel) {
+    /// Takes a new channel into the table of those `stop()` closes (including those not yet
+    /// past startup); false when there are already `maxConnections` + 32.
+    func opened(_ channel: Channel) -> Bool {
         lock.lock()
+        defer { lock.unlock(withValue: sessions.count) }
+        guard everyChannel.count < configuration.maxConnections + 32 else { return false }
         everyChannel[ObjectIdentifier(channel)] = channel
-        lock.unlock(withValue: sessions.count)
+        return true
     }
 
     func closed(_ channel: Channel) {
@@ -202,11 +208,6 @@ final class SessionHandler: ChannelInboundHandler {
 
     init(session: Session) {
         self.session = session
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        session.server.opened(context.channel)
-        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -165,6 +165,21 @@ import BorealisServer
         #expect(fourth.startup().last?.type == "Z")
     }
 
+    @Test func connectionsBeyondTheLimitAndItsRoomAreClosedAtOnce() throws {
+        let served = try ServedDatabase(maxConnections: 2)
+        defer { served.close() }
+        // Connections that never start up hold a thread each: the limit plus 32 are taken.
+        let waiting = try (0..<34).map { _ in try WireClient(port: served.port) }
+        usleep(200_000)
+        let extra = try WireClient(port: served.port)
+        #expect(extra.receive() == nil)
+        #expect(waiting[0].startup().last?.type == "Z")
+        for client in waiting { client.drop() }
+        try waitForNoSessions(served)
+        usleep(200_000)
+        #expect(try WireClient(port: served.port).startup().last?.type == "Z")
+    }
+
     @Test func aClientThatVanishesMidTransactionIsRolledBack() throws {
         let served = try ServedDatabase()
         defer { served.close() }
