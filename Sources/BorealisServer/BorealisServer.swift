@@ -43,6 +43,7 @@ public final class BorealisServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
     private let state: ServerState
+    private let stopped = NIOLockedValueBox(false)
     /// The port the server listens on.
     public let port: Int
 
@@ -85,12 +86,16 @@ public final class BorealisServer: Sendable {
     }
 
     /// Stops listening, closes every connection (rolling back open transactions) and waits for
-    /// the sessions to end. Do not call it from a session's own statement.
+    /// the sessions to end. Later calls do nothing.
     public func stop() throws {
+        // Once only: the event loop is gone after the first stop.
+        guard stopped.withLockedValue({ done in defer { done = true }; return !done }) else { return }
         try? channel.close().wait()
+        state.interruptAll() // a long statement ends now (57014), not when it finishes
         state.closeAll()
-        state.waitUntilEmpty(timeoutSeconds: 10)
-        try group.syncShutdownGracefully()
+        // A session still busy after 10 s (a statement that does not heed the interrupt)
+        // keeps the event loop: it must still be able to write to its (closed) channel.
+        if state.waitUntilEmpty(timeoutSeconds: 10) { try group.syncShutdownGracefully() }
     }
 }
 
@@ -116,16 +121,20 @@ final class ServerState: @unchecked Sendable {
     private var sessions: [Int32: Session] = [:]
     private var everyChannel: [ObjectIdentifier: Channel] = [:]
     private var lastProcessID: Int32 = 0
+    /// Sessions not yet finished, admitted or not (the lock's value: `stop()` waits for 0, so
+    /// that no session touches its channel after the event loop is gone).
+    private var live = 0
 
     init(database: Database, configuration: BorealisServer.Configuration) {
         self.database = database
         self.configuration = configuration
     }
 
-    /// A process id for BackendKeyData, unique among live sessions.
-    func nextProcessID() -> Int32 {
+    /// A new session: its process id for BackendKeyData, unique among live sessions.
+    func sessionStarted() -> Int32 {
         lock.lock()
-        defer { lock.unlock(withValue: sessions.count) }
+        live += 1
+        defer { lock.unlock(withValue: live) }
         repeat {
             lastProcessID = lastProcessID == Int32.max ? 1 : lastProcessID + 1
         } while sessions[lastProcessID] != nil
@@ -136,23 +145,25 @@ final class ServerState: @unchecked Sendable {
     func admit(_ session: Session) -> Bool {
         lock.lock()
         guard sessions.count < configuration.maxConnections else {
-            lock.unlock(withValue: sessions.count)
+            lock.unlock(withValue: live)
             return false
         }
         sessions[session.processID] = session
-        lock.unlock(withValue: sessions.count)
+        lock.unlock(withValue: live)
         return true
     }
 
-    func remove(_ session: Session) {
+    /// A session has finished: out of the table (if it was admitted) and no longer live.
+    func sessionEnded(_ session: Session, admitted: Bool) {
         lock.lock()
-        if sessions[session.processID] === session { sessions[session.processID] = nil }
-        lock.unlock(withValue: sessions.count)
+        if admitted, sessions[session.processID] === session { sessions[session.processID] = nil }
+        live -= 1
+        lock.unlock(withValue: live)
     }
 
     var count: Int {
         lock.lock()
-        defer { lock.unlock(withValue: sessions.count) }
+        defer { lock.unlock(withValue: live) }
         return sessions.count
     }
 
@@ -161,7 +172,7 @@ final class ServerState: @unchecked Sendable {
     func cancel(processID: Int32, secretKey: Int32) {
         lock.lock()
         let session = sessions[processID]
-        lock.unlock(withValue: sessions.count)
+        lock.unlock(withValue: live)
         guard let session, session.secretKey == secretKey else { return }
         session.interrupt()
     }
@@ -170,7 +181,7 @@ final class ServerState: @unchecked Sendable {
     /// past startup); false when there are already `maxConnections` + 32.
     func opened(_ channel: Channel) -> Bool {
         lock.lock()
-        defer { lock.unlock(withValue: sessions.count) }
+        defer { lock.unlock(withValue: live) }
         guard everyChannel.count < configuration.maxConnections + 32 else { return false }
         everyChannel[ObjectIdentifier(channel)] = channel
         return true
@@ -179,24 +190,33 @@ final class ServerState: @unchecked Sendable {
     func closed(_ channel: Channel) {
         lock.lock()
         everyChannel[ObjectIdentifier(channel)] = nil
-        lock.unlock(withValue: sessions.count)
+        lock.unlock(withValue: live)
+    }
+
+    func interruptAll() {
+        lock.lock()
+        let all = Array(sessions.values)
+        lock.unlock(withValue: live)
+        for session in all { session.interrupt() }
     }
 
     func closeAll() {
         lock.lock()
         let channels = Array(everyChannel.values)
-        lock.unlock(withValue: sessions.count)
+        lock.unlock(withValue: live)
         for channel in channels { channel.close(promise: nil) }
     }
 
-    func waitUntilEmpty(timeoutSeconds: Double) {
+    /// Whether the last session ended within the timeout.
+    func waitUntilEmpty(timeoutSeconds: Double) -> Bool {
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutSeconds * 1000))
         while NIODeadline.now() < deadline {
             if lock.lock(whenValue: 0, timeoutSeconds: 0.05) {
                 lock.unlock(withValue: 0)
-                return
+                return true
             }
         }
+        return false
     }
 }
 

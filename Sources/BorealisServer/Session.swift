@@ -46,7 +46,7 @@ final class Session: @unchecked Sendable {
     init(server: ServerState, channel: Channel) {
         self.server = server
         self.channel = channel
-        processID = server.nextProcessID()
+        processID = server.sessionStarted()
         secretKey = Int32.random(in: Int32.min...Int32.max)
         worker = SessionWorker(name: "borealis-session-\(processID)")
     }
@@ -280,7 +280,7 @@ final class Session: @unchecked Sendable {
         db = nil
         flush()
         channel.close(promise: nil)
-        if admitted { server.remove(self) }
+        server.sessionEnded(self, admitted: admitted)
         worker.stop()
     }
 

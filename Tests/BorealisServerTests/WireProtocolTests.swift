@@ -212,6 +212,25 @@ import BorealisServer
         #expect(client.query("SELECT 1").contains { $0.type == "D" })
     }
 
+    @Test func stopInterruptsRunningStatementsAndRollsBackOpenTransactions() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        try served.db.execute("CREATE TABLE big(x INT)")
+        try served.db.execute("INSERT INTO big VALUES " + (1...2000).map { "(\($0))" }.joined(separator: ", "))
+        let busy = try WireClient(port: served.port), idle = try WireClient(port: served.port)
+        busy.startup()
+        idle.startup()
+        #expect(idle.query("BEGIN; INSERT INTO big VALUES (0)").last?.body == [UInt8(ascii: "T")])
+        busy.send(WireClient.message("Q", WireClient.cstring("SELECT count(*) FROM big a, big b WHERE a.x + b.x = -1")))
+        usleep(300_000)
+        let started = ContinuousClock.now
+        try served.server.stop()
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(served.server.connectionCount == 0)
+        #expect(try served.db.query("SELECT count(*) FROM big")[0][0] == .integer(2000))
+        try served.db.execute("INSERT INTO big VALUES (-1)") // no write lock left behind
+    }
+
     @Test func hostileByteStreamsNeverCrashTheServer() throws {
         let served = try ServedDatabase()
         defer { served.close() }
