@@ -8,6 +8,8 @@ let package = Package(
         // The C library: libBorealisC.so, shipped as libborealis.so.0 by scripts/build-c-library
         // (a library and the `borealis` shell cannot share a product name).
         .library(name: "BorealisC", type: .dynamic, targets: ["BorealisC"]),
+        // The PostgreSQL wire protocol listener (`borealis serve`, docs/server.md), on SwiftNIO.
+        .library(name: "BorealisServer", targets: ["BorealisServer"]),
         .executable(name: "borealis", targets: ["borealis"]),
         .executable(name: "borealis-stress", targets: ["borealis-stress"]),
         .executable(name: "borealis-example", targets: ["borealis-example"]),
@@ -17,6 +19,9 @@ let package = Package(
         // `swift package generate-documentation --target Borealis` (a command plugin only: nothing
         // of it is linked into the library).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The PostgreSQL wire protocol listener (BorealisServer only: neither the Borealis library
+        // nor libborealis links it).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -73,10 +78,20 @@ let package = Package(
             name: "BorealisStress",
             dependencies: ["Borealis"]
         ),
-        // The `borealis` shell.
+        // The PostgreSQL wire protocol listener: sessions, messages, text and binary codecs.
+        .target(
+            name: "BorealisServer",
+            dependencies: [
+                "Borealis", "BorealisSQL",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The `borealis` shell (and `borealis serve`).
         .executableTarget(
             name: "borealis",
-            dependencies: ["Borealis", "CEdit"]
+            dependencies: ["Borealis", "BorealisServer", "CEdit"]
         ),
         // examples/swift: the Swift example a new user can copy.
         .executableTarget(
@@ -105,6 +120,11 @@ let package = Package(
         .testTarget(
             name: "BorealisTests",
             dependencies: ["Borealis", "BorealisSQL", "BorealisStorage", "BorealisStress", "BorealisSLT", "BorealisC", "CBorealisABICheck"]
+        ),
+        // The listener driven by real clients (psql, pgbench) on an ephemeral port.
+        .testTarget(
+            name: "BorealisServerTests",
+            dependencies: ["Borealis", "BorealisServer"]
         ),
     ],
     swiftLanguageModes: [.v6]

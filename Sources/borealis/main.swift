@@ -13,6 +13,8 @@ let usage = """
 usage: borealis [options] [DB] [SQL…]
        borealis check DB              check the whole database (exit status 1 when damaged)
        borealis check-backup FILE     verify a backup file
+       borealis serve DB [--port 5432] [--host 127.0.0.1] [--max-connections 100]
+                                      serve DB to PostgreSQL clients (docs/server.md)
 
 Runs SQL against the Borealis database DB (":memory:" when absent). With SQL arguments, runs
 them and exits; with standard input not a terminal, runs it as a script; otherwise opens an
@@ -39,6 +41,7 @@ func fail(_ message: String, status: Int32) -> Never {
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 if let status = Shell.standalone(arguments) { exit(status) }
+if let status = Shell.serve(arguments) { exit(status) }
 var databasePath: String?
 var sql: [String] = []
 var commands: [String] = []

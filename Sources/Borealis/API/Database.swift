@@ -299,8 +299,20 @@ public final class Database: @unchecked Sendable {
         try? close()
     }
 
-    private let location: String
+    let location: String
     private var closed = false
+
+    /// Where the connection's transaction stands, as the PostgreSQL wire protocol's
+    /// ReadyForQuery reports it (BorealisServer): idle, inside a block, or inside a failed block.
+    package var transactionStatus: TransactionStatus {
+        lockedValue { !inBlock ? .idle : blockFailed ? .failed : .inBlock }
+    }
+
+    /// Fails the open block (if any) for an error met outside `execute` — a statement that did
+    /// not prepare, a parameter that did not decode — as PostgreSQL fails the transaction.
+    package func failBlock(by error: any Error) {
+        lockedValue { if inBlock && !blockFailed { failed(by: error) } }
+    }
 
     /// Runs every statement in `sql`; returns the result of the last one.
     @discardableResult

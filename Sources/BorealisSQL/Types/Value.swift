@@ -397,7 +397,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     // MARK: Casts
 
     /// CAST(self AS type) with PostgreSQL's conversions.
-    func cast(to type: SQLType) throws -> Value {
+    package func cast(to type: SQLType) throws -> Value {
         if isNull { return .null }
         switch type {
         case .smallint, .integer, .bigint:

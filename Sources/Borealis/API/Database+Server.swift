@@ -1,0 +1,49 @@
+// What the PostgreSQL wire protocol listener (BorealisServer) needs of a connection and a
+// statement beyond the public API: another connection to the same database for each session,
+// the transaction state ReadyForQuery reports, and the command tag CommandComplete carries.
+
+import BorealisSQL
+import BorealisStorage
+
+/// A connection's transaction state: ReadyForQuery's `I`, `T` and `E`.
+package enum TransactionStatus: UInt8, Sendable {
+    case idle = 0x49     // I
+    case inBlock = 0x54  // T
+    case failed = 0x45   // E
+}
+
+extension Database {
+    /// A new connection to this connection's database (sharing its storage engine), opened
+    /// with the engine's options: one per wire-protocol session.
+    package func openConnection() throws -> Database {
+        try Database(path: location, options: engine.options, readOnly: isReadOnly)
+    }
+}
+
+extension PreparedStatement {
+    /// The first word(s) of PostgreSQL's CommandComplete tag for this statement: `SELECT`,
+    /// `INSERT`, `CREATE TABLE`, … (the server appends the row count where PostgreSQL does).
+    package var commandVerb: String {
+        switch parsed.statement {
+        case .select: return "SELECT"
+        case .insert: return "INSERT"
+        case .update: return "UPDATE"
+        case .delete: return "DELETE"
+        case .createTable: return "CREATE TABLE"
+        case .createIndex: return "CREATE INDEX"
+        case .createView: return "CREATE VIEW"
+        case .dropTable: return "DROP TABLE"
+        case .dropIndex: return "DROP INDEX"
+        case .dropView: return "DROP VIEW"
+        case .explain: return "EXPLAIN"
+        case .truncate: return "TRUNCATE TABLE"
+        case .analyze: return "ANALYZE"
+        case .alterTable: return "ALTER TABLE"
+        case .begin: return "BEGIN"
+        case .commit: return "COMMIT"
+        case .rollback, .rollbackToSavepoint: return "ROLLBACK"
+        case .savepoint: return "SAVEPOINT"
+        case .releaseSavepoint: return "RELEASE"
+        }
+    }
+}
