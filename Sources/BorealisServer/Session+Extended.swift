@@ -200,6 +200,17 @@ extension Session {
         }
         let prepared = try Prepared(sql: sql, session: self)
         prepared.parameterTypes = types
+        if case .engine(let statement) = prepared.kind {
+            // A parameter the client left untyped (OID 0) takes the type the engine infers from
+            // where it appears (`WHERE id = $1`: the type of id), as PostgreSQL's do: Bind then
+            // decodes it as that type and ParameterDescription reports it.
+            let inferred = statement.parameterTypes
+            prepared.parameterTypes = (0..<statement.parameterCount).map { i in
+                let given = i < types.count ? types[i] : 0
+                guard given == 0 || given == OID.unknown, i < inferred.count else { return given }
+                return OID.of(declared: inferred[i]) ?? given
+            }
+        }
         statements[name] = prepared
         out.writeMessage(Backend.parseComplete) { _ in }
     }

@@ -68,8 +68,9 @@ import BorealisServer
                     + WireClient.sync)
         let messages = client.untilReady()
         #expect(messages.map(\.type) == ["1", "t", "T", "2", "T", "D", "D", "s", "D", "C", "3", "Z"])
-        // ParameterDescription: one parameter of unknown type, reported as text.
-        #expect(messages[1].body == WireClient.int16(1) + WireClient.int32(25))
+        // ParameterDescription: the untyped parameter takes the type of what it is compared
+        // with (id is an integer: int4, 23), as PostgreSQL reports it.
+        #expect(messages[1].body == WireClient.int16(1) + WireClient.int32(23))
         // The binary int4 column, then the text column.
         #expect(messages[5].columns == [[0, 0, 0, 1], Array("one".utf8)])
         #expect(messages[8].columns == [[0, 0, 0, 3], Array("three".utf8)])

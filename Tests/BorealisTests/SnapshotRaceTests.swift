@@ -82,6 +82,11 @@ import Testing
             }.start()
         }
         Thread.sleep(forTimeInterval: seconds)
+        // Readers must make progress beside the writers; on a loaded machine (CI ran this under
+        // TSan beside other builds) 2 s gave them fewer than 6 scans, so wait up to a minute
+        // more for them before stopping.
+        let patience = ContinuousClock.now + .seconds(60)
+        while readers > 0 && scans.load(ordering: .relaxed) <= 5 && ContinuousClock.now < patience { Thread.sleep(forTimeInterval: 0.05) }
         stop.store(true, ordering: .relaxed)
         group.wait()
         #expect(failures.withLock { $0 } == [])

@@ -44,6 +44,10 @@ extension PreparedStatement {
         case .rollback, .rollbackToSavepoint: return "ROLLBACK"
         case .savepoint: return "SAVEPOINT"
         case .releaseSavepoint: return "RELEASE"
+        case .set: return "SET"
+        case .show: return "SHOW"
+        case .reset: return "RESET"
+        case .vacuum: return "VACUUM"
         }
     }
 }
