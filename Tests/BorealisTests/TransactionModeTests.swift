@@ -153,6 +153,25 @@ import Testing
         #expect(try count(db) == .integer(20000))
     }
 
+    /// An unfiltered three-way cross join pairs rows it holds in memory for minutes without
+    /// reading a page: before the join loop polled, an interrupt (or a wire-protocol cancel)
+    /// waited for its end.
+    @Test func interruptStopsACrossJoinOfRowsInMemory() throws {
+        let (_, db) = try table()
+        try db.execute("INSERT INTO t WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 2000) SELECT x FROM g")
+        let stopper = Thread {
+            while db.statementsInFlight == 0 { usleep(1000) }
+            usleep(50_000)
+            db.interrupt()
+        }
+        stopper.start()
+        let started = ContinuousClock.now
+        #expect {
+            _ = try db.execute("SELECT count(*) FROM t a, t b, t c")
+        } throws: { ($0 as? DatabaseError)?.sqlState == "57014" }
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test func interruptStopsARecursiveQueryThatReadsNoTable() throws {
         let (_, db) = try table()
         let stopper = Thread {
