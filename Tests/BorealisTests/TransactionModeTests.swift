@@ -129,15 +129,19 @@ import Testing
         try first.close()
     }
 
-    @Test func interruptStopsARunningStatement() throws {
-        let (_, db) = try table()
-        try db.execute("INSERT INTO t WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 20000) SELECT x FROM g")
-        let stopper = Thread {
+    /// Interrupts `db` from another thread 50 ms after a statement starts running on it.
+    private func interruptOnceRunning(_ db: Database) {
+        Thread {
             while db.statementsInFlight == 0 { usleep(1000) }
             usleep(50_000)
             db.interrupt()
-        }
-        stopper.start()
+        }.start()
+    }
+
+    @Test func interruptStopsARunningStatement() throws {
+        let (_, db) = try table()
+        try db.execute("INSERT INTO t WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 20000) SELECT x FROM g")
+        interruptOnceRunning(db)
         let started = ContinuousClock.now
         #expect {
             _ = try db.execute("SELECT count(*) FROM t a, t b WHERE a.id + b.id = -1")
@@ -159,12 +163,7 @@ import Testing
     @Test func interruptStopsACrossJoinOfRowsInMemory() throws {
         let (_, db) = try table()
         try db.execute("INSERT INTO t WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 2000) SELECT x FROM g")
-        let stopper = Thread {
-            while db.statementsInFlight == 0 { usleep(1000) }
-            usleep(50_000)
-            db.interrupt()
-        }
-        stopper.start()
+        interruptOnceRunning(db)
         let started = ContinuousClock.now
         #expect {
             _ = try db.execute("SELECT count(*) FROM t a, t b, t c")
@@ -174,12 +173,7 @@ import Testing
 
     @Test func interruptStopsARecursiveQueryThatReadsNoTable() throws {
         let (_, db) = try table()
-        let stopper = Thread {
-            while db.statementsInFlight == 0 { usleep(1000) }
-            usleep(50_000)
-            db.interrupt()
-        }
-        stopper.start()
+        interruptOnceRunning(db)
         #expect {
             _ = try db.execute("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r")
         } throws: { ($0 as? DatabaseError)?.sqlState == "57014" }

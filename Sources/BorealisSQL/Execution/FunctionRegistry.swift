@@ -82,14 +82,15 @@ enum FunctionRegistry {
         return byName
     }()
 
-    /// A call compiled over its argument evaluators; `argumentTypes` name the call in errors.
-    static func compile(_ name: String, _ args: [Evaluator], argumentTypes: [SQLType?]) throws -> Evaluator {
+    /// A call compiled over its argument evaluators; `argumentTypes` name the call in errors
+    /// (worked out only for one: typing the arguments walks them again).
+    static func compile(_ name: String, _ args: [Evaluator], argumentTypes: @autoclosure () -> [SQLType?]) throws -> Evaluator {
         if args.count > Limits.maxFunctionArguments && !["coalesce", "greatest", "least"].contains(name) {
             throw DatabaseError(.error, sqlState: SQLState.tooManyArguments,
                                 "cannot pass more than \(Limits.maxFunctionArguments) arguments to a function")
         }
         guard let function = functions[name], function.arity.contains(args.count) else {
-            let types = argumentTypes.map { $0?.displayName ?? "unknown" }.joined(separator: ", ")
+            let types = argumentTypes().map { $0?.displayName ?? "unknown" }.joined(separator: ", ")
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)(\(types)) does not exist")
         }
         return try function.make(name, args)
