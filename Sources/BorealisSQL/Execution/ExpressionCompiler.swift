@@ -203,6 +203,14 @@ struct ExpressionCompiler {
                 }
             }
         case .binary(let op, let l, let r):
+            if [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(op) {
+                // Only text matches a pattern (PostgreSQL has no `integer ~ integer`).
+                let left = staticType(l), right = staticType(r)
+                if left.map({ !$0.isText }) ?? false || right.map({ !$0.isText }) ?? false {
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                        "operator does not exist: \(left?.displayName ?? "unknown") \(op.rawValue) \(right?.displayName ?? "unknown")")
+                }
+            }
             let evaluator = try compileBinary(op, try compile(l), try compile(r))
             if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
             return evaluator
@@ -426,6 +434,15 @@ struct ExpressionCompiler {
                 // `s || s` doubling in a recursive CTE reached gigabytes: bounded as PostgreSQL bounds it.
                 if left.utf8.count + right.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
                 return .text(left + right)
+            }
+        case .regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive:
+            let options = try RegularExpression.Options(flags: op == .regexMatchInsensitive || op == .regexNotMatchInsensitive ? "i" : "",
+                                                        function: op.rawValue)
+            let negated = op == .regexNotMatch || op == .regexNotMatchInsensitive
+            let cache = RegularExpressionCache()
+            return { ctx in
+                guard let s = try Functions.text(try a(ctx)), let pattern = try Functions.text(try b(ctx)) else { return .null }
+                return .boolean(s.contains(try cache.expression(pattern, options).regex) != negated)
             }
         case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual:
             return { ctx in

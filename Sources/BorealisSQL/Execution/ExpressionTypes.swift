@@ -157,7 +157,10 @@ extension ExpressionCompiler {
         }
         switch e {
         case .binary(let op, let l, let r):
-            if op == .concat {
+            if [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(op) {
+                if case .parameter(let n) = l { types.note(n, .text) }
+                if case .parameter(let n) = r { types.note(n, .text) }
+            } else if op == .concat {
                 if case .parameter(let n) = l { types.note(n, staticType(r) == .bytea ? .bytea : .text) }
                 if case .parameter(let n) = r { types.note(n, staticType(l) == .bytea ? .bytea : .text) }
             } else if op == .and || op == .or {

@@ -35,7 +35,7 @@ package final class SessionSettings: @unchecked Sendable {
 
     /// `serverVersion` is Borealis's own (`0.2.0`); `user` and `database` name the session.
     package init(serverVersion: String, user: String = "borealis", database: String = "borealis") {
-        var parameters: [Parameter] = [
+        let parameters: [Parameter] = [
             Parameter(name: "application_name", defaultValue: ""),
             Parameter(name: "client_encoding", defaultValue: "UTF8", description: "UTF8 only"),
             Parameter(name: "DateStyle", defaultValue: "ISO, MDY"),

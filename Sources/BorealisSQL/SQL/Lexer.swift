@@ -1,7 +1,8 @@
 // The SQL lexer: turns text into tokens with their line and column. Accepts PostgreSQL's
 // spellings and common MySQL ones: "double-quoted" and `backtick` identifiers, 'strings' with ''
-// escapes, E'…' is not supported, -- and /* */ comments, $1, ?, :name and @name parameters, numbers with
-// fractions and exponents, and the operators of the dialect (docs/sql.md).
+// escapes, E'…' strings with backslash escapes, $$…$$ and $tag$…$tag$ dollar quotes, -- and /* */
+// comments, $1, ?, :name and @name parameters, numbers with fractions and exponents, and the
+// operators of the dialect (docs/sql.md).
 
 import BorealisStorage
 
@@ -119,6 +120,14 @@ struct Lexer {
             }
             return Token(kind: .blob(value), position: start, text: text(from))
         }
+        if (c == UInt8(ascii: "e") || c == UInt8(ascii: "E")) && peek(1) == UInt8(ascii: "'") {
+            advance()
+            return Token(kind: .string(try escapeString(start)), position: start, text: text(from))
+        }
+        if (c == UInt8(ascii: "n") || c == UInt8(ascii: "N")) && peek(1) == UInt8(ascii: "'") {
+            advance()  // N'…': a national character string is an ordinary string here.
+            return Token(kind: .string(try quotedString(start)), position: start, text: text(from))
+        }
         if isIdentifierStart(c) {
             while index < bytes.count && isIdentifierPart(peek()) { advance() }
             let word = text(from)
@@ -147,19 +156,9 @@ struct Lexer {
         }
         switch c {
         case UInt8(ascii: "'"):
-            advance()
-            var value: [UInt8] = []
-            while true {
-                guard index < bytes.count else { throw error("unterminated quoted string", at: start) }
-                if peek() == UInt8(ascii: "'") {
-                    if peek(1) == UInt8(ascii: "'") { value.append(39); advance(); advance(); continue }
-                    advance()
-                    break
-                }
-                value.append(peek())
-                advance()
-            }
-            return Token(kind: .string(String(decoding: value, as: UTF8.self)), position: start, text: text(from))
+            return Token(kind: .string(try quotedString(start)), position: start, text: text(from))
+        case UInt8(ascii: "$") where peek(1) == UInt8(ascii: "$") || (isIdentifierStart(peek(1)) && dollarTagEnd() != nil):
+            return Token(kind: .string(try dollarQuotedString(start)), position: start, text: text(from))
         case UInt8(ascii: "\""), UInt8(ascii: "`"):
             let quote = c
             advance()
@@ -203,12 +202,12 @@ struct Lexer {
         }
         // Operators: longest match first.
         let three = [UInt8](bytes[index..<min(bytes.count, index + 3)])
-        for candidate in ["<=>", "->>"] where three == Array(candidate.utf8) {
+        for candidate in ["<=>", "->>", "!~*"] where three == Array(candidate.utf8) {
             advance(); advance(); advance()
             return Token(kind: .op(candidate), position: start, text: candidate)
         }
         let two = [UInt8](bytes[index..<min(bytes.count, index + 2)])
-        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>"] where two == Array(candidate.utf8) {
+        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>", "~*", "!~", "@>", "<@", "&&"] where two == Array(candidate.utf8) {
             advance(); advance()
             return Token(kind: .op(candidate), position: start, text: candidate)
         }
@@ -222,6 +221,132 @@ struct Lexer {
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+
+    /// '…' with '' for a quote; the opening quote is at the current byte.
+    private mutating func quotedString(_ start: SourcePosition) throws -> String {
+        advance()
+        var value: [UInt8] = []
+        while true {
+            guard index < bytes.count else { throw error("unterminated quoted string", at: start) }
+            if peek() == UInt8(ascii: "'") {
+                if peek(1) == UInt8(ascii: "'") { value.append(39); advance(); advance(); continue }
+                advance()
+                return String(decoding: value, as: UTF8.self)
+            }
+            value.append(peek())
+            advance()
+        }
+    }
+
+    /// The end of a `$tag$` opening at the current byte (the index just past its second `$`), or
+    /// nil when what follows `$` is not a tag (then `$` is an error or a parameter).
+    private func dollarTagEnd() -> Int? {
+        var i = index + 1
+        while i < bytes.count, bytes[i] != UInt8(ascii: "$") {
+            guard isIdentifierPart(bytes[i]) else { return nil }
+            i += 1
+        }
+        return i < bytes.count ? i + 1 : nil
+    }
+
+    /// `$$…$$` or `$tag$…$tag$`: everything up to the same tag, taken as it is.
+    private mutating func dollarQuotedString(_ start: SourcePosition) throws -> String {
+        guard let tagEnd = dollarTagEnd() else { throw error("unterminated dollar-quoted string", at: start) }
+        let tag = Array(bytes[index..<tagEnd])
+        while index < tagEnd { advance() }
+        let contentStart = index
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "$"), bytes.count - index >= tag.count, bytes[index..<(index + tag.count)].elementsEqual(tag) {
+                let content = String(decoding: bytes[contentStart..<index], as: UTF8.self)
+                for _ in 0..<tag.count { advance() }
+                return content
+            }
+            advance()
+        }
+        throw error("unterminated dollar-quoted string", at: start)
+    }
+
+    /// E'…': backslash escapes as PostgreSQL reads them (\b \f \n \r \t, \ooo octal,
+    /// \xhh hexadecimal, \uXXXX and \UXXXXXXXX code points, \c for any other c) and '' or \'
+    /// for a quote. The bytes must form UTF-8 without NUL (22021, as PostgreSQL).
+    private mutating func escapeString(_ start: SourcePosition) throws -> String {
+        advance()
+        var value: [UInt8] = []
+        func digits(_ count: Int, _ radix: UInt32, _ from: Int) -> (UInt32, Int) {
+            var v: UInt32 = 0, n = 0
+            while n < count, from + n < bytes.count, let d = hexDigit(bytes[from + n]), d < radix {
+                v = v * radix + d
+                n += 1
+            }
+            return (v, n)
+        }
+        while true {
+            guard index < bytes.count else { throw error("unterminated quoted string", at: start) }
+            let c = peek()
+            if c == UInt8(ascii: "'") {
+                if peek(1) == UInt8(ascii: "'") { value.append(39); advance(); advance(); continue }
+                advance()
+                break
+            }
+            guard c == UInt8(ascii: "\\"), index + 1 < bytes.count else { value.append(c); advance(); continue }
+            let escapePosition = position
+            advance()
+            let e = peek()
+            switch e {
+            case UInt8(ascii: "b"): value.append(8); advance()
+            case UInt8(ascii: "f"): value.append(12); advance()
+            case UInt8(ascii: "n"): value.append(10); advance()
+            case UInt8(ascii: "r"): value.append(13); advance()
+            case UInt8(ascii: "t"): value.append(9); advance()
+            case UInt8(ascii: "0")...UInt8(ascii: "7"):
+                let (v, n) = digits(3, 8, index)
+                value.append(UInt8(truncatingIfNeeded: v))
+                for _ in 0..<n { advance() }
+            case UInt8(ascii: "x") where hexDigit(peek(1)) != nil:
+                advance()
+                let (v, n) = digits(2, 16, index)
+                value.append(UInt8(truncatingIfNeeded: v))
+                for _ in 0..<n { advance() }
+            case UInt8(ascii: "u"), UInt8(ascii: "U"):
+                let width = e == UInt8(ascii: "u") ? 4 : 8
+                let (v, n) = digits(width, 16, index + 1)
+                guard n == width else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidEscapeSequence,
+                                        "invalid Unicode escape at \(escapePosition): Unicode escapes must be \\uXXXX or \\UXXXXXXXX")
+                }
+                for _ in 0...n { advance() }
+                guard v != 0, let scalar = Unicode.Scalar(v) else {
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "invalid Unicode escape value at \(escapePosition)")
+                }
+                value.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default:
+                value.append(e)
+                advance()
+            }
+        }
+        var iterator = value.makeIterator()
+        var decoder = UTF8()
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar) where scalar.value == 0:
+                throw DatabaseError(.error, sqlState: SQLState.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\": 0x00")
+            case .scalarValue: continue
+            case .emptyInput: break decoding
+            case .error:
+                throw DatabaseError(.error, sqlState: SQLState.characterNotInRepertoire, "invalid byte sequence for encoding \"UTF8\" in the string at \(start)")
+            }
+        }
+        return String(decoding: value, as: UTF8.self)
+    }
+
+    private func hexDigit(_ c: UInt8) -> UInt32? {
+        switch c {
+        case 48...57: return UInt32(c - 48)
+        case 65...70: return UInt32(c - 55)
+        case 97...102: return UInt32(c - 87)
+        default: return nil
+        }
+    }
 
     /// Bytes from pairs of hex digits (X'…' literals, bytea's \x input); nil for an odd count
     /// or a character that is not a hex digit.

@@ -957,7 +957,8 @@ package struct Parser {
 
     private mutating func parsePredicate() throws -> Expr {
         let left = try parseConcat()
-        let negated = isKeyword("not") && (isKeyword("between", at: 1) || isKeyword("in", at: 1) || isKeyword("like", at: 1) || isKeyword("ilike", at: 1))
+        let negated = isKeyword("not") && (isKeyword("between", at: 1) || isKeyword("in", at: 1) || isKeyword("like", at: 1)
+            || isKeyword("ilike", at: 1) || isKeyword("similar", at: 1))
         if negated { _ = advance() }
         if acceptKeyword("between") {
             _ = acceptKeyword("symmetric")
@@ -987,7 +988,14 @@ package struct Parser {
             if acceptKeyword("escape") { escape = try parseConcat() }
             return .like(left, pattern: pattern, escape: escape, caseInsensitive: caseInsensitive, negated: negated)
         }
-        if negated { throw error("expected BETWEEN, IN or LIKE after NOT") }
+        if acceptKeyword("similar") {
+            // As PostgreSQL rewrites it: a regular expression match against similar_to_escape(pattern).
+            try expectKeyword("to")
+            var args = [try parseConcat()]
+            if acceptKeyword("escape") { args.append(try parseConcat()) }
+            return .binary(negated ? .regexNotMatch : .regexMatch, left, .function(name: "similar_to_escape", args: args, distinct: false, star: false))
+        }
+        if negated { throw error("expected BETWEEN, IN, LIKE or SIMILAR TO after NOT") }
         return left
     }
 
@@ -995,8 +1003,20 @@ package struct Parser {
         let outer = depth
         defer { depth = outer }
         var left = try parseAdditive()
-        while accept(.op("||")) { try descend(); left = .binary(.concat, left, try parseAdditive()) }
-        return left
+        while true {
+            let op: BinaryOperator
+            switch peek.kind {
+            case .op("||"): op = .concat
+            case .op("~"): op = .regexMatch
+            case .op("~*"): op = .regexMatchInsensitive
+            case .op("!~"): op = .regexNotMatch
+            case .op("!~*"): op = .regexNotMatchInsensitive
+            default: return left
+            }
+            _ = advance()
+            try descend()
+            left = .binary(op, left, try parseAdditive())
+        }
     }
 
     private mutating func parseAdditive() throws -> Expr {

@@ -1,0 +1,337 @@
+// Text functions beyond the basic ones: PostgreSQL's regular expression functions (regexp_like,
+// regexp_replace, regexp_count, regexp_instr, regexp_substr, similar_to_escape; the operators
+// ~ ~* !~ !~* and SIMILAR TO compile here too), format() with its %s %I %L specifiers, the
+// quote_* family, starts_with, translate and to_hex. Character positions count code points,
+// as PostgreSQL's do.
+
+import BorealisStorage
+
+extension FunctionRegistry {
+    static let text: [ScalarFunction] = [
+        ScalarFunction(["similar_to_escape"], arity: 1...2, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
+            { ctx in
+                guard let pattern = try Functions.text(try args[0](ctx)) else { return .null }
+                var escape: String?
+                if args.count == 2 {
+                    guard let e = try Functions.text(try args[1](ctx)) else { return .null }
+                    escape = e
+                }
+                return .text(try RegularExpression.similarToRegex(pattern, escape: escape))
+            }
+        },
+        ScalarFunction(["regexp_like"], arity: 2...3, result: .fixed(.boolean), parameters: [.text], volatility: .immutable) { name, args in
+            let cache = RegularExpressionCache()
+            return { ctx in
+                guard let (s, expression) = try regexArguments(ctx, args, flagsAt: 2, cache, name) else { return .null }
+                return .boolean(s.contains(expression.regex))
+            }
+        },
+        ScalarFunction(["regexp_replace"], arity: 3...6, result: .fixed(.text), parameters: [.text, .text, .text, .integer, .integer, .text],
+                       volatility: .immutable) { name, args in
+            let cache = RegularExpressionCache()
+            return { ctx in
+                var values: [Value] = []
+                for a in args { values.append(try a(ctx)) }
+                if values.contains(where: \.isNull) { return .null }
+                guard let s = try Functions.text(values[0]), let pattern = try Functions.text(values[1]),
+                      let replacement = try Functions.text(values[2]) else { return .null }
+                // (s, p, r, flags) or (s, p, r, start [, n [, flags]]).
+                var start = 1, occurrence = 1, flags = ""
+                var rest = values.dropFirst(3)
+                if case .text(let f)? = rest.first, values.count == 4, Int(f) == nil {
+                    flags = f
+                } else if let first = rest.popFirst() {
+                    start = try positive(first, "start")
+                    if let n = rest.popFirst() { occurrence = try nonNegative(n, "n") }
+                    if let f = rest.popFirst() { flags = try Functions.text(f) ?? "" }
+                }
+                let options = try RegularExpression.Options(flags: flags, function: name, allowGlobal: true)
+                if options.global { occurrence = 0 }
+                let expression = try cache.expression(pattern, options)
+                return .text(try replacing(s, expression, replacement, start: start, occurrence: occurrence))
+            }
+        },
+        ScalarFunction(["regexp_count"], arity: 2...4, result: .fixed(.integer), parameters: [.text, .text, .integer, .text], volatility: .immutable) { name, args in
+            let cache = RegularExpressionCache()
+            return { ctx in
+                guard let (values, expression) = try regexCall(ctx, args, flagsAt: 3, cache, name) else { return .null }
+                let start = values.count > 2 ? try positive(values[2], "start") : 1
+                return .integer(Int64(matches(values[0], expression, from: start).count))
+            }
+        },
+        ScalarFunction(["regexp_instr"], arity: 2...7, result: .fixed(.integer), parameters: [.text, .text, .integer, .integer, .integer, .text, .integer],
+                       volatility: .immutable) { name, args in
+            let cache = RegularExpressionCache()
+            return { ctx in
+                guard let (values, expression) = try regexCall(ctx, args, flagsAt: 5, cache, name) else { return .null }
+                let s = values[0]
+                let start = values.count > 2 ? try positive(values[2], "start") : 1
+                let n = values.count > 3 ? try positive(values[3], "n") : 1
+                let endOption = values.count > 4 ? try nonNegative(values[4], "endoption") : 0
+                guard endOption <= 1 else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "invalid value for parameter \"endoption\": \(endOption)")
+                }
+                let group = values.count > 6 ? try nonNegative(values[6], "subexpr") : 0
+                let found = matches(s, expression, from: start)
+                guard n <= found.count, let range = groupRange(found[n - 1], group) else { return .integer(0) }
+                let offset = s.unicodeScalars.distance(from: s.startIndex, to: endOption == 1 ? range.upperBound : range.lowerBound)
+                return .integer(Int64(offset + 1))
+            }
+        },
+        ScalarFunction(["regexp_substr"], arity: 2...6, result: .fixed(.text), parameters: [.text, .text, .integer, .integer, .text, .integer],
+                       volatility: .immutable) { name, args in
+            let cache = RegularExpressionCache()
+            return { ctx in
+                guard let (values, expression) = try regexCall(ctx, args, flagsAt: 4, cache, name) else { return .null }
+                let s = values[0]
+                let start = values.count > 2 ? try positive(values[2], "start") : 1
+                let n = values.count > 3 ? try positive(values[3], "n") : 1
+                let group = values.count > 5 ? try nonNegative(values[5], "subexpr") : 0
+                let found = matches(s, expression, from: start)
+                guard n <= found.count, let range = groupRange(found[n - 1], group) else { return .null }
+                return .text(String(s[range]))
+            }
+        },
+        ScalarFunction(["format"], arity: 1...Int.max, result: .fixed(.text), parameters: [.text, nil], volatility: .stable) { _, args in
+            { ctx in
+                guard let format = try Functions.text(try args[0](ctx)) else { return .null }
+                var values: [Value] = []
+                for a in args.dropFirst() { values.append(try a(ctx)) }
+                return .text(try formatted(format, values))
+            }
+        },
+        ScalarFunction(["quote_ident"], arity: 1...1, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
+            { ctx in try Functions.text(try args[0](ctx)).map { .text(quotedIdentifier($0)) } ?? .null }
+        },
+        ScalarFunction(["quote_literal"], arity: 1...1, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
+            { ctx in try outputText(try args[0](ctx)).map { .text(quotedLiteral($0)) } ?? .null }
+        },
+        ScalarFunction(["quote_nullable"], arity: 1...1, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
+            { ctx in .text(try outputText(try args[0](ctx)).map(quotedLiteral) ?? "NULL") }
+        },
+        ScalarFunction(["starts_with"], arity: 2...2, result: .fixed(.boolean), parameters: [.text], volatility: .immutable) { _, args in
+            { ctx in
+                guard let s = try Functions.text(try args[0](ctx)), let prefix = try Functions.text(try args[1](ctx)) else { return .null }
+                return .boolean(s.unicodeScalars.starts(with: prefix.unicodeScalars))
+            }
+        },
+        ScalarFunction(["translate"], arity: 3...3, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
+            { ctx in
+                guard let s = try Functions.text(try args[0](ctx)), let from = try Functions.text(try args[1](ctx)),
+                      let to = try Functions.text(try args[2](ctx)) else { return .null }
+                let targets = Array(to.unicodeScalars)
+                var map: [Unicode.Scalar: Unicode.Scalar?] = [:]
+                for (i, c) in from.unicodeScalars.enumerated() where map[c] == nil {
+                    map[c] = i < targets.count ? targets[i] : Optional<Unicode.Scalar>.none
+                }
+                var out = String.UnicodeScalarView()
+                for c in s.unicodeScalars {
+                    if let mapped = map[c] { if let m = mapped { out.append(m) } } else { out.append(c) }
+                }
+                return .text(String(out))
+            }
+        },
+        ScalarFunction(["to_hex"], arity: 1...1, result: .fixed(.text), parameters: [.bigint], volatility: .immutable) { _, args in
+            { ctx in
+                guard case .integer(let v) = try args[0](ctx).cast(to: .bigint) else { return .null }
+                return .text(String(UInt64(bitPattern: v), radix: 16))
+            }
+        },
+    ]
+
+    // MARK: Regular expression calls
+
+    /// The subject and compiled pattern of a call whose flags (if given) are argument `flagsAt`;
+    /// nil when an argument is NULL.
+    private static func regexArguments(_ ctx: ExecutionContext, _ args: [Evaluator], flagsAt: Int, _ cache: RegularExpressionCache,
+                                       _ name: String) throws -> (String, RegularExpression)? {
+        guard let (values, expression) = try regexCall(ctx, args, flagsAt: flagsAt, cache, name) else { return nil }
+        return (values[0], expression)
+    }
+
+    /// Every argument as text (the numbers too, read again by the caller) and the compiled
+    /// pattern; nil when an argument is NULL.
+    private static func regexCall(_ ctx: ExecutionContext, _ args: [Evaluator], flagsAt: Int, _ cache: RegularExpressionCache,
+                                  _ name: String) throws -> ([String], RegularExpression)? {
+        var values: [String] = []
+        for a in args {
+            guard let text = try Functions.text(try a(ctx)) else { return nil }
+            values.append(text)
+        }
+        let options = try RegularExpression.Options(flags: values.count > flagsAt ? values[flagsAt] : "", function: name)
+        return (values, try cache.expression(values[1], options))
+    }
+
+    private static func positive(_ text: String, _ parameter: String) throws -> Int {
+        let n = try nonNegative(text, parameter)
+        guard n > 0 else { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "invalid value for parameter \"\(parameter)\": \(n)") }
+        return n
+    }
+
+    private static func positive(_ value: Value, _ parameter: String) throws -> Int {
+        try positive(try Functions.text(value) ?? "", parameter)
+    }
+
+    private static func nonNegative(_ value: Value, _ parameter: String) throws -> Int {
+        try nonNegative(try Functions.text(value) ?? "", parameter)
+    }
+
+    private static func nonNegative(_ text: String, _ parameter: String) throws -> Int {
+        guard case .integer(let v) = try Value.text(text).cast(to: .integer) else {
+            throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "invalid value for parameter \"\(parameter)\": \(text)")
+        }
+        guard v >= 0 else { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "invalid value for parameter \"\(parameter)\": \(v)") }
+        return Int(v)
+    }
+
+    /// The matches in `s` from code point `start` (1-based) on.
+    private static func matches(_ s: String, _ expression: RegularExpression, from start: Int) -> [Regex<AnyRegexOutput>.Match] {
+        guard let from = s.unicodeScalars.index(s.startIndex, offsetBy: start - 1, limitedBy: s.endIndex) else { return [] }
+        return s[from...].matches(of: expression.regex)
+    }
+
+    /// The range of group `group` of a match (0: the whole match); nil when it did not take part.
+    private static func groupRange(_ match: Regex<AnyRegexOutput>.Match, _ group: Int) -> Range<String.Index>? {
+        guard group < match.output.count else { return nil }
+        return match.output[group].range
+    }
+
+    /// regexp_replace: the `occurrence`-th match from `start` replaced (0: every match), `\1`…`\9`
+    /// and `\&` in the replacement standing for the groups and the whole match.
+    private static func replacing(_ s: String, _ expression: RegularExpression, _ replacement: String, start: Int, occurrence: Int) throws -> String {
+        let found = matches(s, expression, from: start)
+        var out = ""
+        var copied = s.startIndex
+        for (i, match) in found.enumerated() where occurrence == 0 || i + 1 == occurrence {
+            out += s[copied..<match.range.lowerBound]
+            var chars = replacement.unicodeScalars.makeIterator()
+            while let c = chars.next() {
+                guard c == "\\" else { out.unicodeScalars.append(c); continue }
+                guard let e = chars.next() else { out += "\\"; break }
+                if e == "&" {
+                    out += s[match.range]
+                } else if let digit = Int(String(e)), digit >= 1 {
+                    if let range = groupRange(match, digit) { out += s[range] }
+                } else {
+                    out.unicodeScalars.append(e)
+                }
+                if out.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
+            }
+            copied = match.range.upperBound
+        }
+        out += s[copied...]
+        return out
+    }
+
+    // MARK: format() and quoting
+
+    /// The text PostgreSQL's output function gives a value (booleans as t/f); nil for NULL.
+    private static func outputText(_ value: Value) throws -> String? {
+        try Functions.text(value)
+    }
+
+    static func quotedIdentifier(_ name: String) -> String {
+        let plain = name.unicodeScalars.first.map { $0 == "_" || ("a"..."z").contains($0) } ?? false
+            && name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+        if plain && !Parser.reserved.contains(name) { return name }
+        return "\"" + name.replacing("\"", with: "\"\"") + "\""
+    }
+
+    static func quotedLiteral(_ text: String) -> String {
+        var out = text.contains("\\") ? "E'" : "'"
+        for c in text.unicodeScalars {
+            if c == "'" || c == "\\" { out.unicodeScalars.append(c) }
+            out.unicodeScalars.append(c)
+        }
+        return out + "'"
+    }
+
+    /// format(): `%[n$][-][width]type` with s (text), I (identifier), L (literal) and %%; the
+    /// width may be `*` or `*n$` (taken from an argument, negative meaning left-aligned).
+    static func formatted(_ format: String, _ values: [Value]) throws -> String {
+        func failure(_ message: String) -> DatabaseError {
+            DatabaseError(.error, sqlState: SQLState.invalidParameterValue, message)
+        }
+        let chars = Array(format.unicodeScalars)
+        var out = ""
+        var i = 0, nextArgument = 0
+        /// Digits at i, then the character after them; nil when there are none.
+        func number() throws -> Int? {
+            var n = 0, any = false
+            while i < chars.count, let d = Int(String(chars[i])), ("0"..."9").contains(chars[i]) {
+                let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                let (s, o2) = m.addingReportingOverflow(d)
+                if o1 || o2 || s > Int(Int32.max) { throw failure("number is out of range") }
+                n = s; any = true; i += 1
+            }
+            return any ? n : nil
+        }
+        func argument(_ position: Int) throws -> Value {
+            guard position < values.count else { throw failure("too few arguments for format()") }
+            return values[position]
+        }
+        while i < chars.count {
+            let c = chars[i]
+            i += 1
+            guard c == "%" else { out.unicodeScalars.append(c); continue }
+            guard i < chars.count else { throw failure("unterminated format() type specifier") }
+            if chars[i] == "%" { out += "%"; i += 1; continue }
+            // An explicit argument position: digits followed by $.
+            let mark = i
+            if let n = try number(), i < chars.count, chars[i] == "$" {
+                guard n > 0 else { throw failure("format specifies argument 0, but arguments are numbered from 1") }
+                nextArgument = n - 1
+                i += 1
+            } else {
+                i = mark
+            }
+            var leftAligned = false
+            while i < chars.count, chars[i] == "-" { leftAligned = true; i += 1 }
+            var width = 0
+            if i < chars.count, chars[i] == "*" {
+                i += 1
+                var widthArgument = nextArgument
+                let star = i
+                if let n = try number(), i < chars.count, chars[i] == "$" {
+                    guard n > 0 else { throw failure("format specifies argument 0, but arguments are numbered from 1") }
+                    widthArgument = n - 1
+                    i += 1
+                } else {
+                    i = star
+                    nextArgument += 1
+                }
+                let w = try argument(widthArgument)
+                if !w.isNull {
+                    guard case .integer(let v) = try w.cast(to: .integer) else { throw failure("width argument must be an integer") }
+                    if v < 0 { leftAligned = true }
+                    width = Int(v.magnitude)
+                }
+            } else if let n = try number() {
+                width = n
+            }
+            guard i < chars.count else { throw failure("unterminated format() type specifier") }
+            let type = chars[i]
+            i += 1
+            let value = try argument(nextArgument)
+            nextArgument += 1
+            let text: String
+            switch type {
+            case "s": text = try outputText(value) ?? ""
+            case "I":
+                guard let s = try outputText(value) else {
+                    throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "null values cannot be formatted as an SQL identifier")
+                }
+                text = quotedIdentifier(s)
+            case "L": text = try outputText(value).map(quotedLiteral) ?? "NULL"
+            default: throw failure("unrecognized format() type specifier \"\(Character(type))\"")
+            }
+            let padding = max(0, width - text.unicodeScalars.count)
+            if padding > Limits.maxValueBytes { throw Limits.valueTooLarge() }
+            if padding + text.utf8.count + out.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
+            if !leftAligned { out += String(repeating: " ", count: padding) }
+            out += text
+            if leftAligned { out += String(repeating: " ", count: padding) }
+        }
+        return out
+    }
+}
