@@ -376,6 +376,9 @@ struct ExpressionCompiler {
                 return { _ in type }
             }
             if let length = try compileLengthOfColumn(name, args) { return length }
+            if TableFunctions.isTableFunction(name) {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "set-returning functions are not allowed in \(clause)")
+            }
             return try FunctionRegistry.compile(name, try args.map { try compile($0) }, argumentTypes: args.map(staticType))
         case .like(let e, let pattern, let escape, let ci, let negated):
             let a = try compile(e), p = try compile(pattern)

@@ -202,6 +202,8 @@ extension Planner {
             }
             let columns = zip(names + plan.columns.dropFirst(names.count), plan.declaredTypes).map { ScopeColumn(table: alias, name: $0, type: $1) }
             return SourcePlan(op: SubqueryScanOperator(label: "Subquery Scan on \(alias)", columns: columns, plan: plan), columns: columns)
+        case .function(let name, let args, let alias, let names, let ordinality):
+            return try planFunctionScan(name, args, alias: alias, names: names, ordinality: ordinality, parent: parent)
         case .join(let leftItem, let rightItem, let kind, let on, let using, let natural):
             if kind == .inner || kind == .cross { return try planFrom([item], conjuncts: [], parent: parent) }
             var source = try planOuterJoin(leftItem, rightItem, kind: kind, on: on, using: using, natural: natural, conjuncts: [], parent: parent)

@@ -173,6 +173,7 @@ package final class Planner {
             case .table(let n, _): return n == name
             case .subquery(let q, _, _): return references(q.body, name)
             case .join(let l, let r, _, _, _, _): return inFrom(l) || inFrom(r)
+            case .function: return false
             }
         }
         switch body {
@@ -273,6 +274,7 @@ package final class Planner {
     // MARK: One SELECT core
 
     private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+        let core = try TableFunctions.movingSetReturningCalls(core)
         subplans.append([])
         let conjuncts = core.filter.map(Planner.conjuncts) ?? []
         // A parameter that is a whole condition is a boolean (`WHERE flag AND $1`).

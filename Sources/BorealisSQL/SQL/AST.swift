@@ -79,6 +79,8 @@ package indirect enum FromItem: Sendable {
     case table(name: String, alias: String?)
     case subquery(SelectStatement, alias: String, columns: [String])
     case join(FromItem, FromItem, kind: JoinKind, on: Expr?, using: [String], natural: Bool)
+    /// A set-returning function: `generate_series(1, 3) [WITH ORDINALITY] [AS] alias [(columns)]`.
+    case function(name: String, args: [Expr], alias: String?, columns: [String], ordinality: Bool)
 }
 
 package struct SelectCore: Sendable {

@@ -1,13 +1,23 @@
-// Rewrites an expression's column references (not those inside its subqueries, which have
-// scopes of their own).
+// Rewrites an expression's subexpressions, top down (not those inside its subqueries, which
+// have scopes of their own): any that `replace` gives a replacement for, or its column
+// references alone (`mappingColumns`).
 
 import BorealisStorage
 
 extension Expr {
     func mappingColumns(_ transform: (String?, String) throws -> Expr) rethrows -> Expr {
-        func m(_ e: Expr) throws -> Expr { try e.mappingColumns(transform) }
+        try rewriting { e in
+            if case .column(let t, let n) = e { return try transform(t, n) }
+            return nil
+        }
+    }
+
+    /// The expression with each outermost subexpression that `replace` answers replaced.
+    func rewriting(_ replace: (Expr) throws -> Expr?) rethrows -> Expr {
+        if let replacement = try replace(self) { return replacement }
+        func m(_ e: Expr) throws -> Expr { try e.rewriting(replace) }
         switch self {
-        case .column(let t, let n): return try transform(t, n)
+        case .column: return self
         case .literal, .parameter, .exists, .subquery, .defaultValue: return self
         case .unary(let op, let a): return .unary(op, try m(a))
         case .binary(let op, let a, let b): return .binary(op, try m(a), try m(b))

@@ -861,7 +861,25 @@ package struct Parser {
             try expect(")")
             return inner
         }
+        _ = acceptKeyword("lateral")
         let name = try identifier("table name")
+        if peek.kind == .op("(") {
+            _ = advance()
+            var args: [Expr] = []
+            if peek.kind != .op(")") {
+                repeat { args.append(try parseExpr()) } while accept(.op(","))
+            }
+            try expect(")")
+            var ordinality = false
+            if acceptKeyword("with") {
+                try expectKeyword("ordinality")
+                ordinality = true
+            }
+            let alias = try parseAlias()
+            var columns: [String] = []
+            if alias != nil, peek.kind == .op("(") { columns = try parseNameList() }
+            return .function(name: name, args: args, alias: alias, columns: columns, ordinality: ordinality)
+        }
         return .table(name: name, alias: try parseAlias())
     }
 

@@ -1,0 +1,235 @@
+// Set-returning functions (PostgreSQL's SRFs) as FROM items: `generate_series` over integers,
+// numerics and timestamps, `regexp_split_to_table`. Each `TableFunction` names its result
+// column's type for its arguments' types and produces its values lazily, so
+// `generate_series(1, 1e9)` streams without holding its rows. A call in the select list of a
+// query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL evaluates it, when it
+// is the only such call; calls elsewhere are 0A000 as in PostgreSQL. Arguments may refer to an
+// enclosing query's columns but not to FROM items beside the call (LATERAL is not built yet).
+
+import BorealisStorage
+
+struct TableFunction: Sendable {
+    let names: [String]
+    let arity: ClosedRange<Int>
+    /// The type a `$n` argument takes at each position (the last repeats).
+    let parameters: [SQLType?]
+    let resultType: @Sendable ([SQLType?]) -> SQLType?
+    /// The values, one per row, for the evaluated arguments (NULL in an argument: no rows,
+    /// unless the function says otherwise).
+    let values: @Sendable (_ arguments: [Value], _ ctx: ExecutionContext) throws -> () throws -> Value?
+}
+
+enum TableFunctions {
+    static let functions: [String: TableFunction] = {
+        var byName: [String: TableFunction] = [:]
+        for function in all { for name in function.names { byName[name] = function } }
+        return byName
+    }()
+
+    static func isTableFunction(_ name: String) -> Bool { functions[name] != nil }
+
+    private static let all: [TableFunction] = [
+        TableFunction(names: ["generate_series"], arity: 2...3, parameters: [nil],
+                      resultType: { types in
+                          let common = SQLType.common(Array(types.prefix(2)))
+                          if common == .smallint { return .integer }
+                          if common == .date { return .timestamp }
+                          return common
+                      },
+                      values: generateSeries),
+        TableFunction(names: ["regexp_split_to_table"], arity: 2...3, parameters: [.text],
+                      resultType: { _ in .text },
+                      values: { arguments, _ in
+                          var texts: [String] = []
+                          for a in arguments {
+                              guard let t = try Functions.text(a) else { return { nil } }
+                              texts.append(t)
+                          }
+                          let options = try RegularExpression.Options(flags: texts.count > 2 ? texts[2] : "", function: "regexp_split_to_table")
+                          let pieces = splitting(texts[0], by: try RegularExpression(texts[1], options))
+                          var position = 0
+                          return {
+                              guard position < pieces.count else { return nil }
+                              defer { position += 1 }
+                              return .text(pieces[position])
+                          }
+                      }),
+    ]
+
+    /// The pieces of `s` between matches; an empty match at either end of the string or right
+    /// after another match splits nothing (PostgreSQL's rule).
+    static func splitting(_ s: String, by expression: RegularExpression) -> [String] {
+        var pieces: [String] = []
+        var pieceStart = s.startIndex
+        var lastEnd: String.Index?
+        for match in s.matches(of: expression.regex) {
+            let range = match.range
+            if range.isEmpty, range.lowerBound == s.startIndex || range.lowerBound == s.endIndex || range.lowerBound == lastEnd { continue }
+            pieces.append(String(s[pieceStart..<range.lowerBound]))
+            pieceStart = range.upperBound
+            lastEnd = range.upperBound
+        }
+        pieces.append(String(s[pieceStart...]))
+        return pieces
+    }
+
+    /// generate_series(start, stop [, step]): integers (step 1 by default), numerics, or
+    /// timestamps with an interval step; an empty series when the step points away from stop.
+    @Sendable static func generateSeries(_ arguments: [Value], _ ctx: ExecutionContext) throws -> () throws -> Value? {
+        if arguments.contains(where: \.isNull) { return { nil } }
+        let start = arguments[0], stop = arguments[1]
+        let integerStep: Int64?
+        if arguments.count == 3 {
+            if case .integer(let s) = arguments[2] { integerStep = s } else { integerStep = nil }
+        } else {
+            integerStep = 1
+        }
+        switch (start, stop) {
+        case (.integer(let first), .integer(let last)) where integerStep != nil:
+            let step = integerStep ?? 1
+            if step == 0 { throw zeroStep() }
+            var next: Int64? = first
+            return {
+                guard let current = next, step > 0 ? current <= last : current >= last else { return nil }
+                try ctx.pollInterrupt()
+                let (following, overflow) = current.addingReportingOverflow(step)
+                next = overflow ? nil : following
+                return .integer(current)
+            }
+        case (.timestamp, _), (.timestamptz, _), (.date, _):
+            guard arguments.count == 3 else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                    "function generate_series(\(start.typeName), \(stop.typeName)) does not exist")
+            }
+            let step = try arguments[2].cast(to: .interval)
+            guard case .interval(let interval) = step else { throw seriesTypeError(arguments) }
+            if interval == Interval() { throw zeroStep() }
+            let forward = (try Value.compare(step, .interval(Interval())) ?? 1) > 0
+            let typed: SQLType = { if case .timestamptz = start { return .timestamptz } else { return .timestamp } }()
+            var current = try start.cast(to: typed)
+            let last = try stop.cast(to: typed)
+            var done = false
+            return {
+                guard !done, let c = try Value.compare(current, last), forward ? c <= 0 : c >= 0 else { return nil }
+                try ctx.pollInterrupt()
+                let value = current
+                do { current = try Value.arithmetic(.add, current, step) } catch { done = true }
+                return value
+            }
+        default:
+            // Numeric, or integers mixed with numerics.
+            let first = try start.cast(to: .numeric), last = try stop.cast(to: .numeric)
+            let step = arguments.count == 3 ? try arguments[2].cast(to: .numeric) : .numeric(Numeric(1, scale: 0))
+            guard case .numeric = first, case .numeric = last, case .numeric(let s) = step else { throw seriesTypeError(arguments) }
+            if s.value == 0 { throw zeroStep() }
+            let forward = s.value > 0
+            var current = first
+            return {
+                guard let c = try Value.compare(current, last), forward ? c <= 0 : c >= 0 else { return nil }
+                try ctx.pollInterrupt()
+                let value = current
+                current = try Value.arithmetic(.add, current, step)
+                return value
+            }
+        }
+    }
+
+    private static func zeroStep() -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "step size cannot equal zero")
+    }
+
+    private static func seriesTypeError(_ arguments: [Value]) -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                      "function generate_series(\(arguments.map(\.typeName).joined(separator: ", "))) does not exist")
+    }
+
+    // MARK: Calls in the select list
+
+    /// The FROM item a select-list call becomes: a name no query can write.
+    static let selectListAlias = "\u{1}srf"
+
+    /// A select list holding exactly one set-returning call (anywhere in its expressions) gets
+    /// that call as a FROM item joined to the others, the call replaced by its column; more than
+    /// one such call is 0A000 (PostgreSQL runs them in lockstep, which Borealis does not yet).
+    static func movingSetReturningCalls(_ core: SelectCore) throws -> SelectCore {
+        var calls: [(String, [Expr])] = []
+        func find(_ e: Expr) -> Expr {
+            e.rewriting { sub in
+                guard case .function(let name, let args, false, false) = sub, isTableFunction(name) else { return nil }
+                calls.append((name, args))
+                return .column(table: selectListAlias, name: name)
+            }
+        }
+        var items: [SelectItem] = []
+        for item in core.items {
+            if case .expression(let e, let alias) = item {
+                let rewritten = find(e)
+                // The column keeps the call's name (`generate_series`), as PostgreSQL names it.
+                if case .function(let name, _, _, _) = e, case .column = rewritten, alias == nil {
+                    items.append(.expression(rewritten, alias: name))
+                } else {
+                    items.append(.expression(rewritten, alias: alias))
+                }
+            } else {
+                items.append(item)
+            }
+        }
+        guard !calls.isEmpty else { return core }
+        guard calls.count == 1, let (name, args) = calls.first else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                "more than one set-returning function in a select list is not supported yet")
+        }
+        var result = core
+        result.items = items
+        let item = FromItem.function(name: name, args: args, alias: selectListAlias, columns: [name], ordinality: false)
+        result.from = core.from.isEmpty ? [item] : [.join(core.from.count == 1 ? core.from[0] : crossJoined(core.from), item,
+                                                          kind: .cross, on: nil, using: [], natural: false)]
+        return result
+    }
+
+    private static func crossJoined(_ items: [FromItem]) -> FromItem {
+        items.dropFirst().reduce(items[0]) { .join($0, $1, kind: .cross, on: nil, using: [], natural: false) }
+    }
+}
+
+extension Planner {
+    /// A set-returning function as a FROM item: its arguments compiled against the enclosing
+    /// query (they cannot see FROM items beside it), its column named by the column list, else
+    /// by the alias, else by the function; WITH ORDINALITY adds a bigint `ordinality` column.
+    func planFunctionScan(_ name: String, _ args: [Expr], alias: String?, names: [String], ordinality: Bool,
+                          parent: Scope?) throws -> SourcePlan {
+        guard let function = TableFunctions.functions[name] else {
+            if FunctionRegistry.functions[name] != nil {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                    "function \(name)() in FROM is not supported yet (only set-returning functions)")
+            }
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)() does not exist")
+        }
+        let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: parent), planner: self, aggregation: nil,
+                                          clause: "functions in FROM")
+        let types = args.map(compiler.staticType)
+        guard function.arity.contains(args.count) else {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                "function \(name)(\(types.map { $0?.displayName ?? "unknown" }.joined(separator: ", "))) does not exist")
+        }
+        for (i, arg) in args.enumerated() {
+            guard case .parameter(let n) = arg else { continue }
+            let declared = function.parameters[min(i, function.parameters.count - 1)]
+            parameterTypes.note(n, declared ?? SQLType.common(types.enumerated().filter { $0.offset != i }.map(\.element)))
+        }
+        let evaluators = try args.map { try compiler.compile($0) }
+        let label = alias ?? name
+        let width = ordinality ? 2 : 1
+        guard names.count <= width else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError,
+                                "table \"\(label)\" has \(width) columns available but \(names.count) columns specified")
+        }
+        // A call moved out of the select list is hidden from `*` (its column is the call itself).
+        var columns = [ScopeColumn(table: label, name: names.first ?? alias ?? name, hidden: label == TableFunctions.selectListAlias,
+                                   type: function.resultType(types))]
+        if ordinality { columns.append(ScopeColumn(table: label, name: names.count > 1 ? names[1] : "ordinality", type: .bigint)) }
+        let scan = FunctionScanOperator(name: name, arguments: evaluators, columns: columns, ordinality: ordinality,
+                                        values: function.values)
+        return SourcePlan(op: scan, columns: columns)
+    }
+}
