@@ -17,6 +17,8 @@ struct ScalarFunction: Sendable {
         case argument(Int)
         /// The common type of all arguments (coalesce, greatest, least).
         case common
+        /// The common type of the arguments after the first (IF(condition, a, b)).
+        case commonAfterFirst
         /// As the `%` operator types its operands (mod).
         case arithmetic
         /// round, trunc, ceil, floor, sign: numeric for a numeric (or with a scale argument),
@@ -55,6 +57,7 @@ struct ScalarFunction: Sendable {
         case .fixed(let type): return type
         case .argument(let i): return i < arguments.count ? arguments[i] : nil
         case .common: return SQLType.common(arguments)
+        case .commonAfterFirst: return SQLType.common(Array(arguments.dropFirst()))
         case .arithmetic: return arguments.count == 2 ? SQLType.arithmetic(.modulo, arguments[0], arguments[1]) : nil
         case .rounding:
             guard let first = arguments.first else { return nil }
@@ -113,7 +116,7 @@ enum FunctionRegistry {
         return function.volatility != .immutable
     }
 
-    private static let all: [ScalarFunction] = scalar + session + text
+    private static let all: [ScalarFunction] = scalar + session + text + math
 
     private static let scalar: [ScalarFunction] = [
         ScalarFunction(["abs"], arity: 1...1, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in

@@ -63,6 +63,9 @@ package struct WindowFrame: Sendable {
 }
 
 package struct WindowSpec: Sendable {
+    /// `OVER w` or `OVER (w ORDER BY …)`: the named window of the WINDOW clause this one starts
+    /// from (resolved away by the parser).
+    var base: String?
     var partition: [Expr] = []
     var order: [OrderItem] = []
     var frame: WindowFrame?

@@ -682,11 +682,24 @@ package struct Parser {
                 }
             }
         }
-        if acceptKeyword("offset") {
-            statement.offset = try parseExpr()
-            _ = acceptKeyword("rows") || acceptKeyword("row")
+        // OFFSET n [ROW|ROWS] and the standard's FETCH {FIRST|NEXT} [n] {ROW|ROWS} ONLY, in either order.
+        while true {
+            if statement.offset == nil, acceptKeyword("offset") {
+                statement.offset = try parseExpr()
+                _ = acceptKeyword("rows") || acceptKeyword("row")
+            } else if statement.limit == nil, acceptKeyword("fetch") {
+                if !acceptKeyword("first") { try expectKeyword("next") }
+                statement.limit = isKeyword("row") || isKeyword("rows") ? .literal(.integer(1)) : try parseUnary()
+                if !acceptKeyword("rows") { try expectKeyword("row") }
+                if acceptKeyword("with") {
+                    try expectKeyword("ties")
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "FETCH … WITH TIES is not supported yet")
+                }
+                try expectKeyword("only")
+            } else {
+                return statement
+            }
         }
-        return statement
     }
 
     /// The items after ORDER: `BY expr [ASC|DESC] [NULLS FIRST|LAST], …`.
@@ -775,7 +788,64 @@ package struct Parser {
             repeat { core.groupBy.append(try parseExpr()) } while accept(.op(","))
         }
         if acceptKeyword("having") { core.having = try parseExpr() }
+        if acceptKeyword("window") {
+            var named: [String: WindowSpec] = [:]
+            repeat {
+                let name = try identifier("window name")
+                try expectKeyword("as")
+                var spec = try parseWindowSpec()
+                if let base = spec.base { spec = try Self.resolvedWindow(spec, base: named[base], name: base) }
+                guard named.updateValue(spec, forKey: name) == nil else {
+                    throw DatabaseError(.error, sqlState: SQLState.windowingError, "window \"\(name)\" is already defined")
+                }
+            } while accept(.op(","))
+            core.items = try core.items.map { item in
+                guard case .expression(let e, let alias) = item else { return item }
+                return .expression(try Self.resolvingWindows(e, named), alias: alias)
+            }
+        } else if core.items.contains(where: { if case .expression(let e, _) = $0 { return Self.referencesNamedWindow(e) } else { return false } }) {
+            core.items = try core.items.map { item in
+                guard case .expression(let e, let alias) = item else { return item }
+                return .expression(try Self.resolvingWindows(e, [:]), alias: alias)
+            }
+        }
         return .core(core)
+    }
+
+    /// `e` with each `OVER w` / `OVER (w …)` replaced by the window it names.
+    private static func resolvingWindows(_ e: Expr, _ named: [String: WindowSpec]) throws -> Expr {
+        try e.rewriting { sub in
+            guard case .window(let call, let spec) = sub, let base = spec.base else { return nil }
+            return .window(call, try resolvedWindow(spec, base: named[base], name: base))
+        }
+    }
+
+    private static func referencesNamedWindow(_ e: Expr) -> Bool {
+        var found = false
+        _ = e.rewriting { sub in
+            if case .window(_, let spec) = sub, spec.base != nil { found = true }
+            return nil
+        }
+        return found
+    }
+
+    /// A window written over a named one: it takes the named one's partitioning and ordering
+    /// and may add an ordering (if the named one has none) and a frame, as PostgreSQL allows.
+    private static func resolvedWindow(_ spec: WindowSpec, base: WindowSpec?, name: String) throws -> WindowSpec {
+        guard let base else { throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "window \"\(name)\" does not exist") }
+        if !spec.partition.isEmpty {
+            throw DatabaseError(.error, sqlState: SQLState.windowingError, "cannot override PARTITION BY clause of window \"\(name)\"")
+        }
+        if !spec.order.isEmpty && !base.order.isEmpty {
+            throw DatabaseError(.error, sqlState: SQLState.windowingError, "cannot override ORDER BY clause of window \"\(name)\"")
+        }
+        if base.frame != nil {
+            throw DatabaseError(.error, sqlState: SQLState.windowingError, "cannot copy window \"\(name)\" because it has a frame clause")
+        }
+        var resolved = base
+        if !spec.order.isEmpty { resolved.order = spec.order }
+        resolved.frame = spec.frame
+        return resolved
     }
 
     private mutating func parseSelectItems() throws -> [SelectItem] {
@@ -924,7 +994,7 @@ package struct Parser {
             if acceptKeyword("is") {
                 try descend()
                 let negated = acceptKeyword("not")
-                if acceptKeyword("null") { left = .isNull(left, negated: negated) }
+                if acceptKeyword("null") || acceptKeyword("unknown") { left = .isNull(left, negated: negated) }
                 else if acceptKeyword("true") { left = .isBoolean(left, value: true, negated: negated) }
                 else if acceptKeyword("false") { left = .isBoolean(left, value: false, negated: negated) }
                 else if acceptKeyword("distinct") {
@@ -1272,8 +1342,16 @@ package struct Parser {
     }
 
     private mutating func parseWindowSpec() throws -> WindowSpec {
-        try expect("(")
         var spec = WindowSpec()
+        if !accept(.op("(")) {
+            spec.base = try identifier("window name")   // OVER w
+            return spec
+        }
+        if case .identifier(let word) = peek.kind, !["partition", "order", "rows", "range", "groups"].contains(word) {
+            spec.base = try identifier("window name")
+        } else if case .quotedIdentifier = peek.kind {
+            spec.base = try identifier("window name")
+        }
         if acceptKeyword("partition") {
             try expectKeyword("by")
             repeat { spec.partition.append(try parseExpr()) } while accept(.op(","))

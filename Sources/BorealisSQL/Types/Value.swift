@@ -472,6 +472,9 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             }
         case .text, .varchar, .char:
             if case .text = self { return self }
+            // A boolean cast to text spells its value out (PostgreSQL's booltext), unlike its
+            // output form t/f.
+            if case .boolean(let b) = self { return .text(b ? "true" : "false") }
             return .text(description)
         case .boolean:
             switch self {

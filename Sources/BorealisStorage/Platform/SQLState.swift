@@ -24,6 +24,7 @@ public enum SQLState {
     public static let invalidArgumentForLogarithm = "2201E"
     public static let invalidArgumentForPowerFunction = "2201F"
     public static let invalidRegularExpression = "2201B"
+    public static let invalidArgumentForWidthBucket = "2201G"
     public static let invalidRowCountInLimitClause = "2201W"
     public static let invalidRowCountInResultOffsetClause = "2201X"
     public static let characterNotInRepertoire = "22021"
