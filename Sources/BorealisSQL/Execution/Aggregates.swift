@@ -1,12 +1,14 @@
 // Running state of aggregate functions (count, sum, avg, min, max, total, string_agg,
-// bool_and, bool_or), with DISTINCT. sum of integers stays an integer and overflow is an
+// bool_and, bool_or), with DISTINCT and ORDER BY (an ordered call keeps its inputs and
+// aggregates them in order at the end). sum of integers stays an integer and overflow is an
 // error; avg is a double precision (PostgreSQL returns numeric: docs/sql.md).
 
 import BorealisStorage
+import FoundationEssentials
 
 struct AggregateState {
     /// The aggregate, decided once from its name (not per row).
-    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, other }
+    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, other }
     private let kind: Kind
     let name: String
     let distinct: Bool
@@ -20,9 +22,20 @@ struct AggregateState {
     var flag: Bool?
     var seen: Set<Value>?
 
-    init(name: String, distinct: Bool) {
+    /// How one ORDER BY key of an ordered aggregate sorts.
+    struct SortKey: Sendable {
+        var descending: Bool
+        var nullsFirst: Bool
+    }
+    private let ordering: [SortKey]
+    /// An ordered call's inputs: argument, extra argument, sort keys.
+    private var held: [(Value?, Value?, [Value])] = []
+
+    init(name: String, distinct: Bool, ordering: [SortKey] = []) {
         self.name = name
         self.distinct = distinct
+        // Only the concatenating aggregates' results depend on their inputs' order.
+        self.ordering = name == "string_agg" || name == "group_concat" ? ordering : []
         switch name {
         case "count": kind = .count
         case "sum": kind = .sum
@@ -34,12 +47,18 @@ struct AggregateState {
         case "group_concat": kind = .groupConcat
         case "bool_and", "every": kind = .boolAnd
         case "bool_or": kind = .boolOr
+        case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop": kind = .statistic
         default: kind = .other
         }
         if distinct { seen = [] }
     }
 
-    mutating func add(_ value: Value?, extra: Value?) throws {
+    mutating func add(_ value: Value?, extra: Value?, order: [Value] = []) throws {
+        if !ordering.isEmpty {
+            if value?.isNull == true { return }
+            held.append((value, extra, order))
+            return
+        }
         guard let value else {
             count += 1 // count(*)
             return
@@ -81,13 +100,76 @@ struct AggregateState {
         case .boolAnd, .boolOr:
             guard let t = try value.truth() else { return }
             flag = kind == .boolOr ? ((flag ?? false) || t) : ((flag ?? true) && t)
+        case .statistic:
+            switch value {
+            case .double(let d):
+                // Welford's running mean and sum of squared deviations.
+                sawDouble = true
+                let delta = d - doubleSum
+                doubleSum += delta / Double(count)
+                squares += delta * (d - doubleSum)
+            case .integer, .numeric:
+                guard case .numeric(let n) = try value.cast(to: .numeric) else { return }
+                numericSum = Numeric.add(numericSum ?? Numeric(0), n)
+                numericSquares = Numeric.add(numericSquares ?? Numeric(0), Numeric.multiply(n, n))
+            default:
+                throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
+            }
         case .other: break
         }
+    }
+
+    private var squares: Double = 0
+    private var numericSquares: Numeric?
+
+    /// variance/var_samp/var_pop and stddev/stddev_samp/stddev_pop: of floats a double
+    /// precision; of integers and numerics a numeric computed exactly, at the scale PostgreSQL's
+    /// division gives the variance (the standard deviation keeps that scale).
+    private func statistic() -> Value {
+        let population = name.hasSuffix("_pop")
+        let root = name.hasPrefix("stddev")
+        guard count >= (population ? 1 : 2) else { return .null }
+        if sawDouble {
+            let variance = squares / Double(population ? count : count - 1)
+            return .double(root ? variance.squareRoot() : variance)
+        }
+        let n = Numeric(count)
+        let sum = numericSum ?? Numeric(0), squaresSum = numericSquares ?? Numeric(0)
+        let numerator = Numeric.add(Numeric.multiply(n, squaresSum), Numeric.multiply(sum, sum), subtract: true)
+        // No spread (or a rounding below zero): exactly 0, as PostgreSQL answers.
+        if numerator.value <= 0 { return .numeric(Numeric(0)) }
+        let denominator = Numeric.multiply(n, population ? n : Numeric(count - 1))
+        guard let variance = try? Numeric.divide(numerator, denominator) else { return .null }
+        guard root else { return .numeric(variance) }
+        // Newton's iteration in Decimal from the double's square root, to the variance's scale.
+        var x = Decimal(variance.value.doubleValue.squareRoot())
+        if x > 0 {
+            for _ in 0..<4 { x = (x + variance.value / x) / 2 }
+        }
+        return .numeric(Numeric(x, scale: variance.scale).rounded(to: variance.scale))
     }
 
     private var separator = ""
 
     func result() -> Value {
+        if !ordering.isEmpty {
+            // The held inputs in ORDER BY order (stable: ties keep their arrival order).
+            let ordering = ordering
+            let sorted = held.enumerated().sorted { a, b in
+                for (k, key) in ordering.enumerated() {
+                    let x = a.element.2[k], y = b.element.2[k]
+                    if x.isNull != y.isNull { return x.isNull == key.nullsFirst }
+                    if x.isNull { continue }
+                    guard let c = (try? Value.compare(x, y)) ?? nil, c != 0 else { continue }
+                    return key.descending ? c > 0 : c < 0
+                }
+                return a.offset < b.offset
+            }
+            var replay = AggregateState(name: name, distinct: distinct)
+            // string_agg's add cannot fail: each input is appended as text.
+            for (_, input) in sorted { try? replay.add(input.0, extra: input.1) }
+            return replay.result()
+        }
         switch kind {
         case .count: return .integer(count)
         case .sum:
@@ -105,6 +187,7 @@ struct AggregateState {
         case .min, .max: return best
         case .stringAgg, .groupConcat: return count == 0 ? .null : .text(pieces.joined(separator: separator))
         case .boolAnd, .boolOr: return flag.map(Value.boolean) ?? .null
+        case .statistic: return statistic()
         case .other: return .null
         }
     }

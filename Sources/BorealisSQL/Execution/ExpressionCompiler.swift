@@ -19,6 +19,9 @@ final class AggregateCollector {
         var distinct: Bool
         var filter: Evaluator?     // FILTER (WHERE …)
         var key: String
+        /// ORDER BY inside the call: the keys, and how each sorts.
+        var order: [Evaluator] = []
+        var ordering: [AggregateState.SortKey] = []
     }
     let groupKeys: [String]
     /// The static types of the GROUP BY expressions.
@@ -49,7 +52,8 @@ struct ExpressionCompiler {
     var clause = "this context"
 
     static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "total", "string_agg",
-                                              "group_concat", "bool_and", "bool_or", "every"]
+                                              "group_concat", "bool_and", "bool_or", "every",
+                                              "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()
@@ -269,10 +273,19 @@ struct ExpressionCompiler {
         case .defaultValue:
             throw DatabaseError(.error, sqlState: SQLState.syntaxError, "DEFAULT is not allowed in this context")
         case .aggregateFilter(let call, let condition):
-            guard case .function(let name, let args, let distinct, let star) = call, ExpressionCompiler.aggregateNames.contains(name) else {
+            var order: [OrderItem] = []
+            var target = call
+            if case .orderedAggregate(let inner, let items) = call { target = inner; order = items }
+            guard case .function(let name, let args, let distinct, let star) = target, ExpressionCompiler.aggregateNames.contains(name) else {
                 throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "FILTER specified, but \(call.sql) is not an aggregate function")
             }
-            return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql, filter: condition)
+            return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql, filter: condition, order: order)
+        case .orderedAggregate(let call, let order):
+            guard case .function(let name, let args, let distinct, let star) = call, ExpressionCompiler.aggregateNames.contains(name) else {
+                throw DatabaseError(.error, sqlState: SQLState.wrongObjectType,
+                                    "ORDER BY specified, but \(call.sql) is not an aggregate function")
+            }
+            return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql, order: order)
         case .window(let call, let spec):
             guard let windows else {
                 throw DatabaseError(.error, sqlState: SQLState.windowingError, "window functions are not allowed in \(clause)")
@@ -285,6 +298,9 @@ struct ExpressionCompiler {
             if case .aggregateFilter(let c, let condition) = call {
                 target = c
                 filter = try inner.compile(condition)
+            }
+            if case .orderedAggregate = target {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "aggregate ORDER BY is not implemented for window functions")
             }
             guard case .function(let name, let args, let distinct, let star) = target else {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "OVER must follow a function call")
@@ -469,7 +485,8 @@ struct ExpressionCompiler {
         }
     }
 
-    private func compileAggregate(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, key: String, filter: Expr? = nil) throws -> Evaluator {
+    private func compileAggregate(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, key: String, filter: Expr? = nil,
+                                  order: [OrderItem] = []) throws -> Evaluator {
         guard let aggregation else {
             throw DatabaseError(.error, sqlState: SQLState.groupingError, "aggregate functions are not allowed in \(clause)")
         }
@@ -489,8 +506,15 @@ struct ExpressionCompiler {
         if !star, case .column(let table, let column)? = args.first, let (depth, index) = try aggregation.inputScope.resolve(table: table, name: column), depth == 0 {
             argumentColumn = index
         }
-        let slot = aggregation.slot(for: .init(name: name, argument: star ? nil : argument, argumentColumn: argumentColumn, extra: extra,
-                                               distinct: distinct, filter: filterEvaluator, key: key))
+        if distinct, !order.isEmpty, !order.allSatisfy({ item in args.contains { $0.sql == item.expr.sql } }) {
+            throw DatabaseError(.error, sqlState: SQLState.invalidColumnReference,
+                                "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+        }
+        var call = AggregateCollector.Call(name: name, argument: star ? nil : argument, argumentColumn: argumentColumn, extra: extra,
+                                           distinct: distinct, filter: filterEvaluator, key: key)
+        call.order = try order.map { try inner.compile($0.expr) }
+        call.ordering = order.map { AggregateState.SortKey(descending: $0.descending, nullsFirst: $0.nullsFirst ?? $0.descending) }
+        let slot = aggregation.slot(for: call)
         let offset = aggregation.groupKeys.count + slot
         return { ctx in ctx.frames[ctx.frames.count - 1][offset] }
     }

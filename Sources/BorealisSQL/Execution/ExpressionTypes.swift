@@ -86,7 +86,7 @@ extension ExpressionCompiler {
             return type.type
         case .function(let name, let args, _, let star):
             return functionType(name, args, star: star)
-        case .aggregateFilter(let call, _):
+        case .aggregateFilter(let call, _), .orderedAggregate(let call, _):
             return staticType(call)
         case .window(let call, _):
             if case .function(let name, let args, _, let star) = call { return windowFunctionType(name, args, star: star) }
@@ -144,6 +144,8 @@ extension ExpressionCompiler {
         case "total": return .doublePrecision
         case "string_agg", "group_concat": return argument == .bytea ? .bytea : .text
         case "bool_and", "bool_or", "every": return .boolean
+        case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
+            return argument == .real || argument == .doublePrecision ? .doublePrecision : .numeric
         default: return nil
         }
     }

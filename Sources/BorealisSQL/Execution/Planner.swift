@@ -503,7 +503,7 @@ package final class Planner {
             if case .column = inner { return outputName(inner) }
             return type.type.internalName
         case .window(let call, _): return outputName(call)
-        case .aggregateFilter(let call, _): return outputName(call)
+        case .aggregateFilter(let call, _), .orderedAggregate(let call, _): return outputName(call)
         case .caseWhen: return "case"
         case .exists: return "exists"
         case .subquery(let q):
@@ -537,6 +537,8 @@ package final class Planner {
             walk(a, visit); walk(p, visit); esc.map { walk($0, visit) }
         case .aggregateFilter(let call, let condition):
             walk(call, visit); walk(condition, visit)
+        case .orderedAggregate(let call, let order):
+            walk(call, visit); order.forEach { walk($0.expr, visit) }
         case .window(let call, let spec):
             // The call itself is not a grouping aggregate; its arguments and spec may hold some.
             var inner = call

@@ -44,6 +44,8 @@ package indirect enum Expr: Sendable {
     case like(Expr, pattern: Expr, escape: Expr?, caseInsensitive: Bool, negated: Bool)
     /// An aggregate call with FILTER (WHERE condition).
     case aggregateFilter(Expr, Expr)
+    /// An aggregate call with ORDER BY inside its parentheses: `string_agg(x, ',' ORDER BY x)`.
+    case orderedAggregate(Expr, [OrderItem])
     /// A window function call: the call (a function, perhaps filtered) OVER (spec).
     case window(Expr, WindowSpec)
     /// DEFAULT as the value of an UPDATE assignment.

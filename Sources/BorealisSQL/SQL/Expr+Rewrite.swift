@@ -35,6 +35,12 @@ extension Expr {
         case .like(let a, let p, let esc, let ci, let n):
             return .like(try m(a), pattern: try m(p), escape: try esc.map(m), caseInsensitive: ci, negated: n)
         case .aggregateFilter(let call, let condition): return .aggregateFilter(try m(call), try m(condition))
+        case .orderedAggregate(let call, let order):
+            return .orderedAggregate(try m(call), try order.map { item in
+                var item = item
+                item.expr = try m(item.expr)
+                return item
+            })
         case .window(let call, var spec):
             spec.partition = try spec.partition.map(m)
             spec.order = try spec.order.map { item in

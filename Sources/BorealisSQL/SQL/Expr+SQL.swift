@@ -47,6 +47,10 @@ extension Expr {
             if star { return "\(name)(*)" }
             return "\(name)(\(distinct ? "DISTINCT " : "")\(args.map(\.sql).joined(separator: ", ")))"
         case .aggregateFilter(let call, let condition): return "\(call.sql) FILTER (WHERE \(condition.sql))"
+        case .orderedAggregate(let call, let order):
+            let sql = call.sql
+            let keys = order.map { $0.expr.sql + ($0.descending ? " DESC" : "") + ($0.nullsFirst.map { $0 ? " NULLS FIRST" : " NULLS LAST" } ?? "") }
+            return String(sql.dropLast()) + " ORDER BY " + keys.joined(separator: ", ") + ")"
         case .window(let call, let spec):
             var parts: [String] = []
             if !spec.partition.isEmpty { parts.append("PARTITION BY " + spec.partition.map(\.sql).joined(separator: ", ")) }

@@ -1325,8 +1325,11 @@ package struct Parser {
             if peek.kind != .op(")") {
                 repeat { args.append(try parseExpr()) } while accept(.op(","))
             }
+            var order: [OrderItem] = []
+            if acceptKeyword("order") { order = try parseOrderBy() }
             try expect(")")
             call = .function(name: name, args: args, distinct: distinct, star: false)
+            if !order.isEmpty { call = .orderedAggregate(call, order) }
         }
         if acceptKeyword("filter") {
             try expect("(")

@@ -40,11 +40,12 @@ final class HashAggregateOperator: PhysicalOperator {
     /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
     static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], groupColumns: [Int?]? = nil,
                           calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
-        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct) }
+        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct, ordering: $0.ordering) }
+        let plain = calls.allSatisfy { $0.filter == nil && $0.extra == nil && $0.order.isEmpty && ($0.argument == nil || $0.argumentColumn != nil) }
         if !hasGroupBy {
             // One group: no hashing per row.
             var states = fresh
-            if calls.allSatisfy({ $0.filter == nil && $0.extra == nil && ($0.argument == nil || $0.argumentColumn != nil) }) {
+            if plain {
                 // Every argument is a column of the input row (or count(*)): read it directly.
                 let columns = calls.map(\.argumentColumn)
                 while let row = try input() {
@@ -54,12 +55,13 @@ final class HashAggregateOperator: PhysicalOperator {
                 }
                 return [states.map { $0.result() }]
             }
-            let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra)
+            let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra), orders = calls.map(\.order)
             while let row = try input() {
                 try ctx.withFrame(row) {
                     for i in states.indices {
                         if let filter = filters[i], try filter(ctx).truth() != true { continue }
-                        try states[i].add(try arguments[i].map { try $0(ctx) }, extra: try extras[i].map { try $0(ctx) })
+                        try states[i].add(try arguments[i].map { try $0(ctx) }, extra: try extras[i].map { try $0(ctx) },
+                                          order: try orders[i].map { try $0(ctx) })
                     }
                 }
             }
@@ -72,7 +74,7 @@ final class HashAggregateOperator: PhysicalOperator {
         // When every key and argument is a column of the input row, rows are read directly,
         // without evaluators or an execution frame.
         let keyColumns = groupColumns.flatMap { columns in columns.allSatisfy { $0 != nil } ? columns.compactMap { $0 } : nil }
-        let copying = keyColumns != nil && calls.allSatisfy { $0.filter == nil && $0.extra == nil && ($0.argument == nil || $0.argumentColumn != nil) }
+        let copying = keyColumns != nil && plain
         let argumentColumns = calls.map(\.argumentColumn)
         while let (next, level) = pending.popLast() {
             var table = GroupTable(fresh: fresh, limit: hasGroupBy && level < 4 ? max(1, ctx.workMemoryRows) : .max, level: level)
@@ -98,7 +100,7 @@ final class HashAggregateOperator: PhysicalOperator {
                             if let filter = call.filter, try filter(ctx).truth() != true { continue }
                             let value = try call.argument.map { try $0(ctx) }
                             let extra = try call.extra.map { try $0(ctx) }
-                            try table.entries[s].states[i].add(value, extra: extra)
+                            try table.entries[s].states[i].add(value, extra: extra, order: try call.order.map { try $0(ctx) })
                         }
                     }
                 }
