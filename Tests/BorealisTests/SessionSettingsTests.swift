@@ -1,6 +1,7 @@
 // SET, SHOW, RESET, current_setting() and set_config() on one connection, and VACUUM: the
 // expected values are PostgreSQL 15's for the same statements in one psql session.
 
+import Glibc
 import Testing
 @testable import Borealis
 @testable import BorealisSQL
@@ -170,5 +171,42 @@ import Testing
         let noKey = #expect(throws: DatabaseError.self) { try db.execute("ALTER TABLE branches ADD FOREIGN KEY (bbalance) REFERENCES tellers (tbalance)") }
         #expect(noKey?.sqlState == "42830")
         try db.close()
+    }
+}
+
+/// now() is the transaction's time, statement_timestamp() the statement's, clock_timestamp()
+/// the clock's at each call, as in PostgreSQL.
+@Suite struct TransactionTimeTests {
+    private func micros(_ db: Database, _ sql: String) throws -> [Int64] {
+        try db.execute(sql).rows.first?.map { value -> Int64 in
+            if case .timestamptz(let t) = value { return t }
+            Issue.record("not a timestamptz: \(value)")
+            return 0
+        } ?? []
+    }
+
+    @Test func nowStaysFixedForTheBlockWhileTheStatementAndClockTimesMove() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("BEGIN")
+        let first = try micros(db, "SELECT now(), statement_timestamp()")
+        usleep(20_000)
+        let second = try micros(db, "SELECT now(), current_timestamp, transaction_timestamp(), statement_timestamp()")
+        #expect(second[0] == first[0])
+        #expect(second[1] == first[0] && second[2] == first[0])
+        #expect(second[3] >= first[1] + 20_000)
+        try db.execute("COMMIT")
+        // Outside a block each statement is its own transaction.
+        let outside = try micros(db, "SELECT now()")
+        #expect(outside[0] >= second[3])
+        // clock_timestamp() reads the clock at each call, even within one statement.
+        let clock = try micros(db, "SELECT min(c), max(c) FROM (SELECT clock_timestamp() AS c FROM generate_series(1, 200000)) s")
+        #expect(clock[1] > clock[0])
+        // A rolled-back block ends its time too.
+        try db.execute("BEGIN")
+        let rolled = try micros(db, "SELECT now()")
+        try db.execute("ROLLBACK")
+        usleep(5_000)
+        #expect(try micros(db, "SELECT now()")[0] > rolled[0])
     }
 }

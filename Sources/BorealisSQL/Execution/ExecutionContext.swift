@@ -26,6 +26,9 @@ package final class ExecutionContext {
         return now
     }
     private var clock: Int64?
+    /// The transaction's timestamp (now(), current_timestamp): when its block began, or the
+    /// statement's outside a block, as PostgreSQL keeps it for the whole transaction.
+    var transactionTime: Int64 { session?.blockStartTime ?? statementTime }
     /// Rows a sort or hash aggregation keeps in memory before spilling to temporary files.
     var workMemoryRows = 250_000
     /// Set while EXPLAIN ANALYZE runs a statement: what each operator did.

@@ -67,7 +67,7 @@ extension FunctionRegistry {
                 guard case .integer(let n) = try args[0](ctx).cast(to: .bigint) else { return .null }
                 if n < 0 { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "factorial of a negative number is undefined") }
                 // 33! is the last factorial a NUMERIC of 38 digits holds.
-                guard n <= 33 else { throw Value.overflow() }
+                guard n <= 33 else { throw Numeric.overflow() }
                 var result = Numeric(1, scale: 0)
                 if n > 1 {
                     for i in 2...n {

@@ -320,17 +320,23 @@ enum FunctionRegistry {
                 return .text(String(name == "left" ? chars.prefix(count) : chars.suffix(count)))
             }
         },
-        ScalarFunction(["now", "current_timestamp", "transaction_timestamp", "statement_timestamp"], arity: 0...0, result: .fixed(.timestamptz), parameters: [], volatility: .stable) { name, args in
+        ScalarFunction(["now", "current_timestamp", "transaction_timestamp"], arity: 0...0, result: .fixed(.timestamptz), parameters: [], volatility: .stable) { name, args in
+            return { ctx in .timestamptz(ctx.transactionTime) }
+        },
+        ScalarFunction(["statement_timestamp"], arity: 0...0, result: .fixed(.timestamptz), parameters: [], volatility: .stable) { name, args in
             return { ctx in .timestamptz(ctx.statementTime) }
         },
+        ScalarFunction(["clock_timestamp"], arity: 0...0, result: .fixed(.timestamptz), parameters: [], volatility: .volatile) { name, args in
+            return { _ in .timestamptz(wallClockMicroseconds()) }
+        },
         ScalarFunction(["localtimestamp"], arity: 0...0, result: .fixed(.timestamp), parameters: [], volatility: .stable) { name, args in
-            return { ctx in .timestamp(ctx.statementTime) }
+            return { ctx in .timestamp(ctx.transactionTime) }
         },
         ScalarFunction(["current_date"], arity: 0...0, result: .fixed(.date), parameters: [], volatility: .stable) { name, args in
-            return { ctx in .date(Int32(DateTime.floorDiv(ctx.statementTime, DateTime.microsPerDay))) }
+            return { ctx in .date(Int32(DateTime.floorDiv(ctx.transactionTime, DateTime.microsPerDay))) }
         },
         ScalarFunction(["current_time", "localtime"], arity: 0...0, result: .fixed(.time), parameters: [], volatility: .stable) { name, args in
-            return { ctx in .time(ctx.statementTime - DateTime.floorDiv(ctx.statementTime, DateTime.microsPerDay) * DateTime.microsPerDay) }
+            return { ctx in .time(ctx.transactionTime - DateTime.floorDiv(ctx.transactionTime, DateTime.microsPerDay) * DateTime.microsPerDay) }
         },
         ScalarFunction(["date_part"], arity: 2...2, result: .fixed(.doublePrecision), parameters: [.text, .timestamp], volatility: .immutable) { name, args in
             return { ctx in

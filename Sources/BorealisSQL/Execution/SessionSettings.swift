@@ -148,9 +148,17 @@ package final class SessionSettings: @unchecked Sendable {
         }
     }
 
+    /// When the open transaction block began (µs since the epoch): now() within the block.
+    package var blockStartTime: Int64? { lock.withLock { _ in blockStart } }
+    private var blockStart: Int64?
+
     /// A transaction block begins: a SET in it is undone if it rolls back.
     package func blockBegins() {
-        lock.withLock { _ in atBlockStart = values }
+        let now = wallClockMicroseconds()
+        lock.withLock { _ in
+            atBlockStart = values
+            blockStart = now
+        }
     }
 
     /// The block ends: SET LOCAL values lapse, and a rollback restores the session values.
@@ -158,6 +166,7 @@ package final class SessionSettings: @unchecked Sendable {
         lock.withLock { _ in
             if !committed, let saved = atBlockStart { values = saved }
             atBlockStart = nil
+            blockStart = nil
             local = [:]
         }
     }
