@@ -207,7 +207,7 @@ struct Lexer {
             return Token(kind: .op(candidate), position: start, text: candidate)
         }
         let two = [UInt8](bytes[index..<min(bytes.count, index + 2)])
-        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>", "~*", "!~", "@>", "<@", "&&"] where two == Array(candidate.utf8) {
+        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>", "~*", "!~", "@>", "<@", "&&", "=>"] where two == Array(candidate.utf8) {
             advance(); advance()
             return Token(kind: .op(candidate), position: start, text: candidate)
         }

@@ -1322,9 +1322,21 @@ package struct Parser {
             var distinct = false
             if acceptKeyword("distinct") { distinct = true } else { _ = acceptKeyword("all") }
             var args: [Expr] = []
+            var named: [(String, Expr)] = []
             if peek.kind != .op(")") {
-                repeat { args.append(try parseExpr()) } while accept(.op(","))
+                repeat {
+                    // Named notation: `name => value` (after any positional arguments).
+                    if case .op("=>") = peekAt(1).kind {
+                        let parameter = try anyName("parameter name")
+                        _ = advance()
+                        named.append((parameter, try parseExpr()))
+                    } else {
+                        guard named.isEmpty else { throw error("positional argument cannot follow named argument") }
+                        args.append(try parseExpr())
+                    }
+                } while accept(.op(","))
             }
+            if !named.isEmpty { args = try Self.positionalArguments(name, args, named) }
             var order: [OrderItem] = []
             if acceptKeyword("order") { order = try parseOrderBy() }
             try expect(")")
@@ -1342,6 +1354,25 @@ package struct Parser {
             return .window(call, try parseWindowSpec())
         }
         return call
+    }
+
+    /// Named arguments in their positions, for the functions that name their parameters
+    /// (make_interval; a missing one takes its default, 0).
+    private static func positionalArguments(_ function: String, _ positional: [Expr], _ named: [(String, Expr)]) throws -> [Expr] {
+        let parameters: [String: [String]] = ["make_interval": ["years", "months", "weeks", "days", "hours", "mins", "secs"]]
+        guard let names = parameters[function] else {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                "function \(function) with named arguments (\(named.map(\.0).joined(separator: ", "))) does not exist")
+        }
+        var args = positional + [Expr](repeating: .literal(.integer(0)), count: max(0, names.count - positional.count))
+        for (parameter, value) in named {
+            guard let i = names.firstIndex(of: parameter), i >= positional.count else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                    "function \(function) has no parameter \"\(parameter)\" (or it is also given by position)")
+            }
+            args[i] = value
+        }
+        return args
     }
 
     private mutating func parseWindowSpec() throws -> WindowSpec {
