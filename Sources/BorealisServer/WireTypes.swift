@@ -20,7 +20,7 @@ enum OID {
     static let json: UInt32 = 114, float4: UInt32 = 700, float8: UInt32 = 701, unknown: UInt32 = 705
     static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
     static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
-    static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, jsonb: UInt32 = 3802
+    static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, jsonb: UInt32 = 3802, uuid: UInt32 = 2950
 
     /// The OID of a declared type name (as `QueryResult.declaredTypes` spells it).
     static func of(declared name: String) -> UInt32? {
@@ -44,6 +44,7 @@ enum OID {
         case .interval: return interval
         case .json: return json
         case .jsonb: return jsonb
+        case .uuid: return uuid
         case nil: return nil
         }
     }
@@ -84,6 +85,7 @@ enum OID {
         case interval: return .interval
         case json: return .json
         case jsonb: return .jsonb
+        case uuid: return .uuid
         default: return nil
         }
     }
@@ -96,7 +98,7 @@ enum OID {
         case int4, float4, date, OID.oid: return 4
         case int8, float8, time, timestamp, timestamptz: return 8
         case name: return 64
-        case interval: return 16
+        case interval, uuid: return 16
         default: return -1
         }
     }
@@ -152,6 +154,18 @@ enum WireCodec {
             guard var body = NumericWire.encode(value.description) else { return false }
             buffer.writeInteger(Int32(truncatingIfNeeded: body.readableBytes))
             buffer.writeBuffer(&body)
+        case (OID.uuid, .text(let s)):
+            // 16 bytes: the canonical text's 32 hexadecimal digits.
+            let nibbles = s.utf8.compactMap { c -> UInt8? in
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - 48
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - 87
+                default: return nil
+                }
+            }
+            guard nibbles.count == 32 else { return false }
+            buffer.writeInteger(Int32(16))
+            for i in stride(from: 0, to: 32, by: 2) { buffer.writeInteger(nibbles[i] << 4 | nibbles[i + 1]) }
         case (OID.jsonb, _):
             let text = value.description
             buffer.writeInteger(Int32(truncatingIfNeeded: text.utf8.count + 1))
@@ -210,6 +224,10 @@ enum WireCodec {
         case OID.numeric:
             guard let text = NumericWire.decode(&bytes) else { throw invalid() }
             return try convert(.text(text), to: .numeric)
+        case OID.uuid:
+            guard count == 16, let raw = bytes.readBytes(length: 16) else { throw invalid() }
+            let hex = raw.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            return try convert(.text(hex), to: .uuid)
         case OID.jsonb:
             guard bytes.readInteger(as: UInt8.self) == 1, let text = bytes.readString(length: bytes.readableBytes) else { throw invalid() }
             return try convert(.text(text), to: .jsonb)

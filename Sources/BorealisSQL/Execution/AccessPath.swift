@@ -301,6 +301,7 @@ struct AccessPath {
             if n.isIntegral, case .integer(let i)? = try? v.cast(to: .bigint) { return .integer(i) }
             return v
         case (.text, .text), (.varchar, .text), (.char, .text): return v
+        case (.uuid, .text(let s)): return Value.canonicalUUID(s).map(Value.text)
         case (.boolean, .boolean): return v
         case (.date, .date), (.time, .time), (.interval, .interval): return v
         case (.date, .timestamp), (.date, .timestamptz), (.timestamp, .date), (.timestamp, .timestamp), (.timestamp, .timestamptz),

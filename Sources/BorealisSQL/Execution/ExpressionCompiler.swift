@@ -215,7 +215,8 @@ struct ExpressionCompiler {
                                         "operator does not exist: \(left?.displayName ?? "unknown") \(op.rawValue) \(right?.displayName ?? "unknown")")
                 }
             }
-            let evaluator = try compileBinary(op, try compile(l), try compile(r))
+            let (left, right) = comparedAsUUID(op, l, r)
+            let evaluator = try compileBinary(op, try compile(left), try compile(right))
             if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
             return evaluator
         case .isNull(let e, let negated):
@@ -238,7 +239,7 @@ struct ExpressionCompiler {
             }
         case .inList(let e, let list, let negated):
             let a = try compile(e)
-            let items = try list.map { try compile($0) }
+            let items = try list.map { try compile(comparedAsUUID(.equal, e, $0).1) }
             return { ctx in
                 let v = try a(ctx)
                 if v.isNull { return .null }
@@ -422,6 +423,17 @@ struct ExpressionCompiler {
             s = current.parent
         }
         return false
+    }
+
+    /// A uuid compared with text (a literal, a parameter): the text is read as a uuid first, so
+    /// that any spelling PostgreSQL accepts matches, and a malformed one is 22P02.
+    private func comparedAsUUID(_ op: BinaryOperator, _ l: Expr, _ r: Expr) -> (Expr, Expr) {
+        guard [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .isDistinctFrom, .isNotDistinctFrom].contains(op) else { return (l, r) }
+        let left = staticType(l), right = staticType(r)
+        let uuid = TypeName(type: .uuid)
+        if left == .uuid, right != .uuid, right?.isText ?? true { return (l, .cast(r, uuid)) }
+        if right == .uuid, left != .uuid, left?.isText ?? true { return (.cast(l, uuid), r) }
+        return (l, r)
     }
 
     private func compileBinary(_ op: BinaryOperator, _ a: @escaping Evaluator, _ b: @escaping Evaluator) throws -> Evaluator {

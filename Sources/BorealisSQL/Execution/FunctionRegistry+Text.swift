@@ -131,6 +131,17 @@ extension FunctionRegistry {
                 return .text(String(out))
             }
         },
+        ScalarFunction(["gen_random_uuid"], arity: 0...0, result: .fixed(.uuid), parameters: [], volatility: .volatile) { _, _ in
+            { _ in
+                // Version 4: 122 random bits, the version nibble 4 and the variant bits 10.
+                var g = SystemRandomNumberGenerator()
+                var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+                bytes[6] = (bytes[6] & 0x0f) | 0x40
+                bytes[8] = (bytes[8] & 0x3f) | 0x80
+                let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+                return .text(Value.canonicalUUID(hex) ?? hex)
+            }
+        },
         ScalarFunction(["to_hex"], arity: 1...1, result: .fixed(.text), parameters: [.bigint], volatility: .immutable) { _, args in
             { ctx in
                 guard case .integer(let v) = try args[0](ctx).cast(to: .bigint) else { return .null }

@@ -189,6 +189,12 @@ extension StatementExecutor {
             return v
         case .boolean: return try value.cast(to: .boolean)
         case .bytea: return try value.cast(to: .bytea)
+        case .uuid:
+            guard case .text = value else {
+                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch,
+                                    "column \"\(column.name)\" is of type uuid but expression is of type \(value.typeName)")
+            }
+            return try value.cast(to: .uuid)
         case .date, .time, .timestamp, .timestamptz, .interval:
             switch (column.type, value) {
             case (.date, .date), (.time, .time), (.timestamp, .timestamp), (.timestamptz, .timestamptz), (.interval, .interval): return value

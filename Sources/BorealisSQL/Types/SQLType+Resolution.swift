@@ -7,7 +7,7 @@ import BorealisStorage
 
 extension SQLType {
     /// The category PostgreSQL resolves common types within (`pg_type.typcategory`).
-    private enum Category { case numeric, string, datetime, timespan, boolean, binary, json }
+    private enum Category { case numeric, string, datetime, timespan, boolean, binary, json, uuid }
 
     private var category: Category {
         switch self {
@@ -18,6 +18,7 @@ extension SQLType {
         case .boolean: return .boolean
         case .bytea: return .binary
         case .json, .jsonb: return .json
+        case .uuid: return .uuid
         }
     }
 

@@ -12,6 +12,9 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     case boolean, bytea
     case date, time, timetz, timestamp, timestamptz, interval
     case json, jsonb
+    /// Kept as text in its canonical form (lower-case hexadecimal with hyphens), which sorts
+    /// and compares exactly as PostgreSQL's 16 bytes do.
+    case uuid
 
     /// The type a spelling names, or nil when there is none. Accepts PostgreSQL's aliases and the
     /// common MySQL spellings; multi-word names arrive joined by one space.

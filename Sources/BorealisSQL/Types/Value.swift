@@ -538,7 +538,51 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             }
         case .json, .jsonb:
             throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "casts to \(type.name) are not supported yet")
+        case .uuid:
+            guard case .text(let s) = self else {
+                throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to uuid")
+            }
+            guard let canonical = Value.canonicalUUID(s) else {
+                throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type uuid: \"\(s)\"")
+            }
+            return .text(canonical)
         }
+    }
+
+    /// A uuid's text in PostgreSQL's output form (32 lower-case hexadecimal digits grouped
+    /// 8-4-4-4-12), from any form PostgreSQL reads: upper or lower case, with or without
+    /// braces, with a hyphen after any group of four digits or none; nil otherwise.
+    static func canonicalUUID(_ text: String) -> String? {
+        var bytes = Array(text.utf8)
+        if bytes.first == UInt8(ascii: "{") {
+            guard bytes.last == UInt8(ascii: "}") else { return nil }
+            bytes = Array(bytes.dropFirst().dropLast())
+        }
+        var digits: [UInt8] = []
+        digits.reserveCapacity(32)
+        var sinceHyphen = 0
+        for (i, c) in bytes.enumerated() {
+            if c == UInt8(ascii: "-") {
+                // A hyphen may follow any group of four digits, never lead, trail or double.
+                guard sinceHyphen >= 4, sinceHyphen % 4 == 0, i + 1 < bytes.count else { return nil }
+                sinceHyphen = 0
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"): digits.append(c)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digits.append(c + 32)
+            default: return nil
+            }
+            sinceHyphen += 1
+        }
+        guard digits.count == 32 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, d) in digits.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { out.append(UInt8(ascii: "-")) }
+            out.append(d)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The truth value for WHERE, AND, OR, NOT: nil for NULL.
