@@ -8,7 +8,7 @@ import FoundationEssentials
 
 struct AggregateState {
     /// The aggregate, decided once from its name (not per row).
-    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, other }
+    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, jsonAgg, jsonObjectAgg, other }
     private let kind: Kind
     let name: String
     let distinct: Bool
@@ -31,11 +31,18 @@ struct AggregateState {
     /// An ordered call's inputs: argument, extra argument, sort keys.
     private var held: [(Value?, Value?, [Value])] = []
 
-    init(name: String, distinct: Bool, ordering: [SortKey] = []) {
+    /// For json_agg and json_object_agg: the static types of the value arguments, which decide
+    /// whether a text value is a document to embed (json, jsonb) or a string.
+    var argumentTypes: [SQLType?] = []
+    private var items: [JSONValue] = []
+    private var members: [JSONMember] = []
+
+    init(name: String, distinct: Bool, ordering: [SortKey] = [], argumentTypes: [SQLType?] = []) {
         self.name = name
         self.distinct = distinct
+        self.argumentTypes = argumentTypes
         // Only the concatenating aggregates' results depend on their inputs' order.
-        self.ordering = name == "string_agg" || name == "group_concat" ? ordering : []
+        self.ordering = ["string_agg", "group_concat", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name) ? ordering : []
         switch name {
         case "count": kind = .count
         case "sum": kind = .sum
@@ -48,6 +55,8 @@ struct AggregateState {
         case "bool_and", "every": kind = .boolAnd
         case "bool_or": kind = .boolOr
         case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop": kind = .statistic
+        case "json_agg", "jsonb_agg": kind = .jsonAgg
+        case "json_object_agg", "jsonb_object_agg": kind = .jsonObjectAgg
         default: kind = .other
         }
         if distinct { seen = [] }
@@ -55,8 +64,13 @@ struct AggregateState {
 
     mutating func add(_ value: Value?, extra: Value?, order: [Value] = []) throws {
         if !ordering.isEmpty {
-            if value?.isNull == true { return }
+            if value?.isNull == true && kind != .jsonAgg { return }
             held.append((value, extra, order))
+            return
+        }
+        // json_agg keeps NULL inputs (as JSON null); json_object_agg a NULL value.
+        if kind == .jsonAgg || kind == .jsonObjectAgg, let value {
+            try addJSON(value, extra: extra)
             return
         }
         guard let value else {
@@ -115,8 +129,41 @@ struct AggregateState {
             default:
                 throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
             }
-        case .other: break
+        case .jsonAgg, .jsonObjectAgg, .other: break   // the JSON aggregates take their inputs in addJSON
         }
+    }
+
+    private mutating func addJSON(_ value: Value, extra: Value?) throws {
+        if distinct {
+            guard seen!.insert(value.groupKey).inserted else { return }
+        }
+        count += 1
+        if kind == .jsonAgg {
+            items.append(try JSONConversion.json(from: value, type: argumentTypes.first ?? nil))
+            return
+        }
+        guard let key = try Functions.text(value) else {
+            throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "field name must not be null")
+        }
+        members.append(JSONMember(key: key, value: try JSONConversion.json(from: extra ?? .null, type: argumentTypes.count > 1 ? argumentTypes[1] : nil)))
+    }
+
+    /// The aggregated document: jsonb normalized, json as PostgreSQL's json_agg and
+    /// json_object_agg space it.
+    private func jsonResult() -> Value {
+        guard count > 0 else { return .null }
+        let jsonb = name.hasPrefix("jsonb")
+        if kind == .jsonAgg {
+            let document = JSONValue.array(items)
+            return .text(jsonb ? document.normalized.jsonbText : "[" + items.map(\.compactText).joined(separator: ", ") + "]")
+        }
+        let document = JSONValue.object(members)
+        if jsonb { return .text(document.normalized.jsonbText) }
+        return .text("{ " + members.map { member -> String in
+            var key = ""
+            JSONValue.writeString(member.key, to: &key)
+            return key + " : " + member.value.compactText
+        }.joined(separator: ", ") + " }")
     }
 
     private var squares: Double = 0
@@ -165,7 +212,7 @@ struct AggregateState {
                 }
                 return a.offset < b.offset
             }
-            var replay = AggregateState(name: name, distinct: distinct)
+            var replay = AggregateState(name: name, distinct: distinct, argumentTypes: argumentTypes)
             // string_agg's add cannot fail: each input is appended as text.
             for (_, input) in sorted { try? replay.add(input.0, extra: input.1) }
             return replay.result()
@@ -188,6 +235,7 @@ struct AggregateState {
         case .stringAgg, .groupConcat: return count == 0 ? .null : .text(pieces.joined(separator: separator))
         case .boolAnd, .boolOr: return flag.map(Value.boolean) ?? .null
         case .statistic: return statistic()
+        case .jsonAgg, .jsonObjectAgg: return jsonResult()
         case .other: return .null
         }
     }

@@ -22,6 +22,8 @@ final class AggregateCollector {
         /// ORDER BY inside the call: the keys, and how each sorts.
         var order: [Evaluator] = []
         var ordering: [AggregateState.SortKey] = []
+        /// The arguments' static types, for the JSON aggregates.
+        var argumentTypes: [SQLType?] = []
     }
     let groupKeys: [String]
     /// The static types of the GROUP BY expressions.
@@ -53,7 +55,8 @@ struct ExpressionCompiler {
 
     static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "total", "string_agg",
                                               "group_concat", "bool_and", "bool_or", "every",
-                                              "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"]
+                                              "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()
@@ -215,6 +218,7 @@ struct ExpressionCompiler {
                                         "operator does not exist: \(left?.displayName ?? "unknown") \(op.rawValue) \(right?.displayName ?? "unknown")")
                 }
             }
+            if let json = try compileJSON(op, l, r) { return json }
             let (left, right) = comparedAsUUID(op, l, r)
             let evaluator = try compileBinary(op, try compile(left), try compile(right))
             if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
@@ -466,6 +470,8 @@ struct ExpressionCompiler {
                 if left.utf8.count + right.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
                 return .text(left + right)
             }
+        case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey:
+            throw DatabaseError.internalError("a JSON operator reached compileBinary")
         case .regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive:
             let options = try RegularExpression.Options(flags: op == .regexMatchInsensitive || op == .regexNotMatchInsensitive ? "i" : "",
                                                         function: op.rawValue)
@@ -510,8 +516,9 @@ struct ExpressionCompiler {
         }
         let argument = try args.first.map { try inner.compile($0) }
         let extra = args.count > 1 ? try inner.compile(args[1]) : nil
-        if args.count > (name == "string_agg" || name == "group_concat" ? 2 : 1) {
-            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) takes \(name == "string_agg" ? 2 : 1) argument(s)")
+        let pairs = ["string_agg", "group_concat", "json_object_agg", "jsonb_object_agg"].contains(name)
+        if args.count > (pairs ? 2 : 1) || (name.hasSuffix("object_agg") && args.count != 2) {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) takes \(pairs ? 2 : 1) argument(s)")
         }
         let filterEvaluator = try filter.map { try inner.compile($0) }
         var argumentColumn: Int?
@@ -526,6 +533,7 @@ struct ExpressionCompiler {
                                            distinct: distinct, filter: filterEvaluator, key: key)
         call.order = try order.map { try inner.compile($0.expr) }
         call.ordering = order.map { AggregateState.SortKey(descending: $0.descending, nullsFirst: $0.nullsFirst ?? $0.descending) }
+        if name.hasPrefix("json") { call.argumentTypes = args.map(inner.staticType) }
         let slot = aggregation.slot(for: call)
         let offset = aggregation.groupKeys.count + slot
         return { ctx in ctx.frames[ctx.frames.count - 1][offset] }

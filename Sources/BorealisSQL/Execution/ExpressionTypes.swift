@@ -62,6 +62,8 @@ extension ExpressionCompiler {
             return staticType(operand)
         case .binary(let op, let l, let r):
             switch op {
+            case .subtract where staticType(l) == .jsonb:
+                return .jsonb
             case .add, .subtract, .multiply, .divide, .modulo:
                 let left = staticType(l), right = staticType(r)
                 guard let type = SQLType.arithmetic(op, left, right) else { return nil }
@@ -72,7 +74,13 @@ extension ExpressionCompiler {
                 }
                 return type
             case .concat:
-                return staticType(l) == .bytea && staticType(r) == .bytea ? .bytea : .text
+                let left = staticType(l), right = staticType(r)
+                if left == .jsonb || right == .jsonb { return .jsonb }
+                return left == .bytea && right == .bytea ? .bytea : .text
+            case .jsonGet, .jsonPath:
+                return staticType(l) == .json ? .json : .jsonb
+            case .jsonGetText, .jsonPathText:
+                return .text
             default:
                 return .boolean
             }
@@ -144,6 +152,8 @@ extension ExpressionCompiler {
         case "total": return .doublePrecision
         case "string_agg", "group_concat": return argument == .bytea ? .bytea : .text
         case "bool_and", "bool_or", "every": return .boolean
+        case "json_agg", "json_object_agg": return .json
+        case "jsonb_agg", "jsonb_object_agg": return .jsonb
         case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
             return argument == .real || argument == .doublePrecision ? .doublePrecision : .numeric
         default: return nil

@@ -41,6 +41,17 @@ struct ScalarFunction: Sendable {
     let parameters: [SQLType?]
     let volatility: Volatility
     let make: @Sendable (_ name: String, _ args: [Evaluator]) throws -> Evaluator
+    /// For a function whose behaviour depends on its arguments' static types (to_jsonb embeds
+    /// a jsonb argument but quotes a text one): compiled with them instead of `make`.
+    var makeTyped: (@Sendable (_ name: String, _ args: [Evaluator], _ types: [SQLType?]) throws -> Evaluator)?
+
+    init(_ names: [String], arity: ClosedRange<Int>, result: Result, parameters: [SQLType?], volatility: Volatility,
+         typed: @escaping @Sendable (_ name: String, _ args: [Evaluator], _ types: [SQLType?]) throws -> Evaluator) {
+        self.init(names, arity: arity, result: result, parameters: parameters, volatility: volatility) { _, _ in
+            throw DatabaseError.internalError("a typed function compiled without its argument types")
+        }
+        makeTyped = typed
+    }
 
     init(_ names: [String], arity: ClosedRange<Int>, result: Result, parameters: [SQLType?], volatility: Volatility,
          _ make: @escaping @Sendable (_ name: String, _ args: [Evaluator]) throws -> Evaluator) {
@@ -96,6 +107,7 @@ enum FunctionRegistry {
             let types = argumentTypes().map { $0?.displayName ?? "unknown" }.joined(separator: ", ")
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)(\(types)) does not exist")
         }
+        if let typed = function.makeTyped { return try typed(name, args, argumentTypes()) }
         return try function.make(name, args)
     }
 
@@ -116,7 +128,7 @@ enum FunctionRegistry {
         return function.volatility != .immutable
     }
 
-    private static let all: [ScalarFunction] = scalar + session + text + math + dateTime
+    private static let all: [ScalarFunction] = scalar + session + text + math + dateTime + json
 
     private static let scalar: [ScalarFunction] = [
         ScalarFunction(["abs"], arity: 1...1, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in

@@ -189,6 +189,12 @@ extension StatementExecutor {
             return v
         case .boolean: return try value.cast(to: .boolean)
         case .bytea: return try value.cast(to: .bytea)
+        case .json, .jsonb:
+            guard case .text = value else {
+                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch,
+                                    "column \"\(column.name)\" is of type \(column.type.name) but expression is of type \(value.typeName)")
+            }
+            return try value.cast(to: column.type)
         case .uuid:
             guard case .text = value else {
                 throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch,

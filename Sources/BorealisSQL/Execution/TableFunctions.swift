@@ -1,6 +1,7 @@
 // Set-returning functions (PostgreSQL's SRFs) as FROM items: `generate_series` over integers,
-// numerics and timestamps, `regexp_split_to_table`. Each `TableFunction` names its result
-// column's type for its arguments' types and produces its values lazily, so
+// numerics and timestamps, `regexp_split_to_table`, and the JSON ones (json(b)_array_elements
+// (_text), json(b)_each(_text), json(b)_object_keys). Each `TableFunction` names its result
+// columns' types for its arguments' types and produces its rows lazily, so
 // `generate_series(1, 1e9)` streams without holding its rows. A call in the select list of a
 // query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL evaluates it, when it
 // is the only such call; calls elsewhere are 0A000 as in PostgreSQL. Arguments may refer to an
@@ -17,6 +18,10 @@ struct TableFunction: Sendable {
     /// The values, one per row, for the evaluated arguments (NULL in an argument: no rows,
     /// unless the function says otherwise).
     let values: @Sendable (_ arguments: [Value], _ ctx: ExecutionContext) throws -> () throws -> Value?
+    /// A function of several columns (jsonb_each's key and value): their names and types, and
+    /// its rows; `resultType` and `values` then go unused.
+    var columns: [(name: String, type: SQLType)] = []
+    var rows: (@Sendable (_ arguments: [Value], _ ctx: ExecutionContext) throws -> () throws -> [Value]?)?
 }
 
 enum TableFunctions {
@@ -28,7 +33,7 @@ enum TableFunctions {
 
     static func isTableFunction(_ name: String) -> Bool { functions[name] != nil }
 
-    private static let all: [TableFunction] = [
+    private static let all: [TableFunction] = json + [
         TableFunction(names: ["generate_series"], arity: 2...3, parameters: [nil],
                       resultType: { types in
                           let common = SQLType.common(Array(types.prefix(2)))
@@ -175,6 +180,10 @@ enum TableFunctions {
             }
         }
         guard !calls.isEmpty else { return core }
+        if let (name, _) = calls.first(where: { functions[$0.0]?.columns.isEmpty == false }) {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                "\(name)() in a select list returns records, which Borealis does not have: call it in FROM")
+        }
         guard calls.count == 1, let (name, args) = calls.first else {
             throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
                                 "more than one set-returning function in a select list is not supported yet")
@@ -219,17 +228,31 @@ extension Planner {
         }
         let evaluators = try args.map { try compiler.compile($0) }
         let label = alias ?? name
-        let width = ordinality ? 2 : 1
+        // One column is named by the alias (or the function); several keep their own names.
+        let own: [(name: String, type: SQLType?)] = function.columns.isEmpty
+            ? [(alias ?? name, function.resultType(types))] : function.columns.map { ($0.name, $0.type) }
+        let width = own.count + (ordinality ? 1 : 0)
         guard names.count <= width else {
             throw DatabaseError(.error, sqlState: SQLState.syntaxError,
                                 "table \"\(label)\" has \(width) columns available but \(names.count) columns specified")
         }
         // A call moved out of the select list is hidden from `*` (its column is the call itself).
-        var columns = [ScopeColumn(table: label, name: names.first ?? alias ?? name, hidden: label == TableFunctions.selectListAlias,
-                                   type: function.resultType(types))]
-        if ordinality { columns.append(ScopeColumn(table: label, name: names.count > 1 ? names[1] : "ordinality", type: .bigint)) }
-        let scan = FunctionScanOperator(name: name, arguments: evaluators, columns: columns, ordinality: ordinality,
-                                        values: function.values)
+        var columns = own.enumerated().map { i, column in
+            ScopeColumn(table: label, name: i < names.count ? names[i] : column.name, hidden: label == TableFunctions.selectListAlias,
+                        type: column.type)
+        }
+        if ordinality { columns.append(ScopeColumn(table: label, name: names.count > own.count ? names[own.count] : "ordinality", type: .bigint)) }
+        let rows: @Sendable ([Value], ExecutionContext) throws -> () throws -> [Value]?
+        if let multi = function.rows {
+            rows = multi
+        } else {
+            let values = function.values
+            rows = { arguments, ctx in
+                let next = try values(arguments, ctx)
+                return { try next().map { [$0] } }
+            }
+        }
+        let scan = FunctionScanOperator(name: name, arguments: evaluators, columns: columns, ordinality: ordinality, rows: rows)
         return SourcePlan(op: scan, columns: columns)
     }
 }

@@ -20,6 +20,8 @@ package enum BinaryOperator: String, Sendable {
     case add = "+", subtract = "-", multiply = "*", divide = "/", modulo = "%"
     case concat = "||"
     case regexMatch = "~", regexMatchInsensitive = "~*", regexNotMatch = "!~", regexNotMatchInsensitive = "!~*"
+    case jsonGet = "->", jsonGetText = "->>", jsonPath = "#>", jsonPathText = "#>>"
+    case jsonContains = "@>", jsonContainedBy = "<@", jsonHasKey = "?"
     case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case and = "AND", or = "OR"
     case isDistinctFrom = "IS DISTINCT FROM", isNotDistinctFrom = "IS NOT DISTINCT FROM"

@@ -202,12 +202,12 @@ struct Lexer {
         }
         // Operators: longest match first.
         let three = [UInt8](bytes[index..<min(bytes.count, index + 3)])
-        for candidate in ["<=>", "->>", "!~*"] where three == Array(candidate.utf8) {
+        for candidate in ["<=>", "->>", "!~*", "#>>"] where three == Array(candidate.utf8) {
             advance(); advance(); advance()
             return Token(kind: .op(candidate), position: start, text: candidate)
         }
         let two = [UInt8](bytes[index..<min(bytes.count, index + 2)])
-        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>", "~*", "!~", "@>", "<@", "&&", "=>"] where two == Array(candidate.utf8) {
+        for candidate in ["<=", ">=", "<>", "!=", "||", "::", "==", "->", "<<", ">>", "~*", "!~", "@>", "<@", "&&", "=>", "#>"] where two == Array(candidate.utf8) {
             advance(); advance()
             return Token(kind: .op(candidate), position: start, text: candidate)
         }

@@ -1099,6 +1099,14 @@ package struct Parser {
             case .op("~*"): op = .regexMatchInsensitive
             case .op("!~"): op = .regexNotMatch
             case .op("!~*"): op = .regexNotMatchInsensitive
+            case .op("->"): op = .jsonGet
+            case .op("->>"): op = .jsonGetText
+            case .op("#>"): op = .jsonPath
+            case .op("#>>"): op = .jsonPathText
+            case .op("@>"): op = .jsonContains
+            case .op("<@"): op = .jsonContainedBy
+            // `?` where an operator belongs is jsonb's key test, not a parameter.
+            case .parameter(nil): op = .jsonHasKey
             default: return left
             }
             _ = advance()

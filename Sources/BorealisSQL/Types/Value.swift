@@ -537,7 +537,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to bytea")
             }
         case .json, .jsonb:
-            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "casts to \(type.name) are not supported yet")
+            // json keeps the text as written once it parses; jsonb keeps its normalized form.
+            guard case .text(let s) = self else {
+                throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type.name)")
+            }
+            let document = try JSONValue.parse(s, type: type.name)
+            return type == .jsonb ? .text(document.normalized.jsonbText) : self
         case .uuid:
             guard case .text(let s) = self else {
                 throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to uuid")

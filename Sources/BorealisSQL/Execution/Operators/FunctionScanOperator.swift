@@ -9,15 +9,15 @@ final class FunctionScanOperator: PhysicalOperator {
     let arguments: [Evaluator]
     let columns: [ScopeColumn]
     let ordinality: Bool
-    let values: @Sendable ([Value], ExecutionContext) throws -> () throws -> Value?
+    let rows: @Sendable ([Value], ExecutionContext) throws -> () throws -> [Value]?
 
     init(name: String, arguments: [Evaluator], columns: [ScopeColumn], ordinality: Bool,
-         values: @escaping @Sendable ([Value], ExecutionContext) throws -> () throws -> Value?) {
+         rows: @escaping @Sendable ([Value], ExecutionContext) throws -> () throws -> [Value]?) {
         self.name = name
         self.arguments = arguments
         self.columns = columns
         self.ordinality = ordinality
-        self.values = values
+        self.rows = rows
     }
 
     var label: String { "Function Scan on \(name)" }
@@ -26,13 +26,14 @@ final class FunctionScanOperator: PhysicalOperator {
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
         let arguments = try ctx.withFrame([]) { try self.arguments.map { try $0(ctx) } }
-        let next = try values(arguments, ctx)
+        let next = try rows(arguments, ctx)
         var count: Int64 = 0
         let ordinality = ordinality
         return {
-            guard let value = try next() else { return nil }
+            guard var row = try next() else { return nil }
             count += 1
-            return ordinality ? [value, .integer(count)] : [value]
+            if ordinality { row.append(.integer(count)) }
+            return row
         }
     }
 }

@@ -40,7 +40,7 @@ final class HashAggregateOperator: PhysicalOperator {
     /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
     static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], groupColumns: [Int?]? = nil,
                           calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
-        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct, ordering: $0.ordering) }
+        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct, ordering: $0.ordering, argumentTypes: $0.argumentTypes) }
         let plain = calls.allSatisfy { $0.filter == nil && $0.extra == nil && $0.order.isEmpty && ($0.argument == nil || $0.argumentColumn != nil) }
         if !hasGroupBy {
             // One group: no hashing per row.
