@@ -64,6 +64,10 @@ extension Planner {
     private func flatten(_ item: FromItem, into leaves: inout [SourcePlan], conjuncts: inout [Expr],
                          merges: inout [(name: String, left: Int, right: Int)], parent: Scope?) throws {
         guard case .join(let leftItem, let rightItem, let kind, let on, let using, let natural) = item, kind == .inner || kind == .cross else {
+            if case .function = item, !leaves.isEmpty, let lateral = try lateralJoin(item, after: leaves, conjuncts: &conjuncts, parent: parent) {
+                leaves = [lateral]
+                return
+            }
             leaves.append(try planFromItem(item, parent: parent))
             return
         }
@@ -100,6 +104,34 @@ extension Planner {
         // column of a FROM item joined later.
         let scope = Scope(columns: (left + right).flatMap(\.columns), parent: parent)
         conjuncts += try Planner.conjuncts(condition).map { try Self.qualifyOn($0, scope: scope) }
+    }
+
+    /// A function in FROM whose arguments use columns of the items before it (PostgreSQL's
+    /// implicit LATERAL: `FROM docs d, jsonb_array_elements(d.body->'tags') t`): those items
+    /// are joined first, with the conjuncts about them alone, and the function runs once per
+    /// joined row. Nil when the arguments use none of them (the function is an ordinary source).
+    private func lateralJoin(_ item: FromItem, after leaves: [SourcePlan], conjuncts: inout [Expr], parent: Scope?) throws -> SourcePlan? {
+        let earlier = leaves.flatMap(\.columns)
+        let probe = Scope(columns: earlier, parent: parent)
+        _ = try planFromItem(item, parent: probe)
+        guard probe.referencedFromInside else { return nil }
+        // The conjuncts whose every column is one of the earlier items' (or an outer query's)
+        // join them now; the rest wait for the joined row.
+        var mine: [Expr] = [], rest: [Expr] = []
+        for conjunct in conjuncts {
+            let resolvable = try !Planner.containsSubquery(conjunct) && Planner.columnReferences(conjunct).allSatisfy { table, name in
+                try Scope(columns: earlier, parent: parent).resolve(table: table, name: name, markingRead: false) != nil
+            }
+            if resolvable { mine.append(conjunct) } else { rest.append(conjunct) }
+        }
+        var joins = JoinPlanner(planner: self, leaves: leaves, conjuncts: mine, parent: parent)
+        let left = try joins.plan()
+        conjuncts = rest
+        let scope = Scope(columns: left.columns, parent: parent)
+        let right = try planFromItem(item, parent: scope)
+        var joined = SourcePlan(op: LateralJoinOperator(left: left.op, right: right.op), columns: left.columns + right.columns)
+        joined.alias = left.alias
+        return joined
     }
 
     /// An ON conjunct with its columns qualified: the join's own by their FROM item, outer

@@ -915,6 +915,9 @@ package struct Parser {
     }
 
     private mutating func parseFromPrimary() throws -> FromItem {
+        // LATERAL: a function in FROM may use the items before it anyway (as in PostgreSQL);
+        // a LATERAL subquery is planned like any other.
+        _ = acceptKeyword("lateral")
         if accept(.op("(")) {
             if isKeyword("select") || isKeyword("with") || isKeyword("values") {
                 let query = try parseSelect()
@@ -931,7 +934,6 @@ package struct Parser {
             try expect(")")
             return inner
         }
-        _ = acceptKeyword("lateral")
         let name = try identifier("table name")
         if peek.kind == .op("(") {
             _ = advance()
