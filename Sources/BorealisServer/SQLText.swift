@@ -1,8 +1,8 @@
-// Splitting a simple Query's text into statements, and the session commands the server answers
-// itself because they concern the session, not the database: SET, RESET, SHOW (of any
-// parameter a client may set; only those PostgreSQL reports change ParameterStatus), VACUUM
-// (accepted and ignored: the materializer compacts on its own), DISCARD, DEALLOCATE, and the
-// spellings END and ABORT of COMMIT and ROLLBACK.
+// Splitting a simple Query's text into statements, and the commands the server answers itself
+// because they concern the connection, not the database: DISCARD, LISTEN, UNLISTEN,
+// CHECKPOINT (accepted and ignored) and DEALLOCATE of the protocol's prepared statements.
+// SET, SHOW, RESET and VACUUM run in the engine (SessionSettings), which the session asks after
+// each statement for the ParameterStatus values that changed.
 //
 // The splitter knows quoted strings ('…' with '' inside, E'…' with backslash escapes), quoted
 // identifiers, dollar quotes ($$…$$, $tag$…$tag$), -- and nested /* */ comments; a `;` outside
@@ -116,10 +116,6 @@ enum SQLText {
 
 /// A command the session answers itself.
 enum SessionCommand: Equatable {
-    /// SET name = value (value nil: DEFAULT); SET TRANSACTION … and SET LOCAL … are accepted.
-    case set(name: String, value: String?)
-    case reset(name: String?)
-    case show(name: String)
     /// Accepted and ignored; the tag to answer.
     case ignored(tag: String)
     case deallocate(name: String?)
@@ -128,15 +124,6 @@ enum SessionCommand: Equatable {
     static func recognize(_ sql: String) -> SessionCommand? {
         let head = SQLText.words(sql, 3)
         switch head.first {
-        case "set":
-            return parseSet(sql)
-        case "reset":
-            let name = head.count > 1 ? head[1] : "all"
-            return .reset(name: name == "all" ? nil : name)
-        case "show":
-            guard head.count > 1 else { return nil }
-            return .show(name: head[1] == "transaction" ? "transaction_isolation" : head[1])
-        case "vacuum": return .ignored(tag: "VACUUM")
         case "discard": return .ignored(tag: "DISCARD " + (head.count > 1 ? head[1].uppercased() : "ALL"))
         case "listen": return .ignored(tag: "LISTEN")
         case "unlisten": return .ignored(tag: "UNLISTEN")
@@ -147,44 +134,6 @@ enum SessionCommand: Equatable {
             return .deallocate(name: name == "all" ? nil : name)
         default: return nil
         }
-    }
-
-    /// SET [SESSION | LOCAL] name { TO | = } value [, …] | DEFAULT; SET TIME ZONE value.
-    private static func parseSet(_ sql: String) -> SessionCommand {
-        var rest = Substring(sql.trimmingBlanks()).dropFirst(3)
-        func dropWord(_ word: String) {
-            let trimmed = rest.drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" })
-            if trimmed.lowercased().hasPrefix(word + " ") { rest = trimmed.dropFirst(word.count) } else { rest = trimmed }
-        }
-        dropWord("session")
-        dropWord("local")
-        rest = rest.drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" })
-        if rest.lowercased().hasPrefix("time zone") {
-            return .set(name: "timezone", value: unquote(rest.dropFirst(9)))
-        }
-        let nameEnd = rest.firstIndex(where: { $0 == " " || $0 == "=" || $0 == "\t" || $0 == "\n" }) ?? rest.endIndex
-        let name = rest[..<nameEnd].lowercased()
-        if name == "transaction" || name == "session" { return .ignored(tag: "SET") }
-        var value = rest[nameEnd...].drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" })
-        if value.first == "=" {
-            value = value.dropFirst()
-        } else if value.lowercased().hasPrefix("to") {
-            value = value.dropFirst(2)
-        }
-        let text = unquote(value)
-        return .set(name: name, value: text.lowercased() == "default" ? nil : text)
-    }
-
-    /// A value list as SHOW prints it: quotes removed, items joined by ", ".
-    private static func unquote(_ value: Substring) -> String {
-        let items = value.split(separator: ",").map { item -> String in
-            var s = item.trimmingBlanks()
-            if s.count >= 2, (s.hasPrefix("'") && s.hasSuffix("'")) || (s.hasPrefix("\"") && s.hasSuffix("\"")) {
-                s = String(s.dropFirst().dropLast()).replacing("''", with: "'")
-            }
-            return s
-        }
-        return items.joined(separator: ", ")
     }
 }
 

@@ -67,7 +67,6 @@ final class Prepared {
     var columns: (names: [String], declared: [String?]) {
         switch kind {
         case .engine(let statement): return (statement.columnNames, statement.declaredTypes)
-        case .command(.show(let name)): return ([name], [nil])
         default: return ([], [])
         }
     }
@@ -75,7 +74,6 @@ final class Prepared {
     var isReadOnly: Bool {
         switch kind {
         case .engine(let statement): return statement.isReadOnly && statement.commandVerb == "SELECT"
-        case .command(.show): return true
         default: return false
         }
     }
@@ -128,7 +126,14 @@ extension Session {
         case .command(let command):
             return try runCommand(command)
         case .engine(let statement):
-            let result = try statement.execute(parameters)
+            let result: QueryResult
+            do {
+                result = try statement.execute(parameters)
+            } catch {
+                reportChangedParameters()
+                throw error
+            }
+            reportChangedParameters()
             let verb = statement.commandVerb
             let tag: String
             switch verb {
@@ -142,31 +147,16 @@ extension Session {
         }
     }
 
+    /// ParameterStatus for each reported setting whose value changed (a SET, a RESET, a
+    /// rolled-back block restoring one), as PostgreSQL sends it before the command completes.
+    func reportChangedParameters() {
+        for (name, value) in db?.session.reported ?? [] where reportedParameters[name] != value {
+            parameterStatus(name, value)
+        }
+    }
+
     private func runCommand(_ command: SessionCommand) throws -> Outcome {
         switch command {
-        case .set(let name, let value):
-            if let value {
-                settings[name] = value
-            } else {
-                settings[name] = ServerParameters.defaults[name]
-            }
-            if let reported = ServerParameters.reportedName(name) { parameterStatus(reported) }
-            return Outcome(tag: "SET")
-        case .reset(let name):
-            if let name {
-                settings[name] = ServerParameters.defaults[name]
-                if let reported = ServerParameters.reportedName(name) { parameterStatus(reported) }
-            } else {
-                let user = settings["session_authorization"]
-                settings = ServerParameters.defaults
-                settings["session_authorization"] = user
-            }
-            return Outcome(tag: "RESET")
-        case .show(let name):
-            guard let value = ServerParameters.show(name, settings: settings, server: server) else {
-                throw WireError(sqlState: "42704", message: "unrecognized configuration parameter \"\(name)\"")
-            }
-            return Outcome(columns: [name], declared: ["text"], rows: [[.text(value)]], tag: "SHOW")
         case .ignored(let tag):
             return Outcome(tag: tag)
         case .deallocate(let name):

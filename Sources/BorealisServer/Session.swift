@@ -34,8 +34,9 @@ final class Session: @unchecked Sendable {
     var started = false
     var finished = false
     var admitted = false
-    /// Session parameters (SET, SHOW; the StartupMessage's keys).
-    var settings: [String: String] = [:]
+    /// The ParameterStatus values the client last heard, by name: after each statement the
+    /// engine's session settings (where SET, RESET and SHOW run) are compared with them.
+    var reportedParameters: [String: String] = [:]
     var statements: [String: Prepared] = [:]
     var portals: [String: Portal] = [:]
     /// After an error in the extended protocol: drop messages until Sync.
@@ -196,11 +197,13 @@ final class Session: @unchecked Sendable {
         }
         started = true
         let user = options["user"] ?? "borealis"
-        settings = ServerParameters.defaults
+        // The StartupMessage's settings, as the engine's session takes them; one it refuses
+        // (a time zone other than UTC) keeps the engine's value, which ParameterStatus reports.
         for (key, value) in options where key != "user" && key != "database" && key != "options" && !key.hasPrefix("_pq_.") {
-            settings[key.lowercased()] = value
+            try? db?.session.set(key, value, local: false)
         }
-        settings["session_authorization"] = user
+        try? db?.session.set("session_authorization", user, local: false)
+        if server.database.isReadOnly { try? db?.session.set("default_transaction_read_only", "on", local: false) }
         // A client asking for 3.1 or later, or for protocol options, is told what we speak.
         let unknownOptions = options.keys.filter { $0.hasPrefix("_pq_.") }.sorted()
         if minorVersion > 0 || !unknownOptions.isEmpty {
@@ -211,8 +214,8 @@ final class Session: @unchecked Sendable {
             }
         }
         out.writeMessage(Backend.authentication) { $0.writeInteger(Int32(0)) }
-        for name in ServerParameters.reported {
-            parameterStatus(name)
+        for (name, value) in db?.session.reported ?? [] {
+            parameterStatus(name, value)
         }
         out.writeMessage(Backend.backendKeyData) { b in
             b.writeInteger(processID)
@@ -221,8 +224,8 @@ final class Session: @unchecked Sendable {
         readyForQuery()
     }
 
-    func parameterStatus(_ name: String) {
-        let value = ServerParameters.reportedValue(name, settings: settings, server: server)
+    func parameterStatus(_ name: String, _ value: String) {
+        reportedParameters[name] = value
         out.writeMessage(Backend.parameterStatus) { b in
             b.writeCString(name)
             b.writeCString(value)

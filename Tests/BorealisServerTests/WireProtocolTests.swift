@@ -33,6 +33,35 @@ import BorealisServer
         #expect(messages.last.map { $0.type == "Z" && $0.body == [UInt8(ascii: "I")] } == true)
     }
 
+    /// SET, SHOW and RESET run in the engine: a change of a reported parameter is a
+    /// ParameterStatus before CommandComplete, a rolled-back SET reports the value restored, an
+    /// unknown parameter is 42704, and SHOW answers from the same settings as current_setting().
+    @Test func settingsRunInTheEngineAndReportTheirChanges() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let client = try WireClient(port: served.port)
+        client.startup()
+        func statuses(_ messages: [WireMessage]) -> [String] {
+            messages.filter { $0.type == "S" }.map { m in
+                m.body.split(separator: 0, omittingEmptySubsequences: false).prefix(2).map { String(decoding: $0, as: UTF8.self) }.joined(separator: "=")
+            }
+        }
+        let set = client.query("SET application_name = 'wire-test'")
+        #expect(statuses(set) == ["application_name=wire-test"])
+        #expect(set.map(\.type) == ["S", "C", "Z"])
+        let show = client.query("SHOW application_name")
+        #expect(show.contains { $0.type == "D" && String(decoding: $0.body, as: UTF8.self).contains("wire-test") })
+        #expect(statuses(client.query("SET extra_float_digits = 3")).isEmpty)   // not a reported parameter
+        _ = client.query("BEGIN")
+        #expect(statuses(client.query("SET application_name = 'inside'")) == ["application_name=inside"])
+        #expect(statuses(client.query("ROLLBACK")) == ["application_name=wire-test"])
+        let unknown = client.query("SET no_such_parameter = 1")
+        #expect(unknown.contains { $0.type == "E" && String(decoding: $0.body, as: UTF8.self).contains("42704") })
+        #expect(statuses(client.query("RESET application_name")) == ["application_name="])
+        let current = client.query("SELECT current_setting('extra_float_digits')")
+        #expect(current.contains { $0.type == "D" && String(decoding: $0.body, as: UTF8.self).hasSuffix("3") })
+    }
+
     @Test func readyForQueryReportsIdleInBlockAndFailed() throws {
         let served = try ServedDatabase()
         defer { served.close() }

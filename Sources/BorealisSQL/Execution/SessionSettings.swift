@@ -101,7 +101,10 @@ package final class SessionSettings: @unchecked Sendable {
             let inBlock = lock.withLock { _ in self.inBlock }
             try set(name, value, local: isLocal)
             var result = QueryResult()
-            if isLocal && !inBlock { result.notice = "WARNING: SET LOCAL can only be used in transaction blocks" }
+            if isLocal && !inBlock {
+                result.notice = name == "transaction_isolation" ? "WARNING: SET TRANSACTION can only be used in transaction blocks"
+                    : "WARNING: SET LOCAL can only be used in transaction blocks"
+            }
             return result
         case .reset(let name):
             if name == "all" {
@@ -133,6 +136,9 @@ package final class SessionSettings: @unchecked Sendable {
         let key = name.lowercased()
         let parameter = known[key]
         guard parameter != nil || key.contains(".") else { throw Self.unrecognized(name) }
+        // SET TRANSACTION ISOLATION LEVEL: accepted for the block (every level is snapshot
+        // isolation with one writer, which is serializable).
+        if key == "transaction_isolation" && isLocal { return }
         if let parameter, parameter.readOnly {
             throw DatabaseError(.error, sqlState: SQLState.cantChangeRuntimeParameter, "parameter \"\(parameter.name)\" cannot be changed")
         }

@@ -15,6 +15,35 @@ extension Parser {
                 if acceptKeyword("local") || acceptKeyword("default") { return .set(name: "timezone", value: nil, local: local) }
                 return .set(name: "timezone", value: try settingValue(), local: local)
             }
+            // SET TRANSACTION modes: every level runs as snapshot isolation with one writer, so a
+            // level is accepted for the block and changes nothing (SessionSettings).
+            if isKeyword("transaction"), !(peekAt(1).kind == .op("=")), !isKeyword("to", at: 1) {
+                _ = advance()
+                if try parseTransactionModes() {
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                        "SET TRANSACTION READ ONLY is not supported: begin the block with BEGIN READ ONLY")
+                }
+                return .set(name: "transaction_isolation", value: nil, local: true)
+            }
+            // SET SESSION CHARACTERISTICS AS TRANSACTION modes: the defaults of later blocks.
+            if isKeyword("characteristics"), isKeyword("as", at: 1) {
+                _ = advance(); _ = advance()
+                try expectKeyword("transaction")
+                if try parseTransactionModes() {
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                        "read-only session defaults are not supported: begin each block with BEGIN READ ONLY")
+                }
+                return .set(name: "default_transaction_isolation", value: nil, local: false)
+            }
+            // SET NAMES 'encoding' and SET SCHEMA 'name': the standard's spellings.
+            if isKeyword("names"), peekAt(1).kind != .op("="), !isKeyword("to", at: 1) {
+                _ = advance()
+                return .set(name: "client_encoding", value: acceptKeyword("default") ? nil : try settingValue(), local: local)
+            }
+            if isKeyword("schema"), peekAt(1).kind != .op("="), !isKeyword("to", at: 1) {
+                _ = advance()
+                return .set(name: "search_path", value: try settingValue(), local: local)
+            }
             let name = try settingName()
             guard acceptKeyword("to") || accept(.op("=")) else { throw error("expected TO or = after SET \(name)") }
             if acceptKeyword("default") { return .set(name: name, value: nil, local: local) }

@@ -110,7 +110,7 @@ package struct Parser {
         return false
     }
 
-    private func isKeyword(_ word: String, at n: Int) -> Bool {
+    func isKeyword(_ word: String, at n: Int) -> Bool {
         if case .identifier(let w) = peekAt(n).kind { return w == word }
         return false
     }
@@ -310,7 +310,7 @@ package struct Parser {
     /// PostgreSQL's transaction modes after BEGIN: `ISOLATION LEVEL …` (every level runs as
     /// snapshot isolation with one writer, which is serializable), `READ ONLY`/`READ WRITE`,
     /// `[NOT] DEFERRABLE`, separated by commas or spaces. Returns whether READ ONLY was asked for.
-    private mutating func parseTransactionModes() throws -> Bool {
+    mutating func parseTransactionModes() throws -> Bool {
         var readOnly = false
         while true {
             if acceptKeyword("isolation") {
