@@ -195,6 +195,11 @@ extension Planner {
                 return SourcePlan(op: SubqueryScanOperator(label: "CTE Scan on \(name)" + (label == name ? "" : " \(label)"), columns: columns,
                                                            plan: binding.plan), columns: columns)
             }
+            if let names = InformationSchema.columns(name) {
+                let label = alias ?? String(name.dropFirst("information_schema.".count))
+                let columns = names.map { ScopeColumn(table: label, name: $0, type: Self.informationSchemaType($0)) }
+                return SourcePlan(op: CatalogViewOperator(name: name, columns: columns, catalog: catalog), columns: columns)
+            }
             if let view = catalog.views[name] {
                 if view.temporary == true { readsTemporary = true }
                 guard case .select(let query)? = try Parser.parseAll(view.sql).first?.0 else {
@@ -345,5 +350,15 @@ extension Planner {
             items.insert(offsets.lastIndex(where: { $0 <= index }) ?? 0)
         }
         return items
+    }
+}
+
+extension Planner {
+    /// The static type of an information_schema column: its counts are integers, the rest text
+    /// (PostgreSQL's domains over them: cardinal_number, sql_identifier, character_data, yes_or_no).
+    static func informationSchemaType(_ column: String) -> SQLType {
+        ["ordinal_position", "character_maximum_length", "character_octet_length", "numeric_precision", "numeric_precision_radix",
+         "numeric_scale", "datetime_precision", "interval_precision", "maximum_cardinality", "position_in_unique_constraint"]
+            .contains(column) ? .integer : .text
     }
 }

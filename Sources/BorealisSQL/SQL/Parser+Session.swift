@@ -85,9 +85,9 @@ extension Parser {
             }
             var names: [String] = []
             if case .identifier = peek.kind {
-                repeat { names.append(try identifier("table name")) } while accept(.op(","))
+                repeat { names.append(try qualifiedName("table name")) } while accept(.op(","))
             } else if case .quotedIdentifier = peek.kind {
-                repeat { names.append(try identifier("table name")) } while accept(.op(","))
+                repeat { names.append(try qualifiedName("table name")) } while accept(.op(","))
             }
             return .vacuum(analyze: analyze, names: names)
         }

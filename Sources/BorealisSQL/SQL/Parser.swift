@@ -188,6 +188,30 @@ package struct Parser {
         }
     }
 
+    /// A relation's name, perhaps qualified by its schema: `public.t` is `t` (every relation is
+    /// in schema public, temporary ones in pg_temp); `information_schema.tables` keeps its
+    /// schema (InformationSchema.swift); any other schema is 3F000, as PostgreSQL answers for a
+    /// schema that does not exist.
+    mutating func qualifiedName(_ what: String = "table name", creating: Bool = false) throws -> String {
+        let first = try identifier(what)
+        guard peek.kind == .op("."), peekAt(1).kind != .op("*") else { return first }
+        switch peekAt(1).kind {
+        case .identifier, .quotedIdentifier: break
+        default: return first
+        }
+        _ = advance()
+        let second = try identifier(what)
+        switch first {
+        case "public", "pg_temp": return second
+        case "information_schema": return first + "." + second
+        case "pg_catalog": return second
+        default:
+            // As PostgreSQL: creating in a missing schema names the schema, reading the relation.
+            if creating { throw DatabaseError(.error, sqlState: SQLState.invalidSchemaName, "schema \"\(first)\" does not exist") }
+            throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(first).\(second)\" does not exist")
+        }
+    }
+
     /// An optional alias: `AS name`, or a bare name that is not a reserved word. With
     /// `anyWordAfterAs` (column aliases), any word may follow AS (`count(*) AS count`).
     mutating func parseAlias(anyWordAfterAs: Bool = false) throws -> String? {
@@ -224,7 +248,7 @@ package struct Parser {
         if acceptKeyword("truncate") {
             _ = acceptKeyword("table")
             var names: [String] = []
-            repeat { names.append(try identifier("table name")) } while accept(.op(","))
+            repeat { names.append(try qualifiedName("table name")) } while accept(.op(","))
             _ = acceptKeyword("restart") ? (try? expectKeyword("identity")) != nil : false
             _ = acceptKeyword("cascade") || acceptKeyword("restrict")
             return .truncate(names: names)
@@ -237,7 +261,7 @@ package struct Parser {
             var columns: [[String]] = []
             if case .identifier = peek.kind {
                 repeat {
-                    names.append(try identifier("table name"))
+                    names.append(try qualifiedName("table name"))
                     var listed: [String] = []
                     if accept(.op("(")) {
                         repeat { listed.append(try anyName("column name")) } while accept(.op(","))
@@ -251,7 +275,7 @@ package struct Parser {
         if acceptKeyword("alter") {
             try expectKeyword("table")
             _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
-            let name = try identifier("table name")
+            let name = try qualifiedName("table name")
             if acceptKeyword("add") {
                 if let constraint = try parseTableConstraint() { return .alterTable(name: name, action: .addConstraint(constraint)) }
                 _ = acceptKeyword("column")
@@ -267,7 +291,7 @@ package struct Parser {
                 return .alterTable(name: name, action: .dropColumn(column, ifExists: ifExists))
             }
             if acceptKeyword("rename") {
-                if acceptKeyword("to") { return .alterTable(name: name, action: .renameTable(to: try identifier("table name"))) }
+                if acceptKeyword("to") { return .alterTable(name: name, action: .renameTable(to: try identifier("new table name"))) }
                 _ = acceptKeyword("column")
                 let old = try anyName("column name")
                 try expectKeyword("to")
@@ -342,7 +366,7 @@ package struct Parser {
             let ifNotExists = try parseIfNotExists()
             let name = try identifier("index name")
             try expectKeyword("on")
-            let table = try identifier("table name")
+            let table = try qualifiedName("table name")
             try expect("(")
             var elements: [Expr] = []
             repeat {
@@ -358,7 +382,7 @@ package struct Parser {
         if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
         if acceptKeyword("view") {
             let ifNotExists = try parseIfNotExists()
-            let name = try identifier("view name")
+            let name = try qualifiedName("view name", creating: true)
             var columns: [String] = []
             if accept(.op("(")) {
                 repeat { columns.append(try identifier("column name")) } while accept(.op(","))
@@ -373,7 +397,7 @@ package struct Parser {
         }
         try expectKeyword("table")
         let ifNotExists = try parseIfNotExists()
-        let name = try identifier("table name")
+        let name = try qualifiedName("table name", creating: true)
         try expect("(")
         var columns: [ColumnDefinition] = []
         var constraints: [TableConstraint] = []
@@ -402,7 +426,7 @@ package struct Parser {
     }
 
     private mutating func parseReference() throws -> ForeignKeyReference {
-        var reference = ForeignKeyReference(table: try identifier("table name"), columns: [])
+        var reference = ForeignKeyReference(table: try qualifiedName("table name"), columns: [])
         if peek.kind == .op("(") { reference.columns = try parseNameList() }
         while acceptKeyword("on") {
             let isDelete = acceptKeyword("delete")
@@ -542,7 +566,7 @@ package struct Parser {
             ifExists = true
         }
         var names: [String] = []
-        repeat { names.append(try identifier("name")) } while accept(.op(","))
+        repeat { names.append(try qualifiedName("name")) } while accept(.op(","))
         _ = acceptKeyword("cascade") || acceptKeyword("restrict")
         switch kind {
         case "table": return .dropTable(names: names, ifExists: ifExists)
@@ -555,7 +579,7 @@ package struct Parser {
     private mutating func parseInsert() throws -> Statement {
         _ = acceptKeyword("or") // INSERT OR … is SQLite's; reject below
         try expectKeyword("into")
-        let table = try identifier("table name")
+        let table = try qualifiedName("table name")
         var columns: [String]?
         if peek.kind == .op("(") && !(isKeyword("select", at: 1) || isKeyword("with", at: 1) || isKeyword("values", at: 1)) {
             columns = try parseNameList()
@@ -605,7 +629,7 @@ package struct Parser {
     }
 
     private mutating func parseUpdate() throws -> Statement {
-        let table = try identifier("table name")
+        let table = try qualifiedName("table name")
         let alias = try parseAlias()
         try expectKeyword("set")
         let assignments = try parseAssignments()
@@ -635,7 +659,7 @@ package struct Parser {
 
     private mutating func parseDelete() throws -> Statement {
         try expectKeyword("from")
-        let table = try identifier("table name")
+        let table = try qualifiedName("table name")
         let alias = try parseAlias()
         var using: [FromItem] = []
         if acceptKeyword("using") {
@@ -934,7 +958,7 @@ package struct Parser {
             try expect(")")
             return inner
         }
-        let name = try identifier("table name")
+        let name = try qualifiedName("table name")
         if peek.kind == .op("(") {
             _ = advance()
             var args: [Expr] = []

@@ -10,6 +10,7 @@ public enum SQLState {
     public static let connectionDoesNotExist = "08003"
     public static let protocolViolation = "08P01"
     public static let featureNotSupported = "0A000"
+    public static let invalidSchemaName = "3F000"
     public static let cardinalityViolation = "21000"
     public static let stringDataRightTruncation = "22001"
     public static let numericValueOutOfRange = "22003"
