@@ -40,6 +40,9 @@ extension Statement {
         case .dropTable, .dropIndex, .dropView: return "DROP"
         case .alterTable: return "ALTER TABLE"
         case .truncate: return "TRUNCATE"
+        case .sequence(.create): return "CREATE SEQUENCE"
+        case .sequence(.alter): return "ALTER SEQUENCE"
+        case .sequence(.drop): return "DROP SEQUENCE"
         case .analyze: return "ANALYZE"
         default: return "this statement"
         }
@@ -541,6 +544,7 @@ public final class Database: @unchecked Sendable {
             throw error
         }
         watch.statementStarts()
+        session.writesRefused = readOnlyMode || (inBlock && blockReadOnly)
         let cursor: SelectCursor
         do {
             var executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
@@ -759,6 +763,9 @@ public final class Database: @unchecked Sendable {
             blockFailure = "cannot execute \(statement.kindName) in a read-only transaction"
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only transaction")
         }
+        // nextval()/setval() move sequences only where the statement could write.
+        session.writesRefused = readOnlyMode || (inBlock && blockReadOnly)
+        var started: StorageTransaction?
         do {
             let txn: StorageTransaction
             if let current = transaction {
@@ -767,7 +774,7 @@ public final class Database: @unchecked Sendable {
                 if writes { try txn.ensureWriter() }
             } else {
                 txn = writes ? try beginWrite() : try beginRead()
-                if inBlock { transaction = txn }
+                if inBlock { transaction = txn } else { started = txn }
             }
             var executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
@@ -788,6 +795,8 @@ public final class Database: @unchecked Sendable {
             if inBlock {
                 blockFailure = (error as? DatabaseError)?.message ?? "\(error)"
             } else {
+                // Explicitly, not when dropped: a rollback may still commit sequence state.
+                started?.rollback()
                 transaction?.rollback()
                 transaction = nil
                 temporary.rollback()

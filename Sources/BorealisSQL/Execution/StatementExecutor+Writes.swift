@@ -223,7 +223,8 @@ extension StatementExecutor {
         return (names, { ctx, row in try ctx.withFrame(row) { try evaluators.map { try $0(ctx) } } })
     }
 
-    func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem]) throws -> QueryResult {
+    func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem],
+                overriding: Overriding? = nil) throws -> QueryResult {
         let w = try writer(for: name)
         let width = w.storedAsIs.count
         let targets: [Int]
@@ -241,6 +242,8 @@ extension StatementExecutor {
             planCache?.targetsVersion = catalog.version
         }
         let ctx = context()
+        // Target positions whose values OVERRIDING USER VALUE ignores (identity columns).
+        let ignored = try identityTargets(w, targets, source, overriding)
         var inputs: [[Value?]] = []
         // One VALUES row naming every column (a prepared single-row INSERT) is evaluated straight
         // into the row; several rows are all evaluated before the first is stored.
@@ -264,7 +267,7 @@ extension StatementExecutor {
                 planCache?.values = evaluators
                 planCache?.valuesVersion = catalog.version
             }
-            if evaluators.count == 1, evaluators[0].count == width, !evaluators[0].contains(where: { $0 == nil }) {
+            if evaluators.count == 1, evaluators[0].count == width, !evaluators[0].contains(where: { $0 == nil }), ignored.isEmpty {
                 // The last execution's row array, when nothing kept it (every slot is set).
                 var row: [Value] = []
                 if let cache = planCache { swap(&row, &cache.rowBuffer) }
@@ -285,6 +288,11 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
             }
             inputs = try plan.run(ctx).map { $0.map { Optional($0) } }
+        }
+        if !ignored.isEmpty {
+            for r in inputs.indices {
+                for k in ignored where k < inputs[r].count { inputs[r][k] = nil }
+            }
         }
         let returningPlan = try returningPlan(returning, w.schema, alias: nil)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
@@ -343,7 +351,7 @@ extension StatementExecutor {
                     if let d = w.defaults[i] {
                         row[i] = try ctx.withFrame([]) { try d(ctx) }
                     } else if column.identity {
-                        row[i] = .integer(try nextIdentity(w, column: i))
+                        row[i] = .integer(try nextIdentity(w, column: i, ctx: ctx))
                     }
                 }
             }
@@ -359,15 +367,29 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
             }
             if case .defaultValue = e {
+                if w.schema.columns[i].identity && w.defaults[i] == nil {
+                    return (i, { ctx in .integer(try self.nextIdentity(w, column: i, ctx: ctx)) })
+                }
                 let d = w.defaults[i]
                 return (i, { ctx in try d?(ctx) ?? .null })
+            }
+            if w.schema.columns[i].generated == .always {
+                throw DatabaseError(.error, sqlState: SQLState.generatedAlways, "column \"\(column)\" can only be updated to DEFAULT")
             }
             return (i, try compiler.compile(e))
         }
     }
 
-    /// The next value of an identity column: one past the largest value it holds.
-    func nextIdentity(_ w: TableWriter, column: Int) throws -> Int64 {
+    /// The next value of an identity column: its sequence's next value. A column without one
+    /// (a temporary table's, or one created before sequences existed) takes one past the
+    /// largest value it holds: the row-id column's is found in one descent, another's by a scan.
+    func nextIdentity(_ w: TableWriter, column: Int, ctx: ExecutionContext) throws -> Int64 {
+        if let name = w.schema.columns[column].sequence {
+            guard let sequence = catalog.sequences[name] else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
+            }
+            return try Sequences.next(sequence, ctx)
+        }
         if w.schema.rowIDColumn == column { return (try w.tree.maxRowID(in: txn) ?? 0) + 1 }
         var best: Int64 = 0
         var cursor = w.tree.tree.cursor(in: txn)

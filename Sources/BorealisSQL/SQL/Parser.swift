@@ -225,9 +225,15 @@ package struct Parser {
             _ = acceptKeyword("table")
             var names: [String] = []
             repeat { names.append(try identifier("table name")) } while accept(.op(","))
-            _ = acceptKeyword("restart") ? (try? expectKeyword("identity")) != nil : false
+            var restartIdentity = false
+            if acceptKeyword("restart") {
+                try expectKeyword("identity")
+                restartIdentity = true
+            } else if acceptKeyword("continue") {
+                try expectKeyword("identity")
+            }
             _ = acceptKeyword("cascade") || acceptKeyword("restrict")
-            return .truncate(names: names)
+            return .truncate(names: names, restartIdentity: restartIdentity)
         }
         if acceptKeyword("analyze") || acceptKeyword("analyse") {
             // ANALYZE [VERBOSE] [table [(column, …)] [, …]]: a column list is checked, and every
@@ -249,6 +255,7 @@ package struct Parser {
             return .analyze(names: names, columns: columns)
         }
         if acceptKeyword("alter") {
+            if acceptKeyword("sequence") { return try parseAlterSequence() }
             try expectKeyword("table")
             _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
             let name = try identifier("table name")
@@ -356,6 +363,7 @@ package struct Parser {
         let scoped = acceptKeyword("local") || acceptKeyword("global")
         let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
         if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
+        if acceptKeyword("sequence") { return try parseCreateSequence(temporary: temporary) }
         if acceptKeyword("view") {
             let ifNotExists = try parseIfNotExists()
             let name = try identifier("view name")
@@ -462,10 +470,7 @@ package struct Parser {
             } else if acceptKeyword("references") {
                 column.references = try parseReference()
             } else if acceptKeyword("generated") {
-                _ = acceptKeyword("always") || (acceptKeyword("by") && acceptKeyword("default"))
-                try expectKeyword("as")
-                try expectKeyword("identity")
-                column.autoIncrement = true
+                (column.generated, column.identityOptions) = try parseIdentity()
             } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
                 column.autoIncrement = true
             } else if acceptKeyword("constraint") {
@@ -517,6 +522,7 @@ package struct Parser {
         switch words[0] {
         case "serial", "serial4": type = TypeName(type: .integer, serial: true)
         case "bigserial", "serial8": type = TypeName(type: .bigint, serial: true)
+        case "smallserial", "serial2": type = TypeName(type: .smallint, serial: true)
         default:
             guard let known = SQLType(spelling: words[0]) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(words[0])\" does not exist")
@@ -542,13 +548,24 @@ package struct Parser {
             ifExists = true
         }
         var names: [String] = []
-        repeat { names.append(try identifier("name")) } while accept(.op(","))
-        _ = acceptKeyword("cascade") || acceptKeyword("restrict")
+        repeat {
+            names.append(try identifier("name"))
+            // public.name (the only schema)
+            if accept(.op(".")) {
+                guard names.last == "public" else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidSchemaName, "schema \"\(names.last ?? "")\" does not exist")
+                }
+                names[names.count - 1] = try identifier("name")
+            }
+        } while accept(.op(","))
+        let cascade = acceptKeyword("cascade")
+        if !cascade { _ = acceptKeyword("restrict") }
         switch kind {
+        case "sequence": return .sequence(.drop(names: names, ifExists: ifExists, cascade: cascade))
         case "table": return .dropTable(names: names, ifExists: ifExists)
         case "index": return .dropIndex(names: names, ifExists: ifExists)
         case "view": return .dropView(names: names, ifExists: ifExists)
-        default: throw error("expected TABLE, INDEX or VIEW after DROP")
+        default: throw error("expected TABLE, INDEX, VIEW or SEQUENCE after DROP")
         }
     }
 
@@ -560,6 +577,7 @@ package struct Parser {
         if peek.kind == .op("(") && !(isKeyword("select", at: 1) || isKeyword("with", at: 1) || isKeyword("values", at: 1)) {
             columns = try parseNameList()
         }
+        let overriding = try parseOverriding()
         let source: InsertSource
         if acceptKeyword("default") {
             try expectKeyword("values")
@@ -596,7 +614,8 @@ package struct Parser {
                 onConflict = OnConflict(columns: target, assignments: assignments, filter: filter)
             }
         }
-        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning())
+        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning(),
+                       overriding: overriding)
     }
 
     private mutating func parseReturning() throws -> [SelectItem] {

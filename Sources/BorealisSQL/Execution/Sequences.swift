@@ -1,0 +1,220 @@
+// Sequences at run time (docs/sql.md, "Sequences"; the design is docs/storage.md §3,
+// "Non-transactional writes"): the value of each sequence incarnation lives in memory, one per
+// storage engine, and moves only forward whatever the transactions that moved it do; the
+// transaction that moved it writes it to the incarnation's state record in the catalog tree
+// when it commits and when it rolls back. Only the writer moves a sequence, so the record is
+// always written under the write lock.
+//
+//   nextval/setval ──▶ txn.ensureWriter() ──▶ value moves in memory (mutex) ──▶ write registered
+//   commit / rollback ──▶ registered write puts {last_value, is_called} in "seqstate:<incarnation>"
+
+import FoundationEssentials
+import BorealisStorage
+
+/// A sequence's value: what `SELECT * FROM s` shows.
+package struct SequenceValue: Sendable, Equatable {
+    package var last: Int64
+    package var isCalled: Bool
+    /// PostgreSQL's log_cnt, imitated (values it would have logged ahead); not stored.
+    package var logCount: Int64 = 0
+}
+
+/// currval() and lastval() of one session, by sequence name.
+package final class SessionSequenceValues: @unchecked Sendable {
+    private let state = Locked<(values: [String: Int64], last: String?)>(([:], nil))
+
+    func set(_ name: String, _ value: Int64, isLast: Bool) {
+        state.withLock { s in
+            s.values[name] = value
+            if isLast { s.last = name }
+        }
+    }
+
+    func current(_ name: String) -> Int64? { state.withLock { $0.values[name] } }
+
+    var lastUsed: (name: String, value: Int64)? {
+        state.withLock { s in s.last.flatMap { name in s.values[name].map { (name, $0) } } }
+    }
+}
+
+enum Sequences {
+    private struct Key: Hashable {
+        let engine: UInt64
+        let incarnation: UInt64
+    }
+
+    /// The value of every sequence incarnation in use, per engine.
+    private static let values = Locked<[Key: SequenceValue]>([:])
+
+    // MARK: State records
+
+    static func stateKey(_ incarnation: UInt64) -> [UInt8] { Array("seqstate:\(incarnation)".utf8) }
+
+    static func encode(_ value: SequenceValue) -> [UInt8] {
+        var bytes = withUnsafeBytes(of: value.last.littleEndian) { Array($0) }
+        bytes.append(value.isCalled ? 1 : 0)
+        bytes.append(1) // record version
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8], incarnation: UInt64) throws -> SequenceValue {
+        guard bytes.count >= 10 else { throw DatabaseError.corrupt("sequence state record \(incarnation) has \(bytes.count) bytes") }
+        let last = bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) }
+        return SequenceValue(last: last, isCalled: bytes[8] != 0)
+    }
+
+    /// The stored value of an incarnation as `txn` sees it (fresh when it has no record).
+    static func stored(_ sequence: SequenceSchema, in txn: StorageTransaction) throws -> SequenceValue {
+        if let tree = try Catalog.tree(txn), let raw = try tree.get(stateKey(sequence.incarnation), in: txn) {
+            return try decode(raw, incarnation: sequence.incarnation)
+        }
+        return SequenceValue(last: sequence.firstValue, isCalled: false)
+    }
+
+    /// Deletes an incarnation's record (DROP, RESTART): in the DDL's transaction.
+    static func deleteState(_ incarnation: UInt64, in txn: StorageTransaction) throws {
+        guard let tree = try Catalog.tree(txn) else { return }
+        _ = try tree.delete(stateKey(incarnation), in: txn)
+    }
+
+    /// The value as the writer's engine has it in memory, else as stored (a replica, or a
+    /// sequence nobody moved since the engine opened).
+    static func current(_ sequence: SequenceSchema, in txn: StorageTransaction) throws -> SequenceValue {
+        let key = Key(engine: txn.engineInstance, incarnation: sequence.incarnation)
+        if let value = values.withLock({ $0[key] }) { return value }
+        return try stored(sequence, in: txn)
+    }
+
+    // MARK: Moving a sequence
+
+    /// Runs `body` on the in-memory value of `sequence` (loaded from its record at first use),
+    /// in `txn` made the writer; registers the write of the record at its end.
+    private static func move<T>(_ sequence: SequenceSchema, _ ctx: ExecutionContext, function: String,
+                                _ body: (inout SequenceValue) throws -> T) throws -> T {
+        guard let txn = ctx.txn else { throw DatabaseError.internalError("\(function) without a transaction") }
+        if ctx.session?.writesRefused == true {
+            throw DatabaseError(.readOnly, sqlState: SQLState.readOnlySQLTransaction, "cannot execute \(function)() in a read-only transaction")
+        }
+        try txn.ensureWriter()
+        let key = Key(engine: txn.engineInstance, incarnation: sequence.incarnation)
+        let result = try values.withLock { all -> T in
+            var value = try all[key] ?? stored(sequence, in: txn)
+            defer { all[key] = value }
+            return try body(&value)
+        }
+        let name = sequence.name, incarnation = sequence.incarnation
+        txn.nonTransactionalWrites["sequence:\(incarnation)"] = { t in try persist(name: name, key: key, in: t) }
+        return result
+    }
+
+    /// Writes the in-memory value of an incarnation into `txn`, if the catalog as `txn` leaves
+    /// it still has that incarnation (a sequence created by a transaction that rolls back, or
+    /// dropped or restarted by it, has nothing to keep).
+    private static func persist(name: String, key: Key, in txn: StorageTransaction) throws {
+        guard let tree = try Catalog.tree(txn), let raw = try tree.get(Array("sequence:\(name)".utf8), in: txn) else { return }
+        let definition = try JSONDecoder().decode(SequenceSchema.self, from: Data(raw))
+        guard definition.incarnation == key.incarnation, let value = values.withLock({ $0[key] }) else { return }
+        try tree.put(stateKey(key.incarnation), encode(value), in: txn)
+    }
+
+    /// nextval(): the next value, PostgreSQL's arithmetic without overflow.
+    static func next(_ sequence: SequenceSchema, _ ctx: ExecutionContext) throws -> Int64 {
+        let value = try move(sequence, ctx, function: "nextval") { v -> Int64 in
+            if !v.isCalled {
+                v.isCalled = true
+                v.logCount = 32
+                return v.last
+            }
+            let last = v.last, step = sequence.increment
+            var next: Int64
+            if step > 0 {
+                let max = sequence.maxValue
+                if (max >= 0 && last > max - step) || (max < 0 && last + step > max) {
+                    guard sequence.cycle else {
+                        throw DatabaseError(.range, sqlState: SQLState.sequenceGeneratorLimitExceeded,
+                                            "nextval: reached maximum value of sequence \"\(sequence.name)\" (\(max))")
+                    }
+                    next = sequence.minValue
+                } else {
+                    next = last + step
+                }
+            } else {
+                let min = sequence.minValue
+                if (min < 0 && last < min - step) || (min >= 0 && last + step < min) {
+                    guard sequence.cycle else {
+                        throw DatabaseError(.range, sqlState: SQLState.sequenceGeneratorLimitExceeded,
+                                            "nextval: reached minimum value of sequence \"\(sequence.name)\" (\(min))")
+                    }
+                    next = sequence.maxValue
+                } else {
+                    next = last + step
+                }
+            }
+            v.last = next
+            v.logCount = v.logCount > 0 ? v.logCount - 1 : 32
+            return next
+        }
+        ctx.session?.sequenceValues.set(sequence.name, value, isLast: true)
+        return value
+    }
+
+    /// setval(): sets the value (checked against the bounds); with `isCalled`, the next
+    /// nextval returns the value after it, and currval() returns it.
+    static func set(_ sequence: SequenceSchema, to target: Int64, isCalled: Bool, _ ctx: ExecutionContext) throws {
+        guard target >= sequence.minValue && target <= sequence.maxValue else {
+            throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange,
+                                "setval: value \(target) is out of bounds for sequence \"\(sequence.name)\" (\(sequence.minValue)..\(sequence.maxValue))")
+        }
+        try move(sequence, ctx, function: "setval") { v in v = SequenceValue(last: target, isCalled: isCalled) }
+        if isCalled { ctx.session?.sequenceValues.set(sequence.name, target, isLast: false) }
+    }
+
+    /// The sequence a text argument of nextval/currval/setval names (PostgreSQL's regclass
+    /// input: an unquoted name folds to lower case; `public.` may qualify it).
+    static func resolve(_ text: String, _ ctx: ExecutionContext) throws -> SequenceSchema {
+        let parts = try splitQualifiedName(text)
+        guard let name = parts.last, parts.count <= 2 else {
+            throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "improper relation name (too many dotted names): \(text)")
+        }
+        if parts.count == 2 && parts[0] != "public" {
+            throw DatabaseError(.error, sqlState: SQLState.invalidSchemaName, "schema \"\(parts[0])\" does not exist")
+        }
+        guard let catalog = ctx.catalog else { throw DatabaseError.internalError("sequence lookup without a catalog") }
+        if let sequence = catalog.sequences[name] { return sequence }
+        if catalog.tables[name] != nil || catalog.views[name] != nil || catalog.indexes[name] != nil {
+            throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a sequence")
+        }
+        throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
+    }
+
+    /// `a.b`, `"A"."b"` → its parts, unquoted names folded to lower case.
+    static func splitQualifiedName(_ text: String) throws -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var quoted = false, wasQuoted = false
+        var chars = Array(text.trimmingWhitespace())[...]
+        while let c = chars.popFirst() {
+            if quoted {
+                if c == "\"" {
+                    if chars.first == "\"" { current.append("\""); chars.removeFirst() } else { quoted = false }
+                } else {
+                    current.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+                wasQuoted = true
+            } else if c == "." {
+                parts.append(current)
+                current = ""
+                wasQuoted = false
+            } else {
+                current += c.lowercased()
+            }
+        }
+        if quoted || (current.isEmpty && !wasQuoted) {
+            throw DatabaseError(.error, sqlState: SQLState.invalidNameSyntax, "invalid name syntax")
+        }
+        parts.append(current)
+        return parts
+    }
+}
