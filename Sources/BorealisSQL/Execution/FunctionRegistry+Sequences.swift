@@ -46,6 +46,27 @@ extension FunctionRegistry {
                 return .integer(value)
             }
         },
+        // Field i of a sequence's row (SELECT * FROM s): 0 last_value, 1 log_cnt, 2 is_called.
+        ScalarFunction(["borealis_sequence_field"], arity: 2...2, result: .fixed(.bigint), parameters: [.text, .integer], volatility: .volatile) { _, args in
+            { ctx in
+                guard let name = try Functions.text(try args[0](ctx)), case .integer(let field) = try args[1](ctx) else { return .null }
+                let sequence = try Sequences.resolve(name, ctx)
+                let value = try Sequences.current(sequence, in: ctx.txn)
+                switch field {
+                case 0: return .integer(value.last)
+                case 1: return .integer(value.logCount)
+                default: return .integer(value.isCalled ? 1 : 0)
+                }
+            }
+        },
+        // PostgreSQL's pg_sequence_last_value: NULL until the sequence is first used.
+        ScalarFunction(["pg_sequence_last_value"], arity: 1...1, result: .fixed(.bigint), parameters: [.text], volatility: .volatile) { _, args in
+            { ctx in
+                guard let name = try Functions.text(try args[0](ctx)) else { return .null }
+                let value = try Sequences.current(try Sequences.resolve(name, ctx), in: ctx.txn)
+                return value.isCalled ? .integer(value.last) : .null
+            }
+        },
         // The sequence an identity or serial column takes its values from, as 'public.t_id_seq'.
         ScalarFunction(["pg_get_serial_sequence"], arity: 2...2, result: .fixed(.text), parameters: [.text, .text], volatility: .stable) { _, args in
             { ctx in

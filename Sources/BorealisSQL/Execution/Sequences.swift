@@ -169,6 +169,17 @@ enum Sequences {
         if isCalled { ctx.session?.sequenceValues.set(sequence.name, target, isLast: false) }
     }
 
+    /// `SELECT * FROM s`: last_value, log_cnt, is_called, as PostgreSQL shows a sequence.
+    static func relationQuery(_ sequence: SequenceSchema) throws -> SelectStatement {
+        let name = "'" + sequence.name.replacing("'", with: "''") + "'"
+        let sql = "SELECT borealis_sequence_field(\(name), 0) AS last_value, borealis_sequence_field(\(name), 1) AS log_cnt, "
+            + "borealis_sequence_field(\(name), 2) = 1 AS is_called"
+        guard case .select(let query)? = try Parser.parseAll(sql).first?.0 else {
+            throw DatabaseError.internalError("sequence relation query does not parse")
+        }
+        return query
+    }
+
     /// The sequence a text argument of nextval/currval/setval names (PostgreSQL's regclass
     /// input: an unquoted name folds to lower case; `public.` may qualify it).
     static func resolve(_ text: String, _ ctx: ExecutionContext) throws -> SequenceSchema {
