@@ -512,6 +512,7 @@ public final class Database: @unchecked Sendable {
             return try block.withLock {
                 try locked {
                     if case .select(let query) = statement, !closed, !temporary.concerns(statement), !(inBlock && blockFailed),
+                       !statement.movesSequences,
                        let started = try openCursor(query, parameters, cache: cache) {
                         return started
                     }
@@ -753,8 +754,10 @@ public final class Database: @unchecked Sendable {
             break
         }
         let changesSomething = StatementExecutor.isWrite(statement)
-        let writes = changesSomething
-            && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode))
+        let movesSequences = statement.movesSequences
+        let writes = (changesSomething
+            && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode)))
+            || movesSequences
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
@@ -781,7 +784,7 @@ public final class Database: @unchecked Sendable {
             executor.session = session
             defer { cache?.context?.finish() }
             let result = try temporary.concerns(statement) ? temporary.execute(statement, with: executor) : executor.execute(statement)
-            if writes && !statement.isDataChange {
+            if writes && !statement.isDataChange && !movesSequences {
                 catalogCheckedIn = nil
                 catalogCurrentAt = nil
                 ddlTransaction = txn.serial

@@ -229,3 +229,56 @@ enum Sequences {
         return parts
     }
 }
+
+extension Statement {
+    /// A SELECT that calls nextval() or setval() writes (it moves a sequence): the connection
+    /// runs it as a write transaction from its start, as it runs an INSERT, rather than turning
+    /// its reader into the writer midway (which fails with 40001 once another connection has
+    /// committed since the statement's snapshot).
+    package var movesSequences: Bool {
+        guard case .select(let query) = self else { return false }
+        return Sequences.moves(query)
+    }
+}
+
+extension Sequences {
+    static let movingFunctions: Set<String> = ["nextval", "setval"]
+
+    static func moves(_ query: SelectStatement) -> Bool {
+        query.with.contains { moves($0.query) } || moves(query.body) || query.orderBy.contains { moves($0.expr) }
+            || query.limit.map(moves) == true || query.offset.map(moves) == true
+    }
+
+    private static func moves(_ body: SelectBody) -> Bool {
+        switch body {
+        case .core(let core):
+            return core.distinctOn.contains(where: moves) || core.from.contains(where: moves) || core.filter.map(moves) == true
+                || core.groupBy.contains(where: moves) || core.having.map(moves) == true
+                || core.items.contains { if case .expression(let e, _) = $0 { return moves(e) } else { return false } }
+        case .values(let rows): return rows.contains { $0.contains(where: moves) }
+        case .setOperation(_, _, let a, let b): return moves(a) || moves(b)
+        case .nested(let query): return moves(query)
+        }
+    }
+
+    private static func moves(_ item: FromItem) -> Bool {
+        switch item {
+        case .table: return false
+        case .subquery(let query, _, _): return moves(query)
+        case .join(let a, let b, _, let on, _, _): return moves(a) || moves(b) || on.map(moves) == true
+        }
+    }
+
+    private static func moves(_ e: Expr) -> Bool {
+        var found = false
+        Planner.walk(e) { sub in
+            switch sub {
+            case .function(let name, _, _, _) where movingFunctions.contains(name): found = true
+            case .inSubquery(_, let query, _), .exists(let query, _), .subquery(let query), .quantified(_, _, let query, _):
+                if moves(query) { found = true }
+            default: break
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,232 @@
+// Sequences beyond one SQL session (Tests/SQL/sequences.test has the SQL): currval/lastval per
+// connection, non-transactional values (rollback, savepoints, failed statements), two
+// connections at once, and values after a crash (docs/storage.md §3, "Non-transactional writes").
+
+import Foundation
+import Testing
+@testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
+
+@Suite(.serialized) struct SequenceTests {
+    private func int(_ db: Database, _ sql: String) throws -> Int64 {
+        guard case .integer(let v)? = try db.execute(sql).rows.first?.first else {
+            Issue.record("no integer from \(sql)")
+            return -1
+        }
+        return v
+    }
+
+    private func sqlState(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch let error as DatabaseError {
+            return error.sqlState
+        } catch {
+            return "?"
+        }
+    }
+
+    @Test func currvalAndLastvalBelongToTheConnection() throws {
+        let dir = TemporaryDirectory()
+        let a = try Database(path: dir.database)
+        let b = try Database(path: dir.database)
+        try a.execute("CREATE SEQUENCE s; CREATE SEQUENCE q START 100")
+        #expect(sqlState { _ = try a.execute("SELECT currval('s')") } == SQLState.objectNotInPrerequisiteState)
+        #expect(sqlState { _ = try a.execute("SELECT lastval()") } == SQLState.objectNotInPrerequisiteState)
+        #expect(try int(a, "SELECT nextval('s')") == 1)
+        #expect(try int(a, "SELECT currval('s')") == 1)
+        #expect(try int(a, "SELECT nextval('q')") == 100)
+        #expect(try int(a, "SELECT lastval()") == 100)
+        #expect(try int(a, "SELECT currval('s')") == 1)
+        // The other connection has its own.
+        #expect(sqlState { _ = try b.execute("SELECT currval('s')") } == SQLState.objectNotInPrerequisiteState)
+        #expect(try int(b, "SELECT nextval('s')") == 2)
+        #expect(try int(a, "SELECT currval('s')") == 1)
+        // setval(…, true) sets currval, not lastval; a serial insert sets both.
+        #expect(try int(a, "SELECT setval('s', 50)") == 50)
+        #expect(try int(a, "SELECT currval('s')") == 50)
+        #expect(try int(a, "SELECT lastval()") == 100)
+        try a.execute("CREATE TABLE t(id SERIAL PRIMARY KEY, v TEXT)")
+        try a.execute("INSERT INTO t(v) VALUES ('x')")
+        #expect(try int(a, "SELECT lastval()") == 1)
+        #expect(try int(a, "SELECT currval('t_id_seq')") == 1)
+        // A dropped sequence: lastval is undefined again.
+        try a.execute("DROP TABLE t")
+        #expect(sqlState { _ = try a.execute("SELECT lastval()") } == SQLState.objectNotInPrerequisiteState)
+        try a.close()
+        try b.close()
+    }
+
+    @Test func valuesOfRolledBackWorkAreNotHandedOutAgain() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE SEQUENCE s; CREATE TABLE t(id SERIAL PRIMARY KEY, v INTEGER CHECK (v > 0))")
+        try db.execute("BEGIN")
+        #expect(try int(db, "SELECT nextval('s')") == 1)
+        try db.execute("ROLLBACK")
+        #expect(try int(db, "SELECT nextval('s')") == 2)
+        // Rolled back to a savepoint, then committed.
+        try db.execute("BEGIN; SAVEPOINT a")
+        #expect(try int(db, "SELECT nextval('s')") == 3)
+        try db.execute("ROLLBACK TO a")
+        try db.execute("COMMIT")
+        #expect(try int(db, "SELECT nextval('s')") == 4)
+        // A failing autocommit statement, and a failed block.
+        #expect(sqlState { _ = try db.execute("INSERT INTO t(v) VALUES (1), (-1)") } == SQLState.checkViolation)
+        try db.execute("BEGIN; INSERT INTO t(v) VALUES (5)")
+        #expect(sqlState { _ = try db.execute("SELECT 1 / 0") } == SQLState.divisionByZero)
+        try db.execute("ROLLBACK")
+        #expect(try int(db, "INSERT INTO t(v) VALUES (7) RETURNING id") == 4)
+        // A prepared SELECT streamed through a cursor, reset before its end.
+        let statement = try #require(try db.prepare("SELECT nextval('s') FROM (VALUES (1), (2), (3)) v(x)").statement)
+        #expect(try statement.step() != nil)
+        statement.reset()
+        #expect(try int(db, "SELECT nextval('s')") > 5)
+        try db.close()
+        // And after reopening, where the last transaction left them.
+        let again = try Database(path: dir.database)
+        let next = try int(again, "SELECT nextval('s')")
+        #expect(next > 6)
+        #expect(try int(again, "INSERT INTO t(v) VALUES (8) RETURNING id") == 5)
+        try again.close()
+    }
+
+    @Test func aCleanReopenContinuesWithoutAGap() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE SEQUENCE s INCREMENT 3")
+            for _ in 0..<5 { _ = try int(db, "SELECT nextval('s')") }
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        #expect(try int(db, "SELECT nextval('s')") == 16)
+        try db.close()
+    }
+
+    @Test func twoConnectionsGetDistinctValues() throws {
+        let dir = TemporaryDirectory()
+        let setup = try Database(path: dir.database)
+        try setup.execute("CREATE SEQUENCE s; CREATE TABLE t(id BIGSERIAL PRIMARY KEY, who INTEGER)")
+        let perThread = 200
+        let path = dir.database
+        let results = Locked<[Int64]>([])
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { who in
+            do {
+                let db = try Database(path: path)
+                var mine: [Int64] = []
+                for i in 0..<perThread {
+                    if i % 2 == 0 {
+                        guard case .integer(let v)? = try db.execute("SELECT nextval('s')").rows.first?.first else { continue }
+                        mine.append(v)
+                    } else {
+                        try db.execute("INSERT INTO t(who) VALUES ($1)", [.integer(Int64(who))])
+                    }
+                }
+                results.withLock { $0 += mine }
+                try db.close()
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        let values = results.withLock { $0 }
+        #expect(values.count == perThread)
+        #expect(Set(values).count == values.count)
+        #expect(Set(values) == Set(1...Int64(perThread)))
+        let ids = try setup.execute("SELECT id FROM t ORDER BY id").rows.map { $0[0] }
+        #expect(ids == (1...Int64(perThread)).map { .integer($0) })
+        try setup.close()
+    }
+
+    /// Runs `work` on a database holding sequence s and identity table t, lets the process
+    /// die (no close, unsynced bytes lost), reopens, and returns the connection.
+    private func afterCrash(seed: UInt64, _ work: (Database) throws -> Void) throws -> Database {
+        let fs = FaultInjectingFileSystem()
+        var options = smallOptions(fs)
+        options.backgroundMaterializer = false
+        let db = try Database(path: "/db", options: options)
+        try db.execute("CREATE SEQUENCE s; CREATE TABLE t(id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v INTEGER)")
+        try db.execute("SELECT nextval('s')")
+        try db.engine.materializeNow()
+        try work(db)
+        db.engine.abandonForTesting()
+        try? db.close()
+        fs.crash(seed: seed)
+        return try Database(path: "/db", options: options)
+    }
+
+    @Test func noValueIsHandedOutTwiceAcrossACrash() throws {
+        // Committed values.
+        var handed: [Int64] = []
+        var db = try afterCrash(seed: 1) { db in
+            for _ in 0..<20 { handed.append(try int(db, "SELECT nextval('s')")) }
+            for _ in 0..<5 { handed.append(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id")) }
+        }
+        #expect(try int(db, "SELECT nextval('s')") == 22)
+        #expect(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id") == 6)
+        try db.close()
+        // Values of a transaction that rolled back just before the crash.
+        db = try afterCrash(seed: 2) { db in
+            try db.execute("BEGIN")
+            #expect(try int(db, "SELECT nextval('s')") == 2)
+            #expect(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id") == 1)
+            try db.execute("ROLLBACK")
+        }
+        #expect(try int(db, "SELECT nextval('s')") == 3)
+        #expect(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id") == 2)
+        try db.close()
+        // Values rolled back to a savepoint of a transaction that then committed.
+        db = try afterCrash(seed: 3) { db in
+            try db.execute("BEGIN; SAVEPOINT a")
+            #expect(try int(db, "SELECT nextval('s')") == 2)
+            #expect(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id") == 1)
+            try db.execute("ROLLBACK TO a; COMMIT")
+        }
+        #expect(try int(db, "SELECT nextval('s')") == 3)
+        #expect(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id") == 2)
+        try db.close()
+        // Values taken by an autocommit statement that failed.
+        db = try afterCrash(seed: 4) { (db: Database) throws in
+            // The third row is out of range once its id is taken.
+            #expect(sqlState { _ = try db.execute("INSERT INTO t(v) VALUES (1), (2), (3000000000)") } == SQLState.numericValueOutOfRange)
+        }
+        #expect(try int(db, "INSERT INTO t(v) VALUES (1) RETURNING id") == 4)
+        try db.close()
+        // setval, and the log's tail torn at another point.
+        db = try afterCrash(seed: 5) { (db: Database) throws in
+            #expect(try int(db, "SELECT setval('s', 1000)") == 1000)
+        }
+        #expect(try int(db, "SELECT nextval('s')") == 1001)
+        try db.close()
+    }
+
+    @Test func readOnlyTransactionsAndReplicasDoNotMoveSequences() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE SEQUENCE s")
+        try db.execute("BEGIN READ ONLY")
+        #expect(sqlState { _ = try db.execute("SELECT nextval('s')") } == SQLState.readOnlySQLTransaction)
+        try db.execute("ROLLBACK")
+        let replica = try db.openReplica()
+        #expect(sqlState { _ = try replica.execute("SELECT nextval('s')") } == SQLState.readOnlySQLTransaction)
+        #expect(try int(db, "SELECT nextval('s')") == 1)
+        try replica.close()
+        try db.close()
+    }
+
+    @Test func identityValuesNeverScanTheTable() throws {
+        // The old rule (one past the largest value, found by a scan for a column that is not
+        // the row id) gave 3 here after the delete; a sequence gives 4 without reading a row.
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t(k TEXT PRIMARY KEY, n SERIAL)")
+        try db.execute("INSERT INTO t(k) VALUES ('a'), ('b'), ('c')")
+        try db.execute("DELETE FROM t WHERE n = 3")
+        #expect(try int(db, "INSERT INTO t(k) VALUES ('d') RETURNING n") == 4)
+        try db.close()
+    }
+}
