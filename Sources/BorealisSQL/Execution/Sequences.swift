@@ -37,7 +37,7 @@ package final class SessionSequenceValues: @unchecked Sendable {
     }
 }
 
-enum Sequences {
+package enum Sequences {
     private struct Key: Hashable {
         let engine: UInt64
         let incarnation: UInt64
@@ -115,6 +115,11 @@ enum Sequences {
         let definition = try JSONDecoder().decode(SequenceSchema.self, from: Data(raw))
         guard definition.incarnation == key.incarnation, let value = values.withLock({ $0[key] }) else { return }
         try tree.put(stateKey(key.incarnation), encode(value), in: txn)
+    }
+
+    /// The value of a sequence as a transaction of the connection sees it (for `.dump`).
+    package static func currentValue(_ sequence: SequenceSchema, in txn: StorageTransaction) throws -> SequenceValue {
+        try current(sequence, in: txn)
     }
 
     /// nextval(): the next value, PostgreSQL's arithmetic without overflow.
