@@ -25,6 +25,9 @@ extension Parser {
             ifExists = true
         }
         let name = try sequenceName()
+        for word in ["rename", "owner", "set"] where isKeyword(word) {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ALTER SEQUENCE … \(word.uppercased()) is not supported yet")
+        }
         let options = try parseSequenceOptions(alter: true, identity: false)
         return .sequence(.alter(name: name, ifExists: ifExists, options: options))
     }
