@@ -8,7 +8,6 @@
 //   nextval/setval ──▶ txn.ensureWriter() ──▶ value moves in memory (mutex) ──▶ write registered
 //   commit / rollback ──▶ registered write puts {last_value, is_called} in "seqstate:<incarnation>"
 
-import FoundationEssentials
 import BorealisStorage
 
 /// A sequence's value: what `SELECT * FROM s` shows.
@@ -71,6 +70,13 @@ package enum Sequences {
         return SequenceValue(last: sequence.firstValue, isCalled: false)
     }
 
+    /// Writes a fresh incarnation's record (CREATE, RESTART): in the DDL's transaction, so the
+    /// record exists exactly while the catalog holds the incarnation.
+    static func createState(_ sequence: SequenceSchema, in txn: StorageTransaction) throws {
+        guard let tree = try Catalog.tree(txn) else { throw DatabaseError.internalError("no catalog tree for sequence \(sequence.name)") }
+        try tree.put(stateKey(sequence.incarnation), encode(SequenceValue(last: sequence.firstValue, isCalled: false)), in: txn)
+    }
+
     /// Deletes an incarnation's record (DROP, RESTART): in the DDL's transaction.
     static func deleteState(_ incarnation: UInt64, in txn: StorageTransaction) throws {
         guard let tree = try Catalog.tree(txn) else { return }
@@ -102,19 +108,22 @@ package enum Sequences {
             defer { all[key] = value }
             return try body(&value)
         }
-        let name = sequence.name, incarnation = sequence.incarnation
-        txn.nonTransactionalWrites["sequence:\(incarnation)"] = { t in try persist(name: name, key: key, in: t) }
+        let registration = "sequence:\(sequence.incarnation)"
+        if txn.nonTransactionalWrites[registration] == nil {
+            txn.nonTransactionalWrites[registration] = { t in try persist(key, in: t) }
+        }
         return result
     }
 
-    /// Writes the in-memory value of an incarnation into `txn`, if the catalog as `txn` leaves
-    /// it still has that incarnation (a sequence created by a transaction that rolls back, or
-    /// dropped or restarted by it, has nothing to keep).
-    private static func persist(name: String, key: Key, in txn: StorageTransaction) throws {
-        guard let tree = try Catalog.tree(txn), let raw = try tree.get(Array("sequence:\(name)".utf8), in: txn) else { return }
-        let definition = try JSONDecoder().decode(SequenceSchema.self, from: Data(raw))
-        guard definition.incarnation == key.incarnation, let value = values.withLock({ $0[key] }) else { return }
-        try tree.put(stateKey(key.incarnation), encode(value), in: txn)
+    /// Writes the in-memory value of an incarnation into `txn` if its record is there: the
+    /// record exists exactly while the catalog (as `txn` leaves it) holds the incarnation, so a
+    /// sequence created by a transaction that rolls back, or dropped or restarted by it, has
+    /// nothing to keep.
+    private static func persist(_ key: Key, in txn: StorageTransaction) throws {
+        let recordKey = stateKey(key.incarnation)
+        guard let tree = try Catalog.tree(txn), try tree.get(recordKey, in: txn) != nil,
+              let value = values.withLock({ $0[key] }) else { return }
+        try tree.put(recordKey, encode(value), in: txn)
     }
 
     /// The value of a sequence as a transaction of the connection sees it (for `.dump`).

@@ -65,6 +65,7 @@ extension StatementExecutor {
             sequence.ownerColumn = target.column
         }
         try Catalog.put("sequence", name, sequence, txn)
+        try Sequences.createState(sequence, in: txn)
         return sequence
     }
 
@@ -92,6 +93,7 @@ extension StatementExecutor {
             // A new incarnation: transactional, as PostgreSQL's RESTART is.
             try Sequences.deleteState(old.incarnation, in: txn)
             sequence.incarnation = Self.newIncarnation()
+            try Sequences.createState(sequence, in: txn)
         }
         try Catalog.put("sequence", old.name, sequence, txn)
     }
@@ -133,6 +135,7 @@ extension StatementExecutor {
             sequence.incarnation = Self.newIncarnation()
             sequence.restart = sequence.start
             try Catalog.put("sequence", sequence.name, sequence, txn)
+            try Sequences.createState(sequence, in: txn)
         }
     }
 
