@@ -1,5 +1,6 @@
 // The catalog's records: tables, indexes and views. They are stored as JSON in the catalog
-// B+tree (root slot 0), keyed "table:<name>", "index:<name>", "view:<name>", so DDL is
+// B+tree (root slot 0), keyed "table:<name>", "index:<name>", "view:<name>", "sequence:<name>"
+// (and each sequence incarnation's value, "seqstate:<incarnation>", Sequences.swift), so DDL is
 // transactional like any other write. Expressions (defaults, checks) and view queries are kept
 // as SQL text and parsed when the schema is loaded.
 

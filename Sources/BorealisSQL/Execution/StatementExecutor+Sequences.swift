@@ -158,7 +158,7 @@ extension StatementExecutor {
             let isIdentity = d.type.serial || d.generated != nil || d.autoIncrement
             if d.generated != nil || d.type.serial {
                 guard [.smallint, .integer, .bigint].contains(d.type.type) else {
-                    throw DatabaseError(.error, sqlState: SQLState.datatypeMismatch,
+                    throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
                                         "identity column type must be smallint, integer, or bigint")
                 }
                 if d.defaultValue != nil {
