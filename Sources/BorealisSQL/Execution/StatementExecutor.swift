@@ -217,6 +217,9 @@ package struct StatementExecutor {
         case .dropTable(let names, let ifExists):
             for name in names {
                 guard let table = catalog.tables[name] else {
+                    if catalog.sequences[name] != nil || catalog.views[name] != nil {
+                        throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a table")
+                    }
                     if ifExists { continue }
                     throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "table \"\(name)\" does not exist")
                 }
