@@ -28,11 +28,12 @@ extension StatementExecutor {
             }
             try Self.checkStorable(definition.type)
             if table.columns.count >= Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
-            if definition.type.serial || definition.generated != nil || definition.autoIncrement {
-                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN of an identity or serial column is not supported yet")
-            }
             if definition.primaryKey || definition.unique {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
+            }
+            if definition.type.serial || definition.generated != nil || definition.autoIncrement {
+                try addIdentityColumn(definition, to: &table)
+                break
             }
             let column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)

@@ -2,6 +2,7 @@
 // TRUNCATE … RESTART IDENTITY (docs/sql.md, "Sequences"). Options are checked as PostgreSQL 15
 // checks them (init_params), with its messages; values are Sequences.swift's.
 
+import FoundationEssentials
 import BorealisStorage
 
 extension StatementExecutor {
@@ -191,6 +192,25 @@ extension StatementExecutor {
             columns[i].generated = d.generated
             columns[i].notNull = true
         }
+    }
+
+    /// ALTER TABLE … ADD COLUMN of an identity or serial column: its sequence, and a value
+    /// from it for every row already there (in row-id order).
+    func addIdentityColumn(_ definition: ColumnDefinition, to table: inout TableSchema) throws {
+        if temporaryTarget {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN of an identity or serial column to a temporary table is not supported")
+        }
+        var columns = [ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
+                                    notNull: true, identity: true)]
+        try createIdentitySequences(table: table.name, columns: &columns, [definition])
+        guard let name = columns[0].sequence,
+              let tree = try Catalog.tree(txn), let raw = try tree.get(Array("sequence:\(name)".utf8), in: txn) else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN of a non-integer identity column is not supported")
+        }
+        let sequence = try JSONDecoder().decode(SequenceSchema.self, from: Data(raw))
+        let ctx = context()
+        table.columns.append(columns[0])
+        try rewriteRows(table) { $0 + [.integer(try Sequences.next(sequence, ctx))] }
     }
 
     /// PostgreSQL's ChooseRelationName for `<table>_<column>_seq`: within 63 bytes, the
