@@ -512,7 +512,7 @@ public final class Database: @unchecked Sendable {
             return try block.withLock {
                 try locked {
                     if case .select(let query) = statement, !closed, !temporary.concerns(statement), !(inBlock && blockFailed),
-                       !statement.movesSequences,
+                       !statement.movesSequences(cache: cache),
                        let started = try openCursor(query, parameters, cache: cache) {
                         return started
                     }
@@ -754,7 +754,7 @@ public final class Database: @unchecked Sendable {
             break
         }
         let changesSomething = StatementExecutor.isWrite(statement)
-        let movesSequences = statement.movesSequences
+        let movesSequences = statement.movesSequences(cache: cache)
         let writes = (changesSomething
             && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode)))
             || movesSequences

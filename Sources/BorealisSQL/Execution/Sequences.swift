@@ -253,6 +253,15 @@ extension Statement {
         guard case .select(let query) = self else { return false }
         return Sequences.moves(query)
     }
+
+    /// `movesSequences`, worked out once per prepared statement.
+    package func movesSequences(cache: PlanCache?) -> Bool {
+        guard case .select = self else { return false }
+        if let known = cache?.movesSequences { return known }
+        let moves = movesSequences
+        cache?.movesSequences = moves
+        return moves
+    }
 }
 
 extension Sequences {

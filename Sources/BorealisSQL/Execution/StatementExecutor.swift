@@ -66,6 +66,8 @@ package final class PlanCache: @unchecked Sendable {
     package var context: ExecutionContext?
     /// A single-row INSERT's row array from its last run, filled anew by the next.
     var rowBuffer: [Value] = []
+    /// Whether the statement calls nextval()/setval() (`Statement.movesSequences`), once known.
+    package var movesSequences: Bool?
 }
 
 package struct StatementExecutor {
