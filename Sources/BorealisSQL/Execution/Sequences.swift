@@ -198,8 +198,11 @@ package enum Sequences {
     /// input: an unquoted name folds to lower case; `public.` may qualify it).
     static func resolve(_ text: String, _ ctx: ExecutionContext) throws -> SequenceSchema {
         let parts = try splitQualifiedName(text)
+        if parts.count == 3 {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cross-database references are not implemented: \"\(text)\"")
+        }
         guard let name = parts.last, parts.count <= 2 else {
-            throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "improper relation name (too many dotted names): \(text)")
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "improper relation name (too many dotted names): \(text)")
         }
         if parts.count == 2 && parts[0] != "public" {
             throw DatabaseError(.error, sqlState: SQLState.invalidSchemaName, "schema \"\(parts[0])\" does not exist")
