@@ -252,6 +252,52 @@ import Testing
         }
     }
 
+    /// The incarnations that have a state record in the catalog tree.
+    private func stateRecords(_ db: Database) throws -> Set<UInt64> {
+        try db.withCatalog { _, txn in
+            var found = Set<UInt64>()
+            guard let tree = try Catalog.tree(txn) else { return found }
+            var cursor = tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                let key = String(decoding: cursor.key, as: UTF8.self)
+                if key.hasPrefix("seqstate:"), let n = UInt64(key.dropFirst("seqstate:".count)) { found.insert(n) }
+                more = try cursor.next()
+            }
+            return found
+        }
+    }
+
+    private func incarnations(_ db: Database) throws -> Set<UInt64> {
+        try db.withCatalog { catalog, _ in Set(catalog.sequences.values.map(\.incarnation)) }
+    }
+
+    @Test func stateRecordsLiveExactlyAsLongAsTheirIncarnations() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE SEQUENCE kept")
+        // Created, used and rolled back: no record is left behind, and the name starts afresh.
+        try db.execute("BEGIN; CREATE SEQUENCE s START 10")
+        #expect(try int(db, "SELECT nextval('s')") == 10)
+        try db.execute("ROLLBACK")
+        #expect(try stateRecords(db) == incarnations(db))
+        try db.execute("CREATE SEQUENCE s START 10")
+        #expect(try int(db, "SELECT nextval('s')") == 10)
+        // Restarted (a new incarnation) and used in one transaction, then committed.
+        try db.execute("BEGIN; ALTER SEQUENCE s RESTART WITH 50")
+        #expect(try int(db, "SELECT nextval('s')") == 50)
+        try db.execute("COMMIT")
+        #expect(try stateRecords(db) == incarnations(db))
+        // Used, then dropped in the same transaction; a serial table dropped with its sequence.
+        try db.execute("CREATE TABLE t(id SERIAL, v INTEGER); INSERT INTO t(v) VALUES (1)")
+        try db.execute("BEGIN")
+        #expect(try int(db, "SELECT nextval('s')") == 51)
+        try db.execute("DROP SEQUENCE s; DROP TABLE t; COMMIT")
+        #expect(try stateRecords(db) == incarnations(db))
+        #expect(try incarnations(db).count == 1)
+        try db.close()
+    }
+
     @Test func identityValuesNeverScanTheTable() throws {
         // The old rule (one past the largest value, found by a scan for a column that is not
         // the row id) gave 3 here after the delete; a sequence gives 4 without reading a row.
