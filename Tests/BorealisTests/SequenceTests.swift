@@ -298,6 +298,31 @@ import Testing
         try db.close()
     }
 
+    @Test func aWriterDroppedUnfinishedStillCommitsItsNonTransactionalWrites() throws {
+        let (_, _, engine, table) = try faultEngineWithTable()
+        func write(_ key: Int64, kept: Int64) throws {
+            let txn = try engine.beginWrite()
+            try table.put(key, [1], in: txn)
+            txn.nonTransactionalWrites["kept"] = { t in try table.put(kept, [2], in: t) }
+            if key == 1 { txn.rollback() } // else dropped: deinit rolls it back
+        }
+        try write(1, kept: 100)
+        try write(2, kept: 200)
+        let reader = try engine.beginRead()
+        #expect(try table.get(1, in: reader) == nil && table.get(2, in: reader) == nil)
+        #expect(try table.get(100, in: reader) == [2] && table.get(200, in: reader) == [2])
+        reader.rollback()
+        // A write that fails leaves the rollback a plain one.
+        let txn = try engine.beginWrite()
+        try table.put(3, [1], in: txn)
+        txn.nonTransactionalWrites["failing"] = { _ in throw DatabaseError.internalError("no") }
+        txn.rollback()
+        let after = try engine.beginWrite()
+        #expect(try table.get(3, in: after) == nil)
+        after.rollback()
+        try engine.close()
+    }
+
     @Test func identityValuesNeverScanTheTable() throws {
         // The old rule (one past the largest value, found by a scan for a column that is not
         // the row id) gave 3 here after the delete; a sequence gives 4 without reading a row.
