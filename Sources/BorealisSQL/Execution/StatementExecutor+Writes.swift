@@ -368,7 +368,13 @@ extension StatementExecutor {
             }
             if case .defaultValue = e {
                 if w.schema.columns[i].identity && w.defaults[i] == nil {
-                    return (i, { ctx in .integer(try self.nextIdentity(w, column: i, ctx: ctx)) })
+                    // Kept in a prepared statement's plan cache: captures no transaction.
+                    let sequence = try identitySequence(w, column: i)
+                    return (i, { ctx in
+                        let txn = w.schema.isTemporary ? ctx.temporaryTxn ?? ctx.txn : ctx.txn
+                        guard let txn else { throw DatabaseError.internalError("DEFAULT of an identity column without a transaction") }
+                        return .integer(try Self.nextIdentity(w, column: i, sequence: sequence, txn: txn, ctx: ctx))
+                    })
                 }
                 let d = w.defaults[i]
                 return (i, { ctx in try d?(ctx) ?? .null })
@@ -384,21 +390,34 @@ extension StatementExecutor {
     /// (a temporary table's, or one created before sequences existed) takes one past the
     /// largest value it holds: the row-id column's is found in one descent, another's by a scan.
     func nextIdentity(_ w: TableWriter, column: Int, ctx: ExecutionContext) throws -> Int64 {
-        if let name = w.schema.columns[column].sequence {
-            guard let sequence = catalog.sequences[name] else {
-                throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
-            }
-            return try Sequences.next(sequence, ctx)
+        try Self.nextIdentity(w, column: column, sequence: try identitySequence(w, column: column), txn: txn, ctx: ctx)
+    }
+
+    /// The sequence of an identity column (nil for one without).
+    func identitySequence(_ w: TableWriter, column: Int) throws -> SequenceSchema? {
+        guard let name = w.schema.columns[column].sequence else { return nil }
+        guard let sequence = catalog.sequences[name] else {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
         }
-        if w.schema.rowIDColumn == column { return (try w.tree.maxRowID(in: txn) ?? 0) + 1 }
+        return sequence
+    }
+
+    static func nextIdentity(_ w: TableWriter, column: Int, sequence: SequenceSchema?, txn: StorageTransaction, ctx: ExecutionContext) throws -> Int64 {
+        if let sequence { return try Sequences.next(sequence, ctx) }
         var best: Int64 = 0
-        var cursor = w.tree.tree.cursor(in: txn)
-        var more = try cursor.first()
-        while more {
-            if case .integer(let v) = try RecordCodec.decode(try cursor.value())[column] { best = max(best, v) }
-            more = try cursor.next()
+        if w.schema.rowIDColumn == column {
+            best = try w.tree.maxRowID(in: txn) ?? 0
+        } else {
+            var cursor = w.tree.tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                if case .integer(let v) = try RecordCodec.decode(try cursor.value())[column] { best = max(best, v) }
+                more = try cursor.next()
+            }
         }
-        return best + 1
+        let (next, overflow) = best.addingReportingOverflow(1)
+        if overflow { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "integer out of range") }
+        return next
     }
 
     func matchingRows(_ w: TableWriter, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {
