@@ -97,18 +97,18 @@ public enum SLTRunner {
             if words[0] == "statement" {
                 let sql = record.lines.dropFirst().joined(separator: "\n")
                 let expectError = words.count > 1 && words[1] == "error"
-                // `statement error 22023`: the error must carry that SQLSTATE.
-                let expectedState = expectError && words.count > 2 && words[2].count == 5 ? words[2] : nil
+                // `statement error 2200H`: the error must carry that SQLSTATE.
+                let expectedState = expectError && words.count > 2 && words[2].count == 5 ? String(words[2]) : nil
                 do {
                     _ = try db.execute(sql)
                     if expectError { fail(&result, "\(where_): statement should have failed: \(sql)", maxFailuresKept) } else { result.passed += 1 }
                 } catch {
-                    if let expectedState, (error as? DatabaseError)?.sqlState != expectedState {
-                        fail(&result, "\(where_): expected SQLSTATE \(expectedState), got \(error): \(sql)", maxFailuresKept)
-                    } else if expectError {
-                        result.passed += 1
-                    } else {
+                    if !expectError {
                         fail(&result, "\(where_): \(error): \(sql)", maxFailuresKept)
+                    } else if let expectedState, (error as? DatabaseError)?.sqlState != expectedState {
+                        fail(&result, "\(where_): expected SQLSTATE \(expectedState), got \(error): \(sql)", maxFailuresKept)
+                    } else {
+                        result.passed += 1
                     }
                 }
                 continue

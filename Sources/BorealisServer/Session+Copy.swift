@@ -52,7 +52,9 @@ extension Session {
         }
         guard !columns.isEmpty else { throw WireError(sqlState: "42601", message: "COPY needs at least one column") }
         let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
-        let insert = try db.makeStatement("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
+        // COPY writes the values it is given into identity columns too, GENERATED ALWAYS ones
+        // included (PostgreSQL's rule: as INSERT … OVERRIDING SYSTEM VALUE).
+        let insert = try db.makeStatement("INSERT INTO \(table) (\(columns.joined(separator: ", "))) OVERRIDING SYSTEM VALUE VALUES (\(placeholders))")
         let own = db.transactionStatus == .idle
         if own { try db.execute("BEGIN") }
         copyIn = CopyIn(command: command, insert: insert, columnCount: columns.count, remaining: remaining,

@@ -7,10 +7,13 @@
 //   3. CREATE INDEX (after the rows: one build instead of many inserts)
 //   4. CREATE VIEW, by name
 //
-// `.schema` prints the same statements (1, 3, 4) in the same order, so it shows what the dump
-// writes. Identity (SERIAL, GENERATED … AS IDENTITY) columns need nothing more: Borealis keeps
-// no separate counter — the next value is one past the largest the column holds — so loading
-// the rows restores where the counter stands. Each value is written with Value.sqlLiteral,
+// Sequences: identity and serial columns re-create theirs with their tables; other sequences
+// follow the tables (CREATE SEQUENCE, then ALTER SEQUENCE … OWNED BY), and after the rows a
+// `SELECT setval(…)` per sequence restores where each stands (tables with GENERATED ALWAYS
+// columns are loaded with OVERRIDING SYSTEM VALUE).
+//
+// `.schema` prints the same statements (1, 3, 4, and the sequences) in the same order, so it
+// shows what the dump writes. Each value is written with Value.sqlLiteral,
 // which reads back as the same value (NUMERIC exactly, '\x…'::bytea, '…'::date and the
 // other temporal types, TRUE/FALSE, doubled quotes). Tables whose foreign keys form a cycle
 // through other tables cannot be ordered so; they come last, by name, and the dump of such
@@ -45,17 +48,21 @@ extension Shell {
 
     func schemaText(_ only: String?) throws -> String {
         let schema = try orderedSchema(only)
-        return (schema.tables.map(\.sql) + schema.indexes + schema.views).map { $0 + "\n" }.joined()
+        let sequences = try db.sequenceStatements(of: only)
+        return (schema.tables.map(\.sql) + sequences.create + schema.indexes + schema.views).map { $0 + "\n" }.joined()
     }
 
     func dump(_ only: String?) throws {
         let schema = try orderedSchema(only)
+        let sequences = try db.sequenceStatements(of: only)
         write("BEGIN;\n")
         for table in schema.tables { write(table.sql + "\n") }
+        for statement in sequences.create { write(statement + "\n") }
         for table in schema.tables {
             guard let info = try db.tableInfo(table.name) else { continue }
             let rows = try db.execute("SELECT * FROM \(Database.quoteIdentifier(table.name))").rows
-            let prefix = "INSERT INTO \(Database.quoteIdentifier(table.name)) VALUES ("
+            let overriding = info.columns.contains(where: \.generatedAlways) ? "OVERRIDING SYSTEM VALUE " : ""
+            let prefix = "INSERT INTO \(Database.quoteIdentifier(table.name)) \(overriding)VALUES ("
             var text = ""
             for row in Self.parentsFirst(rows, info) {
                 text += prefix + row.map(\.sqlLiteral).joined(separator: ", ") + ");\n"
@@ -63,6 +70,7 @@ extension Shell {
             }
             write(text)
         }
+        for statement in sequences.values { write(statement + "\n") }
         for statement in schema.indexes + schema.views { write(statement + "\n") }
         write("COMMIT;\n")
     }

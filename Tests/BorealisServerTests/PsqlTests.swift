@@ -186,6 +186,22 @@ extension PsqlTests {
         #expect(try served.db.query("SELECT count(*) FROM c")[0][0] == .integer(4))
     }
 
+    @Test func copyWritesGivenValuesIntoGeneratedAlwaysIdentityColumns() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        // As in PostgreSQL: COPY is INSERT … OVERRIDING SYSTEM VALUE, and leaves the sequence.
+        let run = try served.psql("""
+            CREATE TABLE ci(id INT GENERATED ALWAYS AS IDENTITY, name TEXT);
+            \\copy ci from stdin
+            10	ten
+            \\.
+            INSERT INTO ci(name) VALUES ('one');
+            SELECT id, name FROM ci ORDER BY id;
+            """, extra: ["-A", "-t"])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.contains("1|one\n10|ten"), "\(run.out)")
+    }
+
     @Test(.enabled(if: ServedDatabase.hasPgbench, "pgbench is not installed"))
     func pgbenchLoadsWithCopyAndRunsItsBuiltinTpcbLikeScript() throws {
         let served = try ServedDatabase()

@@ -35,6 +35,29 @@ extension Database {
         }
     }
 
+    /// The statements that re-create the sequences (of one table, or all), for `.schema` and
+    /// `.dump`: `create`, after the tables — CREATE SEQUENCE for each sequence not made by an
+    /// identity or serial column, then ALTER SEQUENCE … OWNED BY for those a column owns —, and
+    /// `values`, after the rows — a `SELECT setval(…)` per sequence, where it stands now.
+    public func sequenceStatements(of table: String? = nil) throws -> (create: [String], values: [String]) {
+        try withCatalog { catalog, txn in
+            var create: [String] = [], owned: [String] = [], values: [String] = []
+            for sequence in catalog.sequences.values.sorted(by: { $0.name < $1.name }) where table == nil || sequence.ownerTable == table {
+                let name = BorealisSQL.quoteIdentifier(sequence.name)
+                if !catalog.isIdentitySequence(sequence) {
+                    create.append(catalog.createStatement(for: sequence))
+                    if let owner = sequence.ownerTable, let column = sequence.ownerColumn {
+                        owned.append("ALTER SEQUENCE \(name) OWNED BY \(BorealisSQL.quoteIdentifier(owner)).\(BorealisSQL.quoteIdentifier(column));")
+                    }
+                }
+                let value = try Sequences.currentValue(sequence, in: txn)
+                let literal = "'" + name.replacing("'", with: "''") + "'"
+                values.append("SELECT setval(\(literal), \(value.last), \(value.isCalled));")
+            }
+            return (create + owned, values)
+        }
+    }
+
     /// Quotes `name` the way `.schema` and `.dump` do: left bare when it reads back as itself,
     /// in double quotes otherwise (upper case, reserved words, punctuation).
     ///
@@ -58,7 +81,10 @@ extension Database {
             guard let table = catalog.tables[name] else { return nil }
             return TableInfo(
                 name: table.name,
-                columns: table.columns.map { TableInfo.Column(name: $0.name, type: $0.type.name, notNull: $0.notNull, identity: $0.identity) },
+                columns: table.columns.map {
+                    TableInfo.Column(name: $0.name, type: $0.type.name, notNull: $0.notNull, identity: $0.identity,
+                                     generatedAlways: $0.generated == .always)
+                },
                 foreignKeys: (table.foreignKeys ?? []).map {
                     TableInfo.Reference(name: $0.name, columns: $0.columns, parent: $0.parent, parentColumns: $0.parentColumns)
                 })
@@ -73,9 +99,11 @@ public struct TableInfo: Sendable {
         /// The canonical type name (`integer`, `text`, `numeric`, `timestamptz`, …).
         public var type: String
         public var notNull: Bool
-        /// SERIAL, or GENERATED … AS IDENTITY: the next value is one past the largest the
-        /// column holds, so restoring the rows restores the counter.
+        /// SERIAL, or GENERATED … AS IDENTITY: the column takes its values from its own
+        /// sequence (`sequenceStatements` restores where it stands).
         public var identity: Bool
+        /// GENERATED ALWAYS AS IDENTITY: an INSERT giving it a value needs OVERRIDING SYSTEM VALUE.
+        public var generatedAlways = false
     }
 
     /// A foreign key: `columns` of this table reference `parentColumns` of `parent`.

@@ -48,6 +48,9 @@ extension PreparedStatement {
         case .show: return "SHOW"
         case .reset: return "RESET"
         case .vacuum: return "VACUUM"
+        case .sequence(.create): return "CREATE SEQUENCE"
+        case .sequence(.alter): return "ALTER SEQUENCE"
+        case .sequence(.drop): return "DROP SEQUENCE"
         }
     }
 }

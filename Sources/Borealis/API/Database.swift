@@ -40,6 +40,9 @@ extension Statement {
         case .dropTable, .dropIndex, .dropView: return "DROP"
         case .alterTable: return "ALTER TABLE"
         case .truncate: return "TRUNCATE"
+        case .sequence(.create): return "CREATE SEQUENCE"
+        case .sequence(.alter): return "ALTER SEQUENCE"
+        case .sequence(.drop): return "DROP SEQUENCE"
         case .analyze: return "ANALYZE"
         default: return "this statement"
         }
@@ -509,6 +512,7 @@ public final class Database: @unchecked Sendable {
             return try block.withLock {
                 try locked {
                     if case .select(let query) = statement, !closed, !temporary.concerns(statement), !(inBlock && blockFailed),
+                       !statement.movesSequences(cache: cache),
                        let started = try openCursor(query, parameters, cache: cache) {
                         return started
                     }
@@ -541,6 +545,7 @@ public final class Database: @unchecked Sendable {
             throw error
         }
         watch.statementStarts()
+        session.writesRefused = readOnlyMode || (inBlock && blockReadOnly)
         let cursor: SelectCursor
         do {
             var executor = StatementExecutor(txn: txn, catalog: try catalog(base), parameters: parameters, planCache: cache,
@@ -749,8 +754,10 @@ public final class Database: @unchecked Sendable {
             break
         }
         let changesSomething = StatementExecutor.isWrite(statement)
-        let writes = changesSomething
-            && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode))
+        let movesSequences = statement.movesSequences(cache: cache)
+        let writes = (changesSomething
+            && !(temporary.concerns(statement) && temporary.writesOnlyTemporary(statement, readOnly: readOnlyMode)))
+            || movesSequences
         if writes && readOnlyMode {
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) " + (replica != nil ? "on a read replica" : "in a read-only database"))
         }
@@ -759,6 +766,9 @@ public final class Database: @unchecked Sendable {
             blockFailure = "cannot execute \(statement.kindName) in a read-only transaction"
             throw DatabaseError.readOnly("cannot execute \(statement.kindName) in a read-only transaction")
         }
+        // nextval()/setval() move sequences only where the statement could write.
+        session.writesRefused = readOnlyMode || (inBlock && blockReadOnly)
+        var started: StorageTransaction?
         do {
             let txn: StorageTransaction
             if let current = transaction {
@@ -767,14 +777,14 @@ public final class Database: @unchecked Sendable {
                 if writes { try txn.ensureWriter() }
             } else {
                 txn = writes ? try beginWrite() : try beginRead()
-                if inBlock { transaction = txn }
+                if inBlock { transaction = txn } else { started = txn }
             }
             var executor = StatementExecutor(txn: txn, catalog: try catalog(txn), parameters: parameters, planCache: cache,
                                              workMemoryRows: workMemory)
             executor.session = session
             defer { cache?.context?.finish() }
             let result = try temporary.concerns(statement) ? temporary.execute(statement, with: executor) : executor.execute(statement)
-            if writes && !statement.isDataChange {
+            if writes && !statement.isDataChange && !movesSequences {
                 catalogCheckedIn = nil
                 catalogCurrentAt = nil
                 ddlTransaction = txn.serial
@@ -788,6 +798,8 @@ public final class Database: @unchecked Sendable {
             if inBlock {
                 blockFailure = (error as? DatabaseError)?.message ?? "\(error)"
             } else {
+                // Explicitly, not when dropped: a rollback may still commit sequence state.
+                started?.rollback()
                 transaction?.rollback()
                 transaction = nil
                 temporary.rollback()

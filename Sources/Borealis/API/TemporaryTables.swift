@@ -162,13 +162,13 @@ final class TemporaryTables {
         switch statement {
         case .createTable(_, _, _, _, let isTemporary, _), .createView(_, _, _, _, _, let isTemporary):
             return isTemporary ? .temporary : .permanent
-        case .createIndex(_, let table, _, _, _), .insert(let table, _, _, _, _), .update(let table, _, _, _, _, _),
+        case .createIndex(_, let table, _, _, _), .insert(let table, _, _, _, _, _), .update(let table, _, _, _, _, _),
              .delete(let table, _, _, _, _), .alterTable(let table, _):
             return temporary.tables[table] != nil || temporary.views[table] != nil ? .temporary : .permanent
         case .dropTable(let names, let ifExists):
             return split(names, isTemporary: { temporary.tables[$0] != nil }) { .dropTable(names: $0, ifExists: ifExists) }
-        case .truncate(let names):
-            return split(names, isTemporary: { temporary.tables[$0] != nil }) { .truncate(names: $0) }
+        case .truncate(let names, let restartIdentity):
+            return split(names, isTemporary: { temporary.tables[$0] != nil }) { .truncate(names: $0, restartIdentity: restartIdentity) }
         case .dropIndex(let names, let ifExists):
             return split(names, isTemporary: { temporary.indexes[$0] != nil }) { .dropIndex(names: $0, ifExists: ifExists) }
         case .dropView(let names, let ifExists):

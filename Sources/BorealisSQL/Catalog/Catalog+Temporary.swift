@@ -33,7 +33,10 @@ extension Catalog {
         for (parent, children) in permanent.referencing where !taken.contains(parent) { referencing[parent] = children }
         let version = (UInt64(1) << 63) | mergedVersions.add(1, ordering: .relaxed).newValue
         let statistics = permanent.statistics.filter { !taken.contains($0.key) }
-        return Catalog(version: version, tables: tables, indexes: indexes, views: views, referencing: referencing,
-                       statistics: statistics)
+        let merged = Catalog(version: version, tables: tables, indexes: indexes, views: views, referencing: referencing,
+                             statistics: statistics)
+        // Sequences are permanent only (a temporary table's identity column has none).
+        merged.sequences = permanent.sequences.filter { !taken.contains($0.key) }
+        return merged
     }
 }

@@ -12,6 +12,7 @@ package final class Catalog: @unchecked Sendable {
     package private(set) var tables: [String: TableSchema] = [:]
     package private(set) var indexes: [String: IndexSchema] = [:]
     package private(set) var views: [String: ViewSchema] = [:]
+    package internal(set) var sequences: [String: SequenceSchema] = [:]
     /// What ANALYZE found, by table (docs/query-engine.md, "Statistics").
     package private(set) var statistics: [String: TableStatistics] = [:]
     /// For each table, the foreign keys that reference it and their tables, by child table name:
@@ -61,6 +62,9 @@ package final class Catalog: @unchecked Sendable {
                 } else if key.hasPrefix("view:") {
                     let v = try decoder.decode(ViewSchema.self, from: value)
                     catalog.views[v.name] = v
+                } else if key.hasPrefix("sequence:") {
+                    let q = try decoder.decode(SequenceSchema.self, from: value)
+                    catalog.sequences[q.name] = q
                 } else if key.hasPrefix("stats:") {
                     catalog.statistics[String(key.dropFirst("stats:".count))] = try decoder.decode(TableStatistics.self, from: value)
                 }
@@ -132,6 +136,6 @@ package final class Catalog: @unchecked Sendable {
     }
 
     func relationExists(_ name: String) -> Bool {
-        tables[name] != nil || views[name] != nil || indexes[name] != nil
+        tables[name] != nil || views[name] != nil || indexes[name] != nil || sequences[name] != nil
     }
 }

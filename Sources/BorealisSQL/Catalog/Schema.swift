@@ -1,5 +1,6 @@
 // The catalog's records: tables, indexes and views. They are stored as JSON in the catalog
-// B+tree (root slot 0), keyed "table:<name>", "index:<name>", "view:<name>", so DDL is
+// B+tree (root slot 0), keyed "table:<name>", "index:<name>", "view:<name>", "sequence:<name>"
+// (and each sequence incarnation's value, "seqstate:<incarnation>", Sequences.swift), so DDL is
 // transactional like any other write. Expressions (defaults, checks) and view queries are kept
 // as SQL text and parsed when the schema is loaded.
 
@@ -12,6 +13,52 @@ package struct ColumnSchema: Codable, Sendable, Equatable {
     package var notNull = false
     package var defaultSQL: String?
     package var identity = false       // SERIAL / AUTO_INCREMENT / GENERATED AS IDENTITY
+    /// The owned sequence an identity column takes its values from (absent in catalogs written
+    /// before sequences, and for temporary tables: their next value is one past the largest).
+    package var sequence: String?
+    /// GENERATED ALWAYS / BY DEFAULT AS IDENTITY; absent for SERIAL (and AUTO_INCREMENT, which
+    /// behave as BY DEFAULT).
+    package var generated: IdentityGeneration?
+
+    package init(name: String, type: SQLType, modifiers: [Int] = [], notNull: Bool = false, defaultSQL: String? = nil,
+                 identity: Bool = false, sequence: String? = nil, generated: IdentityGeneration? = nil) {
+        self.name = name
+        self.type = type
+        self.modifiers = modifiers
+        self.notNull = notNull
+        self.defaultSQL = defaultSQL
+        self.identity = identity
+        self.sequence = sequence
+        self.generated = generated
+    }
+}
+
+package enum IdentityGeneration: String, Codable, Sendable {
+    case always = "ALWAYS"
+    case byDefault = "BY DEFAULT"
+}
+
+/// A sequence (docs/sql.md, "Sequences"): its options. Its value is not here but in the
+/// state record of its incarnation (docs/storage.md §3, "Non-transactional writes").
+package struct SequenceSchema: Codable, Sendable, Equatable {
+    package var name: String
+    /// A new random id at CREATE, RESTART and TRUNCATE … RESTART IDENTITY: the key of the state.
+    package var incarnation: UInt64
+    package var type: SQLType
+    package var increment: Int64
+    package var minValue: Int64
+    package var maxValue: Int64
+    package var start: Int64
+    /// Where a fresh incarnation starts (RESTART WITH); nil: `start`.
+    package var restart: Int64?
+    package var cache: Int64
+    package var cycle: Bool
+    /// OWNED BY table.column: dropped with the table (or the column).
+    package var ownerTable: String?
+    package var ownerColumn: String?
+
+    /// The value a fresh incarnation hands out first.
+    package var firstValue: Int64 { restart ?? start }
 }
 
 package struct TableSchema: Codable, Sendable {

@@ -10,7 +10,18 @@ extension ExpressionCompiler {
     /// The evaluator of a JSON operator, or nil when `op` on these operands is not one (`||` and
     /// `-` are JSON operators only with a jsonb operand).
     func compileJSON(_ op: BinaryOperator, _ l: Expr, _ r: Expr) throws -> Evaluator? {
-        let leftType = staticType(l), rightType = staticType(r)
+        // Typing walks the operands: only for the operators it concerns (an `a + b + …` chain
+        // of thousands of terms must not be typed once per term).
+        switch op {
+        case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey, .concat, .subtract: break
+        default: return nil
+        }
+        // `||` and `-` chains are typed along their left spine without recursion: a chain of
+        // thousands of `||` must not type its left operand once per term, nor nest that deep.
+        if op == .subtract && spineType(l, .subtract) != .jsonb { return nil }
+        if op == .concat && !concatenatesJSONB(.binary(.concat, l, r)) { return nil }
+        let leftType = op == .concat || op == .subtract ? SQLType.jsonb : staticType(l)
+        let rightType: SQLType? = op == .concat ? .jsonb : nil
         let jsonb = leftType != .json
         switch op {
         case .jsonGet, .jsonGetText:
@@ -78,6 +89,23 @@ extension ExpressionCompiler {
         default:
             return nil
         }
+    }
+
+    /// The type of the leftmost operand under a left-deep chain of `op`.
+    private func spineType(_ e: Expr, _ op: BinaryOperator) -> SQLType? {
+        var node = e
+        while case .binary(op, let left, _) = node { node = left }
+        return staticType(node)
+    }
+
+    /// Whether a chain of `||` has a jsonb operand (then it is jsonb concatenation).
+    private func concatenatesJSONB(_ e: Expr) -> Bool {
+        var node = e
+        while case .binary(.concat, let left, let right) = node {
+            if staticType(right) == .jsonb { return true }
+            node = left
+        }
+        return staticType(node) == .jsonb
     }
 
     /// The document a json or jsonb value holds; nil for NULL.

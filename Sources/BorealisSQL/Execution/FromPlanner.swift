@@ -215,6 +215,12 @@ extension Planner {
                 return SourcePlan(op: SubqueryScanOperator(label: "View Scan on \(name)" + (label == name ? "" : " \(label)"), columns: columns,
                                                            plan: plan), columns: columns)
             }
+            if let sequence = catalog.sequences[name] {
+                // SELECT * FROM a sequence: its one row (Sequences.swift).
+                let plan = try self.plan(try Sequences.relationQuery(sequence), parent: nil)
+                let columns = zip(plan.columns, plan.declaredTypes).map { ScopeColumn(table: label, name: $0, type: $1) }
+                return SourcePlan(op: SubqueryScanOperator(label: "Seq Scan on \(name)", columns: columns, plan: plan), columns: columns)
+            }
             let table = try catalog.table(name)
             if table.isTemporary { readsTemporary = true }
             let usage = ColumnUsage(columns: table.columns.count)

@@ -32,6 +32,11 @@ package final class SessionSettings: @unchecked Sendable {
     private var atBlockStart: [String: String]?
     private var inBlock: Bool { atBlockStart != nil }
     private let lock = Locked(())
+    /// currval() and lastval() of this session (Sequences.swift).
+    package let sequenceValues = SessionSequenceValues()
+    /// Set by the connection before each statement: the statement runs in a read-only
+    /// transaction, database or replica, where nextval() and setval() fail with 25006.
+    package var writesRefused = false
 
     /// `serverVersion` is Borealis's own (`0.2.0`); `user` and `database` name the session.
     package init(serverVersion: String, user: String = "borealis", database: String = "borealis") {

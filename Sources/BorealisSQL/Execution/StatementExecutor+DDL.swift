@@ -31,6 +31,10 @@ extension StatementExecutor {
             if definition.primaryKey || definition.unique {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
             }
+            if definition.type.serial || definition.generated != nil || definition.autoIncrement {
+                try addIdentityColumn(definition, to: &table)
+                break
+            }
             let column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
             var fill = Value.null
@@ -64,6 +68,7 @@ extension StatementExecutor {
             if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
             table.primaryKey.removeAll { $0 == column }
             table.columns.remove(at: position)
+            try dropOwnedSequences(of: name, column: column)
             try rewriteRows(table) { row in
                 var row = row
                 if position < row.count { row.remove(at: position) }
@@ -77,6 +82,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(new)\" of relation \"\(name)\" already exists")
             }
             table.columns[position].name = new
+            try renameSequenceOwner(table: name, column: old, to: name, new)
             table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
             table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
             for var index in catalog.indexes(on: name) where try index.referencedColumns().contains(old) {
@@ -96,6 +102,7 @@ extension StatementExecutor {
             }
             try Catalog.remove("table", name, txn)
             table.name = new
+            for column in table.columns { try renameSequenceOwner(table: name, column: column.name, to: new, column.name) }
             for var index in catalog.indexes(on: name) {
                 index.table = new
                 try Catalog.put("index", index.name, index, txn)
@@ -216,7 +223,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(d.name)\" specified more than once")
             }
             try Self.checkStorable(d.type)
-            let serial = d.type.serial
+            let serial = d.type.serial || d.generated != nil
             columns.append(ColumnSchema(name: d.name, type: d.type.type, modifiers: d.type.modifiers,
                                         notNull: d.notNull || d.primaryKey || serial, defaultSQL: d.defaultValue?.sql,
                                         identity: serial || d.autoIncrement))
@@ -258,6 +265,7 @@ extension StatementExecutor {
         let foreignKeys = try references.map { cols, reference, constraintName in
             try foreignKey(cols, reference, name: constraintName, of: name, columns: columns, keys: [primaryKey] + uniques)
         }
+        try createIdentitySequences(table: name, columns: &columns, definitions)
         let tree = try TableTree.create(in: txn)
         var schema = TableSchema(name: name, columns: columns, root: tree.root, rowIDColumn: rowIDColumn, primaryKey: primaryKey, checks: checks)
         if !foreignKeys.isEmpty { schema.foreignKeys = foreignKeys }

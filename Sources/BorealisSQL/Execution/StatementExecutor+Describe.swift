@@ -34,7 +34,7 @@ extension StatementExecutor {
             let plan = try selectPlan(query)
             for (n, type) in plan.parameterTypes { parameterTypes.note(n, type) }
             return StatementDescription(columns: plan.columns, declaredTypes: plan.declaredTypes.map { $0?.name })
-        case .insert(let table, let columns, let source, _, let returning):
+        case .insert(let table, let columns, let source, _, let returning, _):
             let schema = try schemaForWriting(table)
             for name in columns ?? [] where schema.columnIndex(name) == nil {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(name)\" of relation \"\(table)\" does not exist")

@@ -8,7 +8,7 @@ extension StatementExecutor {
         switch statement {
         case .select(let query):
             return try planner.plan(query, parent: nil).explainNode.lines()
-        case .insert(let table, _, let source, _, _):
+        case .insert(let table, _, let source, _, _, _):
             var node = ExplainNode(label: "Insert on \(table)")
             if case .select(let query) = source { node.children = [try planner.plan(query, parent: nil).explainNode] }
             return node.lines()

@@ -235,7 +235,8 @@ extension StatementExecutor {
         return (names, { ctx, row in try ctx.withFrame(row) { try evaluators.map { try $0(ctx) } } })
     }
 
-    func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem]) throws -> QueryResult {
+    func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem],
+                overriding: Overriding? = nil) throws -> QueryResult {
         let w = try writer(for: name)
         let width = w.storedAsIs.count
         let targets: [Int]
@@ -253,6 +254,8 @@ extension StatementExecutor {
             planCache?.targetsVersion = catalog.version
         }
         let ctx = context()
+        // Target positions whose values OVERRIDING USER VALUE ignores (identity columns).
+        let ignored = try identityTargets(w, targets, source, overriding)
         var inputs: [[Value?]] = []
         // One VALUES row naming every column (a prepared single-row INSERT) is evaluated straight
         // into the row; several rows are all evaluated before the first is stored.
@@ -276,7 +279,7 @@ extension StatementExecutor {
                 planCache?.values = evaluators
                 planCache?.valuesVersion = catalog.version
             }
-            if evaluators.count == 1, evaluators[0].count == width, !evaluators[0].contains(where: { $0 == nil }) {
+            if evaluators.count == 1, evaluators[0].count == width, !evaluators[0].contains(where: { $0 == nil }), ignored.isEmpty {
                 // The last execution's row array, when nothing kept it (every slot is set).
                 var row: [Value] = []
                 if let cache = planCache { swap(&row, &cache.rowBuffer) }
@@ -297,6 +300,11 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
             }
             inputs = try plan.run(ctx).map { $0.map { Optional($0) } }
+        }
+        if !ignored.isEmpty {
+            for r in inputs.indices {
+                for k in ignored where k < inputs[r].count { inputs[r][k] = nil }
+            }
         }
         let returningPlan = try returningPlan(returning, w.schema, alias: nil)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
@@ -355,7 +363,7 @@ extension StatementExecutor {
                     if let d = w.defaults[i] {
                         row[i] = try ctx.withFrame([]) { try d(ctx) }
                     } else if column.identity {
-                        row[i] = .integer(try nextIdentity(w, column: i))
+                        row[i] = .integer(try nextIdentity(w, column: i, ctx: ctx))
                     }
                 }
             }
@@ -371,24 +379,57 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
             }
             if case .defaultValue = e {
+                if w.schema.columns[i].identity && w.defaults[i] == nil {
+                    // Kept in a prepared statement's plan cache: captures no transaction.
+                    let sequence = try identitySequence(w, column: i)
+                    return (i, { ctx in
+                        let txn = w.schema.isTemporary ? ctx.temporaryTxn ?? ctx.txn : ctx.txn
+                        guard let txn else { throw DatabaseError.internalError("DEFAULT of an identity column without a transaction") }
+                        return .integer(try Self.nextIdentity(w, column: i, sequence: sequence, txn: txn, ctx: ctx))
+                    })
+                }
                 let d = w.defaults[i]
                 return (i, { ctx in try d?(ctx) ?? .null })
+            }
+            if w.schema.columns[i].generated == .always {
+                throw DatabaseError(.error, sqlState: SQLState.generatedAlways, "column \"\(column)\" can only be updated to DEFAULT")
             }
             return (i, try compiler.compile(e))
         }
     }
 
-    /// The next value of an identity column: one past the largest value it holds.
-    func nextIdentity(_ w: TableWriter, column: Int) throws -> Int64 {
-        if w.schema.rowIDColumn == column { return (try w.tree.maxRowID(in: txn) ?? 0) + 1 }
-        var best: Int64 = 0
-        var cursor = w.tree.tree.cursor(in: txn)
-        var more = try cursor.first()
-        while more {
-            if case .integer(let v) = try RecordCodec.decode(try cursor.value())[column] { best = max(best, v) }
-            more = try cursor.next()
+    /// The next value of an identity column: its sequence's next value. A column without one
+    /// (a temporary table's, or one created before sequences existed) takes one past the
+    /// largest value it holds: the row-id column's is found in one descent, another's by a scan.
+    func nextIdentity(_ w: TableWriter, column: Int, ctx: ExecutionContext) throws -> Int64 {
+        try Self.nextIdentity(w, column: column, sequence: try identitySequence(w, column: column), txn: txn, ctx: ctx)
+    }
+
+    /// The sequence of an identity column (nil for one without).
+    func identitySequence(_ w: TableWriter, column: Int) throws -> SequenceSchema? {
+        guard let name = w.schema.columns[column].sequence else { return nil }
+        guard let sequence = catalog.sequences[name] else {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
         }
-        return best + 1
+        return sequence
+    }
+
+    static func nextIdentity(_ w: TableWriter, column: Int, sequence: SequenceSchema?, txn: StorageTransaction, ctx: ExecutionContext) throws -> Int64 {
+        if let sequence { return try Sequences.next(sequence, ctx) }
+        var best: Int64 = 0
+        if w.schema.rowIDColumn == column {
+            best = try w.tree.maxRowID(in: txn) ?? 0
+        } else {
+            var cursor = w.tree.tree.cursor(in: txn)
+            var more = try cursor.first()
+            while more {
+                if case .integer(let v) = try RecordCodec.decode(try cursor.value())[column] { best = max(best, v) }
+                more = try cursor.next()
+            }
+        }
+        let (next, overflow) = best.addingReportingOverflow(1)
+        if overflow { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "integer out of range") }
+        return next
     }
 
     func matchingRows(_ w: TableWriter, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {

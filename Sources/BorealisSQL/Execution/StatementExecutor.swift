@@ -66,6 +66,8 @@ package final class PlanCache: @unchecked Sendable {
     package var context: ExecutionContext?
     /// A single-row INSERT's row array from its last run, filled anew by the next.
     var rowBuffer: [Value] = []
+    /// Whether the statement calls nextval()/setval() (`Statement.movesSequences`), once known.
+    package var movesSequences: Bool?
 }
 
 package struct StatementExecutor {
@@ -217,6 +219,9 @@ package struct StatementExecutor {
         case .dropTable(let names, let ifExists):
             for name in names {
                 guard let table = catalog.tables[name] else {
+                    if catalog.sequences[name] != nil || catalog.views[name] != nil {
+                        throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a table")
+                    }
                     if ifExists { continue }
                     throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "table \"\(name)\" does not exist")
                 }
@@ -229,6 +234,7 @@ package struct StatementExecutor {
                 }
                 try BTree(root: table.root).drop(in: txn)
                 try Catalog.remove("table", name, txn)
+                if !temporaryTarget { try dropOwnedSequences(of: name) }
             }
             return QueryResult()
         case .dropIndex(let names, let ifExists):
@@ -253,8 +259,8 @@ package struct StatementExecutor {
                 try Catalog.remove("view", name, txn)
             }
             return QueryResult()
-        case .insert(let table, let columns, let source, let onConflict, let returning):
-            return try insert(table, columns, source, onConflict, returning)
+        case .insert(let table, let columns, let source, let onConflict, let returning, let overriding):
+            return try insert(table, columns, source, onConflict, returning, overriding: overriding)
         case .update(let table, let alias, let assignments, let from, let filter, let returning):
             return try update(table, alias, assignments, from, filter, returning)
         case .delete(let table, let alias, let using, let filter, let returning):
@@ -270,7 +276,9 @@ package struct StatementExecutor {
         case .set, .show, .reset:
             guard let session else { throw DatabaseError.internalError("a session statement reached a statement executor without a session") }
             return try session.execute(statement)
-        case .truncate(let names):
+        case .sequence(let statement):
+            return try executeSequenceStatement(statement)
+        case .truncate(let names, let restartIdentity):
             for name in names {
                 if let dependent = referencingTable(name, droppedTogether: names) {
                     throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot truncate a table referenced in a foreign key constraint (table \(dependent) references \(name))")
@@ -284,6 +292,7 @@ package struct StatementExecutor {
                     index.root = try BTree.create(in: txn).root
                     try Catalog.put("index", index.name, index, txn)
                 }
+                if restartIdentity && !temporaryTarget { try restartOwnedSequences(of: name) }
             }
             return QueryResult()
         case .alterTable(let name, let action):

@@ -6,12 +6,12 @@ import BorealisStorage
 package struct TypeName: Equatable, Sendable {
     var type: SQLType
     var modifiers: [Int] = []
-    /// SERIAL / BIGSERIAL: an integer column with an identity default, not a type of its own (a
-    /// cast to it fails).
+    /// SERIAL / BIGSERIAL / SMALLSERIAL: an integer column with an identity default, not a type
+    /// of its own (a cast to it fails).
     var serial = false
 
     /// As written back into SQL (and as the catalog stores the column's type).
-    var name: String { serial ? (type == .bigint ? "bigserial" : "serial") : type.name }
+    var name: String { serial ? (type == .bigint ? "bigserial" : type == .smallint ? "smallserial" : "serial") : type.name }
 }
 
 package enum UnaryOperator: Sendable { case negate, plus, not }
@@ -140,7 +140,53 @@ package struct ColumnDefinition: Sendable {
     var check: Expr?
     var autoIncrement = false
     var references: ForeignKeyReference?
+    /// GENERATED ALWAYS | BY DEFAULT AS IDENTITY [( sequence options )].
+    var generated: IdentityGeneration?
+    var identityOptions: [SequenceOption] = []
 }
+
+/// An option of CREATE/ALTER SEQUENCE or of an identity column's sequence.
+package enum SequenceOption: Sendable {
+    case type(SQLType)
+    case increment(Int64)
+    /// nil: NO MINVALUE / NO MAXVALUE.
+    case minValue(Int64?)
+    case maxValue(Int64?)
+    case start(Int64)
+    /// RESTART [WITH n] (ALTER only); nil: the start value.
+    case restart(Int64?)
+    case cache(Int64)
+    case cycle(Bool)
+    /// OWNED BY table.column; nil: OWNED BY NONE.
+    case ownedBy((table: String, column: String)?)
+    /// SEQUENCE NAME n (identity column options only).
+    case sequenceName(String)
+
+    /// Options of one kind conflict when given twice (42601 "conflicting or redundant options").
+    var kind: String {
+        switch self {
+        case .type: return "as"
+        case .increment: return "increment"
+        case .minValue: return "minvalue"
+        case .maxValue: return "maxvalue"
+        case .start: return "start"
+        case .restart: return "restart"
+        case .cache: return "cache"
+        case .cycle: return "cycle"
+        case .ownedBy: return "owned"
+        case .sequenceName: return "name"
+        }
+    }
+}
+
+package enum SequenceStatement: Sendable {
+    case create(name: String, ifNotExists: Bool, options: [SequenceOption], temporary: Bool)
+    case alter(name: String, ifExists: Bool, options: [SequenceOption])
+    case drop(names: [String], ifExists: Bool, cascade: Bool)
+}
+
+/// INSERT … OVERRIDING SYSTEM VALUE | OVERRIDING USER VALUE.
+package enum Overriding: Sendable { case systemValue, userValue }
 
 package enum ReferentialAction: String, Codable, Sendable {
     case noAction = "NO ACTION", restrict = "RESTRICT", cascade = "CASCADE", setNull = "SET NULL", setDefault = "SET DEFAULT"
@@ -170,12 +216,15 @@ package indirect enum Statement: Sendable {
     case dropTable(names: [String], ifExists: Bool)
     case dropIndex(names: [String], ifExists: Bool)
     case dropView(names: [String], ifExists: Bool)
-    case insert(table: String, columns: [String]?, source: InsertSource, onConflict: OnConflict?, returning: [SelectItem])
+    case insert(table: String, columns: [String]?, source: InsertSource, onConflict: OnConflict?, returning: [SelectItem],
+                overriding: Overriding? = nil)
     case update(table: String, alias: String?, assignments: [(String, Expr)], from: [FromItem], filter: Expr?, returning: [SelectItem])
     case delete(table: String, alias: String?, using: [FromItem], filter: Expr?, returning: [SelectItem])
     /// EXPLAIN; with ANALYZE the statement runs and each operator reports what it did.
     case explain(Statement, analyze: Bool)
-    case truncate(names: [String])
+    case truncate(names: [String], restartIdentity: Bool = false)
+    /// CREATE / ALTER / DROP SEQUENCE.
+    case sequence(SequenceStatement)
     /// ANALYZE: statistics of the named tables (all permanent tables when none is named); a
     /// table's column list, when given, names columns that must exist.
     case analyze(names: [String], columns: [[String]])

@@ -21,6 +21,9 @@ package struct Parser {
     /// argument, unary operator and each operator of a chain (`1+1+…`, `a OR b OR …`, UNION
     /// branches, joins) is a level, so the syntax tree is never deeper than this counts.
     private var depth = 0
+    /// How many `OVER w` / `OVER (w …)` the parser has read: a select list is searched for them
+    /// only when its own parsing added some.
+    private var namedWindowReferences = 0
     let sql: String
 
     init(_ sql: String) throws {
@@ -249,9 +252,15 @@ package struct Parser {
             _ = acceptKeyword("table")
             var names: [String] = []
             repeat { names.append(try qualifiedName("table name")) } while accept(.op(","))
-            _ = acceptKeyword("restart") ? (try? expectKeyword("identity")) != nil : false
+            var restartIdentity = false
+            if acceptKeyword("restart") {
+                try expectKeyword("identity")
+                restartIdentity = true
+            } else if acceptKeyword("continue") {
+                try expectKeyword("identity")
+            }
             _ = acceptKeyword("cascade") || acceptKeyword("restrict")
-            return .truncate(names: names)
+            return .truncate(names: names, restartIdentity: restartIdentity)
         }
         if acceptKeyword("analyze") || acceptKeyword("analyse") {
             // ANALYZE [VERBOSE] [table [(column, …)] [, …]]: a column list is checked, and every
@@ -273,6 +282,7 @@ package struct Parser {
             return .analyze(names: names, columns: columns)
         }
         if acceptKeyword("alter") {
+            if acceptKeyword("sequence") { return try parseAlterSequence() }
             try expectKeyword("table")
             _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
             let name = try qualifiedName("table name")
@@ -380,6 +390,7 @@ package struct Parser {
         let scoped = acceptKeyword("local") || acceptKeyword("global")
         let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
         if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
+        if acceptKeyword("sequence") { return try parseCreateSequence(temporary: temporary) }
         if acceptKeyword("view") {
             let ifNotExists = try parseIfNotExists()
             let name = try qualifiedName("view name", creating: true)
@@ -486,10 +497,7 @@ package struct Parser {
             } else if acceptKeyword("references") {
                 column.references = try parseReference()
             } else if acceptKeyword("generated") {
-                _ = acceptKeyword("always") || (acceptKeyword("by") && acceptKeyword("default"))
-                try expectKeyword("as")
-                try expectKeyword("identity")
-                column.autoIncrement = true
+                (column.generated, column.identityOptions) = try parseIdentity()
             } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
                 column.autoIncrement = true
             } else if acceptKeyword("constraint") {
@@ -541,6 +549,7 @@ package struct Parser {
         switch words[0] {
         case "serial", "serial4": type = TypeName(type: .integer, serial: true)
         case "bigserial", "serial8": type = TypeName(type: .bigint, serial: true)
+        case "smallserial", "serial2": type = TypeName(type: .smallint, serial: true)
         default:
             guard let known = SQLType(spelling: words[0]) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(words[0])\" does not exist")
@@ -567,12 +576,14 @@ package struct Parser {
         }
         var names: [String] = []
         repeat { names.append(try qualifiedName("name")) } while accept(.op(","))
-        _ = acceptKeyword("cascade") || acceptKeyword("restrict")
+        let cascade = acceptKeyword("cascade")
+        if !cascade { _ = acceptKeyword("restrict") }
         switch kind {
+        case "sequence": return .sequence(.drop(names: names, ifExists: ifExists, cascade: cascade))
         case "table": return .dropTable(names: names, ifExists: ifExists)
         case "index": return .dropIndex(names: names, ifExists: ifExists)
         case "view": return .dropView(names: names, ifExists: ifExists)
-        default: throw error("expected TABLE, INDEX or VIEW after DROP")
+        default: throw error("expected TABLE, INDEX, VIEW or SEQUENCE after DROP")
         }
     }
 
@@ -584,6 +595,7 @@ package struct Parser {
         if peek.kind == .op("(") && !(isKeyword("select", at: 1) || isKeyword("with", at: 1) || isKeyword("values", at: 1)) {
             columns = try parseNameList()
         }
+        let overriding = try parseOverriding()
         let source: InsertSource
         if acceptKeyword("default") {
             try expectKeyword("values")
@@ -620,7 +632,8 @@ package struct Parser {
                 onConflict = OnConflict(columns: target, assignments: assignments, filter: filter)
             }
         }
-        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning())
+        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning(),
+                       overriding: overriding)
     }
 
     private mutating func parseReturning() throws -> [SelectItem] {
@@ -802,6 +815,7 @@ package struct Parser {
         } else {
             _ = acceptKeyword("all")
         }
+        let windowReferencesBefore = namedWindowReferences
         core.items = try parseSelectItems()
         if acceptKeyword("from") {
             repeat { core.from.append(try parseFromItem()) } while accept(.op(","))
@@ -827,7 +841,7 @@ package struct Parser {
                 guard case .expression(let e, let alias) = item else { return item }
                 return .expression(try Self.resolvingWindows(e, named), alias: alias)
             }
-        } else if core.items.contains(where: { if case .expression(let e, _) = $0 { return Self.referencesNamedWindow(e) } else { return false } }) {
+        } else if namedWindowReferences > windowReferencesBefore {
             core.items = try core.items.map { item in
                 guard case .expression(let e, let alias) = item else { return item }
                 return .expression(try Self.resolvingWindows(e, [:]), alias: alias)
@@ -842,15 +856,6 @@ package struct Parser {
             guard case .window(let call, let spec) = sub, let base = spec.base else { return nil }
             return .window(call, try resolvedWindow(spec, base: named[base], name: base))
         }
-    }
-
-    private static func referencesNamedWindow(_ e: Expr) -> Bool {
-        var found = false
-        _ = e.rewriting { sub in
-            if case .window(_, let spec) = sub, spec.base != nil { found = true }
-            return nil
-        }
-        return found
     }
 
     /// A window written over a named one: it takes the named one's partitioning and ordering
@@ -1413,12 +1418,15 @@ package struct Parser {
         var spec = WindowSpec()
         if !accept(.op("(")) {
             spec.base = try identifier("window name")   // OVER w
+            namedWindowReferences += 1
             return spec
         }
         if case .identifier(let word) = peek.kind, !["partition", "order", "rows", "range", "groups"].contains(word) {
             spec.base = try identifier("window name")
+            namedWindowReferences += 1
         } else if case .quotedIdentifier = peek.kind {
             spec.base = try identifier("window name")
+            namedWindowReferences += 1
         }
         if acceptKeyword("partition") {
             try expectKeyword("by")

@@ -103,6 +103,16 @@ public final class StorageTransaction {
     /// connection's busy timeout; the engine's default when nil).
     package var busyTimeoutMilliseconds: Int?
 
+    /// Writes that outlive the transaction's outcome (sequence state, docs/storage.md §3,
+    /// "Non-transactional writes"), by key: each runs before a writer's commit builds its redo,
+    /// and when a writer rolls back, in a commit of their own that replaces every other change
+    /// of the transaction (the write lock held throughout). Registering a key again replaces it.
+    package var nonTransactionalWrites: [String: (StorageTransaction) throws -> Void] = [:]
+
+    /// Identifies the engine (unique in the process, unlike its address): state kept per
+    /// database file, such as sequence values, is keyed by it.
+    package var engineInstance: UInt64 { engine.instance }
+
     @inline(__always)
     private func checkActive() throws {
         if isFinished { throw DatabaseError.misuse("the transaction has already ended") }
@@ -395,6 +405,9 @@ public final class StorageTransaction {
     @discardableResult
     public func commit() throws -> UInt64 {
         try checkActive()
+        if isWriter && !nonTransactionalWrites.isEmpty {
+            for key in nonTransactionalWrites.keys.sorted() { try nonTransactionalWrites[key]?(self) }
+        }
         isFinished = true
         releaseMemo()
         guard isWriter else {
@@ -474,6 +487,31 @@ public final class StorageTransaction {
     /// Discards every change and ends the transaction.
     public func rollback() {
         guard !isFinished else { return }
+        if isWriter && !nonTransactionalWrites.isEmpty && engine.failure == nil {
+            // Keep only the non-transactional writes: drop every other change, redo them, commit.
+            let writes = nonTransactionalWrites
+            nonTransactionalWrites = [:]
+            dirty = [:]
+            spilled = [:]
+            order = []
+            spillFile = nil
+            spillCursor = 0
+            appendHint = nil
+            changeCount &+= 1
+            structureVersion &+= 1
+            do {
+                for key in writes.keys.sorted() { try writes[key]?(self) }
+                try commit()
+                return
+            } catch {
+                // A failed commit has ended the transaction; otherwise roll back as usual.
+                if isFinished { return }
+                dirty = [:]
+                spilled = [:]
+                order = []
+                spillFile = nil
+            }
+        }
         isFinished = true
         releaseMemo()
         dirty = [:]
