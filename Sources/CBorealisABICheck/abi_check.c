@@ -192,6 +192,13 @@ static void borealis_abi_check_backup(const char *directory) {
     errmsg = NULL;
     CHECK(borealis_restore_to(backup, path, before, 7, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
     CHECK(borealis_restore_to(NULL, path, before, 0, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    /* From the continuous archive: this database keeps none, so the restore says so. */
+    CHECK(borealis_restore_archive(path, before, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_CANTOPEN);
+    CHECK(errmsg != NULL && strstr(errmsg, "archive") != NULL);
+    borealis_free(errmsg);
+    errmsg = NULL;
+    CHECK(borealis_restore_archive(path, before, 9, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_restore_archive(NULL, before, 0, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
     CHECK(after_backup > 0);
     borealis *at_latest = NULL;
     CHECK(borealis_open(latest, &at_latest) == BOREALIS_OK);
