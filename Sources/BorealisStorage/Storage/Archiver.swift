@@ -196,7 +196,8 @@ final class Archiver: @unchecked Sendable {
             let entry = ArchivedSegment(start: start, end: end, firstCommitMicros: times.first, lastCommitMicros: times.last,
                                         bytes: UInt64(compressed.count), checksum: CRC32C.checksum(compressed))
             try lock.withLock {
-                if let previous = catalogue.segments.last, previous.end < start {
+                if let previous = catalogue.segments.last(where: { $0.start < start }), previous.end < start,
+                   !catalogue.gaps.contains(where: { $0.to == start }) {
                     catalogue.gaps.append(ArchiveGap(from: previous.end, to: start, recordedAtMicros: wallClockMicroseconds(), reason: .segmentMissing))
                     forceBase = true
                 }

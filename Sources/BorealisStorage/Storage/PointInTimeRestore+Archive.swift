@@ -21,6 +21,9 @@ struct ArchiveLogSource {
     /// The oldest point the archive can restore (its oldest base image): errors name it.
     let windowStart: (LSN, Int64)
 
+    /// The gaps the catalogue records, for messages ("" when none).
+    var gapText: String { catalogue.gaps.map(\.text).joined(separator: "; ") }
+
     /// Segment starts the store lists or the catalogue names (a listed one may be missing).
     var starts: Set<LSN> {
         var result = Set(catalogue.segments.map(\.start))
@@ -97,6 +100,19 @@ extension BackupFile {
         }
         var problems: [String] = []
         for base in candidates {
+            // Log the archive lost between this base image and the target: no restore through it.
+            let lost = catalogue.gaps.first { gap in
+                guard gap.to > base.lsn else { return false }
+                switch target {
+                case .latest: return true
+                case .lsn(let lsn): return gap.from < lsn
+                case .time: return false // the log copy finds where the valid log ends
+                }
+            }
+            if let lost {
+                let window = outside(target, base: oldest.lsn, baseMicros: oldest.commitMicros, newest: newest)
+                throw DatabaseError(.range, sqlState: SQLState.invalidParameterValue, window.message + "; " + lost.text)
+            }
             let name = ArchiveName.base(base.lsn)
             var local = store.localPath(of: name)
             var fetched: String?
@@ -134,5 +150,13 @@ extension BackupFile {
         }
         throw DatabaseError(.corrupt, sqlState: SQLState.dataCorrupted,
                             "no usable base image at or before the target in the archive of \(source): \(problems.joined(separator: "; "))")
+    }
+}
+
+extension ArchiveGap {
+    /// "the archive lost the log LSN a ..< b (its store failed, 2026-…)".
+    var text: String {
+        let why = reason == .storeFailed ? "its store failed" : "the segment was missing"
+        return "the archive has a gap: it lost the log LSN \(from) ..< \(to) (\(why), \(BackupFile.timeText(recordedAtMicros)))"
     }
 }

@@ -93,6 +93,10 @@ extension BackupFile {
         /// A segment of the archive store that is missing or damaged: the window ends before it.
         var damaged: String?
         guard let first = starts.last(where: { $0 <= base }) else {
+            if let store, !store.catalogue.gaps.isEmpty {
+                let window = outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
+                throw DatabaseError(.range, sqlState: SQLState.invalidParameterValue, window.message + "; " + store.gapText)
+            }
             throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
                                 "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.retainLogArchive")
         }
