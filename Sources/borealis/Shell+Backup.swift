@@ -78,6 +78,34 @@ extension Shell {
         return true
     }
 
+    /// `.archive [base]`: what the continuous archive holds (segments, base images, gaps, lag);
+    /// with `base`, a base image taken now.
+    func archiveCommand(_ arguments: [String]) throws -> Bool {
+        guard arguments.isEmpty || arguments == ["base"] else {
+            report("usage: .archive [base]")
+            return !bail
+        }
+        guard let catalogue = primary.engine.archiveCatalogue else {
+            throw ShellError("the continuous archive is off for \(databasePath) (open it with borealis -archive)")
+        }
+        if arguments == ["base"] {
+            let base = try primary.engine.captureBaseImageNow()
+            write("base image at LSN \(base.lsn), \(Self.megabytes(base.bytes)) MB, committed \(BackupFile.timeText(base.commitMicros))\n")
+            return true
+        }
+        let metrics = primary.engine.metrics
+        write("archive \(databasePath)-archive: catalogue \(catalogue.sequence), \(catalogue.segments.count) segments (\(Self.megabytes(catalogue.segmentBytes)) MB), \(catalogue.baseImages.count) base images, \(catalogue.gaps.count) gaps\n")
+        for base in catalogue.baseImages {
+            write("  base image LSN \(base.lsn), committed \(BackupFile.timeText(base.commitMicros)), \(Self.megabytes(base.bytes)) MB\n")
+        }
+        if let first = catalogue.segments.first, let last = catalogue.segments.last {
+            write("  log LSN \(first.start) ..< \(last.end), commits to \(BackupFile.timeText(last.lastCommitMicros))\n")
+        }
+        for gap in catalogue.gaps { write("  gap LSN \(gap.from) ..< \(gap.to) (\(gap.reason == .storeFailed ? "store failed" : "segment missing"))\n") }
+        write("  lag \(metrics.archiveLagBytes) bytes, \(String(format: "%.1f", metrics.archiveLagSeconds)) s\(metrics.archiveError.map { "; last error: \($0)" } ?? "")\n")
+        return true
+    }
+
     /// 'YYYY-MM-DD HH:MM:SS[.ffffff]' or 'YYYY-MM-DDTHH:MM:SS[.ffffff][Z]', UTC, as µs since 1970.
     static func parseTime(_ text: String) -> Int64? {
         var t = text.trimmingCharacters(in: .whitespaces)

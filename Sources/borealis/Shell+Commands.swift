@@ -34,6 +34,8 @@ extension Shell {
                            replay this database's log from the backup to that point
                            (TIME as 'YYYY-MM-DD HH:MM:SS', UTC); with a target and no
                            BACKUP, from this database's continuous archive
+    .archive [base]        the continuous archive (borealis -archive DB): its catalogue and
+                           lag; with base, take a base image now
     .replica on|off|status|promote
                            run statements on a read replica of the database, back on the
                            writer, show the replica's lag, or promote it to writer
@@ -168,6 +170,7 @@ extension Shell {
         case ".check": try checkCommand()
         case ".backup": return try backupCommand(Array(words.dropFirst()))
         case ".restore": return try restoreCommand(Array(words.dropFirst()))
+        case ".archive": return try archiveCommand(Array(words.dropFirst()))
         default:
             report("unknown command \(words[0]); try .help")
             return !bail

@@ -272,6 +272,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/none.db"))
     }
 
+    @Test func aBaseImageBeyondTheArchivedLogIsPassedOverWhenTheLiveLogIsGone() throws {
+        let dir = TemporaryDirectory()
+        let recorded = try damageFixture(dir)
+        let db = try Database(path: dir.database, options: Self.archiveOptions())
+        let beyond = try db.engine.captureBaseImageNow() // its segment is still live
+        try db.close()
+        removeDatabase(dir.database)
+        let result = try Database.restore(archiveOf: dir.database, to: dir.path + "/r.db", upTo: .latest)
+        #expect(result.backup.lsn < beyond.lsn)
+        let point = try #require(recorded.first { $0.lsn == result.lsn }, "restored to LSN \(result.lsn)")
+        let copy = try Database(path: dir.path + "/r.db")
+        #expect(try logicalDump(copy) == point.dump)
+        try copy.close()
+    }
+
     @Test func aTornCatalogueIsIgnoredAndTheOneBeforeItWins() throws {
         let dir = TemporaryDirectory()
         let recorded = try damageFixture(dir)
@@ -345,6 +360,26 @@ import Testing
         }
         #expect(!fs.exists("/inside"))
         try db.close()
+    }
+
+    @Test func theShellKeepsAnArchiveAndRestoresFromItWithoutABackup() throws {
+        let dir = TemporaryDirectory()
+        var run = try ShellTests.shell(["-archive", "shop.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')",
+                                        ".archive base", "INSERT INTO t VALUES (2, 'b')", ".archive"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.contains("base image at LSN "), "\(run.out)")
+        #expect(run.out.contains("archive shop.db-archive: catalogue "), "\(run.out)")
+        run = try ShellTests.shell(["shop.db", ".restore --latest shop-copy.db"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.hasPrefix("restored the base image at LSN "), "\(run.out)")
+        run = try ShellTests.shell(["shop-copy.db", "SELECT count(*) FROM t"], in: dir.path)
+        #expect(run.out.contains("2"), "\(run.out)")
+        run = try ShellTests.shell(["shop.db", ".restore --to '2001-01-01 00:00:00' early.db"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("outside the available window"), "\(run.err)")
+        run = try ShellTests.shell(["shop.db", ".archive"], in: dir.path)
+        #expect(run.status == 1)
+        #expect(run.err.contains("borealis -archive"), "\(run.err)")
     }
 
     @Test func theArchiveIsOffByDefault() throws {

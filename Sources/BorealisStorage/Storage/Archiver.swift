@@ -21,7 +21,7 @@
 // catalogue could not be stored), the last error. Catalogue writes happen under the lock, so
 // sequences are written in order.
 
-import Synchronization
+import Glibc
 
 final class Archiver: @unchecked Sendable {
     let store: any ArchiveStore
@@ -39,8 +39,7 @@ final class Archiver: @unchecked Sendable {
     /// Where the archived log starts when the catalogue lists no segment yet.
     private let startedAt: LSN
     private let startedMicros = wallClockMicroseconds()
-    /// Tests only: runs before a base image is stored (after its backup is written).
-    var beforeStoringBaseForTesting: (() -> Void)?
+    private var thread: pthread_t?     // set once by the thread itself, under `lock`
 
     init(engine: StorageEngine, store: any ArchiveStore, oldestLiveSegment: LSN) throws {
         self.engine = engine
@@ -66,9 +65,15 @@ final class Archiver: @unchecked Sendable {
     // MARK: Thread
 
     func start() throws {
-        lock.withLock { running = true }
+        lock.withLock {
+            running = true
+            wakeRequested = forceBase // the first base image right away
+        }
         do {
-            try startBackgroundThread(name: "borealis-archive", failForTesting: options.threadStartFailsForTesting) { [self] in loop() }
+            try startBackgroundThread(name: "borealis-archive", failForTesting: options.threadStartFailsForTesting) { [self] in
+                lock.withLock { thread = pthread_self() }
+                loop()
+            }
         } catch {
             lock.withLock { running = false }
             throw error
@@ -82,11 +87,13 @@ final class Archiver: @unchecked Sendable {
         }
     }
 
-    /// Stops the thread, cancelling a base image being taken, and waits for it.
+    /// Stops the thread, cancelling a base image being taken, and waits for it (unless called
+    /// from the thread itself, when the engine's last reference was dropped there).
     func stop() {
         lock.withLock {
             stopping = true
             lock.broadcast()
+            if let thread, pthread_equal(thread, pthread_self()) != 0 { return }
             while running { lock.wait() }
         }
     }
@@ -123,13 +130,17 @@ final class Archiver: @unchecked Sendable {
     /// Takes a base image now (the background thread does this by policy) and returns its entry.
     @discardableResult
     func captureBaseImage(_ engine: StorageEngine) throws -> ArchivedBaseImage {
-        let begun = lock.withLock { () -> Bool in
-            if capturing { return false }
+        // One capture at a time: a second caller waits for the first, then takes its own.
+        lock.withLock {
+            while capturing { lock.wait() }
             capturing = true
-            return true
         }
-        guard begun else { throw DatabaseError.busy("a base image is being taken") }
-        defer { lock.withLock { capturing = false } }
+        defer {
+            lock.withLock {
+                capturing = false
+                lock.broadcast()
+            }
+        }
         var rng = SystemRandomNumberGenerator()
         let staging = store.stagingDirectory + "/base-" + ArchiveName.hex(rng.next()) + ".bbk"
         do {
@@ -137,11 +148,14 @@ final class Archiver: @unchecked Sendable {
             let manifest = try engine.backup(to: staging, progress: { [self] _ in !isStopping })
             defer { try? engine.fileSystem.remove(staging) }
             // A base image at the materialized LSN may not know its commit's time (the backup
-            // scans the log from there on): the catalogue records it for time targets.
-            let commitTime = manifest.commitMicros != 0 ? manifest.commitMicros : commitMicros(at: manifest.lsn, engine)
+            // scans the log from there on): the catalogue records it for time targets. When
+            // no log says (no commit yet, or its segment recycled before archiving began), the
+            // time the image was taken stands in: later than the commit, so a time target
+            // only passes this base image over too early, never restores from it wrongly.
+            var commitTime = manifest.commitMicros != 0 ? manifest.commitMicros : commitMicros(at: manifest.lsn, engine)
+            if commitTime == 0 { commitTime = manifest.takenAtMicros }
             let entry = ArchivedBaseImage(lsn: manifest.lsn, commitMicros: commitTime, takenAtMicros: manifest.takenAtMicros,
                                           bytes: manifest.fileBytes, manifestChecksum: CRC32C.checksum(manifest.encoded()))
-            beforeStoringBaseForTesting?()
             try store.putFile(ArchiveName.base(manifest.lsn), from: staging)
             try lock.withLock {
                 catalogue.baseImages.removeAll { $0.lsn == entry.lsn }

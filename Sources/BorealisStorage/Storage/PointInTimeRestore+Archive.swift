@@ -99,6 +99,7 @@ extension BackupFile {
             throw outside(target, base: oldest.lsn, baseMicros: oldest.commitMicros, newest: newest)
         }
         var problems: [String] = []
+        var logUnavailable: DatabaseError?
         for base in candidates {
             // Log the archive lost between this base image and the target: no restore through it.
             let lost = catalogue.gaps.first { gap in
@@ -143,10 +144,22 @@ extension BackupFile {
                 continue
             }
             let logSource = ArchiveLogSource(store: store, catalogue: catalogue, windowStart: (oldest.lsn, oldest.commitMicros))
-            var result = try restore(from: local, to: path, replayingLogOf: source, upTo: target, archive: logSource,
-                                     fileSystem: fs, progress: progress)
-            if result.backup.commitMicros == 0 { result.backup.commitMicros = base.commitMicros }
-            return result
+            do {
+                var result = try restore(from: local, to: path, replayingLogOf: source, upTo: target, archive: logSource,
+                                         fileSystem: fs, progress: progress)
+                if result.backup.commitMicros == 0 { result.backup.commitMicros = base.commitMicros }
+                return result
+            } catch let error as DatabaseError where error.sqlState == SQLState.undefinedFile {
+                // The log no longer (or not yet) reaches this base image — e.g. one taken after
+                // the last archived segment, with the live log gone: an older one may serve.
+                // Nothing was left at `path`.
+                problems.append("\(name): \(error.message)")
+                logUnavailable = error
+            }
+        }
+        if let logUnavailable {
+            throw DatabaseError(logUnavailable.code, sqlState: logUnavailable.sqlState,
+                                "no base image at or before the target in the archive of \(source) has its log: \(problems.joined(separator: "; "))")
         }
         throw DatabaseError(.corrupt, sqlState: SQLState.dataCorrupted,
                             "no usable base image at or before the target in the archive of \(source): \(problems.joined(separator: "; "))")
