@@ -68,6 +68,7 @@ typedef void (*borealis_destructor)(void *);
 #define BOREALIS_OPEN_READONLY  0x01   /* refuse every write with BOREALIS_READONLY */
 #define BOREALIS_OPEN_READWRITE 0x02
 #define BOREALIS_OPEN_CREATE    0x04   /* create the database when absent */
+#define BOREALIS_OPEN_ARCHIVE   0x08   /* keep a continuous archive in FILENAME-archive/ (docs/backup.md §4): history for borealis_restore_archive */
 
 /* borealis_options.synchronous. The numbers agree with SQLite's PRAGMA synchronous where the
  * meanings agree (2 is FULL in both; 1 may lose the latest commits on a crash, as SQLite's

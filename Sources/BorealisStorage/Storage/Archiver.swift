@@ -106,7 +106,7 @@ final class Archiver: @unchecked Sendable {
                 return !stopping
             }
             guard proceed, let engine else { break }
-            if needsBaseImage(engine) { _ = try? captureBaseImage(engine) }
+            if needsBaseImage(engine) { _ = try? captureBaseImage(engine, cancelledByStop: true) }
         }
         lock.withLock {
             running = false
@@ -127,14 +127,19 @@ final class Archiver: @unchecked Sendable {
         }
     }
 
-    /// Takes a base image now (the background thread does this by policy) and returns its entry.
+    /// Takes a base image now (the background thread does this by policy) and returns its
+    /// entry. With `onlyIfNone`, returns nil when the archive already holds one; with
+    /// `cancelledByStop`, `stop()` cancels it (the thread's own captures).
     @discardableResult
-    func captureBaseImage(_ engine: StorageEngine) throws -> ArchivedBaseImage {
+    func captureBaseImage(_ engine: StorageEngine, onlyIfNone: Bool = false, cancelledByStop: Bool = false) throws -> ArchivedBaseImage? {
         // One capture at a time: a second caller waits for the first, then takes its own.
-        lock.withLock {
+        let proceed = lock.withLock { () -> Bool in
             while capturing { lock.wait() }
+            if onlyIfNone && !catalogue.baseImages.isEmpty { return false }
             capturing = true
+            return true
         }
+        guard proceed else { return nil }
         defer {
             lock.withLock {
                 capturing = false
@@ -145,7 +150,7 @@ final class Archiver: @unchecked Sendable {
         let staging = store.stagingDirectory + "/base-" + ArchiveName.hex(rng.next()) + ".bbk"
         do {
             if !engine.fileSystem.exists(store.stagingDirectory) { try engine.fileSystem.makeDirectory(store.stagingDirectory) }
-            let manifest = try engine.backup(to: staging, progress: { [self] _ in !isStopping })
+            let manifest = try engine.backup(to: staging, progress: { [self] _ in !(cancelledByStop && isStopping) })
             defer { try? engine.fileSystem.remove(staging) }
             // A base image at the materialized LSN may not know its commit's time (the backup
             // scans the log from there on): the catalogue records it for time targets. When

@@ -113,6 +113,11 @@ public final class StorageEngine: @unchecked Sendable {
     /// Stops the materializer after one last round, and closes the files. Transactions still
     /// open fail from now on.
     public func close() throws {
+        // An archive must hold a base image to restore anything: a database closed before the
+        // background thread took its first one takes it now (once; later closes do not wait).
+        if let archiver, failure == nil, (try? checkOpen()) != nil {
+            _ = try? archiver.captureBaseImage(self, onlyIfNone: true)
+        }
         try shutdown(finalRound: true)
     }
 
@@ -373,7 +378,8 @@ public final class StorageEngine: @unchecked Sendable {
     public func captureBaseImageNow() throws -> ArchivedBaseImage {
         try checkOpen()
         guard let archiver else { throw DatabaseError.misuse("the continuous archive is off (StorageOptions.continuousArchive)") }
-        return try archiver.captureBaseImage(self)
+        guard let base = try archiver.captureBaseImage(self) else { throw DatabaseError.internalError("no base image was taken") }
+        return base
     }
 
     /// The continuous archive's current catalogue (nil when the archive is off).
