@@ -161,8 +161,8 @@ final class Archiver: @unchecked Sendable {
             if commitTime == 0 { commitTime = manifest.takenAtMicros }
             let entry = ArchivedBaseImage(lsn: manifest.lsn, commitMicros: commitTime, takenAtMicros: manifest.takenAtMicros,
                                           bytes: manifest.fileBytes, manifestChecksum: CRC32C.checksum(manifest.encoded()))
-            try store.putFile(ArchiveName.base(manifest.lsn), from: staging)
             try lock.withLock {
+                try store.putFile(ArchiveName.base(manifest.lsn), from: staging)
                 catalogue.baseImages.removeAll { $0.lsn == entry.lsn }
                 catalogue.baseImages.append(entry)
                 catalogue.baseImages.sort { $0.lsn < $1.lsn }
@@ -170,8 +170,8 @@ final class Archiver: @unchecked Sendable {
                 applyRetentionLocked()
                 try writeCatalogueLocked()
                 lastError = nil
+                deleteUnlistedLocked()
             }
-            deleteUnlisted()
             return entry
         } catch let error as DatabaseError {
             lock.withLock { if error.sqlState != SQLState.queryCanceled { lastError = error } }
@@ -211,10 +211,11 @@ final class Archiver: @unchecked Sendable {
             }
             let times = Self.commitTimes(bytes)
             let compressed = try Zstd.compress(bytes, level: 1)
-            try store.put(ArchiveName.segment(start), compressed)
             let entry = ArchivedSegment(start: start, end: end, firstCommitMicros: times.first, lastCommitMicros: times.last,
                                         bytes: UInt64(compressed.count), checksum: CRC32C.checksum(compressed))
+            // Stored and catalogued under the lock: `deleteUnlistedLocked` never sees it unlisted.
             try lock.withLock {
+                try store.put(ArchiveName.segment(start), compressed)
                 if let previous = catalogue.segments.last(where: { $0.start < start }), previous.end < start,
                    !catalogue.gaps.contains(where: { $0.to == start }) {
                     catalogue.gaps.append(ArchiveGap(from: previous.end, to: start, recordedAtMicros: wallClockMicroseconds(), reason: .segmentMissing))
@@ -226,8 +227,8 @@ final class Archiver: @unchecked Sendable {
                 applyRetentionLocked()
                 try writeCatalogueLocked()
                 lastError = nil
+                deleteUnlistedLocked()
             }
-            deleteUnlisted()
         } catch {
             let failure = (error as? DatabaseError) ?? DatabaseError.internalError("\(error)")
             lock.withLock {
@@ -283,7 +284,7 @@ final class Archiver: @unchecked Sendable {
     }
 
     /// Drops from the catalogue what the retention window no longer needs (objects are
-    /// deleted by `deleteUnlisted` after the catalogue without them is stored).
+    /// deleted by `deleteUnlistedLocked` after the catalogue without them is stored).
     private func applyRetentionLocked() {
         let seconds = options.archiveRetentionSeconds, limit = options.archiveRetentionBytes
         let cutoff = wallClockMicroseconds() - Int64(seconds) * 1_000_000
@@ -303,12 +304,13 @@ final class Archiver: @unchecked Sendable {
     }
 
     /// Deletes segment and base objects the current catalogue does not list and that lie
-    /// before its oldest base image (expired, or orphans of a crash during retention).
-    private func deleteUnlisted() {
-        let (oldestBase, listed) = lock.withLock { () -> (LSN?, Set<String>) in
-            (catalogue.baseImages.first?.lsn,
-             Set(catalogue.segments.map { ArchiveName.segment($0.start) } + catalogue.baseImages.map { ArchiveName.base($0.lsn) }))
-        }
+    /// before its oldest base image (expired, or orphans of a crash during retention). Under
+    /// the lock: every put of a segment or base image is catalogued under it too, so an object
+    /// being archived is never taken for an orphan. (An orphan of a crash may be the segment
+    /// holding the oldest base image: it is still live, and archived again on its release.)
+    private func deleteUnlistedLocked() {
+        let oldestBase = catalogue.baseImages.first?.lsn
+        let listed = Set(catalogue.segments.map { ArchiveName.segment($0.start) } + catalogue.baseImages.map { ArchiveName.base($0.lsn) })
         guard let oldestBase else { return }
         for name in (try? store.list("seg/")) ?? [] where !listed.contains(name) {
             if let start = ArchiveName.parse(name, prefix: "seg/", suffix: ".zst"), start < oldestBase { try? store.delete(name) }
