@@ -382,6 +382,19 @@ import Testing
         #expect(run.err.contains("borealis -archive"), "\(run.err)")
     }
 
+    @Test func aRetentionWindowOfAnyLengthIsAccepted() throws {
+        let dir = TemporaryDirectory()
+        var options = Self.archiveOptions()
+        options.archiveRetentionSeconds = Int.max // µs of it overflow Int64: the window is then "forever"
+        let db = try Database(path: dir.database, options: options)
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        try db.engine.captureBaseImageNow()
+        try db.execute("INSERT INTO t VALUES (1)")
+        try db.engine.captureBaseImageNow()
+        #expect(db.engine.archiveCatalogue?.baseImages.count == 3)
+        try db.close()
+    }
+
     @Test func theArchiveIsOffByDefault() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database, options: smallOptions())

@@ -266,7 +266,7 @@ final class Archiver: @unchecked Sendable {
                 }
                 chain = stored
                 offset += LogFormat.recordHeaderSize + length
-                lsn += UInt64(LogFormat.recordHeaderSize + length)
+                lsn &+= UInt64(LogFormat.recordHeaderSize + length)
             }
             return (first, last)
         }
@@ -287,7 +287,8 @@ final class Archiver: @unchecked Sendable {
     /// deleted by `deleteUnlistedLocked` after the catalogue without them is stored).
     private func applyRetentionLocked() {
         let seconds = options.archiveRetentionSeconds, limit = options.archiveRetentionBytes
-        let cutoff = wallClockMicroseconds() - Int64(seconds) * 1_000_000
+        let (window, overflow) = Int64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000)
+        let cutoff = overflow ? Int64.min : wallClockMicroseconds() &- window
         while catalogue.baseImages.count >= 2 {
             let next = catalogue.baseImages[1]
             // The next base image lies at or before the window's oldest point: by time, or
