@@ -124,7 +124,18 @@ import Testing
         }
         // Base images are chosen newest first: the last point restores from a later one than the first.
         let first = try Database.restore(archiveOf: dir.database, to: dir.path + "/first.db", upTo: .lsn(recorded[0].lsn))
-        let newest = try Database.restore(archiveOf: dir.database, to: dir.path + "/newest.db", upTo: .latest)
+        var calls = 0
+        var lastProgress: BackupProgress?
+        let newest = try Database.restore(archiveOf: dir.database, to: dir.path + "/newest.db", upTo: .latest) { progress in
+            calls += 1
+            lastProgress = progress
+            return true
+        }
+        #expect(calls >= 1 && lastProgress?.pagesDone == lastProgress?.pageCount, "the progress callback counts the base image's pages")
+        expectError(SQLState.queryCanceled, containing: ["cancelled"]) {
+            try Database.restore(archiveOf: dir.database, to: dir.path + "/cancelled.db", upTo: .latest) { _ in false }
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/cancelled.db"))
         #expect(newest.backup.lsn >= first.backup.lsn)
         #expect(newest.lsn >= last)
     }
@@ -393,6 +404,23 @@ import Testing
         try db.engine.captureBaseImageNow()
         #expect(db.engine.archiveCatalogue?.baseImages.count == 2) // none of them expired
         try db.close()
+    }
+
+    @Test func anotherDatabasesArchiveIsLeftAlone() throws {
+        let dir = TemporaryDirectory()
+        let first = try Database(path: dir.database, options: Self.archiveOptions())
+        try first.execute("CREATE TABLE t(x INTEGER)")
+        try first.engine.captureBaseImageNow()
+        try first.close()
+        let before = try BackupFile.archiveCatalogue(of: dir.database)
+        removeDatabase(dir.database) // a new database at the same path; the old archive stays
+        let second = try Database(path: dir.database, options: Self.archiveOptions())
+        try second.execute("CREATE TABLE u(y INTEGER)")
+        try second.execute("INSERT INTO u VALUES (1)")
+        #expect(second.engine.metrics.archiveError?.contains("another database") == true)
+        #expect(throws: DatabaseError.self) { try second.engine.captureBaseImageNow() }
+        try second.close()
+        #expect(try BackupFile.archiveCatalogue(of: dir.database) == before)
     }
 
     @Test func theArchiveIsOffByDefault() throws {

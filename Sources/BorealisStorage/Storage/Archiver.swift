@@ -40,6 +40,8 @@ final class Archiver: @unchecked Sendable {
     private let startedAt: LSN
     private let startedMicros = wallClockMicroseconds()
     private var thread: pthread_t?     // set once by the thread itself, under `lock`
+    /// Set when the store holds another database's archive: nothing is archived.
+    private var foreign: DatabaseError?
 
     init(engine: StorageEngine, store: any ArchiveStore, oldestLiveSegment: LSN) throws {
         self.engine = engine
@@ -53,10 +55,15 @@ final class Archiver: @unchecked Sendable {
         let found = try ArchiveCatalogue.newest(in: store, skipped: &skipped)
         if let found, found.databaseID == engine.databaseID {
             catalogue = found
+        } else if let found {
+            // Another database's history (this one was recreated at its path, or the folder
+            // copied): never overwritten or expired by this one. Archiving stays off, and says so.
+            catalogue = ArchiveCatalogue(databaseID: engine.databaseID, sequence: found.sequence)
+            foreign = DatabaseError(.cantOpen, sqlState: SQLState.objectInUse,
+                                    "the archive \((store as? FolderArchiveStore)?.folder ?? "store") holds the history of another database (id \(String(found.databaseID, radix: 16))); this database (id \(String(engine.databaseID, radix: 16))) does not archive until it is moved away")
+            lastError = foreign
         } else {
-            // None yet, or another database's: a fresh catalogue, numbered after what is there.
-            catalogue = ArchiveCatalogue(databaseID: engine.databaseID, sequence: found?.sequence ?? 0)
-            forceBase = true
+            catalogue = ArchiveCatalogue(databaseID: engine.databaseID)
         }
         if catalogue.baseImages.isEmpty { forceBase = true }
         startedAt = catalogue.archivedEnd ?? oldestLiveSegment
@@ -120,6 +127,7 @@ final class Archiver: @unchecked Sendable {
 
     func needsBaseImage(_ engine: StorageEngine) -> Bool {
         lock.withLock {
+            if foreign != nil { return false }
             if forceBase { return true }
             guard let newest = catalogue.baseImages.last else { return true }
             let durable = engine.log.durableLSN
@@ -133,7 +141,8 @@ final class Archiver: @unchecked Sendable {
     @discardableResult
     func captureBaseImage(_ engine: StorageEngine, onlyIfNone: Bool = false, cancelledByStop: Bool = false) throws -> ArchivedBaseImage? {
         // One capture at a time: a second caller waits for the first, then takes its own.
-        let proceed = lock.withLock { () -> Bool in
+        let proceed = try lock.withLock { () -> Bool in
+            if let foreign { throw foreign }
             while capturing { lock.wait() }
             if onlyIfNone && !catalogue.baseImages.isEmpty { return false }
             capturing = true
@@ -199,6 +208,7 @@ final class Archiver: @unchecked Sendable {
     /// Archives the sealed segment file at `path` holding [start, end). Never throws: a
     /// failure is recorded as a gap (and in `lastError`), and the caller lets the segment go.
     func archiveSegment(path: String, start: LSN, end: LSN) {
+        if lock.withLock({ foreign != nil }) { return }
         let fs = options.fileSystem
         do {
             let file = try fs.open(path, create: false)
