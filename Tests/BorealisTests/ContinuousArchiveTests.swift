@@ -406,6 +406,30 @@ import Testing
         try db.close()
     }
 
+    @Test func aRestoreFromAGivenBackupReadsTheSourcesArchiveToo() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database, options: Self.archiveOptions()) // retainLogArchive off
+        try schema(db)
+        var rng = SplitMix64(seed: 5)
+        try db.engine.captureBaseImageNow() // the archive keeps the log from here on
+        try randomTransaction(db, &rng, 0)
+        let backup = try db.backup(to: dir.path + "/b.bbk")
+        var n = 1
+        while (db.engine.archiveCatalogue?.segments.filter { $0.start > backup.lsn }.count ?? 0) < 2 {
+            try randomTransaction(db, &rng, n)
+            n += 1
+            try db.engine.materializeNow()
+        }
+        let expected = (lsn: db.lastCommitLSN, dump: try logicalDump(db))
+        try db.close()
+        // The segments after the backup are no longer in db-log/, only in db-archive/seg/.
+        let result = try Database.restore(backup: dir.path + "/b.bbk", to: dir.path + "/r.db", replayingLogOf: dir.database, upTo: .latest)
+        #expect(result.lsn == expected.lsn)
+        let copy = try Database(path: dir.path + "/r.db")
+        #expect(try logicalDump(copy) == expected.dump)
+        try copy.close()
+    }
+
     @Test func anotherDatabasesArchiveIsLeftAlone() throws {
         let dir = TemporaryDirectory()
         let first = try Database(path: dir.database, options: Self.archiveOptions())

@@ -448,9 +448,10 @@ final class LogWriter: @unchecked Sendable {
         let directory = configuration.directory
         for (start, end) in releasable {
             let path = directory + "/" + LogFormat.segmentName(start: start)
-            // The continuous archive stores it (or records a gap) before it is recycled.
+            // The continuous archive stores it (or records a gap) before it is recycled; with
+            // `retainLogArchive` too, it is also kept in P-log/archive/ as before.
             archiveSegment?(path, start, end)
-            if configuration.retainArchive && archiveSegment == nil {
+            if configuration.retainArchive {
                 try archive(segment: path, start: start)
                 try fileSystem.remove(path)
             } else {

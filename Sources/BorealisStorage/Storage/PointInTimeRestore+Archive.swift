@@ -18,8 +18,19 @@ struct ArchiveLogSource {
 
     let store: any ArchiveStore
     let catalogue: ArchiveCatalogue
-    /// The oldest point the archive can restore (its oldest base image): errors name it.
-    let windowStart: (LSN, Int64)
+    /// The oldest point the archive can restore (its oldest base image): errors name it (nil:
+    /// a restore from a given backup, whose window starts at the backup).
+    let windowStart: (LSN, Int64)?
+
+    /// The continuous archive of `source` in its default folder, when it holds a valid
+    /// catalogue of the database `databaseID` (the log a restore from a given backup reads too).
+    static func defaultArchive(of source: String, databaseID: UInt64, _ fs: any FileSystem) -> ArchiveLogSource? {
+        let store = FolderArchiveStore(folder: source + "-archive", fileSystem: fs)
+        var skipped: [String] = []
+        guard fs.exists(store.folder), let catalogue = try? ArchiveCatalogue.newest(in: store, skipped: &skipped),
+              catalogue.databaseID == databaseID else { return nil }
+        return ArchiveLogSource(store: store, catalogue: catalogue, windowStart: nil)
+    }
 
     /// The gaps the catalogue records, for messages ("" when none).
     var gapText: String { catalogue.gaps.map(\.text).joined(separator: "; ") }

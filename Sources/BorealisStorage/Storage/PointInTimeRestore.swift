@@ -78,7 +78,7 @@ extension BackupFile {
 
     /// Copies the segments holding (B, target] into `logDirectory`, cut after the target commit.
     private static func copyLog(of source: String, after manifest: BackupManifest, upTo target: RestoreTarget,
-                                into logDirectory: String, newID: UInt64, archive store: ArchiveLogSource?,
+                                into logDirectory: String, newID: UInt64, archive archiveSource: ArchiveLogSource?,
                                 _ fs: any FileSystem) throws -> PointInTimeRestoreResult {
         let base = manifest.lsn
         let sourceLog = source + "-log"
@@ -87,9 +87,11 @@ extension BackupFile {
         let archived = Set((fs.exists(archive) ? (try fs.list(archive)) : []).compactMap { name -> LSN? in
             name.hasSuffix(".zst") ? LogFormat.parseSegmentName(String(name.dropLast(4))) : nil
         })
+        let windowStart = archiveSource?.windowStart ?? (base, manifest.commitMicros)
+        // A restore from a given backup reads the source's continuous archive too, if it keeps one.
+        let store = archiveSource ?? ArchiveLogSource.defaultArchive(of: source, databaseID: manifest.databaseID, fs)
         let stored = store?.starts ?? []
         let starts = live.union(archived).union(stored).sorted()
-        let windowStart = store?.windowStart ?? (base, manifest.commitMicros)
         /// A segment of the archive store that is missing or damaged: the window ends before it.
         var damaged: String?
         guard let first = starts.last(where: { $0 <= base }) else {
@@ -98,7 +100,7 @@ extension BackupFile {
                 throw DatabaseError(.range, sqlState: SQLState.invalidParameterValue, window.message + "; " + store.gapText)
             }
             throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
-                                "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.retainLogArchive")
+                                "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.continuousArchive (or retainLogArchive)")
         }
         if case .lsn(let lsn) = target, lsn < base {
             throw outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
