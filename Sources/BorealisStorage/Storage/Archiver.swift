@@ -188,17 +188,10 @@ final class Archiver: @unchecked Sendable {
         }
     }
 
-    /// The time stamp of the last commit at or before `lsn`: from the live segment holding it,
-    /// else from the catalogue (0 when neither knows).
+    /// The time stamp of the last commit at or before `lsn`: from the live log, else from the
+    /// catalogue (0 when neither knows).
     private func commitMicros(at lsn: LSN, _ engine: StorageEngine) -> Int64 {
-        struct Past: Error {}
-        var found: Int64 = 0
-        let scanner = LogScanner(fileSystem: engine.fileSystem, directory: engine.path + "-log", databaseID: engine.databaseID)
-        _ = try? scanner.scan(from: lsn) { event in
-            guard case .record(let record) = event else { return }
-            if record.after.end > lsn { throw Past() }
-            if record.type == LogRecordType.commit.rawValue, let commit = try? CommitRecord.decode(record.payload) { found = commit.timestamp }
-        }
+        let found = engine.commitMicros(at: lsn)
         if found != 0 { return found }
         return lock.withLock { catalogue.segments.last(where: { $0.end <= lsn && $0.lastCommitMicros != 0 })?.lastCommitMicros ?? 0 }
     }
