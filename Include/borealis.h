@@ -68,6 +68,7 @@ typedef void (*borealis_destructor)(void *);
 #define BOREALIS_OPEN_READONLY  0x01   /* refuse every write with BOREALIS_READONLY */
 #define BOREALIS_OPEN_READWRITE 0x02
 #define BOREALIS_OPEN_CREATE    0x04   /* create the database when absent */
+#define BOREALIS_OPEN_ARCHIVE   0x08   /* keep a continuous archive in FILENAME-archive/ (docs/backup.md §4): history for borealis_restore_archive */
 
 /* borealis_options.synchronous. The numbers agree with SQLite's PRAGMA synchronous where the
  * meanings agree (2 is FULL in both; 1 may lose the latest commits on a crash, as SQLite's
@@ -242,6 +243,17 @@ int borealis_restore(const char *backup, const char *path, borealis_backup_progr
 #define BOREALIS_RESTORE_TIME   2
 int borealis_restore_to(const char *backup, const char *source, const char *path, int kind, int64_t value,
                         borealis_backup_progress progress, void *ctx, char **errmsg);
+/* Point-in-time restore from the continuous archive of `source` (a database opened with the
+ * continuous archive on; open or closed), into a new database at `path`: the newest base image
+ * at or before the target whose manifest verifies, then the archived and live log replayed up
+ * to the target (docs/backup.md §5). No backup is named. `kind` and `value` as for
+ * borealis_restore_to. A target outside the window [oldest base image, newest commit] fails
+ * with BOREALIS_RANGE (SQLSTATE 22023) and a message naming the window and any missing or
+ * damaged archive object; no archive: BOREALIS_CANTOPEN (58P01). On error and when errmsg is
+ * not NULL, *errmsg receives the message (free it with borealis_free), else NULL. `progress`
+ * (may be NULL) is called with pages of the base image restored out of its page count. */
+int borealis_restore_archive(const char *source, const char *path, int kind, int64_t value,
+                             borealis_backup_progress progress, void *ctx, char **errmsg);
 
 /* Makes the statement running on `db` stop with BOREALIS_INTERRUPT (SQLSTATE 57014) at its next
  * page of work; its transaction then behaves as after any failed statement. Safe from any

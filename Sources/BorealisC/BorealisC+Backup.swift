@@ -102,3 +102,27 @@ public func borealis_restore_to(_ backup: UnsafePointer<CChar>?, _ source: Unsaf
         return code(of: error)
     }
 }
+
+@_cdecl("borealis_restore_archive")
+public func borealis_restore_archive(_ source: UnsafePointer<CChar>?, _ path: UnsafePointer<CChar>?, _ kind: Int32, _ value: Int64,
+                                     _ progress: BackupProgressCallback?, _ context: UnsafeMutableRawPointer?,
+                                     _ errmsg: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    errmsg?.pointee = nil
+    guard let sourcePath = string(source), let target = string(path) else { return MISUSE }
+    let point: RestoreTarget
+    switch kind {
+    case 0: point = .latest
+    case 1 where value >= 0: point = .lsn(UInt64(value))
+    case 2: point = .time(microseconds: value)
+    default:
+        errmsg?.pointee = strdup("borealis_restore_archive: the target kind must be BOREALIS_RESTORE_LATEST, _LSN (with an LSN ≥ 0) or _TIME")
+        return MISUSE
+    }
+    do {
+        try Database.restore(archiveOf: sourcePath, to: target, upTo: point, progress: progressClosure(progress, context))
+        return OK
+    } catch {
+        errmsg?.pointee = strdup((error as? DatabaseError)?.message ?? "\(error)")
+        return code(of: error)
+    }
+}

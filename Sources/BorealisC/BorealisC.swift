@@ -266,6 +266,7 @@ public func borealis_open_v2(_ filename: UnsafePointer<CChar>?, _ db: UnsafeMuta
     let readOnly = flags & 0x01 != 0
     let create = flags & 0x04 != 0 || flags == 0
     storage.createIfMissing = create
+    storage.continuousArchive = flags & 0x08 != 0
     do {
         let database = try Database(path: path, options: storage, readOnly: readOnly)
         db.pointee = register(Connection(database: database))

@@ -17,11 +17,14 @@ public struct CrashReport: Sendable {
     public var failures: [String] = []
     /// Backups and restored databases checked after the kills (`--backups 1`).
     public var backupsChecked = 0
+    /// Restores from the continuous archive compared with the workload (`--archive 1`).
+    public var archiveRestoresChecked = 0
     /// Partial backups and restores the kills left (never under a complete one's name).
     public var partialBackupsSeen = 0
 
     public var summary: String {
         "crash-cycles=\(cycles) commits=\(commits) lost=\(lost) corrupt=\(corrupt)" + (backupsChecked > 0 ? " backups-checked=\(backupsChecked) partial-seen=\(partialBackupsSeen)" : "")
+            + (archiveRestoresChecked > 0 ? " archive-restores-checked=\(archiveRestoresChecked)" : "")
     }
 }
 
@@ -46,9 +49,11 @@ public enum CrashHarness {
 
     /// The child: commits transactions from `start` on until killed. A racing child gives up
     /// at once when another process owns the database.
-    public static func runChild(directory: String, seed: UInt64, start: UInt64, racing: Bool = false, backups: Bool = false) throws -> Never {
+    public static func runChild(directory: String, seed: UInt64, start: UInt64, racing: Bool = false, backups: Bool = false,
+                                archive: Bool = false) throws -> Never {
         var options = childOptions()
         if racing { options.busyTimeoutMilliseconds = 0 }
+        if archive { ArchiveCrash.configure(&options) }
         let engine: StorageEngine
         do {
             engine = try StorageEngine(path: directory + "/db", options: options)
@@ -83,7 +88,7 @@ public enum CrashHarness {
     /// The parent: `cycles` kill-and-verify cycles. `executable` is this program, run as
     /// `executable child --dir D --seed S --start N`.
     public static func run(directory: String, cycles: Int, seed: UInt64, executable: String, racers: Int = 1, backups: Bool = false,
-                           log: (String) -> Void = { _ in }) throws -> CrashReport {
+                           archive: Bool = false, log: (String) -> Void = { _ in }) throws -> CrashReport {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var rng = SplitMix64(seed: seed)
         var report = CrashReport()
@@ -96,7 +101,7 @@ public enum CrashHarness {
                 let child = Process()
                 child.executableURL = URL(fileURLWithPath: executable)
                 child.arguments = ["child", "--dir", directory, "--seed", String(seed), "--start", String(next)]
-                    + (racers > 1 ? ["--racing", "1"] : []) + (backups ? ["--backups", "1"] : [])
+                    + (racers > 1 ? ["--racing", "1"] : []) + (backups ? ["--backups", "1"] : []) + (archive ? ["--archive", "1"] : [])
                 let output = Pipe()
                 child.standardOutput = output
                 child.standardError = FileHandle.standardError
@@ -145,6 +150,7 @@ public enum CrashHarness {
             }
             var options = childOptions()
             options.backgroundMaterializer = false
+            if archive { ArchiveCrash.configure(&options) }
             let verdict: StressVerdict
             do {
                 let engine = try StorageEngine(path: directory + "/db", options: options)
@@ -159,6 +165,15 @@ public enum CrashHarness {
                 let (checked, partial, failures) = BackupCrash.verify(directory: directory, seed: seed, options: options)
                 report.backupsChecked += checked
                 report.partialBackupsSeen += partial
+                if !failures.isEmpty {
+                    report.corrupt += 1
+                    report.failures += failures.map { "cycle \(cycle): \($0)" }
+                    break
+                }
+            }
+            if archive {
+                let (checked, failures) = ArchiveCrash.verify(directory: directory, seed: seed, options: options)
+                report.archiveRestoresChecked += checked
                 if !failures.isEmpty {
                     report.corrupt += 1
                     report.failures += failures.map { "cycle \(cycle): \($0)" }

@@ -192,6 +192,31 @@ static void borealis_abi_check_backup(const char *directory) {
     errmsg = NULL;
     CHECK(borealis_restore_to(backup, path, before, 7, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
     CHECK(borealis_restore_to(NULL, path, before, 0, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    /* A database that keeps a continuous archive restores from it with no backup named. */
+    {
+        char archived[1024], from_archive[1024];
+        snprintf(archived, sizeof archived, "%s/archived.db", directory);
+        snprintf(from_archive, sizeof from_archive, "%s/from-archive.db", directory);
+        borealis *adb = NULL;
+        CHECK(borealis_open_v2(archived, &adb, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE | BOREALIS_OPEN_ARCHIVE, NULL) == BOREALIS_OK);
+        CHECK(borealis_exec(adb, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b')", NULL, NULL, NULL) == BOREALIS_OK);
+        CHECK(borealis_close(adb) == BOREALIS_OK);
+        CHECK(borealis_restore_archive(archived, from_archive, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_OK && errmsg == NULL);
+        borealis_free(errmsg);
+        errmsg = NULL;
+        CHECK(borealis_open(from_archive, &adb) == BOREALIS_OK);
+        rows_seen = 0;
+        CHECK(borealis_exec(adb, "SELECT id, v FROM t", count_rows, NULL, NULL) == BOREALIS_OK);
+        CHECK(rows_seen == 2);
+        CHECK(borealis_close(adb) == BOREALIS_OK);
+    }
+    /* From the continuous archive: this database keeps none, so the restore says so. */
+    CHECK(borealis_restore_archive(path, before, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_CANTOPEN);
+    CHECK(errmsg != NULL && strstr(errmsg, "archive") != NULL);
+    borealis_free(errmsg);
+    errmsg = NULL;
+    CHECK(borealis_restore_archive(path, before, 9, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
+    CHECK(borealis_restore_archive(NULL, before, 0, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
     CHECK(after_backup > 0);
     borealis *at_latest = NULL;
     CHECK(borealis_open(latest, &at_latest) == BOREALIS_OK);

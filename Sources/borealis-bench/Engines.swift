@@ -73,7 +73,13 @@ enum EngineKind: String {
 
 final class BorealisConnection: BenchConnection, @unchecked Sendable {
     let db: Database
-    init(_ path: String) throws { db = try Database(path: path) }
+    /// BOREALIS_BENCH_ARCHIVE=1 opens every Borealis database with the continuous archive on
+    /// (to measure what it costs the commit path: docs/backup.md §4).
+    init(_ path: String) throws {
+        var options = StorageOptions()
+        options.continuousArchive = ProcessInfo.processInfo.environment["BOREALIS_BENCH_ARCHIVE"] == "1"
+        db = try Database(path: path, options: options)
+    }
     func exec(_ sql: String) throws { try db.execute(sql) }
     func prepare(_ sql: String) throws -> BenchStatement {
         guard let statement = try db.prepare(sql).statement else { throw BenchError(description: "empty SQL") }

@@ -1,9 +1,10 @@
 // borealis-stress: crash and fault loops over the storage engine.
 //
-//   borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1]
+//   borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1] [--archive 1]
 //                                                      real processes killed with SIGKILL (R processes
 //                                                      racing to open each cycle; with --backups 1 the
-//                                                      child also backs up and restores, BackupCrash.swift)
+//                                                      child also backs up and restores, BackupCrash.swift;
+//                                                      with --archive 1 it keeps a continuous archive, ArchiveCrash.swift)
 //   borealis-stress faults --dir D --cases N [--seed S]    fault-injecting file system
 //   borealis-stress damage --dir D --copies N [--seed S]   damaged copies of a database (DamageHarness.swift)
 //   borealis-stress commits --dir D [--threads T] [--transactions N]   durable commits/s, commits per fdatasync
@@ -19,7 +20,7 @@ import Foundation
 
 func usage() -> Never {
     FileHandle.standardError.write(Data("""
-    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1] [--verbose]
+    usage: borealis-stress crash  --dir D --cycles N [--seed S] [--racers R] [--backups 1] [--archive 1] [--verbose]
            borealis-stress faults --dir D --cases N [--seed S] [--verbose]
            borealis-stress damage --dir D --copies N [--seed S] [--verbose]
            borealis-stress commits --dir D [--threads T] [--transactions N]
@@ -49,7 +50,8 @@ switch command {
 case "child":
     guard let start = values["start"].flatMap(UInt64.init) else { usage() }
     do {
-        try CrashHarness.runChild(directory: directory, seed: seed, start: start, racing: values["racing"] != nil, backups: values["backups"] != nil)
+        try CrashHarness.runChild(directory: directory, seed: seed, start: start, racing: values["racing"] != nil, backups: values["backups"] != nil,
+                                  archive: values["archive"] != nil)
     } catch {
         FileHandle.standardError.write(Data("child: \(error)\n".utf8))
         exit(1)
@@ -60,7 +62,8 @@ case "crash":
     print("seed=\(seed)")
     do {
         let report = try CrashHarness.run(directory: directory, cycles: cycles, seed: seed, executable: "/proc/self/exe",
-                                          racers: values["racers"].flatMap(Int.init) ?? 1, backups: values["backups"] == "1", log: log)
+                                          racers: values["racers"].flatMap(Int.init) ?? 1, backups: values["backups"] == "1",
+                                          archive: values["archive"] == "1", log: log)
         for failure in report.failures { print(failure) }
         print(report.summary)
         exit(report.lost == 0 && report.corrupt == 0 && report.cycles == cycles ? 0 : 1)

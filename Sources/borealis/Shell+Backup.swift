@@ -1,6 +1,7 @@
 // The shell's history commands (docs/backup.md): `.check` runs the full integrity check,
 // `.backup FILE` writes an online backup of the open database, `.restore BACKUP NEWPATH`
-// restores a backup into a new database. Also the one-shot commands `borealis check DB` and
+// restores a backup into a new database, `.restore --to TIME NEWPATH` restores from the open
+// database's continuous archive. Also the one-shot commands `borealis check DB` and
 // `borealis check-backup FILE` (`Shell.standalone`), which exit 0 when sound and 1 when not.
 // Long runs print a progress line on standard error when it is a terminal.
 
@@ -31,8 +32,9 @@ extension Shell {
         return true
     }
 
-    /// `.restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH`: with a target, the open
-    /// database's log is replayed from the backup's LSN to it (point-in-time restore).
+    /// `.restore [--to TIME | --lsn N | --latest] [BACKUP] NEWPATH`: with a target, the open
+    /// database's log is replayed from the backup's LSN to it (point-in-time restore); with a
+    /// target and no BACKUP, from the newest suitable base image of its continuous archive.
     func restoreCommand(_ arguments: [String]) throws -> Bool {
         var rest = arguments[...]
         var target: RestoreTarget?
@@ -51,8 +53,15 @@ extension Shell {
             default: throw ShellError("unknown option \(flag) of .restore")
             }
         }
+        if let target, rest.count == 1, let destination = rest.first {
+            // No backup named: the open database's continuous archive finds its base image.
+            let result = try Database.restore(archiveOf: databasePath, to: destination, upTo: target, progress: Self.progressLine("restore"))
+            Self.endProgressLine()
+            write("restored the base image at LSN \(result.backup.lsn) and \(result.commitsReplayed) commits of \(databasePath)'s archive into \(destination): LSN \(result.lsn), committed \(BackupFile.timeText(result.commitMicros))\n")
+            return true
+        }
         guard rest.count == 2 else {
-            report("usage: .restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH")
+            report("usage: .restore [--to TIME | --lsn N | --latest] [BACKUP] NEWPATH")
             return !bail
         }
         let backup = rest[rest.startIndex], destination = rest[rest.startIndex + 1]
@@ -66,6 +75,34 @@ extension Shell {
         let manifest = try Database.restore(backup: backup, to: destination, progress: Self.progressLine("restore"))
         Self.endProgressLine()
         write("restored \(backup) (LSN \(manifest.lsn), \(manifest.pageCount) pages) into \(destination)\n")
+        return true
+    }
+
+    /// `.archive [base]`: what the continuous archive holds (segments, base images, gaps, lag);
+    /// with `base`, a base image taken now.
+    func archiveCommand(_ arguments: [String]) throws -> Bool {
+        guard arguments.isEmpty || arguments == ["base"] else {
+            report("usage: .archive [base]")
+            return !bail
+        }
+        guard let catalogue = primary.engine.archiveCatalogue else {
+            throw ShellError("the continuous archive is off for \(databasePath) (open it with borealis -archive)")
+        }
+        if arguments == ["base"] {
+            let base = try primary.engine.captureBaseImageNow()
+            write("base image at LSN \(base.lsn), \(Self.megabytes(base.bytes)) MB, committed \(BackupFile.timeText(base.commitMicros))\n")
+            return true
+        }
+        let metrics = primary.engine.metrics
+        write("archive \(databasePath)-archive: catalogue \(catalogue.sequence), \(catalogue.segments.count) segments (\(Self.megabytes(catalogue.segmentBytes)) MB), \(catalogue.baseImages.count) base images, \(catalogue.gaps.count) gaps\n")
+        for base in catalogue.baseImages {
+            write("  base image LSN \(base.lsn), committed \(BackupFile.timeText(base.commitMicros)), \(Self.megabytes(base.bytes)) MB\n")
+        }
+        if let first = catalogue.segments.first, let last = catalogue.segments.last {
+            write("  log LSN \(first.start) ..< \(last.end), commits to \(BackupFile.timeText(last.lastCommitMicros))\n")
+        }
+        for gap in catalogue.gaps { write("  gap LSN \(gap.from) ..< \(gap.to) (\(gap.reason == .storeFailed ? "store failed" : "segment missing"))\n") }
+        write("  lag \(metrics.archiveLagBytes) bytes, \(String(format: "%.1f", metrics.archiveLagSeconds)) s\(metrics.archiveError.map { "; last error: \($0)" } ?? "")\n")
         return true
     }
 

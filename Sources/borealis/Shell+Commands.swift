@@ -29,10 +29,13 @@ extension Shell {
     .print TEXT...         print the words of TEXT
     .quit                  leave (also .exit)
     .read FILE             run the SQL and dot-commands of FILE
-    .restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH
+    .restore [--to TIME | --lsn N | --latest] [BACKUP] NEWPATH
                            restore a backup into a new database at NEWPATH; with a target,
                            replay this database's log from the backup to that point
-                           (TIME as 'YYYY-MM-DD HH:MM:SS', UTC)
+                           (TIME as 'YYYY-MM-DD HH:MM:SS', UTC); with a target and no
+                           BACKUP, from this database's continuous archive
+    .archive [base]        the continuous archive (borealis -archive DB): its catalogue and
+                           lag; with base, take a base image now
     .replica on|off|status|promote
                            run statements on a read replica of the database, back on the
                            writer, show the replica's lag, or promote it to writer
@@ -167,6 +170,7 @@ extension Shell {
         case ".check": try checkCommand()
         case ".backup": return try backupCommand(Array(words.dropFirst()))
         case ".restore": return try restoreCommand(Array(words.dropFirst()))
+        case ".archive": return try archiveCommand(Array(words.dropFirst()))
         default:
             report("unknown command \(words[0]); try .help")
             return !bail

@@ -29,6 +29,7 @@ options:
                    output mode (default: table)
   -header, -noheader                  show or hide column names
   -readonly        open the database read-only
+  -archive         keep a continuous archive in DB-archive/ (docs/backup.md §4)
   -version, --version                 print the version
   -help, --help                       this text
 
@@ -50,6 +51,7 @@ var headers: Bool?
 var bail = false
 var echo = false
 var readOnly = false
+var archive = false
 while !arguments.isEmpty {
     let argument = arguments.removeFirst()
     switch argument {
@@ -62,6 +64,7 @@ while !arguments.isEmpty {
     case "-bail": bail = true
     case "-echo": echo = true
     case "-readonly": readOnly = true
+    case "-archive": archive = true
     case "-header", "-headers": headers = true
     case "-noheader": headers = false
     case "-cmd":
@@ -85,7 +88,9 @@ let interrupts = Interrupts()
 let path = databasePath ?? ":memory:"
 let db: Database
 do {
-    db = try Database(path: path, readOnly: readOnly)
+    var options = StorageOptions()
+    options.continuousArchive = archive
+    db = try Database(path: path, options: options, readOnly: readOnly)
 } catch let failure as DatabaseError {
     fail("cannot open \(path): \(failure.message)", status: 1)
 } catch {

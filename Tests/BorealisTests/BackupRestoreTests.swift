@@ -37,6 +37,21 @@ func logicalDump(_ db: Database) throws -> String {
         try db.execute("DELETE FROM t WHERE id % 10 = 3") // some free pages
     }
 
+    @Test func aBackupOfAFullyMaterializedDatabaseKnowsItsCommitTime() throws {
+        let dir = TemporaryDirectory()
+        var options = smallOptions()
+        options.backgroundMaterializer = false
+        let db = try Database(path: dir.database, options: options)
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        let before = wallClockMicroseconds()
+        try db.execute("INSERT INTO t VALUES (1)")
+        try db.engine.materializeNow() // the backup's LSN is now the materialized LSN
+        let manifest = try db.backup(to: dir.path + "/b.bbk")
+        #expect(manifest.lsn == db.engine.metrics.materializedLSN)
+        #expect(manifest.commitMicros >= before && manifest.commitMicros <= wallClockMicroseconds())
+        try db.close()
+    }
+
     @Test func aBackupRestoresToAnEqualDatabaseThatPassesTheCheck() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database)

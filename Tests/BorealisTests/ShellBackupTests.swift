@@ -37,7 +37,7 @@ import Testing
         // Usage errors.
         run = try ShellTests.shell(["shop.db", ".restore shop.bbk"], in: dir.path)
         #expect(run.status == 1)
-        #expect(run.err.contains("usage: .restore [--to TIME | --lsn N | --latest] BACKUP NEWPATH"))
+        #expect(run.err.contains("usage: .restore [--to TIME | --lsn N | --latest] [BACKUP] NEWPATH"))
     }
 
     @Test func checkFailsOnADamagedDatabaseAndBackup() throws {

@@ -63,4 +63,23 @@ extension Database {
                                progress: ((BackupProgress) -> Bool)? = nil) throws -> PointInTimeRestoreResult {
         try BackupFile.restore(from: backup, to: path, replayingLogOf: source, upTo: target, progress: progress)
     }
+
+    /// Point-in-time restore from the continuous archive of `source` (a database opened with
+    /// `StorageOptions.continuousArchive`, open or closed): finds the newest base image at or
+    /// before `target` whose manifest verifies, then replays the archived and live log up to
+    /// `target`, into a new database at `path`. No backup needs naming.
+    ///
+    /// ```swift
+    /// let result = try Database.restore(archiveOf: "/data/shop.db", to: "/data/shop-10h15.db",
+    ///                                   upTo: .time(microseconds: t))
+    /// print("restored to LSN \(result.lsn) from the base image at LSN \(result.backup.lsn)")
+    /// ```
+    ///
+    /// A target outside the window [oldest base image, newest commit] fails with SQLSTATE
+    /// 22023 naming the window (and any missing or damaged archive object that ends it early).
+    @discardableResult
+    public static func restore(archiveOf source: String, to path: String, upTo target: RestoreTarget,
+                               progress: ((BackupProgress) -> Bool)? = nil) throws -> PointInTimeRestoreResult {
+        try BackupFile.restore(archiveOf: source, to: path, upTo: target, progress: progress)
+    }
 }

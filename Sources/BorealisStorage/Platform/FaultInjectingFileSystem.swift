@@ -10,7 +10,8 @@
 //   directory's unsynced changes;
 // - a `Fault` armed at the N-th mutating operation (write, sync, truncate, rename, remove,
 //   create, directory sync) fails it: a crash from there on, a torn write, an fsync error
-//   (the unsynced data of that file is lost, as Linux may do), or ENOSPC (which stays).
+//   (the unsynced data of that file is lost, as Linux may do), or ENOSPC (which stays; or,
+//   limited to the files under one folder, until disarmed).
 //
 // Reads never fail, except after a simulated crash, when every call fails until `crash` runs.
 
@@ -36,6 +37,9 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
         case syncFailure(atSync: Int)
         /// From the N-th write on, writes fail with ENOSPC after writing a prefix.
         case noSpace(atOperation: Int)
+        /// Writes to files whose path starts with `prefix` fail with ENOSPC after writing a
+        /// prefix, until disarmed (a full volume the archive lives on, the database's is not).
+        case noSpaceUnder(prefix: String)
     }
 
     final class Inode: @unchecked Sendable {
@@ -208,6 +212,8 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
             return .syncFail
         case .noSpace(let n)? where isWrite && s.operations >= n:
             s.diskFull = true
+            return .noSpace
+        case .noSpaceUnder(let prefix)? where isWrite && path.hasPrefix(prefix):
             return .noSpace
         default:
             return .proceed

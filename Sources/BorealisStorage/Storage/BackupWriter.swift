@@ -118,7 +118,10 @@ extension StorageEngine {
         let takenAt = wallClockMicroseconds()
         let meta = try txn.page(MetaPage.pageNumber)
         let pageCount = MetaPage.pageCount(meta)
-        let commitMicros = scanLiveLog(timeAt: snapshot).commitMicros ?? 0
+        // The scan from the materialized LSN misses the commit at it (when everything is
+        // materialized): then the segment holding it is read from its start.
+        let scanned = scanLiveLog(timeAt: snapshot).commitMicros ?? 0
+        let commitMicros = scanned != 0 ? scanned : self.commitMicros(at: snapshot)
         let file = try fileSystem.open(partial, create: true)
         var finished = false
         var writer: BackupFrameWriter?
@@ -169,5 +172,22 @@ extension StorageEngine {
         finished = true
         try fileSystem.syncDirectory(parentDirectory(of: path))
         return manifest
+    }
+}
+
+extension StorageEngine {
+    /// The time stamp of the last commit at or before `lsn` that the live segment holding `lsn`
+    /// records (read from the segment's start); 0 when it holds none (no commit yet, or that
+    /// commit is in a released segment).
+    func commitMicros(at lsn: LSN) -> Int64 {
+        struct Past: Error {}
+        var found: Int64 = 0
+        let scanner = LogScanner(fileSystem: fileSystem, directory: path + "-log", databaseID: databaseID)
+        _ = try? scanner.scan(from: lsn) { event in
+            guard case .record(let record) = event else { return }
+            if record.after.end > lsn { throw Past() }
+            if record.type == LogRecordType.commit.rawValue, let commit = try? CommitRecord.decode(record.payload) { found = commit.timestamp }
+        }
+        return found
     }
 }

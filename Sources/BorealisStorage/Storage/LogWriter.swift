@@ -83,6 +83,10 @@ final class LogWriter: @unchecked Sendable {
     }
     private let segments: Locked<Segments>
 
+    /// The continuous archive's hand-off (path, start, end) for each sealed segment released;
+    /// set once, before the materializer starts.
+    var archiveSegment: ((String, LSN, LSN) -> Void)?
+
     let syncCount = Atomic<UInt64>(0)
     let bytesWritten = Atomic<UInt64>(0)
 
@@ -430,20 +434,23 @@ final class LogWriter: @unchecked Sendable {
         segments.withLock { s in s.recyclable.append(name) }
     }
 
-    /// Releases every sealed segment whose records all lie before `materialized`: archives it
-    /// (zstd) when retention is on, otherwise keeps up to two files for reuse and deletes the rest.
+    /// Releases every sealed segment whose records all lie before `materialized`: hands it to
+    /// the continuous archive when there is one, archives it (zstd) when retention is on, otherwise keeps up to two files for reuse and deletes the rest.
     func releaseSegments(before materialized: LSN) throws {
-        let releasable: [LSN] = segments.withLock { s in
-            var result: [LSN] = []
+        let releasable: [(start: LSN, end: LSN)] = segments.withLock { s in
+            var result: [(LSN, LSN)] = []
             for (i, start) in s.starts.enumerated() where i + 1 < s.starts.count && s.starts[i + 1] <= materialized {
-                result.append(start)
+                result.append((start, s.starts[i + 1]))
             }
             return result
         }
         guard !releasable.isEmpty else { return }
         let directory = configuration.directory
-        for start in releasable {
+        for (start, end) in releasable {
             let path = directory + "/" + LogFormat.segmentName(start: start)
+            // The continuous archive stores it (or records a gap) before it is recycled; with
+            // `retainLogArchive` too, it is also kept in P-log/archive/ as before.
+            archiveSegment?(path, start, end)
             if configuration.retainArchive {
                 try archive(segment: path, start: start)
                 try fileSystem.remove(path)
@@ -483,6 +490,8 @@ final class LogWriter: @unchecked Sendable {
 
     /// Live segment files (not counting spares), for metrics and tests.
     var segmentCount: Int { segments.withLock { $0.starts.count } }
+    /// The start of the oldest live segment.
+    var oldestSegmentStart: LSN? { segments.withLock { $0.starts.first } }
 
     func close() {
         activeFile?.close()

@@ -48,9 +48,17 @@ extension BackupFile {
     public static func restore(from backup: String, to path: String, replayingLogOf source: String, upTo target: RestoreTarget,
                                fileSystem fs: any FileSystem = PosixFileSystem(),
                                progress: ((BackupProgress) -> Bool)? = nil) throws -> PointInTimeRestoreResult {
+        try restore(from: backup, to: path, replayingLogOf: source, upTo: target, archive: nil, fileSystem: fs, progress: progress)
+    }
+
+    /// As above; with `archive`, the segments its store holds count as the source's log too,
+    /// and the window the errors name starts at `archive.windowStart`.
+    static func restore(from backup: String, to path: String, replayingLogOf source: String, upTo target: RestoreTarget,
+                        archive: ArchiveLogSource?, fileSystem fs: any FileSystem,
+                        progress: ((BackupProgress) -> Bool)?) throws -> PointInTimeRestoreResult {
         var result: PointInTimeRestoreResult?
-        try restore(from: backup, to: path, fileSystem: fs, progress: progress, prepareLog: { manifest, newID, logDirectory in
-            result = try copyLog(of: source, after: manifest, upTo: target, into: logDirectory, newID: newID, fs)
+        _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, prepareLog: { manifest, newID, logDirectory in
+            result = try copyLog(of: source, after: manifest, upTo: target, into: logDirectory, newID: newID, archive: archive, fs)
         })
         guard let result else { throw DatabaseError.internalError("point-in-time restore produced no result") }
         // Replay now: recovery indexes (B, C], one round writes the pages.
@@ -70,7 +78,8 @@ extension BackupFile {
 
     /// Copies the segments holding (B, target] into `logDirectory`, cut after the target commit.
     private static func copyLog(of source: String, after manifest: BackupManifest, upTo target: RestoreTarget,
-                                into logDirectory: String, newID: UInt64, _ fs: any FileSystem) throws -> PointInTimeRestoreResult {
+                                into logDirectory: String, newID: UInt64, archive archiveSource: ArchiveLogSource?,
+                                _ fs: any FileSystem) throws -> PointInTimeRestoreResult {
         let base = manifest.lsn
         let sourceLog = source + "-log"
         let archive = sourceLog + "/" + LogFormat.archiveDirectory
@@ -78,13 +87,23 @@ extension BackupFile {
         let archived = Set((fs.exists(archive) ? (try fs.list(archive)) : []).compactMap { name -> LSN? in
             name.hasSuffix(".zst") ? LogFormat.parseSegmentName(String(name.dropLast(4))) : nil
         })
-        let starts = live.union(archived).sorted()
+        let windowStart = archiveSource?.windowStart ?? (base, manifest.commitMicros)
+        // A restore from a given backup reads the source's continuous archive too, if it keeps one.
+        let store = archiveSource ?? ArchiveLogSource.defaultArchive(of: source, databaseID: manifest.databaseID, fs)
+        let stored = store?.starts ?? []
+        let starts = live.union(archived).union(stored).sorted()
+        /// A segment of the archive store that is missing or damaged: the window ends before it.
+        var damaged: String?
         guard let first = starts.last(where: { $0 <= base }) else {
+            if let store, !store.catalogue.gaps.isEmpty {
+                let window = outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
+                throw DatabaseError(.range, sqlState: SQLState.invalidParameterValue, window.message + "; " + store.gapText)
+            }
             throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
-                                "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.retainLogArchive")
+                                "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.continuousArchive (or retainLogArchive)")
         }
         if case .lsn(let lsn) = target, lsn < base {
-            throw outside(target, base: base, baseMicros: manifest.commitMicros, newest: nil)
+            throw outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
         }
         var copied: [LSN] = []
         for start in starts where start >= first {
@@ -96,6 +115,15 @@ extension BackupFile {
                 // Archived (perhaps meanwhile: a round moves sealed segments there).
                 let compressed = try readWhole(archive + "/" + name + ".zst", fs)
                 bytes = try Zstd.decompress(compressed, maximumSize: LogFormat.segmentHeaderSize + Int(UInt32.max))
+            }
+            if bytes == nil, let store {
+                // In the continuous archive (perhaps meanwhile: a release stores it there).
+                switch store.load(start) {
+                case .bytes(let segment): bytes = segment
+                case .problem(let problem):
+                    damaged = problem
+                }
+                if damaged != nil { break }
             }
             guard var segment = bytes else {
                 throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile, "log segment \(name) of \(source) vanished while it was copied")
@@ -168,7 +196,10 @@ extension BackupFile {
         // A segment after the valid end means a gap (a segment missing or damaged): the window
         // ends there, and a target past it cannot be reached.
         let validEnd = end?.end ?? base
-        let gap = copied.first(where: { $0 > validEnd }) != nil
+        let gap = copied.first(where: { $0 > validEnd }) != nil || damaged != nil
+        func outside(_ target: RestoreTarget, base _: LSN, baseMicros _: Int64, newest: (LSN, Int64)?, gapAt: LSN? = nil) -> DatabaseError {
+            Self.outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: newest, gapAt: gapAt, damaged: damaged)
+        }
         let chosen: (end: LSN, micros: Int64, segment: LSN)
         switch target {
         case .latest:
@@ -217,7 +248,8 @@ extension BackupFile {
         return try file.readBytes(count: Int(size), at: 0)
     }
 
-    private static func outside(_ target: RestoreTarget, base: LSN, baseMicros: Int64, newest: (LSN, Int64)?, gapAt: LSN? = nil) -> DatabaseError {
+    static func outside(_ target: RestoreTarget, base: LSN, baseMicros: Int64, newest: (LSN, Int64)?, gapAt: LSN? = nil,
+                        damaged: String? = nil) -> DatabaseError {
         var window = "from LSN \(base) (\(timeText(baseMicros)))"
         if let newest { window += " to LSN \(newest.0) (\(timeText(newest.1)))" } else { window += " on" }
         let what: String
@@ -228,6 +260,7 @@ extension BackupFile {
         }
         var message = "the restore target \(what) is outside the available window, \(window)"
         if let gapAt { message += "; the log has a gap after LSN \(gapAt) (a segment missing or damaged)" }
+        if let damaged { message += "; \(damaged)" }
         return DatabaseError(.range, sqlState: SQLState.invalidParameterValue, message)
     }
 

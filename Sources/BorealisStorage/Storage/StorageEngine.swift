@@ -42,6 +42,8 @@ public final class StorageEngine: @unchecked Sendable {
     /// the pins no live snapshot needs are released.
     var beforeReleasingPinsForTesting: (() -> Void)?
     var materializer: Materializer!
+    /// The continuous archive, when `StorageOptions.continuousArchive` is on (docs/backup.md §4).
+    private(set) var archiver: Archiver?
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
 
@@ -94,6 +96,13 @@ public final class StorageEngine: @unchecked Sendable {
         recoveredTailBytes = recovered.lastCommitLSN - recovered.cache.materializedLSN
         state = Locked(State(lastCommitLSN: recovered.lastCommitLSN, nextTransactionID: recovered.lastTransactionID + 1))
         materializer = Materializer(engine: self)
+        if options.archiving {
+            let store = options.archiveStore ?? FolderArchiveStore(folder: path + "-archive", fileSystem: fileSystem)
+            let archiver = try Archiver(engine: self, store: store, oldestLiveSegment: log.oldestSegmentStart ?? recovered.lastCommitLSN)
+            self.archiver = archiver
+            log.archiveSegment = { [weak archiver] path, start, end in archiver?.archiveSegment(path: path, start: start, end: end) }
+            if options.backgroundMaterializer { try archiver.start() }
+        }
         if options.backgroundMaterializer { try materializer.start() } // on failure deinit closes the files
     }
 
@@ -104,6 +113,11 @@ public final class StorageEngine: @unchecked Sendable {
     /// Stops the materializer after one last round, and closes the files. Transactions still
     /// open fail from now on.
     public func close() throws {
+        // An archive must hold a base image to restore anything: a database closed before the
+        // background thread took its first one takes it now (once; later closes do not wait).
+        if let archiver, failure == nil, (try? checkOpen()) != nil {
+            _ = try? archiver.captureBaseImage(self, onlyIfNone: true)
+        }
         try shutdown(finalRound: true)
     }
 
@@ -114,6 +128,7 @@ public final class StorageEngine: @unchecked Sendable {
         }
         guard !already else { return }
         defer { ownerLock.release() }
+        archiver?.stop()
         materializer.stop()
         var firstError: DatabaseError?
         if failure == nil {
@@ -138,6 +153,7 @@ public final class StorageEngine: @unchecked Sendable {
             return s.closed
         }
         guard !already else { return }
+        archiver?.stop()
         materializer.stop()
         log.close()
         pageFile.file.close()
@@ -327,7 +343,7 @@ public final class StorageEngine: @unchecked Sendable {
         let s = state.withLock { $0 }
         let durable = log.durableLSN
         let materialized = cache.materializedLSN
-        return StorageMetrics(
+        var m = StorageMetrics(
             durableLSN: durable,
             lastCommitLSN: s.lastCommitLSN,
             materializedLSN: materialized,
@@ -344,7 +360,30 @@ public final class StorageEngine: @unchecked Sendable {
             logSegments: log.segmentCount,
             logBytesWritten: log.bytesWritten.load(ordering: .relaxed),
             materializerError: materializer.lastError?.message)
+        if let archive = archiver?.status(durable: durable) {
+            m.archiveLagBytes = archive.lagBytes
+            m.archiveLagSeconds = archive.lagSeconds
+            m.archiveBaseImages = archive.baseImages
+            m.archiveSegments = archive.segments
+            m.archiveCompressedLogBytes = archive.compressedLogBytes
+            m.archiveGaps = archive.gaps
+            m.archiveError = archive.error
+        }
+        return m
     }
+
+    /// Takes a base image into the continuous archive now (tests and tools; the archive's
+    /// thread takes them by policy). Throws when the archive is off.
+    @discardableResult
+    public func captureBaseImageNow() throws -> ArchivedBaseImage {
+        try checkOpen()
+        guard let archiver else { throw DatabaseError.misuse("the continuous archive is off (StorageOptions.continuousArchive)") }
+        guard let base = try archiver.captureBaseImage(self) else { throw DatabaseError.internalError("no base image was taken") }
+        return base
+    }
+
+    /// The continuous archive's current catalogue (nil when the archive is off).
+    public var archiveCatalogue: ArchiveCatalogue? { archiver?.currentCatalogue }
 
     /// Runs one materialization round now (tests and tools); the background thread does this
     /// on its own.

@@ -47,6 +47,21 @@ public struct StorageOptions: Sendable {
     public var logHardCapBytes = 512 << 20
     /// Keep released log segments, zstd-compressed, in `P-log/archive/` (for restore to a point in time).
     public var retainLogArchive = false
+    /// Continuous archive (docs/backup.md §4): sealed segments compressed into `archiveStore`,
+    /// base images taken in the background, a catalogue, and retention. Off by default (see
+    /// docs/backup.md §4, "Why off by default"). Takes the place of `retainLogArchive`.
+    public var continuousArchive = false
+    /// Where the archive keeps its objects; nil: the folder `P-archive/` beside the database.
+    public var archiveStore: (any ArchiveStore)?
+    /// How long the archive keeps history, in seconds (default 24 hours)…
+    public var archiveRetentionSeconds = 24 * 3600
+    /// …or until its compressed log reaches this many bytes (default 1 GiB), whichever window
+    /// is smaller. Either at 0 turns history off (no archive is kept).
+    public var archiveRetentionBytes = 1 << 30
+    /// A new base image is taken once this much log (uncompressed) was written since the last.
+    public var archiveBaseImageLogBytes = 256 << 20
+    /// Whether this database keeps an archive (on, with a non-zero retention window).
+    var archiving: Bool { continuousArchive && archiveRetentionSeconds > 0 && archiveRetentionBytes > 0 }
     /// Run the background materializer thread. Tests turn it off to drive rounds by hand.
     public var backgroundMaterializer = true
     /// Tests only: background threads fail to start, as when the system has none to give.
@@ -71,6 +86,9 @@ public struct StorageOptions: Sendable {
         }
         guard transactionMemoryBytes >= 16 * pageSize else {
             throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "transaction memory must hold at least 16 pages, not \(transactionMemoryBytes) bytes")
+        }
+        guard archiveRetentionSeconds >= 0, archiveRetentionBytes >= 0, archiveBaseImageLogBytes > 0 else {
+            throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "archive retention must be ≥ 0 and the base image interval > 0")
         }
         return self
     }
@@ -102,6 +120,17 @@ public struct StorageMetrics: Sendable, CustomStringConvertible {
     public var logBytesWritten: UInt64
     /// The materializer's last error, if its last round failed (it retries with back-off).
     public var materializerError: String?
+    /// Continuous archive (all 0/nil when it is off): durable log bytes not yet archived…
+    public var archiveLagBytes: UInt64 = 0
+    /// …and, when there are any, the seconds since the newest commit the archive holds.
+    public var archiveLagSeconds: Double = 0
+    public var archiveBaseImages = 0
+    public var archiveSegments = 0
+    public var archiveCompressedLogBytes: UInt64 = 0
+    /// Log ranges the archive lost (a segment it could not store), oldest first.
+    public var archiveGaps: [ArchiveGap] = []
+    /// The archive's last error (ENOSPC, EIO…), nil once it succeeds again.
+    public var archiveError: String?
 
     public var description: String {
         """
@@ -109,7 +138,15 @@ public struct StorageMetrics: Sendable, CustomStringConvertible {
         (\(unmaterializedBytes) bytes behind); commits \(commits), fdatasyncs \(fdatasyncCount), \
         materializations \(materializations); snapshots \(liveSnapshots) (oldest \(oldestSnapshotAgeSeconds) s); \
         cache \(cachedBytes) bytes, hits \(cacheHits), misses \(cacheMisses), pinned \(pinnedVersions); \
-        log segments \(logSegments)
+        log segments \(logSegments)\(archiveText)
         """
+    }
+
+    private var archiveText: String {
+        guard archiveBaseImages + archiveSegments > 0 || archiveLagBytes > 0 || archiveError != nil else { return "" }
+        var text = "; archive \(archiveSegments) segments (\(archiveCompressedLogBytes) bytes), \(archiveBaseImages) base images, lag \(archiveLagBytes) bytes"
+        text += " (\(archiveLagSeconds) s), \(archiveGaps.count) gaps"
+        if let archiveError { text += ", error: \(archiveError)" }
+        return text
     }
 }
