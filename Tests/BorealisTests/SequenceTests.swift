@@ -303,7 +303,7 @@ import Testing
         func write(_ key: Int64, kept: Int64) throws {
             let txn = try engine.beginWrite()
             try table.put(key, [1], in: txn)
-            txn.nonTransactionalWrites["kept"] = { t in try table.put(kept, [2], in: t) }
+            txn.nonTransactionalWrites[1] = { t in try table.put(kept, [2], in: t) }
             if key == 1 { txn.rollback() } // else dropped: deinit rolls it back
         }
         try write(1, kept: 100)
@@ -315,7 +315,7 @@ import Testing
         // A write that fails leaves the rollback a plain one.
         let txn = try engine.beginWrite()
         try table.put(3, [1], in: txn)
-        txn.nonTransactionalWrites["failing"] = { _ in throw DatabaseError.internalError("no") }
+        txn.nonTransactionalWrites[2] = { _ in throw DatabaseError.internalError("no") }
         txn.rollback()
         let after = try engine.beginWrite()
         #expect(try table.get(3, in: after) == nil)

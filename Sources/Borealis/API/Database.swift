@@ -44,6 +44,7 @@ extension Statement {
         case .sequence(.alter): return "ALTER SEQUENCE"
         case .sequence(.drop): return "DROP SEQUENCE"
         case .analyze: return "ANALYZE"
+        case .select where movesSequences: return "nextval()"  // or setval(): the usual one is named
         default: return "this statement"
         }
     }

@@ -108,9 +108,8 @@ package enum Sequences {
             defer { all[key] = value }
             return try body(&value)
         }
-        let registration = "sequence:\(sequence.incarnation)"
-        if txn.nonTransactionalWrites[registration] == nil {
-            txn.nonTransactionalWrites[registration] = { t in try persist(key, in: t) }
+        if txn.nonTransactionalWrites[sequence.incarnation] == nil {
+            txn.nonTransactionalWrites[sequence.incarnation] = { t in try persist(key, in: t) }
         }
         return result
     }

@@ -86,6 +86,10 @@ extension StatementExecutor {
         let current = try Sequences.current(old, in: txn)
         var sequence = try Self.sequenceSchema(name: old.name, options, base: old, current: current, defaultType: old.type)
         if case .ownedBy(let target)? = options.first(where: { $0.kind == "owned" }) {
+            if let table = old.ownerTable, let column = old.ownerColumn, let owner = catalog.tables[table],
+               let i = owner.columnIndex(column), owner.columns[i].sequence == old.name, owner.columns[i].generated != nil {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot change ownership of identity sequence")
+            }
             if let target { try checkOwner(target) }
             sequence.ownerTable = target?.table
             sequence.ownerColumn = target?.column

@@ -106,8 +106,9 @@ public final class StorageTransaction {
     /// Writes that outlive the transaction's outcome (sequence state, docs/storage.md §3,
     /// "Non-transactional writes"), by key: each runs before a writer's commit builds its redo,
     /// and when a writer rolls back, in a commit of their own that replaces every other change
-    /// of the transaction (the write lock held throughout). Registering a key again replaces it.
-    package var nonTransactionalWrites: [String: (StorageTransaction) throws -> Void] = [:]
+    /// of the transaction (the write lock held throughout). Keyed by an id the caller picks (a
+    /// sequence incarnation), in whose order they run; registering a key again replaces it.
+    package var nonTransactionalWrites: [UInt64: (StorageTransaction) throws -> Void] = [:]
 
     /// Identifies the engine (unique in the process, unlike its address): state kept per
     /// database file, such as sequence values, is keyed by it.
