@@ -55,7 +55,8 @@ import Testing
             ("SELECT 1::nosuchtype", SQLState.undefinedObject),
             ("SELECT CAST(1 AS serial)", SQLState.undefinedObject),
             ("CREATE TABLE bad (a time with time zone)", SQLState.featureNotSupported),
-            ("SELECT '{}'::json", SQLState.featureNotSupported),
+            ("SELECT '{bad'::json", SQLState.invalidTextRepresentation),
+            ("SELECT 1::jsonb", SQLState.cannotCoerce),
         ]
         for (sql, state) in cases {
             #expect { try db.execute(sql) } throws: { error in

@@ -86,6 +86,9 @@ extension FunctionRegistry {
                 if values.contains(where: \.isNull) { return .null }
                 guard let x = values[0].doubleValue, let low = values[1].doubleValue, let high = values[2].doubleValue,
                       case .integer(let count) = try values[3].cast(to: .integer) else { return .null }
+                guard !x.isNaN, !low.isNaN, !high.isNaN else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForWidthBucket, "operand, lower bound, and upper bound cannot be NaN")
+                }
                 guard count > 0 else {
                     throw DatabaseError(.error, sqlState: SQLState.invalidArgumentForWidthBucket, "count must be greater than zero")
                 }
@@ -100,7 +103,10 @@ extension FunctionRegistry {
                     return .integer(count + 1)
                 }
                 let fraction = ascending ? (x - low) / (high - low) : (low - x) / (low - high)
-                return .integer(min(count, Int64(fraction * Double(count)) + 1))
+                // Clamped before converting: an infinite fraction (a huge range) must not trap.
+                let bucket = (fraction * Double(count)).rounded(.down)
+                guard bucket.isFinite else { return .integer(count) }
+                return .integer(min(count, Int64(max(0, min(bucket, Double(count)))) + 1))
             }
         },
         // MySQL's spellings: IFNULL(a, b) is coalesce(a, b), IF(c, a, b) is CASE WHEN c THEN a ELSE b END.

@@ -143,7 +143,15 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Checks NUMERIC(precision, scale) and rounds to its scale.
+    /// The value, or 22003 when an operation overflowed what a NUMERIC holds (Foundation's
+    /// Decimal answers NaN, which must never be stored: its row would no longer decode).
+    func finite() throws -> Numeric {
+        guard !value.isNaN else { throw Numeric.overflow() }
+        return self
+    }
+
     func fitted(precision: Int?, scale: Int?) throws -> Numeric {
+        guard !value.isNaN else { throw Numeric.overflow() }
         guard let scale else { return self }
         let result = rounded(to: scale)
         if let precision {

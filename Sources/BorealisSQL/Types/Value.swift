@@ -271,11 +271,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.numeric, .numeric), (.numeric, .integer), (.integer, .numeric):
             let x = a.numericValue!, y = b.numericValue!
             switch op {
-            case .add: return .numeric(Numeric.add(x, y))
-            case .subtract: return .numeric(Numeric.add(x, y, subtract: true))
-            case .multiply: return .numeric(Numeric.multiply(x, y))
-            case .divide: return .numeric(try Numeric.divide(x, y))
-            case .modulo: return .numeric(try Numeric.modulo(x, y))
+            case .add: return .numeric(try Numeric.add(x, y).finite())
+            case .subtract: return .numeric(try Numeric.add(x, y, subtract: true).finite())
+            case .multiply: return .numeric(try Numeric.multiply(x, y).finite())
+            case .divide: return .numeric(try Numeric.divide(x, y).finite())
+            case .modulo: return .numeric(try Numeric.modulo(x, y).finite())
             default: break
             }
         case (.integer, .double), (.double, .integer), (.double, .double), (.numeric, .double), (.double, .numeric):
@@ -437,7 +437,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             case .integer(let x): return .numeric(Numeric(x))
             case .double(let d):
                 guard d.isFinite else { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "cannot convert \(Value.format(d)) to numeric") }
-                return .numeric(Numeric(cFormat("%.15g", d)) ?? Numeric(Decimal(d), scale: 0))
+                // Past what a NUMERIC holds (38 digits, exponents within ±127) it is 22003, never
+                // a NaN that would be stored and make its row unreadable.
+                let text = cFormat("%.15g", d)
+                try Numeric.checkRepresentable(text)
+                guard let n = Numeric(text), !n.value.isNaN else { throw Numeric.overflow() }
+                return .numeric(n)
             case .text(let s):
                 try Numeric.checkRepresentable(s)
                 guard let n = Numeric(s) else {
