@@ -479,7 +479,7 @@ struct ExpressionCompiler {
             let cache = RegularExpressionCache()
             return { ctx in
                 guard let s = try Functions.text(try a(ctx)), let pattern = try Functions.text(try b(ctx)) else { return .null }
-                return .boolean(s.contains(try cache.expression(pattern, options).regex) != negated)
+                return .boolean(try cache.expression(pattern, options).contains(s) != negated)
             }
         case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual:
             return { ctx in

@@ -23,7 +23,7 @@ extension FunctionRegistry {
             let cache = RegularExpressionCache()
             return { ctx in
                 guard let (s, expression) = try regexArguments(ctx, args, flagsAt: 2, cache, name) else { return .null }
-                return .boolean(s.contains(expression.regex))
+                return .boolean(expression.contains(s))
             }
         },
         ScalarFunction(["regexp_replace"], arity: 3...6, result: .fixed(.text), parameters: [.text, .text, .text, .integer, .integer, .text],
@@ -196,15 +196,15 @@ extension FunctionRegistry {
     }
 
     /// The matches in `s` from code point `start` (1-based) on.
-    private static func matches(_ s: String, _ expression: RegularExpression, from start: Int) -> [Regex<AnyRegexOutput>.Match] {
+    private static func matches(_ s: String, _ expression: RegularExpression, from start: Int) -> [RegexMatch] {
         guard let from = s.unicodeScalars.index(s.startIndex, offsetBy: start - 1, limitedBy: s.endIndex) else { return [] }
-        return s[from...].matches(of: expression.regex)
+        return expression.matches(in: s, from: from)
     }
 
     /// The range of group `group` of a match (0: the whole match); nil when it did not take part.
-    private static func groupRange(_ match: Regex<AnyRegexOutput>.Match, _ group: Int) -> Range<String.Index>? {
-        guard group < match.output.count else { return nil }
-        return match.output[group].range
+    private static func groupRange(_ match: RegexMatch, _ group: Int) -> Range<String.Index>? {
+        guard group < match.groups.count else { return nil }
+        return match.groups[group]
     }
 
     /// regexp_replace: the `occurrence`-th match from `start` replaced (0: every match), `\1`…`\9`

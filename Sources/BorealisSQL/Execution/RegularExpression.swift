@@ -1,14 +1,26 @@
-// PostgreSQL's regular expressions (its "advanced" flavour, ARE) on Swift's `Regex`: the two
-// agree on the syntax applications write (classes, [[:alpha:]], \d \w \s, quantifiers with
-// {m,n} and lazy forms, groups, back references, lookahead, embedded (?i) options). What
-// differs is translated here: PostgreSQL's word anchors \m \M \y \Y, its end anchor \Z and
-// [[:<:]] [[:>:]]; and its defaults (`.` and bracket negations match a newline; ^ and $
-// match only at the ends) are set as options. Matching works on Unicode scalars, as
-// PostgreSQL works on code points. Lookbehind, which Swift's engine lacks, is a 2201B error.
+// PostgreSQL's regular expressions (its "advanced" flavour, ARE) on two engines. Most patterns
+// are POSIX extended expressions once PostgreSQL's escapes are spelled as glibc spells them
+// (\d → [0-9], \w → [[:alnum:]_], \m → \<, …): those run on glibc's regcomp/regexec, in
+// the C.UTF-8 locale so that a character is a code point. Its matcher does not backtrack
+// (a pattern like `^(a+)+$` takes linear time, where a backtracking engine takes forever and
+// cannot be interrupted) and it finds the leftmost-longest match, which is PostgreSQL's rule
+// for patterns whose first quantifier is greedy. What POSIX lacks (lazy quantifiers, lookahead,
+// back references, `(?…)` groups and options, the flags p, w and x) runs on Swift's `Regex`,
+// whose syntax agrees with PostgreSQL's for the rest; PostgreSQL's defaults (`.` matches a
+// newline; ^ and $ match only at the ends) are set as its options, and lookbehind, which it
+// lacks, is a 2201B error like any invalid pattern.
 // The flags of the regexp_* functions (i c n p w s x q g) are `Options`.
 
 import BorealisStorage
+import Glibc
 import Synchronization
+
+/// One match: the whole match's range, then each group's.
+struct RegexMatch {
+    let range: Range<String.Index>
+    /// Group 0 (the whole match) first.
+    let groups: [Range<String.Index>?]
+}
 
 struct RegularExpression: @unchecked Sendable {
     struct Options: Equatable, Hashable, Sendable {
@@ -50,9 +62,17 @@ struct RegularExpression: @unchecked Sendable {
         }
     }
 
-    let regex: Regex<AnyRegexOutput>
+    private enum Engine {
+        case posix(PosixExpression)
+        case swift(Regex<AnyRegexOutput>)
+    }
+    private let engine: Engine
 
     init(_ pattern: String, _ options: Options) throws {
+        if let posix = try PosixExpression(pattern, options) {
+            engine = .posix(posix)
+            return
+        }
         var source = options.literal ? Self.escaped(pattern) : Self.translated(pattern)
         if options.expanded && !options.literal { source = "(?x)" + source }
         do {
@@ -62,9 +82,44 @@ struct RegularExpression: @unchecked Sendable {
                 .ignoresCase(options.caseInsensitive)
                 .matchingSemantics(.unicodeScalar)
             if options.newlineSensitive { regex = regex.anchorsMatchLineEndings(true) }
-            self.regex = regex
+            engine = .swift(regex)
         } catch {
             throw DatabaseError(.error, sqlState: SQLState.invalidRegularExpression, "invalid regular expression: \(error)")
+        }
+    }
+
+    /// Whether the pattern matches anywhere in `s`.
+    func contains(_ s: String) -> Bool {
+        switch engine {
+        case .posix(let posix): return posix.firstMatch(s, from: 0, notBeginning: false) != nil
+        case .swift(let regex): return s.contains(regex)
+        }
+    }
+
+    /// The successive matches in `s` from `start` on, each its whole range then its groups'
+    /// (nil for a group that took no part).
+    func matches(in s: String, from start: String.Index) -> [RegexMatch] {
+        switch engine {
+        case .posix(let posix):
+            var found: [RegexMatch] = []
+            let utf8 = s.utf8
+            var offset = utf8.distance(from: utf8.startIndex, to: start)
+            while offset <= utf8.count, let groups = posix.firstMatch(s, from: offset, notBeginning: offset > 0) {
+                let ranges = groups.map { g in g.map { utf8.index(utf8.startIndex, offsetBy: $0.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: $0.upperBound) } }
+                guard let whole = groups.first ?? nil, let wholeRange = ranges.first ?? nil else { break }
+                found.append(RegexMatch(range: wholeRange, groups: ranges))
+                if whole.isEmpty {
+                    // An empty match: step one character past it.
+                    guard whole.upperBound < utf8.count else { break }
+                    let next = utf8.index(utf8.startIndex, offsetBy: whole.upperBound)
+                    offset = utf8.distance(from: utf8.startIndex, to: s.unicodeScalars.index(after: next))
+                } else {
+                    offset = whole.upperBound
+                }
+            }
+            return found
+        case .swift(let regex):
+            return s[start...].matches(of: regex).map { m in RegexMatch(range: m.range, groups: (0..<m.output.count).map { m.output[$0].range }) }
         }
     }
 
@@ -167,5 +222,166 @@ final class RegularExpressionCache: Sendable {
         let expression = try RegularExpression(pattern, options)
         last.withLock { $0 = Entry(pattern: pattern, options: options, expression: expression) }
         return expression
+    }
+}
+
+/// A pattern compiled by glibc (POSIX extended syntax), freed with the object.
+final class PosixExpression: @unchecked Sendable {
+    private let compiled: UnsafeMutablePointer<regex_t>
+    private let groupCount: Int
+
+    /// The C.UTF-8 locale regcomp and regexec run in (a character is a code point); nil where
+    /// the system lacks it, and then every pattern runs on Swift's engine.
+    nonisolated(unsafe) private static let utf8Locale: locale_t? = newlocale(Int32(LC_CTYPE_MASK), "C.UTF-8", nil)
+
+    /// Compiles `pattern` when glibc can run it as PostgreSQL would; nil when it needs Swift's
+    /// engine (or the locale is missing). An invalid pattern is 2201B.
+    init?(_ pattern: String, _ options: RegularExpression.Options) throws {
+        guard let locale = Self.utf8Locale, !options.expanded, options.anchorsMatchLines == !options.dotMatchesNewline else { return nil }
+        guard let source = options.literal ? Self.literal(pattern) : Self.extended(pattern) else { return nil }
+        var flags = REG_EXTENDED
+        if options.caseInsensitive { flags |= REG_ICASE }
+        if !options.dotMatchesNewline { flags |= REG_NEWLINE }
+        compiled = .allocate(capacity: 1)
+        let previous = uselocale(locale)
+        let status = regcomp(compiled, source, flags)
+        uselocale(previous)
+        guard status == 0 else {
+            var message = [CChar](repeating: 0, count: 256)
+            regerror(status, compiled, &message, message.count)
+            compiled.deallocate()
+            throw DatabaseError(.error, sqlState: SQLState.invalidRegularExpression,
+                                "invalid regular expression: \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+        }
+        groupCount = compiled.pointee.re_nsub + 1
+    }
+
+    deinit {
+        regfree(compiled)
+        compiled.deallocate()
+    }
+
+    /// The first match at or after UTF-8 offset `from`: its ranges in UTF-8 offsets.
+    func firstMatch(_ s: String, from: Int, notBeginning: Bool) -> [Range<Int>?]? {
+        guard let locale = Self.utf8Locale else { return nil }
+        var groups = [regmatch_t](repeating: regmatch_t(), count: groupCount)
+        return s.withCString { text -> [Range<Int>?]? in
+            groups[0].rm_so = regoff_t(from)
+            groups[0].rm_eo = regoff_t(strlen(text))
+            let previous = uselocale(locale)
+            let status = regexec(compiled, text, groupCount, &groups, REG_STARTEND | (notBeginning ? REG_NOTBOL : 0))
+            uselocale(previous)
+            guard status == 0 else { return nil }
+            return groups.map { $0.rm_so < 0 ? nil : Int($0.rm_so)..<Int($0.rm_eo) }
+        }
+    }
+
+    /// `text` matched literally (flag q): every ERE metacharacter escaped.
+    private static func literal(_ text: String) -> String? {
+        var out = ""
+        for c in text.unicodeScalars {
+            if "\\^$.|?*+()[]{}".unicodeScalars.contains(c) { out += "\\" }
+            out.unicodeScalars.append(c)
+        }
+        return out
+    }
+
+    /// PostgreSQL's pattern in glibc's extended syntax, or nil when it uses what that syntax
+    /// lacks: lazy quantifiers, `(?` groups and options, back references, class escapes inside
+    /// brackets that have no POSIX spelling, or an escape glibc reads differently.
+    static func extended(_ pattern: String) -> String? {
+        let chars = Array(pattern.unicodeScalars)
+        var out = ""
+        var i = 0
+        var inBracket = false
+        while i < chars.count {
+            let c = chars[i]
+            if inBracket {
+                if c == "]" && !(out.hasSuffix("[") || out.hasSuffix("[^")) { inBracket = false; out += "]"; i += 1; continue }
+                if c == "[", i + 1 < chars.count, chars[i + 1] == ":" || chars[i + 1] == "." || chars[i + 1] == "=" {
+                    // A class like [:alpha:] inside the bracket: copied whole.
+                    let close: Unicode.Scalar = chars[i + 1]
+                    var j = i + 2
+                    while j + 1 < chars.count, !(chars[j] == close && chars[j + 1] == "]") { j += 1 }
+                    guard j + 1 < chars.count else { return nil }
+                    for k in i...(j + 1) { out.unicodeScalars.append(chars[k]) }
+                    i = j + 2
+                    continue
+                }
+                if c == "\\" {
+                    guard i + 1 < chars.count else { return nil }
+                    switch chars[i + 1] {
+                    case "d": out += "0-9"
+                    case "w": out += "[:alnum:]_"
+                    case "s": out += "[:space:]"
+                    case "n": out += "\n"
+                    case "t": out += "\t"
+                    case "\\", "]", "[", "-", "^": out.unicodeScalars.append(chars[i + 1])
+                    default: return nil
+                    }
+                    i += 2
+                    continue
+                }
+                out.unicodeScalars.append(c)
+                i += 1
+                continue
+            }
+            switch c {
+            case "[":
+                if pattern.unicodeScalars.dropFirst(i).starts(with: "[[:<:]]".unicodeScalars) { out += "\\<"; i += 7; continue }
+                if pattern.unicodeScalars.dropFirst(i).starts(with: "[[:>:]]".unicodeScalars) { out += "\\>"; i += 7; continue }
+                inBracket = true
+                out += "["
+                i += 1
+                if i < chars.count, chars[i] == "^" { out += "^"; i += 1 }
+                // A leading ] is a member, as POSIX reads it.
+                if i < chars.count, chars[i] == "]" { out += "]"; i += 1 }
+            case "(":
+                if i + 1 < chars.count, chars[i + 1] == "?" { return nil }
+                out += "("
+                i += 1
+            case "*", "+", "?", "}":
+                out.unicodeScalars.append(c)
+                i += 1
+                if i < chars.count, chars[i] == "?" { return nil }   // lazy
+            case "{":
+                // PostgreSQL reads {,n} as text; POSIX has no such bound either way.
+                if i + 1 < chars.count, chars[i + 1] == "," { return nil }
+                out += "{"
+                i += 1
+            case "\\":
+                guard i + 1 < chars.count else { return nil }
+                let e = chars[i + 1]
+                switch e {
+                case "d": out += "[0-9]"
+                case "D": out += "[^0-9]"
+                case "w": out += "[[:alnum:]_]"
+                case "W": out += "[^[:alnum:]_]"
+                case "s": out += "[[:space:]]"
+                case "S": out += "[^[:space:]]"
+                case "m": out += "\\<"
+                case "M": out += "\\>"
+                case "y": out += "\\b"
+                case "Y": out += "\\B"
+                case "A": out += "\\`"
+                case "Z": out += "\\'"
+                case "n": out += "\n"
+                case "t": out += "\t"
+                case "r": out += "\r"
+                case "f": out += "\u{c}"
+                case "v": out += "\u{b}"
+                case ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$", "\\", "/", "-", " ", "'", "\"", "#", "%", "&", "~", "=", "<", ">", ",", ":", ";", "@", "!", "_":
+                    out += "\\"
+                    out.unicodeScalars.append(e)
+                default:
+                    return nil   // back references, \x, \u, …: Swift's engine
+                }
+                i += 2
+            default:
+                out.unicodeScalars.append(c)
+                i += 1
+            }
+        }
+        return inBracket ? nil : out
     }
 }

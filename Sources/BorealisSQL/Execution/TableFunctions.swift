@@ -67,7 +67,7 @@ enum TableFunctions {
         var pieces: [String] = []
         var pieceStart = s.startIndex
         var lastEnd: String.Index?
-        for match in s.matches(of: expression.regex) {
+        for match in expression.matches(in: s, from: s.startIndex) {
             let range = match.range
             if range.isEmpty, range.lowerBound == s.startIndex || range.lowerBound == s.endIndex || range.lowerBound == lastEnd { continue }
             pieces.append(String(s[pieceStart..<range.lowerBound]))
