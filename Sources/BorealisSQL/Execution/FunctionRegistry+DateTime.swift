@@ -243,8 +243,15 @@ struct TemplateParser {
             case "HH12", "HH": hour = try digits(2, "HH"); twelveHour = true
             case "MI": minute = try digits(2, "MI")
             case "SS": second = try digits(2, "SS")
-            case "MS": micros = try digits(3, "MS") * 1000
-            case "US": micros = try digits(6, "US")
+            // The digits of MS and US are a fraction of a second: `.5` is half of one.
+            case "MS", "US":
+                let width = pattern == "MS" ? 3 : 6
+                let before = t
+                let value = try digits(width, pattern)
+                let read = t - before
+                var scale: Int64 = 1
+                for _ in 0..<(6 - read) { scale *= 10 }
+                micros = value * scale
             case "MON", "MONTH":
                 let word = String(text[min(t, text.count)...].prefix { $0.isLetter }).lowercased()
                 guard word.count >= 3, let index = Self.months.firstIndex(where: { pattern.count == 3 ? $0.hasPrefix(word) && word.count == 3 : $0 == word }) else {
@@ -274,7 +281,8 @@ struct TemplateParser {
         guard year != 0, astronomical > -4713, astronomical < 294_247 else { throw DateTime.timestampOutOfRange() }
         var days: Int64
         if let dayOfYear {
-            guard (1...366).contains(dayOfYear) else { throw fieldOverflow() }
+            let yearDays = DateTime.days(year: Int(astronomical) + 1, month: 1, day: 1) - DateTime.days(year: Int(astronomical), month: 1, day: 1)
+            guard dayOfYear >= 1, dayOfYear <= yearDays else { throw fieldOverflow() }
             days = DateTime.days(year: Int(astronomical), month: 1, day: 1) + dayOfYear - 1
         } else {
             guard (1...12).contains(month), day >= 1, day <= DateTime.daysInMonth(year: Int(astronomical), month: Int(month)) else { throw fieldOverflow() }

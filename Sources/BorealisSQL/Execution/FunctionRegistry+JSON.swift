@@ -27,7 +27,8 @@ extension FunctionRegistry {
                 var members: [JSONMember] = []
                 for i in stride(from: 0, to: args.count, by: 2) {
                     let key = try args[i](ctx)
-                    guard let k = try Functions.text(key) else {
+                    // A key is the argument's text (a boolean's `true`, as PostgreSQL casts it).
+                    guard !key.isNull, case .text(let k) = try key.cast(to: .text) else {
                         throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "argument \(i + 1): key must not be null")
                     }
                     members.append(JSONMember(key: k, value: try JSONConversion.json(from: try args[i + 1](ctx), type: types[i + 1])))
@@ -85,6 +86,9 @@ extension FunctionRegistry {
                       let replacement = try ExpressionCompiler.document(try args[2](ctx)) else { return .null }
                 let create = args.count == 4 ? try args[3](ctx).truth() ?? true : true
                 let steps = try JSONPath.steps(path)
+                if target.isScalar { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "cannot set path in scalar") }
+                // An empty path changes nothing, as in PostgreSQL.
+                if steps.isEmpty { return .text(target.normalized.jsonbText) }
                 return .text(try JSONConversion.setting(target, steps[...], replacement, create: create).normalized.jsonbText)
             }
         },

@@ -22,7 +22,10 @@ extension FunctionRegistry {
                 guard let x = v.doubleValue else {
                     throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(v.typeName)) does not exist")
                 }
-                return try Functions.finite(try f(x), from: x)
+                // Only the scaling functions overflow to an error; the trigonometric and
+                // hyperbolic ones answer ±Infinity at their poles, as PostgreSQL's do.
+                if ["degrees", "radians", "cbrt"].contains(name) { return try Functions.finite(try f(x), from: x) }
+                return .double(try f(x))
             }
         },
         ScalarFunction(["atan2", "atan2d"], arity: 2...2, result: .fixed(.doublePrecision), parameters: [.doublePrecision],
@@ -153,8 +156,15 @@ extension FunctionRegistry {
         case "atanh": return { Glibc.atanh(try domain($0, -1...1)) }
         case "sind": return { exactDegrees(Glibc.sin(try finiteInput($0) * degree)) }
         case "cosd": return { exactDegrees(Glibc.cos(try finiteInput($0) * degree)) }
-        case "tand": return { exactDegrees(Glibc.tan(try finiteInput($0) * degree)) }
-        case "cotd": return { exactDegrees(1 / Glibc.tan(try finiteInput($0) * degree)) }
+        // tand and cotd from the exact sine and cosine, so that tand(90) is Infinity.
+        case "tand": return { x in
+            let a = try finiteInput(x)
+            return exactDegrees(exactDegrees(Glibc.sin(a * degree)) / exactDegrees(Glibc.cos(a * degree)))
+        }
+        case "cotd": return { x in
+            let a = try finiteInput(x)
+            return exactDegrees(exactDegrees(Glibc.cos(a * degree)) / exactDegrees(Glibc.sin(a * degree)))
+        }
         // The inverse *d functions are exact where the angle is (asind(0.5) = 30, as PostgreSQL).
         case "asind": return { x in try exactAngle(x, [0: 0, 0.5: 30, -0.5: -30, 1: 90, -1: -90]) ?? Glibc.asin(try domain(x, -1...1)) / degree }
         case "acosd": return { x in try exactAngle(x, [0: 90, 0.5: 60, -0.5: 120, 1: 0, -1: 180]) ?? Glibc.acos(try domain(x, -1...1)) / degree }

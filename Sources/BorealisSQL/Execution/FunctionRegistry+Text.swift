@@ -223,7 +223,11 @@ extension FunctionRegistry {
                     out += s[match.range]
                 } else if let digit = Int(String(e)), digit >= 1 {
                     if let range = groupRange(match, digit) { out += s[range] }
+                } else if e == "\\" {
+                    out += "\\"
                 } else {
+                    // Any other escape is copied as written (`\0` stays `\0`), as PostgreSQL does.
+                    out += "\\"
                     out.unicodeScalars.append(e)
                 }
                 if out.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }

@@ -108,7 +108,8 @@ enum TableFunctions {
             }
             let step = try arguments[2].cast(to: .interval)
             guard case .interval(let interval) = step else { throw seriesTypeError(arguments) }
-            if interval == Interval() { throw zeroStep() }
+            // A step that compares equal to zero ('1 month -30 days') is no step either.
+            if try interval == Interval() || Value.compare(step, .interval(Interval())) == 0 { throw zeroStep() }
             let forward = (try Value.compare(step, .interval(Interval())) ?? 1) > 0
             let typed: SQLType = { if case .timestamptz = start { return .timestamptz } else { return .timestamp } }()
             var current = try start.cast(to: typed)

@@ -315,7 +315,17 @@ struct Lexer {
                                         "invalid Unicode escape at \(escapePosition): Unicode escapes must be \\uXXXX or \\UXXXXXXXX")
                 }
                 for _ in 0...n { advance() }
-                guard v != 0, let scalar = Unicode.Scalar(v) else {
+                var code = v
+                // A UTF-16 surrogate pair written as two escapes is one character.
+                if (0xD800...0xDBFF).contains(code), peek() == UInt8(ascii: "\\"), peek(1) == UInt8(ascii: "u") || peek(1) == UInt8(ascii: "U") {
+                    let lowWidth = peek(1) == UInt8(ascii: "u") ? 4 : 8
+                    let (low, m) = digits(lowWidth, 16, index + 2)
+                    if m == lowWidth, (0xDC00...0xDFFF).contains(low) {
+                        for _ in 0..<(2 + m) { advance() }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                }
+                guard code != 0, let scalar = Unicode.Scalar(code) else {
                     throw DatabaseError(.error, sqlState: SQLState.syntaxError, "invalid Unicode escape value at \(escapePosition)")
                 }
                 value.append(contentsOf: Array(String(Character(scalar)).utf8))

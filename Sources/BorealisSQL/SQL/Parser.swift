@@ -705,10 +705,13 @@ package struct Parser {
         }
         var statement = SelectStatement(with: with, recursive: recursive, body: try parseSetExpression())
         if acceptKeyword("order") { statement.orderBy = try parseOrderBy() }
-        if acceptKeyword("limit") {
-            if acceptKeyword("all") {
-                statement.limit = nil
-            } else {
+        // LIMIT, OFFSET n [ROW|ROWS] and the standard's FETCH {FIRST|NEXT} [n] {ROW|ROWS} ONLY,
+        // in any order, each once.
+        var sawLimit = false
+        while true {
+            if !sawLimit, acceptKeyword("limit") {
+                sawLimit = true
+                if acceptKeyword("all") { continue }
                 let first = try parseExpr()
                 if accept(.op(",")) {
                     // MySQL: LIMIT offset, count
@@ -717,11 +720,7 @@ package struct Parser {
                 } else {
                     statement.limit = first
                 }
-            }
-        }
-        // OFFSET n [ROW|ROWS] and the standard's FETCH {FIRST|NEXT} [n] {ROW|ROWS} ONLY, in either order.
-        while true {
-            if statement.offset == nil, acceptKeyword("offset") {
+            } else if statement.offset == nil, acceptKeyword("offset") {
                 statement.offset = try parseExpr()
                 _ = acceptKeyword("rows") || acceptKeyword("row")
             } else if statement.limit == nil, acceptKeyword("fetch") {
@@ -1404,7 +1403,11 @@ package struct Parser {
                                 "function \(function) with named arguments (\(named.map(\.0).joined(separator: ", "))) does not exist")
         }
         var args = positional + [Expr](repeating: .literal(.integer(0)), count: max(0, names.count - positional.count))
+        var given = Set<String>()
         for (parameter, value) in named {
+            guard given.insert(parameter).inserted else {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "argument name \"\(parameter)\" used more than once")
+            }
             guard let i = names.firstIndex(of: parameter), i >= positional.count else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
                                     "function \(function) has no parameter \"\(parameter)\" (or it is also given by position)")
