@@ -40,16 +40,8 @@ extension ExpressionCompiler {
             return { ctx in
                 let x = try a(ctx), p = try b(ctx)
                 if x.isNull || p.isNull { return .null }
-                guard var node = try Self.document(x), let pathText = try Functions.text(p) else { return .null }
-                for step in try JSONPath.steps(pathText) {
-                    if case .array = node {
-                        guard let index = Int64(step), let next = node.element(index) else { return .null }
-                        node = next
-                    } else {
-                        guard let next = node.member(step) else { return .null }
-                        node = next
-                    }
-                }
+                guard let document = try Self.document(x), let pathText = try Functions.text(p),
+                      let node = document.following(try JSONPath.steps(pathText)) else { return .null }
                 if asText { return node.unquoted(jsonb: jsonb).map(Value.text) ?? .null }
                 return .text(node.text(jsonb: jsonb))
             }

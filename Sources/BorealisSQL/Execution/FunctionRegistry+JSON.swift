@@ -65,17 +65,13 @@ extension FunctionRegistry {
                        result: .fixed(.jsonb), parameters: [.jsonb, .text], volatility: .immutable) { name, args in
             let asText = name.hasSuffix("_text"), jsonb = name.hasPrefix("jsonb")
             return { ctx in
-                guard var node = try ExpressionCompiler.document(try args[0](ctx)) else { return .null }
+                guard let document = try ExpressionCompiler.document(try args[0](ctx)) else { return .null }
+                var steps: [String] = []
                 for a in args.dropFirst() {
                     guard let step = try Functions.text(try a(ctx)) else { return .null }
-                    if case .array = node {
-                        guard let i = Int64(step), let next = node.element(i) else { return .null }
-                        node = next
-                    } else {
-                        guard let next = node.member(step) else { return .null }
-                        node = next
-                    }
+                    steps.append(step)
                 }
+                guard let node = document.following(steps) else { return .null }
                 if asText { return node.unquoted(jsonb: jsonb).map(Value.text) ?? .null }
                 return .text(node.text(jsonb: jsonb))
             }
@@ -106,6 +102,22 @@ extension FunctionRegistry {
 }
 
 extension JSONValue {
+    /// The element a path of keys and array indexes reaches (`#>`, json(b)_extract_path);
+    /// nil when a step finds nothing.
+    func following(_ steps: [String]) -> JSONValue? {
+        var node = self
+        for step in steps {
+            if case .array = node {
+                guard let index = Int64(step), let next = node.element(index) else { return nil }
+                node = next
+            } else {
+                guard let next = node.member(step) else { return nil }
+                node = next
+            }
+        }
+        return node
+    }
+
     var isScalar: Bool {
         switch self {
         case .array, .object: return false
