@@ -189,9 +189,17 @@ struct AggregateState {
         guard let variance = try? Numeric.divide(numerator, denominator) else { return .null }
         guard root else { return .numeric(variance) }
         // Newton's iteration in Decimal from the double's square root, to the variance's scale.
+        // Foundation's Decimal rounds its sums so that later steps can drift away again: the
+        // step whose square is nearest the variance is kept.
         var x = Decimal(variance.value.doubleValue.squareRoot())
         if x > 0 {
-            for _ in 0..<4 { x = (x + variance.value / x) / 2 }
+            var best = x, bestError = abs(x * x - variance.value)
+            for _ in 0..<3 {
+                x = (x + variance.value / x) / 2
+                let error = abs(x * x - variance.value)
+                if error < bestError { best = x; bestError = error }
+            }
+            x = best
         }
         return .numeric(Numeric(x, scale: variance.scale).rounded(to: variance.scale))
     }
