@@ -28,6 +28,7 @@ struct AggregateState {
         var nullsFirst: Bool
     }
     private let ordering: [SortKey]
+    private let sortsByValue: Bool
     /// An ordered call's inputs: argument, extra argument, sort keys.
     private var held: [(Value?, Value?, [Value])] = []
 
@@ -37,12 +38,17 @@ struct AggregateState {
     private var items: [JSONValue] = []
     private var members: [JSONMember] = []
 
-    init(name: String, distinct: Bool, ordering: [SortKey] = [], argumentTypes: [SQLType?] = []) {
+    /// `replaying`: the state an ordered one feeds its sorted inputs to (which keeps no order).
+    init(name: String, distinct: Bool, ordering: [SortKey] = [], argumentTypes: [SQLType?] = [], replaying: Bool = false) {
         self.name = name
         self.distinct = distinct
         self.argumentTypes = argumentTypes
         // Only the concatenating aggregates' results depend on their inputs' order.
-        self.ordering = ["string_agg", "group_concat", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name) ? ordering : []
+        let concatenates = ["string_agg", "group_concat", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name)
+        // With DISTINCT and no ORDER BY, PostgreSQL's concatenation comes out in the values'
+        // order (it sorts to find the distinct ones): sorted by the value here too.
+        sortsByValue = concatenates && distinct && ordering.isEmpty && !replaying
+        self.ordering = !concatenates || replaying ? [] : sortsByValue ? [SortKey(descending: false, nullsFirst: false)] : ordering
         switch name {
         case "count": kind = .count
         case "sum": kind = .sum
@@ -65,7 +71,7 @@ struct AggregateState {
     mutating func add(_ value: Value?, extra: Value?, order: [Value] = []) throws {
         if !ordering.isEmpty {
             if value?.isNull == true && kind != .jsonAgg { return }
-            held.append((value, extra, order))
+            held.append((value, extra, sortsByValue ? [value ?? .null] : order))
             return
         }
         // json_agg keeps NULL inputs (as JSON null); json_object_agg a NULL value.
@@ -220,7 +226,7 @@ struct AggregateState {
                 }
                 return a.offset < b.offset
             }
-            var replay = AggregateState(name: name, distinct: distinct, argumentTypes: argumentTypes)
+            var replay = AggregateState(name: name, distinct: distinct, argumentTypes: argumentTypes, replaying: true)
             // string_agg's add cannot fail: each input is appended as text.
             for (_, input) in sorted { try? replay.add(input.0, extra: input.1) }
             return replay.result()
