@@ -161,15 +161,10 @@ struct AggregateState {
         let jsonb = name.hasPrefix("jsonb")
         if kind == .jsonAgg {
             let document = JSONValue.array(items)
-            return .text(jsonb ? document.normalized.jsonbText : "[" + items.map(\.compactText).joined(separator: ", ") + "]")
+            return .text(jsonb ? document.normalized.jsonbText : JSONConversion.spacedArrayText(document))
         }
         let document = JSONValue.object(members)
-        if jsonb { return .text(document.normalized.jsonbText) }
-        return .text("{ " + members.map { member -> String in
-            var key = ""
-            JSONValue.writeString(member.key, to: &key)
-            return key + " : " + member.value.compactText
-        }.joined(separator: ", ") + " }")
+        return .text(jsonb ? document.normalized.jsonbText : JSONConversion.spacedObjectText(document, padded: true))
     }
 
     private var squares: Double = 0

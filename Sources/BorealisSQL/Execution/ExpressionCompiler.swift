@@ -210,7 +210,7 @@ struct ExpressionCompiler {
                 }
             }
         case .binary(let op, let l, let r):
-            if [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(op) {
+            if op.isRegexMatch {
                 // Only text matches a pattern (PostgreSQL has no `integer ~ integer`).
                 let left = staticType(l), right = staticType(r)
                 if left.map({ !$0.isText }) ?? false || right.map({ !$0.isText }) ?? false {

@@ -169,7 +169,7 @@ extension ExpressionCompiler {
         }
         switch e {
         case .binary(let op, let l, let r):
-            if [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(op) {
+            if op.isRegexMatch {
                 if case .parameter(let n) = l { types.note(n, .text) }
                 if case .parameter(let n) = r { types.note(n, .text) }
             } else if op == .concat {

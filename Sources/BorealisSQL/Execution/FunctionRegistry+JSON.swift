@@ -145,14 +145,15 @@ enum JSONConversion {
         }
     }
 
-    /// json_build_object's text: `{"a" : 1, "b" : 2}`, as PostgreSQL spaces it.
-    static func spacedObjectText(_ document: JSONValue) -> String {
+    /// json_build_object's text, `{"a" : 1, "b" : 2}`, as PostgreSQL spaces it; `padded`,
+    /// json_object_agg's, `{ "a" : 1, "b" : 2 }`.
+    static func spacedObjectText(_ document: JSONValue, padded: Bool = false) -> String {
         guard case .object(let members) = document else { return document.compactText }
-        return "{" + members.map { member -> String in
+        return (padded ? "{ " : "{") + members.map { member -> String in
             var key = ""
             JSONValue.writeString(member.key, to: &key)
             return key + " : " + member.value.compactText
-        }.joined(separator: ", ") + "}"
+        }.joined(separator: ", ") + (padded ? " }" : "}")
     }
 
     /// json_build_array's text: `[1, 2]`.

@@ -104,10 +104,10 @@ extension FunctionRegistry {
             { ctx in try Functions.text(try args[0](ctx)).map { .text(quotedIdentifier($0)) } ?? .null }
         },
         ScalarFunction(["quote_literal"], arity: 1...1, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
-            { ctx in try outputText(try args[0](ctx)).map { .text(quotedLiteral($0)) } ?? .null }
+            { ctx in try Functions.text(try args[0](ctx)).map { .text(quotedLiteral($0)) } ?? .null }
         },
         ScalarFunction(["quote_nullable"], arity: 1...1, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
-            { ctx in .text(try outputText(try args[0](ctx)).map(quotedLiteral) ?? "NULL") }
+            { ctx in .text(try Functions.text(try args[0](ctx)).map(quotedLiteral) ?? "NULL") }
         },
         ScalarFunction(["starts_with"], arity: 2...2, result: .fixed(.boolean), parameters: [.text], volatility: .immutable) { _, args in
             { ctx in
@@ -240,11 +240,6 @@ extension FunctionRegistry {
 
     // MARK: format() and quoting
 
-    /// The text PostgreSQL's output function gives a value (booleans as t/f); nil for NULL.
-    private static func outputText(_ value: Value) throws -> String? {
-        try Functions.text(value)
-    }
-
     static func quotedIdentifier(_ name: String) -> String {
         let plain = name.unicodeScalars.first.map { $0 == "_" || ("a"..."z").contains($0) } ?? false
             && name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
@@ -351,13 +346,13 @@ extension FunctionRegistry {
             nextArgument += 1
             let text: String
             switch type {
-            case "s": text = try outputText(value) ?? ""
+            case "s": text = try Functions.text(value) ?? ""
             case "I":
-                guard let s = try outputText(value) else {
+                guard let s = try Functions.text(value) else {
                     throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "null values cannot be formatted as an SQL identifier")
                 }
                 text = quotedIdentifier(s)
-            case "L": text = try outputText(value).map(quotedLiteral) ?? "NULL"
+            case "L": text = try Functions.text(value).map(quotedLiteral) ?? "NULL"
             default: throw failure("unrecognized format() type specifier \"\(Character(type))\"")
             }
             let padding = max(0, width - text.unicodeScalars.count)

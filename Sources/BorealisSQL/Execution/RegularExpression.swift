@@ -91,7 +91,7 @@ struct RegularExpression: @unchecked Sendable {
     /// Whether the pattern matches anywhere in `s`.
     func contains(_ s: String) -> Bool {
         switch engine {
-        case .posix(let posix): return posix.firstMatch(s, from: 0, notBeginning: false) != nil
+        case .posix(let posix): return s.withCString { posix.firstMatch(in: $0, length: s.utf8.count, from: 0, notBeginning: false) } != nil
         case .swift(let regex): return s.contains(regex)
         }
     }
@@ -104,18 +104,27 @@ struct RegularExpression: @unchecked Sendable {
             var found: [RegexMatch] = []
             let utf8 = s.utf8
             var offset = utf8.distance(from: utf8.startIndex, to: start)
-            while offset <= utf8.count, let groups = posix.firstMatch(s, from: offset, notBeginning: offset > 0) {
-                let ranges = groups.map { g in g.map { utf8.index(utf8.startIndex, offsetBy: $0.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: $0.upperBound) } }
-                guard let whole = groups.first ?? nil, let wholeRange = ranges.first ?? nil else { break }
-                found.append(RegexMatch(range: wholeRange, groups: ranges))
-                if whole.isEmpty {
-                    // An empty match: step one character past it.
-                    guard whole.upperBound < utf8.count else { break }
-                    let next = utf8.index(utf8.startIndex, offsetBy: whole.upperBound)
-                    offset = utf8.distance(from: utf8.startIndex, to: s.unicodeScalars.index(after: next))
-                } else {
-                    offset = whole.upperBound
+            // One C string for the whole search: each match resumes where the last one ended.
+            let spans = s.withCString { text -> [[Range<Int>?]] in
+                var spans: [[Range<Int>?]] = []
+                while offset <= utf8.count, let groups = posix.firstMatch(in: text, length: utf8.count, from: offset, notBeginning: offset > 0) {
+                    guard let whole = groups.first ?? nil else { break }
+                    spans.append(groups)
+                    if whole.isEmpty {
+                        // An empty match: step one character past it.
+                        guard whole.upperBound < utf8.count else { break }
+                        let next = utf8.index(utf8.startIndex, offsetBy: whole.upperBound)
+                        offset = utf8.distance(from: utf8.startIndex, to: s.unicodeScalars.index(after: next))
+                    } else {
+                        offset = whole.upperBound
+                    }
                 }
+                return spans
+            }
+            for groups in spans {
+                let ranges = groups.map { g in g.map { utf8.index(utf8.startIndex, offsetBy: $0.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: $0.upperBound) } }
+                guard let wholeRange = ranges.first ?? nil else { break }
+                found.append(RegexMatch(range: wholeRange, groups: ranges))
             }
             return found
         case .swift(let regex):
@@ -154,11 +163,14 @@ struct RegularExpression: @unchecked Sendable {
         return out + pendingBracket
     }
 
-    /// A pattern that matches `text` literally (flag `q`).
+    /// The characters both engines read as operators.
+    static let metacharacters = Set("\\^$.|?*+()[]{}".unicodeScalars)
+
+    /// A pattern that matches `text` literally (flag `q`), in either engine's syntax.
     static func escaped(_ text: String) -> String {
         var out = ""
         for c in text.unicodeScalars {
-            if "\\^$.|?*+()[]{}".unicodeScalars.contains(c) { out += "\\" }
+            if metacharacters.contains(c) { out += "\\" }
             out.unicodeScalars.append(c)
         }
         return out
@@ -181,7 +193,7 @@ struct RegularExpression: @unchecked Sendable {
         var quoted = false, inBracket = false
         for c in pattern.unicodeScalars {
             if quoted {
-                if "\\^$.|?*+()[]{}".unicodeScalars.contains(c) { out += "\\" }
+                if metacharacters.contains(c) { out += "\\" }
                 out.unicodeScalars.append(c)
                 quoted = false
             } else if c == escapeCharacter {
@@ -238,7 +250,7 @@ final class PosixExpression: @unchecked Sendable {
     /// engine (or the locale is missing). An invalid pattern is 2201B.
     init?(_ pattern: String, _ options: RegularExpression.Options) throws {
         guard let locale = Self.utf8Locale, !options.expanded, options.anchorsMatchLines == !options.dotMatchesNewline else { return nil }
-        guard let source = options.literal ? Self.literal(pattern) : Self.extended(pattern) else { return nil }
+        guard let source = options.literal ? RegularExpression.escaped(pattern) : Self.extended(pattern) else { return nil }
         var flags = REG_EXTENDED
         if options.caseInsensitive { flags |= REG_ICASE }
         if !options.dotMatchesNewline { flags |= REG_NEWLINE }
@@ -261,29 +273,18 @@ final class PosixExpression: @unchecked Sendable {
         compiled.deallocate()
     }
 
-    /// The first match at or after UTF-8 offset `from`: its ranges in UTF-8 offsets.
-    func firstMatch(_ s: String, from: Int, notBeginning: Bool) -> [Range<Int>?]? {
+    /// The first match in the C string `text` (`length` bytes) at or after UTF-8 offset `from`:
+    /// its ranges in UTF-8 offsets.
+    func firstMatch(in text: UnsafePointer<CChar>, length: Int, from: Int, notBeginning: Bool) -> [Range<Int>?]? {
         guard let locale = Self.utf8Locale else { return nil }
         var groups = [regmatch_t](repeating: regmatch_t(), count: groupCount)
-        return s.withCString { text -> [Range<Int>?]? in
-            groups[0].rm_so = regoff_t(from)
-            groups[0].rm_eo = regoff_t(strlen(text))
-            let previous = uselocale(locale)
-            let status = regexec(compiled, text, groupCount, &groups, REG_STARTEND | (notBeginning ? REG_NOTBOL : 0))
-            uselocale(previous)
-            guard status == 0 else { return nil }
-            return groups.map { $0.rm_so < 0 ? nil : Int($0.rm_so)..<Int($0.rm_eo) }
-        }
-    }
-
-    /// `text` matched literally (flag q): every ERE metacharacter escaped.
-    private static func literal(_ text: String) -> String? {
-        var out = ""
-        for c in text.unicodeScalars {
-            if "\\^$.|?*+()[]{}".unicodeScalars.contains(c) { out += "\\" }
-            out.unicodeScalars.append(c)
-        }
-        return out
+        groups[0].rm_so = regoff_t(from)
+        groups[0].rm_eo = regoff_t(length)
+        let previous = uselocale(locale)
+        let status = regexec(compiled, text, groupCount, &groups, REG_STARTEND | (notBeginning ? REG_NOTBOL : 0))
+        uselocale(previous)
+        guard status == 0 else { return nil }
+        return groups.map { $0.rm_so < 0 ? nil : Int($0.rm_so)..<Int($0.rm_eo) }
     }
 
     /// PostgreSQL's pattern in glibc's extended syntax, or nil when it uses what that syntax

@@ -22,6 +22,9 @@ package enum BinaryOperator: String, Sendable {
     case regexMatch = "~", regexMatchInsensitive = "~*", regexNotMatch = "!~", regexNotMatchInsensitive = "!~*"
     case jsonGet = "->", jsonGetText = "->>", jsonPath = "#>", jsonPathText = "#>>"
     case jsonContains = "@>", jsonContainedBy = "<@", jsonHasKey = "?"
+
+    /// `~`, `~*`, `!~` or `!~*`.
+    var isRegexMatch: Bool { [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(self) }
     case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case and = "AND", or = "OR"
     case isDistinctFrom = "IS DISTINCT FROM", isNotDistinctFrom = "IS NOT DISTINCT FROM"
