@@ -1,0 +1,509 @@
+// The expression grammar, by precedence from OR down to primaries (see Parser.swift), with
+// function calls, window specifications and CASE.
+
+import BorealisStorage
+
+extension Parser {
+    // MARK: Expressions
+
+    mutating func parseExpr() throws -> Expr {
+        try descend()
+        defer { depth -= 1 }
+        return try parseOr()
+    }
+
+    mutating func parseOr() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parseAnd()
+        while acceptKeyword("or") { try descend(); left = .binary(.or, left, try parseAnd()) }
+        return left
+    }
+
+    mutating func parseAnd() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parseNot()
+        while acceptKeyword("and") { try descend(); left = .binary(.and, left, try parseNot()) }
+        return left
+    }
+
+    mutating func parseNot() throws -> Expr {
+        if acceptKeyword("not") {
+            try descend()
+            defer { depth -= 1 }
+            return .unary(.not, try parseNot())
+        }
+        return try parseIs()
+    }
+
+    mutating func parseIs() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parseComparison()
+        while true {
+            if acceptKeyword("is") {
+                try descend()
+                let negated = acceptKeyword("not")
+                if acceptKeyword("null") || acceptKeyword("unknown") { left = .isNull(left, negated: negated) }
+                else if acceptKeyword("true") { left = .isBoolean(left, value: true, negated: negated) }
+                else if acceptKeyword("false") { left = .isBoolean(left, value: false, negated: negated) }
+                else if acceptKeyword("distinct") {
+                    try expectKeyword("from")
+                    left = .binary(negated ? .isNotDistinctFrom : .isDistinctFrom, left, try parseComparison())
+                } else { throw error("expected NULL, TRUE, FALSE or DISTINCT FROM after IS") }
+            } else if acceptKeyword("isnull") {
+                try descend()
+                left = .isNull(left, negated: false)
+            } else if acceptKeyword("notnull") {
+                try descend()
+                left = .isNull(left, negated: true)
+            } else {
+                return left
+            }
+        }
+    }
+
+    mutating func parseComparison() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parsePredicate()
+        while true {
+            let op: BinaryOperator
+            switch peek.kind {
+            case .op("="), .op("=="): op = .equal
+            case .op("<>"), .op("!="): op = .notEqual
+            case .op("<"): op = .less
+            case .op("<="): op = .lessOrEqual
+            case .op(">"): op = .greater
+            case .op(">="): op = .greaterOrEqual
+            default: return left
+            }
+            _ = advance()
+            try descend()
+            if (isKeyword("any") || isKeyword("some") || isKeyword("all")), case .op("(") = peekAt(1).kind {
+                let all = isKeyword("all")
+                _ = advance()
+                try expect("(")
+                let query = try parseSelect()
+                try expect(")")
+                left = .quantified(op, left, query, all: all)
+                continue
+            }
+            left = .binary(op, left, try parsePredicate())
+        }
+    }
+
+    mutating func parsePredicate() throws -> Expr {
+        let left = try parseConcat()
+        let negated = isKeyword("not") && (isKeyword("between", at: 1) || isKeyword("in", at: 1) || isKeyword("like", at: 1)
+            || isKeyword("ilike", at: 1) || isKeyword("similar", at: 1))
+        if negated { _ = advance() }
+        if acceptKeyword("between") {
+            _ = acceptKeyword("symmetric")
+            let low = try parseConcat()
+            try expectKeyword("and")
+            let high = try parseConcat()
+            return .between(left, low: low, high: high, negated: negated)
+        }
+        if acceptKeyword("in") {
+            try expect("(")
+            if isKeyword("select") || isKeyword("with") || isKeyword("values") {
+                let query = try parseSelect()
+                try expect(")")
+                return .inSubquery(left, query, negated: negated)
+            }
+            var list: [Expr] = []
+            if peek.kind != .op(")") {
+                repeat { list.append(try parseExpr()) } while accept(.op(","))
+            }
+            try expect(")")
+            return .inList(left, list, negated: negated)
+        }
+        let caseInsensitive = isKeyword("ilike")
+        if acceptKeyword("like") || acceptKeyword("ilike") {
+            let pattern = try parseConcat()
+            var escape: Expr?
+            if acceptKeyword("escape") { escape = try parseConcat() }
+            return .like(left, pattern: pattern, escape: escape, caseInsensitive: caseInsensitive, negated: negated)
+        }
+        if acceptKeyword("similar") {
+            // As PostgreSQL rewrites it: a regular expression match against similar_to_escape(pattern).
+            try expectKeyword("to")
+            var args = [try parseConcat()]
+            if acceptKeyword("escape") { args.append(try parseConcat()) }
+            return .binary(negated ? .regexNotMatch : .regexMatch, left, .function(name: "similar_to_escape", args: args, distinct: false, star: false))
+        }
+        if negated { throw error("expected BETWEEN, IN, LIKE or SIMILAR TO after NOT") }
+        return left
+    }
+
+    mutating func parseConcat() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parseAdditive()
+        while true {
+            let op: BinaryOperator
+            switch peek.kind {
+            case .op("||"): op = .concat
+            case .op("~"): op = .regexMatch
+            case .op("~*"): op = .regexMatchInsensitive
+            case .op("!~"): op = .regexNotMatch
+            case .op("!~*"): op = .regexNotMatchInsensitive
+            case .op("->"): op = .jsonGet
+            case .op("->>"): op = .jsonGetText
+            case .op("#>"): op = .jsonPath
+            case .op("#>>"): op = .jsonPathText
+            case .op("@>"): op = .jsonContains
+            case .op("<@"): op = .jsonContainedBy
+            // `?` where an operator belongs is jsonb's key test, not a parameter.
+            case .parameter(nil): op = .jsonHasKey
+            default: return left
+            }
+            _ = advance()
+            try descend()
+            left = .binary(op, left, try parseAdditive())
+        }
+    }
+
+    mutating func parseAdditive() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parseMultiplicative()
+        while true {
+            if accept(.op("+")) { try descend(); left = .binary(.add, left, try parseMultiplicative()) }
+            else if accept(.op("-")) { try descend(); left = .binary(.subtract, left, try parseMultiplicative()) }
+            else { return left }
+        }
+    }
+
+    mutating func parseMultiplicative() throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var left = try parseUnary()
+        while true {
+            if accept(.op("*")) { try descend(); left = .binary(.multiply, left, try parseUnary()) }
+            else if accept(.op("/")) { try descend(); left = .binary(.divide, left, try parseUnary()) }
+            else if accept(.op("%")) { try descend(); left = .binary(.modulo, left, try parseUnary()) }
+            else if acceptKeyword("div") { try descend(); left = .binary(.divide, left, try parseUnary()) }
+            else if acceptKeyword("mod") { try descend(); left = .binary(.modulo, left, try parseUnary()) }
+            else { return left }
+        }
+    }
+
+    mutating func parseUnary() throws -> Expr {
+        if accept(.op("-")) {
+            // Fold negative numeric literals so that -9223372036854775808 is representable.
+            if case .integer(let digits) = peek.kind {
+                _ = advance()
+                return try parsePostfix(try integerLiteral("-" + digits))
+            }
+            try descend()
+            defer { depth -= 1 }
+            return .unary(.negate, try parseUnary())
+        }
+        if accept(.op("+")) {
+            try descend()
+            defer { depth -= 1 }
+            return .unary(.plus, try parseUnary())
+        }
+        return try parsePostfix(try parsePrimary())
+    }
+
+    func integerLiteral(_ digits: String) throws -> Expr {
+        if let v = Int64(digits) { return .literal(.integer(v)) }
+        try Numeric.checkRepresentable(digits)
+        if let n = Numeric(digits) { return .literal(.numeric(n)) }
+        throw error("bad numeric literal")
+    }
+
+    mutating func parsePostfix(_ base: Expr) throws -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        var e = base
+        while accept(.op("::")) { try descend(); e = .cast(e, try parseTypeName()) }
+        if acceptKeyword("collate") { _ = try anyName("collation") }
+        return e
+    }
+
+    mutating func parsePrimary() throws -> Expr {
+        let token = peek
+        switch token.kind {
+        case .integer(let digits):
+            _ = advance()
+            return try integerLiteral(digits)
+        case .decimal(let digits):
+            _ = advance()
+            // PostgreSQL: a literal with a point or an exponent is NUMERIC.
+            try Numeric.checkRepresentable(digits)
+            guard let n = Numeric(digits) else { throw error("bad numeric literal") }
+            return .literal(.numeric(n))
+        case .string(let s):
+            _ = advance()
+            return .literal(.text(s))
+        case .blob(let b):
+            _ = advance()
+            return .literal(.blob(b))
+        case .parameter(let n):
+            _ = advance()
+            if let n { nextParameter = max(nextParameter, n + 1); return .parameter(n) }
+            defer { nextParameter += 1 }
+            return .parameter(nextParameter)
+        case .namedParameter(let name):
+            _ = advance()
+            if let number = parameterNumbers[name] { return .parameter(number) }
+            parameterNumbers[name] = nextParameter
+            defer { nextParameter += 1 }
+            return .parameter(nextParameter)
+        case .op("("):
+            _ = advance()
+            if isKeyword("select") || isKeyword("with") || isKeyword("values") {
+                let query = try parseSelect()
+                try expect(")")
+                return .subquery(query)
+            }
+            let e = try parseExpr()
+            try expect(")")
+            return e
+        case .quotedIdentifier:
+            return try parseColumnReference()
+        case .identifier(let word):
+            switch word {
+            case "null": _ = advance(); return .literal(.null)
+            case "true": _ = advance(); return .literal(.boolean(true))
+            case "false": _ = advance(); return .literal(.boolean(false))
+            case "case": _ = advance(); return try parseCase()
+            case "cast":
+                _ = advance()
+                try expect("(")
+                let e = try parseExpr()
+                try expectKeyword("as")
+                let type = try parseTypeName()
+                try expect(")")
+                return .cast(e, type)
+            case "exists":
+                _ = advance()
+                try expect("(")
+                let query = try parseSelect()
+                try expect(")")
+                return .exists(query, negated: false)
+            case "not":
+                _ = advance()
+                return .unary(.not, try parseNot())
+            case _ where ["date", "time", "timestamp", "timestamptz", "interval"].contains(word) && isTypedLiteral():
+                let type = try parseTypeName()
+                guard case .string(let text) = peek.kind else { throw error("expected a quoted \(type.name) value") }
+                _ = advance()
+                return .cast(.literal(.text(text)), type)
+            case "current_date", "current_timestamp", "current_time", "localtimestamp", "localtime",
+                 "current_user", "session_user", "current_role", "current_catalog", "current_schema":
+                if case .op("(") = peekAt(1).kind { return try parseFunction() }
+                _ = advance()
+                return .function(name: word, args: [], distinct: false, star: false)
+            default:
+                if case .op("(") = peekAt(1).kind { return try parseFunction() }
+                if Parser.reserved.contains(word) { throw error("expected an expression") }
+                return try parseColumnReference()
+            }
+        default:
+            throw error("expected an expression")
+        }
+    }
+
+    /// DATE '…', TIMESTAMP [WITH TIME ZONE] '…', INTERVAL '…' and friends.
+    func isTypedLiteral() -> Bool {
+        if case .string = peekAt(1).kind { return true }
+        return (isKeyword("timestamp") || isKeyword("time")) && (isKeyword("with", at: 1) || isKeyword("without", at: 1))
+    }
+
+    mutating func parseColumnReference() throws -> Expr {
+        let first = try anyName("column name")
+        if accept(.op(".")) {
+            let second = try anyName("column name")
+            if accept(.op(".")) { return .column(table: second, name: try anyName("column name")) }
+            return .column(table: first, name: second)
+        }
+        return .column(table: nil, name: first)
+    }
+
+    mutating func parseFunction() throws -> Expr {
+        let name = try anyName("function name")
+        try expect("(")
+        if name == "extract" {
+            let field: String
+            if case .string(let f) = peek.kind { _ = advance(); field = f.lowercased() } else { field = try anyName("field name") }
+            try expectKeyword("from")
+            let subject = try parseExpr()
+            try expect(")")
+            return .function(name: "date_part", args: [.literal(.text(field)), subject], distinct: false, star: false)
+        }
+        if name == "position" {
+            let needle = try parseConcat()
+            if acceptKeyword("in") {
+                let haystack = try parseExpr()
+                try expect(")")
+                return .function(name: "strpos", args: [haystack, needle], distinct: false, star: false)
+            }
+            var args = [needle]
+            while accept(.op(",")) { args.append(try parseExpr()) }
+            try expect(")")
+            return .function(name: name, args: args, distinct: false, star: false)
+        }
+        if name == "substring" || name == "substr" {
+            let subject = try parseExpr()
+            if isKeyword("from") || isKeyword("for") {
+                var args = [subject]
+                if acceptKeyword("from") { args.append(try parseExpr()) } else { args.append(.literal(.integer(1))) }
+                if acceptKeyword("for") { args.append(try parseExpr()) }
+                try expect(")")
+                return .function(name: "substr", args: args, distinct: false, star: false)
+            }
+            var args = [subject]
+            while accept(.op(",")) { args.append(try parseExpr()) }
+            try expect(")")
+            return .function(name: "substr", args: args, distinct: false, star: false)
+        }
+        if name == "trim" && (isKeyword("both") || isKeyword("leading") || isKeyword("trailing") || isKeyword("from")) {
+            var function = "btrim"
+            if acceptKeyword("leading") { function = "ltrim" } else if acceptKeyword("trailing") { function = "rtrim" } else { _ = acceptKeyword("both") }
+            var characters: Expr?
+            if !isKeyword("from") { characters = try parseExpr() }
+            try expectKeyword("from")
+            let subject = try parseExpr()
+            try expect(")")
+            return .function(name: function, args: [subject] + (characters.map { [$0] } ?? []), distinct: false, star: false)
+        }
+        var call: Expr
+        if accept(.op("*")) {
+            try expect(")")
+            call = .function(name: name, args: [], distinct: false, star: true)
+        } else {
+            var distinct = false
+            if acceptKeyword("distinct") { distinct = true } else { _ = acceptKeyword("all") }
+            var args: [Expr] = []
+            var named: [(String, Expr)] = []
+            if peek.kind != .op(")") {
+                repeat {
+                    // Named notation: `name => value` (after any positional arguments).
+                    if case .op("=>") = peekAt(1).kind {
+                        let parameter = try anyName("parameter name")
+                        _ = advance()
+                        named.append((parameter, try parseExpr()))
+                    } else {
+                        guard named.isEmpty else { throw error("positional argument cannot follow named argument") }
+                        args.append(try parseExpr())
+                    }
+                } while accept(.op(","))
+            }
+            if !named.isEmpty { args = try Self.positionalArguments(name, args, named) }
+            var order: [OrderItem] = []
+            if acceptKeyword("order") { order = try parseOrderBy() }
+            try expect(")")
+            call = .function(name: name, args: args, distinct: distinct, star: false)
+            if !order.isEmpty { call = .orderedAggregate(call, order) }
+        }
+        if acceptKeyword("filter") {
+            try expect("(")
+            try expectKeyword("where")
+            let condition = try parseExpr()
+            try expect(")")
+            call = .aggregateFilter(call, condition)
+        }
+        if acceptKeyword("over") {
+            return .window(call, try parseWindowSpec())
+        }
+        return call
+    }
+
+    /// Named arguments in their positions, for the functions that name their parameters
+    /// (make_interval; a missing one takes its default, 0).
+    static func positionalArguments(_ function: String, _ positional: [Expr], _ named: [(String, Expr)]) throws -> [Expr] {
+        let parameters: [String: [String]] = ["make_interval": ["years", "months", "weeks", "days", "hours", "mins", "secs"]]
+        guard let names = parameters[function] else {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                "function \(function) with named arguments (\(named.map(\.0).joined(separator: ", "))) does not exist")
+        }
+        var args = positional + [Expr](repeating: .literal(.integer(0)), count: max(0, names.count - positional.count))
+        var given = Set<String>()
+        for (parameter, value) in named {
+            guard given.insert(parameter).inserted else {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "argument name \"\(parameter)\" used more than once")
+            }
+            guard let i = names.firstIndex(of: parameter), i >= positional.count else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                    "function \(function) has no parameter \"\(parameter)\" (or it is also given by position)")
+            }
+            args[i] = value
+        }
+        return args
+    }
+
+    mutating func parseWindowSpec() throws -> WindowSpec {
+        var spec = WindowSpec()
+        if !accept(.op("(")) {
+            spec.base = try identifier("window name")   // OVER w
+            namedWindowReferences += 1
+            return spec
+        }
+        if case .identifier(let word) = peek.kind, !["partition", "order", "rows", "range", "groups"].contains(word) {
+            spec.base = try identifier("window name")
+            namedWindowReferences += 1
+        } else if case .quotedIdentifier = peek.kind {
+            spec.base = try identifier("window name")
+            namedWindowReferences += 1
+        }
+        if acceptKeyword("partition") {
+            try expectKeyword("by")
+            repeat { spec.partition.append(try parseExpr()) } while accept(.op(","))
+        }
+        if acceptKeyword("order") { spec.order = try parseOrderBy() }
+        if isKeyword("rows") || isKeyword("range") {
+            let rows = acceptKeyword("rows")
+            if !rows { _ = advance() }
+            var frame = WindowFrame(rows: rows, start: .unboundedPreceding, end: .currentRow)
+            if acceptKeyword("between") {
+                frame.start = try parseFrameBound()
+                try expectKeyword("and")
+                frame.end = try parseFrameBound()
+            } else {
+                frame.start = try parseFrameBound()
+            }
+            spec.frame = frame
+        }
+        try expect(")")
+        return spec
+    }
+
+    mutating func parseFrameBound() throws -> FrameBound {
+        if acceptKeyword("unbounded") {
+            if acceptKeyword("preceding") { return .unboundedPreceding }
+            try expectKeyword("following")
+            return .unboundedFollowing
+        }
+        if acceptKeyword("current") {
+            try expectKeyword("row")
+            return .currentRow
+        }
+        guard case .integer(let digits) = peek.kind, let n = Int(digits) else { throw error("expected a frame bound") }
+        _ = advance()
+        if acceptKeyword("preceding") { return .preceding(n) }
+        try expectKeyword("following")
+        return .following(n)
+    }
+
+    mutating func parseCase() throws -> Expr {
+        var base: Expr?
+        if !isKeyword("when") { base = try parseExpr() }
+        var whens: [(Expr, Expr)] = []
+        while acceptKeyword("when") {
+            let condition = try parseExpr()
+            try expectKeyword("then")
+            whens.append((condition, try parseExpr()))
+        }
+        guard !whens.isEmpty else { throw error("expected WHEN") }
+        var otherwise: Expr?
+        if acceptKeyword("else") { otherwise = try parseExpr() }
+        try expectKeyword("end")
+        return .caseWhen(base: base, whens: whens, otherwise: otherwise)
+    }
+}
