@@ -384,6 +384,21 @@ struct ExpressionCompiler {
                     return .text(String(s.prefix(length)))
                 }
             }
+            if target.isRegistered {
+                let catalog = planner.catalog
+                return { ctx in
+                    let v = try a(ctx)
+                    if case .text(let name) = v { return .integer(try RegisteredTypes.oid(of: name, as: target, catalog: catalog)) }
+                    return try v.cast(to: target)
+                }
+            }
+            if target.isText, let source = staticType(e), source.isRegistered {
+                let catalog = planner.catalog
+                return { ctx in
+                    guard case .integer(let oid) = try a(ctx) else { return .null }
+                    return .text(RegisteredTypes.name(of: oid, as: source, catalog: catalog))
+                }
+            }
             return { ctx in try a(ctx).cast(to: target) }
         case .function(let name, let args, let distinct, let star):
             if ExpressionCompiler.aggregateNames.contains(name) {

@@ -85,6 +85,9 @@ package final class SessionSettings: @unchecked Sendable {
         known = Dictionary(parameters.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// The names of the parameters SHOW ALL lists, as they are spelled.
+    package var names: [String] { known.values.map(\.name) }
+
     /// The value of `name` now, nil for an unknown parameter.
     package func value(_ name: String) -> String? {
         let key = name.lowercased()

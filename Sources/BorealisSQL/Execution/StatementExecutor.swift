@@ -154,8 +154,9 @@ package struct StatementExecutor {
             if !makePlanner().statistics.sizesChanged(since: cache.plannedSizes) { return cached }
         }
         let planner = makePlanner()
-        let plan = try planner.plan(query, parent: nil)
+        var plan = try planner.plan(query, parent: nil)
         plan.parameterTypes = planner.parameterTypes.types
+        if let named = plan.namingRegisteredColumns(catalog) { plan = named }
         planCache?.plan = plan
         planCache?.catalogVersion = catalog.version
         planCache?.plannedSizes = planner.statistics.observedCounts

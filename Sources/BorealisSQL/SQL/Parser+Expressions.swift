@@ -222,7 +222,10 @@ extension Parser {
         defer { depth = outer }
         var e = base
         while accept(.op("::")) { try descend(); e = .cast(e, try parseTypeName()) }
-        if acceptKeyword("collate") { _ = try anyName("collation") }
+        if acceptKeyword("collate") {
+            _ = try anyName("collation")
+            if accept(.op(".")) { _ = try anyName("collation") }   // pg_catalog."default"
+        }
         return e
     }
 
@@ -302,6 +305,12 @@ extension Parser {
                 return .function(name: word, args: [], distinct: false, star: false)
             default:
                 if case .op("(") = peekAt(1).kind { return try parseFunction() }
+                // pg_catalog.f(…) is the built-in f.
+                if word == "pg_catalog", peekAt(1).kind == .op("."), case .identifier = peekAt(2).kind, peekAt(3).kind == .op("(") {
+                    _ = advance()
+                    _ = advance()
+                    return try parsePrimary()
+                }
                 if Parser.reserved.contains(word) { throw error("expected an expression") }
                 return try parseColumnReference()
             }
