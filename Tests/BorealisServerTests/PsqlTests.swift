@@ -37,6 +37,29 @@ struct PsqlTests {
         }
     }
 
+    /// psql's describe commands read pg_catalog (PgCatalog.swift): each prints what
+    /// PostgreSQL's would for the same schema.
+    @Test func psqlDescribeCommandsListRelationsIndexesAndSchemas() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let setup = try served.psql("""
+            CREATE TABLE c (id int PRIMARY KEY, name varchar(20) NOT NULL UNIQUE);
+            CREATE TABLE o (id serial PRIMARY KEY, cid int REFERENCES c(id));
+            CREATE INDEX o_cid ON o (cid);
+            CREATE VIEW v AS SELECT id FROM c;
+            """)
+        #expect(setup.status == 0, "\(setup.err)")
+        let run = try served.psql("\\pset format unaligned\n\\d\n\\dt\n\\di\n\\dn\n")
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.err.isEmpty, "\(run.err)")
+        let lines = run.out.split(separator: "\n").map(String.init)
+        for expected in ["public|c|table|tester", "public|o|table|tester", "public|o_id_seq|sequence|tester", "public|v|view|tester",
+                         "public|c_pkey|index|tester|c", "public|c_name_key|index|tester|c", "public|o_cid|index|tester|o",
+                         "public|tester"] {
+            #expect(lines.contains(expected), "missing \(expected) in:\n\(run.out)")
+        }
+    }
+
     @Test func anErrorCarriesItsSQLSTATEAndStopsTheScript() throws {
         let served = try ServedDatabase()
         defer { served.close() }
