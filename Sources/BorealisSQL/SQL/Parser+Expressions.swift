@@ -234,10 +234,13 @@ extension Parser {
         switch token.kind {
         case .integer(let digits):
             _ = advance()
+            if Int64(digits) == nil, castsToFloat() { return .literal(.text(digits)) }
             return try integerLiteral(digits)
         case .decimal(let digits):
             _ = advance()
-            // PostgreSQL: a literal with a point or an exponent is NUMERIC.
+            // PostgreSQL: a literal with a point or an exponent is NUMERIC. One past what a
+            // NUMERIC holds here (38 digits) is still a float's when cast to one (1e308::float8).
+            if castsToFloat(), (try? Numeric.checkRepresentable(digits)) == nil { return .literal(.text(digits)) }
             try Numeric.checkRepresentable(digits)
             guard let n = Numeric(digits) else { throw error("bad numeric literal") }
             return .literal(.numeric(n))
@@ -293,7 +296,8 @@ extension Parser {
             case "not":
                 _ = advance()
                 return .unary(.not, try parseNot())
-            case _ where ["date", "time", "timestamp", "timestamptz", "interval"].contains(word) && isTypedLiteral():
+            case _ where isTypedLiteral() && (["date", "time", "timestamp", "timestamptz", "interval", "double", "character"].contains(word)
+                                              || SQLType(spelling: word) != nil):
                 let type = try parseTypeName()
                 guard case .string(let text) = peek.kind else { throw error("expected a quoted \(type.name) value") }
                 _ = advance()
@@ -319,9 +323,18 @@ extension Parser {
         }
     }
 
+    /// Whether the next tokens cast what precedes them to a floating-point type.
+    func castsToFloat() -> Bool {
+        guard peek.kind == .op("::"), case .identifier(let word) = peekAt(1).kind else { return false }
+        return ["float8", "float4", "float", "real", "double"].contains(word)
+    }
+
     /// DATE '…', TIMESTAMP [WITH TIME ZONE] '…', INTERVAL '…' and friends.
     func isTypedLiteral() -> Bool {
         if case .string = peekAt(1).kind { return true }
+        if (isKeyword("double") && isKeyword("precision", at: 1)) || (isKeyword("character") && isKeyword("varying", at: 1)) {
+            if case .string = peekAt(2).kind { return true }
+        }
         return (isKeyword("timestamp") || isKeyword("time")) && (isKeyword("with", at: 1) || isKeyword("without", at: 1))
     }
 

@@ -538,7 +538,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                     }
                     return .blob(bytes)
                 }
-                return .blob(Array(s.utf8))
+                return .blob(try BinaryText.fromEscaped(s))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to bytea")
             }
         case .json, .jsonb:

@@ -29,6 +29,7 @@ public enum SQLState {
     public static let invalidRowCountInLimitClause = "2201W"
     public static let invalidRowCountInResultOffsetClause = "2201X"
     public static let characterNotInRepertoire = "22021"
+    public static let arraySubscriptError = "2202E"
     public static let invalidParameterValue = "22023"
     public static let sequenceGeneratorLimitExceeded = "2200H"
     public static let nullValueNotAllowed = "22004"
