@@ -257,6 +257,31 @@ struct ExpressionCompiler {
                 }
                 return sawNull ? .null : .boolean(negated)
             }
+        case .inSubquery(.function("row", let fields, false, false), let query, let negated):
+            // (a, b) IN (SELECT x, y …): a row is in the result when every pair is equal; NULL
+            // when no row differs for certain but some pair is NULL.
+            let parts = try fields.map { try compile($0) }
+            let values = try compileSubqueryValues(query, requireOneColumn: false, columns: fields.count)
+            return { ctx in
+                let rows = try values(ctx)
+                if rows.isEmpty { return .boolean(negated) }
+                let tuple = try parts.map { try $0(ctx) }
+                var sawNull = false
+                for row in rows {
+                    var unknown = false, different = false
+                    for (v, w) in zip(tuple, row) {
+                        switch try Value.compare(v, w) {
+                        case 0?: continue
+                        case nil: unknown = true
+                        default: different = true
+                        }
+                        if different { break }
+                    }
+                    if different { continue }
+                    if unknown { sawNull = true } else { return .boolean(!negated) }
+                }
+                return sawNull ? .null : .boolean(negated)
+            }
         case .inSubquery(let e, let query, let negated):
             let a = try compile(e)
             let values = try compileSubqueryValues(query, requireOneColumn: true)
@@ -580,13 +605,17 @@ struct ExpressionCompiler {
     }
 
     /// A subquery compiled once; its rows are cached per statement when it is uncorrelated.
-    private func compileSubqueryValues(_ query: SelectStatement, requireOneColumn: Bool) throws -> (ExecutionContext) throws -> [[Value]] {
+    private func compileSubqueryValues(_ query: SelectStatement, requireOneColumn: Bool, columns: Int? = nil) throws -> (ExecutionContext) throws -> [[Value]] {
         // Subqueries see the current query's columns as their outer scope.
         let childParent = aggregation.map { agg in Scope(columns: [], parent: agg.inputScope.parent) } ?? scope
         let plan = try planner.plan(query, parent: childParent)
         planner.noteSubplan(plan)
         if requireOneColumn && plan.columns.count != 1 {
             throw DatabaseError(.error, sqlState: SQLState.syntaxError, "subquery must return only one column")
+        }
+        if let columns, plan.columns.count != columns {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError,
+                                "subquery has too \(plan.columns.count > columns ? "many" : "few") columns")
         }
         let correlated = childParent.referencedFromInside
         let box = SubqueryBox()

@@ -134,6 +134,25 @@ extension FunctionRegistry {
                 return .numeric(n.rounded(to: BinaryText.significantScale(n)))
             }
         },
+        // ROW(a, b) and (a, b) outside a comparison: the record's text, as record_out writes it.
+        ScalarFunction(["row"], arity: 1...100, result: .fixed(.text), parameters: [nil], volatility: .immutable) { _, args in
+            { ctx in
+                var fields: [String] = []
+                for a in args {
+                    let v = try a(ctx)
+                    guard let text = try Functions.text(v) else { fields.append(""); continue }
+                    let special = text.isEmpty || text.contains(where: { "\"\\(),".contains($0) || $0.isWhitespace })
+                    guard special else { fields.append(text); continue }
+                    var quoted = "\""
+                    for c in text {
+                        if c == "\"" || c == "\\" { quoted.append(c) }
+                        quoted.append(c)
+                    }
+                    fields.append(quoted + "\"")
+                }
+                return .text("(" + fields.joined(separator: ",") + ")")
+            }
+        },
         // Sleeps in short steps so that an interrupt or statement timeout ends it.
         ScalarFunction(["pg_sleep"], arity: 1...1, result: .fixed(.text), parameters: [.doublePrecision], volatility: .volatile) { _, args in
             { ctx in

@@ -90,7 +90,36 @@ extension Parser {
                 left = .quantified(op, left, query, all: all)
                 continue
             }
-            left = .binary(op, left, try parsePredicate())
+            let right = try parsePredicate()
+            if case .function("row", let l, false, false) = left, case .function("row", let r, false, false) = right {
+                left = try Parser.rowComparison(op, l, r)
+            } else {
+                left = .binary(op, left, right)
+            }
+        }
+    }
+
+    /// A comparison of two row constructors, as PostgreSQL defines it: `=` when every pair is
+    /// equal, `<>` when any differs, and the ordering operators by the first pair that is not
+    /// equal (`(a, b) < (c, d)` is `a < c OR (a = c AND b < d)`), with NULL where a pair that
+    /// decides is NULL.
+    static func rowComparison(_ op: BinaryOperator, _ left: [Expr], _ right: [Expr]) throws -> Expr {
+        guard left.count == right.count, !left.isEmpty else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "unequal number of entries in row expressions")
+        }
+        let pairs = Array(zip(left, right))
+        switch op {
+        case .equal, .notEqual:
+            let tests = pairs.map { Expr.binary(op, $0.0, $0.1) }
+            return tests.dropFirst().reduce(tests[0]) { .binary(op == .equal ? .and : .or, $0, $1) }
+        default:
+            // The last pair decides with the operator itself; each earlier one with its strict form.
+            let strict: BinaryOperator = op == .less || op == .lessOrEqual ? .less : .greater
+            var result = Expr.binary(op, pairs[pairs.count - 1].0, pairs[pairs.count - 1].1)
+            for (l, r) in pairs.dropLast().reversed() {
+                result = .binary(.or, .binary(strict, l, r), .binary(.and, .binary(.equal, l, r), result))
+            }
+            return result
         }
     }
 
@@ -118,6 +147,19 @@ extension Parser {
                 repeat { list.append(try parseExpr()) } while accept(.op(","))
             }
             try expect(")")
+            // (a, b) IN ((1, 2), (3, 4)): one row comparison per element.
+            if case .function("row", let fields, false, false) = left {
+                var alternatives: [Expr] = []
+                for element in list {
+                    guard case .function("row", let values, false, false) = element else {
+                        throw DatabaseError(.error, sqlState: SQLState.datatypeMismatch, "operator does not exist: record = \(element.sql)")
+                    }
+                    alternatives.append(try Parser.rowComparison(.equal, fields, values))
+                }
+                guard let first = alternatives.first else { throw error("expected a row") }
+                let any = alternatives.dropFirst().reduce(first) { .binary(.or, $0, $1) }
+                return negated ? .unary(.not, any) : any
+            }
             return .inList(left, list, negated: negated)
         }
         let caseInsensitive = isKeyword("ilike")
@@ -269,6 +311,13 @@ extension Parser {
                 return .subquery(query)
             }
             let e = try parseExpr()
+            // (a, b, …): a row constructor, as ROW(a, b, …).
+            if accept(.op(",")) {
+                var fields = [e]
+                repeat { fields.append(try parseExpr()) } while accept(.op(","))
+                try expect(")")
+                return .function(name: "row", args: fields, distinct: false, star: false)
+            }
             try expect(")")
             return e
         case .quotedIdentifier:
