@@ -56,7 +56,8 @@ struct ExpressionCompiler {
     static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "total", "string_agg",
                                               "group_concat", "bool_and", "bool_or", "every",
                                               "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"]
+                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+                                              "percentile_cont", "percentile_disc", "mode"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()
@@ -556,7 +557,12 @@ struct ExpressionCompiler {
         }
         let argument = try args.first.map { try inner.compile($0) }
         let extra = args.count > 1 ? try inner.compile(args[1]) : nil
-        let pairs = ["string_agg", "group_concat", "json_object_agg", "jsonb_object_agg"].contains(name)
+        let orderedSet = AggregateState.orderedSetNames.contains(name)
+        if orderedSet, order.count != 1 || args.count != (name == "mode" ? 1 : 2) {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                "WITHIN GROUP is required for ordered-set aggregate \(name), with \(name == "mode" ? "no" : "one") direct argument")
+        }
+        let pairs = ["string_agg", "group_concat", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc"].contains(name)
         if args.count > (pairs ? 2 : 1) || (name.hasSuffix("object_agg") && args.count != 2) {
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) takes \(pairs ? 2 : 1) argument(s)")
         }

@@ -472,6 +472,21 @@ extension Parser {
             try expect(")")
             call = .function(name: name, args: args, distinct: distinct, star: false)
             if !order.isEmpty { call = .orderedAggregate(call, order) }
+            // An ordered-set aggregate: percentile_cont(0.5) WITHIN GROUP (ORDER BY x) aggregates
+            // x, sorted; its own arguments (the fraction) follow as the call's extra argument.
+            if order.isEmpty, isKeyword("within"), isKeyword("group", at: 1) {
+                _ = advance()
+                _ = advance()
+                try expect("(")
+                try expectKeyword("order")
+                let items = try parseOrderBy()
+                try expect(")")
+                guard items.count == 1, !distinct else {
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                        "function \(name) with \(items.count) ordering columns does not exist")
+                }
+                call = .orderedAggregate(.function(name: name, args: [items[0].expr] + args, distinct: false, star: false), items)
+            }
         }
         if acceptKeyword("filter") {
             try expect("(")
