@@ -111,7 +111,8 @@ package struct StatementExecutor {
 
     package static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset: return false
+        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset,
+             .prepare, .deallocate: return false
         case .vacuum(let analyze, _): return analyze
         // EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
         case .explain(let inner, let analyze): return analyze && isWrite(inner)
@@ -301,6 +302,8 @@ package struct StatementExecutor {
             return QueryResult()
         case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return QueryResult()
+        case .prepare, .execute, .deallocate:
+            throw DatabaseError.internalError("PREPARE, EXECUTE and DEALLOCATE are the connection's, not a statement executor's")
         }
     }
 

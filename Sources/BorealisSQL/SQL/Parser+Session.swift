@@ -91,6 +91,50 @@ extension Parser {
             }
             return .vacuum(analyze: analyze, names: names)
         }
+        return try parsePreparedStatementCommand()
+    }
+
+    /// PREPARE name [(type, …)] AS statement, EXECUTE name [(argument, …)], DEALLOCATE
+    /// [PREPARE] name | ALL: a connection's SQL-level prepared statements (Database+PreparedSQL).
+    private mutating func parsePreparedStatementCommand() throws -> Statement? {
+        if acceptKeyword("prepare") {
+            if isKeyword("transaction") { throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "PREPARE TRANSACTION is not supported") }
+            let name = try identifier("prepared statement name")
+            var types: [TypeName] = []
+            if accept(.op("(")) {
+                repeat { types.append(try parseTypeName()) } while accept(.op(","))
+                try expect(")")
+            }
+            try expectKeyword("as")
+            // The statement's $n are its own parameters, not the PREPARE's.
+            let outer = nextParameter
+            nextParameter = 1
+            let start = peek.position.offset
+            let statement = try parseStatement()
+            let end = peek.kind == .end ? Array(sql.utf8).count : peek.position.offset
+            let count = nextParameter - 1
+            nextParameter = outer
+            switch statement {
+            case .select, .insert, .update, .delete: break
+            default: throw error("PREPARE takes SELECT, INSERT, UPDATE, DELETE or VALUES")
+            }
+            let text = String(decoding: Array(sql.utf8)[start..<max(start, end)], as: UTF8.self)
+            return .prepare(name: name, types: types, statement: statement, text: text, parameterCount: max(count, types.count))
+        }
+        if acceptKeyword("execute") {
+            let name = try identifier("prepared statement name")
+            var arguments: [Expr] = []
+            if accept(.op("(")) {
+                repeat { arguments.append(try parseExpr()) } while accept(.op(","))
+                try expect(")")
+            }
+            return .execute(name: name, arguments: arguments)
+        }
+        if acceptKeyword("deallocate") {
+            _ = acceptKeyword("prepare")
+            if acceptKeyword("all") { return .deallocate(name: nil) }
+            return .deallocate(name: try identifier("prepared statement name"))
+        }
         return nil
     }
 
