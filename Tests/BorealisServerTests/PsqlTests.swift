@@ -60,6 +60,31 @@ struct PsqlTests {
         }
     }
 
+    /// SQL PREPARE over the wire: EXECUTE answers with its statement's tag, and DEALLOCATE
+    /// finds the engine's statements as well as the protocol's.
+    @Test func sqlPrepareExecuteAndDeallocateOverTheWire() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let run = try served.psql("""
+            \\set QUIET off
+            \\pset format unaligned
+            CREATE TABLE t (a int);
+            PREPARE ins (int) AS INSERT INTO t VALUES ($1);
+            EXECUTE ins(5);
+            PREPARE q AS SELECT a * 2 AS d FROM t;
+            EXECUTE q;
+            DEALLOCATE ins;
+            DEALLOCATE ALL;
+            """)
+        #expect(run.status == 0, "\(run.err)")
+        let lines = run.out.split(separator: "\n").map(String.init)
+        for expected in ["PREPARE", "INSERT 0 1", "d", "10", "DEALLOCATE", "DEALLOCATE ALL"] {
+            #expect(lines.contains(expected), "missing \(expected) in:\n\(run.out)")
+        }
+        let gone = try served.psql("DEALLOCATE q;")
+        #expect(gone.err.contains("prepared statement \"q\" does not exist"), "\(gone.err)")
+    }
+
     @Test func anErrorCarriesItsSQLSTATEAndStopsTheScript() throws {
         let served = try ServedDatabase()
         defer { served.close() }
