@@ -53,11 +53,7 @@ struct ExpressionCompiler {
     /// What the expression is part of, for error messages ("WHERE", "JOIN conditions", …).
     var clause = "this context"
 
-    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "total", "string_agg",
-                                              "group_concat", "bool_and", "bool_or", "every",
-                                              "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
-                                              "percentile_cont", "percentile_disc", "mode"]
+    static var aggregateNames: Set<String> { Expr.aggregateNames }
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()

@@ -124,6 +124,7 @@ extension Parser {
         }
         try expectKeyword("select")
         var core = SelectCore()
+        var groupingSets: [[Expr]]?
         if acceptKeyword("distinct") {
             if acceptKeyword("on") {
                 try expect("(")
@@ -143,7 +144,16 @@ extension Parser {
         if acceptKeyword("where") { core.filter = try parseExpr() }
         if acceptKeyword("group") {
             try expectKeyword("by")
-            repeat { core.groupBy.append(try parseExpr()) } while accept(.op(","))
+            var sets: [[Expr]] = [[]]
+            var plain = true
+            repeat {
+                let element = try parseGroupingElement()
+                if element.count != 1 { plain = false }
+                // The sets of a list are the cross product of its elements' sets.
+                sets = sets.flatMap { prefix in element.map { prefix + $0 } }
+                if sets.count > 4096 { throw Limits.tooComplex() }
+            } while accept(.op(","))
+            if plain, let only = sets.first { core.groupBy = only } else { groupingSets = sets }
         }
         if acceptKeyword("having") { core.having = try parseExpr() }
         if acceptKeyword("window") {
@@ -166,6 +176,10 @@ extension Parser {
                 guard case .expression(let e, let alias) = item else { return item }
                 return .expression(try Self.resolvingWindows(e, [:]), alias: alias)
             }
+        }
+        if let groupingSets { return try Self.expandingGroupingSets(core, groupingSets) }
+        if !core.groupBy.isEmpty, core.items.contains(where: { if case .expression(let e, _) = $0 { return e.sql.contains("grouping(") } else { return false } }) {
+            return try Self.expandingGroupingSets(core, [core.groupBy])
         }
         return .core(core)
     }
