@@ -100,6 +100,13 @@ extension StatementExecutor {
 
     /// The row id of an existing row that `row` (coerced) collides with on the row id or a
     /// unique index; `target` narrows the constraints considered (ON CONFLICT (columns)).
+    /// The columns of the unique constraint (primary key or unique index) named `name`.
+    func constraintColumns(_ name: String, of schema: TableSchema) throws -> [String] {
+        if !schema.primaryKey.isEmpty, ObjectDirectory.primaryKeyName(schema, catalog) == name { return schema.primaryKey }
+        if let index = catalog.indexes(on: schema.name).first(where: { $0.name == name && $0.unique }) { return index.columns }
+        throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "constraint \"\(name)\" for table \"\(schema.name)\" does not exist")
+    }
+
     func conflictingRow(_ row: [Value], in w: TableWriter, target: [String], ctx: ExecutionContext) throws -> Int64? {
         var considered = false
         if let c = w.schema.rowIDColumn, target.isEmpty || target == [w.schema.columns[c].name] {
@@ -318,12 +325,22 @@ extension StatementExecutor {
             conflictAssignments = try compileAssignments(assignments, w, compiler)
             conflictFilter = try onConflict.filter.map { try compiler.compile($0) }
         }
+        var conflictTarget = onConflict?.columns ?? []
+        if let constraint = onConflict?.constraint {
+            conflictTarget = try constraintColumns(constraint, of: w.schema)
+        }
+        // The rows this statement inserted or updated: DO UPDATE may not reach one again (21000).
+        var touched = Set<Int64>()
         /// Stores one complete row (or, ON CONFLICT, updates or skips the row it collides with).
         func insertRow(_ row: inout [Value]) throws {
             if let onConflict {
                 try coerce(&row, for: w)
-                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, ctx: ctx) {
+                if let existingID = try conflictingRow(row, in: w, target: conflictTarget, ctx: ctx) {
                     guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { return }
+                    guard touched.insert(existingID).inserted else {
+                        throw DatabaseError(.constraint, sqlState: SQLState.cardinalityViolation,
+                                            "ON CONFLICT DO UPDATE command cannot affect row a second time")
+                    }
                     let existing = try RecordCodec.decode(raw)
                     let frame = existing + row
                     if let conflictFilter, try ctx.withFrame(frame, { try conflictFilter(ctx).truth() }) != true { return }
@@ -338,6 +355,7 @@ extension StatementExecutor {
                 }
             }
             let rowID = try store(&row, in: w, replacing: nil, old: nil, ctx: ctx)
+            if onConflict?.assignments != nil { touched.insert(rowID) }
             result.changes += 1
             result.lastInsertRowID = rowID
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }

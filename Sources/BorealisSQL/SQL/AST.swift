@@ -278,6 +278,8 @@ package struct OnConflict: Sendable {
     /// nil: DO NOTHING.
     var assignments: [(String, Expr)]?
     var filter: Expr?
+    /// ON CONFLICT ON CONSTRAINT name: the unique constraint whose columns are the target.
+    var constraint: String?
 }
 
 package enum InsertSource: Sendable {

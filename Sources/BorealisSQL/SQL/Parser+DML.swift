@@ -7,6 +7,9 @@ extension Parser {
         _ = acceptKeyword("or") // INSERT OR … is SQLite's; reject below
         try expectKeyword("into")
         let table = try qualifiedName("table name")
+        // INSERT INTO t AS x: ON CONFLICT and RETURNING may name the target x.
+        var alias: String?
+        if acceptKeyword("as") { alias = try identifier("alias") }
         var columns: [String]?
         if peek.kind == .op("(") && !(isKeyword("select", at: 1) || isKeyword("with", at: 1) || isKeyword("values", at: 1)) {
             columns = try parseNameList()
@@ -35,21 +38,46 @@ extension Parser {
         if acceptKeyword("on") {
             try expectKeyword("conflict")
             var target: [String] = []
-            if peek.kind == .op("(") { target = try parseNameList() }
+            var constraint: String?
+            if peek.kind == .op("(") {
+                target = try parseNameList()
+            } else if acceptKeyword("on") {
+                try expectKeyword("constraint")
+                constraint = try identifier("constraint name")
+            }
             try expectKeyword("do")
             if acceptKeyword("nothing") {
-                onConflict = OnConflict(columns: target, assignments: nil, filter: nil)
+                onConflict = OnConflict(columns: target, assignments: nil, filter: nil, constraint: constraint)
             } else {
                 try expectKeyword("update")
                 try expectKeyword("set")
-                let assignments = try parseAssignments()
+                var assignments = try parseAssignments()
                 var filter: Expr?
                 if acceptKeyword("where") { filter = try parseExpr() }
-                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter)
+                if let alias {
+                    assignments = assignments.map { ($0.0, Parser.renamingTable($0.1, from: alias, to: table)) }
+                    filter = filter.map { Parser.renamingTable($0, from: alias, to: table) }
+                }
+                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter, constraint: constraint)
             }
         }
-        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning(),
+        var returning = try parseReturning()
+        if let alias {
+            returning = returning.map { item in
+                switch item {
+                case .expression(let e, let name): return .expression(Parser.renamingTable(e, from: alias, to: table), alias: name)
+                case .star(alias?): return .star(table: table)
+                default: return item
+                }
+            }
+        }
+        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: returning,
                        overriding: overriding)
+    }
+
+    /// `e` with its references to `alias.column` made `table.column`.
+    static func renamingTable(_ e: Expr, from alias: String, to table: String) -> Expr {
+        e.mappingColumns { t, n in .column(table: t == alias ? table : t, name: n) }
     }
 
     mutating func parseReturning() throws -> [SelectItem] {
