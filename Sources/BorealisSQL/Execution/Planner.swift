@@ -333,6 +333,7 @@ package final class Planner {
                     groupExprs.append(e)
                 }
             }
+            groupExprs += functionallyDependentColumns(groupExprs, core.from, scope)
             var groupCompiler = compiler
             groupCompiler.clause = "GROUP BY"
             groupEvaluators = try groupExprs.map { try groupCompiler.compile($0) }
@@ -494,6 +495,37 @@ package final class Planner {
     }
 
     // MARK: Expression analysis
+
+    /// The columns that GROUP BY `keys` determine without naming them: every column of a base
+    /// table whose whole primary key is among the keys (PostgreSQL's functional dependency:
+    /// `SELECT c.id, c.name … GROUP BY c.id`). Grouping by them as well changes no group.
+    private func functionallyDependentColumns(_ keys: [Expr], _ from: [FromItem], _ scope: Scope) -> [Expr] {
+        var tables: [(label: String, name: String)] = []
+        func collect(_ item: FromItem) {
+            switch item {
+            case .table(let name, let alias): if catalog.tables[name] != nil, cteBinding(name) == nil { tables.append((alias ?? name, name)) }
+            case .join(let l, let r, _, _, _, _): collect(l); collect(r)
+            default: break
+            }
+        }
+        from.forEach(collect)
+        guard !tables.isEmpty else { return [] }
+        // Each key as (table label, column) when it is a plain column of this query.
+        var keyed = Set<String>()
+        for key in keys {
+            guard case .column(let t, let n) = key, let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false), depth == 0 else { continue }
+            keyed.insert("\(scope.columns[index].table ?? "")\u{0}\(scope.columns[index].name)")
+        }
+        var extra: [Expr] = []
+        for (label, name) in tables {
+            guard let table = catalog.tables[name], !table.primaryKey.isEmpty,
+                  table.primaryKey.allSatisfy({ keyed.contains("\(label)\u{0}\($0)") }) else { continue }
+            for column in table.columns where !keyed.contains("\(label)\u{0}\(column.name)") {
+                extra.append(.column(table: label, name: column.name))
+            }
+        }
+        return extra
+    }
 
     static func outputName(_ e: Expr) -> String {
         switch e {
