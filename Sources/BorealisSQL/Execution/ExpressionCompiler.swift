@@ -81,6 +81,20 @@ struct ExpressionCompiler {
         return evaluator
     }
 
+    /// `arms` (of a CASE, COALESCE, GREATEST, LEAST, NULLIF) with each string literal converted
+    /// to the type the other arms resolve to, as PostgreSQL types its unknown literals: `CASE …
+    /// THEN 1 ELSE 'a' END` is 22P02 when compiled, whichever arm would run.
+    func coercingStringLiterals(_ arms: [Expr]) throws -> [Expr] {
+        func isStringLiteral(_ e: Expr) -> Bool { if case .literal(.text) = e { return true } else { return false } }
+        guard arms.contains(where: isStringLiteral) else { return arms }
+        let others = arms.filter { !isStringLiteral($0) }.map(staticType)
+        guard let target = SQLType.common(others), !target.isText, target.isStorable || target.isRegistered else { return arms }
+        return try arms.map { arm in
+            guard case .literal(let text) = arm, case .text = text else { return arm }
+            return .literal(try text.cast(to: target))
+        }
+    }
+
     /// smallint or integer, when PostgreSQL would type `e` so: a cast to it, a column declared
     /// so, or + - * / % over such operands (the wider of the two; an integer literal that fits
     /// takes the other side's width, as PostgreSQL's int4 literals do next to a smallint or
@@ -375,9 +389,10 @@ struct ExpressionCompiler {
                 return rows.first?[0] ?? .null
             }
         case .caseWhen(let base, let whens, let otherwise):
+            let results = try coercingStringLiterals(whens.map(\.1) + (otherwise.map { [$0] } ?? []))
             let b = try base.map { try compile($0) }
-            let arms = try whens.map { (try compile($0.0), try compile($0.1)) }
-            let other = try otherwise.map { try compile($0) }
+            let arms = try zip(whens, results).map { (try compile($0.0.0), try compile($0.1)) }
+            let other = try otherwise.map { _ in try compile(results[results.count - 1]) }
             return { ctx in
                 let subject = try b?(ctx)
                 for (condition, result) in arms {
@@ -422,7 +437,8 @@ struct ExpressionCompiler {
                 }
             }
             return { ctx in try a(ctx).cast(to: target) }
-        case .function(let name, let args, let distinct, let star):
+        case .function(let name, var args, let distinct, let star):
+            if ["coalesce", "greatest", "least", "nullif"].contains(name) { args = try coercingStringLiterals(args) }
             if ExpressionCompiler.aggregateNames.contains(name) {
                 return try compileAggregate(name, args, distinct: distinct, star: star, key: expr.sql)
             }

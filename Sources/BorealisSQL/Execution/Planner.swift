@@ -99,10 +99,12 @@ package final class Planner {
             cteStack[cteStack.count - 1] = bindings
         }
         if case .core(let core) = statement.body {
-            return try planCore(core, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset, parent: parent)
+            return try planCore(core, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset,
+                                withTies: statement.withTies, parent: parent)
         }
         let body = try planBody(statement.body, parent: parent)
-        return try finish(body, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset, parent: parent)
+        return try finish(body, orderBy: statement.orderBy, limit: statement.limit, offset: statement.offset,
+                          withTies: statement.withTies, parent: parent)
     }
 
     private func planCTE(_ cte: CommonTableExpression, recursive: Bool, parent: Scope?) throws -> QueryPlan {
@@ -215,7 +217,8 @@ package final class Planner {
     }
 
     /// ORDER BY, OFFSET and LIMIT over a plan's output columns (set operations, VALUES).
-    private func finish(_ plan: QueryPlan, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+    private func finish(_ plan: QueryPlan, orderBy: [OrderItem], limit: Expr?, offset: Expr?, withTies: Bool = false,
+                        parent: Scope?) throws -> QueryPlan {
         if orderBy.isEmpty && limit == nil && offset == nil { return plan }
         let width = plan.columns.count
         let scope = Scope(columns: plan.columns.map { ScopeColumn(table: nil, name: $0) }, parent: parent)
@@ -236,13 +239,16 @@ package final class Planner {
         var op: PhysicalOperator = ProjectOperator(input: QueryPlanOperator(plan: plan), items: columns, names: plan.columns,
                                                    sortKeys: keys, distinctOn: [])
         if !keys.isEmpty {
-            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil ? nil : { ctx in
+            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil || withTies ? nil : { ctx in
                 let (skip, keep) = try limitBounds(ctx)
                 return keep.map { skip + $0 }
             }
             op = SortOperator(input: op, order: RowOrder(items: orderBy, keyStart: width), keySQL: orderBy.map(\.expr.sql), wanted: wanted)
         }
-        if limit != nil || offset != nil { op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: op.estimatedRows) }
+        if limit != nil || offset != nil {
+            op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: op.estimatedRows,
+                               ties: withTies ? width..<(width + keys.count) : nil)
+        }
         if op.columns.count != width { op = ColumnOrderOperator(input: op, order: Array(0..<width)) }
         let root = op
         return QueryPlan(columns: plan.columns, declaredTypes: plan.declaredTypes, explain: op.explainNode) { ctx in try root.stream(ctx) }
@@ -273,7 +279,8 @@ package final class Planner {
 
     // MARK: One SELECT core
 
-    private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, parent: Scope?) throws -> QueryPlan {
+    private func planCore(_ core: SelectCore, orderBy: [OrderItem], limit: Expr?, offset: Expr?, withTies: Bool = false,
+                          parent: Scope?) throws -> QueryPlan {
         let core = try TableFunctions.movingSetReturningCalls(core)
         subplans.append([])
         let conjuncts = core.filter.map(Planner.conjuncts) ?? []
@@ -442,7 +449,7 @@ package final class Planner {
             if case .output(let i) = key { return outputExprs[i] } else { return item.expr }
         }
         let topNKeys: [TopNOperator.Key]? = {
-            guard limit != nil, !sortKeys.isEmpty, !aggregated, windows == nil, !distinct, distinctOn.isEmpty,
+            guard limit != nil, !withTies, !sortKeys.isEmpty, !aggregated, windows == nil, !distinct, distinctOn.isEmpty,
                   sortKeyExprs.allSatisfy(ExpressionCompiler.isDeterministic) else { return nil }
             return sortKeys.map { key in
                 switch key {
@@ -464,7 +471,7 @@ package final class Planner {
         if distinct { op = DistinctOperator(input: op, width: width) }
         if !sortKeys.isEmpty {
             // ORDER BY … LIMIT k keeps the best k in a heap (top-N), never the whole input.
-            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil || !distinctOn.isEmpty ? nil : { ctx in
+            let wanted: ((ExecutionContext) throws -> Int?)? = limit == nil || withTies || !distinctOn.isEmpty ? nil : { ctx in
                 let (skip, keep) = try limitBounds(ctx)
                 return keep.map { skip + $0 }
             }
@@ -474,7 +481,8 @@ package final class Planner {
         if limit != nil || offset != nil {
             var rows = op.estimatedRows
             if case .literal(.integer(let n))? = limit { rows = min(rows, Double(max(1, n))) }
-            op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: rows)
+            op = LimitOperator(input: op, bounds: limitBounds, estimatedRows: rows,
+                               ties: withTies ? width..<(width + sortKeys.count) : nil)
         }
         if op.columns.count != width { op = ColumnOrderOperator(input: op, order: Array(0..<width)) }
         var explain = op.explainNode

@@ -131,6 +131,8 @@ package struct SelectStatement: Sendable {
     var orderBy: [OrderItem] = []
     var limit: Expr?
     var offset: Expr?
+    /// FETCH FIRST n ROWS WITH TIES: the rows equal to the last one in ORDER BY come too.
+    var withTies = false
 }
 
 package struct ColumnDefinition: Sendable {

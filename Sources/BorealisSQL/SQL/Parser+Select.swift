@@ -50,9 +50,13 @@ extension Parser {
                 if !acceptKeyword("rows") { try expectKeyword("row") }
                 if acceptKeyword("with") {
                     try expectKeyword("ties")
-                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "FETCH … WITH TIES is not supported yet")
+                    guard !statement.orderBy.isEmpty else {
+                        throw DatabaseError(.error, sqlState: SQLState.syntaxError, "WITH TIES cannot be specified without ORDER BY clause")
+                    }
+                    statement.withTies = true
+                } else {
+                    try expectKeyword("only")
                 }
-                try expectKeyword("only")
             } else {
                 return statement
             }
