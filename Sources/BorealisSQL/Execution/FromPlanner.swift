@@ -64,7 +64,7 @@ extension Planner {
     private func flatten(_ item: FromItem, into leaves: inout [SourcePlan], conjuncts: inout [Expr],
                          merges: inout [(name: String, left: Int, right: Int)], parent: Scope?) throws {
         guard case .join(let leftItem, let rightItem, let kind, let on, let using, let natural) = item, kind == .inner || kind == .cross else {
-            if case .function = item, !leaves.isEmpty, let lateral = try lateralJoin(item, after: leaves, conjuncts: &conjuncts, parent: parent) {
+            if item.mayBeLateral, !leaves.isEmpty, let lateral = try lateralJoin(item, after: leaves, conjuncts: &conjuncts, parent: parent) {
                 leaves = [lateral]
                 return
             }
@@ -107,9 +107,11 @@ extension Planner {
     }
 
     /// A function in FROM whose arguments use columns of the items before it (PostgreSQL's
-    /// implicit LATERAL: `FROM docs d, jsonb_array_elements(d.body->'tags') t`): those items
-    /// are joined first, with the conjuncts about them alone, and the function runs once per
-    /// joined row. Nil when the arguments use none of them (the function is an ordinary source).
+    /// implicit LATERAL: `FROM docs d, jsonb_array_elements(d.body->'tags') t`), or a
+    /// subquery that does (`CROSS JOIN LATERAL (SELECT … t.x …) s`): those items are joined
+    /// first, with the conjuncts about them alone, and the item runs once per joined row. Nil
+    /// when it uses none of them (it is an ordinary source). A subquery is taken as LATERAL
+    /// whether or not it says so: one that PostgreSQL would refuse (42P01) runs instead.
     private func lateralJoin(_ item: FromItem, after leaves: [SourcePlan], conjuncts: inout [Expr], parent: Scope?) throws -> SourcePlan? {
         let earlier = leaves.flatMap(\.columns)
         let probe = Scope(columns: earlier, parent: parent)
@@ -268,6 +270,10 @@ extension Planner {
     /// side, the others the joined rows.
     private func planOuterJoin(_ leftItem: FromItem, _ rightItem: FromItem, kind: JoinKind, on: Expr?, using: [String], natural: Bool,
                                conjuncts: [Expr], parent: Scope?) throws -> SourcePlan {
+        if kind == .left, rightItem.mayBeLateral, using.isEmpty, !natural,
+           let lateral = try leftLateralJoin(leftItem, rightItem, on: on, conjuncts: conjuncts, parent: parent) {
+            return lateral
+        }
         var above = conjuncts
         var pushed: [[Expr]] = [[], []]
         if !conjuncts.isEmpty && kind != .full {
@@ -334,6 +340,27 @@ extension Planner {
         return SourcePlan(op: op, columns: columns)
     }
 
+    /// `LEFT JOIN LATERAL (…) s ON …` (or a set-returning function): the right side runs once
+    /// per left row, and a left row it gives no row meeting ON for comes once with NULLs. Nil
+    /// when the right side reads nothing of the left (an ordinary LEFT join).
+    private func leftLateralJoin(_ leftItem: FromItem, _ rightItem: FromItem, on: Expr?, conjuncts: [Expr], parent: Scope?) throws -> SourcePlan? {
+        let left = try planFrom([leftItem], conjuncts: [], parent: parent)
+        let probe = Scope(columns: left.columns, parent: parent)
+        let right = try planFromItem(rightItem, parent: probe)
+        guard probe.referencedFromInside else { return nil }
+        let columns = left.columns + right.columns
+        let scope = Scope(columns: columns, parent: parent)
+        let onCompiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "JOIN/ON")
+        let conditions = try (on.map(Planner.conjuncts) ?? []).map { try onCompiler.compile($0) }
+        var op: PhysicalOperator = LateralJoinOperator(left: left.op, right: right.op, preservingLeft: true, conditions: conditions)
+        if !conjuncts.isEmpty {
+            let compiler = ExpressionCompiler(scope: scope, planner: self, aggregation: nil, clause: "WHERE")
+            op = FilterOperator(input: op, conditions: try conjuncts.map { try compiler.compile($0) }, conditionSQL: conjuncts.map(\.sql),
+                                estimatedRows: JoinPlanner.estimate(op.estimatedRows, conjuncts, table: nil, scope: scope))
+        }
+        return SourcePlan(op: op, columns: columns)
+    }
+
     // MARK: Expression analysis for joins
 
     /// `e` with the qualifiers of its columns that `scope` holds at depth 0 removed (as an
@@ -370,5 +397,15 @@ extension Planner {
         ["ordinal_position", "character_maximum_length", "character_octet_length", "numeric_precision", "numeric_precision_radix",
          "numeric_scale", "datetime_precision", "interval_precision", "maximum_cardinality", "position_in_unique_constraint"]
             .contains(column) ? .integer : .text
+    }
+}
+
+extension FromItem {
+    /// A set-returning function or a subquery: a FROM item that may read the items before it.
+    var mayBeLateral: Bool {
+        switch self {
+        case .function, .subquery: return true
+        default: return false
+        }
     }
 }
