@@ -51,4 +51,19 @@ import Testing
         let other = try Database(path: dir.database)
         #expect(state(other, "EXECUTE s") == "26000")
     }
+
+    /// A data-modifying CTE runs once per execution, never when a statement is only prepared
+    /// or described, and a prepared statement's rows come from this run, not a cached plan.
+    @Test func aDataModifyingCTERunsOncePerExecutionAndNotWhenDescribed() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE t (id int)")
+        try db.execute("INSERT INTO t VALUES (1), (2), (3)")
+        let statement = try db.makeStatement("WITH d AS (DELETE FROM t WHERE id = (SELECT min(id) FROM t) RETURNING id) SELECT id FROM d")
+        #expect(statement.columnNames == ["id"])
+        #expect(try db.execute("SELECT count(*) FROM t").rows == [[.integer(3)]])
+        #expect(try statement.query().map { $0[0] } == [.integer(1)])
+        #expect(try statement.query().map { $0[0] } == [.integer(2)])
+        #expect(try db.execute("SELECT count(*) FROM t").rows == [[.integer(1)]])
+    }
 }

@@ -514,7 +514,7 @@ public final class Database: @unchecked Sendable {
         do {
             return try block.withLock {
                 try locked {
-                    if case .select(let query) = statement, !closed, !temporary.concerns(statement), !(inBlock && blockFailed),
+                    if case .select(let query) = statement, !query.hasDataModifyingCTE, !closed, !temporary.concerns(statement), !(inBlock && blockFailed),
                        !statement.movesSequences(cache: cache),
                        let started = try openCursor(query, parameters, cache: cache) {
                         return started

@@ -108,6 +108,11 @@ package final class Planner {
     }
 
     private func planCTE(_ cte: CommonTableExpression, recursive: Bool, parent: Scope?) throws -> QueryPlan {
+        // The statement ran a top-level one before planning (StatementExecutor+DataModifyingCTE).
+        if cte.modifying != nil {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                "WITH clause containing a data-modifying statement must be at the top level")
+        }
         let box = SubqueryBox()
         func rename(_ columns: [String]) throws -> [String] {
             guard !cte.columns.isEmpty else { return columns }

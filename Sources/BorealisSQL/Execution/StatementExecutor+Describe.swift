@@ -30,6 +30,9 @@ extension StatementExecutor {
 
     private func describeColumns(_ statement: Statement) throws -> StatementDescription {
         switch statement {
+        case .select(let query) where query.hasDataModifyingCTE:
+            let plan = try makePlanner().plan(try describingDataModifyingCTEs(query), parent: nil)
+            return StatementDescription(columns: plan.columns, declaredTypes: plan.declaredTypes.map { $0?.name })
         case .select(let query):
             let plan = try selectPlan(query)
             for (n, type) in plan.parameterTypes { parameterTypes.note(n, type) }
@@ -85,7 +88,7 @@ extension StatementExecutor {
                 }
             }
         case .select(let query):
-            _ = try makePlanner().plan(query, parent: nil)
+            _ = try makePlanner().plan(query.hasDataModifyingCTE ? try describingDataModifyingCTEs(query) : query, parent: nil)
         case .defaultValues:
             break
         }

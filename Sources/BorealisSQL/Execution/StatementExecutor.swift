@@ -111,9 +111,10 @@ package struct StatementExecutor {
 
     package static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset,
+        case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset,
              .prepare, .deallocate: return false
         case .vacuum(let analyze, _): return analyze
+        case .select(let query): return query.hasDataModifyingCTE
         // EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
         case .explain(let inner, let analyze): return analyze && isWrite(inner)
         default: return true
@@ -176,6 +177,13 @@ package struct StatementExecutor {
 
     package func execute(_ statement: Statement) throws -> QueryResult {
         switch statement {
+        case .select(let query) where query.hasDataModifyingCTE:
+            // Planned afresh each time: the plan holds the rows the CTEs returned.
+            var plan = try makePlanner().plan(try runningDataModifyingCTEs(query), parent: nil)
+            if let named = plan.namingRegisteredColumns(catalog) { plan = named }
+            return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes.map { $0?.name })
+        case .insert(let table, let columns, .select(let source), let onConflict, let returning, let overriding) where source.hasDataModifyingCTE:
+            return try insert(table, columns, .select(try runningDataModifyingCTEs(source)), onConflict, returning, overriding: overriding)
         case .select(let query):
             let plan = try selectPlan(query)
             return QueryResult(columns: plan.columns, rows: try plan.run(context()), declaredTypes: plan.declaredTypes.map { $0?.name })

@@ -122,6 +122,14 @@ package struct CommonTableExpression: Sendable {
     var name: String
     var columns: [String]
     var query: SelectStatement
+    /// `name AS (INSERT/UPDATE/DELETE … RETURNING …)`: run once before the query, its returned
+    /// rows then being `query` (StatementExecutor+DataModifyingCTE.swift).
+    var modifying: Statement?
+}
+
+extension SelectStatement {
+    /// Whether a CTE of this statement's own WITH clause writes.
+    package var hasDataModifyingCTE: Bool { with.contains { $0.modifying != nil } }
 }
 
 package struct SelectStatement: Sendable {

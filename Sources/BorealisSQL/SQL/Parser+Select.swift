@@ -9,21 +9,40 @@ extension Parser {
     mutating func parseSelect() throws -> SelectStatement {
         try descend()
         defer { depth -= 1 }
+        let (with, recursive) = try parseWithClause()
+        return try parseSelect(with: with, recursive: recursive)
+    }
+
+    /// `WITH [RECURSIVE] name [(columns)] AS [[NOT] MATERIALIZED] (query | INSERT/UPDATE/DELETE
+    /// … RETURNING …), …`, or nothing.
+    mutating func parseWithClause() throws -> ([CommonTableExpression], recursive: Bool) {
+        guard acceptKeyword("with") else { return ([], false) }
         var with: [CommonTableExpression] = []
-        var recursive = false
-        if acceptKeyword("with") {
-            recursive = acceptKeyword("recursive")
-            repeat {
-                let name = try identifier("CTE name")
-                var columns: [String] = []
-                if peek.kind == .op("(") { columns = try parseNameList() }
-                try expectKeyword("as")
-                try expect("(")
-                let query = try parseSelect()
+        let recursive = acceptKeyword("recursive")
+        repeat {
+            let name = try identifier("CTE name")
+            var columns: [String] = []
+            if peek.kind == .op("(") { columns = try parseNameList() }
+            try expectKeyword("as")
+            if acceptKeyword("not") { try expectKeyword("materialized") } else { _ = acceptKeyword("materialized") }
+            try expect("(")
+            if isKeyword("insert") || isKeyword("update") || isKeyword("delete") {
+                // A data-modifying statement: run once, before the query (DataModifyingCTE.swift).
+                let statement = try parseStatement()
                 try expect(")")
-                with.append(CommonTableExpression(name: name, columns: columns, query: query))
-            } while accept(.op(","))
-        }
+                with.append(CommonTableExpression(name: name, columns: columns, query: SelectStatement(body: .values([])),
+                                                  modifying: statement))
+                continue
+            }
+            let query = try parseSelect()
+            try expect(")")
+            with.append(CommonTableExpression(name: name, columns: columns, query: query))
+        } while accept(.op(","))
+        return (with, recursive)
+    }
+
+    /// The rest of a SELECT after its WITH clause.
+    mutating func parseSelect(with: [CommonTableExpression], recursive: Bool) throws -> SelectStatement {
         var statement = SelectStatement(with: with, recursive: recursive, body: try parseSetExpression())
         if acceptKeyword("order") { statement.orderBy = try parseOrderBy() }
         // LIMIT, OFFSET n [ROW|ROWS] and the standard's FETCH {FIRST|NEXT} [n] {ROW|ROWS} ONLY,

@@ -264,7 +264,28 @@ package struct Parser {
     // MARK: Statements
 
     mutating func parseStatement() throws -> Statement {
-        if isKeyword("select") || isKeyword("with") || isKeyword("values") || peek.kind == .op("(") {
+        if isKeyword("with") {
+            // WITH … SELECT, or WITH … INSERT … SELECT (the CTEs belong to the INSERT's query).
+            let (with, recursive) = try parseWithClause()
+            if acceptKeyword("insert") {
+                var statement = try parseInsert()
+                guard case .insert(let table, let columns, .select(var source), let onConflict, let returning, let overriding) = statement else {
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "WITH … INSERT … VALUES is not supported yet; use INSERT … SELECT")
+                }
+                source.with = with + source.with
+                source.recursive = source.recursive || recursive
+                statement = .insert(table: table, columns: columns, source: .select(source), onConflict: onConflict, returning: returning,
+                                    overriding: overriding)
+                return statement
+            }
+            if isKeyword("update") || isKeyword("delete") {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "WITH … \(peek.text.uppercased()) is not supported yet")
+            }
+            try descend()
+            defer { depth -= 1 }
+            return .select(try parseSelect(with: with, recursive: recursive))
+        }
+        if isKeyword("select") || isKeyword("values") || peek.kind == .op("(") {
             return .select(try parseSelect())
         }
         if acceptKeyword("explain") { return try parseExplain() }
