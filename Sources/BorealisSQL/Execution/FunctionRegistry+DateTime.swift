@@ -8,6 +8,40 @@ import Glibc
 
 extension FunctionRegistry {
     static let dateTime: [ScalarFunction] = [
+        // timezone(zone, ts) and ts AT TIME ZONE zone (TimeZones.swift): a timestamptz becomes
+        // the zone's local time, a timestamp (or date) read as the zone's local time a timestamptz.
+        ScalarFunction(["timezone"], arity: 2...2, result: .zoneConverted, parameters: [.text, nil], volatility: .immutable,
+                       typed: { _, args, types in
+            let zoneArgument = args[0], subject = args[1]
+            let type = types.count > 1 ? types[1] : nil
+            return { ctx in
+                let zone = try zoneArgument(ctx), value = try subject(ctx)
+                if zone.isNull || value.isNull { return .null }
+                let rules: TimeZoneRules
+                if case .interval(let i) = zone {
+                    guard i.months == 0, i.days == 0 else {
+                        throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
+                                            "interval time zone \"\(DateTime.formatInterval(i))\" must not include months or days")
+                    }
+                    rules = TimeZoneRules(initial: i.microseconds / 1_000_000)
+                } else {
+                    rules = try TimeZones.rules(try Functions.text(zone) ?? "")
+                }
+                switch value {
+                case .timestamptz(let micros): return .timestamp(try TimeZones.localTime(ofUTC: micros, in: rules))
+                case .timestamp(let micros): return .timestamptz(try TimeZones.utc(ofLocal: micros, in: rules))
+                // A date is a timestamptz here (midnight UTC, the session's zone), as PostgreSQL casts it.
+                case .date(let days): return .timestamp(try TimeZones.localTime(ofUTC: try DateTime.timestamp(ofDate: Int64(days)), in: rules))
+                case .text(let s) where type == nil:
+                    // An untyped literal is a timestamptz, as PostgreSQL resolves it.
+                    guard case .timestamptz(let micros) = try Value.text(s).cast(to: .timestamptz) else { return .null }
+                    return .timestamp(try TimeZones.localTime(ofUTC: micros, in: rules))
+                default:
+                    throw DatabaseError(.mismatch, sqlState: SQLState.featureNotSupported,
+                                        "AT TIME ZONE of a \(value.typeName) is not supported (a timestamp, timestamptz or date is)")
+                }
+            }
+        }),
         ScalarFunction(["age"], arity: 1...2, result: .fixed(.interval), parameters: [.timestamp], volatility: .stable) { _, args in
             { ctx in
                 var instants: [Int64] = []

@@ -26,6 +26,8 @@ struct ScalarFunction: Sendable {
         case rounding
         /// date_trunc: timestamptz for a timestamptz, else timestamp.
         case truncatedTimestamp
+        /// timezone(zone, ts), AT TIME ZONE: a timestamp for a timestamptz, else timestamptz.
+        case zoneConverted
     }
 
     /// Whether calls may be evaluated once at planning time (PostgreSQL's provolatile):
@@ -75,6 +77,8 @@ struct ScalarFunction: Sendable {
             return arguments.count > 1 || first == .numeric ? .numeric : .doublePrecision
         case .truncatedTimestamp:
             return arguments.count > 1 && arguments[1] == .timestamptz ? .timestamptz : .timestamp
+        case .zoneConverted:
+            return arguments.count > 1 && (arguments[1] == .timestamptz || arguments[1] == .date) ? .timestamp : .timestamptz
         }
     }
 

@@ -268,6 +268,12 @@ extension Parser {
             _ = try anyName("collation")
             if accept(.op(".")) { _ = try anyName("collation") }   // pg_catalog."default"
         }
+        // e AT TIME ZONE zone: PostgreSQL's timezone(zone, e), binding tighter than * and /.
+        while isKeyword("at"), isKeyword("time", at: 1), isKeyword("zone", at: 2) {
+            _ = advance(); _ = advance(); _ = advance()
+            try descend()
+            e = .function(name: "timezone", args: [try parseUnary(), e], distinct: false, star: false)
+        }
         return e
     }
 
