@@ -76,6 +76,36 @@ import Testing
         try db.close()
     }
 
+    /// statement_timeout stops a statement that runs longer (57014), in PostgreSQL's units,
+    /// and a later statement starts with its own time.
+    @Test func statementTimeoutCancelsALongStatement() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("SET statement_timeout = '50ms'")
+        let start = clock()
+        do {
+            try db.execute("SELECT count(*) FROM generate_series(1, 2000000000)")
+            Issue.record("the statement was not stopped")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "57014")
+            #expect(error.message.contains("statement timeout"))
+        }
+        #expect(Double(clock() - start) / Double(CLOCKS_PER_SEC) < 5)
+        do {
+            try db.execute("SELECT pg_sleep(2)")
+            Issue.record("pg_sleep was not stopped")
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == "57014")
+        }
+        #expect(try db.execute("SELECT 1").rows == [[.integer(1)]])
+        try db.execute("SET statement_timeout = 0")
+        #expect(try db.execute("SELECT pg_sleep(0.1)").rows.count == 1)
+        #expect(SessionSettings.milliseconds("1.5s") == 1500)
+        #expect(SessionSettings.milliseconds("2min") == 120_000)
+        #expect(SessionSettings.milliseconds("250") == 250)
+        #expect(SessionSettings.milliseconds("x") == nil)
+    }
+
     @Test func sessionFunctionsAndVacuum() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database)

@@ -148,6 +148,7 @@ public final class Database: @unchecked Sendable {
 
     /// A statement ends: with none left running or waiting, a pending interrupt is dropped.
     private func statementEnded() {
+        watch.statementTimingEnds()
         if inFlight.subtract(1, ordering: .relaxed).newValue == 0 && idle { watch.clear() }
     }
 
@@ -547,7 +548,7 @@ public final class Database: @unchecked Sendable {
             failed(by: error)
             throw error
         }
-        watch.statementStarts()
+        watch.statementStarts(timeoutMilliseconds: session.statementTimeoutMilliseconds)
         session.writesRefused = readOnlyMode || (inBlock && blockReadOnly)
         let cursor: SelectCursor
         do {
@@ -667,7 +668,7 @@ public final class Database: @unchecked Sendable {
 
     func run(_ statement: Statement, _ parameters: [Value], cache: PlanCache? = nil) throws -> QueryResult {
         if closed { throw DatabaseError.misuse("the database connection is closed") }
-        watch.statementStarts()
+        watch.statementStarts(timeoutMilliseconds: session.statementTimeoutMilliseconds)
         switch statement {
         case .begin(let immediate, let readOnly):
             if inBlock { // PostgreSQL: a warning, not an error

@@ -160,7 +160,7 @@ extension FunctionRegistry {
                 guard seconds.isFinite else { throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "pg_sleep needs a finite number of seconds") }
                 var left = max(0, seconds)
                 while left > 0 {
-                    try ctx.txn?.watch?.check()
+                    try ctx.txn?.watch?.checkNow()
                     let step = min(left, 0.01)
                     usleep(UInt32(step * 1_000_000))
                     left -= step

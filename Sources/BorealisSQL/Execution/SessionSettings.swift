@@ -85,6 +85,33 @@ package final class SessionSettings: @unchecked Sendable {
         known = Dictionary(parameters.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// statement_timeout in milliseconds (0: none): PostgreSQL's units (`ms`, `s`, `min`, `h`,
+    /// `d`; a bare number is milliseconds).
+    package var statementTimeoutMilliseconds: Int64 {
+        guard let text = value("statement_timeout"), text != "0" else { return 0 }
+        return SessionSettings.milliseconds(text) ?? 0
+    }
+
+    static func milliseconds(_ text: String) -> Int64? {
+        let trimmed = text.trimmingWhitespace().lowercased()
+        let digits = trimmed.prefix { $0.isNumber || $0 == "." }
+        guard let number = Double(digits), number >= 0 else { return nil }
+        let unit = trimmed.dropFirst(digits.count).trimmingWhitespace()
+        let scale: Double
+        switch unit {
+        case "", "ms": scale = 1
+        case "s": scale = 1000
+        case "min": scale = 60_000
+        case "h": scale = 3_600_000
+        case "d": scale = 86_400_000
+        case "us": scale = 0.001
+        default: return nil
+        }
+        let value = (number * scale).rounded()
+        guard value < 9.2e15 else { return nil }
+        return Int64(value)
+    }
+
     /// The names of the parameters SHOW ALL lists, as they are spelled.
     package var names: [String] { known.values.map(\.name) }
 

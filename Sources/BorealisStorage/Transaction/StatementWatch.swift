@@ -1,5 +1,6 @@
-// What stops a running statement from outside: `Database.interrupt()` from any thread, and a
-// progress handler called every N units of work (a unit is one page a transaction reads). The
+// What stops a running statement from outside: `Database.interrupt()` from any thread, a
+// progress handler called every N units of work (a unit is one page a transaction reads), and
+// the session's statement_timeout (a deadline on the monotonic clock, looked at every 64 units). The
 // watch belongs to one connection; its transactions check it at every page they read, so a
 // statement stops within one page of work — a scan, a join, a sort's input, an index build.
 // Statements that read no page (a recursive CTE over constants) check it once per iteration.
@@ -38,9 +39,25 @@ package final class StatementWatch: @unchecked Sendable {
     /// clears its interrupt when its count of running statements reaches zero).
     package func clear() { requested.store(false, ordering: .relaxed) }
 
-    /// A statement starts: its progress count starts afresh.
-    package func statementStarts() {
+    /// When the running statement times out (CLOCK_MONOTONIC nanoseconds), 0 for never.
+    private var deadline: UInt64 = 0
+    private var clockCountdown = 0
+
+    /// A statement starts: its progress count starts afresh, and it may run for
+    /// `timeoutMilliseconds` (0: no limit) before it fails with 57014.
+    package func statementStarts(timeoutMilliseconds: Int64 = 0) {
         countdown = progressEvery
+        deadline = timeoutMilliseconds > 0 ? Self.now() &+ UInt64(timeoutMilliseconds) &* 1_000_000 : 0
+        clockCountdown = 0
+    }
+
+    /// The statement's time is no longer counted (it ended; a cursor's later steps are not timed).
+    package func statementTimingEnds() { deadline = 0 }
+
+    private static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
     /// `handler` runs every `units` units of work; returning true interrupts the statement.
@@ -54,6 +71,15 @@ package final class StatementWatch: @unchecked Sendable {
     @inline(__always)
     package func check() throws {
         if requested.load(ordering: .relaxed) { throw Self.canceled() }
+        if deadline != 0 {
+            clockCountdown -= 1
+            if clockCountdown <= 0 {
+                clockCountdown = 64
+                if Self.now() >= deadline {
+                    throw DatabaseError(.interrupted, sqlState: SQLState.queryCanceled, "canceling statement due to statement timeout")
+                }
+            }
+        }
         if progressEvery > 0 {
             countdown -= 1
             if countdown <= 0 {
@@ -63,6 +89,12 @@ package final class StatementWatch: @unchecked Sendable {
                 if progressHandler?() == true { throw Self.canceled() }
             }
         }
+    }
+
+    /// `check()`, reading the clock now (for work whose units are long: pg_sleep's steps).
+    package func checkNow() throws {
+        clockCountdown = 0
+        try check()
     }
 
     static func canceled() -> DatabaseError {
