@@ -154,19 +154,26 @@ struct LogMark: Equatable {
     /// Written by the first run after a crash that cut a transaction off: its records before
     /// the mark belong to no commit.
     var abandon = false
+    /// The chained checksum of the record before the mark (the seed of the mark's own
+    /// checksum), so that the mark verifies on its own, without the records before it: after a
+    /// hole that took them, a mark still proves that the bytes before its synced end were
+    /// synced (LogScanner+Damage.swift). Absent in marks written before it existed (9 bytes).
+    var seed: UInt32?
 
     /// Bytes a mark takes in the log, framing included (every record leaves room for a seal).
-    static let recordSize = LogFormat.recordHeaderSize + 9
+    static let recordSize = LogFormat.recordHeaderSize + 13
 
     func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 9)
+        var writer = ByteWriter(capacity: 13)
         writer.append(syncedEnd)
         writer.bytes.append((seal ? 1 : 0) | (abandon ? 2 : 0))
+        if let seed { writer.append(seed) }
         return writer.bytes
     }
 
     static func decode(_ raw: UnsafeRawBufferPointer) throws -> LogMark {
-        guard raw.count == 9 else { throw DatabaseError.corrupt("log mark of \(raw.count) bytes (9 expected)") }
-        return LogMark(syncedEnd: raw.littleEndian(at: 0, as: UInt64.self), seal: raw[8] & 1 != 0, abandon: raw[8] & 2 != 0)
+        guard raw.count == 9 || raw.count == 13 else { throw DatabaseError.corrupt("log mark of \(raw.count) bytes (9 or 13 expected)") }
+        return LogMark(syncedEnd: raw.littleEndian(at: 0, as: UInt64.self), seal: raw[8] & 1 != 0, abandon: raw[8] & 2 != 0,
+                       seed: raw.count == 13 ? raw.littleEndian(at: 9, as: UInt32.self) : nil)
     }
 }

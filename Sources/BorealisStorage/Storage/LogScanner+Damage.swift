@@ -22,6 +22,9 @@ extension LogScanner {
         var vouchingMark: (lsn: LSN, syncedEnd: LSN)?
         /// The end of the last verified record (the hole's LSN when none).
         var validEnd: LSN
+
+        /// Whether any record there verified (so the bytes are this log's, written at their LSNs).
+        var provesRecords: Bool { firstValid != nil || vouchingMark != nil }
     }
 
     /// Reads segment `start` from LSN `from` (≥ start) to its end and looks for records that
@@ -51,12 +54,21 @@ extension LogScanner {
                     == LogFormat.recordChecksum(previous: seed, lsn: from + UInt64(y), record: record)
             }
             var y = 0
-            while y + 2 * LogFormat.recordHeaderSize <= n {
+            while y + LogFormat.recordHeaderSize <= n {
                 // Zeros (a preallocated segment's unwritten part) hold no record type: skip them a word at a time.
                 if y + 16 <= n, raw.loadUnaligned(fromByteOffset: y + 8, as: UInt64.self) == 0 {
                     y += 8
                     continue
                 }
+                // A mark that carries its seed verifies alone (the records before it may be in
+                // the hole): one whose synced end lies past the hole vouches for it.
+                if raw[y + 8] == LogRecordType.mark.rawValue, let end = recordEnd(y), end - y == LogMark.recordSize,
+                   let mark = try? LogMark.decode(UnsafeRawBufferPointer(rebasing: raw[(y + LogFormat.recordHeaderSize)..<end])),
+                   let seed = mark.seed, verifies(y, end: end, seed: seed) {
+                    result.validEnd = max(result.validEnd, from + UInt64(end))
+                    if mark.syncedEnd > from, result.vouchingMark == nil { result.vouchingMark = (from + UInt64(y), mark.syncedEnd) }
+                }
+                guard y + 2 * LogFormat.recordHeaderSize <= n else { y += 1; continue }
                 guard let secondStart = recordEnd(y), let secondEnd = recordEnd(secondStart),
                       verifies(secondStart, end: secondEnd, seed: raw.littleEndian(at: y + 4, as: UInt32.self)) else {
                     y += 1

@@ -119,7 +119,7 @@ final class LogWriter: @unchecked Sendable {
             startNewSegment(at: position.end)
         }
         if abandonsTransaction {
-            appendLocked(.mark, LogMark(syncedEnd: position.end, seal: false, abandon: true).encoded())
+            appendMarkLocked(LogMark(syncedEnd: position.end, seal: false, abandon: true))
         }
     }
 
@@ -141,16 +141,28 @@ final class LogWriter: @unchecked Sendable {
         let size = UInt64(LogFormat.recordHeaderSize + payload.count)
         let capacity = UInt64(configuration.segmentCapacity)
         if endLSN - activeStart + size + UInt64(LogMark.recordSize) > capacity {
-            // A segment written before seals existed may lack the room for one.
+            // A segment written before seals existed (or with 9-byte marks) may lack the room for one.
             if endLSN - activeStart + UInt64(LogMark.recordSize) <= capacity {
-                let seal = LogMark(syncedEnd: synced, seal: true).encoded()
+                let seal = LogMark(syncedEnd: synced, seal: true, seed: chain).encoded()
                 chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: .mark, payload: seal, previous: chain)
                 endLSN += UInt64(LogMark.recordSize)
             }
             startNewSegment(at: endLSN)
         }
+        var payload = payload
+        if type == .mark, payload.count == LogMark.recordSize - LogFormat.recordHeaderSize {
+            // A mark's seed is the chain it follows, known only now.
+            withUnsafeBytes(of: chain.littleEndian) { payload.replaceSubrange(9..<13, with: $0) }
+        }
         chain = LogFormat.appendRecord(to: &buffer, lsn: endLSN, type: type, payload: payload, previous: chain)
         endLSN += size
+    }
+
+    /// Appends a mark that carries its own seed (the chain it follows), so it verifies alone.
+    private func appendMarkLocked(_ mark: LogMark) {
+        var mark = mark
+        mark.seed = 0   // set by appendLocked once the segment (and so the chain) is settled
+        appendLocked(.mark, mark.encoded())
     }
 
     /// The chained checksum of the log at `lsn`, a transaction end not yet forgotten.
@@ -276,7 +288,7 @@ final class LogWriter: @unchecked Sendable {
         if sync && synced > markedSyncedEnd {
             // Vouches for the bytes synced before this flush: a hole before `synced` followed by
             // this mark is damage, not a torn tail.
-            appendLocked(.mark, LogMark(syncedEnd: synced, seal: false).encoded())
+            appendMarkLocked(LogMark(syncedEnd: synced, seal: false))
             markedSyncedEnd = synced
         }
         flushing = true

@@ -77,7 +77,7 @@ enum Recovery {
         let unfinished = try scanner.unfinishedSegment()
         scanner.ignoring = unfinished
         let materialized = header.materializedLSN
-        var lastRecord: (type: UInt8, lsn: LSN, seal: Bool)?
+        var lastRecord: (type: UInt8, lsn: LSN, seal: Bool, end: LSN)?
 
         var resume: LogScanner.Position?
         var resumeLSN = materialized
@@ -89,7 +89,7 @@ enum Recovery {
                 if position.end == resumeLSN { resume = position }
             case .record(let record):
                 let mark = record.type == LogRecordType.mark.rawValue ? try LogMark.decode(record.payload) : nil
-                lastRecord = (record.type, record.lsn, mark?.seal == true)
+                lastRecord = (record.type, record.lsn, mark?.seal == true, record.after.end)
                 if record.lsn < materialized {
                     if record.after.end == materialized { resume = record.after }
                     if record.after.end > materialized {
@@ -121,7 +121,7 @@ enum Recovery {
             }
         }
         let existing = try scanner.segments()
-        if let unfinished, let lastRecord, lastRecord.seal, let scanned, lastRecord.lsn + UInt64(LogMark.recordSize) == scanned.end,
+        if let unfinished, let lastRecord, lastRecord.seal, let scanned, lastRecord.end == scanned.end,
            scanned.end == unfinished {
             throw DatabaseError.corrupt("log segment \(logDirectory)/\(LogFormat.segmentName(start: unfinished)) has a damaged header: the segment before it is sealed, so it was complete")
         }
@@ -174,11 +174,11 @@ enum Recovery {
     /// prove that durable log follows: a seal naming a segment that is missing, a later
     /// segment holding records, a durable LSN recorded past the end, or a log mark after the
     /// hole vouching that the bytes at the hole were synced.
-    private static func checkEnd(of scanned: LogScanner.Position, lastRecord: (type: UInt8, lsn: LSN, seal: Bool)?, header: FileHeader,
+    private static func checkEnd(of scanned: LogScanner.Position, lastRecord: (type: UInt8, lsn: LSN, seal: Bool, end: LSN)?, header: FileHeader,
                                  segments: [LSN], unfinished: LSN?, scanner: LogScanner, logDirectory: String) throws {
         let end = scanned.end
         let holder = "\(logDirectory)/\(LogFormat.segmentName(start: scanned.segmentStart))"
-        if let lastRecord, lastRecord.seal, lastRecord.lsn + UInt64(LogMark.recordSize) == end {
+        if let lastRecord, lastRecord.seal, lastRecord.end == end {
             let next = "\(logDirectory)/\(LogFormat.segmentName(start: end))"
             if !segments.contains(end) && end != unfinished {
                 throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
@@ -186,7 +186,8 @@ enum Recovery {
             }
         }
         for start in segments where start > end {
-            if try scanner.holdsRecords(start: start) {
+            // Records at its start, or verified ones further in (its first block may be the damage).
+            if try scanner.holdsRecords(start: start) || scanner.examineAfterHole(segment: start, from: start).provesRecords {
                 throw DatabaseError.corrupt("log segment \(holder) is damaged at LSN \(end): the valid log stops there, but the later segment \(LogFormat.segmentName(start: start)) holds records (durable log is missing)")
             }
         }
