@@ -56,6 +56,7 @@ extension PreparedStatement {
         case .reset: return "RESET"
         case .vacuum: return "VACUUM"
         case .prepare: return "PREPARE"
+        case .schema(_, let create, _): return create ? "CREATE SCHEMA" : "DROP SCHEMA"
         case .deallocate(let name): return name == nil ? "DEALLOCATE ALL" : "DEALLOCATE"
         // EXECUTE answers with the tag of the statement it runs, as PostgreSQL's does.
         case .execute(let name, _):

@@ -112,7 +112,7 @@ package struct StatementExecutor {
     package static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
         case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset,
-             .prepare, .deallocate: return false
+             .prepare, .deallocate, .schema: return false
         case .vacuum(let analyze, _): return analyze
         case .select(let query): return query.hasDataModifyingCTE
         // EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
@@ -312,6 +312,8 @@ package struct StatementExecutor {
             return QueryResult()
         case .prepare, .execute, .deallocate:
             throw DatabaseError.internalError("PREPARE, EXECUTE and DEALLOCATE are the connection's, not a statement executor's")
+        case .schema(let names, let create, let ifClause):
+            return try SchemaCommands.execute(names: names, create: create, ifClause: ifClause)
         }
     }
 

@@ -264,6 +264,8 @@ package indirect enum Statement: Sendable {
     case execute(name: String, arguments: [Expr])
     /// DEALLOCATE [PREPARE] name, or ALL (nil).
     case deallocate(name: String?)
+    /// CREATE SCHEMA / DROP SCHEMA (SchemaCommands.swift: only the built-in schemas exist).
+    case schema(names: [String], create: Bool, ifClause: Bool)
 }
 
 /// What a commit does to a temporary table: CREATE TEMP TABLE … ON COMMIT ….

@@ -145,7 +145,36 @@ extension Parser {
 
     /// PREPARE name [(type, …)] AS statement, EXECUTE name [(argument, …)], DEALLOCATE
     /// [PREPARE] name | ALL: a connection's SQL-level prepared statements (Database+PreparedSQL).
+    /// CREATE SCHEMA [IF NOT EXISTS] name [AUTHORIZATION role], DROP SCHEMA [IF EXISTS] name, …
+    /// [CASCADE | RESTRICT]; nil for any other statement.
+    private mutating func parseSchemaCommand() throws -> Statement? {
+        guard (isKeyword("create") || isKeyword("drop")) && isKeyword("schema", at: 1) else { return nil }
+        let create = isKeyword("create")
+        _ = advance()
+        _ = advance()
+        var ifClause = false
+        if acceptKeyword("if") {
+            if create { try expectKeyword("not") }
+            try expectKeyword("exists")
+            ifClause = true
+        }
+        var names: [String] = []
+        if create {
+            if acceptKeyword("authorization") {
+                names.append(try identifier("role name"))
+            } else {
+                names.append(try identifier("schema name"))
+                if acceptKeyword("authorization") { _ = try identifier("role name") }
+            }
+        } else {
+            repeat { names.append(try identifier("schema name")) } while accept(.op(","))
+            _ = acceptKeyword("cascade") || acceptKeyword("restrict")
+        }
+        return .schema(names: names, create: create, ifClause: ifClause)
+    }
+
     private mutating func parsePreparedStatementCommand() throws -> Statement? {
+        if let schema = try parseSchemaCommand() { return schema }
         if acceptKeyword("prepare") {
             if isKeyword("transaction") { throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "PREPARE TRANSACTION is not supported") }
             let name = try identifier("prepared statement name")

@@ -38,6 +38,8 @@ public enum SQLState {
     public static let untranslatableCharacter = "22P05"
     public static let invalidSQLStatementName = "26000"
     public static let duplicatePreparedStatement = "42P05"
+    public static let duplicateSchema = "42P06"
+    public static let reservedName = "42939"
     public static let notNullViolation = "23502"
     public static let foreignKeyViolation = "23503"
     public static let uniqueViolation = "23505"
