@@ -14,6 +14,17 @@ extension ExpressionCompiler {
         // of thousands of terms must not be typed once per term).
         switch op {
         case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey, .concat, .subtract: break
+        case .equal, .notEqual:
+            // jsonb = jsonb compares values (`'1.0'::jsonb = '1'` is true), not their text.
+            guard staticType(l) == .jsonb || staticType(r) == .jsonb else { return nil }
+            let a = try compile(l), b = try compile(r)
+            let negated = op == .notEqual
+            return { ctx in
+                let x = try a(ctx), y = try b(ctx)
+                guard let s = try Functions.text(x), let t = try Functions.text(y) else { return .null }
+                if s == t { return .boolean(!negated) }
+                return .boolean(try JSONValue.parse(s, type: "jsonb").sameValue(try JSONValue.parse(t, type: "jsonb")) != negated)
+            }
         default: return nil
         }
         // `||` and `-` chains are typed along their left spine without recursion: a chain of

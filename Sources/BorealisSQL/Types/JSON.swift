@@ -153,12 +153,30 @@ package indirect enum JSONValue: Equatable, Sendable {
             return theirs.allSatisfy { t in
                 if case .array = t { return mine.contains { m in if case .array = m { return m.contains(t, topLevel: false) } else { return false } } }
                 if case .object = t { return mine.contains { m in if case .object = m { return m.contains(t, topLevel: false) } else { return false } } }
-                return mine.contains { $0 == t }
+                return mine.contains { $0.sameValue(t) }
             }
         case (.array(let mine), _) where topLevel:
             if case .array = other { return false }
             if case .object = other { return false }
-            return mine.contains { $0 == other }
+            return mine.contains { $0.sameValue(other) }
+        default:
+            return sameValue(other)
+        }
+    }
+
+    /// jsonb equality: numbers equal by value (`1.0` is `1`), objects by their members
+    /// whatever their order, arrays element by element.
+    func sameValue(_ other: JSONValue) -> Bool {
+        switch (self, other) {
+        case (.number(let a), .number(let b)):
+            if a == b { return true }
+            if let x = Numeric(a), let y = Numeric(b) { return x.value == y.value }
+            return Double(a) == Double(b)
+        case (.array(let a), .array(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.sameValue($1) }
+        case (.object(let a), .object(let b)):
+            guard a.count == b.count else { return false }
+            return a.allSatisfy { m in b.contains { $0.key == m.key && $0.value.sameValue(m.value) } }
         default:
             return self == other
         }
