@@ -308,9 +308,11 @@ extension FunctionRegistry {
             if chars[i] == "%" { out += "%"; i += 1; continue }
             // An explicit argument position: digits followed by $.
             let mark = i
+            var valuePositioned = false
             if let n = try number(), i < chars.count, chars[i] == "$" {
                 guard n > 0 else { throw failure("format specifies argument 0, but arguments are numbered from 1") }
                 nextArgument = n - 1
+                valuePositioned = true
                 i += 1
             } else {
                 i = mark
@@ -325,6 +327,8 @@ extension FunctionRegistry {
                 if let n = try number(), i < chars.count, chars[i] == "$" {
                     guard n > 0 else { throw failure("format specifies argument 0, but arguments are numbered from 1") }
                     widthArgument = n - 1
+                    // Without its own position, the value is the argument after the width's.
+                    if !valuePositioned { nextArgument = n }
                     i += 1
                 } else {
                     i = star
