@@ -346,8 +346,12 @@ final class PosixExpression: @unchecked Sendable {
                 i += 1
                 if i < chars.count, chars[i] == "?" { return nil }   // lazy
             case "{":
-                // PostgreSQL reads {,n} as text; POSIX has no such bound either way.
-                if i + 1 < chars.count, chars[i + 1] == "," { return nil }
+                // PostgreSQL reads a { not followed by a digit as text ({,n} included).
+                if i + 1 >= chars.count || !("0"..."9").contains(chars[i + 1]) {
+                    out += "\\{"
+                    i += 1
+                    continue
+                }
                 out += "{"
                 i += 1
             case "\\":
