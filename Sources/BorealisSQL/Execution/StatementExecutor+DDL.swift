@@ -49,7 +49,12 @@ extension StatementExecutor {
             if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
             table.columns.append(column)
             try rewriteRows(table) { $0 + [fill] }
-        case .dropColumn(let column, let ifExists):
+        case .alterColumn(let column, let alteration):
+            try alterColumn(column, alteration, of: &table)
+        case .several:
+            _ = try alterTableStatement(name, action)
+            return
+        case .dropColumn(let column, let ifExists, _):
             guard let position = table.columnIndex(column) else {
                 if ifExists { return }
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")

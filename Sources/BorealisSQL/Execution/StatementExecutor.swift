@@ -296,8 +296,7 @@ package struct StatementExecutor {
             }
             return QueryResult()
         case .alterTable(let name, let action):
-            try alterTable(name, action)
-            return QueryResult()
+            return try alterTableStatement(name, action)
         case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return QueryResult()
         }

@@ -260,9 +260,23 @@ package enum AlterAction: Sendable {
     case addColumn(ColumnDefinition, ifNotExists: Bool)
     /// ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE | CHECK (FOREIGN KEY is refused for now).
     case addConstraint(TableConstraint)
-    case dropColumn(String, ifExists: Bool)
+    case dropColumn(String, ifExists: Bool, cascade: Bool = false)
     case renameColumn(String, to: String)
     case renameTable(to: String)
+    /// ALTER [COLUMN] name SET/DROP DEFAULT, SET/DROP NOT NULL, [SET DATA] TYPE … [USING …].
+    case alterColumn(String, ColumnAlteration)
+    /// Several comma-separated actions, applied in order, and/or ALTER TABLE IF EXISTS (a
+    /// missing table is then a notice).
+    case several([AlterAction], ifExists: Bool)
+}
+
+/// What ALTER TABLE … ALTER COLUMN does to the column.
+package enum ColumnAlteration: Sendable {
+    case setDefault(Expr)
+    case dropDefault
+    case setNotNull
+    case dropNotNull
+    case type(TypeName, using: Expr?)
 }
 
 /// INSERT … ON CONFLICT [(columns)] DO NOTHING | DO UPDATE SET … [WHERE …]

@@ -8,30 +8,76 @@ extension Parser {
     mutating func parseAlter() throws -> Statement {
         if acceptKeyword("sequence") { return try parseAlterSequence() }
         try expectKeyword("table")
-        _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
+        var ifExists = false
+        if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
         let name = try qualifiedName("table name")
+        // RENAME stands alone (PostgreSQL's grammar); the other actions may be listed.
+        if acceptKeyword("rename") {
+            let action: AlterAction
+            if acceptKeyword("to") {
+                action = .renameTable(to: try identifier("new table name"))
+            } else {
+                _ = acceptKeyword("column")
+                let old = try anyName("column name")
+                try expectKeyword("to")
+                action = .renameColumn(old, to: try anyName("column name"))
+            }
+            return .alterTable(name: name, action: ifExists ? .several([action], ifExists: true) : action)
+        }
+        var actions: [AlterAction] = []
+        repeat { actions.append(try parseAlterTableAction(name)) } while accept(.op(","))
+        if actions.count == 1 && !ifExists { return .alterTable(name: name, action: actions[0]) }
+        return .alterTable(name: name, action: .several(actions, ifExists: ifExists))
+    }
+
+    /// One action of ALTER TABLE: ADD …, DROP …, ALTER [COLUMN] ….
+    private mutating func parseAlterTableAction(_ name: String) throws -> AlterAction {
         if acceptKeyword("add") {
-            if let constraint = try parseTableConstraint() { return .alterTable(name: name, action: .addConstraint(constraint)) }
+            if let constraint = try parseTableConstraint() { return .addConstraint(constraint) }
             _ = acceptKeyword("column")
             let ifNotExists = try parseIfNotExists()
-            return .alterTable(name: name, action: .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists))
+            return .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists)
         }
         if acceptKeyword("drop") {
+            if isKeyword("constraint") {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ALTER TABLE … DROP CONSTRAINT is not supported")
+            }
             _ = acceptKeyword("column")
             var ifExists = false
             if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
             let column = try anyName("column name")
-            _ = acceptKeyword("cascade") || acceptKeyword("restrict")
-            return .alterTable(name: name, action: .dropColumn(column, ifExists: ifExists))
+            let cascade = acceptKeyword("cascade")
+            if !cascade { _ = acceptKeyword("restrict") }
+            return .dropColumn(column, ifExists: ifExists, cascade: cascade)
         }
-        if acceptKeyword("rename") {
-            if acceptKeyword("to") { return .alterTable(name: name, action: .renameTable(to: try identifier("new table name"))) }
+        if acceptKeyword("alter") {
             _ = acceptKeyword("column")
-            let old = try anyName("column name")
-            try expectKeyword("to")
-            return .alterTable(name: name, action: .renameColumn(old, to: try anyName("column name")))
+            let column = try anyName("column name")
+            if acceptKeyword("set") {
+                if acceptKeyword("default") { return .alterColumn(column, .setDefault(try parseExpr())) }
+                if acceptKeyword("not") { try expectKeyword("null"); return .alterColumn(column, .setNotNull) }
+                if acceptKeyword("data") {
+                    try expectKeyword("type")
+                    return .alterColumn(column, try parseAlterColumnType())
+                }
+                throw error("expected DEFAULT, NOT NULL or DATA TYPE after SET")
+            }
+            if acceptKeyword("drop") {
+                if acceptKeyword("default") { return .alterColumn(column, .dropDefault) }
+                if acceptKeyword("not") { try expectKeyword("null"); return .alterColumn(column, .dropNotNull) }
+                throw error("expected DEFAULT or NOT NULL after DROP")
+            }
+            if acceptKeyword("type") { return .alterColumn(column, try parseAlterColumnType()) }
+            throw error("expected SET, DROP or TYPE after ALTER COLUMN")
         }
-        throw error("expected ADD, DROP or RENAME after ALTER TABLE")
+        throw error("expected ADD, DROP, ALTER or RENAME after ALTER TABLE")
+    }
+
+    private mutating func parseAlterColumnType() throws -> ColumnAlteration {
+        let type = try parseTypeName()
+        if type.serial { throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(type.name)\" does not exist") }
+        let using = acceptKeyword("using") ? try parseExpr() : nil
+        return .type(type, using: using)
     }
 
     mutating func parseCreate() throws -> Statement {
