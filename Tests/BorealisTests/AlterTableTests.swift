@@ -1,0 +1,78 @@
+// ALTER TABLE and the other DDL of issue 17 beyond one SQL session (Tests/SQL/alter-table.test
+// and ddl-dependencies.test have the SQL): schema changes survive a reopen, a rollback undoes
+// them (several actions at once included), and temporary tables take them too.
+
+import Foundation
+import Testing
+@testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
+
+@Suite(.serialized) struct AlterTableTests {
+    private func rows(_ db: Database, _ sql: String) throws -> [[String]] {
+        try db.execute(sql).rows.map { $0.map(\.description) }
+    }
+
+    private func sqlState(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch let error as DatabaseError {
+            return error.sqlState
+        } catch {
+            return "?"
+        }
+    }
+
+    @Test func alteredColumnsSurviveAReopen() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE TABLE t (id int PRIMARY KEY, code text, n int)")
+            try db.execute("INSERT INTO t VALUES (1, '10', 5), (2, '20', NULL)")
+            try db.execute("CREATE INDEX t_code ON t (code)")
+            try db.execute("ALTER TABLE t ALTER COLUMN code TYPE int USING code::int, ALTER n SET DEFAULT 7, ALTER id TYPE bigint")
+            try db.execute("ALTER TABLE t ALTER COLUMN code SET NOT NULL")
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        #expect(try rows(db, "SELECT id FROM t WHERE code = 20") == [["2"]])
+        try db.execute("INSERT INTO t (id, code) VALUES (3, 30)")
+        #expect(try rows(db, "SELECT n FROM t WHERE id = 3") == [["7"]])
+        #expect(sqlState { _ = try db.execute("INSERT INTO t (id) VALUES (4)") } == SQLState.notNullViolation)
+        #expect(sqlState { _ = try db.execute("INSERT INTO t (id, code) VALUES (5, 'x')") } == SQLState.invalidTextRepresentation)
+        try db.close()
+    }
+
+    @Test func aRolledBackAlterLeavesTheTableAsItWas() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE s (id int PRIMARY KEY, v text)")
+        try db.execute("CREATE UNIQUE INDEX s_v ON s (v)")
+        try db.execute("INSERT INTO s VALUES (1, 'a'), (2, 'bb')")
+        try db.execute("BEGIN")
+        try db.execute("ALTER TABLE s ALTER COLUMN v TYPE int USING length(v), ADD COLUMN w int DEFAULT 1, ALTER id SET DEFAULT 99")
+        #expect(try rows(db, "SELECT id, v, w FROM s ORDER BY id") == [["1", "1", "1"], ["2", "2", "1"]])
+        try db.execute("ROLLBACK")
+        #expect(try rows(db, "SELECT * FROM s ORDER BY id") == [["1", "a"], ["2", "bb"]])
+        #expect(try rows(db, "SELECT id FROM s WHERE v = 'bb'") == [["2"]])
+        #expect(sqlState { _ = try db.execute("INSERT INTO s (v) VALUES ('c')") } == SQLState.notNullViolation)
+        // A failing action undoes the actions before it in the same statement.
+        #expect(sqlState { _ = try db.execute("ALTER TABLE s ADD COLUMN x int, ALTER v TYPE int") } == SQLState.datatypeMismatch)
+        #expect(try db.execute("SELECT * FROM s").columns == ["id", "v"])
+        try db.close()
+    }
+
+    @Test func temporaryTablesTakeSeveralActions() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE p (a int)")
+        try db.execute("CREATE TEMP TABLE tt (a int, b text)")
+        try db.execute("INSERT INTO tt VALUES (1, '5')")
+        try db.execute("ALTER TABLE tt ALTER b TYPE int USING b::int, ADD COLUMN c int DEFAULT 3, DROP COLUMN a")
+        #expect(try rows(db, "SELECT * FROM tt") == [["5", "3"]])
+        try db.execute("ALTER TABLE p ADD COLUMN b int, ALTER a SET NOT NULL")
+        #expect(try db.execute("SELECT * FROM p").columns == ["a", "b"])
+        try db.close()
+    }
+}
