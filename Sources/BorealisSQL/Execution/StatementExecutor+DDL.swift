@@ -181,6 +181,8 @@ extension StatementExecutor {
                 more = try cursor.next()
             }
             table.checks.append(NamedCheck(name: checkName, sql: e.sql))
+        case .like:
+            throw DatabaseError.internalError("LIKE in ALTER TABLE")
         case .foreignKey(let columns, let reference, let constraintName):
             let keys = [table.primaryKey] + catalog.indexes(on: name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
             let key = try foreignKey(columns, reference, name: constraintName, of: name, columns: table.columns, keys: keys)
@@ -247,7 +249,7 @@ extension StatementExecutor {
                 primaryKey = cols
             case .unique(let cols, _): uniques.append(cols)
             case .check(let e, let constraintName): checks.append(NamedCheck(name: constraintName ?? "\(name)_check", sql: e.sql))
-            case .foreignKey: break
+            case .foreignKey, .like: break
             }
         }
         if primaryKey.count > 1 || definitions.filter(\.primaryKey).count > 1 {

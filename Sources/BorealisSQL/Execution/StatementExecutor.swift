@@ -186,7 +186,9 @@ package struct StatementExecutor {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
-            try createTable(name, columns, constraints, onCommit: onCommit)
+            let expanded = try expandingLike(name, columns, constraints)
+            try createTable(name, expanded.columns, expanded.constraints, onCommit: onCommit)
+            for index in expanded.indexes { try createIndex(index, schema: try withReloadedCatalog().catalog.table(name)) }
             return QueryResult()
         case .createIndex(let name, let table, let elements, let unique, let ifNotExists):
             if own.relationExists(name) {
@@ -295,6 +297,8 @@ package struct StatementExecutor {
                 if restartIdentity && !temporaryTarget { try restartOwnedSequences(of: name) }
             }
             return QueryResult()
+        case .ddl(let statement):
+            return try executeDDL(statement)
         case .alterTable(let name, let action):
             return try alterTableStatement(name, action)
         case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint:

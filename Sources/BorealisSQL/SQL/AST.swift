@@ -207,6 +207,9 @@ package enum TableConstraint: Sendable {
     case unique([String], name: String?)
     case check(Expr, name: String?)
     case foreignKey([String], ForeignKeyReference, name: String?)
+    /// LIKE source [INCLUDING | EXCLUDING DEFAULTS | CONSTRAINTS | INDEXES | ALL …] in CREATE
+    /// TABLE: the options that end up included.
+    case like(String, including: Set<String>)
 }
 
 package indirect enum Statement: Sendable {
@@ -232,6 +235,9 @@ package indirect enum Statement: Sendable {
     /// table's column list, when given, names columns that must exist.
     case analyze(names: [String], columns: [[String]])
     case alterTable(name: String, action: AlterAction)
+    /// CREATE OR REPLACE VIEW, CREATE TABLE … AS, COMMENT ON (StatementExecutor+CreateAs,
+    /// +Dependencies).
+    case ddl(DDLStatement)
     case begin(immediate: Bool, readOnly: Bool)
     case commit
     case rollback
@@ -247,6 +253,24 @@ package indirect enum Statement: Sendable {
     /// VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, …]: Borealis has nothing to vacuum;
     /// with ANALYZE it gathers statistics as ANALYZE does.
     case vacuum(analyze: Bool, names: [String])
+}
+
+package enum DDLStatement: Sendable {
+    case replaceView(name: String, columns: [String], query: SelectStatement, sql: String, temporary: Bool)
+    /// CREATE TABLE name [(columns)] AS query [WITH [NO] DATA], and SELECT … INTO name.
+    case createTableAs(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, withData: Bool,
+                       temporary: Bool, onCommit: OnCommitAction?)
+    /// COMMENT ON kind name IS text (nil: NULL); kind is table, view, index or column (then
+    /// `name` is table.column).
+    case comment(kind: String, name: String, text: String?)
+
+    /// Whether the statement creates a temporary relation.
+    package var temporary: Bool {
+        switch self {
+        case .replaceView(_, _, _, _, let temporary), .createTableAs(_, _, _, _, _, let temporary, _): return temporary
+        case .comment: return false
+        }
+    }
 }
 
 /// What a commit does to a temporary table: CREATE TEMP TABLE … ON COMMIT ….

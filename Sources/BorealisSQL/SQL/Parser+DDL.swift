@@ -81,6 +81,8 @@ extension Parser {
     }
 
     mutating func parseCreate() throws -> Statement {
+        var orReplace = false
+        if acceptKeyword("or") { try expectKeyword("replace"); orReplace = true }
         let unique = acceptKeyword("unique")
         if acceptKeyword("index") {
             let ifNotExists = try parseIfNotExists()
@@ -101,8 +103,11 @@ extension Parser {
         let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
         if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
         if acceptKeyword("sequence") { return try parseCreateSequence(temporary: temporary) }
+        if orReplace && !isKeyword("view") {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "CREATE OR REPLACE is supported for views only")
+        }
         if acceptKeyword("view") {
-            let ifNotExists = try parseIfNotExists()
+            let ifNotExists = orReplace ? false : try parseIfNotExists()
             let name = try qualifiedName("view name", creating: true)
             var columns: [String] = []
             if accept(.op("(")) {
@@ -114,16 +119,20 @@ extension Parser {
             let query = try parseSelect()
             let end = peek.kind == .end ? sql.utf8.count : peek.position.offset
             let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
+            if orReplace { return .ddl(.replaceView(name: name, columns: columns, query: query, sql: text, temporary: temporary)) }
             return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text, temporary: temporary)
         }
         try expectKeyword("table")
         let ifNotExists = try parseIfNotExists()
         let name = try qualifiedName("table name", creating: true)
+        if let createAs = try parseCreateTableAs(name, ifNotExists: ifNotExists, temporary: temporary) { return createAs }
         try expect("(")
         var columns: [ColumnDefinition] = []
         var constraints: [TableConstraint] = []
         repeat {
-            if let constraint = try parseTableConstraint() {
+            if acceptKeyword("like") {
+                constraints.append(try parseLikeClause())
+            } else if let constraint = try parseTableConstraint() {
                 constraints.append(constraint)
             } else {
                 columns.append(try parseColumnDefinition())
@@ -144,6 +153,82 @@ extension Parser {
         }
         return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints,
                             temporary: temporary, onCommit: onCommit)
+    }
+
+    /// CREATE TABLE name [(column, …)] AS query [WITH [NO] DATA], after the name; nil (and
+    /// nothing read) when the table is defined by its columns.
+    private mutating func parseCreateTableAs(_ name: String, ifNotExists: Bool, temporary: Bool) throws -> Statement? {
+        let saved = self
+        var columns: [String] = []
+        if accept(.op("(")) {
+            // A list of bare names followed by AS, or else a column definition list.
+            var names: [String] = []
+            while case .identifier = peek.kind, !isKeyword("like") {
+                names.append(try anyName("column name"))
+                if !accept(.op(",")) { break }
+            }
+            guard accept(.op(")")), isKeyword("as") else {
+                self = saved
+                return nil
+            }
+            columns = names
+        }
+        guard acceptKeyword("as") else {
+            self = saved
+            return nil
+        }
+        let query = try parseSelect()
+        var withData = true
+        if acceptKeyword("with") {
+            withData = !acceptKeyword("no")
+            try expectKeyword("data")
+        }
+        return .ddl(.createTableAs(name: name, ifNotExists: ifNotExists, columns: columns, query: query, withData: withData,
+                                   temporary: temporary, onCommit: nil))
+    }
+
+    /// LIKE source [{INCLUDING | EXCLUDING} option …], after LIKE.
+    private mutating func parseLikeClause() throws -> TableConstraint {
+        let source = try qualifiedName("table name")
+        var included = Set<String>()
+        let options = ["comments", "compression", "constraints", "defaults", "generated", "identity", "indexes", "statistics", "storage"]
+        while isKeyword("including") || isKeyword("excluding") {
+            let including = acceptKeyword("including")
+            if !including { _ = acceptKeyword("excluding") }
+            let option = try anyName("LIKE option")
+            guard option == "all" || options.contains(option) else { throw error("unrecognized LIKE option \"\(option)\"") }
+            for o in option == "all" ? options : [option] {
+                if including { included.insert(o) } else { included.remove(o) }
+            }
+        }
+        return .like(source, including: included)
+    }
+
+    /// COMMENT ON {TABLE | VIEW | INDEX | COLUMN} name IS 'text' | NULL, after COMMENT.
+    mutating func parseComment() throws -> Statement {
+        try expectKeyword("on")
+        let kind = try anyName("object kind")
+        guard ["table", "view", "index", "column"].contains(kind) else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "COMMENT ON \(kind.uppercased()) is not supported")
+        }
+        let name: String
+        if kind == "column" {
+            var parts = [try identifier("table name")]
+            while accept(.op(".")) { parts.append(try identifier("column name")) }
+            if parts.count == 3 && (parts[0] == "public" || parts[0] == "pg_catalog") { parts.removeFirst() }
+            guard parts.count == 2 else { throw error("column name must be qualified as table.column") }
+            name = parts[0] + "." + parts[1]
+        } else {
+            name = try qualifiedName("name")
+        }
+        try expectKeyword("is")
+        var text: String?
+        if !acceptKeyword("null") {
+            guard case .string(let s) = peek.kind else { throw error("expected a string or NULL after IS") }
+            _ = advance()
+            text = s
+        }
+        return .ddl(.comment(kind: kind, name: name, text: text))
     }
 
     mutating func parseReference() throws -> ForeignKeyReference {

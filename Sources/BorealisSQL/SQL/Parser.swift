@@ -282,6 +282,7 @@ package struct Parser {
         }
         if acceptKeyword("alter") { return try parseAlter() }
         if acceptKeyword("create") { return try parseCreate() }
+        if acceptKeyword("comment") { return try parseComment() }
         if acceptKeyword("drop") { return try parseDrop() }
         if acceptKeyword("insert") { return try parseInsert() }
         if acceptKeyword("replace") { throw error("REPLACE is not supported; use INSERT … ON CONFLICT") }
