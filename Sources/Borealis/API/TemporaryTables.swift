@@ -177,6 +177,10 @@ final class TemporaryTables {
             let relation = String(name.prefix { $0 != "." })
             let mine = temporary.tables[relation] != nil || temporary.views[relation] != nil || temporary.indexes[relation] != nil
             return mine ? .temporary : .permanent
+        case .ddl(.dropCascade(let view, let names, let ifExists)):
+            return split(names, isTemporary: { view ? temporary.views[$0] != nil : temporary.tables[$0] != nil }) {
+                .ddl(.dropCascade(view: view, names: $0, ifExists: ifExists))
+            }
         case .dropTable(let names, let ifExists):
             return split(names, isTemporary: { temporary.tables[$0] != nil }) { .dropTable(names: $0, ifExists: ifExists) }
         case .truncate(let names, let restartIdentity):

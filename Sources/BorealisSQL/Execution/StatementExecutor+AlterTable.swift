@@ -123,7 +123,7 @@ extension StatementExecutor {
             throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch,
                                 "column \"\(old.name)\" cannot be cast automatically to type \(typeName.type.displayName)")
         }
-        if let view = try viewsReading(table: name, column: old.name).first {
+        if let view = try viewsDepending(on: name, column: old.name).first {
             throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
                                 "cannot alter type of a column used by a view or rule (view \(view) depends on column \"\(old.name)\")")
         }
@@ -205,32 +205,5 @@ extension StatementExecutor {
         default:
             return false
         }
-    }
-
-    // MARK: Views as dependents
-
-    /// The views whose stored query names table `table` (and, when given, a column `column`),
-    /// in name order. A view is stored as its SQL text: this reads its words, so it may name a
-    /// view that only mentions the name (an alias of the same spelling) — never miss one.
-    func viewsReading(table: String, column: String? = nil) throws -> [String] {
-        var found: [String] = []
-        for view in catalog.views.values.sorted(by: { $0.name < $1.name }) {
-            let words = Self.identifiers(in: view.sql)
-            if words.contains(table) && (column.map { words.contains($0) } ?? true) { found.append(view.name) }
-        }
-        return found
-    }
-
-    /// The identifiers (folded, or quoted as written) of a piece of SQL.
-    static func identifiers(in sql: String) -> Set<String> {
-        guard let tokens = try? Lexer.tokenize(sql) else { return [] }
-        var words = Set<String>()
-        for token in tokens {
-            switch token.kind {
-            case .identifier(let w), .quotedIdentifier(let w): words.insert(w)
-            default: break
-            }
-        }
-        return words
     }
 }

@@ -24,6 +24,8 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
             return try createTableAs(name, columns: columns, query: query, withData: withData, onCommit: onCommit)
+        case .dropCascade(let view, let names, let ifExists):
+            return try dropRelations(names, view: view, ifExists: ifExists, cascade: true)
         case .comment(let kind, let name, let text):
             try comment(kind: kind, name: name, text: text)
             return QueryResult()

@@ -54,7 +54,7 @@ extension StatementExecutor {
         case .several:
             _ = try alterTableStatement(name, action)
             return
-        case .dropColumn(let column, let ifExists, _):
+        case .dropColumn(let column, let ifExists, let cascade):
             guard let position = table.columnIndex(column) else {
                 if ifExists { return }
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
@@ -62,6 +62,7 @@ extension StatementExecutor {
             guard table.columns.count > 1 else {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
             }
+            _ = try dropColumnDependents(&table, column, cascade: cascade)
             for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
                 try BTree(root: index.root).drop(in: txn)
                 try Catalog.remove("index", index.name, txn)
@@ -87,6 +88,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(new)\" of relation \"\(name)\" already exists")
             }
             table.columns[position].name = new
+            try followColumnRename(&table, old, to: new)
             try renameSequenceOwner(table: name, column: old, to: name, new)
             table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
             table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
@@ -106,7 +108,13 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(new)\" already exists")
             }
             try Catalog.remove("table", name, txn)
+            try followTableRename(name, to: new)
             table.name = new
+            table.foreignKeys = table.foreignKeys?.map { fk in
+                var fk = fk
+                if fk.parent == name { fk.parent = new }
+                return fk
+            }
             for column in table.columns { try renameSequenceOwner(table: name, column: column.name, to: new, column.name) }
             for var index in catalog.indexes(on: name) {
                 index.table = new

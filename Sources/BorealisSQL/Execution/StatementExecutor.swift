@@ -219,26 +219,7 @@ package struct StatementExecutor {
             if temporaryTarget && !temporary { result.notice = "view \"\(name)\" will be a temporary view" }
             return result
         case .dropTable(let names, let ifExists):
-            for name in names {
-                guard let table = catalog.tables[name] else {
-                    if catalog.sequences[name] != nil || catalog.views[name] != nil {
-                        throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a table")
-                    }
-                    if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "table \"\(name)\" does not exist")
-                }
-                if let dependent = referencingTable(name, droppedTogether: names) {
-                    throw DatabaseError(.error, sqlState: SQLState.dependentObjectsStillExist, "cannot drop table \(name) because table \(dependent) references it with a foreign key")
-                }
-                for index in catalog.indexes(on: name) {
-                    try BTree(root: index.root).drop(in: txn)
-                    try Catalog.remove("index", index.name, txn)
-                }
-                try BTree(root: table.root).drop(in: txn)
-                try Catalog.remove("table", name, txn)
-                if !temporaryTarget { try dropOwnedSequences(of: name) }
-            }
-            return QueryResult()
+            return try dropRelations(names, view: false, ifExists: ifExists, cascade: false)
         case .dropIndex(let names, let ifExists):
             for name in names {
                 guard let index = catalog.indexes[name] else {
@@ -250,17 +231,11 @@ package struct StatementExecutor {
                 }
                 try BTree(root: index.root).drop(in: txn)
                 try Catalog.remove("index", name, txn)
+                try moveComments(of: name, to: nil)
             }
             return QueryResult()
         case .dropView(let names, let ifExists):
-            for name in names {
-                guard catalog.views[name] != nil else {
-                    if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "view \"\(name)\" does not exist")
-                }
-                try Catalog.remove("view", name, txn)
-            }
-            return QueryResult()
+            return try dropRelations(names, view: true, ifExists: ifExists, cascade: false)
         case .insert(let table, let columns, let source, let onConflict, let returning, let overriding):
             return try insert(table, columns, source, onConflict, returning, overriding: overriding)
         case .update(let table, let alias, let assignments, let from, let filter, let returning):

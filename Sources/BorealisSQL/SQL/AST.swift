@@ -263,12 +263,14 @@ package enum DDLStatement: Sendable {
     /// COMMENT ON kind name IS text (nil: NULL); kind is table, view, index or column (then
     /// `name` is table.column).
     case comment(kind: String, name: String, text: String?)
+    /// DROP TABLE | VIEW … CASCADE (without CASCADE: .dropTable, .dropView).
+    case dropCascade(view: Bool, names: [String], ifExists: Bool)
 
     /// Whether the statement creates a temporary relation.
     package var temporary: Bool {
         switch self {
         case .replaceView(_, _, _, _, let temporary), .createTableAs(_, _, _, _, _, let temporary, _): return temporary
-        case .comment: return false
+        case .comment, .dropCascade: return false
         }
     }
 }

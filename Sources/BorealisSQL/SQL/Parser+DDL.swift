@@ -375,6 +375,8 @@ extension Parser {
         if !cascade { _ = acceptKeyword("restrict") }
         switch kind {
         case "sequence": return .sequence(.drop(names: names, ifExists: ifExists, cascade: cascade))
+        case "table" where cascade: return .ddl(.dropCascade(view: false, names: names, ifExists: ifExists))
+        case "view" where cascade: return .ddl(.dropCascade(view: true, names: names, ifExists: ifExists))
         case "table": return .dropTable(names: names, ifExists: ifExists)
         case "index": return .dropIndex(names: names, ifExists: ifExists)
         case "view": return .dropView(names: names, ifExists: ifExists)
