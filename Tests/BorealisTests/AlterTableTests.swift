@@ -75,4 +75,56 @@ import Testing
         #expect(try db.execute("SELECT * FROM p").columns == ["a", "b"])
         try db.close()
     }
+
+    @Test func commentsSurviveAReopenAndFollowRenamesAndDrops() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE TABLE t (a int, b int)")
+            try db.execute("COMMENT ON TABLE t IS 'the table'")
+            try db.execute("COMMENT ON COLUMN t.b IS 'bee'")
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        #expect(try rows(db, "SELECT obj_description('t'), col_description('t', 2), col_description('t', 1)") == [["the table", "bee", "NULL"]])
+        try db.execute("ALTER TABLE t RENAME TO u")
+        try db.execute("ALTER TABLE u RENAME COLUMN b TO c")
+        #expect(try rows(db, "SELECT obj_description('u', 'pg_class'), col_description('u', 2), obj_description('t')") == [["the table", "bee", "NULL"]])
+        try db.execute("BEGIN")
+        try db.execute("COMMENT ON TABLE u IS NULL")
+        try db.execute("ROLLBACK")
+        #expect(try rows(db, "SELECT obj_description('u')") == [["the table"]])
+        try db.execute("ALTER TABLE u DROP COLUMN c")
+        try db.execute("ALTER TABLE u ADD COLUMN c int")
+        #expect(try rows(db, "SELECT col_description('u', 2)") == [["NULL"]])
+        try db.execute("DROP TABLE u")
+        try db.execute("CREATE TABLE u (a int)")
+        #expect(try rows(db, "SELECT obj_description('u')") == [["NULL"]])
+        try db.close()
+    }
+
+    @Test func viewDependenciesSurviveAReopenAndARollback() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE TABLE t (a int, b int)")
+            try db.execute("INSERT INTO t VALUES (1, 2)")
+            try db.execute("CREATE VIEW v AS SELECT * FROM t")
+            try db.execute("CREATE VIEW w AS SELECT a FROM v")
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        #expect(sqlState { _ = try db.execute("DROP TABLE t") } == SQLState.dependentObjectsStillExist)
+        try db.execute("BEGIN")
+        try db.execute("DROP TABLE t CASCADE")
+        #expect(sqlState { _ = try db.execute("SELECT * FROM w") } == SQLState.undefinedTable)
+        try db.execute("ROLLBACK")
+        #expect(try rows(db, "SELECT * FROM w") == [["1"]])
+        try db.execute("ALTER TABLE t RENAME TO t2")
+        try db.execute("ALTER TABLE t2 RENAME COLUMN a TO x")
+        #expect(try rows(db, "SELECT * FROM v") == [["1", "2"]])
+        #expect(try db.execute("SELECT * FROM v").columns == ["a", "b"])
+        #expect(sqlState { _ = try db.execute("ALTER TABLE t2 DROP COLUMN x") } == SQLState.dependentObjectsStillExist)
+        try db.close()
+    }
 }

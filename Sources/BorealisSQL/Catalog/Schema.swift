@@ -115,4 +115,8 @@ package struct ViewSchema: Codable, Sendable {
     package var sql: String
     /// Set on the views of a connection's temporary catalog; absent for permanent views.
     package var temporary: Bool?
+    /// The columns of each relation the query reads, as they were when the view was created
+    /// (a `*` is every column then): what DROP and ALTER COLUMN check (StatementExecutor+
+    /// Dependencies). Absent in catalogs written before it: derived from the query then.
+    package var dependencies: [String: [String]]?
 }

@@ -67,7 +67,9 @@ extension StatementExecutor {
                                     "cannot change data type of view column \"\(oldName)\" from \(was?.displayName ?? "text") to \(now?.displayName ?? "text")")
             }
         }
-        try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql, temporary: old.temporary), txn)
+        var view = ViewSchema(name: name, columns: names, sql: sql, temporary: old.temporary)
+        view.dependencies = recordedDependencies(of: query)
+        try Catalog.put("view", name, view, txn)
         return QueryResult()
     }
 

@@ -103,11 +103,32 @@ extension StatementExecutor {
         return ViewDependencies(query)
     }
 
+    /// What a new view's query reads: for each relation, the columns it names that the
+    /// relation has (all of them under a `*`).
+    func recordedDependencies(of query: SelectStatement) -> [String: [String]] {
+        let found = ViewDependencies(query)
+        var recorded: [String: [String]] = [:]
+        for relation in found.relations {
+            let columns = catalog.tables[relation]?.columns.map(\.name) ?? catalog.views[relation]?.columns ?? []
+            recorded[relation] = found.star ? columns : columns.filter { found.columns.contains($0) }
+        }
+        return recorded
+    }
+
+    /// Whether `view` reads `relation` (and its column `column`).
+    func view(_ view: ViewSchema, reads relation: String, column: String?) throws -> Bool {
+        if let recorded = view.dependencies {
+            guard let columns = recorded[relation] else { return false }
+            return column.map { columns.contains($0) } ?? true
+        }
+        return try dependencies(of: view).reads(relation, column: column)
+    }
+
     /// The views that read `relation` (and, when given, its column `column`), directly, in name order.
     func viewsDepending(on relation: String, column: String? = nil) throws -> [String] {
         var found: [String] = []
         for view in catalog.views.values.sorted(by: { $0.name < $1.name }) where view.name != relation {
-            if try dependencies(of: view).reads(relation, column: column) { found.append(view.name) }
+            if try self.view(view, reads: relation, column: column) { found.append(view.name) }
         }
         return found
     }
@@ -261,6 +282,7 @@ extension StatementExecutor {
         for name in try viewsDepending(on: old) {
             guard var view = own.views[name] else { continue }
             view.sql = try Self.renamingRelation(in: view.sql, old, to: new)
+            if let columns = view.dependencies?.removeValue(forKey: old) { view.dependencies?[new] = columns }
             try Catalog.put("view", name, view, txn)
         }
         for (child, _) in catalog.referencing[old] ?? [] where child != old {
@@ -281,8 +303,13 @@ extension StatementExecutor {
         let name = table.name
         for viewName in try viewsDepending(on: name, column: old) {
             guard var view = own.views[viewName] else { continue }
+            if let columns = view.dependencies?[name] { view.dependencies?[name] = columns.map { $0 == old ? new : $0 } }
             let dependencies = try dependencies(of: view)
-            guard dependencies.columns.contains(old) else { continue }  // read through `*` alone
+            guard dependencies.columns.contains(old) else {
+                // Read through `*` alone: the query reads the column whatever its name.
+                try Catalog.put("view", viewName, view, txn)
+                continue
+            }
             // The rewrite renames the word: refused where another relation of the view has a
             // column of that name, as it cannot tell the two apart.
             for other in dependencies.relations where other != name {

@@ -214,7 +214,9 @@ package struct StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "CREATE VIEW specifies more column names than columns")
             }
             let names = columns.isEmpty ? plan.columns : columns + plan.columns.dropFirst(columns.count)
-            try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql, temporary: temporaryTarget ? true : nil), txn)
+            var view = ViewSchema(name: name, columns: names, sql: sql, temporary: temporaryTarget ? true : nil)
+            view.dependencies = recordedDependencies(of: query)
+            try Catalog.put("view", name, view, txn)
             var result = QueryResult()
             if temporaryTarget && !temporary { result.notice = "view \"\(name)\" will be a temporary view" }
             return result
