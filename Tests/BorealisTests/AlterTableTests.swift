@@ -127,4 +127,25 @@ import Testing
         #expect(sqlState { _ = try db.execute("ALTER TABLE t2 DROP COLUMN x") } == SQLState.dependentObjectsStillExist)
         try db.close()
     }
+
+    @Test func generatedColumnsSurviveAReopen() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE TABLE g (a int, b int GENERATED ALWAYS AS (a * 2) STORED)")
+            try db.execute("INSERT INTO g (a) VALUES (1)")
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        try db.execute("INSERT INTO g (a) VALUES (5)")
+        try db.execute("UPDATE g SET a = a + 1")
+        #expect(try rows(db, "SELECT a, b FROM g ORDER BY a") == [["2", "4"], ["6", "12"]])
+        #expect(sqlState { _ = try db.execute("INSERT INTO g VALUES (1, 1)") } == SQLState.generatedAlways)
+        // A prepared INSERT computes it on every run.
+        let insert = try #require(try db.prepare("INSERT INTO g (a) VALUES ($1)").statement)
+        try insert.execute([.integer(10)])
+        try insert.execute([.integer(11)])
+        #expect(try rows(db, "SELECT b FROM g WHERE a > 9 ORDER BY a") == [["20"], ["22"]])
+        try db.close()
+    }
 }

@@ -19,6 +19,9 @@ package struct ColumnSchema: Codable, Sendable, Equatable {
     /// GENERATED ALWAYS / BY DEFAULT AS IDENTITY; absent for SERIAL (and AUTO_INCREMENT, which
     /// behave as BY DEFAULT).
     package var generated: IdentityGeneration?
+    /// GENERATED ALWAYS AS (expression) STORED: the expression's SQL, over the row's other
+    /// columns (StatementExecutor+Generated); absent for other columns.
+    package var generatedSQL: String?
 
     package init(name: String, type: SQLType, modifiers: [Int] = [], notNull: Bool = false, defaultSQL: String? = nil,
                  identity: Bool = false, sequence: String? = nil, generated: IdentityGeneration? = nil) {

@@ -60,6 +60,13 @@ extension StatementExecutor {
             throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(columnName)\" of relation \"\(name)\" does not exist")
         }
         var column = table.columns[position]
+        if column.generatedSQL != nil {
+            switch alteration {
+            case .setDefault, .dropDefault:
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "column \"\(columnName)\" of relation \"\(name)\" is a generated column")
+            default: break
+            }
+        }
         switch alteration {
         case .setDefault(let e):
             if column.generated != nil {
@@ -119,6 +126,12 @@ extension StatementExecutor {
         let name = table.name
         let old = table.columns[position]
         try Self.checkStorable(typeName)
+        if !Self.generatedColumns(of: table, reading: old.name).filter({ $0 != old.name }).isEmpty {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot alter type of a column used by a generated column")
+        }
+        if old.generatedSQL != nil && using != nil {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "cannot specify USING when altering type of generated column")
+        }
         if using == nil && !Self.hasAssignmentCast(from: old.type, to: typeName.type) {
             throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch,
                                 "column \"\(old.name)\" cannot be cast automatically to type \(typeName.type.displayName)")

@@ -35,8 +35,18 @@ extension StatementExecutor {
                 try addIdentityColumn(definition, to: &table)
                 break
             }
-            let column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
+            var column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
+            if let g = definition.generatedExpression {
+                if definition.defaultValue != nil {
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "both default and generation expression specified for column \"\(definition.name)\" of table \"\(name)\"")
+                }
+                try Self.checkGenerationSyntax(g)
+                column.generatedSQL = g.sql
+                if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
+                try addGeneratedColumn(column, to: &table)
+                break
+            }
             var fill = Value.null
             if let d = definition.defaultValue {
                 let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
@@ -61,6 +71,12 @@ extension StatementExecutor {
             }
             guard table.columns.count > 1 else {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
+            }
+            if let generated = Self.generatedColumns(of: table, reading: column).first(where: { $0 != column }) {
+                if cascade {
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "DROP COLUMN … CASCADE of a column a generated column reads is not supported; drop column \(generated) first")
+                }
+                throw Self.dependentObjectsError("column \(column) of table \(name)", ["column \(generated) of table \(name) depends on column \(column) of table \(name)"])
             }
             _ = try dropColumnDependents(&table, column, cascade: cascade)
             for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
@@ -92,6 +108,11 @@ extension StatementExecutor {
             try renameSequenceOwner(table: name, column: old, to: name, new)
             table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
             table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
+            for i in table.columns.indices {
+                if let sql = table.columns[i].generatedSQL {
+                    table.columns[i].generatedSQL = Self.renameColumn(try Self.parseExpression(sql), old, new).sql
+                }
+            }
             for var index in catalog.indexes(on: name) where try index.referencedColumns().contains(old) {
                 if let expressions = index.expressions {
                     index.expressions = try expressions.map { Self.renameColumn(try Self.parseExpression($0), old, new).sql }
@@ -244,6 +265,18 @@ extension StatementExecutor {
                                         identity: serial || d.autoIncrement))
         }
         guard !columns.isEmpty else { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "a table must have at least one column") }
+        for (i, d) in definitions.enumerated() {
+            guard let g = d.generatedExpression else { continue }
+            if d.defaultValue != nil {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "both default and generation expression specified for column \"\(d.name)\" of table \"\(name)\"")
+            }
+            if d.generated != nil || d.type.serial || d.autoIncrement {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "both identity and generation expression specified for column \"\(d.name)\" of table \"\(name)\"")
+            }
+            try Self.checkGenerationSyntax(g)
+            columns[i].generatedSQL = g.sql
+        }
+        try validateGeneration(columns, table: name)
         var primaryKey = definitions.filter(\.primaryKey).map(\.name)
         var uniques: [[String]] = definitions.filter(\.unique).map { [$0.name] }
         var checks: [NamedCheck] = []

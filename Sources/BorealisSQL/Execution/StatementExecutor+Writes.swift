@@ -15,6 +15,8 @@ extension StatementExecutor {
         let indexes: [(IndexSchema, BTree, IndexKeyBuilder)]
         let checks: [(String, Evaluator)]
         let defaults: [Evaluator?]
+        /// Generated columns and their expressions over the row (StatementExecutor+Generated).
+        var generated: [(Int, Evaluator)] = []
         /// Per column: which values it stores as they are (anything else goes through `assign`).
         let storedAsIs: [StoredAsIs]
         let notNull: [Bool]
@@ -85,7 +87,9 @@ extension StatementExecutor {
         let checks = try schema.checks.map { ($0.name, try compiler.compile(try Self.parseExpression($0.sql))) }
         let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
         let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(try Self.parseExpression($0)) } }
-        return TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
+        let w = TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
+        w.generated = try generationEvaluators(schema, catalog: catalog)
+        return w
     }
 
     /// Casts each value of `row` to its column's type and enforces NOT NULL.
@@ -120,6 +124,7 @@ extension StatementExecutor {
 
     func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
         let schema = w.schema
+        if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
         try coerce(&row, for: w)
         try checkParents(of: schema, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
@@ -321,6 +326,7 @@ extension StatementExecutor {
         /// Stores one complete row (or, ON CONFLICT, updates or skips the row it collides with).
         func insertRow(_ row: inout [Value]) throws {
             if let onConflict {
+                if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
                 try coerce(&row, for: w)
                 if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, ctx: ctx) {
                     guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { return }
@@ -377,6 +383,13 @@ extension StatementExecutor {
         try assignments.map { column, e -> (Int, Evaluator) in
             guard let i = w.schema.columnIndex(column) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
+            }
+            if w.schema.columns[i].generatedSQL != nil {
+                // Computed again as the row is stored; only DEFAULT may be assigned.
+                guard case .defaultValue = e else {
+                    throw DatabaseError(.error, sqlState: SQLState.generatedAlways, "column \"\(column)\" can only be updated to DEFAULT")
+                }
+                return (i, { _ in .null })
             }
             if case .defaultValue = e {
                 if w.schema.columns[i].identity && w.defaults[i] == nil {

@@ -146,6 +146,8 @@ package struct ColumnDefinition: Sendable {
     /// GENERATED ALWAYS | BY DEFAULT AS IDENTITY [( sequence options )].
     var generated: IdentityGeneration?
     var identityOptions: [SequenceOption] = []
+    /// GENERATED ALWAYS AS (expression) STORED.
+    var generatedExpression: Expr?
 }
 
 /// An option of CREATE/ALTER SEQUENCE or of an identity column's sequence.

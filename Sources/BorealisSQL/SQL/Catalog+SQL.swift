@@ -19,6 +19,7 @@ extension Catalog {
             }
             if table.rowIDColumn == i { text += " PRIMARY KEY" } else if column.notNull { text += " NOT NULL" }
             if let d = column.defaultSQL { text += " DEFAULT \(d)" }
+            if let g = column.generatedSQL { text += " GENERATED ALWAYS AS (\(g)) STORED" }
             parts.append(text)
         }
         if table.rowIDColumn == nil && !table.primaryKey.isEmpty {

@@ -291,6 +291,12 @@ extension Parser {
                 try expect(")")
             } else if acceptKeyword("references") {
                 column.references = try parseReference()
+            } else if isKeyword("generated") && isKeyword("always", at: 1) && isKeyword("as", at: 2) && peekAt(3).kind == .op("(") {
+                // GENERATED ALWAYS AS (expression) STORED (PostgreSQL 15 has no VIRTUAL).
+                _ = advance(); _ = advance(); _ = advance(); _ = advance()
+                column.generatedExpression = try parseExpr()
+                try expect(")")
+                try expectKeyword("stored")
             } else if acceptKeyword("generated") {
                 (column.generated, column.identityOptions) = try parseIdentity()
             } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
