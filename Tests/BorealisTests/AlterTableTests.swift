@@ -148,4 +148,27 @@ import Testing
         #expect(try rows(db, "SELECT b FROM g WHERE a > 9 ORDER BY a") == [["20"], ["22"]])
         try db.close()
     }
+
+    @Test func thePlannerUsesAPartialIndexOnlyWhenTheWhereHasItsPredicate() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database(path: dir.database)
+            try db.execute("CREATE TABLE a (id int PRIMARY KEY, email text, deleted_at date)")
+            try db.execute("CREATE UNIQUE INDEX live ON a (email) WHERE deleted_at IS NULL")
+            try db.execute("INSERT INTO a VALUES (1, 'x', NULL), (2, 'x', '2024-01-01')")
+            try db.close()
+        }
+        let db = try Database(path: dir.database)
+        func plan(_ sql: String) throws -> String { try rows(db, "EXPLAIN " + sql).map { $0.joined() }.joined(separator: "\n") }
+        #expect(try plan("SELECT * FROM a WHERE email = 'x' AND deleted_at IS NULL").contains("using live"))
+        #expect(try plan("SELECT * FROM a WHERE a.deleted_at IS NULL AND a.email = 'x' AND id > 0").contains("using live"))
+        #expect(try !plan("SELECT * FROM a WHERE email = 'x'").contains("using live"))
+        #expect(try !plan("SELECT * FROM a WHERE email = 'x' OR deleted_at IS NULL").contains("using live"))
+        #expect(try rows(db, "SELECT id FROM a WHERE email = 'x' AND deleted_at IS NULL") == [["1"]])
+        #expect(try rows(db, "SELECT id FROM a WHERE email = 'x' ORDER BY id") == [["1"], ["2"]])
+        // Still enforced after the reopen.
+        #expect(sqlState { _ = try db.execute("INSERT INTO a VALUES (3, 'x', NULL)") } == SQLState.uniqueViolation)
+        try db.execute("INSERT INTO a VALUES (3, 'x', '2024-02-02')")
+        try db.close()
+    }
 }

@@ -42,6 +42,7 @@ extension PreparedStatement {
         case .ddl(.replaceView): return "CREATE VIEW"
         case .ddl(.createTableAs(_, _, _, _, _, _, _)): return "SELECT"
         case .ddl(.comment): return "COMMENT"
+        case .ddl(.createPartialIndex): return "CREATE INDEX"
         case .ddl(.dropCascade(let view, _, _)): return view ? "DROP VIEW" : "DROP TABLE"
         case .begin: return "BEGIN"
         case .commit: return "COMMIT"

@@ -173,6 +173,8 @@ final class TemporaryTables {
             return isTemporary || temporary.views[name] != nil ? .temporary : .permanent
         case .ddl(.createTableAs(_, _, _, _, _, let isTemporary, _)):
             return isTemporary ? .temporary : .permanent
+        case .ddl(.createPartialIndex(_, let table, _, _, _, _)):
+            return temporary.tables[table] != nil ? .temporary : .permanent
         case .ddl(.comment(_, let name, _)):
             let relation = String(name.prefix { $0 != "." })
             let mine = temporary.tables[relation] != nil || temporary.views[relation] != nil || temporary.indexes[relation] != nil

@@ -110,6 +110,9 @@ package struct IndexSchema: Codable, Sendable {
     package var root: UInt64
     /// Made by PRIMARY KEY or UNIQUE in CREATE TABLE (dropped with the table, not by DROP INDEX).
     package var constraint: Bool = false
+    /// A partial index's WHERE predicate as SQL: only the rows it holds for are indexed
+    /// (absent for a full index, and in catalogs written before partial indexes).
+    package var predicate: String?
 }
 
 package struct ViewSchema: Codable, Sendable {

@@ -24,12 +24,39 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
             return try createTableAs(name, columns: columns, query: query, withData: withData, onCommit: onCommit)
+        case .createPartialIndex(let name, let table, let elements, let unique, let ifNotExists, let predicate):
+            return try createIndexStatement(name, table, elements, unique: unique, ifNotExists: ifNotExists, predicate: predicate)
         case .dropCascade(let view, let names, let ifExists):
             return try dropRelations(names, view: view, ifExists: ifExists, cascade: true)
         case .comment(let kind, let name, let text):
             try comment(kind: kind, name: name, text: text)
             return QueryResult()
         }
+    }
+
+    // MARK: CREATE INDEX
+
+    /// CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (elements) [WHERE predicate].
+    func createIndexStatement(_ name: String, _ table: String, _ elements: [Expr], unique: Bool, ifNotExists: Bool,
+                              predicate: Expr?) throws -> QueryResult {
+        if own.relationExists(name) {
+            if ifNotExists { return QueryResult() }
+            throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
+        }
+        let plain = elements.allSatisfy { if case .column(nil, _) = $0 { return true } else { return false } }
+        let names = elements.map { e -> String in if case .column(nil, let n) = e { return n } else { return e.sql } }
+        if let predicate {
+            if Planner.containsSubquery(predicate) {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in index predicate")
+            }
+            if Planner.containsAggregate(predicate) {
+                throw DatabaseError(.error, sqlState: SQLState.groupingError, "aggregate functions are not allowed in index predicates")
+            }
+        }
+        var index = IndexSchema(name: name, table: table, columns: names, expressions: plain ? nil : elements.map(\.sql), unique: unique, root: 0)
+        index.predicate = predicate?.sql
+        try createIndex(index, schema: try placed(try catalog.table(table)))
+        return QueryResult()
     }
 
     // MARK: CREATE OR REPLACE VIEW
@@ -146,8 +173,10 @@ extension StatementExecutor {
                         n += 1
                         indexName = "\(name)_\(label)_idx\(n)"
                     }
-                    indexes.append(IndexSchema(name: indexName, table: name, columns: index.columns, expressions: index.expressions,
-                                               unique: index.unique, root: 0))
+                    var copy = IndexSchema(name: indexName, table: name, columns: index.columns, expressions: index.expressions,
+                                           unique: index.unique, root: 0)
+                    copy.predicate = index.predicate
+                    indexes.append(copy)
                 }
             }
         }

@@ -114,6 +114,9 @@ extension StatementExecutor {
                 }
             }
             for var index in catalog.indexes(on: name) where try index.referencedColumns().contains(old) {
+                if let predicate = index.predicate {
+                    index.predicate = Self.renameColumn(try Self.parseExpression(predicate), old, new).sql
+                }
                 if let expressions = index.expressions {
                     index.expressions = try expressions.map { Self.renameColumn(try Self.parseExpression($0), old, new).sql }
                     index.columns = index.expressions!
@@ -213,7 +216,7 @@ extension StatementExecutor {
         case .like:
             throw DatabaseError.internalError("LIKE in ALTER TABLE")
         case .foreignKey(let columns, let reference, let constraintName):
-            let keys = [table.primaryKey] + catalog.indexes(on: name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+            let keys = [table.primaryKey] + catalog.indexes(on: name).filter { $0.unique && $0.expressions == nil && $0.predicate == nil }.map(\.columns)
             let key = try foreignKey(columns, reference, name: constraintName, of: name, columns: table.columns, keys: keys)
             var checked = table
             checked.foreignKeys = [key]
@@ -357,7 +360,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
             }
             parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
-            parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+            parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil && $0.predicate == nil }.map(\.columns)
         }
         guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
             throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
@@ -431,6 +434,7 @@ extension StatementExecutor {
         let sorter = IndexEntrySorter(runLength: workMemoryRows)
         let rows = try AccessPath(kind: .fullScan, description: "").openKeyed(table: schema, ctx: ctx, wanted: wanted)
         while let (rowID, row) = try rows() {
+            if try !key.includes(row, ctx) { continue }
             let values = try key.values(row, ctx)
             // NULLs never conflict: a unique index holds any number of them.
             try sorter.append(checkUnique: index.unique && !values.contains(where: \.isNull)) { out in

@@ -111,7 +111,11 @@ extension StatementExecutor {
             if case .integer(let id) = row[c], try w.tree.get(id, in: txn) != nil { return id }
         }
         for (index, tree, key) in w.indexes where index.unique && (target.isEmpty || Set(index.columns) == Set(target)) {
+            // A partial index is inferred only without a conflict target (PostgreSQL needs
+            // the target's own WHERE for it), and holds only the rows its predicate selects.
+            if index.predicate != nil && !target.isEmpty { continue }
             considered = true
+            if try !key.includes(row, ctx) { continue }
             let values = try key.values(row, ctx)
             if values.contains(where: \.isNull) { continue }
             if let other = try findConflict(tree, values, excluding: nil) { return other }
@@ -151,11 +155,14 @@ extension StatementExecutor {
         }
         for (index, tree, key) in w.indexes {
             let values = try key.values(row, ctx)
+            let included = try key.includes(row, ctx)
             if let old, let oldRowID {
                 let oldValues = try key.values(old, ctx)
-                if oldValues == values && oldRowID == rowID { continue }
-                try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn)
+                let wasIncluded = try key.includes(old, ctx)
+                if included && wasIncluded && oldValues == values && oldRowID == rowID { continue }
+                if wasIncluded { try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn) }
             }
+            if !included { continue }
             if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: oldRowID ?? rowID) != nil {
                 throw DatabaseError(.constraint, sqlState: SQLState.uniqueViolation, "duplicate key value violates unique constraint \"\(index.name)\"")
             }
@@ -536,6 +543,8 @@ extension StatementExecutor {
         let index: IndexSchema
         /// For an index on plain columns: their positions in the row (read without evaluating).
         let positions: [Int]?
+        /// A partial index's WHERE: which rows it holds.
+        let predicate: Evaluator?
 
         init(_ index: IndexSchema, _ schema: TableSchema, _ catalog: Catalog) throws {
             self.index = index
@@ -548,12 +557,25 @@ extension StatementExecutor {
                 }
                 return try compiler.compile(e)
             }
+            predicate = try index.predicate.map { sql in
+                let e = try StatementExecutor.parseExpression(sql)
+                if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidObjectDefinition, "functions in index predicate must be marked IMMUTABLE")
+                }
+                return try compiler.compile(e)
+            }
+        }
+
+        /// Whether the index holds `row` (always, unless it is partial).
+        func includes(_ row: [Value], _ ctx: ExecutionContext) throws -> Bool {
+            guard let predicate else { return true }
+            return try ctx.withFrame(row) { try predicate(ctx) }.truth() == true
         }
 
         /// Which of the table's columns the key reads (the others need not be decoded).
         func columnsRead(_ schema: TableSchema) throws -> [Bool] {
             var read = [Bool](repeating: false, count: schema.columns.count)
-            for sql in index.expressions ?? index.columns {
+            for sql in (index.expressions ?? index.columns) + (index.predicate.map { [$0] } ?? []) {
                 for (_, name) in Planner.columnReferences(try StatementExecutor.parseExpression(sql)) {
                     if let i = schema.columnIndex(name) { read[i] = true }
                 }

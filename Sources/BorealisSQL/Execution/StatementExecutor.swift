@@ -191,15 +191,7 @@ package struct StatementExecutor {
             for index in expanded.indexes { try createIndex(index, schema: try withReloadedCatalog().catalog.table(name)) }
             return QueryResult()
         case .createIndex(let name, let table, let elements, let unique, let ifNotExists):
-            if own.relationExists(name) {
-                if ifNotExists { return QueryResult() }
-                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
-            }
-            let plain = elements.allSatisfy { if case .column(nil, _) = $0 { return true } else { return false } }
-            let names = elements.map { e -> String in if case .column(nil, let n) = e { return n } else { return e.sql } }
-            try createIndex(IndexSchema(name: name, table: table, columns: names, expressions: plain ? nil : elements.map(\.sql),
-                                        unique: unique, root: 0), schema: try placed(try catalog.table(table)))
-            return QueryResult()
+            return try createIndexStatement(name, table, elements, unique: unique, ifNotExists: ifNotExists, predicate: nil)
         case .createView(let name, let ifNotExists, let columns, let query, let sql, let temporary):
             if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }

@@ -265,6 +265,8 @@ package enum DDLStatement: Sendable {
     /// COMMENT ON kind name IS text (nil: NULL); kind is table, view, index or column (then
     /// `name` is table.column).
     case comment(kind: String, name: String, text: String?)
+    /// CREATE [UNIQUE] INDEX … WHERE predicate: a partial index (without WHERE: .createIndex).
+    case createPartialIndex(name: String, table: String, elements: [Expr], unique: Bool, ifNotExists: Bool, predicate: Expr)
     /// DROP TABLE | VIEW … CASCADE (without CASCADE: .dropTable, .dropView).
     case dropCascade(view: Bool, names: [String], ifExists: Bool)
 
@@ -272,7 +274,7 @@ package enum DDLStatement: Sendable {
     package var temporary: Bool {
         switch self {
         case .replaceView(_, _, _, _, let temporary), .createTableAs(_, _, _, _, _, let temporary, _): return temporary
-        case .comment, .dropCascade: return false
+        case .comment, .dropCascade, .createPartialIndex: return false
         }
     }
 }

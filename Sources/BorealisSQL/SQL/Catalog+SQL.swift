@@ -72,7 +72,8 @@ extension Catalog {
 
     package func createStatement(for index: IndexSchema) -> String {
         let elements = index.expressions.map { $0.map { "(\($0))" } } ?? index.columns.map(quoteIdentifier)
-        return "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(index.table)) (\(elements.joined(separator: ", ")));"
+        let predicate = index.predicate.map { " WHERE \($0)" } ?? ""
+        return "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(index.table)) (\(elements.joined(separator: ", ")))\(predicate);"
     }
 
     package func createStatement(for view: ViewSchema) -> String {

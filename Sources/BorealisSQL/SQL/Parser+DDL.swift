@@ -96,6 +96,10 @@ extension Parser {
                 _ = acceptKeyword("asc") || acceptKeyword("desc")
             } while accept(.op(","))
             try expect(")")
+            if acceptKeyword("where") {
+                return .ddl(.createPartialIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists,
+                                                predicate: try parseExpr()))
+            }
             return .createIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists)
         }
         guard !unique else { throw error("expected INDEX after UNIQUE") }
