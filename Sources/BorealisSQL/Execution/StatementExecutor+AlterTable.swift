@@ -52,6 +52,51 @@ extension StatementExecutor {
         return e
     }
 
+    // MARK: DROP CONSTRAINT
+
+    /// ALTER TABLE … DROP CONSTRAINT: a CHECK, a foreign key, a UNIQUE constraint or the
+    /// primary key (its columns stay NOT NULL, as in PostgreSQL; a row id column becomes an
+    /// ordinary column). A key other tables' foreign keys reference is 2BP01 without CASCADE,
+    /// which removes those foreign keys. False when the table has no such constraint.
+    func dropConstraint(_ constraint: String, cascade: Bool, of table: inout TableSchema) throws -> Bool {
+        let name = table.name
+        if table.checks.contains(where: { $0.name == constraint }) {
+            table.checks.removeAll { $0.name == constraint }
+            return true
+        }
+        if let keys = table.foreignKeys, keys.contains(where: { $0.name == constraint }) {
+            table.foreignKeys = keys.filter { $0.name != constraint }
+            if table.foreignKeys?.isEmpty == true { table.foreignKeys = nil }
+            return true
+        }
+        let index = catalog.indexes(on: name).first { $0.constraint && $0.name == constraint }
+        let isPrimaryKey = !table.primaryKey.isEmpty && (constraint == "\(name)_pkey" || (index != nil && index?.columns == table.primaryKey))
+        guard index != nil || isPrimaryKey else { return false }
+        let keyColumns = index?.columns ?? table.primaryKey
+        // Foreign keys of other tables whose parent key this is.
+        let dependents = (catalog.referencing[name] ?? []).filter { Set($0.fk.parentColumns) == Set(keyColumns) }
+        if !dependents.isEmpty && !cascade {
+            throw DatabaseError(.error, sqlState: SQLState.dependentObjectsStillExist,
+                                "cannot drop constraint \(constraint) on table \(name) because other objects depend on it\nDETAIL:  "
+                                + dependents.map { "constraint \($0.fk.name) on table \($0.child) depends on index \(constraint)" }.joined(separator: "\n")
+                                + "\nHINT:  Use DROP ... CASCADE to drop the dependent objects too.")
+        }
+        let others = dependents.filter { $0.child != name }
+        try removeForeignKeys(others.map { ($0.child, $0.fk.name) })
+        table.foreignKeys = table.foreignKeys?.filter { fk in !(fk.parent == name && Set(fk.parentColumns) == Set(keyColumns)) }
+        if table.foreignKeys?.isEmpty == true { table.foreignKeys = nil }
+        if isPrimaryKey {
+            table.primaryKey = []
+            table.rowIDColumn = nil
+        }
+        if let index {
+            try BTree(root: index.root).drop(in: txn)
+            try Catalog.remove("index", index.name, txn)
+            try moveComments(of: index.name, to: nil)
+        }
+        return true
+    }
+
     // MARK: ALTER COLUMN
 
     func alterColumn(_ columnName: String, _ alteration: ColumnAlteration, of table: inout TableSchema) throws {

@@ -43,7 +43,7 @@ extension StatementExecutor {
                 }
                 try Self.checkGenerationSyntax(g)
                 column.generatedSQL = g.sql
-                if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
+                if let check = definition.check { table.checks.append(NamedCheck(name: definition.constraintNames["check"] ?? "\(name)_\(column.name)_check", sql: check.sql)) }
                 try addGeneratedColumn(column, to: &table)
                 break
             }
@@ -56,11 +56,15 @@ extension StatementExecutor {
             if column.notNull && fill.isNull, try TableTree(root: table.root).maxRowID(in: txn) != nil {
                 throw DatabaseError(.constraint, sqlState: SQLState.notNullViolation, "column \"\(column.name)\" of relation \"\(name)\" contains null values")
             }
-            if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
+            if let check = definition.check { table.checks.append(NamedCheck(name: definition.constraintNames["check"] ?? "\(name)_\(column.name)_check", sql: check.sql)) }
             table.columns.append(column)
             try rewriteRows(table) { $0 + [fill] }
         case .alterColumn(let column, let alteration):
             try alterColumn(column, alteration, of: &table)
+        case .dropConstraint(let constraint, let ifExists, let cascade):
+            guard try dropConstraint(constraint, cascade: cascade, of: &table) || ifExists else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "constraint \"\(constraint)\" of relation \"\(name)\" does not exist")
+            }
         case .several:
             _ = try alterTableStatement(name, action)
             return
@@ -284,7 +288,7 @@ extension StatementExecutor {
         var uniques: [[String]] = definitions.filter(\.unique).map { [$0.name] }
         var checks: [NamedCheck] = []
         for (i, d) in definitions.enumerated() where d.check != nil {
-            checks.append(NamedCheck(name: "\(name)_\(d.name)_check\(i == 0 ? "" : "")", sql: d.check!.sql))
+            checks.append(NamedCheck(name: d.constraintNames["check"] ?? "\(name)_\(d.name)_check\(i == 0 ? "" : "")", sql: d.check!.sql))
         }
         for constraint in constraints {
             switch constraint {
@@ -309,7 +313,7 @@ extension StatementExecutor {
             rowIDColumn = i
         }
         // Foreign keys: from column REFERENCES and table FOREIGN KEY constraints.
-        var references: [([String], ForeignKeyReference, String?)] = definitions.compactMap { d in d.references.map { ([d.name], $0, nil) } }
+        var references: [([String], ForeignKeyReference, String?)] = definitions.compactMap { d in d.references.map { ([d.name], $0, d.constraintNames["references"]) } }
         for constraint in constraints {
             if case .foreignKey(let cols, let reference, let constraintName) = constraint { references.append((cols, reference, constraintName)) }
         }

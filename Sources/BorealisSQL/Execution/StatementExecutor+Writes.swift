@@ -104,16 +104,22 @@ extension StatementExecutor {
 
     /// The row id of an existing row that `row` (coerced) collides with on the row id or a
     /// unique index; `target` narrows the constraints considered (ON CONFLICT (columns)).
-    func conflictingRow(_ row: [Value], in w: TableWriter, target: [String], ctx: ExecutionContext) throws -> Int64? {
+    func conflictingRow(_ row: [Value], in w: TableWriter, target: [String], predicate: Expr? = nil, ctx: ExecutionContext) throws -> Int64? {
+        // The conjuncts of ON CONFLICT's WHERE, as a partial index's predicate is compared.
+        func conjuncts(_ e: Expr) -> [String] {
+            if case .binary(.and, let a, let b) = e { return conjuncts(a) + conjuncts(b) }
+            return [e.sql]
+        }
+        let given = Set(predicate.map(conjuncts) ?? [])
         var considered = false
         if let c = w.schema.rowIDColumn, target.isEmpty || target == [w.schema.columns[c].name] {
             considered = true
             if case .integer(let id) = row[c], try w.tree.get(id, in: txn) != nil { return id }
         }
         for (index, tree, key) in w.indexes where index.unique && (target.isEmpty || Set(index.columns) == Set(target)) {
-            // A partial index is inferred only without a conflict target (PostgreSQL needs
-            // the target's own WHERE for it), and holds only the rows its predicate selects.
-            if index.predicate != nil && !target.isEmpty { continue }
+            // A partial index is inferred without a conflict target, or when the target's WHERE
+            // has its predicate (as written), and holds only the rows its predicate selects.
+            if index.predicate != nil && !target.isEmpty, try !index.predicateConjuncts().allSatisfy(given.contains) { continue }
             considered = true
             if try !key.includes(row, ctx) { continue }
             let values = try key.values(row, ctx)
@@ -335,7 +341,7 @@ extension StatementExecutor {
             if let onConflict {
                 if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
                 try coerce(&row, for: w)
-                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, ctx: ctx) {
+                if let existingID = try conflictingRow(row, in: w, target: onConflict.columns, predicate: onConflict.indexPredicate, ctx: ctx) {
                     guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { return }
                     let existing = try RecordCodec.decode(raw)
                     let frame = existing + row

@@ -148,6 +148,8 @@ package struct ColumnDefinition: Sendable {
     var identityOptions: [SequenceOption] = []
     /// GENERATED ALWAYS AS (expression) STORED.
     var generatedExpression: Expr?
+    /// `CONSTRAINT name` before a column's CHECK or REFERENCES: its name, by "check" / "references".
+    var constraintNames: [String: String] = [:]
 }
 
 /// An option of CREATE/ALTER SEQUENCE or of an identity column's sequence.
@@ -293,6 +295,8 @@ package enum AlterAction: Sendable {
     case dropColumn(String, ifExists: Bool, cascade: Bool = false)
     case renameColumn(String, to: String)
     case renameTable(to: String)
+    /// DROP CONSTRAINT [IF EXISTS] name [CASCADE | RESTRICT].
+    case dropConstraint(String, ifExists: Bool, cascade: Bool)
     /// ALTER [COLUMN] name SET/DROP DEFAULT, SET/DROP NOT NULL, [SET DATA] TYPE … [USING …].
     case alterColumn(String, ColumnAlteration)
     /// Several comma-separated actions, applied in order, and/or ALTER TABLE IF EXISTS (a
@@ -315,6 +319,8 @@ package struct OnConflict: Sendable {
     /// nil: DO NOTHING.
     var assignments: [(String, Expr)]?
     var filter: Expr?
+    /// ON CONFLICT (columns) WHERE predicate: which partial unique indexes may be the arbiter.
+    var indexPredicate: Expr? = nil
 }
 
 package enum InsertSource: Sendable {

@@ -39,8 +39,13 @@ extension Parser {
             return .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists)
         }
         if acceptKeyword("drop") {
-            if isKeyword("constraint") {
-                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ALTER TABLE … DROP CONSTRAINT is not supported")
+            if acceptKeyword("constraint") {
+                var ifExists = false
+                if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
+                let constraint = try identifier("constraint name")
+                let cascade = acceptKeyword("cascade")
+                if !cascade { _ = acceptKeyword("restrict") }
+                return .dropConstraint(constraint, ifExists: ifExists, cascade: cascade)
             }
             _ = acceptKeyword("column")
             var ifExists = false
@@ -274,7 +279,12 @@ extension Parser {
     mutating func parseColumnDefinition() throws -> ColumnDefinition {
         let name = try anyName("column name")
         var column = ColumnDefinition(name: name, type: try parseTypeName())
+        var pendingName: String?
+        var named = false
         while true {
+            // A name applies to the constraint right after it.
+            if named { pendingName = nil }
+            named = pendingName != nil
             if acceptKeyword("not") {
                 try expectKeyword("null")
                 column.notNull = true
@@ -293,8 +303,10 @@ extension Parser {
                 try expect("(")
                 column.check = try parseExpr()
                 try expect(")")
+                if let pendingName { column.constraintNames["check"] = pendingName }
             } else if acceptKeyword("references") {
                 column.references = try parseReference()
+                if let pendingName { column.constraintNames["references"] = pendingName }
             } else if isKeyword("generated") && isKeyword("always", at: 1) && isKeyword("as", at: 2) && peekAt(3).kind == .op("(") {
                 // GENERATED ALWAYS AS (expression) STORED (PostgreSQL 15 has no VIRTUAL).
                 _ = advance(); _ = advance(); _ = advance(); _ = advance()
@@ -306,7 +318,8 @@ extension Parser {
             } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
                 column.autoIncrement = true
             } else if acceptKeyword("constraint") {
-                _ = try identifier("constraint name")
+                pendingName = try identifier("constraint name")
+                continue
             } else {
                 break
             }

@@ -36,16 +36,18 @@ extension Parser {
             try expectKeyword("conflict")
             var target: [String] = []
             if peek.kind == .op("(") { target = try parseNameList() }
+            // ON CONFLICT (columns) WHERE predicate: a partial unique index may be the arbiter.
+            let indexPredicate = !target.isEmpty && acceptKeyword("where") ? try parseExpr() : nil
             try expectKeyword("do")
             if acceptKeyword("nothing") {
-                onConflict = OnConflict(columns: target, assignments: nil, filter: nil)
+                onConflict = OnConflict(columns: target, assignments: nil, filter: nil, indexPredicate: indexPredicate)
             } else {
                 try expectKeyword("update")
                 try expectKeyword("set")
                 let assignments = try parseAssignments()
                 var filter: Expr?
                 if acceptKeyword("where") { filter = try parseExpr() }
-                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter)
+                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter, indexPredicate: indexPredicate)
             }
         }
         return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try parseReturning(),
