@@ -150,6 +150,9 @@ extension StatementExecutor {
                         d.defaultValue = .function(name: "nextval", args: [.literal(.text(sequence))], distinct: false, star: false)
                     }
                 }
+                if including.contains("generated"), let sql = column.generatedSQL {
+                    d.generatedExpression = try Self.parseExpression(sql)
+                }
                 if including.contains("identity"), let generated = column.generated {
                     d.generated = generated
                 }
