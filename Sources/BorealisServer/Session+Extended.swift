@@ -160,14 +160,17 @@ extension Session {
         case .ignored(let tag):
             return Outcome(tag: tag)
         case .deallocate(let name):
+            // The protocol's statements and SQL PREPARE's share one namespace, as in PostgreSQL:
+            // a name the protocol did not prepare is the engine's (Database+PreparedSQL).
             if let name {
-                guard statements.removeValue(forKey: name) != nil else {
-                    throw WireError(sqlState: "26000", message: "prepared statement \"\(name)\" does not exist")
+                if statements.removeValue(forKey: name) == nil {
+                    try db?.execute("DEALLOCATE " + quoteIdentifier(name))
                 }
             } else {
                 statements = [:]
+                try db?.execute("DEALLOCATE ALL")
             }
-            return Outcome(tag: "DEALLOCATE")
+            return Outcome(tag: name == nil ? "DEALLOCATE ALL" : "DEALLOCATE")
         }
     }
 

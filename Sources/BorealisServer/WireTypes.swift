@@ -24,29 +24,9 @@ enum OID {
 
     /// The OID of a declared type name (as `QueryResult.declaredTypes` spells it).
     static func of(declared name: String) -> UInt32? {
-        switch SQLType(rawValue: name) {
-        case .smallint: return int2
-        case .integer: return int4
-        case .bigint: return int8
-        case .real: return float4
-        case .doublePrecision: return float8
-        case .numeric: return numeric
-        case .text: return text
-        case .varchar: return varchar
-        case .char: return bpchar
-        case .boolean: return bool
-        case .bytea: return bytea
-        case .date: return date
-        case .time: return time
-        case .timetz: return timetz
-        case .timestamp: return timestamp
-        case .timestamptz: return timestamptz
-        case .interval: return interval
-        case .json: return json
-        case .jsonb: return jsonb
-        case .uuid: return uuid
-        case nil: return nil
-        }
+        guard let type = SQLType(rawValue: name) else { return nil }
+        // A reg* column reaches the client as the names it shows (StatementExecutor).
+        return type.isRegistered ? text : type.typeOID
     }
 
     static func of(value: Value) -> UInt32? {

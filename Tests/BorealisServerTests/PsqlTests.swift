@@ -37,6 +37,54 @@ struct PsqlTests {
         }
     }
 
+    /// psql's describe commands read pg_catalog (PgCatalog.swift): each prints what
+    /// PostgreSQL's would for the same schema.
+    @Test func psqlDescribeCommandsListRelationsIndexesAndSchemas() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let setup = try served.psql("""
+            CREATE TABLE c (id int PRIMARY KEY, name varchar(20) NOT NULL UNIQUE);
+            CREATE TABLE o (id serial PRIMARY KEY, cid int REFERENCES c(id));
+            CREATE INDEX o_cid ON o (cid);
+            CREATE VIEW v AS SELECT id FROM c;
+            """)
+        #expect(setup.status == 0, "\(setup.err)")
+        let run = try served.psql("\\pset format unaligned\n\\d\n\\dt\n\\di\n\\dn\n")
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.err.isEmpty, "\(run.err)")
+        let lines = run.out.split(separator: "\n").map(String.init)
+        for expected in ["public|c|table|tester", "public|o|table|tester", "public|o_id_seq|sequence|tester", "public|v|view|tester",
+                         "public|c_pkey|index|tester|c", "public|c_name_key|index|tester|c", "public|o_cid|index|tester|o",
+                         "public|tester"] {
+            #expect(lines.contains(expected), "missing \(expected) in:\n\(run.out)")
+        }
+    }
+
+    /// SQL PREPARE over the wire: EXECUTE answers with its statement's tag, and DEALLOCATE
+    /// finds the engine's statements as well as the protocol's.
+    @Test func sqlPrepareExecuteAndDeallocateOverTheWire() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let run = try served.psql("""
+            \\set QUIET off
+            \\pset format unaligned
+            CREATE TABLE t (a int);
+            PREPARE ins (int) AS INSERT INTO t VALUES ($1);
+            EXECUTE ins(5);
+            PREPARE q AS SELECT a * 2 AS d FROM t;
+            EXECUTE q;
+            DEALLOCATE ins;
+            DEALLOCATE ALL;
+            """)
+        #expect(run.status == 0, "\(run.err)")
+        let lines = run.out.split(separator: "\n").map(String.init)
+        for expected in ["PREPARE", "INSERT 0 1", "d", "10", "DEALLOCATE", "DEALLOCATE ALL"] {
+            #expect(lines.contains(expected), "missing \(expected) in:\n\(run.out)")
+        }
+        let gone = try served.psql("DEALLOCATE q;")
+        #expect(gone.err.contains("prepared statement \"q\" does not exist"), "\(gone.err)")
+    }
+
     @Test func anErrorCarriesItsSQLSTATEAndStopsTheScript() throws {
         let served = try ServedDatabase()
         defer { served.close() }

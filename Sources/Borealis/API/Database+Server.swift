@@ -24,7 +24,14 @@ extension PreparedStatement {
     /// The first word(s) of PostgreSQL's CommandComplete tag for this statement: `SELECT`,
     /// `INSERT`, `CREATE TABLE`, … (the server appends the row count where PostgreSQL does).
     package var commandVerb: String {
-        switch parsed.statement {
+        if case .execute = parsed.statement {
+            return PreparedStatement.commandVerb(of: parsed.statement, database: database)
+        }
+        return PreparedStatement.commandVerb(of: parsed.statement, database: nil)
+    }
+
+    static func commandVerb(of statement: Statement, database: Database? = nil) -> String {
+        switch statement {
         case .select: return "SELECT"
         case .insert: return "INSERT"
         case .update: return "UPDATE"
@@ -53,6 +60,12 @@ extension PreparedStatement {
         case .show: return "SHOW"
         case .reset: return "RESET"
         case .vacuum: return "VACUUM"
+        case .prepare: return "PREPARE"
+        case .deallocate(let name): return name == nil ? "DEALLOCATE ALL" : "DEALLOCATE"
+        // EXECUTE answers with the tag of the statement it runs, as PostgreSQL's does.
+        case .execute(let name, _):
+            guard let inner = database?.preparedSQLStatement(named: name) else { return "EXECUTE" }
+            return PreparedStatement.commandVerb(of: inner)
         case .sequence(.create): return "CREATE SEQUENCE"
         case .sequence(.alter): return "ALTER SEQUENCE"
         case .sequence(.drop): return "DROP SEQUENCE"

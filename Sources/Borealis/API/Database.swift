@@ -77,7 +77,7 @@ public final class Database: @unchecked Sendable {
 
     /// `lock.withLock` for reads and settings that cannot fail: from the progress handler the
     /// lock is already held by this very thread, so `body` runs as it is.
-    private func lockedValue<T>(_ body: () -> T) -> T {
+    func lockedValue<T>(_ body: () -> T) -> T {
         if watch.isHandlerThread { return body() }
         return lock.withLock(body)
     }
@@ -379,6 +379,8 @@ public final class Database: @unchecked Sendable {
     /// Statements running or waiting on this connection (the reader endpoint's busy measure).
     public var statementsInFlight: Int { inFlight.load(ordering: .relaxed) }
     private var changeCount = 0
+    /// PREPARE's statements, by name (Database+PreparedSQL.swift); guarded by `lock`.
+    var preparedSQL: [String: PreparedSQL] = [:]
     private var lastRowID: Int64 = 0
 
     /// Rows changed by the last INSERT, UPDATE or DELETE run through `execute`.
@@ -663,7 +665,7 @@ public final class Database: @unchecked Sendable {
         return (PreparedStatement(database: self, parsed: parsed), tail)
     }
 
-    private func run(_ statement: Statement, _ parameters: [Value], cache: PlanCache? = nil) throws -> QueryResult {
+    func run(_ statement: Statement, _ parameters: [Value], cache: PlanCache? = nil) throws -> QueryResult {
         if closed { throw DatabaseError.misuse("the database connection is closed") }
         watch.statementStarts()
         switch statement {
@@ -749,6 +751,11 @@ public final class Database: @unchecked Sendable {
         case .set, .show, .reset:
             do { return try session.execute(statement) } catch {
                 if inBlock { blockFailure = (error as? DatabaseError)?.message ?? "\(error)" }
+                throw error
+            }
+        case .prepare, .execute, .deallocate:
+            do { return try runPreparedStatementCommand(statement, parameters) } catch {
+                if inBlock && blockFailure == nil { blockFailure = (error as? DatabaseError)?.message ?? "\(error)" }
                 throw error
             }
         default:

@@ -22,6 +22,16 @@ package final class Catalog: @unchecked Sendable {
     /// what an UPDATE or DELETE of a parent row must check or cascade to.
     private(set) var referencing: [String: [(child: String, fk: ForeignKey)]] = [:]
     package let version: UInt64
+    /// The oids of the catalog's objects (ObjectDirectory.swift), made on first use.
+    private let directoryCache = Mutex<ObjectDirectory?>(nil)
+
+    /// The oids of this catalog's objects, as pg_catalog and the reg* types show them.
+    package var directory: ObjectDirectory {
+        if let made = directoryCache.withLock({ $0 }) { return made }
+        let made = ObjectDirectory(self)
+        directoryCache.withLock { $0 = made }
+        return made
+    }
 
     package init(version: UInt64) { self.version = version }
 

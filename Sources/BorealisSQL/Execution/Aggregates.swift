@@ -8,7 +8,16 @@ import FoundationEssentials
 
 struct AggregateState {
     /// The aggregate, decided once from its name (not per row).
-    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, jsonAgg, jsonObjectAgg, other }
+    private enum Kind {
+        case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, jsonAgg, jsonObjectAgg
+        case percentileCont, percentileDisc, mode, other
+    }
+    /// The ordered-set aggregates (`… WITHIN GROUP (ORDER BY x)`): they keep every input.
+    static let orderedSetNames: Set<String> = ["percentile_cont", "percentile_disc", "mode"]
+    /// An ordered-set aggregate's inputs (NULLs left out), its fraction, and its sort order.
+    private var collected: [Value] = []
+    private var fraction: Double?
+    private var collectsDescending = false
     private let kind: Kind
     let name: String
     let distinct: Bool
@@ -63,12 +72,31 @@ struct AggregateState {
         case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop": kind = .statistic
         case "json_agg", "jsonb_agg": kind = .jsonAgg
         case "json_object_agg", "jsonb_object_agg": kind = .jsonObjectAgg
+        case "percentile_cont": kind = .percentileCont
+        case "percentile_disc": kind = .percentileDisc
+        case "mode": kind = .mode
         default: kind = .other
         }
+        if AggregateState.orderedSetNames.contains(name) { collectsDescending = ordering.first?.descending ?? false }
         if distinct { seen = [] }
     }
 
     mutating func add(_ value: Value?, extra: Value?, order: [Value] = []) throws {
+        if kind == .percentileCont || kind == .percentileDisc || kind == .mode {
+            if kind != .mode, fraction == nil, let extra, !extra.isNull {
+                guard case .double(let f) = try extra.cast(to: .doublePrecision), f >= 0, f <= 1 else {
+                    throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange,
+                                        "percentile value \(extra.description) is not between 0 and 1")
+                }
+                fraction = f
+            }
+            guard let value, !value.isNull else { return }
+            if kind == .percentileCont {
+                guard case .double = try value.cast(to: .doublePrecision) else { return }
+            }
+            collected.append(value)
+            return
+        }
         if !ordering.isEmpty {
             if value?.isNull == true && kind != .jsonAgg { return }
             held.append((value, extra, sortsByValue ? [value ?? .null] : order))
@@ -136,6 +164,7 @@ struct AggregateState {
                 throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
             }
         case .jsonAgg, .jsonObjectAgg, .other: break   // the JSON aggregates take their inputs in addJSON
+        case .percentileCont, .percentileDisc, .mode: break   // collected above
         }
     }
 
@@ -245,7 +274,43 @@ struct AggregateState {
         case .boolAnd, .boolOr: return flag.map(Value.boolean) ?? .null
         case .statistic: return statistic()
         case .jsonAgg, .jsonObjectAgg: return jsonResult()
+        case .percentileCont, .percentileDisc, .mode: return orderedSetResult()
         case .other: return .null
+        }
+    }
+
+    /// percentile_cont (interpolated between the two nearest inputs), percentile_disc (the
+    /// first input at or past the fraction) and mode (the most frequent input, the first in
+    /// sort order among equals), over the inputs in their ORDER BY order.
+    private func orderedSetResult() -> Value {
+        guard !collected.isEmpty, kind == .mode || fraction != nil else { return .null }
+        let descending = collectsDescending
+        let sorted = collected.sorted { a, b in
+            guard let c = (try? Value.compare(a, b)) ?? nil else { return false }
+            return descending ? c > 0 : c < 0
+        }
+        switch kind {
+        case .percentileCont:
+            let values = sorted.compactMap { v -> Double? in if case .double(let d)? = try? v.cast(to: .doublePrecision) { return d } else { return nil } }
+            guard let fraction, !values.isEmpty else { return .null }
+            let position = fraction * Double(values.count - 1)
+            let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
+            guard low >= 0, high < values.count else { return .null }
+            return .double(values[low] + (position - Double(low)) * (values[high] - values[low]))
+        case .percentileDisc:
+            guard let fraction else { return .null }
+            let index = max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)
+            return sorted[min(index, sorted.count - 1)]
+        default:
+            var best: Value = .null, bestCount = 0
+            var i = 0
+            while i < sorted.count {
+                var j = i + 1
+                while j < sorted.count, (try? Value.compare(sorted[i], sorted[j])) == 0 { j += 1 }
+                if j - i > bestCount { best = sorted[i]; bestCount = j - i }
+                i = j
+            }
+            return best
         }
     }
 }

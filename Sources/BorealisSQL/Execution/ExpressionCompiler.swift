@@ -56,7 +56,8 @@ struct ExpressionCompiler {
     static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "total", "string_agg",
                                               "group_concat", "bool_and", "bool_or", "every",
                                               "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"]
+                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+                                              "percentile_cont", "percentile_disc", "mode"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()
@@ -257,6 +258,31 @@ struct ExpressionCompiler {
                 }
                 return sawNull ? .null : .boolean(negated)
             }
+        case .inSubquery(.function("row", let fields, false, false), let query, let negated):
+            // (a, b) IN (SELECT x, y …): a row is in the result when every pair is equal; NULL
+            // when no row differs for certain but some pair is NULL.
+            let parts = try fields.map { try compile($0) }
+            let values = try compileSubqueryValues(query, requireOneColumn: false, columns: fields.count)
+            return { ctx in
+                let rows = try values(ctx)
+                if rows.isEmpty { return .boolean(negated) }
+                let tuple = try parts.map { try $0(ctx) }
+                var sawNull = false
+                for row in rows {
+                    var unknown = false, different = false
+                    for (v, w) in zip(tuple, row) {
+                        switch try Value.compare(v, w) {
+                        case 0?: continue
+                        case nil: unknown = true
+                        default: different = true
+                        }
+                        if different { break }
+                    }
+                    if different { continue }
+                    if unknown { sawNull = true } else { return .boolean(!negated) }
+                }
+                return sawNull ? .null : .boolean(negated)
+            }
         case .inSubquery(let e, let query, let negated):
             let a = try compile(e)
             let values = try compileSubqueryValues(query, requireOneColumn: true)
@@ -382,6 +408,21 @@ struct ExpressionCompiler {
                 return { ctx in
                     guard case .text(let s) = try a(ctx).cast(to: .text) else { return .null }
                     return .text(String(s.prefix(length)))
+                }
+            }
+            if target.isRegistered {
+                let catalog = planner.catalog
+                return { ctx in
+                    let v = try a(ctx)
+                    if case .text(let name) = v { return .integer(try RegisteredTypes.oid(of: name, as: target, catalog: catalog)) }
+                    return try v.cast(to: target)
+                }
+            }
+            if target.isText, let source = staticType(e), source.isRegistered {
+                let catalog = planner.catalog
+                return { ctx in
+                    guard case .integer(let oid) = try a(ctx) else { return .null }
+                    return .text(RegisteredTypes.name(of: oid, as: source, catalog: catalog))
                 }
             }
             return { ctx in try a(ctx).cast(to: target) }
@@ -516,7 +557,12 @@ struct ExpressionCompiler {
         }
         let argument = try args.first.map { try inner.compile($0) }
         let extra = args.count > 1 ? try inner.compile(args[1]) : nil
-        let pairs = ["string_agg", "group_concat", "json_object_agg", "jsonb_object_agg"].contains(name)
+        let orderedSet = AggregateState.orderedSetNames.contains(name)
+        if orderedSet, order.count != 1 || args.count != (name == "mode" ? 1 : 2) {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                "WITHIN GROUP is required for ordered-set aggregate \(name), with \(name == "mode" ? "no" : "one") direct argument")
+        }
+        let pairs = ["string_agg", "group_concat", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc"].contains(name)
         if args.count > (pairs ? 2 : 1) || (name.hasSuffix("object_agg") && args.count != 2) {
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name) takes \(pairs ? 2 : 1) argument(s)")
         }
@@ -565,13 +611,17 @@ struct ExpressionCompiler {
     }
 
     /// A subquery compiled once; its rows are cached per statement when it is uncorrelated.
-    private func compileSubqueryValues(_ query: SelectStatement, requireOneColumn: Bool) throws -> (ExecutionContext) throws -> [[Value]] {
+    private func compileSubqueryValues(_ query: SelectStatement, requireOneColumn: Bool, columns: Int? = nil) throws -> (ExecutionContext) throws -> [[Value]] {
         // Subqueries see the current query's columns as their outer scope.
         let childParent = aggregation.map { agg in Scope(columns: [], parent: agg.inputScope.parent) } ?? scope
         let plan = try planner.plan(query, parent: childParent)
         planner.noteSubplan(plan)
         if requireOneColumn && plan.columns.count != 1 {
             throw DatabaseError(.error, sqlState: SQLState.syntaxError, "subquery must return only one column")
+        }
+        if let columns, plan.columns.count != columns {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError,
+                                "subquery has too \(plan.columns.count > columns ? "many" : "few") columns")
         }
         let correlated = childParent.referencedFromInside
         let box = SubqueryBox()

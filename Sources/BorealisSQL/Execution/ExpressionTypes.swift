@@ -148,8 +148,8 @@ extension ExpressionCompiler {
             case .real?, .doublePrecision?: return .doublePrecision
             default: return argument
             }
-        case "min", "max": return argument
-        case "total": return .doublePrecision
+        case "min", "max", "percentile_disc", "mode": return argument
+        case "total", "percentile_cont": return .doublePrecision
         case "string_agg", "group_concat": return argument == .bytea ? .bytea : .text
         case "bool_and", "bool_or", "every": return .boolean
         case "json_agg", "json_object_agg": return .json

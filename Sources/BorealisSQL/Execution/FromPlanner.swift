@@ -200,6 +200,10 @@ extension Planner {
                 let columns = names.map { ScopeColumn(table: label, name: $0, type: Self.informationSchemaType($0)) }
                 return SourcePlan(op: CatalogViewOperator(name: name, columns: columns, catalog: catalog), columns: columns)
             }
+            if catalog.tables[name] == nil, catalog.views[name] == nil, let definition = PgCatalog.columns(name) {
+                let columns = definition.map { ScopeColumn(table: label, name: $0.name, type: $0.type) }
+                return SourcePlan(op: CatalogViewOperator(name: name, columns: columns, catalog: catalog), columns: columns)
+            }
             if let view = catalog.views[name] {
                 if view.temporary == true { readsTemporary = true }
                 guard case .select(let query)? = try Parser.parseAll(view.sql).first?.0 else {

@@ -162,7 +162,7 @@ enum InformationSchema {
     }
 }
 
-/// Rows of a catalog view, computed when the statement runs.
+/// Rows of a catalog view (information_schema, pg_catalog), computed when the statement runs.
 final class CatalogViewOperator: PhysicalOperator {
     let name: String
     let columns: [ScopeColumn]
@@ -178,7 +178,9 @@ final class CatalogViewOperator: PhysicalOperator {
     var estimatedRows: Double { 100 }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        let rows = InformationSchema.rows(name, catalog: catalog, database: ctx.session?.database ?? "borealis")
+        let rows = name.hasPrefix("information_schema.")
+            ? InformationSchema.rows(name, catalog: catalog, database: ctx.session?.database ?? "borealis")
+            : PgCatalog.rows(name, catalog: catalog, ctx: ctx)
         var position = 0
         return {
             guard position < rows.count else { return nil }

@@ -21,8 +21,9 @@ package final class SessionSettings: @unchecked Sendable {
     }
 
     private let known: [String: Parameter]
-    /// The session's user and database, as current_user and current_database() name them.
-    package let user: String
+    /// The session's user (session_authorization: the user a wire client connected as) and
+    /// database, as current_user and current_database() name them.
+    package var user: String { value("session_authorization") ?? "borealis" }
     package let database: String
     /// Session values that differ from the defaults, by lowercased name.
     private var values: [String: String] = [:]
@@ -80,10 +81,12 @@ package final class SessionSettings: @unchecked Sendable {
             Parameter(name: "timezone_abbreviations", defaultValue: "Default"),
             Parameter(name: "xmloption", defaultValue: "content"),
         ]
-        self.user = user
         self.database = database
         known = Dictionary(parameters.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    /// The names of the parameters SHOW ALL lists, as they are spelled.
+    package var names: [String] { known.values.map(\.name) }
 
     /// The value of `name` now, nil for an unknown parameter.
     package func value(_ name: String) -> String? {

@@ -111,7 +111,8 @@ package struct StatementExecutor {
 
     package static func isWrite(_ statement: Statement) -> Bool {
         switch statement {
-        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset: return false
+        case .select, .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint, .set, .show, .reset,
+             .prepare, .deallocate: return false
         case .vacuum(let analyze, _): return analyze
         // EXPLAIN only plans; EXPLAIN ANALYZE runs the statement.
         case .explain(let inner, let analyze): return analyze && isWrite(inner)
@@ -154,8 +155,9 @@ package struct StatementExecutor {
             if !makePlanner().statistics.sizesChanged(since: cache.plannedSizes) { return cached }
         }
         let planner = makePlanner()
-        let plan = try planner.plan(query, parent: nil)
+        var plan = try planner.plan(query, parent: nil)
         plan.parameterTypes = planner.parameterTypes.types
+        if let named = plan.namingRegisteredColumns(catalog) { plan = named }
         planCache?.plan = plan
         planCache?.catalogVersion = catalog.version
         planCache?.plannedSizes = planner.statistics.observedCounts
@@ -272,6 +274,8 @@ package struct StatementExecutor {
             return try alterTableStatement(name, action)
         case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return QueryResult()
+        case .prepare, .execute, .deallocate:
+            throw DatabaseError.internalError("PREPARE, EXECUTE and DEALLOCATE are the connection's, not a statement executor's")
         }
     }
 

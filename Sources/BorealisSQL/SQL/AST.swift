@@ -257,6 +257,13 @@ package indirect enum Statement: Sendable {
     /// VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [table, …]: Borealis has nothing to vacuum;
     /// with ANALYZE it gathers statistics as ANALYZE does.
     case vacuum(analyze: Bool, names: [String])
+    /// PREPARE name [(types)] AS statement: kept by the connection until DEALLOCATE or close;
+    /// `parameterCount` counts the statement's own `$n`.
+    case prepare(name: String, types: [TypeName], statement: Statement, text: String, parameterCount: Int)
+    /// EXECUTE name [(arguments)].
+    case execute(name: String, arguments: [Expr])
+    /// DEALLOCATE [PREPARE] name, or ALL (nil).
+    case deallocate(name: String?)
 }
 
 package enum DDLStatement: Sendable {
@@ -327,4 +334,13 @@ package enum InsertSource: Sendable {
     case values([[Expr?]])   // nil: DEFAULT
     case select(SelectStatement)
     case defaultValues
+}
+
+extension Statement {
+    /// `VALUES (e1::t1, e2::t2, …)`: the arguments of an EXECUTE, evaluated as one row (cast to
+    /// the types its PREPARE declared, where it declared them).
+    package static func values(of expressions: [Expr], castTo types: [TypeName]) -> Statement {
+        let row = expressions.enumerated().map { i, e in i < types.count ? Expr.cast(e, types[i]) : e }
+        return .select(SelectStatement(body: .values([row])))
+    }
 }

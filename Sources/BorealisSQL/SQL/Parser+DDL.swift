@@ -355,6 +355,8 @@ extension Parser {
 
     mutating func parseTypeName() throws -> TypeName {
         var words = [try anyName("type name")]
+        // pg_catalog.int4, public.t (tools qualify the built-in types).
+        if words[0] == "pg_catalog" || words[0] == "public", accept(.op(".")) { words = [try anyName("type name")] }
         // Multi-word types.
         if words[0] == "double" && acceptKeyword("precision") { words = ["double precision"] }
         if words[0] == "character" && acceptKeyword("varying") { words = ["varchar"] }

@@ -76,6 +76,27 @@ extension Parser {
     mutating func parseAssignments() throws -> [(String, Expr)] {
         var assignments: [(String, Expr)] = []
         repeat {
+            // SET (a, b) = (1, DEFAULT) | ROW(…): one assignment per column.
+            if accept(.op("(")) {
+                var columns: [String] = []
+                repeat { columns.append(try anyName("column name")) } while accept(.op(","))
+                try expect(")")
+                try expect("=")
+                _ = acceptKeyword("row")
+                guard accept(.op("(")) else { throw error("expected a parenthesized list of values") }
+                if isKeyword("select") || isKeyword("with") {
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "SET (…) = (SELECT …) is not supported yet")
+                }
+                var values: [Expr] = []
+                repeat { values.append(acceptKeyword("default") ? .defaultValue : try parseExpr()) } while accept(.op(","))
+                try expect(")")
+                guard values.count == columns.count else {
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError,
+                                        "number of columns does not match number of values")
+                }
+                assignments += zip(columns, values).map { ($0, $1) }
+                continue
+            }
             var column = try anyName("column name")
             if accept(.op(".")) { column = try anyName("column name") }
             try expect("=")

@@ -90,7 +90,36 @@ extension Parser {
                 left = .quantified(op, left, query, all: all)
                 continue
             }
-            left = .binary(op, left, try parsePredicate())
+            let right = try parsePredicate()
+            if case .function("row", let l, false, false) = left, case .function("row", let r, false, false) = right {
+                left = try Parser.rowComparison(op, l, r)
+            } else {
+                left = .binary(op, left, right)
+            }
+        }
+    }
+
+    /// A comparison of two row constructors, as PostgreSQL defines it: `=` when every pair is
+    /// equal, `<>` when any differs, and the ordering operators by the first pair that is not
+    /// equal (`(a, b) < (c, d)` is `a < c OR (a = c AND b < d)`), with NULL where a pair that
+    /// decides is NULL.
+    static func rowComparison(_ op: BinaryOperator, _ left: [Expr], _ right: [Expr]) throws -> Expr {
+        guard left.count == right.count, !left.isEmpty else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "unequal number of entries in row expressions")
+        }
+        let pairs = Array(zip(left, right))
+        switch op {
+        case .equal, .notEqual:
+            let tests = pairs.map { Expr.binary(op, $0.0, $0.1) }
+            return tests.dropFirst().reduce(tests[0]) { .binary(op == .equal ? .and : .or, $0, $1) }
+        default:
+            // The last pair decides with the operator itself; each earlier one with its strict form.
+            let strict: BinaryOperator = op == .less || op == .lessOrEqual ? .less : .greater
+            var result = Expr.binary(op, pairs[pairs.count - 1].0, pairs[pairs.count - 1].1)
+            for (l, r) in pairs.dropLast().reversed() {
+                result = .binary(.or, .binary(strict, l, r), .binary(.and, .binary(.equal, l, r), result))
+            }
+            return result
         }
     }
 
@@ -118,6 +147,19 @@ extension Parser {
                 repeat { list.append(try parseExpr()) } while accept(.op(","))
             }
             try expect(")")
+            // (a, b) IN ((1, 2), (3, 4)): one row comparison per element.
+            if case .function("row", let fields, false, false) = left {
+                var alternatives: [Expr] = []
+                for element in list {
+                    guard case .function("row", let values, false, false) = element else {
+                        throw DatabaseError(.error, sqlState: SQLState.datatypeMismatch, "operator does not exist: record = \(element.sql)")
+                    }
+                    alternatives.append(try Parser.rowComparison(.equal, fields, values))
+                }
+                guard let first = alternatives.first else { throw error("expected a row") }
+                let any = alternatives.dropFirst().reduce(first) { .binary(.or, $0, $1) }
+                return negated ? .unary(.not, any) : any
+            }
             return .inList(left, list, negated: negated)
         }
         let caseInsensitive = isKeyword("ilike")
@@ -222,7 +264,10 @@ extension Parser {
         defer { depth = outer }
         var e = base
         while accept(.op("::")) { try descend(); e = .cast(e, try parseTypeName()) }
-        if acceptKeyword("collate") { _ = try anyName("collation") }
+        if acceptKeyword("collate") {
+            _ = try anyName("collation")
+            if accept(.op(".")) { _ = try anyName("collation") }   // pg_catalog."default"
+        }
         return e
     }
 
@@ -231,10 +276,13 @@ extension Parser {
         switch token.kind {
         case .integer(let digits):
             _ = advance()
+            if Int64(digits) == nil, castsToFloat() { return .literal(.text(digits)) }
             return try integerLiteral(digits)
         case .decimal(let digits):
             _ = advance()
-            // PostgreSQL: a literal with a point or an exponent is NUMERIC.
+            // PostgreSQL: a literal with a point or an exponent is NUMERIC. One past what a
+            // NUMERIC holds here (38 digits) is still a float's when cast to one (1e308::float8).
+            if castsToFloat(), (try? Numeric.checkRepresentable(digits)) == nil { return .literal(.text(digits)) }
             try Numeric.checkRepresentable(digits)
             guard let n = Numeric(digits) else { throw error("bad numeric literal") }
             return .literal(.numeric(n))
@@ -263,6 +311,13 @@ extension Parser {
                 return .subquery(query)
             }
             let e = try parseExpr()
+            // (a, b, …): a row constructor, as ROW(a, b, …).
+            if accept(.op(",")) {
+                var fields = [e]
+                repeat { fields.append(try parseExpr()) } while accept(.op(","))
+                try expect(")")
+                return .function(name: "row", args: fields, distinct: false, star: false)
+            }
             try expect(")")
             return e
         case .quotedIdentifier:
@@ -290,7 +345,8 @@ extension Parser {
             case "not":
                 _ = advance()
                 return .unary(.not, try parseNot())
-            case _ where ["date", "time", "timestamp", "timestamptz", "interval"].contains(word) && isTypedLiteral():
+            case _ where isTypedLiteral() && (["date", "time", "timestamp", "timestamptz", "interval", "double", "character"].contains(word)
+                                              || SQLType(spelling: word) != nil):
                 let type = try parseTypeName()
                 guard case .string(let text) = peek.kind else { throw error("expected a quoted \(type.name) value") }
                 _ = advance()
@@ -302,6 +358,12 @@ extension Parser {
                 return .function(name: word, args: [], distinct: false, star: false)
             default:
                 if case .op("(") = peekAt(1).kind { return try parseFunction() }
+                // pg_catalog.f(…) is the built-in f.
+                if word == "pg_catalog", peekAt(1).kind == .op("."), case .identifier = peekAt(2).kind, peekAt(3).kind == .op("(") {
+                    _ = advance()
+                    _ = advance()
+                    return try parsePrimary()
+                }
                 if Parser.reserved.contains(word) { throw error("expected an expression") }
                 return try parseColumnReference()
             }
@@ -310,9 +372,18 @@ extension Parser {
         }
     }
 
+    /// Whether the next tokens cast what precedes them to a floating-point type.
+    func castsToFloat() -> Bool {
+        guard peek.kind == .op("::"), case .identifier(let word) = peekAt(1).kind else { return false }
+        return ["float8", "float4", "float", "real", "double"].contains(word)
+    }
+
     /// DATE '…', TIMESTAMP [WITH TIME ZONE] '…', INTERVAL '…' and friends.
     func isTypedLiteral() -> Bool {
         if case .string = peekAt(1).kind { return true }
+        if (isKeyword("double") && isKeyword("precision", at: 1)) || (isKeyword("character") && isKeyword("varying", at: 1)) {
+            if case .string = peekAt(2).kind { return true }
+        }
         return (isKeyword("timestamp") || isKeyword("time")) && (isKeyword("with", at: 1) || isKeyword("without", at: 1))
     }
 
@@ -401,6 +472,21 @@ extension Parser {
             try expect(")")
             call = .function(name: name, args: args, distinct: distinct, star: false)
             if !order.isEmpty { call = .orderedAggregate(call, order) }
+            // An ordered-set aggregate: percentile_cont(0.5) WITHIN GROUP (ORDER BY x) aggregates
+            // x, sorted; its own arguments (the fraction) follow as the call's extra argument.
+            if order.isEmpty, isKeyword("within"), isKeyword("group", at: 1) {
+                _ = advance()
+                _ = advance()
+                try expect("(")
+                try expectKeyword("order")
+                let items = try parseOrderBy()
+                try expect(")")
+                guard items.count == 1, !distinct else {
+                    throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                        "function \(name) with \(items.count) ordering columns does not exist")
+                }
+                call = .orderedAggregate(.function(name: name, args: [items[0].expr] + args, distinct: false, star: false), items)
+            }
         }
         if acceptKeyword("filter") {
             try expect("(")

@@ -27,7 +27,29 @@ package struct Parser {
 
     init(_ sql: String) throws {
         self.sql = sql
-        tokens = try Lexer.tokenize(sql)
+        tokens = Parser.unwrappingOperatorSyntax(try Lexer.tokenize(sql))
+    }
+
+    /// PostgreSQL's `OPERATOR(pg_catalog.~)` names the operator `~` (psql writes its pattern
+    /// tests so): the tokens become that operator's own, which then parses at its usual place.
+    private static func unwrappingOperatorSyntax(_ tokens: [Token]) -> [Token] {
+        guard tokens.contains(where: { if case .identifier("operator") = $0.kind { return true } else { return false } }) else { return tokens }
+        var out: [Token] = []
+        var i = 0
+        while i < tokens.count {
+            if case .identifier("operator") = tokens[i].kind, i + 3 < tokens.count, tokens[i + 1].kind == .op("(") {
+                var j = i + 2
+                if case .identifier = tokens[j].kind, tokens[j + 1].kind == .op(".") { j += 2 }
+                if j + 1 < tokens.count, case .op(let op) = tokens[j].kind, op != "(", op != ")", tokens[j + 1].kind == .op(")") {
+                    out.append(tokens[j])
+                    i = j + 2
+                    continue
+                }
+            }
+            out.append(tokens[i])
+            i += 1
+        }
+        return out
     }
 
     /// One statement of a SQL string: its syntax tree, its text, how many parameters it takes.

@@ -86,7 +86,9 @@ public struct Numeric: Hashable, Sendable, CustomStringConvertible {
         return String(parts[0]) + "." + fraction + String(repeating: "0", count: max(0, scale - fraction.count))
     }
 
-    public var doubleValue: Double { value.doubleValue }
+    /// The nearest double, as strtod rounds the decimal text (Decimal's own conversion is off
+    /// by an ulp for about a third of values: 123.456).
+    public var doubleValue: Double { Double(description) ?? value.doubleValue }
 
     package var isIntegral: Bool { rounded(to: 0).value == value }
 

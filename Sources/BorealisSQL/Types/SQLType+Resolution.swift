@@ -11,7 +11,7 @@ extension SQLType {
 
     private var category: Category {
         switch self {
-        case .smallint, .integer, .bigint, .numeric, .real, .doublePrecision: return .numeric
+        case .smallint, .integer, .bigint, .numeric, .real, .doublePrecision, .oid, .regclass, .regtype, .regnamespace, .regproc: return .numeric
         case .text, .varchar, .char: return .string
         case .date, .time, .timetz, .timestamp, .timestamptz: return .datetime
         case .interval: return .timespan

@@ -15,6 +15,10 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     /// Kept as text in its canonical form (lower-case hexadecimal with hyphens), which sorts
     /// and compares exactly as PostgreSQL's 16 bytes do.
     case uuid
+    /// PostgreSQL's object identifiers (pg_catalog.md): an unsigned 32-bit integer, held as an
+    /// integer. The `reg*` types are oids that a cast from text looks up by name and that a
+    /// query's result shows as the name again.
+    case oid, regclass, regtype, regnamespace, regproc
 
     /// The type a spelling names, or nil when there is none. Accepts PostgreSQL's aliases and the
     /// common MySQL spellings; multi-word names arrive joined by one space.
@@ -32,6 +36,8 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
         case "bool", "boolean": self = .boolean
         case "bytea", "blob", "longblob", "binary", "varbinary": self = .bytea
         case "datetime", "timestamp": self = .timestamp
+        case "name": self = .text       // PostgreSQL's 63-byte identifier type
+        case "regprocedure": self = .regproc
         default:
             guard let type = SQLType(rawValue: spelling) else { return nil }
             self = type
@@ -70,6 +76,10 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     }
 
     var isInteger: Bool { self == .smallint || self == .integer || self == .bigint }
+    /// `oid` and the `reg*` types, held as integers.
+    var isObjectIdentifier: Bool { self == .oid || isRegistered }
+    /// The `reg*` types, which name an object: a query's result shows their values as names.
+    package var isRegistered: Bool { self == .regclass || self == .regtype || self == .regnamespace || self == .regproc }
     var isText: Bool { self == .text || self == .varchar || self == .char }
     var isFloat: Bool { self == .real || self == .doublePrecision }
 
@@ -84,5 +94,5 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     }
 
     /// Whether a table column may be declared with this type (the rest exist only as cast targets).
-    var isStorable: Bool { self != .timetz }
+    var isStorable: Bool { self != .timetz && !isRegistered }
 }

@@ -538,7 +538,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                     }
                     return .blob(bytes)
                 }
-                return .blob(Array(s.utf8))
+                return .blob(try BinaryText.fromEscaped(s))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to bytea")
             }
         case .json, .jsonb:
@@ -556,6 +556,27 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
                 throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type uuid: \"\(s)\"")
             }
             return .text(canonical)
+        case .oid, .regclass, .regtype, .regnamespace, .regproc:
+            // A name given to a reg* type is looked up in the catalog by the compiled cast
+            // (ExpressionCompiler+Catalog.swift); here only numbers convert.
+            let wide: Int64
+            switch self {
+            case .integer(let x): wide = x
+            case .text(let s):
+                let trimmed = s.trimmingWhitespace()
+                guard let parsed = Int64(trimmed) else {
+                    throw DatabaseError(.mismatch, sqlState: SQLState.invalidTextRepresentation, "invalid input syntax for type \(type.name): \"\(s)\"")
+                }
+                guard parsed >= Int64(Int32.min), parsed <= Int64(UInt32.max) else {
+                    throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "value \"\(s)\" is out of range for type \(type.name)")
+                }
+                wide = parsed
+            default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type.name)")
+            }
+            // PostgreSQL reads a negative int4 as the oid with the same bits.
+            if wide < 0, wide >= Int64(Int32.min) { return .integer(wide + (1 << 32)) }
+            guard wide >= 0, wide <= Int64(UInt32.max) else { throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "OID out of range") }
+            return .integer(wide)
         }
     }
 
