@@ -371,6 +371,10 @@ extension StatementExecutor {
                 switch previous {
                 case .identifier(let p): afterFrom = p == "from" || p == "join"
                 case .op(","): afterFrom = inFrom[inFrom.count - 1]
+                case .op("."):
+                    // public.t or pg_temp.t: the schema names the table that follows.
+                    let schema = i > 1 ? tokens[i - 2].kind : .end
+                    afterFrom = next != .op(".") && (schema == .identifier("public") || schema == .identifier("pg_temp"))
                 default: afterFrom = false
                 }
                 if afterFrom || next == .op(".") { replace.append(i) }
