@@ -101,6 +101,8 @@ package struct SelectCore: Sendable {
     var filter: Expr?
     var groupBy: [Expr] = []
     var having: Expr?
+    /// SELECT … INTO [TEMP] [TABLE] name: a CREATE TABLE AS in disguise (Parser+DDL).
+    var into: (name: String, temporary: Bool)?
 }
 
 package enum SetOperator: Sendable { case union, intersect, except }

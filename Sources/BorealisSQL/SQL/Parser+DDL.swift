@@ -196,6 +196,42 @@ extension Parser {
                                    temporary: temporary, onCommit: nil))
     }
 
+    /// The target of SELECT … INTO, after INTO: [TEMP | TEMPORARY | UNLOGGED] [TABLE] name.
+    mutating func parseSelectInto() throws -> (name: String, temporary: Bool) {
+        let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
+        if !temporary { _ = acceptKeyword("unlogged") }
+        _ = acceptKeyword("table")
+        return (try qualifiedName("table name", creating: true), temporary)
+    }
+
+    /// A SELECT as a statement: SELECT … INTO name is CREATE TABLE name AS the query (the INTO
+    /// belongs to its first SELECT, as in PostgreSQL).
+    func selectOrSelectInto(_ query: SelectStatement) throws -> Statement {
+        func takeInto(_ body: inout SelectBody) -> (name: String, temporary: Bool)? {
+            switch body {
+            case .core(var core):
+                guard let into = core.into else { return nil }
+                core.into = nil
+                body = .core(core)
+                return into
+            case .setOperation(let op, let all, var left, let right):
+                guard let into = takeInto(&left) else { return nil }
+                body = .setOperation(op, all: all, left, right)
+                return into
+            case .nested(var inner):
+                guard let into = takeInto(&inner.body) else { return nil }
+                body = .nested(inner)
+                return into
+            case .values:
+                return nil
+            }
+        }
+        var query = query
+        guard let into = takeInto(&query.body) else { return .select(query) }
+        return .ddl(.createTableAs(name: into.name, ifNotExists: false, columns: [], query: query, withData: true,
+                                   temporary: into.temporary, onCommit: nil))
+    }
+
     /// LIKE source [{INCLUDING | EXCLUDING} option …], after LIKE.
     private mutating func parseLikeClause() throws -> TableConstraint {
         let source = try qualifiedName("table name")

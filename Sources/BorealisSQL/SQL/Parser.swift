@@ -265,7 +265,7 @@ package struct Parser {
 
     mutating func parseStatement() throws -> Statement {
         if isKeyword("select") || isKeyword("with") || isKeyword("values") || peek.kind == .op("(") {
-            return .select(try parseSelect())
+            return try selectOrSelectInto(try parseSelect())
         }
         if acceptKeyword("explain") { return try parseExplain() }
         if let session = try parseSessionStatement() { return session }
