@@ -13,6 +13,18 @@ extension StatementExecutor {
     /// ALTER TABLE as a statement: IF EXISTS on a missing table is a notice (PostgreSQL's
     /// "relation … does not exist, skipping"); several actions run one after another.
     func alterTableStatement(_ name: String, _ action: AlterAction) throws -> QueryResult {
+        // RENAME of a view (ALTER VIEW, or ALTER TABLE as PostgreSQL also takes).
+        if catalog.views[name] != nil {
+            switch action {
+            case .renameTable, .renameColumn:
+                try renameView(name, action)
+                return QueryResult()
+            case .several(let actions, _) where actions.count == 1:
+                if case .renameTable = actions[0] { try renameView(name, actions[0]); return QueryResult() }
+                if case .renameColumn = actions[0] { try renameView(name, actions[0]); return QueryResult() }
+            default: break
+            }
+        }
         guard case .several(let actions, let ifExists) = action else {
             try alterTable(name, action)
             return QueryResult()

@@ -301,6 +301,27 @@ extension StatementExecutor {
     /// the new one (their own column names stay, as in PostgreSQL), and so do the foreign keys.
     func followColumnRename(_ table: inout TableSchema, _ old: String, to new: String) throws {
         let name = table.name
+        try followColumnRenameInViews(of: name, old, to: new)
+        table.foreignKeys = table.foreignKeys?.map { fk in
+            var fk = fk
+            fk.columns = fk.columns.map { $0 == old ? new : $0 }
+            if fk.parent == name { fk.parentColumns = fk.parentColumns.map { $0 == old ? new : $0 } }
+            return fk
+        }
+        for (child, fk) in catalog.referencing[name] ?? [] where child != name && fk.parentColumns.contains(old) {
+            guard var childTable = own.tables[child] else { continue }
+            childTable.foreignKeys = childTable.foreignKeys?.map { key in
+                var key = key
+                if key.name == fk.name { key.parentColumns = key.parentColumns.map { $0 == old ? new : $0 } }
+                return key
+            }
+            try Catalog.put("table", child, childTable, txn)
+        }
+        try moveComment(of: name, column: old, to: new)
+    }
+
+    /// The views reading column `old` of relation `name` read it as `new`.
+    func followColumnRenameInViews(of name: String, _ old: String, to new: String) throws {
         for viewName in try viewsDepending(on: name, column: old) {
             guard var view = own.views[viewName] else { continue }
             if let columns = view.dependencies?[name] { view.dependencies?[name] = columns.map { $0 == old ? new : $0 } }
@@ -327,22 +348,39 @@ extension StatementExecutor {
             view.sql = try Self.renamingColumn(in: view.sql, old, to: new)
             try Catalog.put("view", viewName, view, txn)
         }
-        table.foreignKeys = table.foreignKeys?.map { fk in
-            var fk = fk
-            fk.columns = fk.columns.map { $0 == old ? new : $0 }
-            if fk.parent == name { fk.parentColumns = fk.parentColumns.map { $0 == old ? new : $0 } }
-            return fk
+    }
+
+    // MARK: ALTER VIEW … RENAME
+
+    /// ALTER VIEW (or ALTER TABLE) view RENAME TO new | RENAME [COLUMN] old TO new: the views
+    /// reading it follow, as they follow a table.
+    func renameView(_ name: String, _ action: AlterAction) throws {
+        guard var view = own.views[name] else {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "relation \"\(name)\" does not exist")
         }
-        for (child, fk) in catalog.referencing[name] ?? [] where child != name && fk.parentColumns.contains(old) {
-            guard var childTable = own.tables[child] else { continue }
-            childTable.foreignKeys = childTable.foreignKeys?.map { key in
-                var key = key
-                if key.name == fk.name { key.parentColumns = key.parentColumns.map { $0 == old ? new : $0 } }
-                return key
+        switch action {
+        case .renameTable(let new):
+            guard !own.relationExists(new) else {
+                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(new)\" already exists")
             }
-            try Catalog.put("table", child, childTable, txn)
+            try Catalog.remove("view", name, txn)
+            try followTableRename(name, to: new)
+            view.name = new
+            try Catalog.put("view", new, view, txn)
+        case .renameColumn(let old, let new):
+            guard let i = view.columns.firstIndex(of: old) else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(old)\" does not exist")
+            }
+            guard !view.columns.contains(new) else {
+                throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(new)\" of relation \"\(name)\" already exists")
+            }
+            view.columns[i] = new
+            try Catalog.put("view", name, view, txn)
+            try followColumnRenameInViews(of: name, old, to: new)
+            try moveComment(of: name, column: old, to: new)
+        default:
+            throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a table")
         }
-        try moveComment(of: name, column: old, to: new)
     }
 
     /// `sql` with the table references to `old` (in FROM lists and as qualifiers `old.x`)

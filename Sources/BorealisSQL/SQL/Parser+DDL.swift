@@ -7,6 +7,25 @@ extension Parser {
     /// ALTER SEQUENCE or ALTER TABLE, after ALTER.
     mutating func parseAlter() throws -> Statement {
         if acceptKeyword("sequence") { return try parseAlterSequence() }
+        if acceptKeyword("view") {
+            // ALTER VIEW [IF EXISTS] name RENAME [COLUMN] a TO b | RENAME TO n.
+            var ifExists = false
+            if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
+            let name = try qualifiedName("view name")
+            guard acceptKeyword("rename") else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ALTER VIEW supports RENAME only")
+            }
+            let action: AlterAction
+            if acceptKeyword("to") {
+                action = .renameTable(to: try identifier("new view name"))
+            } else {
+                _ = acceptKeyword("column")
+                let old = try anyName("column name")
+                try expectKeyword("to")
+                action = .renameColumn(old, to: try anyName("column name"))
+            }
+            return .alterTable(name: name, action: ifExists ? .several([action], ifExists: true) : action)
+        }
         try expectKeyword("table")
         var ifExists = false
         if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
