@@ -132,6 +132,10 @@ extension StatementExecutor {
             if !Planner.columnReferences(e).isEmpty {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use column reference in DEFAULT expression")
             }
+            // Stored as SQL text, which keeps no subquery (PostgreSQL refuses them too).
+            if Planner.containsSubquery(e) {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in DEFAULT expression")
+            }
             // Compiled now, so a column reference or an unknown function fails here, not at
             // the next INSERT (evaluated there: nextval() must not run now).
             let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes),
@@ -212,6 +216,9 @@ extension StatementExecutor {
         let ctx = context()
         let convert: Evaluator?
         if let using {
+            if Planner.containsSubquery(using) {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in transform expression")
+            }
             let (_, compiler) = Self.rowCompiler(table.columns, label: name, catalog: catalog, clause: "transform expressions")
             convert = try compiler.compile(using)
         } else {

@@ -27,6 +27,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(definition.name)\" of relation \"\(name)\" already exists")
             }
             try Self.checkStorable(definition.type)
+            try Self.checkStoredExpressions(definition)
             if table.columns.count >= Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
             if definition.primaryKey || definition.unique {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
@@ -193,6 +194,7 @@ extension StatementExecutor {
             try createIndex(IndexSchema(name: constraintName ?? "\(name)_\(columns.joined(separator: "_"))_key", table: name, columns: columns,
                                         unique: true, root: 0, constraint: true), schema: table)
         case .check(let e, let constraintName):
+            try Self.checkStoredExpressions(check: e)
             // PostgreSQL's name: t_col_check for a check on one column, else t_check; then a
             // number when the name is taken (t_a_check1).
             let referenced = Set(Planner.columnReferences(e).map(\.1))
@@ -259,6 +261,8 @@ extension StatementExecutor {
 
     func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint], onCommit: OnCommitAction?) throws {
         if definitions.count > Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
+        for d in definitions { try Self.checkStoredExpressions(d) }
+        for case .check(let e, _) in constraints { try Self.checkStoredExpressions(check: e) }
         var columns: [ColumnSchema] = []
         var seen = Set<String>()
         for d in definitions {
@@ -396,6 +400,21 @@ extension StatementExecutor {
         case .smallint, .integer, .bigint, .real, .doublePrecision, .numeric: return "number"
         case .text, .varchar, .char: return "text"
         default: return type.name
+        }
+    }
+
+    /// A column's DEFAULT and CHECK as the catalog can keep them: without a subquery (kept as
+    /// SQL text, which writes none; PostgreSQL refuses them too, 0A000).
+    static func checkStoredExpressions(_ d: ColumnDefinition) throws {
+        if let e = d.defaultValue, Planner.containsSubquery(e) {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in DEFAULT expression")
+        }
+        if let e = d.check { try checkStoredExpressions(check: e) }
+    }
+
+    static func checkStoredExpressions(check e: Expr) throws {
+        if Planner.containsSubquery(e) {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in check constraint")
         }
     }
 

@@ -557,7 +557,8 @@ extension StatementExecutor {
             positions = index.expressions == nil ? index.columns.map { schema.columnIndex($0) ?? -1 } : nil
             let (_, compiler) = StatementExecutor.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "index expressions")
             elements = try (index.expressions ?? index.columns).map { sql in
-                let e = try StatementExecutor.parseExpression(sql)
+                // A plain index's elements are column names, not SQL.
+                let e = index.expressions == nil ? Expr.column(table: nil, name: sql) : try StatementExecutor.parseExpression(sql)
                 if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
                     throw DatabaseError(.error, sqlState: SQLState.invalidObjectDefinition, "functions in index expression must be marked IMMUTABLE")
                 }
@@ -581,7 +582,11 @@ extension StatementExecutor {
         /// Which of the table's columns the key reads (the others need not be decoded).
         func columnsRead(_ schema: TableSchema) throws -> [Bool] {
             var read = [Bool](repeating: false, count: schema.columns.count)
-            for sql in (index.expressions ?? index.columns) + (index.predicate.map { [$0] } ?? []) {
+            if index.expressions == nil {
+                // Plain column names, not SQL (a quoted "Ä" is not folded).
+                for name in index.columns { if let i = schema.columnIndex(name) { read[i] = true } }
+            }
+            for sql in (index.expressions ?? []) + (index.predicate.map { [$0] } ?? []) {
                 for (_, name) in Planner.columnReferences(try StatementExecutor.parseExpression(sql)) {
                     if let i = schema.columnIndex(name) { read[i] = true }
                 }
