@@ -70,37 +70,17 @@ extension StatementExecutor {
             _ = try alterTableStatement(name, action)
             return
         case .dropColumn(let column, let ifExists, let cascade):
-            guard let position = table.columnIndex(column) else {
+            guard table.columnIndex(column) != nil else {
                 if ifExists { return }
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
             }
-            guard table.columns.count > 1 else {
-                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
+            // The generated columns reading it go first (CASCADE), or keep it (2BP01).
+            let generated = Self.generatedColumns(of: table, reading: column).filter { $0 != column }
+            if let first = generated.first, !cascade {
+                throw Self.dependentObjectsError("column \(column) of table \(name)", ["column \(first) of table \(name) depends on column \(column) of table \(name)"])
             }
-            if let generated = Self.generatedColumns(of: table, reading: column).first(where: { $0 != column }) {
-                if cascade {
-                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "DROP COLUMN … CASCADE of a column a generated column reads is not supported; drop column \(generated) first")
-                }
-                throw Self.dependentObjectsError("column \(column) of table \(name)", ["column \(generated) of table \(name) depends on column \(column) of table \(name)"])
-            }
-            _ = try dropColumnDependents(&table, column, cascade: cascade)
-            for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
-                try BTree(root: index.root).drop(in: txn)
-                try Catalog.remove("index", index.name, txn)
-            }
-            table.checks.removeAll { check in
-                (try? Self.parseExpression(check.sql)).map { Planner.columnReferences($0).contains { $0.1 == column } } ?? true
-            }
-            if table.rowIDColumn == position { table.rowIDColumn = nil }
-            if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
-            table.primaryKey.removeAll { $0 == column }
-            table.columns.remove(at: position)
-            try dropOwnedSequences(of: name, column: column)
-            try rewriteRows(table) { row in
-                var row = row
-                if position < row.count { row.remove(at: position) }
-                return row
-            }
+            var droppedIndexes = Set<String>()
+            for g in generated + [column] { try dropColumn(g, of: &table, cascade: cascade, droppedIndexes: &droppedIndexes) }
         case .renameColumn(let old, let new):
             guard let position = table.columnIndex(old) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(old)\" does not exist")
@@ -153,6 +133,37 @@ extension StatementExecutor {
             return
         }
         try Catalog.put("table", name, table, txn)
+    }
+
+    /// Drops one column: what depends on it (StatementExecutor+Dependencies), the indexes and
+    /// checks that read it, its owned sequences, and its value from every row. `droppedIndexes`
+    /// keeps an index read by two dropped columns from being dropped twice.
+    private func dropColumn(_ column: String, of table: inout TableSchema, cascade: Bool, droppedIndexes: inout Set<String>) throws {
+        let name = table.name
+        guard let position = table.columnIndex(column) else { return }
+        guard table.columns.count > 1 else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
+        }
+        _ = try dropColumnDependents(&table, column, cascade: cascade)
+        for index in catalog.indexes(on: name) where !droppedIndexes.contains(index.name) {
+            guard try index.referencedColumns().contains(column) else { continue }
+            droppedIndexes.insert(index.name)
+            try BTree(root: index.root).drop(in: txn)
+            try Catalog.remove("index", index.name, txn)
+        }
+        table.checks.removeAll { check in
+            (try? Self.parseExpression(check.sql)).map { Planner.columnReferences($0).contains { $0.1 == column } } ?? true
+        }
+        if table.rowIDColumn == position { table.rowIDColumn = nil }
+        if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
+        table.primaryKey.removeAll { $0 == column }
+        table.columns.remove(at: position)
+        try dropOwnedSequences(of: name, column: column)
+        try rewriteRows(table) { row in
+            var row = row
+            if position < row.count { row.remove(at: position) }
+            return row
+        }
     }
 
     /// ALTER TABLE … ADD PRIMARY KEY, UNIQUE or CHECK, checked against the rows already there
