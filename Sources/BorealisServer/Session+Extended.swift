@@ -137,7 +137,8 @@ extension Session {
             let verb = statement.commandVerb
             let tag: String
             switch verb {
-            case "SELECT": tag = "SELECT \(result.rows.count)"
+            // CREATE TABLE AS / SELECT INTO: PostgreSQL's tag counts the rows stored.
+            case "SELECT": tag = "SELECT \(result.rows.isEmpty ? result.changes : result.rows.count)"
             case "INSERT": tag = "INSERT 0 \(result.changes)"
             case "UPDATE", "DELETE": tag = "\(verb) \(result.changes)"
             default: tag = verb

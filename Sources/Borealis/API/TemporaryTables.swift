@@ -49,6 +49,8 @@ final class TemporaryTables {
         case .createTable(_, _, _, _, let temporary, _), .createView(_, _, _, _, _, let temporary):
             // PostgreSQL refuses CREATE TABLE of any kind in a read-only transaction (25006).
             return temporary && !readOnly
+        case .ddl(let ddl) where ddl.temporary:
+            return !readOnly
         default:
             guard engine != nil, let catalog = try? catalog() else { return false }
             if case .temporary = placement(of: statement, in: catalog) { return true }
@@ -140,6 +142,7 @@ final class TemporaryTables {
         if engine != nil { return true }
         switch statement {
         case .createTable, .createView: return true
+        case .ddl(let ddl): return ddl.temporary
         default: return false
         }
     }
@@ -147,6 +150,7 @@ final class TemporaryTables {
     private func createsTemporary(_ statement: Statement) -> Bool {
         switch statement {
         case .createTable(_, _, _, _, let temporary, _), .createView(_, _, _, _, _, let temporary): return temporary
+        case .ddl(let ddl): return ddl.temporary
         default: return false
         }
     }
@@ -165,6 +169,20 @@ final class TemporaryTables {
         case .createIndex(_, let table, _, _, _), .insert(let table, _, _, _, _, _), .update(let table, _, _, _, _, _),
              .delete(let table, _, _, _, _), .alterTable(let table, _):
             return temporary.tables[table] != nil || temporary.views[table] != nil ? .temporary : .permanent
+        case .ddl(.replaceView(let name, _, _, _, let isTemporary)):
+            return isTemporary || temporary.views[name] != nil ? .temporary : .permanent
+        case .ddl(.createTableAs(_, _, _, _, _, let isTemporary, _)):
+            return isTemporary ? .temporary : .permanent
+        case .ddl(.createPartialIndex(_, let table, _, _, _, _)):
+            return temporary.tables[table] != nil ? .temporary : .permanent
+        case .ddl(.comment(_, let name, _)):
+            let relation = String(name.prefix { $0 != "." })
+            let mine = temporary.tables[relation] != nil || temporary.views[relation] != nil || temporary.indexes[relation] != nil
+            return mine ? .temporary : .permanent
+        case .ddl(.dropCascade(let view, let names, let ifExists)):
+            return split(names, isTemporary: { view ? temporary.views[$0] != nil : temporary.tables[$0] != nil }) {
+                .ddl(.dropCascade(view: view, names: $0, ifExists: ifExists))
+            }
         case .dropTable(let names, let ifExists):
             return split(names, isTemporary: { temporary.tables[$0] != nil }) { .dropTable(names: $0, ifExists: ifExists) }
         case .truncate(let names, let restartIdentity):

@@ -37,6 +37,8 @@ extension Catalog {
                              statistics: statistics)
         // Sequences are permanent only (a temporary table's identity column has none).
         merged.sequences = permanent.sequences.filter { !taken.contains($0.key) }
+        merged.comments = permanent.comments.filter { key, _ in !taken.contains(String(key.prefix { $0 != "\u{1F}" })) }
+            .merging(temporary.comments) { $1 }
         return merged
     }
 }

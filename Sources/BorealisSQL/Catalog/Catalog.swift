@@ -13,6 +13,9 @@ package final class Catalog: @unchecked Sendable {
     package private(set) var indexes: [String: IndexSchema] = [:]
     package private(set) var views: [String: ViewSchema] = [:]
     package internal(set) var sequences: [String: SequenceSchema] = [:]
+    /// COMMENT ON texts, by relation name, or relation and column joined by U+001F
+    /// (StatementExecutor.commentKey); absent from catalogs written before comments.
+    package internal(set) var comments: [String: String] = [:]
     /// What ANALYZE found, by table (docs/query-engine.md, "Statistics").
     package private(set) var statistics: [String: TableStatistics] = [:]
     /// For each table, the foreign keys that reference it and their tables, by child table name:
@@ -75,6 +78,8 @@ package final class Catalog: @unchecked Sendable {
                 } else if key.hasPrefix("sequence:") {
                     let q = try decoder.decode(SequenceSchema.self, from: value)
                     catalog.sequences[q.name] = q
+                } else if key.hasPrefix("comment:") {
+                    catalog.comments[String(key.dropFirst("comment:".count))] = try decoder.decode(String.self, from: value)
                 } else if key.hasPrefix("stats:") {
                     catalog.statistics[String(key.dropFirst("stats:".count))] = try decoder.decode(TableStatistics.self, from: value)
                 }

@@ -72,7 +72,7 @@ package struct ObjectDirectory: Sendable {
         }
         for t in catalog.tables.values.sorted(by: { $0.name < $1.name }) {
             for name in Self.constraintNames(t, catalog) { constraintOIDs["\(t.name)\u{0}\(name)"] = allocate("c:\(t.name):\(name)") }
-            for c in t.columns where c.defaultSQL != nil || (c.identity && c.generated == nil) {
+            for c in t.columns where c.defaultSQL != nil || c.generatedSQL != nil || (c.identity && c.generated == nil) {
                 defaultOIDs["\(t.name)\u{0}\(c.name)"] = allocate("d:\(t.name):\(c.name)")
             }
         }

@@ -19,6 +19,9 @@ package struct ColumnSchema: Codable, Sendable, Equatable {
     /// GENERATED ALWAYS / BY DEFAULT AS IDENTITY; absent for SERIAL (and AUTO_INCREMENT, which
     /// behave as BY DEFAULT).
     package var generated: IdentityGeneration?
+    /// GENERATED ALWAYS AS (expression) STORED: the expression's SQL, over the row's other
+    /// columns (StatementExecutor+Generated); absent for other columns.
+    package var generatedSQL: String?
 
     package init(name: String, type: SQLType, modifiers: [Int] = [], notNull: Bool = false, defaultSQL: String? = nil,
                  identity: Bool = false, sequence: String? = nil, generated: IdentityGeneration? = nil) {
@@ -107,6 +110,9 @@ package struct IndexSchema: Codable, Sendable {
     package var root: UInt64
     /// Made by PRIMARY KEY or UNIQUE in CREATE TABLE (dropped with the table, not by DROP INDEX).
     package var constraint: Bool = false
+    /// A partial index's WHERE predicate as SQL: only the rows it holds for are indexed
+    /// (absent for a full index, and in catalogs written before partial indexes).
+    package var predicate: String?
 }
 
 package struct ViewSchema: Codable, Sendable {
@@ -115,4 +121,8 @@ package struct ViewSchema: Codable, Sendable {
     package var sql: String
     /// Set on the views of a connection's temporary catalog; absent for permanent views.
     package var temporary: Bool?
+    /// The columns of each relation the query reads, as they were when the view was created
+    /// (a `*` is every column then): what DROP and ALTER COLUMN check (StatementExecutor+
+    /// Dependencies). Absent in catalogs written before it: derived from the query then.
+    package var dependencies: [String: [String]]?
 }

@@ -36,7 +36,14 @@ struct AccessPath {
     private let layoutMemo = IndexLayoutMemo()
 
     /// Picks the best access path for `table` from its local conjuncts (compiled in `scope`).
-    static func choose(table: TableSchema, indexes: [IndexSchema], conjuncts: [Expr], scope: Scope, compiler: ExpressionCompiler) throws -> AccessPath {
+    static func choose(table: TableSchema, indexes allIndexes: [IndexSchema], conjuncts: [Expr], scope: Scope, compiler: ExpressionCompiler) throws -> AccessPath {
+        // A partial index serves only a query whose WHERE has every conjunct of its predicate
+        // (compared as written, without qualifiers: PostgreSQL proves more implications).
+        var indexes = allIndexes
+        if indexes.contains(where: { $0.predicate != nil }) {
+            let have = Set(try conjuncts.map { try Planner.removingQualifiers($0, scope: scope).sql })
+            indexes = try indexes.filter { index in try index.predicateConjuncts().allSatisfy(have.contains) }
+        }
         // What is constrained: "c<i>" for column i, "e<sql>" for an expression over the row.
         var equalities: [String: [Expr]] = [:]
         var lows: [String: (Expr, Bool)] = [:]

@@ -215,7 +215,16 @@ extension Planner {
                 viewDepth += 1
                 defer { viewDepth -= 1 }
                 if viewDepth > Limits.maxNestingDepth { throw Limits.tooComplex() }
-                let plan = try self.plan(query, parent: nil)
+                var plan = try self.plan(query, parent: nil)
+                if !view.columns.isEmpty && plan.columns.count > view.columns.count {
+                    // A `*` of the view reads columns added since: PostgreSQL expanded it when
+                    // the view was created, so the view keeps its first columns only.
+                    let inner = plan.columns.indices.map { "\u{1}c\($0)" }
+                    var core = SelectCore()
+                    core.items = view.columns.indices.map { .expression(.column(table: "\u{1}v", name: inner[$0]), alias: view.columns[$0]) }
+                    core.from = [.subquery(query, alias: "\u{1}v", columns: inner)]
+                    plan = try self.plan(SelectStatement(body: .core(core)), parent: nil)
+                }
                 let names = view.columns.isEmpty ? plan.columns : view.columns
                 let columns = zip(names, plan.declaredTypes).map { ScopeColumn(table: label, name: $0, type: $1) }
                 return SourcePlan(op: SubqueryScanOperator(label: "View Scan on \(name)" + (label == name ? "" : " \(label)"), columns: columns,

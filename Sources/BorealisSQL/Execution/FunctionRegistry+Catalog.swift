@@ -83,13 +83,29 @@ extension FunctionRegistry {
                 return (try? RegisteredTypes.oid(of: text, as: type, catalog: catalog)).map(Value.integer) ?? .null
             }
         },
-        // COMMENT ON is not kept yet: no object has a description.
-        ScalarFunction(["obj_description", "shobj_description"], arity: 1...2, result: .fixed(.text), parameters: [.oid, .text],
+        // COMMENT ON texts (StatementExecutor+CreateAs): a relation's, or a column's by number.
+        ScalarFunction(["obj_description"], arity: 1...2, result: .fixed(.text), parameters: [.oid, .text],
+                       volatility: .stable) { _, args in
+            { ctx in
+                guard let oid = try oidArgument(try args[0](ctx)), let catalog = ctx.catalog,
+                      let relation = catalog.directory.relation(oid: oid) else { return .null }
+                if args.count == 2, let kind = try Functions.text(try args[1](ctx)), kind != "pg_class" { return .null }
+                return catalog.comment(relation: relation.name, column: nil).map(Value.text) ?? .null
+            }
+        },
+        // Shared objects (databases, roles) have no comments in Borealis.
+        ScalarFunction(["shobj_description"], arity: 2...2, result: .fixed(.text), parameters: [.oid, .text],
                        volatility: .stable) { _, _ in
             { _ in .null }
         },
-        ScalarFunction(["col_description"], arity: 2...2, result: .fixed(.text), parameters: [.oid, .integer], volatility: .stable) { _, _ in
-            { _ in .null }
+        ScalarFunction(["col_description"], arity: 2...2, result: .fixed(.text), parameters: [.oid, .integer], volatility: .stable) { _, args in
+            { ctx in
+                guard let oid = try oidArgument(try args[0](ctx)), case .integer(let number) = try args[1](ctx), let catalog = ctx.catalog,
+                      let relation = catalog.directory.relation(oid: oid) else { return .null }
+                let columns = catalog.tables[relation.name]?.columns.map(\.name) ?? catalog.views[relation.name]?.columns ?? []
+                guard number >= 1, number <= Int64(columns.count) else { return .null }
+                return catalog.comment(relation: relation.name, column: columns[Int(number - 1)]).map(Value.text) ?? .null
+            }
         },
         ScalarFunction(["has_table_privilege", "has_schema_privilege", "has_database_privilege", "has_column_privilege",
                         "has_sequence_privilege", "has_function_privilege", "pg_has_role"], arity: 2...4, result: .fixed(.boolean),

@@ -50,7 +50,7 @@ extension PgCatalog {
                     let identity = c.generated == .always ? "a" : c.generated == .byDefault ? "d" : ""
                     let hasDefault = directory.defaultOID(table: t.name, column: c.name) != nil
                     rows.append(row(r.oid, c.name, c.type, c.modifiers, number: i + 1, notNull: c.notNull || primary.contains(c.name),
-                                    hasDefault: hasDefault, identity: identity, generated: ""))
+                                    hasDefault: hasDefault, identity: identity, generated: c.generatedSQL == nil ? "" : "s"))
                 }
             case .view:
                 guard let v = catalog.views[r.name] else { continue }
@@ -95,7 +95,8 @@ extension PgCatalog {
                     .boolean(true), .boolean(true), .boolean(false), .text(numbers.map(String.init).joined(separator: " ")),
                     .text(columns.map { _ in "0" }.joined(separator: " ")), .text(columns.map { _ in "0" }.joined(separator: " ")),
                     .text(columns.map { _ in "0" }.joined(separator: " ")),
-                    expressions.flatMap { $0.isEmpty ? nil : Value.text($0.joined(separator: ", ")) } ?? .null, .null]
+                    expressions.flatMap { $0.isEmpty ? nil : Value.text($0.joined(separator: ", ")) } ?? .null,
+                    index?.predicate.map(Value.text) ?? .null]
         }
     }
 
@@ -105,7 +106,22 @@ extension PgCatalog {
         let unique = r.implicit || catalog.indexes.values.first { $0.name == r.name }?.unique == true
         let schema = r.temporary ? "pg_temp" : "public"
         let columns = indexColumns(r, catalog).map { catalog.tables[table]?.columnIndex($0) != nil ? quotedIdentifier($0) : "(\($0))" }
-        return "CREATE \(unique ? "UNIQUE " : "")INDEX \(quotedIdentifier(r.name)) ON \(schema).\(quotedIdentifier(table)) USING btree (\(columns.joined(separator: ", ")))"
+        // A partial index's predicate, parenthesized as PostgreSQL prints it.
+        let predicate = catalog.indexes.values.first { $0.name == r.name }?.predicate.map { " WHERE " + parenthesized($0) } ?? ""
+        return "CREATE \(unique ? "UNIQUE " : "")INDEX \(quotedIdentifier(r.name)) ON \(schema).\(quotedIdentifier(table)) USING btree (\(columns.joined(separator: ", ")))\(predicate)"
+    }
+
+    /// `sql` in one pair of parentheses (it may have them already, as Expr.sql writes a binary
+    /// operation: `(b IS NOT NULL)`).
+    static func parenthesized(_ sql: String) -> String {
+        var depth = 0
+        for (i, c) in sql.enumerated() {
+            if c == "(" { depth += 1 }
+            if c == ")" { depth -= 1 }
+            // Closed before the end: the outer parentheses (if any) are not one pair.
+            if depth == 0 && i < sql.count - 1 { return "(" + sql + ")" }
+        }
+        return sql.hasPrefix("(") && depth == 0 ? sql : "(" + sql + ")"
     }
 
     private struct ConstraintEntry {
@@ -202,10 +218,29 @@ extension PgCatalog {
         return rows
     }
 
+    /// COMMENT ON texts: a relation's (objsubid 0) and its columns' (their numbers).
+    static func descriptionRows(_ catalog: Catalog, _ directory: ObjectDirectory) -> [[Value]] {
+        var rows: [[Value]] = []
+        for (key, text) in catalog.comments.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "\u{1F}", maxSplits: 1).map(String.init)
+            guard let relation = parts.first, let oid = directory.relation(named: relation)?.oid else { continue }
+            var number = 0
+            if parts.count == 2 {
+                let columns = catalog.tables[relation]?.columns.map(\.name) ?? catalog.views[relation]?.columns ?? []
+                guard let i = columns.firstIndex(of: parts[1]) else { continue }
+                number = i + 1
+            }
+            rows.append([.oid(oid), .oid(RegisteredTypes.catalogRelations["pg_class"] ?? 1259), .integer(Int64(number)), .text(text)])
+        }
+        return rows
+    }
+
     /// A column's default as `pg_get_expr(adbin, adrelid)` prints it: a serial column's is
     /// `nextval('t_id_seq'::regclass)`.
     static func defaultExpression(_ c: ColumnSchema) -> String? {
         if let sql = c.defaultSQL { return sql }
+        // A generated column's expression is its pg_attrdef entry, as in PostgreSQL.
+        if let sql = c.generatedSQL { return sql }
         if c.identity, c.generated == nil, let sequence = c.sequence { return "nextval('\(sequence)'::regclass)" }
         return nil
     }

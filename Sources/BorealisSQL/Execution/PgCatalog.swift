@@ -139,6 +139,7 @@ enum PgCatalog {
         case "pg_index": return indexRows(catalog, directory)
         case "pg_constraint": return constraintRows(catalog, directory)
         case "pg_attrdef": return defaultRows(catalog, directory)
+        case "pg_description": return descriptionRows(catalog, directory)
         case "pg_database":
             return [[.oid(ObjectDirectory.databaseOID), .text(ctx.session?.database ?? "borealis"), .oid(ObjectDirectory.ownerRole),
                      .integer(6), .text("c"), .boolean(false), .boolean(true), .integer(-1), .text("0"), .text("1"), .oid(1663),

@@ -21,7 +21,7 @@ package final class PlannerStatistics {
         self.temporary = temporary
         self.analyzed = analyzed
         var unique: [String: Set<String>] = [:]
-        for index in indexes where index.unique && index.expressions == nil && index.columns.count == 1 {
+        for index in indexes where index.unique && index.expressions == nil && index.predicate == nil && index.columns.count == 1 {
             unique[index.table, default: []].insert(index.columns[0])
         }
         uniqueColumns = unique

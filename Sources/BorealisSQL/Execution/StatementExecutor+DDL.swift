@@ -27,6 +27,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(definition.name)\" of relation \"\(name)\" already exists")
             }
             try Self.checkStorable(definition.type)
+            try Self.checkStoredExpressions(definition)
             if table.columns.count >= Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
             if definition.primaryKey || definition.unique {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ADD COLUMN with PRIMARY KEY or UNIQUE is not supported; add the column, then CREATE UNIQUE INDEX")
@@ -35,8 +36,18 @@ extension StatementExecutor {
                 try addIdentityColumn(definition, to: &table)
                 break
             }
-            let column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
+            var column = ColumnSchema(name: definition.name, type: definition.type.type, modifiers: definition.type.modifiers,
                                       notNull: definition.notNull, defaultSQL: definition.defaultValue?.sql)
+            if let g = definition.generatedExpression {
+                if definition.defaultValue != nil {
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "both default and generation expression specified for column \"\(definition.name)\" of table \"\(name)\"")
+                }
+                try Self.checkGenerationSyntax(g)
+                column.generatedSQL = g.sql
+                if let check = definition.check { table.checks.append(NamedCheck(name: definition.constraintNames["check"] ?? "\(name)_\(column.name)_check", sql: check.sql)) }
+                try addGeneratedColumn(column, to: &table)
+                break
+            }
             var fill = Value.null
             if let d = definition.defaultValue {
                 let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
@@ -46,34 +57,30 @@ extension StatementExecutor {
             if column.notNull && fill.isNull, try TableTree(root: table.root).maxRowID(in: txn) != nil {
                 throw DatabaseError(.constraint, sqlState: SQLState.notNullViolation, "column \"\(column.name)\" of relation \"\(name)\" contains null values")
             }
-            if let check = definition.check { table.checks.append(NamedCheck(name: "\(name)_\(column.name)_check", sql: check.sql)) }
+            if let check = definition.check { table.checks.append(NamedCheck(name: definition.constraintNames["check"] ?? "\(name)_\(column.name)_check", sql: check.sql)) }
             table.columns.append(column)
             try rewriteRows(table) { $0 + [fill] }
-        case .dropColumn(let column, let ifExists):
-            guard let position = table.columnIndex(column) else {
+        case .alterColumn(let column, let alteration):
+            try alterColumn(column, alteration, of: &table)
+        case .dropConstraint(let constraint, let ifExists, let cascade):
+            guard try dropConstraint(constraint, cascade: cascade, of: &table) || ifExists else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "constraint \"\(constraint)\" of relation \"\(name)\" does not exist")
+            }
+        case .several:
+            _ = try alterTableStatement(name, action)
+            return
+        case .dropColumn(let column, let ifExists, let cascade):
+            guard table.columnIndex(column) != nil else {
                 if ifExists { return }
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(name)\" does not exist")
             }
-            guard table.columns.count > 1 else {
-                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
+            // The generated columns reading it go first (CASCADE), or keep it (2BP01).
+            let generated = Self.generatedColumns(of: table, reading: column).filter { $0 != column }
+            if let first = generated.first, !cascade {
+                throw Self.dependentObjectsError("column \(column) of table \(name)", ["column \(first) of table \(name) depends on column \(column) of table \(name)"])
             }
-            for index in catalog.indexes(on: name) where try index.referencedColumns().contains(column) {
-                try BTree(root: index.root).drop(in: txn)
-                try Catalog.remove("index", index.name, txn)
-            }
-            table.checks.removeAll { check in
-                (try? Self.parseExpression(check.sql)).map { Planner.columnReferences($0).contains { $0.1 == column } } ?? true
-            }
-            if table.rowIDColumn == position { table.rowIDColumn = nil }
-            if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
-            table.primaryKey.removeAll { $0 == column }
-            table.columns.remove(at: position)
-            try dropOwnedSequences(of: name, column: column)
-            try rewriteRows(table) { row in
-                var row = row
-                if position < row.count { row.remove(at: position) }
-                return row
-            }
+            var droppedIndexes = Set<String>()
+            for g in generated + [column] { try dropColumn(g, of: &table, cascade: cascade, droppedIndexes: &droppedIndexes) }
         case .renameColumn(let old, let new):
             guard let position = table.columnIndex(old) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(old)\" does not exist")
@@ -82,10 +89,19 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column \"\(new)\" of relation \"\(name)\" already exists")
             }
             table.columns[position].name = new
+            try followColumnRename(&table, old, to: new)
             try renameSequenceOwner(table: name, column: old, to: name, new)
             table.primaryKey = table.primaryKey.map { $0 == old ? new : $0 }
             table.checks = try table.checks.map { NamedCheck(name: $0.name, sql: Self.renameColumn(try Self.parseExpression($0.sql), old, new).sql) }
+            for i in table.columns.indices {
+                if let sql = table.columns[i].generatedSQL {
+                    table.columns[i].generatedSQL = Self.renameColumn(try Self.parseExpression(sql), old, new).sql
+                }
+            }
             for var index in catalog.indexes(on: name) where try index.referencedColumns().contains(old) {
+                if let predicate = index.predicate {
+                    index.predicate = Self.renameColumn(try Self.parseExpression(predicate), old, new).sql
+                }
                 if let expressions = index.expressions {
                     index.expressions = try expressions.map { Self.renameColumn(try Self.parseExpression($0), old, new).sql }
                     index.columns = index.expressions!
@@ -101,7 +117,13 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(new)\" already exists")
             }
             try Catalog.remove("table", name, txn)
+            try followTableRename(name, to: new)
             table.name = new
+            table.foreignKeys = table.foreignKeys?.map { fk in
+                var fk = fk
+                if fk.parent == name { fk.parent = new }
+                return fk
+            }
             for column in table.columns { try renameSequenceOwner(table: name, column: column.name, to: new, column.name) }
             for var index in catalog.indexes(on: name) {
                 index.table = new
@@ -111,6 +133,37 @@ extension StatementExecutor {
             return
         }
         try Catalog.put("table", name, table, txn)
+    }
+
+    /// Drops one column: what depends on it (StatementExecutor+Dependencies), the indexes and
+    /// checks that read it, its owned sequences, and its value from every row. `droppedIndexes`
+    /// keeps an index read by two dropped columns from being dropped twice.
+    private func dropColumn(_ column: String, of table: inout TableSchema, cascade: Bool, droppedIndexes: inout Set<String>) throws {
+        let name = table.name
+        guard let position = table.columnIndex(column) else { return }
+        guard table.columns.count > 1 else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot drop the only column of table \"\(name)\"")
+        }
+        _ = try dropColumnDependents(&table, column, cascade: cascade)
+        for index in catalog.indexes(on: name) where !droppedIndexes.contains(index.name) {
+            guard try index.referencedColumns().contains(column) else { continue }
+            droppedIndexes.insert(index.name)
+            try BTree(root: index.root).drop(in: txn)
+            try Catalog.remove("index", index.name, txn)
+        }
+        table.checks.removeAll { check in
+            (try? Self.parseExpression(check.sql)).map { Planner.columnReferences($0).contains { $0.1 == column } } ?? true
+        }
+        if table.rowIDColumn == position { table.rowIDColumn = nil }
+        if let r = table.rowIDColumn, r > position { table.rowIDColumn = r - 1 }
+        table.primaryKey.removeAll { $0 == column }
+        table.columns.remove(at: position)
+        try dropOwnedSequences(of: name, column: column)
+        try rewriteRows(table) { row in
+            var row = row
+            if position < row.count { row.remove(at: position) }
+            return row
+        }
     }
 
     /// ALTER TABLE … ADD PRIMARY KEY, UNIQUE or CHECK, checked against the rows already there
@@ -152,6 +205,7 @@ extension StatementExecutor {
             try createIndex(IndexSchema(name: constraintName ?? "\(name)_\(columns.joined(separator: "_"))_key", table: name, columns: columns,
                                         unique: true, root: 0, constraint: true), schema: table)
         case .check(let e, let constraintName):
+            try Self.checkStoredExpressions(check: e)
             // PostgreSQL's name: t_col_check for a check on one column, else t_check; then a
             // number when the name is taken (t_a_check1).
             let referenced = Set(Planner.columnReferences(e).map(\.1))
@@ -176,8 +230,10 @@ extension StatementExecutor {
                 more = try cursor.next()
             }
             table.checks.append(NamedCheck(name: checkName, sql: e.sql))
+        case .like:
+            throw DatabaseError.internalError("LIKE in ALTER TABLE")
         case .foreignKey(let columns, let reference, let constraintName):
-            let keys = [table.primaryKey] + catalog.indexes(on: name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+            let keys = [table.primaryKey] + catalog.indexes(on: name).filter { $0.unique && $0.expressions == nil && $0.predicate == nil }.map(\.columns)
             let key = try foreignKey(columns, reference, name: constraintName, of: name, columns: table.columns, keys: keys)
             var checked = table
             checked.foreignKeys = [key]
@@ -216,6 +272,8 @@ extension StatementExecutor {
 
     func createTable(_ name: String, _ definitions: [ColumnDefinition], _ constraints: [TableConstraint], onCommit: OnCommitAction?) throws {
         if definitions.count > Limits.maxTableColumns { throw Limits.tooManyTableColumns() }
+        for d in definitions { try Self.checkStoredExpressions(d) }
+        for case .check(let e, _) in constraints { try Self.checkStoredExpressions(check: e) }
         var columns: [ColumnSchema] = []
         var seen = Set<String>()
         for d in definitions {
@@ -229,11 +287,23 @@ extension StatementExecutor {
                                         identity: serial || d.autoIncrement))
         }
         guard !columns.isEmpty else { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "a table must have at least one column") }
+        for (i, d) in definitions.enumerated() {
+            guard let g = d.generatedExpression else { continue }
+            if d.defaultValue != nil {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "both default and generation expression specified for column \"\(d.name)\" of table \"\(name)\"")
+            }
+            if d.generated != nil || d.type.serial || d.autoIncrement {
+                throw DatabaseError(.error, sqlState: SQLState.syntaxError, "both identity and generation expression specified for column \"\(d.name)\" of table \"\(name)\"")
+            }
+            try Self.checkGenerationSyntax(g)
+            columns[i].generatedSQL = g.sql
+        }
+        try validateGeneration(columns, table: name)
         var primaryKey = definitions.filter(\.primaryKey).map(\.name)
         var uniques: [[String]] = definitions.filter(\.unique).map { [$0.name] }
         var checks: [NamedCheck] = []
         for (i, d) in definitions.enumerated() where d.check != nil {
-            checks.append(NamedCheck(name: "\(name)_\(d.name)_check\(i == 0 ? "" : "")", sql: d.check!.sql))
+            checks.append(NamedCheck(name: d.constraintNames["check"] ?? "\(name)_\(d.name)_check\(i == 0 ? "" : "")", sql: d.check!.sql))
         }
         for constraint in constraints {
             switch constraint {
@@ -242,7 +312,7 @@ extension StatementExecutor {
                 primaryKey = cols
             case .unique(let cols, _): uniques.append(cols)
             case .check(let e, let constraintName): checks.append(NamedCheck(name: constraintName ?? "\(name)_check", sql: e.sql))
-            case .foreignKey: break
+            case .foreignKey, .like: break
             }
         }
         if primaryKey.count > 1 || definitions.filter(\.primaryKey).count > 1 {
@@ -258,7 +328,7 @@ extension StatementExecutor {
             rowIDColumn = i
         }
         // Foreign keys: from column REFERENCES and table FOREIGN KEY constraints.
-        var references: [([String], ForeignKeyReference, String?)] = definitions.compactMap { d in d.references.map { ([d.name], $0, nil) } }
+        var references: [([String], ForeignKeyReference, String?)] = definitions.compactMap { d in d.references.map { ([d.name], $0, d.constraintNames["references"]) } }
         for constraint in constraints {
             if case .foreignKey(let cols, let reference, let constraintName) = constraint { references.append((cols, reference, constraintName)) }
         }
@@ -309,7 +379,7 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.invalidTableDefinition, "constraints on \(temporaryTarget ? "temporary" : "permanent") tables may reference only \(temporaryTarget ? "temporary" : "permanent") tables")
             }
             parentColumns = reference.columns.isEmpty ? parent.primaryKey : reference.columns
-            parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil }.map(\.columns)
+            parentKeys = [parent.primaryKey] + catalog.indexes(on: parent.name).filter { $0.unique && $0.expressions == nil && $0.predicate == nil }.map(\.columns)
         }
         guard parentColumns.count == cols.count, !parentColumns.isEmpty else {
             throw DatabaseError(.error, sqlState: SQLState.invalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
@@ -341,6 +411,21 @@ extension StatementExecutor {
         case .smallint, .integer, .bigint, .real, .doublePrecision, .numeric: return "number"
         case .text, .varchar, .char: return "text"
         default: return type.name
+        }
+    }
+
+    /// A column's DEFAULT and CHECK as the catalog can keep them: without a subquery (kept as
+    /// SQL text, which writes none; PostgreSQL refuses them too, 0A000).
+    static func checkStoredExpressions(_ d: ColumnDefinition) throws {
+        if let e = d.defaultValue, Planner.containsSubquery(e) {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in DEFAULT expression")
+        }
+        if let e = d.check { try checkStoredExpressions(check: e) }
+    }
+
+    static func checkStoredExpressions(check e: Expr) throws {
+        if Planner.containsSubquery(e) {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in check constraint")
         }
     }
 
@@ -383,6 +468,7 @@ extension StatementExecutor {
         let sorter = IndexEntrySorter(runLength: workMemoryRows)
         let rows = try AccessPath(kind: .fullScan, description: "").openKeyed(table: schema, ctx: ctx, wanted: wanted)
         while let (rowID, row) = try rows() {
+            if try !key.includes(row, ctx) { continue }
             let values = try key.values(row, ctx)
             // NULLs never conflict: a unique index holds any number of them.
             try sorter.append(checkUnique: index.unique && !values.contains(where: \.isNull)) { out in

@@ -33,7 +33,7 @@ extension StatementExecutor {
             guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
             return try TableTree(root: parent.root).get(id, in: txn) != nil
         }
-        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
+        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && $0.predicate == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
             throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
         }
         let ordered = try index.columns.map { column -> Value in

@@ -330,6 +330,20 @@ extension StatementExecutor {
         var ignored: [Int] = []
         for (k, i) in targets.enumerated() {
             let column = w.schema.columns[i]
+            if column.generatedSQL != nil {
+                // A generated column takes no value, whatever OVERRIDING says (PostgreSQL).
+                let explicit: Bool
+                switch source {
+                case .values(let rows): explicit = rows.contains { k < $0.count && $0[k] != nil }
+                case .select: explicit = true
+                case .defaultValues: explicit = false
+                }
+                if explicit {
+                    throw DatabaseError(.error, sqlState: SQLState.generatedAlways, "cannot insert a non-DEFAULT value into column \"\(column.name)\"")
+                }
+                ignored.append(k)
+                continue
+            }
             guard let generated = column.generated else { continue }
             if overriding == .userValue {
                 ignored.append(k)

@@ -15,6 +15,8 @@ extension StatementExecutor {
         let indexes: [(IndexSchema, BTree, IndexKeyBuilder)]
         let checks: [(String, Evaluator)]
         let defaults: [Evaluator?]
+        /// Generated columns and their expressions over the row (StatementExecutor+Generated).
+        var generated: [(Int, Evaluator)] = []
         /// Per column: which values it stores as they are (anything else goes through `assign`).
         let storedAsIs: [StoredAsIs]
         let notNull: [Bool]
@@ -85,7 +87,9 @@ extension StatementExecutor {
         let checks = try schema.checks.map { ($0.name, try compiler.compile(try Self.parseExpression($0.sql))) }
         let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
         let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(try Self.parseExpression($0)) } }
-        return TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
+        let w = TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
+        w.generated = try generationEvaluators(schema, catalog: catalog)
+        return w
     }
 
     /// Casts each value of `row` to its column's type and enforces NOT NULL.
@@ -98,8 +102,6 @@ extension StatementExecutor {
         }
     }
 
-    /// The row id of an existing row that `row` (coerced) collides with on the row id or a
-    /// unique index; `target` narrows the constraints considered (ON CONFLICT (columns)).
     /// The columns of the unique constraint (primary key or unique index) named `name`.
     func constraintColumns(_ name: String, of schema: TableSchema) throws -> [String] {
         if !schema.primaryKey.isEmpty, ObjectDirectory.primaryKeyName(schema, catalog) == name { return schema.primaryKey }
@@ -107,14 +109,26 @@ extension StatementExecutor {
         throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "constraint \"\(name)\" for table \"\(schema.name)\" does not exist")
     }
 
-    func conflictingRow(_ row: [Value], in w: TableWriter, target: [String], ctx: ExecutionContext) throws -> Int64? {
+    /// The row id of an existing row that `row` (coerced) collides with on the row id or a
+    /// unique index; `target` narrows the constraints considered (ON CONFLICT (columns)).
+    func conflictingRow(_ row: [Value], in w: TableWriter, target: [String], predicate: Expr? = nil, ctx: ExecutionContext) throws -> Int64? {
+        // The conjuncts of ON CONFLICT's WHERE, as a partial index's predicate is compared.
+        func conjuncts(_ e: Expr) -> [String] {
+            if case .binary(.and, let a, let b) = e { return conjuncts(a) + conjuncts(b) }
+            return [e.sql]
+        }
+        let given = Set(predicate.map(conjuncts) ?? [])
         var considered = false
         if let c = w.schema.rowIDColumn, target.isEmpty || target == [w.schema.columns[c].name] {
             considered = true
             if case .integer(let id) = row[c], try w.tree.get(id, in: txn) != nil { return id }
         }
         for (index, tree, key) in w.indexes where index.unique && (target.isEmpty || Set(index.columns) == Set(target)) {
+            // A partial index is inferred without a conflict target, or when the target's WHERE
+            // has its predicate (as written), and holds only the rows its predicate selects.
+            if index.predicate != nil && !target.isEmpty, try !index.predicateConjuncts().allSatisfy(given.contains) { continue }
             considered = true
+            if try !key.includes(row, ctx) { continue }
             let values = try key.values(row, ctx)
             if values.contains(where: \.isNull) { continue }
             if let other = try findConflict(tree, values, excluding: nil) { return other }
@@ -127,6 +141,7 @@ extension StatementExecutor {
 
     func store(_ row: inout [Value], in w: TableWriter, replacing oldRowID: Int64?, old: [Value]?, ctx: ExecutionContext) throws -> Int64 {
         let schema = w.schema
+        if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
         try coerce(&row, for: w)
         try checkParents(of: schema, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
@@ -153,11 +168,14 @@ extension StatementExecutor {
         }
         for (index, tree, key) in w.indexes {
             let values = try key.values(row, ctx)
+            let included = try key.includes(row, ctx)
             if let old, let oldRowID {
                 let oldValues = try key.values(old, ctx)
-                if oldValues == values && oldRowID == rowID { continue }
-                try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn)
+                let wasIncluded = try key.includes(old, ctx)
+                if included && wasIncluded && oldValues == values && oldRowID == rowID { continue }
+                if wasIncluded { try tree.delete(RecordCodec.indexKey(oldValues, rowID: oldRowID), in: txn) }
             }
+            if !included { continue }
             if index.unique, !values.contains(where: \.isNull), try findConflict(tree, values, excluding: oldRowID ?? rowID) != nil {
                 throw DatabaseError(.constraint, sqlState: SQLState.uniqueViolation, "duplicate key value violates unique constraint \"\(index.name)\"")
             }
@@ -334,8 +352,9 @@ extension StatementExecutor {
         /// Stores one complete row (or, ON CONFLICT, updates or skips the row it collides with).
         func insertRow(_ row: inout [Value]) throws {
             if let onConflict {
+                if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
                 try coerce(&row, for: w)
-                if let existingID = try conflictingRow(row, in: w, target: conflictTarget, ctx: ctx) {
+                if let existingID = try conflictingRow(row, in: w, target: conflictTarget, predicate: onConflict.indexPredicate, ctx: ctx) {
                     guard onConflict.assignments != nil, let raw = try w.tree.get(existingID, in: txn) else { return }
                     guard touched.insert(existingID).inserted else {
                         throw DatabaseError(.constraint, sqlState: SQLState.cardinalityViolation,
@@ -395,6 +414,13 @@ extension StatementExecutor {
         try assignments.map { column, e -> (Int, Evaluator) in
             guard let i = w.schema.columnIndex(column) else {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(column)\" of relation \"\(w.schema.name)\" does not exist")
+            }
+            if w.schema.columns[i].generatedSQL != nil {
+                // Computed again as the row is stored; only DEFAULT may be assigned.
+                guard case .defaultValue = e else {
+                    throw DatabaseError(.error, sqlState: SQLState.generatedAlways, "column \"\(column)\" can only be updated to DEFAULT")
+                }
+                return (i, { _ in .null })
             }
             if case .defaultValue = e {
                 if w.schema.columns[i].identity && w.defaults[i] == nil {
@@ -541,24 +567,44 @@ extension StatementExecutor {
         let index: IndexSchema
         /// For an index on plain columns: their positions in the row (read without evaluating).
         let positions: [Int]?
+        /// A partial index's WHERE: which rows it holds.
+        let predicate: Evaluator?
 
         init(_ index: IndexSchema, _ schema: TableSchema, _ catalog: Catalog) throws {
             self.index = index
             positions = index.expressions == nil ? index.columns.map { schema.columnIndex($0) ?? -1 } : nil
             let (_, compiler) = StatementExecutor.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "index expressions")
             elements = try (index.expressions ?? index.columns).map { sql in
-                let e = try StatementExecutor.parseExpression(sql)
+                // A plain index's elements are column names, not SQL.
+                let e = index.expressions == nil ? Expr.column(table: nil, name: sql) : try StatementExecutor.parseExpression(sql)
                 if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
                     throw DatabaseError(.error, sqlState: SQLState.invalidObjectDefinition, "functions in index expression must be marked IMMUTABLE")
                 }
                 return try compiler.compile(e)
             }
+            predicate = try index.predicate.map { sql in
+                let e = try StatementExecutor.parseExpression(sql)
+                if Planner.containsSubquery(e) || Planner.containsAggregate(e) || !ExpressionCompiler.isDeterministic(e) {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidObjectDefinition, "functions in index predicate must be marked IMMUTABLE")
+                }
+                return try compiler.compile(e)
+            }
+        }
+
+        /// Whether the index holds `row` (always, unless it is partial).
+        func includes(_ row: [Value], _ ctx: ExecutionContext) throws -> Bool {
+            guard let predicate else { return true }
+            return try ctx.withFrame(row) { try predicate(ctx) }.truth() == true
         }
 
         /// Which of the table's columns the key reads (the others need not be decoded).
         func columnsRead(_ schema: TableSchema) throws -> [Bool] {
             var read = [Bool](repeating: false, count: schema.columns.count)
-            for sql in index.expressions ?? index.columns {
+            if index.expressions == nil {
+                // Plain column names, not SQL (a quoted "Ä" is not folded).
+                for name in index.columns { if let i = schema.columnIndex(name) { read[i] = true } }
+            }
+            for sql in (index.expressions ?? []) + (index.predicate.map { [$0] } ?? []) {
                 for (_, name) in Planner.columnReferences(try StatementExecutor.parseExpression(sql)) {
                     if let i = schema.columnIndex(name) { read[i] = true }
                 }

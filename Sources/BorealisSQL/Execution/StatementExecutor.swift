@@ -196,18 +196,12 @@ package struct StatementExecutor {
                 if ifNotExists { return QueryResult() }
                 throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
             }
-            try createTable(name, columns, constraints, onCommit: onCommit)
+            let expanded = try expandingLike(name, columns, constraints)
+            try createTable(name, expanded.columns, expanded.constraints, onCommit: onCommit)
+            for index in expanded.indexes { try createIndex(index, schema: try withReloadedCatalog().catalog.table(name)) }
             return QueryResult()
         case .createIndex(let name, let table, let elements, let unique, let ifNotExists):
-            if own.relationExists(name) {
-                if ifNotExists { return QueryResult() }
-                throw DatabaseError(.error, sqlState: SQLState.duplicateTable, "relation \"\(name)\" already exists")
-            }
-            let plain = elements.allSatisfy { if case .column(nil, _) = $0 { return true } else { return false } }
-            let names = elements.map { e -> String in if case .column(nil, let n) = e { return n } else { return e.sql } }
-            try createIndex(IndexSchema(name: name, table: table, columns: names, expressions: plain ? nil : elements.map(\.sql),
-                                        unique: unique, root: 0), schema: try placed(try catalog.table(table)))
-            return QueryResult()
+            return try createIndexStatement(name, table, elements, unique: unique, ifNotExists: ifNotExists, predicate: nil)
         case .createView(let name, let ifNotExists, let columns, let query, let sql, let temporary):
             if own.relationExists(name) {
                 if ifNotExists { return QueryResult() }
@@ -222,31 +216,14 @@ package struct StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "CREATE VIEW specifies more column names than columns")
             }
             let names = columns.isEmpty ? plan.columns : columns + plan.columns.dropFirst(columns.count)
-            try Catalog.put("view", name, ViewSchema(name: name, columns: names, sql: sql, temporary: temporaryTarget ? true : nil), txn)
+            var view = ViewSchema(name: name, columns: names, sql: sql, temporary: temporaryTarget ? true : nil)
+            view.dependencies = recordedDependencies(of: query)
+            try Catalog.put("view", name, view, txn)
             var result = QueryResult()
             if temporaryTarget && !temporary { result.notice = "view \"\(name)\" will be a temporary view" }
             return result
         case .dropTable(let names, let ifExists):
-            for name in names {
-                guard let table = catalog.tables[name] else {
-                    if catalog.sequences[name] != nil || catalog.views[name] != nil {
-                        throw DatabaseError(.error, sqlState: SQLState.wrongObjectType, "\"\(name)\" is not a table")
-                    }
-                    if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "table \"\(name)\" does not exist")
-                }
-                if let dependent = referencingTable(name, droppedTogether: names) {
-                    throw DatabaseError(.error, sqlState: SQLState.dependentObjectsStillExist, "cannot drop table \(name) because table \(dependent) references it with a foreign key")
-                }
-                for index in catalog.indexes(on: name) {
-                    try BTree(root: index.root).drop(in: txn)
-                    try Catalog.remove("index", index.name, txn)
-                }
-                try BTree(root: table.root).drop(in: txn)
-                try Catalog.remove("table", name, txn)
-                if !temporaryTarget { try dropOwnedSequences(of: name) }
-            }
-            return QueryResult()
+            return try dropRelations(names, view: false, ifExists: ifExists, cascade: false)
         case .dropIndex(let names, let ifExists):
             for name in names {
                 guard let index = catalog.indexes[name] else {
@@ -258,17 +235,11 @@ package struct StatementExecutor {
                 }
                 try BTree(root: index.root).drop(in: txn)
                 try Catalog.remove("index", name, txn)
+                try moveComments(of: name, to: nil)
             }
             return QueryResult()
         case .dropView(let names, let ifExists):
-            for name in names {
-                guard catalog.views[name] != nil else {
-                    if ifExists { continue }
-                    throw DatabaseError(.error, sqlState: SQLState.undefinedTable, "view \"\(name)\" does not exist")
-                }
-                try Catalog.remove("view", name, txn)
-            }
-            return QueryResult()
+            return try dropRelations(names, view: true, ifExists: ifExists, cascade: false)
         case .insert(let table, let columns, let source, let onConflict, let returning, let overriding):
             return try insert(table, columns, source, onConflict, returning, overriding: overriding)
         case .update(let table, let alias, let assignments, let from, let filter, let returning):
@@ -305,9 +276,10 @@ package struct StatementExecutor {
                 if restartIdentity && !temporaryTarget { try restartOwnedSequences(of: name) }
             }
             return QueryResult()
+        case .ddl(let statement):
+            return try executeDDL(statement)
         case .alterTable(let name, let action):
-            try alterTable(name, action)
-            return QueryResult()
+            return try alterTableStatement(name, action)
         case .begin, .commit, .rollback, .savepoint, .releaseSavepoint, .rollbackToSavepoint:
             return QueryResult()
         case .prepare, .execute, .deallocate:

@@ -101,6 +101,8 @@ package struct SelectCore: Sendable {
     var filter: Expr?
     var groupBy: [Expr] = []
     var having: Expr?
+    /// SELECT … INTO [TEMP] [TABLE] name: a CREATE TABLE AS in disguise (Parser+DDL).
+    var into: (name: String, temporary: Bool)?
 }
 
 package enum SetOperator: Sendable { case union, intersect, except }
@@ -156,6 +158,10 @@ package struct ColumnDefinition: Sendable {
     /// GENERATED ALWAYS | BY DEFAULT AS IDENTITY [( sequence options )].
     var generated: IdentityGeneration?
     var identityOptions: [SequenceOption] = []
+    /// GENERATED ALWAYS AS (expression) STORED.
+    var generatedExpression: Expr?
+    /// `CONSTRAINT name` before a column's CHECK or REFERENCES: its name, by "check" / "references".
+    var constraintNames: [String: String] = [:]
 }
 
 /// An option of CREATE/ALTER SEQUENCE or of an identity column's sequence.
@@ -217,6 +223,9 @@ package enum TableConstraint: Sendable {
     case unique([String], name: String?)
     case check(Expr, name: String?)
     case foreignKey([String], ForeignKeyReference, name: String?)
+    /// LIKE source [INCLUDING | EXCLUDING DEFAULTS | CONSTRAINTS | INDEXES | ALL …] in CREATE
+    /// TABLE: the options that end up included.
+    case like(String, including: Set<String>)
 }
 
 package indirect enum Statement: Sendable {
@@ -242,6 +251,9 @@ package indirect enum Statement: Sendable {
     /// table's column list, when given, names columns that must exist.
     case analyze(names: [String], columns: [[String]])
     case alterTable(name: String, action: AlterAction)
+    /// CREATE OR REPLACE VIEW, CREATE TABLE … AS, COMMENT ON (StatementExecutor+CreateAs,
+    /// +Dependencies).
+    case ddl(DDLStatement)
     case begin(immediate: Bool, readOnly: Bool)
     case commit
     case rollback
@@ -268,6 +280,28 @@ package indirect enum Statement: Sendable {
     case schema(names: [String], create: Bool, ifClause: Bool)
 }
 
+package enum DDLStatement: Sendable {
+    case replaceView(name: String, columns: [String], query: SelectStatement, sql: String, temporary: Bool)
+    /// CREATE TABLE name [(columns)] AS query [WITH [NO] DATA], and SELECT … INTO name.
+    case createTableAs(name: String, ifNotExists: Bool, columns: [String], query: SelectStatement, withData: Bool,
+                       temporary: Bool, onCommit: OnCommitAction?)
+    /// COMMENT ON kind name IS text (nil: NULL); kind is table, view, index or column (then
+    /// `name` is table.column).
+    case comment(kind: String, name: String, text: String?)
+    /// CREATE [UNIQUE] INDEX … WHERE predicate: a partial index (without WHERE: .createIndex).
+    case createPartialIndex(name: String, table: String, elements: [Expr], unique: Bool, ifNotExists: Bool, predicate: Expr)
+    /// DROP TABLE | VIEW … CASCADE (without CASCADE: .dropTable, .dropView).
+    case dropCascade(view: Bool, names: [String], ifExists: Bool)
+
+    /// Whether the statement creates a temporary relation.
+    package var temporary: Bool {
+        switch self {
+        case .replaceView(_, _, _, _, let temporary), .createTableAs(_, _, _, _, _, let temporary, _): return temporary
+        case .comment, .dropCascade, .createPartialIndex: return false
+        }
+    }
+}
+
 /// What a commit does to a temporary table: CREATE TEMP TABLE … ON COMMIT ….
 package enum OnCommitAction: String, Codable, Sendable {
     case preserveRows = "PRESERVE ROWS"
@@ -279,9 +313,25 @@ package enum AlterAction: Sendable {
     case addColumn(ColumnDefinition, ifNotExists: Bool)
     /// ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE | CHECK (FOREIGN KEY is refused for now).
     case addConstraint(TableConstraint)
-    case dropColumn(String, ifExists: Bool)
+    case dropColumn(String, ifExists: Bool, cascade: Bool = false)
     case renameColumn(String, to: String)
     case renameTable(to: String)
+    /// DROP CONSTRAINT [IF EXISTS] name [CASCADE | RESTRICT].
+    case dropConstraint(String, ifExists: Bool, cascade: Bool)
+    /// ALTER [COLUMN] name SET/DROP DEFAULT, SET/DROP NOT NULL, [SET DATA] TYPE … [USING …].
+    case alterColumn(String, ColumnAlteration)
+    /// Several comma-separated actions, applied in order, and/or ALTER TABLE IF EXISTS (a
+    /// missing table is then a notice).
+    case several([AlterAction], ifExists: Bool)
+}
+
+/// What ALTER TABLE … ALTER COLUMN does to the column.
+package enum ColumnAlteration: Sendable {
+    case setDefault(Expr)
+    case dropDefault
+    case setNotNull
+    case dropNotNull
+    case type(TypeName, using: Expr?)
 }
 
 /// INSERT … ON CONFLICT [(columns)] DO NOTHING | DO UPDATE SET … [WHERE …]
@@ -292,6 +342,8 @@ package struct OnConflict: Sendable {
     var filter: Expr?
     /// ON CONFLICT ON CONSTRAINT name: the unique constraint whose columns are the target.
     var constraint: String?
+    /// ON CONFLICT (columns) WHERE predicate: which partial unique indexes may be the arbiter.
+    var indexPredicate: Expr? = nil
 }
 
 package enum InsertSource: Sendable {

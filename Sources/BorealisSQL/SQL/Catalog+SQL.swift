@@ -19,6 +19,7 @@ extension Catalog {
             }
             if table.rowIDColumn == i { text += " PRIMARY KEY" } else if column.notNull { text += " NOT NULL" }
             if let d = column.defaultSQL { text += " DEFAULT \(d)" }
+            if let g = column.generatedSQL { text += " GENERATED ALWAYS AS (\(g)) STORED" }
             parts.append(text)
         }
         if table.rowIDColumn == nil && !table.primaryKey.isEmpty {
@@ -71,7 +72,8 @@ extension Catalog {
 
     package func createStatement(for index: IndexSchema) -> String {
         let elements = index.expressions.map { $0.map { "(\($0))" } } ?? index.columns.map(quoteIdentifier)
-        return "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(index.table)) (\(elements.joined(separator: ", ")));"
+        let predicate = index.predicate.map { " WHERE \($0)" } ?? ""
+        return "CREATE \(index.unique ? "UNIQUE " : "")INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(index.table)) (\(elements.joined(separator: ", ")))\(predicate);"
     }
 
     package func createStatement(for view: ViewSchema) -> String {

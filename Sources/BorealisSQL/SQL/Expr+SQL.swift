@@ -18,7 +18,8 @@ extension Expr {
             case .date, .time, .timestamp, .timestamptz, .interval:
                 return "'\(v.description)'::\(v.sqlType.name)"
             }
-        case .column(let table, let name): return table.map { "\($0).\(name)" } ?? name
+        // Quoted where the name needs it ("Ä", "order"), so that stored SQL reads back the same.
+        case .column(let table, let name): return table.map { "\(quoteIdentifier($0)).\(quoteIdentifier(name))" } ?? quoteIdentifier(name)
         case .parameter(let n): return "$\(n)"
         case .unary(let op, let e):
             switch op {

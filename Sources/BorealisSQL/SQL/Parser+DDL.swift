@@ -7,34 +7,106 @@ extension Parser {
     /// ALTER SEQUENCE or ALTER TABLE, after ALTER.
     mutating func parseAlter() throws -> Statement {
         if acceptKeyword("sequence") { return try parseAlterSequence() }
+        if acceptKeyword("view") {
+            // ALTER VIEW [IF EXISTS] name RENAME [COLUMN] a TO b | RENAME TO n.
+            var ifExists = false
+            if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
+            let name = try qualifiedName("view name")
+            guard acceptKeyword("rename") else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ALTER VIEW supports RENAME only")
+            }
+            let action: AlterAction
+            if acceptKeyword("to") {
+                action = .renameTable(to: try identifier("new view name"))
+            } else {
+                _ = acceptKeyword("column")
+                let old = try anyName("column name")
+                try expectKeyword("to")
+                action = .renameColumn(old, to: try anyName("column name"))
+            }
+            return .alterTable(name: name, action: ifExists ? .several([action], ifExists: true) : action)
+        }
         try expectKeyword("table")
-        _ = acceptKeyword("if") ? (try? expectKeyword("exists")) != nil : false
+        var ifExists = false
+        if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
         let name = try qualifiedName("table name")
+        // RENAME stands alone (PostgreSQL's grammar); the other actions may be listed.
+        if acceptKeyword("rename") {
+            let action: AlterAction
+            if acceptKeyword("to") {
+                action = .renameTable(to: try identifier("new table name"))
+            } else {
+                _ = acceptKeyword("column")
+                let old = try anyName("column name")
+                try expectKeyword("to")
+                action = .renameColumn(old, to: try anyName("column name"))
+            }
+            return .alterTable(name: name, action: ifExists ? .several([action], ifExists: true) : action)
+        }
+        var actions: [AlterAction] = []
+        repeat { actions.append(try parseAlterTableAction(name)) } while accept(.op(","))
+        if actions.count == 1 && !ifExists { return .alterTable(name: name, action: actions[0]) }
+        return .alterTable(name: name, action: .several(actions, ifExists: ifExists))
+    }
+
+    /// One action of ALTER TABLE: ADD …, DROP …, ALTER [COLUMN] ….
+    private mutating func parseAlterTableAction(_ name: String) throws -> AlterAction {
         if acceptKeyword("add") {
-            if let constraint = try parseTableConstraint() { return .alterTable(name: name, action: .addConstraint(constraint)) }
+            if let constraint = try parseTableConstraint() { return .addConstraint(constraint) }
             _ = acceptKeyword("column")
             let ifNotExists = try parseIfNotExists()
-            return .alterTable(name: name, action: .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists))
+            return .addColumn(try parseColumnDefinition(), ifNotExists: ifNotExists)
         }
         if acceptKeyword("drop") {
+            if acceptKeyword("constraint") {
+                var ifExists = false
+                if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
+                let constraint = try identifier("constraint name")
+                let cascade = acceptKeyword("cascade")
+                if !cascade { _ = acceptKeyword("restrict") }
+                return .dropConstraint(constraint, ifExists: ifExists, cascade: cascade)
+            }
             _ = acceptKeyword("column")
             var ifExists = false
             if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
             let column = try anyName("column name")
-            _ = acceptKeyword("cascade") || acceptKeyword("restrict")
-            return .alterTable(name: name, action: .dropColumn(column, ifExists: ifExists))
+            let cascade = acceptKeyword("cascade")
+            if !cascade { _ = acceptKeyword("restrict") }
+            return .dropColumn(column, ifExists: ifExists, cascade: cascade)
         }
-        if acceptKeyword("rename") {
-            if acceptKeyword("to") { return .alterTable(name: name, action: .renameTable(to: try identifier("new table name"))) }
+        if acceptKeyword("alter") {
             _ = acceptKeyword("column")
-            let old = try anyName("column name")
-            try expectKeyword("to")
-            return .alterTable(name: name, action: .renameColumn(old, to: try anyName("column name")))
+            let column = try anyName("column name")
+            if acceptKeyword("set") {
+                if acceptKeyword("default") { return .alterColumn(column, .setDefault(try parseExpr())) }
+                if acceptKeyword("not") { try expectKeyword("null"); return .alterColumn(column, .setNotNull) }
+                if acceptKeyword("data") {
+                    try expectKeyword("type")
+                    return .alterColumn(column, try parseAlterColumnType())
+                }
+                throw error("expected DEFAULT, NOT NULL or DATA TYPE after SET")
+            }
+            if acceptKeyword("drop") {
+                if acceptKeyword("default") { return .alterColumn(column, .dropDefault) }
+                if acceptKeyword("not") { try expectKeyword("null"); return .alterColumn(column, .dropNotNull) }
+                throw error("expected DEFAULT or NOT NULL after DROP")
+            }
+            if acceptKeyword("type") { return .alterColumn(column, try parseAlterColumnType()) }
+            throw error("expected SET, DROP or TYPE after ALTER COLUMN")
         }
-        throw error("expected ADD, DROP or RENAME after ALTER TABLE")
+        throw error("expected ADD, DROP, ALTER or RENAME after ALTER TABLE")
+    }
+
+    private mutating func parseAlterColumnType() throws -> ColumnAlteration {
+        let type = try parseTypeName()
+        if type.serial { throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(type.name)\" does not exist") }
+        let using = acceptKeyword("using") ? try parseExpr() : nil
+        return .type(type, using: using)
     }
 
     mutating func parseCreate() throws -> Statement {
+        var orReplace = false
+        if acceptKeyword("or") { try expectKeyword("replace"); orReplace = true }
         let unique = acceptKeyword("unique")
         if acceptKeyword("index") {
             let ifNotExists = try parseIfNotExists()
@@ -48,6 +120,10 @@ extension Parser {
                 _ = acceptKeyword("asc") || acceptKeyword("desc")
             } while accept(.op(","))
             try expect(")")
+            if acceptKeyword("where") {
+                return .ddl(.createPartialIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists,
+                                                predicate: try parseExpr()))
+            }
             return .createIndex(name: name, table: table, elements: elements, unique: unique, ifNotExists: ifNotExists)
         }
         guard !unique else { throw error("expected INDEX after UNIQUE") }
@@ -55,8 +131,11 @@ extension Parser {
         let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
         if scoped && !temporary { throw error("expected TEMPORARY after LOCAL or GLOBAL") }
         if acceptKeyword("sequence") { return try parseCreateSequence(temporary: temporary) }
+        if orReplace && !isKeyword("view") {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "CREATE OR REPLACE is supported for views only")
+        }
         if acceptKeyword("view") {
-            let ifNotExists = try parseIfNotExists()
+            let ifNotExists = orReplace ? false : try parseIfNotExists()
             let name = try qualifiedName("view name", creating: true)
             var columns: [String] = []
             if accept(.op("(")) {
@@ -68,16 +147,20 @@ extension Parser {
             let query = try parseSelect()
             let end = peek.kind == .end ? sql.utf8.count : peek.position.offset
             let text = String(decoding: Array(sql.utf8)[start..<end], as: UTF8.self)
+            if orReplace { return .ddl(.replaceView(name: name, columns: columns, query: query, sql: text, temporary: temporary)) }
             return .createView(name: name, ifNotExists: ifNotExists, columns: columns, query: query, sql: text, temporary: temporary)
         }
         try expectKeyword("table")
         let ifNotExists = try parseIfNotExists()
         let name = try qualifiedName("table name", creating: true)
+        if let createAs = try parseCreateTableAs(name, ifNotExists: ifNotExists, temporary: temporary) { return createAs }
         try expect("(")
         var columns: [ColumnDefinition] = []
         var constraints: [TableConstraint] = []
         repeat {
-            if let constraint = try parseTableConstraint() {
+            if acceptKeyword("like") {
+                constraints.append(try parseLikeClause())
+            } else if let constraint = try parseTableConstraint() {
                 constraints.append(constraint)
             } else {
                 columns.append(try parseColumnDefinition())
@@ -98,6 +181,118 @@ extension Parser {
         }
         return .createTable(name: name, ifNotExists: ifNotExists, columns: columns, constraints: constraints,
                             temporary: temporary, onCommit: onCommit)
+    }
+
+    /// CREATE TABLE name [(column, …)] AS query [WITH [NO] DATA], after the name; nil (and
+    /// nothing read) when the table is defined by its columns.
+    private mutating func parseCreateTableAs(_ name: String, ifNotExists: Bool, temporary: Bool) throws -> Statement? {
+        let saved = self
+        var columns: [String] = []
+        if accept(.op("(")) {
+            // A list of bare names followed by AS, or else a column definition list.
+            var names: [String] = []
+            while case .identifier = peek.kind, !isKeyword("like") {
+                names.append(try anyName("column name"))
+                if !accept(.op(",")) { break }
+            }
+            guard accept(.op(")")), isKeyword("as") else {
+                self = saved
+                return nil
+            }
+            columns = names
+        }
+        guard acceptKeyword("as") else {
+            self = saved
+            return nil
+        }
+        let query = try parseSelect()
+        var withData = true
+        if acceptKeyword("with") {
+            withData = !acceptKeyword("no")
+            try expectKeyword("data")
+        }
+        return .ddl(.createTableAs(name: name, ifNotExists: ifNotExists, columns: columns, query: query, withData: withData,
+                                   temporary: temporary, onCommit: nil))
+    }
+
+    /// The target of SELECT … INTO, after INTO: [TEMP | TEMPORARY | UNLOGGED] [TABLE] name.
+    mutating func parseSelectInto() throws -> (name: String, temporary: Bool) {
+        let temporary = acceptKeyword("temporary") || acceptKeyword("temp")
+        if !temporary { _ = acceptKeyword("unlogged") }
+        _ = acceptKeyword("table")
+        return (try qualifiedName("table name", creating: true), temporary)
+    }
+
+    /// A SELECT as a statement: SELECT … INTO name is CREATE TABLE name AS the query (the INTO
+    /// belongs to its first SELECT, as in PostgreSQL).
+    func selectOrSelectInto(_ query: SelectStatement) throws -> Statement {
+        func takeInto(_ body: inout SelectBody) -> (name: String, temporary: Bool)? {
+            switch body {
+            case .core(var core):
+                guard let into = core.into else { return nil }
+                core.into = nil
+                body = .core(core)
+                return into
+            case .setOperation(let op, let all, var left, let right):
+                guard let into = takeInto(&left) else { return nil }
+                body = .setOperation(op, all: all, left, right)
+                return into
+            case .nested(var inner):
+                guard let into = takeInto(&inner.body) else { return nil }
+                body = .nested(inner)
+                return into
+            case .values:
+                return nil
+            }
+        }
+        var query = query
+        guard let into = takeInto(&query.body) else { return .select(query) }
+        return .ddl(.createTableAs(name: into.name, ifNotExists: false, columns: [], query: query, withData: true,
+                                   temporary: into.temporary, onCommit: nil))
+    }
+
+    /// LIKE source [{INCLUDING | EXCLUDING} option …], after LIKE.
+    private mutating func parseLikeClause() throws -> TableConstraint {
+        let source = try qualifiedName("table name")
+        var included = Set<String>()
+        let options = ["comments", "compression", "constraints", "defaults", "generated", "identity", "indexes", "statistics", "storage"]
+        while isKeyword("including") || isKeyword("excluding") {
+            let including = acceptKeyword("including")
+            if !including { _ = acceptKeyword("excluding") }
+            let option = try anyName("LIKE option")
+            guard option == "all" || options.contains(option) else { throw error("unrecognized LIKE option \"\(option)\"") }
+            for o in option == "all" ? options : [option] {
+                if including { included.insert(o) } else { included.remove(o) }
+            }
+        }
+        return .like(source, including: included)
+    }
+
+    /// COMMENT ON {TABLE | VIEW | INDEX | COLUMN} name IS 'text' | NULL, after COMMENT.
+    mutating func parseComment() throws -> Statement {
+        try expectKeyword("on")
+        let kind = try anyName("object kind")
+        guard ["table", "view", "index", "column"].contains(kind) else {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "COMMENT ON \(kind.uppercased()) is not supported")
+        }
+        let name: String
+        if kind == "column" {
+            var parts = [try identifier("table name")]
+            while accept(.op(".")) { parts.append(try identifier("column name")) }
+            if parts.count == 3 && (parts[0] == "public" || parts[0] == "pg_catalog") { parts.removeFirst() }
+            guard parts.count == 2 else { throw error("column name must be qualified as table.column") }
+            name = parts[0] + "." + parts[1]
+        } else {
+            name = try qualifiedName("name")
+        }
+        try expectKeyword("is")
+        var text: String?
+        if !acceptKeyword("null") {
+            guard case .string(let s) = peek.kind else { throw error("expected a string or NULL after IS") }
+            _ = advance()
+            text = s
+        }
+        return .ddl(.comment(kind: kind, name: name, text: text))
     }
 
     mutating func parseReference() throws -> ForeignKeyReference {
@@ -139,7 +334,12 @@ extension Parser {
     mutating func parseColumnDefinition() throws -> ColumnDefinition {
         let name = try anyName("column name")
         var column = ColumnDefinition(name: name, type: try parseTypeName())
+        var pendingName: String?
+        var named = false
         while true {
+            // A name applies to the constraint right after it.
+            if named { pendingName = nil }
+            named = pendingName != nil
             if acceptKeyword("not") {
                 try expectKeyword("null")
                 column.notNull = true
@@ -158,14 +358,23 @@ extension Parser {
                 try expect("(")
                 column.check = try parseExpr()
                 try expect(")")
+                if let pendingName { column.constraintNames["check"] = pendingName }
             } else if acceptKeyword("references") {
                 column.references = try parseReference()
+                if let pendingName { column.constraintNames["references"] = pendingName }
+            } else if isKeyword("generated") && isKeyword("always", at: 1) && isKeyword("as", at: 2) && peekAt(3).kind == .op("(") {
+                // GENERATED ALWAYS AS (expression) STORED (PostgreSQL 15 has no VIRTUAL).
+                _ = advance(); _ = advance(); _ = advance(); _ = advance()
+                column.generatedExpression = try parseExpr()
+                try expect(")")
+                try expectKeyword("stored")
             } else if acceptKeyword("generated") {
                 (column.generated, column.identityOptions) = try parseIdentity()
             } else if acceptKeyword("auto_increment") || acceptKeyword("autoincrement") {
                 column.autoIncrement = true
             } else if acceptKeyword("constraint") {
-                _ = try identifier("constraint name")
+                pendingName = try identifier("constraint name")
+                continue
             } else {
                 break
             }
@@ -246,6 +455,8 @@ extension Parser {
         if !cascade { _ = acceptKeyword("restrict") }
         switch kind {
         case "sequence": return .sequence(.drop(names: names, ifExists: ifExists, cascade: cascade))
+        case "table" where cascade: return .ddl(.dropCascade(view: false, names: names, ifExists: ifExists))
+        case "view" where cascade: return .ddl(.dropCascade(view: true, names: names, ifExists: ifExists))
         case "table": return .dropTable(names: names, ifExists: ifExists)
         case "index": return .dropIndex(names: names, ifExists: ifExists)
         case "view": return .dropView(names: names, ifExists: ifExists)

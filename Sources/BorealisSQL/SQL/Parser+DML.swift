@@ -45,9 +45,11 @@ extension Parser {
                 try expectKeyword("constraint")
                 constraint = try identifier("constraint name")
             }
+            // ON CONFLICT (columns) WHERE predicate: a partial unique index may be the arbiter.
+            let indexPredicate = !target.isEmpty && acceptKeyword("where") ? try parseExpr() : nil
             try expectKeyword("do")
             if acceptKeyword("nothing") {
-                onConflict = OnConflict(columns: target, assignments: nil, filter: nil, constraint: constraint)
+                onConflict = OnConflict(columns: target, assignments: nil, filter: nil, constraint: constraint, indexPredicate: indexPredicate)
             } else {
                 try expectKeyword("update")
                 try expectKeyword("set")
@@ -58,7 +60,8 @@ extension Parser {
                     assignments = assignments.map { ($0.0, Parser.renamingTable($0.1, from: alias, to: table)) }
                     filter = filter.map { Parser.renamingTable($0, from: alias, to: table) }
                 }
-                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter, constraint: constraint)
+                onConflict = OnConflict(columns: target, assignments: assignments, filter: filter, constraint: constraint,
+                                        indexPredicate: indexPredicate)
             }
         }
         var returning = try parseReturning()

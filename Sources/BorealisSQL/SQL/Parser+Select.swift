@@ -161,6 +161,7 @@ extension Parser {
         }
         let windowReferencesBefore = namedWindowReferences
         core.items = try parseSelectItems()
+        if acceptKeyword("into") { core.into = try parseSelectInto() }
         if acceptKeyword("from") {
             repeat { core.from.append(try parseFromItem()) } while accept(.op(","))
         }

@@ -283,10 +283,10 @@ package struct Parser {
             }
             try descend()
             defer { depth -= 1 }
-            return .select(try parseSelect(with: with, recursive: recursive))
+            return try selectOrSelectInto(try parseSelect(with: with, recursive: recursive))
         }
         if isKeyword("select") || isKeyword("values") || peek.kind == .op("(") {
-            return .select(try parseSelect())
+            return try selectOrSelectInto(try parseSelect())
         }
         if acceptKeyword("explain") { return try parseExplain() }
         if let session = try parseSessionStatement() { return session }
@@ -325,6 +325,7 @@ package struct Parser {
         }
         if acceptKeyword("alter") { return try parseAlter() }
         if acceptKeyword("create") { return try parseCreate() }
+        if acceptKeyword("comment") { return try parseComment() }
         if acceptKeyword("drop") { return try parseDrop() }
         if acceptKeyword("insert") { return try parseInsert() }
         if acceptKeyword("replace") { throw error("REPLACE is not supported; use INSERT … ON CONFLICT") }
