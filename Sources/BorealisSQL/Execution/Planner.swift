@@ -215,10 +215,48 @@ package final class Planner {
                 let word = operation == .union ? "UNION" : (operation == .intersect ? "INTERSECT" : "EXCEPT")
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "each \(word) query must have the same number of columns")
             }
-            let op = SetOperationOperator(left: QueryPlanOperator(plan: l), right: QueryPlanOperator(plan: r), operation: operation, all: all)
-            let types = zip(l.declaredTypes, r.declaredTypes).map { SQLType.common([$0, $1]) }
+            // A string literal column takes the other side's type, as PostgreSQL's unknown
+            // literals do (`SELECT 1 UNION SELECT '2'` is integer; `… SELECT 'x'` is 22P02).
+            let leftUnknown = Self.stringLiteralColumns(left), rightUnknown = Self.stringLiteralColumns(right)
+            let types = l.declaredTypes.indices.map { i -> SQLType? in
+                let known = [leftUnknown.contains(i) ? nil : l.declaredTypes[i], rightUnknown.contains(i) ? nil : r.declaredTypes[i]]
+                return known.contains { $0 != nil } ? SQLType.common(known) : SQLType.common([l.declaredTypes[i], r.declaredTypes[i]])
+            }
+            let leftPlan = Self.casting(l, columns: leftUnknown, to: types), rightPlan = Self.casting(r, columns: rightUnknown, to: types)
+            let op = SetOperationOperator(left: QueryPlanOperator(plan: leftPlan), right: QueryPlanOperator(plan: rightPlan), operation: operation, all: all)
             return QueryPlan(columns: l.columns, declaredTypes: types, explain: op.explainNode) { ctx in try op.stream(ctx) }
         }
+    }
+
+    /// The positions of a set operation branch's select list that are bare string literals.
+    private static func stringLiteralColumns(_ body: SelectBody) -> Set<Int> {
+        guard case .core(let core) = body else { return [] }
+        var positions = Set<Int>()
+        for (i, item) in core.items.enumerated() {
+            if case .expression(.literal(.text), _) = item { positions.insert(i) }
+        }
+        return positions
+    }
+
+    /// `plan` with its `columns` cast to `types` where those are not text (a branch's string
+    /// literals in a set operation whose other branch gives the column its type).
+    private static func casting(_ plan: QueryPlan, columns: Set<Int>, to types: [SQLType?]) -> QueryPlan {
+        let targets = columns.compactMap { i -> (Int, SQLType)? in
+            guard i < types.count, let type = types[i], !type.isText, type.isStorable else { return nil }
+            return (i, type)
+        }
+        guard !targets.isEmpty else { return plan }
+        let inner = plan.open
+        let cast = QueryPlan(columns: plan.columns, declaredTypes: plan.declaredTypes, explain: plan.explainNode) { ctx in
+            let rows = try inner(ctx)
+            return {
+                guard var row = try rows() else { return nil }
+                for (i, type) in targets where i < row.count { row[i] = try row[i].cast(to: type) }
+                return row
+            }
+        }
+        cast.parameterTypes = plan.parameterTypes
+        return cast
     }
 
     /// ORDER BY, OFFSET and LIMIT over a plan's output columns (set operations, VALUES).
