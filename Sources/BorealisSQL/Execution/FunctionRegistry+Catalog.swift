@@ -115,6 +115,37 @@ extension FunctionRegistry {
                 return .boolean(true)
             }
         },
+        // Sizes in bytes, estimated from each B+tree's fan-out (BTree+Estimate.swift): the
+        // table's tree, its indexes' trees, or both. NULL for a temporary relation.
+        ScalarFunction(["pg_relation_size", "pg_table_size", "pg_total_relation_size", "pg_indexes_size"], arity: 1...2,
+                       result: .fixed(.bigint), parameters: [nil, .text], volatility: .volatile) { name, args in
+            { ctx in
+                let v = try args[0](ctx)
+                guard !v.isNull, let catalog = ctx.catalog, let txn = ctx.txn else { return .null }
+                let oid: Int64
+                if case .text(let text) = v { oid = try RegisteredTypes.oid(of: text, as: .regclass, catalog: catalog) } else {
+                    guard case .integer(let n) = try v.cast(to: .oid) else { return .null }
+                    oid = n
+                }
+                guard let small = UInt32(exactly: oid), let relation = catalog.directory.relation(oid: small), !relation.temporary else { return .null }
+                func pages(_ root: UInt64) throws -> Double { root == 0 ? 0 : try BTree(root: root).estimatedPages(in: txn) }
+                var total = 0.0
+                switch relation.kind {
+                case .table:
+                    guard let table = catalog.tables[relation.name] else { return .null }
+                    if name != "pg_indexes_size" { total += try pages(table.root) }
+                    if name == "pg_total_relation_size" || name == "pg_indexes_size" {
+                        for index in catalog.indexes(on: table.name) { total += try pages(index.root) }
+                    }
+                case .index:
+                    if name == "pg_indexes_size" { return .integer(0) }
+                    total = try catalog.indexes.values.first { $0.name == relation.name }.map { try pages($0.root) } ?? 0
+                case .view, .sequence:
+                    return .integer(0)
+                }
+                return .integer(Int64(total) * Int64(txn.pageSize))
+            }
+        },
         ScalarFunction(["pg_size_pretty"], arity: 1...1, result: .fixed(.text), parameters: [.bigint], volatility: .immutable) { _, args in
             { ctx in
                 let v = try args[0](ctx)

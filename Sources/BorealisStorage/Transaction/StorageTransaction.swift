@@ -94,7 +94,7 @@ public final class StorageTransaction {
         ahead = []
     }
 
-    var pageSize: Int { engine.pageSize }
+    package var pageSize: Int { engine.pageSize }
 
     /// The connection's interrupt and progress watch, checked at every page read (nil for
     /// transactions of the storage API).
