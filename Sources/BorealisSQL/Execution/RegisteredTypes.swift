@@ -101,31 +101,11 @@ enum RegisteredTypes {
         return array ? type.arrayTypeOID : type.typeOID
     }
 
-    /// The dot-separated parts of a qualified name: quoted parts as written, others folded to
-    /// lower case.
+    /// The dot-separated parts of a qualified name (at most catalog.schema.name; the catalog
+    /// part dropped), quoted parts as written, others folded to lower case.
     private static func qualifiedParts(_ text: String, _ type: SQLType) throws -> [String] {
-        var parts: [String] = [], current = "", quoted = false, wasQuoted = false
-        var scalars = Array(text.unicodeScalars)[...]
-        while let c = scalars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if scalars.first == "\"" { current.unicodeScalars.append(c); scalars.removeFirst() } else { quoted = false }
-                } else {
-                    current.unicodeScalars.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-                wasQuoted = true
-            } else if c == "." {
-                parts.append(current)
-                current = ""
-                wasQuoted = false
-            } else {
-                current += wasQuoted ? String(c) : String(c).lowercased()
-            }
-        }
-        parts.append(current)
-        guard !quoted, parts.count <= 3, !parts.contains(where: \.isEmpty) else {
+        let parts = try Sequences.splitQualifiedName(text)
+        guard parts.count <= 3, !parts.contains(where: \.isEmpty) else {
             throw DatabaseError(.error, sqlState: SQLState.invalidNameSyntax, "invalid name syntax")
         }
         return parts.count == 3 ? Array(parts.dropFirst()) : parts
