@@ -89,7 +89,7 @@ package final class SessionSettings: @unchecked Sendable {
     /// `d`; a bare number is milliseconds).
     package var statementTimeoutMilliseconds: Int64 {
         guard let text = value("statement_timeout"), text != "0" else { return 0 }
-        return SessionSettings.milliseconds(text) ?? 0
+        return min(SessionSettings.milliseconds(text) ?? 0, Int64(Int32.max))   // PostgreSQL's limit
     }
 
     static func milliseconds(_ text: String) -> Int64? {
