@@ -21,6 +21,20 @@ enum OID {
     static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
     static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
     static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, jsonb: UInt32 = 3802, uuid: UInt32 = 2950
+    // Array types (pg_type.typarray of each element type).
+    static let int2Array: UInt32 = 1005, int4Array: UInt32 = 1007, int8Array: UInt32 = 1016, textArray: UInt32 = 1009
+    static let float4Array: UInt32 = 1021, float8Array: UInt32 = 1022, numericArray: UInt32 = 1231, boolArray: UInt32 = 1000
+    static let byteaArray: UInt32 = 1001, varcharArray: UInt32 = 1015, bpcharArray: UInt32 = 1014, dateArray: UInt32 = 1182
+    static let timeArray: UInt32 = 1183, timetzArray: UInt32 = 1270, timestampArray: UInt32 = 1115, timestamptzArray: UInt32 = 1185
+    static let intervalArray: UInt32 = 1187, jsonArray: UInt32 = 199, jsonbArray: UInt32 = 3807, uuidArray: UInt32 = 2951
+
+    /// Each array OID with its element's OID.
+    static let arrayElements: [UInt32: UInt32] = [
+        int2Array: int2, int4Array: int4, int8Array: int8, textArray: text, float4Array: float4, float8Array: float8,
+        numericArray: numeric, boolArray: bool, byteaArray: bytea, varcharArray: varchar, bpcharArray: bpchar, dateArray: date,
+        timeArray: time, timetzArray: timetz, timestampArray: timestamp, timestamptzArray: timestamptz, intervalArray: interval,
+        jsonArray: json, jsonbArray: jsonb, uuidArray: uuid,
+    ]
 
     /// The OID of a declared type name (as `QueryResult.declaredTypes` spells it).
     static func of(declared name: String) -> UInt32? {
@@ -45,6 +59,26 @@ enum OID {
         case .json: return json
         case .jsonb: return jsonb
         case .uuid: return uuid
+        case .smallintArray: return int2Array
+        case .integerArray: return int4Array
+        case .bigintArray: return int8Array
+        case .realArray: return float4Array
+        case .doublePrecisionArray: return float8Array
+        case .numericArray: return numericArray
+        case .textArray: return textArray
+        case .varcharArray: return varcharArray
+        case .charArray: return bpcharArray
+        case .booleanArray: return boolArray
+        case .byteaArray: return byteaArray
+        case .dateArray: return dateArray
+        case .timeArray: return timeArray
+        case .timetzArray: return timetzArray
+        case .timestampArray: return timestampArray
+        case .timestamptzArray: return timestamptzArray
+        case .intervalArray: return intervalArray
+        case .jsonArray: return jsonArray
+        case .jsonbArray: return jsonbArray
+        case .uuidArray: return uuidArray
         case nil: return nil
         }
     }
@@ -63,6 +97,10 @@ enum OID {
         case .timestamptz: return timestamptz
         case .interval: return interval
         case .numeric: return numeric
+        case .array(let a):
+            // The first non-NULL element's array type (text[] when there is none).
+            guard let first = a.elements.first(where: { !$0.isNull }), let element = of(value: first) else { return textArray }
+            return arrayElements.first(where: { $0.value == element })?.key ?? textArray
         }
     }
 
@@ -86,6 +124,8 @@ enum OID {
         case json: return .json
         case jsonb: return .jsonb
         case uuid: return .uuid
+        case _ where arrayElements[oid] != nil:
+            return arrayElements[oid].flatMap { sqlType($0) ?? ($0 == text || $0 == varchar || $0 == bpchar ? .text : nil) }?.arrayType
         default: return nil
         }
     }

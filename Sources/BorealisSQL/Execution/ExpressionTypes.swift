@@ -74,6 +74,7 @@ extension ExpressionCompiler {
                 }
                 return type
             case .concat:
+                if let array = arrayStaticType(e) { return array }
                 let left = staticType(l), right = staticType(r)
                 if left == .jsonb || right == .jsonb { return .jsonb }
                 return left == .bytea && right == .bytea ? .bytea : .text
@@ -101,6 +102,8 @@ extension ExpressionCompiler {
             return staticType(call)
         case .defaultValue:
             return nil
+        case .array, .arraySubquery, .subscripted, .quantifiedArray:
+            return arrayStaticType(e)
         }
     }
 
