@@ -8,7 +8,7 @@ import FoundationEssentials
 
 struct AggregateState {
     /// The aggregate, decided once from its name (not per row).
-    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, jsonAgg, jsonObjectAgg, other }
+    private enum Kind { case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, jsonAgg, jsonObjectAgg, arrayAgg, other }
     private let kind: Kind
     let name: String
     let distinct: Bool
@@ -36,6 +36,9 @@ struct AggregateState {
     /// whether a text value is a document to embed (json, jsonb) or a string.
     var argumentTypes: [SQLType?] = []
     private var items: [JSONValue] = []
+    /// array_agg's inputs.
+    private var arrayItems: [Value] = []
+    private var arrayShape: [Int]?
     private var members: [JSONMember] = []
 
     /// `replaying`: the state an ordered one feeds its sorted inputs to (which keeps no order).
@@ -44,7 +47,7 @@ struct AggregateState {
         self.distinct = distinct
         self.argumentTypes = argumentTypes
         // Only the concatenating aggregates' results depend on their inputs' order.
-        let concatenates = ["string_agg", "group_concat", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name)
+        let concatenates = ["string_agg", "group_concat", "array_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name)
         // With DISTINCT and no ORDER BY, PostgreSQL's concatenation comes out in the values'
         // order (it sorts to find the distinct ones): sorted by the value here too.
         sortsByValue = concatenates && distinct && ordering.isEmpty && !replaying
@@ -63,6 +66,7 @@ struct AggregateState {
         case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop": kind = .statistic
         case "json_agg", "jsonb_agg": kind = .jsonAgg
         case "json_object_agg", "jsonb_object_agg": kind = .jsonObjectAgg
+        case "array_agg": kind = .arrayAgg
         default: kind = .other
         }
         if distinct { seen = [] }
@@ -70,13 +74,32 @@ struct AggregateState {
 
     mutating func add(_ value: Value?, extra: Value?, order: [Value] = []) throws {
         if !ordering.isEmpty {
-            if value?.isNull == true && kind != .jsonAgg { return }
+            if value?.isNull == true && kind != .jsonAgg && kind != .arrayAgg { return }
             held.append((value, extra, sortsByValue ? [value ?? .null] : order))
             return
         }
         // json_agg keeps NULL inputs (as JSON null); json_object_agg a NULL value.
         if kind == .jsonAgg || kind == .jsonObjectAgg, let value {
             try addJSON(value, extra: extra)
+            return
+        }
+        // array_agg keeps NULL inputs as NULL elements.
+        if kind == .arrayAgg, let value {
+            if distinct {
+                guard seen!.insert(value.groupKey).inserted else { return }
+            }
+            count += 1
+            if arrayItems.count >= Limits.maxValueBytes / 8 { throw Limits.valueTooLarge() }
+            if case .array(let a) = value {
+                // Arrays accumulate as the rows of one more dimension: all of one shape.
+                if a.isEmpty { throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate empty arrays") }
+                if let shape = arrayShape, shape != a.dimensions {
+                    throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate arrays of different dimensionality")
+                }
+                if a.dimensions.count >= ArrayValue.maxDimensions { throw ArrayValue.tooManyDimensions(a.dimensions.count + 1) }
+                arrayShape = a.dimensions
+            }
+            arrayItems.append(value)
             return
         }
         guard let value else {
@@ -135,7 +158,7 @@ struct AggregateState {
             default:
                 throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
             }
-        case .jsonAgg, .jsonObjectAgg, .other: break   // the JSON aggregates take their inputs in addJSON
+        case .jsonAgg, .jsonObjectAgg, .arrayAgg, .other: break   // taken above
         }
     }
 
@@ -245,6 +268,7 @@ struct AggregateState {
         case .boolAnd, .boolOr: return flag.map(Value.boolean) ?? .null
         case .statistic: return statistic()
         case .jsonAgg, .jsonObjectAgg: return jsonResult()
+        case .arrayAgg: return count == 0 ? .null : ArrayValue.accumulated(arrayItems)
         case .other: return .null
         }
     }

@@ -56,7 +56,7 @@ struct ExpressionCompiler {
     static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "total", "string_agg",
                                               "group_concat", "bool_and", "bool_or", "every",
                                               "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"]
+                                              "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "array_agg"]
 
     func compile(_ expr: Expr) throws -> Evaluator {
         try StackGuard.check()

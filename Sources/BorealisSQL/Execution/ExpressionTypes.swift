@@ -157,6 +157,7 @@ extension ExpressionCompiler {
         case "bool_and", "bool_or", "every": return .boolean
         case "json_agg", "json_object_agg": return .json
         case "jsonb_agg", "jsonb_object_agg": return .jsonb
+        case "array_agg": return argument.flatMap { $0.isArray ? $0 : $0.arrayType }
         case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
             return argument == .real || argument == .doublePrecision ? .doublePrecision : .numeric
         default: return nil

@@ -128,7 +128,7 @@ enum FunctionRegistry {
         return function.volatility != .immutable
     }
 
-    private static let all: [ScalarFunction] = scalar + session + sequences + text + math + dateTime + json
+    private static let all: [ScalarFunction] = scalar + session + sequences + text + math + dateTime + json + arrays
 
     private static let scalar: [ScalarFunction] = [
         ScalarFunction(["abs"], arity: 1...1, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in

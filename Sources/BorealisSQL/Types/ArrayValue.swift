@@ -294,3 +294,21 @@ extension Value {
         }
     }
 }
+
+extension ArrayValue {
+    /// array_agg's result: the inputs as elements, or, when they are arrays, as the rows of an
+    /// array of one more dimension (2202E when their shapes differ or one is NULL or empty).
+    static func accumulated(_ items: [Value]) -> Value {
+        guard case .array? = items.first(where: { !$0.isNull }) else { return .array(ArrayValue(items)) }
+        var shape: [Int]? = nil
+        var elements: [Value] = []
+        for item in items {
+            guard case .array(let a) = item, !a.isEmpty, shape == nil || shape == a.dimensions,
+                  a.dimensions.count < maxDimensions else { return .null }
+            shape = a.dimensions
+            elements.append(contentsOf: a.elements)
+        }
+        guard let shape else { return .null }
+        return .array(ArrayValue(elements: elements, dimensions: [items.count] + shape))
+    }
+}
