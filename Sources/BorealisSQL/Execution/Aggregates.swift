@@ -89,7 +89,8 @@ struct AggregateState {
                 guard seen!.insert(value.groupKey).inserted else { return }
             }
             count += 1
-            if arrayItems.count >= Limits.maxValueBytes / 8 { throw Limits.valueTooLarge() }
+            // (Each input array holds at most maxElements, so the product cannot overflow.)
+            try ArrayValue.checkSize((arrayItems.count + 1) * max(1, (arrayShape ?? []).reduce(1, *)))
             if case .array(let a) = value {
                 // Arrays accumulate as the rows of one more dimension: all of one shape.
                 if a.isEmpty { throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate empty arrays") }

@@ -65,7 +65,7 @@ extension ExpressionCompiler {
             let values = try compileSubqueryValues(query, requireOneColumn: true)
             return { ctx in
                 let rows = try values(ctx)
-                if rows.count > Limits.maxValueBytes / 8 { throw Limits.valueTooLarge() }
+                try ArrayValue.checkSize(rows.count)
                 return .array(ArrayValue(rows.map { $0[0] }))
             }
         case .subscripted(let base, let subscripts):
@@ -108,6 +108,7 @@ extension ExpressionCompiler {
                                         "multidimensional arrays must have array expressions with matching dimensions")
                 }
                 shape = sub.dimensions
+                try ArrayValue.checkSize(elements.count + sub.elements.count)
                 elements.append(contentsOf: sub.elements)
             }
             guard let shape, !shape.isEmpty else { return .array(ArrayValue([])) }
@@ -293,7 +294,7 @@ extension ExpressionCompiler {
         guard case .array(let b) = y else { return x }
         if a.isEmpty { return y }
         if b.isEmpty { return x }
-        if a.elements.count + b.elements.count > Limits.maxValueBytes / 8 { throw Limits.valueTooLarge() }
+        try ArrayValue.checkSize(a.elements.count + b.elements.count)
         let incompatible = DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot concatenate incompatible arrays")
         if a.dimensions.count == b.dimensions.count {
             guard a.dimensions.dropFirst() == b.dimensions.dropFirst() else { throw incompatible }

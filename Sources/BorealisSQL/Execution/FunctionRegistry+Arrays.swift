@@ -104,6 +104,7 @@ extension FunctionRegistry {
             return { ctx in
                 let a = try arrayArgument(try args[0](ctx), name, element: element) ?? ArrayValue([])
                 try oneDimensional(a, "appending")
+                try ArrayValue.checkSize(a.elements.count + 1)
                 let x = try args[1](ctx)
                 return .array(ArrayValue(a.elements + [try element.map { try x.cast(to: $0) } ?? x]))
             }
@@ -114,6 +115,7 @@ extension FunctionRegistry {
             return { ctx in
                 let a = try arrayArgument(try args[1](ctx), name, element: element) ?? ArrayValue([])
                 try oneDimensional(a, "prepending")
+                try ArrayValue.checkSize(a.elements.count + 1)
                 let x = try args[0](ctx)
                 return .array(ArrayValue([try element.map { try x.cast(to: $0) } ?? x] + a.elements))
             }

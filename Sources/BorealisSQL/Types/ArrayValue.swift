@@ -22,6 +22,18 @@ public struct ArrayValue: Sendable, Hashable {
     /// PostgreSQL's MAXDIM.
     static let maxDimensions = 6
 
+    /// The most elements an array may hold: 2^24 (PostgreSQL allows 2^27 of a 1 GB value; a
+    /// Value takes more room than a Datum, and doubling `a || a` must stop well before memory runs out).
+    static let maxElements = 1 << 24
+
+    /// 54000 when an array would hold more than `maxElements`.
+    static func checkSize(_ count: Int) throws {
+        if count > maxElements {
+            throw DatabaseError(.range, sqlState: SQLState.programLimitExceeded,
+                                "array size exceeds the maximum allowed (\(maxElements))")
+        }
+    }
+
     /// A one-dimensional array (the empty array when `elements` is empty).
     public init(_ elements: [Value]) {
         self.elements = elements
