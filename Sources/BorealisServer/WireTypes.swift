@@ -211,6 +211,20 @@ enum WireCodec {
             buffer.writeInteger(Int32(truncatingIfNeeded: text.utf8.count + 1))
             buffer.writeInteger(UInt8(1))
             buffer.writeString(text)
+        case (let arrayOID, .array(let a)):
+            // array_send: dimensions, a has-NULL flag, the element OID, each dimension's length
+            // and lower bound (1), then each element (-1 for NULL) in the element's binary form.
+            guard let elementOID = OID.arrayElements[arrayOID] else { return false }
+            var body = ByteBuffer()
+            body.writeInteger(Int32(a.dimensions.count))
+            body.writeInteger(Int32(a.elements.contains(where: \.isNull) ? 1 : 0))
+            body.writeInteger(elementOID)
+            for d in a.dimensions { body.writeInteger(Int32(truncatingIfNeeded: d)); body.writeInteger(Int32(1)) }
+            for element in a.elements {
+                if element.isNull { body.writeInteger(Int32(-1)) } else { write(element, oid: elementOID, binary: true, to: &body) }
+            }
+            buffer.writeInteger(Int32(truncatingIfNeeded: body.readableBytes))
+            buffer.writeBuffer(&body)
         default:
             return false
         }
