@@ -91,7 +91,10 @@ struct AggregateState {
             count += 1
             // (Each input array holds at most maxElements, so the product cannot overflow.)
             try ArrayValue.checkSize((arrayItems.count + 1) * max(1, (arrayShape ?? []).reduce(1, *)))
+            let nullArray = DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "cannot accumulate null arrays")
+            if value.isNull, arrayShape != nil { throw nullArray }
             if case .array(let a) = value {
+                if arrayItems.contains(where: \.isNull) { throw nullArray }
                 // Arrays accumulate as the rows of one more dimension: all of one shape.
                 if a.isEmpty { throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate empty arrays") }
                 if let shape = arrayShape, shape != a.dimensions {
@@ -269,7 +272,7 @@ struct AggregateState {
         case .boolAnd, .boolOr: return flag.map(Value.boolean) ?? .null
         case .statistic: return statistic()
         case .jsonAgg, .jsonObjectAgg: return jsonResult()
-        case .arrayAgg: return count == 0 ? .null : ArrayValue.accumulated(arrayItems)
+        case .arrayAgg: return count == 0 ? .null : (try? ArrayValue.accumulated(arrayItems)) ?? .null   // inputs checked by add
         case .other: return .null
         }
     }

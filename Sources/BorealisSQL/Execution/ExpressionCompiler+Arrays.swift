@@ -49,9 +49,8 @@ extension ExpressionCompiler {
             return .boolean
         case .binary(.concat, let l, let r):
             let left = staticType(l), right = staticType(r)
-            if let left, left.isArray { return left }
-            if let right, right.isArray { return right }
-            return nil
+            guard left?.isArray == true || right?.isArray == true else { return nil }
+            return concatElementType(left, right, l, r).arrayType
         default:
             return nil
         }
@@ -66,7 +65,7 @@ extension ExpressionCompiler {
             return { ctx in
                 let rows = try values(ctx)
                 try ArrayValue.checkSize(rows.count)
-                return .array(ArrayValue(rows.map { $0[0] }))
+                return try ArrayValue.accumulated(rows.map { $0[0] })
             }
         case .subscripted(let base, let subscripts):
             return try compileSubscript(base, subscripts)
@@ -233,10 +232,21 @@ extension ExpressionCompiler {
     func compileArrayOperator(_ op: BinaryOperator, _ l: Expr, _ r: Expr) throws -> Evaluator? {
         switch op {
         case .concat, .jsonContains, .jsonContainedBy, .overlaps: break
+        case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .isDistinctFrom, .isNotDistinctFrom:
+            // Arrays compare only with arrays of their own type (PostgreSQL's anyarray).
+            if let left = staticType(l), let right = staticType(r), left.isArray || right.isArray, left != right, !isUntyped(l), !isUntyped(r) {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                    "operator does not exist: \(left.displayName) \(op.rawValue) \(right.displayName)")
+            }
+            return nil
         default: return nil
         }
         let left = staticType(l), right = staticType(r)
         let leftArray = left?.isArray ?? false, rightArray = right?.isArray ?? false
+        if op != .concat, leftArray, rightArray, let left, let right, left != right {
+            throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
+                                "operator does not exist: \(left.displayName) \(op.rawValue) \(right.displayName)")
+        }
         guard leftArray || rightArray else {
             if op == .overlaps {
                 throw DatabaseError(.error, sqlState: SQLState.undefinedFunction,
@@ -244,7 +254,8 @@ extension ExpressionCompiler {
             }
             return nil
         }
-        let element = (leftArray ? left : right)?.elementType ?? .text
+        // `||` resolves to the common type of both sides (PostgreSQL's anycompatible).
+        let element = op == .concat ? concatElementType(left, right, l, r) : (leftArray ? left : right)?.elementType ?? .text
         let a = try compile(l), b = try compile(r)
         if op == .concat {
             // array || array, array || element, element || array; an untyped operand next to an
@@ -275,6 +286,15 @@ extension ExpressionCompiler {
             default: return .boolean(try ArrayValue.overlaps(x, y))
             }
         }
+    }
+
+    /// The element type of `l || r` with an array on one side: the common type of the
+    /// arrays' elements and of an element operand (an untyped operand takes the other's).
+    private func concatElementType(_ left: SQLType?, _ right: SQLType?, _ l: Expr, _ r: Expr) -> SQLType {
+        var types: [SQLType?] = []
+        if !isUntyped(l) { types.append(left.map { $0.elementType ?? $0 }) }
+        if !isUntyped(r) { types.append(right.map { $0.elementType ?? $0 }) }
+        return SQLType.common(types) ?? .text
     }
 
     /// An operand read as an array: text (an untyped literal) as array_in reads it.

@@ -308,19 +308,27 @@ extension Value {
 }
 
 extension ArrayValue {
-    /// array_agg's result: the inputs as elements, or, when they are arrays, as the rows of an
-    /// array of one more dimension (2202E when their shapes differ or one is NULL or empty).
-    static func accumulated(_ items: [Value]) -> Value {
+    /// The values as the elements of an array (ARRAY(SELECT …)), or, when they are arrays, as
+    /// the rows of an array of one more dimension (2202E when their shapes differ or one is
+    /// empty, 22004 when one is NULL).
+    static func accumulated(_ items: [Value]) throws -> Value {
         guard case .array? = items.first(where: { !$0.isNull }) else { return .array(ArrayValue(items)) }
         var shape: [Int]? = nil
         var elements: [Value] = []
         for item in items {
-            guard case .array(let a) = item, !a.isEmpty, shape == nil || shape == a.dimensions,
-                  a.dimensions.count < maxDimensions else { return .null }
+            guard case .array(let a) = item else {
+                throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "cannot accumulate null arrays")
+            }
+            if a.isEmpty { throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate empty arrays") }
+            if let shape, shape != a.dimensions {
+                throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate arrays of different dimensionality")
+            }
+            if a.dimensions.count >= maxDimensions { throw tooManyDimensions(a.dimensions.count + 1) }
+            try checkSize(elements.count + a.elements.count)
             shape = a.dimensions
             elements.append(contentsOf: a.elements)
         }
-        guard let shape else { return .null }
+        guard let shape else { return .array(ArrayValue([])) }
         return .array(ArrayValue(elements: elements, dimensions: [items.count] + shape))
     }
 }
