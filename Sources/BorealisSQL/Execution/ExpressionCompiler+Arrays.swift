@@ -232,6 +232,25 @@ extension ExpressionCompiler {
     func compileArrayOperator(_ op: BinaryOperator, _ l: Expr, _ r: Expr) throws -> Evaluator? {
         switch op {
         case .concat, .jsonContains, .jsonContainedBy, .overlaps: break
+        case .jsonHasAnyKey, .jsonHasAllKeys:
+            let a = try compile(l), b = try compile(r)
+            let all = op == .jsonHasAllKeys
+            return { ctx in
+                guard let document = try Self.document(try a(ctx)),
+                      case .array(let keys) = try Self.arrayOperand(try b(ctx), .text) else { return .null }
+                // NULL keys are ignored, as in PostgreSQL.
+                for case .text(let k) in keys.elements {
+                    let found: Bool
+                    switch document {
+                    case .object(let members): found = members.contains { $0.key == k }
+                    case .array(let items): found = items.contains(.string(k))
+                    case .string(let s): found = s == k
+                    default: found = false
+                    }
+                    if found != all { return .boolean(found) }
+                }
+                return .boolean(all)
+            }
         case .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual, .isDistinctFrom, .isNotDistinctFrom:
             // Arrays compare only with arrays of their own type (PostgreSQL's anyarray).
             if let left = staticType(l), let right = staticType(r), left.isArray || right.isArray, left != right, !isUntyped(l), !isUntyped(r) {

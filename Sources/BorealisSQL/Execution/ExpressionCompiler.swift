@@ -474,7 +474,8 @@ struct ExpressionCompiler {
                 if left.utf8.count + right.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
                 return .text(left + right)
             }
-        case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey, .overlaps:
+        case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey, .overlaps,
+             .jsonHasAnyKey, .jsonHasAllKeys:
             throw DatabaseError.internalError("a JSON or array operator reached compileBinary")
         case .regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive:
             let options = try RegularExpression.Options(flags: op == .regexMatchInsensitive || op == .regexNotMatchInsensitive ? "i" : "",

@@ -190,6 +190,22 @@ extension FunctionRegistry {
                 return .text(try JSONConversion.json(from: v, type: type).compactText)
             }
         },
+        // UPDATE … SET a[i] = v (the parser's rewriting; no query can name it).
+        ScalarFunction([ArrayValue.assignFunction], arity: 3...8, result: .argument(0), parameters: [nil], volatility: .immutable) { _, args, types in
+            let element = (types.first ?? nil)?.elementType
+            return { ctx in
+                var indexes: [Int64] = []
+                for i in args.dropFirst(2) {
+                    guard case .integer(let n) = try i(ctx).cast(to: .integer) else {
+                        throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "array subscript in assignment must not be null")
+                    }
+                    indexes.append(n)
+                }
+                let value = try args[1](ctx)
+                return .array(try ArrayValue.assigning(try arrayArgument(try args[0](ctx), "array assignment", element: element) ?? ArrayValue([]),
+                                                       try element.map { try value.cast(to: $0) } ?? value, at: indexes))
+            }
+        },
         ScalarFunction(["regexp_match"], arity: 2...3, result: .fixed(.textArray), parameters: [.text], volatility: .immutable) { name, args in
             let cache = RegularExpressionCache()
             return { ctx in

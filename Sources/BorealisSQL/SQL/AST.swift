@@ -24,6 +24,8 @@ package enum BinaryOperator: String, Sendable {
     case jsonContains = "@>", jsonContainedBy = "<@", jsonHasKey = "?"
     /// Arrays: whether they share an element.
     case overlaps = "&&"
+    /// jsonb: whether any / all of a text[]'s strings are keys.
+    case jsonHasAnyKey = "?|", jsonHasAllKeys = "?&"
 
     /// `~`, `~*`, `!~` or `!~*`.
     var isRegexMatch: Bool { [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(self) }

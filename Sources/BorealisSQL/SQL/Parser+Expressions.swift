@@ -164,6 +164,8 @@ extension Parser {
             case .op("@>"): op = .jsonContains
             case .op("<@"): op = .jsonContainedBy
             case .op("&&"): op = .overlaps
+            case .op("?|"): op = .jsonHasAnyKey
+            case .op("?&"): op = .jsonHasAllKeys
             // `?` where an operator belongs is jsonb's key test, not a parameter.
             case .parameter(nil): op = .jsonHasKey
             default: return left

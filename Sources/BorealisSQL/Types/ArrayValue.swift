@@ -332,3 +332,48 @@ extension ArrayValue {
         return .array(ArrayValue(elements: elements, dimensions: [items.count] + shape))
     }
 }
+
+extension ArrayValue {
+    /// The name UPDATE's `SET a[i] = v` is rewritten to (no SQL can spell it).
+    static let assignFunction = "\u{1}array_assign"
+
+    /// The array with the element at `indexes` replaced by `value`: within the array, or, for a
+    /// one-dimensional (or empty) array, past its end (the gap filled with NULL). Subscripts
+    /// below 1 would move the lower bound, which Borealis does not keep (0A000); a subscript
+    /// outside a multi-dimensional array is 2202E, as PostgreSQL's.
+    static func assigning(_ array: ArrayValue, _ value: Value, at indexes: [Int64]) throws -> ArrayValue {
+        if array.isEmpty || array.dimensions.count == 1 {
+            guard indexes.count == 1 || array.isEmpty else {
+                throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "wrong number of array subscripts")
+            }
+            guard indexes.count == 1, let i = indexes.first else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "assigning to an element of an empty multidimensional array is not supported")
+            }
+            guard i >= 1 else {
+                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "array subscripts below 1 are not supported (arrays start at 1)")
+            }
+            guard i <= Int64(maxElements) else { try checkSize(Int(clamping: i)); return array }
+            var elements = array.elements
+            let position = Int(i)
+            if position > elements.count {
+                try checkSize(position)
+                elements += [Value](repeating: .null, count: position - elements.count)
+            }
+            elements[position - 1] = value
+            return ArrayValue(elements)
+        }
+        guard indexes.count == array.dimensions.count else {
+            throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "wrong number of array subscripts")
+        }
+        var offset = 0
+        for (k, i) in indexes.enumerated() {
+            guard i >= 1, i <= Int64(array.dimensions[k]) else {
+                throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "array subscript out of range")
+            }
+            offset = offset * array.dimensions[k] + Int(i) - 1
+        }
+        var elements = array.elements
+        elements[offset] = value
+        return ArrayValue(elements: elements, dimensions: array.dimensions)
+    }
+}
