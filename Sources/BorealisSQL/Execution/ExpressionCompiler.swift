@@ -477,6 +477,13 @@ struct ExpressionCompiler {
         case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey, .overlaps,
              .jsonHasAnyKey, .jsonHasAllKeys:
             throw DatabaseError.internalError("a JSON or array operator reached compileBinary")
+        case .like, .notLike, .ilike, .notIlike:
+            // LIKE with the default escape `\`, as `x LIKE ANY (array)` compares each pattern.
+            let ci = op == .ilike || op == .notIlike, negated = op == .notLike || op == .notIlike
+            return { ctx in
+                guard let s = try Functions.text(try a(ctx)), let p = try Functions.text(try b(ctx)) else { return .null }
+                return .boolean(Functions.like(ci ? s.lowercased() : s, ci ? p.lowercased() : p, escape: "\\") != negated)
+            }
         case .regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive:
             let options = try RegularExpression.Options(flags: op == .regexMatchInsensitive || op == .regexNotMatchInsensitive ? "i" : "",
                                                         function: op.rawValue)

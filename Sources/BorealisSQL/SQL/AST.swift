@@ -26,6 +26,8 @@ package enum BinaryOperator: String, Sendable {
     case overlaps = "&&"
     /// jsonb: whether any / all of a text[]'s strings are keys.
     case jsonHasAnyKey = "?|", jsonHasAllKeys = "?&"
+    /// LIKE and ILIKE as PostgreSQL's operators, for `x LIKE ANY (array)`.
+    case like = "~~", notLike = "!~~", ilike = "~~*", notIlike = "!~~*"
 
     /// `~`, `~*`, `!~` or `!~*`.
     var isRegexMatch: Bool { [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(self) }

@@ -129,6 +129,16 @@ extension Parser {
         }
         let caseInsensitive = isKeyword("ilike")
         if acceptKeyword("like") || acceptKeyword("ilike") {
+            if isKeyword("any") || isKeyword("some") || isKeyword("all"), case .op("(") = peekAt(1).kind {
+                // x [NOT] LIKE ANY/ALL (array)
+                let all = isKeyword("all")
+                _ = advance()
+                try expect("(")
+                let array = try parseExpr()
+                try expect(")")
+                let op: BinaryOperator = caseInsensitive ? (negated ? .notIlike : .ilike) : (negated ? .notLike : .like)
+                return .quantifiedArray(op, left, array, all: all)
+            }
             let pattern = try parseConcat()
             var escape: Expr?
             if acceptKeyword("escape") { escape = try parseConcat() }

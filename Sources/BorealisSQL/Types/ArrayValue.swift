@@ -12,12 +12,19 @@ extension SQLState {
     static let arraySubscriptError = "2202E"
 }
 
-/// An array value: `Value.array`.
+/// An array value: `Value.array`. Build one-dimensional arrays with `ArrayValue([...])`;
+/// its `text` is PostgreSQL's form.
+///
+/// ```swift
+/// try db.execute("INSERT INTO posts (tags) VALUES ($1)", [.array(ArrayValue([.text("swift"), .text("sql")]))])
+/// if case .array(let tags) = try db.query("SELECT tags FROM posts")[0][0] { print(tags.elements.count) }
+/// ```
 public struct ArrayValue: Sendable, Hashable {
     /// The elements in row-major order.
-    public var elements: [Value]
-    /// The length of each dimension; empty for the empty array `{}`.
-    public var dimensions: [Int]
+    public internal(set) var elements: [Value]
+    /// The length of each dimension; empty for the empty array `{}`. (Set only with the
+    /// elements, so that their counts always agree.)
+    public internal(set) var dimensions: [Int]
 
     /// PostgreSQL's MAXDIM.
     static let maxDimensions = 6
