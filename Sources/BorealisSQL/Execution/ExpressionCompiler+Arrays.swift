@@ -47,10 +47,6 @@ extension ExpressionCompiler {
             return subscripts.contains(where: \.isSlice) ? type : type.elementType
         case .quantifiedArray:
             return .boolean
-        case .binary(.concat, let l, let r):
-            let left = staticType(l), right = staticType(r)
-            guard left?.isArray == true || right?.isArray == true else { return nil }
-            return concatElementType(left, right, l, r).arrayType
         default:
             return nil
         }
@@ -260,6 +256,7 @@ extension ExpressionCompiler {
             return nil
         default: return nil
         }
+        if op == .concat && !concatenatesArray(.binary(.concat, l, r)) { return nil }
         let left = staticType(l), right = staticType(r)
         let leftArray = left?.isArray ?? false, rightArray = right?.isArray ?? false
         if op != .concat, leftArray, rightArray, let left, let right, left != right {
@@ -305,6 +302,22 @@ extension ExpressionCompiler {
             default: return .boolean(try ArrayValue.overlaps(x, y))
             }
         }
+    }
+
+    /// The type of `l || r` when a side is an array.
+    func concatArrayType(_ left: SQLType?, _ right: SQLType?, _ l: Expr, _ r: Expr) -> SQLType? {
+        concatElementType(left, right, l, r).arrayType
+    }
+
+    /// Whether a chain of `||` has an array operand, found along its left spine without
+    /// recursion (a chain of thousands of `||` must not nest that deep).
+    private func concatenatesArray(_ e: Expr) -> Bool {
+        var node = e
+        while case .binary(.concat, let left, let right) = node {
+            if staticType(right)?.isArray == true { return true }
+            node = left
+        }
+        return staticType(node)?.isArray == true
     }
 
     /// The element type of `l || r` with an array on one side: the common type of the

@@ -74,8 +74,9 @@ extension ExpressionCompiler {
                 }
                 return type
             case .concat:
-                if let array = arrayStaticType(e) { return array }
                 let left = staticType(l), right = staticType(r)
+                // Each side typed once: a chain of `||` must not be typed twice per level.
+                if left?.isArray == true || right?.isArray == true { return concatArrayType(left, right, l, r) }
                 if left == .jsonb || right == .jsonb { return .jsonb }
                 return left == .bytea && right == .bytea ? .bytea : .text
             case .jsonGet, .jsonPath:
