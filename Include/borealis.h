@@ -53,7 +53,7 @@ typedef struct borealis_stmt borealis_stmt;  /* a prepared statement */
 /* Column types (borealis_column_type). */
 #define BOREALIS_INTEGER 1   /* integers and booleans (0/1) */
 #define BOREALIS_FLOAT   2   /* double precision and real */
-#define BOREALIS_TEXT    3   /* text, and NUMERIC, dates and times as PostgreSQL prints them ("2.200") */
+#define BOREALIS_TEXT    3   /* text, and NUMERIC, dates, times and arrays as PostgreSQL prints them ("2.200", "{1,NULL}") */
 #define BOREALIS_BLOB    4   /* bytea */
 #define BOREALIS_NULL    5
 
@@ -157,7 +157,7 @@ int borealis_step(borealis_stmt *stmt);
 int borealis_column_count(borealis_stmt *stmt);
 const char *borealis_column_name(borealis_stmt *stmt, int column);
 /* The type of a result column as PostgreSQL names it ("integer", "text", "numeric",
- * "timestamp", …): a table column's declared type, a CAST's, or the type an expression yields
+ * "timestamp", "integer[]", …): a table column's declared type, a CAST's, or the type an expression yields
  * ("bigint" for count(*), "integer" for an integer column + 1); NULL where the type is known
  * only row by row (a NULL literal, a scalar subquery). Valid until the statement is finalized. */
 const char *borealis_column_decltype(borealis_stmt *stmt, int column);

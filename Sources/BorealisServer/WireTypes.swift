@@ -21,6 +21,20 @@ enum OID {
     static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
     static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
     static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, jsonb: UInt32 = 3802, uuid: UInt32 = 2950
+    // Array types (pg_type.typarray of each element type).
+    static let int2Array: UInt32 = 1005, int4Array: UInt32 = 1007, int8Array: UInt32 = 1016, textArray: UInt32 = 1009
+    static let float4Array: UInt32 = 1021, float8Array: UInt32 = 1022, numericArray: UInt32 = 1231, boolArray: UInt32 = 1000
+    static let byteaArray: UInt32 = 1001, varcharArray: UInt32 = 1015, bpcharArray: UInt32 = 1014, dateArray: UInt32 = 1182
+    static let timeArray: UInt32 = 1183, timetzArray: UInt32 = 1270, timestampArray: UInt32 = 1115, timestamptzArray: UInt32 = 1185
+    static let intervalArray: UInt32 = 1187, jsonArray: UInt32 = 199, jsonbArray: UInt32 = 3807, uuidArray: UInt32 = 2951
+
+    /// Each array OID with its element's OID.
+    static let arrayElements: [UInt32: UInt32] = [
+        int2Array: int2, int4Array: int4, int8Array: int8, textArray: text, float4Array: float4, float8Array: float8,
+        numericArray: numeric, boolArray: bool, byteaArray: bytea, varcharArray: varchar, bpcharArray: bpchar, dateArray: date,
+        timeArray: time, timetzArray: timetz, timestampArray: timestamp, timestamptzArray: timestamptz, intervalArray: interval,
+        jsonArray: json, jsonbArray: jsonb, uuidArray: uuid,
+    ]
 
     /// The OID of a declared type name (as `QueryResult.declaredTypes` spells it).
     static func of(declared name: String) -> UInt32? {
@@ -43,6 +57,10 @@ enum OID {
         case .timestamptz: return timestamptz
         case .interval: return interval
         case .numeric: return numeric
+        case .array(let a):
+            // The first non-NULL element's array type (text[] when there is none).
+            guard let first = a.elements.first(where: { !$0.isNull }), let element = of(value: first) else { return textArray }
+            return arrayElements.first(where: { $0.value == element })?.key ?? textArray
         }
     }
 
@@ -66,6 +84,8 @@ enum OID {
         case json: return .json
         case jsonb: return .jsonb
         case uuid: return .uuid
+        case _ where arrayElements[oid] != nil:
+            return arrayElements[oid].flatMap { sqlType($0) ?? ($0 == text || $0 == varchar || $0 == bpchar ? .text : nil) }?.arrayType
         default: return nil
         }
     }
@@ -151,6 +171,20 @@ enum WireCodec {
             buffer.writeInteger(Int32(truncatingIfNeeded: text.utf8.count + 1))
             buffer.writeInteger(UInt8(1))
             buffer.writeString(text)
+        case (let arrayOID, .array(let a)):
+            // array_send: dimensions, a has-NULL flag, the element OID, each dimension's length
+            // and lower bound (1), then each element (-1 for NULL) in the element's binary form.
+            guard let elementOID = OID.arrayElements[arrayOID] else { return false }
+            var body = ByteBuffer()
+            body.writeInteger(Int32(a.dimensions.count))
+            body.writeInteger(Int32(a.elements.contains(where: \.isNull) ? 1 : 0))
+            body.writeInteger(elementOID)
+            for d in a.dimensions { body.writeInteger(Int32(truncatingIfNeeded: d)); body.writeInteger(Int32(1)) }
+            for element in a.elements {
+                if element.isNull { body.writeInteger(Int32(-1)) } else { write(element, oid: elementOID, binary: true, to: &body) }
+            }
+            buffer.writeInteger(Int32(truncatingIfNeeded: body.readableBytes))
+            buffer.writeBuffer(&body)
         default:
             return false
         }

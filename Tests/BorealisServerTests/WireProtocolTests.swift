@@ -179,6 +179,40 @@ import BorealisServer
         #expect(strings == ["42", "2.5", "t", "\\x00ff", "-12.34", "2001-01-01", "2000-01-02 00:00:01.5", "-7", "héllo"])
     }
 
+    @Test func arrayColumnsCarryTheirArrayOIDsInTextAndBinary() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        try served.db.execute("CREATE TABLE t(a INT[], b TEXT[])")
+        try served.db.execute("INSERT INTO t VALUES ('{1,NULL,3}', '{x,\"y z\"}')")
+        let client = try WireClient(port: served.port)
+        client.startup()
+        let sql = "SELECT a, b, ARRAY[1::bigint], ARRAY[1.5::float8], ARRAY[true], ARRAY[1.5], ARRAY[[1,2],[3,4]] FROM t WHERE a = $1"
+        client.send(WireClient.parse("", sql, types: [1007]) + WireClient.bind("", "", [Array("{1,NULL,3}".utf8)])
+                    + WireClient.describe("P", "") + WireClient.execute("") + WireClient.sync)
+        let messages = client.untilReady()
+        #expect(messages.map(\.type) == ["1", "2", "T", "D", "C", "Z"], "\(messages.map(\.type)) \(messages.first?.fields ?? [:])")
+        guard messages.count == 6 else { return }
+        // RowDescription: each field is name, table OID (4), column (2), type OID (4), ….
+        var body = messages[2].body.dropFirst(2)
+        var oids: [Int32] = []
+        while let end = body.firstIndex(of: 0) {
+            let field = body[(end + 1)...]
+            oids.append(Int32(truncatingIfNeeded: Array(field.dropFirst(6).prefix(4)).bigEndianValue))
+            body = field.dropFirst(18)
+        }
+        #expect(oids == [1007, 1009, 1016, 1022, 1000, 1231, 1007])
+        let strings = messages[3].columns.map { $0.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(strings == ["{1,NULL,3}", "{x,\"y z\"}", "{1}", "{1.5}", "{t}", "{1.5}", "{{1,2},{3,4}}"])
+
+        // Binary: array_send's layout, a NULL element as length -1.
+        client.send(WireClient.parse("", "SELECT a FROM t") + WireClient.bind("", "", [], results: [1])
+                    + WireClient.execute("") + WireClient.sync)
+        let binary = client.untilReady().first { $0.type == "D" }?.columns.first ?? nil
+        let expected = WireClient.int32(1) + WireClient.int32(1) + WireClient.int32(23) + WireClient.int32(3) + WireClient.int32(1)
+            + WireClient.int32(4) + WireClient.int32(1) + WireClient.int32(-1) + WireClient.int32(4) + WireClient.int32(3)
+        #expect(binary == expected)
+    }
+
     @Test func theConnectionLimitRefusesWith53300() throws {
         let served = try ServedDatabase(maxConnections: 2)
         defer { served.close() }

@@ -22,6 +22,9 @@ package enum RecordCodec {
     private static let blobTag: UInt8 = 4, falseTag: UInt8 = 5, trueTag: UInt8 = 6
     private static let dateTag: UInt8 = 7, timeTag: UInt8 = 8, timestampTag: UInt8 = 9, timestamptzTag: UInt8 = 10, intervalTag: UInt8 = 11
     private static let numericTag: UInt8 = 12
+    /// An array: varint dimension count, a varint length per dimension, then a varint byte
+    /// count and the elements as a nested record (whose tags may not be arrays).
+    private static let arrayTag: UInt8 = 13
 
     @inline(__always)
     private static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
@@ -54,6 +57,7 @@ package enum RecordCodec {
             case .timestamptz: writer.bytes.append(timestamptzTag)
             case .interval: writer.bytes.append(intervalTag)
             case .numeric: writer.bytes.append(numericTag)
+            case .array: writer.bytes.append(arrayTag)
             }
         }
         for value in values {
@@ -77,6 +81,12 @@ package enum RecordCodec {
             case .blob(let b):
                 writer.appendVarint(UInt64(b.count))
                 writer.append(contentsOf: b)
+            case .array(let a):
+                writer.appendVarint(UInt64(a.dimensions.count))
+                for d in a.dimensions { writer.appendVarint(UInt64(d)) }
+                let nested = encode(a.elements)
+                writer.appendVarint(UInt64(nested.count))
+                writer.append(contentsOf: nested)
             default: break
             }
         }
@@ -184,8 +194,34 @@ package enum RecordCodec {
             let months = unzigzag(try reader.readVarint()), days = unzigzag(try reader.readVarint())
             guard let m = Int32(exactly: months), let d = Int32(exactly: days) else { throw DatabaseError.corrupt("row record has an interval out of range") }
             return .interval(Interval(months: m, days: d, microseconds: unzigzag(try reader.readVarint())))
+        case arrayTag: return try array(&reader)
         default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
         }
+    }
+
+    /// Reads an array value (after its tag): the dimensions, then the nested record of elements,
+    /// checked to hold no arrays itself (so a damaged record cannot make decoding recurse).
+    private static func array(_ reader: inout ByteReader) throws -> Value {
+        let count = try reader.readVarint()
+        guard count <= UInt64(ArrayValue.maxDimensions) else { throw DatabaseError.corrupt("row record has an array of \(count) dimensions") }
+        var dimensions: [Int] = []
+        var total: UInt64 = 1
+        for _ in 0..<Int(count) {
+            let d = try reader.readVarint()
+            guard d > 0, d <= UInt64(Int32.max) else { throw DatabaseError.corrupt("row record has an array dimension of \(d)") }
+            total = total.multipliedReportingOverflow(by: d).overflow ? .max : total * d
+            dimensions.append(Int(d))
+        }
+        let n = try reader.readVarint()
+        guard n <= UInt64(reader.remaining) else { throw DatabaseError.corrupt("row record has a truncated array") }
+        let raw = try reader.readBytes(Int(n))
+        var inner = ByteReader(raw, context: "array elements")
+        let elementCount = try inner.readVarint()
+        guard elementCount <= UInt64(inner.remaining) else { throw DatabaseError.corrupt("array record claims \(elementCount) elements") }
+        if try inner.readBytes(Int(elementCount)).contains(arrayTag) { throw DatabaseError.corrupt("array record holds an array") }
+        let elements = try decode(raw)
+        guard UInt64(elements.count) == (count == 0 ? 0 : total) else { throw DatabaseError.corrupt("row record has an array whose dimensions do not match its elements") }
+        return .array(ArrayValue(elements: elements, dimensions: dimensions))
     }
 
     /// Steps over one value of type `tag` without building it.
@@ -196,6 +232,13 @@ package enum RecordCodec {
         case doubleTag: _ = try reader.read(UInt64.self)
         case textTag, blobTag, numericTag: _ = try reader.readBytes(Int(try reader.readVarint()))
         case intervalTag: for _ in 0..<3 { _ = try reader.readVarint() }
+        case arrayTag:
+            let count = try reader.readVarint()
+            guard count <= UInt64(ArrayValue.maxDimensions) else { throw DatabaseError.corrupt("row record has an array of \(count) dimensions") }
+            for _ in 0..<Int(count) { _ = try reader.readVarint() }
+            let n = try reader.readVarint()
+            guard n <= UInt64(reader.remaining) else { throw DatabaseError.corrupt("row record has a truncated array") }
+            _ = try reader.readBytes(Int(n))
         default: throw DatabaseError.corrupt("row record has unknown type tag \(tag)")
         }
     }
@@ -245,6 +288,17 @@ package enum RecordCodec {
             for part in [Int64(i.months), Int64(i.days), i.microseconds] {
                 withUnsafeBytes(of: (UInt64(bitPattern: part) ^ (1 << 63)).bigEndian) { out.append(contentsOf: $0) }
             }
+        case .array(let a):
+            // Element by element (each after a 1 byte), a 0 byte ending them so that a prefix
+            // sorts first, then the dimensions (to tell {{1,2},{3,4}} from {1,2,3,4}).
+            out.append(8)
+            for element in a.elements {
+                out.append(1)
+                appendKey(element, to: &out)
+            }
+            out.append(0)
+            out.append(UInt8(a.dimensions.count))
+            for d in a.dimensions { withUnsafeBytes(of: UInt32(truncatingIfNeeded: d).bigEndian) { out.append(contentsOf: $0) } }
         case .null:
             out.append(9)
         }

@@ -10,7 +10,7 @@ struct AggregateState {
     /// The aggregate, decided once from its name (not per row).
     private enum Kind {
         case count, sum, total, avg, min, max, stringAgg, groupConcat, boolAnd, boolOr, statistic, jsonAgg, jsonObjectAgg
-        case percentileCont, percentileDisc, mode, other
+        case arrayAgg, percentileCont, percentileDisc, mode, other
     }
     /// The ordered-set aggregates (`… WITHIN GROUP (ORDER BY x)`): they keep every input.
     static let orderedSetNames: Set<String> = ["percentile_cont", "percentile_disc", "mode"]
@@ -45,6 +45,9 @@ struct AggregateState {
     /// whether a text value is a document to embed (json, jsonb) or a string.
     var argumentTypes: [SQLType?] = []
     private var items: [JSONValue] = []
+    /// array_agg's inputs.
+    private var arrayItems: [Value] = []
+    private var arrayShape: [Int]?
     private var members: [JSONMember] = []
 
     /// `replaying`: the state an ordered one feeds its sorted inputs to (which keeps no order).
@@ -53,7 +56,7 @@ struct AggregateState {
         self.distinct = distinct
         self.argumentTypes = argumentTypes
         // Only the concatenating aggregates' results depend on their inputs' order.
-        let concatenates = ["string_agg", "group_concat", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name)
+        let concatenates = ["string_agg", "group_concat", "array_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"].contains(name)
         // With DISTINCT and no ORDER BY, PostgreSQL's concatenation comes out in the values'
         // order (it sorts to find the distinct ones): sorted by the value here too.
         sortsByValue = concatenates && distinct && ordering.isEmpty && !replaying
@@ -75,6 +78,7 @@ struct AggregateState {
         case "percentile_cont": kind = .percentileCont
         case "percentile_disc": kind = .percentileDisc
         case "mode": kind = .mode
+        case "array_agg": kind = .arrayAgg
         default: kind = .other
         }
         if AggregateState.orderedSetNames.contains(name) { collectsDescending = ordering.first?.descending ?? false }
@@ -98,13 +102,36 @@ struct AggregateState {
             return
         }
         if !ordering.isEmpty {
-            if value?.isNull == true && kind != .jsonAgg { return }
+            if value?.isNull == true && kind != .jsonAgg && kind != .arrayAgg { return }
             held.append((value, extra, sortsByValue ? [value ?? .null] : order))
             return
         }
         // json_agg keeps NULL inputs (as JSON null); json_object_agg a NULL value.
         if kind == .jsonAgg || kind == .jsonObjectAgg, let value {
             try addJSON(value, extra: extra)
+            return
+        }
+        // array_agg keeps NULL inputs as NULL elements.
+        if kind == .arrayAgg, let value {
+            if distinct {
+                guard seen!.insert(value.groupKey).inserted else { return }
+            }
+            count += 1
+            // (Each input array holds at most maxElements, so the product cannot overflow.)
+            try ArrayValue.checkSize((arrayItems.count + 1) * max(1, (arrayShape ?? []).reduce(1, *)))
+            let nullArray = DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "cannot accumulate null arrays")
+            if value.isNull, arrayShape != nil { throw nullArray }
+            if case .array(let a) = value {
+                if arrayItems.contains(where: \.isNull) { throw nullArray }
+                // Arrays accumulate as the rows of one more dimension: all of one shape.
+                if a.isEmpty { throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate empty arrays") }
+                if let shape = arrayShape, shape != a.dimensions {
+                    throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "cannot accumulate arrays of different dimensionality")
+                }
+                if a.dimensions.count >= ArrayValue.maxDimensions { throw ArrayValue.tooManyDimensions(a.dimensions.count + 1) }
+                arrayShape = a.dimensions
+            }
+            arrayItems.append(value)
             return
         }
         guard let value else {
@@ -163,7 +190,7 @@ struct AggregateState {
             default:
                 throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function \(name)(\(value.typeName)) does not exist")
             }
-        case .jsonAgg, .jsonObjectAgg, .other: break   // the JSON aggregates take their inputs in addJSON
+        case .jsonAgg, .jsonObjectAgg, .arrayAgg, .other: break   // taken above
         case .percentileCont, .percentileDisc, .mode: break   // collected above
         }
     }
@@ -275,6 +302,7 @@ struct AggregateState {
         case .statistic: return statistic()
         case .jsonAgg, .jsonObjectAgg: return jsonResult()
         case .percentileCont, .percentileDisc, .mode: return orderedSetResult()
+        case .arrayAgg: return count == 0 ? .null : (try? ArrayValue.accumulated(arrayItems)) ?? .null   // inputs checked by add
         case .other: return .null
         }
     }

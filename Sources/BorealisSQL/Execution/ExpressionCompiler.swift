@@ -154,7 +154,8 @@ struct ExpressionCompiler {
         var constant = true
         Planner.walk(e) { node in
             switch node {
-            case .column, .parameter, .subquery, .exists, .inSubquery, .quantified, .window, .aggregateFilter, .defaultValue:
+            case .column, .parameter, .subquery, .exists, .inSubquery, .quantified, .window, .aggregateFilter, .defaultValue,
+                 .arraySubquery:
                 constant = false
             case .function(let name, _, _, _):
                 if FunctionRegistry.isVolatile(name) || aggregateNames.contains(name) { constant = false }
@@ -229,6 +230,7 @@ struct ExpressionCompiler {
                                         "operator does not exist: \(left?.displayName ?? "unknown") \(op.rawValue) \(right?.displayName ?? "unknown")")
                 }
             }
+            if let array = try compileArrayOperator(op, l, r) { return array }
             if let json = try compileJSON(op, l, r) { return json }
             let (left, right) = comparedAsUUID(op, l, r)
             let evaluator = try compileBinary(op, try compile(left), try compile(right))
@@ -454,6 +456,8 @@ struct ExpressionCompiler {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "set-returning functions are not allowed in \(clause)")
             }
             return try FunctionRegistry.compile(name, try args.map { try compile($0) }, argumentTypes: args.map(staticType))
+        case .array, .arraySubquery, .subscripted, .quantifiedArray:
+            return try compileArrayNode(expr)
         case .like(let e, let pattern, let escape, let ci, let negated):
             let a = try compile(e), p = try compile(pattern)
             let esc = try escape.map { try compile($0) }
@@ -493,7 +497,7 @@ struct ExpressionCompiler {
         return (l, r)
     }
 
-    private func compileBinary(_ op: BinaryOperator, _ a: @escaping Evaluator, _ b: @escaping Evaluator) throws -> Evaluator {
+    func compileBinary(_ op: BinaryOperator, _ a: @escaping Evaluator, _ b: @escaping Evaluator) throws -> Evaluator {
         switch op {
         case .and:
             return { ctx in
@@ -523,8 +527,16 @@ struct ExpressionCompiler {
                 if left.utf8.count + right.utf8.count > Limits.maxValueBytes { throw Limits.valueTooLarge() }
                 return .text(left + right)
             }
-        case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey:
-            throw DatabaseError.internalError("a JSON operator reached compileBinary")
+        case .jsonGet, .jsonGetText, .jsonPath, .jsonPathText, .jsonContains, .jsonContainedBy, .jsonHasKey, .overlaps,
+             .jsonHasAnyKey, .jsonHasAllKeys:
+            throw DatabaseError.internalError("a JSON or array operator reached compileBinary")
+        case .like, .notLike, .ilike, .notIlike:
+            // LIKE with the default escape `\`, as `x LIKE ANY (array)` compares each pattern.
+            let ci = op == .ilike || op == .notIlike, negated = op == .notLike || op == .notIlike
+            return { ctx in
+                guard let s = try Functions.text(try a(ctx)), let p = try Functions.text(try b(ctx)) else { return .null }
+                return .boolean(Functions.like(ci ? s.lowercased() : s, ci ? p.lowercased() : p, escape: "\\") != negated)
+            }
         case .regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive:
             let options = try RegularExpression.Options(flags: op == .regexMatchInsensitive || op == .regexNotMatchInsensitive ? "i" : "",
                                                         function: op.rawValue)
@@ -623,7 +635,7 @@ struct ExpressionCompiler {
     }
 
     /// A subquery compiled once; its rows are cached per statement when it is uncorrelated.
-    private func compileSubqueryValues(_ query: SelectStatement, requireOneColumn: Bool, columns: Int? = nil) throws -> (ExecutionContext) throws -> [[Value]] {
+    func compileSubqueryValues(_ query: SelectStatement, requireOneColumn: Bool, columns: Int? = nil) throws -> (ExecutionContext) throws -> [[Value]] {
         // Subqueries see the current query's columns as their outer scope.
         let childParent = aggregation.map { agg in Scope(columns: [], parent: agg.inputScope.parent) } ?? scope
         let plan = try planner.plan(query, parent: childParent)

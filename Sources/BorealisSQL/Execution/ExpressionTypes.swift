@@ -75,6 +75,8 @@ extension ExpressionCompiler {
                 return type
             case .concat:
                 let left = staticType(l), right = staticType(r)
+                // Each side typed once: a chain of `||` must not be typed twice per level.
+                if left?.isArray == true || right?.isArray == true { return concatArrayType(left, right, l, r) }
                 if left == .jsonb || right == .jsonb { return .jsonb }
                 return left == .bytea && right == .bytea ? .bytea : .text
             case .jsonGet, .jsonPath:
@@ -101,6 +103,8 @@ extension ExpressionCompiler {
             return staticType(call)
         case .defaultValue:
             return nil
+        case .array, .arraySubquery, .subscripted, .quantifiedArray:
+            return arrayStaticType(e)
         }
     }
 
@@ -154,6 +158,7 @@ extension ExpressionCompiler {
         case "bool_and", "bool_or", "every": return .boolean
         case "json_agg", "json_object_agg": return .json
         case "jsonb_agg", "jsonb_object_agg": return .jsonb
+        case "array_agg": return argument.flatMap { $0.isArray ? $0 : $0.arrayType }
         case "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
             return argument == .real || argument == .doublePrecision ? .doublePrecision : .numeric
         default: return nil

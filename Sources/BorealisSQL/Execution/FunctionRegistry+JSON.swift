@@ -141,6 +141,14 @@ enum JSONConversion {
         case .date: return .string(v.description)
         case .timestamp(let t): return .string(DateTime.formatTimestamp(t, zone: false).replacingFirstSpace())
         case .timestamptz(let t): return .string(DateTime.formatTimestamp(t, zone: true).replacingFirstSpace() + ":00")
+        case .array(let a):
+            // A JSON array per dimension, the elements converted as their type is.
+            let element = type?.elementType
+            var items = try a.elements.map { try json(from: $0, type: element) }
+            for length in a.dimensions.dropFirst().reversed() {
+                items = stride(from: 0, to: items.count, by: length).map { .array(Array(items[$0..<min($0 + length, items.count)])) }
+            }
+            return .array(items)
         default: return .string(v.description)
         }
     }

@@ -133,6 +133,7 @@ enum FunctionRegistry {
     }
 
     private static let all: [ScalarFunction] = scalar + session + sequences + text + math + dateTime + json + catalogFunctions + bytesFunctions
+        + arrays
 
     private static let scalar: [ScalarFunction] = [
         ScalarFunction(["abs"], arity: 1...1, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in

@@ -121,7 +121,7 @@ enum InformationSchema {
         default: break
         }
         var row: [Value] = [db, .text("public"), .text(table), .text(c.name), .integer(Int64(i + 1)),
-                            c.defaultSQL.map(Value.text) ?? .null, .text(nullable ? "YES" : "NO"), .text(type.displayName),
+                            c.defaultSQL.map(Value.text) ?? .null, .text(nullable ? "YES" : "NO"), .text(type.isArray ? "ARRAY" : type.displayName),
                             maximumLength, octetLength, precision, radix, scale, datetimePrecision, .null, .null]
         row += [Value](repeating: .null, count: 9)   // character set, collation, domain
         row += [db, .text("pg_catalog"), .text(type.internalName)]

@@ -257,7 +257,7 @@ extension PgCatalog {
     static func typeRows() -> [[Value]] {
         var rows: [[Value]] = []
         let namespace = Value.oid(ObjectDirectory.catalogNamespace), owner = Value.oid(ObjectDirectory.ownerRole)
-        for type in SQLType.allCases {
+        for type in SQLType.allCases where type.elementType == nil {
             let length = type.storageLength
             let align = length == 2 ? "s" : length == 8 ? "d" : length == 1 ? "c" : "i"
             rows.append([.oid(type.typeOID), .text(type.internalName), namespace, owner, .integer(Int64(length)),

@@ -584,11 +584,13 @@ package final class Planner {
         case .function(let name, _, _, _): return name
         case .cast(let inner, let type):
             if case .column = inner { return outputName(inner) }
-            return type.type.internalName
+            return (type.type.elementType ?? type.type).internalName
         case .window(let call, _): return outputName(call)
         case .aggregateFilter(let call, _), .orderedAggregate(let call, _): return outputName(call)
         case .caseWhen: return "case"
         case .exists: return "exists"
+        case .array, .arraySubquery: return "array"
+        case .subscripted(let base, _): return outputName(base) == "?column?" ? "?column?" : outputName(base)
         case .subquery(let q):
             if case .core(let core) = q.body, core.items.count == 1, case .expression(let inner, let alias) = core.items[0] {
                 return alias ?? outputName(inner)
@@ -614,8 +616,13 @@ package final class Planner {
             base.map { walk($0, visit) }
             for (w, t) in whens { walk(w, visit); walk(t, visit) }
             otherwise.map { walk($0, visit) }
-        case .function(_, let args, _, _):
+        case .function(_, let args, _, _), .array(let args):
             args.forEach { walk($0, visit) }
+        case .quantifiedArray(_, let a, let b, _):
+            walk(a, visit); walk(b, visit)
+        case .subscripted(let base, let subscripts):
+            walk(base, visit)
+            for s in subscripts { s.lower.map { walk($0, visit) }; s.upper.map { walk($0, visit) } }
         case .like(let a, let p, let esc, _, _):
             walk(a, visit); walk(p, visit); esc.map { walk($0, visit) }
         case .aggregateFilter(let call, let condition):
@@ -649,7 +656,7 @@ package final class Planner {
         var found = false
         walk(e) {
             switch $0 {
-            case .subquery, .exists, .inSubquery, .quantified: found = true
+            case .subquery, .exists, .inSubquery, .quantified, .arraySubquery: found = true
             default: break
             }
         }
@@ -679,6 +686,10 @@ package final class Planner {
         case .inList(let a, let list, let n): return .inList(try q(a), try list.map(q), negated: n)
         case .inSubquery(let a, let s, let n): return .inSubquery(try q(a), s, negated: n)
         case .quantified(let op, let a, let s, let all): return .quantified(op, try q(a), s, all: all)
+        case .quantifiedArray(let op, let a, let b, let all): return .quantifiedArray(op, try q(a), try q(b), all: all)
+        case .array(let items): return .array(try items.map(q))
+        case .subscripted(let base, let subscripts):
+            return .subscripted(try q(base), try subscripts.map { ArraySubscript(lower: try $0.lower.map(q), upper: try $0.upper.map(q), isSlice: $0.isSlice) })
         case .caseWhen(let base, let whens, let otherwise):
             return .caseWhen(base: try base.map(q), whens: try whens.map { (try q($0.0), try q($0.1)) }, otherwise: try otherwise.map(q))
         case .cast(let a, let type): return .cast(try q(a), type)

@@ -300,7 +300,8 @@ extension Sequences {
         Planner.walk(e) { sub in
             switch sub {
             case .function(let name, _, _, _) where movingFunctions.contains(name): found = true
-            case .inSubquery(_, let query, _), .exists(let query, _), .subquery(let query), .quantified(_, _, let query, _):
+            case .inSubquery(_, let query, _), .exists(let query, _), .subquery(let query), .quantified(_, _, let query, _),
+                 .arraySubquery(let query):
                 if moves(query) { found = true }
             default: break
             }

@@ -235,6 +235,13 @@ extension StatementExecutor {
             default:
                 throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type.displayName) but expression is of type \(value.typeName)")
             }
+        case _ where column.type.isArray:
+            // Text is read as an array literal; an array has its elements cast to the element type.
+            switch value {
+            case .text, .array: return try value.cast(to: column.type)
+            default:
+                throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "column \"\(column.name)\" is of type \(column.type.displayName) but expression is of type \(value.typeName)")
+            }
         default: return value
         }
     }

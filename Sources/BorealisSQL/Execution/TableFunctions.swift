@@ -22,6 +22,9 @@ struct TableFunction: Sendable {
     /// its rows; `resultType` and `values` then go unused.
     var columns: [(name: String, type: SQLType)] = []
     var rows: (@Sendable (_ arguments: [Value], _ ctx: ExecutionContext) throws -> () throws -> [Value]?)?
+    /// A function whose columns depend on its arguments (unnest of several arrays: one column
+    /// per array, of its element type): their names and types for the arguments' types.
+    var columnsFor: (@Sendable (_ types: [SQLType?]) -> [(name: String, type: SQLType?)]?)?
 }
 
 enum TableFunctions {
@@ -33,7 +36,7 @@ enum TableFunctions {
 
     static func isTableFunction(_ name: String) -> Bool { functions[name] != nil }
 
-    private static let all: [TableFunction] = json + [
+    private static let all: [TableFunction] = json + arrays + [
         TableFunction(names: ["generate_series"], arity: 2...3, parameters: [nil],
                       resultType: { types in
                           let common = SQLType.common(Array(types.prefix(2)))
@@ -238,8 +241,12 @@ extension Planner {
         let evaluators = try args.map { try compiler.compile($0) }
         let label = alias ?? name
         // One column is named by the alias (or the function); several keep their own names.
-        let own: [(name: String, type: SQLType?)] = function.columns.isEmpty
-            ? [(alias ?? name, function.resultType(types))] : function.columns.map { ($0.name, $0.type) }
+        let own: [(name: String, type: SQLType?)] = function.columnsFor?(types) ?? (function.columns.isEmpty
+            ? [(alias ?? name, function.resultType(types))] : function.columns.map { ($0.name, $0.type) })
+        if own.count > 1, alias == TableFunctions.selectListAlias {
+            throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
+                                "\(name)() of several arguments in a select list is not supported: call it in FROM")
+        }
         let width = own.count + (ordinality ? 1 : 0)
         guard names.count <= width else {
             throw DatabaseError(.error, sqlState: SQLState.syntaxError,

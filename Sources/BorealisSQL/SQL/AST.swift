@@ -22,6 +22,12 @@ package enum BinaryOperator: String, Sendable {
     case regexMatch = "~", regexMatchInsensitive = "~*", regexNotMatch = "!~", regexNotMatchInsensitive = "!~*"
     case jsonGet = "->", jsonGetText = "->>", jsonPath = "#>", jsonPathText = "#>>"
     case jsonContains = "@>", jsonContainedBy = "<@", jsonHasKey = "?"
+    /// Arrays: whether they share an element.
+    case overlaps = "&&"
+    /// jsonb: whether any / all of a text[]'s strings are keys.
+    case jsonHasAnyKey = "?|", jsonHasAllKeys = "?&"
+    /// LIKE and ILIKE as PostgreSQL's operators, for `x LIKE ANY (array)`.
+    case like = "~~", notLike = "!~~", ilike = "~~*", notIlike = "!~~*"
 
     /// `~`, `~*`, `!~` or `!~*`.
     var isRegexMatch: Bool { [.regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive].contains(self) }
@@ -57,6 +63,21 @@ package indirect enum Expr: Sendable {
     case defaultValue
     /// x op ANY (subquery) / x op ALL (subquery)
     case quantified(BinaryOperator, Expr, SelectStatement, all: Bool)
+    /// ARRAY[a, b, …] (an inner `[…]` of a multi-dimensional constructor is one too).
+    case array([Expr])
+    /// ARRAY(SELECT …)
+    case arraySubquery(SelectStatement)
+    /// a[i], a[i:j], a[i][j]: one subscript per dimension.
+    case subscripted(Expr, [ArraySubscript])
+    /// x op ANY (array) / x op ALL (array)
+    case quantifiedArray(BinaryOperator, Expr, Expr, all: Bool)
+}
+
+/// One subscript: `[i]` (upper only, not a slice) or `[i:j]`, `[i:]`, `[:j]`, `[:]`.
+package struct ArraySubscript: Sendable {
+    var lower: Expr?
+    var upper: Expr?
+    var isSlice: Bool
 }
 
 package enum FrameBound: Sendable, Equatable {

@@ -102,7 +102,8 @@ extension Value {
         case .numeric(let n): return n.description
         case .text(let s): return "'" + s.replacing("'", with: "''") + "'"
         case .blob(let b): return "'\\x" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'::bytea"
-        case .date, .time, .timestamp, .timestamptz, .interval: return "'\(description)'::\(sqlType.name)"
+        case .date, .time, .timestamp, .timestamptz, .interval, .array:
+            return "'\(description.replacing("'", with: "''"))'::\(sqlType.name)"
         }
     }
 }

@@ -18,7 +18,11 @@ extension Expr {
         func m(_ e: Expr) throws -> Expr { try e.rewriting(replace) }
         switch self {
         case .column: return self
-        case .literal, .parameter, .exists, .subquery, .defaultValue: return self
+        case .literal, .parameter, .exists, .subquery, .defaultValue, .arraySubquery: return self
+        case .array(let items): return .array(try items.map(m))
+        case .quantifiedArray(let op, let a, let b, let all): return .quantifiedArray(op, try m(a), try m(b), all: all)
+        case .subscripted(let base, let subscripts):
+            return .subscripted(try m(base), try subscripts.map { ArraySubscript(lower: try $0.lower.map(m), upper: try $0.upper.map(m), isSlice: $0.isSlice) })
         case .unary(let op, let a): return .unary(op, try m(a))
         case .binary(let op, let a, let b): return .binary(op, try m(a), try m(b))
         case .isNull(let a, let n): return .isNull(try m(a), negated: n)

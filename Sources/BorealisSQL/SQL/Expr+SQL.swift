@@ -15,8 +15,8 @@ extension Expr {
             case .blob(let b): return "'\\x" + b.map { String($0, radix: 16).leftPadded(2) }.joined() + "'::bytea"
             case .integer(let i): return String(i)
             case .numeric(let n): return n.description
-            case .date, .time, .timestamp, .timestamptz, .interval:
-                return "'\(v.description)'::\(v.sqlType.name)"
+            case .date, .time, .timestamp, .timestamptz, .interval, .array:
+                return "'\(v.description.replacing("'", with: "''"))'::\(v.sqlType.name)"
             }
         // Quoted where the name needs it ("Ä", "order"), so that stored SQL reads back the same.
         case .column(let table, let name): return table.map { "\(quoteIdentifier($0)).\(quoteIdentifier(name))" } ?? quoteIdentifier(name)
@@ -63,6 +63,14 @@ extension Expr {
         case .defaultValue: return "DEFAULT"
         case .quantified(let op, let e, _, let all):
             return "(\(e.sql) \(op.rawValue) \(all ? "ALL" : "ANY") (subquery))"
+        case .quantifiedArray(let op, let e, let array, let all):
+            return "(\(e.sql) \(op.rawValue) \(all ? "ALL" : "ANY") (\(array.sql)))"
+        case .array(let items): return "ARRAY[\(items.map(\.sql).joined(separator: ", "))]"
+        case .arraySubquery: return "ARRAY(subquery)"
+        case .subscripted(let base, let subscripts):
+            return "(\(base.sql))" + subscripts.map { s in
+                "[" + (s.lower.map(\.sql) ?? "") + (s.isSlice ? ":" : "") + (s.upper.map(\.sql) ?? "") + "]"
+            }.joined()
         case .like(let e, let pattern, let escape, let ci, let negated):
             return "(\(e.sql) \(negated ? "NOT " : "")\(ci ? "ILIKE" : "LIKE") \(pattern.sql)\(escape.map { " ESCAPE \($0.sql)" } ?? ""))"
         }

@@ -188,6 +188,11 @@ struct Lexer {
                                     "there is no parameter $\(digits) at \(start) (parameters are numbered $1 to $65535)")
             }
             return Token(kind: .parameter(number), position: start, text: text(from))
+        case UInt8(ascii: "?") where (peek(1) == UInt8(ascii: "|") && peek(2) != UInt8(ascii: "|")) || peek(1) == UInt8(ascii: "&"):
+            // jsonb's ?| and ?& (not a parameter followed by || ).
+            let op = peek(1) == UInt8(ascii: "|") ? "?|" : "?&"
+            advance(); advance()
+            return Token(kind: .op(op), position: start, text: op)
         case UInt8(ascii: "?"):
             advance()
             return Token(kind: .parameter(nil), position: start, text: "?")

@@ -439,6 +439,27 @@ extension Parser {
             } while accept(.op(","))
             try expect(")")
         }
+        // int[], int[3][3], int ARRAY, int ARRAY[3]: an array of the type (bounds are not kept,
+        // as PostgreSQL keeps none).
+        var isArray = false
+        while accept(.op("[")) {
+            if case .integer = peek.kind { _ = advance() }
+            try expect("]")
+            isArray = true
+        }
+        if acceptKeyword("array") {
+            isArray = true
+            if accept(.op("[")) {
+                if case .integer = peek.kind { _ = advance() }
+                try expect("]")
+            }
+        }
+        if isArray {
+            guard !type.serial, let array = type.type.arrayType else {
+                throw DatabaseError(.error, sqlState: SQLState.undefinedObject, "type \"\(type.name)[]\" does not exist")
+            }
+            type = TypeName(type: array)
+        }
         return type
     }
 

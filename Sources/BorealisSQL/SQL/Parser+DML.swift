@@ -128,8 +128,18 @@ extension Parser {
             }
             var column = try anyName("column name")
             if accept(.op(".")) { column = try anyName("column name") }
+            var subscripts: [Expr] = []
+            while accept(.op("[")) {
+                // SET a[i] = v: the column becomes the array with that element replaced.
+                subscripts.append(try parseExpr())
+                try expect("]")
+            }
             try expect("=")
-            if acceptKeyword("default") {
+            if !subscripts.isEmpty {
+                let value = try parseExpr()
+                assignments.append((column, .function(name: ArrayValue.assignFunction, args: [.column(table: nil, name: column), value] + subscripts,
+                                                      distinct: false, star: false)))
+            } else if acceptKeyword("default") {
                 assignments.append((column, .defaultValue))
             } else {
                 assignments.append((column, try parseExpr()))

@@ -85,6 +85,13 @@ extension Parser {
                 let all = isKeyword("all")
                 _ = advance()
                 try expect("(")
+                if !(isKeyword("select") || isKeyword("with") || isKeyword("values")) {
+                    // x op ANY (array)
+                    let array = try parseExpr()
+                    try expect(")")
+                    left = .quantifiedArray(op, left, array, all: all)
+                    continue
+                }
                 let query = try parseSelect()
                 try expect(")")
                 left = .quantified(op, left, query, all: all)
@@ -164,6 +171,16 @@ extension Parser {
         }
         let caseInsensitive = isKeyword("ilike")
         if acceptKeyword("like") || acceptKeyword("ilike") {
+            if isKeyword("any") || isKeyword("some") || isKeyword("all"), case .op("(") = peekAt(1).kind {
+                // x [NOT] LIKE ANY/ALL (array)
+                let all = isKeyword("all")
+                _ = advance()
+                try expect("(")
+                let array = try parseExpr()
+                try expect(")")
+                let op: BinaryOperator = caseInsensitive ? (negated ? .notIlike : .ilike) : (negated ? .notLike : .like)
+                return .quantifiedArray(op, left, array, all: all)
+            }
             let pattern = try parseConcat()
             var escape: Expr?
             if acceptKeyword("escape") { escape = try parseConcat() }
@@ -198,6 +215,9 @@ extension Parser {
             case .op("#>>"): op = .jsonPathText
             case .op("@>"): op = .jsonContains
             case .op("<@"): op = .jsonContainedBy
+            case .op("&&"): op = .overlaps
+            case .op("?|"): op = .jsonHasAnyKey
+            case .op("?&"): op = .jsonHasAllKeys
             // `?` where an operator belongs is jsonb's key test, not a parameter.
             case .parameter(nil): op = .jsonHasKey
             default: return left
@@ -263,6 +283,9 @@ extension Parser {
         let outer = depth
         defer { depth = outer }
         var e = base
+        var subscripts: [ArraySubscript] = []
+        while accept(.op("[")) { subscripts.append(try parseSubscript()) }
+        if !subscripts.isEmpty { e = .subscripted(e, subscripts) }
         while accept(.op("::")) { try descend(); e = .cast(e, try parseTypeName()) }
         if acceptKeyword("collate") {
             _ = try anyName("collation")
@@ -342,6 +365,15 @@ extension Parser {
                 let type = try parseTypeName()
                 try expect(")")
                 return .cast(e, type)
+            case "array" where peekAt(1).kind == .op("["):
+                _ = advance()
+                return try parseArrayConstructor()
+            case "array" where peekAt(1).kind == .op("(") && (isKeyword("select", at: 2) || isKeyword("with", at: 2) || isKeyword("values", at: 2)):
+                _ = advance()
+                try expect("(")
+                let query = try parseSelect()
+                try expect(")")
+                return .arraySubquery(query)
             case "exists":
                 _ = advance()
                 try expect("(")
@@ -597,5 +629,41 @@ extension Parser {
         if acceptKeyword("else") { otherwise = try parseExpr() }
         try expectKeyword("end")
         return .caseWhen(base: base, whens: whens, otherwise: otherwise)
+    }
+
+    /// `[a, b, …]` after ARRAY (the `[` is next); an item that is itself `[…]` is a sub-array.
+    mutating func parseArrayConstructor() throws -> Expr {
+        try descend()
+        defer { depth -= 1 }
+        try expect("[")
+        var items: [Expr] = []
+        if !accept(.op("]")) {
+            repeat {
+                if peek.kind == .op("[") { items.append(try parseArrayConstructor()) } else { items.append(try parseExpr()) }
+            } while accept(.op(","))
+            try expect("]")
+        }
+        return .array(items)
+    }
+
+    /// One subscript after its `[`: `i]`, `i:j]`, `i:]`, `:j]` or `:]`.
+    mutating func parseSubscript() throws -> ArraySubscript {
+        try descend()
+        defer { depth -= 1 }
+        var item = ArraySubscript(lower: nil, upper: nil, isSlice: false)
+        if peek.kind != .op(":") { item.upper = try parseExpr() }
+        if accept(.op(":")) {
+            item.isSlice = true
+            item.lower = item.upper
+            item.upper = peek.kind == .op("]") ? nil : try parseExpr()
+        } else if case .namedParameter(let name) = peek.kind, name.hasPrefix(":") {
+            // `a[1:n]`: the lexer read `:n` as a named parameter.
+            _ = advance()
+            item.isSlice = true
+            item.lower = item.upper
+            item.upper = .column(table: nil, name: String(name.dropFirst()).lowercased())
+        }
+        try expect("]")
+        return item
     }
 }

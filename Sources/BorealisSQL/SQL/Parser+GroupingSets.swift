@@ -119,6 +119,6 @@ extension Expr {
     package static let aggregateNames: Set<String> = [
         "count", "sum", "avg", "min", "max", "total", "string_agg", "group_concat", "bool_and", "bool_or", "every",
         "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop", "json_agg", "jsonb_agg",
-        "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc", "mode",
+        "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc", "mode", "array_agg",
     ]
 }

@@ -8,6 +8,7 @@ import BorealisStorage
 extension SQLType {
     /// `pg_type.oid`.
     package var typeOID: UInt32 {
+        if let element = elementType { return element.arrayTypeOID }
         switch self {
         case .smallint: return 21
         case .integer: return 23
@@ -34,11 +35,13 @@ extension SQLType {
         case .regtype: return 2206
         case .regnamespace: return 4089
         case .regproc: return 24
+        default: return 0   // arrays, answered above
         }
     }
 
     /// `pg_type.typarray`: the oid of the array type whose elements are of this type.
     var arrayTypeOID: UInt32 {
+        if elementType != nil { return 0 }   // an array type's arrays are itself (more dimensions)
         switch self {
         case .smallint: return 1005
         case .integer: return 1007
@@ -65,6 +68,7 @@ extension SQLType {
         case .regtype: return 2211
         case .regnamespace: return 4090
         case .regproc: return 1008
+        default: return 0
         }
     }
 
@@ -89,6 +93,7 @@ extension SQLType {
 
     /// `pg_type.typcategory`.
     var categoryCode: String {
+        if elementType != nil { return "A" }
         switch self {
         case .smallint, .integer, .bigint, .real, .doublePrecision, .numeric, .oid, .regclass, .regtype, .regnamespace, .regproc: return "N"
         case .text, .varchar, .char: return "S"
@@ -96,6 +101,7 @@ extension SQLType {
         case .date, .time, .timetz, .timestamp, .timestamptz: return "D"
         case .interval: return "T"
         case .bytea, .json, .jsonb, .uuid: return "U"
+        default: return "A"
         }
     }
 
@@ -117,6 +123,7 @@ extension SQLType {
     /// `format_type(oid, typmod)`: the type's name as PostgreSQL prints it in `\d`, with its
     /// modifiers (`character varying(20)`, `numeric(10,2)`).
     func formatted(typeModifier: Int64) -> String {
+        if let element = elementType { return element.formatted(typeModifier: typeModifier) + "[]" }
         let base = formatTypeName
         guard typeModifier >= 0 else { return base }
         switch self {

@@ -7,7 +7,7 @@ import BorealisStorage
 
 extension SQLType {
     /// The category PostgreSQL resolves common types within (`pg_type.typcategory`).
-    private enum Category { case numeric, string, datetime, timespan, boolean, binary, json, uuid }
+    private enum Category { case numeric, string, datetime, timespan, boolean, binary, json, uuid, array }
 
     private var category: Category {
         switch self {
@@ -19,6 +19,10 @@ extension SQLType {
         case .bytea: return .binary
         case .json, .jsonb: return .json
         case .uuid: return .uuid
+        case .smallintArray, .integerArray, .bigintArray, .realArray, .doublePrecisionArray, .numericArray, .textArray,
+             .varcharArray, .charArray, .booleanArray, .byteaArray, .dateArray, .timeArray, .timetzArray, .timestampArray,
+             .timestamptzArray, .intervalArray, .jsonArray, .jsonbArray, .uuidArray:
+            return .array
         }
     }
 
@@ -55,9 +59,22 @@ extension SQLType {
             guard let current = result else { result = type; continue }
             guard current.category == type.category else { continue }
             if current.category == .datetime, (current == .time || current == .timetz) != (type == .time || type == .timetz) { continue }
+            if let a = current.elementType, let b = type.elementType {
+                result = common([a, b])?.arrayType ?? current
+                continue
+            }
             if type.rank > current.rank { result = type }
         }
         return result
+    }
+
+    /// Whether PostgreSQL resolves the two types to a common one (they share a category:
+    /// `integer` and `numeric` do, `integer` and `boolean` do not).
+    func resolves(with other: SQLType) -> Bool {
+        guard category == other.category else { return false }
+        if category == .datetime, (self == .time || self == .timetz) != (other == .time || other == .timetz) { return false }
+        if category == .array, let a = elementType, let b = other.elementType { return a.resolves(with: b) }
+        return true
     }
 
     /// The type of `left op right` for the arithmetic operators, or nil when PostgreSQL has no

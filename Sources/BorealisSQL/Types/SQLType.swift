@@ -15,6 +15,14 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     /// Kept as text in its canonical form (lower-case hexadecimal with hyphens), which sorts
     /// and compares exactly as PostgreSQL's 16 bytes do.
     case uuid
+    /// Arrays of each scalar type: the element's raw value followed by `[]` (SQLType+Arrays.swift).
+    case smallintArray = "smallint[]", integerArray = "integer[]", bigintArray = "bigint[]"
+    case realArray = "real[]", doublePrecisionArray = "double precision[]", numericArray = "numeric[]"
+    case textArray = "text[]", varcharArray = "varchar[]", charArray = "char[]"
+    case booleanArray = "boolean[]", byteaArray = "bytea[]"
+    case dateArray = "date[]", timeArray = "time[]", timetzArray = "timetz[]", timestampArray = "timestamp[]"
+    case timestamptzArray = "timestamptz[]", intervalArray = "interval[]"
+    case jsonArray = "json[]", jsonbArray = "jsonb[]", uuidArray = "uuid[]"
     /// PostgreSQL's object identifiers (pg_catalog.md): an unsigned 32-bit integer, held as an
     /// integer. The `reg*` types are oids that a cast from text looks up by name and that a
     /// query's result shows as the name again.
@@ -49,6 +57,7 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
 
     /// The name in PostgreSQL's messages and `format_type`.
     var displayName: String {
+        if let element = elementType { return element.displayName + "[]" }
         switch self {
         case .varchar: return "character varying"
         case .char: return "character"
@@ -63,6 +72,7 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     /// PostgreSQL's internal name (`pg_type.typname`), which names the column of a cast:
     /// `SELECT 1::bigint` gives a column `int8`.
     var internalName: String {
+        if let element = elementType { return "_" + element.internalName }
         switch self {
         case .smallint: return "int2"
         case .integer: return "int4"
@@ -94,5 +104,5 @@ package enum SQLType: String, Codable, Sendable, CaseIterable {
     }
 
     /// Whether a table column may be declared with this type (the rest exist only as cast targets).
-    var isStorable: Bool { self != .timetz && !isRegistered }
+    var isStorable: Bool { self != .timetz && self != .timetzArray && !isRegistered }
 }

@@ -30,6 +30,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     case timestamptz(Int64)
     case interval(Interval)
     case numeric(Numeric)
+    /// An array of any scalar type (its SQL type is known statically; see ArrayValue.swift).
+    case array(ArrayValue)
 
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
@@ -48,6 +50,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .timestamptz(let t): return DateTime.formatTimestamp(t, zone: true)
         case .interval(let i): return DateTime.formatInterval(i)
         case .numeric(let n): return n.description
+        case .array(let a): return a.text
         }
     }
 
@@ -72,6 +75,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .timestamptz: return "timestamp with time zone"
         case .interval: return "interval"
         case .numeric: return "numeric"
+        case .array: return sqlType.displayName
         }
     }
 
@@ -108,6 +112,9 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .boolean: return .boolean
         case .blob: return .bytea
         case .null, .text: return .text
+        case .array(let a):
+            // The first non-NULL element's type (text for an array of NULLs or an empty one).
+            return a.elements.first(where: { !$0.isNull })?.sqlType.arrayType ?? .textArray
         }
     }
 
@@ -152,6 +159,11 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.boolean, .text(let s)):
             return try compare(a, try Value.text(s).cast(to: .boolean))
         case (.time(let x), .time(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.array(let x), .array(let y)): return try ArrayValue.compare(x, y)
+        case (.array(let x), .text(let s)):
+            return try ArrayValue.compare(x, try ArrayValue.parse(s, element: a.sqlType.elementType ?? .text))
+        case (.text(let s), .array(let y)):
+            return try ArrayValue.compare(try ArrayValue.parse(s, element: b.sqlType.elementType ?? .text), y)
         case (.interval(let x), .interval(let y)):
             let p = x.comparableMicroseconds, q = y.comparableMicroseconds
             return p < q ? -1 : (p > q ? 1 : 0)
@@ -210,6 +222,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .date, .timestamp, .timestamptz: return 4
         case .time: return 6
         case .interval: return 7
+        case .array: return 8
         }
     }
 
@@ -230,6 +243,8 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             let text = n.value.description
             if let d = Double(text), d.isFinite, "\(d)" == text { return .double(d) }
             return .numeric(n.normalized)
+        case .array(let a):
+            return .array(ArrayValue(elements: a.elements.map(\.groupKey), dimensions: a.dimensions))
         default:
             return self
         }
@@ -399,7 +414,15 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// CAST(self AS type) with PostgreSQL's conversions.
     package func cast(to type: SQLType) throws -> Value {
         if isNull { return .null }
+        if let element = type.elementType { return try castToArray(of: element, type) }
+        if case .array = self, !type.isText {
+            throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to \(type.displayName)")
+        }
         switch type {
+        case .smallintArray, .integerArray, .bigintArray, .realArray, .doublePrecisionArray, .numericArray, .textArray,
+             .varcharArray, .charArray, .booleanArray, .byteaArray, .dateArray, .timeArray, .timetzArray, .timestampArray,
+             .timestamptzArray, .intervalArray, .jsonArray, .jsonbArray, .uuidArray:
+            throw DatabaseError.internalError("array cast reached the scalar casts")
         case .smallint, .integer, .bigint:
             let range = type.integerBounds ?? Int64.min...Int64.max
             let bounds = (range.lowerBound, range.upperBound, type.name)
@@ -625,7 +648,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .double(let v): return v != 0
         case .text(let s): return try Value.text(s).cast(to: .boolean).truth()
         case .numeric(let n): return n.value != 0
-        case .blob, .date, .time, .timestamp, .timestamptz, .interval:
+        case .blob, .date, .time, .timestamp, .timestamptz, .interval, .array:
             throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch, "argument of WHERE must be type boolean, not type \(typeName)")
         }
     }
