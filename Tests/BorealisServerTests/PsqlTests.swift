@@ -60,6 +60,28 @@ struct PsqlTests {
         }
     }
 
+    /// `\d TABLE` runs psql's nine catalog queries (any failing one blanks the display) and
+    /// prints columns, indexes, checks and foreign keys both ways, as PostgreSQL's; `\l` too.
+    @Test func psqlDescribesATableAndListsDatabases() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let setup = try served.psql("""
+            CREATE TABLE c (id int PRIMARY KEY, name varchar(20) NOT NULL UNIQUE, amount numeric(10,2) DEFAULT 0 CHECK (amount >= 0));
+            CREATE TABLE o (id serial PRIMARY KEY, cid int REFERENCES c(id) ON DELETE CASCADE);
+            """)
+        #expect(setup.status == 0, "\(setup.err)")
+        let run = try served.psql("\\d c\n\\d o\n\\l\n")
+        #expect(run.status == 0 && run.err.isEmpty, "\(run.err)")
+        let lines = run.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        for expected in ["Table \"public.c\"", "name   | character varying(20) |           | not null |",
+                         "\"c_pkey\" PRIMARY KEY, btree (id)", "\"c_name_key\" UNIQUE CONSTRAINT, btree (name)",
+                         "\"c_amount_check\" CHECK ((amount >= 0))",
+                         "TABLE \"o\" CONSTRAINT \"o_cid_fkey\" FOREIGN KEY (cid) REFERENCES c(id) ON DELETE CASCADE",
+                         "\"o_cid_fkey\" FOREIGN KEY (cid) REFERENCES c(id) ON DELETE CASCADE", "List of databases"] {
+            #expect(lines.contains { $0.contains(expected) }, "missing \(expected) in:\n\(run.out)")
+        }
+    }
+
     /// SQL PREPARE over the wire: EXECUTE answers with its statement's tag, and DEALLOCATE
     /// finds the engine's statements as well as the protocol's.
     @Test func sqlPrepareExecuteAndDeallocateOverTheWire() throws {

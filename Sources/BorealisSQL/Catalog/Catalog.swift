@@ -150,6 +150,9 @@ package final class Catalog: @unchecked Sendable {
         indexes.values.filter { $0.table == table }.sorted { $0.name < $1.name }
     }
 
+    /// Whether another table's foreign key references `table`.
+    func referencing(_ table: String) -> Bool { !(referencing[table] ?? []).isEmpty }
+
     func relationExists(_ name: String) -> Bool {
         tables[name] != nil || views[name] != nil || indexes[name] != nil || sequences[name] != nil
     }

@@ -146,6 +146,27 @@ extension FunctionRegistry {
                 return .integer(Int64(total) * Int64(txn.pageSize))
             }
         },
+        // The definitions of objects Borealis has none of (extended statistics, triggers, rules,
+        // partitioning): their catalogs are empty, so these are only called on NULL or nothing.
+        ScalarFunction(["pg_get_statisticsobjdef_columns", "pg_get_statisticsobjdef", "pg_get_triggerdef", "pg_get_ruledef",
+                        "pg_get_partkeydef", "pg_get_function_arguments", "pg_get_function_result"], arity: 1...2,
+                       result: .fixed(.text), parameters: [.oid, .boolean], volatility: .stable) { _, _ in
+            { _ in .null }
+        },
+        // Whether a relation could be published (psql's \d asks): a permanent table.
+        ScalarFunction(["pg_relation_is_publishable"], arity: 1...1, result: .fixed(.boolean), parameters: [nil], volatility: .stable) { _, args in
+            { ctx in
+                let v = try args[0](ctx)
+                guard !v.isNull, let catalog = ctx.catalog else { return .null }
+                let oid: Int64
+                if case .text(let text) = v { oid = try RegisteredTypes.oid(of: text, as: .regclass, catalog: catalog) } else {
+                    guard case .integer(let n) = try v.cast(to: .oid) else { return .null }
+                    oid = n
+                }
+                guard let small = UInt32(exactly: oid), let relation = catalog.directory.relation(oid: small) else { return .boolean(false) }
+                return .boolean(relation.kind == .table && !relation.temporary)
+            }
+        },
         ScalarFunction(["pg_size_pretty"], arity: 1...1, result: .fixed(.text), parameters: [.bigint], volatility: .immutable) { _, args in
             { ctx in
                 let v = try args[0](ctx)

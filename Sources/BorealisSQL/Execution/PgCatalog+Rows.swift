@@ -20,11 +20,14 @@ extension PgCatalog {
                 : r.kind == .index ? ObjectDirectory.btreeMethod : 0
             let rowCount = table.flatMap { catalog.statistics[$0.name]?.rowCount }.map { Value.double($0) } ?? .double(-1)
             let hasIndex = r.kind == .table && directory.relations.contains { $0.table == r.name }
+            // PostgreSQL keeps a foreign key's checks as triggers on both tables: tools (psql's
+            // \d) look for the keys only where relhastriggers says so.
+            let hasForeignKeys = r.kind == .table && (!(table?.foreignKeys ?? []).isEmpty || catalog.referencing(r.name))
             return [.oid(r.oid), .text(r.name), .oid(ObjectDirectory.namespace(temporary: r.temporary)), .oid(0), .oid(0),
                     .oid(ObjectDirectory.ownerRole), .oid(method), .oid(r.kind == .view ? 0 : r.oid), .oid(0), .integer(0), rowCount,
                     .integer(0), .oid(0), .boolean(hasIndex), .boolean(false), .text(r.temporary ? "t" : "p"), .text(r.kind.rawValue),
                     .integer(Int64(columnCount)), .integer(Int64(table?.checks.count ?? 0)), .boolean(r.kind == .view),
-                    .boolean(false), .boolean(false), .boolean(false), .boolean(false), .boolean(true),
+                    .boolean(hasForeignKeys), .boolean(false), .boolean(false), .boolean(false), .boolean(true),
                     .text(r.kind == .table ? "d" : "n"), .boolean(false), .oid(0), .text("0"), .text("0"), .null, .null, .null]
         }
     }
@@ -87,14 +90,14 @@ extension PgCatalog {
             let index = catalog.indexes.values.first { $0.name == r.name }
             let columns = indexColumns(r, catalog)
             let numbers = columns.map { name in table.columnIndex(name).map { $0 + 1 } ?? 0 }
+            let zeros = Value.array(ArrayValue(columns.map { _ in .integer(0) }))
             let primary = r.name == ObjectDirectory.primaryKeyName(table, catalog) && !table.primaryKey.isEmpty
             let unique = r.implicit || index?.unique == true
             let expressions = index?.expressions.map { list in list.enumerated().filter { numbers[$0.offset] == 0 }.map(\.element) }
             return [.oid(r.oid), .oid(tableOID), .integer(Int64(columns.count)), .integer(Int64(columns.count)), .boolean(unique),
                     .boolean(false), .boolean(primary), .boolean(false), .boolean(true), .boolean(false), .boolean(true), .boolean(false),
-                    .boolean(true), .boolean(true), .boolean(false), .text(numbers.map(String.init).joined(separator: " ")),
-                    .text(columns.map { _ in "0" }.joined(separator: " ")), .text(columns.map { _ in "0" }.joined(separator: " ")),
-                    .text(columns.map { _ in "0" }.joined(separator: " ")),
+                    .boolean(true), .boolean(true), .boolean(false), .array(ArrayValue(numbers.map { .integer(Int64($0)) })),
+                    zeros, zeros, zeros,
                     expressions.flatMap { $0.isEmpty ? nil : Value.text($0.joined(separator: ", ")) } ?? .null,
                     index?.predicate.map(Value.text) ?? .null]
         }
@@ -166,7 +169,7 @@ extension PgCatalog {
         constraintEntries(catalog, directory).map { c in
             let numbers = { (table: TableSchema?, names: [String]) -> Value in
                 guard let table, !names.isEmpty else { return .null }
-                return .text("{" + names.map { String((table.columnIndex($0) ?? -1) + 1) }.joined(separator: ",") + "}")
+                return .array(ArrayValue(names.map { .integer(Int64((table.columnIndex($0) ?? -1) + 1)) }))
             }
             func action(_ a: ReferentialAction?) -> Value {
                 guard let a else { return .text(" ") }

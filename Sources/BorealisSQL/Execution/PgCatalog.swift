@@ -10,49 +10,50 @@ import BorealisStorage
 
 enum PgCatalog {
     /// Each relation's columns: "name:type …" with types b bool, c "char" and name (text),
-    /// i2 i4 i8, f4 f8, o oid, t text.
+    /// i2 i4 i8, f4 f8, o oid, t text, and arrays t[] (aclitem[], text[]), i2[] (int2vector,
+    /// int2[]), o[] (oid[], as bigint[]).
     private static let definitions: [String: String] = [
-        "pg_namespace": "oid:o nspname:t nspowner:o nspacl:t",
+        "pg_namespace": "oid:o nspname:t nspowner:o nspacl:t[]",
         "pg_class": """
             oid:o relname:t relnamespace:o reltype:o reloftype:o relowner:o relam:o relfilenode:o reltablespace:o relpages:i4 \
             reltuples:f4 relallvisible:i4 reltoastrelid:o relhasindex:b relisshared:b relpersistence:c relkind:c relnatts:i2 \
             relchecks:i2 relhasrules:b relhastriggers:b relhassubclass:b relrowsecurity:b relforcerowsecurity:b relispopulated:b \
-            relreplident:c relispartition:b relrewrite:o relfrozenxid:t relminmxid:t relacl:t reloptions:t relpartbound:t
+            relreplident:c relispartition:b relrewrite:o relfrozenxid:t relminmxid:t relacl:t[] reloptions:t[] relpartbound:t
             """,
         "pg_attribute": """
             attrelid:o attname:t atttypid:o attstattarget:i4 attlen:i2 attnum:i2 attndims:i4 attcacheoff:i4 atttypmod:i4 \
             attbyval:b attalign:c attstorage:c attcompression:c attnotnull:b atthasdef:b atthasmissing:b attidentity:c \
-            attgenerated:c attisdropped:b attislocal:b attinhcount:i4 attcollation:o attacl:t attoptions:t attfdwoptions:t \
+            attgenerated:c attisdropped:b attislocal:b attinhcount:i4 attcollation:o attacl:t[] attoptions:t[] attfdwoptions:t[] \
             attmissingval:t
             """,
         "pg_type": """
             oid:o typname:t typnamespace:o typowner:o typlen:i2 typbyval:b typtype:c typcategory:c typispreferred:b \
             typisdefined:b typdelim:c typrelid:o typsubscript:t typelem:o typarray:o typinput:t typoutput:t typreceive:t \
             typsend:t typmodin:t typmodout:t typanalyze:t typalign:c typstorage:c typnotnull:b typbasetype:o typtypmod:i4 \
-            typndims:i4 typcollation:o typdefaultbin:t typdefault:t typacl:t
+            typndims:i4 typcollation:o typdefaultbin:t typdefault:t typacl:t[]
             """,
         "pg_index": """
             indexrelid:o indrelid:o indnatts:i2 indnkeyatts:i2 indisunique:b indnullsnotdistinct:b indisprimary:b \
             indisexclusion:b indimmediate:b indisclustered:b indisvalid:b indcheckxmin:b indisready:b indislive:b \
-            indisreplident:b indkey:t indcollation:t indclass:t indoption:t indexprs:t indpred:t
+            indisreplident:b indkey:i2[] indcollation:o[] indclass:o[] indoption:i2[] indexprs:t indpred:t
             """,
         "pg_constraint": """
             oid:o conname:t connamespace:o contype:c condeferrable:b condeferred:b convalidated:b conrelid:o contypid:o \
             conindid:o conparentid:o confrelid:o confupdtype:c confdeltype:c confmatchtype:c conislocal:b coninhcount:i4 \
-            connoinherit:b conkey:t confkey:t conpfeqop:t conppeqop:t conffeqop:t confdelsetcols:t conexclop:t conbin:t
+            connoinherit:b conkey:i2[] confkey:i2[] conpfeqop:o[] conppeqop:o[] conffeqop:o[] confdelsetcols:i2[] conexclop:o[] conbin:t
             """,
         "pg_attrdef": "oid:o adrelid:o adnum:i2 adbin:t",
         "pg_database": """
             oid:o datname:t datdba:o encoding:i4 datlocprovider:c datistemplate:b datallowconn:b datconnlimit:i4 \
-            datfrozenxid:t datminmxid:t dattablespace:o datcollate:t datctype:t daticulocale:t datcollversion:t datacl:t
+            datfrozenxid:t datminmxid:t dattablespace:o datcollate:t datctype:t daticulocale:t datcollversion:t datacl:t[]
             """,
         "pg_am": "oid:o amname:t amhandler:t amtype:c",
         "pg_roles": """
             rolname:t rolsuper:b rolinherit:b rolcreaterole:b rolcreatedb:b rolcanlogin:b rolreplication:b rolconnlimit:i4 \
-            rolpassword:t rolvaliduntil:t rolbypassrls:b rolconfig:t oid:o
+            rolpassword:t rolvaliduntil:t rolbypassrls:b rolconfig:t[] oid:o
             """,
         "pg_user": """
-            usename:t usesysid:o usecreatedb:b usesuper:b userepl:b usebypassrls:b passwd:t valuntil:t useconfig:t
+            usename:t usesysid:o usecreatedb:b usesuper:b userepl:b usebypassrls:b passwd:t valuntil:t useconfig:t[]
             """,
         "pg_description": "objoid:o classoid:o objsubid:i4 description:t",
         "pg_shdescription": "objoid:o classoid:o description:t",
@@ -60,25 +61,25 @@ enum PgCatalog {
             oid:o collname:t collnamespace:o collowner:o collprovider:c collisdeterministic:b collencoding:i4 collcollate:t \
             collctype:t colliculocale:t collversion:t
             """,
-        "pg_tablespace": "oid:o spcname:t spcowner:o spcacl:t spcoptions:t",
-        "pg_policy": "oid:o polname:t polrelid:o polcmd:c polpermissive:b polroles:t polqual:t polwithcheck:t",
+        "pg_tablespace": "oid:o spcname:t spcowner:o spcacl:t[] spcoptions:t[]",
+        "pg_policy": "oid:o polname:t polrelid:o polcmd:c polpermissive:b polroles:o[] polqual:t polwithcheck:t",
         "pg_statistic_ext": """
-            oid:o stxrelid:o stxname:t stxnamespace:o stxowner:o stxstattarget:i4 stxkeys:t stxkind:t stxexprs:t
+            oid:o stxrelid:o stxname:t stxnamespace:o stxowner:o stxstattarget:i4 stxkeys:i2[] stxkind:t[] stxexprs:t
             """,
         "pg_publication": """
             oid:o pubname:t pubowner:o puballtables:b pubinsert:b pubupdate:b pubdelete:b pubtruncate:b pubviaroot:b
             """,
         "pg_publication_namespace": "oid:o pnpubid:o pnnspid:o",
-        "pg_publication_rel": "oid:o prpubid:o prrelid:o prqual:t prattrs:t",
+        "pg_publication_rel": "oid:o prpubid:o prrelid:o prqual:t prattrs:i2[]",
         "pg_inherits": "inhrelid:o inhparent:o inhseqno:i4 inhdetachpending:b",
         "pg_trigger": """
             oid:o tgrelid:o tgparentid:o tgname:t tgfoid:o tgtype:i2 tgenabled:c tgisinternal:b tgconstrrelid:o \
-            tgconstrindid:o tgconstraint:o tgdeferrable:b tginitdeferred:b tgnargs:i2 tgattr:t tgargs:t tgqual:t \
+            tgconstrindid:o tgconstraint:o tgdeferrable:b tginitdeferred:b tgnargs:i2 tgattr:i2[] tgargs:t tgqual:t \
             tgoldtable:t tgnewtable:t
             """,
         "pg_rewrite": "oid:o rulename:t ev_class:o ev_type:c ev_enabled:c is_instead:b ev_qual:t ev_action:t",
         "pg_extension": """
-            oid:o extname:t extowner:o extnamespace:o extrelocatable:b extversion:t extconfig:t extcondition:t
+            oid:o extname:t extowner:o extnamespace:o extrelocatable:b extversion:t extconfig:o[] extcondition:t[]
             """,
         "pg_enum": "oid:o enumtypid:o enumsortorder:f4 enumlabel:t",
         "pg_depend": "classid:o objid:o objsubid:i4 refclassid:o refobjid:o refobjsubid:i4 deptype:c",
@@ -116,6 +117,9 @@ enum PgCatalog {
             case "f4": type = .real
             case "f8": type = .doublePrecision
             case "o": type = .oid
+            case "t[]": type = .textArray
+            case "i2[]": type = .smallintArray
+            case "o[]": type = .bigintArray
             default: type = .text
             }
             return (String(parts[0]), type)

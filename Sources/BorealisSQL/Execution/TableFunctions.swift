@@ -62,6 +62,24 @@ enum TableFunctions {
                               return .text(pieces[position])
                           }
                       }),
+        // A relation's partition ancestors, itself first: Borealis has no partitions, so itself
+        // (psql's \d asks for the foreign keys referencing any of them).
+        TableFunction(names: ["pg_partition_ancestors"], arity: 1...1, parameters: [.regclass],
+                      resultType: { _ in .regclass },
+                      values: { arguments, ctx in
+                          var relation: Value? = nil
+                          switch arguments[0] {
+                          case .null: break
+                          case .text(let name):
+                              guard let catalog = ctx.catalog else { break }
+                              relation = .integer(try RegisteredTypes.oid(of: name, as: .regclass, catalog: catalog))
+                          case let v: relation = try v.cast(to: .oid)
+                          }
+                          return {
+                              defer { relation = nil }
+                              return relation
+                          }
+                      }),
     ]
 
     /// The pieces of `s` between matches; an empty match at either end of the string or right
