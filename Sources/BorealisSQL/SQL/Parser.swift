@@ -2,7 +2,8 @@
 // SQLSTATE 42601 and name the line, the column and the token found.
 //
 // The grammar is split by statement family into extensions: Parser+Select (queries),
-// Parser+DDL, Parser+DML, Parser+Expressions, Parser+Session, Parser+Sequence. This file holds
+// Parser+DDL, Parser+DML, Parser+Expressions, Parser+Functions, Parser+GroupingSets,
+// Parser+Session, Parser+Sequence. This file holds
 // the token helpers, names and the statement dispatch.
 //
 // Expression precedence, lowest first (PostgreSQL's): OR · AND · NOT · IS · comparison ·
