@@ -5,7 +5,8 @@
 // `generate_series(1, 1e9)` streams without holding its rows. A call in the select list of a
 // query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL evaluates it, when it
 // is the only such call; calls elsewhere are 0A000 as in PostgreSQL. Arguments may refer to an
-// enclosing query's columns but not to FROM items beside the call (LATERAL is not built yet).
+// enclosing query's columns and to the FROM items before the call (implicit LATERAL:
+// FromPlanner.lateralJoin).
 
 import BorealisStorage
 
