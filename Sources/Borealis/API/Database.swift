@@ -148,8 +148,12 @@ public final class Database: @unchecked Sendable {
 
     /// A statement ends: with none left running or waiting, a pending interrupt is dropped.
     private func statementEnded() {
-        watch.statementTimingEnds()
-        if inFlight.subtract(1, ordering: .relaxed).newValue == 0 && idle { watch.clear() }
+        // The last statement in flight ends: nothing is timed until the next one starts (a
+        // streamed SELECT's later batches are not), and a pending interrupt is spent.
+        if inFlight.subtract(1, ordering: .relaxed).newValue == 0 {
+            watch.statementTimingEnds()
+            if idle { watch.clear() }
+        }
     }
 
     /// Calls `handler` on the statement's thread every `units` units of work (a unit is one

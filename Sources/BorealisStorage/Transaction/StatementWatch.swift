@@ -39,20 +39,21 @@ package final class StatementWatch: @unchecked Sendable {
     /// clears its interrupt when its count of running statements reaches zero).
     package func clear() { requested.store(false, ordering: .relaxed) }
 
-    /// When the running statement times out (CLOCK_MONOTONIC nanoseconds), 0 for never.
-    private var deadline: UInt64 = 0
+    /// When the running statement times out (CLOCK_MONOTONIC nanoseconds), 0 for never. Atomic:
+    /// a statement's end clears it outside the connection's lock.
+    private let deadline = Atomic<UInt64>(0)
     private var clockCountdown = 0
 
     /// A statement starts: its progress count starts afresh, and it may run for
     /// `timeoutMilliseconds` (0: no limit) before it fails with 57014.
     package func statementStarts(timeoutMilliseconds: Int64 = 0) {
         countdown = progressEvery
-        deadline = timeoutMilliseconds > 0 ? Self.now() &+ UInt64(timeoutMilliseconds) &* 1_000_000 : 0
+        deadline.store(timeoutMilliseconds > 0 ? Self.now() &+ UInt64(timeoutMilliseconds) &* 1_000_000 : 0, ordering: .relaxed)
         clockCountdown = 0
     }
 
     /// The statement's time is no longer counted (it ended; a cursor's later steps are not timed).
-    package func statementTimingEnds() { deadline = 0 }
+    package func statementTimingEnds() { deadline.store(0, ordering: .relaxed) }
 
     private static func now() -> UInt64 {
         var time = timespec()
@@ -71,11 +72,12 @@ package final class StatementWatch: @unchecked Sendable {
     @inline(__always)
     package func check() throws {
         if requested.load(ordering: .relaxed) { throw Self.canceled() }
-        if deadline != 0 {
+        let until = deadline.load(ordering: .relaxed)
+        if until != 0 {
             clockCountdown -= 1
             if clockCountdown <= 0 {
                 clockCountdown = 64
-                if Self.now() >= deadline {
+                if Self.now() >= until {
                     throw DatabaseError(.interrupted, sqlState: SQLState.queryCanceled, "canceling statement due to statement timeout")
                 }
             }
