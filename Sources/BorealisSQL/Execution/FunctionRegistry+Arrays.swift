@@ -209,11 +209,7 @@ extension FunctionRegistry {
         ScalarFunction(["regexp_match"], arity: 2...3, result: .fixed(.textArray), parameters: [.text], volatility: .immutable) { name, args in
             let cache = RegularExpressionCache()
             return { ctx in
-                var texts: [String] = []
-                for a in args {
-                    guard let t = try Functions.text(try a(ctx)) else { return .null }
-                    texts.append(t)
-                }
+                guard let texts = try Functions.texts(args, ctx) else { return .null }
                 let options = try RegularExpression.Options(flags: texts.count > 2 ? texts[2] : "", function: name)
                 let s = texts[0]
                 guard let match = try cache.expression(texts[1], options).matches(in: s, from: s.startIndex).first else { return .null }
@@ -223,11 +219,7 @@ extension FunctionRegistry {
         ScalarFunction(["regexp_split_to_array"], arity: 2...3, result: .fixed(.textArray), parameters: [.text], volatility: .immutable) { name, args in
             let cache = RegularExpressionCache()
             return { ctx in
-                var texts: [String] = []
-                for a in args {
-                    guard let t = try Functions.text(try a(ctx)) else { return .null }
-                    texts.append(t)
-                }
+                guard let texts = try Functions.texts(args, ctx) else { return .null }
                 let options = try RegularExpression.Options(flags: texts.count > 2 ? texts[2] : "", function: name)
                 let pieces = TableFunctions.splitting(texts[0], by: try cache.expression(texts[1], options))
                 return .array(ArrayValue(pieces.map(Value.text)))

@@ -13,6 +13,16 @@ enum Functions {
         return v.description
     }
 
+    /// Every argument as text, or nil when any is NULL (the strict functions' rule).
+    static func texts(_ args: [Evaluator], _ ctx: ExecutionContext) throws -> [String]? {
+        var texts: [String] = []
+        for a in args {
+            guard let t = try text(try a(ctx)) else { return nil }
+            texts.append(t)
+        }
+        return texts
+    }
+
     /// power, sqrt, exp, ln, log and log10, over double precision.
     @Sendable static func floatingPoint(_ name: String, _ args: [Evaluator]) throws -> Evaluator {
         return { ctx in

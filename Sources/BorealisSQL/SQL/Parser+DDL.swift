@@ -4,7 +4,16 @@
 import BorealisStorage
 
 extension Parser {
-    /// ALTER SEQUENCE or ALTER TABLE, after ALTER.
+    /// After RENAME: `TO new_name` or `[COLUMN] old TO new`.
+    private mutating func parseRenameAction(_ newName: String) throws -> AlterAction {
+        if acceptKeyword("to") { return .renameTable(to: try identifier(newName)) }
+        _ = acceptKeyword("column")
+        let old = try anyName("column name")
+        try expectKeyword("to")
+        return .renameColumn(old, to: try anyName("column name"))
+    }
+
+    /// ALTER SEQUENCE, ALTER VIEW or ALTER TABLE, after ALTER.
     mutating func parseAlter() throws -> Statement {
         if acceptKeyword("sequence") { return try parseAlterSequence() }
         if acceptKeyword("view") {
@@ -15,15 +24,7 @@ extension Parser {
             guard acceptKeyword("rename") else {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "ALTER VIEW supports RENAME only")
             }
-            let action: AlterAction
-            if acceptKeyword("to") {
-                action = .renameTable(to: try identifier("new view name"))
-            } else {
-                _ = acceptKeyword("column")
-                let old = try anyName("column name")
-                try expectKeyword("to")
-                action = .renameColumn(old, to: try anyName("column name"))
-            }
+            let action = try parseRenameAction("new view name")
             return .alterTable(name: name, action: ifExists ? .several([action], ifExists: true) : action)
         }
         try expectKeyword("table")
@@ -32,15 +33,7 @@ extension Parser {
         let name = try qualifiedName("table name")
         // RENAME stands alone (PostgreSQL's grammar); the other actions may be listed.
         if acceptKeyword("rename") {
-            let action: AlterAction
-            if acceptKeyword("to") {
-                action = .renameTable(to: try identifier("new table name"))
-            } else {
-                _ = acceptKeyword("column")
-                let old = try anyName("column name")
-                try expectKeyword("to")
-                action = .renameColumn(old, to: try anyName("column name"))
-            }
+            let action = try parseRenameAction("new table name")
             return .alterTable(name: name, action: ifExists ? .several([action], ifExists: true) : action)
         }
         var actions: [AlterAction] = []
