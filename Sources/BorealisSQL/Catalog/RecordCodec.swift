@@ -125,37 +125,56 @@ package enum RecordCodec {
         var reader = ByteReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
-        let tags = try reader.readBytes(count)
         // Values are written in place (one uniqueness check per row, not one per column).
         if values.count != count { values = [Value](repeating: .null, count: count) }
+        try values.withUnsafeMutableBufferPointer { out in
+            try decodeValues(&reader, count: count, wanted: wanted, readColumns: readColumns, into: out)
+        }
+    }
+
+    /// Decodes a row of exactly `out.count` columns into `out` (a row's slots in a batch, see
+    /// RowBatch.swift); a record of another width is damage.
+    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into out: UnsafeMutableBufferPointer<Value>) throws {
+        var reader = ByteReader(raw, context: "row record")
+        let count = Int(try reader.readVarint())
+        guard count == out.count, count <= reader.remaining else {
+            throw DatabaseError.corrupt("row record claims \(count) columns, its table has \(out.count)")
+        }
+        try decodeValues(&reader, count: count, wanted: wanted, readColumns: readColumns, into: out)
+    }
+
+    /// The body of a record after its column count: the tags, then the values, into `out`
+    /// (which holds `count` slots).
+    @inline(__always)
+    private static func decodeValues(_ reader: inout ByteReader, count: Int, wanted: [ColumnDecode]?, readColumns: Int,
+                                     into out: UnsafeMutableBufferPointer<Value>) throws {
+        let tags = try reader.readBytes(count)
         let noMask: [ColumnDecode] = []
         try (wanted ?? noMask).withUnsafeBufferPointer { mask in
             let end = wanted == nil || mask.count < count ? count : min(readColumns, count)
-            try values.withUnsafeMutableBufferPointer { out in
-                for column in end..<count { out[column] = .null }
-                for column in 0..<end {
-                    let tag = tags[column]
-                    switch column < mask.count ? mask[column] : .value {
-                    case .value:
-                        out[column] = try value(tag, &reader)
-                    case .skip:
-                        try skip(tag, &reader)
-                        out[column] = .null
-                    case .characterLength:
-                        if tag == textTag {
-                            let n = Int(try reader.readVarint())
-                            out[column] = .integer(Int64(Value.codePointCount(try reader.readBytes(n))))
-                        } else {
-                            out[column] = Value.characterLength(try value(tag, &reader))
-                        }
-                    case .octetLength:
-                        if tag == textTag || tag == blobTag {
-                            let n = Int(try reader.readVarint())
-                            _ = try reader.readBytes(n)
-                            out[column] = .integer(Int64(n))
-                        } else {
-                            out[column] = Value.octetLength(try value(tag, &reader))
-                        }
+            for column in end..<count { out[column] = .null }
+            for column in 0..<end {
+                let tag = tags[column]
+                switch column < mask.count ? mask[column] : .value {
+                case .value:
+                    out[column] = try value(tag, &reader)
+                case .skip:
+                    try skip(tag, &reader)
+                    out[column] = .null
+                case .characterLength:
+                    if tag == textTag {
+                        let n = Int(try reader.readVarint())
+                        out[column] = .integer(Int64(Value.codePointCount(try reader.readBytes(n))))
+                    } else {
+                        out[column] = Value.characterLength(try value(tag, &reader))
+                    }
+                case .octetLength:
+                    if tag == textTag || tag == blobTag {
+                        let n = Int(try reader.readVarint())
+                        _ = try reader.readBytes(n)
+                        out[column] = .integer(Int64(n))
+                    } else {
+                        out[column] = Value.octetLength(try value(tag, &reader))
                     }
                 }
             }

@@ -145,6 +145,45 @@ struct AccessPath {
         return ({ try next()?.1 }, exact)
     }
 
+    /// Opens the path as a stream of batches (RowBatch.swift) when it reads the table in row-id
+    /// order — a full scan, or a row-id range with integer bounds (whose conjuncts the range
+    /// then enforces exactly); nil for the other paths, which are read a row at a time.
+    func openBatches(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]?) throws -> (BatchStream, exact: Bool)? {
+        let tree = TableTree(root: table.root)
+        let txn: StorageTransaction = try ctx.transaction(for: table)
+        func scanBatches(from: Int64?, until: Int64?) -> BatchStream {
+            let scan = TableScan(cursor: tree.tree.cursor(in: txn), wanted: wanted, from: from, until: until)
+            return { try scan.nextBatch(into: &$0) }
+        }
+        switch kind {
+        case .fullScan:
+            return (scanBatches(from: nil, until: nil), false)
+        case .rowIDRange(let low, let high):
+            // Each bound evaluated once, converted as the row path converts it (integers
+            // exactly, without a trip through Double).
+            var from: Int64?, until: Int64?
+            var exact = true
+            for (bound, isLow) in [(low, true), (high, false)] {
+                guard let bound else { continue }
+                let v = try ctx.withFrame([]) { try bound.0(ctx) }
+                if v.isNull { return ({ _ in false }, true) }
+                let id: Int64
+                if case .integer(let n) = v {
+                    if !bound.inclusive && n == (isLow ? .max : .min) { return ({ _ in false }, true) }
+                    id = bound.inclusive ? n : isLow ? n + 1 : n - 1
+                } else {
+                    exact = false
+                    guard let d = v.doubleValue else { return (scanBatches(from: nil, until: nil), false) }
+                    id = (isLow ? Self.lowerRowID(d, inclusive: bound.inclusive) : Self.upperRowID(d, inclusive: bound.inclusive)).0
+                }
+                if isLow { from = id } else { until = id }
+            }
+            return (scanBatches(from: from, until: until), exact)
+        default:
+            return nil
+        }
+    }
+
     func openKeyed(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]? = nil) throws -> KeyedRowStream {
         var exact = false
         return try openKeyed(table: table, ctx: ctx, wanted: wanted, exact: &exact)
@@ -336,6 +375,8 @@ private final class TableScan {
     @exclusivity(unchecked) private var index = 0
     @exclusivity(unchecked) private var changeCount: UInt64 = 0
     @exclusivity(unchecked) private var lastRowID: Int64 = 0
+    /// A batch met the end of the tree or of the range: no further step.
+    @exclusivity(unchecked) private var exhausted = false
     private let wanted: [ColumnDecode]?
     private let readColumns: Int
     /// The query reads no column (count(*), EXISTS): rows are not decoded at all.
@@ -393,6 +434,70 @@ private final class TableScan {
         (leaf, index) = try cursor.currentLeaf()
         changeCount = cursor.txn.changeCount
         return true
+    }
+
+    /// Fills `batch` with the next rows, up to its capacity; false when none are left. Rows of
+    /// one leaf are decoded in one loop straight into the batch's slots: the leaf, the cursor
+    /// and the scan's fields are read once per leaf rather than once per row. Nothing writes
+    /// through the transaction while a batch fills, so a change is looked for (by `step`) only
+    /// at the start of each batch.
+    func nextBatch(into batch: inout RowBatch) throws -> Bool {
+        batch.count = 0
+        guard !exhausted, try step(), var node = leaf else {
+            exhausted = true
+            return false
+        }
+        let width = batch.width, capacity = batch.capacity
+        let wanted = wanted, readColumns = readColumns, readsNothing = readsNothing, until = until
+        var position = index
+        var filled = 0
+        var last = lastRowID
+        try batch.values.withUnsafeMutableBufferPointer { out in
+            while true {
+                var pastRange = false
+                position = try node.forEachTableEntry(from: position) { i, rowID, value in
+                    guard filled < capacity else { return false }
+                    if let until, rowID > until {
+                        pastRange = true
+                        return false
+                    }
+                    if !readsNothing {
+                        let slots = UnsafeMutableBufferPointer(rebasing: out[filled * width ..< (filled + 1) * width])
+                        if value.overflow == 0 && value.local.count == value.totalLength {
+                            try RecordCodec.decode(value.local, wanted: wanted, readColumns: readColumns, into: slots)
+                        } else {
+                            try cursor.tree.readValue(node, i, cursor.txn).withUnsafeBytes {
+                                try RecordCodec.decode($0, wanted: wanted, readColumns: readColumns, into: slots)
+                            }
+                        }
+                    }
+                    last = rowID
+                    filled += 1
+                    return true
+                }
+                if pastRange {
+                    exhausted = true
+                    return
+                }
+                if filled == capacity { return }
+                guard try cursor.nextLeaf() else {
+                    exhausted = true
+                    return
+                }
+                _ = try take()
+                guard let next = leaf else {
+                    exhausted = true
+                    return
+                }
+                node = next
+                position = index
+            }
+        }
+        lastRowID = last
+        // `index` is the last entry handed out, where `step` continues from.
+        index = position - 1
+        batch.count = filled
+        return filled > 0
     }
 }
 

@@ -148,6 +148,24 @@ package struct Node {
         try withKey(i) { try TableTree.decode($0) }
     }
 
+    /// Calls `body` with the position, row id and value of each cell of a table leaf from
+    /// `start` on, until it returns false; returns the position it stopped at (`count` when it
+    /// went through them all). For batched scans in other modules: one call per leaf, the
+    /// cells walked inside this module, where reading a key and a value inlines (per row,
+    /// `rowID` and `readLeafValue` as calls across the module boundary cost more than the
+    /// walk itself).
+    package func forEachTableEntry(from start: Int, _ body: (Int, Int64, LeafValue) throws -> Bool) throws -> Int {
+        try withExtendedLifetime(image) {
+            var i = max(0, start)
+            let entries = count
+            while i < entries {
+                guard try body(i, try TableTree.decode(key(i)), leafValue(i)) else { return i }
+                i += 1
+            }
+            return i
+        }
+    }
+
     /// `withLeafValue` for a body that returns nothing: not generic, for per-row loops in
     /// other modules (a generic call across a module boundary is not specialized).
     package func readLeafValue(_ i: Int, _ body: (LeafValue) throws -> Void) throws {

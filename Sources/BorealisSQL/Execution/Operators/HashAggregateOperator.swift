@@ -32,31 +32,80 @@ final class HashAggregateOperator: PhysicalOperator {
     var details: [String] { groupSQL.isEmpty ? [] : ["Group Key: " + groupSQL.joined(separator: ", ")] }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        Planner.stream(try Self.aggregate(try input.stream(ctx), ctx: ctx, groups: groups, groupColumns: groupColumns, calls: calls,
-                                          hasGroupBy: !groupSQL.isEmpty))
+        let source: Source
+        if let batches = try input.batches(ctx) {
+            source = .batches(batches, width: input.columns.count)
+        } else {
+            source = .rows(try input.stream(ctx))
+        }
+        return Planner.stream(try Self.aggregate(source, ctx: ctx, groups: groups, groupColumns: groupColumns, calls: calls,
+                                                 hasGroupBy: !groupSQL.isEmpty))
+    }
+
+    /// Where the rows to aggregate come from: a row stream, or batches of rows (RowBatch.swift)
+    /// from an input that fills them itself.
+    enum Source {
+        case rows(RowStream)
+        case batches(BatchStream, width: Int)
+
+        /// Calls `body` with each row, as a reused array for batches (nothing allocated per row
+        /// once its capacity is reached).
+        func forEachRow(_ body: ([Value]) throws -> Void) throws {
+            switch self {
+            case .rows(let next):
+                while let row = try next() { try body(row) }
+            case .batches(let next, let width):
+                var batch = RowBatch(width: width)
+                var row: [Value] = []
+                row.reserveCapacity(width)
+                while try next(&batch) {
+                    for r in 0..<batch.count {
+                        row.removeAll(keepingCapacity: true)
+                        row.append(contentsOf: batch.values[r * width..<(r + 1) * width])
+                        try body(row)
+                    }
+                }
+            }
+        }
+
+        /// Calls `body` with each row's values in place: inside a batch's buffer, or the
+        /// array of a row read on its own (nothing copied).
+        func forEachRowBuffer(_ body: (UnsafeBufferPointer<Value>) throws -> Void) throws {
+            switch self {
+            case .rows(let next):
+                while let row = try next() { try row.withUnsafeBufferPointer { try body($0) } }
+            case .batches(let next, let width):
+                var batch = RowBatch(width: width)
+                while try next(&batch) {
+                    try batch.values.withUnsafeBufferPointer { values in
+                        for r in 0..<batch.count { try body(UnsafeBufferPointer(rebasing: values[r * width..<(r + 1) * width])) }
+                    }
+                }
+            }
+        }
     }
 
     /// Hash aggregation over a stream. Past `ctx.workMemoryRows` groups, rows of groups not yet
     /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
-    static func aggregate(_ input: @escaping RowStream, ctx: ExecutionContext, groups: [Evaluator], groupColumns: [Int?]? = nil,
+    static func aggregate(_ input: Source, ctx: ExecutionContext, groups: [Evaluator], groupColumns: [Int?]? = nil,
                           calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
         let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct, ordering: $0.ordering, argumentTypes: $0.argumentTypes) }
         let plain = calls.allSatisfy { $0.filter == nil && $0.extra == nil && $0.order.isEmpty && ($0.argument == nil || $0.argumentColumn != nil) }
+        let argumentColumns = calls.map(\.argumentColumn)
         if !hasGroupBy {
             // One group: no hashing per row.
             var states = fresh
             if plain {
                 // Every argument is a column of the input row (or count(*)): read it directly.
-                let columns = calls.map(\.argumentColumn)
-                while let row = try input() {
+                try input.forEachRowBuffer { row in
                     for i in states.indices {
-                        if let c = columns[i] { try states[i].add(row[c], extra: nil) } else { try states[i].add(nil, extra: nil) }
+                        if let c = argumentColumns[i] { try states[i].add(row[c], extra: nil) } else { try states[i].add(nil, extra: nil) }
                     }
                 }
                 return [states.map { $0.result() }]
             }
             let filters = calls.map(\.filter), arguments = calls.map(\.argument), extras = calls.map(\.extra), orders = calls.map(\.order)
-            while let row = try input() {
+            try input.forEachRow { row in
                 try ctx.withFrame(row) {
                     for i in states.indices {
                         if let filter = filters[i], try filter(ctx).truth() != true { continue }
@@ -68,34 +117,33 @@ final class HashAggregateOperator: PhysicalOperator {
             return [states.map { $0.result() }]
         }
         var output: [[Value]] = []
-        var pending: [(RowStream, level: Int)] = [(input, 0)]
+        var pending: [(Source, level: Int)] = [(input, 0)]
         var partitions: [SpillFile] = []
         var sawRow = false
         // When every key and argument is a column of the input row, rows are read directly,
         // without evaluators or an execution frame.
         let keyColumns = groupColumns.flatMap { columns in columns.allSatisfy { $0 != nil } ? columns.compactMap { $0 } : nil }
         let copying = keyColumns != nil && plain
-        let argumentColumns = calls.map(\.argumentColumn)
         while let (next, level) = pending.popLast() {
             var table = GroupTable(fresh: fresh, limit: hasGroupBy && level < 4 ? max(1, ctx.workMemoryRows) : .max, level: level)
             if copying, let keyColumns {
                 var hashKey: [Value] = []
                 hashKey.reserveCapacity(keyColumns.count)
-                while let row = try next() {
+                try next.forEachRowBuffer { row in
                     sawRow = true
                     hashKey.removeAll(keepingCapacity: true)
                     for c in keyColumns { hashKey.append(row[c].groupKey) }
-                    guard let s = try table.slot(hashKey, key: { keyColumns.map { row[$0] } }, row: row) else { continue }
+                    guard let s = try table.slot(hashKey, key: { keyColumns.map { row[$0] } }, row: { Array(row) }) else { return }
                     for i in argumentColumns.indices {
                         if let c = argumentColumns[i] { try table.entries[s].states[i].add(row[c], extra: nil) } else { try table.entries[s].states[i].add(nil, extra: nil) }
                     }
                 }
             } else {
-                while let row = try next() {
+                try next.forEachRow { row in
                     sawRow = true
                     try ctx.withFrame(row) {
                         let key = try groups.map { try $0(ctx) }
-                        guard let s = try table.slot(key.map(\.groupKey), key: { key }, row: row) else { return }
+                        guard let s = try table.slot(key.map(\.groupKey), key: { key }, row: { row }) else { return }
                         for (i, call) in calls.enumerated() {
                             if let filter = call.filter, try filter(ctx).truth() != true { continue }
                             let value = try call.argument.map { try $0(ctx) }
@@ -110,7 +158,7 @@ final class HashAggregateOperator: PhysicalOperator {
             partitions = table.partitions
             if spilling {
                 // Each partition holds whole groups; aggregate them with a fresh table.
-                for partition in partitions where partition.count > 0 { pending.append((try partition.reader(), level + 1)) }
+                for partition in partitions where partition.count > 0 { pending.append((.rows(try partition.reader()), level + 1)) }
                 partitions = []
             }
         }
@@ -138,14 +186,14 @@ final class HashAggregateOperator: PhysicalOperator {
 
         /// The slot of the group with this hashed key (made with `key()` when new), or nil when
         /// the row went to a partition.
-        mutating func slot(_ hashKey: [Value], key: () -> [Value], row: [Value]) throws -> Int? {
+        mutating func slot(_ hashKey: [Value], key: () -> [Value], row: () -> [Value]) throws -> Int? {
             if let found = slots[hashKey] { return found }
             if entries.count >= limit {
                 if partitions.isEmpty { partitions = try (0..<16).map { _ in try SpillFile() } }
                 var hasher = Hasher()
                 hasher.combine(level)
                 hasher.combine(hashKey)
-                try partitions[abs(hasher.finalize() % 16)].append(row)
+                try partitions[abs(hasher.finalize() % 16)].append(row())
                 return nil
             }
             slots[hashKey] = entries.count

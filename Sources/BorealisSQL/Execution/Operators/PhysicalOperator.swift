@@ -18,10 +18,14 @@ protocol PhysicalOperator: AnyObject {
     /// The node as EXPLAIN shows it (a node wrapping a whole query plan adds that plan's tree).
     var explainNode: ExplainNode { get }
     func open(_ ctx: ExecutionContext) throws -> RowStream
+    /// The output in batches (RowBatch.swift), for an operator that fills many rows per call;
+    /// nil (the default) when it produces rows one at a time.
+    func openBatches(_ ctx: ExecutionContext) throws -> BatchStream?
 }
 
 extension PhysicalOperator {
     var children: [PhysicalOperator] { [] }
+    func openBatches(_ ctx: ExecutionContext) throws -> BatchStream? { nil }
     var details: [String] { [] }
     var explainNode: ExplainNode {
         ExplainNode(label: label, details: details, estimatedRows: estimatedRows, children: children.map(\.explainNode),

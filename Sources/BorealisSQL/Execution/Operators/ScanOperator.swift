@@ -44,6 +44,36 @@ final class ScanOperator: PhysicalOperator {
 
     var details: [String] { filterSQL.isEmpty ? [] : ["Filter: " + filterSQL.joined(separator: " AND ")] }
 
+    /// Batches when the path reads in row-id order; rows failing a filter are dropped from
+    /// each batch in place (a filter is evaluated over one reused row array, not a new one per row).
+    func openBatches(_ ctx: ExecutionContext) throws -> BatchStream? {
+        guard let (next, exact) = try path.openBatches(table: table, ctx: ctx, wanted: usage?.decoding) else { return nil }
+        let checks = exact ? uncovered : filters
+        if checks.isEmpty { return next }
+        var scratch: [Value] = []
+        return { batch in
+            while try next(&batch) {
+                let width = batch.width
+                var kept = 0
+                for r in 0..<batch.count {
+                    let start = r * width
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch.append(contentsOf: batch.values[start..<start + width])
+                    guard try rowPasses(scratch, checks, ctx) else { continue }
+                    if kept != r {
+                        for c in 0..<width { batch.values[kept * width + c] = batch.values[start + c] }
+                    }
+                    kept += 1
+                }
+                if kept > 0 {
+                    batch.count = kept
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
     func open(_ ctx: ExecutionContext) throws -> RowStream {
         let (next, exact) = try path.openExact(table: table, ctx: ctx, wanted: usage?.decoding)
         let checks = exact ? uncovered : filters

@@ -40,7 +40,6 @@ final class TopNOperator: PhysicalOperator {
     var estimatedRows: Double { input.estimatedRows }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        let next = try input.stream(ctx)
         let keys = keys, order = order
         let width = input.columns.count
         /// The keys of `row`, written into `buffer` (reused: no allocation per row).
@@ -54,6 +53,10 @@ final class TopNOperator: PhysicalOperator {
             }
         }
         let bound = try wanted(ctx)
+        if let k = bound, k > 0, k <= ctx.workMemoryRows, let columns = columnKeys, let batches = try input.batches(ctx) {
+            return try Self.topN(k, of: batches, width: width, keyColumns: columns, order: order)
+        }
+        let next = try input.stream(ctx)
         guard let k = bound, k <= ctx.workMemoryRows else {
             // No usable bound (LIMIT ALL, or more rows than fit): sort everything, the keys
             // riding after the row's columns, and drop them after; the first k rows only.
@@ -92,6 +95,46 @@ final class TopNOperator: PhysicalOperator {
             } else if let worst = heap.first, order.compare(scratch, worst.keys) < 0 {
                 // A later row with keys equal to the worst never displaces it (stability).
                 heap.replaceFirst(with: (index, scratch, row))
+            }
+        }
+        return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
+    }
+
+    /// The input columns of the keys, when every key is one.
+    private var columnKeys: [Int]? {
+        var columns: [Int] = []
+        for key in keys {
+            guard case .column(let c) = key else { return nil }
+            columns.append(c)
+        }
+        return columns
+    }
+
+    /// The best `k` rows of batched input, keys read in place: a row is copied out of its
+    /// batch only when it enters the heap.
+    private static func topN(_ k: Int, of next: BatchStream, width: Int, keyColumns: [Int], order: RowOrder) throws -> RowStream {
+        typealias Entry = (index: Int, keys: [Value], row: [Value])
+        func precedes(_ a: Entry, _ b: Entry) -> Bool {
+            let c = order.compare(a.keys, b.keys)
+            return c != 0 ? c < 0 : a.index < b.index
+        }
+        var heap = BinaryHeap<Entry> { a, b in precedes(b, a) }
+        heap.reserveCapacity(k + 1)
+        var scratch: [Value] = []
+        scratch.reserveCapacity(keyColumns.count)
+        var index = 0
+        var batch = RowBatch(width: width)
+        while try next(&batch) {
+            for r in 0..<batch.count {
+                defer { index += 1 }
+                scratch.removeAll(keepingCapacity: true)
+                for c in keyColumns { scratch.append(batch[r, c]) }
+                if heap.count < k {
+                    heap.push((index, scratch, batch.row(r)))
+                } else if let worst = heap.first, order.compare(scratch, worst.keys) < 0 {
+                    // A later row with keys equal to the worst never displaces it (stability).
+                    heap.replaceFirst(with: (index, scratch, batch.row(r)))
+                }
             }
         }
         return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
