@@ -1,6 +1,7 @@
 // Foreign keys: a child row's parent must exist (23503); a parent row's UPDATE or DELETE
 // checks, cascades to, or rewrites the rows that reference it, found through an access path
-// on the child (an index on the key when there is one).
+// on the child (an index on the key when there is one). The children's writers and paths are
+// compiled once per write plan (StatementExecutor+WritePlan.swift), not once per parent row.
 
 import BorealisStorage
 
@@ -45,20 +46,18 @@ extension StatementExecutor {
 
     /// Applies the foreign keys that reference `schema` when one of its rows is deleted
     /// (`new` nil) or updated: RESTRICT/NO ACTION fail with 23503, CASCADE deletes or updates
-    /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
-    func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
+    /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns. The children's
+    /// writers and access paths come from `plans` (compiled once per write plan).
+    func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int,
+                       plans: ForeignKeyPlans) throws {
         guard depth < 64 else { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "foreign key cascades nest too deeply") }
-        let catalog = own
-        for (childName, fk) in catalog.referencing[schema.name] ?? [] {
-            let child = try catalog.table(childName)
-            let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
-            let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
+        for key in try referencingKeys(of: schema, in: plans) {
+            let fk = key.fk, w = key.child, child = w.schema, positions = key.childPositions
+            let oldKey = key.parentPositions.map { old[$0] }
+            let newKey = new.map { row in key.parentPositions.map { row[$0] } }
             if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
-            let w = try writer(for: child.name, in: catalog)
-            let positions = fk.columns.map { child.columnIndex($0)! }
             var matches: [(Int64, [Value])] = []
-            let path = try referencingRowsPath(child, fk, catalog: catalog)
-            let next = try ctx.withFrame(oldKey) { try path.openKeyed(table: child, ctx: ctx) }
+            let next = try ctx.withFrame(oldKey) { try key.path.openKeyed(table: child, ctx: ctx) }
             while let (rowID, row) = try next() {
                 if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) { matches.append((rowID, row)) }
             }
@@ -72,9 +71,9 @@ extension StatementExecutor {
                         var updated = row
                         for (p, v) in zip(positions, newKey) { updated[p] = v }
                         _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
-                        try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                        try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1, plans: plans)
                     } else {
-                        try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1)
+                        try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1, plans: plans)
                     }
                 }
             case .setNull, .setDefault:
@@ -85,7 +84,7 @@ extension StatementExecutor {
                         updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
                     }
                     _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
-                    try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                    try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1, plans: plans)
                 }
             }
         }
@@ -93,25 +92,21 @@ extension StatementExecutor {
 
     /// How the rows of `child` that reference one parent key are found: an access path whose
     /// bounds read the key's values from the outer row (an index led by the foreign key's first
-    /// column, else a scan), chosen once per statement.
+    /// column, else a scan), chosen once per write plan (`referencingKeys`) and by EXPLAIN.
     func referencingRowsPath(_ child: TableSchema, _ fk: ForeignKey, catalog: Catalog) throws -> AccessPath {
-        let name = child.name + "\u{0}" + fk.name
-        if let known = foreignKeyPaths.paths[name] { return known }
         let keyScope = Scope(columns: fk.columns.indices.map { ScopeColumn(table: "parent key", name: "k\($0)") }, parent: nil)
         let scope = Scope(columns: child.columns.map { ScopeColumn(table: child.name, name: $0.name) }, parent: keyScope)
         let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "foreign key")
         let conjuncts = fk.columns.enumerated().map { i, column in
             Expr.binary(.equal, .column(table: child.name, name: column), .column(table: "parent key", name: "k\(i)"))
         }
-        let path = try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
-        foreignKeyPaths.paths[name] = path
-        return path
+        return try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
     }
 
     /// Deletes one row: its referencing rows first (per their foreign keys), then its index
     /// entries and the row.
-    func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int) throws {
-        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth)
+    func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int, plans: ForeignKeyPlans) throws {
+        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth, plans: plans)
         for (_, tree, key) in w.indexes {
             try tree.delete(RecordCodec.indexKey(try key.values(row, ctx), rowID: rowID), in: txn)
         }

@@ -423,6 +423,10 @@ public struct BTree: Sendable, Hashable {
             let left = try self.node(leftPage, txn)
             let right = try self.node(rightPage, txn)
             guard left.type == right.type else { throw DatabaseError.corrupt("siblings \(leftPage) and \(rightPage) differ in type") }
+            // Their cells and slots alone must fit (an interior pair also pulls the separator
+            // down): checked before any cell is copied, since a node left underfull beside a
+            // full sibling is checked again at each removal from it.
+            guard left.usedBytes + right.usedBytes <= capacity else { return }
             var cells = (0..<left.count).map { left.cell($0) }
             if !left.isLeaf {
                 var pulled = ByteWriter()
