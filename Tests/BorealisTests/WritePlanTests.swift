@@ -167,6 +167,32 @@ import Testing
         #expect(try count(db, "SELECT count(*) FROM t WHERE b = 22") == .integer(1))
     }
 
+    /// A prepared INSERT's writer checks the foreign keys the table has now: one added or
+    /// dropped between executions, a parent key through a unique index as through the row id.
+    @Test func aPreparedInsertChecksForeignKeysAddedOrDroppedBetweenExecutions() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE p(id INTEGER PRIMARY KEY, code TEXT UNIQUE)")
+        try db.execute("CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER, pcode TEXT)")
+        try db.execute("INSERT INTO p VALUES (1, 'a'), (2, 'b')")
+        let insert = try #require(try db.prepare("INSERT INTO c VALUES ($1, $2, $3)").statement)
+        try insert.execute([.integer(1), .integer(9), .text("z")])
+        try db.execute("DELETE FROM c")
+        try db.execute("ALTER TABLE c ADD CONSTRAINT c_pid FOREIGN KEY (pid) REFERENCES p(id)")
+        try insert.execute([.integer(2), .integer(1), .text("a")])
+        #expect(insert.cache.write?.writer.parentChecks?.count == 1)
+        #expect(throws: DatabaseError.self) { try insert.execute([.integer(3), .integer(9), .text("z")]) }
+        try db.execute("ALTER TABLE c ADD CONSTRAINT c_pcode FOREIGN KEY (pcode) REFERENCES p(code)")
+        #expect(throws: DatabaseError.self) { try insert.execute([.integer(4), .integer(1), .text("z")]) }
+        try insert.execute([.integer(5), .integer(2), .text("b")])
+        try insert.execute([.integer(6), .null, .null])
+        #expect(insert.cache.write?.writer.parentChecks?.count == 2)
+        try db.execute("ALTER TABLE c DROP CONSTRAINT c_pid")
+        try insert.execute([.integer(7), .integer(9), .text("a")])
+        #expect(throws: DatabaseError.self) { try insert.execute([.integer(8), .integer(9), .text("q")]) }
+        #expect(try db.execute("SELECT id FROM c ORDER BY id").rows == [[.integer(2)], [.integer(5)], [.integer(6)], [.integer(7)]])
+    }
+
     /// Each data-modifying CTE compiles its own statement: two DELETEs of one table with
     /// different WHERE clauses in one prepared statement each delete their own row.
     @Test func dataModifyingCTEsOfOnePreparedStatementDoNotShareAWritePlan() throws {

@@ -15,33 +15,82 @@ extension StatementExecutor {
         }?.name
     }
 
+    /// One foreign key of a table as its writes check it: where the key's values sit in the
+    /// table's rows, and how the parent row is found (compiled once per table writer).
+    struct ParentCheck {
+        enum Lookup {
+            /// The key is the parent's row id (of the column's type).
+            case rowID(TableTree, ColumnSchema)
+            /// A unique index of the parent on the key's columns: per index column, the key
+            /// position that fills it and the parent column whose type it takes.
+            case index(BTree, [(key: Int, column: ColumnSchema)])
+        }
+        let fk: ForeignKey
+        let positions: [Int]
+        let lookup: Lookup
+    }
+
+    /// The foreign keys of `schema` compiled for checking, against the catalog of its own kind.
+    func parentChecks(of schema: TableSchema) throws -> [ParentCheck] {
+        let catalog = own
+        return try (schema.foreignKeys ?? []).map { fk in
+            let positions = try fk.columns.map { try position(of: $0, in: schema) }
+            let parent = try catalog.table(fk.parent)
+            if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
+                return ParentCheck(fk: fk, positions: positions, lookup: .rowID(TableTree(root: parent.root), parent.columns[r]))
+            }
+            guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && $0.predicate == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
+                throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
+            }
+            let columns = try index.columns.map { column -> (key: Int, column: ColumnSchema) in
+                guard let k = fk.parentColumns.firstIndex(of: column) else {
+                    throw DatabaseError.internalError("index \(index.name) column \(column) is not in foreign key \(fk.name)")
+                }
+                return (k, parent.columns[try position(of: column, in: parent)])
+            }
+            return ParentCheck(fk: fk, positions: positions, lookup: .index(BTree(root: index.root), columns))
+        }
+    }
+
     /// Checks that every foreign key of `schema` finds its parent row (23503).
     func checkParents(of schema: TableSchema, _ row: [Value], old: [Value]?) throws {
-        for fk in schema.foreignKeys ?? [] {
-            let values = fk.columns.map { row[schema.columnIndex($0)!] }
+        try checkParents(try parentChecks(of: schema), of: schema.name, row, old: old)
+    }
+
+    /// As above with the table writer's compiled checks (made on its first row).
+    func checkParents(of w: TableWriter, _ row: [Value], old: [Value]?) throws {
+        if w.schema.foreignKeys?.isEmpty ?? true { return }
+        let checks: [ParentCheck]
+        if let known = w.parentChecks {
+            checks = known
+        } else {
+            checks = try parentChecks(of: w.schema)
+            w.parentChecks = checks
+        }
+        try checkParents(checks, of: w.schema.name, row, old: old)
+    }
+
+    private func checkParents(_ checks: [ParentCheck], of table: String, _ row: [Value], old: [Value]?) throws {
+        for check in checks {
+            let values = check.positions.map { row[$0] }
             if values.contains(where: \.isNull) { continue }
-            if let old, fk.columns.map({ old[schema.columnIndex($0)!] }) == values { continue }
-            guard try parentExists(fk, values) else {
-                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
+            if let old, check.positions.map({ old[$0] }) == values { continue }
+            guard try parentExists(check, values) else {
+                let fk = check.fk
+                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "insert or update on table \"\(table)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
             }
         }
     }
 
-    func parentExists(_ fk: ForeignKey, _ values: [Value]) throws -> Bool {
-        let catalog = own
-        let parent = try catalog.table(fk.parent)
-        if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
-            guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
-            return try TableTree(root: parent.root).get(id, in: txn) != nil
+    private func parentExists(_ check: ParentCheck, _ values: [Value]) throws -> Bool {
+        switch check.lookup {
+        case .rowID(let tree, let column):
+            guard case .integer(let id) = try assign(values[0], to: column) else { return false }
+            return try tree.get(id, in: txn) != nil
+        case .index(let tree, let columns):
+            let ordered = try columns.map { try assign(values[$0.key], to: $0.column) }
+            return try findConflict(tree, ordered, excluding: nil) != nil
         }
-        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && $0.predicate == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
-            throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
-        }
-        let ordered = try index.columns.map { column -> Value in
-            let k = fk.parentColumns.firstIndex(of: column)!
-            return try assign(values[k], to: parent.columns[parent.columnIndex(column)!])
-        }
-        return try findConflict(BTree(root: index.root), ordered, excluding: nil) != nil
     }
 
     /// Applies the foreign keys that reference `schema` when one of its rows is deleted

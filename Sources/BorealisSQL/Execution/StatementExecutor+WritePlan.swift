@@ -100,7 +100,7 @@ extension StatementExecutor {
         return keys
     }
 
-    private func position(of column: String, in table: TableSchema) throws -> Int {
+    func position(of column: String, in table: TableSchema) throws -> Int {
         guard let i = table.columnIndex(column) else {
             throw DatabaseError.internalError("foreign key column \(column) is not a column of \(table.name)")
         }

@@ -17,6 +17,8 @@ extension StatementExecutor {
         let defaults: [Evaluator?]
         /// Generated columns and their expressions over the row (StatementExecutor+Generated).
         var generated: [(Int, Evaluator)] = []
+        /// The table's foreign keys compiled for checking, made by the first row stored.
+        var parentChecks: [ParentCheck]?
         /// Per column: which values it stores as they are (anything else goes through `assign`).
         let storedAsIs: [StoredAsIs]
         let notNull: [Bool]
@@ -128,7 +130,7 @@ extension StatementExecutor {
         let schema = w.schema
         if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
         try coerce(&row, for: w)
-        try checkParents(of: schema, row, old: old)
+        try checkParents(of: w, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
             throw DatabaseError(.constraint, sqlState: SQLState.checkViolation, "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
         }
