@@ -249,6 +249,33 @@ import Testing
         try engine.close()
     }
 
+    /// Deleting a run of keys in the middle of a tree empties leaves that sit beside full ones:
+    /// a leaf too full to merge with its sibling is left alone (the check happens before any
+    /// cell is copied), and each leaf emptied merges away, in ascending and descending runs.
+    @Test(arguments: [false, true])
+    func deletingARunBesideFullLeavesMergesTheEmptiedLeaves(descending: Bool) throws {
+        let dir = TemporaryDirectory()
+        let engine = try StorageEngine(path: dir.database, options: smallOptions())
+        let txn = try engine.beginWrite()
+        let table = try TableTree.create(in: txn)
+        for i in 0..<5000 { try table.put(Int64(i), [UInt8](repeating: UInt8(i & 0xff), count: 60), in: txn) }
+        let before = try table.tree.verify(in: txn)
+        let run = Array(1000..<3000)
+        for i in descending ? run.reversed() : run {
+            #expect(try table.delete(Int64(i), in: txn))
+            let deleted = descending ? 3000 - i : i - 999
+            if i % 250 == 0 { #expect(try table.tree.verify(in: txn).entries == 5000 - deleted) }
+        }
+        let after = try table.tree.verify(in: txn)
+        #expect(after.entries == 3000)
+        // 2,000 of 5,000 rows gone: at least a third of the pages are freed.
+        #expect(after.pages.count * 3 <= before.pages.count * 2 + 3, "pages before \(before.pages.count), after \(after.pages.count)")
+        for i in 0..<5000 { #expect(try table.get(Int64(i), in: txn) == ((1000..<3000).contains(i) ? nil : [UInt8](repeating: UInt8(i & 0xff), count: 60))) }
+        _ = try txn.checkIntegrity(trees: [table.tree])
+        try txn.commit()
+        try engine.close()
+    }
+
     @Test func cursorSeeksAndSurvivesWritesToItsTree() throws {
         let dir = TemporaryDirectory()
         let engine = try StorageEngine(path: dir.database, options: smallOptions())

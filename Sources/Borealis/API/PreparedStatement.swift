@@ -57,7 +57,7 @@ import BorealisStorage
 public final class PreparedStatement: Sendable {
     let database: Database
     let parsed: Parser.Parsed
-    private let cache = PlanCache()
+    let cache = PlanCache()
     private struct State {
         var bindings: [Value]
         /// The whole result; for a streamed SELECT, its columns only.

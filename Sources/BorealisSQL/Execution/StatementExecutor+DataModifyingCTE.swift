@@ -10,8 +10,12 @@ import BorealisStorage
 extension StatementExecutor {
     /// `query` with each data-modifying CTE run and replaced by the rows it returned.
     func runningDataModifyingCTEs(_ query: SelectStatement) throws -> SelectStatement {
-        try replacingDataModifyingCTEs(query) { statement in
-            let result = try execute(statement)
+        // Each CTE's statement runs without the plan cache: the cache holds one write plan,
+        // the top statement's (two CTEs writing one table must not share a compiled WHERE).
+        var executor = self
+        executor.planCache = nil
+        return try replacingDataModifyingCTEs(query) { statement in
+            let result = try executor.execute(statement)
             return (result.columns, result.rows)
         }
     }

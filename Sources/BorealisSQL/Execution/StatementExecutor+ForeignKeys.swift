@@ -1,6 +1,7 @@
 // Foreign keys: a child row's parent must exist (23503); a parent row's UPDATE or DELETE
 // checks, cascades to, or rewrites the rows that reference it, found through an access path
-// on the child (an index on the key when there is one).
+// on the child (an index on the key when there is one). The children's writers and paths are
+// compiled once per write plan (StatementExecutor+WritePlan.swift), not once per parent row.
 
 import BorealisStorage
 
@@ -14,51 +15,98 @@ extension StatementExecutor {
         }?.name
     }
 
+    /// One foreign key of a table as its writes check it: where the key's values sit in the
+    /// table's rows, and how the parent row is found (compiled once per table writer).
+    struct ParentCheck {
+        enum Lookup {
+            /// The key is the parent's row id (of the column's type).
+            case rowID(TableTree, ColumnSchema)
+            /// A unique index of the parent on the key's columns: per index column, the key
+            /// position that fills it and the parent column whose type it takes.
+            case index(BTree, [(key: Int, column: ColumnSchema)])
+        }
+        let fk: ForeignKey
+        let positions: [Int]
+        let lookup: Lookup
+    }
+
+    /// The foreign keys of `schema` compiled for checking, against the catalog of its own kind.
+    func parentChecks(of schema: TableSchema) throws -> [ParentCheck] {
+        let catalog = own
+        return try (schema.foreignKeys ?? []).map { fk in
+            let positions = try fk.columns.map { try position(of: $0, in: schema) }
+            let parent = try catalog.table(fk.parent)
+            if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
+                return ParentCheck(fk: fk, positions: positions, lookup: .rowID(TableTree(root: parent.root), parent.columns[r]))
+            }
+            guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && $0.predicate == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
+                throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
+            }
+            let columns = try index.columns.map { column -> (key: Int, column: ColumnSchema) in
+                guard let k = fk.parentColumns.firstIndex(of: column) else {
+                    throw DatabaseError.internalError("index \(index.name) column \(column) is not in foreign key \(fk.name)")
+                }
+                return (k, parent.columns[try position(of: column, in: parent)])
+            }
+            return ParentCheck(fk: fk, positions: positions, lookup: .index(BTree(root: index.root), columns))
+        }
+    }
+
     /// Checks that every foreign key of `schema` finds its parent row (23503).
     func checkParents(of schema: TableSchema, _ row: [Value], old: [Value]?) throws {
-        for fk in schema.foreignKeys ?? [] {
-            let values = fk.columns.map { row[schema.columnIndex($0)!] }
+        try checkParents(try parentChecks(of: schema), of: schema.name, row, old: old)
+    }
+
+    /// As above with the table writer's compiled checks (made on its first row).
+    func checkParents(of w: TableWriter, _ row: [Value], old: [Value]?) throws {
+        if w.schema.foreignKeys?.isEmpty ?? true { return }
+        let checks: [ParentCheck]
+        if let known = w.parentChecks {
+            checks = known
+        } else {
+            checks = try parentChecks(of: w.schema)
+            w.parentChecks = checks
+        }
+        try checkParents(checks, of: w.schema.name, row, old: old)
+    }
+
+    private func checkParents(_ checks: [ParentCheck], of table: String, _ row: [Value], old: [Value]?) throws {
+        for check in checks {
+            let values = check.positions.map { row[$0] }
             if values.contains(where: \.isNull) { continue }
-            if let old, fk.columns.map({ old[schema.columnIndex($0)!] }) == values { continue }
-            guard try parentExists(fk, values) else {
-                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "insert or update on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
+            if let old, check.positions.map({ old[$0] }) == values { continue }
+            guard try parentExists(check, values) else {
+                let fk = check.fk
+                throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "insert or update on table \"\(table)\" violates foreign key constraint \"\(fk.name)\": key (\(fk.columns.joined(separator: ", ")))=(\(values.map(\.description).joined(separator: ", "))) is not present in table \"\(fk.parent)\"")
             }
         }
     }
 
-    func parentExists(_ fk: ForeignKey, _ values: [Value]) throws -> Bool {
-        let catalog = own
-        let parent = try catalog.table(fk.parent)
-        if let r = parent.rowIDColumn, fk.parentColumns == [parent.columns[r].name] {
-            guard case .integer(let id) = try assign(values[0], to: parent.columns[r]) else { return false }
-            return try TableTree(root: parent.root).get(id, in: txn) != nil
+    private func parentExists(_ check: ParentCheck, _ values: [Value]) throws -> Bool {
+        switch check.lookup {
+        case .rowID(let tree, let column):
+            guard case .integer(let id) = try assign(values[0], to: column) else { return false }
+            return try tree.get(id, in: txn) != nil
+        case .index(let tree, let columns):
+            let ordered = try columns.map { try assign(values[$0.key], to: $0.column) }
+            return try findConflict(tree, ordered, excluding: nil) != nil
         }
-        guard let index = catalog.indexes(on: parent.name).first(where: { $0.unique && $0.expressions == nil && $0.predicate == nil && Set($0.columns) == Set(fk.parentColumns) }) else {
-            throw DatabaseError.internalError("foreign key \(fk.name) has no unique index on \(fk.parent)")
-        }
-        let ordered = try index.columns.map { column -> Value in
-            let k = fk.parentColumns.firstIndex(of: column)!
-            return try assign(values[k], to: parent.columns[parent.columnIndex(column)!])
-        }
-        return try findConflict(BTree(root: index.root), ordered, excluding: nil) != nil
     }
 
     /// Applies the foreign keys that reference `schema` when one of its rows is deleted
     /// (`new` nil) or updated: RESTRICT/NO ACTION fail with 23503, CASCADE deletes or updates
-    /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns.
-    func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int) throws {
+    /// the referencing rows, SET NULL/SET DEFAULT rewrite their key columns. The children's
+    /// writers and access paths come from `plans` (compiled once per write plan).
+    func parentChanged(_ schema: TableSchema, old: [Value], new: [Value]?, ctx: ExecutionContext, depth: Int,
+                       plans: ForeignKeyPlans) throws {
         guard depth < 64 else { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "foreign key cascades nest too deeply") }
-        let catalog = own
-        for (childName, fk) in catalog.referencing[schema.name] ?? [] {
-            let child = try catalog.table(childName)
-            let oldKey = fk.parentColumns.map { old[schema.columnIndex($0)!] }
-            let newKey = new.map { row in fk.parentColumns.map { row[schema.columnIndex($0)!] } }
+        for key in try referencingKeys(of: schema, in: plans) {
+            let fk = key.fk, w = key.child, child = w.schema, positions = key.childPositions
+            let oldKey = key.parentPositions.map { old[$0] }
+            let newKey = new.map { row in key.parentPositions.map { row[$0] } }
             if oldKey.contains(where: \.isNull) || newKey == oldKey { continue }
-            let w = try writer(for: child.name, in: catalog)
-            let positions = fk.columns.map { child.columnIndex($0)! }
             var matches: [(Int64, [Value])] = []
-            let path = try referencingRowsPath(child, fk, catalog: catalog)
-            let next = try ctx.withFrame(oldKey) { try path.openKeyed(table: child, ctx: ctx) }
+            let next = try ctx.withFrame(oldKey) { try key.path.openKeyed(table: child, ctx: ctx) }
             while let (rowID, row) = try next() {
                 if try zip(positions, oldKey).allSatisfy({ try Value.compare(row[$0.0], $0.1) == 0 }) { matches.append((rowID, row)) }
             }
@@ -72,9 +120,9 @@ extension StatementExecutor {
                         var updated = row
                         for (p, v) in zip(positions, newKey) { updated[p] = v }
                         _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
-                        try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                        try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1, plans: plans)
                     } else {
-                        try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1)
+                        try deleteRow(rowID, row, in: w, ctx: ctx, depth: depth + 1, plans: plans)
                     }
                 }
             case .setNull, .setDefault:
@@ -85,7 +133,7 @@ extension StatementExecutor {
                         updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
                     }
                     _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
-                    try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1)
+                    try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1, plans: plans)
                 }
             }
         }
@@ -93,25 +141,21 @@ extension StatementExecutor {
 
     /// How the rows of `child` that reference one parent key are found: an access path whose
     /// bounds read the key's values from the outer row (an index led by the foreign key's first
-    /// column, else a scan), chosen once per statement.
+    /// column, else a scan), chosen once per write plan (`referencingKeys`) and by EXPLAIN.
     func referencingRowsPath(_ child: TableSchema, _ fk: ForeignKey, catalog: Catalog) throws -> AccessPath {
-        let name = child.name + "\u{0}" + fk.name
-        if let known = foreignKeyPaths.paths[name] { return known }
         let keyScope = Scope(columns: fk.columns.indices.map { ScopeColumn(table: "parent key", name: "k\($0)") }, parent: nil)
         let scope = Scope(columns: child.columns.map { ScopeColumn(table: child.name, name: $0.name) }, parent: keyScope)
         let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "foreign key")
         let conjuncts = fk.columns.enumerated().map { i, column in
             Expr.binary(.equal, .column(table: child.name, name: column), .column(table: "parent key", name: "k\(i)"))
         }
-        let path = try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
-        foreignKeyPaths.paths[name] = path
-        return path
+        return try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
     }
 
     /// Deletes one row: its referencing rows first (per their foreign keys), then its index
     /// entries and the row.
-    func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int) throws {
-        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth)
+    func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int, plans: ForeignKeyPlans) throws {
+        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth, plans: plans)
         for (_, tree, key) in w.indexes {
             try tree.delete(RecordCodec.indexKey(try key.values(row, ctx), rowID: rowID), in: txn)
         }

@@ -64,7 +64,8 @@ extension StatementExecutor {
     }
 
     func delete(_ name: String, _ alias: String?, _ using: [FromItem], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
-        let w = try writer(for: name)
+        let plan = try writePlan(for: name)
+        let w = plan.writer
         let ctx = context()
         let returningPlan = try returningPlan(returning, w.schema, alias: alias)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
@@ -72,12 +73,12 @@ extension StatementExecutor {
         if !using.isEmpty {
             join = try joinedSource(using, filter, targetColumns: w.schema.columns.map { ScopeColumn(table: alias ?? name, name: $0.name) })
         }
-        var targets = try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx)
+        var targets = try matchingRows(plan, alias: alias, filter: join == nil ? filter : nil, ctx: ctx)
         // Every row's match is found before any row is deleted: the USING items may read the
         // target table, and must see it as the statement found it.
         if let join { targets = try targets.filter { try join.firstMatch(ctx, $0.1) != nil } }
         for (rowID, row) in targets {
-            try deleteRow(rowID, row, in: w, ctx: ctx, depth: 0)
+            try deleteRow(rowID, row, in: w, ctx: ctx, depth: 0, plans: plan.foreignKeys)
             result.changes += 1
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
         }

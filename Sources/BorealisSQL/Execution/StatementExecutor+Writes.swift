@@ -17,6 +17,8 @@ extension StatementExecutor {
         let defaults: [Evaluator?]
         /// Generated columns and their expressions over the row (StatementExecutor+Generated).
         var generated: [(Int, Evaluator)] = []
+        /// The table's foreign keys compiled for checking, made by the first row stored.
+        var parentChecks: [ParentCheck]?
         /// Per column: which values it stores as they are (anything else goes through `assign`).
         let storedAsIs: [StoredAsIs]
         let notNull: [Bool]
@@ -57,23 +59,8 @@ extension StatementExecutor {
     }
 
     /// The schema of the table `name` as INSERT/UPDATE/DELETE write it (a view is refused),
-    /// its writer compiled into the plan cache on the way.
-    func schemaForWriting(_ name: String) throws -> TableSchema { try writer(for: name).schema }
-
-    /// The table's writer, compiled once per catalog version for a prepared statement.
-    /// `source` is the catalog `name` is looked up in: the statement's (nil), or the table's
-    /// own kind's for a foreign key's cascade.
-    func writer(for name: String, in source: Catalog? = nil) throws -> TableWriter {
-        if let cache = planCache, cache.writerVersion == catalog.version, cache.writerTable == name, let w = cache.writer,
-           w.schema.isTemporary == temporaryTarget { return w }
-        let w = try compileWriter(for: name, in: source ?? catalog)
-        if let cache = planCache {
-            cache.writer = w
-            cache.writerVersion = catalog.version
-            cache.writerTable = name
-        }
-        return w
-    }
+    /// its write plan made on the way.
+    func schemaForWriting(_ name: String) throws -> TableSchema { try writePlan(for: name).writer.schema }
 
     func compileWriter(for name: String, in catalog: Catalog) throws -> TableWriter {
         if catalog.views[name] != nil {
@@ -143,7 +130,7 @@ extension StatementExecutor {
         let schema = w.schema
         if !w.generated.isEmpty { try fillGenerated(&row, for: w, ctx: ctx) }
         try coerce(&row, for: w)
-        try checkParents(of: schema, row, old: old)
+        try checkParents(of: w, row, old: old)
         for (name, check) in w.checks where try ctx.withFrame(row, { try check(ctx).truth() }) == false {
             throw DatabaseError(.constraint, sqlState: SQLState.checkViolation, "new row for relation \"\(schema.name)\" violates check constraint \"\(name)\"")
         }
@@ -269,10 +256,11 @@ extension StatementExecutor {
 
     func insert(_ name: String, _ columnNames: [String]?, _ source: InsertSource, _ onConflict: OnConflict?, _ returning: [SelectItem],
                 overriding: Overriding? = nil) throws -> QueryResult {
-        let w = try writer(for: name)
+        let plan = try writePlan(for: name)
+        let w = plan.writer
         let width = w.storedAsIs.count
         let targets: [Int]
-        if let cache = planCache, cache.targetsVersion == catalog.version, let cached = cache.targets {
+        if let cached = plan.targets {
             targets = cached
         } else {
             targets = try (columnNames ?? w.schema.columns.map(\.name)).map { c -> Int in
@@ -282,8 +270,7 @@ extension StatementExecutor {
                 return i
             }
             guard Set(targets).count == targets.count else { throw DatabaseError(.error, sqlState: SQLState.duplicateColumn, "column specified more than once") }
-            planCache?.targets = targets
-            planCache?.targetsVersion = catalog.version
+            plan.targets = targets
         }
         let ctx = context()
         // Target positions whose values OVERRIDING USER VALUE ignores (identity columns).
@@ -296,9 +283,9 @@ extension StatementExecutor {
         case .defaultValues:
             inputs = [[]]
         case .values(let rows):
-            // Compiled once per catalog version for a prepared statement.
+            // Compiled once per write plan.
             let evaluators: [[Evaluator?]]
-            if let cache = planCache, cache.valuesVersion == catalog.version, let cached = cache.values {
+            if let cached = plan.values {
                 evaluators = cached
             } else {
                 let compiler = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "VALUES")
@@ -308,8 +295,7 @@ extension StatementExecutor {
                     }
                     return try row.map { try $0.map { try compiler.compile($0) } }
                 }
-                planCache?.values = evaluators
-                planCache?.valuesVersion = catalog.version
+                plan.values = evaluators
             }
             if evaluators.count == 1, evaluators[0].count == width, !evaluators[0].contains(where: { $0 == nil }), ignored.isEmpty {
                 // The last execution's row array, when nothing kept it (every slot is set).
@@ -483,9 +469,10 @@ extension StatementExecutor {
         return next
     }
 
-    func matchingRows(_ w: TableWriter, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {
+    func matchingRows(_ plan: WritePlan, alias: String?, filter: Expr?, ctx: ExecutionContext) throws -> [(Int64, [Value])] {
+        let w = plan.writer
         let test: Evaluator?, path: AccessPath
-        if let cache = planCache, cache.matchVersion == catalog.version, let cached = cache.match {
+        if let cached = plan.match {
             (test, path) = cached
         } else {
             let label = alias ?? w.schema.name
@@ -495,10 +482,9 @@ extension StatementExecutor {
             let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
             path = try AccessPath.choose(table: w.schema, indexes: catalog.indexes(on: w.schema.name), conjuncts: conjuncts,
                                          scope: scope, compiler: compiler)
-            // Compiled once per catalog version for a prepared statement (its only caller is
-            // the statement's own UPDATE or DELETE).
-            planCache?.match = (test, path)
-            planCache?.matchVersion = catalog.version
+            // Compiled once per write plan (its only caller is the statement's own UPDATE or
+            // DELETE).
+            plan.match = (test, path)
         }
         let next = try path.openKeyed(table: w.schema, ctx: ctx)
         var rows: [(Int64, [Value])] = []
@@ -521,30 +507,28 @@ extension StatementExecutor {
     }
 
     func update(_ name: String, _ alias: String?, _ assignments: [(String, Expr)], _ from: [FromItem], _ filter: Expr?, _ returning: [SelectItem]) throws -> QueryResult {
-        let w = try writer(for: name)
+        let plan = try writePlan(for: name)
+        let w = plan.writer
         let ctx = context()
         let label = alias ?? name
         func targetColumns() -> [ScopeColumn] { w.schema.columns.map { ScopeColumn(table: label, name: $0.name, type: $0.type) } }
         var join: (columns: [ScopeColumn], firstMatch: (ExecutionContext, [Value]) throws -> [Value]?)?
         if !from.isEmpty { join = try joinedSource(from, filter, targetColumns: targetColumns()) }
         let compiled: [(Int, Evaluator)]
-        if join == nil, let cache = planCache, cache.assignmentsVersion == catalog.version, let cached = cache.assignments {
+        if join == nil, let cached = plan.assignments {
             compiled = cached
         } else {
             let scope = Scope(columns: targetColumns() + (join?.columns ?? []), parent: nil)
             let compiler = ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "UPDATE")
             compiled = try compileAssignments(assignments, w, compiler)
-            if join == nil {
-                planCache?.assignments = compiled
-                planCache?.assignmentsVersion = catalog.version
-            }
+            if join == nil { plan.assignments = compiled }
         }
         let returningPlan = try returningPlan(returning, w.schema, alias: alias)
         var result = QueryResult(columns: returningPlan?.columns ?? [])
         // Every row's match is found before any row changes: the FROM items may read the
         // target table, and must see it as the statement found it.
         var targets: [(rowID: Int64, old: [Value], frame: [Value])] = []
-        for (rowID, old) in try matchingRows(w, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
+        for (rowID, old) in try matchingRows(plan, alias: alias, filter: join == nil ? filter : nil, ctx: ctx) {
             var frame = old
             if let join {
                 guard let match = try join.firstMatch(ctx, old) else { continue }
@@ -558,7 +542,7 @@ extension StatementExecutor {
                 for (i, e) in compiled { row[i] = try e(ctx) }
             }
             _ = try store(&row, in: w, replacing: rowID, old: old, ctx: ctx)
-            try parentChanged(w.schema, old: old, new: row, ctx: ctx, depth: 0)
+            try parentChanged(w.schema, old: old, new: row, ctx: ctx, depth: 0, plans: plan.foreignKeys)
             result.changes += 1
             if let returningPlan { result.rows.append(try returningPlan.evaluate(ctx, row)) }
         }

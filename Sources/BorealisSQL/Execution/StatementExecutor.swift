@@ -47,21 +47,10 @@ package final class PlanCache: @unchecked Sendable {
     var plannedSizes: [(table: TableSchema, rows: Double)] = []
     var runsSinceSizeCheck = 0
     static let sizeCheckInterval = 64
-    /// A prepared INSERT/UPDATE/DELETE's compiled table writer (checks, defaults, index keys).
-    var writerVersion: UInt64 = .max
-    var writerTable = ""
-    var writer: StatementExecutor.TableWriter?
-    /// A prepared INSERT's target columns (as table column positions).
-    var targetsVersion: UInt64 = .max
-    var targets: [Int]?
-    /// A prepared INSERT … VALUES's compiled value expressions.
-    var valuesVersion: UInt64 = .max
-    var values: [[Evaluator?]]?
-    /// A prepared UPDATE/DELETE's compiled WHERE and access path, and UPDATE's assignments.
-    var matchVersion: UInt64 = .max
-    var match: (test: Evaluator?, path: AccessPath)?
-    var assignmentsVersion: UInt64 = .max
-    var assignments: [(Int, Evaluator)]?
+    /// A prepared INSERT/UPDATE/DELETE's physical plan (StatementExecutor+WritePlan.swift):
+    /// the table writer, targets, values, match and assignments, and the foreign keys' cascade
+    /// paths, all made for one catalog version.
+    var write: StatementExecutor.WritePlan?
     /// The execution context of the statement's last run, reused when nothing else holds it.
     package var context: ExecutionContext?
     /// A single-row INSERT's row array from its last run, filled anew by the next.
@@ -88,17 +77,11 @@ package struct StatementExecutor {
     /// The temporary transaction when the connection has temporary relations (scans of them use it).
     package var temporaryTxn: StorageTransaction?
     var own: Catalog { home ?? catalog }
-    /// Access paths to referencing rows, per child table and foreign key, for this statement.
-    let foreignKeyPaths = ForeignKeyPaths()
     /// The types the statement's `$n` parameters take, filled while it is planned.
     package let parameterTypes = ParameterTypes()
     /// The connection's configuration parameters (SessionSettings.swift), for SHOW and
     /// current_setting(); nil where a statement runs outside a connection.
     package var session: SessionSettings?
-
-    final class ForeignKeyPaths {
-        var paths: [String: AccessPath] = [:]
-    }
 
     package init(txn: StorageTransaction, catalog: Catalog, parameters: [Value], planCache: PlanCache? = nil,
                  workMemoryRows: Int = 250_000) {

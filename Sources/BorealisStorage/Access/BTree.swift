@@ -58,8 +58,8 @@ public struct BTree: Sendable, Hashable {
     }
 
     /// `descend`, also telling whether the path ends past the last key of the rightmost leaf
-    /// (every interior step took the rightmost child): an append.
-    private func descendMarkingSpine(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], append: Bool) {
+    /// (every interior step took the rightmost child): an append; and the leaf as read.
+    private func descendMarkingSpine(_ key: UnsafeRawBufferPointer, _ txn: StorageTransaction) throws -> (path: [(page: PageNumber, index: Int)], append: Bool, leaf: Node) {
         var path: [(page: PageNumber, index: Int)] = []
         path.reserveCapacity(4)
         var page = root
@@ -69,7 +69,7 @@ public struct BTree: Sendable, Hashable {
             if node.isLeaf {
                 let i = node.lowerBound(key).0
                 path.append((page: page, index: i))
-                return (path, rightmost && i == node.count && i > 0)
+                return (path, rightmost && i == node.count && i > 0, node)
             }
             let i = node.childIndex(for: key)
             rightmost = rightmost && i == node.count
@@ -174,7 +174,7 @@ public struct BTree: Sendable, Hashable {
             heldLeaf = append.leaf
             appending = true
         } else {
-            let (found, append) = try descendMarkingSpine(key, txn)
+            let (found, append, _) = try descendMarkingSpine(key, txn)
             path = found
             index = found[found.count - 1].index
             appending = append
@@ -250,15 +250,14 @@ public struct BTree: Sendable, Hashable {
     @discardableResult
     public func delete(_ key: [UInt8], in txn: StorageTransaction) throws -> Bool {
         try txn.ensureWriter()
-        let path = try key.withUnsafeBytes { try descend($0, txn) }
+        let (path, _, peek) = try key.withUnsafeBytes { try descendMarkingSpine($0, txn) }
         let (leafPage, index) = path[path.count - 1]
-        let peek = try node(leafPage, txn)
         let found = key.withUnsafeBytes { index < peek.count && peek.compareKey(index, $0) == 0 }
         guard found else { return false }
         let leaf = try writableNode(leafPage, txn)
         try freeOverflow(leaf.withLeafValue(index) { $0.overflow }, txn)
         leaf.remove(at: index)
-        try rebalance(path, txn)
+        try rebalance(path, txn, leaf: leaf)
         return true
     }
 
@@ -403,14 +402,15 @@ public struct BTree: Sendable, Hashable {
     // MARK: Merge
 
     /// After a removal: merges underfull nodes with a sibling when both fit in one page, and
-    /// collapses a root left with a single child.
-    private func rebalance(_ path: [(page: PageNumber, index: Int)], _ txn: StorageTransaction) throws {
+    /// collapses a root left with a single child. `leaf` is the path's last node as the removal
+    /// left it (not read again).
+    private func rebalance(_ path: [(page: PageNumber, index: Int)], _ txn: StorageTransaction, leaf: Node) throws {
         let layout = NodeLayout(pageSize: txn.pageSize)
         let capacity = layout.pageSize - NodeLayout.headerSize
         var level = path.count - 1
         while level > 0 {
             let page = path[level].page
-            let node = try self.node(page, txn)
+            let node = level == path.count - 1 ? leaf : try self.node(page, txn)
             guard node.usedBytes < capacity / 4 else { return }
             let parentPage = path[level - 1].page
             let parent = try self.node(parentPage, txn)
@@ -423,6 +423,10 @@ public struct BTree: Sendable, Hashable {
             let left = try self.node(leftPage, txn)
             let right = try self.node(rightPage, txn)
             guard left.type == right.type else { throw DatabaseError.corrupt("siblings \(leftPage) and \(rightPage) differ in type") }
+            // Their cells and slots alone must fit (an interior pair also pulls the separator
+            // down): checked before any cell is copied, since a node left underfull beside a
+            // full sibling is checked again at each removal from it.
+            guard left.usedBytes + right.usedBytes <= capacity else { return }
             var cells = (0..<left.count).map { left.cell($0) }
             if !left.isLeaf {
                 var pulled = ByteWriter()
