@@ -29,7 +29,8 @@ extension ExpressionCompiler {
         }
         let filterEvaluator = try filter.map { try inner.compile($0) }
         var argumentColumn: Int?
-        if !star, case .column(let table, let column)? = args.first, let (depth, index) = try aggregation.inputScope.resolve(table: table, name: column), depth == 0 {
+        if !star, case .column(let table, let column)? = args.first, let (depth, index) = try aggregation.inputScope.resolve(table: table, name: column), depth == 0,
+           aggregation.inputScope.columns[index].padding == nil {   // a char(n) column reads padded
             argumentColumn = index
         }
         if distinct, !order.isEmpty, !order.allSatisfy({ item in args.contains { $0.sql == item.expr.sql } }) {
@@ -59,7 +60,7 @@ extension ExpressionCompiler {
         guard aggregation == nil, args.count == 1, case .column(let table, let columnName) = args[0],
               let (depth, index) = try scope.resolve(table: table, name: columnName, markingRead: false), depth == 0 else { return nil }
         let column = scope.columns[index]
-        guard let usage = column.usage, column.type?.isText == true else { return nil }
+        guard let usage = column.usage, column.type?.isText == true, column.padding == nil else { return nil }
         let ordinal = column.ordinal
         usage.markLengthRead(ordinal, kind)
         let general = try FunctionRegistry.compile(name, [{ ctx in ctx.frames[ctx.frames.count - 1][index] }], argumentTypes: [column.type])
