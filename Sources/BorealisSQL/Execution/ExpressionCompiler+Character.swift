@@ -34,9 +34,23 @@ extension ExpressionCompiler {
         return String(s)
     }
 
+    /// Whether `e` is of type char, judged without descending into it: a column, a parameter,
+    /// a cast, or a call that returns its argument's type over a column. Deep expressions
+    /// (`a || b || …` a thousand levels down) must not pay a walk per level: that was quadratic
+    /// and overflowed a small stack (HostileSQLTests).
+    func isCharacter(_ e: Expr) -> Bool {
+        switch e {
+        case .column, .parameter: return staticType(e) == .char
+        case .cast(_, let type): return type.type == .char && !type.serial
+        case .function(let name, let args, _, _) where Self.characterPreservingFunctions.contains(name) || name == "min" || name == "max":
+            return args.contains { if case .column = $0 { return staticType($0) == .char } else { return false } }
+        default: return false
+        }
+    }
+
     /// The operands of a comparison with bpchar semantics where one side is of type char.
     func comparedAsCharacter(_ op: BinaryOperator, _ l: Expr, _ r: Expr) -> (Expr, Expr) {
-        guard Self.comparisonOperators.contains(op) else { return (l, r) }
+        guard Self.comparisonOperators.contains(op), isCharacter(l) || isCharacter(r) else { return (l, r) }
         let left = staticType(l), right = staticType(r)
         guard left == .char || right == .char, left?.isText ?? true, right?.isText ?? true else { return (l, r) }
         return (characterOperand(l, left), characterOperand(r, right))
@@ -60,7 +74,7 @@ extension ExpressionCompiler {
     /// char(n) value counts no trailing blanks, upper() returns none).
     func characterArguments(_ name: String, _ args: [Expr]) -> [Expr] {
         guard !Self.characterPreservingFunctions.contains(name) else { return args }
-        return args.map { staticType($0) == .char ? .cast($0, TypeName(type: .text)) : $0 }
+        return args.map { isCharacter($0) ? .cast($0, TypeName(type: .text)) : $0 }
     }
 
     /// A cast of a char value to text or varchar, or of anything to char(n): nil for other casts.
@@ -68,7 +82,7 @@ extension ExpressionCompiler {
         let target = type.type
         let length = type.modifiers.first
         if target == .char {
-            let fromCharacter = staticType(e) == .char
+            let fromCharacter = isCharacter(e)
             return { ctx in
                 guard case .text(var s) = try a(ctx).cast(to: .text) else { return .null }
                 if fromCharacter { s = Self.strippedCharacter(s) }
@@ -76,7 +90,7 @@ extension ExpressionCompiler {
                 return .text(Self.paddedCharacter(s, length))
             }
         }
-        guard target == .text || target == .varchar, staticType(e) == .char else { return nil }
+        guard target == .text || target == .varchar, isCharacter(e) else { return nil }
         return { ctx in
             guard case .text(let s) = try a(ctx) else { return try a(ctx).cast(to: target) }
             let stripped = Self.strippedCharacter(s)
@@ -90,7 +104,14 @@ extension ExpressionCompiler {
     /// padding or carry blanks the comparison ignores, so only the compiled comparison, which
     /// strips them, decides.
     static func readsCharacterColumn(_ e: Expr, _ scope: Scope) -> Bool {
-        Planner.columnReferences(e).contains { table, name in
+        var any = false
+        var s: Scope? = scope
+        while let current = s, !any {
+            any = current.columns.contains { $0.padding != nil }
+            s = current.parent
+        }
+        guard any else { return false }
+        return Planner.columnReferences(e).contains { table, name in
             guard let (depth, index) = try? scope.resolve(table: table, name: name, markingRead: false) else { return false }
             return scope.column(depth: depth, index: index)?.padding != nil
         }

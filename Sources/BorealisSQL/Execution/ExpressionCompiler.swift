@@ -264,7 +264,7 @@ struct ExpressionCompiler {
                 return .boolean(r != negated)
             }
         case .inList(let e, let list, let negated):
-            let a = try compile(staticType(e) == .char ? characterOperand(e, .char) : e)
+            let a = try compile(isCharacter(e) ? characterOperand(e, .char) : e)
             let items = try list.map { try compile(comparedAsCharacter(.equal, e, comparedAsUUID(.equal, e, $0).1).1) }
             return { ctx in
                 let v = try a(ctx)
