@@ -16,7 +16,9 @@ extension ExpressionCompiler {
         if !star && args.isEmpty && name != "count" {
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)() does not exist")
         }
-        let argument = try args.first.map { try inner.compile($0) }
+        // string_agg of char values takes them as text, without their trailing blanks.
+        let compiled = name == "string_agg" || name == "group_concat" ? inner.characterArguments(name, args) : args
+        let argument = try compiled.first.map { try inner.compile($0) }
         let extra = args.count > 1 ? try inner.compile(args[1]) : nil
         let orderedSet = AggregateState.orderedSetNames.contains(name)
         if orderedSet, order.count != 1 || args.count != (name == "mode" ? 1 : 2) {

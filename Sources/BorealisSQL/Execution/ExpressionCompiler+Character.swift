@@ -67,7 +67,10 @@ extension ExpressionCompiler {
 
     /// Functions whose char arguments keep their blanks (PostgreSQL has bpchar versions of
     /// them, or they return their argument's type).
-    static let characterPreservingFunctions: Set<String> = ["octet_length", "coalesce", "nullif", "greatest", "least", "pg_typeof"]
+    static let characterPreservingFunctions: Set<String> = ["octet_length", "coalesce", "nullif", "greatest", "least", "pg_typeof",
+                                                            // PostgreSQL's "any" arguments: the value as it prints.
+                                                            "concat", "concat_ws", "format", "to_json", "to_jsonb", "json_build_array",
+                                                            "jsonb_build_array", "json_build_object", "jsonb_build_object"]
 
     /// The arguments of a function call: a char argument without its trailing blanks, as
     /// PostgreSQL's implicit bpchar → text cast gives it to a text function (length() of a
