@@ -140,9 +140,11 @@ enum WireCodec {
         case (OID.bytea, .blob(let bytes)):
             buffer.writeInteger(Int32(truncatingIfNeeded: bytes.count)); buffer.writeBytes(bytes)
         case (OID.date, .date(let d)):
-            buffer.writeInteger(Int32(4)); buffer.writeInteger(Int32(truncatingIfNeeded: Int64(d) - epochDays))
+            // ±infinity are PostgreSQL's INT32 min/max on the wire too (DateTime+Infinity.swift).
+            let shifted = DateTime.isInfinite(date: d) ? d : Int32(truncatingIfNeeded: Int64(d) - epochDays)
+            buffer.writeInteger(Int32(4)); buffer.writeInteger(shifted)
         case (OID.timestamp, .timestamp(let t)), (OID.timestamptz, .timestamptz(let t)):
-            let (shifted, overflow) = t.subtractingReportingOverflow(epochMicros)
+            let (shifted, overflow) = DateTime.isInfinite(timestamp: t) ? (t, false) : t.subtractingReportingOverflow(epochMicros)
             guard !overflow else { return false }
             buffer.writeInteger(Int32(8)); buffer.writeInteger(shifted)
         case (OID.time, .time(let t)):
@@ -228,11 +230,12 @@ enum WireCodec {
             return .blob(bytes.readBytes(length: count) ?? [])
         case OID.date:
             guard count == 4, let v = bytes.readInteger(as: Int32.self) else { throw invalid() }
+            if DateTime.isInfinite(date: v) { return .date(v) }
             guard let days = Int32(exactly: Int64(v) + epochDays) else { throw invalid() }
             return .date(days)
         case OID.timestamp, OID.timestamptz:
             guard count == 8, let v = bytes.readInteger(as: Int64.self) else { throw invalid() }
-            let (micros, overflow) = v.addingReportingOverflow(epochMicros)
+            let (micros, overflow) = DateTime.isInfinite(timestamp: v) ? (v, false) : v.addingReportingOverflow(epochMicros)
             guard !overflow else { throw invalid() }
             return oid == OID.timestamp ? .timestamp(micros) : .timestamptz(micros)
         case OID.numeric:

@@ -109,6 +109,8 @@ struct ScopeColumn {
     /// scan decodes only referenced columns.
     var usage: ColumnUsage?
     var ordinal = 0
+    /// For a base table's char(n) column: n, the length its values read padded to.
+    var padding: Int?
 
     init(table: String?, name: String, hidden: Bool = false, type: SQLType? = nil) {
         self.table = table
@@ -172,6 +174,14 @@ package final class Scope {
     init(columns: [ScopeColumn], parent: Scope?) {
         self.columns = columns
         self.parent = parent
+    }
+
+    /// The column `index` of the scope `depth` levels out.
+    func column(depth: Int, index: Int) -> ScopeColumn? {
+        var scope: Scope? = self
+        for _ in 0..<depth { scope = scope?.parent }
+        guard let scope, scope.columns.indices.contains(index) else { return nil }
+        return scope.columns[index]
     }
 
     /// (depth, index) of a column, searching outward.

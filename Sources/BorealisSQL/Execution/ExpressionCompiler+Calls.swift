@@ -16,7 +16,9 @@ extension ExpressionCompiler {
         if !star && args.isEmpty && name != "count" {
             throw DatabaseError(.error, sqlState: SQLState.undefinedFunction, "function \(name)() does not exist")
         }
-        let argument = try args.first.map { try inner.compile($0) }
+        // string_agg of char values takes them as text, without their trailing blanks.
+        let compiled = name == "string_agg" || name == "group_concat" ? inner.characterArguments(name, args) : args
+        let argument = try compiled.first.map { try inner.compile($0) }
         let extra = args.count > 1 ? try inner.compile(args[1]) : nil
         let orderedSet = AggregateState.orderedSetNames.contains(name)
         if orderedSet, order.count != 1 || args.count != (name == "mode" ? 1 : 2) {
@@ -29,7 +31,8 @@ extension ExpressionCompiler {
         }
         let filterEvaluator = try filter.map { try inner.compile($0) }
         var argumentColumn: Int?
-        if !star, case .column(let table, let column)? = args.first, let (depth, index) = try aggregation.inputScope.resolve(table: table, name: column), depth == 0 {
+        if !star, case .column(let table, let column)? = args.first, let (depth, index) = try aggregation.inputScope.resolve(table: table, name: column), depth == 0,
+           aggregation.inputScope.columns[index].padding == nil {   // a char(n) column reads padded
             argumentColumn = index
         }
         if distinct, !order.isEmpty, !order.allSatisfy({ item in args.contains { $0.sql == item.expr.sql } }) {
@@ -59,7 +62,7 @@ extension ExpressionCompiler {
         guard aggregation == nil, args.count == 1, case .column(let table, let columnName) = args[0],
               let (depth, index) = try scope.resolve(table: table, name: columnName, markingRead: false), depth == 0 else { return nil }
         let column = scope.columns[index]
-        guard let usage = column.usage, column.type?.isText == true else { return nil }
+        guard let usage = column.usage, column.type?.isText == true, column.padding == nil else { return nil }
         let ordinal = column.ordinal
         usage.markLengthRead(ordinal, kind)
         let general = try FunctionRegistry.compile(name, [{ ctx in ctx.frames[ctx.frames.count - 1][index] }], argumentTypes: [column.type])

@@ -189,6 +189,13 @@ struct ExpressionCompiler {
                 }
                 throw DatabaseError(.error, sqlState: SQLState.undefinedColumn, "column \"\(table.map { "\($0)." } ?? "")\(name)\" does not exist")
             }
+            // A char(n) column of a base table reads blank-padded (ExpressionCompiler+Character.swift).
+            if let n = scope.column(depth: depth, index: index)?.padding {
+                return { ctx in
+                    guard case .text(let s) = ctx.frames[ctx.frames.count - 1 - depth][index] else { return ctx.frames[ctx.frames.count - 1 - depth][index] }
+                    return .text(ExpressionCompiler.paddedCharacter(s, n))
+                }
+            }
             if depth == 0 { return { ctx in ctx.frames[ctx.frames.count - 1][index] } }
             return { ctx in ctx.frames[ctx.frames.count - 1 - depth][index] }
         case .unary(let op, let e):
@@ -232,7 +239,9 @@ struct ExpressionCompiler {
             }
             if let array = try compileArrayOperator(op, l, r) { return array }
             if let json = try compileJSON(op, l, r) { return json }
-            let (left, right) = comparedAsUUID(op, l, r)
+            var (left, right) = comparedAsUUID(op, l, r)
+            (left, right) = comparedAsCharacter(op, left, right)
+            if op == .concat { (left, right) = (characterArguments("", [left])[0], characterArguments("", [right])[0]) }
             let evaluator = try compileBinary(op, try compile(left), try compile(right))
             if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
             return evaluator
@@ -255,8 +264,8 @@ struct ExpressionCompiler {
                 return .boolean(r != negated)
             }
         case .inList(let e, let list, let negated):
-            let a = try compile(e)
-            let items = try list.map { try compile(comparedAsUUID(.equal, e, $0).1) }
+            let a = try compile(isCharacter(e) ? characterOperand(e, .char) : e)
+            let items = try list.map { try compile(comparedAsCharacter(.equal, e, comparedAsUUID(.equal, e, $0).1).1) }
             return { ctx in
                 let v = try a(ctx)
                 if v.isNull { return .null }
@@ -417,6 +426,7 @@ struct ExpressionCompiler {
                     return .numeric(try n.fitted(precision: precision, scale: scale))
                 }
             }
+            if let character = compileCharacterCast(e, a, to: type) { return character }
             if (target == .varchar || target == .char), let length = type.modifiers.first {
                 return { ctx in
                     guard case .text(let s) = try a(ctx).cast(to: .text) else { return .null }
@@ -451,6 +461,7 @@ struct ExpressionCompiler {
                 let type = Value.text(staticType(args[0])?.displayName ?? "unknown")
                 return { _ in type }
             }
+            let args = characterArguments(name, args)
             if let length = try compileLengthOfColumn(name, args) { return length }
             if TableFunctions.isTableFunction(name) {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "set-returning functions are not allowed in \(clause)")

@@ -241,6 +241,7 @@ extension Planner {
             let usage = ColumnUsage(columns: table.columns.count)
             let columns = table.columns.enumerated().map { i, column in
                 var c = ScopeColumn(table: label, name: column.name, type: column.type)
+                if column.type == .char, let n = column.modifiers.first { c.padding = n }
                 c.usage = usage
                 c.ordinal = i
                 return c

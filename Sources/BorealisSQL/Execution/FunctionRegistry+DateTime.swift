@@ -1,6 +1,6 @@
 // Date and time functions beyond extract/date_trunc/to_char: age, make_timestamp(tz),
 // make_interval, to_timestamp (from epoch seconds or text with a template), to_date, date_bin,
-// and justify_days/hours/interval. Timestamps are µs since 1970 (DateTime.swift); the session
+// isfinite, and justify_days/hours/interval. Timestamps are µs since 1970 (DateTime.swift); the session
 // time zone is UTC, so a timestamptz and a timestamp name the same instant.
 
 import BorealisStorage
@@ -27,7 +27,11 @@ extension FunctionRegistry {
                 } else {
                     rules = try TimeZones.rules(try Functions.text(zone) ?? "")
                 }
+                // An infinite value stays infinite, the type changing as for a finite one.
                 switch value {
+                case .timestamptz(let micros) where DateTime.isInfinite(timestamp: micros): return .timestamp(micros)
+                case .timestamp(let micros) where DateTime.isInfinite(timestamp: micros): return .timestamptz(micros)
+                case .date(let days) where DateTime.isInfinite(date: days): return .timestamp(DateTime.infiniteTimestamp(ofDate: days))
                 case .timestamptz(let micros): return .timestamp(try TimeZones.localTime(ofUTC: micros, in: rules))
                 case .timestamp(let micros): return .timestamptz(try TimeZones.utc(ofLocal: micros, in: rules))
                 // A date is a timestamptz here (midnight UTC, the session's zone), as PostgreSQL casts it.
@@ -49,6 +53,8 @@ extension FunctionRegistry {
                     let v = try a(ctx)
                     if v.isNull { return .null }
                     guard let t = try instant(v) else { throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function age(\(v.typeName)) does not exist") }
+                    // PostgreSQL 15 returns a meaningless interval here; an error is more honest.
+                    if DateTime.isInfinite(timestamp: t) { throw DateTime.cannotSubtractInfinite("timestamps") }
                     instants.append(t)
                 }
                 // age(t) is age(current_date, t): from midnight of today.
@@ -112,6 +118,7 @@ extension FunctionRegistry {
                 if args.count == 1 {
                     let text = try Functions.text(first) ?? ""
                     guard let seconds = first.doubleValue ?? Double(text) else { return .null }
+                    if seconds.isInfinite { return .timestamptz(seconds > 0 ? DateTime.timestampPlusInfinity : DateTime.timestampMinusInfinity) }
                     guard seconds.isFinite, abs(seconds) < 9.2e12 else {
                         throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "timestamp out of range: \"\(seconds)\"")
                     }
@@ -133,6 +140,7 @@ extension FunctionRegistry {
                 let strideValue = try args[0](ctx), source = try args[1](ctx), origin = try args[2](ctx)
                 if strideValue.isNull || source.isNull || origin.isNull { return .null }
                 guard case .interval(let stride) = try strideValue.cast(to: .interval), let t = try instant(source), let o = try instant(origin) else { return .null }
+                if DateTime.isInfinite(timestamp: t) { if case .timestamptz = source { return .timestamptz(t) } else { return .timestamp(t) } }
                 guard stride.months == 0 else {
                     throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "timestamps cannot be binned into intervals containing months or years")
                 }
@@ -145,6 +153,20 @@ extension FunctionRegistry {
                 let binned = try DateTime.checkedTimestamp(o + DateTime.floorDiv(offset, width) * width)
                 if case .timestamptz = source { return .timestamptz(binned) }
                 return .timestamp(binned)
+            }
+        },
+        // isfinite(date | timestamp | timestamptz | interval): false for ±infinity (an interval
+        // is always finite in PostgreSQL 15); text is read as a timestamp.
+        ScalarFunction(["isfinite"], arity: 1...1, result: .fixed(.boolean), parameters: [.timestamp], volatility: .immutable) { _, args in
+            { ctx in
+                let v = try args[0](ctx)
+                switch v {
+                case .null: return .null
+                case .date, .timestamp, .timestamptz, .interval: return .boolean(!v.isInfiniteDateTime)
+                case .text(let s): return .boolean(!(try Value.text(s).cast(to: .timestamp)).isInfiniteDateTime)
+                default:
+                    throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function isfinite(\(v.typeName)) does not exist")
+                }
             }
         },
         ScalarFunction(["justify_days", "justify_hours", "justify_interval"], arity: 1...1, result: .fixed(.interval), parameters: [.interval],

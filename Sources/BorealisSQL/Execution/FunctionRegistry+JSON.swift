@@ -139,6 +139,8 @@ enum JSONConversion {
         case .double(let d): return d.isFinite ? .number(v.description) : .string(v.description)
         case .text(let s): return .string(s)
         case .date: return .string(v.description)
+        case .timestamp(let t) where DateTime.isInfinite(timestamp: t): return .string(v.description)
+        case .timestamptz(let t) where DateTime.isInfinite(timestamp: t): return .string(v.description)
         case .timestamp(let t): return .string(DateTime.formatTimestamp(t, zone: false).replacingFirstSpace())
         case .timestamptz(let t): return .string(DateTime.formatTimestamp(t, zone: true).replacingFirstSpace() + ":00")
         case .array(let a):

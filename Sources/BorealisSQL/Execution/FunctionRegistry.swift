@@ -396,6 +396,7 @@ enum FunctionRegistry {
                 let v = try args[0](ctx)
                 // A date past the last timestamp is an error, as in PostgreSQL (not a clamped instant).
                 if case .date(let d) = v { _ = try DateTime.timestamp(ofDate: Int64(d)) }
+                if v.isInfiniteDateTime { return .null }
                 guard let format = try Functions.text(try args[1](ctx)), let micros = v.instant else {
                     if v.isNull { return .null }
                     throw DatabaseError(.mismatch, sqlState: SQLState.undefinedFunction, "function to_char(\(v.typeName), text) does not exist")

@@ -126,7 +126,7 @@ enum InformationSchema {
         row += [Value](repeating: .null, count: 9)   // character set, collation, domain
         row += [db, .text("pg_catalog"), .text(type.internalName)]
         row += [.null, .null, .null, .null, .text(String(i + 1)), .text("NO")]
-        row += [.text(c.identity ? "YES" : "NO"), c.identity ? .text("BY DEFAULT") : .null, .null, .null, .null, .null, .text("NO")]
+        row += [.text(c.identity ? "YES" : "NO"), c.identity ? .text(c.generated?.rawValue ?? "BY DEFAULT") : .null, .null, .null, .null, .null, .text("NO")]
         row += c.generatedSQL.map { [.text("ALWAYS"), .text($0), .text("YES")] } ?? [.text("NEVER"), .null, .text("YES")]
         return row
     }

@@ -127,7 +127,8 @@ struct JoinPlanner {
         var restricted = leaf
         restricted.localConjuncts = conjuncts
         if let table = leaf.table {
-            let path = try AccessPath.choose(table: table, indexes: planner.catalog.indexes(on: table.name), conjuncts: conjuncts,
+            let keyable = conjuncts.filter { !ExpressionCompiler.readsCharacterColumn($0, scope) }
+            let path = try AccessPath.choose(table: table, indexes: planner.catalog.indexes(on: table.name), conjuncts: keyable,
                                              scope: scope, compiler: compiler)
             let base = planner.statistics.rowCount(table)
             restricted.op = ScanOperator(table: table, alias: leaf.alias, columns: leaf.columns, path: path, filters: filters,
@@ -311,7 +312,8 @@ extension JoinPlanner {
         let kind: JoinKind = step.kind == .cross ? .inner : step.kind
         let leftSet = Set(step.leftMembers)
         var keys: [(left: Expr, right: Expr, condition: Int)] = []
-        for (i, condition) in step.conditions.enumerated() where !Planner.containsSubquery(condition) {
+        for (i, condition) in step.conditions.enumerated() where !Planner.containsSubquery(condition)
+            && !ExpressionCompiler.readsCharacterColumn(condition, step.scope) {
             guard case .binary(.equal, let a, let b) = condition else { continue }
             let ia = try Planner.referencedItems(a, step.scope, step.offsets), ib = try Planner.referencedItems(b, step.scope, step.offsets)
             if !ia.isEmpty && ia.isSubset(of: leftSet) && ib == [step.rightMember] { keys.append((a, b, i)) }

@@ -389,7 +389,7 @@ package final class Planner {
             groupEvaluators = try groupExprs.map { try groupCompiler.compile($0) }
             groupColumns = groupExprs.map { e -> Int? in
                 guard case .column(let t, let n) = e, let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false),
-                      depth == 0, index < source.columns.count else { return nil }
+                      depth == 0, index < source.columns.count, scope.columns[index].padding == nil else { return nil }
                 return index
             }
             // Group keys are matched by their SQL text, with columns qualified on both sides.
@@ -413,7 +413,7 @@ package final class Planner {
         func inputColumn(_ e: Expr) -> Int? {
             guard collector == nil, windows == nil, case .column(let t, let n) = e,
                   let (depth, index) = try? scope.resolve(table: t, name: n, markingRead: false), depth == 0,
-                  index < source.columns.count else { return nil }
+                  index < source.columns.count, scope.columns[index].padding == nil else { return nil }   // char(n) reads padded
             return index
         }
         var havingCompiler = compiler

@@ -1,6 +1,7 @@
 // ALTER TABLE beyond the single actions of StatementExecutor+DDL: IF EXISTS, several actions
 // in one statement (each sees the catalog the previous one wrote), and ALTER COLUMN (SET/DROP
-// DEFAULT, SET/DROP NOT NULL, [SET DATA] TYPE … [USING …]).
+// DEFAULT, SET/DROP NOT NULL, [SET DATA] TYPE … [USING …]; the identity actions are in
+// StatementExecutor+Identity.swift).
 //
 // Invariants: every change goes through Catalog.put/remove in the statement's transaction, so
 // a rollback undoes it and a crash keeps all or none of it; a type change rewrites every row,
@@ -125,6 +126,9 @@ extension StatementExecutor {
             }
         }
         switch alteration {
+        case .addIdentity, .setIdentity, .dropIdentity:
+            try alterIdentity(alteration, at: position, of: &table)
+            return
         case .setDefault(let e):
             if column.generated != nil {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "column \"\(columnName)\" of relation \"\(name)\" is an identity column")

@@ -188,6 +188,7 @@ enum TableFunctions {
             return found
         }
         guard holdsCall else { return core }
+        for item in core.items { if case .expression(let e, _) = item { try refuseSetReturningInAggregates(e) } }
         var calls: [(String, [Expr])] = []
         func find(_ e: Expr) -> Expr {
             e.rewriting { sub in
@@ -221,6 +222,8 @@ enum TableFunctions {
         }
         var result = core
         result.items = items
+        // In an aggregated query the call runs over the grouped rows (TableFunctions+Aggregates.swift).
+        if isAggregated(core) { return try groupedThenSetReturning(result, name: name, args: args) }
         let item = FromItem.function(name: name, args: args, alias: selectListAlias, columns: [name], ordinality: false)
         result.from = core.from.isEmpty ? [item] : [.join(core.from.count == 1 ? core.from[0] : crossJoined(core.from), item,
                                                           kind: .cross, on: nil, using: [], natural: false)]

@@ -353,6 +353,13 @@ package enum ColumnAlteration: Sendable {
     case setNotNull
     case dropNotNull
     case type(TypeName, using: Expr?)
+    /// ADD GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY [( sequence options )].
+    case addIdentity(IdentityGeneration, [SequenceOption])
+    /// SET GENERATED { ALWAYS | BY DEFAULT } / SET sequence option / RESTART [[WITH] n], one or
+    /// more in a row; nil generation: unchanged.
+    case setIdentity(IdentityGeneration?, [SequenceOption])
+    /// DROP IDENTITY [IF EXISTS].
+    case dropIdentity(ifExists: Bool)
 }
 
 /// INSERT … ON CONFLICT [(columns)] DO NOTHING | DO UPDATE SET … [WHERE …]

@@ -70,6 +70,15 @@ extension Parser {
         if acceptKeyword("alter") {
             _ = acceptKeyword("column")
             let column = try anyName("column name")
+            if acceptKeyword("add") {
+                try expectKeyword("generated")
+                let (generation, options) = try parseIdentity()
+                return .alterColumn(column, .addIdentity(generation, options))
+            }
+            if isKeyword("restart") || (isKeyword("set") && !isKeyword("default", at: 1) && !isKeyword("not", at: 1)
+                                        && !isKeyword("data", at: 1)) {
+                return .alterColumn(column, try parseSetIdentity())
+            }
             if acceptKeyword("set") {
                 if acceptKeyword("default") { return .alterColumn(column, .setDefault(try parseExpr())) }
                 if acceptKeyword("not") { try expectKeyword("null"); return .alterColumn(column, .setNotNull) }
@@ -82,12 +91,54 @@ extension Parser {
             if acceptKeyword("drop") {
                 if acceptKeyword("default") { return .alterColumn(column, .dropDefault) }
                 if acceptKeyword("not") { try expectKeyword("null"); return .alterColumn(column, .dropNotNull) }
-                throw error("expected DEFAULT or NOT NULL after DROP")
+                if acceptKeyword("identity") {
+                    var ifExists = false
+                    if acceptKeyword("if") { try expectKeyword("exists"); ifExists = true }
+                    return .alterColumn(column, .dropIdentity(ifExists: ifExists))
+                }
+                throw error("expected DEFAULT, NOT NULL or IDENTITY after DROP")
             }
             if acceptKeyword("type") { return .alterColumn(column, try parseAlterColumnType()) }
             throw error("expected SET, DROP or TYPE after ALTER COLUMN")
         }
         throw error("expected ADD, DROP, ALTER or RENAME after ALTER TABLE")
+    }
+
+    /// ALTER COLUMN's identity options, one or more without commas (PostgreSQL's
+    /// alter_identity_column_option_list): SET GENERATED { ALWAYS | BY DEFAULT }, SET option
+    /// (a sequence option), RESTART [[WITH] n].
+    private mutating func parseSetIdentity() throws -> ColumnAlteration {
+        var generation: IdentityGeneration?
+        var options: [SequenceOption] = []
+        while true {
+            var parsed: [SequenceOption]
+            if isKeyword("restart") {
+                parsed = try parseSequenceOptions(alter: true, identity: false, single: true)
+            } else if acceptKeyword("set") {
+                if acceptKeyword("generated") {
+                    if generation != nil { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "conflicting or redundant options") }
+                    if acceptKeyword("always") {
+                        generation = .always
+                    } else {
+                        try expectKeyword("by")
+                        try expectKeyword("default")
+                        generation = .byDefault
+                    }
+                    continue
+                }
+                parsed = try parseSequenceOptions(alter: false, identity: false, single: true)
+                if parsed.isEmpty { throw error("expected GENERATED or a sequence option after SET") }
+            } else {
+                break
+            }
+            for option in parsed {
+                if options.contains(where: { $0.kind == option.kind }) {
+                    throw DatabaseError(.error, sqlState: SQLState.syntaxError, "conflicting or redundant options")
+                }
+                options.append(option)
+            }
+        }
+        return .setIdentity(generation, options)
     }
 
     private mutating func parseAlterColumnType() throws -> ColumnAlteration {

@@ -46,8 +46,8 @@ extension Parser {
     }
 
     /// Sequence options until none follows; `alter` allows RESTART, `identity` SEQUENCE NAME
-    /// (and stops at the closing parenthesis).
-    mutating func parseSequenceOptions(alter: Bool, identity: Bool) throws -> [SequenceOption] {
+    /// (and stops at the closing parenthesis); `single` reads one option at most.
+    mutating func parseSequenceOptions(alter: Bool, identity: Bool, single: Bool = false) throws -> [SequenceOption] {
         var options: [SequenceOption] = []
         while true {
             let option: SequenceOption
@@ -120,6 +120,7 @@ extension Parser {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "conflicting or redundant options")
             }
             options.append(option)
+            if single { break }
         }
         return options
     }

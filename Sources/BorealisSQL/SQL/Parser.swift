@@ -279,9 +279,7 @@ package struct Parser {
                                     overriding: overriding)
                 return statement
             }
-            if isKeyword("update") || isKeyword("delete") {
-                throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "WITH … \(peek.text.uppercased()) is not supported yet")
-            }
+            if isKeyword("update") || isKeyword("delete") { return try parseUpdateOrDelete(with: with, recursive: recursive) }
             try descend()
             defer { depth -= 1 }
             return try selectOrSelectInto(try parseSelect(with: with, recursive: recursive))

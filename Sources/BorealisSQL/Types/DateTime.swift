@@ -61,6 +61,7 @@ package enum DateTime {
 
     /// A DATE's midnight as µs since 1970, or 22008 when it is past the last timestamp.
     static func timestamp(ofDate days: Int64) throws -> Int64 {
+        if let d = Int32(exactly: days), isInfinite(date: d) { return infiniteTimestamp(ofDate: d) }
         let (micros, overflow) = days.multipliedReportingOverflow(by: microsPerDay)
         guard !overflow, micros >= minTimestamp else {
             throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "date out of range for timestamp")
@@ -68,9 +69,10 @@ package enum DateTime {
         return micros
     }
 
-    /// µs since 1970 checked against the first timestamp (the last is Int64's own).
+    /// µs since 1970 checked against the first timestamp (the last is Int64's own, less the
+    /// one Int64.max stands for infinity: DateTime+Infinity.swift).
     static func checkedTimestamp(_ micros: Int64) throws -> Int64 {
-        guard micros >= minTimestamp else { throw timestampOutOfRange() }
+        guard micros >= minTimestamp, micros != timestampPlusInfinity else { throw timestampOutOfRange() }
         return micros
     }
 
@@ -145,6 +147,7 @@ package enum DateTime {
 
     /// timestamp + interval, or 22008 "timestamp out of range" past either end.
     static func addInterval(toTimestamp micros: Int64, _ interval: Interval) throws -> Int64 {
+        if isInfinite(timestamp: micros) { return micros }
         var days = floorDiv(micros, microsPerDay)
         let timeOfDay = micros - days * microsPerDay
         if interval.months != 0 { days = addMonths(days, Int(interval.months)) }
@@ -164,6 +167,8 @@ package enum DateTime {
     // MARK: Formatting
 
     static func formatDate(_ days: Int64) -> String {
+        if days == Int64(datePlusInfinity) { return "infinity" }
+        if days == Int64(dateMinusInfinity) { return "-infinity" }
         let (y, m, d) = civil(days)
         let year = y > 0 ? pad(y, 4) : pad(1 - y, 4)
         return "\(year)-\(pad(m, 2))-\(pad(d, 2))" + (y > 0 ? "" : " BC")
@@ -182,6 +187,8 @@ package enum DateTime {
     }
 
     static func formatTimestamp(_ micros: Int64, zone: Bool) -> String {
+        if micros == timestampPlusInfinity { return "infinity" }
+        if micros == timestampMinusInfinity { return "-infinity" }
         let days = floorDiv(micros, microsPerDay)
         var text = formatDate(days)
         let bc = text.hasSuffix(" BC")
@@ -251,6 +258,7 @@ package enum DateTime {
 
     /// "YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|±HH[:MM]]"; with `zone`, an offset converts to UTC.
     package static func parseTimestamp(_ text: String, zone: Bool) throws -> Int64 {
+        if let positive = infinityInput(text) { return positive ? timestampPlusInfinity : timestampMinusInfinity }
         var t = text.trimmingWhitespace()
         let type = zone ? "timestamp with time zone" : "timestamp without time zone"
         var offsetMicros: Int64 = 0
@@ -320,6 +328,12 @@ package enum DateTime {
         let micros: Int64
         switch value {
         case .null: return .null
+        case .date(let d) where DateTime.isInfinite(date: d):
+            return try extractInfinite(field, positive: d > 0, type: "date")
+        case .timestamp(let t) where DateTime.isInfinite(timestamp: t):
+            return try extractInfinite(field, positive: t > 0, type: "timestamp without time zone")
+        case .timestamptz(let t) where DateTime.isInfinite(timestamp: t):
+            return try extractInfinite(field, positive: t > 0, type: "timestamp with time zone")
         case .date(let d):
             // A date's fields come from its day count: dates past the last timestamp have them too.
             let (m, overflow) = Int64(d).multipliedReportingOverflow(by: microsPerDay)
@@ -382,6 +396,7 @@ package enum DateTime {
 
     /// date_trunc(field, timestamp).
     static func truncate(_ field: String, _ micros: Int64) throws -> Int64 {
+        if isInfinite(timestamp: micros) { return micros }
         let days = floorDiv(micros, microsPerDay)
         let time = micros - days * microsPerDay
         let (y, m, _) = civil(days)

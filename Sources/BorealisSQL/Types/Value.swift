@@ -326,6 +326,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
             return .date(try DateTime.checkedDate(v.partialValue))
         }
         func midnight(_ d: Int32) throws -> Int64 { try DateTime.timestamp(ofDate: Int64(d)) }
+        if let infinite = try infiniteTemporalArithmetic(op, a, b) { return infinite }
         switch (op, a, b) {
         case (_, .text(let s), _) where b.isTemporal && op != .add:
             return try arithmetic(op, try Value.text(s).cast(to: b.sqlType), b)
@@ -519,14 +520,19 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .date:
             switch self {
             case .date: return self
-            case .timestamp(let t), .timestamptz(let t): return .date(Int32(DateTime.floorDiv(t, DateTime.microsPerDay)))
-            case .text(let s): return .date(try DateTime.checkedDate(try DateTime.parseDate(s)))
+            case .timestamp(let t), .timestamptz(let t):
+                if DateTime.isInfinite(timestamp: t) { return .date(DateTime.infiniteDate(ofTimestamp: t)) }
+                return .date(Int32(DateTime.floorDiv(t, DateTime.microsPerDay)))
+            case .text(let s):
+                if let positive = DateTime.infinityInput(s) { return .date(positive ? DateTime.datePlusInfinity : DateTime.dateMinusInfinity) }
+                return .date(try DateTime.checkedDate(try DateTime.parseDate(s)))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to date")
             }
         case .time, .timetz:
             switch self {
             case .time: return self
             case .timestamp(let t), .timestamptz(let t):
+                if DateTime.isInfinite(timestamp: t) { return .null }
                 return .time(t - DateTime.floorDiv(t, DateTime.microsPerDay) * DateTime.microsPerDay)
             case .text(let s): return .time(try DateTime.parseTime(s))
             default: throw DatabaseError(.mismatch, sqlState: SQLState.cannotCoerce, "cannot cast type \(typeName) to time")
