@@ -56,12 +56,15 @@ final class HashAggregateOperator: PhysicalOperator {
                 while let row = try next() { try body(row) }
             case .batches(let next, let width):
                 var batch = RowBatch(width: width)
-                var row: [Value] = []
-                row.reserveCapacity(width)
+                var row = [Value](repeating: .null, count: width)
                 while try next(&batch) {
                     for r in 0..<batch.count {
-                        row.removeAll(keepingCapacity: true)
-                        row.append(contentsOf: batch.values[r * width..<(r + 1) * width])
+                        // Overwritten in place: `row` is unique again once `body` returns.
+                        batch.values.withUnsafeBufferPointer { values in
+                            row.withUnsafeMutableBufferPointer { slots in
+                                for c in 0..<width { slots[c] = values[r * width + c] }
+                            }
+                        }
                         try body(row)
                     }
                 }
