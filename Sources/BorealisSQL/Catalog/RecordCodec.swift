@@ -122,7 +122,7 @@ package enum RecordCodec {
     /// As `decode(_:wanted:into:)`, parsing only the first `readColumns` columns (`readColumns(wanted)`;
     /// a record with more columns than `wanted` names is parsed whole).
     package static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into values: inout [Value]) throws {
-        var reader = ByteReader(raw, context: "row record")
+        var reader = RecordReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count <= reader.remaining else { throw DatabaseError.corrupt("row record claims \(count) columns") }
         // Values are written in place (one uniqueness check per row, not one per column).
@@ -135,7 +135,7 @@ package enum RecordCodec {
     /// Decodes a row of exactly `out.count` columns into `out` (a row's slots in a batch, see
     /// RowBatch.swift); a record of another width is damage.
     static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into out: UnsafeMutableBufferPointer<Value>) throws {
-        var reader = ByteReader(raw, context: "row record")
+        var reader = RecordReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count == out.count, count <= reader.remaining else {
             throw DatabaseError.corrupt("row record claims \(count) columns, its table has \(out.count)")
@@ -146,7 +146,7 @@ package enum RecordCodec {
     /// The body of a record after its column count: the tags, then the values, into `out`
     /// (which holds `count` slots).
     @inline(__always)
-    private static func decodeValues(_ reader: inout ByteReader, count: Int, wanted: [ColumnDecode]?, readColumns: Int,
+    private static func decodeValues(_ reader: inout RecordReader, count: Int, wanted: [ColumnDecode]?, readColumns: Int,
                                      into out: UnsafeMutableBufferPointer<Value>) throws {
         let tags = try reader.readBytes(count)
         let noMask: [ColumnDecode] = []
@@ -183,13 +183,13 @@ package enum RecordCodec {
 
     /// Reads one value of type `tag`.
     @inline(__always)
-    private static func value(_ tag: UInt8, _ reader: inout ByteReader) throws -> Value {
+    private static func value(_ tag: UInt8, _ reader: inout RecordReader) throws -> Value {
         switch tag {
         case nullTag: return .null
         case integerTag:
             let z = try reader.readVarint()
             return .integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
-        case doubleTag: return .double(Double(bitPattern: try reader.read(UInt64.self)))
+        case doubleTag: return .double(Double(bitPattern: try reader.readUInt64()))
         case textTag:
             let n = Int(try reader.readVarint())
             return .text(String(decoding: try reader.readBytes(n), as: UTF8.self))
@@ -220,7 +220,7 @@ package enum RecordCodec {
 
     /// Reads an array value (after its tag): the dimensions, then the nested record of elements,
     /// checked to hold no arrays itself (so a damaged record cannot make decoding recurse).
-    private static func array(_ reader: inout ByteReader) throws -> Value {
+    private static func array(_ reader: inout RecordReader) throws -> Value {
         let count = try reader.readVarint()
         guard count <= UInt64(ArrayValue.maxDimensions) else { throw DatabaseError.corrupt("row record has an array of \(count) dimensions") }
         var dimensions: [Int] = []
@@ -234,7 +234,7 @@ package enum RecordCodec {
         let n = try reader.readVarint()
         guard n <= UInt64(reader.remaining) else { throw DatabaseError.corrupt("row record has a truncated array") }
         let raw = try reader.readBytes(Int(n))
-        var inner = ByteReader(raw, context: "array elements")
+        var inner = RecordReader(raw, context: "array elements")
         let elementCount = try inner.readVarint()
         guard elementCount <= UInt64(inner.remaining) else { throw DatabaseError.corrupt("array record claims \(elementCount) elements") }
         if try inner.readBytes(Int(elementCount)).contains(arrayTag) { throw DatabaseError.corrupt("array record holds an array") }
@@ -244,11 +244,11 @@ package enum RecordCodec {
     }
 
     /// Steps over one value of type `tag` without building it.
-    private static func skip(_ tag: UInt8, _ reader: inout ByteReader) throws {
+    private static func skip(_ tag: UInt8, _ reader: inout RecordReader) throws {
         switch tag {
         case nullTag, falseTag, trueTag: break
         case integerTag, dateTag, timeTag, timestampTag, timestamptzTag: _ = try reader.readVarint()
-        case doubleTag: _ = try reader.read(UInt64.self)
+        case doubleTag: _ = try reader.readUInt64()
         case textTag, blobTag, numericTag: _ = try reader.readBytes(Int(try reader.readVarint()))
         case intervalTag: for _ in 0..<3 { _ = try reader.readVarint() }
         case arrayTag:

@@ -87,15 +87,19 @@ final class TopNOperator: PhysicalOperator {
         var scratch: [Value] = []
         scratch.reserveCapacity(keys.count)
         var index = 0
+        var worstKeys: [Value] = []     // as in `topN(_:of:…)`
         while let row = try next() {
             try readKeys(row, into: &scratch)
             defer { index += 1 }
             if heap.count < k {
                 heap.push((index, scratch, row))
-            } else if let worst = heap.first, order.compare(scratch, worst.keys) < 0 {
+            } else if order.compare(scratch, worstKeys) < 0 {
                 // A later row with keys equal to the worst never displaces it (stability).
                 heap.replaceFirst(with: (index, scratch, row))
+            } else {
+                continue
             }
+            if heap.count == k, let worst = heap.first { worstKeys = worst.keys }
         }
         return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
     }
@@ -124,6 +128,9 @@ final class TopNOperator: PhysicalOperator {
         scratch.reserveCapacity(keyColumns.count)
         var index = 0
         var batch = RowBatch(width: width)
+        // The worst kept row's keys, copied out when the heap changes: most rows are compared
+        // with them and dropped, and reading them through `heap.first` copied the whole entry.
+        var worstKeys: [Value] = []
         while try next(&batch) {
             for r in 0..<batch.count {
                 defer { index += 1 }
@@ -131,10 +138,13 @@ final class TopNOperator: PhysicalOperator {
                 for c in keyColumns { scratch.append(batch[r, c]) }
                 if heap.count < k {
                     heap.push((index, scratch, batch.row(r)))
-                } else if let worst = heap.first, order.compare(scratch, worst.keys) < 0 {
+                } else if order.compare(scratch, worstKeys) < 0 {
                     // A later row with keys equal to the worst never displaces it (stability).
                     heap.replaceFirst(with: (index, scratch, batch.row(r)))
+                } else {
+                    continue
                 }
+                if heap.count == k, let worst = heap.first { worstKeys = worst.keys }
             }
         }
         return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
