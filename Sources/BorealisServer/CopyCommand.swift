@@ -35,7 +35,7 @@ struct CopyCommand {
         var tokens = Tokens(sql)
         _ = tokens.next() // COPY
         func syntax(_ message: String = "syntax error in COPY") -> WireError {
-            WireError(sqlState: "42601", message: message)
+            WireError(sqlState: SQLState.syntaxError, message: message)
         }
         var table: String?
         var query: String?
@@ -67,7 +67,7 @@ struct CopyCommand {
         if direction == .from && query != nil { throw syntax() }
         let target = tokens.next()?.lowercased()
         guard target == (direction == .from ? "stdin" : "stdout") else {
-            throw WireError(sqlState: "0A000", message: "COPY \(direction == .from ? "FROM" : "TO") a file or program is not supported over the wire protocol; use STDIN or STDOUT (psql's \\copy)")
+            throw WireError(sqlState: SQLState.featureNotSupported, message: "COPY \(direction == .from ? "FROM" : "TO") a file or program is not supported over the wire protocol; use STDIN or STDOUT (psql's \\copy)")
         }
         var command = CopyCommand(direction: direction, table: table, columns: columns, query: query)
         if tokens.peek?.lowercased() == "with" { _ = tokens.next() }
@@ -98,7 +98,7 @@ struct CopyCommand {
         let text = value.map(Tokens.unquote)
         func character() throws -> UInt8 {
             guard let text, text.utf8.count == 1, let byte = text.utf8.first else {
-                throw WireError(sqlState: "0A000", message: "COPY \(option) must be a single one-byte character")
+                throw WireError(sqlState: SQLState.featureNotSupported, message: "COPY \(option) must be a single one-byte character")
             }
             return byte
         }
@@ -110,8 +110,8 @@ struct CopyCommand {
                 csv = true
                 if null == "\\N" { null = "" }
                 if delimiter == 9 { delimiter = 44 }
-            case "binary": throw WireError(sqlState: "0A000", message: "COPY in binary format is not supported yet")
-            default: throw WireError(sqlState: "22023", message: "COPY format \"\(text ?? "")\" not recognized")
+            case "binary": throw WireError(sqlState: SQLState.featureNotSupported, message: "COPY in binary format is not supported yet")
+            default: throw WireError(sqlState: SQLState.invalidParameterValue, message: "COPY format \"\(text ?? "")\" not recognized")
             }
         case "delimiter": delimiter = try character()
         case "null": null = text ?? ""
@@ -119,7 +119,7 @@ struct CopyCommand {
         case "quote": quote = try character()
         case "escape": escape = try character()
         case "freeze", "encoding", "force_not_null", "force_null", "force_quote": break
-        default: throw WireError(sqlState: "42601", message: "option \"\(option)\" not recognized")
+        default: throw WireError(sqlState: SQLState.syntaxError, message: "option \"\(option)\" not recognized")
         }
     }
 

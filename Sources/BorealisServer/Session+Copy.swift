@@ -45,12 +45,12 @@ final class CopyIn {
 extension Session {
     /// Starts COPY FROM STDIN: CopyInResponse, and the session waits for CopyData.
     func beginCopyIn(_ command: CopyCommand, remaining: ArraySlice<String>?, implicit: Bool) throws {
-        guard let db, let table = command.table else { throw WireError(sqlState: "08003", message: "no connection") }
+        guard let db, let table = command.table else { throw WireError(sqlState: SQLState.connectionDoesNotExist, message: "no connection") }
         var columns = command.columns
         if columns.isEmpty {
             columns = try db.makeStatement("SELECT * FROM \(table) LIMIT 0").columnNames.map(Self.quoted)
         }
-        guard !columns.isEmpty else { throw WireError(sqlState: "42601", message: "COPY needs at least one column") }
+        guard !columns.isEmpty else { throw WireError(sqlState: SQLState.syntaxError, message: "COPY needs at least one column") }
         let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
         // COPY writes the values it is given into identity columns too, GENERATED ALWAYS ones
         // included (PostgreSQL's rule: as INSERT … OVERRIDING SYSTEM VALUE).
@@ -87,11 +87,11 @@ extension Session {
             case UInt8(ascii: "f"):
                 var body = body
                 let reason = body.readCString() ?? ""
-                throw WireError(sqlState: "57014", message: "COPY from stdin failed: \(reason)")
+                throw WireError(sqlState: SQLState.queryCanceled, message: "COPY from stdin failed: \(reason)")
             case UInt8(ascii: "S"), UInt8(ascii: "H"):
                 break
             default:
-                throw WireError(sqlState: "08P01", message: "unexpected message type 0x\(String(type, radix: 16)) during COPY from stdin")
+                throw WireError(sqlState: SQLState.protocolViolation, message: "unexpected message type 0x\(String(type, radix: 16)) during COPY from stdin")
             }
         } catch {
             copyIn = nil
@@ -112,7 +112,7 @@ extension Session {
         }
         copy.pending += bytes
         guard copy.pending.count <= FrameDecoder.maximumFrameLength else {
-            throw WireError(sqlState: "54000", message: "COPY line is longer than 1 GiB")
+            throw WireError(sqlState: SQLState.programLimitExceeded, message: "COPY line is longer than 1 GiB")
         }
         var start = 0
         while let newline = copy.pending[start...].firstIndex(of: 10) {
@@ -143,10 +143,10 @@ extension Session {
             return
         }
         guard fields.count >= copy.columnCount else {
-            throw WireError(sqlState: "22P04", message: "missing data for column \(fields.count + 1) (COPY line \(copy.rows + 1))")
+            throw WireError(sqlState: SQLState.badCopyFileFormat, message: "missing data for column \(fields.count + 1) (COPY line \(copy.rows + 1))")
         }
         guard fields.count == copy.columnCount else {
-            throw WireError(sqlState: "22P04", message: "extra data after last expected column (COPY line \(copy.rows + 1))")
+            throw WireError(sqlState: SQLState.badCopyFileFormat, message: "extra data after last expected column (COPY line \(copy.rows + 1))")
         }
         try copy.insert.execute(fields.map { $0.map(Value.text) ?? .null })
         copy.rows += 1
@@ -154,7 +154,7 @@ extension Session {
 
     /// COPY … TO STDOUT: the rows as CopyData.
     func copyOut(_ command: CopyCommand) throws {
-        guard let db else { throw WireError(sqlState: "08003", message: "no connection") }
+        guard let db else { throw WireError(sqlState: SQLState.connectionDoesNotExist, message: "no connection") }
         let sql = command.query ?? "SELECT \(command.columns.isEmpty ? "*" : command.columns.joined(separator: ", ")) FROM \(command.table ?? "")"
         let result = try db.makeStatement(sql).execute()
         out.writeMessage(UInt8(ascii: "H")) { b in

@@ -38,7 +38,7 @@ final class Prepared {
         } else if let copy = try CopyCommand.recognize(sql) {
             kind = .copy(copy)
         } else {
-            guard let db = session.db else { throw WireError(sqlState: "08003", message: "no connection") }
+            guard let db = session.db else { throw WireError(sqlState: SQLState.connectionDoesNotExist, message: "no connection") }
             kind = .engine(try db.makeStatement(Self.spelledForEngine(sql)))
         }
     }
@@ -187,10 +187,10 @@ extension Session {
             types.append(oid)
         }
         if !name.isEmpty, statements[name] != nil {
-            throw WireError(sqlState: "42P05", message: "prepared statement \"\(name)\" already exists")
+            throw WireError(sqlState: SQLState.duplicatePreparedStatement, message: "prepared statement \"\(name)\" already exists")
         }
         if SQLText.split(sql).count > 1 {
-            throw WireError(sqlState: "42601", message: "cannot insert multiple commands into a prepared statement")
+            throw WireError(sqlState: SQLState.syntaxError, message: "cannot insert multiple commands into a prepared statement")
         }
         let prepared = try Prepared(sql: sql, session: self)
         prepared.parameterTypes = types
@@ -215,10 +215,10 @@ extension Session {
         let formats = try readFormats(&body)
         guard let count = body.readInteger(as: Int16.self), count >= 0 else { throw malformed("Bind") }
         guard let prepared = statements[statementName] else {
-            throw WireError(sqlState: "26000", message: "prepared statement \"\(statementName)\" does not exist")
+            throw WireError(sqlState: SQLState.invalidSQLStatementName, message: "prepared statement \"\(statementName)\" does not exist")
         }
         guard Int(count) == prepared.parameterCount else {
-            throw WireError(sqlState: "08P01", message: "bind message supplies \(count) parameters, but prepared statement \"\(statementName)\" requires \(prepared.parameterCount)")
+            throw WireError(sqlState: SQLState.protocolViolation, message: "bind message supplies \(count) parameters, but prepared statement \"\(statementName)\" requires \(prepared.parameterCount)")
         }
         guard formats.count <= 1 || formats.count == Int(count) else { throw malformed("Bind") }
         var values: [Value] = []
@@ -234,7 +234,7 @@ extension Session {
         }
         let resultFormats = try readFormats(&body)
         if !portalName.isEmpty, portals[portalName] != nil {
-            throw WireError(sqlState: "42P03", message: "cursor \"\(portalName)\" already exists")
+            throw WireError(sqlState: SQLState.duplicateCursor, message: "cursor \"\(portalName)\" already exists")
         }
         portals[portalName] = Portal(prepared: prepared, parameters: values, resultFormats: resultFormats)
         out.writeMessage(Backend.bindComplete) { _ in }
@@ -245,7 +245,7 @@ extension Session {
         var formats: [Int16] = []
         for _ in 0..<Int(count) {
             guard let format = body.readInteger(as: Int16.self), format == 0 || format == 1 else {
-                throw WireError(sqlState: "22023", message: "unsupported format code")
+                throw WireError(sqlState: SQLState.invalidParameterValue, message: "unsupported format code")
             }
             formats.append(format)
         }
@@ -257,7 +257,7 @@ extension Session {
         guard let which = body.readInteger(as: UInt8.self), let name = body.readCString() else { throw malformed("Describe") }
         if which == UInt8(ascii: "S") {
             guard let prepared = statements[name] else {
-                throw WireError(sqlState: "26000", message: "prepared statement \"\(name)\" does not exist")
+                throw WireError(sqlState: SQLState.invalidSQLStatementName, message: "prepared statement \"\(name)\" does not exist")
             }
             let count = prepared.parameterCount
             out.writeMessage(Backend.parameterDescription) { b in
@@ -277,7 +277,7 @@ extension Session {
             }
         } else if which == UInt8(ascii: "P") {
             guard let portal = portals[name] else {
-                throw WireError(sqlState: "34000", message: "portal \"\(name)\" does not exist")
+                throw WireError(sqlState: SQLState.invalidCursorName, message: "portal \"\(name)\" does not exist")
             }
             let (names, declared) = portal.prepared.columns
             if names.isEmpty {
@@ -300,7 +300,7 @@ extension Session {
     private func checkFormats(_ portal: Portal, columns: Int) throws {
         let count = portal.resultFormats.count
         guard count <= 1 || count == columns else {
-            throw WireError(sqlState: "08P01", message: "bind message has \(count) result formats but query has \(columns) columns")
+            throw WireError(sqlState: SQLState.protocolViolation, message: "bind message has \(count) result formats but query has \(columns) columns")
         }
     }
 
@@ -308,7 +308,7 @@ extension Session {
     func execute(_ body: inout ByteBuffer) throws {
         guard let name = body.readCString(), let maxRows = body.readInteger(as: Int32.self) else { throw malformed("Execute") }
         guard let portal = portals[name] else {
-            throw WireError(sqlState: "34000", message: "portal \"\(name)\" does not exist")
+            throw WireError(sqlState: SQLState.invalidCursorName, message: "portal \"\(name)\" does not exist")
         }
         switch portal.prepared.kind {
         case .empty:

@@ -80,7 +80,7 @@ final class Session: @unchecked Sendable {
     /// The byte stream broke the protocol: FATAL 08P01, then close.
     func violation(_ message: String) {
         worker.submit {
-            self.fatal(WireError(severity: "FATAL", sqlState: "08P01", message: message))
+            self.fatal(WireError(severity: "FATAL", sqlState: SQLState.protocolViolation, message: message))
         }
     }
 
@@ -97,7 +97,7 @@ final class Session: @unchecked Sendable {
         case .startup(let body):
             startup(body)
         case .message(let type, let body):
-            guard started else { return fatal(WireError(severity: "FATAL", sqlState: "08P01", message: "message before startup")) }
+            guard started else { return fatal(WireError(severity: "FATAL", sqlState: SQLState.protocolViolation, message: "message before startup")) }
             message(type, body)
         }
     }
@@ -135,9 +135,9 @@ final class Session: @unchecked Sendable {
             case UInt8(ascii: "d"), UInt8(ascii: "c"), UInt8(ascii: "f"):
                 break // copy messages outside COPY are ignored, as PostgreSQL does
             case UInt8(ascii: "F"):
-                throw WireError(sqlState: "0A000", message: "the function call protocol is not supported")
+                throw WireError(sqlState: SQLState.featureNotSupported, message: "the function call protocol is not supported")
             default:
-                return fatal(WireError(severity: "FATAL", sqlState: "08P01", message: "invalid frontend message type \(type)"))
+                return fatal(WireError(severity: "FATAL", sqlState: SQLState.protocolViolation, message: "invalid frontend message type \(type)"))
             }
         } catch {
             // An error in the extended protocol: report it, then skip until Sync.
@@ -148,7 +148,7 @@ final class Session: @unchecked Sendable {
     }
 
     func malformed(_ what: String) -> WireError {
-        WireError(sqlState: "08P01", message: "invalid \(what) message format")
+        WireError(sqlState: SQLState.protocolViolation, message: "invalid \(what) message format")
     }
 
     // MARK: Startup
@@ -176,14 +176,14 @@ final class Session: @unchecked Sendable {
             }
             start(minorVersion: version & 0xFFFF, options: options)
         default:
-            fatal(WireError(severity: "FATAL", sqlState: "0A000",
+            fatal(WireError(severity: "FATAL", sqlState: SQLState.featureNotSupported,
                             message: "unsupported frontend protocol \(code >> 16).\(code & 0xFFFF): server supports 3.0"))
         }
     }
 
     private func start(minorVersion: UInt32, options: [String: String]) {
         guard server.admit(self) else {
-            return fatal(WireError(severity: "FATAL", sqlState: "53300", message: "sorry, too many clients already"))
+            return fatal(WireError(severity: "FATAL", sqlState: SQLState.tooManyConnections, message: "sorry, too many clients already"))
         }
         admitted = true
         do {
@@ -257,7 +257,7 @@ final class Session: @unchecked Sendable {
         switch error {
         case let error as WireError: return error
         case let error as DatabaseError: return WireError(sqlState: error.sqlState, message: error.message)
-        default: return WireError(sqlState: "XX000", message: "\(error)")
+        default: return WireError(sqlState: SQLState.internalError, message: "\(error)")
         }
     }
 
@@ -349,7 +349,7 @@ final class Session: @unchecked Sendable {
 
     func complete(_ outcome: Outcome) {
         if let notice = outcome.notice {
-            WireError(severity: "NOTICE", sqlState: "00000", message: notice).write(to: &out, notice: true)
+            WireError(severity: "NOTICE", sqlState: SQLState.successfulCompletion, message: notice).write(to: &out, notice: true)
         }
         out.writeMessage(Backend.commandComplete) { $0.writeCString(outcome.tag) }
     }

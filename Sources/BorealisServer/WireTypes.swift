@@ -198,13 +198,13 @@ enum WireCodec {
         guard var bytes else { return .null }
         if !binary {
             guard let text = bytes.readString(length: bytes.readableBytes) else {
-                throw WireError(sqlState: "22021", message: "invalid byte sequence for encoding \"UTF8\"")
+                throw WireError(sqlState: SQLState.characterNotInRepertoire, message: "invalid byte sequence for encoding \"UTF8\"")
             }
             guard let type = OID.sqlType(oid) else { return .text(text) }
             return try convert(.text(text), to: type)
         }
         func invalid() -> WireError {
-            WireError(sqlState: "22P03", message: "incorrect binary data format in bind parameter")
+            WireError(sqlState: SQLState.invalidBinaryRepresentation, message: "incorrect binary data format in bind parameter")
         }
         let count = bytes.readableBytes
         switch oid {

@@ -8,10 +8,6 @@
 
 import BorealisStorage
 
-extension SQLState {
-    static let arraySubscriptError = "2202E"
-}
-
 /// An array value: `Value.array`. Build one-dimensional arrays with `ArrayValue([...])`;
 /// its `text` is PostgreSQL's form.
 ///

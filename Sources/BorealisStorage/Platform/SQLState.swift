@@ -87,4 +87,9 @@ public enum SQLState {
     public static let duplicateFile = "58P02"
     public static let internalError = "XX000"
     public static let dataCorrupted = "XX001"
+    public static let invalidBinaryRepresentation = "22P03"
+    public static let badCopyFileFormat = "22P04"
+    public static let invalidCursorName = "34000"
+    public static let duplicateCursor = "42P03"
+    public static let tooManyConnections = "53300"
 }
