@@ -76,32 +76,14 @@ final class TopNOperator: PhysicalOperator {
             }
         }
         guard k > 0 else { return { nil } }
-        typealias Entry = (index: Int, keys: [Value], row: [Value])
-        func precedes(_ a: Entry, _ b: Entry) -> Bool {
-            let c = order.compare(a.keys, b.keys)
-            return c != 0 ? c < 0 : a.index < b.index
-        }
-        // The best k so far; `first` is the worst of them.
-        var heap = BinaryHeap<Entry> { a, b in precedes(b, a) }
-        heap.reserveCapacity(k + 1)
+        var best = BestRows(k, order: order)
         var scratch: [Value] = []
         scratch.reserveCapacity(keys.count)
-        var index = 0
-        var worstKeys: [Value] = []     // as in `topN(_:of:…)`
         while let row = try next() {
             try readKeys(row, into: &scratch)
-            defer { index += 1 }
-            if heap.count < k {
-                heap.push((index, scratch, row))
-            } else if order.compare(scratch, worstKeys) < 0 {
-                // A later row with keys equal to the worst never displaces it (stability).
-                heap.replaceFirst(with: (index, scratch, row))
-            } else {
-                continue
-            }
-            if heap.count == k, let worst = heap.first { worstKeys = worst.keys }
+            best.offer(scratch) { row }
         }
-        return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
+        return Planner.stream(best.sortedRows())
     }
 
     /// The input columns of the keys, when every key is one.
@@ -117,36 +99,62 @@ final class TopNOperator: PhysicalOperator {
     /// The best `k` rows of batched input, keys read in place: a row is copied out of its
     /// batch only when it enters the heap.
     private static func topN(_ k: Int, of next: BatchStream, width: Int, keyColumns: [Int], order: RowOrder) throws -> RowStream {
-        typealias Entry = (index: Int, keys: [Value], row: [Value])
-        func precedes(_ a: Entry, _ b: Entry) -> Bool {
-            let c = order.compare(a.keys, b.keys)
-            return c != 0 ? c < 0 : a.index < b.index
-        }
-        var heap = BinaryHeap<Entry> { a, b in precedes(b, a) }
-        heap.reserveCapacity(k + 1)
+        var best = BestRows(k, order: order)
         var scratch: [Value] = []
         scratch.reserveCapacity(keyColumns.count)
-        var index = 0
         var batch = RowBatch(width: width)
-        // The worst kept row's keys, copied out when the heap changes: most rows are compared
-        // with them and dropped, and reading them through `heap.first` copied the whole entry.
-        var worstKeys: [Value] = []
         while try next(&batch) {
             for r in 0..<batch.count {
-                defer { index += 1 }
                 scratch.removeAll(keepingCapacity: true)
                 for c in keyColumns { scratch.append(batch[r, c]) }
-                if heap.count < k {
-                    heap.push((index, scratch, batch.row(r)))
-                } else if order.compare(scratch, worstKeys) < 0 {
-                    // A later row with keys equal to the worst never displaces it (stability).
-                    heap.replaceFirst(with: (index, scratch, batch.row(r)))
-                } else {
-                    continue
-                }
-                if heap.count == k, let worst = heap.first { worstKeys = worst.keys }
+                best.offer(scratch) { batch.row(r) }
             }
         }
-        return Planner.stream(heap.elements.sorted(by: precedes).map(\.row))
+        return Planner.stream(best.sortedRows())
+    }
+}
+
+/// The best `k` rows offered so far, by their keys, in a bounded heap whose first entry is the
+/// worst kept. Stable: of rows with equal keys the earlier offered wins.
+private struct BestRows {
+    typealias Entry = (index: Int, keys: [Value], row: [Value])
+    let k: Int
+    let order: RowOrder
+    private var heap: BinaryHeap<Entry>
+    private var offered = 0
+    /// The worst kept row's keys, copied out when the heap changes: most rows are compared with
+    /// them and dropped, and reading them through `heap.first` copied the whole entry per row.
+    private var worstKeys: [Value] = []
+
+    init(_ k: Int, order: RowOrder) {
+        self.k = k
+        self.order = order
+        heap = BinaryHeap { a, b in BestRows.precedes(b, a, order) }
+        heap.reserveCapacity(k + 1)
+    }
+
+    private static func precedes(_ a: Entry, _ b: Entry, _ order: RowOrder) -> Bool {
+        let c = order.compare(a.keys, b.keys)
+        return c != 0 ? c < 0 : a.index < b.index
+    }
+
+    /// Offers the row with these keys; `row` is called only when it is kept.
+    mutating func offer(_ keys: [Value], _ row: () -> [Value]) {
+        defer { offered += 1 }
+        if heap.count < k {
+            heap.push((offered, keys, row()))
+        } else if order.compare(keys, worstKeys) < 0 {
+            // A later row with keys equal to the worst never displaces it (stability).
+            heap.replaceFirst(with: (offered, keys, row()))
+        } else {
+            return
+        }
+        if heap.count == k, let worst = heap.first { worstKeys = worst.keys }
+    }
+
+    /// The kept rows, best first.
+    func sortedRows() -> [[Value]] {
+        let order = order
+        return heap.elements.sorted { BestRows.precedes($0, $1, order) }.map(\.row)
     }
 }
