@@ -14,7 +14,7 @@ extension StatementExecutor {
         let (_, compiler) = Self.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "column generation expressions")
         return try schema.columns.indices.compactMap { i in
             guard let sql = schema.columns[i].generatedSQL else { return nil }
-            return (i, try compiler.compile(try Self.parseExpression(sql)))
+            return (i, try compiler.compile(Self.assigned(try Self.parseExpression(sql), to: schema.columns[i], compiler)))
         }
     }
 
