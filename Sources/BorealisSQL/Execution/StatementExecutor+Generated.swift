@@ -80,7 +80,7 @@ extension StatementExecutor {
         widened.columns.append(column)
         let position = widened.columns.count - 1
         let (_, compiler) = Self.rowCompiler(widened.columns, label: table.name, catalog: catalog, clause: "column generation expressions")
-        let evaluate = try compiler.compile(try Self.parseExpression(column.generatedSQL ?? "NULL"))
+        let evaluate = try compiler.compile(Self.assigned(try Self.parseExpression(column.generatedSQL ?? "NULL"), to: column, compiler))
         let ctx = context()
         let name = table.name
         try rewriteRows(widened) { row in
