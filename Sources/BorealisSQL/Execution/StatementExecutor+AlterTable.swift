@@ -224,7 +224,14 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "cannot use subquery in transform expression")
             }
             let (_, compiler) = Self.rowCompiler(table.columns, label: name, catalog: catalog, clause: "transform expressions")
-            convert = try compiler.compile(using)
+            convert = try compiler.compile(Self.assigned(using, to: column, compiler))
+        } else if old.type == .char && (column.type == .text || column.type == .varchar) {
+            // char → text or varchar strips the trailing blanks, as PostgreSQL's cast does.
+            convert = { ctx in
+                let value = ctx.frames[ctx.frames.count - 1][position]
+                guard case .text(let s) = value else { return value }
+                return .text(ExpressionCompiler.strippedCharacter(s))
+            }
         } else {
             convert = nil
         }

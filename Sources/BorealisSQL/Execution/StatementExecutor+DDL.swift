@@ -440,7 +440,7 @@ extension StatementExecutor {
     /// `parameterTypes` collects the types its `$n` parameters take (a statement's own).
     static func rowCompiler(_ columns: [ColumnSchema], label: String, catalog: Catalog, clause: String,
                             parameterTypes: ParameterTypes = ParameterTypes()) -> (Scope, ExpressionCompiler) {
-        let scope = Scope(columns: columns.map { ScopeColumn(table: label, name: $0.name, type: $0.type) }, parent: nil)
+        let scope = rowScope(columns, label: label)
         return (scope, ExpressionCompiler(scope: scope, planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: clause))
     }
 

@@ -65,7 +65,7 @@ extension StatementExecutor {
     func writeScan(_ name: String, _ alias: String?, _ filter: Expr?) throws -> ExplainNode {
         let table = try catalog.table(name)
         let (scope, compiler) = Self.rowCompiler(table.columns, label: alias ?? name, catalog: catalog, clause: "WHERE")
-        let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
+        let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) && !ExpressionCompiler.readsCharacterColumn($0, scope) } ?? []
         let path = try AccessPath.choose(table: table, indexes: catalog.indexes(on: name), conjuncts: conjuncts, scope: scope, compiler: compiler)
         let scan = ScanOperator(table: table, alias: alias ?? name, columns: scope.columns, path: path, filterSQL: filter.map { [$0.sql] } ?? [],
                                 usage: nil, estimatedRows: JoinPlanner.estimate(makePlanner().statistics.rowCount(table), conjuncts, table: table, scope: scope))

@@ -14,7 +14,7 @@ extension StatementExecutor {
         let (_, compiler) = Self.rowCompiler(schema.columns, label: schema.name, catalog: catalog, clause: "column generation expressions")
         return try schema.columns.indices.compactMap { i in
             guard let sql = schema.columns[i].generatedSQL else { return nil }
-            return (i, try compiler.compile(try Self.parseExpression(sql)))
+            return (i, try compiler.compile(Self.assigned(try Self.parseExpression(sql), to: schema.columns[i], compiler)))
         }
     }
 
@@ -80,7 +80,7 @@ extension StatementExecutor {
         widened.columns.append(column)
         let position = widened.columns.count - 1
         let (_, compiler) = Self.rowCompiler(widened.columns, label: table.name, catalog: catalog, clause: "column generation expressions")
-        let evaluate = try compiler.compile(try Self.parseExpression(column.generatedSQL ?? "NULL"))
+        let evaluate = try compiler.compile(Self.assigned(try Self.parseExpression(column.generatedSQL ?? "NULL"), to: column, compiler))
         let ctx = context()
         let name = table.name
         try rewriteRows(widened) { row in

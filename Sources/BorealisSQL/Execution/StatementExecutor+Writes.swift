@@ -73,7 +73,7 @@ extension StatementExecutor {
         let (_, compiler) = Self.rowCompiler(schema.columns, label: name, catalog: catalog, clause: "check constraints")
         let checks = try schema.checks.map { ($0.name, try compiler.compile(try Self.parseExpression($0.sql))) }
         let plain = ExpressionCompiler(scope: Scope(columns: [], parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "DEFAULT expressions")
-        let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(try Self.parseExpression($0)) } }
+        let defaults = try schema.columns.map { c in try c.defaultSQL.map { try plain.compile(Self.assigned(try Self.parseExpression($0), to: c, plain)) } }
         let w = TableWriter(schema: schema, tree: TableTree(root: schema.root), indexes: indexes, checks: checks, defaults: defaults)
         w.generated = try generationEvaluators(schema, catalog: catalog)
         return w
@@ -192,13 +192,9 @@ extension StatementExecutor {
             if column.type == .real, case .double(let d) = v { return .double(Double(Float(d))) }
             return v
         case .text, .varchar, .char:
-            let v = try value.cast(to: .text)
-            if let limit = column.modifiers.first, case .text(let s) = v, s.count > limit {
-                let trimmed = s.prefix(limit)
-                if s.dropFirst(limit).allSatisfy({ $0 == " " }) { return .text(String(trimmed)) }
-                throw DatabaseError(.range, sqlState: SQLState.stringDataRightTruncation, "value too long for type \(column.type == .char ? "character" : "character varying")(\(limit))")
-            }
-            return v
+            // char(n) pads to n (StatementExecutor+Character.swift).
+            guard case .text(let s) = try value.cast(to: .text) else { return .null }
+            return .text(try Self.storedCharacter(s, limit: column.modifiers.first, type: column.type))
         case .boolean: return try value.cast(to: .boolean)
         case .bytea: return try value.cast(to: .bytea)
         case .json, .jsonb:
@@ -244,7 +240,7 @@ extension StatementExecutor {
             case .star:
                 for (i, c) in schema.columns.enumerated() {
                     names.append(c.name)
-                    evaluators.append { ctx in ctx.frames[ctx.frames.count - 1][i] }
+                    evaluators.append(Self.returnedColumn(c, at: i))
                 }
             case .expression(let e, let a):
                 names.append(a ?? Planner.outputName(e))
@@ -293,7 +289,7 @@ extension StatementExecutor {
                     guard row.count <= targets.count else {
                         throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
                     }
-                    return try row.map { try $0.map { try compiler.compile($0) } }
+                    return try row.enumerated().map { k, e in try e.map { try compiler.compile(Self.assigned($0, to: w.schema.columns[targets[k]], compiler)) } }
                 }
                 plan.values = evaluators
             }
@@ -318,6 +314,11 @@ extension StatementExecutor {
                 throw DatabaseError(.error, sqlState: SQLState.syntaxError, "INSERT has more expressions than target columns")
             }
             inputs = try plan.run(ctx).map { $0.map { Optional($0) } }
+            for k in Self.strippedPositions(plan.declaredTypes, targets: targets, w.schema) {
+                for r in inputs.indices where k < inputs[r].count {
+                    if case .text(let s)? = inputs[r][k] { inputs[r][k] = .text(ExpressionCompiler.strippedCharacter(s)) }
+                }
+            }
         }
         if !ignored.isEmpty {
             for r in inputs.indices {
@@ -331,7 +332,7 @@ extension StatementExecutor {
         var conflictAssignments: [(Int, Evaluator)] = []
         var conflictFilter: Evaluator?
         if let onConflict, let assignments = onConflict.assignments {
-            let columns = w.schema.columns.map { ScopeColumn(table: name, name: $0.name) } + w.schema.columns.map { ScopeColumn(table: "excluded", name: $0.name) }
+            let columns = Self.rowScope(w.schema.columns, label: name).columns + Self.rowScope(w.schema.columns, label: "excluded").columns
             let compiler = ExpressionCompiler(scope: Scope(columns: columns, parent: nil), planner: Planner(catalog: catalog, parameterTypes: parameterTypes), aggregation: nil, clause: "ON CONFLICT DO UPDATE")
             conflictAssignments = try compileAssignments(assignments, w, compiler)
             conflictFilter = try onConflict.filter.map { try compiler.compile($0) }
@@ -431,7 +432,7 @@ extension StatementExecutor {
             if w.schema.columns[i].generated == .always {
                 throw DatabaseError(.error, sqlState: SQLState.generatedAlways, "column \"\(column)\" can only be updated to DEFAULT")
             }
-            return (i, try compiler.compile(e))
+            return (i, try compiler.compile(Self.assigned(e, to: w.schema.columns[i], compiler)))
         }
     }
 
@@ -479,7 +480,8 @@ extension StatementExecutor {
             let (scope, compiler) = Self.rowCompiler(w.schema.columns, label: label, catalog: catalog, clause: "WHERE", parameterTypes: parameterTypes)
             test = try filter.map { try compiler.compile($0) }
             // The WHERE clause picks the access path (row-id or index lookups), as for SELECT.
-            let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) } ?? []
+            // No probe keys on a char(n) column: rows stored unpadded must be found too.
+            let conjuncts = filter.map(Planner.conjuncts)?.filter { !Planner.containsSubquery($0) && !ExpressionCompiler.readsCharacterColumn($0, scope) } ?? []
             path = try AccessPath.choose(table: w.schema, indexes: catalog.indexes(on: w.schema.name), conjuncts: conjuncts,
                                          scope: scope, compiler: compiler)
             // Compiled once per write plan (its only caller is the statement's own UPDATE or

@@ -482,6 +482,8 @@ extension Parser {
                 type.modifiers.append(value)
             } while accept(.op(","))
             try expect(")")
+        } else if words[0] == "char" || words[0] == "character" {
+            type.modifiers = [1]    // a bare CHAR is char(1); BPCHAR has no length
         }
         // int[], int[3][3], int ARRAY, int ARRAY[3]: an array of the type (bounds are not kept,
         // as PostgreSQL keeps none).
