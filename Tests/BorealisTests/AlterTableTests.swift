@@ -9,21 +9,6 @@ import Testing
 @testable import BorealisStorage
 
 @Suite(.serialized) struct AlterTableTests {
-    private func rows(_ db: Database, _ sql: String) throws -> [[String]] {
-        try db.execute(sql).rows.map { $0.map(\.description) }
-    }
-
-    private func sqlState(_ body: () throws -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch let error as DatabaseError {
-            return error.sqlState
-        } catch {
-            return "?"
-        }
-    }
-
     @Test func alteredColumnsSurviveAReopen() throws {
         let dir = TemporaryDirectory()
         do {
@@ -36,9 +21,9 @@ import Testing
             try db.close()
         }
         let db = try Database(path: dir.database)
-        #expect(try rows(db, "SELECT id FROM t WHERE code = 20") == [["2"]])
+        #expect(try textRows(db, "SELECT id FROM t WHERE code = 20") == [["2"]])
         try db.execute("INSERT INTO t (id, code) VALUES (3, 30)")
-        #expect(try rows(db, "SELECT n FROM t WHERE id = 3") == [["7"]])
+        #expect(try textRows(db, "SELECT n FROM t WHERE id = 3") == [["7"]])
         #expect(sqlState { _ = try db.execute("INSERT INTO t (id) VALUES (4)") } == SQLState.notNullViolation)
         #expect(sqlState { _ = try db.execute("INSERT INTO t (id, code) VALUES (5, 'x')") } == SQLState.invalidTextRepresentation)
         try db.close()
@@ -52,10 +37,10 @@ import Testing
         try db.execute("INSERT INTO s VALUES (1, 'a'), (2, 'bb')")
         try db.execute("BEGIN")
         try db.execute("ALTER TABLE s ALTER COLUMN v TYPE int USING length(v), ADD COLUMN w int DEFAULT 1, ALTER id SET DEFAULT 99")
-        #expect(try rows(db, "SELECT id, v, w FROM s ORDER BY id") == [["1", "1", "1"], ["2", "2", "1"]])
+        #expect(try textRows(db, "SELECT id, v, w FROM s ORDER BY id") == [["1", "1", "1"], ["2", "2", "1"]])
         try db.execute("ROLLBACK")
-        #expect(try rows(db, "SELECT * FROM s ORDER BY id") == [["1", "a"], ["2", "bb"]])
-        #expect(try rows(db, "SELECT id FROM s WHERE v = 'bb'") == [["2"]])
+        #expect(try textRows(db, "SELECT * FROM s ORDER BY id") == [["1", "a"], ["2", "bb"]])
+        #expect(try textRows(db, "SELECT id FROM s WHERE v = 'bb'") == [["2"]])
         #expect(sqlState { _ = try db.execute("INSERT INTO s (v) VALUES ('c')") } == SQLState.notNullViolation)
         // A failing action undoes the actions before it in the same statement.
         #expect(sqlState { _ = try db.execute("ALTER TABLE s ADD COLUMN x int, ALTER v TYPE int") } == SQLState.datatypeMismatch)
@@ -70,7 +55,7 @@ import Testing
         try db.execute("CREATE TEMP TABLE tt (a int, b text)")
         try db.execute("INSERT INTO tt VALUES (1, '5')")
         try db.execute("ALTER TABLE tt ALTER b TYPE int USING b::int, ADD COLUMN c int DEFAULT 3, DROP COLUMN a")
-        #expect(try rows(db, "SELECT * FROM tt") == [["5", "3"]])
+        #expect(try textRows(db, "SELECT * FROM tt") == [["5", "3"]])
         try db.execute("ALTER TABLE p ADD COLUMN b int, ALTER a SET NOT NULL")
         #expect(try db.execute("SELECT * FROM p").columns == ["a", "b"])
         try db.close()
@@ -86,22 +71,22 @@ import Testing
             try db.close()
         }
         let db = try Database(path: dir.database)
-        #expect(try rows(db, "SELECT obj_description('t'::regclass), col_description('t'::regclass, 2), col_description('t'::regclass, 1)")
+        #expect(try textRows(db, "SELECT obj_description('t'::regclass), col_description('t'::regclass, 2), col_description('t'::regclass, 1)")
                 == [["the table", "bee", "NULL"]])
         try db.execute("ALTER TABLE t RENAME TO u")
         try db.execute("ALTER TABLE u RENAME COLUMN b TO c")
-        #expect(try rows(db, "SELECT obj_description('u'::regclass, 'pg_class'), col_description('u'::regclass, 2)") == [["the table", "bee"]])
+        #expect(try textRows(db, "SELECT obj_description('u'::regclass, 'pg_class'), col_description('u'::regclass, 2)") == [["the table", "bee"]])
         try db.execute("BEGIN")
         try db.execute("COMMENT ON TABLE u IS NULL")
         try db.execute("ROLLBACK")
-        #expect(try rows(db, "SELECT obj_description('u'::regclass)") == [["the table"]])
+        #expect(try textRows(db, "SELECT obj_description('u'::regclass)") == [["the table"]])
         try db.execute("ALTER TABLE u DROP COLUMN c")
         try db.execute("ALTER TABLE u ADD COLUMN c int")
-        #expect(try rows(db, "SELECT col_description('u'::regclass, 2)") == [["NULL"]])
+        #expect(try textRows(db, "SELECT col_description('u'::regclass, 2)") == [["NULL"]])
         try db.execute("DROP TABLE u")
         try db.execute("CREATE TABLE u (a int)")
-        #expect(try rows(db, "SELECT obj_description('u'::regclass)") == [["NULL"]])
-        #expect(try rows(db, "SELECT count(*) FROM pg_description") == [["0"]])
+        #expect(try textRows(db, "SELECT obj_description('u'::regclass)") == [["NULL"]])
+        #expect(try textRows(db, "SELECT count(*) FROM pg_description") == [["0"]])
         try db.close()
     }
 
@@ -121,10 +106,10 @@ import Testing
         try db.execute("DROP TABLE t CASCADE")
         #expect(sqlState { _ = try db.execute("SELECT * FROM w") } == SQLState.undefinedTable)
         try db.execute("ROLLBACK")
-        #expect(try rows(db, "SELECT * FROM w") == [["1"]])
+        #expect(try textRows(db, "SELECT * FROM w") == [["1"]])
         try db.execute("ALTER TABLE t RENAME TO t2")
         try db.execute("ALTER TABLE t2 RENAME COLUMN a TO x")
-        #expect(try rows(db, "SELECT * FROM v") == [["1", "2"]])
+        #expect(try textRows(db, "SELECT * FROM v") == [["1", "2"]])
         #expect(try db.execute("SELECT * FROM v").columns == ["a", "b"])
         #expect(sqlState { _ = try db.execute("ALTER TABLE t2 DROP COLUMN x") } == SQLState.dependentObjectsStillExist)
         try db.close()
@@ -141,13 +126,13 @@ import Testing
         let db = try Database(path: dir.database)
         try db.execute("INSERT INTO g (a) VALUES (5)")
         try db.execute("UPDATE g SET a = a + 1")
-        #expect(try rows(db, "SELECT a, b FROM g ORDER BY a") == [["2", "4"], ["6", "12"]])
+        #expect(try textRows(db, "SELECT a, b FROM g ORDER BY a") == [["2", "4"], ["6", "12"]])
         #expect(sqlState { _ = try db.execute("INSERT INTO g VALUES (1, 1)") } == SQLState.generatedAlways)
         // A prepared INSERT computes it on every run.
         let insert = try #require(try db.prepare("INSERT INTO g (a) VALUES ($1)").statement)
         try insert.execute([.integer(10)])
         try insert.execute([.integer(11)])
-        #expect(try rows(db, "SELECT b FROM g WHERE a > 9 ORDER BY a") == [["20"], ["22"]])
+        #expect(try textRows(db, "SELECT b FROM g WHERE a > 9 ORDER BY a") == [["20"], ["22"]])
         try db.close()
     }
 
@@ -161,13 +146,13 @@ import Testing
             try db.close()
         }
         let db = try Database(path: dir.database)
-        func plan(_ sql: String) throws -> String { try rows(db, "EXPLAIN " + sql).map { $0.joined() }.joined(separator: "\n") }
+        func plan(_ sql: String) throws -> String { try textRows(db, "EXPLAIN " + sql).map { $0.joined() }.joined(separator: "\n") }
         #expect(try plan("SELECT * FROM a WHERE email = 'x' AND deleted_at IS NULL").contains("using live"))
         #expect(try plan("SELECT * FROM a WHERE a.deleted_at IS NULL AND a.email = 'x' AND id > 0").contains("using live"))
         #expect(try !plan("SELECT * FROM a WHERE email = 'x'").contains("using live"))
         #expect(try !plan("SELECT * FROM a WHERE email = 'x' OR deleted_at IS NULL").contains("using live"))
-        #expect(try rows(db, "SELECT id FROM a WHERE email = 'x' AND deleted_at IS NULL") == [["1"]])
-        #expect(try rows(db, "SELECT id FROM a WHERE email = 'x' ORDER BY id") == [["1"], ["2"]])
+        #expect(try textRows(db, "SELECT id FROM a WHERE email = 'x' AND deleted_at IS NULL") == [["1"]])
+        #expect(try textRows(db, "SELECT id FROM a WHERE email = 'x' ORDER BY id") == [["1"], ["2"]])
         // Still enforced after the reopen.
         #expect(sqlState { _ = try db.execute("INSERT INTO a VALUES (3, 'x', NULL)") } == SQLState.uniqueViolation)
         try db.execute("INSERT INTO a VALUES (3, 'x', '2024-02-02')")

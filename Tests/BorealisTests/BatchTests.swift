@@ -43,17 +43,6 @@ private final class BatchedRowsOperator: PhysicalOperator {
     }
 }
 
-private func column(_ i: Int) -> Evaluator { { ctx in ctx.frames[ctx.frames.count - 1][i] } }
-
-private func drain(_ op: PhysicalOperator, workMemoryRows: Int = 250_000) throws -> [[Value]] {
-    let ctx = ExecutionContext(parameters: [], txn: nil, catalog: nil)
-    ctx.workMemoryRows = workMemoryRows
-    let next = try op.stream(ctx)
-    var rows: [[Value]] = []
-    while let row = try next() { rows.append(row) }
-    return rows
-}
-
 @Suite struct BatchTests {
     // MARK: Operators over batches
 
@@ -65,29 +54,29 @@ private func drain(_ op: PhysicalOperator, workMemoryRows: Int = 250_000) throws
         }
         func calls(direct: Bool) -> [AggregateCollector.Call] {
             [AggregateCollector.Call(name: "count", argument: nil, distinct: false, key: "count(*)"),
-             AggregateCollector.Call(name: "sum", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
-             AggregateCollector.Call(name: "max", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: true, key: "max(DISTINCT x)")]
+             AggregateCollector.Call(name: "sum", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
+             AggregateCollector.Call(name: "max", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: true, key: "max(DISTINCT x)")]
         }
         for grouped in [true, false] {
             for direct in [true, false] {
                 func aggregate(_ input: PhysicalOperator) -> HashAggregateOperator {
-                    HashAggregateOperator(input: input, groups: grouped ? [column(0)] : [], groupColumns: grouped ? [0] : [],
+                    HashAggregateOperator(input: input, groups: grouped ? [inputColumn(0)] : [], groupColumns: grouped ? [0] : [],
                                           groupSQL: grouped ? ["g"] : [], calls: calls(direct: direct), estimatedRows: 50)
                 }
                 let byRows = aggregate(BatchedRowsOperator(rows, width: 2, batchRows: 64, offersBatches: false))
                 let byBatches = aggregate(BatchedRowsOperator(rows, width: 2, batchRows: 64))
                 for memory in [250_000, 7] {
-                    let expected = try drain(byRows, workMemoryRows: memory)
-                    #expect(try drain(byBatches, workMemoryRows: memory) == expected, "grouped \(grouped), direct \(direct), memory \(memory)")
+                    let expected = try drainOperator(byRows, workMemoryRows: memory)
+                    #expect(try drainOperator(byBatches, workMemoryRows: memory) == expected, "grouped \(grouped), direct \(direct), memory \(memory)")
                     #expect(expected.count == (grouped ? 50 : 1))
                 }
             }
         }
         // No rows at all: one row of empty aggregates without GROUP BY, none with it.
         let empty = BatchedRowsOperator([], width: 2, batchRows: 64)
-        #expect(try drain(HashAggregateOperator(input: empty, groups: [], groupSQL: [], calls: calls(direct: true), estimatedRows: 1))
+        #expect(try drainOperator(HashAggregateOperator(input: empty, groups: [], groupSQL: [], calls: calls(direct: true), estimatedRows: 1))
                 == [[.integer(0), .null, .null]])
-        #expect(try drain(HashAggregateOperator(input: empty, groups: [column(0)], groupColumns: [0], groupSQL: ["g"],
+        #expect(try drainOperator(HashAggregateOperator(input: empty, groups: [inputColumn(0)], groupColumns: [0], groupSQL: ["g"],
                                                 calls: calls(direct: true), estimatedRows: 1)).isEmpty)
     }
 
@@ -99,10 +88,10 @@ private func drain(_ op: PhysicalOperator, workMemoryRows: Int = 250_000) throws
             func topN(_ input: PhysicalOperator) -> TopNOperator {
                 TopNOperator(input: input, keys: [.column(0)], orderBy: order, keySQL: ["c0"], wanted: { _ in k })
             }
-            let expected = try drain(topN(BatchedRowsOperator(rows, width: 2, batchRows: 100, offersBatches: false)))
+            let expected = try drainOperator(topN(BatchedRowsOperator(rows, width: 2, batchRows: 100, offersBatches: false)))
             #expect(expected.count == k)
             #expect(expected.first == [.integer(4), .integer(4)])
-            #expect(try drain(topN(BatchedRowsOperator(rows, width: 2, batchRows: 97))) == expected, "k \(k)")
+            #expect(try drainOperator(topN(BatchedRowsOperator(rows, width: 2, batchRows: 97))) == expected, "k \(k)")
         }
     }
 

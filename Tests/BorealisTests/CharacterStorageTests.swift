@@ -11,10 +11,6 @@ import Testing
 @testable import BorealisStorage
 
 @Suite struct CharacterStorageTests {
-    private func rows(_ db: Database, _ sql: String) throws -> [[String]] {
-        try db.execute(sql).rows.map { $0.map(\.description) }
-    }
-
     /// A table t (id, c char(5)) indexed on c whose rows hold c as written: 'ab', 'ab ', 'cd'.
     private func databaseWrittenByAnOlderBuild(_ dir: TemporaryDirectory) throws {
         let db = try Database(path: dir.database)
@@ -34,10 +30,10 @@ import Testing
         let dir = TemporaryDirectory()
         try databaseWrittenByAnOlderBuild(dir)
         let db = try Database(path: dir.database)
-        #expect(try rows(db, "SELECT concat('[', c, ']') FROM t ORDER BY id") == [["[ab   ]"], ["[ab   ]"], ["[cd   ]"]])
-        #expect(try rows(db, "SELECT id FROM t WHERE c = 'ab' ORDER BY id") == [["1"], ["2"]])
-        #expect(try rows(db, "SELECT id FROM t WHERE c = 'ab   '::char(5) ORDER BY id") == [["1"], ["2"]])
-        #expect(try rows(db, "SELECT count(DISTINCT c) FROM t") == [["2"]])
+        #expect(try textRows(db, "SELECT concat('[', c, ']') FROM t ORDER BY id") == [["[ab   ]"], ["[ab   ]"], ["[cd   ]"]])
+        #expect(try textRows(db, "SELECT id FROM t WHERE c = 'ab' ORDER BY id") == [["1"], ["2"]])
+        #expect(try textRows(db, "SELECT id FROM t WHERE c = 'ab   '::char(5) ORDER BY id") == [["1"], ["2"]])
+        #expect(try textRows(db, "SELECT count(DISTINCT c) FROM t") == [["2"]])
         try db.close()
     }
 
@@ -46,11 +42,11 @@ import Testing
         try databaseWrittenByAnOlderBuild(dir)
         let db = try Database(path: dir.database)
         #expect(try db.execute("UPDATE t SET id = id + 10 WHERE c = 'ab '").changes == 2)
-        #expect(try rows(db, "SELECT id, octet_length(c) FROM t ORDER BY id") == [["3", "5"], ["11", "5"], ["12", "5"]])
-        #expect(try rows(db, "DELETE FROM t WHERE c = 'cd' RETURNING concat('[', c, ']')") == [["[cd   ]"]])
-        #expect(try rows(db, "DELETE FROM t WHERE id = 11 RETURNING *") == [["11", "ab   "]])
+        #expect(try textRows(db, "SELECT id, octet_length(c) FROM t ORDER BY id") == [["3", "5"], ["11", "5"], ["12", "5"]])
+        #expect(try textRows(db, "DELETE FROM t WHERE c = 'cd' RETURNING concat('[', c, ']')") == [["[cd   ]"]])
+        #expect(try textRows(db, "DELETE FROM t WHERE id = 11 RETURNING *") == [["11", "ab   "]])
         // The updated row was stored padded: its index key is the padded value.
-        #expect(try rows(db, "SELECT id FROM t WHERE c = 'ab'") == [["12"]])
+        #expect(try textRows(db, "SELECT id FROM t WHERE c = 'ab'") == [["12"]])
         try db.close()
     }
 }

@@ -22,18 +22,6 @@ private final class RowsOperator: PhysicalOperator {
     func open(_ ctx: ExecutionContext) throws -> RowStream { Planner.stream(rows) }
 }
 
-/// Reads column `i` of the row the evaluator runs on.
-private func column(_ i: Int) -> Evaluator { { ctx in ctx.frames[ctx.frames.count - 1][i] } }
-
-private func drain(_ op: PhysicalOperator, workMemoryRows: Int = 250_000) throws -> [[Value]] {
-    let ctx = ExecutionContext(parameters: [], txn: nil, catalog: nil)
-    ctx.workMemoryRows = workMemoryRows
-    let next = try op.stream(ctx)
-    var rows: [[Value]] = []
-    while let row = try next() { rows.append(row) }
-    return rows
-}
-
 private func sorted(_ rows: [[Value]]) -> [[Value]] {
     rows.sorted { a, b in
         for (x, y) in zip(a, b) {
@@ -68,15 +56,15 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         }
         for kind in [JoinKind.inner, .left, .right, .full] {
             let loop = NestedLoopJoinOperator(kind: kind, left: left, right: right, conditions: [equal, even], conditionSQL: [], estimatedRows: 1)
-            let expected = sorted(try drain(loop))
+            let expected = sorted(try drainOperator(loop))
             // Keys evaluated, and keys copied from the rows' columns.
             for (buildLeft, copied) in [(false, false), (true, false), (false, true), (true, true)] {
-                let hash = HashJoinOperator(kind: kind, left: left, right: right, leftKeys: [column(0)], rightKeys: [column(0)],
+                let hash = HashJoinOperator(kind: kind, left: left, right: right, leftKeys: [inputColumn(0)], rightKeys: [inputColumn(0)],
                                             leftKeyColumns: copied ? [0] : nil, rightKeyColumns: copied ? [0] : nil, keySQL: [],
                                             conditions: [even], conditionSQL: [], buildLeft: buildLeft, estimatedRows: 1)
-                #expect(sorted(try drain(hash)) == expected, "\(kind) buildLeft \(buildLeft) copied \(copied)")
+                #expect(sorted(try drainOperator(hash)) == expected, "\(kind) buildLeft \(buildLeft) copied \(copied)")
                 // A build side past work memory goes through the partitions on disk (inner joins).
-                #expect(sorted(try drain(hash, workMemoryRows: 4)) == expected, "\(kind) buildLeft \(buildLeft) copied \(copied), spilled")
+                #expect(sorted(try drainOperator(hash, workMemoryRows: 4)) == expected, "\(kind) buildLeft \(buildLeft) copied \(copied), spilled")
             }
             if kind == .left || kind == .full {
                 // The right side's row number is NULL only in a padded row.
@@ -98,10 +86,10 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
                 #expect(Value.sortCompare(a[0], b[0]) < 0)
             }
             let sort = SortOperator(input: input, order: order, keySQL: [], wanted: nil)
-            #expect(try drain(sort) == expected)
-            #expect(try drain(sort, workMemoryRows: 7) == expected, "external sort, descending \(descending)")
+            #expect(try drainOperator(sort) == expected)
+            #expect(try drainOperator(sort, workMemoryRows: 7) == expected, "external sort, descending \(descending)")
             let top = SortOperator(input: input, order: order, keySQL: [], wanted: { _ in 25 })
-            #expect(try drain(top) == Array(expected.prefix(25)), "top-N, descending \(descending)")
+            #expect(try drainOperator(top) == Array(expected.prefix(25)), "top-N, descending \(descending)")
         }
     }
 
@@ -126,13 +114,13 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
                 let expected = RowOrder(items: [first, second], keyStart: 3).sorted(keyed).map { Array($0.prefix(3)) }
                 for k in [0, 1, 10, 599, 600, 1000] {
                     let top = TopNOperator(input: input, keys: [.column(1), .column(2)], orderBy: [first, second], keySQL: []) { _ in k }
-                    #expect(try drain(top) == Array(expected.prefix(k)), "k \(k), descending \(descending), nulls first \(String(describing: nullsFirst))")
+                    #expect(try drainOperator(top) == Array(expected.prefix(k)), "k \(k), descending \(descending), nulls first \(String(describing: nullsFirst))")
                 }
                 // More rows wanted than work memory holds, or no bound: a full (external) sort.
                 let unbounded = TopNOperator(input: input, keys: [.column(1), .column(2)], orderBy: [first, second], keySQL: []) { _ in nil }
-                #expect(try drain(unbounded, workMemoryRows: 50) == expected)
+                #expect(try drainOperator(unbounded, workMemoryRows: 50) == expected)
                 let large = TopNOperator(input: input, keys: [.column(1), .column(2)], orderBy: [first, second], keySQL: []) { _ in 400 }
-                #expect(try drain(large, workMemoryRows: 50) == Array(expected.prefix(400)))
+                #expect(try drainOperator(large, workMemoryRows: 50) == Array(expected.prefix(400)))
             }
             // An expression key, evaluated with the row as its frame.
             let item = OrderItem(expr: .literal(.null), descending: descending)
@@ -142,7 +130,7 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
             }
             let expected = RowOrder(items: [item], keyStart: 3).sorted(negatedKeys).prefix(40).map { Array($0.prefix(3)) }
             let byExpression = TopNOperator(input: input, keys: [.expression(negated)], orderBy: [item], keySQL: []) { _ in 40 }
-            #expect(try drain(byExpression) == expected)
+            #expect(try drainOperator(byExpression) == expected)
         }
     }
 
@@ -152,7 +140,7 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         let left = RowsOperator(values([1, 1, 1, 2, 2, 3, nil, nil, 5]), width: 1, table: "l")
         let right = RowsOperator(values([1, 2, 2, 2, 4, nil, 5, 5]), width: 1, table: "r")
         func run(_ operation: SetOperator, _ all: Bool, workMemoryRows: Int = 250_000) throws -> [[Value]] {
-            sorted(try drain(SetOperationOperator(left: left, right: right, operation: operation, all: all), workMemoryRows: workMemoryRows))
+            sorted(try drainOperator(SetOperationOperator(left: left, right: right, operation: operation, all: all), workMemoryRows: workMemoryRows))
         }
         // What PostgreSQL 15 returns for the same two lists (sorted).
         #expect(try run(.union, true) == sorted(values([1, 1, 1, 2, 2, 3, nil, nil, 5, 1, 2, 2, 2, 4, nil, 5, 5])))
@@ -165,15 +153,15 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         // VALUES evaluates its rows as they are read.
         let valuesOperator = ValuesOperator(rows: [[{ _ in .integer(1) }, { _ in .text("a") }], [{ _ in .null }, { _ in .text("b") }]],
                                             names: ["column1", "column2"])
-        #expect(try drain(valuesOperator) == [[.integer(1), .text("a")], [.null, .text("b")]])
+        #expect(try drainOperator(valuesOperator) == [[.integer(1), .text("a")], [.null, .text("b")]])
     }
 
     @Test func distinctSpillsToASortAndKeepsTheSameRows() throws {
         let rows = randomRows(300, keys: 17, seed: 4).map { [$0[0], .integer(7)] }
         let distinct = DistinctOperator(input: RowsOperator(rows, width: 2, table: "t"), width: 1)
-        let inMemory = try drain(distinct)
+        let inMemory = try drainOperator(distinct)
         #expect(inMemory.count == Set(rows.map { $0[0] }).count)
-        #expect(sorted(try drain(distinct, workMemoryRows: 3)) == sorted(inMemory))
+        #expect(sorted(try drainOperator(distinct, workMemoryRows: 3)) == sorted(inMemory))
     }
 
     @Test func projectionsCopyingColumnsMatchEvaluatedOnes() throws {
@@ -181,17 +169,17 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         let input = RowsOperator(rows, width: 3, table: "t")
         // SELECT c1, c0 … ORDER BY c2, c0: items and keys are all input columns.
         let keys: [ProjectOperator.SortKey] = [.hiddenColumn(2), .output(1)]
-        let copying = ProjectOperator(input: input, items: [column(1), column(0)], itemColumns: [1, 0], names: ["a", "b"],
+        let copying = ProjectOperator(input: input, items: [inputColumn(1), inputColumn(0)], itemColumns: [1, 0], names: ["a", "b"],
                                       sortKeys: keys, distinctOn: [])
-        let evaluating = ProjectOperator(input: input, items: [column(1), column(0)], names: ["a", "b"],
-                                         sortKeys: [.hidden(column(2)), .output(1)], distinctOn: [])
+        let evaluating = ProjectOperator(input: input, items: [inputColumn(1), inputColumn(0)], names: ["a", "b"],
+                                         sortKeys: [.hidden(inputColumn(2)), .output(1)], distinctOn: [])
         let expected = rows.map { [$0[1], $0[0], $0[2], $0[0]] }
-        #expect(try drain(copying) == expected)
-        #expect(try drain(evaluating) == expected)
+        #expect(try drainOperator(copying) == expected)
+        #expect(try drainOperator(evaluating) == expected)
         // One item that is not a column: every row is evaluated.
-        let mixed = ProjectOperator(input: input, items: [column(1), { _ in .integer(1) }], itemColumns: [1, nil], names: ["a", "one"],
+        let mixed = ProjectOperator(input: input, items: [inputColumn(1), { _ in .integer(1) }], itemColumns: [1, nil], names: ["a", "one"],
                                     sortKeys: keys, distinctOn: [])
-        #expect(try drain(mixed) == rows.map { [$0[1], .integer(1), $0[2], .integer(1)] })
+        #expect(try drainOperator(mixed) == rows.map { [$0[1], .integer(1), $0[2], .integer(1)] })
     }
 
     @Test func hashAggregationReadingColumnsMatchesEvaluatingAndSpills() throws {
@@ -203,11 +191,11 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         let input = RowsOperator(rows, width: 2, table: "t")
         func calls(direct: Bool) -> [AggregateCollector.Call] {
             [AggregateCollector.Call(name: "count", argument: nil, distinct: false, key: "count(*)"),
-             AggregateCollector.Call(name: "sum", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
-             AggregateCollector.Call(name: "count", argument: column(1), argumentColumn: direct ? 1 : nil, distinct: true, key: "count(DISTINCT x)")]
+             AggregateCollector.Call(name: "sum", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
+             AggregateCollector.Call(name: "count", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: true, key: "count(DISTINCT x)")]
         }
-        let copying = HashAggregateOperator(input: input, groups: [column(0)], groupColumns: [0], groupSQL: ["g"], calls: calls(direct: true), estimatedRows: 40)
-        let evaluating = HashAggregateOperator(input: input, groups: [column(0)], groupSQL: ["g"], calls: calls(direct: false), estimatedRows: 40)
+        let copying = HashAggregateOperator(input: input, groups: [inputColumn(0)], groupColumns: [0], groupSQL: ["g"], calls: calls(direct: true), estimatedRows: 40)
+        let evaluating = HashAggregateOperator(input: input, groups: [inputColumn(0)], groupSQL: ["g"], calls: calls(direct: false), estimatedRows: 40)
         var expected: [[Value]] = []
         for g in 0..<40 {
             let xs = rows.filter { $0[0] == .integer(Int64(g)) }.map { $0[1] }
@@ -215,20 +203,20 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
             let sum: Value = present.isEmpty ? .null : .integer(present.reduce(0, +))
             expected.append([.integer(Int64(g)), .integer(Int64(xs.count)), sum, .integer(Int64(Set(present).count))])
         }
-        #expect(sorted(try drain(copying)) == expected)
-        #expect(sorted(try drain(evaluating)) == expected)
+        #expect(sorted(try drainOperator(copying)) == expected)
+        #expect(sorted(try drainOperator(evaluating)) == expected)
         // Past work memory (5 groups), groups go to partitions and come back whole.
-        #expect(sorted(try drain(copying, workMemoryRows: 5)) == expected)
-        #expect(sorted(try drain(evaluating, workMemoryRows: 5)) == expected)
+        #expect(sorted(try drainOperator(copying, workMemoryRows: 5)) == expected)
+        #expect(sorted(try drainOperator(evaluating, workMemoryRows: 5)) == expected)
     }
 
     @Test func limitsSkipAndStop() throws {
         let rows: [[Value]] = (0..<10).map { [.integer(Int64($0))] }
         let input = RowsOperator(rows, width: 1, table: "t")
-        #expect(try drain(LimitOperator(input: input, bounds: { _ in (3, 4) }, estimatedRows: 4)) == Array(rows[3..<7]))
-        #expect(try drain(LimitOperator(input: input, bounds: { _ in (8, nil) }, estimatedRows: 2)) == Array(rows[8...]))
-        #expect(try drain(LimitOperator(input: input, bounds: { _ in (0, 0) }, estimatedRows: 0)).isEmpty)
-        #expect(try drain(LimitOperator(input: input, bounds: { _ in (20, 5) }, estimatedRows: 0)).isEmpty)
+        #expect(try drainOperator(LimitOperator(input: input, bounds: { _ in (3, 4) }, estimatedRows: 4)) == Array(rows[3..<7]))
+        #expect(try drainOperator(LimitOperator(input: input, bounds: { _ in (8, nil) }, estimatedRows: 2)) == Array(rows[8...]))
+        #expect(try drainOperator(LimitOperator(input: input, bounds: { _ in (0, 0) }, estimatedRows: 0)).isEmpty)
+        #expect(try drainOperator(LimitOperator(input: input, bounds: { _ in (20, 5) }, estimatedRows: 0)).isEmpty)
     }
 
     @Test func analyzingCountsEachOperatorsLoopsAndRows() throws {

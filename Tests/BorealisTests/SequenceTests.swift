@@ -17,17 +17,6 @@ import Testing
         return v
     }
 
-    private func sqlState(_ body: () throws -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch let error as DatabaseError {
-            return error.sqlState
-        } catch {
-            return "?"
-        }
-    }
-
     @Test func currvalAndLastvalBelongToTheConnection() throws {
         let dir = TemporaryDirectory()
         let a = try Database(path: dir.database)

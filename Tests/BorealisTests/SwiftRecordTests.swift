@@ -30,17 +30,6 @@ import Borealis
           team TEXT, tags TEXT, home_address TEXT)
         """
 
-    private func sqlState(_ body: () throws -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch let error as DatabaseError {
-            return error.sqlState
-        } catch {
-            return "not a DatabaseError: \(error)"
-        }
-    }
-
     // MARK: Literals
 
     @Test func literalsMakeParameterArrays() throws {

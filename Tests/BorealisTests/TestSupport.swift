@@ -44,3 +44,20 @@ func smallOptions(_ fs: (any FileSystem)? = nil) -> StorageOptions {
     if let fs { options.fileSystem = fs }
     return options
 }
+
+/// The SQLSTATE `body` fails with; nil when it succeeds.
+func sqlState(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch let error as DatabaseError {
+        return error.sqlState
+    } catch {
+        return "not a DatabaseError: \(error)"
+    }
+}
+
+/// The rows `sql` returns, each value as its text.
+func textRows(_ db: Database, _ sql: String) throws -> [[String]] {
+    try db.execute(sql).rows.map { $0.map(\.description) }
+}
