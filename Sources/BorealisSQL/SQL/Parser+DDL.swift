@@ -117,13 +117,7 @@ extension Parser {
             } else if acceptKeyword("set") {
                 if acceptKeyword("generated") {
                     if generation != nil { throw DatabaseError(.error, sqlState: SQLState.syntaxError, "conflicting or redundant options") }
-                    if acceptKeyword("always") {
-                        generation = .always
-                    } else {
-                        try expectKeyword("by")
-                        try expectKeyword("default")
-                        generation = .byDefault
-                    }
+                    generation = try parseGeneration()
                     continue
                 }
                 parsed = try parseSequenceOptions(alter: false, identity: false, single: true)

@@ -146,16 +146,17 @@ extension Parser {
         return kind
     }
 
+    /// ALWAYS | BY DEFAULT — after GENERATED.
+    mutating func parseGeneration() throws -> IdentityGeneration {
+        if acceptKeyword("always") { return .always }
+        try expectKeyword("by")
+        try expectKeyword("default")
+        return .byDefault
+    }
+
     /// GENERATED ALWAYS | BY DEFAULT AS IDENTITY [( options )] — after GENERATED.
     mutating func parseIdentity() throws -> (IdentityGeneration, [SequenceOption]) {
-        let generation: IdentityGeneration
-        if acceptKeyword("always") {
-            generation = .always
-        } else {
-            try expectKeyword("by")
-            try expectKeyword("default")
-            generation = .byDefault
-        }
+        let generation = try parseGeneration()
         try expectKeyword("as")
         if !acceptKeyword("identity") {
             if peek.kind == .op("(") {
