@@ -483,4 +483,19 @@ import Testing
         try db.execute("ALTER TABLE k ALTER COLUMN id TYPE bigint")
         #expect(try db.execute("SELECT seqmax FROM pg_sequence WHERE seqrelid = 'k_id_seq'::regclass").rows == [[.integer(9223372036854775807)]])
     }
+
+    // MARK: char(n) lengths (issue 17 item 3)
+
+    /// char(n) pads every value to n, and n was not checked: 'a'::char(1000000000) built a
+    /// gigabyte string, char(2147483647) columns were accepted, char(0) gave ''. PostgreSQL 15
+    /// says 22023 below 1 and above 10485760, for varchar too.
+    @Test func characterLengthsOutsidePostgresBoundsAreRejected() throws {
+        let db = try Database(path: ":memory:")
+        for sql in ["SELECT 'a'::char(0)", "SELECT 'a'::char(10485761)", "SELECT CAST('a' AS character(1000000000))",
+                    "CREATE TABLE c1 (x char(2147483647))", "CREATE TABLE c2 (x varchar(0))", "SELECT 'a'::varchar(10485761)"] {
+            expectError(db, sql, SQLState.invalidParameterValue)
+        }
+        #expect(try value(db, "SELECT octet_length('a'::char(10))") == .integer(10))
+        #expect(try value(db, "SELECT 'ab'::varchar(10485760)") == .text("ab"))
+    }
 }
