@@ -498,4 +498,21 @@ import Testing
         #expect(try value(db, "SELECT octet_length('a'::char(10))") == .integer(10))
         #expect(try value(db, "SELECT 'ab'::varchar(10485760)") == .text("ab"))
     }
+
+    /// Row-id bounds from parameters of every kind, on the batched path (an aggregate) and the
+    /// row path: never a trap, and the answer PostgreSQL's comparison gives.
+    @Test func rowIDRangeBoundsFromParametersOfEveryKind() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE t (id integer PRIMARY KEY, v int)")
+        try db.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 3000) g")
+        let cases: [(Value, Int64)] = [
+            (.null, 0), (.integer(.max), 0), (.integer(.min), 3000), (.integer(2999), 1), (.double(.nan), 0),
+            (.double(.infinity), 0), (.double(-.infinity), 3000), (.double(2999.5), 1), (.double(-1e300), 3000),
+        ]
+        for (bound, expected) in cases {
+            #expect(try db.execute("SELECT count(*), sum(v) FROM t WHERE id > $1", [bound]).rows[0][0] == .integer(expected), "\(bound)")
+            #expect(try db.execute("SELECT id FROM t WHERE id > $1", [bound]).rows.count == Int(expected), "\(bound)")
+            #expect(try db.execute("SELECT id FROM t WHERE id <= $1 ORDER BY v DESC LIMIT 1", [bound]).rows.count == (expected == 3000 || bound == .null ? 0 : 1), "\(bound)")
+        }
+    }
 }
