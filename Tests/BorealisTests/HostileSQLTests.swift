@@ -515,4 +515,35 @@ import Testing
             #expect(try db.execute("SELECT id FROM t WHERE id <= $1 ORDER BY v DESC LIMIT 1", [bound]).rows.count == (expected == 3000 || bound == .null ? 0 : 1), "\(bound)")
         }
     }
+
+    // MARK: Write plans across connections (issue 19)
+
+    /// A prepared DELETE's cached cascade plan must follow schema changes another connection
+    /// commits between executions: a foreign key dropped stops cascading, one re-added as SET
+    /// NULL sets NULL, a child table dropped and created again with the same name is the one
+    /// written.
+    @Test func aPreparedDeleteFollowsForeignKeysChangedByAnotherConnection() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database)
+        try db.execute("CREATE TABLE p (id int PRIMARY KEY)")
+        try db.execute("CREATE TABLE c (id int PRIMARY KEY, pid int REFERENCES p (id) ON DELETE CASCADE)")
+        try db.execute("INSERT INTO p SELECT g FROM generate_series(1, 10) g")
+        try db.execute("INSERT INTO c SELECT g, g FROM generate_series(1, 10) g")
+        let delete = try #require(try db.prepare("DELETE FROM p WHERE id = $1").statement)
+        #expect(try delete.execute([.integer(1)]).changes == 1)
+        let other = try Database(path: dir.database)
+        try other.execute("ALTER TABLE c DROP CONSTRAINT c_pid_fkey")
+        #expect(try delete.execute([.integer(2)]).changes == 1)
+        #expect(try db.execute("SELECT count(*) FROM c").rows == [[.integer(9)]])
+        try other.execute("DELETE FROM c WHERE id = 2")
+        try other.execute("ALTER TABLE c ADD CONSTRAINT c_pid_fkey FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL")
+        #expect(try delete.execute([.integer(3)]).changes == 1)
+        #expect(try db.execute("SELECT count(*), count(pid) FROM c").rows == [[.integer(8), .integer(7)]])
+        try other.execute("DROP TABLE c")
+        try other.execute("CREATE TABLE c (x text, pid int REFERENCES p (id) ON DELETE CASCADE)")
+        try other.execute("INSERT INTO c VALUES ('a', 4), ('b', 5)")
+        #expect(try delete.execute([.integer(4)]).changes == 1)
+        #expect(try db.execute("SELECT x, pid FROM c").rows == [[.text("b"), .integer(5)]])
+        try other.close()
+    }
 }
