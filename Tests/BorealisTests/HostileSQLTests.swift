@@ -546,4 +546,18 @@ import Testing
         #expect(try db.execute("SELECT x, pid FROM c").rows == [[.text("b"), .integer(5)]])
         try other.close()
     }
+
+    /// BETWEEN SYMMETRIC was read as BETWEEN (its bounds not ordered): on the row-id column the
+    /// range scan trusted the reversed bounds and found nothing. Answers from PostgreSQL 15.
+    @Test func betweenSymmetricOrdersItsBounds() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE t (id integer PRIMARY KEY, v int)")
+        try db.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 3000) g")
+        #expect(try value(db, "SELECT count(*) FROM t WHERE id BETWEEN SYMMETRIC 3000 AND 2990") == .integer(11))
+        #expect(try value(db, "SELECT count(*) FROM t WHERE v BETWEEN SYMMETRIC 3000 AND 2990") == .integer(11))
+        #expect(try value(db, "SELECT count(*) FROM t WHERE id NOT BETWEEN SYMMETRIC 2999 AND 2") == .integer(2))
+        #expect(try value(db, "SELECT count(*) FROM t WHERE id BETWEEN ASYMMETRIC 3000 AND 2990") == .integer(0))
+        #expect(try value(db, "SELECT 5 BETWEEN SYMMETRIC NULL AND 1") == .null)
+        #expect(try value(db, "SELECT 5 NOT BETWEEN SYMMETRIC 9 AND 1") == .boolean(false))
+    }
 }
