@@ -159,26 +159,11 @@ struct AccessPath {
         case .fullScan:
             return (scanBatches(from: nil, until: nil), false)
         case .rowIDRange(let low, let high):
-            // Each bound evaluated once, converted as the row path converts it (integers
-            // exactly, without a trip through Double).
-            var from: Int64?, until: Int64?
-            var exact = true
-            for (bound, isLow) in [(low, true), (high, false)] {
-                guard let bound else { continue }
-                let v = try ctx.withFrame([]) { try bound.0(ctx) }
-                if v.isNull { return ({ _ in false }, true) }
-                let id: Int64
-                if case .integer(let n) = v {
-                    if !bound.inclusive && n == (isLow ? .max : .min) { return ({ _ in false }, true) }
-                    id = bound.inclusive ? n : isLow ? n + 1 : n - 1
-                } else {
-                    exact = false
-                    guard let d = v.doubleValue else { return (scanBatches(from: nil, until: nil), false) }
-                    id = (isLow ? Self.lowerRowID(d, inclusive: bound.inclusive) : Self.upperRowID(d, inclusive: bound.inclusive)).0
-                }
-                if isLow { from = id } else { until = id }
+            switch try Self.rowIDBounds(low: low, high: high, ctx: ctx) {
+            case .empty: return ({ _ in false }, true)
+            case .unbounded: return (scanBatches(from: nil, until: nil), false)
+            case .range(let from, let until, let exact): return (scanBatches(from: from, until: until), exact)
             }
-            return (scanBatches(from: from, until: until), exact)
         default:
             return nil
         }
@@ -219,25 +204,13 @@ struct AccessPath {
                 return nil
             }
         case .rowIDRange(let low, let high):
-            var from: (Int64, Bool)?
-            var until: (Int64, Bool)?
-            var allIntegers = true
-            if let low {
-                let v = try evaluate(low.0)
-                if case .integer = v {} else { allIntegers = false }
-                if v.isNull { return { nil } }
-                guard let bound = v.doubleValue else { return scan(tree, txn, wanted: wanted, from: nil, until: nil) }
-                from = Self.lowerRowID(bound, inclusive: low.inclusive)
+            switch try Self.rowIDBounds(low: low, high: high, ctx: ctx) {
+            case .empty: return { nil }
+            case .unbounded: return scan(tree, txn, wanted: wanted, from: nil, until: nil)
+            case .range(let from, let until, let isExact):
+                exact = isExact
+                return scan(tree, txn, wanted: wanted, from: from, until: until)
             }
-            if let high {
-                let v = try evaluate(high.0)
-                if case .integer = v {} else { allIntegers = false }
-                if v.isNull { return { nil } }
-                guard let bound = v.doubleValue else { return scan(tree, txn, wanted: wanted, from: nil, until: nil) }
-                until = Self.upperRowID(bound, inclusive: high.inclusive)
-            }
-            exact = allIntegers
-            return scan(tree, txn, wanted: wanted, from: from.map { $0.0 }, until: until.map { $0.0 })
         case .indexEquals(let index, let evaluators):
             var prefixes: [[UInt8]] = []
             for e in evaluators {
@@ -305,7 +278,53 @@ struct AccessPath {
         return false
     }
 
+    /// A row-id range's bounds as the scan reads them.
+    enum RowIDBounds {
+        /// No row can match (a NULL bound, or past the ends of Int64 exclusively).
+        case empty
+        /// A bound that is no number: every row is read and the conjuncts decide.
+        case unbounded
+        /// Row ids `from...until`; `exact` when both bounds were integers, so the conjuncts the
+        /// range covers need no check.
+        case range(from: Int64?, until: Int64?, exact: Bool)
+    }
+
+    /// Evaluates each bound once: integers exactly (a trip through Double rounds row ids past
+    /// 2^53 and the ends of Int64, and the range is then trusted as exact), other numbers
+    /// widened to the row ids that can match (the conjuncts are checked on each row).
+    static func rowIDBounds(low: (Evaluator, inclusive: Bool)?, high: (Evaluator, inclusive: Bool)?,
+                            ctx: ExecutionContext) throws -> RowIDBounds {
+        var from: Int64?, until: Int64?
+        var exact = true
+        for (bound, isLow) in [(low, true), (high, false)] {
+            guard let bound else { continue }
+            let v = try ctx.withFrame([]) { try bound.0(ctx) }
+            if v.isNull { return .empty }
+            let id: Int64
+            if case .integer(let n) = v {
+                if bound.inclusive {
+                    id = n
+                } else if isLow {
+                    guard n < .max else { return .empty }
+                    id = n + 1
+                } else {
+                    guard n > .min else { return .empty }
+                    id = n - 1
+                }
+            } else {
+                exact = false
+                guard let d = v.doubleValue else { return .unbounded }
+                id = (isLow ? lowerRowID(d, inclusive: bound.inclusive) : upperRowID(d, inclusive: bound.inclusive)).0
+            }
+            if isLow { from = id } else { until = id }
+        }
+        return .range(from: from, until: until, exact: exact)
+    }
+
+    /// The least row id a bound of `bound` admits (a widening: the conjunct is checked per
+    /// row). NaN sorts above every number, as in PostgreSQL.
     static func lowerRowID(_ bound: Double, inclusive: Bool) -> (Int64, Bool) {
+        if bound.isNaN { return (.max, true) }
         if bound <= -9.2e18 { return (.min, true) }
         if bound >= 9.2e18 { return (.max, true) }
         let c = bound.rounded(.up)
@@ -315,7 +334,7 @@ struct AccessPath {
     }
 
     static func upperRowID(_ bound: Double, inclusive: Bool) -> (Int64, Bool) {
-        if bound >= 9.2e18 { return (.max, true) }
+        if bound.isNaN || bound >= 9.2e18 { return (.max, true) }
         if bound <= -9.2e18 { return (.min, true) }
         let f = bound.rounded(.down)
         var v = Int64(f)

@@ -141,6 +141,10 @@ extension FunctionRegistry {
                 if strideValue.isNull || source.isNull || origin.isNull { return .null }
                 guard case .interval(let stride) = try strideValue.cast(to: .interval), let t = try instant(source), let o = try instant(origin) else { return .null }
                 if DateTime.isInfinite(timestamp: t) { if case .timestamptz = source { return .timestamptz(t) } else { return .timestamp(t) } }
+                // An infinite origin is PostgreSQL's sentinel, no instant to bin from.
+                guard !DateTime.isInfinite(timestamp: o) else {
+                    throw DatabaseError(.range, sqlState: SQLState.datetimeFieldOverflow, "origin out of range")
+                }
                 guard stride.months == 0 else {
                     throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "timestamps cannot be binned into intervals containing months or years")
                 }

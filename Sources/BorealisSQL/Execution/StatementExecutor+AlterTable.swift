@@ -201,6 +201,16 @@ extension StatementExecutor {
             throw DatabaseError(.mismatch, sqlState: SQLState.datatypeMismatch,
                                 "column \"\(old.name)\" cannot be cast automatically to type \(typeName.type.displayName)")
         }
+        // An identity column keeps an integer type, and its sequence follows the new type
+        // (AS type: bounds at the old type's limits move to the new type's), as in PostgreSQL.
+        if old.generated != nil {
+            guard [.smallint, .integer, .bigint].contains(typeName.type) else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "identity column type must be smallint, integer, or bigint")
+            }
+            if let sequenceName = old.sequence, let sequence = catalog.sequences[sequenceName] {
+                try alterSequence(sequence, [.type(typeName.type)])
+            }
+        }
         if let view = try viewsDepending(on: name, column: old.name).first {
             throw DatabaseError(.error, sqlState: SQLState.featureNotSupported,
                                 "cannot alter type of a column used by a view or rule (view \(view) depends on column \"\(old.name)\")")

@@ -132,6 +132,12 @@ extension StatementExecutor {
                     for p in positions {
                         updated[p] = action == .setNull ? .null : try ctx.withFrame([]) { try w.defaults[p]?(ctx) ?? .null }
                     }
+                    // A default naming the parent key that is going away still references it
+                    // (the parent check skips a key that did not change).
+                    if action == .setDefault,
+                       try zip(positions, oldKey).allSatisfy({ try Value.compare(updated[$0.0], $0.1) == 0 }) {
+                        throw DatabaseError(.constraint, sqlState: SQLState.foreignKeyViolation, "update or delete on table \"\(schema.name)\" violates foreign key constraint \"\(fk.name)\" on table \"\(child.name)\"")
+                    }
                     _ = try store(&updated, in: w, replacing: rowID, old: row, ctx: ctx)
                     try parentChanged(child, old: row, new: updated, ctx: ctx, depth: depth + 1, plans: plans)
                 }
@@ -152,13 +158,17 @@ extension StatementExecutor {
         return try AccessPath.choose(table: child, indexes: catalog.indexes(on: child.name), conjuncts: conjuncts, scope: scope, compiler: compiler)
     }
 
-    /// Deletes one row: its referencing rows first (per their foreign keys), then its index
-    /// entries and the row.
+    /// Deletes one row: the row and its index entries first, then its referencing rows (per
+    /// their foreign keys). In that order a row referencing itself is not found again (a
+    /// CASCADE recursed on it until 54001, a SET NULL rewrote it and left its new index
+    /// entries behind), and a SET DEFAULT naming the deleted row fails its parent check
+    /// (23503) instead of leaving a dangling reference. A row already deleted by an earlier
+    /// cascade of the same statement is left alone.
     func deleteRow(_ rowID: Int64, _ row: [Value], in w: TableWriter, ctx: ExecutionContext, depth: Int, plans: ForeignKeyPlans) throws {
-        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth, plans: plans)
+        guard try w.tree.delete(rowID, in: txn) else { return }
         for (_, tree, key) in w.indexes {
             try tree.delete(RecordCodec.indexKey(try key.values(row, ctx), rowID: rowID), in: txn)
         }
-        try w.tree.delete(rowID, in: txn)
+        try parentChanged(w.schema, old: row, new: nil, ctx: ctx, depth: depth, plans: plans)
     }
 }

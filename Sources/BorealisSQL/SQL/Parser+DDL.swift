@@ -476,6 +476,17 @@ extension Parser {
                 type.modifiers.append(value)
             } while accept(.op(","))
             try expect(")")
+            // char(n)/varchar(n) as PostgreSQL's typmod input checks them: char(n) pads every
+            // value to n, so an unchecked n (2^31 - 1) asked for gigabytes per value.
+            if type.type == .char || type.type == .varchar, let length = type.modifiers.first {
+                let spelled = type.type == .char ? "char" : "varchar"
+                guard length >= 1 else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "length for type \(spelled) must be at least 1")
+                }
+                guard length <= 10_485_760 else {
+                    throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue, "length for type \(spelled) cannot exceed 10485760")
+                }
+            }
         } else if words[0] == "char" || words[0] == "character" {
             type.modifiers = [1]    // a bare CHAR is char(1); BPCHAR has no length
         }

@@ -136,10 +136,18 @@ extension Parser {
             || isKeyword("ilike", at: 1) || isKeyword("similar", at: 1))
         if negated { _ = advance() }
         if acceptKeyword("between") {
-            _ = acceptKeyword("symmetric")
+            let symmetric = acceptKeyword("symmetric")
+            if !symmetric { _ = acceptKeyword("asymmetric") }
             let low = try parseConcat()
             try expectKeyword("and")
             let high = try parseConcat()
+            // SYMMETRIC orders the bounds: as PostgreSQL rewrites it, either order holds (it
+            // was read as plain BETWEEN, so `BETWEEN SYMMETRIC 3000 AND 2990` matched nothing).
+            if symmetric {
+                let forward = Expr.between(left, low: low, high: high, negated: negated)
+                let backward = Expr.between(left, low: high, high: low, negated: negated)
+                return .binary(negated ? .and : .or, forward, backward)
+            }
             return .between(left, low: low, high: high, negated: negated)
         }
         if acceptKeyword("in") {
