@@ -56,15 +56,10 @@ final class HashAggregateOperator: PhysicalOperator {
                 while let row = try next() { try body(row) }
             case .batches(let next, let width):
                 var batch = RowBatch(width: width)
-                var row = [Value](repeating: .null, count: width)
+                var row: [Value] = []
                 while try next(&batch) {
                     for r in 0..<batch.count {
-                        // Overwritten in place: `row` is unique again once `body` returns.
-                        batch.values.withUnsafeBufferPointer { values in
-                            row.withUnsafeMutableBufferPointer { slots in
-                                for c in 0..<width { slots[c] = values[r * width + c] }
-                            }
-                        }
+                        batch.copyRow(r, into: &row)
                         try body(row)
                     }
                 }

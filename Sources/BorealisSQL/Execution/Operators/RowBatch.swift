@@ -36,6 +36,19 @@ struct RowBatch {
     @inline(__always)
     subscript(row: Int, column: Int) -> Value { values[row &* width &+ column] }
 
+    /// Overwrites `target` with row `row`'s values, in place once `target` has the batch's
+    /// width and no other reference (a consumer evaluating expressions over each row reuses
+    /// one array this way instead of building one per row).
+    func copyRow(_ row: Int, into target: inout [Value]) {
+        if target.count != width { target = [Value](repeating: .null, count: width) }
+        let start = row * width
+        values.withUnsafeBufferPointer { values in
+            target.withUnsafeMutableBufferPointer { slots in
+                for c in 0..<width { slots[c] = values[start + c] }
+            }
+        }
+    }
+
     /// Row `row` as an array (for a consumer that keeps it).
     func row(_ row: Int) -> [Value] {
         let start = row * width

@@ -56,12 +56,10 @@ final class ScanOperator: PhysicalOperator {
                 let width = batch.width
                 var kept = 0
                 for r in 0..<batch.count {
-                    let start = r * width
-                    scratch.removeAll(keepingCapacity: true)
-                    scratch.append(contentsOf: batch.values[start..<start + width])
+                    batch.copyRow(r, into: &scratch)
                     guard try rowPasses(scratch, checks, ctx) else { continue }
                     if kept != r {
-                        for c in 0..<width { batch.values[kept * width + c] = batch.values[start + c] }
+                        for c in 0..<width { batch.values[kept * width + c] = batch.values[r * width + c] }
                     }
                     kept += 1
                 }
