@@ -146,8 +146,8 @@ struct AccessPath {
     }
 
     /// Opens the path as a stream of batches (RowBatch.swift) when it reads the table in row-id
-    /// order — a full scan, or a row-id range with integer bounds (whose conjuncts the range
-    /// then enforces exactly); nil for the other paths, which are read a row at a time.
+    /// order — a full scan, or a row-id range (bounds converted by `rowIDBounds`, as the row
+    /// path converts them); nil for the other paths, which are read a row at a time.
     func openBatches(table: TableSchema, ctx: ExecutionContext, wanted: [ColumnDecode]?) throws -> (BatchStream, exact: Bool)? {
         let tree = TableTree(root: table.root)
         let txn: StorageTransaction = try ctx.transaction(for: table)
