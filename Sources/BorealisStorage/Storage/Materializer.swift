@@ -144,7 +144,7 @@ final class Materializer: @unchecked Sendable {
         let older = engine.snapshots.live().filter { $0 < target }
         if !older.isEmpty {
             for page in pages {
-                for snapshot in older { try cache.pinIfSuperseded(page, snapshot: snapshot, target: target) }
+                for snapshot in older { try cache.pinIfSuperseded(page, snapshot: snapshot, target: target, isLive: engine.snapshots.isLive) }
             }
         }
         // 2. Batch by batch, the images as of the target (sealed copies: cached images are

@@ -5,6 +5,8 @@
 // Envelope (see docs/storage.md §1): [0,4) CRC32C · [4,8) reserved · [8,16) page LSN ·
 // [16,24) page number · [24, pageSize) body.
 
+import Glibc
+
 package typealias LSN = UInt64
 package typealias PageNumber = UInt64
 
@@ -96,10 +98,19 @@ final class PageImage: @unchecked Sendable {
 /// versions, usually on another thread: straight malloc/free of those buffers spread them over
 /// glibc's per-thread arenas, which then grew and fragmented (tpcb_like_4 reached 118 MB of
 /// RSS; 72 MB with one arena). A bounded free list keeps the buffers circulating instead.
+///
+/// A buffer used after its image was released would read (or write) whatever page the pool
+/// handed it to next: plausible bytes, never a crash. `BOREALIS_PAGE_POOL=off` in the
+/// environment frees every buffer at once instead, so that AddressSanitizer reports such a use
+/// as a use after free (docs/robustness.md, "Sanitizers").
 final class PageBufferPool: @unchecked Sendable {
-    static let shared = PageBufferPool()
-    /// Buffers kept per page size at most (4 MiB of 4-KiB pages).
-    private let limit = 1024
+    static let shared = PageBufferPool(limit: getenv("BOREALIS_PAGE_POOL").map { String(cString: $0) } == "off" ? 0 : 1024)
+    /// Buffers kept per page size at most (4 MiB of 4-KiB pages; 0: none, every buffer freed).
+    private let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
     private let lock = ConditionLock()
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
 

@@ -31,6 +31,11 @@ final class SnapshotRegistry: Sendable {
         state.withLock { Array(Set($0.live.values.map(\.lsn))).sorted() }
     }
 
+    /// Whether a snapshot at `lsn` is registered.
+    func isLive(_ lsn: LSN) -> Bool {
+        state.withLock { $0.live.values.contains { $0.lsn == lsn } }
+    }
+
     var count: Int { state.withLock { $0.live.count } }
 
     var oldestAgeSeconds: Double {

@@ -81,6 +81,11 @@ final class VersionCache: @unchecked Sendable {
 
     var statistics: Statistics { lock.withLock { stats } }
 
+    /// The cached versions of `page` as [from, until) intervals, oldest first (tests).
+    func versionIntervals(of page: PageNumber) -> [(from: LSN, until: LSN, pinned: Bool)] {
+        lock.withLock { entries[page]?.versions.map { ($0.from, $0.until, $0.pinned) } ?? [] }
+    }
+
     // MARK: Lookup
 
     /// The cached version of `page` valid at `snapshot` (intervals of a page never overlap:
@@ -369,10 +374,31 @@ final class VersionCache: @unchecked Sendable {
     }
 
     /// Pins the version of `page` at `snapshot` if it ends at or before `target` (that is, if the
-    /// page file is about to move past it). Returns whether a pin was made.
+    /// page file is about to move past it). Returns whether a pin was made. `isLive` tells
+    /// whether a snapshot at an LSN is still registered; it is asked under this cache's lock
+    /// (the order `releasePins` takes them in).
+    ///
+    /// A round lists the live snapshots once, so one of them may end while it pins: its release
+    /// then drops the versions pinned for it, possibly between the read here and the lock. Such a
+    /// snapshot needs no pin, and its version must not be put back: its end can no longer be
+    /// told, since the redo of the change that ended it may be gone with an earlier round, and
+    /// `nextChange` would stretch the interval over that change — a stale image served to
+    /// every later snapshot inside it (SnapshotRaceTests saw sums that disagreed with their
+    /// total). While the snapshot is live, a version of it that ends at or before the
+    /// materialized LSN stays pinned from the round that moved the page file past it, so one
+    /// not found here ends after it, and the redo after the image is all here.
     @discardableResult
-    func pinIfSuperseded(_ page: PageNumber, snapshot: LSN, target: LSN) throws -> Bool {
-        let image = try read(page, at: snapshot)
+    func pinIfSuperseded(_ page: PageNumber, snapshot: LSN, target: LSN, isLive: (LSN) -> Bool) throws -> Bool {
+        if !lock.withLock({ isLive(snapshot) }) { return false }
+        let image: PageImage
+        do {
+            image = try read(page, at: snapshot)
+        } catch {
+            // An ended snapshot's version may be gone with the page file already past it.
+            if !lock.withLock({ isLive(snapshot) }) { return false }
+            throw error
+        }
+        afterPinReadForTesting?(page)
         return lock.withLock {
             if let entry = entries[page], let i = entry.versions.firstIndex(where: { $0.from <= snapshot && snapshot < $0.until }) {
                 guard entry.versions[i].until <= target else { return false }
@@ -382,7 +408,9 @@ final class VersionCache: @unchecked Sendable {
                 }
                 return true
             }
-            // Not cached (its generation moved on): insert it pinned, with its exact interval.
+            guard isLive(snapshot) else { return false }
+            // Not cached (evicted, or its generation moved on): insert it pinned, with its exact
+            // interval.
             let until = nextChange(of: page, after: image.lsn)
             guard until <= target else { return false }
             updateEntry(page) { entry in
@@ -395,6 +423,9 @@ final class VersionCache: @unchecked Sendable {
             return true
         }
     }
+
+    /// Called by `pinIfSuperseded` between its read and its lock (tests end a snapshot there).
+    var afterPinReadForTesting: ((PageNumber) -> Void)?
 
     /// After the header records `target` as materialized: drops redo ≤ target and the unpinned
     /// versions no snapshot from now on can need.
