@@ -17,6 +17,7 @@
 // Reads never wait for I/O under the lock: a miss copies the page's redo list, reads the page
 // file outside the lock, applies the redo, and inserts the result.
 
+import Glibc
 import Synchronization
 
 struct RedoRecord {
@@ -214,7 +215,10 @@ final class VersionCache: @unchecked Sendable {
                 stats.misses += 1
                 return (nil, entries[page]?.redo ?? [], generation)
             }
-            if let hit { return hit }
+            if let hit {
+                if Self.verifiesHits { try verify(hit, of: page, at: snapshot) }
+                return hit
+            }
             guard let base = try build(page, at: snapshot, redo: redo, attempts: attempts) else { continue }
             let version = base.lsn
             lock.withLock {
@@ -245,7 +249,10 @@ final class VersionCache: @unchecked Sendable {
             }
             return (nil, generation)
         }
-        if let hit { return hit }
+        if let hit {
+            if Self.verifiesHits { try verify(hit, of: page, at: snapshot) }
+            return hit
+        }
         var run = 1
         for candidate in next().prefix(Self.readAheadPages - 1) where candidate == page + UInt64(run) { run += 1 }
         guard run > 1 else { return try read(page, at: snapshot) }
@@ -288,6 +295,30 @@ final class VersionCache: @unchecked Sendable {
         for (number, image) in built + cached { keep(number, image) }
         if let first = built.first, first.0 == page { return first.1 }
         return try read(page, at: snapshot)
+    }
+
+    /// `BOREALIS_VERIFY_CACHE=1` in the environment: every hit of `read` is compared with the
+    /// page rebuilt from the page file and the redo (slow; scripts/test runs the concurrency
+    /// tests of the release build with it). A cached version that is not what its interval
+    /// claims — the stretched version of `pinIfSuperseded` was one — fails the read at once
+    /// instead of showing up, rarely, as a wrong answer.
+    static let verifiesHits = getenv("BOREALIS_VERIFY_CACHE").map { String(cString: $0) } == "1"
+
+    /// Throws when `hit`, the cached image of `page` at `snapshot`, differs from the page built
+    /// anew. Skipped when the page file has moved past the snapshot or a round is writing it.
+    private func verify(_ hit: PageImage, of page: PageNumber, at snapshot: LSN) throws {
+        let redo = lock.withLock { entries[page]?.redo ?? [] }
+        let epochBefore = writeEpoch.load(ordering: .acquiring)
+        let base = try pageFile.read(page)
+        let epochAfter = writeEpoch.load(ordering: .acquiring)
+        guard epochBefore & 1 == 0, epochBefore == epochAfter, base.isValid(as: page), !base.isAllZero,
+              base.lsn <= snapshot else { return }
+        try Self.applyRedo(redo, to: base, upTo: snapshot)
+        let cached = UnsafeRawBufferPointer(rebasing: hit.bytes[PageImage.bodyOffset...])
+        let built = UnsafeRawBufferPointer(rebasing: base.bytes[PageImage.bodyOffset...])
+        guard hit.lsn != base.lsn || !cached.elementsEqual(built) else { return }
+        let intervals = versionIntervals(of: page).map { "[\($0.from), \($0.until))\($0.pinned ? " pinned" : "")" }
+        throw DatabaseError.internalError("page \(page) at snapshot \(snapshot): the cached version (LSN \(hit.lsn)) differs from the page rebuilt from the page file and redo (LSN \(base.lsn)); cached versions \(intervals.joined(separator: ", "))")
     }
 
     private func insert(_ version: Version, for page: PageNumber) {
