@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "borealis-stress", targets: ["borealis-stress"]),
         .executable(name: "borealis-example", targets: ["borealis-example"]),
         .executable(name: "borealis-bench", targets: ["borealis-bench"]),
+        .executable(name: "borealis-fuzz", targets: ["borealis-fuzz"]),
     ],
     dependencies: [
         // `swift package generate-documentation --target Borealis` (a command plugin only: nothing
@@ -113,13 +114,23 @@ let package = Package(
             name: "borealis-slt",
             dependencies: ["Borealis", "BorealisSLT"]
         ),
+        // Fuzz targets (issue 19, docs/robustness.md "Fuzzing"): the drivers, replayed by the
+        // tests over the committed corpora, and the libFuzzer binary scripts/fuzz builds.
+        .target(
+            name: "BorealisFuzz",
+            dependencies: ["Borealis", "BorealisSQL", "BorealisStorage", "BorealisC", "BorealisStress"]
+        ),
+        .executableTarget(
+            name: "borealis-fuzz",
+            dependencies: ["BorealisFuzz"]
+        ),
         .executableTarget(
             name: "borealis-stress",
             dependencies: ["Borealis", "BorealisStress"]
         ),
         .testTarget(
             name: "BorealisTests",
-            dependencies: ["Borealis", "BorealisSQL", "BorealisStorage", "BorealisStress", "BorealisSLT", "BorealisC", "CBorealisABICheck"]
+            dependencies: ["Borealis", "BorealisSQL", "BorealisStorage", "BorealisStress", "BorealisSLT", "BorealisC", "CBorealisABICheck", "BorealisFuzz"]
         ),
         // The listener driven by real clients (psql, pgbench) on an ephemeral port.
         .testTarget(

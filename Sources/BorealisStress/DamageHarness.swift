@@ -43,11 +43,11 @@ public enum DamageHarness {
         return options
     }
 
-    struct Base {
+    package struct Base {
         var rows: [(Int64, [UInt8])]
         /// The commit LSN of each row.
         var lsns: [UInt64]
-        var clean: Bool
+        package var clean: Bool
         /// The end of the log's last commit.
         var end: UInt64
         /// The newest segment's start.
@@ -55,7 +55,7 @@ public enum DamageHarness {
     }
 
     /// Builds the base database at `path`; returns the rows that must survive.
-    static func buildBase(at path: String, rng: inout SplitMix64) throws -> Base {
+    package static func buildBase(at path: String, rng: inout SplitMix64) throws -> Base {
         let engine = try StorageEngine(path: path, options: options())
         let setup = try engine.beginWrite()
         let table = try TableTree.create(in: setup)
@@ -112,20 +112,11 @@ public enum DamageHarness {
                 let what = "copy \(copy) (\(base.clean ? "closed" : "killed")): \(damages.joined(separator: "; "))"
                 log(what)
                 report.copies += 1
-                switch check(path, rows: base.rows) {
+                switch judge(path, base: base, damages: damages) {
                 case .intact: report.intact += 1
                 case .refused(let error): report.refused += 1; log("  refused: \(error)")
-                case .lost(let row, let message):
-                    let newestName = String(base.newest, radix: 16)
-                    let deletedNewest = damages.contains { $0.hasPrefix("deleted db-log/") && $0.hasSuffix(String(repeating: "0", count: 16 - newestName.count) + newestName + ".log") }
-                    if !base.clean, let row, damages.contains(where: { $0.contains("db-log/") }),
-                       base.lsns[row] + 4096 > base.end || (deletedNewest && base.lsns[row] + 4096 + 18 > base.newest) {
-                        report.tail += 1
-                        log("  tail: \(message)")
-                    } else {
-                        report.lost += 1
-                        report.failures.append("\(what): \(message)")
-                    }
+                case .tail(let message): report.tail += 1; log("  tail: \(message)")
+                case .lost(let message): report.lost += 1; report.failures.append("\(what): \(message)")
                 }
             } catch {
                 report.failures.append("copy \(copy): the loop failed: \(error)")
@@ -135,6 +126,26 @@ public enum DamageHarness {
     }
 
     enum Outcome { case intact, refused(String), lost(row: Int?, String) }
+
+    package enum Verdict: Equatable { case intact, refused(String), tail(String), lost(String) }
+
+    /// Opens the damaged copy at `path` of `base` and judges it: a row missing after `damages`
+    /// (as `damage` describes them) is `tail` when it is the kind of loss a torn last write
+    /// looks like (the header of this file), `lost` otherwise.
+    package static func judge(_ path: String, base: Base, damages: [String]) -> Verdict {
+        switch check(path, rows: base.rows) {
+        case .intact: return .intact
+        case .refused(let error): return .refused(error)
+        case .lost(let row, let message):
+            let newestName = String(base.newest, radix: 16)
+            let deletedNewest = damages.contains { $0.hasPrefix("deleted db-log/") && $0.hasSuffix(String(repeating: "0", count: 16 - newestName.count) + newestName + ".log") }
+            if !base.clean, let row, damages.contains(where: { $0.contains("db-log/") }),
+               base.lsns[row] + 4096 > base.end || (deletedNewest && base.lsns[row] + 4096 + 18 > base.newest) {
+                return .tail(message)
+            }
+            return .lost(message)
+        }
+    }
 
     static func check(_ path: String, rows: [(Int64, [UInt8])]) -> Outcome {
         let engine: StorageEngine
@@ -163,7 +174,7 @@ public enum DamageHarness {
     }
 
     /// Applies one random damage to the database at `path`; returns what it did.
-    static func damage(_ path: String, rng: inout SplitMix64) throws -> String {
+    package static func damage(_ path: String, rng: inout some RandomNumberGenerator) throws -> String {
         let fm = FileManager.default
         let logDirectory = path + "-log"
         let segments = ((try? fm.contentsOfDirectory(atPath: logDirectory)) ?? []).filter { $0.hasSuffix(".log") && !$0.hasPrefix("recycle") }.sorted()

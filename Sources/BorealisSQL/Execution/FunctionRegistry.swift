@@ -90,7 +90,13 @@ struct ScalarFunction: Sendable {
     }
 }
 
-enum FunctionRegistry {
+package enum FunctionRegistry {
+    /// Each scalar function's names with the number of arguments it takes (the fuzzer's
+    /// statement generator calls them all).
+    package static var signatures: [(name: String, arity: ClosedRange<Int>)] {
+        functions.map { ($0.key, $0.value.arity) }.sorted { $0.name < $1.name }
+    }
+
     /// Every scalar function, by each of its names.
     static let functions: [String: ScalarFunction] = {
         var byName: [String: ScalarFunction] = [:]

@@ -1,0 +1,23 @@
+// The fuzz targets of issue 19 (docs/robustness.md, "Fuzzing"), one libFuzzer binary
+// (`borealis-fuzz`, built by scripts/fuzz) that runs the target named by BOREALIS_FUZZ_TARGET.
+// The same drivers replay the committed corpora and every crash input in `swift test`.
+
+import Foundation
+
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case sql, capi, file
+
+    /// The driver of this target, made once per process (each builds its database on first use).
+    public func makeDriver() throws -> any FuzzDriver {
+        switch self {
+        case .sql: return try SQLFuzzer()
+        case .capi: return try CAPIFuzzer()
+        case .file: return try FileFuzzer()
+        }
+    }
+}
+
+public protocol FuzzDriver: AnyObject {
+    /// Runs one input; traps (libFuzzer then saves the input) when an invariant breaks.
+    func run(_ bytes: [UInt8])
+}
