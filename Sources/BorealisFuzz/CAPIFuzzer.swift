@@ -12,10 +12,14 @@
 
 import BorealisC
 import BorealisSQL
+import Foundation
 import Glibc
 
 public final class CAPIFuzzer: FuzzDriver {
     public init() throws {}
+
+    /// BOREALIS_FUZZ_PRINT=1 prints each call's kind as it runs.
+    private static let printing = ProcessInfo.processInfo.environment["BOREALIS_FUZZ_PRINT"] == "1"
 
     private static let statements = [
         "CREATE TABLE t (a int PRIMARY KEY, b text, c double precision, d bytea)",
@@ -41,6 +45,8 @@ public final class CAPIFuzzer: FuzzDriver {
 
     private var databases: [OpaquePointer?] = []
     private var statements: [OpaquePointer?] = []
+    /// The connection each live statement was prepared on (closing it finalizes them).
+    private var owners: [OpaquePointer?] = []
     /// Handles already closed or finalized, used again on purpose.
     private var dead: [OpaquePointer?] = []
 
@@ -52,9 +58,13 @@ public final class CAPIFuzzer: FuzzDriver {
             calls += 1
         }
         for statement in statements { _ = borealis_finalize(statement) }
-        for database in databases { check(borealis_close(database) == 0 || database == nil, "close at the end failed") }
+        for database in databases {
+            let code = borealis_close(database)
+            check(code == 0 || database == nil, "close at the end failed: \(code) \(borealis_errmsg(database).map { String(cString: $0) } ?? "")")
+        }
         databases = []
         statements = []
+        owners = []
         dead = []
     }
 
@@ -94,7 +104,9 @@ public final class CAPIFuzzer: FuzzDriver {
     }
 
     private func call(_ input: inout FuzzInput) {
-        switch input.below(22) {
+        let op = input.below(22)
+        if Self.printing { print("call \(op) dbs=\(databases.count) stmts=\(statements.count)") }
+        switch op {
         case 0 where databases.count < 3:
             var db: OpaquePointer?
             let code = borealis_open(":memory:", &db)
@@ -111,8 +123,10 @@ public final class CAPIFuzzer: FuzzDriver {
                 databases.remove(at: index)
                 // Its statements died with it.
                 dead.append(db)
-                dead.append(contentsOf: statements)
-                statements = []
+                for i in statements.indices.reversed() where owners[i] == db {
+                    dead.append(statements.remove(at: i))
+                    owners.remove(at: i)
+                }
             } else if db != nil {
                 check(code == 21, "close of a dead handle gave \(code), not MISUSE")
             }
@@ -128,7 +142,10 @@ public final class CAPIFuzzer: FuzzDriver {
                 if let tail { check(tail >= sql && tail <= sql + Int(length), "the tail points outside the text") }
                 return result
             }
-            if code == 0, let statement { statements.append(statement) }
+            if code == 0, let statement {
+                statements.append(statement)
+                owners.append(db)
+            }
             if code != 0 { check(statement == nil, "a failed prepare left a statement") }
             if databases.contains(where: { $0 == db }) { checkError(db, code) } else { check(code == 21, "prepare on a dead handle gave \(code)") }
         case 3:
@@ -175,6 +192,7 @@ public final class CAPIFuzzer: FuzzDriver {
             let code = borealis_finalize(stmt)
             if let index = statements.firstIndex(where: { $0 == stmt }), stmt != nil {
                 statements.remove(at: index)
+                owners.remove(at: index)
                 dead.append(stmt)
                 _ = code
             } else if stmt != nil, !databases.contains(where: { $0 == stmt }) {

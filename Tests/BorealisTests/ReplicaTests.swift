@@ -15,6 +15,23 @@ import Testing
         Double(ProcessInfo.processInfo.environment["BOREALIS_REPLICA_SECONDS"] ?? "") ?? 1.0
     }
 
+    /// Closing the connection that made a `:memory:` database deleted its folder while a
+    /// replica still used the engine: the replica's close then failed (IOERR, a log segment
+    /// gone) — found by fuzz-capi. The folder now goes with the engine's last connection.
+    @Test func aReplicaOfAMemoryDatabaseOutlivesTheConnectionThatMadeIt() throws {
+        let primary = try Database(path: ":memory:")
+        try primary.execute("CREATE TABLE t (a int PRIMARY KEY, b text)")
+        try primary.execute("INSERT INTO t SELECT g, repeat('x', 300) FROM generate_series(1, 5000) AS g")
+        let replica = try primary.openReplica()
+        #expect(try replica.waitFor(lsn: primary.lastCommitLSN, timeout: 10))
+        let folder = URL(fileURLWithPath: primary.location).deletingLastPathComponent().path
+        try primary.close()
+        #expect(FileManager.default.fileExists(atPath: folder))
+        #expect(try replica.query("SELECT count(*) FROM t").first?[0] == .integer(5000))
+        try replica.close()
+        #expect(!FileManager.default.fileExists(atPath: folder))
+    }
+
     @Test func replicaReadsItsWritersCommitsAndRefusesWrites() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database, options: smallOptions())

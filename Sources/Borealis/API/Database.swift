@@ -179,8 +179,12 @@ public final class Database: @unchecked Sendable {
     /// This connection's temporary tables (docs/temporary-tables.md; guarded by `lock`).
     let temporary = TemporaryTables()
 
+    /// Log segment size of a `:memory:` database.
+    static let memorySegmentCapacity = 1 << 20
+
     /// Opens (creating when absent) the database at `path`; `":memory:"` makes a temporary
-    /// database that disappears on close.
+    /// database that disappears on close (it runs at `synchronous = off`: nothing of it
+    /// outlives the process anyway).
     public init(path: String, options: StorageOptions = StorageOptions(), readOnly: Bool = false) throws {
         // current_database() names the file, as a server names its database.
         let file = path.split(separator: "/").last.map(String.init) ?? path
@@ -199,8 +203,15 @@ public final class Database: @unchecked Sendable {
         self.location = location
         var options = options
         if readOnly && temporaryFolder == nil { options.createIfMissing = false }
+        if temporaryFolder != nil {
+            // A database that disappears on close needs no durability: commits skip fdatasync,
+            // and small log segments make open and close cheap (each segment and its spare are
+            // written full of zeros when made, and deleted at close: 16 MiB ones cost ~100 ms).
+            options.synchronous = .off
+            options.segmentCapacity = min(options.segmentCapacity, Self.memorySegmentCapacity)
+        }
         do {
-            engine = try EngineRegistry.acquire(path: location, options: options)
+            engine = try EngineRegistry.acquire(path: location, options: options, temporaryFolder: temporaryFolder)
         } catch {
             if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) }
             throw error
@@ -299,7 +310,8 @@ public final class Database: @unchecked Sendable {
             temporary.close()
             replica?.stop()
             replica = nil
-            defer { if let temporaryFolder { try? FileManager.default.removeItem(atPath: temporaryFolder) } }
+            // A :memory: database's folder goes with its engine's last connection (a replica may
+            // outlive the connection that made it).
             try EngineRegistry.release(path: location)
         }
     }

@@ -18,6 +18,9 @@ enum EngineRegistry {
     private struct Entry {
         var engine: StorageEngine
         var connections: Int
+        /// The folder of a `:memory:` database, removed when its last connection (the one
+        /// that made it, or one of its replicas) closes.
+        var temporaryFolder: String? = nil
     }
 
     /// The registry's state, under one lock. An open runs outside it — it may wait up to its
@@ -43,8 +46,9 @@ enum EngineRegistry {
         return String(cString: real)
     }
 
-    /// The engine of `path`, opened with `options` when no connection has it open yet.
-    static func acquire(path: String, options: StorageOptions) throws -> StorageEngine {
+    /// The engine of `path`, opened with `options` when no connection has it open yet;
+    /// `temporaryFolder` (a `:memory:` database's) is removed after the engine's last close.
+    static func acquire(path: String, options: StorageOptions, temporaryFolder: String? = nil) throws -> StorageEngine {
         let name = key(for: path)
         state.lock.lock()
         while state.opening.contains(name) { _ = state.lock.wait() }
@@ -64,7 +68,9 @@ enum EngineRegistry {
         let opened = Result { try StorageEngine(path: name, options: options) }
         state.lock.withLock {
             state.opening.remove(name)
-            if case .success(let engine) = opened { state.engines[name] = Entry(engine: engine, connections: 1) }
+            if case .success(let engine) = opened {
+                state.engines[name] = Entry(engine: engine, connections: 1, temporaryFolder: temporaryFolder)
+            }
             state.lock.broadcast()
         }
         return try opened.get()
@@ -86,7 +92,7 @@ enum EngineRegistry {
             try? entry.engine.close()
             let options = entry.engine.options
             let engine = try StorageEngine(path: name, options: options)
-            state.engines[name] = Entry(engine: engine, connections: 1)
+            state.engines[name] = Entry(engine: engine, connections: 1, temporaryFolder: entry.temporaryFolder)
             return engine
         }
     }
@@ -94,7 +100,7 @@ enum EngineRegistry {
     /// Gives back a connection's engine; the last one closes it.
     static func release(path: String) throws {
         let name = key(for: path)
-        let last: StorageEngine? = state.lock.withLock {
+        let last: Entry? = state.lock.withLock {
             guard var entry = state.engines[name] else { return nil }
             entry.connections -= 1
             if entry.connections > 0 {
@@ -102,8 +108,10 @@ enum EngineRegistry {
                 return nil
             }
             state.engines[name] = nil
-            return entry.engine
+            return entry
         }
-        try last?.close()
+        guard let last else { return }
+        defer { if let folder = last.temporaryFolder { try? FileManager.default.removeItem(atPath: folder) } }
+        try last.engine.close()
     }
 }
