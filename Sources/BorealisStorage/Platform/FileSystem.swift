@@ -99,12 +99,17 @@ public protocol FileSystem: Sendable {
     /// `path` (creating the file when `create`), against every other open of it in this process
     /// or another (`OwnerLock.swift`).
     func tryLockOwner(of path: String, create: Bool) throws -> OwnerLockAttempt
+    /// The size in bytes of the file system holding `path`, or nil when unknown (the default):
+    /// a small one gets small log segments (`StorageOptions.segmentCapacity(forFileSystemBytes:)`).
+    func totalBytes(ofFileSystemAt path: String) -> UInt64?
 }
 
 extension FileSystem {
     public func openForDirectWrites(_ path: String) throws -> any StorageFile {
         try open(path, create: false)
     }
+
+    public func totalBytes(ofFileSystemAt path: String) -> UInt64? { nil }
 }
 
 func parentDirectory(of path: String) -> String {

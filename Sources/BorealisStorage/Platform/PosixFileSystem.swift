@@ -25,6 +25,13 @@ public struct PosixFileSystem: FileSystem {
         return PosixFile(fd: fd, path: path)
     }
 
+    public func totalBytes(ofFileSystemAt path: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let (bytes, overflow) = UInt64(info.f_blocks).multipliedReportingOverflow(by: UInt64(info.f_frsize))
+        return overflow ? nil : bytes
+    }
+
     /// O_DIRECT where the file system takes it (not tmpfs: an ordinary descriptor there).
     public func openForDirectWrites(_ path: String) throws -> any StorageFile {
         let fd = retryingEINTR { Glibc.open(path, O_RDWR | O_CLOEXEC | borealis_open_direct_flag()) }

@@ -164,7 +164,8 @@ enum Recovery {
         if removedAny { try fs.syncDirectory(logDirectory) }
         let log = try LogWriter(
             configuration: .init(directory: logDirectory, databaseID: header.databaseID,
-                                 segmentCapacity: UInt32(options.segmentCapacity), retainArchive: options.retainLogArchive),
+                                 segmentCapacity: UInt32(options.segmentCapacity(forFileSystemBytes: fs.totalBytes(ofFileSystemAt: directory))),
+                                 retainArchive: options.retainLogArchive),
             fileSystem: fs, position: position, existingSegments: live, lastTransactionEnd: resumeLSN, abandonsTransaction: !pending.isEmpty)
         return Result(pageFile: pageFile, doubleWrite: doubleWrite, cache: cache, log: log,
                       lastCommitLSN: resumeLSN, lastTransactionID: lastTransactionID, repairedPages: repaired)

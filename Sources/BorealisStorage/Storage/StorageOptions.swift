@@ -71,6 +71,17 @@ public struct StorageOptions: Sendable {
 
     public init() {}
 
+    /// The log segment size used on a file system of `bytes` (nil: unknown): `segmentCapacity`,
+    /// but at most 1/32 of a small file system, so that an 8 MiB one holds a database with
+    /// room to spare (256 KiB segments: the active one and a spare are 1/16 of it). Never below
+    /// the smallest capacity `validated` accepts, and a multiple of 64 KiB.
+    func segmentCapacity(forFileSystemBytes bytes: UInt64?) -> Int {
+        guard let bytes else { return segmentCapacity }
+        let smallest = max(64 << 10, 4 * pageSize + 4096)
+        let share = Int(min(bytes / 32, UInt64(1 << 30))) & ~(64 << 10 - 1)
+        return min(segmentCapacity, max(smallest, share))
+    }
+
     func validated() throws -> StorageOptions {
         guard pageSize >= 4096, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else {
             throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "page size must be a power of two from 4096 to 65536, not \(pageSize)")
