@@ -187,6 +187,36 @@ import BorealisStress
         try again.close()
     }
 
+    /// The files of `folder` this process holds open (by /proc/self/fd).
+    static func descriptors(into folder: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+            .filter { $0.hasPrefix(folder) }
+    }
+
+    /// An open refused for damage found after the page file and the double-write file were
+    /// opened (swapped segments, a truncated page file) left both open: an application retrying
+    /// ran out of descriptors (EMFILE after some 30,000 tries; found by fuzz-file).
+    @Test func aRefusedOpenClosesEveryFileItOpened() throws {
+        let swapped = try Fixture(commits: 120, close: false)
+        let segments = try swapped.segments()
+        try #require(segments.count >= 3)
+        let a = swapped.segmentPath(segments[1]), b = swapped.segmentPath(segments[2])
+        try swapped.fs.rename(a, to: a + ".tmp")
+        try swapped.fs.rename(b, to: a)
+        try swapped.fs.rename(a + ".tmp", to: b)
+        let truncated = try Fixture(commits: 60, close: true)
+        let file = try truncated.fs.open(truncated.path, create: false)
+        try file.truncate(to: try file.size() / 2)
+        file.close()
+        for db in [swapped, truncated] {
+            for _ in 0..<3 {
+                guard case .failure = try db.open() else { Issue.record("the damaged copy opened"); return }
+            }
+            #expect(Self.descriptors(into: db.dir.path).isEmpty, "\(Self.descriptors(into: db.dir.path))")
+        }
+    }
+
     @Test func aTruncatedPageFileIsAnError() throws {
         let db = try Fixture(commits: 60, close: true)
         let file = try db.fs.open(db.path, create: false)
