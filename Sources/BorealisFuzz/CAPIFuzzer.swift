@@ -66,6 +66,9 @@ public final class CAPIFuzzer: FuzzDriver {
         statements = []
         owners = []
         dead = []
+        // Every connection is closed: none of their files may stay open.
+        let leaked = openFiles(containing: "borealis-memory-")
+        check(leaked.isEmpty, "files left open after every connection closed: \(leaked.sorted())")
     }
 
     private func check(_ condition: Bool, _ what: @autoclosure () -> String) {

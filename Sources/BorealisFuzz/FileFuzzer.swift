@@ -54,21 +54,11 @@ public final class FileFuzzer: FuzzDriver {
         }
     }
 
-    /// Open file descriptors of this process: an open that fails must close what it opened
-    /// (30,000 damaged opens used to end in EMFILE).
-    static func openDescriptors() -> Set<String> {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return Set(names.map { name in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name)).map { "\(name) → \($0)" } ?? name
-        })
-    }
-
     public func run(_ bytes: [UInt8]) {
-        let descriptors = Self.openDescriptors()
+        // An open that fails must close what it opened (30,000 refused opens used to end in EMFILE).
         defer {
-            // Named by their targets: a leak leaves a database file open after the copy is gone.
-            let leaked = Self.openDescriptors().subtracting(descriptors).filter { $0.contains(folder) }
-            if !leaked.isEmpty { fatalError("fuzz-file: file descriptors left open: \(leaked.sorted())") }
+            let leaked = openFiles(containing: folder)
+            if !leaked.isEmpty { fatalError("fuzz-file: files left open: \(leaked.sorted())") }
         }
         var input = FuzzInput(bytes)
         let which = input.below(3)

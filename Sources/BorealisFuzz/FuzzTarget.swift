@@ -21,3 +21,14 @@ public protocol FuzzDriver: AnyObject {
     /// Runs one input; traps (libFuzzer then saves the input) when an invariant breaks.
     func run(_ bytes: [UInt8])
 }
+
+/// The files this process holds open whose paths contain `fragment`, each as "fd → path"
+/// (from /proc/self/fd): what an input left open that it should have closed.
+func openFiles(containing fragment: String) -> Set<String> {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return Set(names.compactMap { name -> String? in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name),
+              target.contains(fragment) else { return nil }
+        return "\(name) → \(target)"
+    })
+}

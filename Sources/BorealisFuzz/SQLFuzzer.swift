@@ -129,6 +129,9 @@ public final class SQLFuzzer: FuzzDriver {
         } catch {
             fatalError("fuzz-sql: the rollback or the check after it failed: \(error)")
         }
+        // Spill files of the rolled-back transaction and of its statements are gone.
+        let leaked = openFiles(containing: "-spill-")
+        if !leaked.isEmpty { fatalError("fuzz-sql: spill files left open after the rollback: \(leaked.sorted())") }
     }
 
     /// Reads a statement's rows one by one (at most 10,000), as a C caller's `borealis_step` does.

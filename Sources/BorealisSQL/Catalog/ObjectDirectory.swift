@@ -111,14 +111,6 @@ package struct ObjectDirectory: Sendable {
     func constraintOID(table: String, name: String) -> UInt32? { constraintOIDs["\(table)\u{0}\(name)"] }
     func defaultOID(table: String, column: String) -> UInt32? { defaultOIDs["\(table)\u{0}\(column)"] }
 
-    /// The (table, constraint name) whose oid is `oid`.
-    func constraint(oid: UInt32) -> (table: String, name: String)? {
-        guard let key = constraintOIDs.first(where: { $0.value == oid })?.key else { return nil }
-        let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return nil }
-        return (String(parts[0]), String(parts[1]))
-    }
-
     /// The namespace a relation lives in.
     static func namespace(temporary: Bool) -> UInt32 { temporary ? temporaryNamespace : publicNamespace }
 

@@ -209,19 +209,17 @@ extension FunctionRegistry {
         ScalarFunction(["regexp_match"], arity: 2...3, result: .fixed(.textArray), parameters: [.text], volatility: .immutable) { name, args in
             let cache = RegularExpressionCache()
             return { ctx in
-                guard let texts = try Functions.texts(args, ctx) else { return .null }
-                let options = try RegularExpression.Options(flags: texts.count > 2 ? texts[2] : "", function: name)
+                guard let (texts, expression) = try regexCall(ctx, args, flagsAt: 2, cache, name) else { return .null }
                 let s = texts[0]
-                guard let match = try cache.expression(texts[1], options).matches(in: s, from: s.startIndex).first else { return .null }
+                guard let match = try expression.matches(in: s, from: s.startIndex).first else { return .null }
                 return .array(matchArray(match, in: s))
             }
         },
         ScalarFunction(["regexp_split_to_array"], arity: 2...3, result: .fixed(.textArray), parameters: [.text], volatility: .immutable) { name, args in
             let cache = RegularExpressionCache()
             return { ctx in
-                guard let texts = try Functions.texts(args, ctx) else { return .null }
-                let options = try RegularExpression.Options(flags: texts.count > 2 ? texts[2] : "", function: name)
-                let pieces = TableFunctions.splitting(texts[0], by: try cache.expression(texts[1], options))
+                guard let (texts, expression) = try regexCall(ctx, args, flagsAt: 2, cache, name) else { return .null }
+                let pieces = TableFunctions.splitting(texts[0], by: expression)
                 return .array(ArrayValue(pieces.map(Value.text)))
             }
         },

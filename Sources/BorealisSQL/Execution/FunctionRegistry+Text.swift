@@ -162,13 +162,9 @@ extension FunctionRegistry {
 
     /// Every argument as text (the numbers too, read again by the caller) and the compiled
     /// pattern; nil when an argument is NULL.
-    private static func regexCall(_ ctx: ExecutionContext, _ args: [Evaluator], flagsAt: Int, _ cache: RegularExpressionCache,
-                                  _ name: String) throws -> ([String], RegularExpression)? {
-        var values: [String] = []
-        for a in args {
-            guard let text = try Functions.text(try a(ctx)) else { return nil }
-            values.append(text)
-        }
+    static func regexCall(_ ctx: ExecutionContext, _ args: [Evaluator], flagsAt: Int, _ cache: RegularExpressionCache,
+                          _ name: String) throws -> ([String], RegularExpression)? {
+        guard let values = try Functions.texts(args, ctx) else { return nil }
         let options = try RegularExpression.Options(flags: values.count > flagsAt ? values[flagsAt] : "", function: name)
         return (values, try cache.expression(values[1], options))
     }
