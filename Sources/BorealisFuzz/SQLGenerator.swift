@@ -235,84 +235,185 @@ struct SQLGenerator {
         switch kind {
         case .int, .bigint:
             let k: Kind = kind
-            return input.pick([
-                "(\(e(k)) \(input.pick(["+", "-", "*", "/", "%", "&", "|", "<<", ">>"])) \(e(k)))", "abs(\(e(k)))", "-\(e(k))",
-                "length(\(e(.text)))", "strpos(\(e(.text)), \(e(.text)))", "array_length(\(e(.intArray)), \(e(.int)))",
-                "(\(e(.date)) - \(e(.date)))", "extract(\(input.pick(["year", "epoch", "dow", "julian", "microseconds", "century"])) FROM \(e(.timestamp)))::\(k == .int ? "int" : "bigint")",
-                "\(e(.numeric))::\(k == .int ? "int" : "bigint")", "\(e(.float))::\(k == .int ? "int4" : "int8")", "\(e(.text))::int",
-                "\(e(.intArray))[\(e(.int))]", "width_bucket(\(e(.float)), \(e(.float)), \(e(.float)), \(e(.int)))", "get_byte(\(e(.bytea)), \(e(.int)))",
-                "ascii(\(e(.text)))", "gcd(\(e(k)), \(e(k)))", "lcm(\(e(k)), \(e(k)))", "factorial(\(e(.int)))::bigint", "div(\(e(.numeric)), \(e(.numeric)))::bigint",
-                "array_position(\(e(.intArray)), \(e(.int)))", "(\(e(.jsonb)) ->> \(e(.int)))::int", "jsonb_array_length(\(e(.jsonb)))",
-            ])
+            switch input.below(22) {
+            case 0: return "(\(e(k)) \(input.pick(["+", "-", "*", "/", "%", "&", "|", "<<", ">>"])) \(e(k)))"
+            case 1: return "abs(\(e(k)))"
+            case 2: return "-\(e(k))"
+            case 3: return "length(\(e(.text)))"
+            case 4: return "strpos(\(e(.text)), \(e(.text)))"
+            case 5: return "array_length(\(e(.intArray)), \(e(.int)))"
+            case 6: return "(\(e(.date)) - \(e(.date)))"
+            case 7: return "extract(\(input.pick(["year", "epoch", "dow", "julian", "microseconds", "century"])) FROM \(e(.timestamp)))::\(k == .int ? "int" : "bigint")"
+            case 8: return "\(e(.numeric))::\(k == .int ? "int" : "bigint")"
+            case 9: return "\(e(.float))::\(k == .int ? "int4" : "int8")"
+            case 10: return "\(e(.text))::int"
+            case 11: return "\(e(.intArray))[\(e(.int))]"
+            case 12: return "width_bucket(\(e(.float)), \(e(.float)), \(e(.float)), \(e(.int)))"
+            case 13: return "get_byte(\(e(.bytea)), \(e(.int)))"
+            case 14: return "ascii(\(e(.text)))"
+            case 15: return "gcd(\(e(k)), \(e(k)))"
+            case 16: return "lcm(\(e(k)), \(e(k)))"
+            case 17: return "factorial(\(e(.int)))::bigint"
+            case 18: return "div(\(e(.numeric)), \(e(.numeric)))::bigint"
+            case 19: return "array_position(\(e(.intArray)), \(e(.int)))"
+            case 20: return "(\(e(.jsonb)) ->> \(e(.int)))::int"
+            default: return "jsonb_array_length(\(e(.jsonb)))"
+            }
         case .numeric:
-            return input.pick([
-                "(\(e(.numeric)) \(input.pick(["+", "-", "*", "/", "%", "^"])) \(e(.numeric)))", "round(\(e(.numeric)), \(e(.int)))",
-                "trunc(\(e(.numeric)), \(e(.int)))", "power(\(e(.numeric)), \(e(.numeric)))", "sqrt(\(e(.numeric)))", "exp(\(e(.numeric)))",
-                "ln(\(e(.numeric)))", "log(\(e(.numeric)), \(e(.numeric)))", "mod(\(e(.numeric)), \(e(.numeric)))", "\(e(.bigint))::numeric",
-                "\(e(.float))::numeric", "\(e(.text))::numeric", "scale(\(e(.numeric)))::numeric", "\(e(.numeric))::numeric(\(input.below(40)), \(input.below(40)))",
-                "to_number(\(e(.text)), \(e(.text)))", "extract(epoch FROM \(e(.interval)))", "sum(\(e(.numeric))) OVER ()", "factorial(\(e(.int)))",
-            ])
+            switch input.below(18) {
+            case 0: return "(\(e(.numeric)) \(input.pick(["+", "-", "*", "/", "%", "^"])) \(e(.numeric)))"
+            case 1: return "round(\(e(.numeric)), \(e(.int)))"
+            case 2: return "trunc(\(e(.numeric)), \(e(.int)))"
+            case 3: return "power(\(e(.numeric)), \(e(.numeric)))"
+            case 4: return "sqrt(\(e(.numeric)))"
+            case 5: return "exp(\(e(.numeric)))"
+            case 6: return "ln(\(e(.numeric)))"
+            case 7: return "log(\(e(.numeric)), \(e(.numeric)))"
+            case 8: return "mod(\(e(.numeric)), \(e(.numeric)))"
+            case 9: return "\(e(.bigint))::numeric"
+            case 10: return "\(e(.float))::numeric"
+            case 11: return "\(e(.text))::numeric"
+            case 12: return "scale(\(e(.numeric)))::numeric"
+            case 13: return "\(e(.numeric))::numeric(\(input.below(40)), \(input.below(40)))"
+            case 14: return "to_number(\(e(.text)), \(e(.text)))"
+            case 15: return "extract(epoch FROM \(e(.interval)))"
+            case 16: return "sum(\(e(.numeric))) OVER ()"
+            default: return "factorial(\(e(.int)))"
+            }
         case .float:
-            return input.pick([
-                "(\(e(.float)) \(input.pick(["+", "-", "*", "/", "^"])) \(e(.float)))", "power(\(e(.float)), \(e(.float)))", "exp(\(e(.float)))",
-                "ln(\(e(.float)))", "sqrt(\(e(.float)))", "\(e(.bigint))::float8", "\(e(.numeric))::float8", "\(e(.text))::float4",
-                "cbrt(\(e(.float)))", "atan2(\(e(.float)), \(e(.float)))", "random()", "date_part('epoch', \(e(.timestamp)))",
-            ])
+            switch input.below(12) {
+            case 0: return "(\(e(.float)) \(input.pick(["+", "-", "*", "/", "^"])) \(e(.float)))"
+            case 1: return "power(\(e(.float)), \(e(.float)))"
+            case 2: return "exp(\(e(.float)))"
+            case 3: return "ln(\(e(.float)))"
+            case 4: return "sqrt(\(e(.float)))"
+            case 5: return "\(e(.bigint))::float8"
+            case 6: return "\(e(.numeric))::float8"
+            case 7: return "\(e(.text))::float4"
+            case 8: return "cbrt(\(e(.float)))"
+            case 9: return "atan2(\(e(.float)), \(e(.float)))"
+            case 10: return "random()"
+            default: return "date_part('epoch', \(e(.timestamp)))"
+            }
         case .text:
-            return input.pick([
-                "(\(e(.text)) || \(e(input.pick(Kind.allCases))))", "substr(\(e(.text)), \(e(.int)), \(e(.int)))", "lpad(\(e(.text)), \(e(.int)) % 100000, \(e(.text)))",
-                "repeat(\(e(.text)), \(e(.int)) % 10000)", "upper(\(e(.text)))", "replace(\(e(.text)), \(e(.text)), \(e(.text)))",
-                "split_part(\(e(.text)), \(e(.text)), \(e(.int)))", "to_char(\(e(.timestamp)), \(e(.text)))", "to_char(\(e(.numeric)), \(e(.text)))",
-                "regexp_replace(\(e(.text)), \(e(.text)), \(e(.text)), 'g')", "format('%s|%I|%L|%3$s', \(e(.text)), \(e(.text)), \(e(.int)))",
-                "left(\(e(.text)), \(e(.int)))", "right(\(e(.text)), \(e(.int)))", "overlay(\(e(.text)) PLACING \(e(.text)) FROM \(e(.int)) FOR \(e(.int)))",
-                "translate(\(e(.text)), \(e(.text)), \(e(.text)))", "chr(\(e(.int)))", "to_hex(\(e(.bigint)))", "\(e(.jsonb)) ->> \(e(.text))",
-                "array_to_string(\(e(.intArray)), \(e(.text)))", "md5(\(e(.text)))", "encode(\(e(.bytea)), \(input.pick(["'hex'", "'base64'", "'escape'"])))",
-                "\(e(input.pick(Kind.allCases)))::text", "substring(\(e(.text)) FROM \(e(.int)) FOR \(e(.int)))", "initcap(\(e(.text)))", "reverse(\(e(.text)))",
-                "string_agg(\(e(.text)), \(e(.text))) OVER ()", "to_char(\(e(.interval)), \(e(.text)))", "quote_literal(\(e(.text)))",
-            ])
+            switch input.below(28) {
+            case 0: return "(\(e(.text)) || \(e(input.pick(Kind.allCases))))"
+            case 1: return "substr(\(e(.text)), \(e(.int)), \(e(.int)))"
+            case 2: return "lpad(\(e(.text)), \(e(.int)) % 100000, \(e(.text)))"
+            case 3: return "repeat(\(e(.text)), \(e(.int)) % 10000)"
+            case 4: return "upper(\(e(.text)))"
+            case 5: return "replace(\(e(.text)), \(e(.text)), \(e(.text)))"
+            case 6: return "split_part(\(e(.text)), \(e(.text)), \(e(.int)))"
+            case 7: return "to_char(\(e(.timestamp)), \(e(.text)))"
+            case 8: return "to_char(\(e(.numeric)), \(e(.text)))"
+            case 9: return "regexp_replace(\(e(.text)), \(e(.text)), \(e(.text)), 'g')"
+            case 10: return "format('%s|%I|%L|%3$s', \(e(.text)), \(e(.text)), \(e(.int)))"
+            case 11: return "left(\(e(.text)), \(e(.int)))"
+            case 12: return "right(\(e(.text)), \(e(.int)))"
+            case 13: return "overlay(\(e(.text)) PLACING \(e(.text)) FROM \(e(.int)) FOR \(e(.int)))"
+            case 14: return "translate(\(e(.text)), \(e(.text)), \(e(.text)))"
+            case 15: return "chr(\(e(.int)))"
+            case 16: return "to_hex(\(e(.bigint)))"
+            case 17: return "\(e(.jsonb)) ->> \(e(.text))"
+            case 18: return "array_to_string(\(e(.intArray)), \(e(.text)))"
+            case 19: return "md5(\(e(.text)))"
+            case 20: return "encode(\(e(.bytea)), \(input.pick(["'hex'", "'base64'", "'escape'"])))"
+            case 21: return "\(e(input.pick(Kind.allCases)))::text"
+            case 22: return "substring(\(e(.text)) FROM \(e(.int)) FOR \(e(.int)))"
+            case 23: return "initcap(\(e(.text)))"
+            case 24: return "reverse(\(e(.text)))"
+            case 25: return "string_agg(\(e(.text)), \(e(.text))) OVER ()"
+            case 26: return "to_char(\(e(.interval)), \(e(.text)))"
+            default: return "quote_literal(\(e(.text)))"
+            }
         case .bool:
             let k = input.pick(Kind.allCases)
-            return input.pick([
-                "(\(e(k)) \(input.pick(["=", "<>", "<", ">=", "IS DISTINCT FROM"])) \(e(k)))", "(\(e(.bool)) \(input.pick(["AND", "OR"])) \(e(.bool)))",
-                "NOT \(e(.bool))", "\(e(.text)) LIKE \(e(.text))", "\(e(.text)) ~ \(e(.text))", "\(e(k)) IS NULL", "\(e(.int)) IN (\(e(.int)), \(e(.int)))",
-                "\(e(.int)) BETWEEN \(e(.int)) AND \(e(.int))", "\(e(.jsonb)) @> \(e(.jsonb))", "\(e(.intArray)) && \(e(.intArray))", "isfinite(\(e(.date)))",
-                "\(e(.int)) = ANY(\(e(.intArray)))", "EXISTS (SELECT 1 FROM u WHERE u.w = \(e(.int)))", "\(e(.jsonb)) ? \(e(.text))",
-            ])
+            switch input.below(14) {
+            case 0: return "(\(e(k)) \(input.pick(["=", "<>", "<", ">=", "IS DISTINCT FROM"])) \(e(k)))"
+            case 1: return "(\(e(.bool)) \(input.pick(["AND", "OR"])) \(e(.bool)))"
+            case 2: return "NOT \(e(.bool))"
+            case 3: return "\(e(.text)) LIKE \(e(.text))"
+            case 4: return "\(e(.text)) ~ \(e(.text))"
+            case 5: return "\(e(k)) IS NULL"
+            case 6: return "\(e(.int)) IN (\(e(.int)), \(e(.int)))"
+            case 7: return "\(e(.int)) BETWEEN \(e(.int)) AND \(e(.int))"
+            case 8: return "\(e(.jsonb)) @> \(e(.jsonb))"
+            case 9: return "\(e(.intArray)) && \(e(.intArray))"
+            case 10: return "isfinite(\(e(.date)))"
+            case 11: return "\(e(.int)) = ANY(\(e(.intArray)))"
+            case 12: return "EXISTS (SELECT 1 FROM u WHERE u.w = \(e(.int)))"
+            default: return "\(e(.jsonb)) ? \(e(.text))"
+            }
         case .date:
-            return input.pick([
-                "(\(e(.date)) + \(e(.int)))", "(\(e(.date)) - \(e(.int)))", "make_date(\(e(.int)), \(e(.int)), \(e(.int)))", "to_date(\(e(.text)), \(e(.text)))",
-                "date_trunc(\(input.pick(["'month'", "'week'", "'millennium'"])), \(e(.timestamp)))::date", "\(e(.text))::date", "\(e(.timestamp))::date",
-            ])
+            switch input.below(7) {
+            case 0: return "(\(e(.date)) + \(e(.int)))"
+            case 1: return "(\(e(.date)) - \(e(.int)))"
+            case 2: return "make_date(\(e(.int)), \(e(.int)), \(e(.int)))"
+            case 3: return "to_date(\(e(.text)), \(e(.text)))"
+            case 4: return "date_trunc(\(input.pick(["'month'", "'week'", "'millennium'"])), \(e(.timestamp)))::date"
+            case 5: return "\(e(.text))::date"
+            default: return "\(e(.timestamp))::date"
+            }
         case .timestamp:
-            return input.pick([
-                "(\(e(.timestamp)) + \(e(.interval)))", "(\(e(.date)) + \(e(.interval)))", "make_timestamp(\(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.float)))",
-                "date_trunc(\(input.pick(["'hour'", "'quarter'", "'decade'"])), \(e(.timestamp)))", "to_timestamp(\(e(.float)))::timestamp",
-                "\(e(.text))::timestamp", "to_timestamp(\(e(.text)), \(e(.text)))::timestamp", "date_bin(\(e(.interval)), \(e(.timestamp)), \(e(.timestamp)))",
-            ])
+            switch input.below(8) {
+            case 0: return "(\(e(.timestamp)) + \(e(.interval)))"
+            case 1: return "(\(e(.date)) + \(e(.interval)))"
+            case 2: return "make_timestamp(\(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.float)))"
+            case 3: return "date_trunc(\(input.pick(["'hour'", "'quarter'", "'decade'"])), \(e(.timestamp)))"
+            case 4: return "to_timestamp(\(e(.float)))::timestamp"
+            case 5: return "\(e(.text))::timestamp"
+            case 6: return "to_timestamp(\(e(.text)), \(e(.text)))::timestamp"
+            default: return "date_bin(\(e(.interval)), \(e(.timestamp)), \(e(.timestamp)))"
+            }
         case .interval:
-            return input.pick([
-                "(\(e(.interval)) * \(e(.float)))", "(\(e(.interval)) / \(e(.float)))", "(\(e(.interval)) + \(e(.interval)))", "-\(e(.interval))",
-                "(\(e(.timestamp)) - \(e(.timestamp)))", "age(\(e(.timestamp)), \(e(.timestamp)))", "justify_hours(\(e(.interval)))",
-                "justify_days(\(e(.interval)))", "make_interval(\(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.float)))",
-                "(\(e(.interval)) * \(e(.int)))", "\(e(.text))::interval", "(\(e(.int)) * INTERVAL '1 second')",
-            ])
+            switch input.below(12) {
+            case 0: return "(\(e(.interval)) * \(e(.float)))"
+            case 1: return "(\(e(.interval)) / \(e(.float)))"
+            case 2: return "(\(e(.interval)) + \(e(.interval)))"
+            case 3: return "-\(e(.interval))"
+            case 4: return "(\(e(.timestamp)) - \(e(.timestamp)))"
+            case 5: return "age(\(e(.timestamp)), \(e(.timestamp)))"
+            case 6: return "justify_hours(\(e(.interval)))"
+            case 7: return "justify_days(\(e(.interval)))"
+            case 8: return "make_interval(\(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.int)), \(e(.float)))"
+            case 9: return "(\(e(.interval)) * \(e(.int)))"
+            case 10: return "\(e(.text))::interval"
+            default: return "(\(e(.int)) * INTERVAL '1 second')"
+            }
         case .jsonb:
-            return input.pick([
-                "jsonb_build_object(\(e(.text)), \(e(input.pick(Kind.allCases))))", "\(e(.jsonb)) -> \(e(.text))", "\(e(.jsonb)) -> \(e(.int))",
-                "jsonb_set(\(e(.jsonb)), '{g}', to_jsonb(\(e(.int))))", "to_jsonb(\(e(input.pick(Kind.allCases))))", "\(e(.text))::jsonb",
-                "\(e(.jsonb)) || \(e(.jsonb))", "\(e(.jsonb)) - \(e(.text))", "\(e(.jsonb)) #> '{a,b,0}'", "jsonb_agg(\(e(.int))) OVER ()",
-            ])
+            switch input.below(10) {
+            case 0: return "jsonb_build_object(\(e(.text)), \(e(input.pick(Kind.allCases))))"
+            case 1: return "\(e(.jsonb)) -> \(e(.text))"
+            case 2: return "\(e(.jsonb)) -> \(e(.int))"
+            case 3: return "jsonb_set(\(e(.jsonb)), '{g}', to_jsonb(\(e(.int))))"
+            case 4: return "to_jsonb(\(e(input.pick(Kind.allCases))))"
+            case 5: return "\(e(.text))::jsonb"
+            case 6: return "\(e(.jsonb)) || \(e(.jsonb))"
+            case 7: return "\(e(.jsonb)) - \(e(.text))"
+            case 8: return "\(e(.jsonb)) #> '{a,b,0}'"
+            default: return "jsonb_agg(\(e(.int))) OVER ()"
+            }
         case .intArray:
-            return input.pick([
-                "ARRAY[\(e(.int)), \(e(.int))]", "array_append(\(e(.intArray)), \(e(.int)))", "array_cat(\(e(.intArray)), \(e(.intArray)))",
-                "\(e(.intArray))[\(e(.int)):\(e(.int))]", "array_fill(\(e(.int)), ARRAY[\(e(.int)) % 1000])", "string_to_array(\(e(.text)), ',')::int[]",
-                "array_remove(\(e(.intArray)), \(e(.int)))", "array_agg(\(e(.int))) OVER (ORDER BY id)", "\(e(.text))::int[]",
-            ])
+            switch input.below(9) {
+            case 0: return "ARRAY[\(e(.int)), \(e(.int))]"
+            case 1: return "array_append(\(e(.intArray)), \(e(.int)))"
+            case 2: return "array_cat(\(e(.intArray)), \(e(.intArray)))"
+            case 3: return "\(e(.intArray))[\(e(.int)):\(e(.int))]"
+            case 4: return "array_fill(\(e(.int)), ARRAY[\(e(.int)) % 1000])"
+            case 5: return "string_to_array(\(e(.text)), ',')::int[]"
+            case 6: return "array_remove(\(e(.intArray)), \(e(.int)))"
+            case 7: return "array_agg(\(e(.int))) OVER (ORDER BY id)"
+            default: return "\(e(.text))::int[]"
+            }
         case .bytea:
-            return input.pick([
-                "decode(\(e(.text)), \(input.pick(["'hex'", "'base64'", "'escape'"])))", "set_byte(\(e(.bytea)), \(e(.int)), \(e(.int)))",
-                "substring(\(e(.bytea)) FROM \(e(.int)) FOR \(e(.int)))", "sha256(\(e(.bytea)))", "(\(e(.bytea)) || \(e(.bytea)))", "\(e(.text))::bytea",
-            ])
+            switch input.below(6) {
+            case 0: return "decode(\(e(.text)), \(input.pick(["'hex'", "'base64'", "'escape'"])))"
+            case 1: return "set_byte(\(e(.bytea)), \(e(.int)), \(e(.int)))"
+            case 2: return "substring(\(e(.bytea)) FROM \(e(.int)) FOR \(e(.int)))"
+            case 3: return "sha256(\(e(.bytea)))"
+            case 4: return "(\(e(.bytea)) || \(e(.bytea)))"
+            default: return "\(e(.text))::bytea"
+            }
         }
     }
 
