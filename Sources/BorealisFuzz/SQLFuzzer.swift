@@ -72,7 +72,7 @@ public final class SQLFuzzer: FuzzDriver {
         } else {
             text = String(decoding: bytes, as: UTF8.self)
         }
-        if Self.printing { print(text + "\n--") }
+        if Self.printing { FileHandle.standardError.write(Data((text + "\n--\n").utf8)) }
         run(text, stepping: bytes.count % 2 == 0)
     }
 
