@@ -11,7 +11,7 @@
 // damaged there (one zeroed block can wipe the last flush, whose mark was the evidence, with
 // the commits before it), is counted apart as `tail`, not as lost — and so is a row in the
 // last 4 KiB before the newest segment when that segment was deleted (the zeroed block then
-// held the seal naming it).
+// held the seal naming it). Each further damaged block of the log widens that window by 4 KiB.
 
 import Borealis
 import BorealisStorage
@@ -139,8 +139,12 @@ public enum DamageHarness {
         case .lost(let row, let message):
             let newestName = String(base.newest, radix: 16)
             let deletedNewest = damages.contains { $0.hasPrefix("deleted db-log/") && $0.hasSuffix(String(repeating: "0", count: 16 - newestName.count) + newestName + ".log") }
+            // Each damage that can wipe a block of the log's end (a zeroed block, a flipped
+            // byte) widens the window by a block: two zeroed blocks at the end of the segment
+            // before a deleted newest one leave no trace of the commits in them (fuzz-file).
+            let blocks = UInt64(max(1, damages.filter { $0.contains("db-log/") && ($0.hasPrefix("zeroed") || $0.hasPrefix("flipped")) }.count))
             if !base.clean, let row, damages.contains(where: { $0.contains("db-log/") }),
-               base.lsns[row] + 4096 > base.end || (deletedNewest && base.lsns[row] + 4096 + 18 > base.newest) {
+               base.lsns[row] + 4096 * blocks > base.end || (deletedNewest && base.lsns[row] + 4096 * blocks + 18 > base.newest) {
                 return .tail(message)
             }
             return .lost(message)
