@@ -78,6 +78,14 @@ import Testing
         #expect(try value(db, "SELECT to_timestamp('2024-02-29 10:11:12', '\(String(repeating: " ", count: 200_000))YYYY-MM-DD HH24:MI:SS')::text") == .text("2024-02-29 10:11:12+00"))
     }
 
+    /// Translating a regular expression walked the pattern from its start at every `[` (to
+    /// look for `[[:<:]]`): quadratic: 58 s for a pattern of 100,000 brackets (debug build), 1 s now.
+    @Test(.timeLimit(.minutes(1))) func aLongPatternOfBracketsTranslatesInLinearTime() throws {
+        let db = try Database(path: ":memory:")
+        defer { try? db.close() }
+        #expect(try value(db, "SELECT repeat('a', 150000) ~ ('^' || repeat('[a]', 150000) || '$')") == .boolean(true))
+    }
+
     @Test func dateTimeAndIntervalEdgesInRangeStillWork() throws {
         let db = try Database(path: ":memory:")
         #expect(try value(db, "SELECT (date '2020-01-01' + 2000000000)::text") == .text("5477834-01-06"))

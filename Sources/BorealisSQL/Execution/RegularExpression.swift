@@ -329,8 +329,10 @@ final class PosixExpression: @unchecked Sendable {
             }
             switch c {
             case "[":
-                if pattern.unicodeScalars.dropFirst(i).starts(with: "[[:<:]]".unicodeScalars) { out += "\\<"; i += 7; continue }
-                if pattern.unicodeScalars.dropFirst(i).starts(with: "[[:>:]]".unicodeScalars) { out += "\\>"; i += 7; continue }
+                // chars[i...], not the string's scalars dropped to i: that walked i scalars at every
+                // bracket (quadratic in a long pattern of brackets).
+                if chars[i...].starts(with: "[[:<:]]".unicodeScalars) { out += "\\<"; i += 7; continue }
+                if chars[i...].starts(with: "[[:>:]]".unicodeScalars) { out += "\\>"; i += 7; continue }
                 inBracket = true
                 out += "["
                 i += 1
