@@ -66,11 +66,16 @@ public final class FileFuzzer: FuzzDriver {
         let source = which < 2 ? storageBases[which].directory : sqlBase
         let copy = folder + "/copy"
         let fm = FileManager.default
-        do {
-            try? fm.removeItem(atPath: copy)
-            try fm.copyItem(atPath: source, toPath: copy)
-        } catch {
-            fatalError("fuzz-file: copying the base failed: \(error)")
+        // libFuzzer's timeout alarm can interrupt a copy (EINTR, which FileManager does not
+        // retry): a few attempts.
+        for attempt in 1...5 {
+            do {
+                try? fm.removeItem(atPath: copy)
+                try fm.copyItem(atPath: source, toPath: copy)
+                break
+            } catch {
+                if attempt == 5 { fatalError("fuzz-file: copying the base failed: \(error)") }
+            }
         }
         defer { try? fm.removeItem(atPath: copy) }
         var generator = InputGenerator(input: input)
