@@ -8,6 +8,33 @@ import BorealisStorage
 
 extension FunctionRegistry {
     static let text: [ScalarFunction] = [
+        // overlay(s PLACING r FROM start [FOR count]) (the parser's special form) and
+        // overlay(s, r, start [, count]), of text or bytea: the part of s before start, r, then s
+        // from start + count (count defaults to r's length), as PostgreSQL computes it: start
+        // below 1 is 22011, start + count past int4 is 22003, a negative count repeats text.
+        ScalarFunction(["overlay"], arity: 3...4, result: .argument(0), parameters: [.text, .text, .integer, .integer],
+                       volatility: .immutable) { _, args in
+            { ctx in
+                let values = try args.map { try $0(ctx) }
+                if values.contains(where: \.isNull) { return .null }
+                func int4(_ value: Value) throws -> Int {
+                    guard case .integer(let n) = try value.cast(to: .integer) else { return 0 }
+                    return Int(n)
+                }
+                let start = try int4(values[2])
+                if case .blob(let subject) = values[0] {
+                    guard case .blob(let placing) = try values[1].cast(to: .bytea) else { return .null }
+                    let count = values.count == 4 ? try int4(values[3]) : placing.count
+                    let (head, tail) = try overlaySplit(subject.count, start: start, count: count)
+                    return .blob(Array(subject[..<head]) + placing + Array(subject[tail...]))
+                }
+                guard let subject = try Functions.text(values[0]), let placing = try Functions.text(values[1]) else { return .null }
+                let characters = Array(subject)
+                let count = values.count == 4 ? try int4(values[3]) : placing.count
+                let (head, tail) = try overlaySplit(characters.count, start: start, count: count)
+                return .text(String(characters[..<head]) + placing + String(characters[tail...]))
+            }
+        },
         ScalarFunction(["similar_to_escape"], arity: 1...2, result: .fixed(.text), parameters: [.text], volatility: .immutable) { _, args in
             { ctx in
                 guard let pattern = try Functions.text(try args[0](ctx)) else { return .null }
@@ -162,6 +189,17 @@ extension FunctionRegistry {
 
     /// Every argument as text (the numbers too, read again by the caller) and the compiled
     /// pattern; nil when an argument is NULL.
+    /// Where overlay cuts a value of `length` characters or bytes: the end of the part kept
+    /// before the replacement and the start of the part kept after it.
+    static func overlaySplit(_ length: Int, start: Int, count: Int) throws -> (head: Int, tail: Int) {
+        guard start >= 1 else { throw DatabaseError(.error, sqlState: SQLState.substringError, "negative substring length not allowed") }
+        let after = start + count
+        guard after >= Int(Int32.min), after <= Int(Int32.max) else {
+            throw DatabaseError(.range, sqlState: SQLState.numericValueOutOfRange, "integer out of range")
+        }
+        return (min(start - 1, length), min(max(after - 1, 0), length))
+    }
+
     static func regexCall(_ ctx: ExecutionContext, _ args: [Evaluator], flagsAt: Int, _ cache: RegularExpressionCache,
                           _ name: String) throws -> ([String], RegularExpression)? {
         guard let values = try Functions.texts(args, ctx) else { return nil }

@@ -1,4 +1,5 @@
-// The grammar of function calls: the special forms (EXTRACT, SUBSTRING … FROM, TRIM, POSITION),
+// The grammar of function calls: the special forms (EXTRACT, SUBSTRING … FROM, TRIM, POSITION,
+// OVERLAY … PLACING),
 // named arguments, aggregate DISTINCT / ORDER BY / WITHIN GROUP / FILTER, and window
 // specifications after OVER.
 
@@ -41,6 +42,20 @@ extension Parser {
             while accept(.op(",")) { args.append(try parseExpr()) }
             try expect(")")
             return .function(name: "substr", args: args, distinct: false, star: false)
+        }
+        if name == "overlay" {
+            let subject = try parseExpr()
+            var args = [subject]
+            if acceptKeyword("placing") {
+                args.append(try parseExpr())
+                try expectKeyword("from")
+                args.append(try parseExpr())
+                if acceptKeyword("for") { args.append(try parseExpr()) }
+            } else {
+                while accept(.op(",")) { args.append(try parseExpr()) }
+            }
+            try expect(")")
+            return .function(name: name, args: args, distinct: false, star: false)
         }
         if name == "trim" && (isKeyword("both") || isKeyword("leading") || isKeyword("trailing") || isKeyword("from")) {
             var function = "btrim"
