@@ -4,8 +4,10 @@
 // storage level (one closed cleanly, one abandoned as a killed process leaves it) and one SQL
 // database with a catalog, an index and a view, closed cleanly. Opening a copy must either fail
 // with a DatabaseError or give back every acknowledged row unchanged (or fail reading it); a
-// storage copy is judged exactly as `borealis-stress damage` judges it (DamageHarness.judge),
-// and an SQL copy's table, index and view must answer as the base did or fail with an SQLSTATE.
+// storage copy gets the storage half of the integrity check and is judged exactly as
+// `borealis-stress damage` judges it (DamageHarness.judge); an SQL copy gets the whole
+// integrity check, and its table, index and view must answer as the base did or fail with an
+// SQLSTATE. No file of the copy may stay open afterwards.
 
 import Borealis
 import BorealisStorage
@@ -88,6 +90,7 @@ public final class FileFuzzer: FuzzDriver {
             }
         }
         if which < 2 {
+            checkStorage(copy + "/db", damages)
             if case .lost(let message) = DamageHarness.judge(copy + "/db", base: storageBases[which].base, damages: damages) {
                 fatalError("fuzz-file: \(damages.joined(separator: "; ")): \(message)")
             }
@@ -96,13 +99,38 @@ public final class FileFuzzer: FuzzDriver {
         }
     }
 
+    /// The storage half of the integrity check (page checksums, the log up to the snapshot)
+    /// on a copy that opens: it reports damage as problems, never traps or throws anything but
+    /// a DatabaseError.
+    private func checkStorage(_ path: String, _ damages: [String]) {
+        let engine: StorageEngine
+        do {
+            engine = try StorageEngine(path: path, options: DamageHarness.options())
+        } catch {
+            Self.expectDatabaseError(error, damages)
+            return
+        }
+        defer { try? engine.close() }
+        do {
+            let reader = try engine.beginRead()
+            defer { reader.rollback() }
+            var report = IntegrityReport()
+            engine.checkPageChecksums(into: &report)
+            engine.checkLog(through: reader.snapshot, into: &report)
+        } catch {
+            Self.expectDatabaseError(error, damages)
+        }
+    }
+
+    static func expectDatabaseError(_ error: any Error, _ damages: [String]) {
+        guard let error = error as? DatabaseError, error.sqlState.utf8.count == 5 else {
+            fatalError("fuzz-file: \(damages.joined(separator: "; ")): an error that is not a DatabaseError with an SQLSTATE: \(error)")
+        }
+    }
+
     private func checkSQL(_ path: String, _ damages: [String]) {
         let what = damages.joined(separator: "; ")
-        func expect(_ error: any Error) {
-            guard let error = error as? DatabaseError, error.sqlState.utf8.count == 5 else {
-                fatalError("fuzz-file: \(what): an error that is not a DatabaseError with an SQLSTATE: \(error)")
-            }
-        }
+        func expect(_ error: any Error) { Self.expectDatabaseError(error, damages) }
         var options = StorageOptions()
         options.createIfMissing = false
         options.busyTimeoutMilliseconds = 100

@@ -34,7 +34,7 @@ public struct DamageReport: Sendable {
 }
 
 public enum DamageHarness {
-    static func options() -> StorageOptions {
+    package static func options() -> StorageOptions {
         var options = StorageOptions()
         options.segmentCapacity = 64 << 10
         options.backgroundMaterializer = false
