@@ -191,7 +191,11 @@ public enum SLTRunner {
         default:
             let text = value.description
             if text.isEmpty { return "(empty)" }
-            return String(text.map { ($0.isASCII && ($0.asciiValue! >= 32 && $0.asciiValue! < 127)) ? $0 : "@" })
+            // One @ per code point outside printable ASCII, as scripts/slt-expect-from-postgres
+            // renders PostgreSQL's (a letter with a combining mark is two).
+            var rendered = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars { rendered.append((32..<127).contains(scalar.value) ? scalar : "@") }
+            return String(rendered)
         }
     }
 }

@@ -205,18 +205,23 @@ package enum FunctionRegistry {
             return { ctx in
                 guard let s = try Functions.text(try args[0](ctx)) else { return .null }
                 guard case .integer(let start) = try args[1](ctx).cast(to: .bigint) else { return .null }
-                let chars = Array(s)
+                // Characters are code points, as PostgreSQL counts them, read in place (an array
+                // of Characters took 16 bytes each: gigabytes for a long text).
+                let scalars = s.unicodeScalars
+                let count = scalars.count
                 // Wide arithmetic: start and length may be anywhere in bigint's range.
                 var from = start == .min ? Int.min : Int(start) - 1
-                var to = chars.count
+                var to = count
                 if args.count == 3 {
                     guard case .integer(let length) = try args[2](ctx).cast(to: .bigint) else { return .null }
                     if length < 0 { throw DatabaseError(.error, sqlState: SQLState.substringError, "negative substring length not allowed") }
                     let (end, overflow) = from.addingReportingOverflow(Int(length))
-                    to = overflow ? chars.count : min(chars.count, end)
+                    to = overflow ? count : min(count, end)
                 }
-                from = min(max(0, from), chars.count)
-                return .text(from < to ? String(chars[from..<to]) : "")
+                from = min(max(0, from), count)
+                guard from < to else { return .text("") }
+                let lower = scalars.index(scalars.startIndex, offsetBy: from)
+                return .text(String(scalars[lower..<scalars.index(lower, offsetBy: to - from)]))
             }
         },
         ScalarFunction(["trim", "btrim", "ltrim", "rtrim"], arity: 1...2, result: .fixed(.text), parameters: [.text], volatility: .immutable) { name, args in
