@@ -66,9 +66,13 @@ public final class CAPIFuzzer: FuzzDriver {
         statements = []
         owners = []
         dead = []
-        // Every connection is closed: none of their files may stay open.
-        let leaked = openFiles(containing: "borealis-memory-")
-        check(leaked.isEmpty, "files left open after every connection closed: \(leaked.sorted())")
+        // Every connection is closed: none of their files may stay open. Only where the fuzzer
+        // is alone in its process (the tests replaying inputs run other suites beside it, with
+        // :memory: databases of their own).
+        if FuzzTarget.aloneInProcess {
+            let leaked = openFiles(containing: "borealis-memory-")
+            check(leaked.isEmpty, "files left open after every connection closed: \(leaked.sorted())")
+        }
     }
 
     private func check(_ condition: Bool, _ what: @autoclosure () -> String) {

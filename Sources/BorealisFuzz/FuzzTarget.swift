@@ -7,6 +7,10 @@ import Foundation
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case sql, capi, file
 
+    /// Whether this process is the fuzzer (BOREALIS_FUZZ_TARGET set), with nothing else in
+    /// it: process-wide checks (files left open) are made only then.
+    static let aloneInProcess = ProcessInfo.processInfo.environment["BOREALIS_FUZZ_TARGET"] != nil
+
     /// The driver of this target, made once per process (each builds its database on first use).
     public func makeDriver() throws -> any FuzzDriver {
         switch self {

@@ -130,7 +130,7 @@ public final class SQLFuzzer: FuzzDriver {
             fatalError("fuzz-sql: the rollback or the check after it failed: \(error)")
         }
         // Spill files of the rolled-back transaction and of its statements are gone.
-        let leaked = openFiles(containing: "-spill-")
+        let leaked = openFiles(containing: folder).filter { $0.contains("-spill-") }
         if !leaked.isEmpty { fatalError("fuzz-sql: spill files left open after the rollback: \(leaked.sorted())") }
     }
 
