@@ -107,7 +107,7 @@ public final class FileFuzzer: FuzzDriver {
         do {
             engine = try StorageEngine(path: path, options: DamageHarness.options())
         } catch {
-            Self.expectDatabaseError(error, damages)
+            requireSQLState(error, "fuzz-file: \(damages.joined(separator: "; "))")
             return
         }
         defer { try? engine.close() }
@@ -118,19 +118,13 @@ public final class FileFuzzer: FuzzDriver {
             engine.checkPageChecksums(into: &report)
             engine.checkLog(through: reader.snapshot, into: &report)
         } catch {
-            Self.expectDatabaseError(error, damages)
-        }
-    }
-
-    static func expectDatabaseError(_ error: any Error, _ damages: [String]) {
-        guard let error = error as? DatabaseError, error.sqlState.utf8.count == 5 else {
-            fatalError("fuzz-file: \(damages.joined(separator: "; ")): an error that is not a DatabaseError with an SQLSTATE: \(error)")
+            requireSQLState(error, "fuzz-file: \(damages.joined(separator: "; "))")
         }
     }
 
     private func checkSQL(_ path: String, _ damages: [String]) {
         let what = damages.joined(separator: "; ")
-        func expect(_ error: any Error) { Self.expectDatabaseError(error, damages) }
+        func expect(_ error: any Error) { requireSQLState(error, "fuzz-file: \(damages.joined(separator: "; "))") }
         var options = StorageOptions()
         options.createIfMissing = false
         options.busyTimeoutMilliseconds = 100

@@ -2,6 +2,7 @@
 // (`borealis-fuzz`, built by scripts/fuzz) that runs the target named by BOREALIS_FUZZ_TARGET.
 // The same drivers replay the committed corpora and every crash input in `swift test`.
 
+import BorealisStorage
 import Foundation
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
@@ -35,4 +36,15 @@ func openFiles(containing fragment: String) -> Set<String> {
               target.contains(fragment) else { return nil }
         return "\(name) → \(target)"
     })
+}
+
+/// Traps (libFuzzer keeps the input) unless `error` is a DatabaseError with an SQLSTATE:
+/// anything else escaping the library is a finding. `context` names the target and what ran.
+func requireSQLState(_ error: any Error, _ context: @autoclosure () -> String) {
+    guard let error = error as? DatabaseError else {
+        fatalError("\(context()): an error that is not a DatabaseError: \(error)")
+    }
+    guard error.sqlState.utf8.count == 5, error.sqlState != "00000" else {
+        fatalError("\(context()): an error without an SQLSTATE: \(error)")
+    }
 }

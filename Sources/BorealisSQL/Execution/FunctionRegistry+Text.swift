@@ -187,8 +187,6 @@ extension FunctionRegistry {
         return (values[0], expression)
     }
 
-    /// Every argument as text (the numbers too, read again by the caller) and the compiled
-    /// pattern; nil when an argument is NULL.
     /// Where overlay cuts a value of `length` characters or bytes: the end of the part kept
     /// before the replacement and the start of the part kept after it.
     static func overlaySplit(_ length: Int, start: Int, count: Int) throws -> (head: Int, tail: Int) {
@@ -200,6 +198,8 @@ extension FunctionRegistry {
         return (min(start - 1, length), min(max(after - 1, 0), length))
     }
 
+    /// Every argument as text (the numbers too, read again by the caller) and the compiled
+    /// pattern; nil when an argument is NULL.
     static func regexCall(_ ctx: ExecutionContext, _ args: [Evaluator], flagsAt: Int, _ cache: RegularExpressionCache,
                           _ name: String) throws -> ([String], RegularExpression)? {
         guard let values = try Functions.texts(args, ctx) else { return nil }
