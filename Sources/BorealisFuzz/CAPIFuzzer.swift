@@ -161,7 +161,7 @@ public final class CAPIFuzzer: FuzzDriver {
             switch input.below(6) {
             case 0: _ = borealis_bind_null(stmt, index)
             case 1: _ = borealis_bind_int64(stmt, index, input.edgeInteger())
-            case 2: _ = borealis_bind_double(stmt, index, input.pick([0, -0.0, .nan, .infinity, 1e308, 5e-324, 2.5]))
+            case 2: _ = borealis_bind_double(stmt, index, input.pick([0, -0.0, .nan, .infinity, 1e308, .leastNonzeroMagnitude, 2.5]))
             case 3:
                 let text = input.pick(Self.texts)
                 _ = text.withCString { pointer -> Int32 in

@@ -138,7 +138,10 @@ public enum DamageHarness {
         case .refused(let error): return .refused(error)
         case .lost(let row, let message):
             let newestName = String(base.newest, radix: 16)
-            let deletedNewest = damages.contains { $0.hasPrefix("deleted db-log/") && $0.hasSuffix(String(repeating: "0", count: 16 - newestName.count) + newestName + ".log") }
+            // A truncated newest segment is taken for one whose creation a crash interrupted
+            // (segments are preallocated), deleted like a missing one when no seal names it.
+            let newestFile = "db-log/" + String(repeating: "0", count: 16 - newestName.count) + newestName + ".log"
+            let deletedNewest = damages.contains { $0 == "deleted " + newestFile || $0.hasPrefix("truncated " + newestFile + " ") }
             // Each damage that can wipe a block of the log's end (a zeroed block, a flipped
             // byte) widens the window by a block: two zeroed blocks at the end of the segment
             // before a deleted newest one leave no trace of the commits in them (fuzz-file).
