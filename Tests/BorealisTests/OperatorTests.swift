@@ -210,6 +210,33 @@ private func sorted(_ rows: [[Value]]) -> [[Value]] {
         #expect(sorted(try drainOperator(evaluating, workMemoryRows: 5)) == expected)
     }
 
+    @Test func wideRowsSpillByBytesLongBeforeTheRowCount() throws {
+        // 400 rows with a 2 kB text (300 distinct): ~800 kB, four times the spill bytes of a
+        // 1 MB statement limit (256 kB), and far below the work memory's 250,000 rows.
+        var rng = SplitMix64(seed: 9)
+        let wide = String(repeating: "w", count: 2_000)
+        let rows: [[Value]] = (0..<400).map { i in [.text(wide + "\(i % 300)"), .integer(Int64(rng.next() % 50)), .integer(Int64(i))] }
+        let input = RowsOperator(rows, width: 3, table: "t")
+        let limit = 1 << 20
+        func check(_ op: PhysicalOperator, _ what: String, compare: ([[Value]]) -> [[Value]] = { $0 }) throws {
+            var spills = -1
+            let inMemory = try drainOperator(op) { spills = $0 }
+            #expect(spills == 0, "\(what) in memory")
+            #expect(compare(try drainOperator(op, statementMemory: limit) { spills = $0 }) == compare(inMemory), "\(what) spilled")
+            #expect(spills > 0, "\(what) spills by bytes")
+        }
+        let order = RowOrder(items: [OrderItem(expr: .literal(.null))], keyStart: 1)
+        try check(SortOperator(input: input, order: order, keySQL: [], wanted: nil), "sort")
+        try check(DistinctOperator(input: input, width: 1), "DISTINCT", compare: sorted)
+        let count = AggregateCollector.Call(name: "count", argument: nil, distinct: false, key: "count(*)")
+        try check(HashAggregateOperator(input: input, groups: [inputColumn(0)], groupColumns: [0], groupSQL: ["k"], calls: [count], estimatedRows: 300),
+                  "hash aggregation", compare: sorted)
+        let other = RowsOperator((0..<300).map { [.text(wide + "\($0)"), .integer(Int64($0))] }, width: 2, table: "o")
+        try check(HashJoinOperator(kind: .inner, left: input, right: other, leftKeys: [inputColumn(0)], rightKeys: [inputColumn(0)],
+                                   leftKeyColumns: [0], rightKeyColumns: [0], keySQL: [], conditions: [], conditionSQL: [], buildLeft: true,
+                                   estimatedRows: 400), "hash join", compare: sorted)
+    }
+
     @Test func limitsSkipAndStop() throws {
         let rows: [[Value]] = (0..<10).map { [.integer(Int64($0))] }
         let input = RowsOperator(rows, width: 1, table: "t")

@@ -30,6 +30,13 @@ struct AggregateState {
     var pieces: [String] = []
     var flag: Bool?
     var seen: Set<Value>?
+    /// The statement's memory, charged for every input this state keeps (string_agg's pieces,
+    /// array_agg's and json_agg's elements, DISTINCT's set, ordered inputs); nil where the
+    /// state is made again for each window frame.
+    var memory: StatementMemory?
+    /// Bytes of string_agg's pieces, or of array_agg's elements: at most Limits.maxValueBytes,
+    /// as PostgreSQL's 1 GB.
+    private var resultBytes = 0
 
     /// How one ORDER BY key of an ordered aggregate sorts.
     struct SortKey: Sendable {
@@ -98,11 +105,15 @@ struct AggregateState {
             if kind == .percentileCont {
                 guard case .double = try value.cast(to: .doublePrecision) else { return }
             }
+            try memory?.charge(value.memoryFootprint)
             collected.append(value)
             return
         }
         if !ordering.isEmpty {
             if value?.isNull == true && kind != .jsonAgg && kind != .arrayAgg { return }
+            if let memory {
+                try memory.charge((value?.memoryFootprint ?? 0) + (extra?.memoryFootprint ?? 0) + Value.memoryFootprint(of: order))
+            }
             held.append((value, extra, sortsByValue ? [value ?? .null] : order))
             return
         }
@@ -115,6 +126,12 @@ struct AggregateState {
         if kind == .arrayAgg, let value {
             if distinct {
                 guard seen!.insert(value.groupKey).inserted else { return }
+            }
+            let bytes = value.memoryFootprint
+            try memory?.charge(distinct ? 2 * bytes : bytes)
+            resultBytes += bytes
+            if resultBytes > Limits.maxValueBytes {
+                throw DatabaseError(.range, sqlState: SQLState.programLimitExceeded, "array size exceeds the maximum allowed (\(Limits.maxValueBytes))")
             }
             count += 1
             // (Each input array holds at most maxElements, so the product cannot overflow.)
@@ -141,6 +158,7 @@ struct AggregateState {
         if value.isNull { return }
         if distinct {
             guard seen!.insert(value.groupKey).inserted else { return }
+            try memory?.charge(value.memoryFootprint)
         }
         count += 1
         switch kind {
@@ -170,7 +188,15 @@ struct AggregateState {
         case .min, .max:
             if best.isNull { best = value } else if let c = try Value.compare(value, best), (kind == .min ? c < 0 : c > 0) { best = value }
         case .stringAgg, .groupConcat:
-            pieces.append(value.description)
+            let piece = value.description
+            let bytes = piece.utf8.count + (pieces.isEmpty ? 0 : separator.utf8.count)
+            if resultBytes > Limits.maxValueBytes - bytes {
+                throw DatabaseError(.range, sqlState: SQLState.programLimitExceeded,
+                                    "out of memory: cannot enlarge string buffer containing \(resultBytes) bytes by \(bytes) more bytes")
+            }
+            try memory?.charge(MemoryLayout<String>.stride + piece.utf8.count)
+            resultBytes += bytes
+            pieces.append(piece)
             if let extra, case .text = extra { separator = extra.description } else if kind == .groupConcat { separator = "," }
         case .boolAnd, .boolOr:
             guard let t = try value.truth() else { return }
@@ -199,6 +225,8 @@ struct AggregateState {
         if distinct {
             guard seen!.insert(value.groupKey).inserted else { return }
         }
+        // The JSON tree of an input takes about twice its value's bytes.
+        try memory?.charge(2 * (value.memoryFootprint + (extra?.memoryFootprint ?? 0)) * (distinct ? 2 : 1))
         count += 1
         if kind == .jsonAgg {
             items.append(try JSONConversion.json(from: value, type: argumentTypes.first ?? nil))

@@ -31,6 +31,8 @@ package final class ExecutionContext {
     var transactionTime: Int64 { session?.blockStartTime ?? statementTime }
     /// Rows a sort or hash aggregation keeps in memory before spilling to temporary files.
     var workMemoryRows = 250_000
+    /// What the statement holds in memory, against its limit (StatementMemory.swift).
+    let memory = StatementMemory()
     /// Set while EXPLAIN ANALYZE runs a statement: what each operator did.
     var profile: OperatorProfile?
     /// The connection's configuration parameters (current_setting, set_config).

@@ -61,6 +61,8 @@ package final class SessionSettings: @unchecked Sendable {
             Parameter(name: "search_path", defaultValue: "\"$user\", public"),
             Parameter(name: "extra_float_digits", defaultValue: "1"),
             Parameter(name: "statement_timeout", defaultValue: "0"),
+            Parameter(name: "statement_memory", defaultValue: StatementMemory.describe(StatementMemory.defaultLimit),
+                      description: "Borealis: memory a statement may hold in what cannot spill to temporary files"),
             Parameter(name: "lock_timeout", defaultValue: "0"),
             Parameter(name: "idle_in_transaction_session_timeout", defaultValue: "0"),
             Parameter(name: "client_min_messages", defaultValue: "notice"),
@@ -90,6 +92,30 @@ package final class SessionSettings: @unchecked Sendable {
     package var statementTimeoutMilliseconds: Int64 {
         guard let text = value("statement_timeout"), text != "0" else { return 0 }
         return min(SessionSettings.milliseconds(text) ?? 0, Int64(Int32.max))   // PostgreSQL's limit
+    }
+
+    /// statement_memory in bytes (docs/robustness.md, "Memory").
+    package var statementMemoryBytes: Int {
+        value("statement_memory").flatMap(Self.bytes) ?? StatementMemory.defaultLimit
+    }
+
+    /// A memory setting in bytes: PostgreSQL's units (`B`, `kB`, `MB`, `GB`, `TB`; a bare
+    /// number is kilobytes), nil when not one or beyond Int.
+    static func bytes(_ text: String) -> Int? {
+        let trimmed = text.trimmingWhitespace()
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let number = Int(digits) else { return nil }
+        let shift: Int
+        switch trimmed.dropFirst(digits.count).trimmingWhitespace() {
+        case "B": shift = 0
+        case "", "kB": shift = 10
+        case "MB": shift = 20
+        case "GB": shift = 30
+        case "TB": shift = 40
+        default: return nil
+        }
+        guard number <= Int.max >> shift else { return nil }
+        return number << shift
     }
 
     static func milliseconds(_ text: String) -> Int64? {
@@ -227,6 +253,12 @@ package final class SessionSettings: @unchecked Sendable {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "client encoding \"\(value)\" is not supported: Borealis speaks UTF8 only")
             }
             return "UTF8"
+        case "statement_memory":
+            guard let bytes = bytes(value), bytes >= 64 << 10 else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
+                                    "invalid value for parameter \"statement_memory\": \"\(value)\" (at least 64kB; units B, kB, MB, GB, TB)")
+            }
+            return value
         default:
             return value
         }

@@ -110,12 +110,14 @@ package struct StatementExecutor {
             ctx.reset(parameters: parameters, txn: permanentTxn ?? txn, catalog: catalog)
             ctx.workMemoryRows = workMemoryRows
             ctx.session = session
+            ctx.memory.reset(session: session)
             ctx.temporaryTxn = temporaryTxn
             return ctx
         }
         let ctx = ExecutionContext(parameters: parameters, txn: permanentTxn ?? txn, catalog: catalog)
         ctx.workMemoryRows = workMemoryRows
         ctx.session = session
+        ctx.memory.reset(session: session)
         ctx.temporaryTxn = temporaryTxn
         planCache?.context = ctx
         return ctx

@@ -91,6 +91,13 @@ package func wallClockMicroseconds() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }
 
+/// The machine's physical memory in bytes (0 when the system does not say).
+package func physicalMemoryBytes() -> UInt64 {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+    guard pages > 0, size > 0 else { return 0 }
+    return UInt64(pages).multipliedReportingOverflow(by: UInt64(size)).partialValue
+}
+
 /// A value behind a pthread mutex, shaped like `Synchronization.Mutex`. Used instead of
 /// `Mutex` because ThreadSanitizer understands pthread mutexes (the futex-based `Mutex` is
 /// invisible to it, so every state it guards would be reported as a race).

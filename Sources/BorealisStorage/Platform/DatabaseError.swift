@@ -17,6 +17,8 @@ public struct DatabaseError: Error, Equatable, CustomStringConvertible, Sendable
         /// A transaction was rolled back instead of committed (COMMIT of a failed transaction).
         case abort = 4
         case busy = 5
+        /// A statement needed more memory than its limit (`statement_memory`, SQLSTATE 53200).
+        case noMemory = 7
         case readOnly = 8
         case interrupted = 9
         case ioError = 10

@@ -72,6 +72,7 @@ public enum SQLState {
     public static let windowingError = "42P20"
     public static let insufficientResources = "53000"
     public static let diskFull = "53100"
+    public static let outOfMemory = "53200"
     public static let configurationLimitExceeded = "53400"
     public static let programLimitExceeded = "54000"
     public static let statementTooComplex = "54001"

@@ -22,16 +22,20 @@ final class DistinctOperator: PhysicalOperator {
     func open(_ ctx: ExecutionContext) throws -> RowStream {
         let input = try self.input.stream(ctx)
         let width = width
-        let memoryRows = max(1, ctx.workMemoryRows)
+        let memoryRows = max(1, ctx.workMemoryRows), memoryBytes = ctx.memory.spillBytes
         var seen = Set<[Value]>()
         var buffered: [[Value]] = []
+        var bufferedBytes = 0
         var exhausted = false
-        while !exhausted && seen.count < memoryRows {
+        while !exhausted && seen.count < memoryRows && bufferedBytes < memoryBytes {
             guard let row = try input() else {
                 exhausted = true
                 break
             }
-            if seen.insert(row.prefix(width).map(\.groupKey)).inserted { buffered.append(row) }
+            if seen.insert(row.prefix(width).map(\.groupKey)).inserted {
+                bufferedBytes += Value.memoryFootprint(of: row) + Value.memoryFootprint(of: Array(row.prefix(width)))
+                buffered.append(row)
+            }
         }
         if exhausted { return Planner.stream(buffered) }
         // Too many: sort by the values (a copy of them goes first as the sort key).
@@ -41,7 +45,7 @@ final class DistinctOperator: PhysicalOperator {
             guard let row = try replay.next() ?? input() else { return nil }
             return Array(row.prefix(width)) + row
         }
-        let sorted = try SortOperator.externalSort(all, byValues, memoryRows: memoryRows)
+        let sorted = try SortOperator.externalSort(all, byValues, memoryRows: memoryRows, memory: ctx.memory)
         var previous: [Value]?
         return {
             while let row = try sorted() {

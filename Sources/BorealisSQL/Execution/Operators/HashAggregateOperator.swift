@@ -87,7 +87,11 @@ final class HashAggregateOperator: PhysicalOperator {
     /// in memory go to one of 16 temporary partitions (by group hash), aggregated one at a time.
     static func aggregate(_ input: Source, ctx: ExecutionContext, groups: [Evaluator], groupColumns: [Int?]? = nil,
                           calls: [AggregateCollector.Call], hasGroupBy: Bool) throws -> [[Value]] {
-        let fresh = calls.map { AggregateState(name: $0.name, distinct: $0.distinct, ordering: $0.ordering, argumentTypes: $0.argumentTypes) }
+        let fresh = calls.map { call in
+            var state = AggregateState(name: call.name, distinct: call.distinct, ordering: call.ordering, argumentTypes: call.argumentTypes)
+            state.memory = ctx.memory
+            return state
+        }
         let plain = calls.allSatisfy { $0.filter == nil && $0.extra == nil && $0.order.isEmpty && ($0.argument == nil || $0.argumentColumn != nil) }
         let argumentColumns = calls.map(\.argumentColumn)
         if !hasGroupBy {
@@ -123,7 +127,9 @@ final class HashAggregateOperator: PhysicalOperator {
         let keyColumns = groupColumns.flatMap { columns in columns.allSatisfy { $0 != nil } ? columns.compactMap { $0 } : nil }
         let copying = keyColumns != nil && plain
         while let (next, level) = pending.popLast() {
-            var table = GroupTable(fresh: fresh, limit: hasGroupBy && level < 4 ? max(1, ctx.workMemoryRows) : .max, level: level)
+            let spills = hasGroupBy && level < 4
+            var table = GroupTable(fresh: fresh, limit: spills ? max(1, ctx.workMemoryRows) : .max,
+                                   byteLimit: spills ? ctx.memory.spillBytes : .max, memory: ctx.memory, level: level)
             if copying, let keyColumns {
                 var hashKey: [Value] = []
                 hashKey.reserveCapacity(keyColumns.count)
@@ -151,7 +157,12 @@ final class HashAggregateOperator: PhysicalOperator {
                     }
                 }
             }
-            for group in table.entries { output.append(group.key + group.states.map { $0.result() }) }
+            // The output stays in memory until the statement's rows are read: charged.
+            for group in table.entries {
+                let row = group.key + group.states.map { $0.result() }
+                try ctx.memory.charge(Value.memoryFootprint(of: row))
+                output.append(row)
+            }
             let spilling = !table.partitions.isEmpty
             partitions = table.partitions
             if spilling {
@@ -167,18 +178,26 @@ final class HashAggregateOperator: PhysicalOperator {
     }
 
     /// The groups of one pass, in the order they first appear, found by their hashed keys; past
-    /// `limit` groups, rows of new groups go to 16 partitions by a hash that differs per level.
+    /// `limit` groups or `byteLimit` bytes of keys, rows of new groups go to 16 partitions by a
+    /// hash that differs per level. The hashed keys of a table that cannot spill are charged to
+    /// the statement as they come (the output rows are charged when made).
     private struct GroupTable {
         let fresh: [AggregateState]
         let limit: Int
+        let byteLimit: Int
+        let memory: StatementMemory
+        /// Bytes of the groups' keys (each kept twice: hashed, and for the output row).
+        var bytes = 0
         let level: Int
         var slots: [[Value]: Int] = [:]
         var entries: [(key: [Value], states: [AggregateState])] = []
         var partitions: [SpillFile] = []
 
-        init(fresh: [AggregateState], limit: Int, level: Int) {
+        init(fresh: [AggregateState], limit: Int, byteLimit: Int, memory: StatementMemory, level: Int) {
             self.fresh = fresh
             self.limit = limit
+            self.byteLimit = byteLimit
+            self.memory = memory
             self.level = level
         }
 
@@ -186,14 +205,20 @@ final class HashAggregateOperator: PhysicalOperator {
         /// the row went to a partition.
         mutating func slot(_ hashKey: [Value], key: () -> [Value], row: () -> [Value]) throws -> Int? {
             if let found = slots[hashKey] { return found }
-            if entries.count >= limit {
-                if partitions.isEmpty { partitions = try (0..<16).map { _ in try SpillFile() } }
+            if entries.count >= limit || bytes >= byteLimit {
+                if partitions.isEmpty {
+                    partitions = try (0..<16).map { _ in try SpillFile() }
+                    memory.spills += 1
+                }
                 var hasher = Hasher()
                 hasher.combine(level)
                 hasher.combine(hashKey)
                 try partitions[abs(hasher.finalize() % 16)].append(row())
                 return nil
             }
+            let keyBytes = Value.memoryFootprint(of: hashKey)
+            if byteLimit == .max { try memory.charge(keyBytes) }
+            bytes += 2 * keyBytes
             slots[hashKey] = entries.count
             entries.append((key(), fresh))
             return entries.count - 1

@@ -94,17 +94,19 @@ final class HashJoinOperator: PhysicalOperator {
         let (build, buildKeys, probe, probeKeys) = buildLeft ? (left, leftKeys, right, rightKeys) : (right, rightKeys, left, leftKeys)
         let combine: ([Value], [Value]) -> [Value] = buildLeft ? { b, p in b + p } : { b, p in p + b }
         let buildNext = try build.stream(ctx)
-        let limit = max(1, ctx.workMemoryRows)
+        let limit = max(1, ctx.workMemoryRows), byteLimit = ctx.memory.spillBytes
         var table: [[Value]: [[Value]]] = [:]
-        var held = 0
+        var held = 0, heldBytes = 0
         var prefix: [[Value]] = []
         while let row = try buildNext() {
-            guard held < limit else {
+            guard held < limit && heldBytes < byteLimit else {
+                ctx.memory.spills += 1
                 prefix.append(row)
                 return try graceJoin(ctx, buildPrefix: prefix, buildRest: buildNext, table: table, buildKeys: buildKeys,
                                      probe: try probe.stream(ctx), probeKeys: probeKeys, combine: combine)
             }
             held += 1
+            heldBytes += Value.memoryFootprint(of: row)
             if let key = try Self.key(row, buildKeys, ctx) { table[key, default: []].append(row) }
         }
         return try probeStream(table, probe: try probe.stream(ctx), probeKeys: probeKeys, combine: combine, ctx: ctx)

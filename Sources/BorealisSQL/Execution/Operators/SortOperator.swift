@@ -60,7 +60,7 @@ final class SortOperator: PhysicalOperator {
         if let k = try wanted?(ctx), k <= ctx.workMemoryRows {
             return Planner.stream(try Self.topN(next, order, k))
         }
-        return try Self.externalSort(next, order, memoryRows: ctx.workMemoryRows)
+        return try Self.externalSort(next, order, memoryRows: ctx.workMemoryRows, memory: ctx.memory)
     }
 
     /// The first k rows in sort order, without sorting them all (a bounded heap; stable).
@@ -86,24 +86,29 @@ final class SortOperator: PhysicalOperator {
         return heap.elements.sorted(by: precedes).map(\.1)
     }
 
-    /// Sorts a stream stably; past `memoryRows` rows, sorted runs go to temporary files and are
-    /// merged as they are read back.
-    static func externalSort(_ input: RowStream, _ order: RowOrder, memoryRows: Int) throws -> RowStream {
+    /// Sorts a stream stably; past `memoryRows` rows or the statement's spill bytes, sorted runs
+    /// go to temporary files and are merged as they are read back.
+    static func externalSort(_ input: RowStream, _ order: RowOrder, memoryRows: Int, memory: StatementMemory) throws -> RowStream {
+        let memoryBytes = memory.spillBytes
         var runs: [SpillFile] = []
         var buffer: [[Value]] = []
+        var bufferBytes = 0
         // Each spilled row carries its input position last, so the merge stays stable.
         var index: Int64 = 0
         func spill() throws {
             let file = try SpillFile()
             for row in order.sorted(buffer) { try file.append(row) }
             runs.append(file)
+            memory.spills += 1
             buffer.removeAll(keepingCapacity: true)
+            bufferBytes = 0
         }
         while var row = try input() {
             row.append(.integer(index))
             index += 1
+            bufferBytes += Value.memoryFootprint(of: row)
             buffer.append(row)
-            if buffer.count >= max(1, memoryRows) { try spill() }
+            if buffer.count >= max(1, memoryRows) || bufferBytes >= memoryBytes { try spill() }
         }
         if runs.isEmpty {
             let sorted = Planner.stream(order.sorted(buffer))

@@ -67,7 +67,7 @@ final class TopNOperator: PhysicalOperator {
                 row += buffer
                 return row
             }
-            let sorted = try SortOperator.externalSort(keyed, RowOrder(items: order.items, keyStart: width), memoryRows: ctx.workMemoryRows)
+            let sorted = try SortOperator.externalSort(keyed, RowOrder(items: order.items, keyStart: width), memoryRows: ctx.workMemoryRows, memory: ctx.memory)
             var remaining = bound ?? .max
             return {
                 guard remaining > 0, let row = try sorted() else { return nil }

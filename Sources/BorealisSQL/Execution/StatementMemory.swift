@@ -1,0 +1,75 @@
+// The memory one statement may hold (issue 19; docs/robustness.md, "Memory"). Borealis runs
+// inside its caller's process: a statement that asks for more memory than the machine has must
+// fail with an error, not have the process killed. Two rules:
+//
+// - What can spill does so before it grows large: sorts, DISTINCT, hash aggregation and hash
+//   joins move rows to temporary files past `spillBytes` (or past the work memory's row
+//   count), whichever comes first.
+// - What cannot spill (the inputs an aggregate keeps: string_agg's pieces, array_agg's and
+//   json_agg's elements, DISTINCT sets, ordered inputs; groups past the last spill level) is
+//   charged here as it grows; past `limit`, the statement fails with 53200 "out of memory".
+//
+// Charges are not given back while the statement runs (the aggregates' results stay in memory
+// until the statement's rows are read); each statement starts from zero.
+
+import BorealisStorage
+
+package final class StatementMemory {
+    /// The bytes a statement may hold in what cannot spill: the session's `statement_memory`,
+    /// read when first needed (most statements never charge anything).
+    var limit: Int {
+        if let resolved { return resolved }
+        let value = max(1, session?.statementMemoryBytes ?? StatementMemory.defaultLimit)
+        resolved = value
+        return value
+    }
+    private var resolved: Int?
+    private var session: SessionSettings?
+    /// Bytes charged since the statement began.
+    private(set) var charged = 0
+    /// How many times an operator of the statement went to temporary files (a sort's run, a
+    /// hash aggregation's or join's partitioning).
+    var spills = 0
+
+    /// A quarter of the machine's memory (at least 256 MiB): `statement_memory`'s default.
+    package static let defaultLimit: Int = {
+        let physical = Int(clamping: physicalMemoryBytes())
+        return max(256 << 20, physical / 4)
+    }()
+
+    package init() {}
+
+    /// Starts a new statement's count, under `session`'s limit (or `limit` bytes).
+    func reset(session: SessionSettings?, limit: Int? = nil) {
+        self.session = session
+        resolved = limit.map { max(1, $0) }
+        charged = 0
+        spills = 0
+    }
+
+    /// Bytes an operator that can spill keeps in memory before it writes to temporary files:
+    /// 64 MiB, or a quarter of the limit when that is smaller.
+    var spillBytes: Int { min(64 << 20, max(1, limit / 4)) }
+
+    /// Charges `bytes` to the statement; throws 53200 once it holds more than its limit.
+    @inline(__always)
+    func charge(_ bytes: Int) throws {
+        charged &+= bytes
+        if charged > limit { throw outOfMemory() }
+    }
+
+    private func outOfMemory() -> DatabaseError {
+        DatabaseError(.noMemory, sqlState: SQLState.outOfMemory,
+                      "out of memory: the statement holds more than statement_memory (\(StatementMemory.describe(limit)))")
+    }
+
+    /// `bytes` as PostgreSQL shows memory settings: the largest unit that divides it (kB, MB, GB, TB).
+    package static func describe(_ bytes: Int) -> String {
+        var value = bytes
+        for unit in ["B", "kB", "MB", "GB"] {
+            if value % 1024 != 0 || value < 1024 { return "\(value)\(unit)" }
+            value /= 1024
+        }
+        return "\(value)TB"
+    }
+}

@@ -1,0 +1,84 @@
+// The memory one statement may hold (issue 19; docs/robustness.md, "Memory"): what cannot spill
+// is charged against `statement_memory` and fails with 53200 past it (it used to end the process
+// when the allocator gave up); a string or array aggregate past PostgreSQL's 1 GB fails with
+// 54000; what can spill goes to temporary files by bytes as well as by rows (OperatorTests).
+
+import Testing
+@testable import Borealis
+@testable import BorealisSQL
+@testable import BorealisStorage
+
+@Suite struct StatementMemoryTests {
+    private func expectError(_ db: Database, _ sql: String, _ state: String, code: DatabaseError.Code? = nil,
+                             sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try db.query(sql)
+            Issue.record("no error from \(sql)", sourceLocation: sourceLocation)
+        } catch let error as DatabaseError {
+            #expect(error.sqlState == state, "\(sql): \(error)", sourceLocation: sourceLocation)
+            if let code { #expect(error.code == code, "\(sql): \(error)", sourceLocation: sourceLocation) }
+        } catch {
+            Issue.record("\(sql): \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    private func show(_ db: Database) throws -> Value { try db.query("SHOW statement_memory")[0][0] }
+
+    @Test func theSettingTakesPostgreSQLsMemoryUnitsAndRefusesOthers() throws {
+        let db = try Database(path: ":memory:")
+        defer { try? db.close() }
+        let initial = try show(db)
+        #expect(initial == .text(StatementMemory.describe(StatementMemory.defaultLimit)))
+        #expect(StatementMemory.defaultLimit >= 256 << 20)
+        for (setting, bytes) in [("'8MB'", 8 << 20), ("'64kB'", 64 << 10), ("2048", 2 << 20), ("'3GB'", 3 << 30), ("'1TB'", 1 << 40), ("'70000B'", 70_000)] {
+            try db.execute("SET statement_memory = \(setting)")
+            #expect(SessionSettings.bytes(try show(db).description) == bytes, "\(setting)")
+        }
+        for bad in ["'abc'", "'63kB'", "'10 PB'", "'-1MB'", "'1.5GB'", "'99999999999999999999GB'", "'9000000000000TB'"] {
+            expectError(db, "SET statement_memory = \(bad)", SQLState.invalidParameterValue)
+        }
+        try db.execute("RESET statement_memory")
+        #expect(try show(db) == initial)
+        #expect(StatementMemory.describe(3 << 30) == "3GB")
+        #expect(StatementMemory.describe(1536 << 20) == "1536MB")
+        #expect(StatementMemory.describe(70_000) == "70000B")
+    }
+
+    @Test func whatCannotSpillFailsWith53200PastTheLimitAndTheConnectionCarriesOn() throws {
+        let db = try Database(path: ":memory:")
+        defer { try? db.close() }
+        // 10,000 inputs of 1 kB: about 10 MB kept, past a 4 MB limit.
+        let inputs = "FROM generate_series(1, 10000) AS g"
+        let queries = [
+            "SELECT count(*) FROM (SELECT array_agg(repeat('x', 1000)) \(inputs) GROUP BY g % 10) s",
+            "SELECT length(string_agg(repeat('x', 1000), ',')) \(inputs)",
+            "SELECT length(string_agg(repeat('x', 1000), ',' ORDER BY g DESC)) \(inputs)",
+            "SELECT count(DISTINCT repeat('x', 1000) || g) \(inputs)",
+            "SELECT length(json_agg(repeat('x', 1000))::text) \(inputs)",
+            "SELECT mode() WITHIN GROUP (ORDER BY repeat('x', 1000) || g) \(inputs)",
+            // Groups with 1 kB keys: the output of a hash aggregation stays in memory.
+            "SELECT count(*) FROM (SELECT repeat('x', 1000) || g AS k, count(*) \(inputs) GROUP BY 1) s",
+        ]
+        try db.execute("SET statement_memory = '4MB'")
+        for sql in queries {
+            expectError(db, sql, SQLState.outOfMemory, code: .noMemory)
+            #expect(try db.query("SELECT 1")[0][0] == .integer(1), "after \(sql)")
+        }
+        // Within the limit, each runs.
+        try db.execute("SET statement_memory = '256MB'")
+        for sql in queries { #expect(try db.query(sql).count == 1, "\(sql)") }
+        // The limit is per statement: many statements under it never add up.
+        try db.execute("SET statement_memory = '4MB'")
+        for _ in 0..<20 {
+            #expect(try db.query("SELECT length(string_agg(repeat('x', 1000), '')) FROM generate_series(1, 1000)")[0][0] == .integer(1_000_000))
+        }
+    }
+
+    @Test func aStringAggregatePastOneGigabyteFailsWith54000() throws {
+        let db = try Database(path: ":memory:")
+        defer { try? db.close() }
+        try db.execute("SET statement_memory = '2GB'")
+        expectError(db, "SELECT length(string_agg(repeat('x', 100000000), '')) FROM generate_series(1, 11)", SQLState.programLimitExceeded)
+        #expect(try db.query("SELECT length(string_agg(repeat('x', 100000000), '')) FROM generate_series(1, 2)")[0][0] == .integer(200_000_000))
+    }
+}
