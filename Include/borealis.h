@@ -36,7 +36,7 @@ typedef struct borealis_stmt borealis_stmt;  /* a prepared statement */
 #define BOREALIS_INTERNAL    2   /* an internal error: please report it */
 #define BOREALIS_ABORT       4   /* the transaction was rolled back, not committed: COMMIT after an error inside it (SQLSTATE 25P02) */
 #define BOREALIS_BUSY        5   /* the write lock is held (busy timeout), another process owns the database (55P03), or a serialization failure (40001) */
-#define BOREALIS_NOMEM       7   /* out of memory */
+#define BOREALIS_NOMEM       7   /* out of memory (53200: a statement past statement_memory) */
 #define BOREALIS_READONLY    8   /* a write on a read-only connection or in a READ ONLY transaction (SQLSTATE 25006) */
 #define BOREALIS_INTERRUPT   9   /* the statement was interrupted: borealis_interrupt or the progress handler (SQLSTATE 57014) */
 #define BOREALIS_IOERR      10   /* an I/O error; after a failed fsync the database refuses writes until reopened */

@@ -3,6 +3,7 @@
 // when the allocator gave up); a string or array aggregate past PostgreSQL's 1 GB fails with
 // 54000; what can spill goes to temporary files by bytes as well as by rows (OperatorTests).
 
+import BorealisC
 import Testing
 @testable import Borealis
 @testable import BorealisSQL
@@ -72,6 +73,17 @@ import Testing
         for _ in 0..<20 {
             #expect(try db.query("SELECT length(string_agg(repeat('x', 1000), '')) FROM generate_series(1, 1000)")[0][0] == .integer(1_000_000))
         }
+    }
+
+    @Test func theCAPIReportsBOREALIS_NOMEM() throws {
+        var db: OpaquePointer?
+        #expect(borealis_open(":memory:", &db) == 0)
+        defer { _ = borealis_close(db) }
+        #expect(borealis_exec(db, "SET statement_memory = '1MB'", nil, nil, nil) == 0)
+        #expect(borealis_exec(db, "SELECT string_agg(repeat('x', 1000), '') FROM generate_series(1, 2000)", nil, nil, nil) == 7)
+        #expect(String(cString: borealis_sqlstate(db)!) == SQLState.outOfMemory)
+        #expect(String(cString: borealis_errmsg(db)!).contains("statement_memory (1MB)"))
+        #expect(String(cString: borealis_errstr(7)!) == "out of memory")
     }
 
     @Test func aStringAggregatePastOneGigabyteFailsWith54000() throws {
