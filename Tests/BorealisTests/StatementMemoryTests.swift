@@ -68,6 +68,15 @@ import Testing
         // Within the limit, each runs.
         try db.execute("SET statement_memory = '256MB'")
         for sql in queries { #expect(try db.query(sql).count == 1, "\(sql)") }
+        // A window's input, materialized again for each outer row of a correlated subquery
+        // (100 kB a run, 200 MB over the 2,000 runs): each run's rows replace the last's.
+        try db.execute("SET statement_memory = '1MB'")
+        let correlated = """
+            SELECT count(*) FROM generate_series(1, 2000) AS g
+            WHERE (SELECT max(length(n || r)) FROM (SELECT row_number() OVER () + g.g AS n, repeat('x', 1000) AS r
+                                                   FROM generate_series(1, 100)) s) > 0
+            """
+        #expect(try db.query(correlated)[0][0] == .integer(2000))
         // The limit is per statement: many statements under it never add up.
         try db.execute("SET statement_memory = '4MB'")
         for _ in 0..<20 {

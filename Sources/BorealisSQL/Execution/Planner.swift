@@ -33,13 +33,11 @@ package final class QueryPlan {
         self.init(columns: columns, declaredTypes: declaredTypes, explain: explain) { ctx in Planner.stream(try run(ctx)) }
     }
 
-    /// All the rows.
+    /// All the rows (charged to the statement's memory: a materialized CTE or subquery result
+    /// stays in memory while the statement runs).
     func run(_ ctx: ExecutionContext) throws -> [[Value]] {
         try StackGuard.check()   // a chain of CTEs or views materializes one inside another
-        let next = try open(ctx)
-        var rows: [[Value]] = []
-        while let row = try next() { rows.append(row) }
-        return rows
+        return try ctx.memory.materialize(try open(ctx), for: self)
     }
 }
 

@@ -10,7 +10,9 @@
 //   charged here as it grows; past `limit`, the statement fails with 53200 "out of memory".
 //
 // Charges are not given back while the statement runs (the aggregates' results stay in memory
-// until the statement's rows are read); each statement starts from zero.
+// until the statement's rows are read), except by a site that materializes rows again each time
+// it runs (a nested loop's inner side, a window's input, a subquery's result inside a
+// correlated loop): its new rows replace its last run's. Each statement starts from zero.
 
 import BorealisStorage
 
@@ -39,12 +41,42 @@ package final class StatementMemory {
 
     package init() {}
 
+    /// Bytes each materializing site's last run holds, by the site's identity.
+    private var sites: [ObjectIdentifier: Int] = [:]
+
     /// Starts a new statement's count, under `session`'s limit (or `limit` bytes).
     func reset(session: SessionSettings?, limit: Int? = nil) {
         self.session = session
         resolved = limit.map { max(1, $0) }
         charged = 0
         spills = 0
+        if !sites.isEmpty { sites = [:] }
+    }
+
+    /// The rows `site` materialized when it last ran are gone: gives back their bytes. The site
+    /// then charges its new rows one by one and calls `recordRun(of:bytes:)` at the end.
+    func startRun(of site: AnyObject) {
+        if let previous = sites.removeValue(forKey: ObjectIdentifier(site)) { charged &-= previous }
+    }
+
+    /// `site`'s run holds `bytes` (already charged).
+    func recordRun(of site: AnyObject, bytes: Int) {
+        if bytes > 0 { sites[ObjectIdentifier(site)] = bytes }
+    }
+
+    /// Materializes `next` for `site` (one run replacing its last), charging every row.
+    func materialize(_ next: RowStream, for site: AnyObject) throws -> [[Value]] {
+        startRun(of: site)
+        var rows: [[Value]] = []
+        var bytes = 0
+        while let row = try next() {
+            let size = Value.memoryFootprint(of: row)
+            bytes &+= size
+            try charge(size)
+            rows.append(row)
+        }
+        recordRun(of: site, bytes: bytes)
+        return rows
     }
 
     /// Bytes an operator that can spill keeps in memory before it writes to temporary files:

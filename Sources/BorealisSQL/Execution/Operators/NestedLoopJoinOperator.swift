@@ -38,8 +38,7 @@ final class NestedLoopJoinOperator: PhysicalOperator {
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
         let rightNext = try right.stream(ctx)
-        var rightRows: [[Value]] = []
-        while let row = try rightNext() { rightRows.append(row) }
+        let rightRows = try ctx.memory.materialize(rightNext, for: self)
         return joinStream(kind: kind, left: try left.stream(ctx), rightRows: rightRows, candidates: nil, conditions: conditions,
                           leftWidth: left.columns.count, rightWidth: right.columns.count, ctx: ctx)
     }

@@ -19,8 +19,7 @@ final class WindowOperator: PhysicalOperator {
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
         let next = try input.stream(ctx)
-        var rows: [[Value]] = []
-        while let row = try next() { rows.append(row) }
+        let rows = try ctx.memory.materialize(next, for: self)
         // Handed over, not copied: the collector grows each row by its window values in place.
         return Planner.stream(try windows.apply(to: consume rows, ctx: ctx))
     }
