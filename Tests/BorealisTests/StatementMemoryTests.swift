@@ -57,6 +57,9 @@ import Testing
             "SELECT count(DISTINCT repeat('x', 1000) || g) \(inputs)",
             "SELECT length(json_agg(repeat('x', 1000))::text) \(inputs)",
             "SELECT mode() WITHIN GROUP (ORDER BY repeat('x', 1000) || g) \(inputs)",
+            // A recursive CTE keeps every step's rows.
+            "WITH RECURSIVE r(n, s) AS (SELECT 1, repeat('x', 1000) UNION ALL SELECT n + 1, s FROM r WHERE n < 10000) SELECT count(*) FROM r",
+            "WITH RECURSIVE r(n, s) AS (SELECT 1, repeat('x', 1000) UNION SELECT n + 1, s FROM r WHERE n < 10000) SELECT count(*) FROM r",
             // Groups with 1 kB keys: the output of a hash aggregation stays in memory.
             "SELECT count(*) FROM (SELECT repeat('x', 1000) || g AS k, count(*) \(inputs) GROUP BY 1) s",
         ]

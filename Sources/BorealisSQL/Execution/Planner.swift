@@ -146,6 +146,9 @@ package final class Planner {
                     if iterations > 1_000_000 { throw DatabaseError(.error, sqlState: SQLState.statementTooComplex, "recursive query did not terminate") }
                     var next = try step.run(ctx)
                     if !all { next = next.filter { seen.insert($0.map(\.groupKey)).inserted } }
+                    // The result keeps every step's rows (and UNION's set a copy of each): charged
+                    // apart from the step's own run, which the next step's replaces.
+                    for row in next { try ctx.memory.charge((all ? 1 : 2) * Value.memoryFootprint(of: row)) }
                     result.append(contentsOf: next)
                     working.rows = next
                 }
