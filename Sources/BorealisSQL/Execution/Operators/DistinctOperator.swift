@@ -33,7 +33,9 @@ final class DistinctOperator: PhysicalOperator {
                 break
             }
             if seen.insert(row.prefix(width).map(\.groupKey)).inserted {
-                bufferedBytes += Value.memoryFootprint(of: row) + Value.memoryFootprint(of: Array(row.prefix(width)))
+                // The row, and its hashed key in the set.
+                bufferedBytes += Value.memoryFootprint(of: row)
+                for value in row.prefix(width) { bufferedBytes += value.memoryFootprint }
                 buffered.append(row)
             }
         }
