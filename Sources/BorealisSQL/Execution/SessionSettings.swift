@@ -61,8 +61,9 @@ package final class SessionSettings: @unchecked Sendable {
             Parameter(name: "search_path", defaultValue: "\"$user\", public"),
             Parameter(name: "extra_float_digits", defaultValue: "1"),
             Parameter(name: "statement_timeout", defaultValue: "0"),
-            Parameter(name: "statement_memory", defaultValue: StatementMemory.describe(StatementMemory.defaultLimit),
+            Parameter(name: "statement_memory", defaultValue: Self.describeKilobytes(StatementMemory.defaultLimit / 1024),
                       description: "Borealis: memory a statement may hold in what cannot spill to temporary files"),
+            Parameter(name: "temp_file_limit", defaultValue: "-1"),
             Parameter(name: "lock_timeout", defaultValue: "0"),
             Parameter(name: "idle_in_transaction_session_timeout", defaultValue: "0"),
             Parameter(name: "client_min_messages", defaultValue: "notice"),
@@ -96,26 +97,45 @@ package final class SessionSettings: @unchecked Sendable {
 
     /// statement_memory in bytes (docs/robustness.md, "Memory").
     package var statementMemoryBytes: Int {
-        value("statement_memory").flatMap(Self.bytes) ?? StatementMemory.defaultLimit
+        value("statement_memory").flatMap(Self.kilobytes).map { $0 * 1024 } ?? StatementMemory.defaultLimit
     }
 
-    /// A memory setting in bytes: PostgreSQL's units (`B`, `kB`, `MB`, `GB`, `TB`; a bare
-    /// number is kilobytes), nil when not one or beyond Int.
-    static func bytes(_ text: String) -> Int? {
+    /// temp_file_limit in bytes, nil for none (-1, PostgreSQL's default).
+    package var temporaryFileLimitBytes: Int? {
+        guard let kB = value("temp_file_limit").flatMap(Self.kilobytes), kB >= 0 else { return nil }
+        return kB * 1024
+    }
+
+    /// A memory setting in kilobytes, read as PostgreSQL reads one whose unit is kB: a number
+    /// (with a fraction, or negative) and a unit `B`, `kB`, `MB`, `GB` or `TB` (none: kB), rounded
+    /// to the nearest kB; nil when it is not one or past ±2⁵³ kB.
+    static func kilobytes(_ text: String) -> Int? {
         let trimmed = text.trimmingWhitespace()
-        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
-        guard !digits.isEmpty, let number = Int(digits) else { return nil }
-        let shift: Int
-        switch trimmed.dropFirst(digits.count).trimmingWhitespace() {
-        case "B": shift = 0
-        case "", "kB": shift = 10
-        case "MB": shift = 20
-        case "GB": shift = 30
-        case "TB": shift = 40
+        let number = trimmed.prefix { ($0.isASCII && $0.isNumber) || $0 == "." || $0 == "-" }
+        guard let value = Double(number), value.isFinite else { return nil }
+        let scale: Double
+        switch trimmed.dropFirst(number.count).trimmingWhitespace() {
+        case "B": scale = 1.0 / 1024
+        case "", "kB": scale = 1
+        case "MB": scale = 1024
+        case "GB": scale = 1024 * 1024
+        case "TB": scale = 1024 * 1024 * 1024
         default: return nil
         }
-        guard number <= Int.max >> shift else { return nil }
-        return number << shift
+        let kB = (value * scale).rounded()
+        guard abs(kB) <= 9.0e15 else { return nil }
+        return Int(kB)
+    }
+
+    /// Kilobytes as PostgreSQL shows a memory setting: in the largest unit that divides them.
+    package static func describeKilobytes(_ kB: Int) -> String {
+        guard kB > 0 else { return String(kB) }
+        var value = kB
+        for unit in ["kB", "MB", "GB"] {
+            if value % 1024 != 0 { return "\(value)\(unit)" }
+            value /= 1024
+        }
+        return "\(value)TB"
     }
 
     static func milliseconds(_ text: String) -> Int64? {
@@ -253,12 +273,19 @@ package final class SessionSettings: @unchecked Sendable {
                 throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "client encoding \"\(value)\" is not supported: Borealis speaks UTF8 only")
             }
             return "UTF8"
-        case "statement_memory":
-            guard let bytes = bytes(value), bytes >= 64 << 10 else {
+        case "statement_memory", "temp_file_limit":
+            // Memory settings in kB, kept as SHOW gives them: 64kB up for statement_memory,
+            // -1 (none) up to PostgreSQL's INT_MAX kB for temp_file_limit.
+            guard let kB = kilobytes(value) else {
                 throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
-                                    "invalid value for parameter \"statement_memory\": \"\(value)\" (at least 64kB; units B, kB, MB, GB, TB)")
+                                    "invalid value for parameter \"\(key)\": \"\(value)\" (valid units: B, kB, MB, GB, TB)")
             }
-            return value
+            let range = key == "statement_memory" ? 64...(Int.max / 1024) : -1...Int(Int32.max)
+            guard range.contains(kB) else {
+                throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
+                                    "\(kB) kB is outside the valid range for parameter \"\(key)\" (\(range.lowerBound) .. \(range.upperBound))")
+            }
+            return describeKilobytes(kB)
         default:
             return value
         }

@@ -15,8 +15,13 @@ final class SpillFile {
     @exclusivity(unchecked) private var buffer: [UInt8] = []
     @exclusivity(unchecked) private var writeOffset: UInt64 = 0
     @exclusivity(unchecked) private(set) var count = 0
+    /// The statement whose temporary-file bytes this file counts (temp_file_limit), if any.
+    private let account: StatementMemory?
+    private let generation: Int
 
-    init() throws {
+    init(account: StatementMemory? = nil) throws {
+        self.account = account
+        generation = account?.generation ?? 0
         let path = temporaryPath("borealis-spill")
         let fs = PosixFileSystem()
         file = try fs.open(path, create: true)
@@ -24,7 +29,10 @@ final class SpillFile {
         buffer.reserveCapacity(1 << 20)
     }
 
-    deinit { file.close() }
+    deinit {
+        file.close()
+        account?.releaseTemporary(Int(writeOffset), generation: generation)
+    }
 
     func append(_ row: [Value]) throws {
         try RecordCodec.encode(row).withUnsafeBytes { try appendRecord($0) }
@@ -46,6 +54,7 @@ final class SpillFile {
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
+        try account?.chargeTemporary(buffer.count)
         try file.write(buffer, at: writeOffset)
         writeOffset += UInt64(buffer.count)
         buffer.removeAll(keepingCapacity: true)

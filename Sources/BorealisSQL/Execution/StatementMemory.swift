@@ -44,6 +44,13 @@ package final class StatementMemory {
     /// Bytes each materializing site's last run holds, by the site's identity.
     private var sites: [ObjectIdentifier: Int] = [:]
 
+    /// Bytes the statement's temporary files hold now (a spill file gives its bytes back when
+    /// it goes), against `temp_file_limit` (PostgreSQL's: none by default).
+    private(set) var temporaryBytes = 0
+    private var temporaryLimit: Int?? = .none
+    /// Counts statements, so that a spill file outliving its statement gives back nothing.
+    private(set) var generation = 0
+
     /// Starts a new statement's count, under `session`'s limit (or `limit` bytes).
     func reset(session: SessionSettings?, limit: Int? = nil) {
         self.session = session
@@ -51,6 +58,25 @@ package final class StatementMemory {
         charged = 0
         spills = 0
         if !sites.isEmpty { sites = [:] }
+        temporaryBytes = 0
+        temporaryLimit = .none
+        generation &+= 1
+    }
+
+    /// A spill file of this statement writes `bytes` more; past temp_file_limit, 53400 as in
+    /// PostgreSQL (a full disk is 53100, from the write itself).
+    func chargeTemporary(_ bytes: Int) throws {
+        temporaryBytes &+= bytes
+        if temporaryLimit == .none { temporaryLimit = .some(session?.temporaryFileLimitBytes) }
+        if let limit = temporaryLimit ?? nil, temporaryBytes > limit {
+            throw DatabaseError(.full, sqlState: SQLState.configurationLimitExceeded,
+                                "temporary file size exceeds temp_file_limit (\(limit / 1024)kB)")
+        }
+    }
+
+    /// A spill file made during statement `generation` is gone with its `bytes`.
+    func releaseTemporary(_ bytes: Int, generation: Int) {
+        if generation == self.generation { temporaryBytes &-= bytes }
     }
 
     /// The rows `site` materialized when it last ran are gone: gives back their bytes. The site
@@ -92,16 +118,6 @@ package final class StatementMemory {
 
     private func outOfMemory() -> DatabaseError {
         DatabaseError(.noMemory, sqlState: SQLState.outOfMemory,
-                      "out of memory: the statement holds more than statement_memory (\(StatementMemory.describe(limit)))")
-    }
-
-    /// `bytes` as PostgreSQL shows memory settings: the largest unit that divides it (kB, MB, GB, TB).
-    package static func describe(_ bytes: Int) -> String {
-        var value = bytes
-        for unit in ["B", "kB", "MB", "GB"] {
-            if value % 1024 != 0 || value < 1024 { return "\(value)\(unit)" }
-            value /= 1024
-        }
-        return "\(value)TB"
+                      "out of memory: the statement holds more than statement_memory (\(SessionSettings.describeKilobytes(limit / 1024)))")
     }
 }

@@ -207,7 +207,7 @@ final class HashAggregateOperator: PhysicalOperator {
             if let found = slots[hashKey] { return found }
             if entries.count >= limit || bytes >= byteLimit {
                 if partitions.isEmpty {
-                    partitions = try (0..<16).map { _ in try SpillFile() }
+                    partitions = try (0..<16).map { _ in try SpillFile(account: memory) }
                     memory.spills += 1
                 }
                 var hasher = Hasher()

@@ -139,8 +139,8 @@ final class HashJoinOperator: PhysicalOperator {
                            buildKeys: KeyReader, probe: RowStream, probeKeys: KeyReader,
                            combine: @escaping ([Value], [Value]) -> [Value]) throws -> RowStream {
         let count = 16
-        let buildParts = try (0..<count).map { _ in try SpillFile() }
-        let probeParts = try (0..<count).map { _ in try SpillFile() }
+        let buildParts = try (0..<count).map { _ in try SpillFile(account: ctx.memory) }
+        let probeParts = try (0..<count).map { _ in try SpillFile(account: ctx.memory) }
         func partition(_ key: [Value]) -> Int {
             var hasher = Hasher()
             hasher.combine(key)

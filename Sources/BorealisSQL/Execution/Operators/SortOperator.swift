@@ -96,7 +96,7 @@ final class SortOperator: PhysicalOperator {
         // Each spilled row carries its input position last, so the merge stays stable.
         var index: Int64 = 0
         func spill() throws {
-            let file = try SpillFile()
+            let file = try SpillFile(account: memory)
             for row in order.sorted(buffer) { try file.append(row) }
             runs.append(file)
             memory.spills += 1
