@@ -17,8 +17,6 @@ public struct DatabaseError: Error, Equatable, CustomStringConvertible, Sendable
         /// A transaction was rolled back instead of committed (COMMIT of a failed transaction).
         case abort = 4
         case busy = 5
-        /// A statement needed more memory than its limit (`statement_memory`, SQLSTATE 53200).
-        case noMemory = 7
         case readOnly = 8
         case interrupted = 9
         case ioError = 10
@@ -30,6 +28,9 @@ public struct DatabaseError: Error, Equatable, CustomStringConvertible, Sendable
         case misuse = 21
         case range = 25
         case serialization = 40
+        /// A statement needed more memory than its limit (`statement_memory`, SQLSTATE 53200).
+        /// (Last, so that the cases before it keep their places in the enum's layout.)
+        case noMemory = 7
     }
 
     public var code: Code
