@@ -120,9 +120,14 @@ let package = Package(
             name: "BorealisFuzz",
             dependencies: ["Borealis", "BorealisSQL", "BorealisStorage", "BorealisC", "BorealisStress"]
         ),
+        // fuzz-wire: apart from BorealisFuzz, so that the core tests never link SwiftNIO.
+        .target(
+            name: "BorealisFuzzWire",
+            dependencies: ["Borealis", "BorealisFuzz", "BorealisServer", "BorealisStorage"]
+        ),
         .executableTarget(
             name: "borealis-fuzz",
-            dependencies: ["BorealisFuzz"]
+            dependencies: ["BorealisFuzz", "BorealisFuzzWire"]
         ),
         .executableTarget(
             name: "borealis-stress",
@@ -135,7 +140,7 @@ let package = Package(
         // The listener driven by real clients (psql, pgbench) on an ephemeral port.
         .testTarget(
             name: "BorealisServerTests",
-            dependencies: ["Borealis", "BorealisServer"]
+            dependencies: ["Borealis", "BorealisServer", "BorealisFuzzWire"]
         ),
     ],
     swiftLanguageModes: [.v6]

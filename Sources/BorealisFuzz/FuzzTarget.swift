@@ -40,7 +40,7 @@ func openFiles(containing fragment: String) -> Set<String> {
 
 /// Traps (libFuzzer keeps the input) unless `error` is a DatabaseError with an SQLSTATE:
 /// anything else escaping the library is a finding. `context` names the target and what ran.
-func requireSQLState(_ error: any Error, _ context: @autoclosure () -> String) {
+package func requireSQLState(_ error: any Error, _ context: @autoclosure () -> String) {
     guard let error = error as? DatabaseError else {
         fatalError("\(context()): an error that is not a DatabaseError: \(error)")
     }

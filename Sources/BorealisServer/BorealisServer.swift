@@ -56,6 +56,9 @@ public final class BorealisServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            // A client may shut down its sending side after its last message and read the
+            // answers: the session answers what it got, then closes (as PostgreSQL does).
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 // Each connection costs a thread: past the limit plus some room (for startups
                 // refused with 53300 and for CancelRequests), connections are closed at once.
@@ -234,6 +237,11 @@ final class SessionHandler: ChannelInboundHandler {
         if !session.receive(unwrapInboundIn(data)) {
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent { session.inputEnded() }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

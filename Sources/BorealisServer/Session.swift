@@ -77,6 +77,12 @@ final class Session: @unchecked Sendable {
         worker.submit { self.finish() }
     }
 
+    /// The client will send nothing more (it shut down its side): once the frames it sent are
+    /// answered, the session ends as after Terminate.
+    func inputEnded() {
+        worker.submit { self.finish() }
+    }
+
     /// The byte stream broke the protocol: FATAL 08P01, then close.
     func violation(_ message: String) {
         worker.submit {

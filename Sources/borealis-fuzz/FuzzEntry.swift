@@ -4,6 +4,7 @@
 // run once through the target named by BOREALIS_FUZZ_TARGET.
 
 import BorealisFuzz
+import BorealisFuzzWire
 import Foundation
 
 nonisolated(unsafe) private var driver: (any FuzzDriver)?
@@ -11,12 +12,13 @@ nonisolated(unsafe) private var driver: (any FuzzDriver)?
 private func loadDriver() -> any FuzzDriver {
     if let driver { return driver }
     let name = ProcessInfo.processInfo.environment["BOREALIS_FUZZ_TARGET"] ?? ""
-    guard let target = FuzzTarget(rawValue: name) else {
-        FileHandle.standardError.write(Data("BOREALIS_FUZZ_TARGET must be one of: \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+    // fuzz-wire's driver lives in its own module (it links the SwiftNIO listener).
+    guard name == "wire" || FuzzTarget(rawValue: name) != nil else {
+        FileHandle.standardError.write(Data("BOREALIS_FUZZ_TARGET must be one of: \((FuzzTarget.allCases.map(\.rawValue) + ["wire"]).joined(separator: ", "))\n".utf8))
         exit(2)
     }
     do {
-        let made = try target.makeDriver()
+        let made: any FuzzDriver = try FuzzTarget(rawValue: name)?.makeDriver() ?? WireFuzzer()
         driver = made
         return made
     } catch {
@@ -38,7 +40,7 @@ struct Replayer {
     static func main() {
         let files = CommandLine.arguments.dropFirst()
         guard !files.isEmpty else {
-            print("usage: BOREALIS_FUZZ_TARGET=sql|capi|file borealis-fuzz INPUT... (scripts/fuzz runs the fuzzer)")
+            print("usage: BOREALIS_FUZZ_TARGET=sql|capi|file|wire borealis-fuzz INPUT... (scripts/fuzz runs the fuzzer)")
             exit(2)
         }
         for file in files {

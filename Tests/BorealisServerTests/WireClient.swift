@@ -73,6 +73,9 @@ final class WireClient {
     /// Closes the socket at once, without Terminate (a client that vanishes).
     func drop() { shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// Shuts down the sending side only: the client has sent all it will, and reads on.
+    func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+
     func send(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {

@@ -33,6 +33,29 @@ import BorealisServer
         #expect(messages.last.map { $0.type == "Z" && $0.body == [UInt8(ascii: "I")] } == true)
     }
 
+    /// A client that sends its messages and shuts down its sending side (no Terminate) gets
+    /// every answer before the server closes, as from PostgreSQL (fuzz-wire found it got none:
+    /// the listener closed the connection at the end of input, before the session answered).
+    @Test func aClientThatShutsDownItsSendingSideGetsItsAnswers() throws {
+        let served = try ServedDatabase()
+        defer { served.close() }
+        let client = try WireClient(port: served.port)
+        var body = WireClient.int32(196_608)
+        for text in ["user", "tester", "database", "db"] { body += WireClient.cstring(text) }
+        body.append(0)
+        client.send(WireClient.int32(Int32(body.count + 4)) + body + WireClient.message("Q", WireClient.cstring("SELECT 40 + 2; SELECT 1/0")))
+        client.finishSending()
+        var messages: [WireMessage] = []
+        while let message = client.receive() { messages.append(message) }
+        #expect(messages.contains { $0.type == "D" && $0.columns == [Array("42".utf8)] })
+        #expect(messages.contains { $0.type == "E" && $0.fields["C"] == "22012" })
+        #expect(messages.last?.type == "Z")
+        // The session ends once it has answered.
+        let deadline = Date().addingTimeInterval(10)
+        while served.server.connectionCount > 0, Date() < deadline { usleep(1_000) }
+        #expect(served.server.connectionCount == 0)
+    }
+
     /// SET, SHOW and RESET run in the engine: a change of a reported parameter is a
     /// ParameterStatus before CommandComplete, a rolled-back SET reports the value restored, an
     /// unknown parameter is 42704, and SHOW answers from the same settings as current_setting().
