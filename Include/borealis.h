@@ -68,7 +68,8 @@ typedef void (*borealis_destructor)(void *);
 #define BOREALIS_OPEN_READONLY  0x01   /* refuse every write with BOREALIS_READONLY */
 #define BOREALIS_OPEN_READWRITE 0x02
 #define BOREALIS_OPEN_CREATE    0x04   /* create the database when absent */
-#define BOREALIS_OPEN_ARCHIVE   0x08   /* keep a continuous archive in FILENAME-archive/ (docs/backup.md §4): history for borealis_restore_archive */
+#define BOREALIS_OPEN_ARCHIVE   0x08   /* the default, kept for older programs: a continuous archive in FILENAME-archive/ (docs/backup.md §4), history for borealis_restore_archive */
+#define BOREALIS_OPEN_NOARCHIVE 0x10   /* keep no history (no FILENAME-archive/); a read-only open never starts an archive either, and ":memory:" keeps none */
 
 /* borealis_options.synchronous. The numbers agree with SQLite's PRAGMA synchronous where the
  * meanings agree (2 is FULL in both; 1 may lose the latest commits on a crash, as SQLite's
@@ -89,8 +90,10 @@ typedef struct borealis_options {
     int     synchronous;        /* BOREALIS_SYNCHRONOUS_*; per database file: a second connection in the process must agree */
     int     busy_timeout_ms;    /* this connection's wait for the write lock, and for another process to close the database (default 5000) */
     int     page_size;          /* for a new database: 4096 … 65536 (default 4096) */
+    int64_t archive_retention_seconds; /* history the continuous archive keeps (default 24 hours); < 0: none */
+    int64_t archive_retention_bytes;   /* …or until its compressed log reaches this (default 1 GiB), whichever is smaller; < 0: none */
 } borealis_options;
-#define BOREALIS_OPTIONS_INIT { sizeof(borealis_options), 0, 0, 0, 0 }
+#define BOREALIS_OPTIONS_INIT { sizeof(borealis_options), 0, 0, 0, 0, 0, 0 }
 
 /* The library version, "MAJOR.MINOR.PATCH", and as a number (BOREALIS_VERSION_NUMBER's form).
  * Static storage: never free it. */

@@ -224,11 +224,13 @@ public func borealis_free(_ pointer: UnsafeMutableRawPointer?) {
 enum COptions {
     static let smallest = 16
     static let largest = 4096
+    /// sizeof(borealis_options) in this version's header.
+    static let current = 48
 
     static func read(_ options: UnsafeRawPointer, into storage: inout StorageOptions) -> String? {
         let size = options.loadUnaligned(as: Int.self)
         guard size >= smallest && size <= largest else {
-            return "borealis_options.size must be sizeof(borealis_options) (\(MemoryLayout<Int>.size * 4)), not \(size): set it first (BOREALIS_OPTIONS_INIT)"
+            return "borealis_options.size must be sizeof(borealis_options) (\(current)), not \(size): set it first (BOREALIS_OPTIONS_INIT)"
         }
         func field<T>(_ offset: Int, _ type: T.Type) -> T? {
             offset + MemoryLayout<T>.size <= size ? options.loadUnaligned(fromByteOffset: offset, as: T.self) : nil
@@ -241,6 +243,9 @@ enum COptions {
         }
         if let busy = field(20, Int32.self), busy > 0 { storage.busyTimeoutMilliseconds = Int(busy) }
         if let page = field(24, Int32.self), page > 0 { storage.pageSize = Int(page) }
+        // Retention: 0 keeps the default, a negative value keeps no history.
+        if let seconds = field(32, Int64.self), seconds != 0 { storage.archiveRetentionSeconds = seconds < 0 ? 0 : Int(clamping: seconds) }
+        if let bytes = field(40, Int64.self), bytes != 0 { storage.archiveRetentionBytes = bytes < 0 ? 0 : Int(clamping: bytes) }
         return nil
     }
 }
@@ -264,9 +269,10 @@ public func borealis_open_v2(_ filename: UnsafePointer<CChar>?, _ db: UnsafeMuta
         return MISUSE
     }
     let readOnly = flags & 0x01 != 0
-    let create = flags & 0x04 != 0 || flags == 0
+    // No mode flag at all (0, or only the archive flags): read-write, creating.
+    let create = flags & 0x04 != 0 || flags & ~0x18 == 0
     storage.createIfMissing = create
-    storage.continuousArchive = flags & 0x08 != 0
+    if flags & 0x10 != 0 { storage.continuousArchive = false }
     do {
         let database = try Database(path: path, options: storage, readOnly: readOnly)
         db.pointee = register(Connection(database: database))

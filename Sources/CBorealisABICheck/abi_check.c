@@ -198,7 +198,7 @@ static void borealis_abi_check_backup(const char *directory) {
         snprintf(archived, sizeof archived, "%s/archived.db", directory);
         snprintf(from_archive, sizeof from_archive, "%s/from-archive.db", directory);
         borealis *adb = NULL;
-        CHECK(borealis_open_v2(archived, &adb, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE | BOREALIS_OPEN_ARCHIVE, NULL) == BOREALIS_OK);
+        CHECK(borealis_open(archived, &adb) == BOREALIS_OK);   /* the archive is on by default */
         CHECK(borealis_exec(adb, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b')", NULL, NULL, NULL) == BOREALIS_OK);
         CHECK(borealis_close(adb) == BOREALIS_OK);
         CHECK(borealis_restore_archive(archived, from_archive, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_OK && errmsg == NULL);
@@ -210,9 +210,30 @@ static void borealis_abi_check_backup(const char *directory) {
         CHECK(rows_seen == 2);
         CHECK(borealis_close(adb) == BOREALIS_OK);
     }
-    /* From the continuous archive: this database keeps none, so the restore says so. */
-    CHECK(borealis_restore_archive(path, before, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_CANTOPEN);
-    CHECK(errmsg != NULL && strstr(errmsg, "archive") != NULL);
+    /* A database opened with BOREALIS_OPEN_NOARCHIVE, or with no retention, keeps none, so a
+     * restore from its archive says so. */
+    {
+        char unarchived[1024], kept[1024];
+        snprintf(unarchived, sizeof unarchived, "%s/unarchived.db", directory);
+        borealis *udb = NULL;
+        CHECK(borealis_open_v2(unarchived, &udb, BOREALIS_OPEN_NOARCHIVE, NULL) == BOREALIS_OK);
+        CHECK(borealis_exec(udb, "CREATE TABLE t(id INTEGER PRIMARY KEY)", NULL, NULL, NULL) == BOREALIS_OK);
+        CHECK(borealis_close(udb) == BOREALIS_OK);
+        snprintf(kept, sizeof kept, "%s-archive", unarchived);
+        CHECK(access(kept, F_OK) != 0);
+        CHECK(borealis_restore_archive(unarchived, before, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_CANTOPEN);
+        CHECK(errmsg != NULL && strstr(errmsg, "archive") != NULL);
+        borealis_free(errmsg);
+        errmsg = NULL;
+        borealis_options none = BOREALIS_OPTIONS_INIT;
+        none.archive_retention_seconds = -1;
+        snprintf(unarchived, sizeof unarchived, "%s/no-retention.db", directory);
+        CHECK(borealis_open_v2(unarchived, &udb, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &none) == BOREALIS_OK);
+        CHECK(borealis_close(udb) == BOREALIS_OK);
+        snprintf(kept, sizeof kept, "%s-archive", unarchived);
+        CHECK(access(kept, F_OK) != 0);
+    }
+    CHECK(borealis_restore_archive(path, before, BOREALIS_RESTORE_LATEST, 0, NULL, NULL, &errmsg) == BOREALIS_OK);
     borealis_free(errmsg);
     errmsg = NULL;
     CHECK(borealis_restore_archive(path, before, 9, 0, NULL, NULL, NULL) == BOREALIS_MISUSE);
@@ -270,6 +291,7 @@ int borealis_abi_check(const char *directory, char *report, int report_size) {
 
     /* Options: the size field guards the layout; an implausible one, or an unknown
      * synchronous value, is refused rather than guessed at. */
+    CHECK(sizeof(borealis_options) == 48);   /* COptions.current in BorealisC.swift */
     borealis_options bad = BOREALIS_OPTIONS_INIT;
     bad.size = 3;
     CHECK(borealis_open_v2(path, &missing, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE, &bad) == BOREALIS_MISUSE);

@@ -73,11 +73,11 @@ enum EngineKind: String {
 
 final class BorealisConnection: BenchConnection, @unchecked Sendable {
     let db: Database
-    /// BOREALIS_BENCH_ARCHIVE=1 opens every Borealis database with the continuous archive on
-    /// (to measure what it costs the commit path: docs/backup.md §4).
+    /// Databases keep the continuous archive, the default; BOREALIS_BENCH_ARCHIVE=0 opens every
+    /// Borealis database without it (to measure what it costs: docs/backup.md §4).
     init(_ path: String) throws {
         var options = StorageOptions()
-        options.continuousArchive = ProcessInfo.processInfo.environment["BOREALIS_BENCH_ARCHIVE"] == "1"
+        options.continuousArchive = ProcessInfo.processInfo.environment["BOREALIS_BENCH_ARCHIVE"] != "0"
         db = try Database(path: path, options: options)
     }
     func exec(_ sql: String) throws { try db.execute(sql) }

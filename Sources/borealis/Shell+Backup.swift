@@ -86,7 +86,7 @@ extension Shell {
             return !bail
         }
         guard let catalogue = primary.engine.archiveCatalogue else {
-            throw ShellError("the continuous archive is off for \(databasePath) (open it with borealis -archive)")
+            throw ShellError("the continuous archive is off for \(databasePath) (it was opened with -noarchive, read-only without an archive, or the archive could not start: see .stats)")
         }
         if arguments == ["base"] {
             let base = try primary.engine.captureBaseImageNow()

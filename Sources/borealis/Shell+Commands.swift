@@ -34,7 +34,7 @@ extension Shell {
                            replay this database's log from the backup to that point
                            (TIME as 'YYYY-MM-DD HH:MM:SS', UTC); with a target and no
                            BACKUP, from this database's continuous archive
-    .archive [base]        the continuous archive (borealis -archive DB): its catalogue and
+    .archive [base]        the continuous archive (kept unless -noarchive): its catalogue and
                            lag; with base, take a base image now
     .replica on|off|status|promote
                            run statements on a read replica of the database, back on the

@@ -29,7 +29,8 @@ options:
                    output mode (default: table)
   -header, -noheader                  show or hide column names
   -readonly        open the database read-only
-  -archive         keep a continuous archive in DB-archive/ (docs/backup.md §4)
+  -noarchive       keep no history: no continuous archive in DB-archive/ (docs/backup.md §4;
+                   it is kept by default, except for a read-only open of a database without one)
   -version, --version                 print the version
   -help, --help                       this text
 
@@ -51,7 +52,7 @@ var headers: Bool?
 var bail = false
 var echo = false
 var readOnly = false
-var archive = false
+var archive = true
 while !arguments.isEmpty {
     let argument = arguments.removeFirst()
     switch argument {
@@ -64,7 +65,8 @@ while !arguments.isEmpty {
     case "-bail": bail = true
     case "-echo": echo = true
     case "-readonly": readOnly = true
-    case "-archive": archive = true
+    case "-archive": archive = true // the default; accepted for scripts written before it was
+    case "-noarchive": archive = false
     case "-header", "-headers": headers = true
     case "-noheader": headers = false
     case "-cmd":

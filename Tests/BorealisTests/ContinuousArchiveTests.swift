@@ -375,7 +375,7 @@ import Testing
 
     @Test func theShellKeepsAnArchiveAndRestoresFromItWithoutABackup() throws {
         let dir = TemporaryDirectory()
-        var run = try ShellTests.shell(["-archive", "shop.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')",
+        var run = try ShellTests.shell(["shop.db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a')",
                                         ".archive base", "INSERT INTO t VALUES (2, 'b')", ".archive"], in: dir.path)
         #expect(run.status == 0, "\(run.err)")
         #expect(run.out.contains("base image at LSN "), "\(run.out)")
@@ -388,9 +388,13 @@ import Testing
         run = try ShellTests.shell(["shop.db", ".restore --to '2001-01-01 00:00:00' early.db"], in: dir.path)
         #expect(run.status == 1)
         #expect(run.err.contains("outside the available window"), "\(run.err)")
-        run = try ShellTests.shell(["shop.db", ".archive"], in: dir.path)
+        run = try ShellTests.shell(["-noarchive", "other.db", ".archive"], in: dir.path)
         #expect(run.status == 1)
-        #expect(run.err.contains("borealis -archive"), "\(run.err)")
+        #expect(run.err.contains("-noarchive"), "\(run.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/other.db-archive"))
+        // -archive, the default now, is still accepted.
+        run = try ShellTests.shell(["-archive", "shop.db", ".archive"], in: dir.path)
+        #expect(run.status == 0, "\(run.err)")
     }
 
     @Test func aRetentionWindowOfAnyLengthIsAccepted() throws {
@@ -447,16 +451,57 @@ import Testing
         #expect(try BackupFile.archiveCatalogue(of: dir.database) == before)
     }
 
-    @Test func theArchiveIsOffByDefault() throws {
+    @Test func theArchiveIsOnByDefaultAndOffWhereItShouldBe() throws {
         let dir = TemporaryDirectory()
-        let db = try Database(path: dir.database, options: smallOptions())
+        // By default a database keeps its history, and restores from it with no backup named.
+        let db = try Database(path: dir.database)
         try db.execute("CREATE TABLE t(x INTEGER)")
-        #expect(db.engine.archiveCatalogue == nil)
-        #expect(db.engine.metrics.archiveLagBytes == 0)
+        try db.execute("INSERT INTO t VALUES (1)")
+        #expect(db.engine.archiveCatalogue != nil)
+        let lsn = db.lastCommitLSN
         try db.close()
-        #expect(!FileManager.default.fileExists(atPath: dir.database + "-archive"))
+        #expect(try BackupFile.archiveCatalogue(of: dir.database).baseImages.count >= 1)
+        let restored = try Database.restore(archiveOf: dir.database, to: dir.path + "/r.db", upTo: .latest)
+        #expect(restored.lsn == lsn)
+
+        // continuousArchive = false keeps none.
+        let off = dir.path + "/off.db"
+        var options = smallOptions()
+        options.continuousArchive = false
+        let unarchived = try Database(path: off, options: options)
+        try unarchived.execute("CREATE TABLE t(x INTEGER)")
+        #expect(unarchived.engine.archiveCatalogue == nil)
+        #expect(unarchived.engine.metrics.archiveLagBytes == 0)
+        try unarchived.close()
+        #expect(!FileManager.default.fileExists(atPath: off + "-archive"))
         expectError(SQLState.undefinedFile, containing: ["archive", "no catalogue"]) {
-            try Database.restore(archiveOf: dir.database, to: dir.path + "/r.db", upTo: .latest)
+            try Database.restore(archiveOf: off, to: dir.path + "/r2.db", upTo: .latest)
         }
+        // A read-only open of it does not start one; of a database that has one, keeps it going.
+        let reader = try Database(path: off, readOnly: true)
+        #expect(reader.engine.archiveCatalogue == nil)
+        try reader.close()
+        #expect(!FileManager.default.fileExists(atPath: off + "-archive"))
+        let archivedReader = try Database(path: dir.database, readOnly: true)
+        #expect(archivedReader.engine.archiveCatalogue != nil)
+        try archivedReader.close()
+
+        // A :memory: database keeps none.
+        let memory = try Database(path: ":memory:")
+        #expect(memory.engine.archiveCatalogue == nil)
+        try memory.close()
+
+        // An archive that cannot start (its folder is a file) never keeps the database from
+        // opening: it works without history and says why.
+        let blocked = dir.path + "/blocked.db"
+        FileManager.default.createFile(atPath: blocked + "-archive", contents: Data("not a folder".utf8))
+        let withoutHistory = try Database(path: blocked)
+        try withoutHistory.execute("CREATE TABLE t(x INTEGER)")
+        try withoutHistory.execute("INSERT INTO t VALUES (1)")
+        #expect(try withoutHistory.execute("SELECT count(*) FROM t").rows == [[.integer(1)]])
+        #expect(withoutHistory.engine.archiveCatalogue == nil)
+        #expect(withoutHistory.engine.metrics.archiveError?.contains("the continuous archive is off for this open") == true)
+        #expect(throws: DatabaseError.self) { try withoutHistory.engine.captureBaseImageNow() }
+        try withoutHistory.close()
     }
 }

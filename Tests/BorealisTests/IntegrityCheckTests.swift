@@ -42,6 +42,12 @@ import Testing
         #expect(report.trees == 4) // catalog, t, t_v, t_w2
         #expect(report.pagesChecked > 10)
         #expect(report.description.hasPrefix("ok: "))
+        // The SQL form: no rows for a sound database, with its four named columns.
+        let sql = try db.execute("SELECT * FROM borealis_check()")
+        #expect(sql.columns == ["kind", "object", "page", "message"])
+        #expect(sql.rows.isEmpty)
+        #expect(try db.execute("SELECT count(*) FROM borealis_check() c WHERE c.kind <> 'ok'").rows == [[.integer(0)]])
+        #expect(throws: DatabaseError.self) { try db.execute("SELECT * FROM borealis_check(1)") }
     }
 
     @Test func theCheckRunsWhileWritersCommit() throws {
@@ -123,6 +129,11 @@ import Testing
         #expect(mismatches.contains { $0.object == "index t_v" && $0.message.contains("lacks the entry of row 7") })
         #expect(mismatches.contains { $0.object == "index t_v" && $0.message.contains("row 100000") })
         #expect(report.problems.count == 2)
+        // The SQL form names the same problems, one row each.
+        let rows = try db.execute("SELECT kind, object, message FROM borealis_check() ORDER BY message").rows
+        #expect(rows.count == 2)
+        #expect(rows.allSatisfy { $0[0] == .text("indexMismatch") && $0[1] == .text("index t_v") })
+        #expect(rows.contains { if case .text(let m) = $0[2] { m.contains("lacks the entry of row 7") } else { false } })
     }
 
     @Test func anExpressionIndexWithAStrayEntryIsReported() throws {
@@ -188,6 +199,7 @@ import Testing
         let dir = TemporaryDirectory()
         var options = smallOptions()
         options.retainLogArchive = true
+        options.continuousArchive = false // the continuous archive takes retainLogArchive's place
         let db = try Database(path: dir.database, options: options)
         defer { try? db.close() }
         try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")

@@ -14,6 +14,7 @@ import Testing
     private static var retainingOptions: StorageOptions {
         var options = smallOptions()
         options.retainLogArchive = true
+        options.continuousArchive = false // these tests are about P-log/archive/, which the continuous archive replaces
         options.segmentCapacity = 64 << 10
         options.materializeThresholdBytes = 32 << 10
         return options

@@ -145,7 +145,11 @@ static void conn_exec(conn *c, const char *sql) {
 static conn conn_open(engine_kind kind, const char *path) {
     conn c = { kind, NULL, NULL };
     if (kind == BOREALIS) {
-        if (borealis_open(path, &c.b) != BOREALIS_OK)
+        /* The continuous archive is on by default; BOREALIS_BENCH_ARCHIVE=0 measures without it. */
+        const char *archive = getenv("BOREALIS_BENCH_ARCHIVE");
+        int flags = BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE;
+        if (archive && strcmp(archive, "0") == 0) flags |= BOREALIS_OPEN_NOARCHIVE;
+        if (borealis_open_v2(path, &c.b, flags, NULL) != BOREALIS_OK)
             die("borealis open %s: %s", path, c.b ? borealis_errmsg(c.b) : "out of memory");
     } else {
         if (sqlite3_open_v2(path, &c.s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)

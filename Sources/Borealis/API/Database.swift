@@ -203,7 +203,14 @@ public final class Database: @unchecked Sendable {
         self.location = location
         var options = options
         if readOnly && temporaryFolder == nil { options.createIfMissing = false }
+        // A read-only open keeps an archive that exists (its history stays whole when recovery
+        // releases segments) but does not start one: opening to read must not write a folder
+        // and a base image of the whole database beside it.
+        if readOnly && options.archiveStore == nil && !FileManager.default.fileExists(atPath: EngineRegistry.key(for: location) + "-archive") {
+            options.continuousArchive = false
+        }
         if temporaryFolder != nil {
+            options.continuousArchive = false
             // A database that disappears on close needs no durability: commits skip fdatasync,
             // and small log segments make open and close cheap (each segment and its spare are
             // written full of zeros when made, and deleted at close: 16 MiB ones cost ~100 ms).

@@ -1,6 +1,6 @@
 // Set-returning functions (PostgreSQL's SRFs) as FROM items: `generate_series` over integers,
 // numerics and timestamps, `regexp_split_to_table`, and the JSON ones (json(b)_array_elements
-// (_text), json(b)_each(_text), json(b)_object_keys). Each `TableFunction` names its result
+// (_text), json(b)_each(_text), json(b)_object_keys), and Borealis's `borealis_check()`. Each `TableFunction` names its result
 // columns' types for its arguments' types and produces its rows lazily, so
 // `generate_series(1, 1e9)` streams without holding its rows. A call in the select list of a
 // query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL evaluates it, when it
@@ -37,7 +37,7 @@ enum TableFunctions {
 
     static func isTableFunction(_ name: String) -> Bool { functions[name] != nil }
 
-    private static let all: [TableFunction] = json + arrays + [
+    private static let all: [TableFunction] = json + arrays + [integrityCheck] + [
         TableFunction(names: ["generate_series"], arity: 2...3, parameters: [nil],
                       resultType: { types in
                           let common = SQLType.common(Array(types.prefix(2)))
@@ -82,6 +82,33 @@ enum TableFunctions {
                           }
                       }),
     ]
+
+    /// `borealis_check()`: the full integrity check (docs/backup.md §1) as rows, one per problem
+    /// found (kind, the object and page concerned, message); no rows when the database is
+    /// sound. It reads the committed database at a snapshot of its own.
+    private static let integrityCheck: TableFunction = {
+        var check = TableFunction(names: ["borealis_check"], arity: 0...0, parameters: [],
+                                  resultType: { _ in nil }, values: { _, _ in { nil } })
+        check.columns = [("kind", .text), ("object", .text), ("page", .bigint), ("message", .text)]
+        check.rows = { _, ctx in
+            guard let engine = ctx.txn?.engine else { return { nil } }
+            let report = try engine.checkIntegrity()
+            var rows = report.problems.map { problem -> [Value] in
+                [.text(problem.kind.rawValue), problem.object.map(Value.text) ?? .null,
+                 problem.page.map { .integer(Int64(clamping: $0)) } ?? .null, .text(problem.message)]
+            }
+            if report.omittedProblems > 0 {
+                rows.append([.text("omitted"), .null, .null, .text("\(report.omittedProblems) more problems not listed")])
+            }
+            var position = 0
+            return {
+                guard position < rows.count else { return nil }
+                defer { position += 1 }
+                return rows[position]
+            }
+        }
+        return check
+    }()
 
     /// The pieces of `s` between matches; an empty match at either end of the string or right
     /// after another match splits nothing (PostgreSQL's rule).

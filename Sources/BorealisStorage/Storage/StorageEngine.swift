@@ -44,6 +44,9 @@ public final class StorageEngine: @unchecked Sendable {
     var materializer: Materializer!
     /// The continuous archive, when `StorageOptions.continuousArchive` is on (docs/backup.md §4).
     private(set) var archiver: Archiver?
+    /// Why the continuous archive could not start for this open (its folder cannot be made or
+    /// read); the database works without history, and `metrics.archiveError` says so.
+    private var archiveUnavailable: String?
     public var pageSize: Int { pageFile.pageSize }
     public var databaseID: UInt64 { pageFile.databaseID }
 
@@ -98,10 +101,16 @@ public final class StorageEngine: @unchecked Sendable {
         materializer = Materializer(engine: self)
         if options.archiving {
             let store = options.archiveStore ?? FolderArchiveStore(folder: path + "-archive", fileSystem: fileSystem)
-            let archiver = try Archiver(engine: self, store: store, oldestLiveSegment: log.oldestSegmentStart ?? recovered.lastCommitLSN)
-            self.archiver = archiver
-            log.archiveSegment = { [weak archiver] path, start, end in archiver?.archiveSegment(path: path, start: start, end: end) }
-            if options.backgroundMaterializer { try archiver.start() }
+            // History is kept by default: an archive that cannot start never keeps the
+            // database from opening (as a failure while archiving never reaches it).
+            do {
+                let archiver = try Archiver(engine: self, store: store, oldestLiveSegment: log.oldestSegmentStart ?? recovered.lastCommitLSN)
+                self.archiver = archiver
+                log.archiveSegment = { [weak archiver] path, start, end in archiver?.archiveSegment(path: path, start: start, end: end) }
+            } catch {
+                archiveUnavailable = "the continuous archive is off for this open: \((error as? DatabaseError)?.message ?? "\(error)")"
+            }
+            if options.backgroundMaterializer, let archiver { try archiver.start() }
         }
         if options.backgroundMaterializer { try materializer.start() } // on failure deinit closes the files
     }
@@ -368,6 +377,8 @@ public final class StorageEngine: @unchecked Sendable {
             m.archiveCompressedLogBytes = archive.compressedLogBytes
             m.archiveGaps = archive.gaps
             m.archiveError = archive.error
+        } else if let archiveUnavailable {
+            m.archiveError = archiveUnavailable
         }
         return m
     }
@@ -377,7 +388,7 @@ public final class StorageEngine: @unchecked Sendable {
     @discardableResult
     public func captureBaseImageNow() throws -> ArchivedBaseImage {
         try checkOpen()
-        guard let archiver else { throw DatabaseError.misuse("the continuous archive is off (StorageOptions.continuousArchive)") }
+        guard let archiver else { throw DatabaseError.misuse(archiveUnavailable ?? "the continuous archive is off (StorageOptions.continuousArchive)") }
         guard let base = try archiver.captureBaseImage(self) else { throw DatabaseError.internalError("no base image was taken") }
         return base
     }

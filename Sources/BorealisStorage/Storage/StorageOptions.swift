@@ -48,9 +48,10 @@ public struct StorageOptions: Sendable {
     /// Keep released log segments, zstd-compressed, in `P-log/archive/` (for restore to a point in time).
     public var retainLogArchive = false
     /// Continuous archive (docs/backup.md §4): sealed segments compressed into `archiveStore`,
-    /// base images taken in the background, a catalogue, and retention. Off by default (see
-    /// docs/backup.md §4, "Why off by default"). Takes the place of `retainLogArchive`.
-    public var continuousArchive = false
+    /// base images taken in the background, a catalogue, and retention. On by default (a
+    /// `:memory:` database keeps none); `false`, or a retention of 0, keeps no history. Takes the
+    /// place of `retainLogArchive`.
+    public var continuousArchive = true
     /// Where the archive keeps its objects; nil: the folder `P-archive/` beside the database.
     public var archiveStore: (any ArchiveStore)?
     /// How long the archive keeps history, in seconds (default 24 hours)…

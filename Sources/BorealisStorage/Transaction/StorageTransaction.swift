@@ -19,7 +19,7 @@ import Synchronization
 /// try txn.commit()
 /// ```
 public final class StorageTransaction {
-    let engine: StorageEngine
+    package let engine: StorageEngine
     /// Set for a transaction on a replica (read-only).
     private var replica: Replica?
     @exclusivity(unchecked) public private(set) var isWriter: Bool
