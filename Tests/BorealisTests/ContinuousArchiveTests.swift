@@ -463,6 +463,8 @@ import Testing
         #expect(try BackupFile.archiveCatalogue(of: dir.database).baseImages.count >= 1)
         let restored = try Database.restore(archiveOf: dir.database, to: dir.path + "/r.db", upTo: .latest)
         #expect(restored.lsn == lsn)
+        // The restore itself starts no archive for the new database (its first open does).
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/r.db-archive"))
 
         // continuousArchive = false keeps none.
         let off = dir.path + "/off.db"

@@ -51,6 +51,8 @@ import Testing
         try db.execute("INSERT INTO gone VALUES (1)")
         let folder = try #require(db.temporary.folderForTesting)
         #expect(FileManager.default.fileExists(atPath: folder))
+        // Temporary tables keep no history: their engine has no continuous archive.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix("-archive") } == [])
         try db.close()
         #expect(!FileManager.default.fileExists(atPath: folder))
         // Released without close: deinit drops them too.

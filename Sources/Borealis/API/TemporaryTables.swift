@@ -338,8 +338,9 @@ final class TemporaryTables {
         let folder = temporaryPath(Self.folderName)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var options = StorageOptions()
-        // Nothing here must survive a crash, so nothing waits for the disk.
+        // Nothing here must survive a crash, so nothing waits for the disk, and no history is kept.
         options.synchronous = .off
+        options.continuousArchive = false
         options.cacheBytes = 8 << 20
         options.segmentCapacity = 1 << 20
         options.materializeThresholdBytes = 512 << 10

@@ -66,6 +66,9 @@ extension BackupFile {
         options.fileSystem = fs
         options.backgroundMaterializer = false
         options.createIfMissing = false
+        // The restored database starts its own archive when it is next opened, not inside the
+        // restore (a base image of it here would only lengthen the restore).
+        options.continuousArchive = false
         let engine = try StorageEngine(path: path, options: options)
         defer { try? engine.close() }
         guard engine.lastCommitLSN == result.lsn else {
