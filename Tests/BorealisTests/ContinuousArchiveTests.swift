@@ -451,6 +451,36 @@ import Testing
         #expect(try BackupFile.archiveCatalogue(of: dir.database) == before)
     }
 
+    @Test func commitTimesAreFoundWhateverPiecesTheSegmentStreamsIn() throws {
+        let dir = TemporaryDirectory()
+        var options = smallOptions()
+        options.continuousArchive = false
+        options.backgroundMaterializer = false
+        let db = try Database(path: dir.database, options: options)
+        try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        for i in 0..<40 { try db.execute("INSERT INTO t VALUES ($1, $2)", [.integer(Int64(i)), .text(String(repeating: "v", count: i * 97))]) }
+        try db.close()
+        let log = dir.database + "-log"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".log") }.sorted().first)
+        let segment = try [UInt8](Data(contentsOf: URL(fileURLWithPath: log + "/" + name)))
+        let whole = Archiver.commitTimes(segment)
+        #expect(whole.first > 0 && whole.last >= whole.first)
+        for size in [1, 7, 4096, 65_537] {
+            var walker = CommitTimeWalker()
+            var at = 0
+            while at < segment.count {
+                let end = min(segment.count, at + size)
+                segment.withUnsafeBytes { walker.feed(UnsafeRawBufferPointer(rebasing: $0[at..<end])) }
+                at = end
+            }
+            #expect(walker.firstCommit == whole.first && walker.lastCommit == whole.last, "pieces of \(size)")
+        }
+        // A damaged record stops the walk: the commits before it count, none after.
+        var damaged = segment
+        damaged[LogFormat.segmentHeaderSize + 40] ^= 0xFF
+        #expect(Archiver.commitTimes(damaged).first == 0)
+    }
+
     @Test func theArchiveIsOnByDefaultAndOffWhereItShouldBe() throws {
         let dir = TemporaryDirectory()
         // By default a database keeps its history, and restores from it with no backup named.

@@ -52,6 +52,35 @@ import Foundation
         #expect(throws: DatabaseError.self) { _ = try Zstd.decompress([1, 2, 3, 4, 5, 6, 7, 8, 9]) }
     }
 
+    @Test func zstdStreamsAFrameInPiecesThatDecompressesWhole() throws {
+        var rng = SplitMix64(seed: 11)
+        // Compressible but not trivial: words from a small vocabulary, 3 MiB.
+        let words = (0..<64).map { i in Array("word\(i)-\(i * 7919) ".utf8) }
+        var input: [UInt8] = []
+        while input.count < 3 << 20 { input += words[Int(rng.next() % 64)] }
+        for pieces in [[input.count], [1, 1000, 1 << 20, input.count - (1 << 20) - 1001], Array(repeating: 65_536, count: input.count / 65_536) + [input.count % 65_536]] {
+            let compressor = try Zstd.StreamCompressor(level: 1, contentSize: UInt64(input.count))
+            var output: [UInt8] = []
+            var at = 0
+            for count in pieces {
+                try input.withUnsafeBytes { raw in
+                    try compressor.compress(UnsafeRawBufferPointer(rebasing: raw[at..<(at + count)])) { output += $0 }
+                }
+                at += count
+            }
+            #expect(at == input.count)
+            #expect(output.count < input.count / 3)
+            #expect(try Zstd.decompress(output, maximumSize: input.count) == input)
+        }
+        // Nothing at all is a frame too; more than announced is an error.
+        let empty = try Zstd.StreamCompressor(level: 1, contentSize: 0)
+        var frame: [UInt8] = []
+        try empty.compress(UnsafeRawBufferPointer(start: nil, count: 0)) { frame += $0 }
+        #expect(try Zstd.decompress(frame) == [])
+        let short = try Zstd.StreamCompressor(level: 1, contentSize: 4)
+        #expect(throws: DatabaseError.self) { try [UInt8](repeating: 1, count: 5).withUnsafeBytes { try short.compress($0) { _ in } } }
+    }
+
     @Test func varintsRoundTripAndTruncationIsAnError() throws {
         var writer = ByteWriter()
         let values: [UInt64] = [0, 1, 127, 128, 300, 1 << 32, .max]

@@ -202,23 +202,11 @@ final class Archiver: @unchecked Sendable {
     /// failure is recorded as a gap (and in `lastError`), and the caller lets the segment go.
     func archiveSegment(path: String, start: LSN, end: LSN) {
         if lock.withLock({ foreign != nil }) { return }
-        let fs = options.fileSystem
         do {
-            let file = try fs.open(path, create: false)
-            let bytes: [UInt8]
-            do {
-                defer { file.close() }
-                let size = try file.size()
-                guard size <= UInt64(Int32.max) else { throw DatabaseError.corrupt("log segment \(path) is \(size) bytes") }
-                bytes = try file.readBytes(count: Int(size), at: 0)
-            }
-            let times = Self.commitTimes(bytes)
-            let compressed = try Zstd.compress(bytes, level: 1)
-            let entry = ArchivedSegment(start: start, end: end, firstCommitMicros: times.first, lastCommitMicros: times.last,
-                                        bytes: UInt64(compressed.count), checksum: CRC32C.checksum(compressed))
+            let (staged, entry) = try compressSegment(path: path, start: start, end: end)
             // Stored and catalogued under the lock: `deleteUnlistedLocked` never sees it unlisted.
             try lock.withLock {
-                try store.put(ArchiveName.segment(start), compressed)
+                try store.putFile(ArchiveName.segment(start), from: staged)
                 if let previous = catalogue.segments.last(where: { $0.start < start }), previous.end < start,
                    !catalogue.gaps.contains(where: { $0.to == start }) {
                     catalogue.gaps.append(ArchiveGap(from: previous.end, to: start, recordedAtMicros: wallClockMicroseconds(), reason: .segmentMissing))
@@ -246,33 +234,62 @@ final class Archiver: @unchecked Sendable {
         wake()
     }
 
-    /// The first and last commit time stamps in a segment's bytes (0, 0 when it holds none):
-    /// its records are walked as recovery walks them, stopping at the first invalid one.
-    static func commitTimes(_ segment: [UInt8]) -> (first: Int64, last: Int64) {
-        segment.withUnsafeBytes { raw -> (Int64, Int64) in
-            guard let header = LogFormat.SegmentHeader.decode(raw) else { return (0, 0) }
-            var first: Int64 = 0, last: Int64 = 0
-            var chain = LogFormat.chainSeed(salt: header.salt)
-            var offset = LogFormat.segmentHeaderSize
-            var lsn = header.startLSN
-            let limit = min(raw.count, LogFormat.segmentHeaderSize + Int(header.capacity))
-            while offset + LogFormat.recordHeaderSize <= limit {
-                let length = Int(raw.littleEndian(at: offset, as: UInt32.self))
-                guard length <= limit - offset - LogFormat.recordHeaderSize else { break }
-                let record = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + LogFormat.recordHeaderSize + length)])
-                let stored = record.littleEndian(at: 4, as: UInt32.self)
-                guard stored == LogFormat.recordChecksum(previous: chain, lsn: lsn, record: record) else { break }
-                if record[8] == LogRecordType.commit.rawValue,
-                   let commit = try? CommitRecord.decode(UnsafeRawBufferPointer(rebasing: record[LogFormat.recordHeaderSize...])) {
-                    if first == 0 { first = commit.timestamp }
-                    last = commit.timestamp
-                }
-                chain = stored
-                offset += LogFormat.recordHeaderSize + length
-                lsn &+= UInt64(LogFormat.recordHeaderSize + length)
-            }
-            return (first, last)
+    /// Compresses the segment at `path` into a staging file of the store, 1 MiB at a time
+    /// (memory stays small whatever the segment's size), noting its commit times and the
+    /// compressed object's size and CRC32C on the way. Returns the staged file and its entry.
+    private func compressSegment(path: String, start: LSN, end: LSN) throws -> (String, ArchivedSegment) {
+        let fs = options.fileSystem
+        let file = try fs.open(path, create: false)
+        defer { file.close() }
+        let size = try file.size()
+        guard size <= UInt64(Int32.max) else { throw DatabaseError.corrupt("log segment \(path) is \(size) bytes") }
+        // The folder store makes its folders again if they went away (as its puts do).
+        if let folder = store as? FolderArchiveStore {
+            try folder.prepare()
+        } else if !fs.exists(store.stagingDirectory) {
+            try fs.makeDirectory(store.stagingDirectory)
         }
+        let staged = store.stagingDirectory + "/seg-" + ArchiveName.hex(start) + ".zst.partial"
+        let out = try fs.open(staged, create: true)
+        var finished = false
+        defer {
+            out.close()
+            if !finished { try? fs.remove(staged) }
+        }
+        try out.truncate(to: 0)
+        let compressor = try Zstd.StreamCompressor(level: 1, contentSize: size)
+        var walker = CommitTimeWalker()
+        var written: UInt64 = 0
+        var checksum: UInt32 = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var at: UInt64 = 0
+        repeat {
+            let count = Int(min(UInt64(chunk.count), size - at))
+            try chunk.withUnsafeMutableBytes { buffer in
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+                guard try file.readFully(into: piece, at: at) == count else {
+                    throw DatabaseError.corrupt("log segment \(path) ended at \(at) of its \(size) bytes while it was archived")
+                }
+                walker.feed(UnsafeRawBufferPointer(piece))
+                try compressor.compress(UnsafeRawBufferPointer(piece)) { compressed in
+                    try out.write(compressed, at: written)
+                    written += UInt64(compressed.count)
+                    checksum = CRC32C.checksum(compressed, seed: checksum)
+                }
+            }
+            at += UInt64(count)
+        } while at < size
+        try out.sync()
+        finished = true
+        return (staged, ArchivedSegment(start: start, end: end, firstCommitMicros: walker.firstCommit, lastCommitMicros: walker.lastCommit,
+                                        bytes: written, checksum: checksum))
+    }
+
+    /// The first and last commit time stamps in a segment's bytes (0, 0 when it holds none).
+    static func commitTimes(_ segment: [UInt8]) -> (first: Int64, last: Int64) {
+        var walker = CommitTimeWalker()
+        segment.withUnsafeBytes { walker.feed($0) }
+        return (walker.firstCommit, walker.lastCommit)
     }
 
     // MARK: Catalogue and retention
@@ -348,4 +365,71 @@ final class Archiver: @unchecked Sendable {
     }
 
     var currentCatalogue: ArchiveCatalogue { lock.withLock { catalogue } }
+}
+
+/// Walks a log segment's records as its bytes stream by, in pieces of any size, as recovery
+/// walks them (the segment header, then records while their checksum chain holds), and keeps
+/// the first and last commit time stamps (0 when it holds no commit). A record split across
+/// two pieces waits in `pending` for the rest.
+struct CommitTimeWalker {
+    private(set) var firstCommit: Int64 = 0
+    private(set) var lastCommit: Int64 = 0
+    private var pending: [UInt8] = []
+    private var header: LogFormat.SegmentHeader?
+    private var chain: UInt32 = 0
+    private var lsn: LSN = 0
+    /// Bytes of the segment consumed (the header and whole records), and where its records
+    /// may end (the header's capacity).
+    private var offset = 0
+    private var limit = 0
+    private var stopped = false
+
+    mutating func feed(_ piece: UnsafeRawBufferPointer) {
+        guard !stopped else { return }
+        pending.append(contentsOf: piece)
+        let used = pending.withUnsafeBytes { walk($0) }
+        pending.removeFirst(used)
+    }
+
+    /// Walks what `bytes` (the unconsumed bytes) holds whole; returns how many it consumed.
+    private mutating func walk(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var at = 0
+        if header == nil {
+            guard bytes.count >= LogFormat.segmentHeaderSize else { return 0 }
+            guard let decoded = LogFormat.SegmentHeader.decode(bytes) else {
+                stopped = true
+                return bytes.count
+            }
+            header = decoded
+            chain = LogFormat.chainSeed(salt: decoded.salt)
+            lsn = decoded.startLSN
+            limit = LogFormat.segmentHeaderSize + Int(decoded.capacity)
+            at = LogFormat.segmentHeaderSize
+            offset = at
+        }
+        while bytes.count - at >= LogFormat.recordHeaderSize {
+            let length = Int(bytes.littleEndian(at: at, as: UInt32.self))
+            guard length <= limit - offset - LogFormat.recordHeaderSize else {
+                stopped = true
+                return bytes.count
+            }
+            guard bytes.count - at >= LogFormat.recordHeaderSize + length else { break }
+            let record = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + LogFormat.recordHeaderSize + length)])
+            let stored = record.littleEndian(at: 4, as: UInt32.self)
+            guard stored == LogFormat.recordChecksum(previous: chain, lsn: lsn, record: record) else {
+                stopped = true
+                return bytes.count
+            }
+            if record[8] == LogRecordType.commit.rawValue,
+               let commit = try? CommitRecord.decode(UnsafeRawBufferPointer(rebasing: record[LogFormat.recordHeaderSize...])) {
+                if firstCommit == 0 { firstCommit = commit.timestamp }
+                lastCommit = commit.timestamp
+            }
+            chain = stored
+            at += LogFormat.recordHeaderSize + length
+            offset += LogFormat.recordHeaderSize + length
+            lsn &+= UInt64(LogFormat.recordHeaderSize + length)
+        }
+        return at
+    }
 }
