@@ -106,6 +106,31 @@ import Testing
         #expect(SessionSettings.milliseconds("x") == nil)
     }
 
+    /// The limits a statement reads are parsed once per change of the settings: every SET,
+    /// SET LOCAL, block end and rollback is seen by the next read.
+    @Test func statementLimitsFollowEveryChangeOfTheirSettings() throws {
+        let session = SessionSettings(serverVersion: "test")
+        #expect(session.statementTimeoutMilliseconds == 0)
+        #expect(session.temporaryFileLimitBytes == nil)
+        try session.set("statement_timeout", "50", local: false)
+        #expect(session.statementTimeoutMilliseconds == 50)
+        session.blockBegins()
+        try session.set("statement_timeout", "10ms", local: true)
+        try session.set("statement_memory", "1MB", local: false)
+        #expect(session.statementTimeoutMilliseconds == 10)
+        #expect(session.statementMemoryBytes == 1 << 20)
+        session.blockEnds(committed: true)
+        #expect(session.statementTimeoutMilliseconds == 50)   // SET LOCAL lapsed
+        #expect(session.statementMemoryBytes == 1 << 20)      // the SET was committed
+        session.blockBegins()
+        try session.set("temp_file_limit", "2MB", local: false)
+        #expect(session.temporaryFileLimitBytes == 2 << 20)
+        session.blockEnds(committed: false)
+        #expect(session.temporaryFileLimitBytes == nil)       // rolled back
+        _ = try session.execute(.reset(name: "all"))
+        #expect(session.statementTimeoutMilliseconds == 0 && session.statementMemoryBytes == StatementMemory.defaultLimit)
+    }
+
     @Test func sessionFunctionsAndVacuum() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database)
