@@ -128,6 +128,53 @@ extension FunctionRegistry {
                 return try ExpressionCompiler.concatenate(x, y)
             }
         },
+        // array_fill(value, dimensions[, lower bounds]): PostgreSQL's checks in its order (a
+        // NULL dimension array 22004, one of several dimensions 2202E, NULL lengths 22004,
+        // MAXDIM and size 54000); lower bounds other than 1 are 0A000 as everywhere here.
+        ScalarFunction(["array_fill"], arity: 2...3, result: .arrayOf(0), parameters: [nil, .integerArray, .integerArray],
+                       volatility: .immutable) { name, args, types in
+            let element: SQLType? = types.first ?? nil
+            return { ctx in
+                let value = try args[0](ctx)
+                let dimensions = try arrayArgument(try args[1](ctx), name, element: .integer)
+                let lowerBounds = args.count > 2 ? try arrayArgument(try args[2](ctx), name, element: .integer) : nil
+                guard let dimensions, args.count == 2 || lowerBounds != nil else {
+                    throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "dimension array or low bound array cannot be null")
+                }
+                if dimensions.dimensions.count > 1 || (lowerBounds?.dimensions.count ?? 0) > 1 {
+                    throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "wrong number of array subscripts (a dimension or low bound array must be one-dimensional)")
+                }
+                if let lowerBounds, lowerBounds.elements.count != dimensions.elements.count {
+                    throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "wrong number of array subscripts (the low bound array has a different size than the dimension array)")
+                }
+                func integers(_ array: ArrayValue) throws -> [Int64] {
+                    try array.elements.map { v in
+                        if v.isNull { throw DatabaseError(.error, sqlState: SQLState.nullValueNotAllowed, "dimension values cannot be null") }
+                        guard case .integer(let i) = try v.cast(to: .integer) else { throw DatabaseError.internalError("array_fill: a dimension is not an integer") }
+                        return i
+                    }
+                }
+                let lengths = try integers(dimensions)
+                if let lowerBounds, try integers(lowerBounds).contains(where: { $0 != 1 }) {
+                    throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "array lower bounds other than 1 are not supported")
+                }
+                if lengths.count > ArrayValue.maxDimensions {
+                    throw DatabaseError(.range, sqlState: SQLState.programLimitExceeded,
+                                        "number of array dimensions (\(lengths.count)) exceeds the maximum allowed (\(ArrayValue.maxDimensions))")
+                }
+                var total = 1
+                for length in lengths {
+                    // A negative length, or a product past the limit, is too large an array.
+                    guard length >= 0, length <= Int64(ArrayValue.maxElements) else { try ArrayValue.checkSize(.max); break }
+                    total = total.multipliedReportingOverflow(by: Int(length)).overflow ? .max : total * Int(length)
+                    total = min(total, ArrayValue.maxElements + 1)
+                }
+                try ArrayValue.checkSize(total)
+                if lengths.isEmpty || total == 0 { return .array(ArrayValue([])) }
+                let filled = try element.map { try value.cast(to: $0) } ?? value
+                return .array(ArrayValue(elements: Array(repeating: filled, count: total), dimensions: lengths.map { Int($0) }))
+            }
+        },
         ScalarFunction(["array_remove"], arity: 2...2, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in
             { ctx in
                 guard let a = try arrayArgument(try args[0](ctx), name) else { return .null }

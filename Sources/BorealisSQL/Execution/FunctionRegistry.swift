@@ -15,6 +15,8 @@ struct ScalarFunction: Sendable {
         case fixed(SQLType)
         /// The type of argument i (abs, nullif).
         case argument(Int)
+        /// An array of argument i's type (array_fill).
+        case arrayOf(Int)
         /// The common type of all arguments (coalesce, greatest, least).
         case common
         /// The common type of the arguments after the first (IF(condition, a, b)).
@@ -69,6 +71,7 @@ struct ScalarFunction: Sendable {
         switch result {
         case .fixed(let type): return type
         case .argument(let i): return i < arguments.count ? arguments[i] : nil
+        case .arrayOf(let i): return i < arguments.count ? arguments[i]?.arrayType : nil
         case .common: return SQLType.common(arguments)
         case .commonAfterFirst: return SQLType.common(Array(arguments.dropFirst()))
         case .arithmetic: return arguments.count == 2 ? SQLType.arithmetic(.modulo, arguments[0], arguments[1]) : nil

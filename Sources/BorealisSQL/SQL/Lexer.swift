@@ -124,6 +124,16 @@ struct Lexer {
             advance()
             return Token(kind: .string(try escapeString(start)), position: start, text: text(from))
         }
+        if (c == UInt8(ascii: "u") || c == UInt8(ascii: "U")) && peek(1) == UInt8(ascii: "&")
+            && (peek(2) == UInt8(ascii: "'") || peek(2) == UInt8(ascii: "\"")) {
+            // U&'…' and U&"…" [UESCAPE 'c']: Unicode escapes (Lexer+Unicode.swift).
+            advance(); advance()
+            let isString = peek() == UInt8(ascii: "'")
+            let raw = isString ? try quotedString(start) : try quotedIdentifier(start)
+            let decoded = try Self.decodingUnicodeEscapes(raw, escape: try unicodeEscapeClause(), at: start)
+            if !isString && decoded.isEmpty { throw error("zero-length delimited identifier", at: start) }
+            return Token(kind: isString ? .string(decoded) : .quotedIdentifier(decoded), position: start, text: text(from))
+        }
         if (c == UInt8(ascii: "n") || c == UInt8(ascii: "N")) && peek(1) == UInt8(ascii: "'") {
             advance()  // N'…': a national character string is an ordinary string here.
             return Token(kind: .string(try quotedString(start)), position: start, text: text(from))
@@ -160,21 +170,7 @@ struct Lexer {
         case UInt8(ascii: "$") where peek(1) == UInt8(ascii: "$") || (isIdentifierStart(peek(1)) && dollarTagEnd() != nil):
             return Token(kind: .string(try dollarQuotedString(start)), position: start, text: text(from))
         case UInt8(ascii: "\""), UInt8(ascii: "`"):
-            let quote = c
-            advance()
-            var value: [UInt8] = []
-            while true {
-                guard index < bytes.count else { throw error("unterminated quoted identifier", at: start) }
-                if peek() == quote {
-                    if peek(1) == quote { value.append(quote); advance(); advance(); continue }
-                    advance()
-                    break
-                }
-                value.append(peek())
-                advance()
-            }
-            guard !value.isEmpty else { throw error("zero-length delimited identifier", at: start) }
-            return Token(kind: .quotedIdentifier(String(decoding: value, as: UTF8.self)), position: start, text: text(from))
+            return Token(kind: .quotedIdentifier(try quotedIdentifier(start)), position: start, text: text(from))
         case UInt8(ascii: "$") where isDigit(peek(1)):
             advance()
             while isDigit(peek()) { advance() }
@@ -241,6 +237,43 @@ struct Lexer {
             value.append(peek())
             advance()
         }
+    }
+
+    /// "…" or `…` (the opening quote at the current byte): the identifier, a doubled quote
+    /// standing for one.
+    private mutating func quotedIdentifier(_ start: SourcePosition) throws -> String {
+        let quote = peek()
+        advance()
+        var value: [UInt8] = []
+        while true {
+            guard index < bytes.count else { throw error("unterminated quoted identifier", at: start) }
+            if peek() == quote {
+                if peek(1) == quote { value.append(quote); advance(); advance(); continue }
+                advance()
+                break
+            }
+            value.append(peek())
+            advance()
+        }
+        guard !value.isEmpty else { throw error("zero-length delimited identifier", at: start) }
+        return String(decoding: value, as: UTF8.self)
+    }
+
+    /// After a U& literal: `UESCAPE 'c'` when it follows (the escape character it names),
+    /// else a backslash, the default (the lexer is left where it was).
+    private mutating func unicodeEscapeClause() throws -> Unicode.Scalar {
+        var probe = self
+        guard case .identifier("uescape")? = try? probe.next().kind else { return "\\" }
+        self = probe
+        let clause = try next()
+        guard case .string(let text) = clause.kind else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "syntax error at \(clause.position): UESCAPE must be followed by a simple string literal")
+        }
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count == 1, let escape = scalars.first, !Self.isForbiddenUnicodeEscape(escape) else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "invalid Unicode escape character at or near \"\(clause.text)\"")
+        }
+        return escape
     }
 
     /// The end of a `$tag$` opening at the current byte (the index just past its second `$`), or
