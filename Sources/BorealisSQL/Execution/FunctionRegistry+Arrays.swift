@@ -175,6 +175,24 @@ extension FunctionRegistry {
                 return .array(ArrayValue(elements: Array(repeating: filled, count: total), dimensions: lengths.map { Int($0) }))
             }
         },
+        // trim_array(a, n): the array without its last n elements (of the first dimension).
+        ScalarFunction(["trim_array"], arity: 2...2, result: .argument(0), parameters: [nil, .integer], volatility: .immutable) { name, args, types in
+            let element: SQLType? = (types.first ?? nil)?.elementType
+            return { ctx in
+                guard let a = try arrayArgument(try args[0](ctx), name, element: element) else { return .null }
+                let count = try args[1](ctx)
+                if count.isNull { return .null }
+                guard case .integer(let n) = try count.cast(to: .integer) else { return .null }
+                let length = a.dimensions.first ?? 0
+                guard n >= 0, n <= Int64(length) else {
+                    throw DatabaseError(.error, sqlState: SQLState.arraySubscriptError, "number of elements to trim must be between 0 and \(length)")
+                }
+                let kept = length - Int(n)
+                if kept == 0 { return .array(ArrayValue([])) }
+                let stride = a.elements.count / length
+                return .array(ArrayValue(elements: Array(a.elements.prefix(kept * stride)), dimensions: [kept] + a.dimensions.dropFirst()))
+            }
+        },
         ScalarFunction(["array_remove"], arity: 2...2, result: .argument(0), parameters: [nil], volatility: .immutable) { name, args in
             { ctx in
                 guard let a = try arrayArgument(try args[0](ctx), name) else { return .null }
