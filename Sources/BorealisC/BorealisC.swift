@@ -221,6 +221,8 @@ public func borealis_free(_ pointer: UnsafeMutableRawPointer?) {
 ///   16      4     synchronous
 ///   20      4     busy_timeout_ms
 ///   24      4     page_size
+///   32      8     archive_retention_seconds
+///   40      8     archive_retention_bytes
 enum COptions {
     static let smallest = 16
     static let largest = 4096
@@ -269,8 +271,8 @@ public func borealis_open_v2(_ filename: UnsafePointer<CChar>?, _ db: UnsafeMuta
         return MISUSE
     }
     let readOnly = flags & 0x01 != 0
-    // No mode flag at all (0, or only the archive flags): read-write, creating.
-    let create = flags & 0x04 != 0 || flags & ~0x18 == 0
+    // No flags at all: read-write, creating (as borealis_open).
+    let create = flags & 0x04 != 0 || flags == 0
     storage.createIfMissing = create
     if flags & 0x10 != 0 { storage.continuousArchive = false }
     do {

@@ -216,7 +216,9 @@ static void borealis_abi_check_backup(const char *directory) {
         char unarchived[1024], kept[1024];
         snprintf(unarchived, sizeof unarchived, "%s/unarchived.db", directory);
         borealis *udb = NULL;
-        CHECK(borealis_open_v2(unarchived, &udb, BOREALIS_OPEN_NOARCHIVE, NULL) == BOREALIS_OK);
+        CHECK(borealis_open_v2(unarchived, &udb, BOREALIS_OPEN_NOARCHIVE, NULL) == BOREALIS_CANTOPEN); /* no CREATE */
+        CHECK(borealis_close(udb) == BOREALIS_OK);
+        CHECK(borealis_open_v2(unarchived, &udb, BOREALIS_OPEN_READWRITE | BOREALIS_OPEN_CREATE | BOREALIS_OPEN_NOARCHIVE, NULL) == BOREALIS_OK);
         CHECK(borealis_exec(udb, "CREATE TABLE t(id INTEGER PRIMARY KEY)", NULL, NULL, NULL) == BOREALIS_OK);
         CHECK(borealis_close(udb) == BOREALIS_OK);
         snprintf(kept, sizeof kept, "%s-archive", unarchived);

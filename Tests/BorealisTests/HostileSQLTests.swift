@@ -86,6 +86,18 @@ import Testing
         #expect(try value(db, "SELECT repeat('a', 150000) ~ ('^' || repeat('[a]', 150000) || '$')") == .boolean(true))
     }
 
+    /// Looking for a UESCAPE clause after a U& literal lexed the next token, which looked
+    /// ahead in turn when it was a U& literal: one level of recursion per literal (50,000
+    /// overflowed the stack, SIGSEGV) and quadratic time. The clause is matched byte by byte now.
+    @Test(.timeLimit(.minutes(1))) func manyUnicodeEscapeLiteralsInARowAreASyntaxErrorNotACrash() throws {
+        let db = try Database(path: ":memory:")
+        defer { try? db.close() }
+        expectError(db, "SELECT " + String(repeating: "U&'a' ", count: 50_000), SQLState.syntaxError)
+        expectError(db, "SELECT U&'a' UESCAPE U&'!' UESCAPE U&'#'", SQLState.syntaxError)
+        expectError(db, "SELECT U&'a' UESCAPE 'é'", SQLState.syntaxError)
+        #expect(try value(db, "SELECT U&'x!0041' -- a comment\n UESCAPE '!'") == .text("xA"))
+    }
+
     @Test func dateTimeAndIntervalEdgesInRangeStillWork() throws {
         let db = try Database(path: ":memory:")
         #expect(try value(db, "SELECT (date '2020-01-01' + 2000000000)::text") == .text("5477834-01-06"))

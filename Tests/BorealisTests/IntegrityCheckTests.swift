@@ -48,6 +48,12 @@ import Testing
         #expect(sql.rows.isEmpty)
         #expect(try db.execute("SELECT count(*) FROM borealis_check() c WHERE c.kind <> 'ok'").rows == [[.integer(0)]])
         #expect(throws: DatabaseError.self) { try db.execute("SELECT * FROM borealis_check(1)") }
+        // It stops when the statement is interrupted (here by its progress handler), with
+        // 57014, instead of reading the whole database.
+        db.setProgressHandler(every: 10) { true }
+        #expect(sqlState { _ = try db.execute("SELECT * FROM borealis_check()") } == SQLState.queryCanceled)
+        db.setProgressHandler(every: 10, nil)
+        #expect(try db.execute("SELECT count(*) FROM borealis_check()").rows == [[.integer(0)]])
     }
 
     @Test func theCheckRunsWhileWritersCommit() throws {

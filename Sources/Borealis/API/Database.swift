@@ -206,8 +206,10 @@ public final class Database: @unchecked Sendable {
         // A read-only open keeps an archive that exists (its history stays whole when recovery
         // releases segments) but does not start one: opening to read must not write a folder
         // and a base image of the whole database beside it.
-        if readOnly && options.archiveStore == nil && !FileManager.default.fileExists(atPath: EngineRegistry.key(for: location) + "-archive") {
-            options.continuousArchive = false
+        if readOnly && options.continuousArchive {
+            let hasArchive = options.archiveStore.map { !((try? $0.list("catalogue/")) ?? []).isEmpty }
+                ?? options.fileSystem.exists(EngineRegistry.key(for: location) + "-archive")
+            if !hasArchive { options.continuousArchive = false }
         }
         if temporaryFolder != nil {
             options.continuousArchive = false

@@ -11,13 +11,19 @@ extension StorageEngine {
     /// The full check of docs/backup.md §1 (see `Database.checkIntegrity()`): every problem
     /// found, at a snapshot of its own (the committed database). Throws only when the check
     /// cannot run at all.
-    package func checkIntegrity() throws -> IntegrityReport {
+    /// With `watch` (a statement's: SQL's borealis_check()), an interrupt or a statement
+    /// timeout stops the check with its error: it is asked between batches of pages and at
+    /// every page the trees' walk reads.
+    package func checkIntegrity(watch: StatementWatch? = nil) throws -> IntegrityReport {
         var report = IntegrityReport()
         let txn = try beginRead()
         defer { txn.rollback() }
+        txn.watch = watch
         report.lsn = txn.snapshot
-        checkPageChecksums(into: &report)
+        checkPageChecksums(into: &report, stop: { watch.map { (try? $0.check()) == nil } ?? false })
+        try watch?.checkNow()
         checkLog(through: txn.snapshot, into: &report)
+        try watch?.checkNow()
 
         let pageCount: UInt64
         do {
@@ -80,16 +86,20 @@ extension StorageEngine {
         for index in indexes { report.indexEntries += sound["index \(index.name)"]?.entries ?? 0 }
 
         // Every index against its table, when both trees are sound.
+        try watch?.checkNow() // a page read the walk reported as a problem may have been the interrupt
         guard let catalog else { return report }
         for table in tables where sound["table \(table.name)"]?.sound == true {
             let onTable = indexes.filter { $0.table == table.name && sound["index \($0.name)"]?.sound == true }
             guard !onTable.isEmpty else { continue }
             do {
                 try checkIndexes(onTable, of: table, catalog: catalog, txn: txn, into: &report)
+            } catch let error as DatabaseError where error.code == .interrupted {
+                throw error
             } catch {
                 report.add(IntegrityProblem(.indexMismatch, object: "table \(table.name)", "its indexes could not be checked: \(StorageTransaction.text(of: error))"))
             }
         }
+        try watch?.checkNow()
         return report
     }
 

@@ -32,6 +32,11 @@ extension FunctionRegistry {
         return try Value.compare(x, y) == 0
     }
 
+    /// 42704 for array_fill of an array (PostgreSQL has no array-of-array type).
+    private static func noArrayType(of type: SQLType?) -> DatabaseError {
+        DatabaseError(.error, sqlState: SQLState.undefinedObject, "could not find array type for data type \(type?.rawValue ?? "an array")")
+    }
+
     private static func oneDimensional(_ array: ArrayValue, _ what: String) throws {
         if array.dimensions.count > 1 {
             throw DatabaseError(.error, sqlState: SQLState.featureNotSupported, "\(what) in multidimensional arrays is not supported")
@@ -134,8 +139,12 @@ extension FunctionRegistry {
         ScalarFunction(["array_fill"], arity: 2...3, result: .arrayOf(0), parameters: [nil, .integerArray, .integerArray],
                        volatility: .immutable) { name, args, types in
             let element: SQLType? = types.first ?? nil
+            if let element, element.isArray { throw noArrayType(of: element) }
             return { ctx in
                 let value = try args[0](ctx)
+                // Elements are scalars: an array of arrays is one of more dimensions (42704 as
+                // PostgreSQL says it, for a value whose type was not known when compiling).
+                if case .array = value { throw noArrayType(of: nil) }
                 let dimensions = try arrayArgument(try args[1](ctx), name, element: .integer)
                 let lowerBounds = args.count > 2 ? try arrayArgument(try args[2](ctx), name, element: .integer) : nil
                 guard let dimensions, args.count == 2 || lowerBounds != nil else {
@@ -172,6 +181,10 @@ extension FunctionRegistry {
                 try ArrayValue.checkSize(total)
                 if lengths.isEmpty || total == 0 { return .array(ArrayValue([])) }
                 let filled = try element.map { try value.cast(to: $0) } ?? value
+                // Its elements share one copy in memory, but not when stored or sent: the
+                // array may not exceed the largest value (a 100 MB text a thousand times).
+                let (bytes, overflow) = total.multipliedReportingOverflow(by: filled.memoryFootprint)
+                if overflow || bytes > Limits.maxValueBytes { throw Limits.valueTooLarge() }
                 return .array(ArrayValue(elements: Array(repeating: filled, count: total), dimensions: lengths.map { Int($0) }))
             }
         },

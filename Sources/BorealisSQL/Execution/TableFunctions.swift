@@ -91,8 +91,8 @@ enum TableFunctions {
                                   resultType: { _ in nil }, values: { _, _ in { nil } })
         check.columns = [("kind", .text), ("object", .text), ("page", .bigint), ("message", .text)]
         check.rows = { _, ctx in
-            guard let engine = ctx.txn?.engine else { return { nil } }
-            let report = try engine.checkIntegrity()
+            guard let txn = ctx.txn else { throw DatabaseError.internalError("borealis_check() ran without a transaction") }
+            let report = try txn.engine.checkIntegrity(watch: txn.watch)
             var rows = report.problems.map { problem -> [Value] in
                 [.text(problem.kind.rawValue), problem.object.map(Value.text) ?? .null,
                  problem.page.map { .integer(Int64(clamping: $0)) } ?? .null, .text(problem.message)]

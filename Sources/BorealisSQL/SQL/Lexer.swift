@@ -260,20 +260,44 @@ struct Lexer {
     }
 
     /// After a U& literal: `UESCAPE 'c'` when it follows (the escape character it names),
-    /// else a backslash, the default (the lexer is left where it was).
+    /// else a backslash, the default (the lexer is left where it was). The clause is matched
+    /// byte by byte, never by lexing the next token: a following U& literal looking ahead in
+    /// turn made the lexer recurse once per literal (50,000 of them overflowed the stack).
     private mutating func unicodeEscapeClause() throws -> Unicode.Scalar {
         var probe = self
-        guard case .identifier("uescape")? = try? probe.next().kind else { return "\\" }
+        probe.skipWhitespaceAndLineComments()
+        let word = Array("uescape".utf8)
+        for (k, letter) in word.enumerated() where probe.peek(k) | 0x20 != letter { return "\\" }
+        guard !isIdentifierPart(probe.peek(word.count)) else { return "\\" }
+        for _ in word { probe.advance() }
+        probe.skipWhitespaceAndLineComments()
+        let clause = probe.position
+        guard probe.peek() == UInt8(ascii: "'") else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "syntax error at \(clause): UESCAPE must be followed by a simple string literal")
+        }
+        let from = probe.index
+        let text = try probe.quotedString(clause)
+        // PostgreSQL: one single-byte character that is not a hex digit, +, a quote or white space.
+        guard text.utf8.count == 1, let escape = text.unicodeScalars.first, !Self.isForbiddenUnicodeEscape(escape) else {
+            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "invalid Unicode escape character at or near \"\(probe.text(from))\"")
+        }
         self = probe
-        let clause = try next()
-        guard case .string(let text) = clause.kind else {
-            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "syntax error at \(clause.position): UESCAPE must be followed by a simple string literal")
-        }
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.count == 1, let escape = scalars.first, !Self.isForbiddenUnicodeEscape(escape) else {
-            throw DatabaseError(.error, sqlState: SQLState.syntaxError, "invalid Unicode escape character at or near \"\(clause.text)\"")
-        }
         return escape
+    }
+
+    /// Spaces, tabs, newlines and `--` comments (what may stand between a U& literal and its
+    /// UESCAPE clause).
+    private mutating func skipWhitespaceAndLineComments() {
+        while index < bytes.count {
+            let c = peek()
+            if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 {
+                advance()
+            } else if c == UInt8(ascii: "-") && peek(1) == UInt8(ascii: "-") {
+                while index < bytes.count && peek() != 10 { advance() }
+            } else {
+                return
+            }
+        }
     }
 
     /// The end of a `$tag$` opening at the current byte (the index just past its second `$`), or

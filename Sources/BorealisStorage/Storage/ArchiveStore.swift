@@ -16,7 +16,8 @@
 public protocol ArchiveStore: Sendable {
     /// Stores `bytes` under `name`, atomically and durably (replacing an object of that name).
     func put(_ name: String, _ bytes: [UInt8]) throws
-    /// Stores the local file at `localPath` under `name` and consumes it (the file is gone
+    /// Stores the local file at `localPath` under `name`, atomically and durably (the caller
+    /// has not synced it), and consumes it (the file is gone
     /// afterwards). For objects too large to hold in memory: base images.
     func putFile(_ name: String, from localPath: String) throws
     /// The object's bytes; SQLSTATE 58P01 when there is none.

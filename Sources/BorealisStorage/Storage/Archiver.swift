@@ -202,11 +202,14 @@ final class Archiver: @unchecked Sendable {
     /// failure is recorded as a gap (and in `lastError`), and the caller lets the segment go.
     func archiveSegment(path: String, start: LSN, end: LSN) {
         if lock.withLock({ foreign != nil }) { return }
+        var staged: String?
         do {
-            let (staged, entry) = try compressSegment(path: path, start: start, end: end)
+            let (file, entry) = try compressSegment(path: path, start: start, end: end)
+            staged = file
             // Stored and catalogued under the lock: `deleteUnlistedLocked` never sees it unlisted.
             try lock.withLock {
-                try store.putFile(ArchiveName.segment(start), from: staged)
+                try store.putFile(ArchiveName.segment(start), from: file)
+                staged = nil
                 if let previous = catalogue.segments.last(where: { $0.start < start }), previous.end < start,
                    !catalogue.gaps.contains(where: { $0.to == start }) {
                     catalogue.gaps.append(ArchiveGap(from: previous.end, to: start, recordedAtMicros: wallClockMicroseconds(), reason: .segmentMissing))
@@ -221,6 +224,9 @@ final class Archiver: @unchecked Sendable {
                 deleteUnlistedLocked()
             }
         } catch {
+            // A staged file the store did not take is removed (a store other than the folder
+            // one never sweeps its staging folder).
+            if let staged { try? options.fileSystem.remove(staged) }
             let failure = (error as? DatabaseError) ?? DatabaseError.internalError("\(error)")
             lock.withLock {
                 lastError = failure
@@ -249,7 +255,9 @@ final class Archiver: @unchecked Sendable {
         } else if !fs.exists(store.stagingDirectory) {
             try fs.makeDirectory(store.stagingDirectory)
         }
-        let staged = store.stagingDirectory + "/seg-" + ArchiveName.hex(start) + ".zst.partial"
+        // A random name, as base images have: a staging folder may be shared by other databases.
+        var rng = SystemRandomNumberGenerator()
+        let staged = store.stagingDirectory + "/seg-" + ArchiveName.hex(start) + "-" + ArchiveName.hex(rng.next()) + ".zst.partial"
         let out = try fs.open(staged, create: true)
         var finished = false
         defer {
@@ -279,8 +287,7 @@ final class Archiver: @unchecked Sendable {
             }
             at += UInt64(count)
         } while at < size
-        try out.sync()
-        finished = true
+        finished = true // the store's putFile makes it durable
         return (staged, ArchivedSegment(start: start, end: end, firstCommitMicros: walker.firstCommit, lastCommitMicros: walker.lastCommit,
                                         bytes: written, checksum: checksum))
     }

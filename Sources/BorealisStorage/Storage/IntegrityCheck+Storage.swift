@@ -8,12 +8,15 @@
 extension StorageEngine {
     /// Reads every materialized page of the page file in runs of 64 pages and checks its
     /// checksum and page number; adds a `pageChecksum` problem per damaged page.
-    package func checkPageChecksums(into report: inout IntegrityReport) {
+    /// `stop` is asked between batches of 64 pages: true ends the pass early (the statement
+    /// running the check was interrupted; its caller throws).
+    package func checkPageChecksums(into report: inout IntegrityReport, stop: () -> Bool = { false }) {
         let pages = min(pageFile.pagesInFile, cache.materializedPages)
         guard pages > 1 else { return }
         var suspects: [PageNumber] = []
         var first: PageNumber = 1
         while first < pages {
+            if stop() { return }
             let count = Int(min(64, pages - first))
             do {
                 let images = try pageFile.read(first, count: count)

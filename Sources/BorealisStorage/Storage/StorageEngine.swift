@@ -110,7 +110,15 @@ public final class StorageEngine: @unchecked Sendable {
             } catch {
                 archiveUnavailable = "the continuous archive is off for this open: \((error as? DatabaseError)?.message ?? "\(error)")"
             }
-            if options.backgroundMaterializer, let archiver { try archiver.start() }
+            if options.backgroundMaterializer, let archiver {
+                do {
+                    try archiver.start()
+                } catch {
+                    self.archiver = nil
+                    log.archiveSegment = nil
+                    archiveUnavailable = "the continuous archive is off for this open: its thread did not start (\((error as? DatabaseError)?.message ?? "\(error)"))"
+                }
+            }
         }
         if options.backgroundMaterializer { try materializer.start() } // on failure deinit closes the files
     }

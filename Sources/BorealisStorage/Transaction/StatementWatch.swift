@@ -88,7 +88,12 @@ package final class StatementWatch: @unchecked Sendable {
                 countdown = progressEvery
                 handlerThread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
                 defer { handlerThread.store(0, ordering: .relaxed) }
-                if progressHandler?() == true { throw Self.canceled() }
+                if progressHandler?() == true {
+                    // Sticky for the rest of the statement, as an interrupt is: a caller that
+                    // turned one failed read into a report (the integrity check) still stops.
+                    requested.store(true, ordering: .relaxed)
+                    throw Self.canceled()
+                }
             }
         }
     }
