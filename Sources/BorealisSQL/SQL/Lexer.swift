@@ -81,26 +81,19 @@ struct Lexer {
     }
 
     mutating func next() throws -> Token {
-        // Whitespace and comments.
-        while index < bytes.count {
-            let c = peek()
-            if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 {
-                advance()
-            } else if c == UInt8(ascii: "-") && peek(1) == UInt8(ascii: "-") {
-                while index < bytes.count && peek() != 10 { advance() }
-            } else if c == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
-                let start = position
-                advance(); advance()
-                var depth = 1
-                while depth > 0 {
-                    guard index < bytes.count else { throw error("unterminated /* comment", at: start) }
-                    if peek() == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") { depth -= 1; advance(); advance() }
-                    else if peek() == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") { depth += 1; advance(); advance() }
-                    else { advance() }
-                }
-            } else {
-                break
+        // Whitespace and comments (`/* */` ones nest).
+        skipWhitespaceAndLineComments()
+        while peek() == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
+            let start = position
+            advance(); advance()
+            var depth = 1
+            while depth > 0 {
+                guard index < bytes.count else { throw error("unterminated /* comment", at: start) }
+                if peek() == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") { depth -= 1; advance(); advance() }
+                else if peek() == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") { depth += 1; advance(); advance() }
+                else { advance() }
             }
+            skipWhitespaceAndLineComments()
         }
         let start = position
         let from = index
