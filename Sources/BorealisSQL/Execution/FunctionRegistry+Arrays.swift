@@ -173,10 +173,10 @@ extension FunctionRegistry {
                 }
                 var total = 1
                 for length in lengths {
-                    // A negative length, or a product past the limit, is too large an array.
-                    guard length >= 0, length <= Int64(ArrayValue.maxElements) else { try ArrayValue.checkSize(.max); break }
-                    total = total.multipliedReportingOverflow(by: Int(length)).overflow ? .max : total * Int(length)
-                    total = min(total, ArrayValue.maxElements + 1)
+                    // A negative or too large length is too large an array; with every factor at
+                    // most the limit and the product capped just past it, nothing overflows.
+                    try ArrayValue.checkSize(length < 0 ? .max : Int(clamping: length))
+                    total = min(total * Int(length), ArrayValue.maxElements + 1)
                 }
                 try ArrayValue.checkSize(total)
                 if lengths.isEmpty || total == 0 { return .array(ArrayValue([])) }

@@ -1,10 +1,10 @@
 // Set-returning functions (PostgreSQL's SRFs) as FROM items: `generate_series` over integers,
 // numerics and timestamps, `regexp_split_to_table`, and the JSON ones (json(b)_array_elements
-// (_text), json(b)_each(_text), json(b)_object_keys), and Borealis's `borealis_check()`. Each `TableFunction` names its result
-// columns' types for its arguments' types and produces its rows lazily, so
-// `generate_series(1, 1e9)` streams without holding its rows. A call in the select list of a
-// query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL evaluates it, when it
-// is the only such call; calls elsewhere are 0A000 as in PostgreSQL. Arguments may refer to an
+// (_text), json(b)_each(_text), json(b)_object_keys), and Borealis's `borealis_check()`. Each
+// `TableFunction` names its result columns' types for its arguments' types and produces its
+// rows lazily, so `generate_series(1, 1e9)` streams without holding its rows. A call in the
+// select list of a query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL
+// evaluates it, when it is the only such call; calls elsewhere are 0A000 as in PostgreSQL. Arguments may refer to an
 // enclosing query's columns and to the FROM items before the call (implicit LATERAL:
 // FromPlanner.lateralJoin).
 
@@ -100,12 +100,8 @@ enum TableFunctions {
             if report.omittedProblems > 0 {
                 rows.append([.text("omitted"), .null, .null, .text("\(report.omittedProblems) more problems not listed")])
             }
-            var position = 0
-            return {
-                guard position < rows.count else { return nil }
-                defer { position += 1 }
-                return rows[position]
-            }
+            var remaining = rows.makeIterator()
+            return { remaining.next() }
         }
         return check
     }()
