@@ -4,9 +4,9 @@
 // `TableFunction` names its result columns' types for its arguments' types and produces its
 // rows lazily, so `generate_series(1, 1e9)` streams without holding its rows. A call in the
 // select list of a query (`SELECT generate_series(1, 3)`) is moved into FROM, as PostgreSQL
-// evaluates it, when it is the only such call; calls elsewhere are 0A000 as in PostgreSQL. Arguments may refer to an
-// enclosing query's columns and to the FROM items before the call (implicit LATERAL:
-// FromPlanner.lateralJoin).
+// evaluates it, when it is the only such call; calls elsewhere are 0A000 as in PostgreSQL.
+// Arguments may refer to an enclosing query's columns and to the FROM items before the call
+// (implicit LATERAL: FromPlanner.lateralJoin).
 
 import BorealisStorage
 
