@@ -40,6 +40,7 @@ public enum SLTRunner {
         var options = StorageOptions()
         options.synchronous = .off
         options.cacheBytes = 16 << 20
+        options.continuousArchive = false // the files test SQL, not history
         let db: Database
         do { db = try Database(path: scratch + "/db", options: options) } catch {
             result.failed = 1

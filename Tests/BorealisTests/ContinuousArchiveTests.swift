@@ -454,7 +454,6 @@ import Testing
     @Test func commitTimesAreFoundWhateverPiecesTheSegmentStreamsIn() throws {
         let dir = TemporaryDirectory()
         var options = smallOptions()
-        options.continuousArchive = false
         options.backgroundMaterializer = false
         let db = try Database(path: dir.database, options: options)
         try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")

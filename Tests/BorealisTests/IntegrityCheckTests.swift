@@ -205,7 +205,6 @@ import Testing
         let dir = TemporaryDirectory()
         var options = smallOptions()
         options.retainLogArchive = true
-        options.continuousArchive = false // the continuous archive takes retainLogArchive's place
         let db = try Database(path: dir.database, options: options)
         defer { try? db.close() }
         try db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")

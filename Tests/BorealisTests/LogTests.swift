@@ -179,7 +179,6 @@ import Testing
         options.segmentCapacity = 64 << 10
         options.backgroundMaterializer = false
         options.retainLogArchive = true
-        options.continuousArchive = false // the continuous archive takes retainLogArchive's place
         let engine = try StorageEngine(path: dir.database, options: options)
         let txn = try engine.beginWrite()
         let table = try TableTree.create(in: txn)

@@ -41,6 +41,9 @@ func smallOptions(_ fs: (any FileSystem)? = nil) -> StorageOptions {
     options.logSoftCapBytes = 2 << 20
     options.logHardCapBytes = 16 << 20
     options.cacheBytes = 4 << 20
+    // The continuous archive is tested where it is the subject (ContinuousArchiveTests and the
+    // archive's stress harness); elsewhere its thread and base images only slow the suite.
+    options.continuousArchive = false
     if let fs { options.fileSystem = fs }
     return options
 }

@@ -37,14 +37,18 @@ public enum BackupFile {
     @discardableResult
     public static func restore(from backup: String, to path: String, fileSystem fs: any FileSystem = PosixFileSystem(),
                                progress: ((BackupProgress) -> Bool)? = nil) throws -> BackupManifest {
-        try restore(from: backup, to: path, fileSystem: fs, progress: progress, prepareLog: nil)
+        try restore(from: backup, to: path, fileSystem: fs, progress: progress, replay: nil)
     }
 
-    /// As `restore`; `prepareLog(manifest, new database id, log folder)` fills the new log
-    /// folder before the database gets its name (point-in-time restore). Whatever it wrote is
-    /// removed when the restore fails.
+    /// What a point-in-time restore does to the restored pages before the database gets its
+    /// name: given the manifest, the new database id, the new log folder and the page file
+    /// (written, not yet synced), it may change pages and the header it is given.
+    typealias Replay = (BackupManifest, UInt64, String, any StorageFile, inout FileHeader) throws -> Void
+
+    /// As `restore`, with `replay` run on the restored pages before the header is written.
+    /// Whatever it wrote into the log folder is removed when the restore fails.
     static func restore(from backup: String, to path: String, fileSystem fs: any FileSystem, progress: ((BackupProgress) -> Bool)?,
-                        prepareLog: ((BackupManifest, UInt64, String) throws -> Void)?) throws -> BackupManifest {
+                        replay: Replay?) throws -> BackupManifest {
         let logDirectory = path + "-log"
         let dwbPath = path + "-dwb"
         if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
@@ -75,17 +79,18 @@ public enum BackupFile {
         }
         var rng = SystemRandomNumberGenerator()
         let databaseID: UInt64 = rng.next()
-        let header = FileHeader(pageSize: UInt32(manifest.pageSize), databaseID: databaseID, sequence: 1, materializedLSN: manifest.lsn,
+        var header = FileHeader(pageSize: UInt32(manifest.pageSize), databaseID: databaseID, sequence: 1, materializedLSN: manifest.lsn,
                                 pageCount: manifest.pageCount, freeListHead: manifest.freeListHead, catalogRoot: manifest.catalogRoot,
                                 segmentCapacity: manifest.segmentCapacity, coversPageCount: true)
-        try out.write(header.encoded(), at: UInt64(FileHeader.slotOffsets[1]))
-        // The page file is as long as its page count says, even when its last pages are zeros.
-        let length = manifest.pageCount * UInt64(manifest.pageSize)
-        if try out.size() < length { try out.truncate(to: length) }
-        try out.sync()
         try fs.makeDirectory(logDirectory)
         logCreated = true
-        try prepareLog?(manifest, databaseID, logDirectory)
+        try replay?(manifest, databaseID, logDirectory, out, &header)
+        try out.write(header.encoded(), at: UInt64(FileHeader.slotOffsets[1]))
+        // The page file is as long as its page count says, even when its last pages are zeros.
+        let (length, overflow) = header.pageCount.multipliedReportingOverflow(by: UInt64(manifest.pageSize))
+        if overflow { throw DatabaseError.corrupt("the restored meta page counts \(header.pageCount) pages") }
+        if try out.size() < length { try out.truncate(to: length) }
+        try out.sync()
         try fs.open(dwbPath, create: true).close()
         if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
         try fs.rename(partial, to: path)

@@ -3,13 +3,15 @@
 // source database's log — its live segments `S-log/*.log` and the ones retention archived in
 // `S-log/archive/*.log.zst` (`StorageOptions.retainLogArchive`).
 //
-// The replay is recovery's own: the segments from the one holding B on are copied into the new
-// database's log folder (decompressed, their headers rewritten with the new database id — a
-// record's checksum chain covers its LSN and bytes and is seeded by the segment's salt, never by
-// the database id), the copy is cut just past the target commit (the rest of that segment
-// zeroed, later segments left out), and the new database's header names B as its materialized
-// LSN. Opening it then indexes the redo (B, C] exactly as after a crash, and one
-// materialization round writes the pages. The source is only read, live or closed.
+// The segments from the one holding B on are copied into the new database's log folder
+// (decompressed, their headers rewritten with the new database id — a record's checksum chain
+// covers its LSN and bytes and is seeded by the segment's salt, never by the database id), and
+// the copy is cut just past the target commit (the rest of that segment zeroed, later segments
+// left out). A first scan of the copy checks it as recovery would (chained checksums, commit
+// records counting their page records) and chooses the cut; a second applies the committed redo
+// straight to the restored pages (RedoReplay.swift) before the database gets its name. The copy
+// is then removed: the restored database starts a fresh log at the cut, its header naming the
+// cut as its materialized LSN. The source is only read, live or closed.
 
 /// Where a point-in-time restore stops.
 public enum RestoreTarget: Sendable, Equatable {
@@ -57,32 +59,31 @@ extension BackupFile {
                         archive: ArchiveLogSource?, fileSystem fs: any FileSystem,
                         progress: ((BackupProgress) -> Bool)?) throws -> PointInTimeRestoreResult {
         var result: PointInTimeRestoreResult?
-        _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, prepareLog: { manifest, newID, logDirectory in
-            result = try copyLog(of: source, after: manifest, upTo: target, into: logDirectory, newID: newID, archive: archive, fs)
+        _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, replay: { manifest, newID, logDirectory, pageFile, header in
+            let (reached, plan) = try copyLog(of: source, after: manifest, upTo: target, into: logDirectory, newID: newID,
+                                              archive: archive, fs)
+            var replay = RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount)
+            let meta = try replay.run(logDirectory: logDirectory, databaseID: newID, from: manifest.lsn, through: reached.lsn,
+                                      plan: plan, fileSystem: fs)
+            // The copy has served: the database starts a fresh log at the cut, as a restored one
+            // starts at B.
+            for name in try fs.list(logDirectory) { try fs.remove(logDirectory + "/" + name) }
+            header.materializedLSN = reached.lsn
+            header.pageCount = MetaPage.pageCount(meta)
+            header.freeListHead = MetaPage.freeListHead(meta)
+            header.catalogRoot = MetaPage.root(meta, slot: 0)
+            result = reached
         })
         guard let result else { throw DatabaseError.internalError("point-in-time restore produced no result") }
-        // Replay now: recovery indexes (B, C], one round writes the pages.
-        var options = StorageOptions()
-        options.fileSystem = fs
-        options.backgroundMaterializer = false
-        options.createIfMissing = false
-        // The restored database starts its own archive when it is next opened, not inside the
-        // restore (a base image of it here would only lengthen the restore).
-        options.continuousArchive = false
-        let engine = try StorageEngine(path: path, options: options)
-        defer { try? engine.close() }
-        guard engine.lastCommitLSN == result.lsn else {
-            throw DatabaseError.corrupt("the restored log ends at LSN \(engine.lastCommitLSN), not at the target commit \(result.lsn)")
-        }
-        try engine.materializeNow()
-        try engine.close()
         return result
     }
 
-    /// Copies the segments holding (B, target] into `logDirectory`, cut after the target commit.
+    /// Copies the segments holding (B, target] into `logDirectory`, cut after the target commit,
+    /// and scans the copy: what the restore reaches, and which records the replay applies. The
+    /// copy is temporary (removed after the replay), so nothing of it is synced.
     private static func copyLog(of source: String, after manifest: BackupManifest, upTo target: RestoreTarget,
                                 into logDirectory: String, newID: UInt64, archive archiveSource: ArchiveLogSource?,
-                                _ fs: any FileSystem) throws -> PointInTimeRestoreResult {
+                                _ fs: any FileSystem) throws -> (PointInTimeRestoreResult, ReplayPlan) {
         let base = manifest.lsn
         let sourceLog = source + "-log"
         let archive = sourceLog + "/" + LogFormat.archiveDirectory
@@ -156,14 +157,15 @@ extension BackupFile {
                     at += chunk
                 }
             }
-            try out.sync()
             copied.append(start)
         }
         // Find the commits after B and choose the cut.
         let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: newID)
         var commits: [(end: LSN, micros: Int64, segment: LSN)] = []
+        var abandoned: [Range<LSN>] = []
         var baseSegment: LSN?
         var pending: UInt64 = 0
+        var pendingFrom: LSN = 0
         var scannedBytes: UInt64 = 0
         let end = try scanner.scan(from: base) { event in
             switch event {
@@ -177,7 +179,9 @@ extension BackupFile {
                 guard record.lsn >= base else { throw DatabaseError.corrupt("log record at LSN \(record.lsn) straddles the backup's LSN \(base)") }
                 scannedBytes = record.after.end - base
                 switch LogRecordType(rawValue: record.type) {
-                case .pageRedo: pending += 1
+                case .pageRedo:
+                    if pending == 0 { pendingFrom = record.lsn }
+                    pending += 1
                 case .commit:
                     let commit = try CommitRecord.decode(record.payload)
                     guard commit.pageRecordCount == pending else {
@@ -186,7 +190,10 @@ extension BackupFile {
                     pending = 0
                     commits.append((record.after.end, commit.timestamp, record.after.segmentStart))
                 case .mark:
-                    if try LogMark.decode(record.payload).abandon { pending = 0 }
+                    if try LogMark.decode(record.payload).abandon, pending > 0 {
+                        abandoned.append(pendingFrom..<record.lsn)
+                        pending = 0
+                    }
                 case nil:
                     throw DatabaseError.corrupt("log record at LSN \(record.lsn) has unknown type \(record.type)")
                 }
@@ -232,15 +239,14 @@ extension BackupFile {
             try cut.truncate(to: offset)
             try cut.truncate(to: size)
         }
-        try cut.sync()
         cut.close()
         for start in copied where start > chosen.segment {
             try fs.remove(logDirectory + "/" + LogFormat.segmentName(start: start))
         }
-        try fs.syncDirectory(logDirectory)
         let replayed = commits.prefix { $0.end <= chosen.end }
-        return PointInTimeRestoreResult(backup: manifest, lsn: chosen.end, commitMicros: chosen.micros, commitsReplayed: replayed.count,
-                                        logBytes: min(scannedBytes, chosen.end - base), newestLSN: newest.0, newestMicros: newest.1)
+        let reached = PointInTimeRestoreResult(backup: manifest, lsn: chosen.end, commitMicros: chosen.micros, commitsReplayed: replayed.count,
+                                               logBytes: min(scannedBytes, chosen.end - base), newestLSN: newest.0, newestMicros: newest.1)
+        return (reached, ReplayPlan(commitEnds: replayed.map(\.end), abandoned: abandoned.filter { $0.lowerBound < chosen.end }))
     }
 
     private static func readWhole(_ path: String, _ fs: any FileSystem) throws -> [UInt8] {

@@ -1,0 +1,108 @@
+// The replay of a point-in-time restore (docs/backup.md §5): the committed redo of (B, C]
+// applied straight to the restored page file, before that file gets its name. The file is not
+// live — no reader, no materializer, no torn write to guard against (a crash leaves only
+// NEW.restoring, which the next restore removes) — so none of the engine's machinery is used:
+// no index of the whole replayed log in memory (recovery keeps every record of (B, C] until a
+// round), no double-write copies, one fdatasync at the end (the restore's). Memory is bounded by
+// the dirty pages kept between write-backs.
+//
+// Which records apply was settled by the first scan of the copied log (`ReplayPlan`): the page
+// records of commits up to the cut, except those of a transaction that a mark abandoned. Each
+// page's version (its LSN) is the end of the commit that its record belongs to, as recovery
+// would have given it.
+
+/// What the first scan of the copied log learned, for the second to apply.
+struct ReplayPlan {
+    /// The end LSN of every commit after B up to the cut, ascending. A page record belongs to
+    /// the first commit ending after it.
+    var commitEnds: [LSN] = []
+    /// Page records in these LSN ranges (ascending) belong to transactions abandoned by a mark.
+    var abandoned: [Range<LSN>] = []
+}
+
+struct RedoReplay {
+    private let file: any StorageFile
+    private let pageSize: Int
+    /// Pages from this number on were allocated after B: the file holds no image of them yet
+    /// (or one this replay wrote back).
+    private let basePageCount: UInt64
+    private var dirty: [PageNumber: PageImage] = [:]
+    /// Dirty pages kept before they are written back (all of them, in page order).
+    private let dirtyLimit: Int
+    /// Page records applied.
+    private(set) var recordsApplied = 0
+
+    /// 32 MiB of dirty pages at the default page size.
+    static let defaultDirtyBytes = 32 << 20
+
+    init(file: any StorageFile, pageSize: Int, basePageCount: UInt64, dirtyBytes: Int = RedoReplay.defaultDirtyBytes) {
+        self.file = file
+        self.pageSize = pageSize
+        self.basePageCount = basePageCount
+        self.dirtyLimit = max(16, dirtyBytes / max(1, pageSize))
+    }
+
+    /// Scans the copied log in `logDirectory` from `base` and applies what `plan` selects;
+    /// then writes every page back and returns the meta page as of the cut. The copy was cut
+    /// just past `cut`, so the scan must end there.
+    mutating func run(logDirectory: String, databaseID: UInt64, from base: LSN, through cut: LSN, plan: ReplayPlan,
+                      fileSystem fs: any FileSystem) throws -> PageImage {
+        let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: databaseID)
+        var commit = 0
+        var abandoned = 0
+        let redoType = LogRecordType.pageRedo.rawValue
+        let end = try scanner.scan(from: base) { event in
+            guard case .record(let record) = event, record.lsn >= base, record.type == redoType else { return }
+            while abandoned < plan.abandoned.count, plan.abandoned[abandoned].upperBound <= record.lsn { abandoned += 1 }
+            if abandoned < plan.abandoned.count, plan.abandoned[abandoned].contains(record.lsn) { return }
+            while commit < plan.commitEnds.count, plan.commitEnds[commit] <= record.lsn { commit += 1 }
+            // Past the last commit up to the cut: a transaction that never committed.
+            guard commit < plan.commitEnds.count else { return }
+            try apply(record.payload, version: plan.commitEnds[commit])
+        }
+        guard let end, end.end == cut else {
+            throw DatabaseError.corrupt("the copied log ends at LSN \(end.map { String($0.end) } ?? "none"), not at the cut \(cut), on its second reading")
+        }
+        try writeBack()
+        return try page(MetaPage.pageNumber)
+    }
+
+    /// Applies one page record, its commit ending at `version`.
+    mutating func apply(_ payload: UnsafeRawBufferPointer, version: LSN) throws {
+        let image = try page(try PageDelta.pageNumber(of: payload))
+        try PageDelta.apply(payload, to: image)
+        image.lsn = version
+        recordsApplied += 1
+    }
+
+    /// The page's current image: dirty, or read from the file (kept as dirty from then on).
+    private mutating func page(_ number: PageNumber) throws -> PageImage {
+        if let image = dirty[number] { return image }
+        guard number < UInt64(Int64.max) / UInt64(pageSize) else {
+            throw DatabaseError.corrupt("page redo names page \(number), past any page file")
+        }
+        if dirty.count >= dirtyLimit { try writeBack() }
+        var image = try PageImage(overwrittenBy: { _ = try file.readFully(into: $0, at: number * UInt64(pageSize)) }, size: pageSize)
+        if !image.isValid(as: number) && number >= basePageCount {
+            // Allocated after B and not written back yet: its redo starts from the zero page.
+            image = PageImage(size: pageSize)
+        }
+        guard image.isValid(as: number) else {
+            throw DatabaseError.corrupt("page \(number) of the restored backup fails its checksum during the replay")
+        }
+        if image.isAllZero { image.pageNumber = number }
+        dirty[number] = image
+        return image
+    }
+
+    /// Writes every dirty page in page order (checksums sealed) and forgets them. Not synced:
+    /// the restore syncs the file once, before it names it.
+    private mutating func writeBack() throws {
+        for (number, image) in dirty.sorted(by: { $0.key < $1.key }) {
+            image.pageNumber = number
+            image.sealChecksum()
+            try file.write(UnsafeRawBufferPointer(image.bytes), at: number * UInt64(pageSize))
+        }
+        dirty.removeAll(keepingCapacity: true)
+    }
+}
