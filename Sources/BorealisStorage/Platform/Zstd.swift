@@ -27,11 +27,11 @@ enum Zstd {
         guard size < UInt64.max - 1, size <= UInt64(maximumSize) else {
             throw DatabaseError.corrupt("zstd frame has no valid content size")
         }
-        var output = [UInt8](repeating: 0, count: Int(size))
-        let produced = input.withUnsafeBytes { src in
-            output.withUnsafeMutableBytes { dst in
-                ZSTD_decompress(dst.baseAddress, dst.count, src.baseAddress, src.count)
-            }
+        // Not zero-filled first: every byte is produced by zstd, or the array is dropped.
+        var produced = 0
+        let output = [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
+            produced = input.withUnsafeBytes { src in ZSTD_decompress(buffer.baseAddress, buffer.count, src.baseAddress, src.count) }
+            count = ZSTD_isError(produced) == 0 && produced == buffer.count ? produced : 0
         }
         if ZSTD_isError(produced) != 0 || produced != Int(size) {
             throw DatabaseError.corrupt("zstd frame does not decompress")

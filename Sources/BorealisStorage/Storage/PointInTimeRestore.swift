@@ -3,15 +3,15 @@
 // source database's log — its live segments `S-log/*.log` and the ones retention archived in
 // `S-log/archive/*.log.zst` (`StorageOptions.retainLogArchive`).
 //
-// The segments from the one holding B on are copied into the new database's log folder
-// (decompressed, their headers rewritten with the new database id — a record's checksum chain
-// covers its LSN and bytes and is seeded by the segment's salt, never by the database id), and
-// the copy is cut just past the target commit (the rest of that segment zeroed, later segments
-// left out). A first scan of the copy checks it as recovery would (chained checksums, commit
-// records counting their page records) and chooses the cut; a second applies the committed redo
-// straight to the restored pages (RedoReplay.swift) before the database gets its name. The copy
-// is then removed: the restored database starts a fresh log at the cut, its header naming the
-// cut as its materialized LSN. The source is only read, live or closed.
+// The segments from the one holding B on are read where the source keeps them, through a
+// read-only view that loads each one when the log scanner opens it (RestoreLogView.swift):
+// nothing of the log is copied to disk. A first scan checks the log as recovery would (chained
+// checksums, commit records counting their page records), finds the commits and the
+// transactions abandoned after a crash, and chooses the cut C (the last commit ≤ the target). A
+// second scan, of the view cut just past C, applies the committed redo straight to the restored
+// pages (RedoReplay.swift) before the database gets its name. The restored database's header
+// names C as its materialized LSN, and its log starts afresh at C. The source is only read,
+// live or closed.
 
 /// Where a point-in-time restore stops.
 public enum RestoreTarget: Sendable, Equatable {
@@ -59,15 +59,12 @@ extension BackupFile {
                         archive: ArchiveLogSource?, fileSystem fs: any FileSystem,
                         progress: ((BackupProgress) -> Bool)?) throws -> PointInTimeRestoreResult {
         var result: PointInTimeRestoreResult?
-        _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, replay: { manifest, newID, logDirectory, pageFile, header in
-            let (reached, plan) = try copyLog(of: source, after: manifest, upTo: target, into: logDirectory, newID: newID,
-                                              archive: archive, fs)
-            var replay = RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount)
-            let meta = try replay.run(logDirectory: logDirectory, databaseID: newID, from: manifest.lsn, through: reached.lsn,
-                                      plan: plan, fileSystem: fs)
-            // The copy has served: the database starts a fresh log at the cut, as a restored one
-            // starts at B.
-            for name in try fs.list(logDirectory) { try fs.remove(logDirectory + "/" + name) }
+        _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, replay: { manifest, _, _, pageFile, header in
+            let (reached, plan, sources, cutSegment) = try planReplay(of: source, after: manifest, upTo: target, archive: archive, fs)
+            let view = RestoreLogView(sources, cutAt: (cutSegment, reached.lsn))
+            var replay = try RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount)
+            let meta = try replay.run(logDirectory: RestoreLogView.directory, databaseID: manifest.databaseID, from: manifest.lsn,
+                                      through: reached.lsn, plan: plan, fileSystem: view)
             header.materializedLSN = reached.lsn
             header.pageCount = MetaPage.pageCount(meta)
             header.freeListHead = MetaPage.freeListHead(meta)
@@ -78,12 +75,12 @@ extension BackupFile {
         return result
     }
 
-    /// Copies the segments holding (B, target] into `logDirectory`, cut after the target commit,
-    /// and scans the copy: what the restore reaches, and which records the replay applies. The
-    /// copy is temporary (removed after the replay), so nothing of it is synced.
-    private static func copyLog(of source: String, after manifest: BackupManifest, upTo target: RestoreTarget,
-                                into logDirectory: String, newID: UInt64, archive archiveSource: ArchiveLogSource?,
-                                _ fs: any FileSystem) throws -> (PointInTimeRestoreResult, ReplayPlan) {
+    /// Finds the segments holding (B, target] and scans them once (`RestoreLogView`): what the
+    /// restore reaches, which records the replay applies, where the segments are, and the
+    /// segment holding the cut.
+    private static func planReplay(of source: String, after manifest: BackupManifest, upTo target: RestoreTarget,
+                                   archive archiveSource: ArchiveLogSource?,
+                                   _ fs: any FileSystem) throws -> (PointInTimeRestoreResult, ReplayPlan, RestoreLogSources, LSN) {
         let base = manifest.lsn
         let sourceLog = source + "-log"
         let archive = sourceLog + "/" + LogFormat.archiveDirectory
@@ -96,22 +93,21 @@ extension BackupFile {
         let store = archiveSource ?? ArchiveLogSource.defaultArchive(of: source, databaseID: manifest.databaseID, fs)
         let stored = store?.starts ?? []
         let starts = live.union(archived).union(stored).sorted()
-        /// A segment of the archive store that is missing or damaged: the window ends before it.
-        var damaged: String?
         guard let first = starts.last(where: { $0 <= base }) else {
             if let store, !store.catalogue.gaps.isEmpty {
-                let window = outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
+                let window = Self.outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
                 throw DatabaseError(.range, sqlState: SQLState.invalidParameterValue, window.message + "; " + store.gapText)
             }
             throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
                                 "the log of \(source) no longer holds the backup's LSN \(base) (its oldest segment starts at \(starts.first.map(String.init) ?? "none")); keep history with StorageOptions.continuousArchive (or retainLogArchive)")
         }
         if case .lsn(let lsn) = target, lsn < base {
-            throw outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
+            throw Self.outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: nil)
         }
-        var copied: [LSN] = []
-        for start in starts where start >= first {
-            if case .lsn(let lsn) = target, start > lsn { break }
+        var window = starts.filter { $0 >= first }
+        if case .lsn(let lsn) = target { window = window.filter { $0 <= lsn } }
+        let databaseID = manifest.databaseID
+        let sources = RestoreLogSources(starts: window) { start in
             let name = LogFormat.segmentName(start: start)
             var bytes: [UInt8]?
             if live.contains(start) { bytes = try? readWhole(sourceLog + "/" + name, fs) }
@@ -124,43 +120,25 @@ extension BackupFile {
                 // In the continuous archive (perhaps meanwhile: a release stores it there).
                 switch store.load(start) {
                 case .bytes(let segment): bytes = segment
-                case .problem(let problem):
-                    damaged = problem
+                case .problem(let problem): return .problem(problem)
                 }
-                if damaged != nil { break }
             }
-            guard var segment = bytes else {
-                throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile, "log segment \(name) of \(source) vanished while it was copied")
+            guard let segment = bytes else {
+                return .problem("log segment \(name) of \(source) vanished while the restore read it")
             }
             guard let header = segment.withUnsafeBytes({ LogFormat.SegmentHeader.decode($0) }), header.startLSN == start else {
                 throw DatabaseError.corrupt("log segment \(name) of \(source) has an invalid header")
             }
-            guard header.databaseID == manifest.databaseID else {
+            guard header.databaseID == databaseID else {
                 throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
-                                    "the log of \(source) belongs to database \(String(header.databaseID, radix: 16)), the backup to \(String(manifest.databaseID, radix: 16))")
+                                    "the log of \(source) belongs to database \(String(header.databaseID, radix: 16)), the backup to \(String(databaseID, radix: 16))")
             }
-            var rewritten = header
-            rewritten.databaseID = newID
-            let encoded = rewritten.encoded()
-            segment.replaceSubrange(0..<min(segment.count, LogFormat.segmentHeaderSize), with: encoded)
-            // Segments are preallocated: most of a recent one is zeros. Those stay holes.
-            let out = try fs.open(logDirectory + "/" + name, create: true)
-            defer { out.close() }
-            try out.truncate(to: 0)
-            try out.truncate(to: UInt64(segment.count))
-            try segment.withUnsafeBytes { bytes in
-                let chunk = 1 << 16
-                var at = 0
-                while at < bytes.count {
-                    let piece = UnsafeRawBufferPointer(rebasing: bytes[at..<min(bytes.count, at + chunk)])
-                    if piece.contains(where: { $0 != 0 }) { try out.write(piece, at: UInt64(at)) }
-                    at += chunk
-                }
-            }
-            copied.append(start)
+            return .bytes(segment)
         }
+        let view = RestoreLogView(sources)
+        let logDirectory = RestoreLogView.directory
         // Find the commits after B and choose the cut.
-        let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: newID)
+        let scanner = LogScanner(fileSystem: view, directory: logDirectory, databaseID: databaseID)
         var commits: [(end: LSN, micros: Int64, segment: LSN)] = []
         var abandoned: [Range<LSN>] = []
         var baseSegment: LSN?
@@ -206,7 +184,8 @@ extension BackupFile {
         // A segment after the valid end means a gap (a segment missing or damaged): the window
         // ends there, and a target past it cannot be reached.
         let validEnd = end?.end ?? base
-        let gap = copied.first(where: { $0 > validEnd }) != nil || damaged != nil
+        let damaged = view.problems.first
+        let gap = window.contains(where: { $0 > validEnd }) || damaged != nil
         func outside(_ target: RestoreTarget, base _: LSN, baseMicros _: Int64, newest: (LSN, Int64)?, gapAt: LSN? = nil) -> DatabaseError {
             Self.outside(target, base: windowStart.0, baseMicros: windowStart.1, newest: newest, gapAt: gapAt, damaged: damaged)
         }
@@ -229,24 +208,11 @@ extension BackupFile {
             }
             chosen = commits.last(where: { $0.micros <= micros }) ?? (base, manifest.commitMicros, baseSegment)
         }
-        // Cut: zero the chosen segment past the commit, drop the segments after it.
-        let cutName = LogFormat.segmentName(start: chosen.segment)
-        let cut = try fs.open(logDirectory + "/" + cutName, create: false)
-        let size = try cut.size()
-        let offset = UInt64(LogFormat.segmentHeaderSize) + (chosen.end - chosen.segment)
-        if offset < size {
-            // Zeros past the cut: cut the file there, then give it back its length as a hole.
-            try cut.truncate(to: offset)
-            try cut.truncate(to: size)
-        }
-        cut.close()
-        for start in copied where start > chosen.segment {
-            try fs.remove(logDirectory + "/" + LogFormat.segmentName(start: start))
-        }
         let replayed = commits.prefix { $0.end <= chosen.end }
         let reached = PointInTimeRestoreResult(backup: manifest, lsn: chosen.end, commitMicros: chosen.micros, commitsReplayed: replayed.count,
                                                logBytes: min(scannedBytes, chosen.end - base), newestLSN: newest.0, newestMicros: newest.1)
-        return (reached, ReplayPlan(commitEnds: replayed.map(\.end), abandoned: abandoned.filter { $0.lowerBound < chosen.end }))
+        return (reached, ReplayPlan(commitEnds: replayed.map(\.end), abandoned: abandoned.filter { $0.lowerBound < chosen.end }),
+                sources, chosen.segment)
     }
 
     private static func readWhole(_ path: String, _ fs: any FileSystem) throws -> [UInt8] {
