@@ -74,11 +74,13 @@ extension StorageFile {
         try bytes.withUnsafeBytes { try write($0, at: offset) }
     }
 
+    /// The bytes from `offset` on, up to `count` (fewer at the end of the file). The array is
+    /// not zero-filled before the read: it holds exactly what the file gave.
     func readBytes(count: Int, at offset: UInt64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = try bytes.withUnsafeMutableBytes { try readFully(into: $0, at: offset) }
-        bytes.removeLast(count - n)
-        return bytes
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            initialized = try readFully(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+        }
     }
 }
 

@@ -6,12 +6,12 @@
 // round), no double-write copies, one fdatasync at the end (the restore's). Memory is bounded by
 // the dirty pages kept between write-backs.
 //
-// Which records apply was settled by the first scan of the copied log (`ReplayPlan`): the page
+// Which records apply was settled by the first scan of the log (`ReplayPlan`): the page
 // records of commits up to the cut, except those of a transaction that a mark abandoned. Each
 // page's version (its LSN) is the end of the commit that its record belongs to, as recovery
 // would have given it.
 
-/// What the first scan of the copied log learned, for the second to apply.
+/// What the first scan of the log learned, for the second to apply.
 struct ReplayPlan {
     /// The end LSN of every commit after B up to the cut, ascending. A page record belongs to
     /// the first commit ending after it.
@@ -27,8 +27,11 @@ struct RedoReplay {
     /// (or one this replay wrote back).
     private let basePageCount: UInt64
     private var dirty: [PageNumber: PageImage] = [:]
-    /// Pages from this number on are past the end of the file: zeros, read without a read.
-    private var pagesInFile: UInt64
+    /// Pages from this number on were past the end of the file when the replay began: zeros
+    /// until written back (`written`), known without a read.
+    private let pagesInFile: UInt64
+    /// Pages at or past `pagesInFile` that a write-back wrote.
+    private var written: Set<PageNumber> = []
     /// Images written back, reused for the next pages (fresh page memory costs a page fault
     /// per 4 KiB, the largest cost of a replay before they were kept).
     private var spare: [PageImage] = []
@@ -65,7 +68,7 @@ struct RedoReplay {
             try apply(record.payload, version: plan.commitEnds[commit])
         }
         guard let end, end.end == cut else {
-            throw DatabaseError.corrupt("the copied log ends at LSN \(end.map { String($0.end) } ?? "none"), not at the cut \(cut), on its second reading")
+            throw DatabaseError.corrupt("the log ends at LSN \(end.map { String($0.end) } ?? "none"), not at the cut \(cut), when read a second time (a segment vanished or changed meanwhile)")
         }
         try writeBack()
         return try page(MetaPage.pageNumber)
@@ -86,7 +89,7 @@ struct RedoReplay {
         }
         if dirty.count >= dirtyLimit { try writeBack() }
         let image = spare.popLast() ?? PageImage(size: pageSize)
-        if number < pagesInFile {
+        if number < pagesInFile || written.contains(number) {
             _ = try file.readFully(into: image.bytes, at: number * UInt64(pageSize))
             if !image.isValid(as: number) && number >= basePageCount {
                 // Allocated after B and not written back yet: its redo starts from the zero page.
@@ -127,7 +130,7 @@ struct RedoReplay {
             }
             try file.write(UnsafeRawBufferPointer(rebasing: run[0..<(count * pageSize)]), at: first * UInt64(pageSize))
             index += count
-            pagesInFile = max(pagesInFile, first + UInt64(count))
+            for page in first..<(first + UInt64(count)) where page >= pagesInFile { written.insert(page) }
         }
         spare.append(contentsOf: pages.lazy.map(\.value))
         dirty.removeAll(keepingCapacity: true)

@@ -1,8 +1,9 @@
 // The source's log as a point-in-time restore reads it (docs/backup.md §5): a read-only folder
 // of segments for the log scanner, each loaded from wherever the source keeps it at the moment
 // the scanner opens it — read from its log folder, or decompressed from its retained archive or
-// its continuous archive — and let go when the scanner moves on. Nothing is copied to disk, and
-// memory holds a segment or two whatever the length of the log.
+// its continuous archive — and let go when the scanner moves on; the next one is loaded ahead
+// while the scanner reads. Nothing is copied to disk, and memory holds two or three segments
+// whatever the length of the log.
 //
 // A segment that cannot be loaded (missing, damaged) reads as an empty file, so the valid log
 // ends before it as the scanner sees it; `problems` says why. A segment of another database is
@@ -30,8 +31,14 @@ final class RestoreLogView: FileSystem, @unchecked Sendable {
 
     private let sources: RestoreLogSources
     private let visible: Set<LSN>
+    private let ordered: [LSN]
     private let cut: (segment: LSN, end: LSN)?
     private let recorded = Locked<[String]>([])
+    /// The segment after the one last opened, loaded ahead on a thread of its own while the
+    /// scanner reads the one before it (decompressing an archived segment costs about as much
+    /// as scanning it). Guarded by `lock`.
+    private var ahead: (start: LSN, loaded: Result<Loaded, any Error>?)?
+    private let lock = ConditionLock()
 
     /// What could not be loaded, in the order the scanner met it.
     var problems: [String] { recorded.withLock { $0 } }
@@ -39,7 +46,36 @@ final class RestoreLogView: FileSystem, @unchecked Sendable {
     init(_ sources: RestoreLogSources, cutAt cut: (segment: LSN, end: LSN)? = nil) {
         self.sources = sources
         self.cut = cut
-        self.visible = Set(sources.starts.filter { start in cut.map { start <= $0.segment } ?? true })
+        self.ordered = sources.starts.filter { start in cut.map { start <= $0.segment } ?? true }
+        self.visible = Set(ordered)
+    }
+
+    /// The segment's bytes: the one loaded ahead if it is this one, else loaded now. Then the
+    /// next one starts loading.
+    private func load(_ start: LSN) throws -> Loaded {
+        let early: Result<Loaded, any Error>? = lock.withLock {
+            guard let ahead, ahead.start == start else { return nil }
+            while self.ahead?.loaded == nil { lock.wait() }
+            defer { self.ahead = nil }
+            return self.ahead?.loaded
+        }
+        let loaded = try early.map { try $0.get() } ?? sources.load(start)
+        if let index = ordered.firstIndex(of: start), index + 1 < ordered.count {
+            let next = ordered[index + 1]
+            lock.withLock { ahead = (next, nil) }
+            do {
+                try startBackgroundThread(name: "borealis-restore") { [self] in
+                    let result = Result { try sources.load(next) }
+                    lock.withLock {
+                        if ahead?.start == next { ahead?.loaded = result }
+                        lock.broadcast()
+                    }
+                }
+            } catch {
+                lock.withLock { ahead = nil } // no thread to spare: loaded when opened
+            }
+        }
+        return loaded
     }
 
     func list(_ directory: String) throws -> [String] {
@@ -50,7 +86,7 @@ final class RestoreLogView: FileSystem, @unchecked Sendable {
 
     func open(_ path: String, create: Bool) throws -> any StorageFile {
         guard !create, let start = start(of: path) else { throw Self.readOnly(path) }
-        switch try sources.load(start) {
+        switch try load(start) {
         case .problem(let problem):
             recorded.withLock { $0.append(problem) }
             return LoadedSegmentFile(path: path, bytes: [])
