@@ -54,15 +54,17 @@ extension BackupFile {
     }
 
     /// As above; with `archive`, the segments its store holds count as the source's log too,
-    /// and the window the errors name starts at `archive.windowStart`.
+    /// and the window the errors name starts at `archive.windowStart`. `replayDirtyBytes`
+    /// bounds the pages the replay keeps between write-backs (tests make it small).
     static func restore(from backup: String, to path: String, replayingLogOf source: String, upTo target: RestoreTarget,
-                        archive: ArchiveLogSource?, fileSystem fs: any FileSystem,
-                        progress: ((BackupProgress) -> Bool)?) throws -> PointInTimeRestoreResult {
+                        archive: ArchiveLogSource?, fileSystem fs: any FileSystem, progress: ((BackupProgress) -> Bool)?,
+                        replayDirtyBytes: Int = RedoReplay.defaultDirtyBytes) throws -> PointInTimeRestoreResult {
         var result: PointInTimeRestoreResult?
         _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, replay: { manifest, _, _, pageFile, header in
             let (reached, plan, sources, cutSegment) = try planReplay(of: source, after: manifest, upTo: target, archive: archive, fs)
             let view = RestoreLogView(sources, cutAt: (cutSegment, reached.lsn))
-            var replay = try RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount)
+            var replay = try RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount,
+                                        dirtyBytes: replayDirtyBytes)
             let meta = try replay.run(logDirectory: RestoreLogView.directory, databaseID: manifest.databaseID, from: manifest.lsn,
                                       through: reached.lsn, plan: plan, fileSystem: view)
             header.materializedLSN = reached.lsn
