@@ -32,9 +32,6 @@ struct RedoReplay {
     private let pagesInFile: UInt64
     /// Pages at or past `pagesInFile` that a write-back wrote.
     private var written: Set<PageNumber> = []
-    /// The batch being written, and buffers for the next (`writeBack`).
-    private var inFlight: WriteBatch?
-    private var buffers: [UnsafeMutableRawBufferPointer] = []
     /// Images written back, reused for the next pages (fresh page memory costs a page fault
     /// per 4 KiB, the largest cost of a replay before they were kept).
     private var spare: [PageImage] = []
@@ -61,13 +58,6 @@ struct RedoReplay {
         var commit = 0
         var abandoned = 0
         let redoType = LogRecordType.pageRedo.rawValue
-        // Every batch is in the file (or has failed) before this returns, whatever it throws:
-        // the restore closes the file next.
-        defer {
-            try? awaitWrites()
-            for buffer in buffers { buffer.deallocate() }
-            buffers.removeAll()
-        }
         let end = try scanner.scan(from: base) { event in
             guard case .record(let record) = event, record.lsn >= base, record.type == redoType else { return }
             while abandoned < plan.abandoned.count, plan.abandoned[abandoned].upperBound <= record.lsn { abandoned += 1 }
@@ -81,7 +71,6 @@ struct RedoReplay {
             throw DatabaseError.corrupt("the log ends at LSN \(end.map { String($0.end) } ?? "none"), not at the cut \(cut), when read a second time (a segment vanished or changed meanwhile)")
         }
         try writeBack()
-        try awaitWrites()
         return try page(MetaPage.pageNumber)
     }
 
@@ -100,10 +89,7 @@ struct RedoReplay {
         }
         if dirty.count >= dirtyLimit { try writeBack() }
         let image = spare.popLast() ?? PageImage(size: pageSize)
-        if let batch = inFlight, let offset = batch.offsets[number] {
-            // Written back a moment ago, and perhaps not in the file yet.
-            image.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: batch.bytes[offset..<(offset + pageSize)]))
-        } else if number < pagesInFile || written.contains(number) {
+        if number < pagesInFile || written.contains(number) {
             _ = try file.readFully(into: image.bytes, at: number * UInt64(pageSize))
             if !image.isValid(as: number) && number >= basePageCount {
                 // Allocated after B and not written back yet: its redo starts from the zero page.
@@ -120,97 +106,33 @@ struct RedoReplay {
         return image
     }
 
-    /// Seals every dirty page and copies it, in page order, into a batch that a thread of its
-    /// own writes to the file (runs of consecutive pages with one write each) while the replay
-    /// goes on; the dirty images are reused. One batch is in flight at a time: this waits for
-    /// the previous one first (and throws its error). A page read while its batch is in flight
-    /// is copied from the batch. Not synced: the restore syncs the file once, before it names it.
+    /// Pages written with one call at most: runs of consecutive pages are gathered into one
+    /// buffer of up to this many pages.
+    static let writeRunPages = 64
+
+    /// Writes every dirty page in page order (checksums sealed) and forgets them, runs of
+    /// consecutive pages with one write each. Not synced: the restore syncs the file once,
+    /// before it names it.
     private mutating func writeBack() throws {
-        try awaitWrites()
-        guard !dirty.isEmpty else { return }
         let pages = dirty.sorted(by: { $0.key < $1.key })
-        let buffer = buffers.popLast() ?? UnsafeMutableRawBufferPointer.allocate(byteCount: dirtyLimit * pageSize, alignment: 4096)
-        var runs: [(first: PageNumber, count: Int)] = []
-        var offsets: [PageNumber: Int] = [:]
-        offsets.reserveCapacity(pages.count)
-        for (i, (number, image)) in pages.enumerated() {
-            image.pageNumber = number
-            image.sealChecksum()
-            let offset = i * pageSize
-            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + pageSize)]).copyMemory(from: UnsafeRawBufferPointer(image.bytes))
-            offsets[number] = offset
-            if let last = runs.last, last.first + UInt64(last.count) == number, last.count < Self.writeRunPages {
-                runs[runs.count - 1].count += 1
-            } else {
-                runs.append((number, 1))
+        let run = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.writeRunPages * pageSize, alignment: 4096)
+        defer { run.deallocate() }
+        var index = 0
+        while index < pages.count {
+            let first = pages[index].key
+            var count = 0
+            while index + count < pages.count, count < Self.writeRunPages, pages[index + count].key == first + UInt64(count) {
+                let image = pages[index + count].value
+                image.pageNumber = first + UInt64(count)
+                image.sealChecksum()
+                UnsafeMutableRawBufferPointer(rebasing: run[(count * pageSize)..<((count + 1) * pageSize)]).copyMemory(from: UnsafeRawBufferPointer(image.bytes))
+                count += 1
             }
-            if number >= pagesInFile { written.insert(number) }
+            try file.write(UnsafeRawBufferPointer(rebasing: run[0..<(count * pageSize)]), at: first * UInt64(pageSize))
+            index += count
+            for page in first..<(first + UInt64(count)) where page >= pagesInFile { written.insert(page) }
         }
         spare.append(contentsOf: pages.lazy.map(\.value))
         dirty.removeAll(keepingCapacity: true)
-        let batch = WriteBatch(bytes: buffer, runs: runs, offsets: offsets, pageSize: pageSize)
-        inFlight = batch
-        let file = self.file
-        do {
-            try startBackgroundThread(name: "borealis-restore") { batch.write(to: file) }
-        } catch {
-            batch.write(to: file) // no thread to spare: written here
-        }
-    }
-
-    /// Waits for the batch in flight, if any, and takes its buffer back.
-    private mutating func awaitWrites() throws {
-        guard let batch = inFlight else { return }
-        inFlight = nil
-        defer { buffers.append(batch.bytes) }
-        try batch.wait()
-    }
-
-    /// Pages written with one call at most.
-    static let writeRunPages = 64
-}
-
-/// Sealed pages on their way into the file, written on a thread of their own. The bytes are
-/// only read while in flight (by the writer, and by the replay copying a page it needs again).
-private final class WriteBatch: @unchecked Sendable {
-    let bytes: UnsafeMutableRawBufferPointer
-    let offsets: [PageNumber: Int]
-    private let runs: [(first: PageNumber, count: Int)]
-    private let pageSize: Int
-    private let lock = ConditionLock()
-    private var finished = false       // guarded by lock
-    private var failure: (any Error)?  // guarded by lock
-
-    init(bytes: UnsafeMutableRawBufferPointer, runs: [(first: PageNumber, count: Int)], offsets: [PageNumber: Int], pageSize: Int) {
-        self.bytes = bytes
-        self.runs = runs
-        self.offsets = offsets
-        self.pageSize = pageSize
-    }
-
-    func write(to file: any StorageFile) {
-        var error: (any Error)?
-        var offset = 0
-        for run in runs where error == nil {
-            let length = run.count * pageSize
-            do {
-                try file.write(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]), at: run.first * UInt64(pageSize))
-            } catch let failure {
-                error = failure
-            }
-            offset += length
-        }
-        lock.withLock {
-            failure = error
-            finished = true
-            lock.broadcast()
-        }
-    }
-
-    func wait() throws {
-        try lock.withLock {
-            while !finished { lock.wait() }
-            if let failure { throw failure }
-        }
     }
 }
