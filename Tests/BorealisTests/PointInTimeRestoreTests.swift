@@ -143,6 +143,45 @@ import Testing
         #expect(try copy.checkIntegrity().isSound)
     }
 
+    /// Progress counts the whole restore — the base image's pages, then the log replayed — and
+    /// only goes forward; a callback returning false during the replay cancels it (57014) and
+    /// leaves nothing at the new path.
+    @Test func progressCountsTheReplayAndCanCancelIt() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database, options: Self.retainingOptions)
+        try schema(db)
+        try db.backup(to: dir.path + "/base.bbk")
+        var rng = SplitMix64(seed: 7)
+        // Over 3 MiB of log: the replay reports at every megabyte.
+        for n in 0..<60 { try randomTransaction(db, &rng, n) }
+        try db.execute("INSERT INTO b(k, payload) SELECT g, repeat('p', 3000)::bytea FROM generate_series(1, 1200) g")
+        let expected = try logicalDump(db)
+        try db.close()
+        var seen: [BackupProgress] = []
+        try BackupFile.restore(from: dir.path + "/base.bbk", to: dir.path + "/all.db", replayingLogOf: dir.database, upTo: .latest) { progress in
+            seen.append(progress)
+            return true
+        }
+        let total = try #require(seen.last?.pageCount)
+        #expect(seen.count >= 4, "\(seen.count) reports")
+        #expect(seen.allSatisfy { $0.pageCount == total }, "one total for the whole restore")
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.pagesDone <= $1.pagesDone }, "progress only goes forward")
+        #expect(seen.last?.pagesDone == total)
+        let copy = try Database(path: dir.path + "/all.db")
+        #expect(try logicalDump(copy) == expected)
+        try copy.close()
+
+        // Cancelled once the replay has begun (past the base image's pages).
+        let basePages = try BackupFile.manifest(at: dir.path + "/base.bbk").pageCount - 1
+        #expect(sqlState {
+            try BackupFile.restore(from: dir.path + "/base.bbk", to: dir.path + "/cancelled.db", replayingLogOf: dir.database, upTo: .latest) {
+                $0.pagesDone <= basePages
+            }
+        } == SQLState.queryCanceled)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/cancelled.db"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/cancelled.db.restoring"))
+    }
+
     @Test func aTargetOutsideTheWindowIsRefusedNamingTheWindow() throws {
         let dir = TemporaryDirectory()
         let db = try Database(path: dir.database, options: Self.retainingOptions)

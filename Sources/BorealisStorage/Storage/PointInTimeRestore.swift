@@ -59,22 +59,32 @@ extension BackupFile {
     static func restore(from backup: String, to path: String, replayingLogOf source: String, upTo target: RestoreTarget,
                         archive: ArchiveLogSource?, fileSystem fs: any FileSystem, progress: ((BackupProgress) -> Bool)?,
                         replayDirtyBytes: Int = RedoReplay.defaultDirtyBytes) throws -> PointInTimeRestoreResult {
-        var result: PointInTimeRestoreResult?
-        _ = try restore(from: backup, to: path, fileSystem: fs, progress: progress, replay: { manifest, _, _, pageFile, header in
-            let (reached, plan, sources, cutSegment) = try planReplay(of: source, after: manifest, upTo: target, archive: archive, fs)
+        // The log is scanned first, so that progress can count the whole restore: the base
+        // image's pages, then the log replayed, a page's worth of bytes as one unit.
+        let manifest = try BackupFile.manifest(at: backup, fileSystem: fs)
+        let (reached, plan, sources, cutSegment) = try planReplay(of: source, after: manifest, upTo: target, archive: archive, fs)
+        let basePages = manifest.pageCount - 1
+        let logUnits = (reached.lsn - manifest.lsn) / UInt64(max(1, manifest.pageSize))
+        let whole = progress.map { report in
+            { (done: UInt64) -> Bool in
+                report(BackupProgress(pagesDone: done, pageCount: basePages + logUnits, bytesWritten: done * UInt64(manifest.pageSize)))
+            }
+        }
+        _ = try restore(from: backup, to: path, fileSystem: fs, progress: whole.map { report in { report($0.pagesDone) } },
+                        replay: { restored, _, _, pageFile, header in
+            guard restored == manifest else { throw DatabaseError.badBackup(backup, "it changed while it was restored") }
             let view = RestoreLogView(sources, cutAt: (cutSegment, reached.lsn))
             var replay = try RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount,
                                         dirtyBytes: replayDirtyBytes)
             let meta = try replay.run(logDirectory: RestoreLogView.directory, databaseID: manifest.databaseID, from: manifest.lsn,
-                                      through: reached.lsn, plan: plan, fileSystem: view)
+                                      through: reached.lsn, plan: plan, fileSystem: view,
+                                      progress: whole.map { report in { lsn in report(basePages + (lsn - manifest.lsn) / UInt64(max(1, manifest.pageSize))) } })
             header.materializedLSN = reached.lsn
             header.pageCount = MetaPage.pageCount(meta)
             header.freeListHead = MetaPage.freeListHead(meta)
             header.catalogRoot = MetaPage.root(meta, slot: 0)
-            result = reached
         })
-        guard let result else { throw DatabaseError.internalError("point-in-time restore produced no result") }
-        return result
+        return reached
     }
 
     /// Finds the segments holding (B, target] and scans them once (`RestoreLogView`): what the

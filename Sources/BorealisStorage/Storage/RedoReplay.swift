@@ -33,7 +33,7 @@ struct RedoReplay {
     /// Pages at or past `pagesInFile` that a write-back wrote.
     private var written: Set<PageNumber> = []
     /// Images written back, reused for the next pages (fresh page memory costs a page fault
-    /// per 4 KiB, the largest cost of a replay before they were kept).
+    /// per page).
     private var spare: [PageImage] = []
     /// Dirty pages kept before they are written back (all of them, in page order).
     private let dirtyLimit: Int
@@ -52,14 +52,23 @@ struct RedoReplay {
     /// Scans the log in `logDirectory` of `fs` from `base` and applies what `plan` selects;
     /// then writes every page back and returns the meta page as of the cut. The log reads as
     /// cut just past `cut`, so the scan must end there.
+    /// `progress` is told the LSN reached every megabyte of log; false cancels (57014).
     mutating func run(logDirectory: String, databaseID: UInt64, from base: LSN, through cut: LSN, plan: ReplayPlan,
-                      fileSystem fs: any FileSystem) throws -> PageImage {
+                      fileSystem fs: any FileSystem, progress: ((LSN) -> Bool)? = nil) throws -> PageImage {
         let scanner = LogScanner(fileSystem: fs, directory: logDirectory, databaseID: databaseID)
         var commit = 0
         var abandoned = 0
         let redoType = LogRecordType.pageRedo.rawValue
+        var reported = base
         let end = try scanner.scan(from: base) { event in
-            guard case .record(let record) = event, record.lsn >= base, record.type == redoType else { return }
+            guard case .record(let record) = event, record.lsn >= base else { return }
+            if let progress, record.lsn - reported >= 1 << 20 {
+                reported = record.lsn
+                guard progress(record.lsn) else {
+                    throw DatabaseError(.interrupted, sqlState: SQLState.queryCanceled, "the point-in-time restore was cancelled by its progress callback")
+                }
+            }
+            guard record.type == redoType else { return }
             while abandoned < plan.abandoned.count, plan.abandoned[abandoned].upperBound <= record.lsn { abandoned += 1 }
             if abandoned < plan.abandoned.count, plan.abandoned[abandoned].contains(record.lsn) { return }
             while commit < plan.commitEnds.count, plan.commitEnds[commit] <= record.lsn { commit += 1 }
@@ -71,6 +80,9 @@ struct RedoReplay {
             throw DatabaseError.corrupt("the log ends at LSN \(end.map { String($0.end) } ?? "none"), not at the cut \(cut), when read a second time (a segment vanished or changed meanwhile)")
         }
         try writeBack()
+        if let progress, !progress(cut) {
+            throw DatabaseError(.interrupted, sqlState: SQLState.queryCanceled, "the point-in-time restore was cancelled by its progress callback")
+        }
         return try page(MetaPage.pageNumber)
     }
 
