@@ -208,9 +208,10 @@ int borealis_replica_promote(borealis *replica);
 
 /* Integrity check, online backup and restore (docs/backup.md).
  *
- * Progress callbacks get (ctx, pages done, pages in all) after each run of 256 pages, on the
- * calling thread; a non-zero return cancels with BOREALIS_INTERRUPT (SQLSTATE 57014) and leaves
- * nothing behind. Text the library hands out here is released with borealis_free. */
+ * Progress callbacks get (ctx, pages done, pages in all) after each run of 256 pages (a
+ * point-in-time restore: then every megabyte of log replayed), on the calling thread; a
+ * non-zero return cancels with BOREALIS_INTERRUPT (SQLSTATE 57014) and leaves nothing behind.
+ * Text the library hands out here is released with borealis_free. */
 typedef int (*borealis_backup_progress)(void *ctx, int64_t pages_done, int64_t pages_total);
 
 /* Checks the whole database at one snapshot (writers keep committing): page and log checksums,
@@ -240,7 +241,8 @@ int borealis_restore(const char *backup, const char *path, borealis_backup_progr
  * (value ignored), BOREALIS_RESTORE_LSN (the last commit with commit LSN <= value) or
  * BOREALIS_RESTORE_TIME (the last commit at or before value, microseconds since 1970 UTC). A target
  * outside the available window fails with BOREALIS_RANGE (SQLSTATE 22023) and a message naming
- * the window; a gap in the log is never restored past. errmsg as for borealis_restore. */
+ * the window; a gap in the log is never restored past. errmsg as for borealis_restore;
+ * `progress` as for borealis_restore_archive. */
 #define BOREALIS_RESTORE_LATEST 0
 #define BOREALIS_RESTORE_LSN    1
 #define BOREALIS_RESTORE_TIME   2
@@ -254,7 +256,8 @@ int borealis_restore_to(const char *backup, const char *source, const char *path
  * with BOREALIS_RANGE (SQLSTATE 22023) and a message naming the window and any missing or
  * damaged archive object; no archive: BOREALIS_CANTOPEN (58P01). On error and when errmsg is
  * not NULL, *errmsg receives the message (free it with borealis_free), else NULL. `progress`
- * (may be NULL) is called with pages of the base image restored out of its page count. */
+ * (may be NULL) counts the whole restore in pages: the base image's, then the log replayed (a
+ * page's worth of log bytes each, reported every megabyte of log). */
 int borealis_restore_archive(const char *source, const char *path, int kind, int64_t value,
                              borealis_backup_progress progress, void *ctx, char **errmsg);
 
