@@ -41,12 +41,12 @@ public enum BackupFile {
     }
 
     /// What a point-in-time restore does to the restored pages before the database gets its
-    /// name: given the manifest, the new database id, the new log folder and the page file
-    /// (written, not yet synced), it may change pages and the header it is given.
-    typealias Replay = (BackupManifest, UInt64, String, any StorageFile, inout FileHeader) throws -> Void
+    /// name: given the manifest and the page file (written, not yet synced), it may change
+    /// pages and the header it is given.
+    typealias Replay = (BackupManifest, any StorageFile, inout FileHeader) throws -> Void
 
-    /// As `restore`, with `replay` run on the restored pages before the header is written.
-    /// Whatever it wrote into the log folder is removed when the restore fails.
+    /// As `restore`, with `replay` run on the restored pages before the header is written (and
+    /// before the log folder is made, so a replay that fails or is cancelled leaves none).
     static func restore(from backup: String, to path: String, fileSystem fs: any FileSystem, progress: ((BackupProgress) -> Bool)?,
                         replay: Replay?) throws -> BackupManifest {
         let logDirectory = path + "-log"
@@ -65,13 +65,9 @@ public enum BackupFile {
         if fs.exists(partial) { try fs.remove(partial) } // a crashed restore's leftover
         let out = try fs.open(partial, create: true)
         var finished = false
-        var logCreated = false
         defer {
             out.close()
-            if !finished {
-                try? fs.remove(partial)
-                if logCreated { for name in (try? fs.list(logDirectory)) ?? [] { try? fs.remove(logDirectory + "/" + name) } }
-            }
+            if !finished { try? fs.remove(partial) }
         }
         try out.truncate(to: 0)
         let manifest = try forEachRun(backup, fs, progress: progress) { first, pageSize, pages in
@@ -82,15 +78,14 @@ public enum BackupFile {
         var header = FileHeader(pageSize: UInt32(manifest.pageSize), databaseID: databaseID, sequence: 1, materializedLSN: manifest.lsn,
                                 pageCount: manifest.pageCount, freeListHead: manifest.freeListHead, catalogRoot: manifest.catalogRoot,
                                 segmentCapacity: manifest.segmentCapacity, coversPageCount: true)
-        try fs.makeDirectory(logDirectory)
-        logCreated = true
-        try replay?(manifest, databaseID, logDirectory, out, &header)
+        try replay?(manifest, out, &header)
         try out.write(header.encoded(), at: UInt64(FileHeader.slotOffsets[1]))
         // The page file is as long as its page count says, even when its last pages are zeros.
         let (length, overflow) = header.pageCount.multipliedReportingOverflow(by: UInt64(manifest.pageSize))
         if overflow { throw DatabaseError.corrupt("the restored meta page counts \(header.pageCount) pages") }
         if try out.size() < length { try out.truncate(to: length) }
         try out.sync()
+        try fs.makeDirectory(logDirectory)
         try fs.open(dwbPath, create: true).close()
         if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
         try fs.rename(partial, to: path)

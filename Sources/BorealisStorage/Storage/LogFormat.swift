@@ -20,6 +20,9 @@ enum LogRecordType: UInt8 {
 
 enum LogFormat {
     static let segmentHeaderSize = 4096
+    /// The largest segment capacity an engine uses (`StorageOptions.validate`): no segment,
+    /// decompressed, is longer than the header and this.
+    static let maximumSegmentCapacity = 1 << 30
     static let recordHeaderSize = 9
     static let segmentMagic: UInt64 = 0x3147_4F4C_534C_5242 // "BRLSLOG1" little-endian
     static let segmentMagic2: UInt64 = 0x3247_4F4C_534C_5242 // "BRLSLOG2"

@@ -89,10 +89,11 @@ enum PageDelta {
         case rangesForm:
             let count = try reader.readVarint()
             for _ in 0..<count {
-                let offset = Int(try reader.readVarint())
-                let length = Int(try reader.readVarint())
-                guard offset >= PageImage.bodyOffset, length <= size, offset <= size - length else {
-                    throw DatabaseError.corrupt("page redo range \(offset)+\(length) outside a \(size)-byte page")
+                let rawOffset = try reader.readVarint()
+                let rawLength = try reader.readVarint()
+                guard let offset = Int(exactly: rawOffset), let length = Int(exactly: rawLength),
+                      offset >= PageImage.bodyOffset, length <= size, offset <= size - length else {
+                    throw DatabaseError.corrupt("page redo range \(rawOffset)+\(rawLength) outside a \(size)-byte page")
                 }
                 let data = try reader.readBytes(length)
                 UnsafeMutableRawBufferPointer(rebasing: image.bytes[offset..<(offset + length)]).copyMemory(from: data)

@@ -60,7 +60,7 @@ struct ArchiveLogSource {
                 return .problem("archive object \(name)\(range) fails its checksum (damaged)")
             }
         }
-        guard let bytes = try? Zstd.decompress(compressed, maximumSize: LogFormat.segmentHeaderSize + Int(UInt32.max)) else {
+        guard let bytes = try? Zstd.decompress(compressed, maximumSize: LogFormat.segmentHeaderSize + LogFormat.maximumSegmentCapacity) else {
             return .problem("archive object \(name)\(range) does not decompress (damaged)")
         }
         return .bytes(bytes)

@@ -71,14 +71,22 @@ extension BackupFile {
             }
         }
         _ = try restore(from: backup, to: path, fileSystem: fs, progress: whole.map { report in { report($0.pagesDone) } },
-                        replay: { restored, _, _, pageFile, header in
+                        replay: { restored, pageFile, header in
             guard restored == manifest else { throw DatabaseError.badBackup(backup, "it changed while it was restored") }
             let view = RestoreLogView(sources, cutAt: (cutSegment, reached.lsn))
-            var replay = try RedoReplay(file: pageFile, pageSize: manifest.pageSize, basePageCount: manifest.pageCount,
-                                        dirtyBytes: replayDirtyBytes)
-            let meta = try replay.run(logDirectory: RestoreLogView.directory, databaseID: manifest.databaseID, from: manifest.lsn,
+            defer { view.finish() }
+            var replay = try RedoReplay(file: pageFile, pageSize: manifest.pageSize, dirtyBytes: replayDirtyBytes)
+            let meta: PageImage
+            do {
+                meta = try replay.run(logDirectory: RestoreLogView.directory, databaseID: manifest.databaseID, from: manifest.lsn,
                                       through: reached.lsn, plan: plan, fileSystem: view,
                                       progress: whole.map { report in { lsn in report(basePages + (lsn - manifest.lsn) / UInt64(max(1, manifest.pageSize))) } })
+            } catch let error as DatabaseError where error.code == .corrupt && !view.problems.isEmpty {
+                // A segment read the first time could not be read the second (released by a
+                // live source, or damaged meanwhile).
+                throw DatabaseError(.cantOpen, sqlState: SQLState.undefinedFile,
+                                    "the log of \(source) changed during the restore: \(view.problems.joined(separator: "; ")); try again")
+            }
             header.materializedLSN = reached.lsn
             header.pageCount = MetaPage.pageCount(meta)
             header.freeListHead = MetaPage.freeListHead(meta)
@@ -125,8 +133,12 @@ extension BackupFile {
             if live.contains(start) { bytes = try? readWhole(sourceLog + "/" + name, fs) }
             if bytes == nil, archived.contains(start) || fs.exists(archive + "/" + name + ".zst") {
                 // Archived (perhaps meanwhile: a round moves sealed segments there).
-                let compressed = try readWhole(archive + "/" + name + ".zst", fs)
-                bytes = try Zstd.decompress(compressed, maximumSize: LogFormat.segmentHeaderSize + Int(UInt32.max))
+                do {
+                    let compressed = try readWhole(archive + "/" + name + ".zst", fs)
+                    bytes = try Zstd.decompress(compressed, maximumSize: LogFormat.segmentHeaderSize + LogFormat.maximumSegmentCapacity)
+                } catch {
+                    return .problem("archived log segment \(archive)/\(name).zst cannot be read or does not decompress (\(StorageTransaction.text(of: error)))")
+                }
             }
             if bytes == nil, let store {
                 // In the continuous archive (perhaps meanwhile: a release stores it there).
@@ -139,7 +151,8 @@ extension BackupFile {
                 return .problem("log segment \(name) of \(source) vanished while the restore read it")
             }
             guard let header = segment.withUnsafeBytes({ LogFormat.SegmentHeader.decode($0) }), header.startLSN == start else {
-                throw DatabaseError.corrupt("log segment \(name) of \(source) has an invalid header")
+                // Damaged, or the newest live segment while the source is still creating it.
+                return .problem("log segment \(name) of \(source) has an invalid header")
             }
             guard header.databaseID == databaseID else {
                 throw DatabaseError(.error, sqlState: SQLState.invalidParameterValue,
@@ -148,6 +161,7 @@ extension BackupFile {
             return .bytes(segment)
         }
         let view = RestoreLogView(sources)
+        defer { view.finish() }
         let logDirectory = RestoreLogView.directory
         // Find the commits after B and choose the cut.
         let scanner = LogScanner(fileSystem: view, directory: logDirectory, databaseID: databaseID)

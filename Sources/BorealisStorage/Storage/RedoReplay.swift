@@ -23,15 +23,16 @@ struct ReplayPlan {
 struct RedoReplay {
     private let file: any StorageFile
     private let pageSize: Int
-    /// Pages from this number on were allocated after B: the file holds no image of them yet
-    /// (or one this replay wrote back).
-    private let basePageCount: UInt64
     private var dirty: [PageNumber: PageImage] = [:]
     /// Pages from this number on were past the end of the file when the replay began: zeros
     /// until written back (`written`), known without a read.
     private let pagesInFile: UInt64
-    /// Pages at or past `pagesInFile` that a write-back wrote.
-    private var written: Set<PageNumber> = []
+    /// Pages at or past `pagesInFile` that a write-back wrote, a bit each (a hole in the file
+    /// reads as zeros too, but costs a read).
+    private var written: [UInt64] = []
+    /// Pages past the file's first end a replay may name: 2^31 (8 TiB at 4 KiB), so that the
+    /// bits above stay within 256 MiB whatever a damaged log says.
+    static let maximumNewPages: UInt64 = 1 << 31
     /// Images written back, reused for the next pages (fresh page memory costs a page fault
     /// per page).
     private var spare: [PageImage] = []
@@ -41,10 +42,11 @@ struct RedoReplay {
     /// 32 MiB of dirty pages at the default page size.
     static let defaultDirtyBytes = 32 << 20
 
-    init(file: any StorageFile, pageSize: Int, basePageCount: UInt64, dirtyBytes: Int = RedoReplay.defaultDirtyBytes) throws {
+    /// `file` holds the base image's pages (all of them, each valid or zero); the pages past its
+    /// end were allocated after B.
+    init(file: any StorageFile, pageSize: Int, dirtyBytes: Int = RedoReplay.defaultDirtyBytes) throws {
         self.file = file
         self.pageSize = pageSize
-        self.basePageCount = basePageCount
         self.dirtyLimit = max(16, dirtyBytes / max(1, pageSize))
         self.pagesInFile = try file.size() / UInt64(pageSize)
     }
@@ -96,17 +98,13 @@ struct RedoReplay {
     /// The page's current image: dirty, or read from the file (kept as dirty from then on).
     private mutating func page(_ number: PageNumber) throws -> PageImage {
         if let image = dirty[number] { return image }
-        guard number < UInt64(Int64.max) / UInt64(pageSize) else {
-            throw DatabaseError.corrupt("page redo names page \(number), past any page file")
+        guard number < pagesInFile || number - pagesInFile < Self.maximumNewPages else {
+            throw DatabaseError.corrupt("page redo names page \(number), past any page file a restore writes")
         }
         if dirty.count >= dirtyLimit { try writeBack() }
         let image = spare.popLast() ?? PageImage(size: pageSize)
-        if number < pagesInFile || written.contains(number) {
+        if number < pagesInFile || wasWritten(number) {
             _ = try file.readFully(into: image.bytes, at: number * UInt64(pageSize))
-            if !image.isValid(as: number) && number >= basePageCount {
-                // Allocated after B and not written back yet: its redo starts from the zero page.
-                image.bytes.initializeMemory(as: UInt8.self, repeating: 0)
-            }
             guard image.isValid(as: number) else {
                 throw DatabaseError.corrupt("page \(number) of the restored backup fails its checksum during the replay")
             }
@@ -116,6 +114,19 @@ struct RedoReplay {
         image.pageNumber = number
         dirty[number] = image
         return image
+    }
+
+    private func wasWritten(_ page: PageNumber) -> Bool {
+        let bit = page - pagesInFile
+        let word = Int(bit / 64)
+        return word < written.count && written[word] & (1 << (bit % 64)) != 0
+    }
+
+    private mutating func markWritten(_ page: PageNumber) {
+        let bit = page - pagesInFile
+        let word = Int(bit / 64)
+        if word >= written.count { written.append(contentsOf: repeatElement(0, count: word + 1 - written.count)) }
+        written[word] |= 1 << (bit % 64)
     }
 
     /// Pages written with one call at most: runs of consecutive pages are gathered into one
@@ -142,7 +153,7 @@ struct RedoReplay {
             }
             try file.write(UnsafeRawBufferPointer(rebasing: run[0..<(count * pageSize)]), at: first * UInt64(pageSize))
             index += count
-            for page in first..<(first + UInt64(count)) where page >= pagesInFile { written.insert(page) }
+            for page in first..<(first + UInt64(count)) where page >= pagesInFile { markWritten(page) }
         }
         spare.append(contentsOf: pages.lazy.map(\.value))
         dirty.removeAll(keepingCapacity: true)

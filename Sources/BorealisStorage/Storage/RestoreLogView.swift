@@ -38,6 +38,8 @@ final class RestoreLogView: FileSystem, @unchecked Sendable {
     /// scanner reads the one before it (decompressing an archived segment costs about as much
     /// as scanning it). Guarded by `lock`.
     private var ahead: (start: LSN, loaded: Result<Loaded, any Error>?)?
+    /// Set by `finish`: nothing more is loaded ahead. Guarded by `lock`.
+    private var finished = false
     private let lock = ConditionLock()
 
     /// What could not be loaded, in the order the scanner met it.
@@ -62,7 +64,11 @@ final class RestoreLogView: FileSystem, @unchecked Sendable {
         let loaded = try early.map { try $0.get() } ?? sources.load(start)
         if let index = ordered.firstIndex(of: start), index + 1 < ordered.count {
             let next = ordered[index + 1]
-            lock.withLock { ahead = (next, nil) }
+            guard lock.withLock({ () -> Bool in
+                if finished { return false }
+                ahead = (next, nil)
+                return true
+            }) else { return loaded }
             do {
                 try startBackgroundThread(name: "borealis-restore") { [self] in
                     let result = Result { try sources.load(next) }
@@ -76,6 +82,17 @@ final class RestoreLogView: FileSystem, @unchecked Sendable {
             }
         }
         return loaded
+    }
+
+    /// Waits for the segment loading ahead, if any, and loads none after: called once the
+    /// scans are over (or have failed), so that no thread reads the source after the restore
+    /// returns.
+    func finish() {
+        lock.withLock {
+            finished = true
+            while let ahead, ahead.loaded == nil { lock.wait() }
+            ahead = nil
+        }
     }
 
     func list(_ directory: String) throws -> [String] {

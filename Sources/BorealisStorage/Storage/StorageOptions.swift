@@ -87,7 +87,7 @@ public struct StorageOptions: Sendable {
         guard pageSize >= 4096, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else {
             throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "page size must be a power of two from 4096 to 65536, not \(pageSize)")
         }
-        guard segmentCapacity >= max(64 << 10, 4 * pageSize + 4096), segmentCapacity <= 1 << 30 else {
+        guard segmentCapacity >= max(64 << 10, 4 * pageSize + 4096), segmentCapacity <= LogFormat.maximumSegmentCapacity else {
             throw DatabaseError(.misuse, sqlState: SQLState.invalidParameterValue, "log segment capacity \(segmentCapacity) is out of range (64 KiB … 1 GiB, at least 4 pages)")
         }
         guard logSoftCapBytes > 0, logHardCapBytes > logSoftCapBytes, cacheBytes >= 16 * pageSize else {
