@@ -171,6 +171,16 @@ import Testing
         #expect(try logicalDump(copy) == expected)
         try copy.close()
 
+        // Over an existing database: refused (58P02) before anything is read.
+        var called = false
+        #expect(sqlState {
+            try BackupFile.restore(from: dir.path + "/base.bbk", to: dir.path + "/all.db", replayingLogOf: dir.database, upTo: .latest) { _ in
+                called = true
+                return true
+            }
+        } == SQLState.duplicateFile)
+        #expect(!called)
+
         // Cancelled once the replay has begun (past the base image's pages).
         let basePages = try BackupFile.manifest(at: dir.path + "/base.bbk").pageCount - 1
         #expect(sqlState {

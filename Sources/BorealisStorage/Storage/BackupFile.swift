@@ -51,16 +51,7 @@ public enum BackupFile {
                         replay: Replay?) throws -> BackupManifest {
         let logDirectory = path + "-log"
         let dwbPath = path + "-dwb"
-        if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
-        if fs.exists(logDirectory), !((try? fs.list(logDirectory)) ?? ["?"]).isEmpty {
-            throw DatabaseError.fileExists(logDirectory, "it holds another database's log; choose a new path")
-        }
-        if fs.exists(dwbPath) {
-            let file = try fs.open(dwbPath, create: false)
-            let size = try file.size()
-            file.close()
-            if size > 0 { throw DatabaseError.fileExists(dwbPath, "it belongs to another database; choose a new path") }
-        }
+        try refuseExistingDatabase(at: path, fs)
         let partial = path + ".restoring"
         if fs.exists(partial) { try fs.remove(partial) } // a crashed restore's leftover
         let out = try fs.open(partial, create: true)
@@ -92,6 +83,23 @@ public enum BackupFile {
         finished = true
         try fs.syncDirectory(parentDirectory(of: path))
         return manifest
+    }
+
+    /// Throws 58P02 when `path` holds a database, or a log or double-write file of one: a
+    /// restore never writes over one.
+    static func refuseExistingDatabase(at path: String, _ fs: any FileSystem) throws {
+        let logDirectory = path + "-log"
+        let dwbPath = path + "-dwb"
+        if fs.exists(path) { throw DatabaseError.fileExists(path, "a restore never writes over a database; choose a new path") }
+        if fs.exists(logDirectory), !((try? fs.list(logDirectory)) ?? ["?"]).isEmpty {
+            throw DatabaseError.fileExists(logDirectory, "it holds another database's log; choose a new path")
+        }
+        if fs.exists(dwbPath) {
+            let file = try fs.open(dwbPath, create: false)
+            let size = try file.size()
+            file.close()
+            if size > 0 { throw DatabaseError.fileExists(dwbPath, "it belongs to another database; choose a new path") }
+        }
     }
 
     // MARK: Reading

@@ -61,6 +61,7 @@ extension BackupFile {
                         replayDirtyBytes: Int = RedoReplay.defaultDirtyBytes) throws -> PointInTimeRestoreResult {
         // The log is scanned first, so that progress can count the whole restore: the base
         // image's pages, then the log replayed, a page's worth of bytes as one unit.
+        try refuseExistingDatabase(at: path, fs) // before the scan, which may take a while
         let manifest = try BackupFile.manifest(at: backup, fileSystem: fs)
         let (reached, plan, sources, cutSegment) = try planReplay(of: source, after: manifest, upTo: target, archive: archive, fs)
         let basePages = manifest.pageCount - 1
