@@ -78,7 +78,6 @@ extension StorageFile {
     /// not zero-filled before the read: it holds exactly what the file gave.
     func readBytes(count: Int, at offset: UInt64) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = 0
             initialized = try readFully(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
         }
     }

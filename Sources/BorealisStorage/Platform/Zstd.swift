@@ -28,15 +28,13 @@ enum Zstd {
             throw DatabaseError.corrupt("zstd frame has no valid content size")
         }
         // Not zero-filled first: every byte is produced by zstd, or the array is dropped.
-        var produced = 0
-        let output = [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
-            produced = input.withUnsafeBytes { src in ZSTD_decompress(buffer.baseAddress, buffer.count, src.baseAddress, src.count) }
-            count = ZSTD_isError(produced) == 0 && produced == buffer.count ? produced : 0
+        return try [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
+            let produced = input.withUnsafeBytes { src in ZSTD_decompress(buffer.baseAddress, buffer.count, src.baseAddress, src.count) }
+            guard ZSTD_isError(produced) == 0, produced == buffer.count else {
+                throw DatabaseError.corrupt("zstd frame does not decompress")
+            }
+            count = produced
         }
-        if ZSTD_isError(produced) != 0 || produced != Int(size) {
-            throw DatabaseError.corrupt("zstd frame does not decompress")
-        }
-        return output
     }
 }
 

@@ -65,10 +65,11 @@ extension BackupFile {
         let manifest = try BackupFile.manifest(at: backup, fileSystem: fs)
         let (reached, plan, sources, cutSegment) = try planReplay(of: source, after: manifest, upTo: target, archive: archive, fs)
         let basePages = manifest.pageCount - 1
-        let logUnits = (reached.lsn - manifest.lsn) / UInt64(max(1, manifest.pageSize))
+        /// Progress units up to `lsn`: the base image's pages, then a page's worth of log each.
+        func units(upTo lsn: LSN) -> UInt64 { basePages + (lsn - manifest.lsn) / UInt64(max(1, manifest.pageSize)) }
         let whole = progress.map { report in
             { (done: UInt64) -> Bool in
-                report(BackupProgress(pagesDone: done, pageCount: basePages + logUnits, bytesWritten: done * UInt64(manifest.pageSize)))
+                report(BackupProgress(pagesDone: done, pageCount: units(upTo: reached.lsn), bytesWritten: done * UInt64(manifest.pageSize)))
             }
         }
         _ = try restore(from: backup, to: path, fileSystem: fs, progress: whole.map { report in { report($0.pagesDone) } },
@@ -81,7 +82,7 @@ extension BackupFile {
             do {
                 meta = try replay.run(logDirectory: RestoreLogView.directory, databaseID: manifest.databaseID, from: manifest.lsn,
                                       through: reached.lsn, plan: plan, fileSystem: view,
-                                      progress: whole.map { report in { lsn in report(basePages + (lsn - manifest.lsn) / UInt64(max(1, manifest.pageSize))) } })
+                                      progress: whole.map { report in { lsn in report(units(upTo: lsn)) } })
             } catch let error as DatabaseError where error.code == .corrupt && !view.problems.isEmpty {
                 // A segment read the first time could not be read the second (released by a
                 // live source, or damaged meanwhile).

@@ -21,10 +21,7 @@ struct RestoreLogSources: @unchecked Sendable {
 }
 
 final class RestoreLogView: FileSystem, @unchecked Sendable {
-    enum Loaded {
-        case bytes([UInt8])
-        case problem(String)
-    }
+    typealias Loaded = ArchiveLogSource.Loaded
 
     /// The folder the scanner is pointed at (it exists only in this view).
     static let directory = "/point-in-time-restore-log"
