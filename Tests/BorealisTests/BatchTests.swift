@@ -95,6 +95,66 @@ private final class BatchedRowsOperator: PhysicalOperator {
         }
     }
 
+    /// Keys of every awkward kind for the integer-keyed fast paths: NULL, negatives, the
+    /// extremes, doubles and numerics equal to an integer (which group with it), a fraction,
+    /// and many distinct keys (the map of integer keys grows several times).
+    private static func awkwardKeys(_ i: Int) -> Value {
+        switch i % 13 {
+        case 0: return .null
+        case 1: return .integer(.min)
+        case 2: return .integer(.max)
+        case 3: return .double(Double(i % 40))
+        case 4: return .numeric(Numeric(Int64(i % 40)))
+        case 5: return .double(2.5)
+        case 6: return .integer(Int64(i % 3_000) - 1_500)
+        default: return .integer(Int64(i % 40))
+        }
+    }
+
+    @Test func groupingByOneIntegerColumnAgreesWithEvaluatedKeysAndSpills() throws {
+        let rows: [[Value]] = (0..<20_000).map { i in [Self.awkwardKeys(i * 7), i % 9 == 0 ? .null : .integer(Int64(i % 1_000))] }
+        func aggregate(direct: Bool) -> HashAggregateOperator {
+            let calls = [AggregateCollector.Call(name: "count", argument: nil, distinct: false, key: "count(*)"),
+                         AggregateCollector.Call(name: "sum", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "sum(x)"),
+                         AggregateCollector.Call(name: "avg", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "avg(x)"),
+                         AggregateCollector.Call(name: "min", argument: inputColumn(1), argumentColumn: direct ? 1 : nil, distinct: false, key: "min(x)")]
+            // With `direct`, keys and arguments are read from the row (the integer map); without,
+            // both are evaluated and hashed as arrays.
+            return HashAggregateOperator(input: BatchedRowsOperator(rows, width: 2, batchRows: 333), groups: [inputColumn(0)],
+                                         groupColumns: direct ? [0] : [nil], groupSQL: ["g"], calls: calls, estimatedRows: 100)
+        }
+        for memory in [250_000, 50, 3] {
+            var spills = 0
+            let expected = try drainOperator(aggregate(direct: false), workMemoryRows: memory)
+            let fast = try drainOperator(aggregate(direct: true), workMemoryRows: memory) { spills = $0 }
+            #expect(fast == expected, "memory \(memory)")
+            #expect(spills > 0 || memory == 250_000)
+            // 1 and 1.0 and numeric 1 are one group; 2.5 its own; NULL one group.
+            #expect(Set(expected.map { $0[0].groupKey }).count == expected.count)
+            #expect(expected.count > 1_000)
+        }
+    }
+
+    @Test func topNOfOneIntegerKeyAgreesWithEvaluatedKeysWithTiesNullsAndOtherNumbers() throws {
+        let rows: [[Value]] = (0..<6_000).map { i in [Self.awkwardKeys(i * 5 + i / 13), .integer(Int64(i))] }
+        for descending in [true, false] {
+            for nullsFirst in [true, false, nil] {
+                let order = [OrderItem(expr: .column(table: nil, name: "c0"), descending: descending, nullsFirst: nullsFirst)]
+                for k in [1, 2, 7, 40, 1_000, 7_000] {
+                    // `.expression` keys read rows one by one and compare key arrays; `.column`
+                    // keys over batches drop rows by one integer comparison once the heap is full.
+                    let evaluated = TopNOperator(input: BatchedRowsOperator(rows, width: 2, batchRows: 100), keys: [.expression(inputColumn(0))],
+                                                 orderBy: order, keySQL: ["c0"], wanted: { _ in k })
+                    let inPlace = TopNOperator(input: BatchedRowsOperator(rows, width: 2, batchRows: 100), keys: [.column(0)],
+                                               orderBy: order, keySQL: ["c0"], wanted: { _ in k })
+                    let expected = try drainOperator(evaluated)
+                    #expect(expected.count == min(k, rows.count))
+                    #expect(try drainOperator(inPlace) == expected, "descending \(descending), nulls first \(String(describing: nullsFirst)), k \(k)")
+                }
+            }
+        }
+    }
+
     // MARK: Table scans filling batches
 
     /// `t(id INTEGER PRIMARY KEY, g INTEGER, x INTEGER, s TEXT)` with ids 1…`rows`; every

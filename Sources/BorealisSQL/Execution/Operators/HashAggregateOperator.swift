@@ -133,13 +133,26 @@ final class HashAggregateOperator: PhysicalOperator {
             if copying, let keyColumns {
                 var hashKey: [Value] = []
                 hashKey.reserveCapacity(keyColumns.count)
+                // One integer key (`GROUP BY g` of an integer column): its groups are found by
+                // the integer itself, without building and hashing a key array per row.
+                let integerKey = keyColumns.count == 1 ? keyColumns[0] : nil
+                var integerSlots = IntegerSlots()
+                let callCount = calls.count
                 try next.forEachRowBuffer { row in
                     sawRow = true
-                    hashKey.removeAll(keepingCapacity: true)
-                    for c in keyColumns { hashKey.append(row[c].groupKey) }
-                    guard let s = try table.slot(hashKey, key: { keyColumns.map { row[$0] } }, row: { Array(row) }) else { return }
-                    for i in argumentColumns.indices {
-                        if let c = argumentColumns[i] { try table.entries[s].states[i].add(row[c], extra: nil) } else { try table.entries[s].states[i].add(nil, extra: nil) }
+                    let s: Int
+                    if let c = integerKey, case .integer(let key) = row[c], let found = integerSlots[key] {
+                        s = found
+                    } else {
+                        hashKey.removeAll(keepingCapacity: true)
+                        for c in keyColumns { hashKey.append(row[c].groupKey) }
+                        guard let made = try table.slot(hashKey, key: { keyColumns.map { row[$0] } }, row: { Array(row) }) else { return }
+                        if let c = integerKey, case .integer(let key) = row[c] { integerSlots.insert(key, slot: made) }
+                        s = made
+                    }
+                    let first = s * callCount
+                    for i in 0..<callCount {
+                        if let c = argumentColumns[i] { try table.states[first + i].add(row[c], extra: nil) } else { try table.states[first + i].add(nil, extra: nil) }
                     }
                 }
             } else {
@@ -148,18 +161,19 @@ final class HashAggregateOperator: PhysicalOperator {
                     try ctx.withFrame(row) {
                         let key = try groups.map { try $0(ctx) }
                         guard let s = try table.slot(key.map(\.groupKey), key: { key }, row: { row }) else { return }
+                        let first = s * calls.count
                         for (i, call) in calls.enumerated() {
                             if let filter = call.filter, try filter(ctx).truth() != true { continue }
                             let value = try call.argument.map { try $0(ctx) }
                             let extra = try call.extra.map { try $0(ctx) }
-                            try table.entries[s].states[i].add(value, extra: extra, order: try call.order.map { try $0(ctx) })
+                            try table.states[first + i].add(value, extra: extra, order: try call.order.map { try $0(ctx) })
                         }
                     }
                 }
             }
             // The output stays in memory until the statement's rows are read: charged.
-            for group in table.entries {
-                let row = group.key + group.states.map { $0.result() }
+            for (g, key) in table.keys.enumerated() {
+                let row = key + table.states[g * calls.count ..< (g + 1) * calls.count].map { $0.result() }
                 try ctx.memory.charge(Value.memoryFootprint(of: row))
                 output.append(row)
             }
@@ -190,7 +204,11 @@ final class HashAggregateOperator: PhysicalOperator {
         var bytes = 0
         let level: Int
         var slots: [[Value]: Int] = [:]
-        var entries: [(key: [Value], states: [AggregateState])] = []
+        /// Each group's key values, in the order groups first appear.
+        var keys: [[Value]] = []
+        /// The groups' aggregate states, `fresh.count` per group, group after group (one flat
+        /// array: a state is reached with one index, not through the group's own array).
+        var states: [AggregateState] = []
         var partitions: [SpillFile] = []
 
         init(fresh: [AggregateState], limit: Int, byteLimit: Int, memory: StatementMemory, level: Int) {
@@ -205,7 +223,7 @@ final class HashAggregateOperator: PhysicalOperator {
         /// the row went to a partition.
         mutating func slot(_ hashKey: [Value], key: () -> [Value], row: () -> [Value]) throws -> Int? {
             if let found = slots[hashKey] { return found }
-            if entries.count >= limit || bytes >= byteLimit {
+            if keys.count >= limit || bytes >= byteLimit {
                 if partitions.isEmpty {
                     partitions = try (0..<16).map { _ in try SpillFile(account: memory) }
                     memory.spills += 1
@@ -219,9 +237,57 @@ final class HashAggregateOperator: PhysicalOperator {
             let keyBytes = Value.memoryFootprint(of: hashKey)
             if byteLimit == .max { try memory.charge(keyBytes) }
             bytes += 2 * keyBytes
-            slots[hashKey] = entries.count
-            entries.append((key(), fresh))
-            return entries.count - 1
+            slots[hashKey] = keys.count
+            keys.append(key())
+            states.append(contentsOf: fresh)
+            return keys.count - 1
+        }
+    }
+
+    /// The slots of groups keyed by one integer: open addressing with linear probing over a
+    /// power-of-two table, hashed by one multiplication, at most half full. It only speeds up
+    /// finding a group `GroupTable` already made (a miss goes to the table, which decides on
+    /// new groups and spilling); a group is entered here once it has its slot.
+    struct IntegerSlots {
+        private var keys: [Int64] = []
+        /// Slot + 1 per entry; 0 is an empty entry.
+        private var slots: [Int] = []
+        private var count = 0
+        private var shift: UInt64 = 64
+
+        subscript(key: Int64) -> Int? {
+            guard count > 0 else { return nil }
+            let mask = keys.count - 1
+            var i = Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while true {
+                let slot = slots[i]
+                if slot == 0 { return nil }
+                if keys[i] == key { return slot - 1 }
+                i = (i + 1) & mask
+            }
+        }
+
+        mutating func insert(_ key: Int64, slot: Int) {
+            if (count + 1) * 2 > keys.count { grow() }
+            let mask = keys.count - 1
+            var i = Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while slots[i] != 0 {
+                if keys[i] == key { return }
+                i = (i + 1) & mask
+            }
+            keys[i] = key
+            slots[i] = slot + 1
+            count += 1
+        }
+
+        private mutating func grow() {
+            let size = max(16, keys.count * 2)
+            let oldKeys = keys, oldSlots = slots
+            keys = [Int64](repeating: 0, count: size)
+            slots = [Int](repeating: 0, count: size)
+            shift = UInt64(64 - size.trailingZeroBitCount)
+            count = 0
+            for i in oldKeys.indices where oldSlots[i] != 0 { insert(oldKeys[i], slot: oldSlots[i] - 1) }
         }
     }
 }

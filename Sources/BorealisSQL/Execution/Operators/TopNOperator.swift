@@ -103,8 +103,18 @@ final class TopNOperator: PhysicalOperator {
         var scratch: [Value] = []
         scratch.reserveCapacity(keyColumns.count)
         var batch = RowBatch(width: width)
+        // One key: once the heap is full and its worst key is an integer, an integer key that
+        // cannot displace it is dropped after one integer comparison (most rows of a large
+        // input), without building its key array.
+        let single = keyColumns.count == 1 ? keyColumns[0] : nil
+        let descending = order.items.first?.descending ?? false
         while try next(&batch) {
             for r in 0..<batch.count {
+                if let c = single, let worst = best.worstInteger, case .integer(let x) = batch[r, c],
+                   descending ? x <= worst : x >= worst {
+                    best.skip()
+                    continue
+                }
                 scratch.removeAll(keepingCapacity: true)
                 for c in keyColumns { scratch.append(batch[r, c]) }
                 best.offer(scratch) { batch.row(r) }
@@ -125,6 +135,9 @@ private struct BestRows {
     /// The worst kept row's keys, copied out when the heap changes: most rows are compared with
     /// them and dropped, and reading them through `heap.first` copied the whole entry per row.
     private var worstKeys: [Value] = []
+    /// The worst kept row's single key when the heap is full and that key is an integer: a row
+    /// whose integer key does not sort strictly before it cannot enter.
+    private(set) var worstInteger: Int64?
 
     init(_ k: Int, order: RowOrder) {
         self.k = k
@@ -149,8 +162,15 @@ private struct BestRows {
         } else {
             return
         }
-        if heap.count == k, let worst = heap.first { worstKeys = worst.keys }
+        if heap.count == k, let worst = heap.first {
+            worstKeys = worst.keys
+            if worstKeys.count == 1, case .integer(let w) = worstKeys[0] { worstInteger = w } else { worstInteger = nil }
+        }
     }
+
+    /// Counts a row that was compared with `worstInteger` and dropped (its place in the input
+    /// order still matters for ties that follow).
+    mutating func skip() { offered += 1 }
 
     /// The kept rows, best first.
     func sortedRows() -> [[Value]] {
