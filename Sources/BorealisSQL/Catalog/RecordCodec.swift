@@ -152,15 +152,23 @@ package enum RecordCodec {
         let noMask: [ColumnDecode] = []
         try (wanted ?? noMask).withUnsafeBufferPointer { mask in
             let end = wanted == nil || mask.count < count ? count : min(readColumns, count)
-            for column in end..<count { out[column] = .null }
+            // A slot that already holds NULL (a batch's slot of a column the scan never reads)
+            // is not assigned again: assigning first destroys the old value, a call per slot.
+            for column in end..<count where !out[column].isNull { out[column] = .null }
             for column in 0..<end {
                 let tag = tags[column]
                 switch column < mask.count ? mask[column] : .value {
                 case .value:
-                    out[column] = try value(tag, &reader)
+                    // Integers, the commonest values, are read here rather than through `value`.
+                    if tag == integerTag {
+                        let z = try reader.readVarint()
+                        out[column] = .integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
+                    } else {
+                        out[column] = try value(tag, &reader)
+                    }
                 case .skip:
-                    try skip(tag, &reader)
-                    out[column] = .null
+                    if tag == integerTag { _ = try reader.readVarint() } else { try skip(tag, &reader) }
+                    if !out[column].isNull { out[column] = .null }
                 case .characterLength:
                     if tag == textTag {
                         let n = Int(try reader.readVarint())

@@ -33,6 +33,7 @@ struct NodeLayout {
     var overflowCapacity: Int { pageSize - Self.overflowHeaderSize }
 
     /// How many value bytes a leaf cell keeps in the page.
+    @inline(__always)
     func localValueLength(keyLength k: Int, valueLength v: Int) -> Int {
         let inline = varintSize(UInt64(k)) + k + varintSize(UInt64(v)) + v
         if inline <= maxCellSize { return v }
@@ -156,10 +157,25 @@ package struct Node {
     /// walk itself).
     package func forEachTableEntry(from start: Int, _ body: (Int, Int64, LeafValue) throws -> Bool) throws -> Int {
         try withExtendedLifetime(image) {
+            let bytes = bytes, size = bytes.count
             var i = max(0, start)
             let entries = count
             while i < entries {
-                guard try body(i, try TableTree.decode(key(i)), leafValue(i)) else { return i }
+                // Each cell parsed once: key length, the 8-byte key, value length, local bytes
+                // (as `key(i)`, `TableTree.decode` and `leafValue(i)` would, in one pass).
+                var offset = slot(i)
+                let keyLength = readVarint(at: &offset)
+                guard keyLength == 8, offset >= 0, offset <= size - 8 else {
+                    throw DatabaseError.corrupt("table key of \(keyLength) bytes (expected 8)")
+                }
+                let rowID = Int64(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) ^ (1 << 63))
+                offset += 8
+                let total = readVarint(at: &offset)
+                let local = layout.localValueLength(keyLength: 8, valueLength: total)
+                let end = min(size, offset + local)
+                let localBytes = UnsafeRawBufferPointer(rebasing: bytes[min(offset, end)..<end])
+                let overflow: PageNumber = local < total && end + 8 <= size ? bytes.littleEndian(at: end, as: UInt64.self) : 0
+                guard try body(i, rowID, LeafValue(totalLength: total, local: localBytes, overflow: overflow)) else { return i }
                 i += 1
             }
             return i
