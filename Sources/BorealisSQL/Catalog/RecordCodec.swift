@@ -128,62 +128,65 @@ package enum RecordCodec {
         // Values are written in place (one uniqueness check per row, not one per column).
         if values.count != count { values = [Value](repeating: .null, count: count) }
         try values.withUnsafeMutableBufferPointer { out in
-            try decodeValues(&reader, count: count, wanted: wanted, readColumns: readColumns, into: out)
+            try (wanted ?? []).withUnsafeBufferPointer { mask in
+                try decodeValues(&reader, count: count, mask: wanted == nil ? nil : mask, readColumns: readColumns, into: out)
+            }
         }
     }
 
     /// Decodes a row of exactly `out.count` columns into `out` (a row's slots in a batch, see
-    /// RowBatch.swift); a record of another width is damage.
-    static func decode(_ raw: UnsafeRawBufferPointer, wanted: [ColumnDecode]?, readColumns: Int, into out: UnsafeMutableBufferPointer<Value>) throws {
+    /// RowBatch.swift); a record of another width is damage. `mask` is the scan's `wanted`
+    /// (nil: every column), borrowed once per batch rather than retained per row.
+    static func decode(_ raw: UnsafeRawBufferPointer, mask: UnsafeBufferPointer<ColumnDecode>?, readColumns: Int,
+                       into out: UnsafeMutableBufferPointer<Value>) throws {
         var reader = RecordReader(raw, context: "row record")
         let count = Int(try reader.readVarint())
         guard count == out.count, count <= reader.remaining else {
             throw DatabaseError.corrupt("row record claims \(count) columns, its table has \(out.count)")
         }
-        try decodeValues(&reader, count: count, wanted: wanted, readColumns: readColumns, into: out)
+        try decodeValues(&reader, count: count, mask: mask, readColumns: readColumns, into: out)
     }
 
     /// The body of a record after its column count: the tags, then the values, into `out`
     /// (which holds `count` slots).
     @inline(__always)
-    private static func decodeValues(_ reader: inout RecordReader, count: Int, wanted: [ColumnDecode]?, readColumns: Int,
+    private static func decodeValues(_ reader: inout RecordReader, count: Int, mask: UnsafeBufferPointer<ColumnDecode>?, readColumns: Int,
                                      into out: UnsafeMutableBufferPointer<Value>) throws {
         let tags = try reader.readBytes(count)
-        let noMask: [ColumnDecode] = []
-        try (wanted ?? noMask).withUnsafeBufferPointer { mask in
-            let end = wanted == nil || mask.count < count ? count : min(readColumns, count)
-            // A slot that already holds NULL (a batch's slot of a column the scan never reads)
-            // is not assigned again: assigning first destroys the old value, a call per slot.
-            for column in end..<count where !out[column].isNull { out[column] = .null }
-            for column in 0..<end {
-                let tag = tags[column]
-                switch column < mask.count ? mask[column] : .value {
-                case .value:
-                    // Integers, the commonest values, are read here rather than through `value`.
-                    if tag == integerTag {
-                        let z = try reader.readVarint()
-                        out[column] = .integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
-                    } else {
-                        out[column] = try value(tag, &reader)
-                    }
-                case .skip:
-                    if tag == integerTag { _ = try reader.readVarint() } else { try skip(tag, &reader) }
-                    if !out[column].isNull { out[column] = .null }
-                case .characterLength:
-                    if tag == textTag {
-                        let n = Int(try reader.readVarint())
-                        out[column] = .integer(Int64(Value.codePointCount(try reader.readBytes(n))))
-                    } else {
-                        out[column] = Value.characterLength(try value(tag, &reader))
-                    }
-                case .octetLength:
-                    if tag == textTag || tag == blobTag {
-                        let n = Int(try reader.readVarint())
-                        _ = try reader.readBytes(n)
-                        out[column] = .integer(Int64(n))
-                    } else {
-                        out[column] = Value.octetLength(try value(tag, &reader))
-                    }
+        let masked = mask != nil
+        let mask = mask ?? UnsafeBufferPointer(start: nil, count: 0)
+        let end = !masked || mask.count < count ? count : min(readColumns, count)
+        // A slot that already holds NULL (a batch's slot of a column the scan never reads)
+        // is not assigned again: assigning first destroys the old value, a call per slot.
+        for column in end..<count where !out[column].isNull { out[column] = .null }
+        for column in 0..<end {
+            let tag = tags[column]
+            switch column < mask.count ? mask[column] : .value {
+            case .value:
+                // Integers, the commonest values, are read here rather than through `value`.
+                if tag == integerTag {
+                    let z = try reader.readVarint()
+                    out[column] = .integer(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
+                } else {
+                    out[column] = try value(tag, &reader)
+                }
+            case .skip:
+                if tag == integerTag { _ = try reader.readVarint() } else { try skip(tag, &reader) }
+                if !out[column].isNull { out[column] = .null }
+            case .characterLength:
+                if tag == textTag {
+                    let n = Int(try reader.readVarint())
+                    out[column] = .integer(Int64(Value.codePointCount(try reader.readBytes(n))))
+                } else {
+                    out[column] = Value.characterLength(try value(tag, &reader))
+                }
+            case .octetLength:
+                if tag == textTag || tag == blobTag {
+                    let n = Int(try reader.readVarint())
+                    _ = try reader.readBytes(n)
+                    out[column] = .integer(Int64(n))
+                } else {
+                    out[column] = Value.octetLength(try value(tag, &reader))
                 }
             }
         }

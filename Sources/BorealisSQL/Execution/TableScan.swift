@@ -97,44 +97,47 @@ final class TableScan {
         var filled = 0
         var last = lastRowID
         try batch.values.withUnsafeMutableBufferPointer { out in
-            while true {
-                var pastRange = false
-                position = try node.forEachTableEntry(from: position) { i, rowID, value in
-                    guard filled < capacity else { return false }
-                    if let until, rowID > until {
-                        pastRange = true
-                        return false
-                    }
-                    if !readsNothing {
-                        let slots = UnsafeMutableBufferPointer(rebasing: out[filled * width ..< (filled + 1) * width])
-                        if value.overflow == 0 && value.local.count == value.totalLength {
-                            try RecordCodec.decode(value.local, wanted: wanted, readColumns: readColumns, into: slots)
-                        } else {
-                            try cursor.tree.readValue(node, i, cursor.txn).withUnsafeBytes {
-                                try RecordCodec.decode($0, wanted: wanted, readColumns: readColumns, into: slots)
+            try (wanted ?? []).withUnsafeBufferPointer { wantedColumns in
+                let mask = wanted == nil ? nil : wantedColumns
+                while true {
+                    var pastRange = false
+                    position = try node.forEachTableEntry(from: position) { i, rowID, value in
+                        guard filled < capacity else { return false }
+                        if let until, rowID > until {
+                            pastRange = true
+                            return false
+                        }
+                        if !readsNothing {
+                            let slots = UnsafeMutableBufferPointer(rebasing: out[filled * width ..< (filled + 1) * width])
+                            if value.overflow == 0 && value.local.count == value.totalLength {
+                                try RecordCodec.decode(value.local, mask: mask, readColumns: readColumns, into: slots)
+                            } else {
+                                try cursor.tree.readValue(node, i, cursor.txn).withUnsafeBytes {
+                                    try RecordCodec.decode($0, mask: mask, readColumns: readColumns, into: slots)
+                                }
                             }
                         }
+                        last = rowID
+                        filled += 1
+                        return true
                     }
-                    last = rowID
-                    filled += 1
-                    return true
+                    if pastRange {
+                        exhausted = true
+                        return
+                    }
+                    if filled == capacity { return }
+                    guard try cursor.nextLeaf() else {
+                        exhausted = true
+                        return
+                    }
+                    _ = try take()
+                    guard let next = leaf else {
+                        exhausted = true
+                        return
+                    }
+                    node = next
+                    position = index
                 }
-                if pastRange {
-                    exhausted = true
-                    return
-                }
-                if filled == capacity { return }
-                guard try cursor.nextLeaf() else {
-                    exhausted = true
-                    return
-                }
-                _ = try take()
-                guard let next = leaf else {
-                    exhausted = true
-                    return
-                }
-                node = next
-                position = index
             }
         }
         lastRowID = last
