@@ -96,9 +96,16 @@ public func borealis_prepare(_ db: OpaquePointer?, _ sql: UnsafePointer<CChar>?,
 enum SourceText {
     /// The offset of the first byte that is not valid UTF-8, or nil.
     static func firstInvalidUTF8(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
+        // ASCII, by far the commonest text, is passed over a word at a time (the scalar parser
+        // cost more than the rest of binding a 100-byte value); the parser starts at the first
+        // byte with its high bit set, every byte before it being a whole scalar.
+        let count = bytes.count
         var offset = 0
+        while offset + 8 <= count, bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { offset += 8 }
+        while offset < count, bytes[offset] < 0x80 { offset += 1 }
+        if offset == count { return nil }
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = UnsafeRawBufferPointer(rebasing: bytes[offset...]).makeIterator()
         while true {
             switch parser.parseScalar(from: &iterator) {
             case .valid(let encoded): offset += encoded.count

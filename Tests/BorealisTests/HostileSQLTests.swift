@@ -3,7 +3,7 @@
 // clear error with its SQLSTATE (checked against PostgreSQL 15), and never end the process.
 // docs/robustness.md lists the limits these tests hold the engine to.
 
-import BorealisC
+@testable import BorealisC
 import Foundation
 import Testing
 @testable import Borealis
@@ -388,6 +388,35 @@ import Testing
         #expect(borealis_step(statement) == 101)
         _ = borealis_finalize(statement)
     }
+    /// The word-at-a-time pass over ASCII hands over to the scalar parser at the right byte:
+    /// for every ASCII prefix length (across word boundaries) and every kind of sequence after
+    /// it, the offset found is the scalar parser's own.
+    @Test func theFirstInvalidUTF8ByteIsFoundAfterAnyASCIIPrefix() {
+        func reference(_ bytes: [UInt8]) -> Int? {
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = bytes.makeIterator()
+            var offset = 0
+            while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let encoded): offset += encoded.count
+                case .error: return offset
+                case .emptyInput: return nil
+                }
+            }
+        }
+        let tails: [[UInt8]] = [[], [0xFF], [0xC3, 0xA9], [0xC3], [0xC3, 0x28], [0xE2, 0x82, 0xAC, 0x41], [0xE2, 0x82],
+                                [0xF0, 0x9F, 0x98, 0x80], [0xED, 0xA0, 0x80], [0x80], [0xC3, 0xA9, 0xFF], [0x41, 0xC0, 0xAF]]
+        for prefix in 0..<20 {
+            for tail in tails {
+                for suffix in [[], Array("abcdefghij".utf8)] {
+                    let bytes = Array(repeating: UInt8(ascii: "x"), count: prefix) + tail + suffix
+                    let found = bytes.withUnsafeBytes { SourceText.firstInvalidUTF8($0) }
+                    #expect(found == reference(bytes), "prefix \(prefix), tail \(tail), suffix \(suffix.count)")
+                }
+            }
+        }
+    }
+
     /// PostgreSQL's fixed limits on statement shape, with its SQLSTATEs and messages.
     @Test func tableColumnsSelectListsFunctionArgumentsAndIndexKeysHaveTheirLimits() throws {
         let dir = TemporaryDirectory()
