@@ -105,6 +105,31 @@ package final class StatementMemory {
         return rows
     }
 
+    /// As `materialize(_:for:)` for an input that fills batches: each row is made once, from
+    /// its slots in the batch, with room for `extra` more values (a window appends its calls'
+    /// values to every row without growing the array again).
+    func materialize(_ next: BatchStream, width: Int, extra: Int, for site: AnyObject) throws -> [[Value]] {
+        startRun(of: site)
+        var rows: [[Value]] = []
+        var bytes = 0
+        var batch = RowBatch(width: width)
+        while try next(&batch) {
+            try batch.values.withUnsafeBufferPointer { values in
+                for r in 0..<batch.count {
+                    var row: [Value] = []
+                    row.reserveCapacity(width + extra)
+                    row.append(contentsOf: values[r * width ..< (r + 1) * width])
+                    let size = Value.memoryFootprint(of: row)
+                    bytes &+= size
+                    try charge(size)
+                    rows.append(row)
+                }
+            }
+        }
+        recordRun(of: site, bytes: bytes)
+        return rows
+    }
+
     /// Bytes an operator that can spill keeps in memory before it writes to temporary files:
     /// 64 MiB, or a quarter of the limit when that is smaller.
     var spillBytes: Int { min(64 << 20, max(1, limit / 4)) }

@@ -18,8 +18,12 @@ final class WindowOperator: PhysicalOperator {
     var estimatedRows: Double { input.estimatedRows }
 
     func open(_ ctx: ExecutionContext) throws -> RowStream {
-        let next = try input.stream(ctx)
-        let rows = try ctx.memory.materialize(next, for: self)
+        let rows: [[Value]]
+        if let batches = try input.batches(ctx) {
+            rows = try ctx.memory.materialize(batches, width: input.columns.count, extra: windows.calls.count, for: self)
+        } else {
+            rows = try ctx.memory.materialize(try input.stream(ctx), for: self)
+        }
         // Handed over, not copied: the collector grows each row by its window values in place.
         return Planner.stream(try windows.apply(to: consume rows, ctx: ctx))
     }
