@@ -97,11 +97,18 @@ final class VersionCache: @unchecked Sendable {
         return version
     }
 
-    /// As `version(of:at:)`, marking the page recently used (the writer's reads).
+    /// As `version(of:at:)`, marking the page recently used (the writer's reads). The entry is
+    /// found once and changed in place through its index (no second hash, no copy of its
+    /// arrays): this runs for every page a transaction reads.
     private func find(_ page: PageNumber, at snapshot: LSN) -> PageImage? {
-        guard let version = version(of: page, at: snapshot) else { return nil }
-        entries[page]!.referenced = true
-        return version.image
+        guard let index = entries.index(forKey: page) else { return nil }
+        let image: PageImage? = entries.values[index].versions.withUnsafeBufferPointer { versions in
+            guard let version = versions.last(where: { $0.from <= snapshot }), snapshot < version.until else { return nil }
+            return version.image
+        }
+        guard let image else { return nil }
+        entries.values[index].referenced = true
+        return image
     }
 
     /// The image of `page` as of `snapshot` and its validity interval [from, until), for a
@@ -530,32 +537,32 @@ final class VersionCache: @unchecked Sendable {
             if hand >= ring.count { hand = 0 }
             let page = ring[hand]
             scanned += 1
-            guard var entry = entries[page] else {
+            // One lookup per page looked at; the entry is changed in place through its index.
+            guard let index = entries.index(forKey: page) else {
                 ring.swapAt(hand, ring.count - 1)
                 ring.removeLast()
                 continue
             }
-            if entry.referenced {
-                entries[page]!.referenced = false
+            if entries.values[index].referenced {
+                entries.values[index].referenced = false
                 hand += 1
                 continue
             }
-            let kept = entry.versions.filter { $0.pinned }
-            let removed = entry.versions.count - kept.count
-            stats.bytes -= removed * pageSize
-            stats.versions -= removed
-            entry.versions = kept
-            if kept.isEmpty {
-                entry.inRing = false
+            let before = entries.values[index].versions.count
+            entries.values[index].versions.removeAll { !$0.pinned }
+            let kept = entries.values[index].versions.count
+            stats.bytes -= (before - kept) * pageSize
+            stats.versions -= before - kept
+            if kept == 0 {
                 ring.swapAt(hand, ring.count - 1)
                 ring.removeLast()
+                if entries.values[index].redo.isEmpty {
+                    entries.remove(at: index)
+                } else {
+                    entries.values[index].inRing = false
+                }
             } else {
                 hand += 1
-            }
-            if entry.versions.isEmpty && entry.redo.isEmpty {
-                entries[page] = nil
-            } else {
-                entries[page] = entry
             }
         }
     }
