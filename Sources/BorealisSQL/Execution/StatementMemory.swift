@@ -92,39 +92,40 @@ package final class StatementMemory {
 
     /// Materializes `next` for `site` (one run replacing its last), charging every row.
     func materialize(_ next: RowStream, for site: AnyObject) throws -> [[Value]] {
-        startRun(of: site)
-        var rows: [[Value]] = []
-        var bytes = 0
-        while let row = try next() {
-            let size = Value.memoryFootprint(of: row)
-            bytes &+= size
-            try charge(size)
-            rows.append(row)
+        try materialize(for: site) { keep in
+            while let row = try next() { try keep(row) }
         }
-        recordRun(of: site, bytes: bytes)
-        return rows
     }
 
     /// As `materialize(_:for:)` for an input that fills batches: each row is made once, from
     /// its slots in the batch, with room for `extra` more values (a window appends its calls'
     /// values to every row without growing the array again).
     func materialize(_ next: BatchStream, width: Int, extra: Int, for site: AnyObject) throws -> [[Value]] {
+        try materialize(for: site) { keep in
+            var batch = RowBatch(width: width)
+            while try next(&batch) {
+                try batch.values.withUnsafeBufferPointer { values in
+                    for r in 0..<batch.count {
+                        var row: [Value] = []
+                        row.reserveCapacity(width + extra)
+                        row.append(contentsOf: values[r * width ..< (r + 1) * width])
+                        try keep(row)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One run of `site`: `produce` hands each row to `keep`, which charges and keeps it.
+    private func materialize(for site: AnyObject, _ produce: (_ keep: ([Value]) throws -> Void) throws -> Void) throws -> [[Value]] {
         startRun(of: site)
         var rows: [[Value]] = []
         var bytes = 0
-        var batch = RowBatch(width: width)
-        while try next(&batch) {
-            try batch.values.withUnsafeBufferPointer { values in
-                for r in 0..<batch.count {
-                    var row: [Value] = []
-                    row.reserveCapacity(width + extra)
-                    row.append(contentsOf: values[r * width ..< (r + 1) * width])
-                    let size = Value.memoryFootprint(of: row)
-                    bytes &+= size
-                    try charge(size)
-                    rows.append(row)
-                }
-            }
+        try produce { row in
+            let size = Value.memoryFootprint(of: row)
+            bytes &+= size
+            try charge(size)
+            rows.append(row)
         }
         recordRun(of: site, bytes: bytes)
         return rows
