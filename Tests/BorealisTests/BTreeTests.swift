@@ -4,6 +4,38 @@ import Testing
 @testable import BorealisStorage
 
 @Suite struct BTreeTests {
+    /// A leaf cell whose key or value length is a damaged varint (bit 63 set, or near Int.max)
+    /// read as a negative or huge Int and trapped in `localValueLength` (found in review); now
+    /// every reader of the cell stays inside the page and a scan reports the damage.
+    @Test func aCellWithAHugeOrNegativeLengthVarintNeverTraps() throws {
+        let layout = NodeLayout(pageSize: 4096)
+        let tenBytes: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]     // bit 63 set
+        let nearMax: [UInt8] = [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]          // 2^63 - 2
+        let key: [UInt8] = [0x80, 0, 0, 0, 0, 0, 0, 1]
+        for (keyLength, valueLength) in [([UInt8(8)], tenBytes), ([UInt8(8)], nearMax), (tenBytes, [UInt8(3)]), (nearMax, [UInt8(3)])] {
+            let node = Node(PageImage(size: 4096), layout: layout)
+            node.initialize(.leaf)
+            #expect(node.insert(keyLength + key + valueLength + [1, 2, 3], at: 0))
+            _ = node.valueShape(0)
+            _ = node.cellSize(atOffset: node.slot(0))
+            key.withUnsafeBytes { _ = node.lowerBound($0) }
+            node.withEntry(0) { key, value in
+                #expect(key.count <= 4096 && value.local.count <= 4096)
+            }
+            var rows = 0
+            do {
+                _ = try node.forEachTableEntry(from: 0) { _, _, value in
+                    #expect(value.local.count <= 4096)
+                    rows += 1
+                    return true
+                }
+            } catch let error as DatabaseError {
+                #expect(error.sqlState == SQLState.dataCorrupted)
+            }
+            #expect(rows <= 1)
+        }
+    }
+
     /// Random inserts, overwrites (same and other sizes, overflowing values) and deletes against
     /// a dictionary model, with commits, rollbacks, reopen and full verification along the way.
     @Test(arguments: [UInt64(1), 2, 3])

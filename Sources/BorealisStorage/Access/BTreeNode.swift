@@ -119,8 +119,14 @@ package struct Node {
             if byte < 0x80 || shift > 56 { break }
             shift += 7
         }
-        return Int(truncatingIfNeeded: result)
+        // A damaged cell can spell any 64-bit number: lengths past `maximumVarint` are held
+        // there, so no caller's arithmetic (offsets, `localValueLength`) can go negative or
+        // overflow, and the lengths still point past the page, which the callers detect.
+        return Int(min(result, Self.maximumVarint))
     }
+
+    /// The largest length a cell's varint reads as (1 TiB: past any page, value or overflow chain).
+    static let maximumVarint: UInt64 = 1 << 40
 
     /// Calls `body` with the key of cell i; the bytes are valid only inside `body`.
     @inline(__always)
