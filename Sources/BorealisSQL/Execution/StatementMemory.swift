@@ -104,14 +104,7 @@ package final class StatementMemory {
         try materialize(for: site) { keep in
             var batch = RowBatch(width: width)
             while try next(&batch) {
-                try batch.values.withUnsafeBufferPointer { values in
-                    for r in 0..<batch.count {
-                        var row: [Value] = []
-                        row.reserveCapacity(width + extra)
-                        row.append(contentsOf: values[r * width ..< (r + 1) * width])
-                        try keep(row)
-                    }
-                }
+                for r in 0..<batch.count { try keep(batch.row(r, reserving: extra)) }
             }
         }
     }

@@ -255,10 +255,15 @@ final class HashAggregateOperator: PhysicalOperator {
         private var count = 0
         private var shift: UInt64 = 64
 
+        /// Where `key`'s probe starts: Fibonacci hashing, the high bits of one product.
+        private func start(_ key: Int64) -> Int {
+            Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        }
+
         subscript(key: Int64) -> Int? {
             guard count > 0 else { return nil }
             let mask = keys.count - 1
-            var i = Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            var i = start(key)
             while true {
                 let slot = slots[i]
                 if slot == 0 { return nil }
@@ -270,7 +275,7 @@ final class HashAggregateOperator: PhysicalOperator {
         mutating func insert(_ key: Int64, slot: Int) {
             if (count + 1) * 2 > keys.count { grow() }
             let mask = keys.count - 1
-            var i = Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            var i = start(key)
             while slots[i] != 0 {
                 if keys[i] == key { return }
                 i = (i + 1) & mask

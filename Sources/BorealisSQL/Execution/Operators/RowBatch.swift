@@ -49,10 +49,15 @@ struct RowBatch {
         }
     }
 
-    /// Row `row` as an array (for a consumer that keeps it).
-    func row(_ row: Int) -> [Value] {
+    /// Row `row` as an array (for a consumer that keeps it), with room for `extra` more values
+    /// when the consumer will append them (a window its calls' values).
+    func row(_ row: Int, reserving extra: Int = 0) -> [Value] {
         let start = row * width
-        return Array(values[start..<start + width])
+        guard extra > 0 else { return Array(values[start..<start + width]) }
+        var copy: [Value] = []
+        copy.reserveCapacity(width + extra)
+        copy.append(contentsOf: values[start..<start + width])
+        return copy
     }
 }
 
