@@ -146,7 +146,7 @@ func statement(_ handle: OpaquePointer?) -> Statement? { lookup(handle, as: Stat
 
 func bind(_ handle: OpaquePointer?, _ index: Int32, _ value: Value) -> Int32 {
     guard let s = statement(handle) else { return MISUSE }
-    if s.row != nil || s.finished { resetState(s) }
+    if s.hasRow || s.finished { resetState(s) }
     do {
         try s.prepared.bind(Int(index), value)
         return s.connection.succeed()
@@ -157,7 +157,7 @@ func bind(_ handle: OpaquePointer?, _ index: Int32, _ value: Value) -> Int32 {
 
 func resetState(_ s: Statement) {
     s.prepared.reset()
-    s.row = nil
+    s.enter(nil)
     s.finished = false
     s.releaseBuffers()
 }
@@ -236,19 +236,20 @@ public func borealis_step(_ stmt: OpaquePointer?) -> Int32 {
     guard let s = statement(stmt) else { return MISUSE }
     s.releaseBuffers()
     if s.finished { return s.connection.fail(MISUSE, "borealis_step after the statement finished: call borealis_reset first", state: SQLState.internalError) }
+    if s.advance() { return ROW }
     do {
-        if let row = try s.prepared.step() {
-            s.row = row
+        if let rows = try s.prepared.nextRows() {
+            s.enter(rows)
             return ROW
         }
-        s.row = nil
+        s.enter(nil)
         s.finished = true
         s.connection.changes = Int64(s.prepared.changes)
         if s.prepared.lastInsertRowID != 0 { s.connection.lastInsertRowID = s.prepared.lastInsertRowID }
         _ = s.connection.succeed()
         return DONE
     } catch {
-        s.row = nil
+        s.enter(nil)
         s.finished = true
         return s.connection.fail(error)
     }
@@ -274,17 +275,17 @@ public func borealis_finalize(_ stmt: OpaquePointer?) -> Int32 {
 
 func column(_ handle: OpaquePointer?, _ index: Int32) -> (Statement, Value)? {
     guard let s = statement(handle) else { return nil }
-    guard let row = s.row, index >= 0, Int(index) < row.count else {
+    guard let value = s.value(Int(index)) else {
         _ = s.connection.fail(RANGE, "column index \(index) is out of range", state: SQLState.invalidParameterValue)
         return nil
     }
-    return (s, row[Int(index)])
+    return (s, value)
 }
 
 @_cdecl("borealis_column_count")
 public func borealis_column_count(_ stmt: OpaquePointer?) -> Int32 {
     guard let s = statement(stmt) else { return 0 }
-    return Int32(s.row?.count ?? s.prepared.columnNames.count)
+    return Int32(s.width ?? s.prepared.columnNames.count)
 }
 
 @_cdecl("borealis_column_name")

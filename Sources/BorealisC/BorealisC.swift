@@ -24,16 +24,22 @@ func code(of error: Error) -> Int32 {
 // MARK: Handles
 
 /// Live handles; a pointer not in here is refused with MISUSE.
-let liveHandles = Mutex(HandleSet())
+let liveHandles = HandleRegistry()
 
-func register(_ object: AnyObject) -> OpaquePointer {
-    let pointer = Unmanaged.passRetained(object).toOpaque()
+/// What a handle of the C API points to: a connection or a statement (both final classes),
+/// each belonging to a connection, whose progress callback must not call back into it.
+protocol HandleObject: AnyObject {
+    var owner: Connection { get }
+}
+
+func register(_ object: some HandleObject) -> OpaquePointer {
+    let pointer = Unmanaged.passRetained(object as AnyObject).toOpaque()
     let key = UInt(bitPattern: pointer)
     liveHandles.withLock { _ = $0.insert(key) }
     return OpaquePointer(pointer)
 }
 
-func lookup<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
+func lookup<T: HandleObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
     guard let handle else { return nil }
     let raw = UnsafeMutableRawPointer(handle)
     let key = UInt(bitPattern: raw)
@@ -44,13 +50,17 @@ func lookup<T: AnyObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
         _ = Unmanaged<AnyObject>.fromOpaque(raw).retain()
         return true
     }
-    guard retained, let object = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue() as? T else { return nil }
+    guard retained else { return nil }
+    let object = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue()
+    // Exactly T (a statement passed as a connection is refused): both kinds are final classes,
+    // so comparing the class is the whole check, without a dynamic cast's walk.
+    guard type(of: object) == T.self else { return nil }
+    let typed = unsafeDowncast(object, to: T.self)
     // From inside its own progress callback a connection (or its statement) is mid-statement
     // under its lock: any call on it would wait for itself forever. MISUSE instead.
-    let owner = (object as? Statement)?.connection ?? (object as? Connection)
-    if let owner, owner.callbackThread.load(ordering: .relaxed) != 0,
-       owner.callbackThread.load(ordering: .relaxed) == UInt(pthread_self()) { return nil }
-    return object
+    let callbackThread = typed.owner.callbackThread.load(ordering: .relaxed)
+    if callbackThread != 0, callbackThread == UInt(pthread_self()) { return nil }
+    return typed
 }
 
 func unregister(_ handle: OpaquePointer) {
@@ -73,16 +83,22 @@ final class CStringBox {
     deinit { free(pointer) }
 }
 
-final class Connection {
+/// A connection handle. Its mutable fields, like a statement's, go without the runtime's dynamic
+/// exclusivity checks (`@exclusivity(unchecked)`): the header allows one thread at a time on a
+/// connection and its statements, so accesses never overlap, and the checks (a thread-local
+/// access set per read or write) were a tenth of `SELECT *` stepped through the C API.
+final class Connection: HandleObject {
     let database: Database?
-    var errorCode: Int32 = OK
+    @exclusivity(unchecked) var errorCode: Int32 = OK
     let message = CStringBox()
     let sqlState = CStringBox()
-    var changes: Int64 = 0
-    var lastInsertRowID: Int64 = 0
+    @exclusivity(unchecked) var changes: Int64 = 0
+    @exclusivity(unchecked) var lastInsertRowID: Int64 = 0
     var statements: [OpaquePointer] = []
     /// The thread running this connection's progress callback, 0 when none does.
     let callbackThread = Atomic<UInt>(0)
+
+    var owner: Connection { self }
 
     init(database: Database?) {
         self.database = database
@@ -101,7 +117,7 @@ final class Connection {
     }
 
     /// Whether `message` and `sqlState` hold the success texts.
-    private var reportsSuccess = true
+    @exclusivity(unchecked) private var reportsSuccess = true
 
     func fail(_ error: Error) -> Int32 {
         reportsSuccess = false
@@ -125,11 +141,16 @@ final class Connection {
     }
 }
 
-final class Statement {
+final class Statement: HandleObject {
     let connection: Connection
     let prepared: PreparedStatement
-    var row: [Value]?
-    var finished = false
+    /// The block of rows the current row is in (`PreparedStatement.nextRows`) and its index
+    /// there: a step moves along the block without an array per row or the statement's lock.
+    @exclusivity(unchecked) private(set) var rows = RowBlock(width: 0)
+    @exclusivity(unchecked) private(set) var position = 0
+    /// Whether a step returned a row that is still current (no DONE, error or reset since).
+    @exclusivity(unchecked) private(set) var hasRow = false
+    @exclusivity(unchecked) var finished = false
     /// Where a string handed to C comes from: the box behind each is kept for the statement's
     /// life and keeps its pointer while its text is unchanged (a re-plan may rename a column).
     enum HandedOut: Hashable {
@@ -137,7 +158,9 @@ final class Statement {
     }
     private var handedOut: [HandedOut: CStringBox] = [:]
     /// Text and blob buffers of the current row, valid until the next step/reset/finalize.
-    var buffers = RowBuffers()
+    @exclusivity(unchecked) var buffers = RowBuffers()
+
+    var owner: Connection { connection }
 
     init(connection: Connection, prepared: PreparedStatement) {
         self.connection = connection
@@ -153,6 +176,30 @@ final class Statement {
     }
 
     func releaseBuffers() { buffers.invalidate() }
+
+    /// Moves to the next row of the current block; false when the block has no more.
+    func advance() -> Bool {
+        guard hasRow, position + 1 < rows.count else { return false }
+        position += 1
+        return true
+    }
+
+    /// Makes the first row of `block` current (nil: no current row).
+    func enter(_ block: RowBlock?) {
+        rows = block ?? RowBlock(width: 0)
+        position = 0
+        hasRow = !rows.isEmpty
+    }
+
+    /// The current row's value in `column`; nil without a current row or out of range.
+    @inline(__always)
+    func value(_ column: Int) -> Value? {
+        guard hasRow, column >= 0, column < rows.width else { return nil }
+        return rows.value(row: position, column: column)
+    }
+
+    /// The current row's column count, nil without a current row.
+    var width: Int? { hasRow ? rows.width : nil }
 
 }
 

@@ -3,6 +3,9 @@
 // multiplication. Set<UInt> hashed each address with SipHash, which cost more than a column
 // read itself (a quarter of `SELECT *` stepped through `borealis_column_*`).
 
+import Glibc
+import Synchronization
+
 struct HandleSet {
     /// 0 is an empty slot, 1 a removed one (no object lives at address 0 or 1).
     private static let empty: UInt = 0, removed: UInt = 1
@@ -69,5 +72,40 @@ struct HandleSet {
         count = 0
         used = 0
         for key in live { insert(key) }
+    }
+}
+
+/// The set of live handles behind a spin lock, looked up by every call of the C API.
+///
+/// Why not `Mutex`: a lookup holds the lock for a probe of one or two slots, and every
+/// `borealis_column_*` call makes one; the futex mutex's lock and unlock (two atomic
+/// read-modify-writes and a thread-local read of the thread id) were a third of a column call.
+/// Here taking the lock is one compare-and-exchange and releasing it one store. Contention is
+/// rare (opens, closes, several threads calling at once) and short: a waiter yields its time
+/// slice instead of sleeping on a futex.
+///
+/// The set lives in memory allocated once and never freed (the registry is a process-wide
+/// constant), so the body's access needs no exclusivity check: the lock is what excludes.
+final class HandleRegistry: @unchecked Sendable {
+    private let busy = Atomic<Bool>(false)
+    private let set: UnsafeMutablePointer<HandleSet>
+
+    init() {
+        set = .allocate(capacity: 1)
+        set.initialize(to: HandleSet())
+    }
+
+    deinit {
+        set.deinitialize(count: 1)
+        set.deallocate()
+    }
+
+    @inline(__always)
+    func withLock<R>(_ body: (inout HandleSet) -> R) -> R {
+        while !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            sched_yield()
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        return body(&set.pointee)
     }
 }

@@ -366,4 +366,94 @@ import Testing
         #expect(borealis_close(d) == 0)
         #expect(liveSnapshots(db) == 0)
     }
+
+    /// `nextRows` (the C API's way through a result, a block at a time) and `step` hand out the
+    /// same rows in the same order, mixed in any way, from a cursor and from a result computed
+    /// whole; an error mid-stream comes out after the rows before it.
+    @Test func stepAndNextRowsHandOutTheSameRowsInOrder() throws {
+        let (dir, db) = try table(rows: 300)
+        defer { withExtendedLifetime(dir) {} }
+        func collect(_ statement: PreparedStatement, stepsBetweenBlocks: Int) throws -> [[Value]] {
+            var rows: [[Value]] = []
+            while true {
+                for _ in 0..<stepsBetweenBlocks {
+                    if let row = try statement.step() { rows.append(row) }
+                }
+                guard let block = try statement.nextRows() else { break }
+                #expect(block.count >= 1 && block.count <= Database.cursorBatch.rows + 1)
+                for i in 0..<block.count { rows.append(block.row(i)) }
+            }
+            #expect(try statement.step() == nil)
+            #expect(try statement.nextRows() == nil)
+            return rows
+        }
+        let expected = (1...300).map { [Value.integer(Int64($0)), .text("value of row \($0)")] }
+        let select = try db.makeStatement("SELECT id, v FROM t")
+        for steps in [0, 1, 3, 70] {
+            select.reset()
+            #expect(try collect(select, stepsBetweenBlocks: steps) == expected)
+        }
+        // A result computed whole (INSERT … RETURNING) is handed out in blocks as well.
+        let insert = try db.makeStatement("INSERT INTO t SELECT id + 1000, v FROM t WHERE id <= 150 RETURNING id")
+        #expect(try collect(insert, stepsBetweenBlocks: 2) == (1001...1150).map { [.integer(Int64($0))] })
+        // An error: the rows before it, then the error, then nothing.
+        let failing = try db.makeStatement("SELECT id, 1 / (id - 100) FROM t")
+        var ids: [Int64] = []
+        #expect { while let block = try failing.nextRows() { for i in 0..<block.count { if case .integer(let id) = block.value(row: i, column: 0) { ids.append(id) } } } } throws: { error in
+            (error as? DatabaseError)?.sqlState == "22012"
+        }
+        #expect(ids == Array(1...99))
+        #expect(try failing.nextRows() == nil)
+    }
+
+    /// Stepping through blocks from C: every row and column across block boundaries, a reset or
+    /// a new binding in the middle of a block starts over, a row's values are gone after DONE,
+    /// and an error mid-stream ends the rows before it with its SQLSTATE.
+    @Test func cStepsAcrossBlocksAndStartsOverOnResetOrBind() throws {
+        let (dir, db) = try table(rows: 300)
+        defer { withExtendedLifetime(dir) {} }
+        // borealis_options of the header (its C layout), synchronous OFF as db's.
+        struct COptions { var size = MemoryLayout<Int>.size * 4, cacheBytes: Int64 = 0, synchronous: Int32 = 1, busy: Int32 = 0, pageSize: Int32 = 0 }
+        var options = COptions()
+        var c: OpaquePointer?
+        #expect(borealis_open_v2(dir.database, &c, 0x02, &options) == 0)
+        defer { _ = borealis_close(c) }
+        var s: OpaquePointer?
+        #expect(borealis_prepare(c, "SELECT id, v FROM t WHERE id >= $1", -1, &s, nil) == 0)
+        defer { _ = borealis_finalize(s) }
+        func stepRows(_ count: Int, from first: Int64) {
+            for id in first..<first + Int64(count) {
+                #expect(borealis_step(s) == 100)
+                #expect(borealis_column_count(s) == 2)
+                #expect(borealis_column_int64(s, 0) == id)
+                #expect(borealis_column_text(s, 1).map { String(cString: $0) } == "value of row \(id)")
+                #expect(borealis_column_bytes(s, 1) == Int32("value of row \(id)".utf8.count))
+                #expect(borealis_column_int64(s, 2) == 0) // out of range
+            }
+        }
+        #expect(borealis_bind_int64(s, 1, 1) == 0)
+        stepRows(70, from: 1)
+        #expect(borealis_reset(s) == 0)
+        stepRows(5, from: 1)
+        #expect(borealis_bind_int64(s, 1, 200) == 0) // a new binding mid-block starts over
+        stepRows(101, from: 200)
+        #expect(borealis_step(s) == 101)
+        #expect(borealis_column_int64(s, 0) == 0)
+        #expect(borealis_column_count(s) == 2)
+        #expect(borealis_step(s) == 21) // MISUSE until reset
+
+        var failing: OpaquePointer?
+        #expect(borealis_prepare(c, "SELECT 1 / (id - 100) FROM t", -1, &failing, nil) == 0)
+        defer { _ = borealis_finalize(failing) }
+        var rows = 0
+        var code: Int32 = 0
+        repeat {
+            code = borealis_step(failing)
+            if code == 100 { rows += 1 }
+        } while code == 100
+        #expect(rows == 99)
+        #expect(code == 1)
+        #expect(borealis_sqlstate(c).map { String(cString: $0) } == "22012")
+        _ = db
+    }
 }

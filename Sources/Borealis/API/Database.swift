@@ -593,15 +593,15 @@ public final class Database: @unchecked Sendable {
         activeCursors.add(1, ordering: .relaxed)
         // The first row, and one more to tell whether there are others.
         fill(cursor, rows: 2, bytes: .max)
-        let first = try take(cursor, rows: 1).first
-        return .cursor(cursor, first: first, more: cursor.hasMore)
+        let first = try take(cursor, rows: 1)
+        return .cursor(cursor, first: first.isEmpty ? nil : first.row(0), more: cursor.hasMore)
     }
 
     /// The next rows of `cursor` (a batch, `cursorBatch`), empty once it has none; `more` is
     /// false once it has nothing left to hand out. An error is thrown once the rows computed
     /// before it have been handed out — by the step that reaches it — and fails the
     /// transaction block the cursor was opened in if that is still open.
-    func next(_ cursor: SelectCursor, text: String) throws -> (rows: [[Value]], more: Bool) {
+    func next(_ cursor: SelectCursor, text: String) throws -> (rows: RowBlock, more: Bool) {
         inFlight.add(1, ordering: .relaxed)
         defer { statementEnded() }
         do {
@@ -624,14 +624,14 @@ public final class Database: @unchecked Sendable {
     func end(_ cursor: SelectCursor) {
         lockedValue {
             finish(cursor)
-            cursor.ahead = []
+            cursor.ahead = RowBlock(width: cursor.columns.count)
             cursor.failure = nil
         }
     }
 
     /// Up to `count` of the rows computed ahead; with none left, the error met computing the
     /// next one is thrown (by the step that reaches it).
-    private func take(_ cursor: SelectCursor, rows count: Int) throws -> [[Value]] {
+    private func take(_ cursor: SelectCursor, rows count: Int) throws -> RowBlock {
         switch cursor.take(rows: count) {
         case .success(let rows):
             return rows

@@ -65,7 +65,7 @@ public final class PreparedStatement: Sendable {
         /// The streamed SELECT's cursor, while it has rows or an error to hand out.
         var cursor: SelectCursor?
         /// Rows of the cursor's last batch, handed out one per `step` from `batchPosition`.
-        var batch: [[Value]] = []
+        var batch = RowBlock(width: 0)
         var batchPosition = 0
         var position = 0
         var description: StatementDescription?
@@ -171,38 +171,81 @@ public final class PreparedStatement: Sendable {
         try state.withLock { state in
             if state.batchPosition < state.batch.count {
                 defer { state.batchPosition += 1 }
-                return state.batch[state.batchPosition]
+                return state.batch.row(state.batchPosition)
             }
-            if let cursor = state.cursor {
-                state.batch = []
-                state.batchPosition = 0
-                do {
-                    let (rows, more) = try database.next(cursor, text: parsed.text)
-                    if !more { state.cursor = nil }
-                    guard let first = rows.first else { return nil }
-                    state.batch = rows
-                    state.batchPosition = 1
-                    return first
-                } catch {
-                    state.cursor = nil
-                    throw error
-                }
+            if state.cursor != nil {
+                guard let rows = try nextCursorRows(&state) else { return nil }
+                state.batch = rows
+                state.batchPosition = 1
+                return rows.row(0)
             }
-            if state.result == nil {
-                switch try database.start(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache) {
-                case .result(let result):
-                    state.result = result
-                    state.position = 0
-                case .cursor(let cursor, let first, let more):
-                    state.result = QueryResult(columns: cursor.columns, declaredTypes: cursor.declaredTypes)
-                    state.position = 0
-                    if more { state.cursor = cursor }
-                    return first
-                }
-            }
+            if state.result == nil, let first = try start(&state) { return first }
             guard let rows = state.result?.rows, state.position < rows.count else { return nil }
             defer { state.position += 1 }
             return rows[state.position]
+        }
+    }
+
+    /// The next rows at once, for a caller that reads their values in place: the C API steps
+    /// through a block without an array or a lock per row. Nil when there are no more. The
+    /// rows are those `step` would return next, in order (the two may be mixed), with the
+    /// same errors; a block holds rows of one width.
+    package func nextRows() throws -> RowBlock? {
+        try state.withLock { state in
+            if state.batchPosition < state.batch.count {
+                var rest = RowBlock(width: state.batch.width)
+                swap(&rest, &state.batch)
+                rest = rest.split(at: state.batchPosition)
+                state.batchPosition = 0
+                return rest
+            }
+            if state.cursor != nil { return try nextCursorRows(&state) }
+            if state.result == nil, let first = try start(&state) {
+                var block = RowBlock(width: first.count)
+                try block.append(first)
+                return block
+            }
+            // A result computed whole: up to a cursor batch of its rows, all of one width.
+            guard let rows = state.result?.rows, state.position < rows.count else { return nil }
+            var block = RowBlock(width: rows[state.position].count)
+            block.reserve(rows: min(Database.cursorBatch.rows, rows.count - state.position))
+            while state.position < rows.count && block.count < Database.cursorBatch.rows
+                    && rows[state.position].count == block.width {
+                try block.append(rows[state.position])
+                state.position += 1
+            }
+            return block
+        }
+    }
+
+    /// The cursor's next batch, nil when it has none; the cursor is let go once it has nothing
+    /// more (or failed).
+    private func nextCursorRows(_ state: inout State) throws -> RowBlock? {
+        guard let cursor = state.cursor else { return nil }
+        state.batch = RowBlock(width: 0)
+        state.batchPosition = 0
+        do {
+            let (rows, more) = try database.next(cursor, text: parsed.text)
+            if !more { state.cursor = nil }
+            return rows.isEmpty ? nil : rows
+        } catch {
+            state.cursor = nil
+            throw error
+        }
+    }
+
+    /// The first step: runs the statement, or opens its cursor and returns the first row.
+    private func start(_ state: inout State) throws -> [Value]? {
+        switch try database.start(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache) {
+        case .result(let result):
+            state.result = result
+            state.position = 0
+            return nil
+        case .cursor(let cursor, let first, let more):
+            state.result = QueryResult(columns: cursor.columns, declaredTypes: cursor.declaredTypes)
+            state.position = 0
+            if more { state.cursor = cursor }
+            return first
         }
     }
 
@@ -218,7 +261,7 @@ public final class PreparedStatement: Sendable {
     }
 
     private static func endCursor(_ state: inout State, _ database: Database) {
-        state.batch = []
+        state.batch = RowBlock(width: 0)
         state.batchPosition = 0
         guard let cursor = state.cursor else { return }
         state.cursor = nil

@@ -5,7 +5,7 @@
 //   open (first step: plan, open, first row) ──step──▶ open … ──no row left / error──▶ ended
 //   open ──reset, execute, statement deallocated, connection closed──▶ ended
 //
-// Rows are computed ahead of the steps that hand them out (`ahead`; an error goes to
+// Rows are computed ahead of the steps that hand them out (`ahead`, a RowBlock; an error goes to
 // `failure`, thrown by the step that reaches it, after the rows computed before it): the first
 // step computes two rows, each later refill a batch (`Database.cursorBatch`, 64 rows or 256 KiB)
 // plus one, which the statement hands out one per `step` without taking the connection's lock.
@@ -40,7 +40,7 @@ final class SelectCursor: @unchecked Sendable {
     var context: ExecutionContext?
     var txn: StorageTransaction?
     /// Rows computed and not yet handed out, oldest first.
-    var ahead: [[Value]] = []
+    var ahead: RowBlock
     /// The error met computing the next row, thrown by the next step.
     var failure: (any Error)?
 
@@ -52,6 +52,7 @@ final class SelectCursor: @unchecked Sendable {
         self.rows = rows
         self.context = context
         self.txn = txn
+        ahead = RowBlock(width: columns.count)
     }
 
     var isOpen: Bool { rows != nil }
@@ -65,11 +66,12 @@ final class SelectCursor: @unchecked Sendable {
     func fill(rows count: Int, bytes: Int) -> Bool {
         guard let rows else { return false }
         var size = 0
+        ahead.reserve(rows: max(0, count - ahead.count))
         do {
             while ahead.count < count && size < bytes {
                 guard let row = try rows() else { return true }
                 if bytes != .max { size += Self.approximateBytes(row) }
-                ahead.append(row)
+                try ahead.append(row)
             }
             return false
         } catch {
@@ -80,17 +82,15 @@ final class SelectCursor: @unchecked Sendable {
 
     /// Up to `count` of the rows computed ahead, oldest first; with none left, the error met
     /// computing the next one (handed over once).
-    func take(rows count: Int) -> Result<[[Value]], any Error> {
+    func take(rows count: Int) -> Result<RowBlock, any Error> {
         if ahead.isEmpty, let failure {
             self.failure = nil
             return .failure(failure)
         }
-        if ahead.count <= count {
-            defer { ahead = [] }
-            return .success(ahead)
-        }
-        let taken = Array(ahead[..<count])
-        ahead.removeFirst(count)
+        // The block is handed over whole (no copy); rows past `count` stay for the next take.
+        var taken = RowBlock(width: columns.count)
+        swap(&taken, &ahead)
+        ahead = taken.split(at: count)
         return .success(taken)
     }
 
