@@ -242,7 +242,9 @@ struct ExpressionCompiler {
             var (left, right) = comparedAsUUID(op, l, r)
             (left, right) = comparedAsCharacter(op, left, right)
             if op == .concat { (left, right) = (characterArguments("", [left])[0], characterArguments("", [right])[0]) }
-            let evaluator = try compileBinary(op, try compile(left), try compile(right))
+            let a = try compile(left), b = try compile(right)
+            if let folded = foldedByLiteralOperand(op, left, a, right, b) { return folded }
+            let evaluator = try compileBinary(op, a, b)
             if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
             return evaluator
         case .isNull(let e, let negated):
@@ -472,6 +474,7 @@ struct ExpressionCompiler {
         case .like(let e, let pattern, let escape, let ci, let negated):
             let a = try compile(e), p = try compile(pattern)
             let esc = try escape.map { try compile($0) }
+            if let folded = foldedByLiteralOperand(.like, e, a, pattern, p) { return folded }
             return { ctx in
                 let v = try a(ctx), pat = try p(ctx)
                 guard case .text(let s) = v.isNull ? Value.null : try v.cast(to: .text),
@@ -506,6 +509,39 @@ struct ExpressionCompiler {
         if left == .uuid, right != .uuid, right?.isText ?? true { return (l, .cast(r, uuid)) }
         if right == .uuid, left != .uuid, left?.isText ?? true { return (.cast(l, uuid), r) }
         return (l, r)
+    }
+
+    /// What PostgreSQL's planner simplifies before anything runs, so that the other operand is
+    /// never evaluated: a strict operator (arithmetic, comparison, LIKE, regular expressions)
+    /// with a NULL operand is NULL, AND with FALSE is FALSE, OR with TRUE is TRUE. `x / 0 = NULL`
+    /// and `x / 0 = 1 AND false` return no rows there, instead of failing with 22012. Only a
+    /// literal operand, or a cast of one, is looked at (`NULL`, `NULL::int`, `false`): asking
+    /// whether any operand is constant would walk each operand's whole subtree again.
+    private func foldedByLiteralOperand(_ op: BinaryOperator, _ l: Expr, _ a: Evaluator, _ r: Expr, _ b: Evaluator) -> Evaluator? {
+        func literal(_ e: Expr, _ evaluator: Evaluator) -> Value? {
+            switch e {
+            case .literal(let v): return v
+            case .cast(.literal, _):
+                let folding = ExecutionContext(parameters: [], txn: nil, catalog: nil)
+                folding.frames = [[]]
+                return try? evaluator(folding)
+            default: return nil
+            }
+        }
+        let operands = [literal(l, a), literal(r, b)].compactMap { $0 }
+        if operands.isEmpty { return nil }
+        switch op {
+        case .and:
+            if operands.contains(where: { (try? $0.truth()) == .some(false) }) { return { _ in .boolean(false) } }
+        case .or:
+            if operands.contains(where: { (try? $0.truth()) == .some(true) }) { return { _ in .boolean(true) } }
+        case .add, .subtract, .multiply, .divide, .modulo, .equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual,
+             .like, .notLike, .ilike, .notIlike, .regexMatch, .regexMatchInsensitive, .regexNotMatch, .regexNotMatchInsensitive:
+            if operands.contains(where: \.isNull) { return { _ in .null } }
+        default:
+            break
+        }
+        return nil
     }
 
     func compileBinary(_ op: BinaryOperator, _ a: @escaping Evaluator, _ b: @escaping Evaluator) throws -> Evaluator {
