@@ -456,4 +456,48 @@ import Testing
         #expect(borealis_sqlstate(c).map { String(cString: $0) } == "22012")
         _ = db
     }
+
+    /// A batch of large rows stops at the cursor's byte limit (256 KiB) before its 65th row:
+    /// the rows after it must still come, and the cursor must end when they are done. Before,
+    /// the step after such a batch reported the end: 1,000 rows of 10 kB read as 27, and the
+    /// cursor kept its snapshot until the connection closed.
+    @Test func largeRowsStreamToTheEndPastTheBatchByteLimit() throws {
+        let dir = TemporaryDirectory()
+        let db = try Database(path: dir.database, options: Self.options)
+        try db.execute("CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)")
+        try db.execute("INSERT INTO big SELECT g, repeat('x', 10000) || g FROM generate_series(1, 1000) AS g")
+        let select = try db.makeStatement("SELECT id, v FROM big")
+        var ids: [Int64] = []
+        while let row = try select.step() {
+            if case .integer(let id) = row[0] { ids.append(id) }
+            #expect(row[1] == .text(String(repeating: "x", count: 10000) + String(ids.count)))
+        }
+        #expect(ids == Array(1...1000))
+        #expect(liveSnapshots(db) == 0)
+        var blocks = 0, rows = 0
+        select.reset()
+        while let block = try select.nextRows() {
+            blocks += 1
+            rows += block.count
+        }
+        #expect(rows == 1000 && blocks > 1000 / Database.cursorBatch.rows)
+        #expect(liveSnapshots(db) == 0)
+
+        struct COptions { var size = MemoryLayout<Int>.size * 4, cacheBytes: Int64 = 0, synchronous: Int32 = 1, busy: Int32 = 0, pageSize: Int32 = 0 }
+        var options = COptions()
+        var c: OpaquePointer?
+        #expect(borealis_open_v2(dir.database, &c, 0x02, &options) == 0)
+        defer { _ = borealis_close(c) }
+        var s: OpaquePointer?
+        #expect(borealis_prepare(c, "SELECT id, v FROM big", -1, &s, nil) == 0)
+        defer { _ = borealis_finalize(s) }
+        var stepped = 0
+        while borealis_step(s) == 100 {
+            stepped += 1
+            #expect(borealis_column_int64(s, 0) == Int64(stepped))
+            #expect(borealis_column_bytes(s, 1) == Int32(10000 + String(stepped).utf8.count))
+        }
+        #expect(stepped == 1000)
+        #expect(liveSnapshots(db) == 0)
+    }
 }

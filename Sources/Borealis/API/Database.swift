@@ -594,7 +594,7 @@ public final class Database: @unchecked Sendable {
         // The first row, and one more to tell whether there are others.
         fill(cursor, rows: 2, bytes: .max)
         let first = try take(cursor, rows: 1)
-        return .cursor(cursor, first: first.isEmpty ? nil : first.row(0), more: cursor.hasMore)
+        return .cursor(cursor, first: first.isEmpty ? nil : first.row(0), more: cursor.hasMore || cursor.isOpen)
     }
 
     /// The next rows of `cursor` (a batch, `cursorBatch`), empty once it has none; `more` is
@@ -611,7 +611,9 @@ public final class Database: @unchecked Sendable {
                     // One row past the batch tells whether another batch follows.
                     fill(cursor, rows: Self.cursorBatch.rows + 1, bytes: Self.cursorBatch.bytes)
                     let rows = try take(cursor, rows: Self.cursorBatch.rows)
-                    return (rows, cursor.hasMore)
+                    // A batch the byte limit stopped early keeps no row back: whether more
+                    // follow is then the stream's to say (it has ended once exhausted).
+                    return (rows, cursor.hasMore || cursor.isOpen)
                 }
             }
         } catch var error as DatabaseError {

@@ -514,21 +514,32 @@ struct ExpressionCompiler {
     /// What PostgreSQL's planner simplifies before anything runs, so that the other operand is
     /// never evaluated: a strict operator (arithmetic, comparison, LIKE, regular expressions)
     /// with a NULL operand is NULL, AND with FALSE is FALSE, OR with TRUE is TRUE. `x / 0 = NULL`
-    /// and `x / 0 = 1 AND false` return no rows there, instead of failing with 22012. Only a
-    /// literal operand, or a cast of one, is looked at (`NULL`, `NULL::int`, `false`): asking
-    /// whether any operand is constant would walk each operand's whole subtree again.
+    /// returns no rows there, instead of failing with 22012. Both operands are compiled first,
+    /// so their errors are still reported. Only a literal operand, or a cast of one, is looked
+    /// at (`NULL`, `NULL::int`, `false`): asking whether any operand is constant would walk each
+    /// operand's whole subtree again. A cast of a literal that fails (`'abc'::int`) stops the
+    /// folding, so that its error is raised as before.
     private func foldedByLiteralOperand(_ op: BinaryOperator, _ l: Expr, _ a: Evaluator, _ r: Expr, _ b: Evaluator) -> Evaluator? {
-        func literal(_ e: Expr, _ evaluator: Evaluator) -> Value? {
+        enum Operand { case literal(Value), other, failing }
+        func operand(_ e: Expr, _ evaluator: Evaluator) -> Operand {
             switch e {
-            case .literal(let v): return v
+            case .literal(let v): return .literal(v)
             case .cast(.literal, _):
                 let folding = ExecutionContext(parameters: [], txn: nil, catalog: nil)
                 folding.frames = [[]]
-                return try? evaluator(folding)
-            default: return nil
+                guard let value = try? evaluator(folding) else { return .failing }
+                return .literal(value)
+            default: return .other
             }
         }
-        let operands = [literal(l, a), literal(r, b)].compactMap { $0 }
+        var operands: [Value] = []
+        for side in [operand(l, a), operand(r, b)] {
+            switch side {
+            case .literal(let v): operands.append(v)
+            case .other: break
+            case .failing: return nil
+            }
+        }
         if operands.isEmpty { return nil }
         switch op {
         case .and:

@@ -384,29 +384,9 @@ extension Planner {
         }
     }
 
-    /// The terms of `e`'s AND chain. One that is a FALSE or NULL literal (or a cast of one)
-    /// makes the whole condition false, and is then the only term: PostgreSQL's planner folds
-    /// the AND so, and the other terms are never evaluated (`WHERE x / 0 = 1 AND false` is no
-    /// rows there, not 22012).
     static func conjuncts(_ e: Expr) -> [Expr] {
-        var terms: [Expr] = []
-        func collect(_ e: Expr) {
-            if case .binary(.and, let a, let b) = e {
-                collect(a)
-                collect(b)
-            } else {
-                terms.append(e)
-            }
-        }
-        collect(e)
-        func isFalseOrNull(_ term: Expr) -> Bool {
-            switch term {
-            case .literal(.boolean(false)), .literal(.null), .cast(.literal(.null), _): return true
-            default: return false
-            }
-        }
-        if let never = terms.first(where: isFalseOrNull) { return [never] }
-        return terms
+        if case .binary(.and, let a, let b) = e { return conjuncts(a) + conjuncts(b) }
+        return [e]
     }
 
     /// The FROM items (by position) whose columns `e` uses.
