@@ -48,6 +48,17 @@ import Testing
 
     func liveSnapshots(_ db: Database) -> Int { db.engine.snapshots.count }
 
+    /// A C connection to `path` with synchronous OFF, as the tests' Swift connections (two
+    /// connections of a process must agree on it).
+    func openC(_ path: String) -> OpaquePointer? {
+        // borealis_options of the header (its C layout).
+        struct COptions { var size = MemoryLayout<Int>.size * 4, cacheBytes: Int64 = 0, synchronous: Int32 = 1, busy: Int32 = 0, pageSize: Int32 = 0 }
+        var options = COptions()
+        var c: OpaquePointer?
+        #expect(borealis_open_v2(path, &c, 0x02, &options) == 0)
+        return c
+    }
+
     @Test func theFirstStepOfABigSelectReadsAFewPagesNotTheTable() throws {
         let (dir, db) = try table(rows: 200_000)
         defer { withExtendedLifetime(dir) {} }
@@ -323,11 +334,7 @@ import Testing
     @Test func cStepStreamsABigSelectAndFinalizesEarly() throws {
         let (dir, db) = try table(rows: 30_000)
         defer { withExtendedLifetime(dir) {} }
-        // borealis_options of the header (its C layout), synchronous OFF as db's.
-        struct COptions { var size = MemoryLayout<Int>.size * 4, cacheBytes: Int64 = 0, synchronous: Int32 = 1, busy: Int32 = 0, pageSize: Int32 = 0 }
-        var options = COptions()
-        var c: OpaquePointer?
-        #expect(borealis_open_v2(dir.database, &c, 0x02, &options) == 0)
+        let c = openC(dir.database)
         defer { _ = borealis_close(c) }
         var s: OpaquePointer?
         #expect(borealis_prepare(c, "SELECT id, v FROM t", -1, &s, nil) == 0)
@@ -357,8 +364,7 @@ import Testing
         #expect(liveSnapshots(db) == 0)
 
         // Closing the C connection with a statement mid-stream finalizes it.
-        var d: OpaquePointer?
-        #expect(borealis_open_v2(dir.database, &d, 0x02, &options) == 0)
+        let d = openC(dir.database)
         var open: OpaquePointer?
         #expect(borealis_prepare(d, "SELECT id FROM t", -1, &open, nil) == 0)
         #expect(borealis_step(open) == 100)
@@ -412,11 +418,7 @@ import Testing
     @Test func cStepsAcrossBlocksAndStartsOverOnResetOrBind() throws {
         let (dir, db) = try table(rows: 300)
         defer { withExtendedLifetime(dir) {} }
-        // borealis_options of the header (its C layout), synchronous OFF as db's.
-        struct COptions { var size = MemoryLayout<Int>.size * 4, cacheBytes: Int64 = 0, synchronous: Int32 = 1, busy: Int32 = 0, pageSize: Int32 = 0 }
-        var options = COptions()
-        var c: OpaquePointer?
-        #expect(borealis_open_v2(dir.database, &c, 0x02, &options) == 0)
+        let c = openC(dir.database)
         defer { _ = borealis_close(c) }
         var s: OpaquePointer?
         #expect(borealis_prepare(c, "SELECT id, v FROM t WHERE id >= $1", -1, &s, nil) == 0)
@@ -483,10 +485,7 @@ import Testing
         #expect(rows == 1000 && blocks > 1000 / Database.cursorBatch.rows)
         #expect(liveSnapshots(db) == 0)
 
-        struct COptions { var size = MemoryLayout<Int>.size * 4, cacheBytes: Int64 = 0, synchronous: Int32 = 1, busy: Int32 = 0, pageSize: Int32 = 0 }
-        var options = COptions()
-        var c: OpaquePointer?
-        #expect(borealis_open_v2(dir.database, &c, 0x02, &options) == 0)
+        let c = openC(dir.database)
         defer { _ = borealis_close(c) }
         var s: OpaquePointer?
         #expect(borealis_prepare(c, "SELECT id, v FROM big", -1, &s, nil) == 0)
