@@ -514,9 +514,9 @@ public final class Database: @unchecked Sendable {
         /// transaction block that has written, and any statement of a connection that has had
         /// temporary tables (their route, `TemporaryTables.execute`, runs statements whole).
         case result(QueryResult)
-        /// A SELECT streaming from its own snapshot, with its first row (nil: it had none);
-        /// `more` is false once the cursor has nothing left to hand out (it has ended).
-        case cursor(SelectCursor, first: [Value]?, more: Bool)
+        /// A SELECT streaming from its own snapshot, with its first row (a block of one row, or
+        /// empty: it had none); `more` is false once the cursor has nothing left to hand out.
+        case cursor(SelectCursor, first: RowBlock, more: Bool)
     }
 
     /// Rows a cursor's later steps compute at a time (`next`), and the bytes that stop a batch
@@ -594,7 +594,7 @@ public final class Database: @unchecked Sendable {
         // The first row, and one more to tell whether there are others.
         fill(cursor, rows: 2, bytes: .max)
         let first = try take(cursor, rows: 1)
-        return .cursor(cursor, first: first.isEmpty ? nil : first.row(0), more: cursor.hasMore || cursor.isOpen)
+        return .cursor(cursor, first: first, more: cursor.hasMore || cursor.isOpen)
     }
 
     /// The next rows of `cursor` (a batch, `cursorBatch`), empty once it has none; `more` is

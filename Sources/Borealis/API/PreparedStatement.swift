@@ -179,7 +179,7 @@ public final class PreparedStatement: Sendable {
                 state.batchPosition = 1
                 return rows.row(0)
             }
-            if state.result == nil, let first = try start(&state) { return first }
+            if state.result == nil, let first = try start(&state) { return first.row(0) }
             guard let rows = state.result?.rows, state.position < rows.count else { return nil }
             defer { state.position += 1 }
             return rows[state.position]
@@ -200,11 +200,7 @@ public final class PreparedStatement: Sendable {
                 return rest
             }
             if state.cursor != nil { return try nextCursorRows(&state) }
-            if state.result == nil, let first = try start(&state) {
-                var block = RowBlock(width: first.count)
-                try block.append(first)
-                return block
-            }
+            if state.result == nil, let first = try start(&state) { return first }
             // A result computed whole: up to a cursor batch of its rows, all of one width.
             guard let rows = state.result?.rows, state.position < rows.count else { return nil }
             var block = RowBlock(width: rows[state.position].count)
@@ -234,8 +230,9 @@ public final class PreparedStatement: Sendable {
         }
     }
 
-    /// The first step: runs the statement, or opens its cursor and returns the first row.
-    private func start(_ state: inout State) throws -> [Value]? {
+    /// The first step: runs the statement (nil), or opens its cursor and returns its first
+    /// row, a block of one (nil when it has none).
+    private func start(_ state: inout State) throws -> RowBlock? {
         switch try database.start(prepared: parsed.statement, text: parsed.text, state.bindings, cache: cache) {
         case .result(let result):
             state.result = result
@@ -245,7 +242,7 @@ public final class PreparedStatement: Sendable {
             state.result = QueryResult(columns: cursor.columns, declaredTypes: cursor.declaredTypes)
             state.position = 0
             if more { state.cursor = cursor }
-            return first
+            return first.isEmpty ? nil : first
         }
     }
 
