@@ -47,7 +47,7 @@ func lookup<T: HandleObject>(_ handle: OpaquePointer?, as: T.Type) -> T? {
     // a close on another thread (borealis_interrupt's use) then only drops its own reference.
     let retained = liveHandles.withLock { handles -> Bool in
         guard handles.contains(key) else { return false }
-        _ = Unmanaged<AnyObject>.fromOpaque(raw).retain()
+        retainHandleObject(raw)
         return true
     }
     guard retained else { return nil }
@@ -67,7 +67,24 @@ func unregister(_ handle: OpaquePointer) {
     let raw = UnsafeMutableRawPointer(handle)
     let key = UInt(bitPattern: raw)
     let removed = liveHandles.withLock { $0.remove(key) }
-    if removed { Unmanaged<AnyObject>.fromOpaque(raw).release() }
+    if removed { releaseHandleObject(raw) }
+}
+
+// The registry's reference to each object is invisible to the optimizer, so a retain or release
+// of it written inline may be moved: release builds sank lookup's retain below the lock's
+// release store (seen in the disassembly), and a close on another thread could then free the
+// object between the unlock and the retain (HostileInputTests.interruptRacingCloseNeverTouches
+// AFreedConnection crashed about one run in three of the optimized suite). Out of line and
+// unoptimized, these are calls the optimizer keeps where they are written: inside the lock
+// for the retain, after the removal for the release.
+@inline(never) @_optimize(none)
+private func retainHandleObject(_ raw: UnsafeMutableRawPointer) {
+    _ = Unmanaged<AnyObject>.fromOpaque(raw).retain()
+}
+
+@inline(never) @_optimize(none)
+private func releaseHandleObject(_ raw: UnsafeMutableRawPointer) {
+    Unmanaged<AnyObject>.fromOpaque(raw).release()
 }
 
 /// A C string owned by a handle until it is replaced by a different text: setting the text it

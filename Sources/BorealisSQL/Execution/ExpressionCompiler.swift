@@ -77,6 +77,7 @@ struct ExpressionCompiler {
             let folding = ExecutionContext(parameters: [], txn: nil, catalog: nil)
             folding.frames = [[]]
             if let value = try? evaluator(folding) { return { _ in value } }
+            planner.constantsLeftFailing += 1
         }
         return evaluator
     }
@@ -242,8 +243,9 @@ struct ExpressionCompiler {
             var (left, right) = comparedAsUUID(op, l, r)
             (left, right) = comparedAsCharacter(op, left, right)
             if op == .concat { (left, right) = (characterArguments("", [left])[0], characterArguments("", [right])[0]) }
+            let failing = planner.constantsLeftFailing
             let a = try compile(left), b = try compile(right)
-            if let folded = foldedByLiteralOperand(op, left, a, right, b) { return folded }
+            if planner.constantsLeftFailing == failing, let folded = foldedByLiteralOperand(op, left, a, right, b) { return folded }
             let evaluator = try compileBinary(op, a, b)
             if let narrow = narrowIntegerType(expr) { return ExpressionCompiler.checkingRange(evaluator, narrow) }
             return evaluator
@@ -472,9 +474,10 @@ struct ExpressionCompiler {
         case .array, .arraySubquery, .subscripted, .quantifiedArray:
             return try compileArrayNode(expr)
         case .like(let e, let pattern, let escape, let ci, let negated):
+            let failing = planner.constantsLeftFailing
             let a = try compile(e), p = try compile(pattern)
             let esc = try escape.map { try compile($0) }
-            if let folded = foldedByLiteralOperand(.like, e, a, pattern, p) { return folded }
+            if planner.constantsLeftFailing == failing, let folded = foldedByLiteralOperand(.like, e, a, pattern, p) { return folded }
             return { ctx in
                 let v = try a(ctx), pat = try p(ctx)
                 guard case .text(let s) = v.isNull ? Value.null : try v.cast(to: .text),
@@ -517,8 +520,9 @@ struct ExpressionCompiler {
     /// returns no rows there, instead of failing with 22012. Both operands are compiled first,
     /// so their errors are still reported. Only a literal operand, or a cast of one, is looked
     /// at (`NULL`, `NULL::int`, `false`): asking whether any operand is constant would walk each
-    /// operand's whole subtree again. A cast of a literal that fails (`'abc'::int`) stops the
-    /// folding, so that its error is raised as before.
+    /// operand's whole subtree again. A constant in either operand that failed to fold
+    /// (`'abc'::int`, `('abc'::int)::bigint + 1`: `Planner.constantsLeftFailing` counted it)
+    /// stops the folding, so that its error is raised as before.
     private func foldedByLiteralOperand(_ op: BinaryOperator, _ l: Expr, _ a: Evaluator, _ r: Expr, _ b: Evaluator) -> Evaluator? {
         enum Operand { case literal(Value), other, failing }
         func operand(_ e: Expr, _ evaluator: Evaluator) -> Operand {

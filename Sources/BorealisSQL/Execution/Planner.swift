@@ -59,6 +59,10 @@ package final class Planner {
     var viewDepth = 0
     /// The types `$n` parameters take from where they appear (ExpressionTypes.swift).
     package let parameterTypes: ParameterTypes
+    /// Constant expressions whose folding failed (`'abc'::int`) and that were left to fail
+    /// when evaluated, so far: an operator folded for a NULL operand must not drop one
+    /// (ExpressionCompiler.foldedByLiteralOperand).
+    var constantsLeftFailing = 0
 
     package init(catalog: Catalog, statistics: PlannerStatistics = PlannerStatistics(), parameterTypes: ParameterTypes = ParameterTypes()) {
         self.catalog = catalog
